@@ -1,0 +1,68 @@
+package hookd
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"strings"
+	"time"
+)
+
+// APIKey authenticates a caller. The key a caller holds is
+// "<prefix>.<secret>"; hookd stores the prefix to find the key and only the
+// SHA-256 of the secret (the secret is 32 random bytes, so a fast hash is
+// safe).
+type APIKey struct {
+	ID         int64
+	UserID     int64
+	Prefix     string
+	SecretHash []byte
+	Name       string
+	Role       string
+	CreatedAt  time.Time
+	LastAccess *time.Time
+}
+
+// DefaultUserID owns the keys made outside the API (CLI, bootstrap).
+// hookd has no user accounts; a key's user groups the keys that
+// /api/v2/user/api_keys lists.
+const DefaultUserID = 1
+
+const keyPrefixAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// NewAPIKey makes a key and returns it with the plaintext "<prefix>.<secret>"
+// that is shown to its owner once.
+func NewAPIKey(userID int64, name, role string) (*APIKey, string) {
+	var b [5]byte
+	rand.Read(b[:])
+	prefix := make([]byte, len(b))
+	for i, c := range b {
+		prefix[i] = keyPrefixAlphabet[int(c)%len(keyPrefixAlphabet)]
+	}
+	var s [32]byte
+	rand.Read(s[:])
+	secret := base64.RawURLEncoding.EncodeToString(s[:])
+	k := &APIKey{UserID: userID, Prefix: string(prefix), SecretHash: HashSecret(secret), Name: name, Role: role}
+	return k, k.Prefix + "." + secret
+}
+
+// ParseAPIKey splits "<prefix>.<secret>".
+func ParseAPIKey(s string) (prefix, secret string, ok bool) {
+	prefix, secret, ok = strings.Cut(s, ".")
+	if !ok || prefix == "" || secret == "" || len(prefix) > 32 {
+		return "", "", false
+	}
+	return prefix, secret, true
+}
+
+// HashSecret is the stored form of a key's secret.
+func HashSecret(secret string) []byte {
+	sum := sha256.Sum256([]byte(secret))
+	return sum[:]
+}
+
+// Verify compares secret with the stored hash in constant time.
+func (k *APIKey) Verify(secret string) bool {
+	return subtle.ConstantTimeCompare(HashSecret(secret), k.SecretHash) == 1
+}

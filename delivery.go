@@ -1,0 +1,84 @@
+package hookd
+
+import "time"
+
+// Delivery is one event on its way to one webhook. MessageID is the
+// webhook-id header: stable across retries, so receivers can dedupe on it.
+type Delivery struct {
+	ID        int64
+	WebhookID int64
+	MessageID string
+	Event     Event
+	Attempts  int // attempts made before this claim
+	CreatedAt time.Time
+}
+
+// Target is what the sender needs to know about a webhook to deliver to it.
+type Target struct {
+	WebhookID int64
+	URL       string
+	Method    string
+	Headers   []Header
+	Secrets   []string // the current signing secret first, then a rotated one still valid
+	Disabled  bool
+}
+
+// Error classes of a failed attempt, as shown in the failed log and metrics.
+const (
+	ClassTimeout    = "timeout"
+	ClassRefused    = "connection_refused"
+	ClassReset      = "connection_reset"
+	ClassConnection = "connection"
+	ClassDNS        = "dns"
+	ClassTLS        = "tls"
+	ClassStatus     = "status"
+	ClassRedirect   = "redirect"
+	ClassTooLarge   = "too_large"
+	ClassForbidden  = "forbidden_address"
+	ClassGone       = "gone"
+	ClassInternal   = "internal"
+)
+
+// AttemptResult is the outcome of one delivery attempt, recorded by
+// Store.Complete.
+type AttemptResult struct {
+	DeliveryID     int64
+	WebhookID      int64
+	Attempt        int // 1 for the first attempt
+	At             time.Time
+	Success        bool
+	HTTPStatus     int // 0 when no response arrived
+	Duration       time.Duration
+	ErrorClass     string
+	Error          string
+	RequestHeaders map[string]string // secrets masked
+	ResponseBody   string            // at most MaxLoggedBody bytes
+	// NextAttemptAt schedules a retry; nil ends the delivery (success or
+	// final failure).
+	NextAttemptAt *time.Time
+	// DisableWebhook disables the webhook (the receiver answered 410 Gone).
+	DisableWebhook bool
+}
+
+// MaxLoggedBody caps the response body kept in the logs.
+const MaxLoggedBody = 20 << 10
+
+// LogEntry is one recorded attempt, as listed in the success and failed logs.
+type LogEntry struct {
+	ID             int64
+	DeliveryID     int64
+	WebhookID      int64
+	EventID        string
+	Event          string
+	MessageID      string
+	Attempt        int
+	Success        bool
+	HTTPStatus     int
+	Duration       time.Duration
+	ErrorClass     string
+	Error          string
+	RequestHeaders map[string]string
+	ResponseBody   string
+	CreatedAt      time.Time
+	NextAttemptAt  *time.Time // the retry this failure scheduled; nil when final
+}

@@ -1,0 +1,83 @@
+package hookd
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the storage contract. sqlite.Store and postgres.Store implement
+// it, and storetest runs the same suite against both.
+//
+// Lookups of a missing record return ErrNotFound; creating or updating a
+// webhook scoped to an unregistered project returns ErrProjectNotFound.
+// Times are stored with millisecond precision.
+type Store interface {
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+
+	// API keys.
+	CreateAPIKey(ctx context.Context, k *APIKey) error // ErrConflict when the prefix is taken
+	APIKeyByPrefix(ctx context.Context, prefix string) (*APIKey, error)
+	ListAPIKeys(ctx context.Context, userID int64) ([]*APIKey, error)
+	DeleteAPIKey(ctx context.Context, userID, id int64) error
+	TouchAPIKey(ctx context.Context, id int64, at time.Time) error
+
+	// The project registry.
+	CreateProject(ctx context.Context, p *Project) error // ErrConflict when the id exists
+	Project(ctx context.Context, id string) (*Project, error)
+	ListProjects(ctx context.Context) ([]*Project, error)
+	DeleteProject(ctx context.Context, id string) error
+
+	// Webhooks, read with their headers, users and live queue figures.
+	CreateWebhook(ctx context.Context, w *Webhook, signingSecret string) error
+	Webhook(ctx context.Context, id int64) (*Webhook, error)
+	ListWebhooks(ctx context.Context, f WebhookFilter) ([]*Webhook, error)
+	UpdateWebhook(ctx context.Context, id int64, u WebhookUpdate) (*Webhook, error)
+	DeleteWebhook(ctx context.Context, id int64) error // drops its queued deliveries too
+	AddHeader(ctx context.Context, h *Header) error
+	UpdateHeader(ctx context.Context, webhookID, headerID int64, u HeaderUpdate) (*Header, error)
+	DeleteHeader(ctx context.Context, webhookID, headerID int64) error
+	AddUser(ctx context.Context, u *WebhookUser) error
+	DeleteUser(ctx context.Context, webhookID, webhookUserID int64) error
+
+	// Signing secrets: Secrets returns the current one first, then the
+	// rotated one while it is valid at now.
+	Secrets(ctx context.Context, webhookID int64, now time.Time) ([]string, error)
+	RotateSecret(ctx context.Context, webhookID int64, secret string, previousValidUntil time.Time) error
+
+	// PublishEvents stores events and, in the same transaction, a delivery
+	// for every webhook that matches each one (Webhook.Matches); events
+	// whose ID is already stored are answered with the original. It keeps
+	// the project registry current with PROJECT_ADDED and PROJECT_PURGED.
+	PublishEvents(ctx context.Context, events []*Event) ([]Published, error)
+	// PublishTo stores e and one delivery of it to webhookID, whatever the
+	// webhook's subscriptions and state (the test action).
+	PublishTo(ctx context.Context, webhookID int64, e *Event) error
+
+	// Claim leases up to limit due deliveries to worker until now+lease. A
+	// delivery whose lease has expired (its worker died) is due again.
+	Claim(ctx context.Context, worker string, limit int, now time.Time, lease time.Duration) ([]*Delivery, error)
+	// Targets returns what the sender needs for each webhook id.
+	Targets(ctx context.Context, webhookIDs []int64, now time.Time) (map[int64]*Target, error)
+	// Complete records attempts: a log entry each, and the delivery is
+	// rescheduled, finished or failed for good. A result for a delivery no
+	// longer leased (deleted webhook) is dropped.
+	Complete(ctx context.Context, results []AttemptResult) error
+	// Wakeup delivers a value when deliveries may have become due (new
+	// events, requeues), in this process or, on PostgreSQL, in any.
+	Wakeup() <-chan struct{}
+
+	// Log lists a webhook's attempts, newest first; page is 1-based.
+	Log(ctx context.Context, webhookID int64, success bool, page, perPage int) ([]*LogEntry, error)
+	// Requeue makes the webhook's deliveries that failed for good, with a
+	// last attempt in [from, to), due again at now, and returns how many.
+	Requeue(ctx context.Context, webhookID int64, from, to, now time.Time) (int, error)
+
+	// Prune deletes attempts, finished deliveries and events older than
+	// before, and returns how many rows went.
+	Prune(ctx context.Context, before time.Time) (int64, error)
+	// DisableFailing disables webhooks whose deliveries have failed without
+	// a success since before, and returns their ids.
+	DisableFailing(ctx context.Context, before time.Time) ([]int64, error)
+}

@@ -1,0 +1,121 @@
+package hookd
+
+import "time"
+
+// Webhook is an admin's subscription: events named in TriggerEvents, of
+// ProjectID (or any project when nil) and by one of Users (or anyone when
+// empty), are delivered to HTTPURL with HTTPMethod.
+type Webhook struct {
+	ID            int64
+	Name          string
+	HTTPURL       string
+	HTTPMethod    string
+	TriggerEvents []string
+	ProjectID     *string
+	Disabled      bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+
+	Headers []Header
+	Users   []WebhookUser
+
+	// Live figures, filled when a webhook is read.
+	QueueLength      int
+	RetryQueueLength int
+	LatestRun        *Run
+}
+
+// Header is a header sent with every delivery of a webhook. A plain header
+// is sent as Key: Value; an IsHMAC header carries the lowercase hex
+// HMAC-SHA256 of the body keyed with Value. Hidden and HMAC values are never
+// shown after creation.
+type Header struct {
+	ID        int64
+	WebhookID int64
+	Key       string
+	Value     string
+	Hidden    bool
+	IsHMAC    bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Secret reports whether the header's value must not be shown after creation.
+func (h Header) Secret() bool { return h.Hidden || h.IsHMAC }
+
+// WebhookUser restricts a webhook to events caused by UserID.
+type WebhookUser struct {
+	ID        int64
+	WebhookID int64
+	UserID    int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Run summarises a webhook's latest delivery attempt.
+type Run struct {
+	At         time.Time
+	Success    bool
+	HTTPStatus int // 0 when no response arrived
+	Duration   time.Duration
+	Event      string
+}
+
+// WebhookUpdate is a partial update: nil fields keep their value.
+// ClearProject sets ProjectID to null.
+type WebhookUpdate struct {
+	Name          *string
+	HTTPURL       *string
+	HTTPMethod    *string
+	TriggerEvents []string // nil keeps the events
+	ProjectID     *string
+	ClearProject  bool
+	Disabled      *bool
+}
+
+// HeaderUpdate is a partial update of a header.
+type HeaderUpdate struct {
+	Key    *string
+	Value  *string
+	Hidden *bool
+	IsHMAC *bool
+}
+
+// WebhookFilter narrows a webhook listing.
+type WebhookFilter struct {
+	ProjectID *string
+	Disabled  *bool
+}
+
+// Matches reports whether the webhook receives e: it is enabled, subscribed
+// to the event's name, of the event's project (or of none) and of the event's
+// user (or of anyone).
+func (w *Webhook) Matches(e *Event) bool {
+	if w.Disabled {
+		return false
+	}
+	if w.ProjectID != nil && (e.ProjectID == nil || *e.ProjectID != *w.ProjectID) {
+		return false
+	}
+	if len(w.Users) > 0 {
+		if e.UserID == nil {
+			return false
+		}
+		found := false
+		for _, u := range w.Users {
+			if u.UserID == *e.UserID {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	for _, name := range w.TriggerEvents {
+		if name == e.Event {
+			return true
+		}
+	}
+	return false
+}
