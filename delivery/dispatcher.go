@@ -1,0 +1,474 @@
+package delivery
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hookd/hookd"
+)
+
+// Defaults of Config.
+const (
+	DefaultBatchSize     = 32
+	DefaultLease         = 60 * time.Second
+	DefaultPollInterval  = time.Second
+	DefaultFlushInterval = 50 * time.Millisecond
+	DefaultShutdownGrace = DefaultTimeout + 5*time.Second
+)
+
+// ClassDisabled is the error class of a delivery dropped without an attempt
+// because its webhook was disabled or deleted after it was queued.
+const ClassDisabled = "webhook_disabled"
+
+// claimLinger is how long, with a backlog, the loop waits for more idle
+// workers before claiming for the few it has.
+const claimLinger = 5 * time.Millisecond
+
+// Config configures a Dispatcher.
+type Config struct {
+	Store  hookd.Store
+	Sender *Sender // default NewSender(SenderConfig{Concurrency: Concurrency})
+
+	// Concurrency is how many attempts run at once (default
+	// DefaultConcurrency).
+	Concurrency int
+	// BatchSize caps the deliveries claimed at once, and the attempts
+	// recorded in one Store.Complete (default DefaultBatchSize).
+	BatchSize int
+	// Lease is how long a claimed delivery stays with this worker; a
+	// delivery whose worker died is claimed again after it. It must cover an
+	// attempt and its recording: at least the sender's timeout plus 15 s
+	// (default DefaultLease).
+	Lease time.Duration
+	// PollInterval bounds the sleep between claims when nothing signals new
+	// work (default DefaultPollInterval): retries become due without a
+	// wakeup, and on a shared database other processes schedule some.
+	PollInterval time.Duration
+	// FlushInterval is how long results wait to be recorded together
+	// (default DefaultFlushInterval).
+	FlushInterval time.Duration
+	// ShutdownGrace is how long Run lets running attempts finish after its
+	// context ends; attempts still running then are cancelled and recorded
+	// as failed (default DefaultShutdownGrace).
+	ShutdownGrace time.Duration
+	// WorkerID names this worker in leases (default host-pid-random).
+	WorkerID string
+	Logger   *slog.Logger // default slog.Default()
+}
+
+// Dispatcher runs the delivery loop: it claims due deliveries, sends them
+// with a bounded number of concurrent attempts, and records the outcomes.
+type Dispatcher struct {
+	store         hookd.Store
+	sender        *Sender
+	concurrency   int
+	batchSize     int
+	lease         time.Duration
+	poll          time.Duration
+	flushInterval time.Duration
+	grace         time.Duration
+	worker        string
+	log           *slog.Logger
+
+	// nextDue is the earliest retry this dispatcher scheduled and has not
+	// claimed yet (UnixNano, 0 for none), so the loop wakes for it.
+	nextDue atomic.Int64
+	// dueChanged tells the sleeping loop that nextDue moved earlier.
+	dueChanged chan struct{}
+}
+
+// New returns a Dispatcher of cfg with its defaults filled in.
+func New(cfg Config) (*Dispatcher, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("delivery: Config.Store is nil")
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = DefaultConcurrency
+	}
+	if cfg.Sender == nil {
+		cfg.Sender = NewSender(SenderConfig{Concurrency: cfg.Concurrency})
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = DefaultBatchSize
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = DefaultLease
+	}
+	if minLease := cfg.Sender.Timeout() + 15*time.Second; cfg.Lease < minLease {
+		return nil, fmt.Errorf("delivery: lease %s is shorter than the attempt timeout plus 15s (%s)", cfg.Lease, minLease)
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = DefaultPollInterval
+	}
+	if cfg.FlushInterval <= 0 {
+		cfg.FlushInterval = DefaultFlushInterval
+	}
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = DefaultShutdownGrace
+	}
+	if cfg.WorkerID == "" {
+		cfg.WorkerID = defaultWorkerID()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Dispatcher{
+		store:         cfg.Store,
+		sender:        cfg.Sender,
+		concurrency:   cfg.Concurrency,
+		batchSize:     cfg.BatchSize,
+		lease:         cfg.Lease,
+		poll:          cfg.PollInterval,
+		flushInterval: cfg.FlushInterval,
+		grace:         cfg.ShutdownGrace,
+		worker:        cfg.WorkerID,
+		log:           cfg.Logger.With("worker", cfg.WorkerID),
+		dueChanged:    make(chan struct{}, 1),
+	}, nil
+}
+
+func defaultWorkerID() string {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "hookd"
+	}
+	var b [4]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
+
+// WorkerID returns the name this dispatcher claims deliveries under.
+func (d *Dispatcher) WorkerID() string { return d.worker }
+
+// Run claims, sends and records deliveries until ctx ends. It claims only
+// as many deliveries as it has idle workers, so every claimed delivery is
+// attempted at once and none waits on a lease. When ctx ends it stops
+// claiming, lets running attempts finish for up to ShutdownGrace (then
+// cancels them), records every outcome and returns nil. Store errors are
+// logged and retried, never returned.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	// Attempts and recording outlive ctx: they end after the grace period.
+	sendCtx, cancelSends := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelSends()
+
+	results := make(chan hookd.AttemptResult, d.concurrency)
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		d.record(results)
+	}()
+
+	var (
+		wg       sync.WaitGroup
+		inflight atomic.Int64
+		freed    = make(chan struct{}, 1)
+	)
+	start := func(t *hookd.Target, dl *hookd.Delivery) {
+		inflight.Add(1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results <- d.attempt(sendCtx, t, dl)
+			inflight.Add(-1)
+			select {
+			case freed <- struct{}{}:
+			default:
+			}
+		}()
+	}
+
+	// With a backlog, workers free up one by one; gathering a few before
+	// claiming again saves claim transactions.
+	gather := max(1, min(d.batchSize, d.concurrency)/4)
+	backlog := false
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for ctx.Err() == nil {
+		// Wait for an idle worker, or for a few while there is a backlog.
+		for inflight.Load() >= int64(d.concurrency) && ctx.Err() == nil {
+			select {
+			case <-freed:
+			case <-ctx.Done():
+			}
+		}
+		if backlog && d.concurrency-int(inflight.Load()) < gather {
+			linger := time.After(claimLinger)
+		gathering:
+			for d.concurrency-int(inflight.Load()) < gather {
+				select {
+				case <-freed:
+				case <-linger:
+					break gathering
+				case <-ctx.Done():
+					break gathering
+				}
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		limit := min(d.concurrency-int(inflight.Load()), d.batchSize)
+		n, err := d.claim(ctx, limit, start)
+		backlog = err == nil && n == limit
+		if err != nil {
+			if ctx.Err() == nil {
+				d.log.Error("claiming deliveries", "err", err)
+			}
+		} else if backlog {
+			// There may be more due: claim again as soon as workers are idle.
+			continue
+		}
+		// Nothing more is due: sleep until new work may be.
+		wait := d.poll
+		if err == nil {
+			if due := d.nextDue.Load(); due != 0 {
+				wait = min(wait, max(time.Until(time.Unix(0, due)), 0))
+			}
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+		case <-d.store.Wakeup():
+		case <-d.dueChanged:
+		case <-timer.C:
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+
+	// Shutdown: let running attempts finish, then record them.
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	if n := inflight.Load(); n > 0 {
+		d.log.Info("waiting for running attempts", "attempts", n, "grace", d.grace)
+	}
+	select {
+	case <-done:
+	case <-time.After(d.grace):
+		d.log.Warn("shutdown grace period over: cancelling running attempts", "attempts", inflight.Load())
+		cancelSends()
+		<-done
+	}
+	close(results)
+	<-recorded
+	return nil
+}
+
+// claim claims up to limit due deliveries, reads their targets and starts
+// an attempt for each. It returns how many it claimed.
+func (d *Dispatcher) claim(ctx context.Context, limit int, start func(*hookd.Target, *hookd.Delivery)) (int, error) {
+	now := hookd.Now()
+	if due := d.nextDue.Load(); due != 0 && due <= now.UnixNano() {
+		d.nextDue.CompareAndSwap(due, 0)
+	}
+	ds, err := d.store.Claim(ctx, d.worker, limit, now, d.lease)
+	if err != nil || len(ds) == 0 {
+		return 0, err
+	}
+	ids := make([]int64, 0, len(ds))
+	seen := make(map[int64]bool, len(ds))
+	for _, dl := range ds {
+		if !seen[dl.WebhookID] {
+			seen[dl.WebhookID] = true
+			ids = append(ids, dl.WebhookID)
+		}
+	}
+	// The deliveries are leased to us now: read their targets even if ctx
+	// has just ended, and attempt them.
+	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	targets, err := d.store.Targets(tctx, ids, now)
+	cancel()
+	if err != nil {
+		// They stay leased and are claimed again when the lease expires.
+		return len(ds), fmt.Errorf("reading the targets of %d claimed deliveries: %w", len(ds), err)
+	}
+	for _, dl := range ds {
+		start(targets[dl.WebhookID], dl)
+	}
+	return len(ds), nil
+}
+
+// attempt sends dl to t, or fails it for good without sending when its
+// webhook is gone or disabled.
+func (d *Dispatcher) attempt(ctx context.Context, t *hookd.Target, dl *hookd.Delivery) hookd.AttemptResult {
+	if t == nil || t.Disabled {
+		r := hookd.AttemptResult{
+			DeliveryID: dl.ID,
+			WebhookID:  dl.WebhookID,
+			Attempt:    dl.Attempts + 1,
+			At:         hookd.Now(),
+			ErrorClass: ClassDisabled,
+			Error:      "not sent: the webhook is disabled",
+		}
+		if t == nil {
+			r.Error = "not sent: the webhook no longer exists"
+		}
+		return r
+	}
+	r := d.sender.Send(ctx, t, dl)
+	if r.Success {
+		d.log.Debug("delivered", "delivery", dl.ID, "webhook", dl.WebhookID, "attempt", r.Attempt,
+			"status", r.HTTPStatus, "duration", r.Duration)
+	} else {
+		attrs := []any{"delivery", dl.ID, "webhook", dl.WebhookID, "attempt", r.Attempt,
+			"status", r.HTTPStatus, "class", r.ErrorClass, "err", r.Error, "duration", r.Duration}
+		if r.NextAttemptAt != nil {
+			attrs = append(attrs, "retry_at", *r.NextAttemptAt)
+		} else {
+			attrs = append(attrs, "final", true)
+		}
+		if r.DisableWebhook {
+			attrs = append(attrs, "disable_webhook", true)
+		}
+		d.log.Info("delivery attempt failed", attrs...)
+	}
+	return r
+}
+
+// record writes results to the store in batches: a batch goes when it holds
+// BatchSize results or FlushInterval after its first one arrived. It returns
+// when results is closed, after writing what it holds.
+func (d *Dispatcher) record(results <-chan hookd.AttemptResult) {
+	batch := make([]hookd.AttemptResult, 0, d.batchSize)
+	flush := time.NewTimer(time.Hour)
+	flush.Stop()
+	for {
+		var r hookd.AttemptResult
+		var ok bool
+		if len(batch) == 0 {
+			r, ok = <-results
+		} else {
+			select {
+			case r, ok = <-results:
+			case <-flush.C:
+				d.complete(batch)
+				batch = batch[:0]
+				continue
+			}
+		}
+		if !ok {
+			if len(batch) > 0 {
+				d.complete(batch)
+			}
+			return
+		}
+		batch = append(batch, r)
+		if len(batch) == 1 {
+			flush.Reset(d.flushInterval)
+		}
+		if len(batch) >= d.batchSize {
+			if !flush.Stop() {
+				select {
+				case <-flush.C:
+				default:
+				}
+			}
+			d.complete(batch)
+			batch = batch[:0]
+		}
+	}
+}
+
+// complete records a batch, trying a few times. A batch that cannot be
+// recorded is dropped: its deliveries are attempted again once their leases
+// expire (at-least-once).
+func (d *Dispatcher) complete(batch []hookd.AttemptResult) {
+	backoff := 100 * time.Millisecond
+	var err error
+	for try := 0; try < 4; try++ {
+		if try > 0 {
+			time.Sleep(backoff)
+			backoff *= 3
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = d.store.Complete(ctx, batch)
+		cancel()
+		if err == nil {
+			for _, r := range batch {
+				if r.NextAttemptAt != nil {
+					d.noteDue(*r.NextAttemptAt)
+				}
+			}
+			return
+		}
+		d.log.Warn("recording attempts", "attempts", len(batch), "try", try+1, "err", err)
+	}
+	d.log.Error("dropping attempt results: their deliveries will be retried after the lease",
+		"attempts", len(batch), "err", err)
+}
+
+// noteDue remembers t if it is the earliest retry not yet claimed.
+func (d *Dispatcher) noteDue(t time.Time) {
+	n := t.UnixNano()
+	for {
+		cur := d.nextDue.Load()
+		if cur != 0 && cur <= n {
+			return
+		}
+		if d.nextDue.CompareAndSwap(cur, n) {
+			select {
+			case d.dueChanged <- struct{}{}:
+			default:
+			}
+			return
+		}
+	}
+}
+
+// Maintain runs the housekeeping every interval until ctx ends, first at
+// once: it prunes attempts, finished deliveries and events older than
+// retention (Store.Prune), and disables webhooks whose deliveries have failed
+// without a success for disableAfter (Store.DisableFailing). A zero
+// retention or disableAfter skips that task.
+func (d *Dispatcher) Maintain(ctx context.Context, every, retention, disableAfter time.Duration) {
+	if every <= 0 {
+		every = time.Hour
+	}
+	ticker := time.NewTicker(every)
+	defer ticker.Stop()
+	for {
+		d.maintainOnce(ctx, retention, disableAfter)
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+func (d *Dispatcher) maintainOnce(ctx context.Context, retention, disableAfter time.Duration) {
+	now := hookd.Now()
+	if retention > 0 {
+		n, err := d.store.Prune(ctx, now.Add(-retention))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			d.log.Error("pruning old attempts and events", "err", err)
+		case err == nil && n > 0:
+			d.log.Info("pruned old attempts and events", "rows", n, "retention", retention)
+		}
+	}
+	if disableAfter > 0 {
+		ids, err := d.store.DisableFailing(ctx, now.Add(-disableAfter))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			d.log.Error("disabling failing webhooks", "err", err)
+		case err == nil && len(ids) > 0:
+			d.log.Warn("disabled webhooks failing for too long", "webhooks", ids, "failing_for", disableAfter)
+		}
+	}
+}

@@ -1,0 +1,410 @@
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hookd/hookd"
+)
+
+// testLogger writes the dispatcher's log to the test's log.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// startDispatcher runs a dispatcher until the test ends (or stop is called)
+// and returns stop, which cancels Run and waits for it to return.
+func startDispatcher(t *testing.T, cfg Config) (stop func() time.Duration) {
+	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = testLogger(t)
+	}
+	d, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	var once sync.Once
+	var took time.Duration
+	stop = func() time.Duration {
+		once.Do(func() {
+			start := time.Now()
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Run did not return after cancel")
+			}
+			took = time.Since(start)
+		})
+		return took
+	}
+	t.Cleanup(func() { stop() })
+	return stop
+}
+
+func delivery(id, webhookID int64) hookd.Delivery {
+	return hookd.Delivery{
+		ID:        id,
+		WebhookID: webhookID,
+		MessageID: fmt.Sprintf("msg_%d", id),
+		Event: hookd.Event{
+			ID: fmt.Sprintf("evt_%d", id), Event: "ASSET_ADDED",
+			Data: json.RawMessage(`{"n":1}`), CreatedAt: hookd.Now(),
+		},
+		CreatedAt: hookd.Now(),
+	}
+}
+
+// waitFor polls cond until it holds or the timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func fastPolicy() *Policy {
+	return &Policy{Schedule: []time.Duration{50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond}}
+}
+
+func TestDispatcherRetriesUntilSuccess(t *testing.T) {
+	var calls atomic.Int32
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) <= 2 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, "busy")
+			return
+		}
+		io.WriteString(w, "ok")
+	})
+	st := newFakeStore()
+	st.setTarget(testTarget(rc.URL))
+	stop := startDispatcher(t, Config{
+		Store:        st,
+		Sender:       NewSender(SenderConfig{Timeout: 5 * time.Second, AllowPrivate: loopback, Policy: fastPolicy()}),
+		PollInterval: time.Hour, // retries must come due without polling or wakeups
+	})
+	st.add(delivery(1, 5))
+	waitFor(t, 5*time.Second, "the delivery to succeed", func() bool { return st.state(1).done })
+	stop()
+
+	if fd := st.state(1); !fd.success {
+		t.Fatalf("delivery ended in failure: %+v", fd)
+	}
+	log := st.logOf(1)
+	if len(log) != 3 {
+		t.Fatalf("%d attempts logged, want 3: %+v", len(log), log)
+	}
+	for i, r := range log {
+		if r.Attempt != i+1 {
+			t.Errorf("attempt %d logged as %d", i+1, r.Attempt)
+		}
+		if i < 2 && (r.Success || r.HTTPStatus != 503 || r.ErrorClass != hookd.ClassStatus || r.NextAttemptAt == nil || r.ResponseBody != "busy") {
+			t.Errorf("attempt %d: %+v", i+1, r)
+		}
+	}
+	if !log[2].Success || log[2].HTTPStatus != 200 || log[2].NextAttemptAt != nil {
+		t.Errorf("last attempt: %+v", log[2])
+	}
+	reqs := rc.requests()
+	if len(reqs) != 3 {
+		t.Fatalf("receiver got %d requests", len(reqs))
+	}
+	for _, req := range reqs {
+		if req.Header.Get("webhook-id") != "msg_1" {
+			t.Errorf("webhook-id %q", req.Header.Get("webhook-id"))
+		}
+		if err := mustWebhook(t, vectorSecret).Verify(req.Body, req.Header); err != nil {
+			t.Error(err)
+		}
+		if string(req.Body) != string(reqs[0].Body) {
+			t.Error("the body changed across retries")
+		}
+	}
+}
+
+func TestDispatcherFinalFailure(t *testing.T) {
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) })
+	st := newFakeStore()
+	st.setTarget(testTarget(rc.URL))
+	startDispatcher(t, Config{
+		Store:  st,
+		Sender: NewSender(SenderConfig{Timeout: 5 * time.Second, AllowPrivate: loopback, Policy: fastPolicy()}),
+	})
+	st.add(delivery(1, 5))
+	waitFor(t, 5*time.Second, "the delivery to end", func() bool { return st.state(1).done })
+	log := st.logOf(1)
+	if len(log) != 4 || st.state(1).success {
+		t.Fatalf("%d attempts, want 4 (1 + 3 retries)", len(log))
+	}
+	if log[3].NextAttemptAt != nil || log[3].Attempt != 4 {
+		t.Errorf("last attempt: %+v", log[3])
+	}
+}
+
+func TestDispatcherGoneDisablesWebhook(t *testing.T) {
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusGone) })
+	st := newFakeStore()
+	st.setTarget(testTarget(rc.URL))
+	startDispatcher(t, Config{Store: st, Sender: testSender(5 * time.Second)})
+	st.add(delivery(1, 5))
+	waitFor(t, 5*time.Second, "the delivery to end", func() bool { return st.state(1).done })
+	log := st.logOf(1)
+	if len(log) != 1 || !log[0].DisableWebhook || log[0].ErrorClass != hookd.ClassGone {
+		t.Fatalf("log %+v", log)
+	}
+	// A delivery queued before the webhook was disabled is not sent.
+	st.add(delivery(2, 5))
+	waitFor(t, 5*time.Second, "the second delivery to end", func() bool { return st.state(2).done })
+	if log := st.logOf(2); len(log) != 1 || log[0].ErrorClass != ClassDisabled || log[0].HTTPStatus != 0 {
+		t.Fatalf("second delivery: %+v", log)
+	}
+	if n := len(rc.requests()); n != 1 {
+		t.Fatalf("receiver got %d requests, want 1", n)
+	}
+}
+
+func TestDispatcherMissingOrDisabledTarget(t *testing.T) {
+	rc := newReceiver(t, nil)
+	st := newFakeStore()
+	disabled := testTarget(rc.URL)
+	disabled.WebhookID = 6
+	disabled.Disabled = true
+	st.setTarget(disabled)
+	startDispatcher(t, Config{Store: st, Sender: testSender(5 * time.Second)})
+	st.add(delivery(1, 404)) // no such webhook
+	st.add(delivery(2, 6))
+	waitFor(t, 5*time.Second, "both deliveries to end", func() bool { return st.state(1).done && st.state(2).done })
+	for id, want := range map[int64]string{1: "no longer exists", 2: "disabled"} {
+		log := st.logOf(id)
+		if len(log) != 1 {
+			t.Fatalf("delivery %d: %d attempts", id, len(log))
+		}
+		r := log[0]
+		if r.Success || r.NextAttemptAt != nil || r.ErrorClass != ClassDisabled || !strings.Contains(r.Error, want) || r.Attempt != 1 {
+			t.Errorf("delivery %d: %+v", id, r)
+		}
+	}
+	if n := len(rc.requests()); n != 0 {
+		t.Fatalf("receiver got %d requests", n)
+	}
+}
+
+// At most Concurrency attempts run at once, claims never exceed the idle
+// workers, and results are recorded in batches.
+func TestDispatcherConcurrencyBound(t *testing.T) {
+	var cur, peak atomic.Int32
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		n := cur.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(30 * time.Millisecond)
+		cur.Add(-1)
+	})
+	st := newFakeStore()
+	st.setTarget(testTarget(rc.URL))
+	const total = 40
+	for i := int64(1); i <= total; i++ {
+		st.add(delivery(i, 5))
+	}
+	startDispatcher(t, Config{Store: st, Sender: testSender(5 * time.Second), Concurrency: 4, BatchSize: 10})
+	waitFor(t, 10*time.Second, "all deliveries", func() bool {
+		for i := int64(1); i <= total; i++ {
+			if !st.state(i).done {
+				return false
+			}
+		}
+		return true
+	})
+	if p := peak.Load(); p > 4 || p < 2 {
+		t.Errorf("peak concurrency %d, want at most 4 (and some parallelism)", p)
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, l := range st.claimLimit {
+		if l > 4 || l < 1 {
+			t.Errorf("claimed with limit %d, with 4 workers", l)
+		}
+	}
+	if st.completes >= total {
+		t.Errorf("%d Complete calls for %d results: not batched", st.completes, total)
+	}
+	if len(rc.requests()) != total {
+		t.Errorf("receiver got %d requests, want %d", len(rc.requests()), total)
+	}
+}
+
+// Store errors are logged and retried: a failed claim, a failed targets
+// lookup (the claimed deliveries come back after their lease) and a failed
+// Complete (retried).
+func TestDispatcherStoreErrors(t *testing.T) {
+	rc := newReceiver(t, nil)
+	st := newFakeStore()
+	st.setTarget(testTarget(rc.URL))
+	st.failClaims = 2
+	st.failCompletes = 2
+	st.failTargets = 1
+	startDispatcher(t, Config{
+		Store: st, Sender: testSender(time.Second),
+		Lease: 16 * time.Second, PollInterval: 20 * time.Millisecond,
+	})
+	st.add(delivery(1, 5))
+	// The targets lookup fails once: the delivery waits for its lease.
+	waitFor(t, 2*time.Second, "the failed targets lookup", func() bool {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		return st.failTargets == 0
+	})
+	st.mu.Lock()
+	st.deliveries[1].leased = time.Now() // expire the lease now
+	st.mu.Unlock()
+	waitFor(t, 5*time.Second, "the delivery", func() bool { return st.state(1).done })
+	if log := st.logOf(1); len(log) != 1 || !log[0].Success {
+		t.Fatalf("log %+v", log)
+	}
+}
+
+// On shutdown, running attempts finish and are recorded; deliveries not
+// started stay queued and unleased.
+func TestDispatcherShutdownFinishesAttempts(t *testing.T) {
+	started := make(chan struct{}, 10)
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		time.Sleep(300 * time.Millisecond)
+		io.WriteString(w, "done")
+	})
+	st := newFakeStore()
+	st.setTarget(testTarget(rc.URL))
+	for i := int64(1); i <= 5; i++ {
+		st.add(delivery(i, 5))
+	}
+	stop := startDispatcher(t, Config{Store: st, Sender: testSender(5 * time.Second), Concurrency: 2})
+	<-started
+	<-started
+	took := stop()
+	if took < 200*time.Millisecond {
+		t.Errorf("Run returned after %s, before the attempts finished", took)
+	}
+	var done, untouched int
+	for i := int64(1); i <= 5; i++ {
+		fd := st.state(i)
+		switch {
+		case fd.done && fd.success:
+			done++
+		case !fd.done && fd.leased.IsZero() && fd.d.Attempts == 0:
+			untouched++
+		default:
+			t.Errorf("delivery %d: %+v", i, fd)
+		}
+	}
+	if done != 2 || untouched != 3 {
+		t.Errorf("%d finished, %d untouched; want 2 and 3", done, untouched)
+	}
+}
+
+// Attempts still running after the grace period are cancelled, recorded as
+// failed and scheduled for a retry.
+func TestDispatcherShutdownGrace(t *testing.T) {
+	started := make(chan struct{}, 1)
+	release := make(chan struct{})
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	defer close(release)
+	st := newFakeStore()
+	st.setTarget(testTarget(rc.URL))
+	st.add(delivery(1, 5))
+	stop := startDispatcher(t, Config{Store: st, Sender: testSender(5 * time.Second), ShutdownGrace: 100 * time.Millisecond})
+	<-started
+	took := stop()
+	if took > 2*time.Second {
+		t.Errorf("Run took %s to return with a 100ms grace", took)
+	}
+	log := st.logOf(1)
+	if len(log) != 1 || log[0].Success || log[0].ErrorClass != hookd.ClassInternal || log[0].NextAttemptAt == nil {
+		t.Fatalf("log %+v", log)
+	}
+}
+
+func TestDispatcherConfig(t *testing.T) {
+	if _, err := New(Config{}); err == nil {
+		t.Error("New without a store succeeded")
+	}
+	if _, err := New(Config{Store: newFakeStore(), Lease: 20 * time.Second}); err == nil {
+		t.Error("a 20s lease with a 15s timeout was accepted")
+	}
+	d, err := New(Config{Store: newFakeStore()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.WorkerID() == "" || d.concurrency != DefaultConcurrency || d.lease != DefaultLease || d.sender.Timeout() != DefaultTimeout {
+		t.Errorf("defaults: %+v", d)
+	}
+	if d.sender.Policy().MaxAttempts() != 8 {
+		t.Error("default policy")
+	}
+}
+
+func TestMaintain(t *testing.T) {
+	st := newFakeStore()
+	d, err := New(Config{Store: st, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	before := time.Now()
+	go func() {
+		d.Maintain(ctx, 20*time.Millisecond, 30*24*time.Hour, 5*24*time.Hour)
+		close(done)
+	}()
+	waitFor(t, 2*time.Second, "two maintenance runs", func() bool {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		return len(st.pruned) >= 2 && len(st.disabled) >= 2
+	})
+	cancel()
+	<-done
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if p := st.pruned[0]; p.After(before.Add(-30*24*time.Hour+time.Second)) || p.Before(before.Add(-30*24*time.Hour-time.Second)) {
+		t.Errorf("pruned before %v", p)
+	}
+	if p := st.disabled[0]; p.After(before.Add(-5*24*time.Hour+time.Second)) || p.Before(before.Add(-5*24*time.Hour-time.Second)) {
+		t.Errorf("disabled before %v", p)
+	}
+}

@@ -1,0 +1,385 @@
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hookd/hookd"
+)
+
+// Defaults of SenderConfig.
+const (
+	DefaultTimeout     = 15 * time.Second
+	DefaultConcurrency = 32
+)
+
+// drainLimit is how much of a response body beyond the logged part is read
+// and discarded so that the connection can be reused. A longer body closes
+// the connection instead of holding a worker.
+const drainLimit = 64 << 10
+
+// Masked stands for a secret header value in RequestHeaders.
+const Masked = "********"
+
+// Names of the headers hookd sets on every delivery.
+const (
+	HeaderWebhookID        = "webhook-id"
+	HeaderWebhookTimestamp = "webhook-timestamp"
+	HeaderWebhookSignature = "webhook-signature"
+)
+
+// reserved are the headers (canonical form) that a webhook's custom headers
+// cannot set: hookd's own and those the HTTP client owns. A custom header of
+// one of these names is not sent.
+var reserved = map[string]bool{
+	"Content-Type":      true,
+	"User-Agent":        true,
+	"Webhook-Id":        true,
+	"Webhook-Timestamp": true,
+	"Webhook-Signature": true,
+	"Host":              true,
+	"Content-Length":    true,
+	"Transfer-Encoding": true,
+	"Connection":        true,
+}
+
+// SenderConfig configures a Sender. The zero value is usable.
+type SenderConfig struct {
+	// Timeout bounds one attempt, from connecting to reading the logged part
+	// of the response (default DefaultTimeout).
+	Timeout time.Duration
+	// Concurrency is how many attempts run at once; it sizes the pool of idle
+	// connections kept per host (default DefaultConcurrency).
+	Concurrency int
+	// AllowPrivate lists the prefixes that deliveries may reach although
+	// they are private or internal (--allow-private); see DialControl.
+	AllowPrivate []netip.Prefix
+	// Policy schedules retries (default DefaultPolicy()).
+	Policy *Policy
+	// TLSConfig, when set, is used for HTTPS (cloned; its MinVersion is
+	// raised to TLS 1.2). Tests use it to trust a test server's certificate.
+	TLSConfig *tls.Config
+	// UserAgent is the User-Agent header (default "hookd/" + hookd.Version).
+	UserAgent string
+}
+
+// Sender makes delivery attempts over HTTP. It is safe for concurrent use.
+type Sender struct {
+	client    *http.Client
+	transport *http.Transport
+	timeout   time.Duration
+	policy    *Policy
+	userAgent string
+}
+
+// NewSender returns a Sender whose client keeps connections alive, dials
+// through NewDialer(cfg.AllowPrivate), speaks TLS 1.2 or later, uses no
+// proxy (a proxy would hide the receiver's address from the check) and does
+// not follow redirects.
+func NewSender(cfg SenderConfig) *Sender {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = DefaultConcurrency
+	}
+	if cfg.Policy == nil {
+		cfg.Policy = DefaultPolicy()
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "hookd/" + hookd.Version
+	}
+	var tlsConfig *tls.Config
+	if cfg.TLSConfig != nil {
+		tlsConfig = cfg.TLSConfig.Clone()
+	} else {
+		tlsConfig = &tls.Config{}
+	}
+	if tlsConfig.MinVersion < tls.VersionTLS12 {
+		tlsConfig.MinVersion = tls.VersionTLS12
+	}
+	transport := &http.Transport{
+		Proxy:                  nil,
+		DialContext:            NewDialer(cfg.AllowPrivate).DialContext,
+		TLSClientConfig:        tlsConfig,
+		ForceAttemptHTTP2:      true,
+		TLSHandshakeTimeout:    10 * time.Second,
+		MaxIdleConns:           max(100, 2*cfg.Concurrency),
+		MaxIdleConnsPerHost:    cfg.Concurrency,
+		IdleConnTimeout:        90 * time.Second,
+		ExpectContinueTimeout:  time.Second,
+		MaxResponseHeaderBytes: 64 << 10,
+	}
+	return &Sender{
+		client: &http.Client{
+			Transport: transport,
+			CheckRedirect: func(*http.Request, []*http.Request) error {
+				return http.ErrUseLastResponse
+			},
+		},
+		transport: transport,
+		timeout:   cfg.Timeout,
+		policy:    cfg.Policy,
+		userAgent: cfg.UserAgent,
+	}
+}
+
+// Timeout returns the per-attempt timeout.
+func (s *Sender) Timeout() time.Duration { return s.timeout }
+
+// Policy returns the retry policy that Send applies.
+func (s *Sender) Policy() *Policy { return s.policy }
+
+// CloseIdleConnections closes the connections kept alive for reuse.
+func (s *Sender) CloseIdleConnections() { s.transport.CloseIdleConnections() }
+
+// Send makes one attempt to deliver d to t and returns its result, complete
+// with the retry decision of the sender's policy (NextAttemptAt,
+// DisableWebhook). Attempt is d.Attempts+1.
+//
+// The request carries the body of Body, Content-Type: application/json,
+// User-Agent, webhook-id (d.MessageID), webhook-timestamp, webhook-signature
+// (Sign with t.Secrets), then t's custom headers: a plain one as it is, an
+// is_hmac one with HMACHex of the body. RequestHeaders shows them with the
+// signature and every hidden or HMAC value masked.
+func (s *Sender) Send(ctx context.Context, t *hookd.Target, d *hookd.Delivery) hookd.AttemptResult {
+	start := time.Now()
+	r := hookd.AttemptResult{
+		DeliveryID: d.ID,
+		WebhookID:  d.WebhookID,
+		Attempt:    d.Attempts + 1,
+		At:         start.UTC().Truncate(time.Millisecond),
+	}
+	retryAfter := s.attempt(ctx, t, d, start, &r)
+	end := time.Now()
+	r.Duration = end.Sub(start)
+	s.policy.Apply(&r, retryAfter, end)
+	return r
+}
+
+// attempt fills r's outcome and returns the Retry-After delay to honour, or
+// -1.
+func (s *Sender) attempt(ctx context.Context, t *hookd.Target, d *hookd.Delivery, start time.Time, r *hookd.AttemptResult) time.Duration {
+	body := Body(&d.Event, d.WebhookID)
+	timestamp := strconv.FormatInt(start.Unix(), 10)
+	signature := Sign(t.Secrets, d.MessageID, start, body)
+
+	header := make(http.Header, 5+len(t.Headers))
+	shown := make(map[string]string, 5+len(t.Headers))
+	header["Content-Type"] = []string{"application/json"}
+	shown["Content-Type"] = "application/json"
+	header["User-Agent"] = []string{s.userAgent}
+	shown["User-Agent"] = s.userAgent
+	// Standard Webhooks spells its headers in lowercase; they are sent so.
+	header[HeaderWebhookID] = []string{d.MessageID}
+	shown[HeaderWebhookID] = d.MessageID
+	header[HeaderWebhookTimestamp] = []string{timestamp}
+	shown[HeaderWebhookTimestamp] = timestamp
+	header[HeaderWebhookSignature] = []string{signature}
+	shown[HeaderWebhookSignature] = Masked
+	// Custom headers go out with their key as the admin wrote it; rows that
+	// share a key (whatever its case) become one header with several values.
+	keys := make(map[string]string, len(t.Headers))
+	for _, h := range t.Headers {
+		canon := http.CanonicalHeaderKey(h.Key)
+		if reserved[canon] {
+			continue
+		}
+		key, ok := keys[canon]
+		if !ok {
+			key = h.Key
+			keys[canon] = key
+		}
+		value, display := h.Value, h.Value
+		if h.IsHMAC {
+			value = HMACHex(h.Value, body)
+		}
+		if h.Secret() {
+			display = Masked
+		}
+		header[key] = append(header[key], value)
+		if prev, ok := shown[key]; ok {
+			display = prev + ", " + display
+		}
+		shown[key] = display
+	}
+	r.RequestHeaders = shown
+
+	if signature == "" {
+		r.ErrorClass = hookd.ClassInternal
+		r.Error = "no valid signing secret for this webhook"
+		return -1
+	}
+	method := t.Method
+	if method == "" {
+		method = http.MethodPost
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, t.URL, bytes.NewReader(body))
+	if err != nil {
+		r.ErrorClass = hookd.ClassInternal
+		r.Error = "invalid request: " + unwrapURLError(err).Error()
+		return -1
+	}
+	req.Header = header
+
+	resp, err := s.client.Do(req)
+	if err != nil {
+		r.ErrorClass, r.Error = classify(err)
+		return -1
+	}
+	logged, _ := io.ReadAll(io.LimitReader(resp.Body, hookd.MaxLoggedBody))
+	io.CopyN(io.Discard, resp.Body, drainLimit)
+	resp.Body.Close()
+
+	r.HTTPStatus = resp.StatusCode
+	r.ResponseBody = logBody(logged)
+	switch code := resp.StatusCode; {
+	case code >= 200 && code < 300:
+		r.Success = true
+	case code >= 300 && code < 400:
+		r.ErrorClass = hookd.ClassRedirect
+		r.Error = fmt.Sprintf("HTTP %d: redirects are not followed", code)
+		if loc := resp.Header.Get("Location"); loc != "" {
+			r.Error = fmt.Sprintf("HTTP %d: redirect to %s not followed", code, truncate(loc, 512))
+		}
+	case code == http.StatusGone:
+		r.ErrorClass = hookd.ClassGone
+		r.Error = "HTTP 410 Gone: the webhook is disabled"
+	default:
+		r.ErrorClass = hookd.ClassStatus
+		r.Error = "HTTP " + strconv.Itoa(code)
+		if text := http.StatusText(code); text != "" {
+			r.Error += " " + text
+		}
+		if RetryAfterHonoured(code) {
+			if v := resp.Header.Get("Retry-After"); v != "" {
+				if d, ok := ParseRetryAfter(v, time.Now()); ok {
+					return d
+				}
+			}
+		}
+	}
+	return -1
+}
+
+// unwrapURLError drops the *url.Error wrapper, whose message repeats the
+// method and the whole URL (which may hold a token).
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Err != nil {
+		return ue.Err
+	}
+	return err
+}
+
+// classify returns the error class and message of a request that got no
+// response.
+func classify(err error) (class, message string) {
+	message = unwrapURLError(err).Error()
+	var forbidden *ForbiddenAddressError
+	var dnsErr *net.DNSError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &forbidden):
+		return hookd.ClassForbidden, forbidden.Error()
+	case errors.As(err, &dnsErr):
+		return hookd.ClassDNS, message
+	case isTLS(err):
+		return hookd.ClassTLS, message
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return hookd.ClassTimeout, message
+	case errors.Is(err, context.Canceled):
+		return hookd.ClassInternal, "attempt cancelled: hookd is shutting down"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return hookd.ClassRefused, message
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNABORTED),
+		errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return hookd.ClassReset, message
+	}
+	return hookd.ClassConnection, message
+}
+
+// isTLS reports whether err comes from the TLS handshake or certificate
+// verification (a TLS handshake timeout counts as a timeout).
+func isTLS(err error) bool {
+	var (
+		verify    *tls.CertificateVerificationError
+		record    tls.RecordHeaderError
+		alert     tls.AlertError
+		unknownCA x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		netErr    net.Error
+	)
+	if errors.As(err, &netErr) && netErr.Timeout() {
+		return false
+	}
+	if errors.As(err, &verify) || errors.As(err, &record) || errors.As(err, &alert) ||
+		errors.As(err, &unknownCA) || errors.As(err, &hostname) || errors.As(err, &invalid) {
+		return true
+	}
+	// Alerts from the peer ("remote error: tls: handshake failure") have an
+	// unexported type, and net/http turns a plain HTTP answer to a TLS
+	// handshake into a message.
+	msg := err.Error()
+	return strings.Contains(msg, "tls: ") || strings.Contains(msg, "server gave HTTP response to HTTPS client")
+}
+
+// logBody returns b as it is kept in the log: valid UTF-8 without NUL bytes
+// (invalid bytes and NULs become U+FFFD, a rune cut at the end is dropped),
+// at most hookd.MaxLoggedBody bytes.
+func logBody(b []byte) string {
+	if len(b) > hookd.MaxLoggedBody {
+		b = b[:hookd.MaxLoggedBody]
+	}
+	if utf8.Valid(b) && bytes.IndexByte(b, 0) < 0 {
+		return string(b)
+	}
+	out := make([]byte, 0, len(b))
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size == 1 && !utf8.FullRune(b) {
+			break
+		}
+		if (r == utf8.RuneError && size == 1) || r == 0 {
+			if len(out)+3 > hookd.MaxLoggedBody {
+				break
+			}
+			out = append(out, "\uFFFD"...)
+		} else {
+			if len(out)+size > hookd.MaxLoggedBody {
+				break
+			}
+			out = append(out, b[:size]...)
+		}
+		b = b[size:]
+	}
+	return string(out)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
