@@ -1,0 +1,195 @@
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/sqlite"
+)
+
+// End to end against the SQLite store: an event published through the store
+// reaches the receiver, signed, after two failed attempts retried with the
+// same webhook-id, and the success and failed logs show every attempt.
+func TestDispatcherWithSQLite(t *testing.T) {
+	ctx := context.Background()
+	var calls atomic.Int32
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) <= 2 {
+			w.WriteHeader(http.StatusInternalServerError)
+			io.WriteString(w, "try again")
+			return
+		}
+		io.WriteString(w, `{"ok":true}`)
+	})
+
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+
+	secret := hookd.NewSigningSecret()
+	wh := &hookd.Webhook{
+		Name:          "e2e",
+		HTTPURL:       rc.URL + "/in",
+		HTTPMethod:    http.MethodPost,
+		TriggerEvents: []string{"ASSET_ADDED"},
+		Headers: []hookd.Header{
+			{Key: "X-Plain", Value: "plain-value"},
+			{Key: "X-Hidden", Value: "hidden-value", Hidden: true},
+			{Key: "X-HMAC", Value: "hmac-key", IsHMAC: true},
+		},
+	}
+	if err := st.CreateWebhook(ctx, wh, secret); err != nil {
+		t.Fatal(err)
+	}
+
+	startDispatcher(t, Config{
+		Store:  st,
+		Sender: NewSender(SenderConfig{Timeout: 5 * time.Second, AllowPrivate: loopback, Policy: fastPolicy()}),
+	})
+
+	pub, err := st.PublishEvents(ctx, []*hookd.Event{{
+		Event: "ASSET_ADDED", UserID: ptr(int64(3)), Data: json.RawMessage(`{"asset_id":99}`),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pub) != 1 || pub[0].Deliveries != 1 {
+		t.Fatalf("published %+v", pub)
+	}
+	ev := pub[0].Event
+
+	var successes, failures []*hookd.LogEntry
+	waitFor(t, 10*time.Second, "a success in the log", func() bool {
+		successes, err = st.Log(ctx, wh.ID, true, 1, 50)
+		return err == nil && len(successes) == 1
+	})
+	failures, err = st.Log(ctx, wh.ID, false, 1, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The receiver got three identical, signed requests.
+	reqs := rc.requests()
+	if len(reqs) != 3 {
+		t.Fatalf("receiver got %d requests, want 3", len(reqs))
+	}
+	msgID := reqs[0].Header.Get("webhook-id")
+	if msgID == "" {
+		t.Fatal("no webhook-id")
+	}
+	wantBody := string(Body(&ev, wh.ID))
+	for i, req := range reqs {
+		if req.Header.Get("webhook-id") != msgID {
+			t.Errorf("request %d: webhook-id %q, want %q", i+1, req.Header.Get("webhook-id"), msgID)
+		}
+		if string(req.Body) != wantBody {
+			t.Errorf("request %d: body\n got %s\nwant %s", i+1, req.Body, wantBody)
+		}
+		if err := mustWebhook(t, secret).Verify(req.Body, req.Header); err != nil {
+			t.Errorf("request %d: %v", i+1, err)
+		}
+		if req.Header.Get("X-Plain") != "plain-value" || req.Header.Get("X-Hidden") != "hidden-value" ||
+			req.Header.Get("X-HMAC") != HMACHex("hmac-key", req.Body) {
+			t.Errorf("request %d: custom headers %v", i+1, req.Header)
+		}
+	}
+	var body struct {
+		ID        string `json:"id"`
+		WebhookID int64  `json:"webhook_id"`
+		UserID    int64  `json:"user_id"`
+	}
+	if err := json.Unmarshal(reqs[0].Body, &body); err != nil || body.ID != ev.ID || body.WebhookID != wh.ID || body.UserID != 3 {
+		t.Errorf("body %s: %+v %v", reqs[0].Body, body, err)
+	}
+
+	// The logs show the two failures and the success.
+	s := successes[0]
+	if s.Attempt != 3 || s.HTTPStatus != 200 || s.MessageID != msgID || s.EventID != ev.ID || s.ResponseBody != `{"ok":true}` {
+		t.Errorf("success entry %+v", s)
+	}
+	if len(failures) != 2 {
+		t.Fatalf("%d failures logged, want 2", len(failures))
+	}
+	for _, f := range failures {
+		if f.HTTPStatus != 500 || f.ErrorClass != hookd.ClassStatus || f.NextAttemptAt == nil || f.MessageID != msgID || f.ResponseBody != "try again" {
+			t.Errorf("failure entry %+v", f)
+		}
+	}
+	for _, e := range append(failures, successes...) {
+		for k, v := range e.RequestHeaders {
+			if strings.Contains(v, "hidden-value") || strings.Contains(v, "hmac-key") || strings.HasPrefix(v, "v1,") {
+				t.Errorf("attempt %d: secret shown in %s: %q", e.Attempt, k, v)
+			}
+		}
+		if e.RequestHeaders["X-Plain"] != "plain-value" || e.RequestHeaders["X-Hidden"] != Masked {
+			t.Errorf("attempt %d: headers %v", e.Attempt, e.RequestHeaders)
+		}
+	}
+
+	// Nothing is left in the queue, and the latest run is the success.
+	got, err := st.Webhook(ctx, wh.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.QueueLength != 0 || got.RetryQueueLength != 0 || got.LatestRun == nil || !got.LatestRun.Success || got.LatestRun.HTTPStatus != 200 {
+		t.Errorf("webhook after delivery: queue %d retry %d latest %+v", got.QueueLength, got.RetryQueueLength, got.LatestRun)
+	}
+}
+
+// A 410 Gone disables the webhook in the store, and its other queued
+// deliveries end without being sent.
+func TestDispatcherWithSQLiteGone(t *testing.T) {
+	ctx := context.Background()
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusGone) })
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	wh := &hookd.Webhook{Name: "gone", HTTPURL: rc.URL, HTTPMethod: http.MethodPost, TriggerEvents: []string{"ASSET_ADDED"}}
+	if err := st.CreateWebhook(ctx, wh, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.PublishEvents(ctx, []*hookd.Event{
+		{Event: "ASSET_ADDED", Data: json.RawMessage(`{}`)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	startDispatcher(t, Config{Store: st, Sender: testSender(5 * time.Second), Concurrency: 1})
+	waitFor(t, 10*time.Second, "the webhook to be disabled", func() bool {
+		w, err := st.Webhook(ctx, wh.ID)
+		return err == nil && w.Disabled
+	})
+	failures, err := st.Log(ctx, wh.ID, false, 1, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(failures) != 1 || failures[0].ErrorClass != hookd.ClassGone || failures[0].HTTPStatus != 410 || failures[0].NextAttemptAt != nil {
+		t.Fatalf("failures %+v", failures)
+	}
+	// An event for the disabled webhook sent with PublishTo (the test
+	// action) is dropped without a request.
+	if err := st.PublishTo(ctx, wh.ID, &hookd.Event{Event: "ASSET_ADDED", Data: json.RawMessage(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the second delivery to end", func() bool {
+		failures, err = st.Log(ctx, wh.ID, false, 1, 50)
+		return err == nil && len(failures) == 2
+	})
+	if f := failures[0]; f.ErrorClass != ClassDisabled || f.HTTPStatus != 0 || f.NextAttemptAt != nil {
+		t.Errorf("second delivery: %+v", f)
+	}
+	if n := len(rc.requests()); n != 1 {
+		t.Errorf("receiver got %d requests, want 1", n)
+	}
+}
