@@ -1,10 +1,12 @@
 package hookd
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"strings"
 	"time"
 )
@@ -65,4 +67,20 @@ func HashSecret(secret string) []byte {
 // Verify compares secret with the stored hash in constant time.
 func (k *APIKey) Verify(secret string) bool {
 	return subtle.ConstantTimeCompare(HashSecret(secret), k.SecretHash) == 1
+}
+
+// IssueAPIKey creates a key in store and returns the plaintext to show its
+// owner once.
+func IssueAPIKey(ctx context.Context, store Store, userID int64, name, role string) (string, error) {
+	for {
+		k, plaintext := NewAPIKey(userID, name, role)
+		err := store.CreateAPIKey(ctx, k)
+		if errors.Is(err, ErrConflict) {
+			continue // the random prefix is taken: draw another
+		}
+		if err != nil {
+			return "", err
+		}
+		return plaintext, nil
+	}
 }

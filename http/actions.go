@@ -1,0 +1,103 @@
+package http
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/hookd/hookd"
+)
+
+// The actions on one webhook beyond MediaPocket's API: its signing secret,
+// a test delivery and re-queueing failed deliveries.
+
+func (s *Server) getSecret(w http.ResponseWriter, r *http.Request) error {
+	wh, err := s.loadWebhook(r)
+	if err != nil {
+		return err
+	}
+	secrets, err := s.store.Secrets(r.Context(), wh.ID, hookd.Now())
+	if err != nil {
+		return s.webhookGone(r, err)
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"secret": secrets[0]})
+	return nil
+}
+
+// rotateSecret replaces the signing secret; the old one keeps signing beside
+// it for hookd.SigningSecretGrace.
+func (s *Server) rotateSecret(w http.ResponseWriter, r *http.Request) error {
+	wh, err := s.loadWebhook(r)
+	if err != nil {
+		return err
+	}
+	secret := hookd.NewSigningSecret()
+	if err := s.store.RotateSecret(r.Context(), wh.ID, secret, hookd.Now().Add(hookd.SigningSecretGrace)); err != nil {
+		return s.webhookGone(r, err)
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"secret": secret})
+	return nil
+}
+
+// testWebhook queues an event for this webhook alone, whatever its
+// subscriptions; it goes out at once through the normal queue.
+func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request) error {
+	obj, err := readObject(w, r, maxBodyBytes)
+	if err != nil {
+		return err
+	}
+	p := params{obj: obj}
+	name, _ := p.EventName("event", false)
+	data, _ := p.Object("data", false)
+	if p.err != nil {
+		return p.err
+	}
+	wh, err := s.loadWebhook(r)
+	if err != nil {
+		return err
+	}
+	e := &hookd.Event{Event: wh.TriggerEvents[0], ProjectID: wh.ProjectID, Data: data, CreatedAt: hookd.Now()}
+	if name != nil {
+		e.Event = *name
+	}
+	if e.Data == nil {
+		e.Data = []byte(`{"test":true}`)
+	}
+	if err := s.store.PublishTo(r.Context(), wh.ID, e); err != nil {
+		return s.webhookGone(r, err)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"event": toEventJSON(hookd.Published{Event: *e, Deliveries: 1})})
+	return nil
+}
+
+// retryWebhook makes the deliveries that failed for good, with a last
+// attempt in [from, to), due again now. Both bounds are optional.
+func (s *Server) retryWebhook(w http.ResponseWriter, r *http.Request) error {
+	obj, err := readObject(w, r, maxBodyBytes)
+	if err != nil {
+		return err
+	}
+	p := params{obj: obj}
+	from, _ := p.Time("from")
+	to, _ := p.Time("to")
+	if p.err != nil {
+		return p.err
+	}
+	wh, err := s.loadWebhook(r)
+	if err != nil {
+		return err
+	}
+	now := hookd.Now()
+	start, end := time.UnixMilli(0).UTC(), now.Add(time.Millisecond)
+	if from != nil {
+		start = *from
+	}
+	if to != nil {
+		end = *to
+	}
+	n, err := s.store.Requeue(r.Context(), wh.ID, start, end, now)
+	if err != nil {
+		return s.webhookGone(r, err)
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"requeued": n})
+	return nil
+}

@@ -1,0 +1,107 @@
+package http
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/hookd/hookd"
+)
+
+// Event intake: the platform publishes events here with a publisher or
+// admin key. Once the answer is 200, the event and its deliveries are stored.
+
+const maxBatchEvents = 1000
+
+type eventJSON struct {
+	ID         string          `json:"id"`
+	Event      string          `json:"event"`
+	CreatedAt  jsonTime        `json:"created_at"`
+	ProjectID  *string         `json:"project_id"`
+	UserID     *int64          `json:"user_id"`
+	Data       json.RawMessage `json:"data"`
+	Deliveries int             `json:"deliveries"`
+	Duplicate  bool            `json:"duplicate"`
+}
+
+func toEventJSON(p hookd.Published) eventJSON {
+	e := p.Event
+	return eventJSON{ID: e.ID, Event: e.Event, CreatedAt: jsonTime(e.CreatedAt), ProjectID: e.ProjectID,
+		UserID: e.UserID, Data: e.Data, Deliveries: p.Deliveries, Duplicate: p.Duplicate}
+}
+
+// parseEvent validates one event object (DESIGN §2).
+func parseEvent(p *params) *hookd.Event {
+	id, _ := p.Text("id", false, 255)
+	name, _ := p.EventName("event", true)
+	project, _ := p.ProjectID("project_id", false, true)
+	user, _ := p.Integer("user_id", false, true)
+	data, _ := p.Object("data", false)
+	if p.err != nil {
+		return nil
+	}
+	e := &hookd.Event{Event: *name, ProjectID: project, UserID: user, Data: data}
+	if id != nil {
+		e.ID = *id
+	}
+	if e.Data == nil {
+		e.Data = json.RawMessage("{}")
+	}
+	return e
+}
+
+func (s *Server) publishEvent(w http.ResponseWriter, r *http.Request) error {
+	obj, err := readObject(w, r, maxBodyBytes)
+	if err != nil {
+		return err
+	}
+	p := params{obj: obj}
+	e := parseEvent(&p)
+	if p.err != nil {
+		return p.err
+	}
+	published, err := s.store.PublishEvents(r.Context(), []*hookd.Event{e})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"event": toEventJSON(published[0])})
+	return nil
+}
+
+func (s *Server) publishBatch(w http.ResponseWriter, r *http.Request) error {
+	obj, err := readObject(w, r, maxBatchBodyBytes)
+	if err != nil {
+		return err
+	}
+	raw, ok := obj["events"]
+	if !ok {
+		return missing("events")
+	}
+	items, ok := raw.([]any)
+	if !ok || len(items) == 0 || len(items) > maxBatchEvents {
+		return invalid("events", raw, fmt.Sprintf("Must be an array of 1 to %d events", maxBatchEvents))
+	}
+	events := make([]*hookd.Event, len(items))
+	for i, item := range items {
+		name := fmt.Sprintf("events[%d]", i)
+		itemObj, ok := item.(map[string]any)
+		if !ok {
+			return invalid(name, item, ruleHash)
+		}
+		p := params{obj: itemObj, prefix: name + "."}
+		events[i] = parseEvent(&p)
+		if p.err != nil {
+			return p.err
+		}
+	}
+	published, err := s.store.PublishEvents(r.Context(), events)
+	if err != nil {
+		return err
+	}
+	out := make([]eventJSON, len(published))
+	for i, p := range published {
+		out[i] = toEventJSON(p)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": out})
+	return nil
+}

@@ -1,0 +1,89 @@
+package http_test
+
+import (
+	"encoding/json"
+	"regexp"
+	"testing"
+
+	"github.com/hookd/hookd"
+)
+
+var keyPattern = regexp.MustCompile(`^[A-Za-z0-9]{5}\.[A-Za-z0-9_-]{43}$`)
+
+func TestAPIKeys(t *testing.T) {
+	backends(t, func(t *testing.T, store hookd.Store) {
+		a := newTestAPI(t, store)
+		res := a.do("POST", "/api/v2/user/api_keys", a.adminKey, `{"name":"test api key"}`)
+		expect(t, res, 200, "")
+		var created struct {
+			APIKey string `json:"api_key"`
+		}
+		if err := json.Unmarshal(res.body, &created); err != nil || !keyPattern.MatchString(created.APIKey) {
+			t.Fatalf("created key %s (%v)", res.body, err)
+		}
+		// The new key works, and its use is recorded.
+		expect(t, a.do("GET", "/api/v2/admin/webhooks", created.APIKey, ""), 200, `{"webhooks":[]}`)
+
+		res = a.do("GET", "/api/v2/user/api_keys", a.adminKey, "")
+		expect(t, res, 200, "")
+		var list struct {
+			APIKeys []struct {
+				ID         int64   `json:"id"`
+				KeyPrefix  string  `json:"key_prefix"`
+				Name       string  `json:"name"`
+				LastAccess *string `json:"last_access"`
+			} `json:"api_keys"`
+		}
+		if err := json.Unmarshal(res.body, &list); err != nil {
+			t.Fatal(err)
+		}
+		if len(list.APIKeys) != 3 {
+			t.Fatalf("listed %d keys, want the admin, publisher and new key: %s", len(list.APIKeys), res.body)
+		}
+		newest := list.APIKeys[2]
+		if newest.Name != "test api key" || newest.KeyPrefix != created.APIKey[:5] || newest.LastAccess == nil {
+			t.Errorf("new key listed as %+v", newest)
+		}
+
+		expect(t, a.do("POST", "/api/v2/user/api_keys", a.adminKey, `{}`), 422, `{"error":"Missing parameter name"}`)
+		expect(t, a.do("POST", "/api/v2/user/api_keys", a.adminKey, `{"name":null}`), 422, `{"error":"Invalid parameter 'name' value nil: Must be a String"}`)
+		expect(t, a.do("GET", "/api/v2/user/api_keys", a.publisher, ""), 401, `{"error":"Unauthorized"}`)
+		expect(t, a.do("DELETE", "/api/v2/user/api_keys/not-found-id", a.adminKey, ""), 404,
+			`{"error":"Couldn't find ApiKey with 'id'=not-found-id [WHERE \"api_keys\".\"user_id\" = $1]"}`)
+		expect(t, a.do("DELETE", "/api/v2/user/api_keys/"+itoa(newest.ID), a.adminKey, ""), 200, `{"ok":"ok"}`)
+		// A deleted key no longer opens anything.
+		expect(t, a.do("GET", "/api/v2/admin/webhooks", created.APIKey, ""), 401, `{"error":"Unauthorized"}`)
+		expect(t, a.do("DELETE", "/api/v2/user/api_keys/"+itoa(newest.ID), a.adminKey, ""), 404, "")
+	})
+}
+
+func TestProjects(t *testing.T) {
+	backends(t, func(t *testing.T, store hookd.Store) {
+		a := newTestAPI(t, store)
+		project := `{"id":"Gri9DeG1yV5jD2n2nlJF","external_id":null,"project_id":null,"owner":null,"title":"Sample Project",
+			"description":null,"category":null,"tags":[],"media_type":"project","isPublic":false,"thumbnail_asset_id":null,
+			"created_date":"<time>","modification_date":"<time>","deleted":null,"original_title":"Sample Project"}`
+		a.run(t, []step{
+			{"get: not found", "GET", "/api/v2/projects/not-found-id", "admin", "", 404, `{"error":"project not found"}`},
+			{"create", "POST", "/api/v2/admin/projects", "admin", `{"id":"Gri9DeG1yV5jD2n2nlJF","title":"Sample Project"}`, 200, `{"project":` + project + `}`},
+			{"create: exists", "POST", "/api/v2/admin/projects", "admin", `{"id":"Gri9DeG1yV5jD2n2nlJF","title":"Again"}`, 422, `{"error":"project Gri9DeG1yV5jD2n2nlJF already exists"}`},
+			{"create: bad id", "POST", "/api/v2/admin/projects", "admin", `{"id":"a b","title":"x"}`, 422,
+				`{"error":"Invalid parameter 'id' value \"a b\": Must be a String of 1 to 64 characters from A-Z, a-z, 0-9, _ and -"}`},
+			{"create: missing title", "POST", "/api/v2/admin/projects", "admin", `{"id":"abc"}`, 422, `{"error":"Missing parameter title"}`},
+			{"create: not admin", "POST", "/api/v2/admin/projects", "publisher", `{"title":"x"}`, 401, `{"error":"Unauthorized"}`},
+			{"get (MediaPocket shape)", "GET", "/api/v2/projects/Gri9DeG1yV5jD2n2nlJF", "admin", "", 200, `{"project":` + project + `}`},
+			{"get with a publisher key", "GET", "/api/v2/projects/Gri9DeG1yV5jD2n2nlJF", "publisher", "", 200, `{"project":` + project + `}`},
+			{"get: no key", "GET", "/api/v2/projects/Gri9DeG1yV5jD2n2nlJF", "none", "", 401, `{"error":"Unauthorized"}`},
+			{"list", "GET", "/api/v2/admin/projects", "admin", "", 200, `{"projects":[` + project + `]}`},
+			{"delete", "DELETE", "/api/v2/admin/projects/Gri9DeG1yV5jD2n2nlJF", "admin", "", 200, `{"ok":"ok"}`},
+			{"delete: gone", "DELETE", "/api/v2/admin/projects/Gri9DeG1yV5jD2n2nlJF", "admin", "", 404, `{"error":"project not found"}`},
+			{"list: empty", "GET", "/api/v2/admin/projects", "admin", "", 200, `{"projects":[]}`},
+		})
+		// A project created without an id gets a MediaPocket-style one.
+		res := a.do("POST", "/api/v2/admin/projects", a.adminKey, `{"title":"Generated"}`)
+		var v struct{ Project struct{ ID string } }
+		if err := json.Unmarshal(res.body, &v); err != nil || !regexp.MustCompile(`^[A-Za-z0-9_-]{20}$`).MatchString(v.Project.ID) {
+			t.Errorf("generated project %s", res.body)
+		}
+	})
+}

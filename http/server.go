@@ -1,0 +1,172 @@
+// Package http serves hookd's API: MediaPocket V2's admin webhooks API, the
+// project registry, API keys, event intake and health checks.
+package http
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/hookd/hookd"
+)
+
+// Server is hookd's HTTP API over a Store.
+type Server struct {
+	store  hookd.Store
+	logger *slog.Logger
+	mux    *http.ServeMux
+
+	// lastTouched throttles writes of api_keys.last_access to one a minute
+	// per key, so the intake path does not write on every request.
+	lastTouched sync.Map // key id -> time.Time
+}
+
+// NewServer returns the API handler for store.
+func NewServer(store hookd.Store, logger *slog.Logger) *Server {
+	s := &Server{store: store, logger: logger, mux: http.NewServeMux()}
+	s.routes()
+	return s
+}
+
+// handlerFunc is an API handler; the error it returns becomes the answer.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// access says who may call a route.
+type access int
+
+const (
+	public     access = iota // no key: health checks
+	anyKey                   // admin or publisher
+	adminsOnly               // admin keys
+)
+
+func (s *Server) routes() {
+	const webhook = "/api/v2/admin/webhooks/{webhook_id}"
+	s.handle("GET /healthz", public, s.healthz)
+	s.handle("GET /readyz", public, s.readyz)
+
+	s.handle("GET /api/v2/admin/webhooks", adminsOnly, s.listWebhooks)
+	s.handle("POST /api/v2/admin/webhooks", adminsOnly, s.createWebhook)
+	s.handle("GET "+webhook, adminsOnly, s.getWebhook)
+	s.handle("POST "+webhook, adminsOnly, s.updateWebhook)
+	s.handle("DELETE "+webhook, adminsOnly, s.deleteWebhook)
+	s.handle("GET "+webhook+"/success", adminsOnly, s.successLog)
+	s.handle("GET "+webhook+"/failed", adminsOnly, s.failedLog)
+	s.handle("POST "+webhook+"/webhook_headers", adminsOnly, s.addHeader)
+	s.handle("POST "+webhook+"/webhook_headers/{header_id}", adminsOnly, s.updateHeader)
+	s.handle("DELETE "+webhook+"/webhook_headers/{header_id}", adminsOnly, s.deleteHeader)
+	s.handle("POST "+webhook+"/webhook_users", adminsOnly, s.addUser)
+	s.handle("DELETE "+webhook+"/webhook_users/{webhook_user_id}", adminsOnly, s.deleteUser)
+	s.handle("GET "+webhook+"/secret", adminsOnly, s.getSecret)
+	s.handle("POST "+webhook+"/secret/rotate", adminsOnly, s.rotateSecret)
+	s.handle("POST "+webhook+"/test", adminsOnly, s.testWebhook)
+	s.handle("POST "+webhook+"/retry", adminsOnly, s.retryWebhook)
+
+	s.handle("GET /api/v2/admin/projects", adminsOnly, s.listProjects)
+	s.handle("POST /api/v2/admin/projects", adminsOnly, s.createProject)
+	s.handle("DELETE /api/v2/admin/projects/{project_id}", adminsOnly, s.deleteProject)
+	s.handle("GET /api/v2/projects/{project_id}", anyKey, s.getProject)
+
+	s.handle("GET /api/v2/user/api_keys", adminsOnly, s.listAPIKeys)
+	s.handle("POST /api/v2/user/api_keys", adminsOnly, s.createAPIKey)
+	s.handle("DELETE /api/v2/user/api_keys/{api_key_id}", adminsOnly, s.deleteAPIKey)
+
+	s.handle("POST /api/v2/events", anyKey, s.publishEvent)
+	s.handle("POST /api/v2/events/batch", anyKey, s.publishBatch)
+}
+
+func (s *Server) handle(pattern string, who access, h handlerFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		err := s.authorize(r, who)
+		if err == nil {
+			err = h(w, r)
+		}
+		if err != nil {
+			s.writeErr(w, r, err)
+		}
+	})
+}
+
+// ServeHTTP answers unknown routes and methods in the API's error shape and
+// turns a panic into a 500 rather than a dropped connection.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.logger.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "panic", v)
+			writeError(w, http.StatusInternalServerError, "Internal Server Error")
+		}
+	}()
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		s.routeNotFound(w, r)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// routeNotFound tells 404 from 405 the way ServeMux does, but answers JSON.
+func (s *Server) routeNotFound(w http.ResponseWriter, r *http.Request) {
+	probe := &statusRecorder{header: http.Header{}}
+	h, _ := s.mux.Handler(r)
+	h.ServeHTTP(probe, r)
+	if probe.status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", probe.header.Get("Allow"))
+		writeError(w, http.StatusMethodNotAllowed, "Method "+r.Method+" not allowed on "+r.URL.Path)
+		return
+	}
+	writeError(w, http.StatusNotFound, "Not found: "+r.Method+" "+r.URL.Path)
+}
+
+// statusRecorder keeps the status and headers ServeMux's fallback handler
+// writes and discards its plain-text body.
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (p *statusRecorder) Header() http.Header         { return p.header }
+func (p *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (p *statusRecorder) WriteHeader(status int)      { p.status = status }
+
+// writeErr answers err in the API's error shape.
+func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
+	var api *apiError
+	var invalid *validationError
+	switch {
+	case errors.As(err, &api):
+		writeError(w, api.status, api.msg)
+	case errors.As(err, &invalid):
+		writeError(w, http.StatusUnprocessableEntity, invalid.msg)
+	case errors.Is(err, hookd.ErrUnavailable):
+		s.logger.Warn("database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "Service unavailable: the database does not answer, try again")
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		// The client went away; nobody reads an answer.
+	default:
+		s.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, "Internal Server Error")
+	}
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.logger.Warn("readiness check failed", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "database unavailable")
+		return nil
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
+}

@@ -1,0 +1,255 @@
+package http
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/hookd/hookd"
+)
+
+// The JSON shapes of MediaPocket's webhook objects, fields in the order of
+// its documentation.
+type webhookJSON struct {
+	ID               int64        `json:"id"`
+	Name             string       `json:"name"`
+	HTTPURL          string       `json:"http_url"`
+	HTTPMethod       string       `json:"http_method"`
+	TriggerEvents    []string     `json:"trigger_events"`
+	CreatedAt        jsonTime     `json:"created_at"`
+	UpdatedAt        jsonTime     `json:"updated_at"`
+	Disabled         bool         `json:"disabled"`
+	ProjectID        *string      `json:"project_id"`
+	QueueLength      int          `json:"queue_length"`
+	RetryQueueLength int          `json:"retry_queue_length"`
+	LatestRun        *runJSON     `json:"latest_run"`
+	WebhookUsers     []userJSON   `json:"webhook_users"`
+	WebhookHeaders   []headerJSON `json:"webhook_headers"`
+}
+
+type headerJSON struct {
+	ID          int64    `json:"id"`
+	WebhookID   int64    `json:"webhook_id"`
+	HeaderKey   string   `json:"header_key"`
+	HeaderValue *string  `json:"header_value"` // null once hidden
+	Hidden      bool     `json:"hidden"`
+	IsHMAC      bool     `json:"is_hmac"`
+	CreatedAt   jsonTime `json:"created_at"`
+	UpdatedAt   jsonTime `json:"updated_at"`
+}
+
+type userJSON struct {
+	ID        int64    `json:"id"`
+	WebhookID int64    `json:"webhook_id"`
+	UserID    int64    `json:"user_id"`
+	CreatedAt jsonTime `json:"created_at"`
+	UpdatedAt jsonTime `json:"updated_at"`
+}
+
+type runJSON struct {
+	CreatedAt  jsonTime `json:"created_at"`
+	Status     string   `json:"status"` // "success" or "failed"
+	HTTPStatus *int     `json:"http_status"`
+	DurationMS int64    `json:"duration_ms"`
+	Event      string   `json:"event"`
+}
+
+func toWebhookJSON(w *hookd.Webhook) webhookJSON {
+	out := webhookJSON{
+		ID: w.ID, Name: w.Name, HTTPURL: w.HTTPURL, HTTPMethod: w.HTTPMethod,
+		TriggerEvents: w.TriggerEvents, CreatedAt: jsonTime(w.CreatedAt), UpdatedAt: jsonTime(w.UpdatedAt),
+		Disabled: w.Disabled, ProjectID: w.ProjectID,
+		QueueLength: w.QueueLength, RetryQueueLength: w.RetryQueueLength,
+		WebhookUsers: make([]userJSON, 0, len(w.Users)), WebhookHeaders: make([]headerJSON, 0, len(w.Headers)),
+	}
+	if out.TriggerEvents == nil {
+		out.TriggerEvents = []string{}
+	}
+	if run := w.LatestRun; run != nil {
+		out.LatestRun = &runJSON{CreatedAt: jsonTime(run.At), Status: "failed", DurationMS: run.Duration.Milliseconds(), Event: run.Event}
+		if run.Success {
+			out.LatestRun.Status = "success"
+		}
+		if run.HTTPStatus != 0 {
+			status := run.HTTPStatus
+			out.LatestRun.HTTPStatus = &status
+		}
+	}
+	for _, u := range w.Users {
+		out.WebhookUsers = append(out.WebhookUsers, toUserJSON(&u))
+	}
+	for _, h := range w.Headers {
+		out.WebhookHeaders = append(out.WebhookHeaders, toHeaderJSON(&h, false))
+	}
+	return out
+}
+
+// toHeaderJSON shows a secret value only in the answer to its creation.
+func toHeaderJSON(h *hookd.Header, justCreated bool) headerJSON {
+	out := headerJSON{ID: h.ID, WebhookID: h.WebhookID, HeaderKey: h.Key, Hidden: h.Hidden, IsHMAC: h.IsHMAC,
+		CreatedAt: jsonTime(h.CreatedAt), UpdatedAt: jsonTime(h.UpdatedAt)}
+	if justCreated || !h.Secret() {
+		value := h.Value
+		out.HeaderValue = &value
+	}
+	return out
+}
+
+func toUserJSON(u *hookd.WebhookUser) userJSON {
+	return userJSON{ID: u.ID, WebhookID: u.WebhookID, UserID: u.UserID, CreatedAt: jsonTime(u.CreatedAt), UpdatedAt: jsonTime(u.UpdatedAt)}
+}
+
+// notFound is ActiveRecord's message for a record looked up by the id as the
+// client wrote it.
+func notFound(model, rawID string) error {
+	return errorf(http.StatusNotFound, "Couldn't find %s with 'id'=%s", model, rawID)
+}
+
+// pathID parses an integer id from the path; anything else is a record that
+// does not exist.
+func pathID(r *http.Request, name, model string) (int64, error) {
+	raw := r.PathValue(name)
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, notFound(model, raw)
+	}
+	return id, nil
+}
+
+// loadWebhook reads the webhook named by the path.
+func (s *Server) loadWebhook(r *http.Request) (*hookd.Webhook, error) {
+	id, err := pathID(r, "webhook_id", "Webhook")
+	if err != nil {
+		return nil, err
+	}
+	w, err := s.store.Webhook(r.Context(), id)
+	if errors.Is(err, hookd.ErrNotFound) {
+		return nil, notFound("Webhook", r.PathValue("webhook_id"))
+	}
+	return w, err
+}
+
+func writeWebhook(w http.ResponseWriter, wh *hookd.Webhook) {
+	writeJSON(w, http.StatusOK, map[string]any{"webhook": toWebhookJSON(wh)})
+}
+
+func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
+	var f hookd.WebhookFilter
+	q := r.URL.Query()
+	if q.Has("project_id") {
+		p := q.Get("project_id")
+		f.ProjectID = &p
+	}
+	if q.Has("disabled") {
+		p := params{obj: map[string]any{"disabled": q.Get("disabled")}}
+		f.Disabled, _ = p.Boolean("disabled")
+		if p.err != nil {
+			return p.err
+		}
+	}
+	list, err := s.store.ListWebhooks(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]webhookJSON, 0, len(list))
+	for _, wh := range list {
+		out = append(out, toWebhookJSON(wh))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"webhooks": out})
+	return nil
+}
+
+func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) error {
+	wh, err := s.loadWebhook(r)
+	if err != nil {
+		return err
+	}
+	writeWebhook(w, wh)
+	return nil
+}
+
+const maxNameLength = 255
+
+func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) error {
+	obj, err := readObject(w, r, maxBodyBytes)
+	if err != nil {
+		return err
+	}
+	p := params{obj: obj}
+	name, _ := p.Text("name", true, maxNameLength)
+	url, _ := p.URL("http_url", true)
+	method, _ := p.HTTPMethod("http_method", true)
+	events, _ := p.EventArray("trigger_events", true)
+	project, _ := p.ProjectID("project_id", false, true)
+	disabled, _ := p.Boolean("disabled")
+	if p.err != nil {
+		return p.err
+	}
+	wh := &hookd.Webhook{Name: *name, HTTPURL: *url, HTTPMethod: *method, TriggerEvents: events, ProjectID: project}
+	if disabled != nil {
+		wh.Disabled = *disabled
+	}
+	if err := s.store.CreateWebhook(r.Context(), wh, hookd.NewSigningSecret()); err != nil {
+		return projectErr(err)
+	}
+	writeWebhook(w, wh)
+	return nil
+}
+
+// projectErr answers MediaPocket's message for a webhook scoped to an
+// unregistered project.
+func projectErr(err error) error {
+	if errors.Is(err, hookd.ErrProjectNotFound) {
+		return errorf(http.StatusNotFound, "project not found")
+	}
+	return err
+}
+
+func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) error {
+	obj, err := readObject(w, r, maxBodyBytes)
+	if err != nil {
+		return err
+	}
+	p := params{obj: obj}
+	var u hookd.WebhookUpdate
+	u.Name, _ = p.Text("name", false, maxNameLength)
+	u.HTTPURL, _ = p.URL("http_url", false)
+	u.HTTPMethod, _ = p.HTTPMethod("http_method", false)
+	u.TriggerEvents, _ = p.EventArray("trigger_events", false)
+	var hasProject bool
+	u.ProjectID, hasProject = p.ProjectID("project_id", false, true)
+	u.ClearProject = hasProject && u.ProjectID == nil
+	u.Disabled, _ = p.Boolean("disabled")
+	if p.err != nil {
+		return p.err
+	}
+	id, err := pathID(r, "webhook_id", "Webhook")
+	if err != nil {
+		return err
+	}
+	wh, err := s.store.UpdateWebhook(r.Context(), id, u)
+	if errors.Is(err, hookd.ErrNotFound) {
+		return notFound("Webhook", r.PathValue("webhook_id"))
+	}
+	if err != nil {
+		return projectErr(err)
+	}
+	writeWebhook(w, wh)
+	return nil
+}
+
+func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "webhook_id", "Webhook")
+	if err != nil {
+		return err
+	}
+	err = s.store.DeleteWebhook(r.Context(), id)
+	if errors.Is(err, hookd.ErrNotFound) {
+		return notFound("Webhook", r.PathValue("webhook_id"))
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"ok": "ok"})
+	return nil
+}
