@@ -1,0 +1,73 @@
+// Command hookd runs the hookd webhook service and its tools.
+//
+//	hookd serve                      run the API and the delivery workers
+//	hookd migrate                    apply the database schema
+//	hookd keys create --name N       print a new API key (--admin for an admin key)
+//	hookd events send --event E      publish an event to a running hookd
+//	hookd version                    print version and commit
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `hookd: a webhook service compatible with MediaPocket V2's admin webhooks API.
+
+Usage:
+  hookd serve [flags]                       run the API and the delivery workers
+  hookd migrate [--database D]              apply the database schema and exit
+  hookd keys create --name N [--admin]      create an API key and print it once
+  hookd events send --event E [flags]       publish an event to a running hookd
+  hookd version                             print version and commit
+
+Run "hookd <command> --help" for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "hookd:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		return serve(ctx, rest, stderr)
+	case "migrate":
+		return migrate(ctx, rest, stdout, stderr)
+	case "keys":
+		if len(rest) == 0 || rest[0] != "create" {
+			return errors.New(`unknown keys command: use "hookd keys create --name NAME [--admin]"`)
+		}
+		return createKey(ctx, rest[1:], stdout, stderr)
+	case "events":
+		if len(rest) == 0 || rest[0] != "send" {
+			return errors.New(`unknown events command: use "hookd events send --event NAME [--project P] [--user N] [--data JSON]"`)
+		}
+		return sendEvent(ctx, rest[1:], stdout, stderr)
+	case "version":
+		return printVersion(stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/delivery"
+	hookdhttp "github.com/hookd/hookd/http"
+)
+
+type serveConfig struct {
+	addr          string
+	database      *string
+	adminAPIKey   string
+	allowPrivate  string
+	retrySchedule string
+	concurrency   int
+	timeout       time.Duration
+	retention     time.Duration
+	disableAfter  time.Duration
+	maintainEvery time.Duration
+	shutdownGrace time.Duration
+	log           *logConfig
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := newFlagSet("serve", stderr)
+	c := serveConfig{database: databaseFlag(fs), log: logFlags(fs)}
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&c.adminAPIKey, "admin-api-key", "", "an admin key, <prefix>.<secret>, registered at start if absent")
+	fs.StringVar(&c.allowPrivate, "allow-private", "", "comma-separated CIDRs that deliveries may reach although private or loopback, e.g. 127.0.0.0/8")
+	fs.StringVar(&c.retrySchedule, "retry-schedule", delivery.DefaultScheduleString, "delays between attempts, comma-separated Go durations (±20% jitter)")
+	fs.IntVar(&c.concurrency, "concurrency", delivery.DefaultConcurrency, "attempts sent at once")
+	fs.DurationVar(&c.timeout, "timeout", delivery.DefaultTimeout, "timeout of one delivery attempt")
+	fs.DurationVar(&c.retention, "retention", 30*24*time.Hour, "how long attempt logs, finished deliveries and events are kept")
+	fs.DurationVar(&c.disableAfter, "disable-after", 5*24*time.Hour, "disable a webhook whose deliveries keep failing this long (0: never)")
+	fs.DurationVar(&c.maintainEvery, "maintenance-interval", 10*time.Minute, "how often retention and auto-disable run")
+	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 10*time.Second, "how long in-flight requests and attempts may take to finish on SIGTERM")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	logger, err := c.log.logger(stderr)
+	if err != nil {
+		return err
+	}
+	if c.adminAPIKey != "" {
+		if _, _, ok := hookd.ParseAPIKey(c.adminAPIKey); !ok {
+			return errors.New("invalid HOOKD_ADMIN_API_KEY: use the form <prefix>.<secret>")
+		}
+	}
+	allow, err := delivery.ParseAllowList(c.allowPrivate)
+	if err != nil {
+		return fmt.Errorf("invalid --allow-private: %w", err)
+	}
+	schedule, err := delivery.ParseSchedule(c.retrySchedule)
+	if err != nil {
+		return fmt.Errorf("invalid --retry-schedule: %w", err)
+	}
+	if c.concurrency < 1 || c.concurrency > 10000 {
+		return fmt.Errorf("invalid --concurrency %d: use 1 to 10000", c.concurrency)
+	}
+	if c.timeout < time.Second {
+		return fmt.Errorf("invalid --timeout %s: use at least 1s", c.timeout)
+	}
+	if c.retention < time.Hour || c.maintainEvery < time.Second || c.disableAfter < 0 || c.shutdownGrace < 0 {
+		return errors.New("invalid durations: --retention must be at least 1h, --maintenance-interval at least 1s, --disable-after and --shutdown-grace not negative")
+	}
+
+	store, err := openStore(ctx, *c.database)
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", redact(*c.database), err)
+	}
+	defer store.Close()
+	if err := bootstrapAdminKey(ctx, store, c.adminAPIKey, logger); err != nil {
+		return err
+	}
+
+	sender := delivery.NewSender(delivery.SenderConfig{
+		Timeout: c.timeout, Concurrency: c.concurrency, AllowPrivate: allow, Policy: delivery.NewPolicy(schedule),
+	})
+	dispatcher, err := delivery.New(delivery.Config{
+		Store: store, Sender: sender, Concurrency: c.concurrency, ShutdownGrace: c.shutdownGrace, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           hookdhttp.NewServer(store, logger),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("hookd listening", "addr", ln.Addr().String(), "database", redact(*c.database), "version", hookd.Version)
+
+	workCtx, stopWork := context.WithCancel(context.Background())
+	defer stopWork()
+	dispatched := make(chan error, 1)
+	go func() { dispatched <- dispatcher.Run(workCtx) }()
+	go dispatcher.Maintain(workCtx, c.maintainEvery, c.retention, c.disableAfter)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	dispatcherDone := false
+	select {
+	case err = <-serveErr:
+	case err = <-dispatched:
+		dispatcherDone = true
+		err = fmt.Errorf("delivery stopped: %w", err)
+	case <-ctx.Done():
+	}
+	// Stop taking requests, then let the attempts in flight finish (up to
+	// the grace period); deliveries not started stay queued.
+	logger.Info("shutting down", "grace", c.shutdownGrace)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), c.shutdownGrace)
+	defer cancel()
+	if shutdownErr := srv.Shutdown(shutdownCtx); shutdownErr != nil && err == nil {
+		err = shutdownErr
+	}
+	stopWork()
+	if !dispatcherDone {
+		if runErr := <-dispatched; runErr != nil && err == nil {
+			err = runErr
+		}
+	}
+	return err
+}
+
+// bootstrapAdminKey registers HOOKD_ADMIN_API_KEY if its prefix is not
+// stored yet, so that a fresh install can be scripted.
+func bootstrapAdminKey(ctx context.Context, store hookd.Store, key string, logger *slog.Logger) error {
+	if key == "" {
+		return nil
+	}
+	prefix, secret, _ := hookd.ParseAPIKey(key)
+	existing, err := store.APIKeyByPrefix(ctx, prefix)
+	if err == nil {
+		if !existing.Verify(secret) {
+			logger.Warn("HOOKD_ADMIN_API_KEY: a different key with this prefix is already stored; keeping it", "key_prefix", prefix)
+		}
+		return nil
+	}
+	if !errors.Is(err, hookd.ErrNotFound) {
+		return err
+	}
+	k := &hookd.APIKey{UserID: hookd.DefaultUserID, Prefix: prefix, SecretHash: hookd.HashSecret(secret), Name: "bootstrap (HOOKD_ADMIN_API_KEY)", Role: hookd.RoleAdmin}
+	if err := store.CreateAPIKey(ctx, k); err != nil && !errors.Is(err, hookd.ErrConflict) {
+		return err
+	}
+	logger.Info("registered the admin key from HOOKD_ADMIN_API_KEY", "key_prefix", prefix)
+	return nil
+}
+
+// redact hides a password in a database URL.
+func redact(database string) string {
+	u, err := url.Parse(database)
+	if err != nil || u.User == nil {
+		return database
+	}
+	return u.Redacted()
+}
