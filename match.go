@@ -1,0 +1,38 @@
+package hookd
+
+// Matching is the one rule that decides who receives an event (DESIGN §2).
+// The stores apply it when an event is published, inside the transaction
+// that queues its deliveries.
+
+// Matches reports whether the webhook receives e: it is enabled, subscribed
+// to the event's name, of the event's project (or of none) and of the event's
+// user (or of anyone).
+func (w *Webhook) Matches(e *Event) bool {
+	if w.Disabled {
+		return false
+	}
+	if w.ProjectID != nil && (e.ProjectID == nil || *e.ProjectID != *w.ProjectID) {
+		return false
+	}
+	if len(w.Users) > 0 {
+		if e.UserID == nil {
+			return false
+		}
+		found := false
+		for _, u := range w.Users {
+			if u.UserID == *e.UserID {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	for _, name := range w.TriggerEvents {
+		if name == e.Event {
+			return true
+		}
+	}
+	return false
+}
