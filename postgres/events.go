@@ -1,0 +1,316 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hookd/hookd"
+)
+
+const eventCols = `id, event, project_id, user_id, data, created_at, deliveries`
+
+// PublishEvents stores events and their deliveries in one transaction: the
+// batch is accepted whole or not at all. An event whose ID is already
+// stored (or repeated earlier in the same call) is answered with the
+// original and creates nothing.
+//
+// Events without an ID get one, events without CreatedAt are stamped now
+// and absent data becomes {}; all are written back to the caller's events
+// before the transaction, so a caller retrying after an error sends the
+// same ids and cannot publish an event twice.
+func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hookd.Published, error) {
+	if len(events) == 0 {
+		return []hookd.Published{}, nil
+	}
+	for _, e := range events {
+		if err := prepareEvent(e); err != nil {
+			return nil, err
+		}
+	}
+	var out []hookd.Published
+	var created int
+	var err error
+	// A webhook deleted between reading the subscriptions and inserting
+	// its deliveries fails the foreign key: read them again and retry.
+	for try := 0; ; try++ {
+		out, created, err = s.publish(ctx, events)
+		if err == nil || try == 3 || !isCode(err, codeForeignKeyViolation) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, wrapErr(err)
+	}
+	if created > 0 {
+		s.wakeup()
+	}
+	return out, nil
+}
+
+// publish is one attempt of PublishEvents; it returns how many deliveries
+// it created.
+func (s *Store) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Published, int, error) {
+	now := hookd.Now()
+	out := make([]hookd.Published, len(events))
+	total := 0
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// The new events: the first of each ID in this call.
+		first := make(map[string]int, len(events))
+		var fresh []int
+		names := make(map[string]bool)
+		for i, e := range events {
+			if _, dup := first[e.ID]; dup {
+				continue
+			}
+			first[e.ID] = i
+			fresh = append(fresh, i)
+			names[e.Event] = true
+		}
+		hooks, err := subscribers(ctx, tx, names)
+		if err != nil {
+			return err
+		}
+
+		// Match in Go; count per event before the insert so the event row
+		// records how many deliveries it made.
+		matches := make([][]int64, len(events))
+		for _, i := range fresh {
+			for _, w := range hooks {
+				if w.Matches(events[i]) {
+					matches[i] = append(matches[i], w.ID)
+				}
+			}
+		}
+
+		n := len(fresh)
+		ids := make([]string, n)
+		evNames := make([]string, n)
+		projects := make([]*string, n)
+		users := make([]*int64, n)
+		datas := make([]*string, n)
+		createdAt := make([]time.Time, n)
+		counts := make([]int32, n)
+		for j, i := range fresh {
+			e := events[i]
+			ids[j], evNames[j], projects[j], users[j], createdAt[j] = e.ID, e.Event, e.ProjectID, e.UserID, e.CreatedAt
+			d := string(e.Data)
+			datas[j] = &d
+			counts[j] = int32(len(matches[i]))
+		}
+		rows, _ := tx.Query(ctx, `
+			INSERT INTO events (id, event, project_id, user_id, data, created_at, deliveries)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::json[], $6::timestamptz[], $7::int[])
+			ON CONFLICT (id) DO NOTHING
+			RETURNING id`, ids, evNames, projects, users, datas, createdAt, counts)
+		inserted, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		isNew := make(map[string]bool, len(inserted))
+		for _, id := range inserted {
+			isNew[id] = true
+		}
+
+		// Originals of the repeated IDs.
+		var old []string
+		for _, id := range ids {
+			if !isNew[id] {
+				old = append(old, id)
+			}
+		}
+		originals := make(map[string]hookd.Published, len(old))
+		if len(old) > 0 {
+			rows, _ := tx.Query(ctx, `SELECT `+eventCols+` FROM events WHERE id = ANY($1)`, old)
+			var e hookd.Event
+			var count int
+			var data []byte
+			_, err := pgx.ForEachRow(rows, []any{&e.ID, &e.Event, &e.ProjectID, &e.UserID, &data, &e.CreatedAt, &count}, func() error {
+				ev := e
+				if data != nil {
+					ev.Data = json.RawMessage(append([]byte(nil), data...))
+				}
+				originals[e.ID] = hookd.Published{Event: ev, Deliveries: count, Duplicate: true}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+
+		// Deliveries of the new events, due at once.
+		var dWebhooks []int64
+		var dEvents, dMessages []string
+		var dDue []time.Time
+		for _, i := range fresh {
+			e := events[i]
+			if !isNew[e.ID] {
+				continue
+			}
+			for _, wid := range matches[i] {
+				dWebhooks = append(dWebhooks, wid)
+				dEvents = append(dEvents, e.ID)
+				dMessages = append(dMessages, hookd.NewMessageID())
+				dDue = append(dDue, now)
+			}
+		}
+		b := &pgx.Batch{}
+		if len(dWebhooks) > 0 {
+			b.Queue(`
+				INSERT INTO deliveries (webhook_id, event_id, message_id, next_attempt_at, created_at)
+				SELECT w, e, m, d, $5 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[]) AS t(w, e, m, d)`,
+				dWebhooks, dEvents, dMessages, dDue, now)
+			b.Queue(`SELECT pg_notify('` + NotifyChannel + `', '')`)
+		}
+		// The project registry follows the new events, in order.
+		for _, i := range fresh {
+			e := events[i]
+			if !isNew[e.ID] || e.ProjectID == nil {
+				continue
+			}
+			switch e.Event {
+			case hookd.EventProjectAdded:
+				b.Queue(`INSERT INTO projects (id, title, created_at, updated_at) VALUES ($1, $2, $3, $3)
+					ON CONFLICT (id) DO NOTHING`, *e.ProjectID, projectTitle(e.Data), now)
+			case hookd.EventProjectPurged:
+				b.Queue(`DELETE FROM projects WHERE id = $1`, *e.ProjectID)
+			}
+		}
+		if b.Len() > 0 {
+			if err := tx.SendBatch(ctx, b).Close(); err != nil {
+				return err
+			}
+		}
+
+		for i, e := range events {
+			j := first[e.ID]
+			if j == i && isNew[e.ID] {
+				out[i] = hookd.Published{Event: *e, Deliveries: len(matches[i])}
+				continue
+			}
+			if j != i && isNew[e.ID] {
+				// repeated within this call: the original is the first one
+				out[i] = hookd.Published{Event: *events[j], Deliveries: len(matches[j]), Duplicate: true}
+				continue
+			}
+			p, ok := originals[e.ID]
+			if !ok {
+				return fmt.Errorf("event %q: neither inserted nor found", e.ID)
+			}
+			out[i] = p
+		}
+		total = len(dWebhooks)
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, total, nil
+}
+
+// prepareEvent fills in what the store assigns and checks that the data is
+// JSON (absent data is {}), before anything is written.
+func prepareEvent(e *hookd.Event) error {
+	if e.ID == "" {
+		e.ID = hookd.NewEventID()
+	}
+	e.CreatedAt = msOrNow(e.CreatedAt)
+	if len(e.Data) == 0 {
+		e.Data = json.RawMessage(`{}`)
+	}
+	if !utf8.Valid(e.Data) {
+		// PostgreSQL stores UTF-8 only; encoding/json would decode these
+		// bytes as U+FFFD anyway.
+		e.Data = json.RawMessage(strings.ToValidUTF8(string(e.Data), "\uFFFD"))
+	}
+	if !json.Valid(e.Data) {
+		return fmt.Errorf("postgres: event %q: data is not valid JSON", e.ID)
+	}
+	return nil
+}
+
+// subscribers reads the enabled webhooks subscribed to any of names, with
+// their users (only UserID is set), for Webhook.Matches.
+func subscribers(ctx context.Context, q querier, names map[string]bool) ([]*hookd.Webhook, error) {
+	list := make([]string, 0, len(names))
+	for n := range names {
+		list = append(list, n)
+	}
+	rows, _ := q.Query(ctx, `
+		SELECT id, trigger_events, project_id,
+		       ARRAY(SELECT user_id FROM webhook_users u WHERE u.webhook_id = w.id ORDER BY u.id)
+		FROM webhooks w
+		WHERE NOT disabled AND trigger_events && $1::text[]
+		ORDER BY id`, list)
+	var hooks []*hookd.Webhook
+	var id int64
+	var trig []string
+	var project *string
+	var users []int64
+	_, err := pgx.ForEachRow(rows, []any{&id, &trig, &project, &users}, func() error {
+		w := &hookd.Webhook{ID: id, TriggerEvents: trig, ProjectID: project}
+		for _, u := range users {
+			w.Users = append(w.Users, hookd.WebhookUser{WebhookID: id, UserID: u})
+		}
+		hooks = append(hooks, w)
+		trig, project, users = nil, nil, nil
+		return nil
+	})
+	return hooks, err
+}
+
+// projectTitle is data.title when it is a string.
+func projectTitle(data json.RawMessage) string {
+	var d struct {
+		Title any `json:"title"`
+	}
+	if json.Unmarshal(data, &d) != nil {
+		return ""
+	}
+	t, _ := d.Title.(string)
+	return t
+}
+
+// PublishTo stores e and one delivery of it to webhook webhookID, whatever
+// the webhook's subscriptions and state. An ID already stored is
+// ErrConflict; an unknown webhook ErrNotFound.
+func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) error {
+	if err := prepareEvent(e); err != nil {
+		return err
+	}
+	now := hookd.Now()
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM webhooks WHERE id = $1 FOR KEY SHARE)`, webhookID).Scan(&exists); err != nil {
+			return err
+		}
+		if !exists {
+			return fmt.Errorf("webhook %d: %w", webhookID, hookd.ErrNotFound)
+		}
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO events (id, event, project_id, user_id, data, created_at, deliveries)
+			VALUES ($1, $2, $3, $4, $5::json, $6, 1) ON CONFLICT (id) DO NOTHING`,
+			e.ID, e.Event, e.ProjectID, e.UserID, string(e.Data), e.CreatedAt)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("event %q: %w", e.ID, hookd.ErrConflict)
+		}
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO deliveries (webhook_id, event_id, message_id, next_attempt_at, created_at)
+			VALUES ($1, $2, $3, $4, $4)`, webhookID, e.ID, hookd.NewMessageID(), now)
+		b.Queue(`SELECT pg_notify('` + NotifyChannel + `', '')`)
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return wrapErr(err)
+	}
+	s.wakeup()
+	return nil
+}

@@ -1,0 +1,403 @@
+// Package postgres is the PostgreSQL implementation of hookd.Store, with
+// pgx. Several hookd processes may share one database: the delivery queue
+// is claimed with FOR UPDATE SKIP LOCKED, new work is announced to every
+// process with NOTIFY hookd_work, and TryLead elects one maintenance leader
+// with a session advisory lock.
+//
+// The store works in the connection's search_path, so one database can hold
+// several independent hookd schemas (the tests use one schema each).
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/puddle/v2"
+
+	"github.com/hookd/hookd"
+)
+
+// NotifyChannel is the LISTEN/NOTIFY channel on which every process learns
+// that deliveries may have become due.
+const NotifyChannel = "hookd_work"
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Store is a hookd.Store on PostgreSQL.
+type Store struct {
+	pool     *pgxpool.Pool
+	connCfg  *pgx.ConnConfig // for the dedicated LISTEN and leader connections
+	wake     chan struct{}
+	cancel   context.CancelFunc
+	done     chan struct{}
+	mu       sync.Mutex
+	leaders  map[*pgx.Conn]struct{}
+	closed   bool
+	closeErr error
+}
+
+var _ hookd.Store = (*Store)(nil)
+
+// Open connects to the database at url (a postgres:// URL or a key=value
+// DSN), applies the migrations and starts listening for work.
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	return OpenConfig(ctx, cfg)
+}
+
+// OpenConfig is Open with a parsed pool configuration, for callers that set
+// pool sizes or runtime parameters (search_path) themselves.
+func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
+	cfg = cfg.Copy()
+	after := cfg.AfterConnect
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		registerUTC(c)
+		if after != nil {
+			return after(ctx, c)
+		}
+		return nil
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, wrapErr(err)
+	}
+	lctx, cancel := context.WithCancel(context.Background())
+	s := &Store{
+		pool:    pool,
+		connCfg: cfg.ConnConfig.Copy(),
+		wake:    make(chan struct{}, 1),
+		cancel:  cancel,
+		done:    make(chan struct{}),
+		leaders: make(map[*pgx.Conn]struct{}),
+	}
+	if err := s.Migrate(ctx); err != nil {
+		cancel()
+		close(s.done)
+		pool.Close()
+		return nil, err
+	}
+	go s.listen(lctx)
+	return s, nil
+}
+
+// registerUTC makes timestamptz values scan as UTC times.
+func registerUTC(c *pgx.Conn) {
+	c.TypeMap().RegisterType(&pgtype.Type{
+		Name:  "timestamptz",
+		OID:   pgtype.TimestamptzOID,
+		Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC},
+	})
+}
+
+// Pool returns the connection pool, for diagnostics and tests.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Migrate applies the embedded migrations that schema_migrations does not
+// list yet, in order, in one transaction. A transaction-level advisory lock
+// (keyed on the schema) makes processes that start together wait for each
+// other instead of racing.
+func (s *Store) Migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('hookd.migrate.' || coalesce(current_schema(), ''), 0))`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    text PRIMARY KEY,
+			applied_at timestamptz NOT NULL DEFAULT now()
+		)`); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT version FROM schema_migrations`)
+		if err != nil {
+			return err
+		}
+		applied, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		done := make(map[string]bool, len(applied))
+		for _, v := range applied {
+			done[v] = true
+		}
+		for _, name := range names {
+			version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
+			if done[version] {
+				continue
+			}
+			sql, err := migrationFS.ReadFile(name)
+			if err != nil {
+				return err
+			}
+			// Simple protocol: a migration file holds several statements.
+			if _, err := tx.Exec(ctx, string(sql), pgx.QueryExecModeSimpleProtocol); err != nil {
+				return fmt.Errorf("migration %s: %w", version, err)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, version); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", wrapErr(err))
+	}
+	return nil
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return wrapErr(s.pool.Ping(ctx))
+}
+
+// Close stops listening, releases any leadership and closes the pool.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return s.closeErr
+	}
+	s.closed = true
+	leaders := s.leaders
+	s.leaders = nil
+	s.mu.Unlock()
+
+	s.cancel()
+	<-s.done
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for c := range leaders {
+		unlead(ctx, c)
+	}
+	s.pool.Close()
+	return nil
+}
+
+// Wakeup delivers a value when deliveries may have become due: after this
+// process commits new work, and when any process sends NOTIFY hookd_work.
+func (s *Store) Wakeup() <-chan struct{} { return s.wake }
+
+func (s *Store) wakeup() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// listen keeps a dedicated connection LISTENing on NotifyChannel and turns
+// notifications into wakeups. It reconnects with backoff when the
+// connection drops, and wakes the workers after each reconnection, since
+// notifications may have been missed meanwhile.
+func (s *Store) listen(ctx context.Context) {
+	defer close(s.done)
+	const minBackoff, maxBackoff = 100 * time.Millisecond, 10 * time.Second
+	backoff := minBackoff
+	first := true
+	for ctx.Err() == nil {
+		conn, err := s.connectListener(ctx)
+		if err == nil {
+			if !first {
+				s.wakeup()
+			}
+			first = false
+			backoff = minBackoff
+			for {
+				if _, err = conn.WaitForNotification(ctx); err != nil {
+					break
+				}
+				s.wakeup()
+			}
+			cctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			conn.Close(cctx)
+			cancel()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, maxBackoff)
+	}
+}
+
+func (s *Store) connectListener(ctx context.Context) (*pgx.Conn, error) {
+	conn, err := pgx.ConnectConfig(ctx, s.connCfg.Copy())
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.Exec(ctx, "LISTEN "+NotifyChannel); err != nil {
+		conn.Close(context.Background())
+		return nil, err
+	}
+	return conn, nil
+}
+
+// TryLead tries to become the leader called name among the processes that
+// share this database schema, with a session-level pg_try_advisory_lock on
+// a dedicated connection. When ok, the caller leads until it calls release
+// (or the Store closes, or that connection drops: leadership lasts as long
+// as the session, so long-running leaders should call TryLead again for
+// each round of work rather than hold it for days). When another process
+// leads, ok is false and err nil.
+func (s *Store) TryLead(ctx context.Context, name string) (release func(), ok bool, err error) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return nil, false, wrapErr(errClosed)
+	}
+	conn, err := pgx.ConnectConfig(ctx, s.connCfg.Copy())
+	if err != nil {
+		return nil, false, wrapErr(err)
+	}
+	if err := conn.QueryRow(ctx,
+		`SELECT pg_try_advisory_lock(hashtextextended('hookd.lead.' || coalesce(current_schema(), '') || '.' || $1, 0))`,
+		name).Scan(&ok); err != nil || !ok {
+		conn.Close(context.Background())
+		return nil, false, wrapErr(err)
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		conn.Close(context.Background())
+		return nil, false, wrapErr(errClosed)
+	}
+	s.leaders[conn] = struct{}{}
+	s.mu.Unlock()
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			s.mu.Lock()
+			_, mine := s.leaders[conn]
+			delete(s.leaders, conn)
+			s.mu.Unlock()
+			if !mine {
+				return // Close already ended the session
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			unlead(ctx, conn)
+		})
+	}
+	return release, true, nil
+}
+
+// unlead releases a leader's lock and closes its connection. The explicit
+// unlock makes the lock free when unlead returns; closing alone would free
+// it only once the server has noticed the session end.
+func unlead(ctx context.Context, conn *pgx.Conn) {
+	conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`)
+	conn.Close(ctx)
+}
+
+// wrapErr maps pgx errors to hookd's: no rows is ErrNotFound, a lost or
+// refused connection is ErrUnavailable (the API answers 503).
+func wrapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%w: %w", hookd.ErrNotFound, err)
+	}
+	if unavailable(err) {
+		return fmt.Errorf("%w: %w", hookd.ErrUnavailable, err)
+	}
+	return err
+}
+
+func unavailable(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false // the caller gave up; not the database's fault
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case strings.HasPrefix(pgErr.Code, "08"), // connection exception
+			pgErr.Code == "57P01", // admin_shutdown
+			pgErr.Code == "57P02", // crash_shutdown
+			pgErr.Code == "57P03", // cannot_connect_now
+			pgErr.Code == "53300": // too_many_connections
+			return true
+		}
+		return false
+	}
+	if errors.Is(err, puddle.ErrClosedPool) || errors.Is(err, errClosed) {
+		return true // the store was closed: the service is shutting down
+	}
+	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
+		return true
+	}
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &connectErr) {
+		return true
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return true
+	}
+	return strings.Contains(err.Error(), "conn closed")
+}
+
+var errClosed = errors.New("postgres: store closed")
+
+func isCode(err error, code string) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == code
+}
+
+const (
+	codeUniqueViolation     = "23505"
+	codeForeignKeyViolation = "23503"
+)
+
+// ms is the stored form of a time: UTC, milliseconds.
+func ms(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
+
+// msOrNow is ms(t), or hookd.Now() when t is zero.
+func msOrNow(t time.Time) time.Time {
+	if t.IsZero() {
+		return hookd.Now()
+	}
+	return ms(t)
+}
+
+func msPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := ms(*t)
+	return &v
+}
+
+// clean makes s storable as PostgreSQL text, which takes neither NUL bytes
+// nor invalid UTF-8 (a receiver's response body may hold both).
+func clean(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
+	}
+	return s
+}

@@ -1,0 +1,249 @@
+package postgres_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/postgres/pgtest"
+)
+
+func TestPublishDuplicatesAndRegistry(t *testing.T) {
+	s := pgtest.Open(t)
+	ctx := ctxT(t)
+	newWebhook(t, s, "ASSET_ADDED", hookd.EventProjectAdded)
+	p := "proj_1"
+	evs := []*hookd.Event{
+		{ID: "a", Event: "ASSET_ADDED"},
+		{ID: "a", Event: "ASSET_REMOVED"}, // a repeat within the call
+		{Event: hookd.EventProjectAdded, ProjectID: &p, Data: json.RawMessage(`{"title": "Hello"}`)},
+	}
+	ps, err := s.PublishEvents(ctx, evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps[0].Duplicate || ps[0].Deliveries != 1 || !ps[1].Duplicate || ps[1].Event.Event != "ASSET_ADDED" || ps[1].Deliveries != 1 {
+		t.Fatalf("published %+v", ps)
+	}
+	if string(evs[0].Data) != `{}` || evs[2].ID == "" {
+		t.Fatalf("events not prepared: %+v", evs)
+	}
+	if pr, err := s.Project(ctx, p); err != nil || pr.Title != "Hello" {
+		t.Fatalf("registered project %+v, %v", pr, err)
+	}
+	// a repeat in a later call answers with the stored original
+	ps, err = s.PublishEvents(ctx, []*hookd.Event{{ID: "a", Event: "USER_ADDED"}})
+	if err != nil || !ps[0].Duplicate || ps[0].Event.Event != "ASSET_ADDED" || ps[0].Deliveries != 1 {
+		t.Fatalf("repeat: %+v %v", ps, err)
+	}
+	if _, err := s.PublishEvents(ctx, []*hookd.Event{{Event: hookd.EventProjectPurged, ProjectID: &p}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Project(ctx, p); !errors.Is(err, hookd.ErrNotFound) {
+		t.Fatalf("purged project: %v", err)
+	}
+	if _, err := s.PublishEvents(ctx, []*hookd.Event{{Event: "ASSET_ADDED", Data: json.RawMessage(`{`)}}); err == nil {
+		t.Fatal("invalid JSON accepted")
+	}
+	if err := s.PublishTo(ctx, 1<<40, &hookd.Event{Event: "ASSET_ADDED"}); !errors.Is(err, hookd.ErrNotFound) {
+		t.Fatalf("PublishTo unknown webhook: %v", err)
+	}
+	if err := s.PublishTo(ctx, 1, &hookd.Event{ID: "a", Event: "ASSET_ADDED"}); !errors.Is(err, hookd.ErrConflict) {
+		t.Fatalf("PublishTo with a stored id: %v", err)
+	}
+}
+
+// The failure streak and the latest run do not depend on the order in
+// which results arrive; the latest run survives pruning.
+func TestCompleteStreakAndLatestRun(t *testing.T) {
+	s := pgtest.Open(t)
+	ctx := ctxT(t)
+	w := newWebhook(t, s, "ASSET_ADDED")
+	publish(t, s, 4, "ASSET_ADDED")
+	t0 := hookd.Now()
+	ds, err := s.Claim(ctx, "w", 10, t0, time.Minute)
+	if err != nil || len(ds) != 4 {
+		t.Fatalf("claim %d %v", len(ds), err)
+	}
+	next := t0.Add(time.Hour)
+	fail := func(i int, at time.Time) hookd.AttemptResult {
+		return hookd.AttemptResult{DeliveryID: ds[i].ID, At: at, HTTPStatus: 500, NextAttemptAt: &next}
+	}
+	ok := func(i int, at time.Time) hookd.AttemptResult {
+		return hookd.AttemptResult{DeliveryID: ds[i].ID, At: at, Success: true, HTTPStatus: 200, Duration: 42 * time.Millisecond}
+	}
+	// out of order: a failure at t0+3s, a success at t0+2s, a failure at t0+1s
+	if err := s.Complete(ctx, []hookd.AttemptResult{fail(0, t0.Add(3*time.Second)), ok(1, t0.Add(2*time.Second)), fail(2, t0.Add(time.Second))}); err != nil {
+		t.Fatal(err)
+	}
+	var since *time.Time
+	if err := s.Pool().QueryRow(ctx, `SELECT failing_since FROM webhooks WHERE id = $1`, w.ID).Scan(&since); err != nil {
+		t.Fatal(err)
+	}
+	if since == nil || !since.Equal(t0.Add(3*time.Second)) {
+		t.Fatalf("failing_since %v, want %v", since, t0.Add(3*time.Second))
+	}
+	got, _ := s.Webhook(ctx, w.ID)
+	if r := got.LatestRun; r == nil || !r.At.Equal(t0.Add(3*time.Second)) || r.Success {
+		t.Fatalf("latest run %+v", r)
+	}
+	// an older success does not clear a later failure nor replace the run
+	if err := s.Complete(ctx, []hookd.AttemptResult{ok(3, t0.Add(2500*time.Millisecond))}); err != nil {
+		t.Fatal(err)
+	}
+	s.Pool().QueryRow(ctx, `SELECT failing_since FROM webhooks WHERE id = $1`, w.ID).Scan(&since)
+	if since == nil {
+		t.Fatal("an older success cleared the streak")
+	}
+	got, _ = s.Webhook(ctx, w.ID)
+	if r := got.LatestRun; !r.At.Equal(t0.Add(3 * time.Second)) {
+		t.Fatalf("latest run replaced by an older one: %+v", r)
+	}
+	// Two results for one delivery in one call: both logged, in order.
+	ds2, _ := s.Claim(ctx, "w", 10, next, time.Minute)
+	if len(ds2) != 2 {
+		t.Fatalf("claimed %d retries", len(ds2))
+	}
+	later := next.Add(time.Hour)
+	if err := s.Complete(ctx, []hookd.AttemptResult{
+		{DeliveryID: ds2[0].ID, At: next, HTTPStatus: 502, NextAttemptAt: &later},
+		{DeliveryID: ds2[0].ID, At: next.Add(time.Second), Success: true, HTTPStatus: 204, Duration: 7 * time.Millisecond},
+		{DeliveryID: ds2[1].ID, At: next, HTTPStatus: 410, DisableWebhook: true},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	log, err := s.Log(ctx, w.ID, false, 1, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log) != 4 || log[0].Attempt != 2 || log[0].HTTPStatus != 502 && log[0].HTTPStatus != 410 {
+		t.Fatalf("failed log %+v", log)
+	}
+	got, _ = s.Webhook(ctx, w.ID)
+	if !got.Disabled || got.LatestRun.HTTPStatus != 204 || got.LatestRun.Duration != 7*time.Millisecond {
+		t.Fatalf("after 410: disabled %v run %+v", got.Disabled, got.LatestRun)
+	}
+	if got.QueueLength != 0 || got.RetryQueueLength != 0 {
+		t.Fatalf("figures %d %d", got.QueueLength, got.RetryQueueLength)
+	}
+	// Requeue the final failure (the 410), then prune everything else.
+	n, err := s.Requeue(ctx, w.ID, next, next.Add(time.Millisecond), later)
+	if err != nil || n != 1 {
+		t.Fatalf("requeued %d %v", n, err)
+	}
+	got, _ = s.Webhook(ctx, w.ID)
+	if got.RetryQueueLength != 1 {
+		t.Fatalf("requeued delivery counts %d/%d", got.QueueLength, got.RetryQueueLength)
+	}
+	pruned, err := s.Prune(ctx, later.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 7 attempts, 3 finished deliveries, 3 events (one is still needed)
+	if pruned != 13 {
+		t.Fatalf("pruned %d rows, want 13", pruned)
+	}
+	got, _ = s.Webhook(ctx, w.ID)
+	if got.LatestRun == nil || got.LatestRun.HTTPStatus != 204 {
+		t.Fatalf("latest run after prune: %+v", got.LatestRun)
+	}
+	if ds, _ := s.Claim(ctx, "w", 10, later, time.Minute); len(ds) != 1 {
+		t.Fatalf("requeued delivery not claimable after prune: %d", len(ds))
+	}
+}
+
+// Completing, publishing and deleting webhooks at once neither deadlocks
+// nor fails a publish.
+func TestConcurrentCompleteDelete(t *testing.T) {
+	schema := pgtest.Schema(t)
+	a := pgtest.OpenSchema(t, schema)
+	b := pgtest.OpenSchema(t, schema)
+	ctx := ctxT(t)
+	const hooks = 6
+	for range hooks {
+		newWebhook(t, a, "ASSET_ADDED")
+	}
+	publish(t, a, 50, "ASSET_ADDED")
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for i := range 4 {
+		s := a
+		if i%2 == 1 {
+			s = b
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				ds, err := s.Claim(ctx, "w", 20, hookd.Now(), time.Minute)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(ds) == 0 {
+					return
+				}
+				rs := make([]hookd.AttemptResult, len(ds))
+				for j, d := range ds {
+					rs[j] = hookd.AttemptResult{DeliveryID: d.ID, At: hookd.Now(), Success: j%2 == 0, HTTPStatus: 200}
+				}
+				// reversed half the time, to mix lock orders
+				if i%2 == 0 {
+					for l, r := 0, len(rs)-1; l < r; l, r = l+1, r-1 {
+						rs[l], rs[r] = rs[r], rs[l]
+					}
+				}
+				if err := s.Complete(ctx, rs); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for range 20 {
+			if _, err := b.PublishEvents(ctx, []*hookd.Event{{Event: "ASSET_ADDED"}}); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for id := int64(1); id <= hooks/2; id++ {
+			time.Sleep(5 * time.Millisecond)
+			if err := b.DeleteWebhook(ctx, id); err != nil {
+				errs <- err
+			}
+		}
+	}()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func TestClaimReturnsFullEvents(t *testing.T) {
+	s := pgtest.Open(t)
+	ctx := context.Background()
+	w := newWebhook(t, s, "ASSET_ADDED")
+	p, u := "p", int64(7)
+	if _, err := s.PublishEvents(ctx, []*hookd.Event{{ID: "x", Event: "ASSET_ADDED", ProjectID: &p, UserID: &u, Data: json.RawMessage(`{"k":"v"}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := s.Claim(ctx, "w", 5, hookd.Now(), time.Minute)
+	if err != nil || len(ds) != 1 {
+		t.Fatal(len(ds), err)
+	}
+	d := ds[0]
+	if d.WebhookID != w.ID || d.Event.ID != "x" || *d.Event.ProjectID != "p" || *d.Event.UserID != 7 || d.Attempts != 0 || d.MessageID == "" {
+		t.Fatalf("delivery %+v", d)
+	}
+}

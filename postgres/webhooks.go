@@ -1,0 +1,485 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/hookd/hookd"
+)
+
+// querier is what the pool and a transaction have in common.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+const webhookCols = `id, name, http_url, http_method, trigger_events, project_id, disabled, created_at, updated_at,
+	last_run_at, last_run_success, last_run_status, last_run_duration_ns, last_run_event`
+
+func scanWebhook(row pgx.CollectableRow) (*hookd.Webhook, error) {
+	var (
+		w         hookd.Webhook
+		runAt     *time.Time
+		runOK     *bool
+		runStatus *int
+		runDur    *int64
+		runEvent  *string
+	)
+	err := row.Scan(&w.ID, &w.Name, &w.HTTPURL, &w.HTTPMethod, &w.TriggerEvents, &w.ProjectID, &w.Disabled, &w.CreatedAt, &w.UpdatedAt,
+		&runAt, &runOK, &runStatus, &runDur, &runEvent)
+	if runAt != nil {
+		r := &hookd.Run{At: *runAt}
+		if runOK != nil {
+			r.Success = *runOK
+		}
+		if runStatus != nil {
+			r.HTTPStatus = *runStatus
+		}
+		if runDur != nil {
+			r.Duration = time.Duration(*runDur)
+		}
+		if runEvent != nil {
+			r.Event = *runEvent
+		}
+		w.LatestRun = r
+	}
+	w.TriggerEvents = nonNil(w.TriggerEvents)
+	w.Headers, w.Users = []hookd.Header{}, []hookd.WebhookUser{}
+	return &w, err
+}
+
+const headerCols = `id, webhook_id, header_key, header_value, hidden, is_hmac, created_at, updated_at`
+
+func scanHeader(row pgx.CollectableRow) (*hookd.Header, error) {
+	var h hookd.Header
+	err := row.Scan(&h.ID, &h.WebhookID, &h.Key, &h.Value, &h.Hidden, &h.IsHMAC, &h.CreatedAt, &h.UpdatedAt)
+	return &h, err
+}
+
+const userCols = `id, webhook_id, user_id, created_at, updated_at`
+
+func scanUser(row pgx.CollectableRow) (*hookd.WebhookUser, error) {
+	var u hookd.WebhookUser
+	err := row.Scan(&u.ID, &u.WebhookID, &u.UserID, &u.CreatedAt, &u.UpdatedAt)
+	return &u, err
+}
+
+// nonNil returns s, or an empty slice for nil: the API answers [] and never
+// null, and both stores return the same.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// checkProject returns ErrProjectNotFound unless id is registered.
+func checkProject(ctx context.Context, q querier, id string) error {
+	var ok bool
+	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1)`, id).Scan(&ok); err != nil {
+		return wrapErr(err)
+	}
+	if !ok {
+		return fmt.Errorf("project %q: %w", id, hookd.ErrProjectNotFound)
+	}
+	return nil
+}
+
+// CreateWebhook stores w with its signing secret (a new one when empty),
+// and its Headers and Users when it has any, in one transaction. Once
+// committed, it sets the IDs (and the times when zero) in w.
+func (s *Store) CreateWebhook(ctx context.Context, w *hookd.Webhook, signingSecret string) error {
+	if signingSecret == "" {
+		signingSecret = hookd.NewSigningSecret()
+	}
+	created := msOrNow(w.CreatedAt)
+	updated := created
+	if !w.UpdatedAt.IsZero() {
+		updated = ms(w.UpdatedAt)
+	}
+	triggers := nonNil(w.TriggerEvents)
+	headers := slices.Clone(w.Headers)
+	users := slices.Clone(w.Users)
+	var id int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if w.ProjectID != nil {
+			if err := checkProject(ctx, tx, *w.ProjectID); err != nil {
+				return err
+			}
+		}
+		if err := tx.QueryRow(ctx, `
+			INSERT INTO webhooks (name, http_url, http_method, trigger_events, project_id, disabled, created_at, updated_at, signing_secret)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+			w.Name, w.HTTPURL, w.HTTPMethod, triggers, w.ProjectID, w.Disabled, created, updated, signingSecret,
+		).Scan(&id); err != nil {
+			return err
+		}
+		for i := range headers {
+			headers[i].WebhookID = id
+			if err := insertHeader(ctx, tx, &headers[i]); err != nil {
+				return err
+			}
+		}
+		for i := range users {
+			users[i].WebhookID = id
+			if err := insertUser(ctx, tx, &users[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return wrapErr(err)
+	}
+	w.ID, w.CreatedAt, w.UpdatedAt = id, created, updated
+	w.TriggerEvents = triggers
+	w.Headers, w.Users = nonNil(headers), nonNil(users)
+	w.QueueLength, w.RetryQueueLength, w.LatestRun = 0, 0, nil
+	return nil
+}
+
+// Webhook reads webhook id with its headers, users and live figures.
+func (s *Store) Webhook(ctx context.Context, id int64) (*hookd.Webhook, error) {
+	ws, err := loadWebhooks(ctx, s.pool, `WHERE id = $1`, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(ws) == 0 {
+		return nil, fmt.Errorf("webhook %d: %w", id, hookd.ErrNotFound)
+	}
+	return ws[0], nil
+}
+
+// ListWebhooks lists the webhooks that pass f, by id.
+func (s *Store) ListWebhooks(ctx context.Context, f hookd.WebhookFilter) ([]*hookd.Webhook, error) {
+	var conds []string
+	var args []any
+	if f.ProjectID != nil {
+		args = append(args, *f.ProjectID)
+		conds = append(conds, "project_id = $"+strconv.Itoa(len(args)))
+	}
+	if f.Disabled != nil {
+		args = append(args, *f.Disabled)
+		conds = append(conds, "disabled = $"+strconv.Itoa(len(args)))
+	}
+	where := ""
+	if len(conds) > 0 {
+		where = "WHERE " + strings.Join(conds, " AND ")
+	}
+	return loadWebhooks(ctx, s.pool, where, args...)
+}
+
+// loadWebhooks reads the webhooks that where selects (with their latest
+// runs), then, in one round trip, their headers, users and queue figures.
+func loadWebhooks(ctx context.Context, q querier, where string, args ...any) ([]*hookd.Webhook, error) {
+	rows, _ := q.Query(ctx, `SELECT `+webhookCols+` FROM webhooks `+where+` ORDER BY id`, args...)
+	ws, err := pgx.CollectRows(rows, scanWebhook)
+	if err != nil {
+		return nil, wrapErr(err)
+	}
+	if len(ws) == 0 {
+		return ws, nil
+	}
+	ids := make([]int64, len(ws))
+	byID := make(map[int64]*hookd.Webhook, len(ws))
+	for i, w := range ws {
+		ids[i] = w.ID
+		byID[w.ID] = w
+	}
+
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+headerCols+` FROM webhook_headers WHERE webhook_id = ANY($1) ORDER BY id`, ids).
+		Query(func(rows pgx.Rows) error {
+			hs, err := pgx.CollectRows(rows, scanHeader)
+			for _, h := range hs {
+				w := byID[h.WebhookID]
+				w.Headers = append(w.Headers, *h)
+			}
+			return err
+		})
+	b.Queue(`SELECT `+userCols+` FROM webhook_users WHERE webhook_id = ANY($1) ORDER BY id`, ids).
+		Query(func(rows pgx.Rows) error {
+			us, err := pgx.CollectRows(rows, scanUser)
+			for _, u := range us {
+				w := byID[u.WebhookID]
+				w.Users = append(w.Users, *u)
+			}
+			return err
+		})
+	// Pending deliveries that wait for their first attempt or are leased
+	// (in flight) are the queue; the others, already tried, wait for a retry.
+	b.Queue(`
+		SELECT webhook_id,
+		       count(*) FILTER (WHERE attempts = 0 OR leased_by IS NOT NULL),
+		       count(*) FILTER (WHERE attempts > 0 AND leased_by IS NULL)
+		FROM deliveries
+		WHERE state = 'pending' AND webhook_id = ANY($1)
+		GROUP BY webhook_id`, ids).
+		Query(func(rows pgx.Rows) error {
+			var id int64
+			var queue, retry int
+			_, err := pgx.ForEachRow(rows, []any{&id, &queue, &retry}, func() error {
+				byID[id].QueueLength, byID[id].RetryQueueLength = queue, retry
+				return nil
+			})
+			return err
+		})
+	if err := q.SendBatch(ctx, b).Close(); err != nil {
+		return nil, wrapErr(err)
+	}
+	return ws, nil
+}
+
+// UpdateWebhook applies u to webhook id and returns it as stored.
+// TriggerEvents replaces the list; ClearProject wins over ProjectID.
+// UpdatedAt moves only when something changed. Re-enabling a disabled
+// webhook also forgets its failure streak, so DisableFailing does not turn
+// it off again for failures from before.
+func (s *Store) UpdateWebhook(ctx context.Context, id int64, u hookd.WebhookUpdate) (*hookd.Webhook, error) {
+	var out *hookd.Webhook
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT FROM webhooks WHERE id = $1 FOR NO KEY UPDATE`, id); err != nil {
+			return err
+		}
+		ws, err := loadWebhooks(ctx, tx, `WHERE id = $1`, id)
+		if err != nil {
+			return err
+		}
+		if len(ws) == 0 {
+			return fmt.Errorf("webhook %d: %w", id, hookd.ErrNotFound)
+		}
+		cur := ws[0]
+		w := *cur
+		if u.Name != nil {
+			w.Name = *u.Name
+		}
+		if u.HTTPURL != nil {
+			w.HTTPURL = *u.HTTPURL
+		}
+		if u.HTTPMethod != nil {
+			w.HTTPMethod = *u.HTTPMethod
+		}
+		if u.TriggerEvents != nil {
+			w.TriggerEvents = slices.Clone(u.TriggerEvents)
+		}
+		switch {
+		case u.ClearProject:
+			w.ProjectID = nil
+		case u.ProjectID != nil:
+			if err := checkProject(ctx, tx, *u.ProjectID); err != nil {
+				return err
+			}
+			p := *u.ProjectID
+			w.ProjectID = &p
+		}
+		if u.Disabled != nil {
+			w.Disabled = *u.Disabled
+		}
+		out = &w
+		if w.Name == cur.Name && w.HTTPURL == cur.HTTPURL && w.HTTPMethod == cur.HTTPMethod &&
+			slices.Equal(w.TriggerEvents, cur.TriggerEvents) && equalPtr(w.ProjectID, cur.ProjectID) &&
+			w.Disabled == cur.Disabled {
+			return nil
+		}
+		w.UpdatedAt = hookd.Now()
+		reenabled := cur.Disabled && !w.Disabled
+		_, err = tx.Exec(ctx, `
+			UPDATE webhooks SET name = $2, http_url = $3, http_method = $4, trigger_events = $5, project_id = $6,
+				disabled = $7, updated_at = $8,
+				failing_since = CASE WHEN $9 THEN NULL ELSE failing_since END
+			WHERE id = $1`,
+			id, w.Name, w.HTTPURL, w.HTTPMethod, w.TriggerEvents, w.ProjectID, w.Disabled, w.UpdatedAt, reenabled)
+		return err
+	})
+	if err != nil {
+		return nil, wrapErr(err)
+	}
+	return out, nil
+}
+
+func equalPtr[T comparable](a, b *T) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+// DeleteWebhook deletes webhook id with its headers, users, queued
+// deliveries and log.
+func (s *Store) DeleteWebhook(ctx context.Context, id int64) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM webhooks WHERE id = $1`, id)
+	if err != nil {
+		return wrapErr(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("webhook %d: %w", id, hookd.ErrNotFound)
+	}
+	return nil
+}
+
+func insertHeader(ctx context.Context, q querier, h *hookd.Header) error {
+	created := msOrNow(h.CreatedAt)
+	updated := created
+	if !h.UpdatedAt.IsZero() {
+		updated = ms(h.UpdatedAt)
+	}
+	err := q.QueryRow(ctx, `
+		INSERT INTO webhook_headers (webhook_id, header_key, header_value, hidden, is_hmac, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+		h.WebhookID, h.Key, h.Value, h.Hidden, h.IsHMAC, created, updated).Scan(&h.ID)
+	if isCode(err, codeForeignKeyViolation) {
+		return fmt.Errorf("webhook %d: %w", h.WebhookID, hookd.ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	h.CreatedAt, h.UpdatedAt = created, updated
+	return nil
+}
+
+func insertUser(ctx context.Context, q querier, u *hookd.WebhookUser) error {
+	created := msOrNow(u.CreatedAt)
+	updated := created
+	if !u.UpdatedAt.IsZero() {
+		updated = ms(u.UpdatedAt)
+	}
+	err := q.QueryRow(ctx, `
+		INSERT INTO webhook_users (webhook_id, user_id, created_at, updated_at)
+		VALUES ($1, $2, $3, $4) RETURNING id`,
+		u.WebhookID, u.UserID, created, updated).Scan(&u.ID)
+	if isCode(err, codeForeignKeyViolation) {
+		return fmt.Errorf("webhook %d: %w", u.WebhookID, hookd.ErrNotFound)
+	}
+	if isCode(err, codeUniqueViolation) {
+		return fmt.Errorf("user %d of webhook %d: %w", u.UserID, u.WebhookID, hookd.ErrConflict)
+	}
+	if err != nil {
+		return err
+	}
+	u.CreatedAt, u.UpdatedAt = created, updated
+	return nil
+}
+
+// AddHeader adds h to webhook h.WebhookID (ErrNotFound when there is no
+// such webhook) and sets its ID and times.
+func (s *Store) AddHeader(ctx context.Context, h *hookd.Header) error {
+	n := *h
+	if err := insertHeader(ctx, s.pool, &n); err != nil {
+		return wrapErr(err)
+	}
+	*h = n
+	return nil
+}
+
+// UpdateHeader applies u to header headerID of webhook webhookID (a
+// header of another webhook is ErrNotFound). UpdatedAt moves only when
+// something changed.
+func (s *Store) UpdateHeader(ctx context.Context, webhookID, headerID int64, u hookd.HeaderUpdate) (*hookd.Header, error) {
+	rows, _ := s.pool.Query(ctx, `
+		UPDATE webhook_headers h SET
+			header_key   = coalesce($3, h.header_key),
+			header_value = coalesce($4, h.header_value),
+			hidden       = coalesce($5, h.hidden),
+			is_hmac      = coalesce($6, h.is_hmac),
+			updated_at   = CASE WHEN (coalesce($3, h.header_key), coalesce($4, h.header_value),
+			                          coalesce($5, h.hidden), coalesce($6, h.is_hmac))
+			                         IS DISTINCT FROM (h.header_key, h.header_value, h.hidden, h.is_hmac)
+			                    THEN $7 ELSE h.updated_at END
+		WHERE h.webhook_id = $1 AND h.id = $2
+		RETURNING `+headerCols,
+		webhookID, headerID, u.Key, u.Value, u.Hidden, u.IsHMAC, hookd.Now())
+	h, err := pgx.CollectExactlyOneRow(rows, scanHeader)
+	if err != nil {
+		return nil, fmt.Errorf("header %d of webhook %d: %w", headerID, webhookID, wrapErr(err))
+	}
+	return h, nil
+}
+
+// DeleteHeader deletes header headerID of webhook webhookID.
+func (s *Store) DeleteHeader(ctx context.Context, webhookID, headerID int64) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM webhook_headers WHERE webhook_id = $1 AND id = $2`, webhookID, headerID)
+	if err != nil {
+		return wrapErr(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("header %d of webhook %d: %w", headerID, webhookID, hookd.ErrNotFound)
+	}
+	return nil
+}
+
+// AddUser restricts webhook u.WebhookID to u.UserID's events as well (among
+// the other users'), and sets u's ID and times. An unknown webhook is
+// ErrNotFound, a user already on it ErrConflict.
+func (s *Store) AddUser(ctx context.Context, u *hookd.WebhookUser) error {
+	n := *u
+	if err := insertUser(ctx, s.pool, &n); err != nil {
+		return wrapErr(err)
+	}
+	*u = n
+	return nil
+}
+
+// DeleteUser removes the webhook user row webhookUserID of webhook
+// webhookID.
+func (s *Store) DeleteUser(ctx context.Context, webhookID, webhookUserID int64) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM webhook_users WHERE webhook_id = $1 AND id = $2`, webhookID, webhookUserID)
+	if err != nil {
+		return wrapErr(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("user %d of webhook %d: %w", webhookUserID, webhookID, hookd.ErrNotFound)
+	}
+	return nil
+}
+
+// Secrets returns webhook webhookID's signing secret, then the rotated one
+// while it is still valid at now.
+func (s *Store) Secrets(ctx context.Context, webhookID int64, now time.Time) ([]string, error) {
+	var cur string
+	var prev *string
+	var until *time.Time
+	err := s.pool.QueryRow(ctx, `
+		SELECT signing_secret, previous_secret, previous_secret_expires_at FROM webhooks WHERE id = $1`,
+		webhookID).Scan(&cur, &prev, &until)
+	if err != nil {
+		return nil, fmt.Errorf("webhook %d: %w", webhookID, wrapErr(err))
+	}
+	return secretsAt(cur, prev, until, now), nil
+}
+
+func secretsAt(cur string, prev *string, until *time.Time, now time.Time) []string {
+	out := []string{cur}
+	if prev != nil && until != nil && until.After(now) {
+		out = append(out, *prev)
+	}
+	return out
+}
+
+// RotateSecret makes secret (a new one when empty) the signing secret of
+// webhook webhookID; the current one keeps signing until
+// previousValidUntil. A rotation during a rotation drops the oldest secret:
+// only two are ever valid.
+func (s *Store) RotateSecret(ctx context.Context, webhookID int64, secret string, previousValidUntil time.Time) error {
+	if secret == "" {
+		secret = hookd.NewSigningSecret()
+	}
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE webhooks SET previous_secret = signing_secret, previous_secret_expires_at = $3, signing_secret = $2
+		WHERE id = $1`, webhookID, secret, ms(previousValidUntil))
+	if err != nil {
+		return wrapErr(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("webhook %d: %w", webhookID, hookd.ErrNotFound)
+	}
+	return nil
+}
