@@ -14,6 +14,7 @@ import (
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/delivery"
 	hookdhttp "github.com/hookd/hookd/http"
+	"github.com/hookd/hookd/web"
 )
 
 type serveConfig struct {
@@ -98,7 +99,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           hookdhttp.NewServer(store, logger),
+		// The admin UI owns "/" and "/assets/"; every other path is the API's.
+		Handler:           web.Mount(hookdhttp.NewServer(store, logger)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,

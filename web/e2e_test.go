@@ -1,0 +1,545 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/client"
+	"github.com/hookd/hookd/delivery"
+	hookdhttp "github.com/hookd/hookd/http"
+	"github.com/hookd/hookd/sqlite"
+	"github.com/hookd/hookd/web"
+)
+
+// The end-to-end test drives the UI in headless Chromium against a hookd
+// running in this process: sign in, create webhooks through the form,
+// publish an event, find it in the success log, find a failing delivery in
+// the failed log, and retry it. With HOOKD_UPDATE_SCREENSHOTS=1 it writes the
+// screenshots of docs/screenshots.
+
+const (
+	chromiumPath = "/usr/bin/chromium"
+	stepTimeout  = 20 * time.Second
+
+	// A laptop screen.
+	viewportWidth  = 1280
+	viewportHeight = 800
+)
+
+func TestUIEndToEnd(t *testing.T) {
+	exe := chromiumPath
+	if p := os.Getenv("HOOKD_CHROMIUM"); p != "" {
+		exe = p
+	}
+	if _, err := os.Stat(exe); err != nil {
+		if os.Getenv("HOOKD_REQUIRE_BROWSER") == "1" {
+			t.Fatalf("HOOKD_REQUIRE_BROWSER=1 but there is no browser at %s: apt-get install -y chromium", exe)
+		}
+		t.Skipf("skipping the UI test: no Chromium at %s (apt-get install -y chromium, or set HOOKD_CHROMIUM); HOOKD_REQUIRE_BROWSER=1 makes this a failure", exe)
+	}
+	if testing.Short() {
+		t.Skip("skipping the UI test in -short mode")
+	}
+
+	h := startHookd(t)
+	b := startBrowser(t, exe, h.url)
+
+	// Sign in: a wrong key is refused with a message, the admin key works.
+	b.navigate(h.url + "/")
+	b.waitText("sign-in page", "main", "Sign in to hookd")
+	b.screenshot("signin.png")
+	b.typeInto("#main input[type=password]", "nope.wrong-secret")
+	b.click("the Sign in button", `//button[normalize-space()='Sign in']`)
+	b.waitText("a refused key", ".field-error", "hookd refused this key")
+	b.eval(`document.querySelector('#main input[type=password]').value = ''`)
+	// With the keyboard: Enter in the field signs in.
+	b.typeInto("#main input[type=password]", h.adminKey+kb.Enter)
+	b.waitText("the empty list", "main", "No webhooks yet")
+	if got := b.evalString(`sessionStorage.getItem('hookd.apiKey')`); got != h.adminKey {
+		t.Fatalf("the key is not in sessionStorage (got %q)", got)
+	}
+	if got := b.evalString(`localStorage.length === 0 ? '' : 'localStorage used'`); got != "" {
+		t.Fatal("the UI wrote to localStorage")
+	}
+
+	// Create the first webhook, after one validation error from the API.
+	b.click("New webhook", `//a[normalize-space()='New webhook']`)
+	b.waitText("the form", "h1", "New webhook")
+	b.typeInto("[data-field=name] input", "Orders to ERP")
+	b.typeInto("[data-field=http_url] input", "not a url")
+	b.typeInto("#main input[type=search]", "asset_added")
+	b.waitText("the event search", "fieldset[data-family=ASSET_] legend", "Assets")
+	b.click("the ASSET_ADDED box", `//label[normalize-space()='ASSET_ADDED']`)
+	b.eval(`(() => { const s = document.querySelector('#main input[type=search]'); s.value = ''; s.dispatchEvent(new Event('input')); })()`)
+	b.click("select all Collections", `//fieldset[@data-family='COLLECTION_']//button`)
+	b.waitText("the selected count", ".picker-count", "8 of 123 events selected")
+	b.click("Add header", `//button[normalize-space()='Add header']`)
+	b.typeLast(".header-rows .header-row", 0, "X-Source")
+	b.typeLast(".header-rows .header-row", 1, "hookd-e2e")
+	b.click("Add header", `//button[normalize-space()='Add header']`)
+	b.typeLast(".header-rows .header-row", 0, "X-Signature")
+	b.typeLast(".header-rows .header-row", 1, "hmac-key")
+	b.eval(`(() => { const rows = document.querySelectorAll('.header-rows .header-row'); rows[rows.length-1].querySelector('select').value = 'hmac'; })()`)
+	b.click("Create webhook", `//button[normalize-space()='Create webhook']`)
+	b.waitText("the URL error next to the field", "[data-field=http_url] .field-error",
+		"Invalid parameter 'http_url' value \"not a url\": Must be an absolute http or https URL")
+	b.eval(`document.querySelector('[data-field=http_url] input').value = ''`)
+	b.typeInto("[data-field=http_url] input", h.okURL+"/hooks/orders")
+	b.click("Create webhook", `//button[normalize-space()='Create webhook']`)
+	b.waitText("the created notice", "#notices", "Webhook “Orders to ERP” created.")
+	b.waitText("the webhook page", "h1", "Orders to ERP")
+	okID := b.webhookID()
+
+	// Edit it: the HMAC header's value stays hidden; add a hidden header.
+	b.click("Edit", `//div[@class='head-actions']/a[normalize-space()='Edit']`)
+	b.waitText("the edit form", "h1", "Edit Orders to ERP")
+	if got := b.evalString(`document.querySelectorAll('.header-rows .header-row')[1].querySelectorAll('input')[1].placeholder`); got != "hidden: leave empty to keep it" {
+		t.Errorf("the HMAC header's value field shows placeholder %q", got)
+	}
+	b.click("Add header", `//button[normalize-space()='Add header']`)
+	b.typeLast(".header-rows .header-row", 0, "X-Api-Token")
+	b.typeLast(".header-rows .header-row", 1, "s3cr3t")
+	b.eval(`(() => { const rows = document.querySelectorAll('.header-rows .header-row'); rows[rows.length-1].querySelector('select').value = 'hidden'; })()`)
+	b.screenshotTop("form.png", 1500)
+	b.screenshotOf("form-headers.png", "#main section[aria-labelledby=sec-headers], #main .sticky-actions")
+	b.click("Save changes", `//button[normalize-space()='Save changes']`)
+	b.waitText("the saved notice", "#notices", "Changes saved.")
+	b.waitText("the new header", ".summary", "X-Api-Token (hidden)")
+
+	// The second webhook points to a receiver that answers 500.
+	b.navigate(h.url + "/#/webhooks/new")
+	b.waitText("the form", "h1", "New webhook")
+	b.typeInto("[data-field=name] input", "Billing (flaky)")
+	b.typeInto("[data-field=http_url] input", h.failURL+"/hooks/billing")
+	b.click("the ASSET_ADDED box", `//label[normalize-space()='ASSET_ADDED']`)
+	b.typeInto("[data-field=user_id] input", "42")
+	b.click("Add user", `//button[normalize-space()='Add user']`)
+	b.waitText("the pending user", ".chips", "User 42")
+	b.click("Create webhook", `//button[normalize-space()='Create webhook']`)
+	b.waitText("the created notice", "#notices", "Webhook “Billing (flaky)” created.")
+	failID := b.webhookID()
+
+	// Publish an event through the public API, as a publisher does.
+	user := int64(42)
+	if _, err := client.New(h.url, h.adminKey).Publish(context.Background(), client.Event{
+		Event: "ASSET_ADDED", UserID: &user, Data: json.RawMessage(`{"asset_id":"a-1001"}`),
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The first webhook's success log shows the delivery and the answer.
+	b.navigate(fmt.Sprintf("%s/#/webhooks/%d", h.url, okID))
+	b.waitText("the success log", ".entries", "ASSET_ADDED")
+	b.waitText("the success log", ".entries", "HTTP 200")
+	b.waitText("the success log", ".entries", "attempt 1")
+	b.click("the response body", `//summary[starts-with(normalize-space(), 'Response body')]`)
+	b.waitText("the response body", ".entries pre", `{"received":true}`)
+	b.waitText("the chart", ".chart figcaption", "Delivered: 1")
+	b.click("Reveal", `//button[normalize-space()='Reveal']`)
+	b.waitText("the secret", "code.secret", "whsec_")
+	b.click("Hide", `//button[normalize-space()='Hide']`)
+	b.click("Send test event", `//button[normalize-space()='Send test event']`)
+	b.waitText("the test event", "#main", "Queued test event ASSET_ADDED")
+	b.waitText("the test delivery", ".chart figcaption", "Delivered: 2")
+	b.screenshot("webhook.png")
+
+	// The second one's failed log shows both attempts, the last for good.
+	b.navigate(fmt.Sprintf("%s/#/webhooks/%d?tab=failed", h.url, failID))
+	b.waitText("the failed log", ".entries", "Failed for good.")
+	b.waitText("the failed log", ".entries", "HTTP 500")
+	b.waitText("the failed log", ".entries", "attempt 2")
+	b.waitText("the failed log", ".entries", "Retry scheduled for")
+	b.waitText("the error class", ".entries .entry-error", "status")
+	b.waitText("the chart", ".chart figcaption", "Failed attempts: 2")
+	b.click("the response body", `//ol[@class='entries']/li[1]//summary[starts-with(normalize-space(), 'Response body')]`)
+	b.waitText("the response body", ".entries pre", "upstream database unavailable")
+	b.screenshot("failed-log.png")
+
+	// The receiver recovers; retrying the delivery gets it through.
+	h.failing.Store(false)
+	b.click("Retry this delivery", `//button[normalize-space()='Retry this delivery']`)
+	b.waitText("the retry notice", "#notices", "re-queued")
+	// The log tabs follow the keyboard: ArrowLeft moves to the success log.
+	b.do("press ArrowLeft on the tabs", chromedp.SendKeys(chromedp.CSS("[role=tab][aria-selected=true]"), kb.ArrowLeft))
+	b.waitText("the selected tab", "[role=tab][aria-selected=true]", "Success log")
+	b.waitText("the retried delivery", ".entries", "attempt 3")
+	b.waitText("the retried delivery", ".entries", "HTTP 200")
+
+	// Disable and enable again, through the confirmation dialog.
+	b.click("Disable", `//div[@class='head-actions']/button[normalize-space()='Disable']`)
+	b.click("Disable webhook", `//dialog//button[normalize-space()='Disable webhook']`)
+	b.waitText("the disabled badge", ".page-head", "Disabled")
+	b.click("Enable", `//div[@class='head-actions']/button[normalize-space()='Enable']`)
+	b.waitText("the enabled badge", ".page-head", "Enabled")
+
+	// A third webhook, made through the API: scoped to a project, disabled.
+	admin := client.New(h.url, h.adminKey)
+	project := "spring-campaign"
+	if err := admin.CreateProject(context.Background(), project, "Spring campaign"); err != nil {
+		t.Fatal(err)
+	}
+	archive, err := admin.CreateWebhook(context.Background(), client.NewWebhook{
+		Name: "Archive sync", HTTPURL: "https://archive.example.com/hooks", HTTPMethod: "PUT",
+		TriggerEvents: []string{"PROJECT_ADDED", "PROJECT_REMOVED", "PROJECT_PURGED"}, ProjectID: &project,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.UpdateWebhook(context.Background(), archive.ID, map[string]any{"disabled": true}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The list shows them all, with their last runs, and filters.
+	b.click("the Webhooks link", `//nav[@id='nav']/a[normalize-space()='Webhooks']`)
+	b.waitText("the list", "table.webhooks", "Orders to ERP")
+	b.waitText("the list", "table.webhooks", "Billing (flaky)")
+	b.waitText("the list", "table.webhooks", "Spring campaign")
+	b.waitText("the last run", fmt.Sprintf("tr[data-webhook-id='%d']", failID), "Success")
+	b.waitText("the never-run webhook", fmt.Sprintf("tr[data-webhook-id='%d']", archive.ID), "Never run")
+	b.screenshot("webhooks.png")
+	b.selectOption("select[name=state]", "disabled")
+	b.waitText("the state filter", fmt.Sprintf("tr[data-webhook-id='%d']", archive.ID), "Disabled")
+	b.waitGone("the state filter", fmt.Sprintf("tr[data-webhook-id='%d']", okID))
+	b.selectOption("select[name=state]", "enabled")
+	b.selectOption("select[name=project]", project)
+	b.waitText("the filters", "main", "No webhook matches these filters")
+	b.click("Clear filters", `//a[normalize-space()='Clear filters']`)
+	b.waitText("the cleared filters", "table.webhooks", "Archive sync")
+
+	// Every request reached a receiver as it should.
+	if n := h.okHits.Load(); n != 2 {
+		t.Errorf("the OK receiver got %d requests, want 2 (event and test event)", n)
+	}
+	if n := h.failHits.Load(); n != 3 {
+		t.Errorf("the flaky receiver got %d requests, want 3 (two failed attempts and the retry)", n)
+	}
+	b.noErrors()
+}
+
+// hookd in this process: SQLite in a temporary directory, the API with the
+// UI mounted, the delivery dispatcher with a 1 s retry, and two receivers.
+type hookdUnderTest struct {
+	url, adminKey    string
+	okURL, failURL   string
+	okHits, failHits atomic.Int32
+	failing          atomic.Bool
+}
+
+func startHookd(t *testing.T) *hookdUnderTest {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	key, plain := hookd.NewAPIKey(hookd.DefaultUserID, "e2e", hookd.RoleAdmin)
+	if err := st.CreateAPIKey(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	h := &hookdUnderTest{adminKey: plain}
+	h.failing.Store(true)
+
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.okHits.Add(1)
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"received":true}`)
+	}))
+	t.Cleanup(ok.Close)
+	flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.failHits.Add(1)
+		io.Copy(io.Discard, r.Body)
+		if h.failing.Load() {
+			http.Error(w, "upstream database unavailable", http.StatusInternalServerError)
+			return
+		}
+		io.WriteString(w, "recovered")
+	}))
+	t.Cleanup(flaky.Close)
+	h.okURL, h.failURL = ok.URL, flaky.URL
+
+	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv := httptest.NewServer(web.Mount(hookdhttp.NewServer(st, logger)))
+	t.Cleanup(srv.Close)
+	h.url = srv.URL
+
+	sender := delivery.NewSender(delivery.SenderConfig{
+		Timeout:      5 * time.Second,
+		AllowPrivate: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+		Policy:       delivery.NewPolicy([]time.Duration{time.Second}),
+	})
+	d, err := delivery.New(delivery.Config{Store: st, Sender: sender, Logger: logger, ShutdownGrace: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(runCtx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("dispatcher: %v", err)
+		}
+	})
+	return h
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// browser drives one tab; every step fails the test with what the page
+// shows when its expected text does not appear.
+type browser struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+
+	mu       sync.Mutex
+	problems []string // uncaught exceptions and console errors
+}
+
+func startBrowser(t *testing.T, exe, base string) *browser {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("lang", "en-US"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(viewportWidth, viewportHeight),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() {
+		cancelTab()
+		cancelAlloc()
+	})
+	b := &browser{t: t, ctx: ctx, base: base}
+	if err := chromedp.Listen(ctx, func(ev any) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		switch ev := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			msg := ev.ExceptionDetails.Text
+			if ev.ExceptionDetails.Exception != nil {
+				msg += " " + ev.ExceptionDetails.Exception.Description
+			}
+			b.problems = append(b.problems, "exception: "+msg)
+		case *log.EventEntryAdded:
+			// The refused key (401) and the invalid URL (422) are expected.
+			if ev.Entry.Level == log.EntryLevelError && !strings.Contains(ev.Entry.Text, "status of 401") && !strings.Contains(ev.Entry.Text, "status of 422") {
+				b.problems = append(b.problems, fmt.Sprintf("console %s: %s", ev.Entry.Source, ev.Entry.Text))
+			}
+		}
+	}); err != nil {
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	b.do("set the viewport", chromedp.EmulateViewport(viewportWidth, viewportHeight))
+	return b
+}
+
+func (b *browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v\npage shows:\n%s", what, err, b.pageText())
+	}
+}
+
+func (b *browser) navigate(url string) {
+	b.t.Helper()
+	b.do("open "+url, chromedp.Navigate(url))
+}
+
+// click clicks the element an XPath query finds.
+func (b *browser) click(what, xpath string) {
+	b.t.Helper()
+	b.do("click "+what, chromedp.Click(xpath, chromedp.NodeVisible))
+}
+
+func (b *browser) typeInto(css, text string) {
+	b.t.Helper()
+	b.do("type into "+css, chromedp.SendKeys(chromedp.CSS(css), text, chromedp.NodeVisible))
+}
+
+// typeLast types into the n-th input of the last element matching css.
+func (b *browser) typeLast(css string, n int, text string) {
+	b.t.Helper()
+	b.do("type into "+css, chromedp.SendKeys(chromedp.JSPath(fmt.Sprintf(
+		`(() => { const all = document.querySelectorAll(%s); return all[all.length-1].querySelectorAll('input')[%d]; })()`, js(css), n)),
+		text, chromedp.NodeVisible))
+}
+
+// selectOption picks a value in a <select> as a user would, firing change.
+func (b *browser) selectOption(css, value string) {
+	b.t.Helper()
+	b.eval(fmt.Sprintf(`(() => { const s = document.querySelector(%s); s.value = %s; s.dispatchEvent(new Event('change')); })()`, js(css), js(value)))
+}
+
+// waitGone waits until no element matches css.
+func (b *browser) waitGone(what, css string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout+5*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](fmt.Sprintf(`document.querySelector(%s) === null`, js(css)),
+		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(stepTimeout))); err != nil {
+		b.t.Fatalf("%s: %s still there after %s\npage shows:\n%s", what, css, stepTimeout, b.pageText())
+	}
+}
+
+func (b *browser) eval(expr string) {
+	b.t.Helper()
+	b.do("evaluate "+expr, chromedp.Evaluate[chromedp.Void](expr))
+}
+
+func (b *browser) evalString(expr string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return s
+}
+
+// waitText waits until an element matching css contains text.
+func (b *browser) waitText(what, css, text string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout+5*time.Second)
+	defer cancel()
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](fmt.Sprintf(
+		`[...document.querySelectorAll(%s)].some((el) => el.textContent.includes(%s))`, js(css), js(text)),
+		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(stepTimeout)))
+	if err != nil {
+		b.t.Fatalf("%s: no %q in %s after %s (%v)\npage shows:\n%s", what, text, css, stepTimeout, err, b.pageText())
+	}
+}
+
+func (b *browser) webhookID() int64 {
+	b.t.Helper()
+	var id int64
+	hash := b.evalString(`location.hash`)
+	if _, err := fmt.Sscanf(hash, "#/webhooks/%d", &id); err != nil {
+		b.t.Fatalf("not on a webhook's page: %q", hash)
+	}
+	return id
+}
+
+func (b *browser) pageText() string {
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + '\n' + document.body.innerText`))
+	if err != nil {
+		return "(could not read the page: " + err.Error() + ")"
+	}
+	return s
+}
+
+// screenshot saves the whole page as docs/screenshots/name (PNG) when
+// HOOKD_UPDATE_SCREENSHOTS=1; otherwise it only checks that one can be
+// taken. The viewport grows to the page's height, so that the page lays out
+// as on a tall screen.
+func (b *browser) screenshot(name string) {
+	b.t.Helper()
+	b.screenshotTop(name, 0)
+}
+
+// screenshotTop is screenshot of the top height pixels (0: the whole page).
+func (b *browser) screenshotTop(name string, height int) {
+	b.t.Helper()
+	// No focus ring or hover in the pictures.
+	b.eval(`document.activeElement && document.activeElement.blur && document.activeElement.blur()`)
+	if height == 0 {
+		if err := func() error {
+			h, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`Math.ceil(document.documentElement.scrollHeight)`))
+			height = h
+			return err
+		}(); err != nil {
+			b.t.Fatalf("screenshot %s: %v", name, err)
+		}
+	}
+	b.do("resize for "+name, chromedp.EmulateViewport(viewportWidth, int64(height)), chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	b.do("restore the viewport", chromedp.EmulateViewport(viewportWidth, viewportHeight))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	b.save(name, png)
+}
+
+// screenshotOf saves the part of the page that the elements matching css
+// cover, laid out on a screen as tall as the page.
+func (b *browser) screenshotOf(name, css string) {
+	b.t.Helper()
+	b.eval(`document.activeElement && document.activeElement.blur && document.activeElement.blur()`)
+	height, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`Math.ceil(document.documentElement.scrollHeight)`))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	b.do("resize for "+name, chromedp.EmulateViewport(viewportWidth, int64(height)))
+	png, err := chromedp.Run(b.ctx, chromedp.Screenshot(chromedp.CSSAll(css)))
+	b.do("restore the viewport", chromedp.EmulateViewport(viewportWidth, viewportHeight))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	b.save(name, png)
+}
+
+func (b *browser) save(name string, png []byte) {
+	b.t.Helper()
+	if os.Getenv("HOOKD_UPDATE_SCREENSHOTS") != "1" {
+		return
+	}
+	path := filepath.Join("..", "docs", "screenshots", name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Logf("wrote %s", path)
+}
+
+func (b *browser) noErrors() {
+	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, p := range b.problems {
+		b.t.Errorf("browser: %s", p)
+	}
+}
+
+func js(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}

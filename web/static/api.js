@@ -1,0 +1,116 @@
+// The hookd API as the UI calls it: the same public endpoints as every
+// other client, authenticated with the admin key in X-API-KEY.
+
+const KEY = 'hookd.apiKey';
+
+// The key lives in sessionStorage: this tab only, gone when it closes.
+export function apiKey() {
+  return sessionStorage.getItem(KEY);
+}
+
+export function setApiKey(key) {
+  sessionStorage.setItem(KEY, key);
+}
+
+export function clearApiKey() {
+  sessionStorage.removeItem(KEY);
+}
+
+// ApiError is an answer other than 200, or no answer at all (status 0).
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+  }
+
+  // field names the parameter a 422 is about ("http_url", "header_key"),
+  // following Apipie's wording: "Missing parameter X" and
+  // "Invalid parameter 'X' value ...".
+  get field() {
+    const m = /^Missing parameter (\S+)/.exec(this.message) ||
+      /^Invalid parameter '([^']+)'/.exec(this.message);
+    return m ? m[1] : null;
+  }
+}
+
+// shortMessage keeps an API message readable: the rules that list all 123
+// event names are cut to a summary.
+export function shortMessage(message) {
+  return String(message)
+    .replace(/Must be an array of \[[^\]]*\]/, 'Must be a non-empty array of trigger event names (choose at least one event)')
+    .replace(/Must be one of: ASSET_[A-Z0-9_, ]+$/, 'Must be one of the trigger event names');
+}
+
+export async function request(method, path, body, key = apiKey()) {
+  const headers = { 'Accept': 'application/json' };
+  if (key) headers['X-API-KEY'] = key;
+  const init = { method, headers, cache: 'no-store', credentials: 'omit' };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, 'Could not reach hookd. Check that it is running and that this computer can reach it, then try again.');
+  }
+  const text = await res.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!res.ok) {
+    const message = data && typeof data.error === 'string'
+      ? data.error
+      : `hookd answered ${res.status} ${res.statusText}`.trim();
+    if (res.status === 401 && key === apiKey()) {
+      window.dispatchEvent(new CustomEvent('hookd:unauthorized'));
+    }
+    throw new ApiError(res.status, message);
+  }
+  if (data === null) throw new ApiError(res.status, 'hookd answered with something other than JSON.');
+  return data;
+}
+
+const base = '/api/v2/admin';
+const hook = (id) => `${base}/webhooks/${encodeURIComponent(id)}`;
+
+export const api = {
+  // verifyKey checks a key before it is kept: any admin route will do.
+  verifyKey: (key) => request('GET', `${base}/projects`, undefined, key),
+
+  listWebhooks(filter = {}) {
+    const q = new URLSearchParams();
+    if (filter.project) q.set('project_id', filter.project);
+    if (filter.disabled !== undefined) q.set('disabled', String(filter.disabled));
+    const qs = q.toString();
+    return request('GET', `${base}/webhooks${qs ? '?' + qs : ''}`).then((r) => r.webhooks);
+  },
+  getWebhook: (id) => request('GET', hook(id)).then((r) => r.webhook),
+  createWebhook: (body) => request('POST', `${base}/webhooks`, body).then((r) => r.webhook),
+  updateWebhook: (id, body) => request('POST', hook(id), body).then((r) => r.webhook),
+  deleteWebhook: (id) => request('DELETE', hook(id)),
+
+  log: (id, kind, page = 1, perPage = 25) =>
+    request('GET', `${hook(id)}/${kind}?page=${page}&per_page=${perPage}`)
+      .then((r) => r[kind === 'success' ? 'success_log' : 'failed_log']),
+
+  addHeader: (id, body) => request('POST', `${hook(id)}/webhook_headers`, body).then((r) => r.webhook_header),
+  updateHeader: (id, headerID, body) =>
+    request('POST', `${hook(id)}/webhook_headers/${headerID}`, body).then((r) => r.webhook_header),
+  deleteHeader: (id, headerID) => request('DELETE', `${hook(id)}/webhook_headers/${headerID}`),
+
+  addUser: (id, userID) => request('POST', `${hook(id)}/webhook_users`, { user_id: userID }).then((r) => r.webhook_user),
+  deleteUser: (id, webhookUserID) => request('DELETE', `${hook(id)}/webhook_users/${webhookUserID}`),
+
+  getSecret: (id) => request('GET', `${hook(id)}/secret`).then((r) => r.secret),
+  rotateSecret: (id) => request('POST', `${hook(id)}/secret/rotate`).then((r) => r.secret),
+  sendTest: (id, event) => request('POST', `${hook(id)}/test`, event ? { event } : {}).then((r) => r.event),
+  retry: (id, range = {}) => request('POST', `${hook(id)}/retry`, range).then((r) => r.requeued),
+
+  listProjects: () => request('GET', `${base}/projects`).then((r) => r.projects),
+};

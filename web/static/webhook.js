@@ -1,0 +1,515 @@
+// A webhook's page: its settings and live figures, actions (test event,
+// enable and disable, signing secret, delete), a 24-hour chart, and the
+// success and failed logs with retries.
+
+import { api, shortMessage } from './api.js';
+import { activityChart, loadActivity } from './chart.js';
+import {
+  badge, confirmDialog, emptyState, errorBox, formatDuration, h, id, notice, plural, relative, timeEl,
+} from './dom.js';
+
+const REFRESH_MS = 5000;
+const CHART_MS = 60000;
+const CHART_MIN_MS = 5000;
+const PER_PAGE = 25;
+
+export function renderWebhook(page, webhookID, query) {
+  page.title('Webhook');
+  const state = {
+    webhook: null,
+    tab: query.get('tab') === 'failed' ? 'failed' : 'success',
+    page: Math.max(1, parseInt(query.get('page') || '1', 10) || 1),
+    logKey: null,
+    chartAt: 0,
+  };
+  let timer = null;
+  let chartTimer = null;
+  page.main.replaceChildren(h('p', { class: 'loading' }, 'Loading the webhook…'));
+
+  // Layout, filled as data arrives.
+  const heading = h('h1', {});
+  const stateBadge = h('span', {});
+  const headActions = h('div', { class: 'head-actions' });
+  const summary = h('dl', { class: 'summary' });
+  const testCard = h('section', { class: 'card', 'aria-labelledby': 'sec-test' });
+  const secretCard = h('section', { class: 'card', 'aria-labelledby': 'sec-secret' });
+  const chartBody = h('div', { class: 'chart-body' }, h('p', { class: 'loading' }, 'Counting the last 24 hours…'));
+  const logBody = h('div', { class: 'log-body' });
+  const logTools = h('div', { class: 'log-tools' });
+  const pager = h('nav', { class: 'pager', 'aria-label': 'Log pages' });
+
+  // Tabs: the success and failed logs (WAI-ARIA tabs, arrow keys move).
+  const tabs = {};
+  const panelID = id('log-panel');
+  for (const [key, label] of [['success', 'Success log'], ['failed', 'Failed log']]) {
+    tabs[key] = h('button', {
+      type: 'button', role: 'tab', id: id(`tab-${key}`), 'aria-controls': panelID,
+      onclick: () => selectTab(key),
+      onkeydown: (e) => {
+        if (e.key === 'ArrowRight' || e.key === 'ArrowLeft' || e.key === 'Home' || e.key === 'End') {
+          e.preventDefault();
+          const next = key === 'success' ? 'failed' : 'success';
+          const target = e.key === 'Home' ? 'success' : e.key === 'End' ? 'failed' : next;
+          selectTab(target);
+          tabs[target].focus();
+        }
+      },
+    }, label);
+  }
+  const panel = h('div', { role: 'tabpanel', id: panelID, tabindex: '0' }, logTools, logBody, pager);
+
+  function syncTabs() {
+    for (const [key, tab] of Object.entries(tabs)) {
+      const selected = key === state.tab;
+      tab.setAttribute('aria-selected', String(selected));
+      tab.tabIndex = selected ? 0 : -1;
+    }
+    panel.setAttribute('aria-labelledby', tabs[state.tab].id);
+  }
+
+  function syncAddress() {
+    const q = new URLSearchParams();
+    if (state.tab === 'failed') q.set('tab', 'failed');
+    if (state.page > 1) q.set('page', String(state.page));
+    const qs = q.toString();
+    history.replaceState(null, '', `#/webhooks/${webhookID}${qs ? '?' + qs : ''}`);
+  }
+
+  function selectTab(key) {
+    if (state.tab === key) return;
+    state.tab = key;
+    state.page = 1;
+    state.logKey = null;
+    syncTabs();
+    syncAddress();
+    logBody.replaceChildren(h('p', { class: 'loading' }, 'Loading…'));
+    loadLog();
+  }
+
+  // Data --------------------------------------------------------------------
+
+  async function loadWebhook() {
+    const w = await api.getWebhook(webhookID);
+    if (!page.alive) return;
+    const first = !state.webhook;
+    state.webhook = w;
+    renderSummary(w);
+    if (first) renderTest(w);
+  }
+
+  async function loadLog() {
+    const { tab, page: pageNo } = state;
+    let entries;
+    try {
+      entries = await api.log(webhookID, tab, pageNo, PER_PAGE);
+    } catch (err) {
+      if (!page.alive || err.status === 401) return;
+      state.logKey = null;
+      logBody.replaceChildren(errorBox('Could not load the log', err, loadLog));
+      return;
+    }
+    if (!page.alive || tab !== state.tab || pageNo !== state.page) return;
+    const key = JSON.stringify(entries.map((e) => [e.id, e.next_attempt_at]));
+    renderLogTools();
+    renderPager(entries.length);
+    if (key === state.logKey) {
+      // Only the relative times move.
+      for (const t of logBody.querySelectorAll('time[data-relative]')) t.textContent = relative(t.dateTime);
+      return;
+    }
+    const changed = state.logKey !== null;
+    state.logKey = key;
+    renderEntries(entries);
+    if (changed) scheduleChart();
+  }
+
+  // scheduleChart recounts the chart after the logs changed, at most every
+  // CHART_MIN_MS, since counting reads whole log pages.
+  function scheduleChart() {
+    const wait = state.chartAt + CHART_MIN_MS - Date.now();
+    clearTimeout(chartTimer);
+    if (wait <= 0) loadChart();
+    else chartTimer = setTimeout(loadChart, wait);
+  }
+
+  async function loadChart() {
+    clearTimeout(chartTimer);
+    state.chartAt = Date.now();
+    try {
+      const activity = await loadActivity(webhookID);
+      if (!page.alive) return;
+      chartBody.replaceChildren(activityChart(activity));
+    } catch (err) {
+      if (!page.alive || err.status === 401) return;
+      chartBody.replaceChildren(errorBox('Could not count the last 24 hours', err, loadChart));
+    }
+    chartTimer = setTimeout(loadChart, CHART_MS);
+  }
+
+  async function refresh() {
+    clearTimeout(timer);
+    if (document.hidden) {
+      // Nobody is looking: check again later.
+      timer = setTimeout(refresh, REFRESH_MS);
+      return;
+    }
+    try {
+      await loadWebhook();
+      if (state.page === 1) await loadLog();
+    } catch (err) {
+      if (!page.alive || err.status === 401) return;
+      if (err.status === 404) {
+        page.navigate('#/webhooks', { message: 'This webhook was deleted.', kind: 'info' });
+        return;
+      }
+      notice(`Could not refresh the webhook: ${err.message}`, 'error');
+    }
+    if (page.alive) {
+      clearTimeout(timer);
+      timer = setTimeout(refresh, REFRESH_MS);
+    }
+  }
+
+  // Rendering -----------------------------------------------------------------
+
+  // renderSummary redraws the settings when they changed; a refresh with
+  // nothing new only moves the relative times, and keeps the focus and the
+  // open event list where they were.
+  function renderSummary(w) {
+    const key = JSON.stringify(w);
+    if (key === state.summaryKey) {
+      for (const t of summary.querySelectorAll('time[data-relative]')) t.textContent = relative(t.dateTime);
+      return;
+    }
+    state.summaryKey = key;
+    heading.textContent = w.name;
+    page.title(w.name);
+    stateBadge.replaceChildren(w.disabled ? badge('Disabled', 'off') : badge('Enabled', 'on'));
+    const actionsKey = String(w.disabled);
+    if (headActions.dataset.key !== actionsKey) {
+      const focusedAction = [...headActions.children].indexOf(document.activeElement);
+      headActions.dataset.key = actionsKey;
+      headActions.replaceChildren(
+        h('a', { href: `#/webhooks/${w.id}/edit`, class: 'button secondary' }, 'Edit'),
+        w.disabled
+          ? h('button', { type: 'button', onclick: () => setDisabled(false) }, 'Enable')
+          : h('button', { type: 'button', class: 'secondary', onclick: () => setDisabled(true) }, 'Disable'),
+        h('button', { type: 'button', class: 'danger-outline', onclick: remove }, 'Delete'));
+      if (focusedAction >= 0) headActions.children[focusedAction].focus();
+    }
+    const eventsOpen = summary.querySelector('details')?.open;
+    const summaryFocused = summary.contains(document.activeElement);
+    const run = w.latest_run;
+    const runTime = run ? timeEl(run.created_at) : null;
+    if (runTime) runTime.dataset.relative = '';
+    const item = (term, ...desc) => [h('dt', {}, term), h('dd', {}, ...desc)];
+    summary.replaceChildren(
+      ...item('URL', h('span', { class: 'method' }, w.http_method), ' ', h('span', { class: 'break' }, w.http_url)),
+      ...item('Project', w.project_id === null ? 'Any project' : h('code', {}, w.project_id)),
+      ...item('Queue', `${w.queue_length} waiting or in flight · `,
+        w.retry_queue_length ? h('strong', {}, `${w.retry_queue_length} waiting for a retry`) : '0 waiting for a retry'),
+      ...item('Last run', run
+        ? [run.status === 'success' ? badge('Success', 'ok') : badge('Failed', 'fail'), ' ',
+          run.event, ' · ', run.http_status ? `HTTP ${run.http_status} · ` : 'no response · ',
+          formatDuration(run.duration_ms), ' · ', runTime]
+        : h('span', { class: 'muted' }, 'Never run')),
+      ...item('Trigger events', h('details', { class: 'inline-details' },
+        h('summary', {}, plural(w.trigger_events.length, 'event')),
+        h('ul', { class: 'plain-list' }, w.trigger_events.map((e) => h('li', {}, h('code', {}, e)))))),
+      ...item('Users', w.webhook_users.length
+        ? w.webhook_users.map((u) => `User ${u.user_id}`).join(', ')
+        : h('span', { class: 'muted' }, 'Every user')),
+      ...item('Headers', w.webhook_headers.length
+        ? w.webhook_headers.map((x, i) => [i ? ', ' : '', h('code', {}, x.header_key),
+          x.is_hmac ? ' (HMAC)' : x.hidden ? ' (hidden)' : ''])
+        : h('span', { class: 'muted' }, 'None')),
+      ...item('Created', timeEl(w.created_at, { exact: true })),
+      ...item('Updated', timeEl(w.updated_at, { exact: true })));
+    const details = summary.querySelector('details');
+    if (eventsOpen) details.open = true;
+    if (summaryFocused) details.querySelector('summary').focus();
+  }
+
+  function renderTest(w) {
+    const selectID = id('test-event');
+    const select = h('select', { id: selectID }, w.trigger_events.map((e) => h('option', { value: e }, e)));
+    const result = h('p', { class: 'hint', 'aria-live': 'polite' });
+    const button = h('button', { type: 'button', onclick: async () => {
+      button.disabled = true;
+      try {
+        const ev = await api.sendTest(webhookID, select.value);
+        result.textContent = `Queued test event ${ev.event} (${ev.id}). It goes out at once; watch the logs below.`;
+        state.chartAt = 0;
+        setTimeout(refresh, 700);
+      } catch (err) {
+        if (err.status !== 401) result.textContent = `Could not send a test event: ${shortMessage(err.message)}`;
+      } finally {
+        button.disabled = false;
+      }
+    } }, 'Send test event');
+    testCard.replaceChildren(
+      h('h2', { id: 'sec-test' }, 'Test event'),
+      h('p', { class: 'hint' }, 'Sends an event with the data {"test": true} to this webhook alone, whatever its filters.'),
+      h('div', { class: 'field inline' }, h('label', { for: selectID }, 'Event'), select, button),
+      result);
+  }
+
+  function renderSecret() {
+    let revealed = null;
+    const value = h('code', { class: 'secret', hidden: true });
+    const reveal = h('button', { type: 'button', class: 'secondary', 'aria-expanded': 'false' }, 'Reveal');
+    const copy = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Copy');
+    const rotate = h('button', { type: 'button', class: 'secondary' }, 'Rotate');
+    const result = h('p', { class: 'hint', 'aria-live': 'polite' });
+    const show = (secret) => {
+      revealed = secret;
+      value.textContent = secret;
+      value.hidden = false;
+      copy.hidden = false;
+      reveal.textContent = 'Hide';
+      reveal.setAttribute('aria-expanded', 'true');
+    };
+    reveal.addEventListener('click', async () => {
+      if (revealed) {
+        revealed = null;
+        value.hidden = true;
+        value.textContent = '';
+        copy.hidden = true;
+        reveal.textContent = 'Reveal';
+        reveal.setAttribute('aria-expanded', 'false');
+        return;
+      }
+      try {
+        show(await api.getSecret(webhookID));
+        result.textContent = '';
+      } catch (err) {
+        if (err.status !== 401) result.textContent = `Could not read the secret: ${err.message}`;
+      }
+    });
+    copy.addEventListener('click', async () => {
+      try {
+        await navigator.clipboard.writeText(revealed);
+        result.textContent = 'Copied to the clipboard.';
+      } catch {
+        const range = document.createRange();
+        range.selectNodeContents(value);
+        getSelection().removeAllRanges();
+        getSelection().addRange(range);
+        result.textContent = 'Selected: press Ctrl+C (⌘C) to copy.';
+      }
+    });
+    rotate.addEventListener('click', async () => {
+      const ok = await confirmDialog({
+        title: 'Rotate the signing secret?',
+        text: 'hookd signs with a new secret from now on. The current secret keeps signing beside it for 24 hours, so receivers can switch without missing a delivery.',
+        action: 'Rotate secret',
+      });
+      if (!ok || !page.alive) return;
+      try {
+        show(await api.rotateSecret(webhookID));
+        result.textContent = 'Rotated. Deliveries carry both signatures for the next 24 hours.';
+        reveal.focus();
+      } catch (err) {
+        if (err.status !== 401) result.textContent = `Could not rotate the secret: ${err.message}`;
+      }
+    });
+    secretCard.replaceChildren(
+      h('h2', { id: 'sec-secret' }, 'Signing secret'),
+      h('p', { class: 'hint' }, 'Receivers check the webhook-signature header (Standard Webhooks) with this secret.'),
+      h('div', { class: 'actions' }, reveal, copy, rotate),
+      value, result);
+  }
+
+  function renderLogTools() {
+    if (state.tab === 'failed') {
+      if (logTools.dataset.tab === 'failed') return;
+      logTools.dataset.tab = 'failed';
+      logTools.replaceChildren(
+        h('p', { class: 'hint' }, 'Every failed attempt. A delivery that failed for good (no retry left) can be sent again.'),
+        h('button', { type: 'button', class: 'secondary', onclick: retryAll }, 'Retry all failed deliveries'));
+    } else {
+      if (logTools.dataset.tab === 'success') return;
+      logTools.dataset.tab = 'success';
+      logTools.replaceChildren(h('p', { class: 'hint' }, 'Every attempt that the receiver answered with a 2xx status.'));
+    }
+  }
+
+  function renderPager(count) {
+    const older = count === PER_PAGE;
+    if (state.page === 1 && !older) {
+      pager.replaceChildren();
+      return;
+    }
+    const go = (n) => {
+      state.page = n;
+      state.logKey = null;
+      syncAddress();
+      logBody.replaceChildren(h('p', { class: 'loading' }, 'Loading…'));
+      loadLog();
+      tabs[state.tab].scrollIntoView({ block: 'nearest' });
+    };
+    pager.replaceChildren(
+      h('button', { type: 'button', class: 'secondary small', disabled: state.page === 1, onclick: () => go(state.page - 1) }, '← Newer'),
+      h('span', { class: 'muted' }, `Page ${state.page}`),
+      h('button', { type: 'button', class: 'secondary small', disabled: !older, onclick: () => go(state.page + 1) }, 'Older →'));
+  }
+
+  function renderEntries(entries) {
+    // Keep what the reader opened, and the focus, across a refresh.
+    const open = new Set([...logBody.querySelectorAll('details[open]')].map((d) => d.dataset.key));
+    const focused = logBody.contains(document.activeElement) ? document.activeElement.dataset.key : null;
+    if (entries.length === 0) {
+      logBody.replaceChildren(state.tab === 'success'
+        ? emptyState(state.page > 1 ? 'No older entries' : 'No successful delivery yet',
+          'Deliveries that the receiver accepts appear here. Send a test event to try the webhook.')
+        : emptyState(state.page > 1 ? 'No older entries' : 'No failed attempt',
+          'Attempts that time out, cannot connect or get an answer other than 2xx appear here.'));
+      return;
+    }
+    logBody.replaceChildren(h('ol', { class: 'entries', 'aria-label': state.tab === 'success' ? 'Successful attempts, newest first' : 'Failed attempts, newest first' },
+      entries.map((e) => h('li', {}, entryEl(e)))));
+    for (const d of logBody.querySelectorAll('details')) if (open.has(d.dataset.key)) d.open = true;
+    if (focused) logBody.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus();
+  }
+
+  function entryEl(e) {
+    const ok = state.tab === 'success';
+    const k = (part) => `${e.id}-${part}`;
+    const status = e.http_status ? `HTTP ${e.http_status}` : 'no response';
+    const body = e.response_body || '';
+    const headers = Object.entries(e.request_headers || {}).map(([n, v]) => `${n}: ${v}`).join('\n');
+    let outcome = null;
+    if (!ok) {
+      outcome = e.next_attempt_at
+        ? h('p', { class: 'entry-next' }, 'Retry scheduled for ', timeEl(e.next_attempt_at, { exact: true }), '.')
+        : h('p', { class: 'entry-next' }, h('strong', {}, 'Failed for good. '),
+          h('button', { type: 'button', class: 'small', 'data-key': k('retry'), onclick: (ev) => retryOne(e, ev.currentTarget) },
+            'Retry this delivery'));
+    }
+    const rel = timeEl(e.created_at);
+    rel.dataset.relative = '';
+    return h('article', { class: `entry ${ok ? 'entry-ok' : 'entry-fail'}`, 'data-entry-id': e.id },
+      h('div', { class: 'entry-head' },
+        ok ? badge(status, 'ok') : badge(e.error_class === 'status' ? status : (e.error_class || 'failed'), 'fail'),
+        h('strong', { class: 'entry-event' }, e.event),
+        h('span', {}, `attempt ${e.attempt}`),
+        ok || e.error_class === 'status' ? null : h('span', {}, status),
+        h('span', {}, formatDuration(e.duration_ms)),
+        h('span', { class: 'entry-time' }, rel)),
+      !ok && e.error ? h('p', { class: 'entry-error' }, h('code', {}, e.error_class), ' ', e.error) : null,
+      outcome,
+      h('details', { 'data-key': k('body') },
+        h('summary', { 'data-key': k('body-summary') }, body ? `Response body (${body.length} characters)` : 'Response body (empty)'),
+        body ? h('pre', {}, body) : h('p', { class: 'muted' }, 'The receiver sent no body.')),
+      h('details', { 'data-key': k('headers') },
+        h('summary', { 'data-key': k('headers-summary') }, 'Request headers'),
+        h('pre', {}, headers || '(none recorded)'),
+        h('p', { class: 'ids muted' }, `delivery ${e.delivery_id} · webhook-id ${e.message_id} · event ${e.event_id}`)));
+  }
+
+  // Actions -------------------------------------------------------------------
+
+  async function retryOne(e, button) {
+    // The retry action re-queues deliveries whose final attempt falls in
+    // [from, to); the log entry's time is that attempt's, in milliseconds.
+    const from = e.created_at;
+    const to = new Date(Date.parse(e.created_at) + 1).toISOString();
+    button.disabled = true;
+    try {
+      const n = await api.retry(webhookID, { from, to });
+      if (n === 0) notice('Nothing to retry: this delivery is no longer failed (it was retried already).', 'info');
+      else if (n === 1) notice(`Delivery ${e.delivery_id} re-queued: its next attempt shows up in the logs in a moment.`, 'success');
+      else notice(`Re-queued ${n} deliveries: their final attempts failed in the same millisecond as this one.`, 'success');
+      state.chartAt = 0;
+      setTimeout(refresh, 700);
+    } catch (err) {
+      button.disabled = false;
+      if (err.status !== 401) notice(`Could not retry: ${err.message}`, 'error');
+    }
+  }
+
+  async function retryAll() {
+    try {
+      const n = await api.retry(webhookID);
+      notice(n ? `Re-queued ${plural(n, 'failed delivery', 'failed deliveries')}.` : 'Nothing to retry: no delivery has failed for good.', n ? 'success' : 'info');
+      setTimeout(refresh, 700);
+    } catch (err) {
+      if (err.status !== 401) notice(`Could not retry: ${err.message}`, 'error');
+    }
+  }
+
+  async function setDisabled(disabled) {
+    const w = state.webhook;
+    if (disabled) {
+      const ok = await confirmDialog({
+        title: `Disable ${w.name}?`,
+        text: 'It receives no new events, and deliveries still queued for it are dropped. You can enable it again at any time.',
+        action: 'Disable webhook',
+      });
+      if (!ok || !page.alive) return;
+    }
+    try {
+      const updated = await api.updateWebhook(webhookID, { disabled });
+      if (!page.alive) return;
+      state.webhook = updated;
+      renderSummary(updated);
+      notice(disabled ? `${updated.name} is disabled.` : `${updated.name} is enabled.`, 'success');
+      headActions.querySelector('button')?.focus(); // the Enable or Disable button
+    } catch (err) {
+      if (err.status !== 401) notice(`Could not ${disabled ? 'disable' : 'enable'} the webhook: ${err.message}`, 'error');
+    }
+  }
+
+  async function remove() {
+    const w = state.webhook;
+    const ok = await confirmDialog({
+      title: `Delete ${w.name}?`,
+      text: 'The webhook, its headers, users, queued deliveries and logs are deleted. This cannot be undone.',
+      action: 'Delete webhook',
+      danger: true,
+    });
+    if (!ok || !page.alive) return;
+    try {
+      await api.deleteWebhook(webhookID);
+      page.navigate('#/webhooks', { message: `Webhook “${w.name}” deleted.` });
+    } catch (err) {
+      if (err.status !== 401) notice(`Could not delete the webhook: ${err.message}`, 'error');
+    }
+  }
+
+  // First load ------------------------------------------------------------------
+
+  loadWebhook().then(() => {
+    if (!page.alive) return;
+    syncTabs();
+    renderSecret();
+    page.main.replaceChildren(
+      h('nav', { class: 'breadcrumbs', 'aria-label': 'Breadcrumb' },
+        h('a', { href: '#/webhooks' }, 'Webhooks'), ' / ', h('span', { 'aria-current': 'page' }, state.webhook.name)),
+      h('div', { class: 'page-head' }, h('div', { class: 'title' }, heading, stateBadge), headActions),
+      h('section', { class: 'card', 'aria-label': 'Settings and queue' }, summary),
+      h('div', { class: 'grid-2 cards' }, testCard, secretCard),
+      h('section', { class: 'card', 'aria-labelledby': 'sec-activity' },
+        h('h2', { id: 'sec-activity' }, 'Last 24 hours'), chartBody),
+      h('section', { class: 'card', 'aria-labelledby': 'sec-logs' },
+        h('h2', { id: 'sec-logs' }, 'Deliveries'),
+        h('div', { role: 'tablist', 'aria-label': 'Logs', class: 'tabs' }, tabs.success, tabs.failed),
+        panel));
+    page.focus();
+    loadLog().then(() => { if (page.alive) timer = setTimeout(refresh, REFRESH_MS); });
+    loadChart();
+  }).catch((err) => {
+    if (!page.alive || err.status === 401) return;
+    page.main.replaceChildren(
+      h('h1', {}, err.status === 404 ? 'Webhook not found' : 'Webhook'),
+      err.status === 404
+        ? emptyState('This webhook does not exist', 'It may have been deleted.', h('a', { href: '#/webhooks', class: 'button secondary' }, 'Back to the webhooks'))
+        : errorBox('Could not load the webhook', err, () => page.navigate(location.hash)));
+    page.focus();
+  });
+
+  return () => {
+    clearTimeout(timer);
+    clearTimeout(chartTimer);
+  };
+}
