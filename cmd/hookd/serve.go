@@ -25,6 +25,7 @@ type serveConfig struct {
 	retrySchedule string
 	concurrency   int
 	timeout       time.Duration
+	lease         time.Duration
 	retention     time.Duration
 	disableAfter  time.Duration
 	maintainEvery time.Duration
@@ -41,6 +42,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&c.retrySchedule, "retry-schedule", delivery.DefaultScheduleString, "delays between attempts, comma-separated Go durations (±20% jitter)")
 	fs.IntVar(&c.concurrency, "concurrency", delivery.DefaultConcurrency, "attempts sent at once")
 	fs.DurationVar(&c.timeout, "timeout", delivery.DefaultTimeout, "timeout of one delivery attempt")
+	fs.DurationVar(&c.lease, "lease", delivery.DefaultLease, "how long a claimed delivery stays with this process; after a crash another process (or a restart) takes it over after this (at least --timeout + 15s)")
 	fs.DurationVar(&c.retention, "retention", 30*24*time.Hour, "how long attempt logs, finished deliveries and events are kept")
 	fs.DurationVar(&c.disableAfter, "disable-after", 5*24*time.Hour, "disable a webhook whose deliveries keep failing this long (0: never)")
 	fs.DurationVar(&c.maintainEvery, "maintenance-interval", 10*time.Minute, "how often retention and auto-disable run")
@@ -88,7 +90,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Timeout: c.timeout, Concurrency: c.concurrency, AllowPrivate: allow, Policy: delivery.NewPolicy(schedule),
 	})
 	dispatcher, err := delivery.New(delivery.Config{
-		Store: store, Sender: sender, Concurrency: c.concurrency, ShutdownGrace: c.shutdownGrace, Logger: logger,
+		Store: store, Sender: sender, Concurrency: c.concurrency, Lease: c.lease, ShutdownGrace: c.shutdownGrace, Logger: logger,
 	})
 	if err != nil {
 		return err
