@@ -1,0 +1,261 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/hookd/hookd"
+)
+
+// PublishEvents stores a batch of events and their deliveries in one
+// transaction: the batch is accepted whole or not at all, and an accepted
+// event's deliveries are queued by the same commit.
+//
+// The enabled webhooks are read once per batch, inside the transaction (so
+// a webhook disabled or deleted meanwhile cannot slip in), indexed by event
+// name, and each event is matched in Go with Webhook.Matches: the one place
+// that defines matching.
+//
+// Events without an ID get one, and events without CreatedAt are stamped
+// now; both are written back to the caller's events before the transaction,
+// so that a caller retrying after an error sends the same ids and cannot
+// publish an event twice.
+func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hookd.Published, error) {
+	if len(events) == 0 {
+		return []hookd.Published{}, nil
+	}
+	for _, e := range events {
+		if err := prepareEvent(e); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]hookd.Published, len(events))
+	queued := 0
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		byEvent, err := matchableWebhooks(ctx, tx)
+		if err != nil {
+			return err
+		}
+		insEvent, err := tx.PrepareContext(ctx, `INSERT INTO events (id, event, project_id, user_id, data, deliveries, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer insEvent.Close()
+		insDelivery, err := tx.PrepareContext(ctx, deliveryInsert)
+		if err != nil {
+			return err
+		}
+		defer insDelivery.Close()
+
+		now := hookd.Now()
+		for i, e := range events {
+			var matched []int64
+			for _, w := range byEvent[e.Event] {
+				if w.Matches(e) {
+					matched = append(matched, w.ID)
+				}
+			}
+			res, err := insEvent.ExecContext(ctx, e.ID, e.Event, nullString(e.ProjectID), nullInt(e.UserID),
+				string(e.Data), len(matched), ms(e.CreatedAt))
+			if err != nil {
+				return fmt.Errorf("event %q: %w", e.ID, err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 0 {
+				orig, count, err := readEvent(ctx, tx, e.ID)
+				if err != nil {
+					return err
+				}
+				out[i] = hookd.Published{Event: *orig, Deliveries: count, Duplicate: true}
+				continue
+			}
+			for _, webhookID := range matched {
+				if _, err := insDelivery.ExecContext(ctx, webhookID, e.ID, hookd.NewMessageID(), ms(now), ms(now), ms(now)); err != nil {
+					return err
+				}
+			}
+			if err := keepRegistry(ctx, tx, e, now); err != nil {
+				return err
+			}
+			queued += len(matched)
+			out[i] = hookd.Published{Event: *e, Deliveries: len(matched)}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if queued > 0 {
+		s.notify()
+	}
+	return out, nil
+}
+
+// PublishTo stores e and one delivery of it to webhookID, whatever the
+// webhook subscribes to and whether it is disabled: the admin's test
+// action. An unknown webhook is ErrNotFound, an id already stored
+// ErrConflict; either way nothing is written.
+func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) error {
+	if err := prepareEvent(e); err != nil {
+		return err
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := webhookExists(ctx, tx, webhookID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO events (id, event, project_id, user_id, data, deliveries, created_at)
+			VALUES (?, ?, ?, ?, ?, 1, ?)`,
+			e.ID, e.Event, nullString(e.ProjectID), nullInt(e.UserID), string(e.Data), ms(e.CreatedAt))
+		if isUnique(err) {
+			return hookd.ErrConflict
+		}
+		if err != nil {
+			return err
+		}
+		now := ms(hookd.Now())
+		_, err = tx.ExecContext(ctx, deliveryInsert, webhookID, e.ID, hookd.NewMessageID(), now, now, now)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.notify()
+	return nil
+}
+
+// deliveryInsert queues a delivery, due at once.
+const deliveryInsert = `INSERT INTO deliveries (webhook_id, event_id, message_id, state, attempts, next_attempt_at, created_at, updated_at)
+	VALUES (?, ?, ?, 'pending', 0, ?, ?, ?)`
+
+// prepareEvent fills in what the store assigns and checks that the data is
+// JSON (absent data is {}), before anything is written.
+func prepareEvent(e *hookd.Event) error {
+	if e.ID == "" {
+		e.ID = hookd.NewEventID()
+	}
+	e.CreatedAt = stamp(e.CreatedAt)
+	if len(e.Data) == 0 {
+		e.Data = json.RawMessage(`{}`)
+	}
+	if !json.Valid(e.Data) {
+		return fmt.Errorf("sqlite: event %q: data is not valid JSON", e.ID)
+	}
+	return nil
+}
+
+// matchableWebhooks returns the enabled webhooks with their users, indexed
+// by the event names they subscribe to. Only the fields Matches reads are
+// loaded.
+func matchableWebhooks(ctx context.Context, tx *sql.Tx) (map[string][]*hookd.Webhook, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, trigger_events, project_id FROM webhooks WHERE disabled = 0`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	byID := map[int64]*hookd.Webhook{}
+	for rows.Next() {
+		var (
+			w       hookd.Webhook
+			events  string
+			project sql.NullString
+		)
+		if err := rows.Scan(&w.ID, &events, &project); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(events), &w.TriggerEvents); err != nil {
+			return nil, fmt.Errorf("webhook %d: trigger_events: %w", w.ID, err)
+		}
+		w.ProjectID = stringPtr(project)
+		byID[w.ID] = &w
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+
+	users, err := tx.QueryContext(ctx, `SELECT u.webhook_id, u.user_id FROM webhook_users u
+		JOIN webhooks w ON w.id = u.webhook_id WHERE w.disabled = 0`)
+	if err != nil {
+		return nil, err
+	}
+	defer users.Close()
+	for users.Next() {
+		var u hookd.WebhookUser
+		if err := users.Scan(&u.WebhookID, &u.UserID); err != nil {
+			return nil, err
+		}
+		if w := byID[u.WebhookID]; w != nil {
+			w.Users = append(w.Users, u)
+		}
+	}
+	if err := users.Err(); err != nil {
+		return nil, err
+	}
+
+	byEvent := map[string][]*hookd.Webhook{}
+	for _, w := range byID {
+		for _, name := range w.TriggerEvents {
+			byEvent[name] = append(byEvent[name], w)
+		}
+	}
+	return byEvent, nil
+}
+
+// keepRegistry registers the project of a PROJECT_ADDED event (titled with
+// data.title when that is a string; a project already known keeps its
+// title) and forgets the project of a PROJECT_PURGED one.
+func keepRegistry(ctx context.Context, tx *sql.Tx, e *hookd.Event, now time.Time) error {
+	if e.ProjectID == nil {
+		return nil
+	}
+	switch e.Event {
+	case hookd.EventProjectAdded:
+		var data struct {
+			Title any `json:"title"`
+		}
+		json.Unmarshal(e.Data, &data) // data that is not an object has no title
+		title, _ := data.Title.(string)
+		_, err := tx.ExecContext(ctx, `INSERT INTO projects (id, title, created_at, updated_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`, *e.ProjectID, title, ms(now), ms(now))
+		return err
+	case hookd.EventProjectPurged:
+		_, err := tx.ExecContext(ctx, `DELETE FROM projects WHERE id = ?`, *e.ProjectID)
+		return err
+	}
+	return nil
+}
+
+const eventColumns = `id, event, project_id, user_id, data, created_at`
+
+func scanEvent(sc interface{ Scan(...any) error }, extra ...any) (*hookd.Event, error) {
+	var (
+		e       hookd.Event
+		project sql.NullString
+		user    sql.NullInt64
+		data    string
+		created int64
+	)
+	dest := append([]any{&e.ID, &e.Event, &project, &user, &data, &created}, extra...)
+	if err := sc.Scan(dest...); err != nil {
+		return nil, err
+	}
+	e.ProjectID, e.UserID = stringPtr(project), intPtr(user)
+	e.Data = json.RawMessage(data)
+	e.CreatedAt = fromMS(created)
+	return &e, nil
+}
+
+// readEvent returns a stored event and how many deliveries it created.
+func readEvent(ctx context.Context, q querier, id string) (*hookd.Event, int, error) {
+	var count int
+	e, err := scanEvent(q.QueryRowContext(ctx, `SELECT `+eventColumns+`, deliveries FROM events WHERE id = ?`, id), &count)
+	if err != nil {
+		return nil, 0, notFound(err)
+	}
+	return e, count, nil
+}

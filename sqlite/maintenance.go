@@ -1,0 +1,72 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"slices"
+	"time"
+
+	"github.com/hookd/hookd"
+)
+
+// Prune deletes what the retention window no longer keeps: attempts older
+// than before, deliveries that finished (succeeded or failed for good)
+// before it, and events older than before that no delivery still needs. A
+// pruned event's id may be published again. Pending deliveries and their
+// events are never pruned, however old. It returns how many rows went.
+func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// The order matters: attempts, then the deliveries they belong to,
+		// then the events those referenced.
+		for _, q := range []string{
+			`DELETE FROM attempts WHERE created_at < ?`,
+			`DELETE FROM deliveries WHERE state <> 'pending' AND last_attempt_at < ?`,
+			`DELETE FROM events WHERE created_at < ?
+				AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)`,
+		} {
+			res, err := tx.ExecContext(ctx, q, ms(before))
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			total += n
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return total, nil
+}
+
+// DisableFailing disables the enabled webhooks that have been failing since
+// before: a failed attempt at or before it and no success after that. It
+// returns their ids in order.
+func (s *Store) DisableFailing(ctx context.Context, before time.Time) ([]int64, error) {
+	ids := []int64{}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE webhooks SET disabled = 1, updated_at = ?
+			WHERE disabled = 0 AND failing_since <= ? RETURNING id`, ms(hookd.Now()), ms(before))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(ids)
+	return ids, nil
+}

@@ -1,0 +1,81 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+
+	"github.com/hookd/hookd"
+)
+
+// CreateProject registers p. The id is the caller's (MediaPocket's project
+// id); an empty id is refused rather than invented here.
+func (s *Store) CreateProject(ctx context.Context, p *hookd.Project) error {
+	if p.ID == "" {
+		return errors.New("sqlite: a project needs an id")
+	}
+	created := stamp(p.CreatedAt)
+	updated := created
+	if !p.UpdatedAt.IsZero() {
+		updated = stamp(p.UpdatedAt)
+	}
+	_, err := s.w.ExecContext(ctx, `INSERT INTO projects (id, title, created_at, updated_at) VALUES (?, ?, ?, ?)`,
+		p.ID, p.Title, ms(created), ms(updated))
+	if isUnique(err) {
+		return hookd.ErrConflict
+	}
+	if err != nil {
+		return mapErr(err)
+	}
+	p.CreatedAt, p.UpdatedAt = created, updated
+	return nil
+}
+
+func scanProject(sc interface{ Scan(...any) error }) (*hookd.Project, error) {
+	var (
+		p                hookd.Project
+		created, updated int64
+	)
+	if err := sc.Scan(&p.ID, &p.Title, &created, &updated); err != nil {
+		return nil, err
+	}
+	p.CreatedAt, p.UpdatedAt = fromMS(created), fromMS(updated)
+	return &p, nil
+}
+
+// Project returns a registered project.
+func (s *Store) Project(ctx context.Context, id string) (*hookd.Project, error) {
+	p, err := scanProject(s.r.QueryRowContext(ctx, `SELECT id, title, created_at, updated_at FROM projects WHERE id = ?`, id))
+	if err != nil {
+		return nil, mapErr(notFound(err))
+	}
+	return p, nil
+}
+
+// ListProjects returns the registry in the order projects were registered.
+func (s *Store) ListProjects(ctx context.Context) ([]*hookd.Project, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, title, created_at, updated_at FROM projects ORDER BY created_at, id`)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	out := []*hookd.Project{}
+	for rows.Next() {
+		p, err := scanProject(rows)
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		out = append(out, p)
+	}
+	return out, mapErr(rows.Err())
+}
+
+// DeleteProject removes a project from the registry. Webhooks scoped to it
+// are left as they are (with their logs): the registry only decides which
+// project ids a webhook may be given.
+func (s *Store) DeleteProject(ctx context.Context, id string) error {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM projects WHERE id = ?`, id)
+	if err != nil {
+		return mapErr(err)
+	}
+	return mapErr(affected(res))
+}

@@ -1,0 +1,294 @@
+package sqlite
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/hookd/hookd"
+)
+
+// Claim leases up to limit due deliveries to worker, oldest first, with
+// their events. One UPDATE ... RETURNING picks and leases them, so two
+// workers (or two processes, which the write lock serialises) never get the
+// same delivery. The lease is written to next_attempt_at as well: a
+// delivery whose worker died is due again when its lease ends, and the
+// claim stays a range scan of the due index.
+func (s *Store) Claim(ctx context.Context, worker string, limit int, now time.Time, lease time.Duration) ([]*hookd.Delivery, error) {
+	out := []*hookd.Delivery{}
+	if limit <= 0 {
+		return out, nil
+	}
+	until := ms(now.Add(lease))
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE deliveries
+			SET leased_by = ?, lease_until = ?, next_attempt_at = ?, updated_at = ?
+			WHERE id IN (
+				SELECT id FROM deliveries
+				WHERE state = 'pending' AND next_attempt_at <= ?
+				ORDER BY next_attempt_at, id
+				LIMIT ?)
+			RETURNING id, webhook_id, event_id, message_id, attempts, created_at`,
+			worker, until, until, ms(now), ms(now), limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var eventIDs []string
+		for rows.Next() {
+			var (
+				d       hookd.Delivery
+				created int64
+			)
+			if err := rows.Scan(&d.ID, &d.WebhookID, &d.Event.ID, &d.MessageID, &d.Attempts, &created); err != nil {
+				return err
+			}
+			d.CreatedAt = fromMS(created)
+			out = append(out, &d)
+			eventIDs = append(eventIDs, d.Event.ID)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		if len(out) == 0 {
+			return nil
+		}
+
+		// RETURNING cannot join, so the events come in a second query of
+		// the same transaction.
+		ids, err := json.Marshal(eventIDs)
+		if err != nil {
+			return err
+		}
+		evs, err := tx.QueryContext(ctx, `SELECT `+eventColumns+` FROM events
+			WHERE id IN (SELECT value FROM json_each(?))`, string(ids))
+		if err != nil {
+			return err
+		}
+		defer evs.Close()
+		byID := map[string]*hookd.Event{}
+		for evs.Next() {
+			e, err := scanEvent(evs)
+			if err != nil {
+				return err
+			}
+			byID[e.ID] = e
+		}
+		if err := evs.Err(); err != nil {
+			return err
+		}
+		for _, d := range out {
+			if e := byID[d.Event.ID]; e != nil {
+				d.Event = *e
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b *hookd.Delivery) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// Targets returns what the sender needs for each webhook in webhookIDs that
+// exists: URL, method, every header with its value (hidden ones too: they
+// are sent), and the secrets that sign at now.
+func (s *Store) Targets(ctx context.Context, webhookIDs []int64, now time.Time) (map[int64]*hookd.Target, error) {
+	out := map[int64]*hookd.Target{}
+	if len(webhookIDs) == 0 {
+		return out, nil
+	}
+	ids := int64s(webhookIDs)
+	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id, http_url, http_method, disabled,
+			signing_secret, previous_secret, previous_secret_expires_at
+			FROM webhooks WHERE id IN (SELECT value FROM json_each(?))`, ids)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				t        hookd.Target
+				current  string
+				previous sql.NullString
+				until    sql.NullInt64
+			)
+			if err := rows.Scan(&t.WebhookID, &t.URL, &t.Method, &t.Disabled, &current, &previous, &until); err != nil {
+				return err
+			}
+			t.Secrets = secretsAt(current, previous, until, now)
+			t.Headers = []hookd.Header{}
+			out[t.WebhookID] = &t
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		headers, err := readHeaders(ctx, tx, ids)
+		if err != nil {
+			return err
+		}
+		for _, h := range headers {
+			t := out[h.WebhookID]
+			t.Headers = append(t.Headers, h)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Complete records a batch of attempt results in one transaction (one
+// commit, one fsync, for a whole batch of sends). For each result it logs
+// the attempt, then finishes the delivery (success), reschedules it (a
+// failure with NextAttemptAt) or fails it for good (a failure without), and
+// keeps the webhook's latest run and failing state. A result for a delivery
+// that is gone (its webhook was deleted) or already finished is dropped.
+//
+// The webhook updates are written to be order-independent, because results
+// of one webhook come from several workers: the latest run is replaced only
+// by a later one, and the failing state starts at the earliest failure after
+// the latest success whatever order they are recorded in.
+func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) error {
+	if len(results) == 0 {
+		return nil
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		sel, err := tx.PrepareContext(ctx, `SELECT d.webhook_id, d.event_id, d.message_id, d.attempts, e.event
+			FROM deliveries d JOIN events e ON e.id = d.event_id
+			WHERE d.id = ? AND d.state = 'pending'`)
+		if err != nil {
+			return err
+		}
+		defer sel.Close()
+		logAttempt, err := tx.PrepareContext(ctx, `INSERT INTO attempts
+			(delivery_id, webhook_id, event_id, event, message_id, attempt, success, http_status, duration_ms,
+			 error_class, error, request_headers, response_body, next_attempt_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer logAttempt.Close()
+		settle, err := tx.PrepareContext(ctx, `UPDATE deliveries
+			SET state = ?, attempts = attempts + 1, next_attempt_at = ?, leased_by = NULL, lease_until = NULL,
+			    last_attempt_at = ?, updated_at = ?
+			WHERE id = ?`)
+		if err != nil {
+			return err
+		}
+		defer settle.Close()
+		// ?1 success, ?2 attempt time, ?3 disable, ?4 now, ?5 webhook id.
+		// A success ends a failing streak that began before it; a failure
+		// starts one (or moves its start earlier) unless a later success is
+		// already recorded.
+		health, err := tx.PrepareContext(ctx, `UPDATE webhooks SET
+			failing_since = CASE
+				WHEN ?1 THEN (CASE WHEN failing_since <= ?2 THEN NULL ELSE failing_since END)
+				WHEN last_success_at >= ?2 THEN failing_since
+				ELSE min(coalesce(failing_since, ?2), ?2)
+			END,
+			last_success_at = CASE WHEN ?1 THEN max(coalesce(last_success_at, ?2), ?2) ELSE last_success_at END,
+			updated_at = CASE WHEN ?3 AND disabled = 0 THEN ?4 ELSE updated_at END,
+			disabled = disabled OR ?3
+			WHERE id = ?5`)
+		if err != nil {
+			return err
+		}
+		defer health.Close()
+		latest, err := tx.PrepareContext(ctx, `UPDATE webhooks
+			SET last_run_at = ?1, last_run_success = ?2, last_run_status = ?3, last_run_duration_ms = ?4, last_run_event = ?5
+			WHERE id = ?6 AND (last_run_at IS NULL OR last_run_at <= ?1)`)
+		if err != nil {
+			return err
+		}
+		defer latest.Close()
+
+		now := ms(hookd.Now())
+		for _, r := range results {
+			var (
+				webhookID, attempts       int64
+				eventID, messageID, event string
+			)
+			err := sel.QueryRowContext(ctx, r.DeliveryID).Scan(&webhookID, &eventID, &messageID, &attempts, &event)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			attempt := int64(r.Attempt)
+			if attempt <= 0 {
+				attempt = attempts + 1
+			}
+			state, next := "failed", sql.NullInt64{}
+			switch {
+			case r.Success:
+				state = "succeeded"
+			case r.NextAttemptAt != nil:
+				state, next = "pending", nullMS(r.NextAttemptAt)
+			}
+			headers, err := json.Marshal(r.RequestHeaders)
+			if err != nil {
+				return err
+			}
+			if r.RequestHeaders == nil {
+				headers = []byte(`{}`)
+			}
+			at := ms(stamp(r.At))
+			duration := r.Duration.Milliseconds()
+			if _, err := logAttempt.ExecContext(ctx, r.DeliveryID, webhookID, eventID, event, messageID, attempt,
+				r.Success, r.HTTPStatus, duration, r.ErrorClass, r.Error, string(headers), r.ResponseBody,
+				next, at); err != nil {
+				return err
+			}
+			if _, err := settle.ExecContext(ctx, state, next, at, now, r.DeliveryID); err != nil {
+				return err
+			}
+			if _, err := health.ExecContext(ctx, r.Success, at, r.DisableWebhook, now, webhookID); err != nil {
+				return err
+			}
+			if _, err := latest.ExecContext(ctx, at, r.Success, r.HTTPStatus, duration, event, webhookID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Requeue makes the webhook's deliveries that failed for good with a last
+// attempt in [from, to) due again at now. They keep their attempt count, so
+// the log numbers the new attempt after the old ones and a requeued
+// delivery gets one more attempt, not a whole new retry schedule.
+func (s *Store) Requeue(ctx context.Context, webhookID int64, from, to, now time.Time) (int, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := webhookExists(ctx, tx, webhookID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE deliveries
+			SET state = 'pending', next_attempt_at = ?, leased_by = NULL, lease_until = NULL, updated_at = ?
+			WHERE webhook_id = ? AND state = 'failed' AND last_attempt_at >= ? AND last_attempt_at < ?`,
+			ms(now), ms(hookd.Now()), webhookID, ms(from), ms(to))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	if n > 0 {
+		s.notify()
+	}
+	return int(n), nil
+}

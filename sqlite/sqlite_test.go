@@ -1,0 +1,267 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookd/hookd"
+)
+
+func open(t *testing.T, path string) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestPragmas(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "hookd.db"))
+	ctx := t.Context()
+	for _, c := range []struct {
+		db     *sql.DB
+		pragma string
+		want   string
+	}{
+		{s.w, "journal_mode", "wal"},
+		{s.r, "journal_mode", "wal"},
+		{s.w, "foreign_keys", "1"},
+		{s.r, "foreign_keys", "1"},
+		{s.w, "synchronous", "1"}, // NORMAL
+		{s.r, "synchronous", "1"},
+		{s.w, "busy_timeout", fmt.Sprint(busyTimeout.Milliseconds())},
+		{s.r, "busy_timeout", fmt.Sprint(busyTimeout.Milliseconds())},
+		{s.w, "query_only", "0"},
+		{s.r, "query_only", "1"},
+	} {
+		var got string
+		if err := c.db.QueryRowContext(ctx, "PRAGMA "+c.pragma).Scan(&got); err != nil {
+			t.Fatalf("PRAGMA %s: %v", c.pragma, err)
+		}
+		if got != c.want {
+			who := "reader"
+			if c.db == s.w {
+				who = "writer"
+			}
+			t.Errorf("%s PRAGMA %s = %s, want %s", who, c.pragma, got, c.want)
+		}
+	}
+	if got := s.w.Stats().MaxOpenConnections; got != 1 {
+		t.Errorf("writer pool allows %d connections, want 1", got)
+	}
+}
+
+func TestMigrate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hookd.db")
+	s := open(t, path)
+	ctx := t.Context()
+	all, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) == 0 || all[0].version != 1 {
+		t.Fatalf("migrations = %+v, want 0001 first", all)
+	}
+
+	versions := func() []int {
+		t.Helper()
+		rows, err := s.r.QueryContext(ctx, `SELECT version, applied_at FROM schema_migrations ORDER BY version`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []int
+		for rows.Next() {
+			var v int
+			var at int64
+			if err := rows.Scan(&v, &at); err != nil {
+				t.Fatal(err)
+			}
+			if at <= 0 {
+				t.Errorf("migration %d: applied_at %d", v, at)
+			}
+			out = append(out, v)
+		}
+		return out
+	}
+	if got := versions(); len(got) != len(all) {
+		t.Fatalf("recorded migrations %v, want %d", got, len(all))
+	}
+
+	// Migrating again, or opening again, applies nothing twice.
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate again: %v", err)
+	}
+	w := &hookd.Webhook{Name: "kept", HTTPURL: "https://x.example", HTTPMethod: "POST", TriggerEvents: []string{"ASSET_ADDED"}}
+	if err := s.CreateWebhook(ctx, w, ""); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = open(t, path)
+	if got := versions(); len(got) != len(all) {
+		t.Fatalf("after reopening, recorded migrations %v, want %d", got, len(all))
+	}
+	got, err := s.Webhook(ctx, w.ID)
+	if err != nil || got.Name != "kept" {
+		t.Fatalf("after reopening, Webhook = %+v, %v", got, err)
+	}
+
+	// A database migrated by a newer hookd is refused.
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (9999, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s2, err := Open(ctx, path); err == nil {
+		s2.Close()
+		t.Fatal("Open accepted a database with a newer schema")
+	}
+}
+
+func TestOpenRefusesMemory(t *testing.T) {
+	for _, p := range []string{"", ":memory:", "file::memory:?cache=shared"} {
+		if s, err := Open(t.Context(), p); err == nil {
+			s.Close()
+			t.Errorf("Open(%q) succeeded; the writer and readers cannot share an in-memory database", p)
+		}
+	}
+}
+
+// TestLoad runs publishers, workers and readers at once, in two Stores on
+// one file (two hookd processes), and checks that none of them sees
+// SQLITE_BUSY and that every delivery is claimed once.
+func TestLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load test")
+	}
+	path := filepath.Join(t.TempDir(), "hookd.db")
+	a := open(t, path)
+	b := open(t, path)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	for i := range 3 {
+		w := &hookd.Webhook{Name: fmt.Sprint("w", i), HTTPURL: "https://x.example", HTTPMethod: "POST",
+			TriggerEvents: []string{"ASSET_ADDED"}}
+		if err := a.CreateWebhook(ctx, w, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	const publishers, batches, perBatch = 4, 10, 10
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		claimed  = map[int64]int{}
+		errs     []error
+		done     = make(chan struct{})
+		failNote = func(err error) {
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+		}
+	)
+	stores := []*Store{a, b}
+	for p := range publishers {
+		s := stores[p%2]
+		wg.Go(func() {
+			for range batches {
+				events := make([]*hookd.Event, perBatch)
+				for i := range events {
+					events[i] = &hookd.Event{Event: "ASSET_ADDED", Data: json.RawMessage(`{"load": true}`)}
+				}
+				if _, err := s.PublishEvents(ctx, events); err != nil {
+					failNote(fmt.Errorf("publish: %w", err))
+					return
+				}
+			}
+		})
+	}
+	var workers sync.WaitGroup
+	for i := range 4 {
+		s := stores[i%2]
+		workers.Go(func() {
+			for {
+				ds, err := s.Claim(ctx, fmt.Sprint("worker-", i), 20, hookd.Now(), time.Minute)
+				if err != nil {
+					failNote(fmt.Errorf("claim: %w", err))
+					return
+				}
+				results := make([]hookd.AttemptResult, len(ds))
+				mu.Lock()
+				for j, d := range ds {
+					claimed[d.ID]++
+					results[j] = hookd.AttemptResult{DeliveryID: d.ID, WebhookID: d.WebhookID, Attempt: 1,
+						At: hookd.Now(), Success: true, HTTPStatus: 200}
+				}
+				mu.Unlock()
+				if err := s.Complete(ctx, results); err != nil {
+					failNote(fmt.Errorf("complete: %w", err))
+					return
+				}
+				if len(ds) == 0 {
+					select {
+					case <-done:
+						return
+					case <-s.Wakeup():
+					case <-time.After(5 * time.Millisecond):
+					}
+				}
+			}
+		})
+		workers.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if _, err := s.ListWebhooks(ctx, hookd.WebhookFilter{}); err != nil {
+					failNote(fmt.Errorf("list: %w", err))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	// Publishing is over: let the workers drain the queue, then stop them.
+	for {
+		hooks, err := a.ListWebhooks(ctx, hookd.WebhookFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pending := 0
+		for _, w := range hooks {
+			pending += w.QueueLength + w.RetryQueueLength
+		}
+		if pending == 0 || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(done)
+	workers.Wait()
+
+	for _, err := range errs {
+		t.Error(err)
+		if errors.Is(err, hookd.ErrUnavailable) {
+			t.Error("SQLITE_BUSY (or another unavailable error) under load")
+		}
+	}
+	want := publishers * batches * perBatch * 3
+	if len(claimed) != want {
+		t.Errorf("claimed %d deliveries, want %d", len(claimed), want)
+	}
+	for id, n := range claimed {
+		if n != 1 {
+			t.Errorf("delivery %d claimed %d times", id, n)
+		}
+	}
+}

@@ -1,0 +1,263 @@
+// Package sqlite keeps hookd's data in one SQLite file: the embedded default
+// storage, with the queue of deliveries in the same database as the events so
+// that an accepted event is never lost.
+//
+// SQLite allows one writer at a time. Rather than let concurrent writers race
+// for the file lock and fail with SQLITE_BUSY, Store writes through a pool of
+// exactly one connection, so writers queue in Go, and reads through a
+// separate pool that WAL lets run beside the writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/hookd/hookd"
+)
+
+// busyTimeout is how long a connection waits for another process (a second
+// hookd, the CLI) to release the write lock before giving up with
+// SQLITE_BUSY. Inside one process the single writer connection means it is
+// never needed.
+const busyTimeout = 10 * time.Second
+
+// Store implements hookd.Store on SQLite.
+type Store struct {
+	w *sql.DB // one connection: every write and every read-modify-write
+	r *sql.DB // read-only pool for plain reads
+
+	wake chan struct{}
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ hookd.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database at path and applies the
+// migrations. path is a file name: an in-memory database cannot be shared by
+// the writer and the readers.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || path == ":memory:" {
+		return nil, fmt.Errorf("sqlite: %q: a database file path is required", path)
+	}
+	if strings.Contains(path, "?") {
+		// The driver reads its settings from after the '?'; a path of our
+		// own with one would lose them (or be a shared-memory URI).
+		return nil, fmt.Errorf("sqlite: %q: the path must not contain '?'", path)
+	}
+	common := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=1&_synchronous=NORMAL", busyTimeout.Milliseconds())
+
+	// The writer sets WAL (a property of the file, so it holds for the
+	// readers too) and begins its transactions IMMEDIATE: a transaction that
+	// reads and then writes takes the write lock up front, so it waits under
+	// busy_timeout instead of failing when another process wrote meanwhile.
+	w, err := sql.Open("sqlite", path+"?"+common+"&_journal_mode=WAL&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, mapErr(err))
+	}
+
+	r, err := sql.Open("sqlite", path+"?"+common+"&_query_only=1")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+
+	s := &Store{w: w, r: r, wake: make(chan struct{}, 1)}
+	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Ping checks that both pools answer.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.w.PingContext(ctx); err != nil {
+		return mapErr(err)
+	}
+	return mapErr(s.r.PingContext(ctx))
+}
+
+// Close closes the database. It may be called more than once.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.closeErr = errors.Join(s.r.Close(), s.w.Close())
+	})
+	return s.closeErr
+}
+
+// Wakeup delivers a value after a commit that made deliveries due, so idle
+// workers need not poll often. The channel holds one value: wakeups that
+// arrive while one is pending merge into it.
+func (s *Store) Wakeup() <-chan struct{} { return s.wake }
+
+func (s *Store) notify() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// inTx runs fn in a write transaction and commits it when fn succeeds.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return mapErr(err)
+	}
+	return mapErr(tx.Commit())
+}
+
+// inReadTx runs fn in a read transaction on the read pool, so that the
+// several queries that make up one answer see the same snapshot.
+func (s *Store) inReadTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return mapErr(err)
+	}
+	defer tx.Rollback()
+	return mapErr(fn(tx))
+}
+
+// querier is what *sql.DB and *sql.Tx share, so that a read can run alone
+// or inside a transaction.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// mapErr turns the errors callers can act on into hookd's: a closed
+// database, a lock held too long by another process or a failing disk is
+// ErrUnavailable (retry later, answer 503), whatever the driver says.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN,
+			sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL:
+			return fmt.Errorf("%w: %w", hookd.ErrUnavailable, err)
+		}
+	}
+	// database/sql does not export its "database is closed" error.
+	if errors.Is(err, sql.ErrConnDone) || strings.Contains(err.Error(), "sql: database is closed") {
+		return fmt.Errorf("%w: %w", hookd.ErrUnavailable, err)
+	}
+	return err
+}
+
+// isUnique reports whether err is a UNIQUE or PRIMARY KEY violation.
+func isUnique(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+// Times are stored as unix milliseconds and read back in UTC.
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func nullMS(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMilli(), Valid: true}
+}
+
+func timePtr(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMS(v.Int64)
+	return &t
+}
+
+// stamp is t at stored precision, or now when t is zero: callers may set a
+// creation time (imports, tests) or leave it to the store.
+func stamp(t time.Time) time.Time {
+	if t.IsZero() {
+		return hookd.Now()
+	}
+	return t.UTC().Truncate(time.Millisecond)
+}
+
+func nullString(s *string) sql.NullString {
+	if s == nil {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: *s, Valid: true}
+}
+
+func stringPtr(v sql.NullString) *string {
+	if !v.Valid {
+		return nil
+	}
+	s := v.String
+	return &s
+}
+
+func nullInt(v *int64) sql.NullInt64 {
+	if v == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: *v, Valid: true}
+}
+
+func intPtr(v sql.NullInt64) *int64 {
+	if !v.Valid {
+		return nil
+	}
+	i := v.Int64
+	return &i
+}
+
+// affected returns ErrNotFound when res changed no row.
+func affected(res sql.Result) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return hookd.ErrNotFound
+	}
+	return nil
+}
+
+// notFound turns sql.ErrNoRows into ErrNotFound.
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return hookd.ErrNotFound
+	}
+	return err
+}

@@ -1,0 +1,263 @@
+package storetest
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hookd/hookd"
+)
+
+func testPublishEvents(t *testing.T, open opener) {
+	t.Run("Matching", func(t *testing.T) {
+		s := open(t)
+		createProject(t, s, "projP")
+		createProject(t, s, "projQ")
+		P, Q := ptr("projP"), ptr("projQ")
+		u7, u8 := ptr(int64(7)), ptr(int64(8))
+
+		all := createWebhook(t, s, newWebhook("all", assetAdded))
+		ofP := newWebhook("ofP", assetAdded)
+		ofP.ProjectID = P
+		createWebhook(t, s, ofP)
+		of7 := newWebhook("of7", assetAdded)
+		of7.Users = []hookd.WebhookUser{{UserID: 7}}
+		createWebhook(t, s, of7)
+		removed := createWebhook(t, s, newWebhook("removed", assetRemoved))
+		off := newWebhook("off", assetAdded)
+		off.Disabled = true
+		createWebhook(t, s, off)
+		ofP78 := newWebhook("ofP78", assetAdded, assetRemoved)
+		ofP78.ProjectID = P
+		ofP78.Users = []hookd.WebhookUser{{UserID: 7}, {UserID: 8}}
+		createWebhook(t, s, ofP78)
+
+		cases := []struct {
+			e    *hookd.Event
+			want []*hookd.Webhook
+		}{
+			{newEvent(assetAdded, P, u7), []*hookd.Webhook{all, ofP, of7, ofP78}},
+			{newEvent(assetAdded, Q, u8), []*hookd.Webhook{all}},
+			{newEvent(assetAdded, nil, nil), []*hookd.Webhook{all}},
+			{newEvent(assetRemoved, P, u8), []*hookd.Webhook{removed, ofP78}},
+			{newEvent(assetRemoved, nil, u8), []*hookd.Webhook{removed}},
+			{newEvent(userAdded, P, u7), nil},
+		}
+		hooks, err := s.ListWebhooks(ctx(t), hookd.WebhookFilter{})
+		must(t, err, "ListWebhooks")
+		var events []*hookd.Event
+		for i, c := range cases {
+			// The suite's expectations are Webhook.Matches's.
+			var matches []int64
+			for _, w := range hooks {
+				if w.Matches(c.e) {
+					matches = append(matches, w.ID)
+				}
+			}
+			deepEqual(t, fmt.Sprintf("case %d: Matches", i), sorted(matches), sorted(webhookIDs(c.want)))
+			events = append(events, c.e)
+		}
+		want := make([]hookd.Event, len(events))
+		for i, e := range events {
+			want[i] = *e
+		}
+
+		before := hookd.Now()
+		res := publish(t, s, events...)
+		after := hookd.Now()
+		seen := map[string]bool{}
+		for i, r := range res {
+			p := fmt.Sprintf("event %d", i)
+			equal(t, p+" Duplicate", r.Duplicate, false)
+			equal(t, p+" Deliveries", r.Deliveries, len(cases[i].want))
+			if r.Event.ID == "" || seen[r.Event.ID] {
+				t.Errorf("%s: id %q, want a new unique id", p, r.Event.ID)
+			}
+			seen[r.Event.ID] = true
+			within(t, p+" CreatedAt", r.Event.CreatedAt, before, after)
+			want[i].ID, want[i].CreatedAt = r.Event.ID, r.Event.CreatedAt
+			checkEvent(t, p, r.Event, want[i])
+		}
+
+		// Live figures count the new deliveries, in a listing too.
+		list, err := s.ListWebhooks(ctx(t), hookd.WebhookFilter{})
+		must(t, err, "ListWebhooks")
+		queues := map[int64]int{}
+		for _, w := range list {
+			queues[w.ID] = w.QueueLength
+			equal(t, w.Name+" retry_queue_length", w.RetryQueueLength, 0)
+		}
+		deepEqual(t, "queue lengths", queues, map[int64]int{
+			all.ID: 3, ofP.ID: 1, of7.ID: 1, removed.ID: 2, off.ID: 0, ofP78.ID: 2,
+		})
+
+		ds := claimAll(t, s, hookd.Now())
+		got := map[string][]int64{}
+		for _, d := range ds {
+			got[d.Event.ID] = append(got[d.Event.ID], d.WebhookID)
+		}
+		for i, c := range cases {
+			deepEqual(t, fmt.Sprintf("event %d delivered to", i), sorted(got[res[i].Event.ID]), sorted(webhookIDs(c.want)))
+		}
+		// In flight still counts towards queue_length.
+		figures(t, s, all.ID, 3, 0)
+	})
+
+	t.Run("Duplicates", func(t *testing.T) {
+		s := open(t)
+		first := createWebhook(t, s, newWebhook("first", assetAdded))
+
+		// An event may come with its creation time.
+		created := hookd.Now().Add(-time.Minute)
+		e := &hookd.Event{ID: "client-1", Event: assetAdded, Data: json.RawMessage(`{"a": 1}`), CreatedAt: created}
+		res := publish(t, s, e)
+		equal(t, "Duplicate", res[0].Duplicate, false)
+		equal(t, "Deliveries", res[0].Deliveries, 1)
+		equal(t, "ID", res[0].Event.ID, "client-1")
+		sameTime(t, "CreatedAt", res[0].Event.CreatedAt, created)
+
+		// A second webhook would now match: a repeat must not create its
+		// delivery, and answers with the original event and count.
+		createWebhook(t, s, newWebhook("second", assetAdded, assetRemoved))
+		again := publish(t, s, &hookd.Event{ID: "client-1", Event: assetRemoved, Data: json.RawMessage(`{"b": 2}`)})
+		equal(t, "repeat Duplicate", again[0].Duplicate, true)
+		equal(t, "repeat Deliveries", again[0].Deliveries, 1)
+		checkEvent(t, "repeat", again[0].Event, hookd.Event{
+			ID: "client-1", Event: assetAdded, Data: json.RawMessage(`{"a": 1}`), CreatedAt: created,
+		})
+		ds := claimAll(t, s, hookd.Now())
+		if len(ds) != 1 || ds[0].WebhookID != first.ID || ds[0].Event.ID != "client-1" {
+			t.Fatalf("after a repeat, claimed %d deliveries, want only the original one", len(ds))
+		}
+
+		// A repeat inside one batch is a repeat too.
+		batch := publish(t, s,
+			&hookd.Event{ID: "client-2", Event: assetAdded, Data: json.RawMessage(`{}`)},
+			&hookd.Event{ID: "client-2", Event: assetRemoved, Data: json.RawMessage(`{}`)},
+		)
+		equal(t, "batch[0] Duplicate", batch[0].Duplicate, false)
+		equal(t, "batch[0] Deliveries", batch[0].Deliveries, 2)
+		equal(t, "batch[1] Duplicate", batch[1].Duplicate, true)
+		equal(t, "batch[1] Deliveries", batch[1].Deliveries, 2)
+		equal(t, "batch[1] Event", batch[1].Event.Event, assetAdded)
+		equal(t, "deliveries of the batch", len(claimAll(t, s, hookd.Now())), 2)
+	})
+
+	t.Run("ProjectRegistry", func(t *testing.T) {
+		s := open(t)
+		res := publish(t, s,
+			&hookd.Event{Event: hookd.EventProjectAdded, ProjectID: ptr("newproj"), Data: json.RawMessage(`{"title": "Hello"}`)},
+			&hookd.Event{Event: hookd.EventProjectAdded, ProjectID: ptr("numbered"), Data: json.RawMessage(`{"title": 5}`)},
+			&hookd.Event{Event: hookd.EventProjectAdded, Data: json.RawMessage(`{"title": "no id"}`)},
+		)
+		for i, r := range res {
+			equal(t, fmt.Sprintf("event %d Deliveries", i), r.Deliveries, 0)
+		}
+		p, err := s.Project(ctx(t), "newproj")
+		must(t, err, "Project registered by PROJECT_ADDED")
+		equal(t, "title from data.title", p.Title, "Hello")
+		p, err = s.Project(ctx(t), "numbered")
+		must(t, err, "Project registered by PROJECT_ADDED without a string title")
+		equal(t, "title when data.title is not a string", p.Title, "")
+		list, err := s.ListProjects(ctx(t))
+		must(t, err, "ListProjects")
+		equal(t, "projects", len(list), 2)
+
+		// The project is usable at once, and a repeated PROJECT_ADDED is
+		// accepted.
+		w := newWebhook("scoped", hookd.EventProjectPurged)
+		w.ProjectID = ptr("newproj")
+		createWebhook(t, s, w)
+		publish(t, s, &hookd.Event{Event: hookd.EventProjectAdded, ProjectID: ptr("newproj"), Data: json.RawMessage(`{"title": "Again"}`)})
+		_, err = s.Project(ctx(t), "newproj")
+		must(t, err, "Project after a repeated PROJECT_ADDED")
+
+		// PROJECT_PURGED forgets the project, and still reaches the
+		// project's webhooks.
+		res = publish(t, s,
+			&hookd.Event{Event: hookd.EventProjectPurged, ProjectID: ptr("newproj"), Data: json.RawMessage(`{}`)},
+			&hookd.Event{Event: hookd.EventProjectPurged, ProjectID: ptr("never-known"), Data: json.RawMessage(`{}`)},
+		)
+		equal(t, "PROJECT_PURGED deliveries", res[0].Deliveries, 1)
+		_, err = s.Project(ctx(t), "newproj")
+		mustErr(t, err, hookd.ErrNotFound, "Project after PROJECT_PURGED")
+		_, err = s.Project(ctx(t), "numbered")
+		must(t, err, "the other project after PROJECT_PURGED")
+	})
+
+	t.Run("BatchIsOneTransaction", func(t *testing.T) {
+		s := open(t)
+		createWebhook(t, s, newWebhook("w", assetAdded))
+		good := &hookd.Event{ID: "atomic-1", Event: assetAdded, Data: json.RawMessage(`{"ok": true}`)}
+		bad := &hookd.Event{ID: "atomic-2", Event: assetAdded, Data: json.RawMessage(`{"broken"`)}
+		if _, err := s.PublishEvents(ctx(t), []*hookd.Event{good, bad}); err == nil {
+			t.Fatal("PublishEvents accepted data that is not JSON")
+		}
+		equal(t, "deliveries after a failed batch", len(claimAll(t, s, hookd.Now())), 0)
+		res := publish(t, s, &hookd.Event{ID: "atomic-1", Event: assetAdded, Data: json.RawMessage(`{"ok": true}`)})
+		equal(t, "the good event of a failed batch was not stored", res[0].Duplicate, false)
+		equal(t, "its deliveries", res[0].Deliveries, 1)
+	})
+
+	t.Run("LargeBatch", func(t *testing.T) {
+		s := open(t)
+		a := createWebhook(t, s, newWebhook("a", assetAdded))
+		b := createWebhook(t, s, newWebhook("b", assetAdded, userAdded))
+		const n = 500
+		events := make([]*hookd.Event, n)
+		for i := range events {
+			name := assetAdded
+			if i%5 == 0 {
+				name = userAdded
+			}
+			events[i] = &hookd.Event{Event: name, UserID: ptr(int64(i)), Data: json.RawMessage(fmt.Sprintf(`{"i": %d}`, i))}
+		}
+		res := publish(t, s, events...)
+		total := 0
+		for i, r := range res {
+			want := 2
+			if i%5 == 0 {
+				want = 1
+			}
+			if r.Deliveries != want || r.Duplicate {
+				t.Fatalf("event %d: %d deliveries (duplicate %v), want %d", i, r.Deliveries, r.Duplicate, want)
+			}
+			total += r.Deliveries
+		}
+		figures(t, s, a.ID, n-n/5, 0)
+		figures(t, s, b.ID, n, 0)
+		equal(t, "claimed", len(claimAll(t, s, hookd.Now())), total)
+	})
+}
+
+func testPublishTo(t *testing.T, open opener) {
+	s := open(t)
+	// The test action reaches a webhook whatever it subscribes to and even
+	// when it is disabled; other webhooks do not get the event.
+	w := newWebhook("target", assetAdded)
+	w.Disabled = true
+	createWebhook(t, s, w)
+	createWebhook(t, s, newWebhook("bystander", userAdded))
+
+	e := &hookd.Event{Event: userAdded, UserID: ptr(int64(3)), Data: json.RawMessage(`{"test": true}`)}
+	before := hookd.Now()
+	must(t, s.PublishTo(ctx(t), w.ID, e), "PublishTo")
+	after := hookd.Now()
+	if e.ID == "" {
+		t.Fatal("PublishTo did not assign an event id")
+	}
+	within(t, "CreatedAt", e.CreatedAt, before, after)
+	figures(t, s, w.ID, 1, 0)
+
+	d := claimOne(t, s, hookd.Now())
+	equal(t, "WebhookID", d.WebhookID, w.ID)
+	checkEvent(t, "delivered", d.Event, *e)
+
+	mustErr(t, s.PublishTo(ctx(t), missingID, &hookd.Event{Event: userAdded, Data: json.RawMessage(`{}`)}),
+		hookd.ErrNotFound, "PublishTo(unknown)")
+	// Contract: an id that is already stored is a conflict.
+	mustErr(t, s.PublishTo(ctx(t), w.ID, &hookd.Event{ID: e.ID, Event: userAdded, Data: json.RawMessage(`{}`)}),
+		hookd.ErrConflict, "PublishTo with a stored id")
+	equal(t, "deliveries after refused PublishTo", len(claimAll(t, s, hookd.Now().Add(2*lease))), 1)
+}
