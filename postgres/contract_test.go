@@ -1,0 +1,16 @@
+package postgres_test
+
+import (
+	"testing"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/postgres/pgtest"
+	"github.com/hookd/hookd/storetest"
+)
+
+// TestContract runs the shared hookd.Store suite, each test on a schema of
+// its own.
+func TestContract(t *testing.T) {
+	pgtest.URL(t)
+	storetest.Run(t, func(t *testing.T) hookd.Store { return pgtest.Open(t) })
+}
