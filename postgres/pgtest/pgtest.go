@@ -2,7 +2,8 @@
 //
 // The database comes from the environment variable HOOKD_TEST_POSTGRES_URL
 // (e.g. postgres://postgres@127.0.0.1:5432/test); without it the tests
-// that need PostgreSQL are skipped. Each Open creates a schema with a
+// that need PostgreSQL are skipped, unless HOOKD_REQUIRE_POSTGRES is set
+// (CI), which makes them fail instead. Each Open creates a schema with a
 // random name, opens a store whose search_path is that schema, and drops
 // the schema (CASCADE) when the test ends, so tests can run in parallel on
 // one database.
@@ -22,14 +23,22 @@ import (
 	"github.com/hookd/hookd/postgres"
 )
 
-// EnvURL names the environment variable that holds the test database URL.
-const EnvURL = "HOOKD_TEST_POSTGRES_URL"
+// Environment variables: the test database URL, and whether a missing
+// database fails the tests rather than skips them.
+const (
+	EnvURL     = "HOOKD_TEST_POSTGRES_URL"
+	EnvRequire = "HOOKD_REQUIRE_POSTGRES"
+)
 
-// URL returns the test database URL, or skips the test when it is unset.
+// URL returns the test database URL. When it is unset the test is skipped,
+// or fails when HOOKD_REQUIRE_POSTGRES is set.
 func URL(t testing.TB) string {
 	t.Helper()
 	url := os.Getenv(EnvURL)
 	if url == "" {
+		if os.Getenv(EnvRequire) != "" {
+			t.Fatal(EnvURL + " not set, but " + EnvRequire + " is: PostgreSQL tests cannot run")
+		}
 		t.Skip(EnvURL + " not set: skipping PostgreSQL tests")
 	}
 	return url
