@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -86,29 +87,18 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 
-	sender := delivery.NewSender(delivery.SenderConfig{
-		Timeout: c.timeout, Concurrency: c.concurrency, AllowPrivate: allow, Policy: delivery.NewPolicy(schedule),
-	})
-	dispatcher, err := delivery.New(delivery.Config{
-		Store: store, Sender: sender, Concurrency: c.concurrency, Lease: c.lease, ShutdownGrace: c.shutdownGrace, Logger: logger,
+	svc, err := newService(store, serviceOptions{
+		logger: logger, allowPrivate: allow, schedule: schedule, concurrency: c.concurrency,
+		timeout: c.timeout, lease: c.lease, shutdownGrace: c.shutdownGrace,
 	})
 	if err != nil {
 		return err
 	}
+	dispatcher, srv := svc.dispatcher, svc.server
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
-	}
-	srv := &http.Server{
-		// The admin UI owns "/" and "/assets/"; every other path is the API's.
-		Handler:           web.Mount(hookdhttp.NewServer(store, logger)),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	logger.Info("hookd listening", "addr", ln.Addr().String(), "database", redact(*c.database), "version", hookd.Version)
 
@@ -143,6 +133,53 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	return err
+}
+
+// serviceOptions are the settings of hookd's delivery and API that serve
+// and bench share.
+type serviceOptions struct {
+	logger        *slog.Logger
+	allowPrivate  []netip.Prefix
+	schedule      []time.Duration
+	concurrency   int
+	timeout       time.Duration
+	lease         time.Duration
+	shutdownGrace time.Duration
+}
+
+// service is hookd in a process: the delivery dispatcher and the HTTP
+// server of the API (and the admin UI), over one store. The caller runs
+// them (dispatcher.Run, server.Serve) and stops them.
+type service struct {
+	store      hookd.Store
+	sender     *delivery.Sender
+	dispatcher *delivery.Dispatcher
+	server     *http.Server
+}
+
+// newService builds hookd's dispatcher and HTTP server over store, as
+// serve runs them; bench runs the same in its own process.
+func newService(store hookd.Store, o serviceOptions) (*service, error) {
+	sender := delivery.NewSender(delivery.SenderConfig{
+		Timeout: o.timeout, Concurrency: o.concurrency, AllowPrivate: o.allowPrivate, Policy: delivery.NewPolicy(o.schedule),
+	})
+	dispatcher, err := delivery.New(delivery.Config{
+		Store: store, Sender: sender, Concurrency: o.concurrency, Lease: o.lease, ShutdownGrace: o.shutdownGrace, Logger: o.logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{
+		// The admin UI owns "/" and "/assets/"; every other path is the API's.
+		Handler:           web.Mount(hookdhttp.NewServer(store, o.logger)),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(o.logger.Handler(), slog.LevelWarn),
+	}
+	return &service{store: store, sender: sender, dispatcher: dispatcher, server: srv}, nil
 }
 
 // bootstrapAdminKey registers HOOKD_ADMIN_API_KEY if its prefix is not
