@@ -15,6 +15,10 @@ type Event struct {
 	UserID    *int64
 	Data      json.RawMessage // a JSON object
 	CreatedAt time.Time
+	// TraceParent is the W3C traceparent of the span that accepted the
+	// event, when tracing is on, so that its delivery attempts join that
+	// trace across the queue; empty otherwise. Stores keep it with the event.
+	TraceParent string
 }
 
 // Published is the outcome of publishing one event.

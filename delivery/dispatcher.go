@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/hookd/hookd"
 )
 
@@ -62,7 +64,28 @@ type Config struct {
 	// WorkerID names this worker in leases (default host-pid-random).
 	WorkerID string
 	Logger   *slog.Logger // default slog.Default()
+	// Observer, when set, is told of every attempt and of webhooks that the
+	// dispatcher disables (metrics).
+	Observer Observer
 }
+
+// Observer watches the dispatcher's work; metrics.Metrics implements it.
+// Its methods are called from the workers and must be quick and safe for
+// concurrent use.
+type Observer interface {
+	// Attempt is called with the outcome of every attempt, before it is
+	// recorded, including deliveries dropped unsent (ClassDisabled).
+	Attempt(r hookd.AttemptResult)
+	// WebhooksDisabled is called when hookd disables n webhooks: reason
+	// "gone" (a receiver answered 410) or "failing" (DisableFailing).
+	WebhooksDisabled(reason string, n int)
+}
+
+// Reasons passed to Observer.WebhooksDisabled.
+const (
+	DisabledGone    = "gone"
+	DisabledFailing = "failing"
+)
 
 // Dispatcher runs the delivery loop: it claims due deliveries, sends them
 // with a bounded number of concurrent attempts, and records the outcomes.
@@ -77,6 +100,7 @@ type Dispatcher struct {
 	grace         time.Duration
 	worker        string
 	log           *slog.Logger
+	observer      Observer
 
 	// nextDue is the earliest retry this dispatcher scheduled and has not
 	// claimed yet (UnixNano, 0 for none), so the loop wakes for it.
@@ -131,6 +155,7 @@ func New(cfg Config) (*Dispatcher, error) {
 		grace:         cfg.ShutdownGrace,
 		worker:        cfg.WorkerID,
 		log:           cfg.Logger.With("worker", cfg.WorkerID),
+		observer:      cfg.Observer,
 		dueChanged:    make(chan struct{}, 1),
 	}, nil
 }
@@ -304,10 +329,15 @@ func (d *Dispatcher) claim(ctx context.Context, limit int, start func(*hookd.Tar
 }
 
 // attempt sends dl to t, or fails it for good without sending when its
-// webhook is gone or disabled.
+// webhook is gone or disabled. The attempt is a span of the event's trace
+// (when tracing is on), is told to the observer and logs one line: at debug
+// level for a success, at info for a failure.
 func (d *Dispatcher) attempt(ctx context.Context, t *hookd.Target, dl *hookd.Delivery) hookd.AttemptResult {
+	ctx, span := startAttemptSpan(ctx, t, dl)
+	defer span.End()
+	var r hookd.AttemptResult
 	if t == nil || t.Disabled {
-		r := hookd.AttemptResult{
+		r = hookd.AttemptResult{
 			DeliveryID: dl.ID,
 			WebhookID:  dl.WebhookID,
 			Attempt:    dl.Attempts + 1,
@@ -318,26 +348,54 @@ func (d *Dispatcher) attempt(ctx context.Context, t *hookd.Target, dl *hookd.Del
 		if t == nil {
 			r.Error = "not sent: the webhook no longer exists"
 		}
-		return r
-	}
-	r := d.sender.Send(ctx, t, dl)
-	if r.Success {
-		d.log.Debug("delivered", "delivery", dl.ID, "webhook", dl.WebhookID, "attempt", r.Attempt,
-			"status", r.HTTPStatus, "duration", r.Duration)
 	} else {
-		attrs := []any{"delivery", dl.ID, "webhook", dl.WebhookID, "attempt", r.Attempt,
-			"status", r.HTTPStatus, "class", r.ErrorClass, "err", r.Error, "duration", r.Duration}
+		r = d.sender.Send(ctx, t, dl)
+	}
+	endAttemptSpan(span, &r)
+	if d.observer != nil {
+		d.observer.Attempt(r)
+		if r.DisableWebhook {
+			d.observer.WebhooksDisabled(DisabledGone, 1)
+		}
+	}
+	d.logAttempt(ctx, t, dl, &r)
+	return r
+}
+
+// logAttempt logs one line for an attempt. It names the receiver by its
+// host only (a URL's path or query may hold a token) and never logs header
+// values or the body.
+func (d *Dispatcher) logAttempt(ctx context.Context, t *hookd.Target, dl *hookd.Delivery, r *hookd.AttemptResult) {
+	level, msg := slog.LevelDebug, "delivery attempt"
+	if !r.Success {
+		level, msg = slog.LevelInfo, "delivery attempt failed"
+	}
+	if !d.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.Int64("delivery", dl.ID), slog.Int64("webhook", dl.WebhookID), slog.String("event", dl.Event.Event),
+		slog.String("message_id", dl.MessageID), slog.Int("attempt", r.Attempt),
+	}
+	if t != nil {
+		attrs = append(attrs, slog.String("method", t.Method), slog.String("host", urlHost(t.URL)))
+	}
+	attrs = append(attrs, slog.Int("status", r.HTTPStatus), slog.Duration("duration", r.Duration))
+	if !r.Success {
+		attrs = append(attrs, slog.String("class", r.ErrorClass), slog.String("err", r.Error))
 		if r.NextAttemptAt != nil {
-			attrs = append(attrs, "retry_at", *r.NextAttemptAt)
+			attrs = append(attrs, slog.Time("retry_at", *r.NextAttemptAt))
 		} else {
-			attrs = append(attrs, "final", true)
+			attrs = append(attrs, slog.Bool("final", true))
 		}
 		if r.DisableWebhook {
-			attrs = append(attrs, "disable_webhook", true)
+			attrs = append(attrs, slog.Bool("disable_webhook", true))
 		}
-		d.log.Info("delivery attempt failed", attrs...)
 	}
-	return r
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()))
+	}
+	d.log.LogAttrs(ctx, level, msg, attrs...)
 }
 
 // record writes results to the store in batches: a batch goes when it holds
@@ -469,6 +527,9 @@ func (d *Dispatcher) maintainOnce(ctx context.Context, retention, disableAfter t
 			d.log.Error("disabling failing webhooks", "err", err)
 		case err == nil && len(ids) > 0:
 			d.log.Warn("disabled webhooks failing for too long", "webhooks", ids, "failing_for", disableAfter)
+			if d.observer != nil {
+				d.observer.WebhooksDisabled(DisabledFailing, len(ids))
+			}
 		}
 	}
 }

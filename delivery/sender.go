@@ -217,6 +217,14 @@ func (s *Sender) attempt(ctx context.Context, t *hookd.Target, d *hookd.Delivery
 		}
 		shown[key] = display
 	}
+	// The attempt's trace context, when tracing is on. A custom header of
+	// these names cannot be created (http/headers.go reserves them).
+	injectTraceContext(ctx, header)
+	for _, k := range []string{"Traceparent", "Tracestate"} {
+		if v := header.Get(k); v != "" {
+			shown[k] = v
+		}
+	}
 	r.RequestHeaders = shown
 
 	if signature == "" {

@@ -1,0 +1,97 @@
+package metrics
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hookd/hookd"
+)
+
+// DefaultQueueCacheTTL is how long queue figures read for a scrape serve
+// the next scrapes.
+const DefaultQueueCacheTTL = 5 * time.Second
+
+var (
+	queueLengthDesc = prometheus.NewDesc("hookd_queue_length",
+		"Deliveries waiting for their first attempt or in flight, over all webhooks (the sum of queue_length).", nil, nil)
+	retryQueueLengthDesc = prometheus.NewDesc("hookd_retry_queue_length",
+		"Deliveries waiting for a retry, over all webhooks (the sum of retry_queue_length).", nil, nil)
+	webhooksDesc = prometheus.NewDesc("hookd_webhooks",
+		"Webhooks by state (enabled, disabled).", []string{"state"}, nil)
+	queueScrapeErrorsDesc = prometheus.NewDesc("hookd_queue_stats_errors_total",
+		"Reads of the queue figures for a scrape that failed (the last figures are shown meanwhile).", nil, nil)
+)
+
+// WatchQueue registers gauges of the queue depth (hookd_queue_length,
+// hookd_retry_queue_length) and of the webhooks by state, read from s when
+// scraped and cached for ttl (DefaultQueueCacheTTL when 0), so that
+// frequent scrapes, or several scrapers, do not load the database. The
+// figures are those of the whole database: every hookd process sharing a
+// PostgreSQL database reports the same.
+func (m *Metrics) WatchQueue(s hookd.Store, ttl time.Duration) {
+	if ttl <= 0 {
+		ttl = DefaultQueueCacheTTL
+	}
+	m.reg.MustRegister(&queueCollector{store: s, ttl: ttl})
+}
+
+type queueCollector struct {
+	store hookd.Store
+	ttl   time.Duration
+
+	mu                sync.Mutex
+	read              time.Time // when the figures were read; zero before the first success
+	tried             time.Time
+	queued, retrying  int
+	enabled, disabled int
+	errors            int
+}
+
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- queueLengthDesc
+	ch <- retryQueueLengthDesc
+	ch <- webhooksDesc
+	ch <- queueScrapeErrorsDesc
+}
+
+func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Since(c.tried) >= c.ttl {
+		c.refresh()
+	}
+	ch <- prometheus.MustNewConstMetric(queueScrapeErrorsDesc, prometheus.CounterValue, float64(c.errors))
+	if c.read.IsZero() {
+		return // nothing to show yet: no made-up zeros
+	}
+	ch <- prometheus.MustNewConstMetric(queueLengthDesc, prometheus.GaugeValue, float64(c.queued))
+	ch <- prometheus.MustNewConstMetric(retryQueueLengthDesc, prometheus.GaugeValue, float64(c.retrying))
+	ch <- prometheus.MustNewConstMetric(webhooksDesc, prometheus.GaugeValue, float64(c.enabled), "enabled")
+	ch <- prometheus.MustNewConstMetric(webhooksDesc, prometheus.GaugeValue, float64(c.disabled), "disabled")
+}
+
+// refresh reads the figures; c.mu is held.
+func (c *queueCollector) refresh() {
+	c.tried = time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	ws, err := c.store.ListWebhooks(ctx, hookd.WebhookFilter{})
+	if err != nil {
+		c.errors++
+		return
+	}
+	c.queued, c.retrying, c.enabled, c.disabled = 0, 0, 0, 0
+	for _, w := range ws {
+		c.queued += w.QueueLength
+		c.retrying += w.RetryQueueLength
+		if w.Disabled {
+			c.disabled++
+		} else {
+			c.enabled++
+		}
+	}
+	c.read = c.tried
+}
