@@ -62,7 +62,7 @@ func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request) error {
 	if e.Data == nil {
 		e.Data = []byte(`{"test":true}`)
 	}
-	if err := s.store.PublishTo(r.Context(), wh.ID, e); err != nil {
+	if err := s.publishTo(r.Context(), wh.ID, e); err != nil {
 		return s.webhookGone(r, err)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"event": toEventJSON(hookd.Published{Event: *e, Deliveries: 1})})

@@ -60,7 +60,7 @@ func (s *Server) publishEvent(w http.ResponseWriter, r *http.Request) error {
 	if p.err != nil {
 		return p.err
 	}
-	published, err := s.store.PublishEvents(r.Context(), []*hookd.Event{e})
+	published, err := s.publish(r.Context(), []*hookd.Event{e})
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func (s *Server) publishBatch(w http.ResponseWriter, r *http.Request) error {
 			return p.err
 		}
 	}
-	published, err := s.store.PublishEvents(r.Context(), events)
+	published, err := s.publish(r.Context(), events)
 	if err != nil {
 		return err
 	}

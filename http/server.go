@@ -7,17 +7,23 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hookd/hookd"
 )
 
 // Server is hookd's HTTP API over a Store.
 type Server struct {
-	store  hookd.Store
-	logger *slog.Logger
-	mux    *http.ServeMux
+	store     hookd.Store
+	logger    *slog.Logger
+	mux       *http.ServeMux
+	observer  Observer     // nil: none
+	metrics   http.Handler // GET /metrics; nil: not served
+	routeList []Route      // every route handle registered, in order
 
 	// lastTouched throttles writes of api_keys.last_access to one a minute
 	// per key, so the intake path does not write on every request.
@@ -25,11 +31,44 @@ type Server struct {
 }
 
 // NewServer returns the API handler for store.
-func NewServer(store hookd.Store, logger *slog.Logger) *Server {
+func NewServer(store hookd.Store, logger *slog.Logger, opts ...Option) *Server {
 	s := &Server{store: store, logger: logger, mux: http.NewServeMux()}
+	for _, opt := range opts {
+		opt(s)
+	}
 	s.routes()
 	return s
 }
+
+// Option configures a Server.
+type Option func(*Server)
+
+// Observer watches the API's work; metrics.Metrics implements it. Its
+// methods must be quick and safe for concurrent use.
+type Observer interface {
+	// Request is called when a routed request has been answered; route is
+	// the pattern it matched (/api/v2/admin/webhooks/{webhook_id}).
+	Request(method, route string, status int, elapsed time.Duration)
+	// EventsPublished is called with the events the intake stored.
+	EventsPublished(published []hookd.Published)
+}
+
+// WithObserver tells o of every request and every event published.
+func WithObserver(o Observer) Option { return func(s *Server) { s.observer = o } }
+
+// WithMetrics serves h at GET /metrics, with no key.
+func WithMetrics(h http.Handler) Option { return func(s *Server) { s.metrics = h } }
+
+// Route is a method and path pattern the server answers (a ServeMux
+// pattern: /api/v2/admin/webhooks/{webhook_id}).
+type Route struct {
+	Method string
+	Path   string
+}
+
+// Routes returns every route the server registered, in order: the list
+// that the OpenAPI document (openapi.json) is checked against.
+func (s *Server) Routes() []Route { return append([]Route(nil), s.routeList...) }
 
 // handlerFunc is an API handler; the error it returns becomes the answer.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
@@ -47,6 +86,13 @@ func (s *Server) routes() {
 	const webhook = "/api/v2/admin/webhooks/{webhook_id}"
 	s.handle("GET /healthz", public, s.healthz)
 	s.handle("GET /readyz", public, s.readyz)
+	s.handle("GET /openapi.json", public, s.openAPI)
+	if s.metrics != nil {
+		s.handle("GET /metrics", public, func(w http.ResponseWriter, r *http.Request) error {
+			s.metrics.ServeHTTP(w, r)
+			return nil
+		})
+	}
 
 	s.handle("GET /api/v2/admin/webhooks", adminsOnly, s.listWebhooks)
 	s.handle("POST /api/v2/admin/webhooks", adminsOnly, s.createWebhook)
@@ -78,17 +124,63 @@ func (s *Server) routes() {
 	s.handle("POST /api/v2/events/batch", anyKey, s.publishBatch)
 }
 
+// handle registers h for pattern ("METHOD /path"). Requests to routes
+// that need a key are traced (a server span, continuing the caller's trace
+// when it sends a traceparent) and every request is told to the observer.
 func (s *Server) handle(pattern string, who access, h handlerFunc) {
+	method, path, _ := strings.Cut(pattern, " ")
+	s.routeList = append(s.routeList, Route{Method: method, Path: path})
+	traced := who != public // health checks and scrapes would drown the traces
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		var span trace.Span
+		if traced {
+			r, span = startServerSpan(r, method, path)
+			defer span.End()
+		}
 		err := s.authorize(r, who)
 		if err == nil {
-			err = h(w, r)
+			err = h(sw, r)
 		}
 		if err != nil {
-			s.writeErr(w, r, err)
+			s.writeErr(sw, r, err)
+		}
+		status := sw.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		if traced {
+			endServerSpan(span, status)
+		}
+		if s.observer != nil {
+			s.observer.Request(method, path, status, time.Since(start))
 		}
 	})
 }
+
+// statusWriter remembers the status code of an answer.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // ServeHTTP answers unknown routes and methods in the API's error shape and
 // turns a panic into a 500 rather than a dropped connection.
