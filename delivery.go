@@ -42,8 +42,12 @@ const (
 // AttemptResult is the outcome of one delivery attempt, recorded by
 // Store.Complete.
 type AttemptResult struct {
-	DeliveryID     int64
-	WebhookID      int64
+	DeliveryID int64
+	WebhookID  int64
+	// Worker is the worker that Claim leased the delivery to for this
+	// attempt. Complete settles the delivery only while that worker still
+	// holds its lease; empty settles it whoever holds it.
+	Worker         string
 	Attempt        int // 1 for the first attempt
 	At             time.Time
 	Success        bool

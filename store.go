@@ -56,13 +56,25 @@ type Store interface {
 	PublishTo(ctx context.Context, webhookID int64, e *Event) error
 
 	// Claim leases up to limit due deliveries to worker until now+lease. A
-	// delivery whose lease has expired (its worker died) is due again.
+	// delivery whose lease has expired (its worker died) is due again, and
+	// the next Claim leases it to its own worker. worker names the lease:
+	// Complete settles a delivery only with a result from the worker that
+	// holds its lease (AttemptResult.Worker), so callers should claim under
+	// a name of their own for each claim (the dispatcher adds a sequence
+	// number to its WorkerID).
 	Claim(ctx context.Context, worker string, limit int, now time.Time, lease time.Duration) ([]*Delivery, error)
 	// Targets returns what the sender needs for each webhook id.
 	Targets(ctx context.Context, webhookIDs []int64, now time.Time) (map[int64]*Target, error)
 	// Complete records attempts: a log entry each, and the delivery is
 	// rescheduled, finished or failed for good. A result for a delivery no
-	// longer leased (deleted webhook) is dropped.
+	// longer leased is dropped, without a log entry: its webhook was
+	// deleted, it is finished, or (when AttemptResult.Worker is set) its
+	// lease is no longer that worker's, because the lease expired and
+	// another claim took the delivery over. The worker that holds the lease
+	// now records the attempt that counts; the stale attempt's request
+	// reached the receiver all the same, with the same webhook-id, which is
+	// what at-least-once allows. A result with an empty Worker settles the
+	// delivery whoever holds its lease (tools and tests).
 	Complete(ctx context.Context, results []AttemptResult) error
 	// Wakeup delivers a value when deliveries may have become due (new
 	// events, requeues), in this process or, on PostgreSQL, in any.

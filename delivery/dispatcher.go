@@ -61,7 +61,11 @@ type Config struct {
 	// context ends; attempts still running then are cancelled and recorded
 	// as failed (default DefaultShutdownGrace).
 	ShutdownGrace time.Duration
-	// WorkerID names this worker in leases (default host-pid-random).
+	// WorkerID names this worker in leases (default host-pid-random). Each
+	// claim leases its deliveries under WorkerID/<claim number>, and the
+	// results name that lease, so a result that comes back after its lease
+	// expired and another claim took the delivery over is not recorded
+	// (Store.Complete).
 	WorkerID string
 	Logger   *slog.Logger // default slog.Default()
 	// Observer, when set, is told of every attempt and of webhooks that the
@@ -107,6 +111,8 @@ type Dispatcher struct {
 	nextDue atomic.Int64
 	// dueChanged tells the sleeping loop that nextDue moved earlier.
 	dueChanged chan struct{}
+	// claims numbers the claims, to name each claim's lease.
+	claims atomic.Uint64
 }
 
 // New returns a Dispatcher of cfg with its defaults filled in.
@@ -170,7 +176,8 @@ func defaultWorkerID() string {
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
-// WorkerID returns the name this dispatcher claims deliveries under.
+// WorkerID returns the name this dispatcher claims deliveries under (each
+// claim as WorkerID/<claim number>).
 func (d *Dispatcher) WorkerID() string { return d.worker }
 
 // Run claims, sends and records deliveries until ctx ends. It claims only
@@ -196,12 +203,14 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		inflight atomic.Int64
 		freed    = make(chan struct{}, 1)
 	)
-	start := func(t *hookd.Target, dl *hookd.Delivery) {
+	start := func(t *hookd.Target, dl *hookd.Delivery, lease string) {
 		inflight.Add(1)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results <- d.attempt(sendCtx, t, dl)
+			r := d.attempt(sendCtx, t, dl)
+			r.Worker = lease
+			results <- r
 			inflight.Add(-1)
 			select {
 			case freed <- struct{}{}:
@@ -296,12 +305,13 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 
 // claim claims up to limit due deliveries, reads their targets and starts
 // an attempt for each. It returns how many it claimed.
-func (d *Dispatcher) claim(ctx context.Context, limit int, start func(*hookd.Target, *hookd.Delivery)) (int, error) {
+func (d *Dispatcher) claim(ctx context.Context, limit int, start func(*hookd.Target, *hookd.Delivery, string)) (int, error) {
 	now := hookd.Now()
 	if due := d.nextDue.Load(); due != 0 && due <= now.UnixNano() {
 		d.nextDue.CompareAndSwap(due, 0)
 	}
-	ds, err := d.store.Claim(ctx, d.worker, limit, now, d.lease)
+	lease := fmt.Sprintf("%s/%d", d.worker, d.claims.Add(1))
+	ds, err := d.store.Claim(ctx, lease, limit, now, d.lease)
 	if err != nil || len(ds) == 0 {
 		return 0, err
 	}
@@ -323,7 +333,7 @@ func (d *Dispatcher) claim(ctx context.Context, limit int, start func(*hookd.Tar
 		return len(ds), fmt.Errorf("reading the targets of %d claimed deliveries: %w", len(ds), err)
 	}
 	for _, dl := range ds {
-		start(targets[dl.WebhookID], dl)
+		start(targets[dl.WebhookID], dl, lease)
 	}
 	return len(ds), nil
 }

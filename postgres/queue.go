@@ -108,7 +108,9 @@ FOR NO KEY UPDATE`
 
 // completeSQL records one round of results (for distinct deliveries) in
 // one statement: it finishes or reschedules the deliveries that are still
-// pending (a result for a vanished or finished delivery is dropped), logs
+// pending and, when the result names its worker, still leased to that
+// worker (a result for a vanished or finished delivery, or one whose lease
+// expired and was taken over by another claim, is dropped), logs
 // an attempt for each, and updates each webhook once: its latest run (only
 // by a later one), its failure streak and its disabling by a 410.
 //
@@ -120,9 +122,9 @@ FOR NO KEY UPDATE`
 const completeSQL = `
 WITH r AS (
 	SELECT * FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::bool[], $5::int[], $6::bigint[],
-	                     $7::text[], $8::text[], $9::jsonb[], $10::text[], $11::timestamptz[], $12::bool[])
+	                     $7::text[], $8::text[], $9::jsonb[], $10::text[], $11::timestamptz[], $12::bool[], $14::text[])
 		WITH ORDINALITY AS r(delivery_id, attempt, at, success, http_status, duration_ns,
-		                     error_class, error, request_headers, response_body, next_attempt_at, disable, ord)
+		                     error_class, error, request_headers, response_body, next_attempt_at, disable, worker, ord)
 ), d AS (
 	UPDATE deliveries d SET
 		attempts        = d.attempts + 1,
@@ -136,7 +138,7 @@ WITH r AS (
 		                       ELSE d.next_attempt_at END,
 		finished_at     = CASE WHEN r.success OR r.next_attempt_at IS NULL THEN r.at END
 	FROM r
-	WHERE d.id = r.delivery_id AND d.state = 'pending'
+	WHERE d.id = r.delivery_id AND d.state = 'pending' AND (r.worker = '' OR d.leased_by = r.worker)
 	RETURNING d.id, d.webhook_id, d.event_id, d.message_id, d.attempts
 ), per AS (
 	SELECT d.id AS delivery_id, d.webhook_id, d.event_id, d.message_id, e.event,
@@ -183,8 +185,10 @@ SELECT count(*) FROM d`
 // (an Attempt of 0 is numbered after the delivery's previous attempts), and
 // each delivery succeeded, rescheduled or failed for good; the webhooks'
 // latest runs and failure streaks follow. A result for a delivery that no
-// longer exists (its webhook was deleted) or is no longer pending is
-// dropped. A DisableWebhook result disables the webhook.
+// longer exists (its webhook was deleted), is no longer pending, or whose
+// lease its Worker no longer holds (it expired and another claim took the
+// delivery over) is dropped: no log entry, no attempt counted. A
+// DisableWebhook result disables the webhook.
 func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) error {
 	if len(results) == 0 {
 		return nil
@@ -225,11 +229,13 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 				body     = make([]string, n)
 				next     = make([]*time.Time, n)
 				disable  = make([]bool, n)
+				worker   = make([]string, n)
 			)
 			for i, r := range round {
 				ids[i], attempt[i], at[i], success[i] = r.DeliveryID, int32(r.Attempt), msOrNow(r.At), r.Success
 				status[i], duration[i], class[i], errText[i] = int32(r.HTTPStatus), int64(r.Duration), clean(r.ErrorClass), clean(r.Error)
 				body[i], next[i], disable[i] = clean(r.ResponseBody), msPtr(r.NextAttemptAt), r.DisableWebhook
+				worker[i] = r.Worker
 				h := make(map[string]string, len(r.RequestHeaders))
 				for k, v := range r.RequestHeaders {
 					h[clean(k)] = clean(v)
@@ -244,7 +250,7 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 				}
 			}
 			b.Queue(completeSQL, ids, attempt, at, success, status, duration,
-				class, errText, headers, body, next, disable, now)
+				class, errText, headers, body, next, disable, now, worker)
 		}
 		return tx.SendBatch(ctx, b).Close()
 	})

@@ -152,7 +152,10 @@ func (s *Store) Targets(ctx context.Context, webhookIDs []int64, now time.Time) 
 // the attempt, then finishes the delivery (success), reschedules it (a
 // failure with NextAttemptAt) or fails it for good (a failure without), and
 // keeps the webhook's latest run and failing state. A result for a delivery
-// that is gone (its webhook was deleted) or already finished is dropped.
+// that is gone (its webhook was deleted) or already finished is dropped, and
+// so is one whose Worker no longer holds the delivery's lease (it expired
+// and another claim took the delivery over): no log entry, no attempt
+// counted, the current lease holder's result settles the delivery.
 //
 // The webhook updates are written to be order-independent, because results
 // of one webhook come from several workers: the latest run is replaced only
@@ -165,7 +168,7 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		sel, err := tx.PrepareContext(ctx, `SELECT d.webhook_id, d.event_id, d.message_id, d.attempts, e.event
 			FROM deliveries d JOIN events e ON e.id = d.event_id
-			WHERE d.id = ? AND d.state = 'pending'`)
+			WHERE d.id = ?1 AND d.state = 'pending' AND (?2 = '' OR d.leased_by = ?2)`)
 		if err != nil {
 			return err
 		}
@@ -218,7 +221,7 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 				webhookID, attempts       int64
 				eventID, messageID, event string
 			)
-			err := sel.QueryRowContext(ctx, r.DeliveryID).Scan(&webhookID, &eventID, &messageID, &attempts, &event)
+			err := sel.QueryRowContext(ctx, r.DeliveryID, r.Worker).Scan(&webhookID, &eventID, &messageID, &attempts, &event)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}

@@ -318,6 +318,80 @@ func testComplete(t *testing.T, open opener) {
 		figures(t, s, w.ID, 0, 0)
 	})
 
+	// Contract: a result from a worker whose lease expired, after another
+	// claim took the delivery over, is dropped: no log entry, no attempt
+	// counted, and the delivery stays with the worker that holds it now.
+	// Only that worker's result settles it. An empty Worker settles a
+	// delivery whoever holds it.
+	t.Run("StaleLease", func(t *testing.T) {
+		s := open(t)
+		w := createWebhook(t, s, newWebhook("w", assetAdded))
+		publish(t, s, newEvent(assetAdded, nil, nil))
+		now := hookd.Now()
+		claim := func(worker string, at time.Time) *hookd.Delivery {
+			t.Helper()
+			ds, err := s.Claim(ctx(t), worker, 10, at, lease)
+			must(t, err, "Claim by "+worker)
+			if len(ds) != 1 {
+				t.Fatalf("Claim by %s at %v: %d deliveries, want 1", worker, at, len(ds))
+			}
+			return ds[0]
+		}
+		as := func(worker string, r hookd.AttemptResult) hookd.AttemptResult {
+			r.Worker = worker
+			return r
+		}
+		a := claim("worker-a", now)
+		b := claim("worker-b", now.Add(lease)) // a's lease expired: b takes over
+		equal(t, "reclaimed delivery", b.ID, a.ID)
+		equal(t, "Attempts at the reclaim", b.Attempts, 0)
+
+		// a's attempt ends late: dropped, b still holds the delivery.
+		complete(t, s, as("worker-a", result(a, now.Add(lease+time.Second), true, 200)))
+		equal(t, "success log after a stale result", len(logOf(t, s, w.ID, true)), 0)
+		if got := figures(t, s, w.ID, 1, 0); got.LatestRun != nil {
+			t.Errorf("LatestRun after a stale result = %+v, want nil", got.LatestRun)
+		}
+
+		// b's result counts: a failure with a retry.
+		bAt := now.Add(lease + 2*time.Second)
+		next := bAt.Add(time.Minute)
+		complete(t, s, as("worker-b", retry(b, bAt, next)))
+		figures(t, s, w.ID, 0, 1)
+		failed := logOf(t, s, w.ID, false)
+		if len(failed) != 1 {
+			t.Fatalf("failed log has %d entries, want 1", len(failed))
+		}
+		equal(t, "attempt of b's result", failed[0].Attempt, 1)
+
+		// A stale result for a delivery waiting for its retry (no lease) and
+		// a repeat of b's are dropped too.
+		complete(t, s,
+			as("worker-a", result(a, bAt.Add(time.Millisecond), false, 500)),
+			as("worker-b", retry(b, bAt, next)))
+		equal(t, "failed log after stale results", len(logOf(t, s, w.ID, false)), 1)
+		figures(t, s, w.ID, 0, 1)
+
+		c := claim("worker-c", next)
+		equal(t, "Attempts after one counted attempt", c.Attempts, 1)
+		complete(t, s, as("worker-b", result(b, next.Add(time.Millisecond), true, 200)))
+		equal(t, "success log after b's stale result", len(logOf(t, s, w.ID, true)), 0)
+		complete(t, s, as("worker-c", result(c, next.Add(2*time.Millisecond), true, 200)))
+		success := logOf(t, s, w.ID, true)
+		if len(success) != 1 {
+			t.Fatalf("success log has %d entries, want 1", len(success))
+		}
+		equal(t, "attempt of c's result", success[0].Attempt, 2)
+		figures(t, s, w.ID, 0, 0)
+
+		// An empty Worker settles the delivery whoever holds the lease.
+		publish(t, s, newEvent(assetAdded, nil, nil))
+		d := claim("worker-d", next)
+		complete(t, s, as("", result(d, next.Add(3*time.Millisecond), true, 200)))
+		equal(t, "success log after a result without a worker", len(logOf(t, s, w.ID, true)), 2)
+		figures(t, s, w.ID, 0, 0)
+	})
+
 	t.Run("Batch", func(t *testing.T) {
 		s := open(t)
 		w := createWebhook(t, s, newWebhook("w", assetAdded))

@@ -224,11 +224,13 @@ func claimOne(t *testing.T, s hookd.Store, now time.Time) *hookd.Delivery {
 	return ds[0]
 }
 
-// result is the outcome of the next attempt of d.
+// result is the outcome of the next attempt of d, claimed by claimAll (as
+// worker "suite").
 func result(d *hookd.Delivery, when time.Time, success bool, status int) hookd.AttemptResult {
 	r := hookd.AttemptResult{
 		DeliveryID:     d.ID,
 		WebhookID:      d.WebhookID,
+		Worker:         "suite",
 		Attempt:        d.Attempts + 1,
 		At:             when,
 		Success:        success,
