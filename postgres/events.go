@@ -13,7 +13,7 @@ import (
 	"github.com/hookd/hookd"
 )
 
-const eventCols = `id, event, project_id, user_id, data, created_at, deliveries`
+const eventCols = `id, event, project_id, user_id, data, created_at, deliveries, trace_parent`
 
 // PublishEvents stores events and their deliveries in one transaction: the
 // batch is accepted whole or not at all. An event whose ID is already
@@ -96,18 +96,20 @@ func (s *Store) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Pub
 		datas := make([]*string, n)
 		createdAt := make([]time.Time, n)
 		counts := make([]int32, n)
+		traceParents := make([]string, n)
 		for j, i := range fresh {
 			e := events[i]
 			ids[j], evNames[j], projects[j], users[j], createdAt[j] = e.ID, e.Event, e.ProjectID, e.UserID, e.CreatedAt
 			d := string(e.Data)
 			datas[j] = &d
 			counts[j] = int32(len(matches[i]))
+			traceParents[j] = e.TraceParent
 		}
 		rows, _ := tx.Query(ctx, `
-			INSERT INTO events (id, event, project_id, user_id, data, created_at, deliveries)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::json[], $6::timestamptz[], $7::int[])
+			INSERT INTO events (id, event, project_id, user_id, data, created_at, deliveries, trace_parent)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::json[], $6::timestamptz[], $7::int[], $8::text[])
 			ON CONFLICT (id) DO NOTHING
-			RETURNING id`, ids, evNames, projects, users, datas, createdAt, counts)
+			RETURNING id`, ids, evNames, projects, users, datas, createdAt, counts, traceParents)
 		inserted, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		if err != nil {
 			return err
@@ -130,7 +132,7 @@ func (s *Store) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Pub
 			var e hookd.Event
 			var count int
 			var data []byte
-			_, err := pgx.ForEachRow(rows, []any{&e.ID, &e.Event, &e.ProjectID, &e.UserID, &data, &e.CreatedAt, &count}, func() error {
+			_, err := pgx.ForEachRow(rows, []any{&e.ID, &e.Event, &e.ProjectID, &e.UserID, &data, &e.CreatedAt, &count, &e.TraceParent}, func() error {
 				ev := e
 				if data != nil {
 					ev.Data = json.RawMessage(append([]byte(nil), data...))
@@ -293,9 +295,9 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 			return fmt.Errorf("webhook %d: %w", webhookID, hookd.ErrNotFound)
 		}
 		tag, err := tx.Exec(ctx, `
-			INSERT INTO events (id, event, project_id, user_id, data, created_at, deliveries)
-			VALUES ($1, $2, $3, $4, $5::json, $6, 1) ON CONFLICT (id) DO NOTHING`,
-			e.ID, e.Event, e.ProjectID, e.UserID, string(e.Data), e.CreatedAt)
+			INSERT INTO events (id, event, project_id, user_id, data, created_at, deliveries, trace_parent)
+			VALUES ($1, $2, $3, $4, $5::json, $6, 1, $7) ON CONFLICT (id) DO NOTHING`,
+			e.ID, e.Event, e.ProjectID, e.UserID, string(e.Data), e.CreatedAt, e.TraceParent)
 		if err != nil {
 			return err
 		}

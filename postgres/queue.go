@@ -35,7 +35,7 @@ func (s *Store) Claim(ctx context.Context, worker string, limit int, now time.Ti
 			RETURNING d.id, d.webhook_id, d.message_id, d.event_id, d.attempts, d.created_at
 		)
 		SELECT c.id, c.webhook_id, c.message_id, c.attempts, c.created_at,
-		       e.id, e.event, e.project_id, e.user_id, e.data, e.created_at
+		       e.id, e.event, e.project_id, e.user_id, e.data, e.created_at, e.trace_parent
 		FROM claimed c JOIN events e ON e.id = c.event_id
 		ORDER BY c.id`,
 		worker, ms(now.Add(lease)), now, limit)
@@ -43,7 +43,7 @@ func (s *Store) Claim(ctx context.Context, worker string, limit int, now time.Ti
 		var d hookd.Delivery
 		var data []byte
 		err := row.Scan(&d.ID, &d.WebhookID, &d.MessageID, &d.Attempts, &d.CreatedAt,
-			&d.Event.ID, &d.Event.Event, &d.Event.ProjectID, &d.Event.UserID, &data, &d.Event.CreatedAt)
+			&d.Event.ID, &d.Event.Event, &d.Event.ProjectID, &d.Event.UserID, &data, &d.Event.CreatedAt, &d.Event.TraceParent)
 		d.Event.Data = json.RawMessage(data)
 		return &d, err
 	})

@@ -39,8 +39,8 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 		if err != nil {
 			return err
 		}
-		insEvent, err := tx.PrepareContext(ctx, `INSERT INTO events (id, event, project_id, user_id, data, deliveries, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
+		insEvent, err := tx.PrepareContext(ctx, `INSERT INTO events (id, event, project_id, user_id, data, deliveries, created_at, trace_parent)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
 		if err != nil {
 			return err
 		}
@@ -60,7 +60,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 				}
 			}
 			res, err := insEvent.ExecContext(ctx, e.ID, e.Event, nullString(e.ProjectID), nullInt(e.UserID),
-				string(e.Data), len(matched), ms(e.CreatedAt))
+				string(e.Data), len(matched), ms(e.CreatedAt), e.TraceParent)
 			if err != nil {
 				return fmt.Errorf("event %q: %w", e.ID, err)
 			}
@@ -108,9 +108,9 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 		if err := webhookExists(ctx, tx, webhookID); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO events (id, event, project_id, user_id, data, deliveries, created_at)
-			VALUES (?, ?, ?, ?, ?, 1, ?)`,
-			e.ID, e.Event, nullString(e.ProjectID), nullInt(e.UserID), string(e.Data), ms(e.CreatedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO events (id, event, project_id, user_id, data, deliveries, created_at, trace_parent)
+			VALUES (?, ?, ?, ?, ?, 1, ?, ?)`,
+			e.ID, e.Event, nullString(e.ProjectID), nullInt(e.UserID), string(e.Data), ms(e.CreatedAt), e.TraceParent)
 		if isUnique(err) {
 			return hookd.ErrConflict
 		}
@@ -230,7 +230,7 @@ func keepRegistry(ctx context.Context, tx *sql.Tx, e *hookd.Event, now time.Time
 	return nil
 }
 
-const eventColumns = `id, event, project_id, user_id, data, created_at`
+const eventColumns = `id, event, project_id, user_id, data, created_at, trace_parent`
 
 func scanEvent(sc interface{ Scan(...any) error }, extra ...any) (*hookd.Event, error) {
 	var (
@@ -240,7 +240,7 @@ func scanEvent(sc interface{ Scan(...any) error }, extra ...any) (*hookd.Event, 
 		data    string
 		created int64
 	)
-	dest := append([]any{&e.ID, &e.Event, &project, &user, &data, &created}, extra...)
+	dest := append([]any{&e.ID, &e.Event, &project, &user, &data, &created, &e.TraceParent}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return nil, err
 	}

@@ -229,6 +229,29 @@ func testPublishEvents(t *testing.T, open opener) {
 		figures(t, s, b.ID, n, 0)
 		equal(t, "claimed", len(claimAll(t, s, hookd.Now())), total)
 	})
+
+	t.Run("TraceParent", func(t *testing.T) {
+		// The traceparent of the request that published an event goes with
+		// its deliveries, so their attempts join its trace; a repeat answers
+		// the original's.
+		s := open(t)
+		w := createWebhook(t, s, newWebhook("traced", assetAdded))
+		const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+		res := publish(t, s,
+			&hookd.Event{ID: "traced", Event: assetAdded, Data: json.RawMessage(`{}`), TraceParent: tp},
+			&hookd.Event{ID: "untraced", Event: assetAdded, Data: json.RawMessage(`{}`)},
+		)
+		equal(t, "published TraceParent", res[0].Event.TraceParent, tp)
+		again := publish(t, s, &hookd.Event{ID: "traced", Event: assetAdded, Data: json.RawMessage(`{}`),
+			TraceParent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"})
+		equal(t, "repeat TraceParent", again[0].Event.TraceParent, tp)
+		must(t, s.PublishTo(ctx(t), w.ID, &hookd.Event{ID: "test", Event: assetAdded, Data: json.RawMessage(`{}`), TraceParent: tp}), "PublishTo")
+		got := map[string]string{}
+		for _, d := range claimAll(t, s, hookd.Now()) {
+			got[d.Event.ID] = d.Event.TraceParent
+		}
+		deepEqual(t, "claimed TraceParent by event", got, map[string]string{"traced": tp, "untraced": "", "test": tp})
+	})
 }
 
 func testPublishTo(t *testing.T, open opener) {
