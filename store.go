@@ -93,3 +93,16 @@ type Store interface {
 	// a success since before, and returns their ids.
 	DisableFailing(ctx context.Context, before time.Time) ([]int64, error)
 }
+
+// Leader is implemented by stores that several hookd processes can share
+// (postgres.Store): it elects one process at a time to do periodic work
+// such as maintenance. A store that only one process uses (sqlite.Store)
+// implements it by always granting the lead.
+type Leader interface {
+	// TryLead tries to become the leader called name among the processes
+	// that share the database. When ok, the caller leads until it calls
+	// release (or loses its connection to the database: lead for one round
+	// of work, then release and ask again). When another process leads, ok
+	// is false and err nil.
+	TryLead(ctx context.Context, name string) (release func(), ok bool, err error)
+}

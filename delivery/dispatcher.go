@@ -68,6 +68,12 @@ type Config struct {
 	// (Store.Complete).
 	WorkerID string
 	Logger   *slog.Logger // default slog.Default()
+	// Leader elects the process that runs each round of Maintain when
+	// several share the database. Default: Store, when it implements
+	// hookd.Leader (postgres.Store and sqlite.Store do); nil, when it does
+	// not, makes this dispatcher lead every round. Set it when Store is a
+	// wrapper (metrics) that hides the store's TryLead.
+	Leader hookd.Leader
 	// Observer, when set, is told of every attempt and of webhooks that the
 	// dispatcher disables (metrics).
 	Observer Observer
@@ -105,6 +111,7 @@ type Dispatcher struct {
 	worker        string
 	log           *slog.Logger
 	observer      Observer
+	leader        hookd.Leader
 
 	// nextDue is the earliest retry this dispatcher scheduled and has not
 	// claimed yet (UnixNano, 0 for none), so the loop wakes for it.
@@ -150,6 +157,9 @@ func New(cfg Config) (*Dispatcher, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Leader == nil {
+		cfg.Leader, _ = cfg.Store.(hookd.Leader)
+	}
 	return &Dispatcher{
 		store:         cfg.Store,
 		sender:        cfg.Sender,
@@ -162,6 +172,7 @@ func New(cfg Config) (*Dispatcher, error) {
 		worker:        cfg.WorkerID,
 		log:           cfg.Logger.With("worker", cfg.WorkerID),
 		observer:      cfg.Observer,
+		leader:        cfg.Leader,
 		dueChanged:    make(chan struct{}, 1),
 	}, nil
 }
@@ -503,6 +514,12 @@ func (d *Dispatcher) noteDue(t time.Time) {
 // retention (Store.Prune), and disables webhooks whose deliveries have failed
 // without a success for disableAfter (Store.DisableFailing). A zero
 // retention or disableAfter skips that task.
+//
+// Processes that share a database take turns: each round runs only in the
+// process that wins the lead called MaintenanceLeader (Config.Leader) for
+// that round, and releases it after; the others skip the round. So
+// maintenance never runs in two processes at once, and runs up to once per
+// interval in each process (its tasks are idempotent).
 func (d *Dispatcher) Maintain(ctx context.Context, every, retention, disableAfter time.Duration) {
 	if every <= 0 {
 		every = time.Hour
@@ -519,7 +536,25 @@ func (d *Dispatcher) Maintain(ctx context.Context, every, retention, disableAfte
 	}
 }
 
+// MaintenanceLeader is the name of the lead that Maintain takes for each
+// round.
+const MaintenanceLeader = "maintenance"
+
 func (d *Dispatcher) maintainOnce(ctx context.Context, retention, disableAfter time.Duration) {
+	if d.leader != nil {
+		release, ok, err := d.leader.TryLead(ctx, MaintenanceLeader)
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				d.log.Warn("maintenance skipped: electing its leader failed", "err", err)
+			}
+			return
+		case !ok:
+			d.log.Debug("maintenance skipped: another process leads this round")
+			return
+		}
+		defer release()
+	}
 	now := hookd.Now()
 	if retention > 0 {
 		n, err := d.store.Prune(ctx, now.Add(-retention))

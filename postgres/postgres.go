@@ -49,7 +49,10 @@ type Store struct {
 	closeErr error
 }
 
-var _ hookd.Store = (*Store)(nil)
+var (
+	_ hookd.Store  = (*Store)(nil)
+	_ hookd.Leader = (*Store)(nil)
+)
 
 // Open connects to the database at url (a postgres:// URL or a key=value
 // DSN), applies the migrations and starts listening for work.

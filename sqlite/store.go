@@ -119,6 +119,17 @@ func (s *Store) notify() {
 	}
 }
 
+// TryLead always grants the lead: hookd runs one process on a SQLite file
+// (a second process on the same file, such as the CLI, does no
+// maintenance), so there is no one to elect among. Maintenance is
+// idempotent, so a second hookd serve on the same file would only repeat
+// it.
+func (s *Store) TryLead(ctx context.Context, name string) (release func(), ok bool, err error) {
+	return func() {}, true, nil
+}
+
+var _ hookd.Leader = (*Store)(nil)
+
 // inTx runs fn in a write transaction and commits it when fn succeeds.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)

@@ -163,8 +163,13 @@ func newService(store hookd.Store, o serviceOptions) (*service, error) {
 	sender := delivery.NewSender(delivery.SenderConfig{
 		Timeout: o.timeout, Concurrency: o.concurrency, AllowPrivate: o.allowPrivate, Policy: delivery.NewPolicy(o.schedule),
 	})
+	// The maintenance leader is elected through the database the store
+	// opened (on PostgreSQL, among every process sharing it); it is named
+	// explicitly so that a store wrapper cannot hide it.
+	leader, _ := store.(hookd.Leader)
 	dispatcher, err := delivery.New(delivery.Config{
 		Store: store, Sender: sender, Concurrency: o.concurrency, Lease: o.lease, ShutdownGrace: o.shutdownGrace, Logger: o.logger,
+		Leader: leader,
 	})
 	if err != nil {
 		return nil, err

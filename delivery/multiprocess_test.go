@@ -1,0 +1,188 @@
+package delivery
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/postgres/pgtest"
+)
+
+// Every claim is a lease of its own, WorkerID/<n>, and each result names the
+// lease it ran under, so that a store can drop a result whose lease expired
+// and was taken over (storetest Complete/StaleLease).
+func TestResultsNameTheirLease(t *testing.T) {
+	st := newFakeStore()
+	var calls atomic.Int32
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) <= 2 {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	})
+	st.setTarget(testTarget(rc.URL)) // webhook 5
+	st.add(delivery(1, 5))
+	d, err := New(Config{Store: st, Sender: NewSender(SenderConfig{Timeout: 5 * time.Second, AllowPrivate: loopback, Policy: fastPolicy()}), Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	waitFor(t, 10*time.Second, "the delivery to succeed", func() bool { return st.state(1).success })
+	cancel()
+	<-done
+
+	log := st.logOf(1)
+	if len(log) != 3 {
+		t.Fatalf("%d attempts recorded, want 3", len(log))
+	}
+	seen := map[string]bool{}
+	for i, r := range log {
+		if !strings.HasPrefix(r.Worker, d.WorkerID()+"/") || seen[r.Worker] {
+			t.Errorf("attempt %d ran under lease %q: want a lease of its own named %s/<n>", i+1, r.Worker, d.WorkerID())
+		}
+		seen[r.Worker] = true
+	}
+	if last := log[2].Worker; last != st.state(1).worker {
+		t.Errorf("the last result names lease %q, the delivery was last leased to %q", last, st.state(1).worker)
+	}
+}
+
+// fakeLeader grants the lead when lead is true, and counts.
+type fakeLeader struct {
+	lead, fail      atomic.Bool
+	tries, releases atomic.Int32
+	names           sync.Map
+}
+
+func (l *fakeLeader) TryLead(ctx context.Context, name string) (func(), bool, error) {
+	l.tries.Add(1)
+	l.names.Store(name, true)
+	if l.fail.Load() {
+		return nil, false, hookd.ErrUnavailable
+	}
+	if !l.lead.Load() {
+		return nil, false, nil
+	}
+	return func() { l.releases.Add(1) }, true, nil
+}
+
+// Maintain runs a round only when it wins the lead for it, and releases
+// the lead after the round.
+func TestMaintainTakesTheLead(t *testing.T) {
+	st := newFakeStore()
+	leader := &fakeLeader{}
+	d, err := New(Config{Store: st, Leader: leader, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		d.Maintain(ctx, 10*time.Millisecond, 30*24*time.Hour, 5*24*time.Hour)
+		close(done)
+	}()
+	stop := sync.OnceFunc(func() { cancel(); <-done })
+	defer stop()
+	rounds := func() int {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		return len(st.pruned)
+	}
+
+	// Another process leads, then the database is down: no round runs.
+	waitFor(t, 2*time.Second, "rounds without the lead", func() bool { return leader.tries.Load() >= 3 })
+	leader.fail.Store(true)
+	n := leader.tries.Load()
+	waitFor(t, 2*time.Second, "rounds with a failing election", func() bool { return leader.tries.Load() >= n+3 })
+	if r := rounds(); r != 0 {
+		t.Fatalf("%d maintenance rounds ran without the lead", r)
+	}
+	if leader.releases.Load() != 0 {
+		t.Fatal("released a lead it never had")
+	}
+
+	// It leads: rounds run, each releasing the lead.
+	leader.fail.Store(false)
+	leader.lead.Store(true)
+	waitFor(t, 2*time.Second, "rounds with the lead", func() bool { return rounds() >= 3 })
+	stop()
+	if r, rel := rounds(), int(leader.releases.Load()); rel != r {
+		t.Errorf("%d rounds ran, %d released the lead", r, rel)
+	}
+	if _, ok := leader.names.Load(MaintenanceLeader); !ok {
+		t.Errorf("the lead was not called %q", MaintenanceLeader)
+	}
+}
+
+// A store that only one process uses leads every round without being told.
+func TestMaintainWithoutLeaderLeads(t *testing.T) {
+	st := newFakeStore() // no TryLead
+	d, err := New(Config{Store: st, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go d.Maintain(ctx, 10*time.Millisecond, 30*24*time.Hour, 0)
+	waitFor(t, 2*time.Second, "two rounds", func() bool {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		return len(st.pruned) >= 2
+	})
+}
+
+// exclusiveStore counts the Prune calls running at once across the
+// dispatchers that share it, holding each for a while so that overlaps
+// would show. Its embedded Store hides TryLead, as the metrics wrapper
+// does: the dispatchers get their Leader explicitly.
+type exclusiveStore struct {
+	hookd.Store
+	running, most, rounds *atomic.Int32
+}
+
+func (s exclusiveStore) Prune(ctx context.Context, before time.Time) (int64, error) {
+	n := s.running.Add(1)
+	defer s.running.Add(-1)
+	for {
+		m := s.most.Load()
+		if n <= m || s.most.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	s.rounds.Add(1)
+	time.Sleep(30 * time.Millisecond)
+	return s.Store.Prune(ctx, before)
+}
+
+// Three processes' dispatchers on one PostgreSQL schema: maintenance runs,
+// and never in two at once (TryLead's advisory lock).
+func TestMaintainOneLeaderOnPostgres(t *testing.T) {
+	schema := pgtest.Schema(t)
+	var running, most, rounds atomic.Int32
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for range 3 {
+		pg := pgtest.OpenSchema(t, schema)
+		d, err := New(Config{Store: exclusiveStore{pg, &running, &most, &rounds}, Leader: pg, Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() { d.Maintain(ctx, 5*time.Millisecond, 30*24*time.Hour, 0) })
+	}
+	time.Sleep(time.Second)
+	cancel()
+	wg.Wait()
+	t.Logf("%d maintenance rounds in 1s across 3 dispatchers, at most %d at once", rounds.Load(), most.Load())
+	if rounds.Load() < 3 {
+		t.Errorf("only %d maintenance rounds ran", rounds.Load())
+	}
+	if most.Load() > 1 {
+		t.Errorf("maintenance ran in %d dispatchers at once", most.Load())
+	}
+}
