@@ -12,13 +12,34 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/postgres/pgtest"
 	"github.com/hookd/hookd/sqlite"
 )
 
-// End to end against the SQLite store: an event published through the store
+// backends runs test against a fresh store of each kind: SQLite always,
+// PostgreSQL (a schema of its own) when HOOKD_TEST_POSTGRES_URL is set.
+func backends(t *testing.T, test func(t *testing.T, st hookd.Store)) {
+	t.Run("sqlite", func(t *testing.T) {
+		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookd.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		test(t, st)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		test(t, pgtest.Open(t))
+	})
+}
+
+// End to end against each store: an event published through the store
 // reaches the receiver, signed, after two failed attempts retried with the
 // same webhook-id, and the success and failed logs show every attempt.
-func TestDispatcherWithSQLite(t *testing.T) {
+func TestDispatcherWithStore(t *testing.T) {
+	backends(t, testDispatcherWithStore)
+}
+
+func testDispatcherWithStore(t *testing.T, st hookd.Store) {
 	ctx := context.Background()
 	var calls atomic.Int32
 	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
@@ -29,12 +50,6 @@ func TestDispatcherWithSQLite(t *testing.T) {
 		}
 		io.WriteString(w, `{"ok":true}`)
 	})
-
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 
 	secret := hookd.NewSigningSecret()
 	wh := &hookd.Webhook{
@@ -148,14 +163,13 @@ func TestDispatcherWithSQLite(t *testing.T) {
 
 // A 410 Gone disables the webhook in the store, and its other queued
 // deliveries end without being sent.
-func TestDispatcherWithSQLiteGone(t *testing.T) {
+func TestDispatcherWithStoreGone(t *testing.T) {
+	backends(t, testDispatcherWithStoreGone)
+}
+
+func testDispatcherWithStoreGone(t *testing.T, st hookd.Store) {
 	ctx := context.Background()
 	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusGone) })
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	wh := &hookd.Webhook{Name: "gone", HTTPURL: rc.URL, HTTPMethod: http.MethodPost, TriggerEvents: []string{"ASSET_ADDED"}}
 	if err := st.CreateWebhook(ctx, wh, ""); err != nil {
 		t.Fatal(err)
