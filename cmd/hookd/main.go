@@ -4,6 +4,7 @@
 //	hookd migrate                    apply the database schema
 //	hookd keys create --name N       print a new API key (--admin for an admin key)
 //	hookd events send --event E      publish an event to a running hookd
+//	hookd bench                      measure hookd end to end on this machine
 //	hookd version                    print version and commit
 package main
 
@@ -25,6 +26,7 @@ Usage:
   hookd migrate [--database D]              apply the database schema and exit
   hookd keys create --name N [--admin]      create an API key and print it once
   hookd events send --event E [flags]       publish an event to a running hookd
+  hookd bench [flags]                       measure throughput and latency end to end
   hookd version                             print version and commit
 
 Run "hookd <command> --help" for a command's flags.
@@ -61,6 +63,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return errors.New(`unknown events command: use "hookd events send --event NAME [--project P] [--user N] [--data JSON]"`)
 		}
 		return sendEvent(ctx, rest[1:], stdout, stderr)
+	case "bench":
+		return benchCmd(ctx, rest, stdout, stderr)
+	case "bench-receiver": // the bench's receiver, a child process of bench
+		return benchReceiver(ctx, rest, stdout, stderr)
 	case "version":
 		return printVersion(stdout)
 	case "help", "-h", "--help":

@@ -1,0 +1,490 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/client"
+	"github.com/hookd/hookd/delivery"
+	"github.com/hookd/hookd/internal/bench"
+	"github.com/hookd/hookd/postgres"
+	"github.com/hookd/hookd/sqlite"
+)
+
+// The bench runs hookd in this process, as serve does (newService: the
+// store, the API on 127.0.0.1 and the dispatcher), so that the CPU and peak
+// RSS it reports are hookd's: getrusage and /proc/self of this process. The
+// publishing client runs here too (it is light: it writes batches of JSON).
+// The receiver is a child process (hookd bench-receiver), so that its work
+// does not count as hookd's; its CPU is reported apart. The raw-client
+// limit runs before hookd starts, against the same receiver.
+
+type benchConfig struct {
+	database      string
+	webhooks      int
+	events        int
+	batch         int
+	publishers    int
+	rate          float64
+	duration      time.Duration
+	failRate      float64
+	retrySchedule string
+	concurrency   int
+	backlog       bool
+	wait          time.Duration
+	raw           bool
+	pad           int
+	asJSON        bool
+	cpuProfile    string
+	keep          bool
+	logLevel      string
+}
+
+func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench", stderr)
+	var c benchConfig
+	fs.StringVar(&c.database, "database", "", "SQLite file to create (must not exist; default: a temporary file), or a postgres:// URL (the bench creates a schema of its own there and drops it)")
+	fs.IntVar(&c.webhooks, "webhooks", 10, "webhooks to create, all matching every event (the fan-out)")
+	fs.IntVar(&c.events, "events", 2000, "events to publish")
+	fs.IntVar(&c.batch, "batch", 500, "events a publish request, 1 to 1000 (1: POST /api/v2/events, one event a request)")
+	fs.IntVar(&c.publishers, "publishers", 0, "publish requests in flight at full speed (default 2 for batches, 16 for single events)")
+	fs.Float64Var(&c.rate, "rate", 0, "publish at this many events a second instead of at full speed")
+	fs.DurationVar(&c.duration, "duration", 0, "with --rate: publish for this long (events = rate × duration); with --backlog: deliver for this long at most")
+	fs.Float64Var(&c.failRate, "fail-rate", 0, "fraction of requests the receiver answers with 500")
+	fs.StringVar(&c.retrySchedule, "retry-schedule", "", "hookd's retry schedule (default: serve's, or 1s,1s,2s,2s,2s with --fail-rate so that the run converges)")
+	fs.IntVar(&c.concurrency, "concurrency", delivery.DefaultConcurrency, "hookd's attempts in flight, and the raw client's")
+	fs.BoolVar(&c.backlog, "backlog", false, "publish every event before delivery starts (the whole queue in the database), then deliver")
+	fs.DurationVar(&c.wait, "wait", 2*time.Minute, "how long to wait for the deliveries after the last event is accepted")
+	fs.BoolVar(&c.raw, "raw", true, "measure the raw-client limit first")
+	fs.IntVar(&c.pad, "pad", 64, "bytes of padding in each event's data")
+	fs.BoolVar(&c.asJSON, "json", false, "print the report as JSON")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the hookd phase to this file")
+	fs.BoolVar(&c.keep, "keep", false, "keep the database (SQLite file or PostgreSQL schema) after the run")
+	fs.StringVar(&c.logLevel, "log-level", "warn", "hookd's log level")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if c.webhooks < 1 || c.events < 1 || c.batch < 1 || c.batch > 1000 || c.concurrency < 1 || c.failRate < 0 || c.failRate >= 1 {
+		return errors.New("invalid settings: --webhooks, --events and --concurrency at least 1, --batch 1 to 1000, --fail-rate in [0, 1)")
+	}
+	if c.rate > 0 && c.duration > 0 && !c.backlog {
+		c.events = max(1, int(c.rate*c.duration.Seconds()))
+	}
+	if c.publishers <= 0 {
+		c.publishers = 2
+		if c.batch == 1 {
+			c.publishers = 16
+		}
+	}
+	if c.retrySchedule == "" {
+		c.retrySchedule = delivery.DefaultScheduleString
+		if c.failRate > 0 {
+			c.retrySchedule = "1s,1s,2s,2s,2s"
+		}
+	}
+	schedule, err := delivery.ParseSchedule(c.retrySchedule)
+	if err != nil {
+		return fmt.Errorf("invalid --retry-schedule: %w", err)
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return fmt.Errorf("invalid --log-level %q", c.logLevel)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	rep, err := runBench(ctx, c, schedule, logger, stderr)
+	if err != nil {
+		return err
+	}
+	return rep.Write(stdout, c.asJSON)
+}
+
+func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logger *slog.Logger, stderr io.Writer) (*bench.Report, error) {
+	started := time.Now()
+	expected := int64(c.events) * int64(c.webhooks)
+	rep := &bench.Report{
+		Mode: "full speed", Webhooks: c.webhooks, Events: c.events, Expected: expected, Batch: c.batch,
+		Rate: c.rate, Concurrency: c.concurrency, FailRate: c.failRate, RetrySchedule: c.retrySchedule,
+		GOMAXPROCS: runtime.GOMAXPROCS(0), Started: started.UTC().Format(time.RFC3339),
+	}
+	switch {
+	case c.backlog:
+		rep.Mode = "backlog"
+	case c.rate > 0:
+		rep.Mode = "rate"
+	}
+	progress := func(format string, a ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", a...) }
+
+	// The receiver, in a child process.
+	recv, err := startBenchReceiver(c.failRate, len(schedule)+1)
+	if err != nil {
+		return nil, err
+	}
+	defer recv.Stop()
+	hookURL := "http://" + recv.Addr + "/hook/"
+
+	// The store, fresh.
+	store, database, cleanup, err := openBenchStore(ctx, c.database, c.keep, progress)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	rep.Database = database
+	counting := &bench.CountingStore{Store: store}
+
+	// The raw limit: a plain client, the same bodies, the same receiver.
+	sample := delivery.Body(&hookd.Event{ID: hookd.NewEventID(), Event: "ASSET_ADDED", CreatedAt: hookd.Now(),
+		Data: []byte(fmt.Sprintf(`{%q:%d,"asset_id":"A1","pad":%q}`, bench.SentField, time.Now().UnixNano(), strings.Repeat("x", c.pad)))}, 1)
+	if c.raw {
+		n := int(min(expected, 50000))
+		progress("raw client: %d requests, %d in flight", n, c.concurrency)
+		rep.RawPerSecond, err = bench.RawLimit(ctx, hookURL+"raw", sample, n, c.concurrency)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	// hookd, as serve runs it.
+	allow, _ := delivery.ParseAllowList("127.0.0.0/8")
+	svc, err := newService(counting, serviceOptions{
+		logger: logger, allowPrivate: allow, schedule: schedule, concurrency: c.concurrency,
+		timeout: delivery.DefaultTimeout, lease: delivery.DefaultLease, shutdownGrace: 5 * time.Second,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	go svc.server.Serve(ln)
+	defer svc.server.Close()
+	baseURL := "http://" + ln.Addr().String()
+
+	key, err := hookd.IssueAPIKey(ctx, store, hookd.DefaultUserID, "bench", hookd.RoleAdmin)
+	if err != nil {
+		return nil, err
+	}
+	admin := client.New(baseURL, key)
+	for i := range c.webhooks {
+		if _, err := admin.CreateWebhook(ctx, client.NewWebhook{
+			Name: "bench " + strconv.Itoa(i+1), HTTPURL: hookURL + strconv.Itoa(i+1), HTTPMethod: "POST",
+			TriggerEvents: []string{"ASSET_ADDED"},
+		}); err != nil {
+			return nil, fmt.Errorf("create webhook: %w", err)
+		}
+	}
+
+	xacts := dbTransactions(ctx, store)
+	if c.cpuProfile != "" {
+		f, err := os.Create(c.cpuProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	runtime.GC()
+	bench.ResetPeakRSS()
+	cpu0 := bench.CPUTime()
+
+	workCtx, stopWork := context.WithCancel(context.Background())
+	defer stopWork()
+	dispatched := make(chan error, 1)
+	var deliverStart time.Time
+	startDelivery := func() {
+		deliverStart = time.Now()
+		go func() { dispatched <- svc.dispatcher.Run(workCtx) }()
+	}
+	if !c.backlog {
+		startDelivery()
+	}
+
+	pub := bench.NewPublisher(baseURL, key, c.batch, c.pad, c.publishers)
+	var delivered atomic.Int64
+	progCtx, stopProgress := context.WithCancel(ctx)
+	progDone := make(chan struct{})
+	go func() {
+		defer close(progDone)
+		bench.Progress(progCtx, stderr, expected, func() (int64, int64) {
+			return pub.Accepted.Load(), delivered.Load()
+		})
+	}()
+	poll := func() (bench.Stats, error) {
+		s, err := recv.Stats(ctx, false)
+		if err == nil {
+			delivered.Store(s.Delivered)
+		}
+		return s, err
+	}
+	pollDone := make(chan struct{})
+	stopPolling := make(chan struct{})
+	go func() {
+		defer close(pollDone)
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopPolling:
+				return
+			case <-t.C:
+				poll()
+			}
+		}
+	}()
+
+	if c.rate > 0 {
+		err = pub.AtRate(ctx, c.events, c.rate)
+	} else {
+		err = pub.FullSpeed(ctx, c.events, c.publishers)
+	}
+	first, last := pub.Window()
+	rep.Accepted = pub.Accepted.Load()
+	rep.IntakeSeconds = last.Sub(first).Seconds()
+	rep.EventsPerSecond = float64(rep.Accepted) / max(rep.IntakeSeconds, 1e-9)
+	if err != nil {
+		close(stopPolling)
+		stopProgress()
+		return nil, fmt.Errorf("publishing: %w", err)
+	}
+	deadline := time.Now().Add(c.wait)
+	if c.backlog {
+		progress("%d deliveries queued in %.1fs; delivering", expected, rep.IntakeSeconds)
+		startDelivery()
+		if c.duration > 0 {
+			deadline = time.Now().Add(c.duration)
+		}
+	}
+
+	// Wait until every delivery arrived (or failed for good).
+	var st bench.Stats
+	for {
+		st, err = recv.Stats(ctx, false)
+		if err != nil {
+			break
+		}
+		if st.Delivered+st.FailedForGood >= rep.Accepted*int64(c.webhooks) || time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	close(stopPolling)
+	<-pollDone
+	// A moment for duplicates, which a healthy run has none of, to show.
+	time.Sleep(300 * time.Millisecond)
+	cpu := bench.CPUTime() - cpu0
+	rep.PeakRSSMB = bench.PeakRSSMB()
+	stopProgress()
+	<-progDone
+	pprof.StopCPUProfile()
+
+	st, err = recv.Stats(ctx, true)
+	if err != nil {
+		return nil, fmt.Errorf("receiver: %w", err)
+	}
+	queued := int64(0)
+	if ws, err := store.ListWebhooks(ctx, hookd.WebhookFilter{}); err == nil {
+		for _, w := range ws {
+			queued += int64(w.QueueLength + w.RetryQueueLength)
+		}
+	}
+	stopWork()
+	<-dispatched
+	if x := dbTransactions(context.Background(), store); x > 0 && xacts > 0 && st.Delivered > 0 {
+		rep.DBXactsPerD = float64(x-xacts) / float64(st.Delivered)
+	}
+
+	from := first
+	if c.backlog {
+		from = deliverStart
+	}
+	rep.Delivered = st.Delivered
+	if st.LastNS > 0 {
+		rep.DeliverySeconds = time.Unix(0, st.LastNS).Sub(from).Seconds()
+		rep.DeliveriesPerSecond = float64(st.Delivered) / rep.DeliverySeconds
+	}
+	if rep.RawPerSecond > 0 {
+		rep.RawRatio = rep.DeliveriesPerSecond / rep.RawPerSecond
+	}
+	rep.P50, rep.P90, rep.P99, rep.Max = st.P50, st.P90, st.P99, st.Max
+	rep.Duplicates = st.Duplicates
+	rep.Attempts = st.Attempts
+	rep.FailedForGood = st.FailedForGood
+	rep.Retried = st.FailedAttempts - st.FailedForGood
+	accepted := rep.Accepted * int64(c.webhooks)
+	rep.Missing = accepted - st.Delivered - st.FailedForGood
+	rep.Pending = min(queued, rep.Missing)
+	rep.Lost = rep.Missing - rep.Pending
+	if rep.Missing < 0 {
+		rep.Missing = 0
+	}
+	rep.CPUSeconds = cpu.Seconds()
+	rep.ReceiverCPUSeconds = st.CPUSeconds
+	rep.ReceiverRSSMB = st.PeakRSSMB
+	rep.Claims, rep.Completes, rep.Publishes = counting.Claims.Load(), counting.Completes.Load(), counting.Publishes.Load()
+	if rep.Claims > 0 {
+		rep.AvgClaim = float64(counting.Claimed.Load()) / float64(rep.Claims)
+	}
+	if rep.Completes > 0 {
+		rep.AvgComplete = float64(counting.Completed.Load()) / float64(rep.Completes)
+	}
+	if st.Delivered > 0 {
+		calls := rep.Claims + counting.TargetReads.Load() + rep.Completes + rep.Publishes
+		rep.StoreCallsPerD = float64(calls) / float64(st.Delivered)
+	}
+	rep.WallSeconds = time.Since(started).Seconds()
+	if c.backlog && rep.Pending > 0 {
+		progress("stopped after %s with %d deliveries still queued", c.duration, rep.Pending)
+	}
+	return rep, nil
+}
+
+// startBenchReceiver runs "hookd bench-receiver" as a child process.
+func startBenchReceiver(failRate float64, maxAttempts int) (*bench.ReceiverProcess, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	return bench.StartReceiver(func() (io.WriteCloser, io.Reader, func() error, error) {
+		cmd := exec.Command(exe, "bench-receiver", "--fail-rate", strconv.FormatFloat(failRate, 'g', -1, 64),
+			"--max-attempts", strconv.Itoa(maxAttempts))
+		cmd.Stderr = os.Stderr
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if err := cmd.Start(); err != nil {
+			return nil, nil, nil, err
+		}
+		return stdin, stdout, cmd.Wait, nil
+	})
+}
+
+// benchReceiver is the "hookd bench-receiver" child: it serves until its
+// stdin closes.
+func benchReceiver(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench-receiver", stderr)
+	failRate := fs.Float64("fail-rate", 0, "fraction of requests answered 500")
+	maxAttempts := fs.Int("max-attempts", 0, "attempts after which a delivery has failed for good")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	return bench.ServeReceiver(ctx, *failRate, *maxAttempts, os.Stdin, stdout)
+}
+
+// openBenchStore opens a fresh store for the bench: a new SQLite file, or
+// a new schema in the PostgreSQL database, which cleanup drops (unless
+// keep).
+func openBenchStore(ctx context.Context, database string, keep bool, progress func(string, ...any)) (hookd.Store, string, func(), error) {
+	if strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://") {
+		cfg, err := pgxpool.ParseConfig(database)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		var b [4]byte
+		rand.Read(b[:])
+		schema := "hookd_bench_" + hex.EncodeToString(b[:])
+		conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig.Copy())
+		if err != nil {
+			return nil, "", nil, err
+		}
+		defer conn.Close(context.Background())
+		if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+			return nil, "", nil, err
+		}
+		drop := func() {
+			if keep {
+				progress("kept schema %s", schema)
+				return
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig.Copy()); err == nil {
+				conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+				conn.Close(ctx)
+			}
+		}
+		cfg.ConnConfig.RuntimeParams["search_path"] = schema
+		cfg.ConnConfig.RuntimeParams["application_name"] = schema
+		s, err := postgres.OpenConfig(ctx, cfg)
+		if err != nil {
+			drop()
+			return nil, "", nil, err
+		}
+		return s, "postgres", func() { s.Close(); drop() }, nil
+	}
+	dir := ""
+	path := database
+	if path == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "hookd-bench-"); err != nil {
+			return nil, "", nil, err
+		}
+		path = filepath.Join(dir, "bench.db")
+	} else if _, err := os.Stat(path); err == nil {
+		return nil, "", nil, fmt.Errorf("%s exists: the bench needs a database of its own", path)
+	}
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
+		return nil, "", nil, err
+	}
+	return s, "sqlite", func() {
+		s.Close()
+		switch {
+		case keep:
+			progress("kept %s", path)
+		case dir != "":
+			os.RemoveAll(dir)
+		default:
+			for _, suffix := range []string{"", "-wal", "-shm"} {
+				os.Remove(path + suffix)
+			}
+		}
+	}, nil
+}
+
+// dbTransactions returns the committed transactions of a PostgreSQL
+// store's database so far (0 for SQLite, or when it cannot say).
+func dbTransactions(ctx context.Context, s hookd.Store) int64 {
+	pg, ok := s.(*postgres.Store)
+	if !ok {
+		return 0
+	}
+	var n int64
+	// The statistics collector reports with a delay; a snapshot clear makes
+	// the counts current for this session.
+	pg.Pool().Exec(ctx, "SELECT pg_stat_clear_snapshot()")
+	if err := pg.Pool().QueryRow(ctx, `SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()`).Scan(&n); err != nil {
+		return 0
+	}
+	return n
+}

@@ -1,0 +1,218 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hookd/hookd"
+)
+
+// Report is the outcome of one bench run (--json prints it as it is).
+type Report struct {
+	Database      string  `json:"database"` // sqlite or postgres
+	Mode          string  `json:"mode"`     // full-speed, rate or backlog
+	Webhooks      int     `json:"webhooks"` // fan-out: every event matches every webhook
+	Events        int     `json:"events"`
+	Expected      int64   `json:"expected_deliveries"`
+	Batch         int     `json:"batch"` // events a publish request (1: POST /events)
+	Rate          float64 `json:"rate,omitempty"`
+	Concurrency   int     `json:"concurrency"`
+	FailRate      float64 `json:"fail_rate,omitempty"`
+	RetrySchedule string  `json:"retry_schedule"`
+
+	Accepted        int64   `json:"accepted_events"`
+	IntakeSeconds   float64 `json:"intake_seconds"`
+	EventsPerSecond float64 `json:"accepted_events_per_second"`
+
+	Delivered           int64   `json:"delivered"`
+	DeliverySeconds     float64 `json:"delivery_seconds"`
+	DeliveriesPerSecond float64 `json:"delivered_per_second"`
+	P50                 float64 `json:"latency_p50_ms"`
+	P90                 float64 `json:"latency_p90_ms"`
+	P99                 float64 `json:"latency_p99_ms"`
+	Max                 float64 `json:"latency_max_ms"`
+	Duplicates          int64   `json:"duplicates"`
+	Missing             int64   `json:"missing"`
+	Attempts            int64   `json:"attempts"`
+	Retried             int64   `json:"retried"`         // failed attempts followed by another attempt
+	FailedForGood       int64   `json:"failed_for_good"` // deliveries whose last attempt failed (fail rate)
+	Lost                int64   `json:"lost"`            // neither delivered nor failed for good
+	Pending             int64   `json:"pending"`         // still queued when a bounded run stopped
+
+	RawPerSecond float64 `json:"raw_client_per_second,omitempty"`
+	RawRatio     float64 `json:"ratio_to_raw,omitempty"`
+
+	PeakRSSMB          float64 `json:"peak_rss_mb"`
+	CPUSeconds         float64 `json:"cpu_seconds"`
+	ReceiverCPUSeconds float64 `json:"receiver_cpu_seconds"`
+
+	Claims         int64   `json:"claims"`
+	AvgClaim       float64 `json:"avg_claimed"`
+	Completes      int64   `json:"completes"`
+	AvgComplete    float64 `json:"avg_completed"`
+	Publishes      int64   `json:"publishes"`
+	StoreCallsPerD float64 `json:"store_calls_per_delivery"`
+	DBXactsPerD    float64 `json:"db_transactions_per_delivery,omitempty"`
+	GOMAXPROCS     int     `json:"gomaxprocs"`
+	Started        string  `json:"started"`
+	WallSeconds    float64 `json:"wall_seconds"`
+	ReceiverRSSMB  float64 `json:"receiver_peak_rss_mb"`
+}
+
+// Write prints r as a table, or as JSON.
+func (r *Report) Write(w io.Writer, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(k, format string, a ...any) { fmt.Fprintf(tw, "%s\t%s\n", k, fmt.Sprintf(format, a...)) }
+	mode := r.Mode
+	if r.Rate > 0 {
+		mode += fmt.Sprintf(" (%.0f events/s)", r.Rate)
+	}
+	if r.FailRate > 0 {
+		mode += fmt.Sprintf(", receiver fails %.0f%%", r.FailRate*100)
+	}
+	row("database", "%s", r.Database)
+	row("mode", "%s", mode)
+	row("webhooks (fan-out)", "%d", r.Webhooks)
+	row("events × fan-out", "%s × %d = %s deliveries", thousands(int64(r.Events)), r.Webhooks, thousands(r.Expected))
+	row("publish", "%s", batchText(r.Batch))
+	row("concurrency", "%d attempts in flight", r.Concurrency)
+	row("accepted events/s", "%s (%s events in %.2fs)", thousands(int64(r.EventsPerSecond)), thousands(r.Accepted), r.IntakeSeconds)
+	row("delivered webhooks/s", "%s (%s in %.2fs)", thousands(int64(r.DeliveriesPerSecond)), thousands(r.Delivered), r.DeliverySeconds)
+	if r.RawPerSecond > 0 {
+		row("raw client limit", "%s requests/s → hookd at %.0f%% of it", thousands(int64(r.RawPerSecond)), r.RawRatio*100)
+	}
+	row("latency p50/p90/p99", "%.1f / %.1f / %.1f ms (max %.1f)", r.P50, r.P90, r.P99, r.Max)
+	row("duplicates / missing", "%d / %d", r.Duplicates, r.Missing)
+	if r.FailRate > 0 {
+		row("attempts / retried", "%s / %s", thousands(r.Attempts), thousands(r.Retried))
+		row("failed for good / lost", "%d / %d", r.FailedForGood, r.Lost)
+	}
+	if r.Pending > 0 {
+		row("still queued at stop", "%s", thousands(r.Pending))
+	}
+	row("peak RSS (hookd process)", "%.0f MB", r.PeakRSSMB)
+	row("CPU (hookd process)", "%.1f s (%.2f ms a delivery); receiver %.1f s", r.CPUSeconds,
+		1000*r.CPUSeconds/float64(max(r.Delivered, 1)), r.ReceiverCPUSeconds)
+	row("store calls", "%d claims (%.1f each), %d completes (%.1f each), %d publishes: %.3f calls a delivery",
+		r.Claims, r.AvgClaim, r.Completes, r.AvgComplete, r.Publishes, r.StoreCallsPerD)
+	if r.DBXactsPerD > 0 {
+		row("database transactions", "%.3f a delivery", r.DBXactsPerD)
+	}
+	return tw.Flush()
+}
+
+func batchText(batch int) string {
+	if batch <= 1 {
+		return "single events (POST /api/v2/events)"
+	}
+	return fmt.Sprintf("batches of up to %d (POST /api/v2/events/batch)", batch)
+}
+
+// thousands formats n with comma separators.
+func thousands(n int64) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// Progress draws a progress bar on w (a terminal: redrawn in place;
+// otherwise a line every 5 seconds) until ctx ends.
+func Progress(ctx context.Context, w io.Writer, expected int64, status func() (accepted, delivered int64)) {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			tty = true
+		}
+	}
+	every := 5 * time.Second
+	if tty {
+		every = 200 * time.Millisecond
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	start := time.Now()
+	var lastD int64
+	lastT := start
+	draw := func(final bool) {
+		acc, del := status()
+		frac := float64(del) / float64(max(expected, 1))
+		const width = 30
+		n := min(width, int(frac*width))
+		now := time.Now()
+		rate := float64(del-lastD) / now.Sub(lastT).Seconds()
+		lastD, lastT = del, now
+		line := fmt.Sprintf("[%s%s] %3.0f%% delivered %s/%s  accepted %s  %s/s  %.0fs",
+			strings.Repeat("#", n), strings.Repeat(".", width-n), frac*100, thousands(del), thousands(expected),
+			thousands(acc), thousands(int64(rate)), now.Sub(start).Seconds())
+		if tty {
+			fmt.Fprintf(w, "\r%s\033[K", line)
+			if final {
+				fmt.Fprintln(w)
+			}
+		} else {
+			fmt.Fprintln(w, line)
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			draw(true)
+			return
+		case <-t.C:
+			draw(false)
+		}
+	}
+}
+
+// CountingStore counts the queue's store calls, for the calls-a-delivery
+// figure.
+type CountingStore struct {
+	hookd.Store
+	Claims, Claimed, TargetReads, Completes, Completed, Publishes atomic.Int64
+}
+
+func (s *CountingStore) Targets(ctx context.Context, webhookIDs []int64, now time.Time) (map[int64]*hookd.Target, error) {
+	s.TargetReads.Add(1)
+	return s.Store.Targets(ctx, webhookIDs, now)
+}
+
+func (s *CountingStore) Claim(ctx context.Context, worker string, limit int, now time.Time, lease time.Duration) ([]*hookd.Delivery, error) {
+	ds, err := s.Store.Claim(ctx, worker, limit, now, lease)
+	s.Claims.Add(1)
+	s.Claimed.Add(int64(len(ds)))
+	return ds, err
+}
+
+func (s *CountingStore) Complete(ctx context.Context, results []hookd.AttemptResult) error {
+	s.Completes.Add(1)
+	s.Completed.Add(int64(len(results)))
+	return s.Store.Complete(ctx, results)
+}
+
+func (s *CountingStore) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hookd.Published, error) {
+	s.Publishes.Add(1)
+	return s.Store.PublishEvents(ctx, events)
+}
