@@ -28,9 +28,15 @@ const (
 )
 
 // drainLimit is how much of a response body beyond the logged part is read
-// and discarded so that the connection can be reused. A longer body closes
-// the connection instead of holding a worker.
+// and discarded so that the connection can be reused. A longer body is not
+// read: the connection is closed instead, so a receiver that answers with an
+// endless body holds a worker for no longer than reading hookd.MaxLoggedBody
+// plus drainLimit bytes takes, and never more memory than that.
 const drainLimit = 64 << 10
+
+// maxResponseHeaderBytes caps the status line and headers of a response. A
+// receiver that sends more fails the attempt with hookd.ClassTooLarge.
+const maxResponseHeaderBytes = 64 << 10
 
 // Masked stands for a secret header value in RequestHeaders.
 const Masked = "********"
@@ -75,19 +81,25 @@ type SenderConfig struct {
 	TLSConfig *tls.Config
 	// UserAgent is the User-Agent header (default "hookd/" + hookd.Version).
 	UserAgent string
+	// Resolver resolves receivers' host names (default net.DefaultResolver).
+	// Whatever it answers, the address check runs on the resolved address
+	// before connecting. Tests use it to map names to chosen addresses.
+	Resolver *net.Resolver
 }
 
 // Sender makes delivery attempts over HTTP. It is safe for concurrent use.
 type Sender struct {
 	client    *http.Client
 	transport *http.Transport
+	dialer    *net.Dialer
 	timeout   time.Duration
 	policy    *Policy
 	userAgent string
 }
 
 // NewSender returns a Sender whose client keeps connections alive, dials
-// through NewDialer(cfg.AllowPrivate), speaks TLS 1.2 or later, uses no
+// through NewDialer(cfg.AllowPrivate) (resolving with cfg.Resolver), caps
+// response headers at 64 KB, speaks TLS 1.2 or later, uses no
 // proxy (a proxy would hide the receiver's address from the check) and does
 // not follow redirects.
 func NewSender(cfg SenderConfig) *Sender {
@@ -112,9 +124,11 @@ func NewSender(cfg SenderConfig) *Sender {
 	if tlsConfig.MinVersion < tls.VersionTLS12 {
 		tlsConfig.MinVersion = tls.VersionTLS12
 	}
+	dialer := NewDialer(cfg.AllowPrivate)
+	dialer.Resolver = cfg.Resolver
 	transport := &http.Transport{
 		Proxy:                  nil,
-		DialContext:            NewDialer(cfg.AllowPrivate).DialContext,
+		DialContext:            dialer.DialContext,
 		TLSClientConfig:        tlsConfig,
 		ForceAttemptHTTP2:      true,
 		TLSHandshakeTimeout:    10 * time.Second,
@@ -122,7 +136,7 @@ func NewSender(cfg SenderConfig) *Sender {
 		MaxIdleConnsPerHost:    cfg.Concurrency,
 		IdleConnTimeout:        90 * time.Second,
 		ExpectContinueTimeout:  time.Second,
-		MaxResponseHeaderBytes: 64 << 10,
+		MaxResponseHeaderBytes: maxResponseHeaderBytes,
 	}
 	return &Sender{
 		client: &http.Client{
@@ -132,6 +146,7 @@ func NewSender(cfg SenderConfig) *Sender {
 			},
 		},
 		transport: transport,
+		dialer:    dialer,
 		timeout:   cfg.Timeout,
 		policy:    cfg.Policy,
 		userAgent: cfg.UserAgent,
@@ -309,6 +324,8 @@ func classify(err error) (class, message string) {
 		return hookd.ClassForbidden, forbidden.Error()
 	case errors.As(err, &dnsErr):
 		return hookd.ClassDNS, message
+	case isTooLarge(err):
+		return hookd.ClassTooLarge, fmt.Sprintf("the response headers exceed %d bytes: attempt aborted", maxResponseHeaderBytes)
 	case isTLS(err):
 		return hookd.ClassTLS, message
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
@@ -322,6 +339,15 @@ func classify(err error) (class, message string) {
 		return hookd.ClassReset, message
 	}
 	return hookd.ClassConnection, message
+}
+
+// isTooLarge reports whether err is the transport giving up on response
+// headers longer than MaxResponseHeaderBytes (HTTP/1.1) or the advertised
+// header list size (HTTP/2). Neither error has a type of its own.
+func isTooLarge(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "server response headers exceeded") ||
+		strings.Contains(msg, "response header list larger than advertised limit")
 }
 
 // isTLS reports whether err comes from the TLS handshake or certificate

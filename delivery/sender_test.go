@@ -461,9 +461,12 @@ func TestSendTLSError(t *testing.T) {
 	}
 }
 
+// An unknown name is a DNS failure, retried. The test resolver answers
+// NXDOMAIN without any DNS traffic.
 func TestSendDNSError(t *testing.T) {
-	r := testSender(5*time.Second).Send(context.Background(), testTarget("http://no-such-host.invalid/"), testDelivery())
-	if r.Success || r.ErrorClass != hookd.ClassDNS {
+	s := NewSender(SenderConfig{Timeout: 5 * time.Second, Resolver: testResolver(egressHosts)})
+	r := s.Send(context.Background(), testTarget("http://no-such-host.invalid/"), testDelivery())
+	if r.Success || r.ErrorClass != hookd.ClassDNS || r.NextAttemptAt == nil {
 		t.Fatalf("result %+v", r)
 	}
 }
