@@ -13,6 +13,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"sort"
@@ -351,6 +352,12 @@ func unavailable(err error) bool {
 		return true // the store was closed: the service is shutting down
 	}
 	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
+		return true
+	}
+	// A connection that the server or the network closed under a query:
+	// pgconn returns the read's EOF as it is.
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, net.ErrClosed) {
 		return true
 	}
 	var connectErr *pgconn.ConnectError

@@ -13,11 +13,19 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
 	"os"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hookd/hookd/postgres"
@@ -112,4 +120,192 @@ func OpenSchema(t testing.TB, schema string) *postgres.Store {
 func Open(t testing.TB) *postgres.Store {
 	t.Helper()
 	return OpenSchema(t, Schema(t))
+}
+
+// URLFor returns the test database URL with search_path and
+// application_name set to schema, for a process of its own (hookd serve
+// --database) to work in the test's schema. pgx sends URL parameters that
+// it does not know itself to the server as run-time parameters.
+func URLFor(t testing.TB, schema string) string {
+	t.Helper()
+	return withSchema(t, URL(t), schema)
+}
+
+func withSchema(t testing.TB, raw, schema string) string {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		t.Fatalf("pgtest: %s must be a postgres:// URL", EnvURL)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	q.Set("application_name", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Terminate ends, with pg_terminate_backend, every server session whose
+// application_name is name (pgtest names a schema's connections after it),
+// as a PostgreSQL restart would end them, and returns how many it ended.
+// The server's other sessions are left alone.
+func Terminate(t testing.TB, name string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, URL(t))
+	if err != nil {
+		t.Fatalf("pgtest: connect: %v", err)
+	}
+	defer conn.Close(context.Background())
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))
+		FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`, name).Scan(&n); err != nil {
+		t.Fatalf("pgtest: terminate the sessions of %s: %v", name, err)
+	}
+	return n
+}
+
+// Proxy is a TCP proxy on 127.0.0.1 in front of the test database, which a
+// test cuts to make the database unreachable (connections refused, those
+// open dropped) and restores, without disturbing the server's other
+// sessions as a restart would.
+type Proxy struct {
+	target  string // host:port of the database
+	network string // tcp, or unix for a socket directory
+
+	mu    sync.Mutex
+	addr  string
+	ln    net.Listener
+	conns map[net.Conn]struct{}
+	done  bool
+}
+
+// NewProxy starts a proxy to the test database and stops it when the test
+// ends.
+func NewProxy(t testing.TB) *Proxy {
+	t.Helper()
+	cfg, err := pgconn.ParseConfig(URL(t))
+	if err != nil {
+		t.Fatalf("pgtest: %s: %v", EnvURL, err)
+	}
+	p := &Proxy{network: "tcp", target: net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))), conns: map[net.Conn]struct{}{}}
+	if strings.HasPrefix(cfg.Host, "/") {
+		p.network = "unix"
+		p.target = fmt.Sprintf("%s/.s.PGSQL.%d", cfg.Host, cfg.Port)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("pgtest: proxy: %v", err)
+	}
+	p.addr = ln.Addr().String()
+	p.serve(ln)
+	t.Cleanup(func() {
+		p.mu.Lock()
+		p.done = true
+		p.mu.Unlock()
+		p.Cut()
+	})
+	return p
+}
+
+// Addr is the proxy's address, host:port.
+func (p *Proxy) Addr() string { return p.addr }
+
+// URLFor is pgtest.URLFor through the proxy.
+func (p *Proxy) URLFor(t testing.TB, schema string) string {
+	t.Helper()
+	u, err := url.Parse(URLFor(t, schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host = p.addr
+	return u.String()
+}
+
+// Config is pgtest.Config through the proxy.
+func (p *Proxy) Config(t testing.TB, schema string) *pgxpool.Config {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(p.URLFor(t, schema))
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	return cfg
+}
+
+func (p *Proxy) serve(ln net.Listener) {
+	p.ln = ln
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.forward(c)
+		}
+	}()
+}
+
+func (p *Proxy) forward(c net.Conn) {
+	s, err := net.DialTimeout(p.network, p.target, 10*time.Second)
+	if err != nil {
+		c.Close()
+		return
+	}
+	p.mu.Lock()
+	if p.ln == nil { // cut meanwhile
+		p.mu.Unlock()
+		c.Close()
+		s.Close()
+		return
+	}
+	p.conns[c], p.conns[s] = struct{}{}, struct{}{}
+	p.mu.Unlock()
+	var once sync.Once
+	end := func() {
+		once.Do(func() {
+			c.Close()
+			s.Close()
+			p.mu.Lock()
+			delete(p.conns, c)
+			delete(p.conns, s)
+			p.mu.Unlock()
+		})
+	}
+	go func() { io.Copy(s, c); end() }()
+	go func() { io.Copy(c, s); end() }()
+}
+
+// Cut makes the database unreachable through the proxy: it stops
+// listening, so connections are refused, and drops the open ones.
+func (p *Proxy) Cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		c.Close()
+		delete(p.conns, c)
+	}
+}
+
+// Restore listens again, on the same address.
+func (p *Proxy) Restore(t testing.TB) {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil || p.done {
+		return
+	}
+	var err error
+	for range 50 { // the port may take a moment to be free again
+		var ln net.Listener
+		if ln, err = net.Listen("tcp", p.addr); err == nil {
+			p.serve(ln)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("pgtest: proxy: listen again on %s: %v", p.addr, err)
 }

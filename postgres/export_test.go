@@ -1,0 +1,4 @@
+package postgres
+
+// WrapErr exposes wrapErr to the external tests.
+var WrapErr = wrapErr
