@@ -206,7 +206,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	recorded := make(chan struct{})
 	go func() {
 		defer close(recorded)
-		d.record(results)
+		d.record(results, ctx.Done())
 	}()
 
 	var (
@@ -421,8 +421,9 @@ func (d *Dispatcher) logAttempt(ctx context.Context, t *hookd.Target, dl *hookd.
 
 // record writes results to the store in batches: a batch goes when it holds
 // BatchSize results or FlushInterval after its first one arrived. It returns
-// when results is closed, after writing what it holds.
-func (d *Dispatcher) record(results <-chan hookd.AttemptResult) {
+// when results is closed, after writing what it holds. stopping is closed
+// when the dispatcher begins to shut down (see complete).
+func (d *Dispatcher) record(results <-chan hookd.AttemptResult, stopping <-chan struct{}) {
 	batch := make([]hookd.AttemptResult, 0, d.batchSize)
 	flush := time.NewTimer(time.Hour)
 	flush.Stop()
@@ -435,14 +436,14 @@ func (d *Dispatcher) record(results <-chan hookd.AttemptResult) {
 			select {
 			case r, ok = <-results:
 			case <-flush.C:
-				d.complete(batch)
+				d.complete(batch, stopping)
 				batch = batch[:0]
 				continue
 			}
 		}
 		if !ok {
 			if len(batch) > 0 {
-				d.complete(batch)
+				d.complete(batch, stopping)
 			}
 			return
 		}
@@ -457,27 +458,39 @@ func (d *Dispatcher) record(results <-chan hookd.AttemptResult) {
 				default:
 				}
 			}
-			d.complete(batch)
+			d.complete(batch, stopping)
 			batch = batch[:0]
 		}
 	}
 }
 
-// complete records a batch, trying a few times. A batch that cannot be
-// recorded is dropped: its deliveries are attempted again once their leases
-// expire (at-least-once).
-func (d *Dispatcher) complete(batch []hookd.AttemptResult) {
+// complete records a batch. When the store fails (the database is down or
+// restarting) it tries again, with backoff, until the batch's leases end:
+// a batch recorded after an outage spares the receivers a second delivery.
+// Meanwhile the workers wait to hand over their results, so no more
+// deliveries are claimed. After the leases the deliveries are claimed again
+// and the results would be dropped as stale (Store.Complete), so the batch
+// is dropped: its deliveries are attempted again (at-least-once). Once the
+// dispatcher is stopping, it gives up after a few tries rather than hold up
+// the shutdown.
+func (d *Dispatcher) complete(batch []hookd.AttemptResult, stopping <-chan struct{}) {
+	const minTries, maxBackoff = 4, time.Second
+	leaseEnd := time.Now().Add(d.lease)
+	for _, r := range batch {
+		if !r.At.IsZero() && r.At.Add(d.lease).Before(leaseEnd) {
+			leaseEnd = r.At.Add(d.lease) // r.At is when the attempt began, after its claim
+		}
+	}
 	backoff := 100 * time.Millisecond
 	var err error
-	for try := 0; try < 4; try++ {
-		if try > 0 {
-			time.Sleep(backoff)
-			backoff *= 3
-		}
+	for try := 1; ; try++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err = d.store.Complete(ctx, batch)
 		cancel()
 		if err == nil {
+			if try > 1 {
+				d.log.Info("recorded attempts after a store failure", "attempts", len(batch), "tries", try)
+			}
 			for _, r := range batch {
 				if r.NextAttemptAt != nil {
 					d.noteDue(*r.NextAttemptAt)
@@ -485,9 +498,25 @@ func (d *Dispatcher) complete(batch []hookd.AttemptResult) {
 			}
 			return
 		}
-		d.log.Warn("recording attempts", "attempts", len(batch), "try", try+1, "err", err)
+		if try <= minTries || try%10 == 0 {
+			d.log.Warn("recording attempts", "attempts", len(batch), "try", try, "err", err)
+		}
+		if try >= minTries {
+			if time.Now().Add(backoff).After(leaseEnd) {
+				break
+			}
+			select {
+			case <-stopping:
+				d.log.Error("dropping attempt results at shutdown: their deliveries will be retried after the lease",
+					"attempts", len(batch), "err", err)
+				return
+			default:
+			}
+		}
+		time.Sleep(backoff)
+		backoff = min(backoff*3, maxBackoff)
 	}
-	d.log.Error("dropping attempt results: their deliveries will be retried after the lease",
+	d.log.Error("dropping attempt results: their leases are over, their deliveries will be retried",
 		"attempts", len(batch), "err", err)
 }
 

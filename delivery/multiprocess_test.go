@@ -186,3 +186,22 @@ func TestMaintainOneLeaderOnPostgres(t *testing.T) {
 		t.Errorf("maintenance ran in %d dispatchers at once", most.Load())
 	}
 }
+
+// A store that fails for longer than a few tries (the database restarting)
+// gets the results once it is back, within their leases: the delivery is
+// recorded once and not sent again.
+func TestRecordingOutlastsAnOutage(t *testing.T) {
+	rc := newReceiver(t, nil)
+	st := newFakeStore()
+	st.setTarget(testTarget(rc.URL))
+	st.failCompletes = 6
+	startDispatcher(t, Config{Store: st, Sender: testSender(time.Second), Lease: 16 * time.Second, PollInterval: 20 * time.Millisecond})
+	st.add(delivery(1, 5))
+	waitFor(t, 10*time.Second, "the delivery to be recorded", func() bool { return st.state(1).done })
+	if log := st.logOf(1); len(log) != 1 || !log[0].Success {
+		t.Fatalf("log %+v", log)
+	}
+	if n := len(rc.requests()); n != 1 {
+		t.Errorf("receiver got %d requests, want 1", n)
+	}
+}
