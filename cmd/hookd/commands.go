@@ -13,6 +13,7 @@ import (
 func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("migrate", stderr)
 	database := databaseFlag(fs)
+	configFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -28,6 +29,7 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 func createKey(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("keys create", stderr)
 	database := databaseFlag(fs)
+	configFlag(fs)
 	name := fs.String("name", "", "a name for the key (required)")
 	admin := fs.Bool("admin", false, "make an admin key (default: a publisher key, which may only publish events)")
 	if err := parseFlags(fs, args); err != nil {

@@ -36,9 +36,10 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "hookd:", err)
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0) // the help was asked for, and printed
 		}
+		fmt.Fprintln(os.Stderr, "hookd:", err)
 		os.Exit(2)
 	}
 }

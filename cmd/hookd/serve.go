@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +16,8 @@ import (
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/delivery"
 	hookdhttp "github.com/hookd/hookd/http"
+	"github.com/hookd/hookd/metrics"
+	"github.com/hookd/hookd/tracing"
 	"github.com/hookd/hookd/web"
 )
 
@@ -32,11 +35,24 @@ type serveConfig struct {
 	maintainEvery time.Duration
 	shutdownGrace time.Duration
 	log           *logConfig
+	otlpEndpoint  string
+	metrics       bool
 }
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlagSet("serve", stderr)
-	c := serveConfig{database: databaseFlag(fs), log: logFlags(fs)}
+	c := serveFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	return c.run(ctx, stderr)
+}
+
+// serveFlags defines the settings of serve on fs. Each is also read from
+// the config file (--config) and the environment (HOOKD_ and the name).
+func serveFlags(fs *flag.FlagSet) *serveConfig {
+	c := &serveConfig{database: databaseFlag(fs), log: logFlags(fs)}
+	configFlag(fs)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.StringVar(&c.adminAPIKey, "admin-api-key", "", "an admin key, <prefix>.<secret>, registered at start if absent")
 	fs.StringVar(&c.allowPrivate, "allow-private", "", "comma-separated CIDRs that deliveries may reach although private or loopback, e.g. 127.0.0.0/8")
@@ -48,9 +64,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.DurationVar(&c.disableAfter, "disable-after", 5*24*time.Hour, "disable a webhook whose deliveries keep failing this long (0: never)")
 	fs.DurationVar(&c.maintainEvery, "maintenance-interval", 10*time.Minute, "how often retention and auto-disable run")
 	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 10*time.Second, "how long in-flight requests and attempts may take to finish on SIGTERM")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
+	fs.StringVar(&c.otlpEndpoint, "otlp-endpoint", "", "send OpenTelemetry traces to this OTLP/HTTP collector, e.g. http://127.0.0.1:4318 (also on with OTEL_EXPORTER_OTLP_ENDPOINT; off when neither is set)")
+	fs.BoolVar(&c.metrics, "metrics", true, "serve Prometheus metrics at /metrics")
+	return c
+}
+
+func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	logger, err := c.log.logger(stderr)
 	if err != nil {
 		return err
@@ -78,18 +97,42 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return errors.New("invalid durations: --retention must be at least 1h, --maintenance-interval at least 1s, --disable-after and --shutdown-grace not negative")
 	}
 
+	if c.otlpEndpoint != "" {
+		if _, err := tracing.ParseEndpoint(c.otlpEndpoint); err != nil {
+			return fmt.Errorf("invalid --otlp-endpoint %q: %w", c.otlpEndpoint, err)
+		}
+	}
+
 	store, err := openStore(ctx, *c.database)
 	if err != nil {
 		return fmt.Errorf("open database %s: %w", redact(*c.database), err)
 	}
 	defer store.Close()
+	stopTracing, err := tracing.Setup(ctx, c.otlpEndpoint)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(flushCtx); err != nil {
+			logger.Warn("flushing traces", "err", err)
+		}
+	}()
+	if tracing.Enabled(c.otlpEndpoint) {
+		logger.Info("tracing on: exporting spans over OTLP/HTTP")
+	}
+	var m *metrics.Metrics
+	if c.metrics {
+		m = metrics.New()
+	}
 	if err := bootstrapAdminKey(ctx, store, c.adminAPIKey, logger); err != nil {
 		return err
 	}
 
 	svc, err := newService(store, serviceOptions{
 		logger: logger, allowPrivate: allow, schedule: schedule, concurrency: c.concurrency,
-		timeout: c.timeout, lease: c.lease, shutdownGrace: c.shutdownGrace,
+		timeout: c.timeout, lease: c.lease, shutdownGrace: c.shutdownGrace, metrics: m,
 	})
 	if err != nil {
 		return err
@@ -145,6 +188,9 @@ type serviceOptions struct {
 	timeout       time.Duration
 	lease         time.Duration
 	shutdownGrace time.Duration
+	// metrics, when set, times the store's calls, counts attempts, events
+	// and requests, and is served at /metrics.
+	metrics *metrics.Metrics
 }
 
 // service is hookd in a process: the delivery dispatcher and the HTTP
@@ -167,16 +213,24 @@ func newService(store hookd.Store, o serviceOptions) (*service, error) {
 	// opened (on PostgreSQL, among every process sharing it); it is named
 	// explicitly so that a store wrapper cannot hide it.
 	leader, _ := store.(hookd.Leader)
+	var observer delivery.Observer
+	var apiOptions []hookdhttp.Option
+	if o.metrics != nil {
+		store = o.metrics.InstrumentStore(store)
+		o.metrics.WatchQueue(store, 0)
+		observer = o.metrics
+		apiOptions = append(apiOptions, hookdhttp.WithObserver(o.metrics), hookdhttp.WithMetrics(o.metrics.Handler()))
+	}
 	dispatcher, err := delivery.New(delivery.Config{
 		Store: store, Sender: sender, Concurrency: o.concurrency, Lease: o.lease, ShutdownGrace: o.shutdownGrace, Logger: o.logger,
-		Leader: leader,
+		Leader: leader, Observer: observer,
 	})
 	if err != nil {
 		return nil, err
 	}
 	srv := &http.Server{
 		// The admin UI owns "/" and "/assets/"; every other path is the API's.
-		Handler:           web.Mount(hookdhttp.NewServer(store, o.logger)),
+		Handler:           web.Mount(hookdhttp.NewServer(store, o.logger, apiOptions...)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,

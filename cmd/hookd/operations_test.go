@@ -1,0 +1,372 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookd/hookd/client"
+)
+
+// syncBuffer is a bytes.Buffer that the logger and the test may share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startServe runs "hookd serve" in this process, as main does, until the
+// test ends, and waits until it is ready.
+func startServe(t *testing.T, args ...string) (url string, logs *syncBuffer) {
+	t.Helper()
+	addr := freeAddr(t)
+	logs = &syncBuffer{}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--addr", addr}, args...), io.Discard, logs)
+	}()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("hookd log:\n%s", logs.String())
+		}
+	})
+	url = "http://" + addr
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		select {
+		case err := <-done:
+			t.Fatalf("serve stopped: %v\n%s", err, logs.String())
+		default:
+		}
+		if res, err := http.Get(url + "/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return url, logs
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("hookd did not become ready\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// scrape reads /metrics into series ("name{labels}") and their values.
+func scrape(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	res, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/plain") {
+		t.Fatalf("GET /metrics: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	out := map[string]float64{}
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		out[line[:i]] = v
+	}
+	return out
+}
+
+// TestMetricsAfterRealDeliveries runs hookd serve on SQLite in a temporary
+// directory with receivers on 127.0.0.1 that answer 200, 500, 410 and not
+// yet, publishes an event to all four (and once more with the same id),
+// and checks that the counters of /metrics moved as the deliveries went:
+// accepted and duplicate events, attempts by outcome and error class,
+// latency histograms, the auto-disable, queue and retry-queue depth,
+// database and HTTP timings. Labels carry no URL, and the debug log has one
+// line per attempt and no secret.
+func TestMetricsAfterRealDeliveries(t *testing.T) {
+	const adminKey = "opsadmin.metrics-test-secret-0123456789"
+	const hiddenValue = "hidden-header-value-never-logged"
+	release := make(chan struct{})
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/ok":
+		case "/fail":
+			w.WriteHeader(http.StatusInternalServerError)
+		case "/gone":
+			w.WriteHeader(http.StatusGone)
+		case "/slow":
+			<-release
+		}
+	}))
+	defer receiver.Close()
+	defer close(release) // before the server stops: let the slow attempt end
+
+	url, logs := startServe(t, "--database", filepath.Join(t.TempDir(), "hookd.db"), "--admin-api-key", adminKey,
+		"--allow-private", "127.0.0.0/8", "--retry-schedule", "1h", "--timeout", "10s", "--shutdown-grace", "2s",
+		"--log-level", "debug")
+	ctx := context.Background()
+	c := client.New(url, adminKey)
+	ids := map[string]int64{}
+	for _, name := range []string{"ok", "fail", "gone", "slow"} {
+		w, err := c.CreateWebhook(ctx, client.NewWebhook{Name: name, HTTPURL: receiver.URL + "/" + name,
+			HTTPMethod: "POST", TriggerEvents: []string{"ASSET_ADDED"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[name] = w.ID
+	}
+	if _, err := c.AddHeader(ctx, ids["ok"], "X-Token", hiddenValue, true, false); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second is a duplicate
+		if _, err := c.Publish(ctx, client.Event{ID: "evt-metrics-1", Event: "ASSET_ADDED", Data: json.RawMessage(`{"n":1}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Wait until the three answered attempts are recorded.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ok, _ := c.SuccessLog(ctx, ids["ok"], 1, 10)
+		fail, _ := c.FailedLog(ctx, ids["fail"], 1, 10)
+		gone, _ := c.FailedLog(ctx, ids["gone"], 1, 10)
+		if len(ok) == 1 && len(fail) == 1 && len(gone) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("attempts not recorded: %d success, %d failed, %d gone", len(ok), len(fail), len(gone))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	m := scrape(t, url)
+	want := map[string]float64{
+		`hookd_events_accepted_total`:                                           1,
+		`hookd_events_duplicate_total`:                                          1,
+		`hookd_deliveries_queued_total`:                                         4,
+		`hookd_delivery_attempts_total{error_class="none",outcome="success"}`:   1,
+		`hookd_delivery_attempts_total{error_class="status",outcome="retry"}`:   1,
+		`hookd_delivery_attempts_total{error_class="gone",outcome="failed"}`:    1,
+		`hookd_delivery_attempts_total{error_class="timeout",outcome="failed"}`: 0,
+		`hookd_delivery_attempt_duration_seconds_count{outcome="success"}`:      1,
+		`hookd_delivery_attempt_duration_seconds_count{outcome="retry"}`:        1,
+		`hookd_delivery_attempt_duration_seconds_count{outcome="failed"}`:       1,
+		`hookd_webhooks_auto_disabled_total{reason="gone"}`:                     1,
+		`hookd_webhooks_auto_disabled_total{reason="failing"}`:                  0,
+		`hookd_queue_length`:               1, // the slow one, in flight
+		`hookd_retry_queue_length`:         1, // the 500
+		`hookd_webhooks{state="enabled"}`:  3,
+		`hookd_webhooks{state="disabled"}`: 1,
+		`hookd_http_requests_total{code="200",method="POST",route="/api/v2/events"}`: 2,
+	}
+	for series, v := range want {
+		got, ok := m[series]
+		if !ok {
+			t.Errorf("%s missing from /metrics", series)
+		} else if got != v {
+			t.Errorf("%s = %v, want %v", series, got, v)
+		}
+	}
+	for _, op := range []string{"claim", "complete", "publish_events", "targets", "api_key_by_prefix", "webhook"} {
+		if n := m[`hookd_db_operation_duration_seconds_count{operation="`+op+`"}`]; n < 1 {
+			t.Errorf("database operation %s not timed (count %v)", op, n)
+		}
+	}
+	if m[`hookd_http_request_duration_seconds_count{method="POST",route="/api/v2/admin/webhooks"}`] != 4 {
+		t.Errorf("POST /api/v2/admin/webhooks requests timed: %v, want 4", m[`hookd_http_request_duration_seconds_count{method="POST",route="/api/v2/admin/webhooks"}`])
+	}
+	var buildInfo bool
+	for series := range m {
+		if strings.Contains(series, "127.0.0.1") || strings.Contains(series, "http://") || strings.Contains(series, "evt-metrics") {
+			t.Errorf("a label holds a URL or an id: %s", series)
+		}
+		buildInfo = buildInfo || strings.HasPrefix(series, "hookd_build_info{")
+	}
+	if !buildInfo {
+		t.Error("hookd_build_info missing")
+	}
+
+	// One debug line per attempt, and no secret anywhere in the log.
+	out := logs.String()
+	if n := strings.Count(out, `msg="delivery attempt`); n != 3 {
+		t.Errorf("%d attempt log lines, want 3 (the slow attempt is still running)\n%s", n, out)
+	}
+	if !regexp.MustCompile(`level=DEBUG msg="delivery attempt" .*webhook=` + strconv.FormatInt(ids["ok"], 10) + ` .*status=200`).MatchString(out) {
+		t.Errorf("no debug line for the successful attempt\n%s", out)
+	}
+	for _, secret := range []string{hiddenValue, "metrics-test-secret", "whsec_", receiver.URL + "/"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the log contains %q", secret)
+		}
+	}
+}
+
+// TestConfigPrecedence checks flag > environment > file > default.
+func TestConfigPrecedence(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "hookd.conf")
+	os.WriteFile(file, []byte(`# hookd settings
+addr = 127.0.0.1:1111
+retry-schedule = 1s,2s
+concurrency = 7
+log-format = "json"
+
+timeout=3s
+`), 0o600)
+	t.Setenv("HOOKD_CONCURRENCY", "9")
+	t.Setenv("HOOKD_TIMEOUT", "4s")
+	fs := newFlagSet("serve", io.Discard)
+	c := serveFlags(fs)
+	if err := parseFlags(fs, []string{"--config", file, "--timeout", "5s"}); err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprintf("addr=%s retry=%s concurrency=%d timeout=%s format=%s lease=%s",
+		c.addr, c.retrySchedule, c.concurrency, c.timeout, c.log.format, c.lease)
+	want := "addr=127.0.0.1:1111 retry=1s,2s concurrency=9 timeout=5s format=json lease=1m0s"
+	if got != want {
+		t.Errorf("settings:\n got %s\nwant %s", got, want)
+	}
+
+	// HOOKD_CONFIG names the file when --config does not.
+	t.Setenv("HOOKD_CONFIG", file)
+	fs = newFlagSet("serve", io.Discard)
+	c = serveFlags(fs)
+	if err := parseFlags(fs, nil); err != nil {
+		t.Fatal(err)
+	}
+	if c.addr != "127.0.0.1:1111" {
+		t.Errorf("HOOKD_CONFIG not read: addr %s", c.addr)
+	}
+
+	// migrate reads serve's file and keeps what it needs.
+	os.WriteFile(file, []byte("database = /tmp/x.db\nconcurrency = 3\n"), 0o600)
+	fs = newFlagSet("migrate", io.Discard)
+	database := databaseFlag(fs)
+	configFlag(fs)
+	if err := parseFlags(fs, []string{"--config=" + file}); err != nil || *database != "/tmp/x.db" {
+		t.Errorf("migrate with serve's config: database %q, %v", *database, err)
+	}
+}
+
+// TestBadSettingsFailInOneLine runs serve with invalid settings from each
+// source and checks that it fails at once with a one-line reason.
+func TestBadSettingsFailInOneLine(t *testing.T) {
+	dir := t.TempDir()
+	conf := func(text string) string {
+		p := filepath.Join(dir, fmt.Sprintf("c%d.conf", len(text)))
+		os.WriteFile(p, []byte(text), 0o600)
+		return p
+	}
+	db := filepath.Join(dir, "hookd.db")
+	cases := []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--concurrency", "abc"}, nil, `invalid value "abc" for flag -concurrency`},
+		{[]string{"--retry-schedule", "5s,soon"}, nil, "invalid --retry-schedule"},
+		{[]string{"--timeout", "10ms"}, nil, "invalid --timeout 10ms"},
+		{[]string{"--log-format", "xml"}, nil, `invalid --log-format "xml"`},
+		{[]string{"--otlp-endpoint", "collector:4318"}, nil, `invalid --otlp-endpoint "collector:4318"`},
+		{[]string{"--no-such-setting"}, nil, "flag provided but not defined"},
+		{nil, map[string]string{"HOOKD_TIMEOUT": "5"}, `invalid HOOKD_TIMEOUT="5"`},
+		{[]string{"--config", conf("concurrency = 0x\n")}, nil, `.conf:1: invalid concurrency "0x"`},
+		{[]string{"--config", conf("# ok\nretry-shedule = 5s\n")}, nil, `:2: unknown setting "retry-shedule"`},
+		{[]string{"--config", conf("addr\n")}, nil, `:1: want key = value`},
+		{[]string{"--config", filepath.Join(dir, "missing.conf")}, nil, "config file: open"},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			var stderr bytes.Buffer
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			err := run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--database", db}, tc.args...), io.Discard, &stderr)
+			if err == nil {
+				t.Fatal("serve accepted the setting")
+			}
+			if !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("error %q, want one line containing %q", err, tc.want)
+			}
+			if stderr.Len() > 0 {
+				t.Errorf("serve printed more than its error:\n%s", stderr.String())
+			}
+		})
+	}
+}
+
+// TestBadSettingExitsNonZero checks the built binary: exit status 2 and
+// one line on stderr.
+func TestBadSettingExitsNonZero(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds hookd")
+	}
+	bin := buildHookd(t)
+	cmd := exec.Command(bin, "serve", "--retry-schedule", "sometimes")
+	cmd.Env = append(os.Environ(), "HOOKD_DATABASE="+filepath.Join(t.TempDir(), "hookd.db"))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	exit, ok := err.(*exec.ExitError)
+	if !ok || exit.ExitCode() != 2 {
+		t.Fatalf("exit: %v, want status 2", err)
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "hookd: invalid --retry-schedule") {
+		t.Errorf("stderr %q, want one line: hookd: invalid --retry-schedule ...", stderr.String())
+	}
+
+	// --help lists every setting with its default, and exits 0.
+	out, err := exec.Command(bin, "serve", "--help").CombinedOutput()
+	if err != nil {
+		t.Fatalf("serve --help: %v", err)
+	}
+	fs := newFlagSet("serve", io.Discard)
+	serveFlags(fs)
+	fs.VisitAll(func(f *flag.Flag) {
+		def := f.DefValue
+		if def == "" {
+			def = "none"
+		}
+		if want := fmt.Sprintf("(env %s; default %s)", envName(f.Name), def); !bytes.Contains(out, []byte("--"+f.Name+" ")) && !bytes.Contains(out, []byte("--"+f.Name+"\n")) || !bytes.Contains(out, []byte(want)) {
+			t.Errorf("serve --help does not list --%s with %s", f.Name, want)
+		}
+	})
+}
