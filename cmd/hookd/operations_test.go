@@ -370,3 +370,16 @@ func TestBadSettingExitsNonZero(t *testing.T) {
 		}
 	})
 }
+
+// TestPackagedConfig checks that the example config file of packaging/ is
+// one that serve accepts.
+func TestPackagedConfig(t *testing.T) {
+	fs := newFlagSet("serve", io.Discard)
+	c := serveFlags(fs)
+	if err := parseFlags(fs, []string{"--config", "../../packaging/hookd.conf"}); err != nil {
+		t.Fatal(err)
+	}
+	if *c.database != "/var/lib/hookd/hookd.db" || c.log.format != "json" || !c.metrics {
+		t.Errorf("packaging/hookd.conf read as database %q, log-format %q, metrics %v", *c.database, c.log.format, c.metrics)
+	}
+}
