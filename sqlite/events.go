@@ -39,13 +39,12 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 		if err != nil {
 			return err
 		}
-		insEvent, err := tx.PrepareContext(ctx, `INSERT INTO events (id, event, project_id, user_id, data, deliveries, created_at, trace_parent)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
+		insEvent, err := s.prepared(ctx, tx, insertEventSQL)
 		if err != nil {
 			return err
 		}
 		defer insEvent.Close()
-		insDelivery, err := tx.PrepareContext(ctx, deliveryInsert)
+		insDelivery, err := s.prepared(ctx, tx, deliveryInsert)
 		if err != nil {
 			return err
 		}
@@ -127,6 +126,10 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 	s.notify()
 	return nil
 }
+
+// insertEventSQL stores an event unless its id is stored already.
+const insertEventSQL = `INSERT INTO events (id, event, project_id, user_id, data, deliveries, created_at, trace_parent)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
 
 // deliveryInsert queues a delivery, due at once.
 const deliveryInsert = `INSERT INTO deliveries (webhook_id, event_id, message_id, state, attempts, next_attempt_at, created_at, updated_at)

@@ -12,6 +12,56 @@ import (
 	"github.com/hookd/hookd"
 )
 
+// The hot path's statements, prepared once (Store.prepared).
+const (
+	claimSQL = `UPDATE deliveries
+		SET leased_by = ?, lease_until = ?, next_attempt_at = ?, updated_at = ?
+		WHERE id IN (
+			SELECT id FROM deliveries
+			WHERE state = 'pending' AND next_attempt_at <= ?
+			ORDER BY next_attempt_at, id
+			LIMIT ?)
+		RETURNING id, webhook_id, event_id, message_id, attempts, created_at`
+	claimEventsSQL = `SELECT ` + eventColumns + ` FROM events WHERE id IN (SELECT value FROM json_each(?))`
+
+	// settleSQL finishes, reschedules or fails a delivery that is still
+	// pending and leased to ?6 (any lease when ?6 is ''), and returns what
+	// the attempt's log entry needs; no row when the result is stale.
+	settleSQL = `UPDATE deliveries
+		SET state = ?1, attempts = attempts + 1, next_attempt_at = ?2, leased_by = NULL, lease_until = NULL,
+		    last_attempt_at = ?3, updated_at = ?4
+		WHERE id = ?5 AND state = 'pending' AND (?6 = '' OR leased_by = ?6)
+		RETURNING webhook_id, event_id, message_id, attempts`
+	// logAttemptSQL logs an attempt with its event's name, and returns it.
+	logAttemptSQL = `INSERT INTO attempts
+		(delivery_id, webhook_id, event_id, event, message_id, attempt, success, http_status, duration_ms,
+		 error_class, error, request_headers, response_body, next_attempt_at, created_at)
+		SELECT ?1, ?2, ?3, e.event, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14 FROM events e WHERE e.id = ?3
+		RETURNING event`
+	// healthSQL: ?1 success, ?2 attempt time, ?3 disable, ?4 now, ?5 webhook
+	// id. A success ends a failing streak that began before it; a failure
+	// starts one (or moves its start earlier) unless a later success is
+	// already recorded. Applying results in any order gives the same state,
+	// and several successes act as the latest of them alone.
+	healthSQL = `UPDATE webhooks SET
+		failing_since = CASE
+			WHEN ?1 THEN (CASE WHEN failing_since <= ?2 THEN NULL ELSE failing_since END)
+			WHEN last_success_at >= ?2 THEN failing_since
+			ELSE min(coalesce(failing_since, ?2), ?2)
+		END,
+		last_success_at = CASE WHEN ?1 THEN max(coalesce(last_success_at, ?2), ?2) ELSE last_success_at END,
+		updated_at = CASE WHEN ?3 AND disabled = 0 THEN ?4 ELSE updated_at END,
+		disabled = disabled OR ?3
+		WHERE id = ?5`
+	// latestSQL replaces a webhook's latest run by a later (or as late) one.
+	latestSQL = `UPDATE webhooks
+		SET last_run_at = ?1, last_run_success = ?2, last_run_status = ?3, last_run_duration_ms = ?4, last_run_event = ?5
+		WHERE id = ?6 AND (last_run_at IS NULL OR last_run_at <= ?1)`
+)
+
+var hotQueries = []string{claimSQL, claimEventsSQL, settleSQL, logAttemptSQL, healthSQL, latestSQL,
+	insertEventSQL, deliveryInsert}
+
 // Claim leases up to limit due deliveries to worker, oldest first, with
 // their events. One UPDATE ... RETURNING picks and leases them, so two
 // workers (or two processes, which the write lock serialises) never get the
@@ -25,15 +75,11 @@ func (s *Store) Claim(ctx context.Context, worker string, limit int, now time.Ti
 	}
 	until := ms(now.Add(lease))
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `UPDATE deliveries
-			SET leased_by = ?, lease_until = ?, next_attempt_at = ?, updated_at = ?
-			WHERE id IN (
-				SELECT id FROM deliveries
-				WHERE state = 'pending' AND next_attempt_at <= ?
-				ORDER BY next_attempt_at, id
-				LIMIT ?)
-			RETURNING id, webhook_id, event_id, message_id, attempts, created_at`,
-			worker, until, until, ms(now), ms(now), limit)
+		claim, err := s.prepared(ctx, tx, claimSQL)
+		if err != nil {
+			return err
+		}
+		rows, err := claim.QueryContext(ctx, worker, until, until, ms(now), ms(now), limit)
 		if err != nil {
 			return err
 		}
@@ -65,8 +111,11 @@ func (s *Store) Claim(ctx context.Context, worker string, limit int, now time.Ti
 		if err != nil {
 			return err
 		}
-		evs, err := tx.QueryContext(ctx, `SELECT `+eventColumns+` FROM events
-			WHERE id IN (SELECT value FROM json_each(?))`, string(ids))
+		claimEvents, err := s.prepared(ctx, tx, claimEventsSQL)
+		if err != nil {
+			return err
+		}
+		evs, err := claimEvents.QueryContext(ctx, string(ids))
 		if err != nil {
 			return err
 		}
@@ -148,80 +197,63 @@ func (s *Store) Targets(ctx context.Context, webhookIDs []int64, now time.Time) 
 }
 
 // Complete records a batch of attempt results in one transaction (one
-// commit, one fsync, for a whole batch of sends). For each result it logs
-// the attempt, then finishes the delivery (success), reschedules it (a
-// failure with NextAttemptAt) or fails it for good (a failure without), and
-// keeps the webhook's latest run and failing state. A result for a delivery
-// that is gone (its webhook was deleted) or already finished is dropped, and
-// so is one whose Worker no longer holds the delivery's lease (it expired
-// and another claim took the delivery over): no log entry, no attempt
-// counted, the current lease holder's result settles the delivery.
+// commit for a whole batch of sends). For each result it finishes the
+// delivery (success), reschedules it (a failure with NextAttemptAt) or fails
+// it for good (a failure without), and logs the attempt: two statements a
+// result. A result for a delivery that is gone (its webhook was deleted),
+// already finished, or leased to another worker than r.Worker, is dropped.
 //
-// The webhook updates are written to be order-independent, because results
-// of one webhook come from several workers: the latest run is replaced only
-// by a later one, and the failing state starts at the earliest failure after
-// the latest success whatever order they are recorded in.
+// The webhooks' latest run and failing state are written once a webhook
+// for the batch's successes, and once a failure: the updates are
+// order-independent, because results of one webhook come from several
+// workers. The latest run is replaced only by a later one, and the failing
+// state starts at the earliest failure after the latest success whatever
+// order they are recorded in, so the batch's successes of a webhook act as
+// the latest of them alone.
 func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) error {
 	if len(results) == 0 {
 		return nil
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		sel, err := tx.PrepareContext(ctx, `SELECT d.webhook_id, d.event_id, d.message_id, d.attempts, e.event
-			FROM deliveries d JOIN events e ON e.id = d.event_id
-			WHERE d.id = ?1 AND d.state = 'pending' AND (?2 = '' OR d.leased_by = ?2)`)
-		if err != nil {
-			return err
+		var stmts [4]*sql.Stmt
+		for i, q := range []string{settleSQL, logAttemptSQL, healthSQL, latestSQL} {
+			st, err := s.prepared(ctx, tx, q)
+			if err != nil {
+				return err
+			}
+			stmts[i] = st
 		}
-		defer sel.Close()
-		logAttempt, err := tx.PrepareContext(ctx, `INSERT INTO attempts
-			(delivery_id, webhook_id, event_id, event, message_id, attempt, success, http_status, duration_ms,
-			 error_class, error, request_headers, response_body, next_attempt_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer logAttempt.Close()
-		settle, err := tx.PrepareContext(ctx, `UPDATE deliveries
-			SET state = ?, attempts = attempts + 1, next_attempt_at = ?, leased_by = NULL, lease_until = NULL,
-			    last_attempt_at = ?, updated_at = ?
-			WHERE id = ?`)
-		if err != nil {
-			return err
-		}
-		defer settle.Close()
-		// ?1 success, ?2 attempt time, ?3 disable, ?4 now, ?5 webhook id.
-		// A success ends a failing streak that began before it; a failure
-		// starts one (or moves its start earlier) unless a later success is
-		// already recorded.
-		health, err := tx.PrepareContext(ctx, `UPDATE webhooks SET
-			failing_since = CASE
-				WHEN ?1 THEN (CASE WHEN failing_since <= ?2 THEN NULL ELSE failing_since END)
-				WHEN last_success_at >= ?2 THEN failing_since
-				ELSE min(coalesce(failing_since, ?2), ?2)
-			END,
-			last_success_at = CASE WHEN ?1 THEN max(coalesce(last_success_at, ?2), ?2) ELSE last_success_at END,
-			updated_at = CASE WHEN ?3 AND disabled = 0 THEN ?4 ELSE updated_at END,
-			disabled = disabled OR ?3
-			WHERE id = ?5`)
-		if err != nil {
-			return err
-		}
-		defer health.Close()
-		latest, err := tx.PrepareContext(ctx, `UPDATE webhooks
-			SET last_run_at = ?1, last_run_success = ?2, last_run_status = ?3, last_run_duration_ms = ?4, last_run_event = ?5
-			WHERE id = ?6 AND (last_run_at IS NULL OR last_run_at <= ?1)`)
-		if err != nil {
-			return err
-		}
-		defer latest.Close()
+		settle, logAttempt, health, latest := stmts[0], stmts[1], stmts[2], stmts[3]
 
+		type run struct {
+			at, duration int64
+			success      bool
+			status       int
+			event        string
+		}
+		type hook struct {
+			okAt   int64 // latest success, 0 for none
+			latest run
+		}
+		hooks := make(map[int64]*hook, 4)
+		order := make([]int64, 0, 4)
 		now := ms(hookd.Now())
+		var headers []byte
 		for _, r := range results {
+			at := ms(stamp(r.At))
+			state, next := "failed", sql.NullInt64{}
+			switch {
+			case r.Success:
+				state = "succeeded"
+			case r.NextAttemptAt != nil:
+				state, next = "pending", nullMS(r.NextAttemptAt)
+			}
 			var (
-				webhookID, attempts       int64
-				eventID, messageID, event string
+				webhookID, attempts int64
+				eventID, messageID  string
 			)
-			err := sel.QueryRowContext(ctx, r.DeliveryID, r.Worker).Scan(&webhookID, &eventID, &messageID, &attempts, &event)
+			err := settle.QueryRowContext(ctx, state, next, at, now, r.DeliveryID, r.Worker).
+				Scan(&webhookID, &eventID, &messageID, &attempts)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}
@@ -230,36 +262,42 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 			}
 			attempt := int64(r.Attempt)
 			if attempt <= 0 {
-				attempt = attempts + 1
+				attempt = attempts // counted by settle already
 			}
-			state, next := "failed", sql.NullInt64{}
-			switch {
-			case r.Success:
-				state = "succeeded"
-			case r.NextAttemptAt != nil:
-				state, next = "pending", nullMS(r.NextAttemptAt)
-			}
-			headers, err := json.Marshal(r.RequestHeaders)
-			if err != nil {
-				return err
-			}
-			if r.RequestHeaders == nil {
-				headers = []byte(`{}`)
-			}
-			at := ms(stamp(r.At))
+			headers = hookd.AppendHeadersJSON(headers[:0], r.RequestHeaders)
 			duration := r.Duration.Milliseconds()
-			if _, err := logAttempt.ExecContext(ctx, r.DeliveryID, webhookID, eventID, event, messageID, attempt,
+			var event string
+			if err := logAttempt.QueryRowContext(ctx, r.DeliveryID, webhookID, eventID, messageID, attempt,
 				r.Success, r.HTTPStatus, duration, r.ErrorClass, r.Error, string(headers), r.ResponseBody,
-				next, at); err != nil {
+				next, at).Scan(&event); err != nil {
 				return err
 			}
-			if _, err := settle.ExecContext(ctx, state, next, at, now, r.DeliveryID); err != nil {
-				return err
+			h := hooks[webhookID]
+			if h == nil {
+				h = &hook{latest: run{at: -1}}
+				hooks[webhookID] = h
+				order = append(order, webhookID)
+			}
+			if at >= h.latest.at {
+				h.latest = run{at: at, duration: duration, success: r.Success, status: r.HTTPStatus, event: event}
+			}
+			if r.Success && !r.DisableWebhook {
+				h.okAt = max(h.okAt, at)
+				continue
 			}
 			if _, err := health.ExecContext(ctx, r.Success, at, r.DisableWebhook, now, webhookID); err != nil {
 				return err
 			}
-			if _, err := latest.ExecContext(ctx, at, r.Success, r.HTTPStatus, duration, event, webhookID); err != nil {
+		}
+		for _, id := range order {
+			h := hooks[id]
+			if h.okAt > 0 {
+				if _, err := health.ExecContext(ctx, true, h.okAt, false, now, id); err != nil {
+					return err
+				}
+			}
+			l := h.latest
+			if _, err := latest.ExecContext(ctx, l.at, l.success, l.status, l.duration, l.event, id); err != nil {
 				return err
 			}
 		}

@@ -37,6 +37,10 @@ type Store struct {
 
 	wake chan struct{}
 
+	// stmts holds the hot path's statements, prepared once on the writer's
+	// connection at Open and read-only after (prepared).
+	stmts map[string]*sql.Stmt
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -83,8 +87,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 
-	s := &Store{w: w, r: r, wake: make(chan struct{}, 1)}
+	s := &Store{w: w, r: r, wake: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{}}
 	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.prepareHot(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -102,6 +110,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the database. It may be called more than once.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		for _, st := range s.stmts {
+			st.Close()
+		}
 		s.closeErr = errors.Join(s.r.Close(), s.w.Close())
 	})
 	return s.closeErr
@@ -141,6 +152,30 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return mapErr(err)
 	}
 	return mapErr(tx.Commit())
+}
+
+// prepareHot prepares the hot path's statements (hotQueries) on the
+// writer's connection, once, after the migrations.
+func (s *Store) prepareHot(ctx context.Context) error {
+	for _, q := range hotQueries {
+		st, err := s.w.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("sqlite: prepare: %w", err)
+		}
+		s.stmts[q] = st
+	}
+	return nil
+}
+
+// prepared returns query as a statement of tx. A query of hotQueries was
+// prepared once on the writer's connection and is reused by every
+// transaction (SQLite parses it once, not on every claim and completion);
+// another is prepared in tx.
+func (s *Store) prepared(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	if st, ok := s.stmts[query]; ok {
+		return tx.StmtContext(ctx, st), nil
+	}
+	return tx.PrepareContext(ctx, query)
 }
 
 // inReadTx runs fn in a read transaction on the read pool, so that the
