@@ -24,6 +24,7 @@ type Server struct {
 	observer  Observer     // nil: none
 	metrics   http.Handler // GET /metrics; nil: not served
 	routeList []Route      // every route handle registered, in order
+	limits    *rateLimits  // nil: no rate limiting (WithRateLimit)
 
 	// lastTouched throttles writes of api_keys.last_access to one a minute
 	// per key, so the intake path does not write on every request.
@@ -139,7 +140,7 @@ func (s *Server) handle(pattern string, who access, h handlerFunc) {
 			r, span = startServerSpan(r, method, path)
 			defer span.End()
 		}
-		err := s.authorize(r, who)
+		err := s.admit(r, who)
 		if err == nil {
 			err = h(sw, r)
 		}
@@ -229,7 +230,10 @@ func (p *statusRecorder) WriteHeader(status int)      { p.status = status }
 func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	var api *apiError
 	var invalid *validationError
+	var limited *tooManyRequests
 	switch {
+	case errors.As(err, &limited):
+		limited.write(w)
 	case errors.As(err, &api):
 		writeError(w, api.status, api.msg)
 	case errors.As(err, &invalid):

@@ -46,13 +46,13 @@ type testAPI struct {
 	publisher string
 }
 
-func newTestAPI(t *testing.T, store hookd.Store) *testAPI {
+func newTestAPI(t *testing.T, store hookd.Store, opts ...hookdhttp.Option) *testAPI {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	srv := httptest.NewServer(hookdhttp.NewServer(store, logger))
+	srv := httptest.NewServer(hookdhttp.NewServer(store, logger, opts...))
 	t.Cleanup(srv.Close)
 	ctx := context.Background()
 	admin, err := hookd.IssueAPIKey(ctx, store, hookd.DefaultUserID, "test admin", hookd.RoleAdmin)

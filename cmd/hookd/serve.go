@@ -37,6 +37,7 @@ type serveConfig struct {
 	log           *logConfig
 	otlpEndpoint  string
 	metrics       bool
+	rateLimit     hookdhttp.RateLimit
 }
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -66,6 +67,8 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 10*time.Second, "how long in-flight requests and attempts may take to finish on SIGTERM")
 	fs.StringVar(&c.otlpEndpoint, "otlp-endpoint", "", "send OpenTelemetry traces to this OTLP/HTTP collector, e.g. http://127.0.0.1:4318 (also on with OTEL_EXPORTER_OTLP_ENDPOINT; off when neither is set)")
 	fs.BoolVar(&c.metrics, "metrics", true, "serve Prometheus metrics at /metrics")
+	fs.Float64Var(&c.rateLimit.PerSecond, "rate-limit", hookdhttp.DefaultRateLimit, "API requests a second per API key, and a tenth of that in failed authentications per client address; beyond, 429 with Retry-After (0: no limit)")
+	fs.IntVar(&c.rateLimit.Burst, "rate-limit-burst", hookdhttp.DefaultRateBurst, "API requests per API key at once, above --rate-limit")
 	return c
 }
 
@@ -97,6 +100,10 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 		return errors.New("invalid durations: --retention must be at least 1h, --maintenance-interval at least 1s, --disable-after and --shutdown-grace not negative")
 	}
 
+	if c.rateLimit.PerSecond < 0 || (c.rateLimit.PerSecond > 0 && c.rateLimit.Burst < 1) {
+		return fmt.Errorf("invalid --rate-limit %g / --rate-limit-burst %d: use a rate of 0 (no limit) or more, and a burst of at least 1",
+			c.rateLimit.PerSecond, c.rateLimit.Burst)
+	}
 	if c.otlpEndpoint != "" {
 		if _, err := tracing.ParseEndpoint(c.otlpEndpoint); err != nil {
 			return fmt.Errorf("invalid --otlp-endpoint %q: %w", c.otlpEndpoint, err)
@@ -132,7 +139,7 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 
 	svc, err := newService(store, serviceOptions{
 		logger: logger, allowPrivate: allow, schedule: schedule, concurrency: c.concurrency,
-		timeout: c.timeout, lease: c.lease, shutdownGrace: c.shutdownGrace, metrics: m,
+		timeout: c.timeout, lease: c.lease, shutdownGrace: c.shutdownGrace, metrics: m, rateLimit: c.rateLimit,
 	})
 	if err != nil {
 		return err
@@ -191,6 +198,10 @@ type serviceOptions struct {
 	// metrics, when set, times the store's calls, counts attempts, events
 	// and requests, and is served at /metrics.
 	metrics *metrics.Metrics
+	// rateLimit limits the API's callers (zero: no limit).
+	rateLimit hookdhttp.RateLimit
+	// httpLimits bound slow and large requests (zero fields: the defaults).
+	httpLimits httpLimits
 }
 
 // service is hookd in a process: the delivery dispatcher and the HTTP
@@ -228,16 +239,9 @@ func newService(store hookd.Store, o serviceOptions) (*service, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{
-		// The admin UI owns "/" and "/assets/"; every other path is the API's.
-		Handler:           web.Mount(hookdhttp.NewServer(store, o.logger, apiOptions...)),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(o.logger.Handler(), slog.LevelWarn),
-	}
+	apiOptions = append(apiOptions, hookdhttp.WithRateLimit(o.rateLimit))
+	// The admin UI owns "/" and "/assets/"; every other path is the API's.
+	srv := newHTTPServer(web.Mount(hookdhttp.NewServer(store, o.logger, apiOptions...)), o.logger, o.httpLimits)
 	return &service{store: store, sender: sender, dispatcher: dispatcher, server: srv}, nil
 }
 

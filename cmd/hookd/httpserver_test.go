@@ -1,0 +1,238 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/delivery"
+	hookdhttp "github.com/hookd/hookd/http"
+	"github.com/hookd/hookd/sqlite"
+	"github.com/hookd/hookd/web"
+)
+
+// The server hookd serve runs sets every limit.
+func TestHTTPLimitsDefaults(t *testing.T) {
+	srv := newHTTPServer(http.NotFoundHandler(), slog.New(slog.NewTextHandler(io.Discard, nil)), httpLimits{})
+	if srv.ReadHeaderTimeout <= 0 || srv.ReadHeaderTimeout > 30*time.Second ||
+		srv.ReadTimeout <= 0 || srv.WriteTimeout <= 0 || srv.IdleTimeout <= 0 ||
+		srv.MaxHeaderBytes <= 0 || srv.MaxHeaderBytes > 1<<20 {
+		t.Fatalf("limits: read header %s, read %s, write %s, idle %s, header bytes %d",
+			srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout, srv.MaxHeaderBytes)
+	}
+}
+
+// slowAPI runs the API and UI, as serve builds them, on 127.0.0.1 with
+// short timeouts, and returns its address, an admin key and the store.
+func slowAPI(t *testing.T, limits httpLimits) (addr, key string, store hookd.Store) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	key, err = hookd.IssueAPIKey(ctx, st, hookd.DefaultUserID, "slow", hookd.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv := newHTTPServer(web.Mount(hookdhttp.NewServer(st, logger)), logger, limits)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String(), key, st
+}
+
+// closedWithin reports how long until the server hung up on c, reading
+// what it sends meanwhile, or false when it kept c open for limit.
+func closedWithin(c net.Conn, limit time.Duration) (time.Duration, []byte, bool) {
+	start := time.Now()
+	c.SetReadDeadline(start.Add(limit))
+	got, err := io.ReadAll(c)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		return 0, got, false
+	}
+	return time.Since(start), got, true
+}
+
+// trickle writes s to c a byte every interval until done, c fails or s
+// ends.
+func trickle(c net.Conn, s string, interval time.Duration, done <-chan struct{}) {
+	for i := 0; i < len(s); i++ {
+		if _, err := c.Write([]byte{s[i]}); err != nil {
+			return
+		}
+		select {
+		case <-done:
+			return
+		case <-time.After(interval):
+		}
+	}
+}
+
+func TestSlowClients(t *testing.T) {
+	// Far enough apart that each test tells which limit cut it off.
+	limits := httpLimits{ReadHeader: 300 * time.Millisecond, Read: 1500 * time.Millisecond, Idle: 300 * time.Millisecond}
+	addr, key, store := slowAPI(t, limits)
+	dial := func(t *testing.T) net.Conn {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+
+	// Slowloris: request headers a byte every 50 ms, never finished. The
+	// server hangs up once ReadHeader is over.
+	t.Run("slow headers", func(t *testing.T) {
+		c := dial(t)
+		done := make(chan struct{})
+		defer close(done)
+		go trickle(c, "GET /api/v2/admin/webhooks HTTP/1.1\r\nHost: hookd\r\nX-API-KEY: "+key+"\r\nX-Slow: "+strings.Repeat("a", 200), 50*time.Millisecond, done)
+		took, _, closed := closedWithin(c, 3*time.Second)
+		if !closed {
+			t.Fatal("a client sending its headers a byte every 50 ms kept the connection for 3 s")
+		}
+		if took > limits.ReadHeader+600*time.Millisecond {
+			t.Errorf("cut off after %s, ReadHeader is %s", took, limits.ReadHeader)
+		}
+		t.Logf("slowloris client cut off after %s", took.Round(time.Millisecond))
+	})
+
+	// A body trickled in: the request is cut off at Read, and the event it
+	// was carrying is not stored.
+	t.Run("slow body", func(t *testing.T) {
+		c := dial(t)
+		body := `{"id":"evt_slow","event":"ASSET_ADDED","data":{"pad":"` + strings.Repeat("a", 200) + `"}}`
+		head := "POST /api/v2/events HTTP/1.1\r\nHost: hookd\r\nX-API-KEY: " + key +
+			"\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n"
+		if _, err := io.WriteString(c, head); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		defer close(done)
+		go trickle(c, body, 50*time.Millisecond, done)
+		took, got, closed := closedWithin(c, 3*time.Second)
+		if !closed {
+			t.Fatal("a client trickling its body kept the connection for 3 s")
+		}
+		if took > limits.Read+600*time.Millisecond {
+			t.Errorf("cut off after %s, Read is %s", took, limits.Read)
+		}
+		if len(got) > 0 && !strings.HasPrefix(string(got), "HTTP/1.1 4") {
+			t.Errorf("answer to a cut-off request: %q", got)
+		}
+		t.Logf("slow body cut off after %s, answered %q", took.Round(time.Millisecond), firstLine(got))
+		pub, err := store.PublishEvents(context.Background(), []*hookd.Event{{ID: "evt_slow", Event: "ASSET_ADDED", Data: json.RawMessage(`{}`)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pub[0].Duplicate {
+			t.Error("the event of the cut-off request was stored")
+		}
+	})
+
+	// An idle keep-alive connection is closed after Idle.
+	t.Run("idle connection", func(t *testing.T) {
+		c := dial(t)
+		io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: hookd\r\n\r\n")
+		r := bufio.NewReader(c)
+		res, err := http.ReadResponse(r, nil)
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("healthz: %v %v", res, err)
+		}
+		io.Copy(io.Discard, res.Body)
+		start := time.Now()
+		c.SetReadDeadline(start.Add(3 * time.Second))
+		if _, err := r.ReadByte(); err == nil {
+			t.Fatal("the server sent more than its answer")
+		} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatal("an idle connection stayed open for 3 s")
+		}
+		if took := time.Since(start); took > limits.Idle+600*time.Millisecond {
+			t.Errorf("idle connection closed after %s, Idle is %s", took, limits.Idle)
+		}
+	})
+
+	// Request headers over the limit: 431, and the request does not run.
+	t.Run("huge headers", func(t *testing.T) {
+		c := dial(t)
+		req := "POST /api/v2/events HTTP/1.1\r\nHost: hookd\r\nX-API-KEY: " + key +
+			"\r\nContent-Type: application/json\r\nX-Pad: " + strings.Repeat("a", 100<<10) + "\r\nContent-Length: 2\r\n\r\n{}"
+		go io.WriteString(c, req)
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+			t.Fatalf("status %d, want 431", res.StatusCode)
+		}
+	})
+}
+
+func firstLine(b []byte) string {
+	s, _, _ := strings.Cut(string(b), "\r\n")
+	return s
+}
+
+// serve limits the API's callers by default, and newService wires the
+// limit into the API it serves.
+func TestServeRateLimit(t *testing.T) {
+	fs := newFlagSet("serve", io.Discard)
+	c := serveFlags(fs)
+	if err := parseFlags(fs, nil); err != nil {
+		t.Fatal(err)
+	}
+	if want := (hookdhttp.RateLimit{PerSecond: hookdhttp.DefaultRateLimit, Burst: hookdhttp.DefaultRateBurst}); c.rateLimit != want {
+		t.Errorf("default rate limit %+v, want %+v", c.rateLimit, want)
+	}
+
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	key, err := hookd.IssueAPIKey(ctx, st, hookd.DefaultUserID, "limited", hookd.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := newService(st, serviceOptions{
+		logger: slog.New(slog.NewTextHandler(io.Discard, nil)), schedule: delivery.DefaultSchedule(),
+		concurrency: 1, timeout: time.Second, lease: time.Minute, rateLimit: hookdhttp.RateLimit{PerSecond: 1, Burst: 2},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var codes []int
+	for i := 0; i < 3; i++ {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", "/api/v2/admin/webhooks", nil)
+		req.Header.Set("X-API-KEY", key)
+		svc.server.Handler.ServeHTTP(rec, req)
+		codes = append(codes, rec.Code)
+		if rec.Code == http.StatusTooManyRequests && rec.Header().Get("Retry-After") == "" {
+			t.Error("429 without Retry-After")
+		}
+	}
+	if codes[0] != 200 || codes[1] != 200 || codes[2] != http.StatusTooManyRequests {
+		t.Errorf("statuses %v with 1 request a second, bursts of 2; want [200 200 429]", codes)
+	}
+}

@@ -1,0 +1,241 @@
+package http
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// RateLimit limits how fast the API may be called: each API key gets
+// PerSecond requests a second with bursts of Burst, and each client address
+// gets a tenth of that in failed authentications (a wrong, unknown or
+// unauthorized key), so a client cannot guess keys or hammer the database
+// with bad ones. A request over either limit is answered 429 with
+// Retry-After, before its key is checked (client address) or before its
+// handler runs (key), so it changes nothing. Health checks and unknown
+// routes are not limited.
+type RateLimit struct {
+	// PerSecond is the sustained requests a second per API key; 0 or less
+	// turns rate limiting off.
+	PerSecond float64
+	// Burst is how many requests a key may make at once (at least 1).
+	Burst int
+}
+
+// The defaults of hookd serve: room for the batch intake (each batch is up
+// to 1,000 events) and for the admin UI's polling several times over.
+const (
+	DefaultRateLimit = 100
+	DefaultRateBurst = 200
+)
+
+// maxTrackedAddresses bounds the client addresses with a failure limiter.
+// Past it the least useful entries go: those idle long enough to have
+// refilled (which lose nothing), then arbitrary ones.
+const maxTrackedAddresses = 10000
+
+// WithRateLimit limits the API's callers (see RateLimit). Without it, or
+// with PerSecond 0, nothing is limited.
+func WithRateLimit(rl RateLimit) Option {
+	return func(s *Server) {
+		if rl.PerSecond <= 0 {
+			s.limits = nil
+			return
+		}
+		rl.Burst = max(rl.Burst, 1)
+		failRate := rl.PerSecond / 10
+		s.limits = &rateLimits{
+			config:   rl,
+			keys:     newLimiterSet(rate.Limit(rl.PerSecond), rl.Burst, 0),
+			failures: newLimiterSet(rate.Limit(failRate), max(rl.Burst/10, 1), maxTrackedAddresses),
+			now:      time.Now,
+		}
+	}
+}
+
+// rateLimits are the Server's limiters.
+type rateLimits struct {
+	config   RateLimit
+	keys     *limiterSet // by API key prefix
+	failures *limiterSet // failed authentications, by client address
+	now      func() time.Time
+}
+
+// tooManyRequests is a 429 answer; Retry-After says when to try again.
+type tooManyRequests struct {
+	retryAfter time.Duration
+	msg        string
+}
+
+func (e *tooManyRequests) Error() string { return e.msg }
+
+// retryAfterSeconds is the Retry-After value for a wait: whole seconds,
+// rounded up, at least 1.
+func retryAfterSeconds(wait time.Duration) string {
+	return strconv.FormatInt(max(1, int64(math.Ceil(wait.Seconds()))), 10)
+}
+
+func (e *tooManyRequests) write(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", retryAfterSeconds(e.retryAfter))
+	writeError(w, http.StatusTooManyRequests, e.msg)
+}
+
+// admit authenticates r for a route of access who (authorize) and applies
+// the rate limits around it.
+func (s *Server) admit(r *http.Request, who access) error {
+	l := s.limits
+	if l == nil || who == public {
+		return s.authorize(r, who)
+	}
+	now := l.now()
+	client := clientAddress(r)
+	if wait, limited := l.failures.exhausted(client, now); limited {
+		return &tooManyRequests{wait, fmt.Sprintf(
+			"Too many requests: too many failed authentications from this address, retry in %s s",
+			retryAfterSeconds(wait))}
+	}
+	if err := s.authorize(r, who); err != nil {
+		if err == errUnauthorized {
+			l.failures.take(client, now)
+		}
+		return err
+	}
+	if wait, ok := l.keys.allow(callerKey(r).Prefix, now); !ok {
+		return &tooManyRequests{wait, fmt.Sprintf(
+			"Too many requests: the limit is %s requests a second per API key (bursts of %d), retry in %s s",
+			strconv.FormatFloat(l.config.PerSecond, 'f', -1, 64), l.config.Burst, retryAfterSeconds(wait))}
+	}
+	return nil
+}
+
+// clientAddress is the address failed authentications are counted by: the
+// connection's IP (a proxy in front of hookd counts as one client), IPv6
+// addresses by their /64, which one host usually has whole.
+func clientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	ip = ip.Unmap().WithZone("")
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
+}
+
+// limiterSet keeps a token bucket per key. A bucket idle for longer than it
+// takes to refill is the same as a new one, so it is dropped: memory grows
+// with the keys active in the last few seconds, not with all ever seen.
+type limiterSet struct {
+	limit rate.Limit
+	burst int
+	max   int           // entries kept at most; 0: no bound beyond idleness
+	idle  time.Duration // a bucket untouched this long is full
+
+	mu        sync.Mutex
+	m         map[string]*limiterEntry
+	lastSweep time.Time
+}
+
+type limiterEntry struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+func newLimiterSet(limit rate.Limit, burst, maxEntries int) *limiterSet {
+	idle := time.Duration(float64(burst) / float64(limit) * float64(time.Second))
+	return &limiterSet{limit: limit, burst: burst, max: maxEntries, idle: max(idle, time.Second),
+		m: map[string]*limiterEntry{}}
+}
+
+// get returns key's bucket, creating it (and sweeping idle ones) as needed.
+// l.mu is held.
+func (l *limiterSet) get(key string, now time.Time) *rate.Limiter {
+	if e, ok := l.m[key]; ok {
+		e.seen = now
+		return e.lim
+	}
+	if now.Sub(l.lastSweep) >= l.idle || (l.max > 0 && len(l.m) >= l.max) {
+		l.sweep(now)
+	}
+	e := &limiterEntry{lim: rate.NewLimiter(l.limit, l.burst), seen: now}
+	l.m[key] = e
+	return e.lim
+}
+
+// sweep drops the buckets idle long enough to be full, then, if the set is
+// still near its bound, arbitrary ones until a tenth of it is free (so that
+// a flood of new keys sweeps once per tenth, not on every request). l.mu is
+// held.
+func (l *limiterSet) sweep(now time.Time) {
+	l.lastSweep = now
+	for k, e := range l.m {
+		if now.Sub(e.seen) >= l.idle {
+			delete(l.m, k)
+		}
+	}
+	if l.max > 0 && len(l.m) >= l.max {
+		keep := l.max - max(l.max/10, 1)
+		for k := range l.m {
+			if len(l.m) <= keep {
+				break
+			}
+			delete(l.m, k)
+		}
+	}
+}
+
+// allow takes a token for key if one is there now; otherwise it takes
+// nothing and says how long until one is.
+func (l *limiterSet) allow(key string, now time.Time) (time.Duration, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r := l.get(key, now).ReserveN(now, 1)
+	if wait := r.DelayFrom(now); wait > 0 {
+		r.CancelAt(now)
+		return wait, false
+	}
+	return 0, true
+}
+
+// exhausted reports, without taking anything, whether key has no token now,
+// and how long until it has one.
+func (l *limiterSet) exhausted(key string, now time.Time) (time.Duration, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.m[key]
+	if !ok {
+		return 0, false
+	}
+	tokens := e.lim.TokensAt(now)
+	if tokens >= 1 {
+		return 0, false
+	}
+	return time.Duration((1 - tokens) / float64(l.limit) * float64(time.Second)), true
+}
+
+// take takes a token for key, if there is one.
+func (l *limiterSet) take(key string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.get(key, now).AllowN(now, 1)
+}
+
+// size is how many buckets the set holds.
+func (l *limiterSet) size() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.m)
+}

@@ -1,0 +1,91 @@
+package http
+
+import (
+	"fmt"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+func TestLimiterSet(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := newLimiterSet(rate.Limit(2), 4, 0) // refills in 2 s
+	for i := 0; i < 4; i++ {
+		if wait, ok := l.allow("k", t0); !ok {
+			t.Fatalf("request %d refused (wait %s)", i+1, wait)
+		}
+	}
+	wait, ok := l.allow("k", t0)
+	if ok || wait != 500*time.Millisecond {
+		t.Fatalf("fifth request: ok %v wait %s, want refused for 500ms", ok, wait)
+	}
+	// A refused request takes nothing: the token comes when it said.
+	if _, ok := l.allow("k", t0.Add(499*time.Millisecond)); ok {
+		t.Fatal("allowed before the wait was over")
+	}
+	if _, ok := l.allow("k", t0.Add(1000*time.Millisecond)); !ok {
+		t.Fatal("refused after the wait")
+	}
+	if _, ok := l.allow("other", t0); !ok {
+		t.Fatal("another key was refused")
+	}
+
+	// exhausted peeks without taking; take takes.
+	f := newLimiterSet(rate.Limit(1), 2, 0)
+	if _, ex := f.exhausted("ip", t0); ex {
+		t.Fatal("an unknown address is exhausted")
+	}
+	f.take("ip", t0)
+	f.take("ip", t0)
+	if wait, ex := f.exhausted("ip", t0); !ex || wait != time.Second {
+		t.Fatalf("after 2 failures: exhausted %v, wait %s", ex, wait)
+	}
+	if _, ex := f.exhausted("ip", t0.Add(time.Second)); ex {
+		t.Fatal("still exhausted after a refill")
+	}
+}
+
+// Memory stays bounded: idle buckets are dropped once they would be full,
+// and the address set never holds more than its bound.
+func TestLimiterSetEviction(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := newLimiterSet(rate.Limit(10), 20, 0) // full again after 2 s
+	for i := 0; i < 1000; i++ {
+		l.allow(fmt.Sprintf("key%d", i), t0)
+	}
+	if n := l.size(); n != 1000 {
+		t.Fatalf("%d buckets, want 1000", n)
+	}
+	l.allow("key1", t0.Add(time.Second)) // active
+	l.allow("late", t0.Add(2*time.Second))
+	if n := l.size(); n != 2 {
+		t.Fatalf("%d buckets after the idle ones were swept, want 2 (key1, late)", n)
+	}
+
+	bounded := newLimiterSet(rate.Limit(1), 1, 100)
+	for i := 0; i < 10000; i++ {
+		bounded.take(fmt.Sprintf("10.0.%d.%d", i/256, i%256), t0)
+	}
+	if n := bounded.size(); n > 100 {
+		t.Fatalf("%d addresses tracked, bound 100", n)
+	}
+}
+
+func TestClientAddress(t *testing.T) {
+	for remote, want := range map[string]string{
+		"127.0.0.1:5555":             "127.0.0.1",
+		"[::ffff:10.1.2.3]:80":       "10.1.2.3",
+		"[2001:db8:1:2:3:4:5:6]:443": "2001:db8:1:2::/64",
+		"[2001:db8:1:2:ffff::1]:443": "2001:db8:1:2::/64",
+		"[fe80::1%eth0]:80":          "fe80::/64",
+		"not an address":             "not an address",
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = remote
+		if got := clientAddress(r); got != want {
+			t.Errorf("clientAddress(%q) = %q, want %q", remote, got, want)
+		}
+	}
+}

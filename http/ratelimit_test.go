@@ -1,0 +1,86 @@
+package http_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	hookdhttp "github.com/hookd/hookd/http"
+	"github.com/hookd/hookd/sqlite"
+)
+
+func sqliteAPI(t *testing.T, opts ...hookdhttp.Option) *testAPI {
+	t.Helper()
+	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return newTestAPI(t, store, opts...)
+}
+
+// Each key gets its own budget; over it, a request is answered 429 with
+// Retry-After and its handler does not run, so it stores nothing.
+func TestRateLimitPerKey(t *testing.T) {
+	a := sqliteAPI(t, hookdhttp.WithRateLimit(hookdhttp.RateLimit{PerSecond: 2, Burst: 3}))
+	event := func(id string) string { return `{"id":"` + id + `","event":"ASSET_ADDED"}` }
+	for _, id := range []string{"evt_1", "evt_2", "evt_3"} {
+		expect(t, a.do("POST", "/api/v2/events", a.publisher, event(id)), 200, "")
+	}
+	res := a.do("POST", "/api/v2/events", a.publisher, event("evt_limited"))
+	expect(t, res, 429, `{"error":"Too many requests: the limit is 2 requests a second per API key (bursts of 3), retry in 1 s"}`)
+	if got := res.header.Get("Retry-After"); got != "1" {
+		t.Errorf("Retry-After %q, want 1", got)
+	}
+	// The batch intake shares the key's budget.
+	expect(t, a.do("POST", "/api/v2/events/batch", a.publisher, `{"events":[`+event("evt_limited")+`]}`), 429, "")
+
+	// Another key is not affected.
+	expect(t, a.do("GET", "/api/v2/admin/webhooks", a.adminKey, ""), 200, `{"webhooks":[]}`)
+
+	// Once the bucket refills, the event refused with 429 turns out never to
+	// have been stored: it is new, not a duplicate.
+	time.Sleep(600 * time.Millisecond)
+	res = a.do("POST", "/api/v2/events", a.publisher, event("evt_limited"))
+	expect(t, res, 200, "")
+	if normalize(t, res.body).(map[string]any)["event"].(map[string]any)["duplicate"] != false {
+		t.Errorf("the event refused with 429 was stored: %s", res.body)
+	}
+}
+
+// Failed authentications are limited per client address, before the key
+// is looked at: past the budget even a valid key from that address waits.
+func TestRateLimitFailedAuthentication(t *testing.T) {
+	// 20 a second per key, so 2 failures a second per address, bursts of 2.
+	a := sqliteAPI(t, hookdhttp.WithRateLimit(hookdhttp.RateLimit{PerSecond: 20, Burst: 20}))
+	expect(t, a.do("GET", "/api/v2/admin/webhooks", "guess.wrong-secret", ""), 401, `{"error":"Unauthorized"}`)
+	expect(t, a.do("GET", "/api/v2/admin/webhooks", "", ""), 401, `{"error":"Unauthorized"}`)
+	res := a.do("GET", "/api/v2/admin/webhooks", "guess.another-secret", "")
+	expect(t, res, 429, `{"error":"Too many requests: too many failed authentications from this address, retry in 1 s"}`)
+	if res.header.Get("Retry-After") != "1" {
+		t.Errorf("Retry-After %q", res.header.Get("Retry-After"))
+	}
+	expect(t, a.do("GET", "/api/v2/admin/webhooks", a.adminKey, ""), 429, "")
+	// Health checks are never limited.
+	expect(t, a.do("GET", "/healthz", "", ""), 200, "")
+
+	time.Sleep(600 * time.Millisecond)
+	expect(t, a.do("GET", "/api/v2/admin/webhooks", a.adminKey, ""), 200, "")
+}
+
+// Without WithRateLimit, or with a rate of 0, nothing is limited.
+func TestRateLimitOff(t *testing.T) {
+	for name, opts := range map[string][]hookdhttp.Option{
+		"no option": nil,
+		"rate 0":    {hookdhttp.WithRateLimit(hookdhttp.RateLimit{PerSecond: 0, Burst: 1})},
+	} {
+		t.Run(name, func(t *testing.T) {
+			a := sqliteAPI(t, opts...)
+			for i := 0; i < 30; i++ {
+				expect(t, a.do("GET", "/api/v2/admin/webhooks", "guess.wrong", ""), 401, "")
+				expect(t, a.do("GET", "/api/v2/admin/webhooks", a.adminKey, ""), 200, "")
+			}
+		})
+	}
+}
