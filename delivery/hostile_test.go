@@ -406,7 +406,7 @@ func TestHostileReceivers(t *testing.T) {
 					if h.body >= 0 && len(e.ResponseBody) != h.body {
 						t.Errorf("attempt %d: logged %d bytes of body, want %d", attempt, len(e.ResponseBody), h.body)
 					}
-					if e.Duration > 1500*time.Millisecond {
+					if e.Duration > 2500*time.Millisecond { // 1 s and a loaded machine's delays
 						t.Errorf("attempt %d took %s with a 1s timeout", attempt, e.Duration)
 					}
 					if attempt == 3 {

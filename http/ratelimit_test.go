@@ -23,15 +23,17 @@ func sqliteAPI(t *testing.T, opts ...hookdhttp.Option) *testAPI {
 // Each key gets its own budget; over it, a request is answered 429 with
 // Retry-After and its handler does not run, so it stores nothing.
 func TestRateLimitPerKey(t *testing.T) {
-	a := sqliteAPI(t, hookdhttp.WithRateLimit(hookdhttp.RateLimit{PerSecond: 2, Burst: 3}))
+	t.Parallel() // it waits 2 s for a token, as does the next
+	// A token every 2 s: the four requests surely come faster.
+	a := sqliteAPI(t, hookdhttp.WithRateLimit(hookdhttp.RateLimit{PerSecond: 0.5, Burst: 3}))
 	event := func(id string) string { return `{"id":"` + id + `","event":"ASSET_ADDED"}` }
 	for _, id := range []string{"evt_1", "evt_2", "evt_3"} {
 		expect(t, a.do("POST", "/api/v2/events", a.publisher, event(id)), 200, "")
 	}
 	res := a.do("POST", "/api/v2/events", a.publisher, event("evt_limited"))
-	expect(t, res, 429, `{"error":"Too many requests: the limit is 2 requests a second per API key (bursts of 3), retry in 1 s"}`)
-	if got := res.header.Get("Retry-After"); got != "1" {
-		t.Errorf("Retry-After %q, want 1", got)
+	expect(t, res, 429, `{"error":"Too many requests: the limit is 0.5 requests a second per API key (bursts of 3), retry in 2 s"}`)
+	if got := res.header.Get("Retry-After"); got != "2" {
+		t.Errorf("Retry-After %q, want 2", got)
 	}
 	// The batch intake shares the key's budget.
 	expect(t, a.do("POST", "/api/v2/events/batch", a.publisher, `{"events":[`+event("evt_limited")+`]}`), 429, "")
@@ -41,7 +43,7 @@ func TestRateLimitPerKey(t *testing.T) {
 
 	// Once the bucket refills, the event refused with 429 turns out never to
 	// have been stored: it is new, not a duplicate.
-	time.Sleep(600 * time.Millisecond)
+	time.Sleep(2100 * time.Millisecond)
 	res = a.do("POST", "/api/v2/events", a.publisher, event("evt_limited"))
 	expect(t, res, 200, "")
 	if normalize(t, res.body).(map[string]any)["event"].(map[string]any)["duplicate"] != false {
@@ -52,20 +54,21 @@ func TestRateLimitPerKey(t *testing.T) {
 // Failed authentications are limited per client address, before the key
 // is looked at: past the budget even a valid key from that address waits.
 func TestRateLimitFailedAuthentication(t *testing.T) {
-	// 20 a second per key, so 2 failures a second per address, bursts of 2.
-	a := sqliteAPI(t, hookdhttp.WithRateLimit(hookdhttp.RateLimit{PerSecond: 20, Burst: 20}))
+	t.Parallel()
+	// 5 a second per key, so a failure every 2 s per address, bursts of 2.
+	a := sqliteAPI(t, hookdhttp.WithRateLimit(hookdhttp.RateLimit{PerSecond: 5, Burst: 20}))
 	expect(t, a.do("GET", "/api/v2/admin/webhooks", "guess.wrong-secret", ""), 401, `{"error":"Unauthorized"}`)
 	expect(t, a.do("GET", "/api/v2/admin/webhooks", "", ""), 401, `{"error":"Unauthorized"}`)
 	res := a.do("GET", "/api/v2/admin/webhooks", "guess.another-secret", "")
-	expect(t, res, 429, `{"error":"Too many requests: too many failed authentications from this address, retry in 1 s"}`)
-	if res.header.Get("Retry-After") != "1" {
+	expect(t, res, 429, `{"error":"Too many requests: too many failed authentications from this address, retry in 2 s"}`)
+	if res.header.Get("Retry-After") != "2" {
 		t.Errorf("Retry-After %q", res.header.Get("Retry-After"))
 	}
 	expect(t, a.do("GET", "/api/v2/admin/webhooks", a.adminKey, ""), 429, "")
 	// Health checks are never limited.
 	expect(t, a.do("GET", "/healthz", "", ""), 200, "")
 
-	time.Sleep(600 * time.Millisecond)
+	time.Sleep(2100 * time.Millisecond)
 	expect(t, a.do("GET", "/api/v2/admin/webhooks", a.adminKey, ""), 200, "")
 }
 

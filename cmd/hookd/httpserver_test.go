@@ -87,7 +87,8 @@ func trickle(c net.Conn, s string, interval time.Duration, done <-chan struct{})
 
 func TestSlowClients(t *testing.T) {
 	// Far enough apart that each test tells which limit cut it off.
-	limits := httpLimits{ReadHeader: 300 * time.Millisecond, Read: 1500 * time.Millisecond, Idle: 300 * time.Millisecond}
+	limits := httpLimits{ReadHeader: 300 * time.Millisecond, Read: 2500 * time.Millisecond, Idle: 300 * time.Millisecond}
+	const slack = time.Second // a loaded machine fires timers late
 	addr, key, store := slowAPI(t, limits)
 	dial := func(t *testing.T) net.Conn {
 		c, err := net.Dial("tcp", addr)
@@ -109,7 +110,7 @@ func TestSlowClients(t *testing.T) {
 		if !closed {
 			t.Fatal("a client sending its headers a byte every 50 ms kept the connection for 3 s")
 		}
-		if took > limits.ReadHeader+600*time.Millisecond {
+		if took > limits.ReadHeader+slack {
 			t.Errorf("cut off after %s, ReadHeader is %s", took, limits.ReadHeader)
 		}
 		t.Logf("slowloris client cut off after %s", took.Round(time.Millisecond))
@@ -128,11 +129,11 @@ func TestSlowClients(t *testing.T) {
 		done := make(chan struct{})
 		defer close(done)
 		go trickle(c, body, 50*time.Millisecond, done)
-		took, got, closed := closedWithin(c, 3*time.Second)
+		took, got, closed := closedWithin(c, 5*time.Second)
 		if !closed {
-			t.Fatal("a client trickling its body kept the connection for 3 s")
+			t.Fatal("a client trickling its body kept the connection for 5 s")
 		}
-		if took > limits.Read+600*time.Millisecond {
+		if took > limits.Read+slack {
 			t.Errorf("cut off after %s, Read is %s", took, limits.Read)
 		}
 		if len(got) > 0 && !strings.HasPrefix(string(got), "HTTP/1.1 4") {
@@ -165,7 +166,7 @@ func TestSlowClients(t *testing.T) {
 		} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
 			t.Fatal("an idle connection stayed open for 3 s")
 		}
-		if took := time.Since(start); took > limits.Idle+600*time.Millisecond {
+		if took := time.Since(start); took > limits.Idle+slack {
 			t.Errorf("idle connection closed after %s, Idle is %s", took, limits.Idle)
 		}
 	})
