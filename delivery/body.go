@@ -52,9 +52,21 @@ func AppendBody(dst []byte, e *hookd.Event, webhookID int64) []byte {
 	return append(dst, '}')
 }
 
-// appendTime appends t in TimeLayout, in UTC.
+// appendTime appends t in TimeLayout, in UTC, digit by digit (AppendFormat
+// parses its layout on every call; this runs once a delivery).
 func appendTime(dst []byte, t time.Time) []byte {
-	return t.UTC().AppendFormat(dst, TimeLayout)
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(dst, TimeLayout)
+	}
+	hour, minute, sec := t.Clock()
+	milli := t.Nanosecond() / 1e6
+	dst = append(dst, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+int(month)/10), byte('0'+int(month)%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10), '.', byte('0'+milli/100), byte('0'+milli/10%10), byte('0'+milli%10), 'Z')
+	return dst
 }
 
 // appendJSONString appends s as a JSON string (hookd.AppendJSONString).

@@ -70,3 +70,17 @@ func BenchmarkBody(b *testing.B) {
 		Body(e, 5)
 	}
 }
+
+func TestAppendTime(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(2023, 11, 27, 9, 42, 39, 937_654_321, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.FixedZone("X", -7*3600)),
+		time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Now(),
+	} {
+		if got, want := string(appendTime(nil, tm)), tm.UTC().Format(TimeLayout); got != want {
+			t.Errorf("appendTime(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}
