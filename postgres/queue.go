@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -236,15 +237,7 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 				status[i], duration[i], class[i], errText[i] = int32(r.HTTPStatus), int64(r.Duration), clean(r.ErrorClass), clean(r.Error)
 				body[i], next[i], disable[i] = clean(r.ResponseBody), msPtr(r.NextAttemptAt), r.DisableWebhook
 				worker[i] = r.Worker
-				h := make(map[string]string, len(r.RequestHeaders))
-				for k, v := range r.RequestHeaders {
-					h[clean(k)] = clean(v)
-				}
-				j, err := json.Marshal(h)
-				if err != nil {
-					return err
-				}
-				headers[i] = string(j)
+				headers[i] = headersJSON(r.RequestHeaders)
 				if !r.Success && r.NextAttemptAt != nil && !r.NextAttemptAt.After(now) {
 					due = true
 				}
@@ -261,6 +254,22 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 		s.wakeup()
 	}
 	return nil
+}
+
+// headersJSON encodes an attempt's request headers for jsonb, which takes
+// no NUL character: those become U+FFFD, like invalid UTF-8.
+func headersJSON(h map[string]string) string {
+	for k, v := range h {
+		if strings.IndexByte(k, 0) >= 0 || strings.IndexByte(v, 0) >= 0 {
+			c := make(map[string]string, len(h))
+			for k, v := range h {
+				c[clean(k)] = clean(v)
+			}
+			h = c
+			break
+		}
+	}
+	return string(hookd.AppendHeadersJSON(make([]byte, 0, 256), h))
 }
 
 // defaultPerPage is the log's page size when the caller gives none.
