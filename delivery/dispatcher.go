@@ -336,9 +336,7 @@ func (d *Dispatcher) claim(ctx context.Context, limit int, start func(*hookd.Tar
 	}
 	// The deliveries are leased to us now: read their targets even if ctx
 	// has just ended, and attempt them.
-	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	targets, err := d.store.Targets(tctx, ids, now)
-	cancel()
+	targets, err := d.targets(ctx, ids, now)
 	if err != nil {
 		// They stay leased and are claimed again when the lease expires.
 		return len(ds), fmt.Errorf("reading the targets of %d claimed deliveries: %w", len(ds), err)
