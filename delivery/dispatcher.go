@@ -232,7 +232,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 
 	// With a backlog, workers free up one by one; gathering a few before
 	// claiming again saves claim transactions.
-	gather := max(1, min(d.batchSize, d.concurrency)/4)
+	gather := max(1, min(d.batchSize, d.concurrency)/2)
 	backlog := false
 	timer := time.NewTimer(0)
 	defer timer.Stop()
