@@ -347,6 +347,34 @@ func (d *Dispatcher) claim(ctx context.Context, limit int, start func(*hookd.Tar
 	return len(ds), nil
 }
 
+// targetsPatience is how long claim tries to read the targets of deliveries
+// it has claimed. A lease is at least the attempt timeout plus 15 s, so the
+// attempt still fits in it after this.
+const targetsPatience = 10 * time.Second
+
+// targets reads the targets of claimed deliveries. When the store fails
+// (a connection that the database closed, a restart) it tries again, with
+// backoff, for up to targetsPatience, rather than leave the deliveries
+// waiting for their lease; not once Run is stopping.
+func (d *Dispatcher) targets(ctx context.Context, ids []int64, now time.Time) (map[int64]*hookd.Target, error) {
+	giveUp := time.Now().Add(targetsPatience)
+	backoff := 50 * time.Millisecond
+	for {
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		targets, err := d.store.Targets(tctx, ids, now)
+		cancel()
+		if err == nil || ctx.Err() != nil || time.Now().Add(backoff).After(giveUp) {
+			return targets, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*3, time.Second)
+	}
+}
+
 // attempt sends dl to t, or fails it for good without sending when its
 // webhook is gone or disabled. The attempt is a span of the event's trace
 // (when tracing is on), is told to the observer and logs one line: at debug
