@@ -128,11 +128,11 @@ func stream(w io.Writer, n int) int64 {
 // resourceWatch samples the heap in use and the goroutine count while a
 // test runs.
 type resourceWatch struct {
-	stop                 chan struct{}
-	done                 chan struct{}
-	maxHeap              uint64
-	maxGoroutines        int
-	baseHeap, baseGorout int
+	stop          chan struct{}
+	done          chan struct{}
+	maxHeap       uint64
+	maxGoroutines int
+	baseHeap      int
 }
 
 func watchResources() *resourceWatch {
@@ -140,7 +140,7 @@ func watchResources() *resourceWatch {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	w := &resourceWatch{stop: make(chan struct{}), done: make(chan struct{}),
-		baseHeap: int(ms.HeapInuse), baseGorout: runtime.NumGoroutine()}
+		baseHeap: int(ms.HeapInuse)}
 	go func() {
 		defer close(w.done)
 		tick := time.NewTicker(5 * time.Millisecond)
@@ -360,7 +360,9 @@ func TestHostileReceivers(t *testing.T) {
 	// connection or attempt of hookd's is left: what runs is the receivers'
 	// accept loops (one each) and the store's few.
 	sender.CloseIdleConnections()
-	receivers := 11
+	raws := []*rawReceiver{silent, trickle, hugeHeaders, reset, forbiddenTarget}
+	servers := []*httptest.Server{huge200, huge500, allowedTarget, toAllowed, toForbidden, badTLS}
+	receivers := len(raws) + len(servers)
 	var idle int
 	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		idle = runtime.NumGoroutine()
@@ -437,10 +439,10 @@ func TestHostileReceivers(t *testing.T) {
 
 	// Tear everything down: no goroutine may be left behind.
 	sender.CloseIdleConnections()
-	for _, rr := range []*rawReceiver{silent, trickle, hugeHeaders, reset, forbiddenTarget} {
+	for _, rr := range raws {
 		rr.Close()
 	}
-	for _, srv := range []*httptest.Server{huge200, huge500, allowedTarget, toAllowed, toForbidden, badTLS} {
+	for _, srv := range servers {
 		srv.Close()
 	}
 	st.Close()
