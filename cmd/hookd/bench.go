@@ -262,6 +262,7 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	}
 	first, last := pub.Window()
 	rep.Accepted = pub.Accepted.Load()
+	rep.PublishP50, rep.PublishP99, rep.PublishMax = pub.RequestPercentiles()
 	rep.IntakeSeconds = last.Sub(first).Seconds()
 	rep.EventsPerSecond = float64(rep.Accepted) / max(rep.IntakeSeconds, 1e-9)
 	if err != nil {
@@ -295,11 +296,16 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	// A moment for duplicates, which a healthy run has none of, to show.
 	time.Sleep(300 * time.Millisecond)
 	cpu := bench.CPUTime() - cpu0
-	rep.PeakRSSMB = bench.PeakRSSMB()
 	stopProgress()
 	<-progDone
 	pprof.StopCPUProfile()
 
+	// Stop delivering (attempts in flight finish and are recorded), then
+	// count: what the receiver got, and what is still queued.
+	stopWork()
+	<-dispatched
+	// The peak of the whole hookd phase, its shutdown included.
+	rep.PeakRSSMB = bench.PeakRSSMB()
 	st, err = recv.Stats(ctx, true)
 	if err != nil {
 		return nil, fmt.Errorf("receiver: %w", err)
@@ -310,8 +316,6 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 			queued += int64(w.QueueLength + w.RetryQueueLength)
 		}
 	}
-	stopWork()
-	<-dispatched
 	if x := dbTransactions(context.Background(), store); x > 0 && xacts > 0 && st.Delivered > 0 {
 		rep.DBXactsPerD = float64(x-xacts) / float64(st.Delivered)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,6 +28,19 @@ type Publisher struct {
 	Accepted  atomic.Int64
 	firstSend atomic.Int64
 	lastOK    atomic.Int64
+
+	mu        sync.Mutex
+	durations []int64 // ns, one per accepted request
+}
+
+// RequestPercentiles returns the p50, p99 and maximum duration of the
+// publish requests (ms).
+func (p *Publisher) RequestPercentiles() (p50, p99, maxMS float64) {
+	p.mu.Lock()
+	d := slices.Clone(p.durations)
+	p.mu.Unlock()
+	p50, _, p99, maxMS = Percentiles(d)
+	return p50, p99, maxMS
 }
 
 // NewPublisher returns a publisher with a client that keeps conns connections alive.
@@ -82,6 +96,9 @@ func (p *Publisher) Send(ctx context.Context, n int) error {
 	}
 	p.Accepted.Add(int64(n))
 	end := time.Now().UnixNano()
+	p.mu.Lock()
+	p.durations = append(p.durations, end-now.UnixNano())
+	p.mu.Unlock()
 	for {
 		cur := p.lastOK.Load()
 		if cur >= end || p.lastOK.CompareAndSwap(cur, end) {

@@ -28,6 +28,9 @@ type Report struct {
 	RetrySchedule string  `json:"retry_schedule"`
 
 	Accepted        int64   `json:"accepted_events"`
+	PublishP50      float64 `json:"publish_request_p50_ms"`
+	PublishP99      float64 `json:"publish_request_p99_ms"`
+	PublishMax      float64 `json:"publish_request_max_ms"`
 	IntakeSeconds   float64 `json:"intake_seconds"`
 	EventsPerSecond float64 `json:"accepted_events_per_second"`
 
@@ -89,6 +92,7 @@ func (r *Report) Write(w io.Writer, asJSON bool) error {
 	row("publish", "%s", batchText(r.Batch))
 	row("concurrency", "%d attempts in flight", r.Concurrency)
 	row("accepted events/s", "%s (%s events in %.2fs)", thousands(int64(r.EventsPerSecond)), thousands(r.Accepted), r.IntakeSeconds)
+	row("publish request p50/p99", "%.1f / %.1f ms (max %.1f)", r.PublishP50, r.PublishP99, r.PublishMax)
 	row("delivered webhooks/s", "%s (%s in %.2fs)", thousands(int64(r.DeliveriesPerSecond)), thousands(r.Delivered), r.DeliverySeconds)
 	if r.RawPerSecond > 0 {
 		row("raw client limit", "%s requests/s → hookd at %.0f%% of it", thousands(int64(r.RawPerSecond)), r.RawRatio*100)
