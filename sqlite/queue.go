@@ -59,8 +59,18 @@ const (
 		WHERE id = ?6 AND (last_run_at IS NULL OR last_run_at <= ?1)`
 )
 
-var hotQueries = []string{claimSQL, claimEventsSQL, settleSQL, logAttemptSQL, healthSQL, latestSQL,
-	insertEventSQL, deliveryInsert}
+// targetsSQL reads what the sender needs of the webhooks in a JSON array
+// of ids.
+const targetsSQL = `SELECT id, http_url, http_method, disabled, signing_secret, previous_secret, previous_secret_expires_at
+	FROM webhooks WHERE id IN (SELECT value FROM json_each(?))`
+
+// hotQueries are prepared once on the writer's connection, readQueries on
+// the read pool (each of its connections prepares them on first use).
+var (
+	hotQueries = []string{claimSQL, claimEventsSQL, settleSQL, logAttemptSQL, healthSQL, latestSQL,
+		insertEventSQL, deliveryInsert}
+	readQueries = []string{targetsSQL, headersSQL}
+)
 
 // Claim leases up to limit due deliveries to worker, oldest first, with
 // their events. One UPDATE ... RETURNING picks and leases them, so two
@@ -155,9 +165,11 @@ func (s *Store) Targets(ctx context.Context, webhookIDs []int64, now time.Time) 
 	}
 	ids := int64s(webhookIDs)
 	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, http_url, http_method, disabled,
-			signing_secret, previous_secret, previous_secret_expires_at
-			FROM webhooks WHERE id IN (SELECT value FROM json_each(?))`, ids)
+		hooks, err := s.prepared(ctx, tx, targetsSQL)
+		if err != nil {
+			return err
+		}
+		rows, err := hooks.QueryContext(ctx, ids)
 		if err != nil {
 			return err
 		}
@@ -180,7 +192,15 @@ func (s *Store) Targets(ctx context.Context, webhookIDs []int64, now time.Time) 
 			return err
 		}
 		rows.Close()
-		headers, err := readHeaders(ctx, tx, ids)
+		hs, err := s.prepared(ctx, tx, headersSQL)
+		if err != nil {
+			return err
+		}
+		hrows, err := hs.QueryContext(ctx, ids)
+		if err != nil {
+			return err
+		}
+		headers, err := scanHeaders(hrows)
 		if err != nil {
 			return err
 		}

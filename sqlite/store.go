@@ -154,11 +154,19 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return mapErr(tx.Commit())
 }
 
-// prepareHot prepares the hot path's statements (hotQueries) on the
-// writer's connection, once, after the migrations.
+// prepareHot prepares the hot path's statements (hotQueries on the
+// writer's connection, readQueries on the read pool), once, after the
+// migrations.
 func (s *Store) prepareHot(ctx context.Context) error {
 	for _, q := range hotQueries {
 		st, err := s.w.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("sqlite: prepare: %w", err)
+		}
+		s.stmts[q] = st
+	}
+	for _, q := range readQueries {
+		st, err := s.r.PrepareContext(ctx, q)
 		if err != nil {
 			return fmt.Errorf("sqlite: prepare: %w", err)
 		}
@@ -169,8 +177,9 @@ func (s *Store) prepareHot(ctx context.Context) error {
 
 // prepared returns query as a statement of tx. A query of hotQueries was
 // prepared once on the writer's connection and is reused by every
-// transaction (SQLite parses it once, not on every claim and completion);
-// another is prepared in tx.
+// transaction (SQLite parses it once, not on every claim and completion),
+// one of readQueries once on each connection of the read pool; another is
+// prepared in tx.
 func (s *Store) prepared(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
 	if st, ok := s.stmts[query]; ok {
 		return tx.StmtContext(ctx, st), nil

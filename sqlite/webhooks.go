@@ -172,11 +172,19 @@ func readWebhooks(ctx context.Context, q querier, where string, args ...any) ([]
 // readHeaders returns the headers of the webhooks in ids (a JSON array),
 // in the order they were added.
 func readHeaders(ctx context.Context, q querier, ids string) ([]hookd.Header, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, webhook_id, header_key, header_value, hidden, is_hmac, created_at, updated_at
-		FROM webhook_headers WHERE webhook_id IN (SELECT value FROM json_each(?)) ORDER BY webhook_id, id`, ids)
+	rows, err := q.QueryContext(ctx, headersSQL, ids)
 	if err != nil {
 		return nil, err
 	}
+	return scanHeaders(rows)
+}
+
+// headersSQL reads the headers of the webhooks in a JSON array of ids.
+const headersSQL = `SELECT id, webhook_id, header_key, header_value, hidden, is_hmac, created_at, updated_at
+	FROM webhook_headers WHERE webhook_id IN (SELECT value FROM json_each(?)) ORDER BY webhook_id, id`
+
+// scanHeaders reads and closes rows of headersSQL.
+func scanHeaders(rows *sql.Rows) ([]hookd.Header, error) {
 	defer rows.Close()
 	var out []hookd.Header
 	for rows.Next() {
