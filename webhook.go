@@ -1,6 +1,9 @@
 package hookd
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Webhook is an admin's subscription: events named in TriggerEvents, of
 // ProjectID (or any project when nil) and by one of Users (or anyone when
@@ -85,4 +88,38 @@ type HeaderUpdate struct {
 type WebhookFilter struct {
 	ProjectID *string
 	Disabled  *bool
+}
+
+// Apply returns w with the update applied, and whether anything changed.
+// TriggerEvents replaces the list; ClearProject wins over ProjectID. The
+// caller checks that a new project is registered.
+func (u WebhookUpdate) Apply(w Webhook) (Webhook, bool) {
+	before := w
+	if u.Name != nil {
+		w.Name = *u.Name
+	}
+	if u.HTTPURL != nil {
+		w.HTTPURL = *u.HTTPURL
+	}
+	if u.HTTPMethod != nil {
+		w.HTTPMethod = *u.HTTPMethod
+	}
+	if u.TriggerEvents != nil {
+		w.TriggerEvents = slices.Clone(u.TriggerEvents)
+	}
+	switch {
+	case u.ClearProject:
+		w.ProjectID = nil
+	case u.ProjectID != nil:
+		p := *u.ProjectID
+		w.ProjectID = &p
+	}
+	if u.Disabled != nil {
+		w.Disabled = *u.Disabled
+	}
+	changed := w.Name != before.Name || w.HTTPURL != before.HTTPURL || w.HTTPMethod != before.HTTPMethod ||
+		!slices.Equal(w.TriggerEvents, before.TriggerEvents) || w.Disabled != before.Disabled ||
+		(w.ProjectID == nil) != (before.ProjectID == nil) ||
+		(w.ProjectID != nil && *w.ProjectID != *before.ProjectID)
+	return w, changed
 }

@@ -282,36 +282,14 @@ func (s *Store) UpdateWebhook(ctx context.Context, id int64, u hookd.WebhookUpda
 			return hookd.ErrNotFound
 		}
 		cur := hooks[0]
-		w := *cur
-		if u.Name != nil {
-			w.Name = *u.Name
-		}
-		if u.HTTPURL != nil {
-			w.HTTPURL = *u.HTTPURL
-		}
-		if u.HTTPMethod != nil {
-			w.HTTPMethod = *u.HTTPMethod
-		}
-		if u.TriggerEvents != nil {
-			w.TriggerEvents = slices.Clone(u.TriggerEvents)
-		}
-		switch {
-		case u.ClearProject:
-			w.ProjectID = nil
-		case u.ProjectID != nil:
+		if !u.ClearProject && u.ProjectID != nil {
 			if err := projectExists(ctx, tx, *u.ProjectID); err != nil {
 				return err
 			}
-			p := *u.ProjectID
-			w.ProjectID = &p
 		}
-		if u.Disabled != nil {
-			w.Disabled = *u.Disabled
-		}
+		w, changed := u.Apply(*cur)
 		out = &w
-		if w.Name == cur.Name && w.HTTPURL == cur.HTTPURL && w.HTTPMethod == cur.HTTPMethod &&
-			slices.Equal(w.TriggerEvents, cur.TriggerEvents) && equalPtr(w.ProjectID, cur.ProjectID) &&
-			w.Disabled == cur.Disabled {
+		if !changed {
 			return nil
 		}
 		events, err := json.Marshal(w.TriggerEvents)
