@@ -287,9 +287,13 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 			headers = hookd.AppendHeadersJSON(headers[:0], r.RequestHeaders)
 			duration := r.Duration.Milliseconds()
 			var event string
-			if err := logAttempt.QueryRowContext(ctx, r.DeliveryID, webhookID, eventID, messageID, attempt,
+			err = logAttempt.QueryRowContext(ctx, r.DeliveryID, webhookID, eventID, messageID, attempt,
 				r.Success, r.HTTPStatus, duration, r.ErrorClass, r.Error, string(headers), r.ResponseBody,
-				next, at).Scan(&event); err != nil {
+				next, at).Scan(&event)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // no event row: the foreign key keeps this from happening
+			}
+			if err != nil {
 				return err
 			}
 			h := hooks[webhookID]
