@@ -26,6 +26,7 @@ import (
 	"github.com/hookd/hookd/client"
 	"github.com/hookd/hookd/delivery"
 	"github.com/hookd/hookd/internal/bench"
+	"github.com/hookd/hookd/metrics"
 	"github.com/hookd/hookd/postgres"
 	"github.com/hookd/hookd/sqlite"
 )
@@ -57,6 +58,7 @@ type benchConfig struct {
 	cpuProfile    string
 	keep          bool
 	logLevel      string
+	metrics       bool
 }
 
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -80,6 +82,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the hookd phase to this file")
 	fs.BoolVar(&c.keep, "keep", false, "keep the database (SQLite file or PostgreSQL schema) after the run")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "hookd's log level")
+	fs.BoolVar(&c.metrics, "metrics", true, "count and time as serve does by default (Prometheus metrics)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -163,11 +166,16 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 		}
 	}
 
-	// hookd, as serve runs it.
+	// hookd, as serve runs it, with metrics (serve's default) but without
+	// the API's rate limit, which would throttle the publisher.
 	allow, _ := delivery.ParseAllowList("127.0.0.0/8")
+	var m *metrics.Metrics
+	if c.metrics {
+		m = metrics.New()
+	}
 	svc, err := newService(counting, serviceOptions{
 		logger: logger, allowPrivate: allow, schedule: schedule, concurrency: c.concurrency,
-		timeout: delivery.DefaultTimeout, lease: delivery.DefaultLease, shutdownGrace: 5 * time.Second,
+		timeout: delivery.DefaultTimeout, lease: delivery.DefaultLease, shutdownGrace: 5 * time.Second, metrics: m,
 	})
 	if err != nil {
 		return nil, err
