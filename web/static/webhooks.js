@@ -87,11 +87,11 @@ export function renderList(page, query) {
     timer = setTimeout(load, REFRESH_MS);
   }
 
-  // show renders the list when it changed; otherwise only the relative
+  // show renders the list when it (or a project title) changed; otherwise only the relative
   // times move, so a refresh never takes the focus from a keyboard user.
   let shownKey = null;
   function show(list) {
-    const key = JSON.stringify([filter, list]);
+    const key = JSON.stringify([filter, list, projects]);
     if (key === shownKey) {
       for (const t of body.querySelectorAll('time')) t.textContent = relative(t.dateTime);
       return;
@@ -162,6 +162,7 @@ export function renderList(page, query) {
     if (!page.alive) return;
     projects = list;
     fillProjects([]);
+    load(); // show the projects' titles in the table too
   }).catch(() => {});
   load();
   return () => clearTimeout(timer);
