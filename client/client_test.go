@@ -1,0 +1,124 @@
+package client_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/client"
+	hookdhttp "github.com/hookd/hookd/http"
+	"github.com/hookd/hookd/sqlite"
+)
+
+// newClients starts hookd's API on 127.0.0.1 over a fresh SQLite store and
+// returns an admin and a publisher client of it.
+func newClients(t *testing.T) (admin, publisher *client.Client) {
+	t.Helper()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	srv := httptest.NewServer(hookdhttp.NewServer(store, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	t.Cleanup(srv.Close)
+	adminKey, err := hookd.IssueAPIKey(ctx, store, hookd.DefaultUserID, "admin", hookd.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publisherKey, err := hookd.IssueAPIKey(ctx, store, hookd.DefaultUserID, "publisher", hookd.RolePublisher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client.New(srv.URL+"/", adminKey), client.New(srv.URL, publisherKey)
+}
+
+func TestClient(t *testing.T) {
+	ctx := context.Background()
+	admin, publisher := newClients(t)
+
+	if err := admin.CreateProject(ctx, "P1", "Project one"); err != nil {
+		t.Fatal(err)
+	}
+	project := "P1"
+	w, err := admin.CreateWebhook(ctx, client.NewWebhook{Name: "w", HTTPURL: "https://example.com/hook", HTTPMethod: "PUT",
+		TriggerEvents: []string{"ASSET_ADDED"}, ProjectID: &project})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.ID != 1 || w.HTTPMethod != "PUT" || *w.ProjectID != "P1" || w.CreatedAt.IsZero() || len(w.WebhookHeaders) != 0 {
+		t.Errorf("created %+v", w)
+	}
+	h, err := admin.AddHeader(ctx, w.ID, "Authorization", "Bearer x", true, false)
+	if err != nil || h.HeaderValue == nil || *h.HeaderValue != "Bearer x" || !h.Hidden {
+		t.Errorf("header %+v, %v", h, err)
+	}
+	if u, err := admin.AddUser(ctx, w.ID, 45); err != nil || u.UserID != 45 || u.WebhookID != w.ID {
+		t.Errorf("user %+v, %v", u, err)
+	}
+
+	user := int64(45)
+	e, err := publisher.Publish(ctx, client.Event{ID: "e1", Event: "ASSET_ADDED", ProjectID: &project, UserID: &user, Data: json.RawMessage(`{"a":1}`)})
+	if err != nil || e.ID != "e1" || e.Deliveries != 1 || e.Duplicate || string(e.Data) != `{"a":1}` {
+		t.Errorf("published %+v, %v", e, err)
+	}
+	batch, err := publisher.PublishBatch(ctx, []client.Event{{ID: "e1", Event: "ASSET_ADDED"}, {Event: "ASSET_ADDED", ProjectID: &project}})
+	if err != nil || len(batch) != 2 || !batch[0].Duplicate || batch[1].Deliveries != 0 {
+		t.Errorf("batch %+v, %v", batch, err)
+	}
+	got, err := admin.Webhook(ctx, w.ID)
+	if err != nil || got.QueueLength != 1 || got.WebhookHeaders[0].HeaderValue != nil || len(got.WebhookUsers) != 1 {
+		t.Errorf("read back %+v, %v", got, err)
+	}
+	updated, err := admin.UpdateWebhook(ctx, w.ID, map[string]any{"project_id": nil, "name": "renamed"})
+	if err != nil || updated.ProjectID != nil || updated.Name != "renamed" {
+		t.Errorf("updated %+v, %v", updated, err)
+	}
+
+	secret, err := admin.Secret(ctx, w.ID)
+	if err != nil || len(secret) < 10 {
+		t.Errorf("secret %q, %v", secret, err)
+	}
+	if rotated, err := admin.RotateSecret(ctx, w.ID); err != nil || rotated == secret {
+		t.Errorf("rotated %q, %v", rotated, err)
+	}
+	if logs, err := admin.SuccessLog(ctx, w.ID, 1, 10); err != nil || len(logs) != 0 {
+		t.Errorf("success log %v, %v", logs, err)
+	}
+	if n, err := admin.Retry(ctx, w.ID, hookd.Now().Add(-1), hookd.Now()); err != nil || n != 0 {
+		t.Errorf("retry %d, %v", n, err)
+	}
+	if test, err := admin.Test(ctx, w.ID); err != nil || test.Event != "ASSET_ADDED" || test.Deliveries != 1 {
+		t.Errorf("test %+v, %v", test, err)
+	}
+}
+
+// TestClientErrors checks that the API's answers other than 200 come back
+// as *client.Error with the status and the API's message.
+func TestClientErrors(t *testing.T) {
+	ctx := context.Background()
+	admin, publisher := newClients(t)
+	cases := []struct {
+		name   string
+		err    error
+		status int
+		msg    string
+	}{
+		{"not admin", func() error { _, err := publisher.Webhook(ctx, 1); return err }(), 401, "Unauthorized"},
+		{"not found", func() error { _, err := admin.Webhook(ctx, 7); return err }(), 404, "Couldn't find Webhook with 'id'=7"},
+		{"invalid", func() error { _, err := publisher.Publish(ctx, client.Event{Event: "NOPE"}); return err }(), 422, ""},
+		{"bad project id", admin.CreateProject(ctx, "bad id", "x"), 422, ""},
+	}
+	for _, c := range cases {
+		var apiErr *client.Error
+		if !errors.As(c.err, &apiErr) || apiErr.Status != c.status || (c.msg != "" && apiErr.Message != c.msg) {
+			t.Errorf("%s: %v, want status %d %q", c.name, c.err, c.status, c.msg)
+		}
+	}
+}
