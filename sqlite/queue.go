@@ -68,7 +68,7 @@ const targetsSQL = `SELECT id, http_url, http_method, disabled, signing_secret, 
 // the read pool (each of its connections prepares them on first use).
 var (
 	hotQueries = []string{claimSQL, claimEventsSQL, settleSQL, logAttemptSQL, healthSQL, latestSQL,
-		insertEventSQL, deliveryInsert}
+		insertEventSQL, deliveriesInsert}
 	readQueries = []string{targetsSQL, headersSQL}
 )
 
