@@ -36,6 +36,10 @@ const (
 	RolePublisher = "publisher"
 )
 
+// TimeLayout is how hookd shows times, in the API and in delivery bodies:
+// UTC, milliseconds, "Z" (2023-11-27T09:42:39.937Z).
+const TimeLayout = "2006-01-02T15:04:05.000Z"
+
 // Now returns the current time at the precision hookd stores and shows:
 // UTC, milliseconds.
 func Now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }

@@ -2,6 +2,7 @@ package hookd
 
 import (
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -41,6 +42,23 @@ type Header struct {
 	IsHMAC    bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// ReservedHeaders are set on every delivery by hookd (DESIGN §3) or by the
+// HTTP client; a webhook header may not use these names.
+var ReservedHeaders = []string{
+	"Content-Type", "Content-Length", "User-Agent", "Host", "Connection", "Transfer-Encoding",
+	"Webhook-Id", "Webhook-Timestamp", "Webhook-Signature", "Traceparent", "Tracestate",
+}
+
+// IsReservedHeader reports whether name, in any case, is a reserved header.
+func IsReservedHeader(name string) bool {
+	for _, r := range ReservedHeaders {
+		if strings.EqualFold(name, r) {
+			return true
+		}
+	}
+	return false
 }
 
 // Secret reports whether the header's value must not be shown after creation.

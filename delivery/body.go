@@ -7,14 +7,11 @@ import (
 	"github.com/hookd/hookd"
 )
 
-// TimeLayout is how times appear in bodies and the API: UTC, milliseconds, Z.
-const TimeLayout = "2006-01-02T15:04:05.000Z"
-
 // Body returns the JSON body that webhookID's receiver gets for e:
 //
 //	{"id":…,"event":…,"created_at":…,"project_id":…,"user_id":…,"webhook_id":…,"data":…}
 //
-// id is the event id, created_at the event's time in TimeLayout, project_id
+// id is the event id, created_at the event's time in hookd.TimeLayout, project_id
 // a string or null, user_id and webhook_id integers (user_id may be null),
 // and data the event's JSON object as stored, byte for byte ({} when empty).
 func Body(e *hookd.Event, webhookID int64) []byte {
@@ -52,13 +49,13 @@ func AppendBody(dst []byte, e *hookd.Event, webhookID int64) []byte {
 	return append(dst, '}')
 }
 
-// appendTime appends t in TimeLayout, in UTC, digit by digit (AppendFormat
+// appendTime appends t in hookd.TimeLayout, in UTC, digit by digit (AppendFormat
 // parses its layout on every call; this runs once a delivery).
 func appendTime(dst []byte, t time.Time) []byte {
 	t = t.UTC()
 	year, month, day := t.Date()
 	if year < 0 || year > 9999 {
-		return t.AppendFormat(dst, TimeLayout)
+		return t.AppendFormat(dst, hookd.TimeLayout)
 	}
 	hour, minute, sec := t.Clock()
 	milli := t.Nanosecond() / 1e6

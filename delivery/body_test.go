@@ -79,7 +79,7 @@ func TestAppendTime(t *testing.T) {
 		time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC),
 		time.Now(),
 	} {
-		if got, want := string(appendTime(nil, tm)), tm.UTC().Format(TimeLayout); got != want {
+		if got, want := string(appendTime(nil, tm)), tm.UTC().Format(hookd.TimeLayout); got != want {
 			t.Errorf("appendTime(%v) = %s, want %s", tm, got, want)
 		}
 	}

@@ -48,21 +48,6 @@ const (
 	HeaderWebhookSignature = "webhook-signature"
 )
 
-// reserved are the headers (canonical form) that a webhook's custom headers
-// cannot set: hookd's own and those the HTTP client owns. A custom header of
-// one of these names is not sent.
-var reserved = map[string]bool{
-	"Content-Type":      true,
-	"User-Agent":        true,
-	"Webhook-Id":        true,
-	"Webhook-Timestamp": true,
-	"Webhook-Signature": true,
-	"Host":              true,
-	"Content-Length":    true,
-	"Transfer-Encoding": true,
-	"Connection":        true,
-}
-
 // SenderConfig configures a Sender. The zero value is usable.
 type SenderConfig struct {
 	// Timeout bounds one attempt, from connecting to reading the logged part
@@ -211,7 +196,7 @@ func (s *Sender) attempt(ctx context.Context, t *hookd.Target, d *hookd.Delivery
 	keys := make(map[string]string, len(t.Headers))
 	for _, h := range t.Headers {
 		canon := http.CanonicalHeaderKey(h.Key)
-		if reserved[canon] {
+		if hookd.IsReservedHeader(canon) {
 			continue
 		}
 		key, ok := keys[canon]

@@ -9,6 +9,8 @@ import (
 	"mime"
 	"net/http"
 	"time"
+
+	"github.com/hookd/hookd"
 )
 
 // Request body limits. A batch of 1,000 events gets more room than the
@@ -93,10 +95,8 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 // jsonTime renders a time as MediaPocket does: UTC, milliseconds, "Z".
 type jsonTime time.Time
 
-const timeLayout = "2006-01-02T15:04:05.000Z"
-
 func (t jsonTime) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + time.Time(t).UTC().Format(timeLayout) + `"`), nil
+	return []byte(`"` + time.Time(t).UTC().Format(hookd.TimeLayout) + `"`), nil
 }
 
 func optionalTime(t *time.Time) *jsonTime {

@@ -284,13 +284,6 @@ func (s *Store) UpdateWebhook(ctx context.Context, id int64, u hookd.WebhookUpda
 	return out, nil
 }
 
-func equalPtr[T comparable](a, b *T) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return *a == *b
-}
-
 // DeleteWebhook deletes webhook id with its headers, users, queued
 // deliveries and log.
 func (s *Store) DeleteWebhook(ctx context.Context, id int64) error {

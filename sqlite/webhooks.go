@@ -511,10 +511,3 @@ func nonNil[T any](s []T) []T {
 	}
 	return s
 }
-
-func equalPtr[T comparable](a, b *T) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return *a == *b
-}
