@@ -55,9 +55,14 @@ func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	e := &hookd.Event{Event: wh.TriggerEvents[0], ProjectID: wh.ProjectID, Data: data, CreatedAt: hookd.Now()}
-	if name != nil {
+	e := &hookd.Event{ProjectID: wh.ProjectID, Data: data, CreatedAt: hookd.Now()}
+	switch {
+	case name != nil:
 		e.Event = *name
+	case len(wh.TriggerEvents) > 0:
+		e.Event = wh.TriggerEvents[0]
+	default:
+		return missing("event")
 	}
 	if e.Data == nil {
 		e.Data = []byte(`{"test":true}`)

@@ -8,13 +8,6 @@ import (
 	"github.com/hookd/hookd"
 )
 
-// reservedHeaders are set by hookd on every delivery (DESIGN §3) or by the
-// HTTP client; a webhook header may not replace them.
-var reservedHeaders = []string{
-	"Content-Type", "Content-Length", "User-Agent", "Host", "Connection", "Transfer-Encoding",
-	"Webhook-Id", "Webhook-Timestamp", "Webhook-Signature", "Traceparent", "Tracestate",
-}
-
 const (
 	maxHeaderKeyLength   = 255
 	maxHeaderValueLength = 4096
@@ -30,11 +23,9 @@ func (p *params) headerKey(required bool) *string {
 		p.fail(invalid(p.name("header_key"), *key, "Must be an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)"))
 		return nil
 	}
-	for _, reserved := range reservedHeaders {
-		if strings.EqualFold(*key, reserved) {
-			p.fail(invalid(p.name("header_key"), *key, "Must not be a header that hookd sets itself: "+strings.Join(reservedHeaders, ", ")))
-			return nil
-		}
+	if hookd.IsReservedHeader(*key) {
+		p.fail(invalid(p.name("header_key"), *key, "Must not be a header that hookd sets itself: "+strings.Join(hookd.ReservedHeaders, ", ")))
+		return nil
 	}
 	return key
 }
@@ -98,6 +89,9 @@ func (s *Server) updateHeader(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := revealsSecret(wh, headerID, u); err != nil {
+		return err
+	}
 	h, err := s.store.UpdateHeader(r.Context(), wh.ID, headerID, u)
 	if errors.Is(err, hookd.ErrNotFound) {
 		return notFound("WebhookHeader", r.PathValue("header_id"))
@@ -108,6 +102,28 @@ func (s *Server) updateHeader(w http.ResponseWriter, r *http.Request) error {
 	// A value sent in this request is the caller's own, so it may be echoed.
 	writeJSON(w, http.StatusOK, map[string]any{"webhook_header": toHeaderJSON(h, u.Value != nil)})
 	return nil
+}
+
+// revealsSecret refuses an update that would make a hidden or HMAC header's
+// stored value visible: a secret, once set, is never shown again, so making a
+// header plain needs a new value.
+func revealsSecret(wh *hookd.Webhook, headerID int64, u hookd.HeaderUpdate) error {
+	for _, h := range wh.Headers {
+		if h.ID != headerID || !h.Secret() || u.Value != nil {
+			continue
+		}
+		if after := (hookd.Header{Hidden: valueOr(u.Hidden, h.Hidden), IsHMAC: valueOr(u.IsHMAC, h.IsHMAC)}); !after.Secret() {
+			return errorf(http.StatusUnprocessableEntity, "A hidden or HMAC header's value is never shown again: send a new header_value to make it a plain header")
+		}
+	}
+	return nil
+}
+
+func valueOr[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
 }
 
 func (s *Server) deleteHeader(w http.ResponseWriter, r *http.Request) error {

@@ -25,6 +25,8 @@ const (
 	ruleInteger = "Must be a Integer" // sic: Apipie's grammar
 	ruleBoolean = "Must be one of: true, false, 1, 0"
 	ruleHash    = "Must be a Hash"
+
+	ruleProjectID = "Must be a String of 1 to 64 characters from A-Z, a-z, 0-9, _ and -"
 )
 
 var (
@@ -99,12 +101,16 @@ func (p *params) Text(key string, required bool, max int) (*string, bool) {
 	if s == nil {
 		return nil, ok
 	}
-	if *s == "" || utf8.RuneCountInString(*s) > max || strings.ContainsAny(*s, "\r\n\x00") {
-		p.fail(invalid(p.name(key), *s, fmt.Sprintf("Must be a non-empty String of at most %d characters, without line breaks", max)))
+	if *s == "" || utf8.RuneCountInString(*s) > max || strings.ContainsFunc(*s, isControl) {
+		p.fail(invalid(p.name(key), *s, fmt.Sprintf("Must be a non-empty String of at most %d characters, without control characters", max)))
 		return nil, false
 	}
 	return s, true
 }
+
+// isControl reports the characters a header value cannot carry (RFC 9110
+// field values allow tab, not other C0 controls or DEL).
+func isControl(r rune) bool { return r != '\t' && (r < 0x20 || r == 0x7f) }
 
 // Integer reads an integer key: a JSON integer or a string of digits, as
 // Apipie accepts both.
@@ -241,7 +247,7 @@ func (p *params) ProjectID(key string, required, nullable bool) (*string, bool) 
 		return nil, ok
 	}
 	if !validProjectID(*s) {
-		p.fail(invalid(p.name(key), *s, "Must be a String of 1 to 64 characters from A-Z, a-z, 0-9, _ and -"))
+		p.fail(invalid(p.name(key), *s, ruleProjectID))
 		return nil, false
 	}
 	return s, true
@@ -364,6 +370,14 @@ func writeRubyString(b *strings.Builder, s string) {
 			b.WriteString(`\t`)
 		case '\r':
 			b.WriteString(`\r`)
+		case '\a':
+			b.WriteString(`\a`)
+		case '\b':
+			b.WriteString(`\b`)
+		case '\v':
+			b.WriteString(`\v`)
+		case '\f':
+			b.WriteString(`\f`)
 		case 0x1b:
 			b.WriteString(`\e`)
 		case '#':
@@ -374,11 +388,9 @@ func writeRubyString(b *strings.Builder, s string) {
 			b.WriteByte('#')
 		default:
 			if r < 0x20 || r == 0x7f {
-				fmt.Fprintf(b, `\x%02X`, r)
-			} else if r == utf8.RuneError {
-				b.WriteString(`\uFFFD`)
+				fmt.Fprintf(b, `\u%04X`, r)
 			} else {
-				b.WriteRune(r)
+				b.WriteRune(r) // invalid UTF-8 arrives as U+FFFD, which Ruby prints as is
 			}
 		}
 	}

@@ -17,17 +17,16 @@ func (s *Server) addUser(w http.ResponseWriter, r *http.Request) error {
 	if p.err != nil {
 		return p.err
 	}
-	wh, err := s.loadWebhook(r)
+	webhookID, err := pathID(r, "webhook_id", "Webhook")
 	if err != nil {
 		return err
 	}
-	for _, u := range wh.Users {
-		if u.UserID == *userID {
-			return errorf(http.StatusUnprocessableEntity, "User %d is already a user of this webhook", *userID)
-		}
+	u := &hookd.WebhookUser{WebhookID: webhookID, UserID: *userID}
+	err = s.store.AddUser(r.Context(), u)
+	if errors.Is(err, hookd.ErrConflict) {
+		return errorf(http.StatusUnprocessableEntity, "User %d is already a user of this webhook", *userID)
 	}
-	u := &hookd.WebhookUser{WebhookID: wh.ID, UserID: *userID}
-	if err := s.store.AddUser(r.Context(), u); err != nil {
+	if err != nil {
 		return s.webhookGone(r, err)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"webhook_user": toUserJSON(u)})

@@ -138,6 +138,9 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	if q.Has("project_id") {
 		p := q.Get("project_id")
+		if !validProjectID(p) {
+			return invalid("project_id", p, ruleProjectID)
+		}
 		f.ProjectID = &p
 	}
 	if q.Has("disabled") {

@@ -153,6 +153,9 @@ func TestAdminAPI(t *testing.T) {
 				`{"header_key":"webhook-signature","header_value":"v"}`, 422, ""},
 			{"add header: value with a line break", "POST", "/api/v2/admin/webhooks/1/webhook_headers", "admin",
 				`{"header_key":"X-Evil","header_value":"a\r\nInjected: yes"}`, 422, ""},
+			{"add header: value with a control character", "POST", "/api/v2/admin/webhooks/1/webhook_headers", "admin",
+				`{"header_key":"X-Ctl","header_value":"a\u0001b"}`, 422,
+				`{"error":"Invalid parameter 'header_value' value \"a\\u0001b\": Must be a non-empty String of at most 4096 characters, without control characters"}`},
 			{"add header: bad boolean", "POST", "/api/v2/admin/webhooks/1/webhook_headers", "admin",
 				`{"header_key":"k","header_value":"v","hidden":"maybe"}`, 422, `{"error":"Invalid parameter 'hidden' value \"maybe\": Must be one of: true, false, 1, 0"}`},
 			{"add hidden header shows its value once", "POST", "/api/v2/admin/webhooks/1/webhook_headers", "admin",
@@ -167,6 +170,10 @@ func TestAdminAPI(t *testing.T) {
 			{"update header: hide it", "POST", "/api/v2/admin/webhooks/1/webhook_headers/1", "admin",
 				`{"hidden":true}`, 200,
 				`{"webhook_header":{"id":1,"webhook_id":1,"header_key":"test-key","header_value":null,"hidden":true,"is_hmac":false,"created_at":"<time>","updated_at":"<time>"}}`},
+			{"update header: making a secret header plain needs a new value", "POST", "/api/v2/admin/webhooks/1/webhook_headers/2", "admin",
+				`{"hidden":false}`, 422, `{"error":"A hidden or HMAC header's value is never shown again: send a new header_value to make it a plain header"}`},
+			{"update header: making an hmac header plain needs a new value", "POST", "/api/v2/admin/webhooks/1/webhook_headers/3", "admin",
+				`{"is_hmac":0}`, 422, `{"error":"A hidden or HMAC header's value is never shown again: send a new header_value to make it a plain header"}`},
 			{"update header: not found", "POST", "/api/v2/admin/webhooks/1/webhook_headers/99", "admin",
 				`{"header_value":"x"}`, 404, `{"error":"Couldn't find WebhookHeader with 'id'=99"}`},
 			{"update header: of another webhook", "POST", "/api/v2/admin/webhooks/2/webhook_headers/1", "admin",
@@ -235,5 +242,27 @@ func TestSigningSecret(t *testing.T) {
 		expect(t, a.do("GET", "/api/v2/admin/webhooks/-1/secret", a.adminKey, ""), 404, `{"error":"Couldn't find Webhook with 'id'=-1"}`)
 		expect(t, a.do("POST", "/api/v2/admin/webhooks/1/secret/rotate", a.publisher, ""), 401, `{"error":"Unauthorized"}`)
 		expect(t, a.do("GET", "/api/v2/admin/webhooks/1/secret", "", ""), http.StatusUnauthorized, `{"error":"Unauthorized"}`)
+	})
+}
+
+// TestAddUserConcurrently adds one user from several clients at once:
+// exactly one is added, the others get the duplicate error, none a 500.
+func TestAddUserConcurrently(t *testing.T) {
+	backends(t, func(t *testing.T, store hookd.Store) {
+		a := newTestAPI(t, store)
+		expect(t, a.do("POST", "/api/v2/admin/webhooks", a.adminKey, seedBody+"}"), 200, "")
+		statuses := make(chan int, 8)
+		for range 8 {
+			go func() {
+				statuses <- a.do("POST", "/api/v2/admin/webhooks/1/webhook_users", a.adminKey, `{"user_id":45}`).status
+			}()
+		}
+		counts := map[int]int{}
+		for range 8 {
+			counts[<-statuses]++
+		}
+		if counts[200] != 1 || counts[422] != 7 {
+			t.Errorf("statuses %v, want one 200 and seven 422", counts)
+		}
 	})
 }

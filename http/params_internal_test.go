@@ -1,0 +1,39 @@
+package http
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// TestRubyInspect checks values as Ruby's inspect prints them, which is how
+// Apipie's messages show a rejected value.
+func TestRubyInspect(t *testing.T) {
+	cases := []struct{ json, want string }{
+		{`null`, `nil`},
+		{`true`, `true`},
+		{`12`, `12`},
+		{`4.5`, `4.5`},
+		{`2.0`, `2.0`},
+		{`1e20`, `1.0e+20`},
+		{`"abc"`, `"abc"`},
+		{`"say \"hi\"\\"`, `"say \"hi\"\\"`},
+		{`"\n\t\r\u0007\b\u000b\f\u001b"`, `"\n\t\r\a\b\v\f\e"`},
+		{`"\u0001\u007f"`, `"\u0001\u007F"`},
+		{`"#{x} #$y #@z # ok"`, `"\#{x} \#$y \#@z # ok"`},
+		{`"é ✓"`, `"é ✓"`},
+		{`["A", 1, null]`, `["A", 1, nil]`},
+		{`{"b": 1, "a": [true]}`, `{"a"=>[true], "b"=>1}`},
+	}
+	for _, c := range cases {
+		dec := json.NewDecoder(strings.NewReader(c.json))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+		if got := rubyInspect(v); got != c.want {
+			t.Errorf("rubyInspect(%s) = %s, want %s", c.json, got, c.want)
+		}
+	}
+}
