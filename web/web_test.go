@@ -13,7 +13,6 @@ import (
 func TestFamiliesCoverTheCatalogOnce(t *testing.T) {
 	fams := Families(hookd.EventNames)
 	seen := map[string]string{}
-	var flat []string
 	for _, f := range fams {
 		if len(f.Events) == 0 {
 			t.Errorf("family %s is empty", f.ID)
@@ -23,7 +22,6 @@ func TestFamiliesCoverTheCatalogOnce(t *testing.T) {
 				t.Errorf("%s is in %s and %s", e, other, f.ID)
 			}
 			seen[e] = f.ID
-			flat = append(flat, e)
 		}
 	}
 	if len(seen) != len(hookd.EventNames) || len(hookd.EventNames) != 123 {

@@ -128,7 +128,7 @@ func loadConfigFile(fs *flag.FlagSet, path string) error {
 		if strings.HasPrefix(value, `"`) {
 			unquoted, err := strconv.Unquote(value)
 			if err != nil {
-				return fmt.Errorf("%s: %s: badly quoted value %s", where, key, value)
+				return fmt.Errorf("%s: %s: badly quoted value", where, key) // the value may be a secret: not echoed
 			}
 			value = unquoted
 		}
@@ -144,7 +144,7 @@ func loadConfigFile(fs *flag.FlagSet, path string) error {
 		}
 		seen[key] = n
 		if err := fs.Set(key, value); err != nil {
-			return fmt.Errorf("%s: invalid %s %q: %v", where, key, value, err)
+			return fmt.Errorf("%s: invalid %s %q: %v", where, key, value, err) // only typed settings fail, never a secret string
 		}
 	}
 	return sc.Err()

@@ -30,12 +30,6 @@ func PeakRSSMB() float64 {
 	return float64(ru.Maxrss) / 1024 // kilobytes on Linux
 }
 
-// RSSMB returns the current resident set size in MB (0 where unknown).
-func RSSMB() float64 {
-	kb, _ := statusKB("VmRSS:")
-	return float64(kb) / 1024
-}
-
 // ResetPeakRSS resets the peak RSS to the current RSS (Linux: writing 5 to
 // /proc/self/clear_refs), so that a phase's peak is not an earlier one's.
 // It reports whether it could.
