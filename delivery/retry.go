@@ -116,8 +116,11 @@ func RetryAfterHonoured(status int) bool {
 //   - 410 Gone ends it and disables the webhook;
 //   - any other failure is retried after the scheduled, jittered delay;
 //     when the response was 429 or 503 and retryAfter >= 0 (the parsed
-//     Retry-After header; pass -1 when there was none), after retryAfter
-//     instead, clamped into [0, the longest delay of the schedule].
+//     Retry-After header; pass -1 when there was none), retryAfter is a
+//     floor over that delay, itself capped at the longest delay of the
+//     schedule: the retry waits at least retryAfter (up to that cap) and
+//     never less than scheduled, so a Retry-After of 0 or a past date does
+//     not burn the attempts.
 //
 // now is the time the delay counts from (the end of the attempt).
 func (p *Policy) Apply(r *hookd.AttemptResult, retryAfter time.Duration, now time.Time) {
@@ -135,7 +138,7 @@ func (p *Policy) Apply(r *hookd.AttemptResult, retryAfter time.Duration, now tim
 		return
 	}
 	if retryAfter >= 0 && RetryAfterHonoured(r.HTTPStatus) {
-		d = min(retryAfter, p.maxStep())
+		d = max(d, min(retryAfter, p.maxStep()))
 	}
 	next := now.Add(d).UTC().Truncate(time.Millisecond)
 	r.NextAttemptAt = &next

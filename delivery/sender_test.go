@@ -366,6 +366,8 @@ func TestSendRetryAfter(t *testing.T) {
 		{429, "", 4 * time.Second, 6 * time.Second},        // no header: the schedule (5s ±20%)
 		{500, "120", 4 * time.Second, 6 * time.Second},     // not honoured on a 500
 		{503, "garbage", 4 * time.Second, 6 * time.Second}, // unparsable: the schedule
+		{429, "0", 4 * time.Second, 6 * time.Second},       // a floor, not a shortcut
+		{503, time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat), 4 * time.Second, 6 * time.Second},
 	} {
 		rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
 			if c.retryAfter != "" {
