@@ -58,8 +58,9 @@ type Config struct {
 	// (default DefaultFlushInterval).
 	FlushInterval time.Duration
 	// ShutdownGrace is how long Run lets running attempts finish after its
-	// context ends; attempts still running then are cancelled and recorded
-	// as failed (default DefaultShutdownGrace).
+	// context ends; attempts still running then are cancelled and not
+	// recorded: they do not count as attempts, and their deliveries are
+	// claimed again once their lease expires (default DefaultShutdownGrace).
 	ShutdownGrace time.Duration
 	// WorkerID names this worker in leases (default host-pid-random). Each
 	// claim leases its deliveries under WorkerID/<claim number>, and the
@@ -195,7 +196,8 @@ func (d *Dispatcher) WorkerID() string { return d.worker }
 // as many deliveries as it has idle workers, so every claimed delivery is
 // attempted at once and none waits on a lease. When ctx ends it stops
 // claiming, lets running attempts finish for up to ShutdownGrace (then
-// cancels them), records every outcome and returns nil. Store errors are
+// cancels them, and drops their results: see attempt), records every other
+// outcome and returns nil. Store errors are
 // logged and retried, never returned.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	// Attempts and recording outlive ctx: they end after the grace period.
@@ -219,9 +221,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := d.attempt(sendCtx, t, dl)
-			r.Worker = lease
-			results <- r
+			if r, ok := d.attempt(sendCtx, t, dl); ok {
+				r.Worker = lease
+				results <- r
+			}
 			inflight.Add(-1)
 			select {
 			case freed <- struct{}{}:
@@ -305,7 +308,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	select {
 	case <-done:
 	case <-time.After(d.grace):
-		d.log.Warn("shutdown grace period over: cancelling running attempts", "attempts", inflight.Load())
+		d.log.Warn("shutdown grace period over: cancelling running attempts (not recorded; retried after their lease)", "attempts", inflight.Load())
 		cancelSends()
 		<-done
 	}
@@ -379,7 +382,13 @@ func (d *Dispatcher) targets(ctx context.Context, ids []int64, now time.Time) (m
 // webhook is gone or disabled. The attempt is a span of the event's trace
 // (when tracing is on), is told to the observer and logs one line: at debug
 // level for a success, at info for a failure.
-func (d *Dispatcher) attempt(ctx context.Context, t *hookd.Target, dl *hookd.Delivery) hookd.AttemptResult {
+//
+// It returns false for an attempt that failed after ctx was cancelled: Run
+// cancels it at the end of its shutdown grace, and hookd stopping is no
+// fault of the receiver's, so the result is not recorded (it would count
+// against the delivery's attempts). The delivery stays leased and is
+// claimed again when the lease expires.
+func (d *Dispatcher) attempt(ctx context.Context, t *hookd.Target, dl *hookd.Delivery) (hookd.AttemptResult, bool) {
 	ctx, span := startAttemptSpan(ctx, t, dl)
 	defer span.End()
 	var r hookd.AttemptResult
@@ -397,6 +406,11 @@ func (d *Dispatcher) attempt(ctx context.Context, t *hookd.Target, dl *hookd.Del
 		}
 	} else {
 		r = d.sender.Send(ctx, t, dl)
+		if !r.Success && ctx.Err() != nil {
+			d.log.Info("delivery attempt cancelled at shutdown: not recorded, the delivery is attempted again after its lease",
+				"delivery", dl.ID, "webhook", dl.WebhookID, "attempt", r.Attempt)
+			return r, false
+		}
 	}
 	endAttemptSpan(span, &r)
 	if d.observer != nil {
@@ -406,7 +420,7 @@ func (d *Dispatcher) attempt(ctx context.Context, t *hookd.Target, dl *hookd.Del
 		}
 	}
 	d.logAttempt(ctx, t, dl, &r)
-	return r
+	return r, true
 }
 
 // logAttempt logs one line for an attempt. It names the receiver by its

@@ -383,3 +383,25 @@ func TestPackagedConfig(t *testing.T) {
 		t.Errorf("packaging/hookd.conf read as database %q, log-format %q, metrics %v", *c.database, c.log.format, c.metrics)
 	}
 }
+
+// The default --shutdown-grace lets an attempt that has just begun finish:
+// it follows --timeout.
+func TestShutdownGraceDefault(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want time.Duration
+	}{
+		{nil, 15*time.Second + 5*time.Second},
+		{[]string{"--timeout", "40s"}, 45 * time.Second},
+		{[]string{"--timeout", "40s", "--shutdown-grace", "3s"}, 3 * time.Second},
+	} {
+		fs := newFlagSet("serve", io.Discard)
+		sc := serveFlags(fs)
+		if err := parseFlags(fs, c.args); err != nil {
+			t.Fatal(err)
+		}
+		if got := sc.grace(); got != c.want || (len(c.args) == 0 && got < sc.timeout) {
+			t.Errorf("%v: grace %s, want %s", c.args, got, c.want)
+		}
+	}
+}

@@ -64,12 +64,21 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	fs.DurationVar(&c.retention, "retention", 30*24*time.Hour, "how long attempt logs, finished deliveries and events are kept")
 	fs.DurationVar(&c.disableAfter, "disable-after", 5*24*time.Hour, "disable a webhook whose deliveries keep failing this long (0: never)")
 	fs.DurationVar(&c.maintainEvery, "maintenance-interval", 10*time.Minute, "how often retention and auto-disable run")
-	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 10*time.Second, "how long in-flight requests and attempts may take to finish on SIGTERM")
+	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 0, "how long in-flight requests and attempts may take to finish on SIGTERM; attempts cut off then are not counted and are retried (0: --timeout + 5s)")
 	fs.StringVar(&c.otlpEndpoint, "otlp-endpoint", "", "send OpenTelemetry traces to this OTLP/HTTP collector, e.g. http://127.0.0.1:4318 (also on with OTEL_EXPORTER_OTLP_ENDPOINT; off when neither is set)")
 	fs.BoolVar(&c.metrics, "metrics", true, "serve Prometheus metrics at /metrics")
 	fs.Float64Var(&c.rateLimit.PerSecond, "rate-limit", hookdhttp.DefaultRateLimit, "API requests a second per API key, and a tenth of that in failed authentications per client address; beyond, 429 with Retry-After (0: no limit)")
 	fs.IntVar(&c.rateLimit.Burst, "rate-limit-burst", hookdhttp.DefaultRateBurst, "API requests per API key at once, above --rate-limit")
 	return c
+}
+
+// grace is --shutdown-grace, or when it is 0 (the default), --timeout + 5s:
+// long enough for an attempt that has just begun to finish.
+func (c *serveConfig) grace() time.Duration {
+	if c.shutdownGrace == 0 {
+		return c.timeout + 5*time.Second
+	}
+	return c.shutdownGrace
 }
 
 func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
@@ -104,6 +113,7 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 		return fmt.Errorf("invalid --rate-limit %g / --rate-limit-burst %d: use a rate of 0 (no limit) or more, and a burst of at least 1",
 			c.rateLimit.PerSecond, c.rateLimit.Burst)
 	}
+	c.shutdownGrace = c.grace()
 	if c.otlpEndpoint != "" {
 		if _, err := tracing.ParseEndpoint(c.otlpEndpoint); err != nil {
 			return fmt.Errorf("invalid --otlp-endpoint %q: %w", c.otlpEndpoint, err)
