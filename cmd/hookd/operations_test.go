@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -403,5 +404,81 @@ func TestShutdownGraceDefault(t *testing.T) {
 		if got := sc.grace(); got != c.want || (len(c.args) == 0 && got < sc.timeout) {
 			t.Errorf("%v: grace %s, want %s", c.args, got, c.want)
 		}
+	}
+}
+
+// Shutdown takes about one --shutdown-grace, not two: the dispatcher stops
+// claiming and lets its attempts run out while the server drains its
+// requests, under one deadline. Here a request and an attempt both hang
+// through the grace.
+func TestShutdownOneGrace(t *testing.T) {
+	const adminKey = "opsadmin.shutdown-test-secret-0123456789"
+	const grace = 2 * time.Second
+	started := make(chan struct{}, 1)
+	release := make(chan struct{})
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case started <- struct{}{}:
+		default:
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer receiver.Close()
+	defer close(release)
+
+	addr := freeAddr(t)
+	logs := &syncBuffer{}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", addr, "--database", filepath.Join(t.TempDir(), "hookd.db"),
+			"--admin-api-key", adminKey, "--allow-private", "127.0.0.0/8", "--retry-schedule", "1h",
+			"--timeout", "10s", "--shutdown-grace", grace.String()}, io.Discard, logs)
+	}()
+	url := "http://" + addr
+	c := client.New(url, adminKey)
+	bg := context.Background()
+
+	var err error
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err = c.CreateWebhook(bg, client.NewWebhook{Name: "slow", HTTPURL: receiver.URL + "/slow",
+			HTTPMethod: "POST", TriggerEvents: []string{"ASSET_ADDED"}}); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("hookd did not start: %v\n%s", err, logs.String())
+		}
+	}
+
+	if _, err := c.Publish(bg, client.Event{ID: "evt-shutdown-1", Event: "ASSET_ADDED", Data: json.RawMessage(`{"n":1}`)}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the attempt did not start\n%s", logs.String())
+	}
+	// A request whose body never comes keeps its connection active.
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /api/v2/events HTTP/1.1\r\nHost: %s\r\nX-API-KEY: %s\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{", addr, adminKey)
+	time.Sleep(200 * time.Millisecond)
+
+	begin := time.Now()
+	stop()
+	select {
+	case <-done:
+	case <-time.After(4 * grace):
+		t.Fatal("serve did not return")
+	}
+	if took := time.Since(begin); took > grace+grace/2 {
+		t.Errorf("shutdown took %s with a %s grace", took, grace)
 	}
 }

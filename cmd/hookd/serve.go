@@ -178,15 +178,17 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 		err = fmt.Errorf("delivery stopped: %w", err)
 	case <-ctx.Done():
 	}
-	// Stop taking requests, then let the attempts in flight finish (up to
-	// the grace period); deliveries not started stay queued.
+	// Stop claiming deliveries and taking requests at once, under one
+	// deadline: requests and attempts in flight finish within the grace
+	// period together (the dispatcher cuts its attempts off at the same
+	// time as the server gives up); deliveries not started stay queued.
 	logger.Info("shutting down", "grace", c.shutdownGrace)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), c.shutdownGrace)
 	defer cancel()
+	stopWork()
 	if shutdownErr := srv.Shutdown(shutdownCtx); shutdownErr != nil && err == nil {
 		err = shutdownErr
 	}
-	stopWork()
 	if !dispatcherDone {
 		if runErr := <-dispatched; runErr != nil && err == nil {
 			err = runErr
