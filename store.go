@@ -52,7 +52,8 @@ type Store interface {
 	// the project registry current with PROJECT_ADDED and PROJECT_PURGED.
 	PublishEvents(ctx context.Context, events []*Event) ([]Published, error)
 	// PublishTo stores e and one delivery of it to webhookID, whatever the
-	// webhook's subscriptions and state (the test action).
+	// webhook's subscriptions and state (the test action). To a disabled
+	// webhook the delivery waits, as its others do, until it is enabled.
 	PublishTo(ctx context.Context, webhookID int64, e *Event) error
 
 	// Claim leases up to limit due deliveries to worker until now+lease. A
@@ -61,7 +62,8 @@ type Store interface {
 	// Complete settles a delivery only with a result from the worker that
 	// holds its lease (AttemptResult.Worker), so callers should claim under
 	// a name of their own for each claim (the dispatcher adds a sequence
-	// number to its WorkerID).
+	// number to its WorkerID). Deliveries of a disabled webhook are not
+	// claimed: they wait, and are due again once it is enabled.
 	Claim(ctx context.Context, worker string, limit int, now time.Time, lease time.Duration) ([]*Delivery, error)
 	// Targets returns what the sender needs for each webhook id.
 	Targets(ctx context.Context, webhookIDs []int64, now time.Time) (map[int64]*Target, error)

@@ -26,10 +26,6 @@ const (
 	DefaultShutdownGrace = DefaultTimeout + 5*time.Second
 )
 
-// ClassDisabled is the error class of a delivery dropped without an attempt
-// because its webhook was disabled or deleted after it was queued.
-const ClassDisabled = "webhook_disabled"
-
 // claimLinger is how long, with a backlog, the loop waits for more idle
 // workers before claiming for the few it has.
 const claimLinger = 5 * time.Millisecond
@@ -85,7 +81,7 @@ type Config struct {
 // concurrent use.
 type Observer interface {
 	// Attempt is called with the outcome of every attempt, before it is
-	// recorded, including deliveries dropped unsent (ClassDisabled).
+	// recorded.
 	Attempt(r hookd.AttemptResult)
 	// WebhooksDisabled is called when hookd disables n webhooks: reason
 	// "gone" (a receiver answered 410) or "failing" (DisableFailing).
@@ -378,39 +374,35 @@ func (d *Dispatcher) targets(ctx context.Context, ids []int64, now time.Time) (m
 	}
 }
 
-// attempt sends dl to t, or fails it for good without sending when its
-// webhook is gone or disabled. The attempt is a span of the event's trace
-// (when tracing is on), is told to the observer and logs one line: at debug
-// level for a success, at info for a failure.
+// attempt sends dl to t. The attempt is a span of the event's trace (when
+// tracing is on), is told to the observer and logs one line: at debug level
+// for a success, at info for a failure.
 //
-// It returns false for an attempt that failed after ctx was cancelled: Run
+// It returns false, with nothing sent or recorded, when the webhook was
+// disabled (or deleted) between the claim and reading its target: the
+// store does not claim a disabled webhook's deliveries, which wait until it
+// is enabled again, so this one is left to its lease, and is not claimed
+// again while the webhook stays disabled. A deleted webhook's deliveries
+// are deleted with it.
+//
+// It also returns false for an attempt that failed after ctx was cancelled: Run
 // cancels it at the end of its shutdown grace, and hookd stopping is no
 // fault of the receiver's, so the result is not recorded (it would count
 // against the delivery's attempts). The delivery stays leased and is
 // claimed again when the lease expires.
 func (d *Dispatcher) attempt(ctx context.Context, t *hookd.Target, dl *hookd.Delivery) (hookd.AttemptResult, bool) {
+	if t == nil || t.Disabled {
+		d.log.Debug("delivery not sent: its webhook was disabled or deleted after the claim",
+			"delivery", dl.ID, "webhook", dl.WebhookID)
+		return hookd.AttemptResult{}, false
+	}
 	ctx, span := startAttemptSpan(ctx, t, dl)
 	defer span.End()
-	var r hookd.AttemptResult
-	if t == nil || t.Disabled {
-		r = hookd.AttemptResult{
-			DeliveryID: dl.ID,
-			WebhookID:  dl.WebhookID,
-			Attempt:    dl.Attempts + 1,
-			At:         hookd.Now(),
-			ErrorClass: ClassDisabled,
-			Error:      "not sent: the webhook is disabled",
-		}
-		if t == nil {
-			r.Error = "not sent: the webhook no longer exists"
-		}
-	} else {
-		r = d.sender.Send(ctx, t, dl)
-		if !r.Success && ctx.Err() != nil {
-			d.log.Info("delivery attempt cancelled at shutdown: not recorded, the delivery is attempted again after its lease",
-				"delivery", dl.ID, "webhook", dl.WebhookID, "attempt", r.Attempt)
-			return r, false
-		}
+	r := d.sender.Send(ctx, t, dl)
+	if !r.Success && ctx.Err() != nil {
+		d.log.Info("delivery attempt cancelled at shutdown: not recorded, the delivery is attempted again after its lease",
+			"delivery", dl.ID, "webhook", dl.WebhookID, "attempt", r.Attempt)
+		return r, false
 	}
 	endAttemptSpan(span, &r)
 	if d.observer != nil {

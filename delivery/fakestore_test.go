@@ -78,6 +78,9 @@ func (s *fakeStore) Claim(ctx context.Context, worker string, limit int, now tim
 	}
 	var due []*fakeDelivery
 	for _, fd := range s.deliveries {
+		if t := s.targets[fd.d.WebhookID]; t != nil && t.Disabled {
+			continue // a disabled webhook's deliveries wait (Store.Claim)
+		}
 		if !fd.done && !fd.due.After(now) && !fd.leased.After(now) {
 			due = append(due, fd)
 		}

@@ -38,11 +38,11 @@ const classNone = "none"
 const classOther = "other"
 
 // errorClasses are the error_class label values: the classes of the failed
-// log, and delivery.ClassDisabled.
+// log.
 var errorClasses = []string{
 	hookd.ClassTimeout, hookd.ClassRefused, hookd.ClassReset, hookd.ClassConnection, hookd.ClassDNS,
 	hookd.ClassTLS, hookd.ClassStatus, hookd.ClassRedirect, hookd.ClassTooLarge, hookd.ClassForbidden,
-	hookd.ClassGone, hookd.ClassInternal, "webhook_disabled", classOther,
+	hookd.ClassGone, hookd.ClassInternal, classOther,
 }
 
 // Reasons a webhook is disabled by hookd, the reason label.

@@ -16,7 +16,8 @@ import (
 // Claim leases up to limit due deliveries to worker until now+lease, oldest
 // due first, and returns them by id. Rows another claimer is taking are
 // skipped (FOR UPDATE SKIP LOCKED), so concurrent claimers, in this process
-// or another, never get the same delivery. The claim moves next_attempt_at
+// or another, never get the same delivery. Deliveries of a disabled webhook
+// are not claimed: they wait until it is enabled again. The claim moves next_attempt_at
 // to the end of the lease: a delivery whose worker died is due again then.
 func (s *Store) Claim(ctx context.Context, worker string, limit int, now time.Time, lease time.Duration) ([]*hookd.Delivery, error) {
 	if limit <= 0 {
@@ -27,6 +28,7 @@ func (s *Store) Claim(ctx context.Context, worker string, limit int, now time.Ti
 		WITH picked AS MATERIALIZED (
 			SELECT id FROM deliveries
 			WHERE state = 'pending' AND next_attempt_at <= $3
+			  AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.id = deliveries.webhook_id AND w.disabled)
 			ORDER BY next_attempt_at, id
 			LIMIT $4
 			FOR UPDATE SKIP LOCKED

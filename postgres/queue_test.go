@@ -151,6 +151,15 @@ func TestCompleteStreakAndLatestRun(t *testing.T) {
 	if got.LatestRun == nil || got.LatestRun.HTTPStatus != 204 {
 		t.Fatalf("latest run after prune: %+v", got.LatestRun)
 	}
+	// The 410 disabled the webhook: its requeued delivery waits until it
+	// is enabled again.
+	if ds, _ := s.Claim(ctx, "w", 10, later, time.Minute); len(ds) != 0 {
+		t.Fatalf("claimed %d deliveries of a disabled webhook", len(ds))
+	}
+	enabled := false
+	if _, err := s.UpdateWebhook(ctx, w.ID, hookd.WebhookUpdate{Disabled: &enabled}); err != nil {
+		t.Fatal(err)
+	}
 	if ds, _ := s.Claim(ctx, "w", 10, later, time.Minute); len(ds) != 1 {
 		t.Fatalf("requeued delivery not claimable after prune: %d", len(ds))
 	}

@@ -19,6 +19,7 @@ const (
 		WHERE id IN (
 			SELECT id FROM deliveries
 			WHERE state = 'pending' AND next_attempt_at <= ?
+			  AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.id = deliveries.webhook_id AND w.disabled)
 			ORDER BY next_attempt_at, id
 			LIMIT ?)
 		RETURNING id, webhook_id, event_id, message_id, attempts, created_at`
@@ -73,7 +74,8 @@ var (
 )
 
 // Claim leases up to limit due deliveries to worker, oldest first, with
-// their events. One UPDATE ... RETURNING picks and leases them, so two
+// their events. Deliveries of a disabled webhook are not claimed: they wait
+// until it is enabled again. One UPDATE ... RETURNING picks and leases them, so two
 // workers (or two processes, which the write lock serialises) never get the
 // same delivery. The lease is written to next_attempt_at as well: a
 // delivery whose worker died is due again when its lease ends, and the

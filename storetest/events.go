@@ -256,8 +256,10 @@ func testPublishEvents(t *testing.T, open opener) {
 
 func testPublishTo(t *testing.T, open opener) {
 	s := open(t)
-	// The test action reaches a webhook whatever it subscribes to and even
-	// when it is disabled; other webhooks do not get the event.
+	// The test action reaches a webhook whatever it subscribes to; other
+	// webhooks do not get the event. It queues a delivery to a disabled
+	// webhook too, which waits, like the webhook's other deliveries, until
+	// the webhook is enabled again.
 	w := newWebhook("target", assetAdded)
 	w.Disabled = true
 	createWebhook(t, s, w)
@@ -273,6 +275,9 @@ func testPublishTo(t *testing.T, open opener) {
 	within(t, "CreatedAt", e.CreatedAt, before, after)
 	figures(t, s, w.ID, 1, 0)
 
+	equal(t, "claimed while the webhook is disabled", len(claimAll(t, s, hookd.Now())), 0)
+	_, err := s.UpdateWebhook(ctx(t), w.ID, hookd.WebhookUpdate{Disabled: ptr(false)})
+	must(t, err, "UpdateWebhook enable")
 	d := claimOne(t, s, hookd.Now())
 	equal(t, "WebhookID", d.WebhookID, w.ID)
 	checkEvent(t, "delivered", d.Event, *e)

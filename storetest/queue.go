@@ -105,6 +105,33 @@ func testClaim(t *testing.T, open opener) {
 		checkEvent(t, "event of the retry", d2.Event, d.Event)
 	})
 
+	// A disabled webhook's deliveries are not claimed, neither new ones nor
+	// retries: they wait, and go out once it is enabled again.
+	t.Run("DisabledWebhookWaits", func(t *testing.T) {
+		s := open(t)
+		w := createWebhook(t, s, newWebhook("w", assetAdded))
+		other := createWebhook(t, s, newWebhook("other", assetAdded))
+		publish(t, s, newEvent(assetAdded, nil, nil), newEvent(assetAdded, nil, nil))
+		now := hookd.Now()
+		for _, d := range claimAll(t, s, now) {
+			complete(t, s, retry(d, now, now))
+		}
+		_, err := s.UpdateWebhook(ctx(t), w.ID, hookd.WebhookUpdate{Disabled: ptr(true)})
+		must(t, err, "UpdateWebhook disable")
+		later := now.Add(time.Second)
+		for _, d := range claimAll(t, s, later) {
+			equal(t, "claimed webhook while w is disabled", d.WebhookID, other.ID)
+		}
+		_, err = s.UpdateWebhook(ctx(t), w.ID, hookd.WebhookUpdate{Disabled: ptr(false)})
+		must(t, err, "UpdateWebhook enable")
+		ds := claimAll(t, s, later)
+		equal(t, "claimed after re-enabling", len(ds), 2)
+		for _, d := range ds {
+			equal(t, "claimed webhook after re-enabling", d.WebhookID, w.ID)
+			equal(t, "attempts of a delivery that waited", d.Attempts, 1)
+		}
+	})
+
 	t.Run("Concurrent", func(t *testing.T) {
 		s := open(t)
 		createWebhook(t, s, newWebhook("a", assetAdded))

@@ -306,7 +306,7 @@ function build(page, webhook, projects) {
         field('project_id', 'Project', project, 'Only events of this project, or of every project.'),
         h('div', { class: 'field checkbox-field' },
           enabled, h('label', { for: enabledID }, 'Enabled'),
-          h('p', { class: 'hint' }, 'A disabled webhook receives nothing; its queued deliveries are dropped.')))),
+          h('p', { class: 'hint' }, 'A disabled webhook receives nothing; its queued deliveries wait and go out once it is enabled again.')))),
     h('section', { class: 'card', 'aria-labelledby': 'sec-events' },
       h('h2', { id: 'sec-events' }, 'Trigger events'),
       h('p', { class: 'hint' }, 'The events this webhook receives. Choose at least one.'),
