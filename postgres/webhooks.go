@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -323,14 +324,19 @@ func insertUser(ctx context.Context, q querier, u *hookd.WebhookUser) error {
 	if !u.UpdatedAt.IsZero() {
 		updated = ms(u.UpdatedAt)
 	}
+	// The NOT EXISTS keeps a repeated user from drawing an id from the
+	// sequence, so ids stay dense as on SQLite; the unique index still
+	// settles a race.
 	err := q.QueryRow(ctx, `
 		INSERT INTO webhook_users (webhook_id, user_id, created_at, updated_at)
-		VALUES ($1, $2, $3, $4) RETURNING id`,
+		SELECT $1::bigint, $2::bigint, $3::timestamptz, $4::timestamptz
+		WHERE NOT EXISTS (SELECT 1 FROM webhook_users WHERE webhook_id = $1 AND user_id = $2)
+		RETURNING id`,
 		u.WebhookID, u.UserID, created, updated).Scan(&u.ID)
 	if isCode(err, codeForeignKeyViolation) {
 		return fmt.Errorf("webhook %d: %w", u.WebhookID, hookd.ErrNotFound)
 	}
-	if isCode(err, codeUniqueViolation) {
+	if isCode(err, codeUniqueViolation) || errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("user %d of webhook %d: %w", u.UserID, u.WebhookID, hookd.ErrConflict)
 	}
 	if err != nil {
