@@ -2,7 +2,10 @@ package hookd
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Event is something that happened on the media platform, as published to
@@ -19,6 +22,31 @@ type Event struct {
 	// event, when tracing is on, so that its delivery attempts join that
 	// trace across the queue; empty otherwise. Stores keep it with the event.
 	TraceParent string
+}
+
+// Normalize fills what a publisher may leave out (the id, the time, the
+// data) and checks the data, as a store does before it stores the event.
+// Invalid UTF-8 in the data becomes U+FFFD, as encoding/json would decode it
+// anyway and PostgreSQL stores UTF-8 only.
+func (e *Event) Normalize() error {
+	if e.ID == "" {
+		e.ID = NewEventID()
+	}
+	if e.CreatedAt.IsZero() {
+		e.CreatedAt = Now()
+	} else {
+		e.CreatedAt = e.CreatedAt.UTC().Truncate(time.Millisecond)
+	}
+	if len(e.Data) == 0 {
+		e.Data = json.RawMessage(`{}`)
+	}
+	if !utf8.Valid(e.Data) {
+		e.Data = json.RawMessage(strings.ToValidUTF8(string(e.Data), "\uFFFD"))
+	}
+	if !json.Valid(e.Data) {
+		return fmt.Errorf("event %q: data is not valid JSON", e.ID)
+	}
+	return nil
 }
 
 // Published is the outcome of publishing one event.

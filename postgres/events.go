@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -29,7 +27,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 		return []hookd.Published{}, nil
 	}
 	for _, e := range events {
-		if err := prepareEvent(e); err != nil {
+		if err := e.Normalize(); err != nil {
 			return nil, err
 		}
 	}
@@ -215,27 +213,6 @@ func (s *Store) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Pub
 	return out, total, nil
 }
 
-// prepareEvent fills in what the store assigns and checks that the data is
-// JSON (absent data is {}), before anything is written.
-func prepareEvent(e *hookd.Event) error {
-	if e.ID == "" {
-		e.ID = hookd.NewEventID()
-	}
-	e.CreatedAt = msOrNow(e.CreatedAt)
-	if len(e.Data) == 0 {
-		e.Data = json.RawMessage(`{}`)
-	}
-	if !utf8.Valid(e.Data) {
-		// PostgreSQL stores UTF-8 only; encoding/json would decode these
-		// bytes as U+FFFD anyway.
-		e.Data = json.RawMessage(strings.ToValidUTF8(string(e.Data), "\uFFFD"))
-	}
-	if !json.Valid(e.Data) {
-		return fmt.Errorf("postgres: event %q: data is not valid JSON", e.ID)
-	}
-	return nil
-}
-
 // subscribers reads the enabled webhooks subscribed to any of names, with
 // their users (only UserID is set), for Webhook.Matches.
 func subscribers(ctx context.Context, q querier, names map[string]bool) ([]*hookd.Webhook, error) {
@@ -282,7 +259,7 @@ func projectTitle(data json.RawMessage) string {
 // the webhook's subscriptions and state. An ID already stored is
 // ErrConflict; an unknown webhook ErrNotFound.
 func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) error {
-	if err := prepareEvent(e); err != nil {
+	if err := e.Normalize(); err != nil {
 		return err
 	}
 	now := hookd.Now()

@@ -29,7 +29,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 		return []hookd.Published{}, nil
 	}
 	for _, e := range events {
-		if err := prepareEvent(e); err != nil {
+		if err := e.Normalize(); err != nil {
 			return nil, err
 		}
 	}
@@ -120,7 +120,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 // action. An unknown webhook is ErrNotFound, an id already stored
 // ErrConflict; either way nothing is written.
 func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) error {
-	if err := prepareEvent(e); err != nil {
+	if err := e.Normalize(); err != nil {
 		return err
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -175,22 +175,6 @@ func deliveriesInsertOf(rows int) string {
 		b.WriteString("(?, ?, ?, 'pending', 0, ?, ?, ?)")
 	}
 	return b.String()
-}
-
-// prepareEvent fills in what the store assigns and checks that the data is
-// JSON (absent data is {}), before anything is written.
-func prepareEvent(e *hookd.Event) error {
-	if e.ID == "" {
-		e.ID = hookd.NewEventID()
-	}
-	e.CreatedAt = stamp(e.CreatedAt)
-	if len(e.Data) == 0 {
-		e.Data = json.RawMessage(`{}`)
-	}
-	if !json.Valid(e.Data) {
-		return fmt.Errorf("sqlite: event %q: data is not valid JSON", e.ID)
-	}
-	return nil
 }
 
 // matchableWebhooks returns the enabled webhooks with their users, indexed
