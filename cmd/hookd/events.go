@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/client"
 )
 
@@ -47,7 +48,11 @@ func sendEvent(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	out, _ := json.MarshalIndent(published, "", "  ")
+	// Print the time as the API does (milliseconds always shown).
+	out, _ := json.MarshalIndent(struct {
+		*client.PublishedEvent
+		CreatedAt string `json:"created_at"`
+	}{published, published.CreatedAt.UTC().Format(hookd.TimeLayout)}, "", "  ")
 	fmt.Fprintln(stdout, string(out))
 	return nil
 }
