@@ -184,10 +184,6 @@ func defaultWorkerID() string {
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
-// WorkerID returns the name this dispatcher claims deliveries under (each
-// claim as WorkerID/<claim number>).
-func (d *Dispatcher) WorkerID() string { return d.worker }
-
 // Run claims, sends and records deliveries until ctx ends. It claims only
 // as many deliveries as it has idle workers, so every claimed delivery is
 // attempted at once and none waits on a lease. When ctx ends it stops

@@ -49,15 +49,6 @@ func ParseSchedule(s string) ([]time.Duration, error) {
 	return out, nil
 }
 
-// FormatSchedule is the inverse of ParseSchedule.
-func FormatSchedule(schedule []time.Duration) string {
-	parts := make([]string, len(schedule))
-	for i, d := range schedule {
-		parts[i] = d.String()
-	}
-	return strings.Join(parts, ",")
-}
-
 // Policy decides whether and when a failed attempt is retried.
 type Policy struct {
 	// Schedule holds the delay after each failed attempt: Schedule[0] after
@@ -75,9 +66,6 @@ func NewPolicy(schedule []time.Duration) *Policy {
 
 // DefaultPolicy returns NewPolicy(DefaultSchedule()).
 func DefaultPolicy() *Policy { return NewPolicy(DefaultSchedule()) }
-
-// MaxAttempts is the number of attempts a delivery gets.
-func (p *Policy) MaxAttempts() int { return len(p.Schedule) + 1 }
 
 // maxStep is the longest delay of the schedule.
 func (p *Policy) maxStep() time.Duration {

@@ -144,9 +144,6 @@ func (s *Sender) Timeout() time.Duration { return s.timeout }
 // Policy returns the retry policy that Send applies.
 func (s *Sender) Policy() *Policy { return s.policy }
 
-// CloseIdleConnections closes the connections kept alive for reuse.
-func (s *Sender) CloseIdleConnections() { s.transport.CloseIdleConnections() }
-
 // Send makes one attempt to deliver d to t and returns its result, complete
 // with the retry decision of the sender's policy (NextAttemptAt,
 // DisableWebhook). Attempt is d.Attempts+1.
