@@ -132,6 +132,30 @@ func testClaim(t *testing.T, open opener) {
 		}
 	})
 
+	t.Run("GoneWebhookWaits", func(t *testing.T) {
+		// A 410 disables the webhook; its other deliveries, retries among
+		// them, wait until it is enabled again, then are due at once.
+		s := open(t)
+		w := createWebhook(t, s, newWebhook("w", assetAdded))
+		publish(t, s, newEvent(assetAdded, nil, nil), newEvent(assetAdded, nil, nil), newEvent(assetAdded, nil, nil))
+		now := hookd.Now()
+		ds := claimAll(t, s, now)
+		equal(t, "claimed", len(ds), 3)
+		gone := result(ds[0], now, false, 410)
+		gone.DisableWebhook = true
+		complete(t, s, gone, retry(ds[1], now, now.Add(time.Hour)))
+		equal(t, "claimed while disabled, a day later", len(claimAll(t, s, now.Add(24*time.Hour))), 0)
+		_, err := s.UpdateWebhook(ctx(t), w.ID, hookd.WebhookUpdate{Disabled: ptr(false)})
+		must(t, err, "UpdateWebhook enable")
+		// The third delivery is still leased by this suite; the retry is due
+		// now, not in an hour.
+		waiting := ds[1].ID
+		ds = claimAll(t, s, hookd.Now().Add(time.Millisecond))
+		equal(t, "claimed after re-enabling", len(ds), 1)
+		equal(t, "the waiting retry", ds[0].ID, waiting)
+		equal(t, "its attempts", ds[0].Attempts, 1)
+	})
+
 	t.Run("Concurrent", func(t *testing.T) {
 		s := open(t)
 		createWebhook(t, s, newWebhook("a", assetAdded))
