@@ -12,8 +12,8 @@ import (
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/client"
-	hookdhttp "github.com/hookd/hookd/http"
-	"github.com/hookd/hookd/sqlite"
+	hookdhttp "github.com/hookd/hookd/internal/http"
+	"github.com/hookd/hookd/internal/sqlite"
 )
 
 // newClients starts hookd's API on 127.0.0.1 over a fresh SQLite store and

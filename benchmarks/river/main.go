@@ -36,8 +36,8 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/postgres"
-	"github.com/hookd/hookd/sqlite"
+	"github.com/hookd/hookd/internal/postgres"
+	"github.com/hookd/hookd/internal/sqlite"
 )
 
 var (

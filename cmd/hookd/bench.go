@@ -24,11 +24,11 @@ import (
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/client"
-	"github.com/hookd/hookd/delivery"
+	"github.com/hookd/hookd/internal/delivery"
 	"github.com/hookd/hookd/internal/bench"
-	"github.com/hookd/hookd/metrics"
-	"github.com/hookd/hookd/postgres"
-	"github.com/hookd/hookd/sqlite"
+	"github.com/hookd/hookd/internal/metrics"
+	"github.com/hookd/hookd/internal/postgres"
+	"github.com/hookd/hookd/internal/sqlite"
 )
 
 // The bench runs hookd in this process, as serve does (newService: the

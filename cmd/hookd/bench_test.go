@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/hookd/hookd/internal/bench"
-	"github.com/hookd/hookd/postgres/pgtest"
+	"github.com/hookd/hookd/internal/postgres/pgtest"
 )
 
 // TestBench runs a small hookd bench end to end (the receiver is a child

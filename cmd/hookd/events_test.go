@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	"github.com/hookd/hookd"
-	hookdhttp "github.com/hookd/hookd/http"
-	"github.com/hookd/hookd/sqlite"
+	hookdhttp "github.com/hookd/hookd/internal/http"
+	"github.com/hookd/hookd/internal/sqlite"
 )
 
 // TestEventsSend publishes with "hookd events send" to a real API and

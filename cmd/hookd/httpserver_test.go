@@ -16,10 +16,10 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/delivery"
-	hookdhttp "github.com/hookd/hookd/http"
-	"github.com/hookd/hookd/sqlite"
-	"github.com/hookd/hookd/web"
+	"github.com/hookd/hookd/internal/delivery"
+	hookdhttp "github.com/hookd/hookd/internal/http"
+	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/web"
 )
 
 // The server hookd serve runs sets every limit.

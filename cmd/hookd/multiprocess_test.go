@@ -17,8 +17,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hookd/hookd/client"
-	"github.com/hookd/hookd/delivery"
-	"github.com/hookd/hookd/postgres/pgtest"
+	"github.com/hookd/hookd/internal/delivery"
+	"github.com/hookd/hookd/internal/postgres/pgtest"
 )
 
 // inFlight is how many deliveries one hookd process can have sent, or be

@@ -14,11 +14,11 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/delivery"
-	hookdhttp "github.com/hookd/hookd/http"
-	"github.com/hookd/hookd/metrics"
-	"github.com/hookd/hookd/tracing"
-	"github.com/hookd/hookd/web"
+	"github.com/hookd/hookd/internal/delivery"
+	hookdhttp "github.com/hookd/hookd/internal/http"
+	"github.com/hookd/hookd/internal/metrics"
+	"github.com/hookd/hookd/internal/tracing"
+	"github.com/hookd/hookd/internal/web"
 )
 
 type serveConfig struct {

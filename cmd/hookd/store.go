@@ -5,8 +5,8 @@ import (
 	"strings"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/postgres"
-	"github.com/hookd/hookd/sqlite"
+	"github.com/hookd/hookd/internal/postgres"
+	"github.com/hookd/hookd/internal/sqlite"
 )
 
 // openStore opens the database that --database names, applying migrations.

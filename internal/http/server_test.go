@@ -16,9 +16,9 @@ import (
 	"testing"
 
 	"github.com/hookd/hookd"
-	hookdhttp "github.com/hookd/hookd/http"
-	"github.com/hookd/hookd/postgres/pgtest"
-	"github.com/hookd/hookd/sqlite"
+	hookdhttp "github.com/hookd/hookd/internal/http"
+	"github.com/hookd/hookd/internal/postgres/pgtest"
+	"github.com/hookd/hookd/internal/sqlite"
 )
 
 // backends opens a fresh store of each kind available: SQLite always,

@@ -18,10 +18,10 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/delivery"
-	hookdhttp "github.com/hookd/hookd/http"
-	"github.com/hookd/hookd/sqlite"
-	"github.com/hookd/hookd/tracing"
+	"github.com/hookd/hookd/internal/delivery"
+	hookdhttp "github.com/hookd/hookd/internal/http"
+	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/tracing"
 )
 
 // TestTraceFromIntakeToAttempts publishes an event through the real API

@@ -16,8 +16,8 @@ import (
 	"testing"
 
 	"github.com/hookd/hookd"
-	hookdhttp "github.com/hookd/hookd/http"
-	"github.com/hookd/hookd/sqlite"
+	hookdhttp "github.com/hookd/hookd/internal/http"
+	"github.com/hookd/hookd/internal/sqlite"
 )
 
 // fuzzRoutes are the endpoints that take a JSON body.

@@ -4,8 +4,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/hookd/hookd/sqlite"
-	"github.com/hookd/hookd/storetest"
+	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/storetest"
 )
 
 // The queue's hot path on SQLite, with the benchmarks PostgreSQL runs too:

@@ -19,7 +19,7 @@ import (
 // (the event's stored TraceParent), and the request carries the attempt's
 // W3C traceparent header to the receiver.
 
-const tracerName = "github.com/hookd/hookd/delivery"
+const tracerName = "github.com/hookd/hookd/internal/delivery"
 
 // startAttemptSpan starts the span of one attempt of dl, under the trace
 // stored with its event.

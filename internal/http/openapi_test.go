@@ -16,8 +16,8 @@ import (
 	"testing"
 
 	"github.com/hookd/hookd"
-	hookdhttp "github.com/hookd/hookd/http"
-	"github.com/hookd/hookd/sqlite"
+	hookdhttp "github.com/hookd/hookd/internal/http"
+	"github.com/hookd/hookd/internal/sqlite"
 )
 
 func sqliteStore(t *testing.T) hookd.Store {

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/postgres"
-	"github.com/hookd/hookd/postgres/pgtest"
+	"github.com/hookd/hookd/internal/postgres"
+	"github.com/hookd/hookd/internal/postgres/pgtest"
 )
 
 // storeOps calls every Store method that touches the database, each time

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	hookdhttp "github.com/hookd/hookd/http"
-	"github.com/hookd/hookd/sqlite"
+	hookdhttp "github.com/hookd/hookd/internal/http"
+	"github.com/hookd/hookd/internal/sqlite"
 )
 
 func sqliteAPI(t *testing.T, opts ...hookdhttp.Option) *testAPI {

@@ -3,8 +3,8 @@ package postgres_test
 import (
 	"testing"
 
-	"github.com/hookd/hookd/postgres/pgtest"
-	"github.com/hookd/hookd/storetest"
+	"github.com/hookd/hookd/internal/postgres/pgtest"
+	"github.com/hookd/hookd/internal/storetest"
 )
 
 // The queue's hot path on PostgreSQL, with the benchmarks SQLite runs too:

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/postgres/pgtest"
-	"github.com/hookd/hookd/sqlite"
+	"github.com/hookd/hookd/internal/postgres/pgtest"
+	"github.com/hookd/hookd/internal/sqlite"
 )
 
 // backends runs test against a fresh store of each kind: SQLite always,

@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/sqlite"
+	"github.com/hookd/hookd/internal/sqlite"
 )
 
 const hugeBody = 100 << 20 // what the "too large" receivers send: 100 MB

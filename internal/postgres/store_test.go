@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/postgres"
-	"github.com/hookd/hookd/postgres/pgtest"
+	"github.com/hookd/hookd/internal/postgres"
+	"github.com/hookd/hookd/internal/postgres/pgtest"
 )
 
 func ctxT(t *testing.T) context.Context {

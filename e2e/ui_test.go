@@ -1,4 +1,4 @@
-package web_test
+package e2e_test
 
 import (
 	"context"
@@ -24,10 +24,10 @@ import (
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/client"
-	"github.com/hookd/hookd/delivery"
-	hookdhttp "github.com/hookd/hookd/http"
-	"github.com/hookd/hookd/sqlite"
-	"github.com/hookd/hookd/web"
+	"github.com/hookd/hookd/internal/delivery"
+	hookdhttp "github.com/hookd/hookd/internal/http"
+	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/web"
 )
 
 // The end-to-end test drives the UI in headless Chromium against a hookd

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/postgres/pgtest"
+	"github.com/hookd/hookd/internal/postgres/pgtest"
 )
 
 func TestPublishDuplicatesAndRegistry(t *testing.T) {

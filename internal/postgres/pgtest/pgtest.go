@@ -28,7 +28,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/hookd/hookd/postgres"
+	"github.com/hookd/hookd/internal/postgres"
 )
 
 // Environment variables: the test database URL, and whether a missing

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/postgres/pgtest"
+	"github.com/hookd/hookd/internal/postgres/pgtest"
 )
 
 // Every claim is a lease of its own, WorkerID/<n>, and each result names the

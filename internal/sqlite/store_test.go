@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/sqlite"
-	"github.com/hookd/hookd/storetest"
+	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/storetest"
 )
 
 // TestStore runs the storage contract against a fresh database file.

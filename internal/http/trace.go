@@ -19,7 +19,7 @@ import (
 // the traceparent of its "hookd.publish" span with each event, so that the
 // delivery attempts, made later by any hookd process, join the same trace.
 
-const tracerName = "github.com/hookd/hookd/http"
+const tracerName = "github.com/hookd/hookd/internal/http"
 
 func tracer() trace.Tracer { return otel.Tracer(tracerName) }
 

@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/postgres/pgtest"
-	"github.com/hookd/hookd/storetest"
+	"github.com/hookd/hookd/internal/postgres/pgtest"
+	"github.com/hookd/hookd/internal/storetest"
 )
 
 // TestContract runs the shared hookd.Store suite, each test on a schema of
