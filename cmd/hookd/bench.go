@@ -24,8 +24,8 @@ import (
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/client"
-	"github.com/hookd/hookd/internal/delivery"
 	"github.com/hookd/hookd/internal/bench"
+	"github.com/hookd/hookd/internal/delivery"
 	"github.com/hookd/hookd/internal/metrics"
 	"github.com/hookd/hookd/internal/postgres"
 	"github.com/hookd/hookd/internal/sqlite"
