@@ -64,6 +64,34 @@ type AttemptResult struct {
 	DisableWebhook bool
 }
 
+// DeliveryState is where a delivery stands; stores keep it as this text.
+type DeliveryState string
+
+// The states of a delivery.
+const (
+	// StatePending: waiting for an attempt (its first or a retry), or
+	// leased to a worker making one.
+	StatePending DeliveryState = "pending"
+	// StateSucceeded: a receiver accepted it.
+	StateSucceeded DeliveryState = "succeeded"
+	// StateFailed: it failed for good (no retry left, or none allowed).
+	StateFailed DeliveryState = "failed"
+)
+
+// DeliveryState is what recording r makes of its delivery: this is the one
+// place that reads a result. A success finishes it, a failure with a retry
+// scheduled leaves it pending, any other failure fails it for good.
+func (r *AttemptResult) DeliveryState() DeliveryState {
+	switch {
+	case r.Success:
+		return StateSucceeded
+	case r.NextAttemptAt != nil:
+		return StatePending
+	default:
+		return StateFailed
+	}
+}
+
 // MaxLoggedBody caps the response body kept in the logs.
 const MaxLoggedBody = 20 << 10
 

@@ -48,7 +48,15 @@ type Store struct {
 	leaders  map[*pgx.Conn]struct{}
 	closed   bool
 	closeErr error
+	clock    hookd.Clock
 }
+
+// Option configures a Store at Open.
+type Option func(*Store)
+
+// WithClock makes the store read the current time from c (default
+// hookd.SystemClock).
+func WithClock(c hookd.Clock) Option { return func(s *Store) { s.clock = c } }
 
 var (
 	_ hookd.Store  = (*Store)(nil)
@@ -57,17 +65,17 @@ var (
 
 // Open connects to the database at url (a postgres:// URL or a key=value
 // DSN), applies the migrations and starts listening for work.
-func Open(ctx context.Context, url string) (*Store, error) {
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	return OpenConfig(ctx, cfg)
+	return OpenConfig(ctx, cfg, opts...)
 }
 
 // OpenConfig is Open with a parsed pool configuration, for callers that set
 // pool sizes or runtime parameters (search_path) themselves.
-func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
+func OpenConfig(ctx context.Context, cfg *pgxpool.Config, opts ...Option) (*Store, error) {
 	cfg = cfg.Copy()
 	after := cfg.AfterConnect
 	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
@@ -89,6 +97,10 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
 		cancel:  cancel,
 		done:    make(chan struct{}),
 		leaders: make(map[*pgx.Conn]struct{}),
+		clock:   hookd.SystemClock,
+	}
+	for _, o := range opts {
+		o(s)
 	}
 	if err := s.Migrate(ctx); err != nil {
 		cancel()

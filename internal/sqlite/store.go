@@ -43,14 +43,23 @@ type Store struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	clock hookd.Clock
 }
+
+// Option configures a Store at Open.
+type Option func(*Store)
+
+// WithClock makes the store read the current time from c (default
+// hookd.SystemClock).
+func WithClock(c hookd.Clock) Option { return func(s *Store) { s.clock = c } }
 
 var _ hookd.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database at path and applies the
 // migrations. path is a file name: an in-memory database cannot be shared by
 // the writer and the readers.
-func Open(ctx context.Context, path string) (*Store, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if path == "" || path == ":memory:" {
 		return nil, fmt.Errorf("sqlite: %q: a database file path is required", path)
 	}
@@ -87,7 +96,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 
-	s := &Store{w: w, r: r, wake: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{}}
+	s := &Store{w: w, r: r, wake: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{}, clock: hookd.SystemClock}
+	for _, o := range opts {
+		o(s)
+	}
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
