@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/migrate"
 )
 
 func open(t *testing.T, path string) *Store {
@@ -64,11 +65,11 @@ func TestMigrate(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hookd.db")
 	s := open(t, path)
 	ctx := t.Context()
-	all, err := migrations()
+	all, err := migrate.Load(migrationFiles)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all) == 0 || all[0].version != 1 {
+	if len(all) == 0 || all[0].Version != 1 {
 		t.Fatalf("migrations = %+v, want 0001 first", all)
 	}
 
@@ -189,7 +190,7 @@ func TestLoad(t *testing.T) {
 		s := stores[i%2]
 		workers.Go(func() {
 			for {
-				ds, err := s.Claim(ctx, fmt.Sprint("worker-", i), 20, hookd.Now(), time.Minute)
+				ds, err := s.Claim(ctx, fmt.Sprint("worker-", i), 20, time.Minute)
 				if err != nil {
 					failNote(fmt.Errorf("claim: %w", err))
 					return
