@@ -24,19 +24,15 @@ type Event struct {
 	TraceParent string
 }
 
-// Normalize fills what a publisher may leave out (the id, the time, the
-// data) and checks the data, as a store does before it stores the event.
+// Normalize fills what a publisher may leave out (the id, the time: now,
+// the data) and checks the data, as a store does before it stores the event.
 // Invalid UTF-8 in the data becomes U+FFFD, as encoding/json would decode it
 // anyway and PostgreSQL stores UTF-8 only.
-func (e *Event) Normalize() error {
+func (e *Event) Normalize(now time.Time) error {
 	if e.ID == "" {
 		e.ID = NewEventID()
 	}
-	if e.CreatedAt.IsZero() {
-		e.CreatedAt = Now()
-	} else {
-		e.CreatedAt = e.CreatedAt.UTC().Truncate(time.Millisecond)
-	}
+	e.CreatedAt = Stamp(e.CreatedAt, now)
 	if len(e.Data) == 0 {
 		e.Data = json.RawMessage(`{}`)
 	}

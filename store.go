@@ -10,7 +10,8 @@ import (
 //
 // Lookups of a missing record return ErrNotFound; creating or updating a
 // webhook scoped to an unregistered project returns ErrProjectNotFound.
-// Times are stored with millisecond precision.
+// Times are stored with millisecond precision. A store reads the current
+// time only from the Clock it was opened with: no method takes "now".
 type Store interface {
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
@@ -21,7 +22,8 @@ type Store interface {
 	APIKeyByPrefix(ctx context.Context, prefix string) (*APIKey, error)
 	ListAPIKeys(ctx context.Context, userID int64) ([]*APIKey, error)
 	DeleteAPIKey(ctx context.Context, userID, id int64) error
-	TouchAPIKey(ctx context.Context, id int64, at time.Time) error
+	// TouchAPIKey records that the key is being used now.
+	TouchAPIKey(ctx context.Context, id int64) error
 
 	// The project registry.
 	CreateProject(ctx context.Context, p *Project) error // ErrConflict when the id exists
@@ -42,8 +44,8 @@ type Store interface {
 	DeleteUser(ctx context.Context, webhookID, webhookUserID int64) error
 
 	// Signing secrets: Secrets returns the current one first, then the
-	// rotated one while it is valid at now.
-	Secrets(ctx context.Context, webhookID int64, now time.Time) ([]string, error)
+	// rotated one while it is still valid (SigningSecrets.ValidAt).
+	Secrets(ctx context.Context, webhookID int64) ([]string, error)
 	RotateSecret(ctx context.Context, webhookID int64, secret string, previousValidUntil time.Time) error
 
 	// PublishEvents stores events and, in the same transaction, a delivery
@@ -56,7 +58,7 @@ type Store interface {
 	// webhook the delivery waits, as its others do, until it is enabled.
 	PublishTo(ctx context.Context, webhookID int64, e *Event) error
 
-	// Claim leases up to limit due deliveries to worker until now+lease. A
+	// Claim leases up to limit due deliveries to worker for lease. A
 	// delivery whose lease has expired (its worker died) is due again, and
 	// the next Claim leases it to its own worker. worker names the lease:
 	// Complete settles a delivery only with a result from the worker that
@@ -64,9 +66,10 @@ type Store interface {
 	// a name of their own for each claim (the dispatcher adds a sequence
 	// number to its WorkerID). Deliveries of a disabled webhook are not
 	// claimed: they wait, and are due again once it is enabled.
-	Claim(ctx context.Context, worker string, limit int, now time.Time, lease time.Duration) ([]*Delivery, error)
-	// Targets returns what the sender needs for each webhook id.
-	Targets(ctx context.Context, webhookIDs []int64, now time.Time) (map[int64]*Target, error)
+	Claim(ctx context.Context, worker string, limit int, lease time.Duration) ([]*Delivery, error)
+	// Targets returns what the sender needs for each webhook id, with the
+	// secrets that sign now.
+	Targets(ctx context.Context, webhookIDs []int64) (map[int64]*Target, error)
 	// Complete records attempts: a log entry each, and the delivery is
 	// rescheduled, finished or failed for good. A result for a delivery no
 	// longer leased is dropped, without a log entry: its webhook was
@@ -85,8 +88,8 @@ type Store interface {
 	// Log lists a webhook's attempts, newest first; page is 1-based.
 	Log(ctx context.Context, webhookID int64, success bool, page, perPage int) ([]*LogEntry, error)
 	// Requeue makes the webhook's deliveries that failed for good, with a
-	// last attempt in [from, to), due again at now, and returns how many.
-	Requeue(ctx context.Context, webhookID int64, from, to, now time.Time) (int, error)
+	// last attempt in [from, to), due again now, and returns how many.
+	Requeue(ctx context.Context, webhookID int64, from, to time.Time) (int, error)
 
 	// Prune deletes attempts, finished deliveries and events older than
 	// before, and returns how many rows went.

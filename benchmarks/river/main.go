@@ -281,7 +281,7 @@ func benchHookd(res results, engine string, s, pub hookdStore) error {
 		go func() {
 			defer wg.Done()
 			for {
-				ds, err := s.Claim(wctx, fmt.Sprint("w", i), *claimSize, hookd.Now(), time.Minute)
+				ds, err := s.Claim(wctx, fmt.Sprint("w", i), *claimSize, time.Minute)
 				if err != nil {
 					errs <- err
 					return
@@ -315,7 +315,7 @@ func benchHookd(res results, engine string, s, pub hookdStore) error {
 	loopDone := make(chan error, 1)
 	go func() {
 		for {
-			ds, err := s.Claim(lctx, "lat", *claimSize, hookd.Now(), time.Minute)
+			ds, err := s.Claim(lctx, "lat", *claimSize, time.Minute)
 			if err != nil {
 				if lctx.Err() != nil {
 					err = nil

@@ -198,13 +198,13 @@ type CountingStore struct {
 	Claims, Claimed, TargetReads, Completes, Completed, Publishes atomic.Int64
 }
 
-func (s *CountingStore) Targets(ctx context.Context, webhookIDs []int64, now time.Time) (map[int64]*hookd.Target, error) {
+func (s *CountingStore) Targets(ctx context.Context, webhookIDs []int64) (map[int64]*hookd.Target, error) {
 	s.TargetReads.Add(1)
-	return s.Store.Targets(ctx, webhookIDs, now)
+	return s.Store.Targets(ctx, webhookIDs)
 }
 
-func (s *CountingStore) Claim(ctx context.Context, worker string, limit int, now time.Time, lease time.Duration) ([]*hookd.Delivery, error) {
-	ds, err := s.Store.Claim(ctx, worker, limit, now, lease)
+func (s *CountingStore) Claim(ctx context.Context, worker string, limit int, lease time.Duration) ([]*hookd.Delivery, error) {
+	ds, err := s.Store.Claim(ctx, worker, limit, lease)
 	s.Claims.Add(1)
 	s.Claimed.Add(int64(len(ds)))
 	return ds, err

@@ -317,7 +317,7 @@ func (d *Dispatcher) claim(ctx context.Context, limit int, start func(*hookd.Tar
 		d.nextDue.CompareAndSwap(due, 0)
 	}
 	lease := fmt.Sprintf("%s/%d", d.worker, d.claims.Add(1))
-	ds, err := d.store.Claim(ctx, lease, limit, now, d.lease)
+	ds, err := d.store.Claim(ctx, lease, limit, d.lease)
 	if err != nil || len(ds) == 0 {
 		return 0, err
 	}
@@ -356,7 +356,7 @@ func (d *Dispatcher) targets(ctx context.Context, ids []int64, now time.Time) (m
 	backoff := 50 * time.Millisecond
 	for {
 		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		targets, err := d.store.Targets(tctx, ids, now)
+		targets, err := d.store.Targets(tctx, ids)
 		cancel()
 		if err == nil || ctx.Err() != nil || time.Now().Add(backoff).After(giveUp) {
 			return targets, err

@@ -67,7 +67,8 @@ func (s *fakeStore) add(d hookd.Delivery) {
 	}
 }
 
-func (s *fakeStore) Claim(ctx context.Context, worker string, limit int, now time.Time, lease time.Duration) ([]*hookd.Delivery, error) {
+func (s *fakeStore) Claim(ctx context.Context, worker string, limit int, lease time.Duration) ([]*hookd.Delivery, error) {
+	now := hookd.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.claims++
@@ -99,7 +100,7 @@ func (s *fakeStore) Claim(ctx context.Context, worker string, limit int, now tim
 	return out, nil
 }
 
-func (s *fakeStore) Targets(ctx context.Context, ids []int64, now time.Time) (map[int64]*hookd.Target, error) {
+func (s *fakeStore) Targets(ctx context.Context, ids []int64) (map[int64]*hookd.Target, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failTargets > 0 {

@@ -15,7 +15,7 @@ func (s *Server) getSecret(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	secrets, err := s.store.Secrets(r.Context(), wh.ID, hookd.Now())
+	secrets, err := s.store.Secrets(r.Context(), wh.ID)
 	if err != nil {
 		return s.webhookGone(r, err)
 	}
@@ -99,7 +99,7 @@ func (s *Server) retryWebhook(w http.ResponseWriter, r *http.Request) error {
 	if to != nil {
 		end = *to
 	}
-	n, err := s.store.Requeue(r.Context(), wh.ID, start, end, now)
+	n, err := s.store.Requeue(r.Context(), wh.ID, start, end)
 	if err != nil {
 		return s.webhookGone(r, err)
 	}

@@ -54,7 +54,7 @@ func (s *Server) touch(ctx context.Context, k *hookd.APIKey) {
 		return
 	}
 	s.lastTouched.Store(k.ID, now)
-	if err := s.store.TouchAPIKey(ctx, k.ID, now); err != nil {
+	if err := s.store.TouchAPIKey(ctx, k.ID); err != nil {
 		s.logger.Warn("could not record API key access", "key_prefix", k.Prefix, "err", err)
 	}
 }

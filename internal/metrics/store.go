@@ -59,9 +59,9 @@ func (s *store) DeleteAPIKey(ctx context.Context, userID, id int64) (err error) 
 	return s.Store.DeleteAPIKey(ctx, userID, id)
 }
 
-func (s *store) TouchAPIKey(ctx context.Context, id int64, at time.Time) (err error) {
+func (s *store) TouchAPIKey(ctx context.Context, id int64) (err error) {
 	defer func(t time.Time) { s.observe("touch_api_key", t, err) }(time.Now())
-	return s.Store.TouchAPIKey(ctx, id, at)
+	return s.Store.TouchAPIKey(ctx, id)
 }
 
 func (s *store) CreateProject(ctx context.Context, p *hookd.Project) (err error) {
@@ -134,9 +134,9 @@ func (s *store) DeleteUser(ctx context.Context, webhookID, webhookUserID int64) 
 	return s.Store.DeleteUser(ctx, webhookID, webhookUserID)
 }
 
-func (s *store) Secrets(ctx context.Context, webhookID int64, now time.Time) (secrets []string, err error) {
+func (s *store) Secrets(ctx context.Context, webhookID int64) (secrets []string, err error) {
 	defer func(t time.Time) { s.observe("secrets", t, err) }(time.Now())
-	return s.Store.Secrets(ctx, webhookID, now)
+	return s.Store.Secrets(ctx, webhookID)
 }
 
 func (s *store) RotateSecret(ctx context.Context, webhookID int64, secret string, previousValidUntil time.Time) (err error) {
@@ -154,14 +154,14 @@ func (s *store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 	return s.Store.PublishTo(ctx, webhookID, e)
 }
 
-func (s *store) Claim(ctx context.Context, worker string, limit int, now time.Time, lease time.Duration) (ds []*hookd.Delivery, err error) {
+func (s *store) Claim(ctx context.Context, worker string, limit int, lease time.Duration) (ds []*hookd.Delivery, err error) {
 	defer func(t time.Time) { s.observe("claim", t, err) }(time.Now())
-	return s.Store.Claim(ctx, worker, limit, now, lease)
+	return s.Store.Claim(ctx, worker, limit, lease)
 }
 
-func (s *store) Targets(ctx context.Context, webhookIDs []int64, now time.Time) (ts map[int64]*hookd.Target, err error) {
+func (s *store) Targets(ctx context.Context, webhookIDs []int64) (ts map[int64]*hookd.Target, err error) {
 	defer func(t time.Time) { s.observe("targets", t, err) }(time.Now())
-	return s.Store.Targets(ctx, webhookIDs, now)
+	return s.Store.Targets(ctx, webhookIDs)
 }
 
 func (s *store) Complete(ctx context.Context, results []hookd.AttemptResult) (err error) {
@@ -174,9 +174,9 @@ func (s *store) Log(ctx context.Context, webhookID int64, success bool, page, pe
 	return s.Store.Log(ctx, webhookID, success, page, perPage)
 }
 
-func (s *store) Requeue(ctx context.Context, webhookID int64, from, to, now time.Time) (n int, err error) {
+func (s *store) Requeue(ctx context.Context, webhookID int64, from, to time.Time) (n int, err error) {
 	defer func(t time.Time) { s.observe("requeue", t, err) }(time.Now())
-	return s.Store.Requeue(ctx, webhookID, from, to, now)
+	return s.Store.Requeue(ctx, webhookID, from, to)
 }
 
 func (s *store) Prune(ctx context.Context, before time.Time) (n int64, err error) {

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/postgres"
 	"github.com/hookd/hookd/internal/postgres/pgtest"
 	"github.com/hookd/hookd/internal/storetest"
 )
@@ -12,5 +13,7 @@ import (
 // its own.
 func TestContract(t *testing.T) {
 	pgtest.URL(t)
-	storetest.Run(t, func(t *testing.T) hookd.Store { return pgtest.Open(t) })
+	storetest.Run(t, func(t *testing.T, clock hookd.Clock) hookd.Store {
+		return pgtest.Open(t, postgres.WithClock(clock))
+	})
 }

@@ -27,7 +27,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 		return []hookd.Published{}, nil
 	}
 	for _, e := range events {
-		if err := e.Normalize(); err != nil {
+		if err := e.Normalize(s.clock.Now()); err != nil {
 			return nil, err
 		}
 	}
@@ -54,7 +54,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 // publish is one attempt of PublishEvents; it returns how many deliveries
 // it created.
 func (s *Store) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Published, int, error) {
-	now := hookd.Now()
+	now := s.clock.Now()
 	out := make([]hookd.Published, len(events))
 	total := 0
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -259,10 +259,10 @@ func projectTitle(data json.RawMessage) string {
 // the webhook's subscriptions and state. An ID already stored is
 // ErrConflict; an unknown webhook ErrNotFound.
 func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) error {
-	if err := e.Normalize(); err != nil {
+	if err := e.Normalize(s.clock.Now()); err != nil {
 		return err
 	}
-	now := hookd.Now()
+	now := s.clock.Now()
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var exists bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM webhooks WHERE id = $1 FOR KEY SHARE)`, webhookID).Scan(&exists); err != nil {

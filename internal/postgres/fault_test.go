@@ -43,7 +43,7 @@ func storeOps(s *postgres.Store, w *hookd.Webhook) []struct {
 		}},
 		{"APIKeyByPrefix", func(ctx context.Context) error { _, err := s.APIKeyByPrefix(ctx, "k1"); return ignore(err) }},
 		{"ListAPIKeys", func(ctx context.Context) error { _, err := s.ListAPIKeys(ctx, 1); return err }},
-		{"TouchAPIKey", func(ctx context.Context) error { return ignore(s.TouchAPIKey(ctx, 1, hookd.Now())) }},
+		{"TouchAPIKey", func(ctx context.Context) error { return ignore(s.TouchAPIKey(ctx, 1)) }},
 		{"CreateProject", func(ctx context.Context) error {
 			return s.CreateProject(ctx, &hookd.Project{ID: fmt.Sprintf("p%d", next()), Title: "p"})
 		}},
@@ -61,7 +61,7 @@ func storeOps(s *postgres.Store, w *hookd.Webhook) []struct {
 		{"AddHeader", func(ctx context.Context) error {
 			return s.AddHeader(ctx, &hookd.Header{WebhookID: w.ID, Key: fmt.Sprintf("X-H%d", next()), Value: "v"})
 		}},
-		{"Secrets", func(ctx context.Context) error { _, err := s.Secrets(ctx, w.ID, hookd.Now()); return err }},
+		{"Secrets", func(ctx context.Context) error { _, err := s.Secrets(ctx, w.ID); return err }},
 		{"PublishEvents", func(ctx context.Context) error {
 			_, err := s.PublishEvents(ctx, []*hookd.Event{event(), event()})
 			return err
@@ -69,7 +69,7 @@ func storeOps(s *postgres.Store, w *hookd.Webhook) []struct {
 		{"PublishTo", func(ctx context.Context) error { return s.PublishTo(ctx, w.ID, event()) }},
 		{"Claim+Complete", func(ctx context.Context) error {
 			worker := fmt.Sprintf("w%d", next())
-			ds, err := s.Claim(ctx, worker, 2, hookd.Now(), time.Minute)
+			ds, err := s.Claim(ctx, worker, 2, time.Minute)
 			if err != nil {
 				return err
 			}
@@ -79,10 +79,10 @@ func storeOps(s *postgres.Store, w *hookd.Webhook) []struct {
 			}
 			return s.Complete(ctx, rs)
 		}},
-		{"Targets", func(ctx context.Context) error { _, err := s.Targets(ctx, []int64{w.ID}, hookd.Now()); return err }},
+		{"Targets", func(ctx context.Context) error { _, err := s.Targets(ctx, []int64{w.ID}); return err }},
 		{"Log", func(ctx context.Context) error { _, err := s.Log(ctx, w.ID, true, 1, 10); return err }},
 		{"Requeue", func(ctx context.Context) error {
-			_, err := s.Requeue(ctx, w.ID, time.Time{}, hookd.Now(), hookd.Now())
+			_, err := s.Requeue(ctx, w.ID, time.Time{}, hookd.Now())
 			return err
 		}},
 		{"Prune", func(ctx context.Context) error { _, err := s.Prune(ctx, hookd.Now().Add(-time.Hour)); return err }},

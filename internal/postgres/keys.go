@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -24,7 +23,7 @@ func scanAPIKey(row pgx.CollectableRow) (*hookd.APIKey, error) {
 // CreateAPIKey stores k and sets its ID (and CreatedAt when zero). A taken
 // prefix is ErrConflict.
 func (s *Store) CreateAPIKey(ctx context.Context, k *hookd.APIKey) error {
-	created := msOrNow(k.CreatedAt)
+	created := hookd.Stamp(k.CreatedAt, s.clock.Now())
 	err := s.pool.QueryRow(ctx, `
 		INSERT INTO api_keys (user_id, prefix, secret_hash, name, role, created_at, last_access)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
@@ -69,9 +68,9 @@ func (s *Store) DeleteAPIKey(ctx context.Context, userID, id int64) error {
 	return nil
 }
 
-// TouchAPIKey records that key id was used at at.
-func (s *Store) TouchAPIKey(ctx context.Context, id int64, at time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE api_keys SET last_access = $2 WHERE id = $1`, id, ms(at))
+// TouchAPIKey records that key id is being used now.
+func (s *Store) TouchAPIKey(ctx context.Context, id int64) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE api_keys SET last_access = $2 WHERE id = $1`, id, s.clock.Now())
 	if err != nil {
 		return wrapErr(err)
 	}
@@ -98,11 +97,7 @@ func (s *Store) CreateProject(ctx context.Context, p *hookd.Project) error {
 	if p.ID == "" {
 		return errors.New("postgres: a project needs an id")
 	}
-	created := msOrNow(p.CreatedAt)
-	updated := created
-	if !p.UpdatedAt.IsZero() {
-		updated = ms(p.UpdatedAt)
-	}
+	created, updated := hookd.Stamps(p.CreatedAt, p.UpdatedAt, s.clock.Now())
 	tag, err := s.pool.Exec(ctx, `
 		INSERT INTO projects (id, title, created_at, updated_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (id) DO NOTHING`, p.ID, p.Title, created, updated)

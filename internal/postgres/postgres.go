@@ -28,7 +28,6 @@ import (
 	"github.com/jackc/puddle/v2"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/internal/backoff"
 )
 
 // NotifyChannel is the LISTEN/NOTIFY channel on which every process learns
@@ -227,7 +226,8 @@ func (s *Store) wakeup() {
 // notifications may have been missed meanwhile.
 func (s *Store) listen(ctx context.Context) {
 	defer close(s.done)
-	reconnect := backoff.Backoff{First: 100 * time.Millisecond, Max: 10 * time.Second, Factor: 2}
+	const minBackoff, maxBackoff = 100 * time.Millisecond, 10 * time.Second
+	backoff := minBackoff
 	first := true
 	for ctx.Err() == nil {
 		conn, err := s.connectListener(ctx)
@@ -236,7 +236,7 @@ func (s *Store) listen(ctx context.Context) {
 				s.wakeup()
 			}
 			first = false
-			reconnect.Reset()
+			backoff = minBackoff
 			for {
 				if _, err = conn.WaitForNotification(ctx); err != nil {
 					break
@@ -247,9 +247,15 @@ func (s *Store) listen(ctx context.Context) {
 			conn.Close(cctx)
 			cancel()
 		}
-		if reconnect.Wait(ctx) != nil {
+		if ctx.Err() != nil {
 			return
 		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, maxBackoff)
 	}
 }
 
@@ -391,14 +397,6 @@ const (
 
 // ms is the stored form of a time: UTC, milliseconds.
 func ms(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
-
-// msOrNow is ms(t), or hookd.Now() when t is zero.
-func msOrNow(t time.Time) time.Time {
-	if t.IsZero() {
-		return hookd.Now()
-	}
-	return ms(t)
-}
 
 func msPtr(t *time.Time) *time.Time {
 	if t == nil {

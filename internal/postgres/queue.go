@@ -19,11 +19,11 @@ import (
 // or another, never get the same delivery. Deliveries of a disabled webhook
 // are not claimed: they wait until it is enabled again. The claim moves next_attempt_at
 // to the end of the lease: a delivery whose worker died is due again then.
-func (s *Store) Claim(ctx context.Context, worker string, limit int, now time.Time, lease time.Duration) ([]*hookd.Delivery, error) {
+func (s *Store) Claim(ctx context.Context, worker string, limit int, lease time.Duration) ([]*hookd.Delivery, error) {
 	if limit <= 0 {
 		return []*hookd.Delivery{}, nil
 	}
-	now = ms(now)
+	now := s.clock.Now()
 	rows, _ := s.pool.Query(ctx, `
 		WITH picked AS MATERIALIZED (
 			SELECT id FROM deliveries
@@ -58,11 +58,12 @@ func (s *Store) Claim(ctx context.Context, worker string, limit int, now time.Ti
 
 // Targets returns what the sender needs for each of webhookIDs that
 // exists.
-func (s *Store) Targets(ctx context.Context, webhookIDs []int64, now time.Time) (map[int64]*hookd.Target, error) {
+func (s *Store) Targets(ctx context.Context, webhookIDs []int64) (map[int64]*hookd.Target, error) {
 	out := make(map[int64]*hookd.Target, len(webhookIDs))
 	if len(webhookIDs) == 0 {
 		return out, nil
 	}
+	now := s.clock.Now()
 	b := &pgx.Batch{}
 	b.Queue(`
 		SELECT id, http_url, http_method, disabled, signing_secret, previous_secret, previous_secret_expires_at
@@ -212,7 +213,7 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 		}
 		rounds[k] = append(rounds[k], r)
 	}
-	now := hookd.Now()
+	now := s.clock.Now()
 	due := false
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
@@ -235,7 +236,7 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 				worker   = make([]string, n)
 			)
 			for i, r := range round {
-				ids[i], attempt[i], at[i], success[i] = r.DeliveryID, int32(r.Attempt), msOrNow(r.At), r.Success
+				ids[i], attempt[i], at[i], success[i] = r.DeliveryID, int32(r.Attempt), hookd.Stamp(r.At, now), r.Success
 				status[i], duration[i], class[i], errText[i] = int32(r.HTTPStatus), int64(r.Duration), clean(r.ErrorClass), clean(r.Error)
 				body[i], next[i], disable[i] = clean(r.ResponseBody), msPtr(r.NextAttemptAt), r.DisableWebhook
 				worker[i] = r.Worker
@@ -330,7 +331,8 @@ func (s *Store) checkWebhook(ctx context.Context, id int64) error {
 // Requeue makes webhook webhookID's deliveries that failed for good, with
 // a last attempt in [from, to), pending and due at now. Their attempt
 // count is kept.
-func (s *Store) Requeue(ctx context.Context, webhookID int64, from, to, now time.Time) (int, error) {
+func (s *Store) Requeue(ctx context.Context, webhookID int64, from, to time.Time) (int, error) {
+	now := s.clock.Now()
 	var n int
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
@@ -390,7 +392,7 @@ func (s *Store) DisableFailing(ctx context.Context, before time.Time) ([]int64, 
 	rows, _ := s.pool.Query(ctx, `
 		UPDATE webhooks SET disabled = true, updated_at = $2
 		WHERE NOT disabled AND failing_since <= $1
-		RETURNING id`, ms(before), hookd.Now())
+		RETURNING id`, ms(before), s.clock.Now())
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
 		return nil, wrapErr(err)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/clocktest"
+	"github.com/hookd/hookd/internal/postgres"
 	"github.com/hookd/hookd/internal/postgres/pgtest"
 )
 
@@ -60,12 +62,13 @@ func TestPublishDuplicatesAndRegistry(t *testing.T) {
 // The failure streak and the latest run do not depend on the order in
 // which results arrive; the latest run survives pruning.
 func TestCompleteStreakAndLatestRun(t *testing.T) {
-	s := pgtest.Open(t)
+	clock := clocktest.New(time.Now())
+	s := pgtest.Open(t, postgres.WithClock(clock))
 	ctx := ctxT(t)
 	w := newWebhook(t, s, "ASSET_ADDED")
 	publish(t, s, 4, "ASSET_ADDED")
-	t0 := hookd.Now()
-	ds, err := s.Claim(ctx, "w", 10, t0, time.Minute)
+	t0 := clock.Now()
+	ds, err := s.Claim(ctx, "w", 10, time.Minute)
 	if err != nil || len(ds) != 4 {
 		t.Fatalf("claim %d %v", len(ds), err)
 	}
@@ -104,7 +107,8 @@ func TestCompleteStreakAndLatestRun(t *testing.T) {
 		t.Fatalf("latest run replaced by an older one: %+v", r)
 	}
 	// Two results for one delivery in one call: both logged, in order.
-	ds2, _ := s.Claim(ctx, "w", 10, next, time.Minute)
+	clock.Set(next)
+	ds2, _ := s.Claim(ctx, "w", 10, time.Minute)
 	if len(ds2) != 2 {
 		t.Fatalf("claimed %d retries", len(ds2))
 	}
@@ -131,7 +135,8 @@ func TestCompleteStreakAndLatestRun(t *testing.T) {
 		t.Fatalf("figures %d %d", got.QueueLength, got.RetryQueueLength)
 	}
 	// Requeue the final failure (the 410), then prune everything else.
-	n, err := s.Requeue(ctx, w.ID, next, next.Add(time.Millisecond), later)
+	clock.Set(later)
+	n, err := s.Requeue(ctx, w.ID, next, next.Add(time.Millisecond))
 	if err != nil || n != 1 {
 		t.Fatalf("requeued %d %v", n, err)
 	}
@@ -153,14 +158,14 @@ func TestCompleteStreakAndLatestRun(t *testing.T) {
 	}
 	// The 410 disabled the webhook: its requeued delivery waits until it
 	// is enabled again.
-	if ds, _ := s.Claim(ctx, "w", 10, later, time.Minute); len(ds) != 0 {
+	if ds, _ := s.Claim(ctx, "w", 10, time.Minute); len(ds) != 0 {
 		t.Fatalf("claimed %d deliveries of a disabled webhook", len(ds))
 	}
 	enabled := false
 	if _, err := s.UpdateWebhook(ctx, w.ID, hookd.WebhookUpdate{Disabled: &enabled}); err != nil {
 		t.Fatal(err)
 	}
-	if ds, _ := s.Claim(ctx, "w", 10, later, time.Minute); len(ds) != 1 {
+	if ds, _ := s.Claim(ctx, "w", 10, time.Minute); len(ds) != 1 {
 		t.Fatalf("requeued delivery not claimable after prune: %d", len(ds))
 	}
 }
@@ -188,7 +193,7 @@ func TestConcurrentCompleteDelete(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for {
-				ds, err := s.Claim(ctx, "w", 20, hookd.Now(), time.Minute)
+				ds, err := s.Claim(ctx, "w", 20, time.Minute)
 				if err != nil {
 					errs <- err
 					return
@@ -247,7 +252,7 @@ func TestClaimReturnsFullEvents(t *testing.T) {
 	if _, err := s.PublishEvents(ctx, []*hookd.Event{{ID: "x", Event: "ASSET_ADDED", ProjectID: &p, UserID: &u, Data: json.RawMessage(`{"k":"v"}`)}}); err != nil {
 		t.Fatal(err)
 	}
-	ds, err := s.Claim(ctx, "w", 5, hookd.Now(), time.Minute)
+	ds, err := s.Claim(ctx, "w", 5, time.Minute)
 	if err != nil || len(ds) != 1 {
 		t.Fatal(len(ds), err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/clocktest"
 	"github.com/hookd/hookd/internal/postgres"
 	"github.com/hookd/hookd/internal/postgres/pgtest"
 )
@@ -120,7 +121,7 @@ func TestRoundTrip(t *testing.T) {
 	if ps[0].Deliveries != 1 || ps[0].Duplicate {
 		t.Fatalf("published %+v", ps[0])
 	}
-	ds, err := s.Claim(ctx, "w1", 10, hookd.Now(), time.Minute)
+	ds, err := s.Claim(ctx, "w1", 10, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,8 +155,9 @@ func TestRoundTrip(t *testing.T) {
 // between them they get all of it.
 func TestClaimConcurrent(t *testing.T) {
 	schema := pgtest.Schema(t)
-	a := pgtest.OpenSchema(t, schema)
-	b := pgtest.OpenSchema(t, schema)
+	clock := clocktest.New(time.Now())
+	a := pgtest.OpenSchema(t, schema, postgres.WithClock(clock))
+	b := pgtest.OpenSchema(t, schema, postgres.WithClock(clock))
 	newWebhook(t, a, "ASSET_ADDED")
 	newWebhook(t, a, "ASSET_ADDED")
 	const events = 500 // 1000 deliveries
@@ -171,7 +173,7 @@ func TestClaimConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for {
-				ds, err := s.Claim(context.Background(), worker, 7, hookd.Now(), time.Minute)
+				ds, err := s.Claim(context.Background(), worker, 7, time.Minute)
 				if err != nil {
 					errs <- err
 					return
@@ -199,11 +201,12 @@ func TestClaimConcurrent(t *testing.T) {
 		t.Fatalf("claimed %d deliveries, want %d", len(owner), 2*events)
 	}
 	// Leased deliveries are not due again until the lease expires.
-	ds, err := a.Claim(ctxT(t), "late", 10, hookd.Now(), time.Minute)
+	ds, err := a.Claim(ctxT(t), "late", 10, time.Minute)
 	if err != nil || len(ds) != 0 {
 		t.Fatalf("claimed %d leased deliveries (err %v)", len(ds), err)
 	}
-	ds, err = a.Claim(ctxT(t), "late", 10, hookd.Now().Add(2*time.Minute), time.Minute)
+	clock.Advance(2 * time.Minute)
+	ds, err = a.Claim(ctxT(t), "late", 10, time.Minute)
 	if err != nil || len(ds) != 10 {
 		t.Fatalf("claimed %d expired deliveries, want 10 (err %v)", len(ds), err)
 	}
@@ -338,7 +341,7 @@ func TestQueueFigures(t *testing.T) {
 		t.Fatalf("after publish: queue %d retry %d run %v", got.QueueLength, got.RetryQueueLength, got.LatestRun)
 	}
 	now := hookd.Now()
-	ds, err := s.Claim(ctx, "w", 3, now, time.Minute)
+	ds, err := s.Claim(ctx, "w", 3, time.Minute)
 	if err != nil || len(ds) != 3 {
 		t.Fatalf("claim: %d %v", len(ds), err)
 	}

@@ -102,11 +102,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookd.Webhook, signingSecr
 	if signingSecret == "" {
 		signingSecret = hookd.NewSigningSecret()
 	}
-	created := msOrNow(w.CreatedAt)
-	updated := created
-	if !w.UpdatedAt.IsZero() {
-		updated = ms(w.UpdatedAt)
-	}
+	created, updated := hookd.Stamps(w.CreatedAt, w.UpdatedAt, s.clock.Now())
 	triggers := nonNil(w.TriggerEvents)
 	headers := slices.Clone(w.Headers)
 	users := slices.Clone(w.Users)
@@ -126,13 +122,13 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookd.Webhook, signingSecr
 		}
 		for i := range headers {
 			headers[i].WebhookID = id
-			if err := insertHeader(ctx, tx, &headers[i]); err != nil {
+			if err := insertHeader(ctx, tx, &headers[i], created); err != nil {
 				return err
 			}
 		}
 		for i := range users {
 			users[i].WebhookID = id
-			if err := insertUser(ctx, tx, &users[i]); err != nil {
+			if err := insertUser(ctx, tx, &users[i], created); err != nil {
 				return err
 			}
 		}
@@ -269,7 +265,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, id int64, u hookd.WebhookUpda
 		if !changed {
 			return nil
 		}
-		w.UpdatedAt = hookd.Now()
+		w.UpdatedAt = s.clock.Now()
 		reenabled := cur.Disabled && !w.Disabled
 		_, err = tx.Exec(ctx, `
 			UPDATE webhooks SET name = $2, http_url = $3, http_method = $4, trigger_events = $5, project_id = $6,
@@ -298,12 +294,8 @@ func (s *Store) DeleteWebhook(ctx context.Context, id int64) error {
 	return nil
 }
 
-func insertHeader(ctx context.Context, q querier, h *hookd.Header) error {
-	created := msOrNow(h.CreatedAt)
-	updated := created
-	if !h.UpdatedAt.IsZero() {
-		updated = ms(h.UpdatedAt)
-	}
+func insertHeader(ctx context.Context, q querier, h *hookd.Header, now time.Time) error {
+	created, updated := hookd.Stamps(h.CreatedAt, h.UpdatedAt, now)
 	err := q.QueryRow(ctx, `
 		INSERT INTO webhook_headers (webhook_id, header_key, header_value, hidden, is_hmac, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
@@ -318,12 +310,8 @@ func insertHeader(ctx context.Context, q querier, h *hookd.Header) error {
 	return nil
 }
 
-func insertUser(ctx context.Context, q querier, u *hookd.WebhookUser) error {
-	created := msOrNow(u.CreatedAt)
-	updated := created
-	if !u.UpdatedAt.IsZero() {
-		updated = ms(u.UpdatedAt)
-	}
+func insertUser(ctx context.Context, q querier, u *hookd.WebhookUser, now time.Time) error {
+	created, updated := hookd.Stamps(u.CreatedAt, u.UpdatedAt, now)
 	// The NOT EXISTS keeps a repeated user from drawing an id from the
 	// sequence, so ids stay dense as on SQLite; the unique index still
 	// settles a race.
@@ -350,7 +338,7 @@ func insertUser(ctx context.Context, q querier, u *hookd.WebhookUser) error {
 // such webhook) and sets its ID and times.
 func (s *Store) AddHeader(ctx context.Context, h *hookd.Header) error {
 	n := *h
-	if err := insertHeader(ctx, s.pool, &n); err != nil {
+	if err := insertHeader(ctx, s.pool, &n, s.clock.Now()); err != nil {
 		return wrapErr(err)
 	}
 	*h = n
@@ -373,7 +361,7 @@ func (s *Store) UpdateHeader(ctx context.Context, webhookID, headerID int64, u h
 			                    THEN $7 ELSE h.updated_at END
 		WHERE h.webhook_id = $1 AND h.id = $2
 		RETURNING `+headerCols,
-		webhookID, headerID, u.Key, u.Value, u.Hidden, u.IsHMAC, hookd.Now())
+		webhookID, headerID, u.Key, u.Value, u.Hidden, u.IsHMAC, s.clock.Now())
 	h, err := pgx.CollectExactlyOneRow(rows, scanHeader)
 	if err != nil {
 		return nil, fmt.Errorf("header %d of webhook %d: %w", headerID, webhookID, wrapErr(err))
@@ -398,7 +386,7 @@ func (s *Store) DeleteHeader(ctx context.Context, webhookID, headerID int64) err
 // ErrNotFound, a user already on it ErrConflict.
 func (s *Store) AddUser(ctx context.Context, u *hookd.WebhookUser) error {
 	n := *u
-	if err := insertUser(ctx, s.pool, &n); err != nil {
+	if err := insertUser(ctx, s.pool, &n, s.clock.Now()); err != nil {
 		return wrapErr(err)
 	}
 	*u = n
@@ -420,7 +408,7 @@ func (s *Store) DeleteUser(ctx context.Context, webhookID, webhookUserID int64) 
 
 // Secrets returns webhook webhookID's signing secret, then the rotated one
 // while it is still valid at now.
-func (s *Store) Secrets(ctx context.Context, webhookID int64, now time.Time) ([]string, error) {
+func (s *Store) Secrets(ctx context.Context, webhookID int64) ([]string, error) {
 	var cur string
 	var prev *string
 	var until *time.Time
@@ -430,7 +418,7 @@ func (s *Store) Secrets(ctx context.Context, webhookID int64, now time.Time) ([]
 	if err != nil {
 		return nil, fmt.Errorf("webhook %d: %w", webhookID, wrapErr(err))
 	}
-	return secretsAt(cur, prev, until, now), nil
+	return secretsAt(cur, prev, until, s.clock.Now()), nil
 }
 
 func secretsAt(cur string, prev *string, until *time.Time, now time.Time) []string {

@@ -29,7 +29,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 		return []hookd.Published{}, nil
 	}
 	for _, e := range events {
-		if err := e.Normalize(); err != nil {
+		if err := e.Normalize(s.clock.Now()); err != nil {
 			return nil, err
 		}
 	}
@@ -52,7 +52,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 			return err
 		}
 		defer insDeliveries.Close()
-		now := hookd.Now()
+		now := s.clock.Now()
 		args := make([]any, 0, deliveryRows*deliveryCols)
 		flush := func() error {
 			if len(args) == 0 {
@@ -120,7 +120,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 // action. An unknown webhook is ErrNotFound, an id already stored
 // ErrConflict; either way nothing is written.
 func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) error {
-	if err := e.Normalize(); err != nil {
+	if err := e.Normalize(s.clock.Now()); err != nil {
 		return err
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -136,7 +136,7 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 		if err != nil {
 			return err
 		}
-		now := ms(hookd.Now())
+		now := ms(s.clock.Now())
 		_, err = tx.ExecContext(ctx, deliveryInsert, webhookID, e.ID, hookd.NewMessageID(), now, now, now)
 		return err
 	})

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"time"
 
 	"github.com/hookd/hookd"
 )
@@ -11,7 +10,7 @@ import (
 // CreateAPIKey stores k and sets its ID (and CreatedAt when zero). A taken
 // prefix is ErrConflict: prefixes are random, so the caller makes a new key.
 func (s *Store) CreateAPIKey(ctx context.Context, k *hookd.APIKey) error {
-	created := stamp(k.CreatedAt)
+	created := hookd.Stamp(k.CreatedAt, s.clock.Now())
 	var id int64
 	err := s.w.QueryRowContext(ctx, `INSERT INTO api_keys (user_id, prefix, secret_hash, name, role, created_at, last_access)
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
@@ -79,9 +78,9 @@ func (s *Store) DeleteAPIKey(ctx context.Context, userID, id int64) error {
 	return mapErr(affected(res))
 }
 
-// TouchAPIKey records when a key was last used.
-func (s *Store) TouchAPIKey(ctx context.Context, id int64, at time.Time) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE api_keys SET last_access = ? WHERE id = ?`, ms(at), id)
+// TouchAPIKey records that a key is being used now.
+func (s *Store) TouchAPIKey(ctx context.Context, id int64) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE api_keys SET last_access = ? WHERE id = ?`, ms(s.clock.Now()), id)
 	if err != nil {
 		return mapErr(err)
 	}

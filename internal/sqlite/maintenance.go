@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"slices"
 	"time"
-
-	"github.com/hookd/hookd"
 )
 
 // Prune deletes what the retention window no longer keeps: attempts older
@@ -50,7 +48,7 @@ func (s *Store) DisableFailing(ctx context.Context, before time.Time) ([]int64, 
 	ids := []int64{}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE webhooks SET disabled = 1, updated_at = ?
-			WHERE disabled = 0 AND failing_since <= ? RETURNING id`, ms(hookd.Now()), ms(before))
+			WHERE disabled = 0 AND failing_since <= ? RETURNING id`, ms(s.clock.Now()), ms(before))
 		if err != nil {
 			return err
 		}

@@ -13,11 +13,7 @@ func (s *Store) CreateProject(ctx context.Context, p *hookd.Project) error {
 	if p.ID == "" {
 		return errors.New("sqlite: a project needs an id")
 	}
-	created := stamp(p.CreatedAt)
-	updated := created
-	if !p.UpdatedAt.IsZero() {
-		updated = stamp(p.UpdatedAt)
-	}
+	created, updated := hookd.Stamps(p.CreatedAt, p.UpdatedAt, s.clock.Now())
 	_, err := s.w.ExecContext(ctx, `INSERT INTO projects (id, title, created_at, updated_at) VALUES (?, ?, ?, ?)`,
 		p.ID, p.Title, ms(created), ms(updated))
 	if isUnique(err) {

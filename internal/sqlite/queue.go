@@ -80,11 +80,12 @@ var (
 // same delivery. The lease is written to next_attempt_at as well: a
 // delivery whose worker died is due again when its lease ends, and the
 // claim stays a range scan of the due index.
-func (s *Store) Claim(ctx context.Context, worker string, limit int, now time.Time, lease time.Duration) ([]*hookd.Delivery, error) {
+func (s *Store) Claim(ctx context.Context, worker string, limit int, lease time.Duration) ([]*hookd.Delivery, error) {
 	out := []*hookd.Delivery{}
 	if limit <= 0 {
 		return out, nil
 	}
+	now := s.clock.Now()
 	until := ms(now.Add(lease))
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		claim, err := s.prepared(ctx, tx, claimSQL)
@@ -160,11 +161,12 @@ func (s *Store) Claim(ctx context.Context, worker string, limit int, now time.Ti
 // Targets returns what the sender needs for each webhook in webhookIDs that
 // exists: URL, method, every header with its value (hidden ones too: they
 // are sent), and the secrets that sign at now.
-func (s *Store) Targets(ctx context.Context, webhookIDs []int64, now time.Time) (map[int64]*hookd.Target, error) {
+func (s *Store) Targets(ctx context.Context, webhookIDs []int64) (map[int64]*hookd.Target, error) {
 	out := map[int64]*hookd.Target{}
 	if len(webhookIDs) == 0 {
 		return out, nil
 	}
+	now := s.clock.Now()
 	ids := int64s(webhookIDs)
 	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
 		hooks, err := s.prepared(ctx, tx, targetsSQL)
@@ -259,10 +261,10 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 		}
 		hooks := make(map[int64]*hook, 4)
 		order := make([]int64, 0, 4)
-		now := ms(hookd.Now())
+		now := ms(s.clock.Now())
 		var headers []byte
 		for _, r := range results {
-			at := ms(stamp(r.At))
+			at := ms(hookd.Stamp(r.At, s.clock.Now()))
 			state, next := "failed", sql.NullInt64{}
 			switch {
 			case r.Success:
@@ -335,7 +337,8 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 // attempt in [from, to) due again at now. They keep their attempt count, so
 // the log numbers the new attempt after the old ones and a requeued
 // delivery gets one more attempt, not a whole new retry schedule.
-func (s *Store) Requeue(ctx context.Context, webhookID int64, from, to, now time.Time) (int, error) {
+func (s *Store) Requeue(ctx context.Context, webhookID int64, from, to time.Time) (int, error) {
+	now := s.clock.Now()
 	var n int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := webhookExists(ctx, tx, webhookID); err != nil {
@@ -344,7 +347,7 @@ func (s *Store) Requeue(ctx context.Context, webhookID int64, from, to, now time
 		res, err := tx.ExecContext(ctx, `UPDATE deliveries
 			SET state = 'pending', next_attempt_at = ?, leased_by = NULL, lease_until = NULL, updated_at = ?
 			WHERE webhook_id = ? AND state = 'failed' AND last_attempt_at >= ? AND last_attempt_at < ?`,
-			ms(now), ms(hookd.Now()), webhookID, ms(from), ms(to))
+			ms(now), ms(now), webhookID, ms(from), ms(to))
 		if err != nil {
 			return err
 		}

@@ -190,7 +190,7 @@ func TestLoad(t *testing.T) {
 		s := stores[i%2]
 		workers.Go(func() {
 			for {
-				ds, err := s.Claim(ctx, fmt.Sprint("worker-", i), 20, hookd.Now(), time.Minute)
+				ds, err := s.Claim(ctx, fmt.Sprint("worker-", i), 20, time.Minute)
 				if err != nil {
 					failNote(fmt.Errorf("claim: %w", err))
 					return

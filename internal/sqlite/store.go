@@ -270,15 +270,6 @@ func timePtr(v sql.NullInt64) *time.Time {
 	return &t
 }
 
-// stamp is t at stored precision, or now when t is zero: callers may set a
-// creation time (imports, tests) or leave it to the store.
-func stamp(t time.Time) time.Time {
-	if t.IsZero() {
-		return hookd.Now()
-	}
-	return t.UTC().Truncate(time.Millisecond)
-}
-
 func nullString(s *string) sql.NullString {
 	if s == nil {
 		return sql.NullString{}

@@ -11,14 +11,14 @@ import (
 
 // TestStore runs the storage contract against a fresh database file.
 func TestStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) hookd.Store {
-		return openTemp(t)
+	storetest.Run(t, func(t *testing.T, clock hookd.Clock) hookd.Store {
+		return openTemp(t, sqlite.WithClock(clock))
 	})
 }
 
-func openTemp(t *testing.T) *sqlite.Store {
+func openTemp(t *testing.T, opts ...sqlite.Option) *sqlite.Store {
 	t.Helper()
-	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hookd.db"))
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hookd.db"), opts...)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -24,11 +24,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookd.Webhook, signingSecr
 	if err != nil {
 		return err
 	}
-	created := stamp(w.CreatedAt)
-	updated := created
-	if !w.UpdatedAt.IsZero() {
-		updated = stamp(w.UpdatedAt)
-	}
+	created, updated := hookd.Stamps(w.CreatedAt, w.UpdatedAt, s.clock.Now())
 	headers := slices.Clone(w.Headers)
 	users := slices.Clone(w.Users)
 	var id int64
@@ -48,13 +44,13 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookd.Webhook, signingSecr
 		}
 		for i := range headers {
 			headers[i].WebhookID = id
-			if err := insertHeader(ctx, tx, &headers[i]); err != nil {
+			if err := insertHeader(ctx, tx, &headers[i], created); err != nil {
 				return err
 			}
 		}
 		for i := range users {
 			users[i].WebhookID = id
-			if err := insertUser(ctx, tx, &users[i]); err != nil {
+			if err := insertUser(ctx, tx, &users[i], created); err != nil {
 				return err
 			}
 		}
@@ -296,7 +292,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, id int64, u hookd.WebhookUpda
 		if err != nil {
 			return err
 		}
-		w.UpdatedAt = hookd.Now()
+		w.UpdatedAt = s.clock.Now()
 		reenabled := cur.Disabled && !w.Disabled
 		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET name = ?, http_url = ?, http_method = ?, trigger_events = ?,
 			project_id = ?, disabled = ?, updated_at = ?,
@@ -330,7 +326,7 @@ func (s *Store) AddHeader(ctx context.Context, h *hookd.Header) error {
 		if err := webhookExists(ctx, tx, n.WebhookID); err != nil {
 			return err
 		}
-		return insertHeader(ctx, tx, &n)
+		return insertHeader(ctx, tx, &n, s.clock.Now())
 	})
 	if err != nil {
 		return err
@@ -339,12 +335,8 @@ func (s *Store) AddHeader(ctx context.Context, h *hookd.Header) error {
 	return nil
 }
 
-func insertHeader(ctx context.Context, tx *sql.Tx, h *hookd.Header) error {
-	created := stamp(h.CreatedAt)
-	updated := created
-	if !h.UpdatedAt.IsZero() {
-		updated = stamp(h.UpdatedAt)
-	}
+func insertHeader(ctx context.Context, tx *sql.Tx, h *hookd.Header, now time.Time) error {
+	created, updated := hookd.Stamps(h.CreatedAt, h.UpdatedAt, now)
 	err := tx.QueryRowContext(ctx, `INSERT INTO webhook_headers
 		(webhook_id, header_key, header_value, hidden, is_hmac, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
@@ -383,7 +375,7 @@ func (s *Store) UpdateHeader(ctx context.Context, webhookID, headerID int64, u h
 		if *h == cur {
 			return nil
 		}
-		h.UpdatedAt = hookd.Now()
+		h.UpdatedAt = s.clock.Now()
 		_, err = tx.ExecContext(ctx, `UPDATE webhook_headers SET header_key = ?, header_value = ?, hidden = ?, is_hmac = ?, updated_at = ?
 			WHERE id = ?`, h.Key, h.Value, h.Hidden, h.IsHMAC, ms(h.UpdatedAt), h.ID)
 		return err
@@ -411,7 +403,7 @@ func (s *Store) AddUser(ctx context.Context, u *hookd.WebhookUser) error {
 		if err := webhookExists(ctx, tx, n.WebhookID); err != nil {
 			return err
 		}
-		return insertUser(ctx, tx, &n)
+		return insertUser(ctx, tx, &n, s.clock.Now())
 	})
 	if err != nil {
 		return err
@@ -420,12 +412,8 @@ func (s *Store) AddUser(ctx context.Context, u *hookd.WebhookUser) error {
 	return nil
 }
 
-func insertUser(ctx context.Context, tx *sql.Tx, u *hookd.WebhookUser) error {
-	created := stamp(u.CreatedAt)
-	updated := created
-	if !u.UpdatedAt.IsZero() {
-		updated = stamp(u.UpdatedAt)
-	}
+func insertUser(ctx context.Context, tx *sql.Tx, u *hookd.WebhookUser, now time.Time) error {
+	created, updated := hookd.Stamps(u.CreatedAt, u.UpdatedAt, now)
 	err := tx.QueryRowContext(ctx, `INSERT INTO webhook_users (webhook_id, user_id, created_at, updated_at)
 		VALUES (?, ?, ?, ?) RETURNING id`, u.WebhookID, u.UserID, ms(created), ms(updated)).Scan(&u.ID)
 	if isUnique(err) {
@@ -450,7 +438,7 @@ func (s *Store) DeleteUser(ctx context.Context, webhookID, webhookUserID int64) 
 
 // Secrets returns the webhook's signing secret, then the rotated one while
 // it is still valid at now.
-func (s *Store) Secrets(ctx context.Context, webhookID int64, now time.Time) ([]string, error) {
+func (s *Store) Secrets(ctx context.Context, webhookID int64) ([]string, error) {
 	var (
 		current  string
 		previous sql.NullString
@@ -461,7 +449,7 @@ func (s *Store) Secrets(ctx context.Context, webhookID int64, now time.Time) ([]
 	if err != nil {
 		return nil, mapErr(notFound(err))
 	}
-	return secretsAt(current, previous, until, now), nil
+	return secretsAt(current, previous, until, s.clock.Now()), nil
 }
 
 // secretsAt is the secrets that sign a delivery at now: a rotated secret

@@ -63,9 +63,9 @@ func testPublishEvents(t *testing.T, open opener) {
 			want[i] = *e
 		}
 
-		before := hookd.Now()
+		before := s.clock.Now()
 		res := publish(t, s, events...)
-		after := hookd.Now()
+		after := s.clock.Now()
 		seen := map[string]bool{}
 		for i, r := range res {
 			p := fmt.Sprintf("event %d", i)
@@ -92,7 +92,7 @@ func testPublishEvents(t *testing.T, open opener) {
 			all.ID: 3, ofP.ID: 1, of7.ID: 1, removed.ID: 2, off.ID: 0, ofP78.ID: 2,
 		})
 
-		ds := claimAll(t, s, hookd.Now())
+		ds := claimAll(t, s, s.clock.Now())
 		got := map[string][]int64{}
 		for _, d := range ds {
 			got[d.Event.ID] = append(got[d.Event.ID], d.WebhookID)
@@ -109,7 +109,7 @@ func testPublishEvents(t *testing.T, open opener) {
 		first := createWebhook(t, s, newWebhook("first", assetAdded))
 
 		// An event may come with its creation time.
-		created := hookd.Now().Add(-time.Minute)
+		created := s.clock.Now().Add(-time.Minute)
 		e := &hookd.Event{ID: "client-1", Event: assetAdded, Data: json.RawMessage(`{"a": 1}`), CreatedAt: created}
 		res := publish(t, s, e)
 		equal(t, "Duplicate", res[0].Duplicate, false)
@@ -126,7 +126,7 @@ func testPublishEvents(t *testing.T, open opener) {
 		checkEvent(t, "repeat", again[0].Event, hookd.Event{
 			ID: "client-1", Event: assetAdded, Data: json.RawMessage(`{"a": 1}`), CreatedAt: created,
 		})
-		ds := claimAll(t, s, hookd.Now())
+		ds := claimAll(t, s, s.clock.Now())
 		if len(ds) != 1 || ds[0].WebhookID != first.ID || ds[0].Event.ID != "client-1" {
 			t.Fatalf("after a repeat, claimed %d deliveries, want only the original one", len(ds))
 		}
@@ -141,7 +141,7 @@ func testPublishEvents(t *testing.T, open opener) {
 		equal(t, "batch[1] Duplicate", batch[1].Duplicate, true)
 		equal(t, "batch[1] Deliveries", batch[1].Deliveries, 2)
 		equal(t, "batch[1] Event", batch[1].Event.Event, assetAdded)
-		equal(t, "deliveries of the batch", len(claimAll(t, s, hookd.Now())), 2)
+		equal(t, "deliveries of the batch", len(claimAll(t, s, s.clock.Now())), 2)
 	})
 
 	t.Run("ProjectRegistry", func(t *testing.T) {
@@ -194,7 +194,7 @@ func testPublishEvents(t *testing.T, open opener) {
 		if _, err := s.PublishEvents(ctx(t), []*hookd.Event{good, bad}); err == nil {
 			t.Fatal("PublishEvents accepted data that is not JSON")
 		}
-		equal(t, "deliveries after a failed batch", len(claimAll(t, s, hookd.Now())), 0)
+		equal(t, "deliveries after a failed batch", len(claimAll(t, s, s.clock.Now())), 0)
 		res := publish(t, s, &hookd.Event{ID: "atomic-1", Event: assetAdded, Data: json.RawMessage(`{"ok": true}`)})
 		equal(t, "the good event of a failed batch was not stored", res[0].Duplicate, false)
 		equal(t, "its deliveries", res[0].Deliveries, 1)
@@ -227,7 +227,7 @@ func testPublishEvents(t *testing.T, open opener) {
 		}
 		figures(t, s, a.ID, n-n/5, 0)
 		figures(t, s, b.ID, n, 0)
-		equal(t, "claimed", len(claimAll(t, s, hookd.Now())), total)
+		equal(t, "claimed", len(claimAll(t, s, s.clock.Now())), total)
 	})
 
 	t.Run("TraceParent", func(t *testing.T) {
@@ -247,7 +247,7 @@ func testPublishEvents(t *testing.T, open opener) {
 		equal(t, "repeat TraceParent", again[0].Event.TraceParent, tp)
 		must(t, s.PublishTo(ctx(t), w.ID, &hookd.Event{ID: "test", Event: assetAdded, Data: json.RawMessage(`{}`), TraceParent: tp}), "PublishTo")
 		got := map[string]string{}
-		for _, d := range claimAll(t, s, hookd.Now()) {
+		for _, d := range claimAll(t, s, s.clock.Now()) {
 			got[d.Event.ID] = d.Event.TraceParent
 		}
 		deepEqual(t, "claimed TraceParent by event", got, map[string]string{"traced": tp, "untraced": "", "test": tp})
@@ -266,19 +266,19 @@ func testPublishTo(t *testing.T, open opener) {
 	createWebhook(t, s, newWebhook("bystander", userAdded))
 
 	e := &hookd.Event{Event: userAdded, UserID: ptr(int64(3)), Data: json.RawMessage(`{"test": true}`)}
-	before := hookd.Now()
+	before := s.clock.Now()
 	must(t, s.PublishTo(ctx(t), w.ID, e), "PublishTo")
-	after := hookd.Now()
+	after := s.clock.Now()
 	if e.ID == "" {
 		t.Fatal("PublishTo did not assign an event id")
 	}
 	within(t, "CreatedAt", e.CreatedAt, before, after)
 	figures(t, s, w.ID, 1, 0)
 
-	equal(t, "claimed while the webhook is disabled", len(claimAll(t, s, hookd.Now())), 0)
+	equal(t, "claimed while the webhook is disabled", len(claimAll(t, s, s.clock.Now())), 0)
 	_, err := s.UpdateWebhook(ctx(t), w.ID, hookd.WebhookUpdate{Disabled: ptr(false)})
 	must(t, err, "UpdateWebhook enable")
-	d := claimOne(t, s, hookd.Now())
+	d := claimOne(t, s, s.clock.Now())
 	equal(t, "WebhookID", d.WebhookID, w.ID)
 	checkEvent(t, "delivered", d.Event, *e)
 
@@ -287,5 +287,5 @@ func testPublishTo(t *testing.T, open opener) {
 	// Contract: an id that is already stored is a conflict.
 	mustErr(t, s.PublishTo(ctx(t), w.ID, &hookd.Event{ID: e.ID, Event: userAdded, Data: json.RawMessage(`{}`)}),
 		hookd.ErrConflict, "PublishTo with a stored id")
-	equal(t, "deliveries after refused PublishTo", len(claimAll(t, s, hookd.Now().Add(2*lease))), 1)
+	equal(t, "deliveries after refused PublishTo", len(claimAll(t, s, s.clock.Now().Add(2*lease))), 1)
 }

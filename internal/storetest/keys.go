@@ -11,9 +11,9 @@ func testAPIKeys(t *testing.T, open opener) {
 	s := open(t)
 
 	k1, plain := hookd.NewAPIKey(7, "ci", hookd.RoleAdmin)
-	before := hookd.Now()
+	before := s.clock.Now()
 	must(t, s.CreateAPIKey(ctx(t), k1), "CreateAPIKey")
-	after := hookd.Now()
+	after := s.clock.Now()
 	if k1.ID == 0 {
 		t.Fatal("CreateAPIKey left ID zero")
 	}
@@ -77,27 +77,27 @@ func testAPIKeys(t *testing.T, open opener) {
 	deepEqual(t, "ListAPIKeys(7) after delete", ids(list, func(k *hookd.APIKey) int64 { return k.ID }), []int64{k2.ID})
 
 	used := time.Date(2024, 3, 1, 12, 0, 0, 123_456_789, time.FixedZone("X", -5*3600))
-	must(t, s.TouchAPIKey(ctx(t), k3.ID, used), "TouchAPIKey")
+	must(t, s.touchAt(used, k3.ID), "TouchAPIKey")
 	got, err = s.APIKeyByPrefix(ctx(t), k3.Prefix)
 	must(t, err, "APIKeyByPrefix after touch")
 	if got.LastAccess == nil {
 		t.Fatal("TouchAPIKey did not set LastAccess")
 	}
 	sameTime(t, "LastAccess", *got.LastAccess, used)
-	mustErr(t, s.TouchAPIKey(ctx(t), missingID, used), hookd.ErrNotFound, "TouchAPIKey(unknown)")
+	mustErr(t, s.touchAt(used, missingID), hookd.ErrNotFound, "TouchAPIKey(unknown)")
 }
 
 func testProjects(t *testing.T, open opener) {
 	s := open(t)
 
 	// Contract: ListProjects is in registration order (created_at, then id).
-	old := &hookd.Project{ID: "zzOldProject", Title: "Old", CreatedAt: hookd.Now().Add(-time.Hour)}
+	old := &hookd.Project{ID: "zzOldProject", Title: "Old", CreatedAt: s.clock.Now().Add(-time.Hour)}
 	must(t, s.CreateProject(ctx(t), old), "CreateProject old")
 
 	p := &hookd.Project{ID: "dh2NNcH3slJtkJqnfCD2", Title: "Alpha"}
-	before := hookd.Now()
+	before := s.clock.Now()
 	must(t, s.CreateProject(ctx(t), p), "CreateProject")
-	after := hookd.Now()
+	after := s.clock.Now()
 	within(t, "CreatedAt", p.CreatedAt, before, after)
 	within(t, "UpdatedAt", p.UpdatedAt, before, after)
 

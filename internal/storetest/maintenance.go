@@ -11,7 +11,7 @@ import (
 func testPrune(t *testing.T, open opener) {
 	s := open(t)
 	w := createWebhook(t, s, newWebhook("w", assetAdded))
-	now := hookd.Now()
+	now := s.clock.Now()
 	old := now.Add(-48 * time.Hour)
 	before := now.Add(-24 * time.Hour)
 	ev := func(id, name string, created time.Time) *hookd.Event {
@@ -30,7 +30,7 @@ func testPrune(t *testing.T, open opener) {
 	for _, r := range res {
 		published[r.Event.ID] = r.Event
 	}
-	ds := claimAll(t, s, hookd.Now())
+	ds := claimAll(t, s, s.clock.Now())
 	byEvent := map[string]*hookd.Delivery{}
 	for _, d := range ds {
 		byEvent[d.Event.ID] = d
@@ -91,7 +91,7 @@ func testDisableFailing(t *testing.T, open opener) {
 	late := createWebhook(t, s, newWebhook("late", assetAdded))
 	idle := createWebhook(t, s, newWebhook("idle", userAdded))
 	publish(t, s, newEvent(assetAdded, nil, nil), newEvent(assetAdded, nil, nil), newEvent(assetAdded, nil, nil))
-	now := hookd.Now()
+	now := s.clock.Now()
 	byHook := map[int64][]*hookd.Delivery{}
 	for _, d := range claimAll(t, s, now) {
 		byHook[d.WebhookID] = append(byHook[d.WebhookID], d)
@@ -157,14 +157,14 @@ func testWakeup(t *testing.T, open opener) {
 	must(t, s.PublishTo(ctx(t), w.ID, newEvent(userAdded, nil, nil)), "PublishTo")
 	awaitWakeup(t, s, "PublishTo")
 
-	now := hookd.Now()
+	now := s.clock.Now()
 	ds := claimAll(t, s, now)
 	if len(ds) != 2 {
 		t.Fatalf("claimed %d, want 2", len(ds))
 	}
 	complete(t, s, result(ds[0], now, false, 500))
 	drainWakeup(s)
-	n, err := s.Requeue(ctx(t), w.ID, now, now.Add(time.Millisecond), now)
+	n, err := s.requeueAt(now, w.ID, now, now.Add(time.Millisecond))
 	must(t, err, "Requeue")
 	equal(t, "requeued", n, 1)
 	awaitWakeup(t, s, "Requeue")

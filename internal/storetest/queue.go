@@ -29,15 +29,15 @@ func testClaim(t *testing.T, open opener) {
 		for _, r := range res {
 			published[r.Event.ID] = r.Event
 		}
-		now := hookd.Now()
+		now := s.clock.Now()
 
-		a, err := s.Claim(ctx(t), "worker-a", 2, now, lease)
+		a, err := s.claimAt(now, "worker-a", 2)
 		must(t, err, "Claim a")
 		equal(t, "claimed with limit 2", len(a), 2)
-		b, err := s.Claim(ctx(t), "worker-b", 10, now, lease)
+		b, err := s.claimAt(now, "worker-b", 10)
 		must(t, err, "Claim b")
 		equal(t, "claimed by b", len(b), 3)
-		c, err := s.Claim(ctx(t), "worker-c", 10, now, lease)
+		c, err := s.claimAt(now, "worker-c", 10)
 		must(t, err, "Claim c")
 		equal(t, "claimed while all are leased", len(c), 0)
 
@@ -70,10 +70,10 @@ func testClaim(t *testing.T, open opener) {
 		// Just before the leases end nothing is due; then all of it is, to
 		// another worker, with the same message ids (receivers dedupe on
 		// them).
-		none, err := s.Claim(ctx(t), "worker-c", 10, now.Add(lease-time.Millisecond), lease)
+		none, err := s.claimAt(now.Add(lease-time.Millisecond), "worker-c", 10)
 		must(t, err, "Claim before expiry")
 		equal(t, "claimed before the leases end", len(none), 0)
-		again, err := s.Claim(ctx(t), "worker-c", 10, now.Add(lease), lease)
+		again, err := s.claimAt(now.Add(lease), "worker-c", 10)
 		must(t, err, "Claim after expiry")
 		deepEqual(t, "reclaimed after the leases end", deliveryIDs(again), deliveryIDs(leased))
 		for _, d := range again {
@@ -81,7 +81,7 @@ func testClaim(t *testing.T, open opener) {
 			equal(t, fmt.Sprintf("delivery %d Attempts after a lost lease", d.ID), d.Attempts, 0)
 		}
 
-		zero, err := s.Claim(ctx(t), "worker-c", 0, now.Add(time.Hour), lease)
+		zero, err := s.claimAt(now.Add(time.Hour), "worker-c", 0)
 		must(t, err, "Claim with limit 0")
 		equal(t, "claimed with limit 0", len(zero), 0)
 	})
@@ -90,7 +90,7 @@ func testClaim(t *testing.T, open opener) {
 		s := open(t)
 		w := createWebhook(t, s, newWebhook("w", assetAdded))
 		publish(t, s, newEvent(assetAdded, nil, nil))
-		now := hookd.Now()
+		now := s.clock.Now()
 		d := claimOne(t, s, now)
 		next := now.Add(time.Hour)
 		complete(t, s, retry(d, now, next))
@@ -112,7 +112,7 @@ func testClaim(t *testing.T, open opener) {
 		w := createWebhook(t, s, newWebhook("w", assetAdded))
 		other := createWebhook(t, s, newWebhook("other", assetAdded))
 		publish(t, s, newEvent(assetAdded, nil, nil), newEvent(assetAdded, nil, nil))
-		now := hookd.Now()
+		now := s.clock.Now()
 		for _, d := range claimAll(t, s, now) {
 			complete(t, s, retry(d, now, now))
 		}
@@ -138,22 +138,23 @@ func testClaim(t *testing.T, open opener) {
 		s := open(t)
 		w := createWebhook(t, s, newWebhook("w", assetAdded))
 		publish(t, s, newEvent(assetAdded, nil, nil), newEvent(assetAdded, nil, nil), newEvent(assetAdded, nil, nil))
-		now := hookd.Now()
+		now := s.clock.Now()
 		ds := claimAll(t, s, now)
 		equal(t, "claimed", len(ds), 3)
 		gone := result(ds[0], now, false, 410)
 		gone.DisableWebhook = true
-		complete(t, s, gone, retry(ds[1], now, now.Add(time.Hour)))
-		equal(t, "claimed while disabled, a day later", len(claimAll(t, s, now.Add(24*time.Hour))), 0)
+		complete(t, s, gone, retry(ds[1], now, now.Add(time.Hour)), retry(ds[2], now, now.Add(48*time.Hour)))
+		waiting := sorted([]int64{ds[1].ID, ds[2].ID})
+		dayLater := now.Add(24 * time.Hour)
+		equal(t, "claimed while disabled, a day later", len(claimAll(t, s, dayLater)), 0)
 		_, err := s.UpdateWebhook(ctx(t), w.ID, hookd.WebhookUpdate{Disabled: ptr(false)})
 		must(t, err, "UpdateWebhook enable")
-		// The third delivery is still leased by this suite; the retry is due
-		// now, not in an hour.
-		waiting := ds[1].ID
-		ds = claimAll(t, s, hookd.Now().Add(time.Millisecond))
-		equal(t, "claimed after re-enabling", len(ds), 1)
-		equal(t, "the waiting retry", ds[0].ID, waiting)
-		equal(t, "its attempts", ds[0].Attempts, 1)
+		// Both retries are due at once, the later one too.
+		ds = claimAll(t, s, dayLater)
+		deepEqual(t, "claimed after re-enabling", deliveryIDs(ds), waiting)
+		for _, d := range ds {
+			equal(t, "attempts of a waiting retry", d.Attempts, 1)
+		}
 	})
 
 	t.Run("Concurrent", func(t *testing.T) {
@@ -165,7 +166,7 @@ func testClaim(t *testing.T, open opener) {
 			events = append(events, newEvent(assetAdded, nil, nil))
 		}
 		publish(t, s, events...)
-		now := hookd.Now()
+		now := s.clock.Now()
 
 		var (
 			mu    sync.Mutex
@@ -177,7 +178,7 @@ func testClaim(t *testing.T, open opener) {
 			worker := fmt.Sprintf("worker-%d", i)
 			wg.Go(func() {
 				for {
-					ds, err := s.Claim(ctx(t), worker, 3, now, lease)
+					ds, err := s.claimAt(now, worker, 3)
 					if err != nil {
 						t.Errorf("%s: Claim: %v", worker, err)
 						return
@@ -221,9 +222,9 @@ func testTargets(t *testing.T, open opener) {
 	off := newWebhook("off", assetAdded)
 	off.Disabled = true
 	must(t, s.CreateWebhook(ctx(t), off, "whsec_two"), "CreateWebhook off")
-	now := hookd.Now()
+	now := s.clock.Now()
 
-	got, err := s.Targets(ctx(t), []int64{w.ID, off.ID, missingID}, now)
+	got, err := s.targetsAt(now, []int64{w.ID, off.ID, missingID})
 	must(t, err, "Targets")
 	if _, ok := got[missingID]; ok || len(got) != 2 {
 		t.Fatalf("Targets has %d entries, want the 2 webhooks that exist", len(got))
@@ -244,14 +245,14 @@ func testTargets(t *testing.T, open opener) {
 
 	until := now.Add(time.Hour)
 	must(t, s.RotateSecret(ctx(t), w.ID, "whsec_three", until), "RotateSecret")
-	got, err = s.Targets(ctx(t), []int64{w.ID}, now)
+	got, err = s.targetsAt(now, []int64{w.ID})
 	must(t, err, "Targets after rotation")
 	deepEqual(t, "Secrets during rotation", got[w.ID].Secrets, []string{"whsec_three", "whsec_one"})
-	got, err = s.Targets(ctx(t), []int64{w.ID}, until)
+	got, err = s.targetsAt(until, []int64{w.ID})
 	must(t, err, "Targets after the grace")
 	deepEqual(t, "Secrets after the grace", got[w.ID].Secrets, []string{"whsec_three"})
 
-	empty, err := s.Targets(ctx(t), nil, now)
+	empty, err := s.targetsAt(now, nil)
 	must(t, err, "Targets(nil)")
 	if empty == nil || len(empty) != 0 {
 		t.Errorf("Targets(nil) = %#v, want an empty map", empty)
@@ -263,7 +264,7 @@ func testComplete(t *testing.T, open opener) {
 		s := open(t)
 		w := createWebhook(t, s, newWebhook("w", assetAdded))
 		publish(t, s, newEvent(assetAdded, nil, nil))
-		now := hookd.Now()
+		now := s.clock.Now()
 		d := claimOne(t, s, now)
 		figures(t, s, w.ID, 1, 0)
 
@@ -294,7 +295,7 @@ func testComplete(t *testing.T, open opener) {
 		s := open(t)
 		w := createWebhook(t, s, newWebhook("w", assetAdded))
 		publish(t, s, newEvent(assetAdded, nil, nil))
-		now := hookd.Now()
+		now := s.clock.Now()
 		d := claimOne(t, s, now)
 
 		next := now.Add(5 * time.Second)
@@ -334,7 +335,7 @@ func testComplete(t *testing.T, open opener) {
 		s := open(t)
 		w := createWebhook(t, s, newWebhook("gone", assetAdded))
 		publish(t, s, newEvent(assetAdded, nil, nil))
-		now := hookd.Now()
+		now := s.clock.Now()
 		d := claimOne(t, s, now)
 		r := result(d, now, false, 410)
 		r.ErrorClass, r.DisableWebhook = hookd.ClassGone, true
@@ -349,7 +350,7 @@ func testComplete(t *testing.T, open opener) {
 		w := createWebhook(t, s, newWebhook("w", assetAdded))
 		doomed := createWebhook(t, s, newWebhook("doomed", assetAdded))
 		publish(t, s, newEvent(assetAdded, nil, nil))
-		now := hookd.Now()
+		now := s.clock.Now()
 		ds := claimAll(t, s, now)
 		if len(ds) != 2 {
 			t.Fatalf("claimed %d, want 2", len(ds))
@@ -378,10 +379,10 @@ func testComplete(t *testing.T, open opener) {
 		s := open(t)
 		w := createWebhook(t, s, newWebhook("w", assetAdded))
 		publish(t, s, newEvent(assetAdded, nil, nil))
-		now := hookd.Now()
+		now := s.clock.Now()
 		claim := func(worker string, at time.Time) *hookd.Delivery {
 			t.Helper()
-			ds, err := s.Claim(ctx(t), worker, 10, at, lease)
+			ds, err := s.claimAt(at, worker, 10)
 			must(t, err, "Claim by "+worker)
 			if len(ds) != 1 {
 				t.Fatalf("Claim by %s at %v: %d deliveries, want 1", worker, at, len(ds))
@@ -447,7 +448,7 @@ func testComplete(t *testing.T, open opener) {
 		s := open(t)
 		w := createWebhook(t, s, newWebhook("w", assetAdded))
 		publish(t, s, newEvent(assetAdded, nil, nil), newEvent(assetAdded, nil, nil), newEvent(assetAdded, nil, nil))
-		now := hookd.Now()
+		now := s.clock.Now()
 		ds := claimAll(t, s, now)
 		if len(ds) != 3 {
 			t.Fatalf("claimed %d, want 3", len(ds))
@@ -484,7 +485,7 @@ func testLog(t *testing.T, open opener) {
 		events = append(events, newEvent(assetAdded, nil, nil))
 	}
 	res := publish(t, s, events...)
-	base := hookd.Now()
+	base := s.clock.Now()
 	ds := claimAll(t, s, base)
 	if len(ds) != 5 {
 		t.Fatalf("claimed %d, want 5", len(ds))
@@ -581,7 +582,7 @@ func testRequeue(t *testing.T, open opener) {
 		newEvent(assetAdded, nil, nil), newEvent(assetAdded, nil, nil))
 	other := createWebhook(t, s, newWebhook("other", userAdded))
 	publish(t, s, newEvent(userAdded, nil, nil))
-	base := hookd.Now()
+	base := s.clock.Now()
 	ds := claimAll(t, s, base)
 	if len(ds) != 5 {
 		t.Fatalf("claimed %d, want 5", len(ds))
@@ -607,7 +608,7 @@ func testRequeue(t *testing.T, open opener) {
 	figures(t, s, w.ID, 0, 1)
 
 	now := base.Add(20 * time.Second)
-	n, err := s.Requeue(ctx(t), w.ID, from, to, now)
+	n, err := s.requeueAt(now, w.ID, from, to)
 	must(t, err, "Requeue")
 	equal(t, "requeued", n, 1)
 	// Contract: a requeued delivery keeps its attempts, so it waits in the
@@ -619,13 +620,13 @@ func testRequeue(t *testing.T, open opener) {
 	equal(t, "Attempts of the requeued delivery", d.Attempts, 1)
 	equal(t, "MessageID of the requeued delivery", d.MessageID, failedEarly.MessageID)
 
-	n, err = s.Requeue(ctx(t), w.ID, from, to, now)
+	n, err = s.requeueAt(now, w.ID, from, to)
 	must(t, err, "Requeue again")
 	equal(t, "requeued again", n, 0)
-	n, err = s.Requeue(ctx(t), other.ID, from, to.Add(-5*time.Second), now)
+	n, err = s.requeueAt(now, other.ID, from, to.Add(-5*time.Second))
 	must(t, err, "Requeue other")
 	equal(t, "requeued of the other webhook", n, 1)
 
-	_, err = s.Requeue(ctx(t), missingID, from, to, now)
+	_, err = s.requeueAt(now, missingID, from, to)
 	mustErr(t, err, hookd.ErrNotFound, "Requeue(unknown)")
 }

@@ -19,12 +19,21 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/clocktest"
 )
 
-// Run runs the contract suite. open returns a fresh, empty, migrated store
-// and registers its Close with t.Cleanup. Close must be safe to call twice:
-// the suite closes some stores itself.
-func Run(t *testing.T, open func(t *testing.T) hookd.Store) {
+// Open returns a fresh, empty, migrated store that reads the current time
+// from clock, and registers its Close with t.Cleanup. Close must be safe to
+// call twice: the suite closes some stores itself.
+type Open = func(t *testing.T, clock hookd.Clock) hookd.Store
+
+// Run runs the contract suite. Each test opens its store on a clock of its
+// own, which it moves instead of waiting.
+func Run(t *testing.T, openStore Open) {
+	open := func(t *testing.T) *testStore {
+		clock := clocktest.New(start)
+		return &testStore{Store: openStore(t, clock), clock: clock, ctx: t.Context()}
+	}
 	t.Run("APIKeys", func(t *testing.T) { testAPIKeys(t, open) })
 	t.Run("Projects", func(t *testing.T) { testProjects(t, open) })
 	t.Run("Webhooks", func(t *testing.T) { testWebhooks(t, open) })
@@ -44,7 +53,47 @@ func Run(t *testing.T, open func(t *testing.T) hookd.Store) {
 	t.Run("Close", func(t *testing.T) { testClose(t, open) })
 }
 
-type opener = func(t *testing.T) hookd.Store
+type opener = func(t *testing.T) *testStore
+
+// start is where each test's clock starts.
+var start = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
+
+// testStore is a store under test with the clock it reads.
+type testStore struct {
+	hookd.Store
+	clock *clocktest.Clock
+	ctx   context.Context
+}
+
+// claimAt claims, as worker, up to limit deliveries due at now.
+func (s *testStore) claimAt(now time.Time, worker string, limit int) ([]*hookd.Delivery, error) {
+	s.clock.Set(now)
+	return s.Claim(s.ctx, worker, limit, lease)
+}
+
+// targetsAt reads targets at now.
+func (s *testStore) targetsAt(now time.Time, webhookIDs []int64) (map[int64]*hookd.Target, error) {
+	s.clock.Set(now)
+	return s.Targets(s.ctx, webhookIDs)
+}
+
+// secretsAt reads a webhook's signing secrets at now.
+func (s *testStore) secretsAt(now time.Time, webhookID int64) ([]string, error) {
+	s.clock.Set(now)
+	return s.Secrets(s.ctx, webhookID)
+}
+
+// requeueAt requeues at now.
+func (s *testStore) requeueAt(now time.Time, webhookID int64, from, to time.Time) (int, error) {
+	s.clock.Set(now)
+	return s.Requeue(s.ctx, webhookID, from, to)
+}
+
+// touchAt records a key's use at now.
+func (s *testStore) touchAt(now time.Time, id int64) error {
+	s.clock.Set(now)
+	return s.TouchAPIKey(s.ctx, id)
+}
 
 // Event names used by the suite.
 const (
@@ -207,15 +256,15 @@ func publish(t *testing.T, s hookd.Store, events ...*hookd.Event) []hookd.Publis
 }
 
 // claimAll claims every delivery due at now.
-func claimAll(t *testing.T, s hookd.Store, now time.Time) []*hookd.Delivery {
+func claimAll(t *testing.T, s *testStore, now time.Time) []*hookd.Delivery {
 	t.Helper()
-	ds, err := s.Claim(ctx(t), "suite", 10000, now, lease)
+	ds, err := s.claimAt(now, "suite", 10000)
 	must(t, err, "Claim")
 	return ds
 }
 
 // claimOne claims every delivery due at now and expects exactly one.
-func claimOne(t *testing.T, s hookd.Store, now time.Time) *hookd.Delivery {
+func claimOne(t *testing.T, s *testStore, now time.Time) *hookd.Delivery {
 	t.Helper()
 	ds := claimAll(t, s, now)
 	if len(ds) != 1 {

@@ -22,9 +22,9 @@ func testWebhooks(t *testing.T, open opener) {
 			{Key: "X-Signature", Value: "hmac-key", IsHMAC: true},
 		}
 		w.Users = []hookd.WebhookUser{{UserID: 5}}
-		before := hookd.Now()
+		before := s.clock.Now()
 		must(t, s.CreateWebhook(ctx(t), w, "whsec_test"), "CreateWebhook")
-		after := hookd.Now()
+		after := s.clock.Now()
 		if w.ID == 0 {
 			t.Fatal("CreateWebhook left ID zero")
 		}
@@ -132,7 +132,7 @@ func testWebhooks(t *testing.T, open opener) {
 		s := open(t)
 		createProject(t, s, "P")
 		createProject(t, s, "Q")
-		created := hookd.Now().Add(-time.Hour)
+		created := s.clock.Now().Add(-time.Hour)
 		w := newWebhook("orig", assetAdded, assetRemoved)
 		w.ProjectID = ptr("P")
 		w.CreatedAt, w.UpdatedAt = created, created
@@ -144,10 +144,10 @@ func testWebhooks(t *testing.T, open opener) {
 		want := *w
 		step := func(what string, u hookd.WebhookUpdate) {
 			t.Helper()
-			before := hookd.Now()
+			before := s.clock.Now()
 			got, err := s.UpdateWebhook(ctx(t), w.ID, u)
 			must(t, err, "UpdateWebhook "+what)
-			after := hookd.Now()
+			after := s.clock.Now()
 			within(t, what+": UpdatedAt", got.UpdatedAt, before, after)
 			want.UpdatedAt = got.UpdatedAt
 			checkWebhook(t, got, &want)
@@ -205,7 +205,7 @@ func testWebhooks(t *testing.T, open opener) {
 		mustErr(t, s.DeleteWebhook(ctx(t), w.ID), hookd.ErrNotFound, "DeleteWebhook twice")
 
 		// Its queued delivery went with it; the other webhook's did not.
-		ds := claimAll(t, s, hookd.Now())
+		ds := claimAll(t, s, s.clock.Now())
 		if len(ds) != 1 || ds[0].WebhookID != other.ID {
 			t.Fatalf("after delete, claimed %+v, want only webhook %d's delivery", ds, other.ID)
 		}
@@ -233,9 +233,9 @@ func testHeaders(t *testing.T, open opener) {
 	other := createWebhook(t, s, newWebhook("other", assetAdded))
 
 	h := &hookd.Header{WebhookID: w.ID, Key: "X-Api-Key", Value: "v1"}
-	before := hookd.Now()
+	before := s.clock.Now()
 	must(t, s.AddHeader(ctx(t), h), "AddHeader")
-	after := hookd.Now()
+	after := s.clock.Now()
 	if h.ID == 0 {
 		t.Fatal("AddHeader left ID zero")
 	}
@@ -255,10 +255,10 @@ func testHeaders(t *testing.T, open opener) {
 	_, err = s.UpdateHeader(ctx(t), w.ID, missingID, hookd.HeaderUpdate{Value: ptr("x")})
 	mustErr(t, err, hookd.ErrNotFound, "UpdateHeader(unknown)")
 
-	before = hookd.Now()
+	before = s.clock.Now()
 	got, err := s.UpdateHeader(ctx(t), w.ID, h.ID, hookd.HeaderUpdate{Value: ptr("v2"), Hidden: ptr(true)})
 	must(t, err, "UpdateHeader")
-	after = hookd.Now()
+	after = s.clock.Now()
 	want := *h
 	want.Value, want.Hidden, want.UpdatedAt = "v2", true, got.UpdatedAt
 	within(t, "UpdatedAt after update", got.UpdatedAt, before, after)
@@ -282,9 +282,9 @@ func testUsers(t *testing.T, open opener) {
 	other := createWebhook(t, s, newWebhook("other", assetAdded))
 
 	u := &hookd.WebhookUser{WebhookID: w.ID, UserID: 42}
-	before := hookd.Now()
+	before := s.clock.Now()
 	must(t, s.AddUser(ctx(t), u), "AddUser")
-	after := hookd.Now()
+	after := s.clock.Now()
 	if u.ID == 0 {
 		t.Fatal("AddUser left ID zero")
 	}
@@ -313,11 +313,11 @@ func testSecrets(t *testing.T, open opener) {
 	s := open(t)
 	w := newWebhook("w", assetAdded)
 	must(t, s.CreateWebhook(ctx(t), w, "whsec_old"), "CreateWebhook")
-	now := hookd.Now()
+	now := s.clock.Now()
 
 	secrets := func(when time.Time, want ...string) {
 		t.Helper()
-		got, err := s.Secrets(ctx(t), w.ID, when)
+		got, err := s.secretsAt(when, w.ID)
 		must(t, err, "Secrets")
 		deepEqual(t, "Secrets at "+when.Format(time.RFC3339Nano), got, want)
 	}
@@ -337,19 +337,19 @@ func testSecrets(t *testing.T, open opener) {
 	secrets(now, "whsec_newer", "whsec_new")
 	secrets(until2, "whsec_newer")
 
-	_, err := s.Secrets(ctx(t), missingID, now)
+	_, err := s.secretsAt(now, missingID)
 	mustErr(t, err, hookd.ErrNotFound, "Secrets(unknown)")
 	mustErr(t, s.RotateSecret(ctx(t), missingID, "whsec_x", until), hookd.ErrNotFound, "RotateSecret(unknown)")
 
 	// Contract: an empty signing secret on create gets a new one.
 	gen := createWebhook(t, s, newWebhook("generated", assetAdded))
-	got, err := s.Secrets(ctx(t), gen.ID, now)
+	got, err := s.secretsAt(now, gen.ID)
 	must(t, err, "Secrets of a generated secret")
 	if len(got) != 1 || !strings.HasPrefix(got[0], "whsec_") || len(got[0]) < 20 {
 		t.Errorf("generated secrets = %q, want one whsec_ secret", got)
 	}
 	other := createWebhook(t, s, newWebhook("generated2", assetAdded))
-	got2, err := s.Secrets(ctx(t), other.ID, now)
+	got2, err := s.secretsAt(now, other.ID)
 	must(t, err, "Secrets of another generated secret")
 	if len(got) == 1 && len(got2) == 1 && got[0] == got2[0] {
 		t.Error("two webhooks got the same generated secret")

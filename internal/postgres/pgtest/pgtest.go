@@ -100,14 +100,14 @@ func Config(t testing.TB, schema string) *pgxpool.Config {
 	return cfg
 }
 
-// OpenSchema opens a store on schema and closes it when the test ends
-// (before the schema is dropped). Several stores on one schema act as
+// OpenSchema opens a store on schema with opts and closes it when the test
+// ends (before the schema is dropped). Several stores on one schema act as
 // several hookd processes sharing a database.
-func OpenSchema(t testing.TB, schema string) *postgres.Store {
+func OpenSchema(t testing.TB, schema string, opts ...postgres.Option) *postgres.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := postgres.OpenConfig(ctx, Config(t, schema))
+	s, err := postgres.OpenConfig(ctx, Config(t, schema), opts...)
 	if err != nil {
 		t.Fatalf("pgtest: open store: %v", err)
 	}
@@ -115,11 +115,11 @@ func OpenSchema(t testing.TB, schema string) *postgres.Store {
 	return s
 }
 
-// Open returns a store on a fresh schema of its own, cleaned up when the
-// test ends.
-func Open(t testing.TB) *postgres.Store {
+// Open returns a store with opts on a fresh schema of its own, cleaned up
+// when the test ends.
+func Open(t testing.TB, opts ...postgres.Option) *postgres.Store {
 	t.Helper()
-	return OpenSchema(t, Schema(t))
+	return OpenSchema(t, Schema(t), opts...)
 }
 
 // URLFor returns the test database URL with search_path and
