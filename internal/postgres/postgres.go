@@ -14,9 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +26,7 @@ import (
 	"github.com/jackc/puddle/v2"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/migrate"
 )
 
 // NotifyChannel is the LISTEN/NOTIFY channel on which every process learns
@@ -125,60 +124,68 @@ func registerUTC(c *pgx.Conn) {
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // Migrate applies the embedded migrations that schema_migrations does not
-// list yet, in order, in one transaction. A transaction-level advisory lock
-// (keyed on the schema) makes processes that start together wait for each
-// other instead of racing.
+// record yet, in order, in one transaction; a database that a newer hookd
+// migrated further is refused. A transaction-level advisory lock (keyed on
+// the schema) makes processes that start together take turns.
 func (s *Store) Migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('hookd.migrate.' || coalesce(current_schema(), ''), 0))`); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-			version    text PRIMARY KEY,
-			applied_at timestamptz NOT NULL DEFAULT now()
-		)`); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, `SELECT version FROM schema_migrations`)
-		if err != nil {
-			return err
-		}
-		applied, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return err
-		}
-		done := make(map[string]bool, len(applied))
-		for _, v := range applied {
-			done[v] = true
-		}
-		for _, name := range names {
-			version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
-			if done[version] {
-				continue
-			}
-			sql, err := migrationFS.ReadFile(name)
-			if err != nil {
-				return err
-			}
-			// Simple protocol: a migration file holds several statements.
-			if _, err := tx.Exec(ctx, string(sql), pgx.QueryExecModeSimpleProtocol); err != nil {
-				return fmt.Errorf("migration %s: %w", version, err)
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, version); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := migrate.Run(ctx, migrationDriver{pool: s.pool, clock: s.clock}, migrationFS); err != nil {
 		return fmt.Errorf("postgres: migrate: %w", wrapErr(err))
 	}
 	return nil
+}
+
+// migrationDriver is PostgreSQL's migrate.Driver. schema_migrations records
+// each migration by name ("0001_init"), as hookd always has here.
+type migrationDriver struct {
+	pool  *pgxpool.Pool
+	clock hookd.Clock
+}
+
+func (d migrationDriver) Locked(ctx context.Context, fn func(migrate.Tx) error) error {
+	return pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('hookd.migrate.' || coalesce(current_schema(), ''), 0))`); err != nil {
+			return err
+		}
+		return fn(migrationTx{tx: tx, clock: d.clock})
+	})
+}
+
+type migrationTx struct {
+	tx    pgx.Tx
+	clock hookd.Clock
+}
+
+func (t migrationTx) Versions(ctx context.Context) ([]int, error) {
+	if _, err := t.tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    text PRIMARY KEY,
+		applied_at timestamptz NOT NULL DEFAULT now()
+	)`); err != nil {
+		return nil, err
+	}
+	rows, err := t.tx.Query(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, err
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	versions := make([]int, len(names))
+	for i, name := range names {
+		if versions[i], err = migrate.ParseVersion(name); err != nil {
+			return nil, fmt.Errorf("schema_migrations: %w", err)
+		}
+	}
+	return versions, nil
+}
+
+func (t migrationTx) Apply(ctx context.Context, m migrate.Migration) error {
+	// Simple protocol: a migration file holds several statements.
+	if _, err := t.tx.Exec(ctx, m.SQL, pgx.QueryExecModeSimpleProtocol); err != nil {
+		return err
+	}
+	_, err := t.tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, m.Name, t.clock.Now())
+	return err
 }
 
 // Ping checks that the database answers.
