@@ -36,3 +36,31 @@ func (w *Webhook) Matches(e *Event) bool {
 	}
 	return false
 }
+
+// Matching returns the ids of the webhooks among hooks that receive e, in
+// the order of hooks. Stores read the candidates (the enabled webhooks
+// subscribed to e's name, with their users) and queue a delivery for each
+// id it returns.
+func Matching(hooks []*Webhook, e *Event) []int64 {
+	var ids []int64
+	for _, w := range hooks {
+		if w.Matches(e) {
+			ids = append(ids, w.ID)
+		}
+	}
+	return ids
+}
+
+// NamesOf returns the distinct event names of events, in order of first
+// appearance: what a store selects the candidate webhooks of a batch by.
+func NamesOf(events []*Event) []string {
+	seen := make(map[string]bool, len(events))
+	var names []string
+	for _, e := range events {
+		if !seen[e.Event] {
+			seen[e.Event] = true
+			names = append(names, e.Event)
+		}
+	}
+	return names
+}
