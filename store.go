@@ -97,6 +97,10 @@ type Store interface {
 	// DisableFailing disables webhooks whose deliveries have failed without
 	// a success since before, and returns their ids.
 	DisableFailing(ctx context.Context, before time.Time) ([]int64, error)
+
+	// QueueStats reads the queue figures of the whole database (every
+	// webhook's) in one cheap query, without the webhooks themselves.
+	QueueStats(ctx context.Context) (QueueStats, error)
 }
 
 // Leader is implemented by stores that several hookd processes can share

@@ -145,8 +145,14 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	defer recv.Stop()
 	hookURL := "http://" + recv.Addr + "/hook/"
 
-	// The store, fresh.
-	store, database, cleanup, err := openBenchStore(ctx, c.database, c.keep, progress)
+	// The store, fresh, with its statements timed as serve times them.
+	var m *metrics.Metrics
+	var observe hookd.QueryObserver
+	if c.metrics {
+		m = metrics.New()
+		observe = m.ObserveQuery
+	}
+	store, database, cleanup, err := openBenchStore(ctx, c.database, c.keep, observe, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -169,10 +175,6 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	// hookd, as serve runs it, with metrics (serve's default) but without
 	// the API's rate limit, which would throttle the publisher.
 	allow, _ := delivery.ParseAllowList("127.0.0.0/8")
-	var m *metrics.Metrics
-	if c.metrics {
-		m = metrics.New()
-	}
 	svc, err := newService(counting, serviceOptions{
 		logger: logger, allowPrivate: allow, schedule: schedule, concurrency: c.concurrency,
 		timeout: delivery.DefaultTimeout, lease: delivery.DefaultLease, shutdownGrace: 5 * time.Second, metrics: m,
@@ -412,8 +414,8 @@ func benchReceiver(ctx context.Context, args []string, stdout, stderr io.Writer)
 
 // openBenchStore opens a fresh store for the bench: a new SQLite file, or
 // a new schema in the PostgreSQL database, which cleanup drops (unless
-// keep).
-func openBenchStore(ctx context.Context, database string, keep bool, progress func(string, ...any)) (hookd.Store, string, func(), error) {
+// keep). observe, when not nil, is told of every statement (metrics).
+func openBenchStore(ctx context.Context, database string, keep bool, observe hookd.QueryObserver, progress func(string, ...any)) (hookd.Store, string, func(), error) {
 	if strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://") {
 		cfg, err := pgxpool.ParseConfig(database)
 		if err != nil {
@@ -444,7 +446,7 @@ func openBenchStore(ctx context.Context, database string, keep bool, progress fu
 		}
 		cfg.ConnConfig.RuntimeParams["search_path"] = schema
 		cfg.ConnConfig.RuntimeParams["application_name"] = schema
-		s, err := postgres.OpenConfig(ctx, cfg)
+		s, err := postgres.OpenConfig(ctx, cfg, postgres.WithQueryObserver(observe))
 		if err != nil {
 			drop()
 			return nil, "", nil, err
@@ -462,7 +464,7 @@ func openBenchStore(ctx context.Context, database string, keep bool, progress fu
 	} else if _, err := os.Stat(path); err == nil {
 		return nil, "", nil, fmt.Errorf("%s exists: the bench needs a database of its own", path)
 	}
-	s, err := sqlite.Open(ctx, path)
+	s, err := sqlite.Open(ctx, path, sqlite.WithQueryObserver(observe))
 	if err != nil {
 		if dir != "" {
 			os.RemoveAll(dir)

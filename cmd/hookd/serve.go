@@ -120,7 +120,15 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 		}
 	}
 
-	store, err := openStore(ctx, *c.database)
+	// Metrics time the store's statements at its driver, so they exist
+	// before it opens.
+	var m *metrics.Metrics
+	var observe hookd.QueryObserver
+	if c.metrics {
+		m = metrics.New()
+		observe = m.ObserveQuery
+	}
+	store, err := openStore(ctx, *c.database, observe)
 	if err != nil {
 		return fmt.Errorf("open database %s: %w", redact(*c.database), err)
 	}
@@ -138,10 +146,6 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	}()
 	if tracing.Enabled(c.otlpEndpoint) {
 		logger.Info("tracing on: exporting spans over OTLP/HTTP")
-	}
-	var m *metrics.Metrics
-	if c.metrics {
-		m = metrics.New()
 	}
 	if err := bootstrapAdminKey(ctx, store, c.adminAPIKey, logger); err != nil {
 		return err
@@ -207,8 +211,9 @@ type serviceOptions struct {
 	timeout       time.Duration
 	lease         time.Duration
 	shutdownGrace time.Duration
-	// metrics, when set, times the store's calls, counts attempts, events
-	// and requests, and is served at /metrics.
+	// metrics, when set, counts attempts, events and requests, reads the
+	// queue gauges from the store, and is served at /metrics; it times the
+	// store's statements when the store was opened with its ObserveQuery.
 	metrics *metrics.Metrics
 	// rateLimit limits the API's callers (zero: no limit).
 	rateLimit hookdhttp.RateLimit
@@ -232,21 +237,16 @@ func newService(store hookd.Store, o serviceOptions) (*service, error) {
 	sender := delivery.NewSender(delivery.SenderConfig{
 		Timeout: o.timeout, Concurrency: o.concurrency, AllowPrivate: o.allowPrivate, Policy: delivery.NewPolicy(o.schedule),
 	})
-	// The maintenance leader is elected through the database the store
-	// opened (on PostgreSQL, among every process sharing it); it is named
-	// explicitly so that a store wrapper cannot hide it.
-	leader, _ := store.(hookd.Leader)
 	var observer delivery.Observer
 	var apiOptions []hookdhttp.Option
 	if o.metrics != nil {
-		store = o.metrics.InstrumentStore(store)
 		o.metrics.WatchQueue(store, 0)
 		observer = o.metrics
 		apiOptions = append(apiOptions, hookdhttp.WithObserver(o.metrics), hookdhttp.WithMetrics(o.metrics.Handler()))
 	}
 	dispatcher, err := delivery.New(delivery.Config{
 		Store: store, Sender: sender, Concurrency: o.concurrency, Lease: o.lease, ShutdownGrace: o.shutdownGrace, Logger: o.logger,
-		Leader: leader, Observer: observer,
+		Observer: observer,
 	})
 	if err != nil {
 		return nil, err

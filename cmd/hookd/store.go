@@ -10,9 +10,10 @@ import (
 )
 
 // openStore opens the database that --database names, applying migrations.
-func openStore(ctx context.Context, database string) (hookd.Store, error) {
+// observe, when not nil, is told of every statement (metrics).
+func openStore(ctx context.Context, database string, observe hookd.QueryObserver) (hookd.Store, error) {
 	if strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://") {
-		return postgres.Open(ctx, database)
+		return postgres.Open(ctx, database, postgres.WithQueryObserver(observe))
 	}
-	return sqlite.Open(ctx, database)
+	return sqlite.Open(ctx, database, sqlite.WithQueryObserver(observe))
 }

@@ -68,8 +68,7 @@ type Config struct {
 	// Leader elects the process that runs each round of Maintain when
 	// several share the database. Default: Store, when it implements
 	// hookd.Leader (postgres.Store and sqlite.Store do); nil, when it does
-	// not, makes this dispatcher lead every round. Set it when Store is a
-	// wrapper (metrics) that hides the store's TryLead.
+	// not, makes this dispatcher lead every round.
 	Leader hookd.Leader
 	// Observer, when set, is told of every attempt and of webhooks that the
 	// dispatcher disables (metrics).

@@ -2,18 +2,21 @@
 // delivery attempts by outcome and error class, attempt latency, queue
 // depth, auto-disabled webhooks, database and HTTP latency.
 //
-// Labels take values from small fixed sets (outcomes, error classes, store
-// operations, route patterns): never a URL, an id or a project.
+// Labels take values from small fixed sets (outcomes, error classes, the
+// operations of statements, route patterns): never a URL, an id or a project.
 //
 // Metrics implements the narrow observer interfaces of the http and delivery
-// packages (http.Observer, delivery.Observer) and wraps a hookd.Store to time
-// its calls (InstrumentStore); cmd/hookd wires them together.
+// packages (http.Observer, delivery.Observer) and the stores' statement
+// observer (ObserveQuery, a hookd.QueryObserver that the stores call from
+// their database driver); cmd/hookd wires them together.
 package metrics
 
 import (
 	"net/http"
 	"runtime"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -65,6 +68,9 @@ type Metrics struct {
 	dbErrors         *prometheus.CounterVec
 	httpRequests     *prometheus.CounterVec
 	httpDuration     *prometheus.HistogramVec
+
+	operations       sync.Map // statement text → Operation, see operation
+	cachedOperations atomic.Int64
 }
 
 // New returns hookd's metrics, registered with a new registry together
@@ -101,12 +107,12 @@ func New() *Metrics {
 		}, "reason"),
 		dbDuration: f.histogramVec(prometheus.HistogramOpts{
 			Name:    "hookd_db_operation_duration_seconds",
-			Help:    "Duration of storage operations by operation (claim, complete, publish_events, ...).",
+			Help:    "Duration of the statements hookd runs on its database, timed by the driver, by operation: verb and table (select webhooks, update deliveries, ...), begin, commit, rollback, listen.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, "operation"),
 		dbErrors: f.counterVec(prometheus.CounterOpts{
 			Name: "hookd_db_errors_total",
-			Help: "Storage operations that failed, by operation (not found and conflict answers are not errors).",
+			Help: "Statements that failed, by operation (constraint refusals answered as not found or conflict, and cancelled calls, are not errors).",
 		}, "operation"),
 		httpRequests: f.counterVec(prometheus.CounterOpts{
 			Name: "hookd_http_requests_total",

@@ -26,8 +26,8 @@ var (
 )
 
 // WatchQueue registers gauges of the queue depth (hookd_queue_length,
-// hookd_retry_queue_length) and of the webhooks by state, read from s when
-// scraped and cached for ttl (DefaultQueueCacheTTL when 0), so that
+// hookd_retry_queue_length) and of the webhooks by state, read from s
+// (Store.QueueStats, one aggregate query) when scraped and cached for ttl (DefaultQueueCacheTTL when 0), so that
 // frequent scrapes, or several scrapers, do not load the database. The
 // figures are those of the whole database: every hookd process sharing a
 // PostgreSQL database reports the same.
@@ -42,12 +42,11 @@ type queueCollector struct {
 	store hookd.Store
 	ttl   time.Duration
 
-	mu                sync.Mutex
-	read              time.Time // when the figures were read; zero before the first success
-	tried             time.Time
-	queued, retrying  int
-	enabled, disabled int
-	errors            int
+	mu     sync.Mutex
+	read   time.Time // when the figures were read; zero before the first success
+	tried  time.Time
+	stats  hookd.QueueStats
+	errors int
 }
 
 func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -67,10 +66,10 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	if c.read.IsZero() {
 		return // nothing to show yet: no made-up zeros
 	}
-	ch <- prometheus.MustNewConstMetric(queueLengthDesc, prometheus.GaugeValue, float64(c.queued))
-	ch <- prometheus.MustNewConstMetric(retryQueueLengthDesc, prometheus.GaugeValue, float64(c.retrying))
-	ch <- prometheus.MustNewConstMetric(webhooksDesc, prometheus.GaugeValue, float64(c.enabled), "enabled")
-	ch <- prometheus.MustNewConstMetric(webhooksDesc, prometheus.GaugeValue, float64(c.disabled), "disabled")
+	ch <- prometheus.MustNewConstMetric(queueLengthDesc, prometheus.GaugeValue, float64(c.stats.Queued))
+	ch <- prometheus.MustNewConstMetric(retryQueueLengthDesc, prometheus.GaugeValue, float64(c.stats.Retrying))
+	ch <- prometheus.MustNewConstMetric(webhooksDesc, prometheus.GaugeValue, float64(c.stats.EnabledWebhooks), "enabled")
+	ch <- prometheus.MustNewConstMetric(webhooksDesc, prometheus.GaugeValue, float64(c.stats.DisabledWebhooks), "disabled")
 }
 
 // refresh reads the figures; c.mu is held.
@@ -78,20 +77,10 @@ func (c *queueCollector) refresh() {
 	c.tried = time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	ws, err := c.store.ListWebhooks(ctx, hookd.WebhookFilter{})
+	stats, err := c.store.QueueStats(ctx)
 	if err != nil {
 		c.errors++
 		return
 	}
-	c.queued, c.retrying, c.enabled, c.disabled = 0, 0, 0, 0
-	for _, w := range ws {
-		c.queued += w.QueueLength
-		c.retrying += w.RetryQueueLength
-		if w.Disabled {
-			c.disabled++
-		} else {
-			c.enabled++
-		}
-	}
-	c.read = c.tried
+	c.stats, c.read = stats, c.tried
 }

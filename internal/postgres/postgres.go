@@ -48,6 +48,7 @@ type Store struct {
 	closed   bool
 	closeErr error
 	clock    hookd.Clock
+	observe  hookd.QueryObserver // nil: statements are not observed
 }
 
 // Option configures a Store at Open.
@@ -56,6 +57,12 @@ type Option func(*Store)
 // WithClock makes the store read the current time from c (default
 // hookd.SystemClock).
 func WithClock(c hookd.Clock) Option { return func(s *Store) { s.clock = c } }
+
+// WithQueryObserver reports every statement the store runs to observe,
+// timed by pgx's tracer (metrics).
+func WithQueryObserver(observe hookd.QueryObserver) Option {
+	return func(s *Store) { s.observe = observe }
+}
 
 var (
 	_ hookd.Store  = (*Store)(nil)
@@ -76,6 +83,18 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 // pool sizes or runtime parameters (search_path) themselves.
 func OpenConfig(ctx context.Context, cfg *pgxpool.Config, opts ...Option) (*Store, error) {
 	cfg = cfg.Copy()
+	s := &Store{
+		wake:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
+		leaders: make(map[*pgx.Conn]struct{}),
+		clock:   hookd.SystemClock,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.observe != nil {
+		cfg.ConnConfig.Tracer = observed(cfg.ConnConfig.Tracer, s.observe)
+	}
 	after := cfg.AfterConnect
 	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
 		registerUTC(c)
@@ -89,18 +108,7 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, opts ...Option) (*Stor
 		return nil, wrapErr(err)
 	}
 	lctx, cancel := context.WithCancel(context.Background())
-	s := &Store{
-		pool:    pool,
-		connCfg: cfg.ConnConfig.Copy(),
-		wake:    make(chan struct{}, 1),
-		cancel:  cancel,
-		done:    make(chan struct{}),
-		leaders: make(map[*pgx.Conn]struct{}),
-		clock:   hookd.SystemClock,
-	}
-	for _, o := range opts {
-		o(s)
-	}
+	s.pool, s.connCfg, s.cancel = pool, cfg.ConnConfig.Copy(), cancel
 	if err := s.Migrate(ctx); err != nil {
 		cancel()
 		close(s.done)

@@ -44,7 +44,8 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	clock hookd.Clock
+	clock   hookd.Clock
+	observe hookd.QueryObserver // nil: statements are not observed
 }
 
 // Option configures a Store at Open.
@@ -53,6 +54,12 @@ type Option func(*Store)
 // WithClock makes the store read the current time from c (default
 // hookd.SystemClock).
 func WithClock(c hookd.Clock) Option { return func(s *Store) { s.clock = c } }
+
+// WithQueryObserver reports every statement the store runs to observe,
+// timed at the driver (metrics).
+func WithQueryObserver(observe hookd.QueryObserver) Option {
+	return func(s *Store) { s.observe = observe }
+}
 
 var _ hookd.Store = (*Store)(nil)
 
@@ -68,13 +75,17 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		// own with one would lose them (or be a shared-memory URI).
 		return nil, fmt.Errorf("sqlite: %q: the path must not contain '?'", path)
 	}
+	s := &Store{wake: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{}, clock: hookd.SystemClock}
+	for _, o := range opts {
+		o(s)
+	}
 	common := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=1&_synchronous=NORMAL", busyTimeout.Milliseconds())
 
 	// The writer sets WAL (a property of the file, so it holds for the
 	// readers too) and begins its transactions IMMEDIATE: a transaction that
 	// reads and then writes takes the write lock up front, so it waits under
 	// busy_timeout instead of failing when another process wrote meanwhile.
-	w, err := sql.Open("sqlite", path+"?"+common+"&_journal_mode=WAL&_txlock=immediate")
+	w, err := s.open(path + "?" + common + "&_journal_mode=WAL&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -87,7 +98,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, mapErr(err))
 	}
 
-	r, err := sql.Open("sqlite", path+"?"+common+"&_query_only=1")
+	r, err := s.open(path + "?" + common + "&_query_only=1")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -96,10 +107,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 
-	s := &Store{w: w, r: r, wake: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{}, clock: hookd.SystemClock}
-	for _, o := range opts {
-		o(s)
-	}
+	s.w, s.r = w, r
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
 		return nil, err

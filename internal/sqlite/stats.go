@@ -1,0 +1,23 @@
+package sqlite
+
+import (
+	"context"
+
+	"github.com/hookd/hookd"
+)
+
+// QueueStats reads the queue figures of every webhook in one statement: a
+// scan of the pending deliveries (split as webhookSelect splits a webhook's
+// figures) and one of the webhooks.
+func (s *Store) QueueStats(ctx context.Context) (hookd.QueueStats, error) {
+	var q hookd.QueueStats
+	err := s.r.QueryRowContext(ctx, `SELECT d.queued, d.retrying, w.enabled, w.disabled
+		FROM (SELECT COUNT(*) FILTER (WHERE attempts = 0 OR leased_by IS NOT NULL) AS queued,
+		             COUNT(*) FILTER (WHERE attempts > 0 AND leased_by IS NULL) AS retrying
+		      FROM deliveries WHERE state = 'pending') d,
+		     (SELECT COUNT(*) FILTER (WHERE NOT disabled) AS enabled,
+		             COUNT(*) FILTER (WHERE disabled) AS disabled
+		      FROM webhooks) w`).
+		Scan(&q.Queued, &q.Retrying, &q.EnabledWebhooks, &q.DisabledWebhooks)
+	return q, mapErr(err)
+}

@@ -1,0 +1,52 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/hookd/hookd"
+)
+
+// testQueueStats checks the whole database's queue figures, read in one
+// query, against what happened to the deliveries and against the sums of
+// the webhooks' own figures.
+func testQueueStats(t *testing.T, open opener) {
+	s := open(t)
+	stats, err := s.QueueStats(ctx(t))
+	must(t, err, "QueueStats")
+	equal(t, "QueueStats of an empty store", stats, hookd.QueueStats{})
+
+	createWebhook(t, s, newWebhook("a", assetAdded))
+	createWebhook(t, s, newWebhook("b", assetAdded))
+	off := createWebhook(t, s, newWebhook("off", assetAdded))
+	createWebhook(t, s, newWebhook("other", assetRemoved))
+	publish(t, s, newEvent(assetAdded, nil, nil), newEvent(assetAdded, nil, nil))
+	_, err = s.UpdateWebhook(ctx(t), off.ID, hookd.WebhookUpdate{Disabled: ptr(true)})
+	must(t, err, "disable off")
+
+	// a's and b's four deliveries are claimed (off's two wait while it is
+	// disabled); one succeeds, one fails and waits for a retry, two stay in
+	// flight.
+	now := s.clock.Now()
+	ds := claimAll(t, s, now)
+	equal(t, "claimed", len(ds), 4)
+	complete(t, s, result(ds[0], now, true, 200), retry(ds[1], now, now.Add(time.Hour)))
+
+	stats, err = s.QueueStats(ctx(t))
+	must(t, err, "QueueStats")
+	equal(t, "QueueStats", stats, hookd.QueueStats{Queued: 4, Retrying: 1, EnabledWebhooks: 3, DisabledWebhooks: 1})
+
+	ws, err := s.ListWebhooks(ctx(t), hookd.WebhookFilter{})
+	must(t, err, "ListWebhooks")
+	var sums hookd.QueueStats
+	for _, w := range ws {
+		sums.Queued += w.QueueLength
+		sums.Retrying += w.RetryQueueLength
+		if w.Disabled {
+			sums.DisabledWebhooks++
+		} else {
+			sums.EnabledWebhooks++
+		}
+	}
+	equal(t, "QueueStats against the webhooks' figures", stats, sums)
+}

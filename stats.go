@@ -1,0 +1,25 @@
+package hookd
+
+import "time"
+
+// QueueStats are the delivery queue's figures over the whole database, read
+// in one query (Store.QueueStats) for the metrics.
+type QueueStats struct {
+	// Queued counts deliveries waiting for their first attempt or in
+	// flight: the sum of every webhook's QueueLength.
+	Queued int
+	// Retrying counts deliveries waiting for a retry: the sum of every
+	// webhook's RetryQueueLength.
+	Retrying int
+	// EnabledWebhooks and DisabledWebhooks count the webhooks by state.
+	EnabledWebhooks  int
+	DisabledWebhooks int
+}
+
+// QueryObserver is told of each statement a store ran on its database, by
+// the database driver: the statement's SQL text, how long it took (for a
+// query, until its rows were closed) and, when the database failed, its
+// error. A statement refused by a constraint (a taken key, a missing row it
+// refers to) is reported without its error: the store answers it as
+// ErrConflict or ErrNotFound. It is called concurrently and must be quick.
+type QueryObserver func(query string, elapsed time.Duration, err error)
