@@ -61,16 +61,14 @@ func (s *Store) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Pub
 		// The new events: the first of each ID in this call.
 		first := make(map[string]int, len(events))
 		var fresh []int
-		names := make(map[string]bool)
 		for i, e := range events {
 			if _, dup := first[e.ID]; dup {
 				continue
 			}
 			first[e.ID] = i
 			fresh = append(fresh, i)
-			names[e.Event] = true
 		}
-		hooks, err := subscribers(ctx, tx, names)
+		hooks, err := subscribers(ctx, tx, hookd.NamesOf(events))
 		if err != nil {
 			return err
 		}
@@ -79,11 +77,7 @@ func (s *Store) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Pub
 		// records how many deliveries it made.
 		matches := make([][]int64, len(events))
 		for _, i := range fresh {
-			for _, w := range hooks {
-				if w.Matches(events[i]) {
-					matches[i] = append(matches[i], w.ID)
-				}
-			}
+			matches[i] = hookd.Matching(hooks, events[i])
 		}
 
 		n := len(fresh)
@@ -170,15 +164,16 @@ func (s *Store) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Pub
 		// The project registry follows the new events, in order.
 		for _, i := range fresh {
 			e := events[i]
-			if !isNew[e.ID] || e.ProjectID == nil {
+			if !isNew[e.ID] {
 				continue
 			}
-			switch e.Event {
-			case hookd.EventProjectAdded:
-				b.Queue(`INSERT INTO projects (id, title, created_at, updated_at) VALUES ($1, $2, $3, $3)
-					ON CONFLICT (id) DO NOTHING`, *e.ProjectID, projectTitle(e.Data), now)
-			case hookd.EventProjectPurged:
-				b.Queue(`DELETE FROM projects WHERE id = $1`, *e.ProjectID)
+			add, remove := e.RegistryUpdate(now)
+			switch {
+			case add != nil:
+				b.Queue(`INSERT INTO projects (id, title, created_at, updated_at) VALUES ($1, $2, $3, $4)
+					ON CONFLICT (id) DO NOTHING`, add.ID, add.Title, add.CreatedAt, add.UpdatedAt)
+			case remove != nil:
+				b.Queue(`DELETE FROM projects WHERE id = $1`, *remove)
 			}
 		}
 		if b.Len() > 0 {
@@ -215,17 +210,13 @@ func (s *Store) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Pub
 
 // subscribers reads the enabled webhooks subscribed to any of names, with
 // their users (only UserID is set), for Webhook.Matches.
-func subscribers(ctx context.Context, q querier, names map[string]bool) ([]*hookd.Webhook, error) {
-	list := make([]string, 0, len(names))
-	for n := range names {
-		list = append(list, n)
-	}
+func subscribers(ctx context.Context, q querier, names []string) ([]*hookd.Webhook, error) {
 	rows, _ := q.Query(ctx, `
 		SELECT id, trigger_events, project_id,
 		       ARRAY(SELECT user_id FROM webhook_users u WHERE u.webhook_id = w.id ORDER BY u.id)
 		FROM webhooks w
 		WHERE NOT disabled AND trigger_events && $1::text[]
-		ORDER BY id`, list)
+		ORDER BY id`, names)
 	var hooks []*hookd.Webhook
 	var id int64
 	var trig []string
@@ -241,18 +232,6 @@ func subscribers(ctx context.Context, q querier, names map[string]bool) ([]*hook
 		return nil
 	})
 	return hooks, err
-}
-
-// projectTitle is data.title when it is a string.
-func projectTitle(data json.RawMessage) string {
-	var d struct {
-		Title any `json:"title"`
-	}
-	if json.Unmarshal(data, &d) != nil {
-		return ""
-	}
-	t, _ := d.Title.(string)
-	return t
 }
 
 // PublishTo stores e and one delivery of it to webhook webhookID, whatever

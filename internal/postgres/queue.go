@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -75,7 +74,7 @@ func (s *Store) Targets(ctx context.Context, webhookIDs []int64) (map[int64]*hoo
 			var until *time.Time
 			_, err := pgx.ForEachRow(rows, []any{&t.WebhookID, &t.URL, &t.Method, &t.Disabled, &cur, &prev, &until}, func() error {
 				tt := t
-				tt.Secrets = secretsAt(cur, prev, until, now)
+				tt.Secrets = signingSecrets(cur, prev, until).ValidAt(now)
 				tt.Headers = []hookd.Header{}
 				out[t.WebhookID] = &tt
 				return nil
@@ -100,47 +99,43 @@ func (s *Store) Targets(ctx context.Context, webhookIDs []int64) (map[int64]*hoo
 	return out, nil
 }
 
-// lockWebhooksSQL locks, in id order, the webhooks of the deliveries that
-// Complete is about to record, so that concurrent Completes (and
-// DeleteWebhook, which locks the webhook before its deliveries) take their
-// locks in one order and cannot deadlock.
-const lockWebhooksSQL = `
-SELECT id FROM webhooks
+// healthSQL locks, in id order, the webhooks of the deliveries that
+// Complete is about to record, and reads their health (hookd.Health). The
+// order makes concurrent Completes (and DeleteWebhook, which locks the
+// webhook before its deliveries) take their locks in one order, so they
+// cannot deadlock; the lock keeps the health read until it is written back.
+const healthSQL = `
+SELECT id, failing_since, last_success_at, last_run_at, last_run_success, last_run_status,
+       last_run_duration_ns, last_run_event, disabled
+FROM webhooks
 WHERE id IN (SELECT webhook_id FROM deliveries WHERE id = ANY($1))
 ORDER BY id
 FOR NO KEY UPDATE`
 
-// completeSQL records one round of results (for distinct deliveries) in
-// one statement: it finishes or reschedules the deliveries that are still
-// pending and, when the result names its worker, still leased to that
-// worker (a result for a vanished or finished delivery, or one whose lease
-// expired and was taken over by another claim, is dropped), logs
-// an attempt for each, and updates each webhook once: its latest run (only
-// by a later one), its failure streak and its disabling by a 410.
-//
-// failing_since is the first failure after the latest success: a success
-// at t ends a streak that started at or before t, and a failure counts only
-// when it is later than the latest success ever recorded
-// (last_success_at), so results that workers record out of order give the
-// same streak as in order.
-const completeSQL = `
+// settleSQL records one round of results (for distinct deliveries) in one
+// statement: it settles the deliveries that are still pending and, when
+// the result names its worker, still leased to that worker (a result for a
+// vanished or finished delivery, or one whose lease expired and was taken
+// over by another claim, is dropped) in the state the caller computed
+// (AttemptResult.DeliveryState), logs an attempt for each, and returns the
+// recorded attempts for the webhooks' health.
+const settleSQL = `
 WITH r AS (
 	SELECT * FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::bool[], $5::int[], $6::bigint[],
-	                     $7::text[], $8::text[], $9::jsonb[], $10::text[], $11::timestamptz[], $12::bool[], $14::text[])
+	                     $7::text[], $8::text[], $9::jsonb[], $10::text[], $11::timestamptz[], $12::bool[],
+	                     $13::text[], $14::text[])
 		WITH ORDINALITY AS r(delivery_id, attempt, at, success, http_status, duration_ns,
-		                     error_class, error, request_headers, response_body, next_attempt_at, disable, worker, ord)
+		                     error_class, error, request_headers, response_body, next_attempt_at, disable,
+		                     worker, state, ord)
 ), d AS (
 	UPDATE deliveries d SET
 		attempts        = d.attempts + 1,
 		last_attempt_at = r.at,
 		leased_by       = NULL,
 		lease_until     = NULL,
-		state           = CASE WHEN r.success THEN 'succeeded'
-		                       WHEN r.next_attempt_at IS NOT NULL THEN 'pending'
-		                       ELSE 'failed' END,
-		next_attempt_at = CASE WHEN NOT r.success AND r.next_attempt_at IS NOT NULL THEN r.next_attempt_at
-		                       ELSE d.next_attempt_at END,
-		finished_at     = CASE WHEN r.success OR r.next_attempt_at IS NULL THEN r.at END
+		state           = r.state,
+		next_attempt_at = CASE WHEN r.state = 'pending' THEN r.next_attempt_at ELSE d.next_attempt_at END,
+		finished_at     = CASE WHEN r.state <> 'pending' THEN r.at END
 	FROM r
 	WHERE d.id = r.delivery_id AND d.state = 'pending' AND (r.worker = '' OR d.leased_by = r.worker)
 	RETURNING d.id, d.webhook_id, d.event_id, d.message_id, d.attempts
@@ -148,51 +143,45 @@ WITH r AS (
 	SELECT d.id AS delivery_id, d.webhook_id, d.event_id, d.message_id, e.event,
 	       CASE WHEN r.attempt > 0 THEN r.attempt ELSE d.attempts END AS attempt,
 	       r.at, r.success, r.http_status, r.duration_ns, r.error_class, r.error, r.request_headers,
-	       r.response_body, r.next_attempt_at, r.disable, r.ord
+	       r.response_body, r.next_attempt_at, r.disable, r.state, r.ord
 	FROM d JOIN r ON r.delivery_id = d.id JOIN events e ON e.id = d.event_id
 ), logged AS (
 	INSERT INTO attempts (delivery_id, webhook_id, event_id, event, message_id, attempt, success, http_status,
 	                      duration_ns, error_class, error, request_headers, response_body, created_at, next_attempt_at)
 	SELECT p.delivery_id, p.webhook_id, p.event_id, p.event, p.message_id, p.attempt, p.success, p.http_status,
 	       p.duration_ns, p.error_class, p.error, p.request_headers, p.response_body, p.at,
-	       CASE WHEN p.success THEN NULL ELSE p.next_attempt_at END
+	       CASE WHEN p.state = 'pending' THEN p.next_attempt_at END
 	FROM per p
 	ORDER BY p.ord
-), streak AS (
-	SELECT webhook_id, max(at) FILTER (WHERE success) AS ok_at, bool_or(disable) AS disable
-	FROM per GROUP BY webhook_id
-), latest AS (
-	SELECT DISTINCT ON (webhook_id) webhook_id, at, success, http_status, duration_ns, event
-	FROM per ORDER BY webhook_id, at DESC, ord DESC
-), hooks AS (
-	UPDATE webhooks w SET
-		failing_since = least(
-			CASE WHEN s.ok_at IS NOT NULL AND w.failing_since <= s.ok_at THEN NULL ELSE w.failing_since END,
-			(SELECT min(p.at) FROM per p
-			 WHERE p.webhook_id = w.id AND NOT p.success
-			   AND (greatest(w.last_success_at, s.ok_at) IS NULL OR p.at > greatest(w.last_success_at, s.ok_at)))),
-		last_success_at = greatest(w.last_success_at, s.ok_at),
-		disabled      = w.disabled OR s.disable,
-		updated_at    = CASE WHEN s.disable AND NOT w.disabled THEN $13 ELSE w.updated_at END,
-		-- the stored run stays only when it is later (NULL > x is not true)
-		last_run_at          = CASE WHEN w.last_run_at > l.at THEN w.last_run_at ELSE l.at END,
-		last_run_success     = CASE WHEN w.last_run_at > l.at THEN w.last_run_success ELSE l.success END,
-		last_run_status      = CASE WHEN w.last_run_at > l.at THEN w.last_run_status ELSE l.http_status END,
-		last_run_duration_ns = CASE WHEN w.last_run_at > l.at THEN w.last_run_duration_ns ELSE l.duration_ns END,
-		last_run_event       = CASE WHEN w.last_run_at > l.at THEN w.last_run_event ELSE l.event END
-	FROM streak s JOIN latest l ON l.webhook_id = s.webhook_id
-	WHERE w.id = s.webhook_id
 )
-SELECT count(*) FROM d`
+SELECT webhook_id, at, success, http_status, duration_ns, event, disable FROM per ORDER BY ord`
 
-// Complete records results in one transaction: an attempt log entry each
-// (an Attempt of 0 is numbered after the delivery's previous attempts), and
-// each delivery succeeded, rescheduled or failed for good; the webhooks'
-// latest runs and failure streaks follow. A result for a delivery that no
-// longer exists (its webhook was deleted), is no longer pending, or whose
-// lease its Worker no longer holds (it expired and another claim took the
-// delivery over) is dropped: no log entry, no attempt counted. A
-// DisableWebhook result disables the webhook.
+// writeHealthSQL writes back the webhooks' health after Complete.
+const writeHealthSQL = `
+UPDATE webhooks w SET
+	failing_since        = u.failing_since,
+	last_success_at      = u.last_success_at,
+	last_run_at          = u.run_at,
+	last_run_success     = u.run_success,
+	last_run_status      = u.run_status,
+	last_run_duration_ns = u.run_duration,
+	last_run_event       = u.run_event,
+	disabled             = u.disabled,
+	updated_at           = CASE WHEN u.parked THEN $11 ELSE w.updated_at END
+FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::timestamptz[], $5::bool[], $6::int[],
+            $7::bigint[], $8::text[], $9::bool[], $10::bool[])
+	AS u(id, failing_since, last_success_at, run_at, run_success, run_status, run_duration, run_event, disabled, parked)
+WHERE w.id = u.id`
+
+// Complete records results in one transaction: it locks and reads the
+// health of the webhooks concerned, settles and logs each result (an
+// Attempt of 0 is numbered after the delivery's previous attempts), records
+// the attempts in each webhook's health with hookd.Health.Record, and
+// writes it back. A result for a delivery that no longer exists (its
+// webhook was deleted), is no longer pending, or whose lease its Worker no
+// longer holds (it expired and another claim took the delivery over) is
+// dropped: no log entry, no attempt counted. A webhook that a 410 disabled
+// has its deliveries parked.
 func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) error {
 	if len(results) == 0 {
 		return nil
@@ -216,8 +205,28 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 	now := s.clock.Now()
 	due := false
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, healthSQL, all)
+		health := map[int64]hookd.Health{}
+		var order []int64
+		var id int64
+		var h hookd.Health
+		var run storedRun
+		if _, err := pgx.ForEachRow(rows, []any{&id, &h.FailingSince, &h.LastSuccessAt, &run.at, &run.success,
+			&run.status, &run.duration, &run.event, &h.Disabled}, func() error {
+			hh := h
+			hh.LatestRun = run.run()
+			health[id] = hh
+			order = append(order, id)
+			return nil
+		}); err != nil {
+			return err
+		}
+
 		b := &pgx.Batch{}
-		b.Queue(lockWebhooksSQL, all)
+		before := make(map[int64]bool, len(health))
+		for id, h := range health {
+			before[id] = h.Disabled
+		}
 		for _, round := range rounds {
 			n := len(round)
 			var (
@@ -234,21 +243,41 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 				next     = make([]*time.Time, n)
 				disable  = make([]bool, n)
 				worker   = make([]string, n)
+				state    = make([]string, n)
 			)
 			for i, r := range round {
+				st := r.DeliveryState()
 				ids[i], attempt[i], at[i], success[i] = r.DeliveryID, int32(r.Attempt), hookd.Stamp(r.At, now), r.Success
 				status[i], duration[i], class[i], errText[i] = int32(r.HTTPStatus), int64(r.Duration), clean(r.ErrorClass), clean(r.Error)
-				body[i], next[i], disable[i] = clean(r.ResponseBody), msPtr(r.NextAttemptAt), r.DisableWebhook
-				worker[i] = r.Worker
+				body[i], disable[i] = clean(r.ResponseBody), r.DisableWebhook
+				worker[i], state[i] = r.Worker, string(st)
 				headers[i] = headersJSON(r.RequestHeaders)
-				if !r.Success && r.NextAttemptAt != nil && !r.NextAttemptAt.After(now) {
-					due = true
+				if st == hookd.StatePending {
+					next[i] = msPtr(r.NextAttemptAt)
+					due = due || !r.NextAttemptAt.After(now)
 				}
 			}
-			b.Queue(completeSQL, ids, attempt, at, success, status, duration,
-				class, errText, headers, body, next, disable, now, worker)
+			b.Queue(settleSQL, ids, attempt, at, success, status, duration,
+				class, errText, headers, body, next, disable, worker, state).
+				Query(func(rows pgx.Rows) error {
+					var webhookID int64
+					var r hookd.Run
+					var dur int64
+					var disable bool
+					_, err := pgx.ForEachRow(rows, []any{&webhookID, &r.At, &r.Success, &r.HTTPStatus, &dur, &r.Event, &disable}, func() error {
+						r.Duration = time.Duration(dur)
+						if h, ok := health[webhookID]; ok {
+							health[webhookID] = h.Record(r, disable)
+						}
+						return nil
+					})
+					return err
+				})
 		}
-		return tx.SendBatch(ctx, b).Close()
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		return writeHealth(ctx, tx, order, before, health, now)
 	})
 	if err != nil {
 		return wrapErr(err)
@@ -257,6 +286,90 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 		s.wakeup()
 	}
 	return nil
+}
+
+// storedRun scans a webhook's stored latest run.
+type storedRun struct {
+	at       *time.Time
+	success  *bool
+	status   *int
+	duration *int64
+	event    *string
+}
+
+func (r storedRun) run() *hookd.Run {
+	if r.at == nil {
+		return nil
+	}
+	run := &hookd.Run{At: *r.at}
+	if r.success != nil {
+		run.Success = *r.success
+	}
+	if r.status != nil {
+		run.HTTPStatus = *r.status
+	}
+	if r.duration != nil {
+		run.Duration = time.Duration(*r.duration)
+	}
+	if r.event != nil {
+		run.Event = *r.event
+	}
+	return run
+}
+
+// writeHealth writes back the health of the webhooks in ids that attempts
+// were recorded for, and parks the deliveries of those it disabled.
+func writeHealth(ctx context.Context, tx pgx.Tx, ids []int64, wasDisabled map[int64]bool, health map[int64]hookd.Health, now time.Time) error {
+	var (
+		hookIDs                      []int64
+		failing, success, runAt      []*time.Time
+		runSuccess, disabled, parked []bool
+		runStatus                    []int32
+		runDuration                  []int64
+		runEvent                     []string
+		park                         []int64
+	)
+	for _, id := range ids {
+		h := health[id]
+		if h.LatestRun == nil {
+			continue // no attempt recorded: nothing changed
+		}
+		change := hookd.ChangeDisabled(wasDisabled[id], h.Disabled)
+		l := h.LatestRun
+		at := l.At
+		hookIDs = append(hookIDs, id)
+		failing, success, runAt = append(failing, h.FailingSince), append(success, h.LastSuccessAt), append(runAt, &at)
+		runSuccess, runStatus, runDuration, runEvent = append(runSuccess, l.Success), append(runStatus, int32(l.HTTPStatus)),
+			append(runDuration, int64(l.Duration)), append(runEvent, l.Event)
+		disabled, parked = append(disabled, h.Disabled), append(parked, change.Park)
+		if change.Park {
+			park = append(park, id)
+		}
+	}
+	if len(hookIDs) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	b.Queue(writeHealthSQL, hookIDs, failing, success, runAt, runSuccess, runStatus, runDuration, runEvent, disabled, parked, now)
+	queueDisabledChange(b, park, hookd.ChangeDisabled(false, true), now)
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// queueDisabledChange queues the parking or unparking of the idle pending
+// deliveries of webhooks ids, as change says (hookd.ChangeDisabled), into
+// the transaction that changed their Disabled.
+func queueDisabledChange(b *pgx.Batch, ids []int64, change hookd.DisabledChange, now time.Time) {
+	if len(ids) == 0 {
+		return
+	}
+	switch {
+	case change.Park:
+		b.Queue(`UPDATE deliveries SET next_attempt_at = $2
+			WHERE webhook_id = ANY($1) AND state = 'pending' AND leased_by IS NULL`, ids, hookd.ParkedUntil)
+	case change.Unpark:
+		b.Queue(`UPDATE deliveries SET next_attempt_at = $2
+			WHERE webhook_id = ANY($1) AND state = 'pending' AND leased_by IS NULL AND next_attempt_at > $2`, ids, now)
+	}
 }
 
 // headersJSON encodes an attempt's request headers for jsonb, which takes
@@ -275,26 +388,18 @@ func headersJSON(h map[string]string) string {
 	return string(hookd.AppendHeadersJSON(make([]byte, 0, 256), h))
 }
 
-// defaultPerPage is the log's page size when the caller gives none.
-const defaultPerPage = 50
-
 // Log lists webhook webhookID's successful or failed attempts, newest
 // first; page is 1-based. An unknown webhook is ErrNotFound, so the API can
 // answer 404 rather than an empty log.
 func (s *Store) Log(ctx context.Context, webhookID int64, success bool, page, perPage int) ([]*hookd.LogEntry, error) {
-	if page < 1 {
-		page = 1
-	}
-	if perPage < 1 {
-		perPage = defaultPerPage
-	}
+	limit, offset := hookd.Page(page, perPage)
 	rows, _ := s.pool.Query(ctx, `
 		SELECT id, delivery_id, webhook_id, event_id, event, message_id, attempt, success, http_status,
 		       duration_ns, error_class, error, request_headers, response_body, created_at, next_attempt_at
 		FROM attempts
 		WHERE webhook_id = $1 AND success = $2
 		ORDER BY created_at DESC, id DESC
-		LIMIT $3 OFFSET $4`, webhookID, success, perPage, int64(page-1)*int64(perPage))
+		LIMIT $3 OFFSET $4`, webhookID, success, limit, offset)
 	entries, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hookd.LogEntry, error) {
 		var e hookd.LogEntry
 		var dur int64
@@ -386,17 +491,32 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
 	return total, nil
 }
 
-// DisableFailing disables the enabled webhooks that have been failing,
-// without a success, since before or earlier, and returns their ids.
+// DisableFailing disables the enabled webhooks that have been failing since
+// before (hookd.Health.FailingBefore), parks their deliveries, and returns
+// their ids in order.
 func (s *Store) DisableFailing(ctx context.Context, before time.Time) ([]int64, error) {
-	rows, _ := s.pool.Query(ctx, `
-		UPDATE webhooks SET disabled = true, updated_at = $2
-		WHERE NOT disabled AND failing_since <= $1
-		RETURNING id`, ms(before), s.clock.Now())
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	ids := []int64{}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `SELECT id, failing_since FROM webhooks
+			WHERE NOT disabled AND failing_since IS NOT NULL ORDER BY id FOR NO KEY UPDATE`)
+		var id int64
+		var failing *time.Time
+		if _, err := pgx.ForEachRow(rows, []any{&id, &failing}, func() error {
+			if (hookd.Health{FailingSince: failing}).FailingBefore(before) {
+				ids = append(ids, id)
+			}
+			return nil
+		}); err != nil || len(ids) == 0 {
+			return err
+		}
+		now := s.clock.Now()
+		b := &pgx.Batch{}
+		b.Queue(`UPDATE webhooks SET disabled = true, updated_at = $2 WHERE id = ANY($1)`, ids, now)
+		queueDisabledChange(b, ids, hookd.ChangeDisabled(false, true), now)
+		return tx.SendBatch(ctx, b).Close()
+	})
 	if err != nil {
 		return nil, wrapErr(err)
 	}
-	slices.Sort(ids)
 	return ids, nil
 }

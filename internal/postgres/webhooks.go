@@ -238,9 +238,8 @@ func loadWebhooks(ctx context.Context, q querier, where string, args ...any) ([]
 
 // UpdateWebhook applies u to webhook id and returns it as stored.
 // TriggerEvents replaces the list; ClearProject wins over ProjectID.
-// UpdatedAt moves only when something changed. Re-enabling a disabled
-// webhook also forgets its failure streak, so DisableFailing does not turn
-// it off again for failures from before.
+// UpdatedAt moves only when something changed. Disabling or enabling it
+// does what hookd.ChangeDisabled says.
 func (s *Store) UpdateWebhook(ctx context.Context, id int64, u hookd.WebhookUpdate) (*hookd.Webhook, error) {
 	var out *hookd.Webhook
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -266,14 +265,16 @@ func (s *Store) UpdateWebhook(ctx context.Context, id int64, u hookd.WebhookUpda
 			return nil
 		}
 		w.UpdatedAt = s.clock.Now()
-		reenabled := cur.Disabled && !w.Disabled
-		_, err = tx.Exec(ctx, `
+		change := hookd.ChangeDisabled(cur.Disabled, w.Disabled)
+		b := &pgx.Batch{}
+		b.Queue(`
 			UPDATE webhooks SET name = $2, http_url = $3, http_method = $4, trigger_events = $5, project_id = $6,
 				disabled = $7, updated_at = $8,
 				failing_since = CASE WHEN $9 THEN NULL ELSE failing_since END
 			WHERE id = $1`,
-			id, w.Name, w.HTTPURL, w.HTTPMethod, w.TriggerEvents, w.ProjectID, w.Disabled, w.UpdatedAt, reenabled)
-		return err
+			id, w.Name, w.HTTPURL, w.HTTPMethod, w.TriggerEvents, w.ProjectID, w.Disabled, w.UpdatedAt, change.Unpark)
+		queueDisabledChange(b, []int64{id}, change, w.UpdatedAt)
+		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
 		return nil, wrapErr(err)
@@ -406,45 +407,50 @@ func (s *Store) DeleteUser(ctx context.Context, webhookID, webhookUserID int64) 
 	return nil
 }
 
-// Secrets returns webhook webhookID's signing secret, then the rotated one
-// while it is still valid at now.
+// Secrets returns webhook webhookID's signing secrets valid now.
 func (s *Store) Secrets(ctx context.Context, webhookID int64) ([]string, error) {
+	secrets, err := readSecrets(ctx, s.pool, webhookID, "")
+	if err != nil {
+		return nil, err
+	}
+	return secrets.ValidAt(s.clock.Now()), nil
+}
+
+// readSecrets reads webhook webhookID's signing secrets; lock is a locking
+// clause for the row, or "".
+func readSecrets(ctx context.Context, q querier, webhookID int64, lock string) (hookd.SigningSecrets, error) {
 	var cur string
 	var prev *string
 	var until *time.Time
-	err := s.pool.QueryRow(ctx, `
-		SELECT signing_secret, previous_secret, previous_secret_expires_at FROM webhooks WHERE id = $1`,
+	err := q.QueryRow(ctx, `
+		SELECT signing_secret, previous_secret, previous_secret_expires_at FROM webhooks WHERE id = $1 `+lock,
 		webhookID).Scan(&cur, &prev, &until)
 	if err != nil {
-		return nil, fmt.Errorf("webhook %d: %w", webhookID, wrapErr(err))
+		return hookd.SigningSecrets{}, fmt.Errorf("webhook %d: %w", webhookID, wrapErr(err))
 	}
-	return secretsAt(cur, prev, until, s.clock.Now()), nil
+	return signingSecrets(cur, prev, until), nil
 }
 
-func secretsAt(cur string, prev *string, until *time.Time, now time.Time) []string {
-	out := []string{cur}
-	if prev != nil && until != nil && until.After(now) {
-		out = append(out, *prev)
+func signingSecrets(cur string, prev *string, until *time.Time) hookd.SigningSecrets {
+	s := hookd.SigningSecrets{Current: cur}
+	if prev != nil && until != nil {
+		s.Previous, s.PreviousValidUntil = *prev, *until
 	}
-	return out
+	return s
 }
 
-// RotateSecret makes secret (a new one when empty) the signing secret of
-// webhook webhookID; the current one keeps signing until
-// previousValidUntil. A rotation during a rotation drops the oldest secret:
-// only two are ever valid.
+// RotateSecret rotates webhook webhookID's signing secrets
+// (SigningSecrets.Rotate).
 func (s *Store) RotateSecret(ctx context.Context, webhookID int64, secret string, previousValidUntil time.Time) error {
-	if secret == "" {
-		secret = hookd.NewSigningSecret()
-	}
-	tag, err := s.pool.Exec(ctx, `
-		UPDATE webhooks SET previous_secret = signing_secret, previous_secret_expires_at = $3, signing_secret = $2
-		WHERE id = $1`, webhookID, secret, ms(previousValidUntil))
-	if err != nil {
-		return wrapErr(err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("webhook %d: %w", webhookID, hookd.ErrNotFound)
-	}
-	return nil
+	return wrapErr(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		cur, err := readSecrets(ctx, tx, webhookID, "FOR NO KEY UPDATE")
+		if err != nil {
+			return err
+		}
+		next := cur.Rotate(secret, previousValidUntil)
+		_, err = tx.Exec(ctx, `
+			UPDATE webhooks SET signing_secret = $2, previous_secret = $3, previous_secret_expires_at = $4
+			WHERE id = $1`, webhookID, next.Current, next.Previous, next.PreviousValidUntil)
+		return err
+	}))
 }

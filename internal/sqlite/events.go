@@ -15,10 +15,10 @@ import (
 // transaction: the batch is accepted whole or not at all, and an accepted
 // event's deliveries are queued by the same commit.
 //
-// The enabled webhooks are read once per batch, inside the transaction (so
-// a webhook disabled or deleted meanwhile cannot slip in), indexed by event
-// name, and each event is matched in Go with Webhook.Matches: the one place
-// that defines matching.
+// The candidates (the enabled webhooks subscribed to one of the batch's
+// event names) are read once per batch, inside the transaction (so a
+// webhook disabled or deleted meanwhile cannot slip in), and each event is
+// matched in Go with hookd.Matching: the one place that defines matching.
 //
 // Events without an ID get one, and events without CreatedAt are stamped
 // now; both are written back to the caller's events before the transaction,
@@ -36,7 +36,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 	out := make([]hookd.Published, len(events))
 	queued := 0
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		byEvent, err := matchableWebhooks(ctx, tx)
+		candidates, err := subscribers(ctx, tx, hookd.NamesOf(events))
 		if err != nil {
 			return err
 		}
@@ -69,12 +69,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 		}
 
 		for i, e := range events {
-			var matched []int64
-			for _, w := range byEvent[e.Event] {
-				if w.Matches(e) {
-					matched = append(matched, w.ID)
-				}
-			}
+			matched := hookd.Matching(candidates, e)
 			res, err := insEvent.ExecContext(ctx, e.ID, e.Event, nullString(e.ProjectID), nullInt(e.UserID),
 				string(e.Data), len(matched), ms(e.CreatedAt), e.TraceParent)
 			if err != nil {
@@ -177,15 +172,22 @@ func deliveriesInsertOf(rows int) string {
 	return b.String()
 }
 
-// matchableWebhooks returns the enabled webhooks with their users, indexed
-// by the event names they subscribe to. Only the fields Matches reads are
-// loaded.
-func matchableWebhooks(ctx context.Context, tx *sql.Tx) (map[string][]*hookd.Webhook, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, trigger_events, project_id FROM webhooks WHERE disabled = 0`)
+// subscribers returns the enabled webhooks subscribed to any of names, by
+// id, with their users: the fields hookd.Matching reads.
+func subscribers(ctx context.Context, tx *sql.Tx, names []string) ([]*hookd.Webhook, error) {
+	list, err := json.Marshal(names)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, trigger_events, project_id FROM webhooks w
+		WHERE disabled = 0 AND EXISTS (SELECT 1 FROM json_each(w.trigger_events) t
+			WHERE t.value IN (SELECT value FROM json_each(?)))
+		ORDER BY id`, string(list))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	var hooks []*hookd.Webhook
 	byID := map[int64]*hookd.Webhook{}
 	for rows.Next() {
 		var (
@@ -200,15 +202,19 @@ func matchableWebhooks(ctx context.Context, tx *sql.Tx) (map[string][]*hookd.Web
 			return nil, fmt.Errorf("webhook %d: trigger_events: %w", w.ID, err)
 		}
 		w.ProjectID = stringPtr(project)
+		hooks = append(hooks, &w)
 		byID[w.ID] = &w
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	rows.Close()
+	if len(hooks) == 0 {
+		return nil, nil
+	}
 
-	users, err := tx.QueryContext(ctx, `SELECT u.webhook_id, u.user_id FROM webhook_users u
-		JOIN webhooks w ON w.id = u.webhook_id WHERE w.disabled = 0`)
+	users, err := tx.QueryContext(ctx, `SELECT webhook_id, user_id FROM webhook_users
+		WHERE webhook_id IN (SELECT value FROM json_each(?)) ORDER BY id`, idList(hooks))
 	if err != nil {
 		return nil, err
 	}
@@ -218,45 +224,25 @@ func matchableWebhooks(ctx context.Context, tx *sql.Tx) (map[string][]*hookd.Web
 		if err := users.Scan(&u.WebhookID, &u.UserID); err != nil {
 			return nil, err
 		}
-		if w := byID[u.WebhookID]; w != nil {
-			w.Users = append(w.Users, u)
-		}
+		w := byID[u.WebhookID]
+		w.Users = append(w.Users, u)
 	}
-	if err := users.Err(); err != nil {
-		return nil, err
-	}
-
-	byEvent := map[string][]*hookd.Webhook{}
-	for _, w := range byID {
-		for _, name := range w.TriggerEvents {
-			byEvent[name] = append(byEvent[name], w)
-		}
-	}
-	return byEvent, nil
+	return hooks, users.Err()
 }
 
-// keepRegistry registers the project of a PROJECT_ADDED event (titled with
-// data.title when that is a string; a project already known keeps its
-// title) and forgets the project of a PROJECT_PURGED one.
+// keepRegistry applies what storing e does to the project registry
+// (hookd.Event.RegistryUpdate).
 func keepRegistry(ctx context.Context, tx *sql.Tx, e *hookd.Event, now time.Time) error {
-	if e.ProjectID == nil {
-		return nil
+	add, remove := e.RegistryUpdate(now)
+	var err error
+	switch {
+	case add != nil:
+		_, err = tx.ExecContext(ctx, `INSERT INTO projects (id, title, created_at, updated_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`, add.ID, add.Title, ms(add.CreatedAt), ms(add.UpdatedAt))
+	case remove != nil:
+		_, err = tx.ExecContext(ctx, `DELETE FROM projects WHERE id = ?`, *remove)
 	}
-	switch e.Event {
-	case hookd.EventProjectAdded:
-		var data struct {
-			Title any `json:"title"`
-		}
-		json.Unmarshal(e.Data, &data) // data that is not an object has no title
-		title, _ := data.Title.(string)
-		_, err := tx.ExecContext(ctx, `INSERT INTO projects (id, title, created_at, updated_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (id) DO NOTHING`, *e.ProjectID, title, ms(now), ms(now))
-		return err
-	case hookd.EventProjectPurged:
-		_, err := tx.ExecContext(ctx, `DELETE FROM projects WHERE id = ?`, *e.ProjectID)
-		return err
-	}
-	return nil
+	return err
 }
 
 const eventColumns = `id, event, project_id, user_id, data, created_at, trace_parent`

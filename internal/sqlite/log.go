@@ -10,29 +10,20 @@ import (
 	"github.com/hookd/hookd"
 )
 
-// defaultPerPage is the page size when the caller gives none.
-const defaultPerPage = 50
-
 // Log lists a webhook's successful or failed attempts, newest first; page
 // is 1-based. An unknown webhook is ErrNotFound, so the API can answer 404
 // rather than an empty log.
 func (s *Store) Log(ctx context.Context, webhookID int64, success bool, page, perPage int) ([]*hookd.LogEntry, error) {
-	if page < 1 {
-		page = 1
-	}
-	if perPage < 1 {
-		perPage = defaultPerPage
-	}
-	offset := int64(page-1) * int64(perPage)
+	limit, offset := hookd.Page(page, perPage)
 	out := []*hookd.LogEntry{}
 	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
 		if err := webhookExists(ctx, tx, webhookID); err != nil {
 			return err
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT id, delivery_id, webhook_id, event_id, event, message_id, attempt,
-			success, http_status, duration_ms, error_class, error, request_headers, response_body, next_attempt_at, created_at
+			success, http_status, duration_ns, error_class, error, request_headers, response_body, next_attempt_at, created_at
 			FROM attempts WHERE webhook_id = ? AND success = ?
-			ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, webhookID, success, perPage, offset)
+			ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, webhookID, success, limit, offset)
 		if err != nil {
 			return err
 		}
@@ -50,7 +41,7 @@ func (s *Store) Log(ctx context.Context, webhookID int64, success bool, page, pe
 				&next, &created); err != nil {
 				return err
 			}
-			e.Duration = time.Duration(duration) * time.Millisecond
+			e.Duration = time.Duration(duration)
 			if err := json.Unmarshal([]byte(headers), &e.RequestHeaders); err != nil {
 				return fmt.Errorf("attempt %d: request_headers: %w", e.ID, err)
 			}

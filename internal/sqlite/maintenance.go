@@ -3,8 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"slices"
 	"time"
+
+	"github.com/hookd/hookd"
 )
 
 // Prune deletes what the retention window no longer keeps: attempts older
@@ -42,29 +43,46 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
 }
 
 // DisableFailing disables the enabled webhooks that have been failing since
-// before: a failed attempt at or before it and no success after that. It
-// returns their ids in order.
+// before (hookd.Health.FailingBefore), parks their deliveries, and returns
+// their ids in order.
 func (s *Store) DisableFailing(ctx context.Context, before time.Time) ([]int64, error) {
 	ids := []int64{}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `UPDATE webhooks SET disabled = 1, updated_at = ?
-			WHERE disabled = 0 AND failing_since <= ? RETURNING id`, ms(s.clock.Now()), ms(before))
+		rows, err := tx.QueryContext(ctx, `SELECT id, failing_since FROM webhooks
+			WHERE disabled = 0 AND failing_since IS NOT NULL ORDER BY id`)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
+			var (
+				id      int64
+				failing sql.NullInt64
+			)
+			if err := rows.Scan(&id, &failing); err != nil {
 				return err
 			}
-			ids = append(ids, id)
+			if (hookd.Health{FailingSince: timePtr(failing)}).FailingBefore(before) {
+				ids = append(ids, id)
+			}
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		now := s.clock.Now()
+		for _, id := range ids {
+			if _, err := tx.ExecContext(ctx, `UPDATE webhooks SET disabled = 1, updated_at = ? WHERE id = ?`, ms(now), id); err != nil {
+				return err
+			}
+			if err := applyDisabledChange(ctx, tx, id, hookd.ChangeDisabled(false, true), now); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	slices.Sort(ids)
 	return ids, nil
 }

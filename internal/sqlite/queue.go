@@ -35,29 +35,18 @@ const (
 		RETURNING webhook_id, event_id, message_id, attempts`
 	// logAttemptSQL logs an attempt with its event's name, and returns it.
 	logAttemptSQL = `INSERT INTO attempts
-		(delivery_id, webhook_id, event_id, event, message_id, attempt, success, http_status, duration_ms,
+		(delivery_id, webhook_id, event_id, event, message_id, attempt, success, http_status, duration_ns,
 		 error_class, error, request_headers, response_body, next_attempt_at, created_at)
 		SELECT ?1, ?2, ?3, e.event, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14 FROM events e WHERE e.id = ?3
 		RETURNING event`
-	// healthSQL: ?1 success, ?2 attempt time, ?3 disable, ?4 now, ?5 webhook
-	// id. A success ends a failing streak that began before it; a failure
-	// starts one (or moves its start earlier) unless a later success is
-	// already recorded. Applying results in any order gives the same state,
-	// and several successes act as the latest of them alone.
-	healthSQL = `UPDATE webhooks SET
-		failing_since = CASE
-			WHEN ?1 THEN (CASE WHEN failing_since <= ?2 THEN NULL ELSE failing_since END)
-			WHEN last_success_at >= ?2 THEN failing_since
-			ELSE min(coalesce(failing_since, ?2), ?2)
-		END,
-		last_success_at = CASE WHEN ?1 THEN max(coalesce(last_success_at, ?2), ?2) ELSE last_success_at END,
-		updated_at = CASE WHEN ?3 AND disabled = 0 THEN ?4 ELSE updated_at END,
-		disabled = disabled OR ?3
-		WHERE id = ?5`
-	// latestSQL replaces a webhook's latest run by a later (or as late) one.
-	latestSQL = `UPDATE webhooks
-		SET last_run_at = ?1, last_run_success = ?2, last_run_status = ?3, last_run_duration_ms = ?4, last_run_event = ?5
-		WHERE id = ?6 AND (last_run_at IS NULL OR last_run_at <= ?1)`
+	// healthSQL reads what Complete records about a webhook
+	// (hookd.Health), writeHealthSQL writes it back.
+	healthSQL = `SELECT failing_since, last_success_at, last_run_at, last_run_success, last_run_status,
+		last_run_duration_ns, last_run_event, disabled FROM webhooks WHERE id = ?`
+	writeHealthSQL = `UPDATE webhooks SET failing_since = ?1, last_success_at = ?2, last_run_at = ?3,
+		last_run_success = ?4, last_run_status = ?5, last_run_duration_ns = ?6, last_run_event = ?7,
+		disabled = ?8, updated_at = CASE WHEN ?9 THEN ?10 ELSE updated_at END
+		WHERE id = ?11`
 )
 
 // targetsSQL reads what the sender needs of the webhooks in a JSON array
@@ -68,7 +57,7 @@ const targetsSQL = `SELECT id, http_url, http_method, disabled, signing_secret, 
 // hotQueries are prepared once on the writer's connection, readQueries on
 // the read pool (each of its connections prepares them on first use).
 var (
-	hotQueries = []string{claimSQL, claimEventsSQL, settleSQL, logAttemptSQL, healthSQL, latestSQL,
+	hotQueries = []string{claimSQL, claimEventsSQL, settleSQL, logAttemptSQL, healthSQL, writeHealthSQL,
 		insertEventSQL, deliveriesInsert}
 	readQueries = []string{targetsSQL, headersSQL}
 )
@@ -188,7 +177,7 @@ func (s *Store) Targets(ctx context.Context, webhookIDs []int64) (map[int64]*hoo
 			if err := rows.Scan(&t.WebhookID, &t.URL, &t.Method, &t.Disabled, &current, &previous, &until); err != nil {
 				return err
 			}
-			t.Secrets = secretsAt(current, previous, until, now)
+			t.Secrets = signingSecrets(current, previous, until).ValidAt(now)
 			t.Headers = []hookd.Header{}
 			out[t.WebhookID] = &t
 		}
@@ -221,62 +210,42 @@ func (s *Store) Targets(ctx context.Context, webhookIDs []int64) (map[int64]*hoo
 }
 
 // Complete records a batch of attempt results in one transaction (one
-// commit for a whole batch of sends). For each result it finishes the
-// delivery (success), reschedules it (a failure with NextAttemptAt) or fails
-// it for good (a failure without), and logs the attempt: two statements a
-// result. A result for a delivery that is gone (its webhook was deleted),
-// already finished, or leased to another worker than r.Worker, is dropped.
-//
-// The webhooks' latest run and failing state are written once a webhook
-// for the batch's successes, and once a failure: the updates are
-// order-independent, because results of one webhook come from several
-// workers. The latest run is replaced only by a later one, and the failing
-// state starts at the earliest failure after the latest success whatever
-// order they are recorded in, so the batch's successes of a webhook act as
-// the latest of them alone.
+// commit for a whole batch of sends). For each result it settles the
+// delivery as AttemptResult.DeliveryState says and logs the attempt: two
+// statements a result. A result for a delivery that is gone (its webhook
+// was deleted), already finished, or leased to another worker than
+// r.Worker, is dropped. Then each webhook touched has its health read once,
+// updated by hookd.Health.Record with its attempts, and written back.
 func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) error {
 	if len(results) == 0 {
 		return nil
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		var stmts [4]*sql.Stmt
-		for i, q := range []string{settleSQL, logAttemptSQL, healthSQL, latestSQL} {
+		var stmts [2]*sql.Stmt
+		for i, q := range []string{settleSQL, logAttemptSQL} {
 			st, err := s.prepared(ctx, tx, q)
 			if err != nil {
 				return err
 			}
 			stmts[i] = st
 		}
-		settle, logAttempt, health, latest := stmts[0], stmts[1], stmts[2], stmts[3]
+		settle, logAttempt := stmts[0], stmts[1]
 
-		type run struct {
-			at, duration int64
-			success      bool
-			status       int
-			event        string
-		}
-		type hook struct {
-			okAt   int64 // latest success, 0 for none
-			latest run
-		}
-		hooks := make(map[int64]*hook, 4)
+		runs := make(map[int64][]attemptRun, 4)
 		order := make([]int64, 0, 4)
-		now := ms(s.clock.Now())
+		now := s.clock.Now()
 		var headers []byte
 		for _, r := range results {
-			at := ms(hookd.Stamp(r.At, s.clock.Now()))
-			state, next := "failed", sql.NullInt64{}
-			switch {
-			case r.Success:
-				state = "succeeded"
-			case r.NextAttemptAt != nil:
-				state, next = "pending", nullMS(r.NextAttemptAt)
+			at := hookd.Stamp(r.At, now)
+			state, next := r.DeliveryState(), sql.NullInt64{}
+			if state == hookd.StatePending {
+				next = nullMS(r.NextAttemptAt)
 			}
 			var (
 				webhookID, attempts int64
 				eventID, messageID  string
 			)
-			err := settle.QueryRowContext(ctx, state, next, at, now, r.DeliveryID, r.Worker).
+			err := settle.QueryRowContext(ctx, string(state), next, ms(at), ms(now), r.DeliveryID, r.Worker).
 				Scan(&webhookID, &eventID, &messageID, &attempts)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
@@ -289,48 +258,74 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 				attempt = attempts // counted by settle already
 			}
 			headers = hookd.AppendHeadersJSON(headers[:0], r.RequestHeaders)
-			duration := r.Duration.Milliseconds()
 			var event string
 			err = logAttempt.QueryRowContext(ctx, r.DeliveryID, webhookID, eventID, messageID, attempt,
-				r.Success, r.HTTPStatus, duration, r.ErrorClass, r.Error, string(headers), r.ResponseBody,
-				next, at).Scan(&event)
+				r.Success, r.HTTPStatus, int64(r.Duration), r.ErrorClass, r.Error, string(headers), r.ResponseBody,
+				next, ms(at)).Scan(&event)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue // no event row: the foreign key keeps this from happening
 			}
 			if err != nil {
 				return err
 			}
-			h := hooks[webhookID]
-			if h == nil {
-				h = &hook{latest: run{at: -1}}
-				hooks[webhookID] = h
+			if runs[webhookID] == nil {
 				order = append(order, webhookID)
 			}
-			if at >= h.latest.at {
-				h.latest = run{at: at, duration: duration, success: r.Success, status: r.HTTPStatus, event: event}
-			}
-			if r.Success && !r.DisableWebhook {
-				h.okAt = max(h.okAt, at)
-				continue
-			}
-			if _, err := health.ExecContext(ctx, r.Success, at, r.DisableWebhook, now, webhookID); err != nil {
-				return err
-			}
+			runs[webhookID] = append(runs[webhookID], attemptRun{
+				run:     hookd.Run{At: at, Success: r.Success, HTTPStatus: r.HTTPStatus, Duration: r.Duration, Event: event},
+				disable: r.DisableWebhook,
+			})
 		}
 		for _, id := range order {
-			h := hooks[id]
-			if h.okAt > 0 {
-				if _, err := health.ExecContext(ctx, true, h.okAt, false, now, id); err != nil {
-					return err
-				}
-			}
-			l := h.latest
-			if _, err := latest.ExecContext(ctx, l.at, l.success, l.status, l.duration, l.event, id); err != nil {
+			if err := s.recordHealth(ctx, tx, id, runs[id], now); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// attemptRun is a recorded attempt as hookd.Health.Record takes it.
+type attemptRun struct {
+	run     hookd.Run
+	disable bool
+}
+
+// recordHealth reads webhook id's health, records runs in it and writes it
+// back; a webhook that a 410 disabled has its deliveries parked.
+func (s *Store) recordHealth(ctx context.Context, tx *sql.Tx, id int64, runs []attemptRun, now time.Time) error {
+	read, err := s.prepared(ctx, tx, healthSQL)
+	if err != nil {
+		return err
+	}
+	var (
+		h                       hookd.Health
+		failing, success, runAt sql.NullInt64
+		runSuccess              sql.NullBool
+		runStatus, runDuration  sql.NullInt64
+		runEvent                sql.NullString
+	)
+	if err := read.QueryRowContext(ctx, id).Scan(&failing, &success, &runAt, &runSuccess, &runStatus,
+		&runDuration, &runEvent, &h.Disabled); err != nil {
+		return err
+	}
+	h.FailingSince, h.LastSuccessAt = timePtr(failing), timePtr(success)
+	h.LatestRun = latestRun(runAt, runSuccess, runStatus, runDuration, runEvent)
+	after := h
+	for _, r := range runs {
+		after = after.Record(r.run, r.disable)
+	}
+	change := hookd.ChangeDisabled(h.Disabled, after.Disabled)
+	l := after.LatestRun
+	write, err := s.prepared(ctx, tx, writeHealthSQL)
+	if err != nil {
+		return err
+	}
+	if _, err := write.ExecContext(ctx, nullMS(after.FailingSince), nullMS(after.LastSuccessAt), ms(l.At),
+		l.Success, l.HTTPStatus, int64(l.Duration), l.Event, after.Disabled, change.Park, ms(now), id); err != nil {
+		return err
+	}
+	return applyDisabledChange(ctx, tx, id, change, now)
 }
 
 // Requeue makes the webhook's deliveries that failed for good with a last

@@ -74,7 +74,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookd.Webhook, signingSecr
 // webhook's pending deliveries.
 const webhookSelect = `SELECT w.id, w.name, w.http_url, w.http_method, w.trigger_events, w.project_id, w.disabled,
 	w.created_at, w.updated_at,
-	w.last_run_at, w.last_run_success, w.last_run_status, w.last_run_duration_ms, w.last_run_event,
+	w.last_run_at, w.last_run_success, w.last_run_status, w.last_run_duration_ns, w.last_run_event,
 	(SELECT COUNT(*) FROM deliveries d WHERE d.webhook_id = w.id AND d.state = 'pending'
 		AND (d.attempts = 0 OR d.leased_by IS NOT NULL)),
 	(SELECT COUNT(*) FROM deliveries d WHERE d.webhook_id = w.id AND d.state = 'pending'
@@ -114,15 +114,7 @@ func readWebhooks(ctx context.Context, q querier, where string, args ...any) ([]
 		w.TriggerEvents = nonNil(w.TriggerEvents)
 		w.ProjectID = stringPtr(project)
 		w.CreatedAt, w.UpdatedAt = fromMS(created), fromMS(updated)
-		if runAt.Valid {
-			w.LatestRun = &hookd.Run{
-				At:         fromMS(runAt.Int64),
-				Success:    runSuccess.Bool,
-				HTTPStatus: int(runStatus.Int64),
-				Duration:   time.Duration(runDuration.Int64) * time.Millisecond,
-				Event:      runEvent.String,
-			}
-		}
+		w.LatestRun = latestRun(runAt, runSuccess, runStatus, runDuration, runEvent)
 		w.Headers, w.Users = []hookd.Header{}, []hookd.WebhookUser{}
 		hooks = append(hooks, &w)
 		byID[w.ID] = &w
@@ -163,6 +155,15 @@ func readWebhooks(ctx context.Context, q querier, where string, args ...any) ([]
 		w.Users = append(w.Users, u)
 	}
 	return hooks, users.Err()
+}
+
+// latestRun is the stored latest run, nil when there is none.
+func latestRun(at sql.NullInt64, success sql.NullBool, status, duration sql.NullInt64, event sql.NullString) *hookd.Run {
+	if !at.Valid {
+		return nil
+	}
+	return &hookd.Run{At: fromMS(at.Int64), Success: success.Bool, HTTPStatus: int(status.Int64),
+		Duration: time.Duration(duration.Int64), Event: event.String}
 }
 
 // readHeaders returns the headers of the webhooks in ids (a JSON array),
@@ -263,10 +264,9 @@ func (s *Store) ListWebhooks(ctx context.Context, f hookd.WebhookFilter) ([]*hoo
 }
 
 // UpdateWebhook applies u and returns the webhook as stored. TriggerEvents
-// replaces the list; ClearProject wins over ProjectID. Re-enabling a
-// disabled webhook clears its failing state, so DisableFailing does not
-// disable it again for failures from before. UpdatedAt moves only when
-// something changed.
+// replaces the list; ClearProject wins over ProjectID. Disabling or
+// enabling it does what hookd.ChangeDisabled says. UpdatedAt moves only
+// when something changed.
 func (s *Store) UpdateWebhook(ctx context.Context, id int64, u hookd.WebhookUpdate) (*hookd.Webhook, error) {
 	var out *hookd.Webhook
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -293,14 +293,17 @@ func (s *Store) UpdateWebhook(ctx context.Context, id int64, u hookd.WebhookUpda
 			return err
 		}
 		w.UpdatedAt = s.clock.Now()
-		reenabled := cur.Disabled && !w.Disabled
+		change := hookd.ChangeDisabled(cur.Disabled, w.Disabled)
 		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET name = ?, http_url = ?, http_method = ?, trigger_events = ?,
 			project_id = ?, disabled = ?, updated_at = ?,
 			failing_since = CASE WHEN ? THEN NULL ELSE failing_since END
 			WHERE id = ?`,
 			w.Name, w.HTTPURL, w.HTTPMethod, string(events), nullString(w.ProjectID), w.Disabled, ms(w.UpdatedAt),
-			reenabled, id)
-		return err
+			change.Unpark, id)
+		if err != nil {
+			return err
+		}
+		return applyDisabledChange(ctx, tx, id, change, w.UpdatedAt)
 	})
 	if err != nil {
 		return nil, err
@@ -436,45 +439,61 @@ func (s *Store) DeleteUser(ctx context.Context, webhookID, webhookUserID int64) 
 	return mapErr(affected(res))
 }
 
-// Secrets returns the webhook's signing secret, then the rotated one while
-// it is still valid at now.
+// Secrets returns the webhook's signing secrets valid now.
 func (s *Store) Secrets(ctx context.Context, webhookID int64) ([]string, error) {
+	secrets, err := readSecrets(ctx, s.r, webhookID)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return secrets.ValidAt(s.clock.Now()), nil
+}
+
+func readSecrets(ctx context.Context, q querier, webhookID int64) (hookd.SigningSecrets, error) {
 	var (
 		current  string
 		previous sql.NullString
 		until    sql.NullInt64
 	)
-	err := s.r.QueryRowContext(ctx, `SELECT signing_secret, previous_secret, previous_secret_expires_at
+	err := q.QueryRowContext(ctx, `SELECT signing_secret, previous_secret, previous_secret_expires_at
 		FROM webhooks WHERE id = ?`, webhookID).Scan(&current, &previous, &until)
 	if err != nil {
-		return nil, mapErr(notFound(err))
+		return hookd.SigningSecrets{}, notFound(err)
 	}
-	return secretsAt(current, previous, until, s.clock.Now()), nil
+	return signingSecrets(current, previous, until), nil
 }
 
-// secretsAt is the secrets that sign a delivery at now: a rotated secret
-// is valid up to, not including, its expiry.
-func secretsAt(current string, previous sql.NullString, until sql.NullInt64, now time.Time) []string {
-	out := []string{current}
-	if previous.Valid && until.Valid && ms(now) < until.Int64 {
-		out = append(out, previous.String)
-	}
-	return out
+func signingSecrets(current string, previous sql.NullString, until sql.NullInt64) hookd.SigningSecrets {
+	return hookd.SigningSecrets{Current: current, Previous: previous.String, PreviousValidUntil: fromMS(until.Int64)}
 }
 
-// RotateSecret makes secret (a new one when empty) the signing secret and
-// keeps the current one valid until previousValidUntil. A rotation during
-// a rotation drops the oldest secret: only two are ever valid.
+// RotateSecret rotates the webhook's signing secrets (SigningSecrets.Rotate).
 func (s *Store) RotateSecret(ctx context.Context, webhookID int64, secret string, previousValidUntil time.Time) error {
-	if secret == "" {
-		secret = hookd.NewSigningSecret()
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		cur, err := readSecrets(ctx, tx, webhookID)
+		if err != nil {
+			return err
+		}
+		next := cur.Rotate(secret, previousValidUntil)
+		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET signing_secret = ?, previous_secret = ?,
+			previous_secret_expires_at = ? WHERE id = ?`, next.Current, next.Previous, ms(next.PreviousValidUntil), webhookID)
+		return err
+	})
+}
+
+// applyDisabledChange parks or unparks webhook id's idle pending deliveries
+// as change says (hookd.ChangeDisabled), in the transaction that changed
+// its Disabled.
+func applyDisabledChange(ctx context.Context, tx *sql.Tx, id int64, change hookd.DisabledChange, now time.Time) error {
+	var err error
+	switch {
+	case change.Park:
+		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = ?
+			WHERE webhook_id = ? AND state = 'pending' AND leased_by IS NULL`, ms(hookd.ParkedUntil), id)
+	case change.Unpark:
+		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = ?1
+			WHERE webhook_id = ?2 AND state = 'pending' AND leased_by IS NULL AND next_attempt_at > ?1`, ms(now), id)
 	}
-	res, err := s.w.ExecContext(ctx, `UPDATE webhooks SET previous_secret = signing_secret, signing_secret = ?,
-		previous_secret_expires_at = ? WHERE id = ?`, secret, ms(previousValidUntil), webhookID)
-	if err != nil {
-		return mapErr(err)
-	}
-	return mapErr(affected(res))
+	return err
 }
 
 func webhookExists(ctx context.Context, q querier, id int64) error {

@@ -1,0 +1,18 @@
+-- The two stores keep the same columns, and the rules live in Go (package
+-- hookd), not in the schema:
+--
+-- Durations are nanoseconds, as on PostgreSQL (and as time.Duration counts):
+-- the stored milliseconds are converted, so every row keeps its figure.
+--
+-- The parking of a disabled webhook's deliveries (migration 0003) is done
+-- by the store, in the transaction that disables or enables the webhook
+-- (hookd.ChangeDisabled), so the triggers go. Parked deliveries stay parked:
+-- the store unparks them when their webhook is enabled, as the trigger did.
+ALTER TABLE attempts RENAME COLUMN duration_ms TO duration_ns;
+UPDATE attempts SET duration_ns = duration_ns * 1000000;
+
+ALTER TABLE webhooks RENAME COLUMN last_run_duration_ms TO last_run_duration_ns;
+UPDATE webhooks SET last_run_duration_ns = last_run_duration_ns * 1000000 WHERE last_run_duration_ns IS NOT NULL;
+
+DROP TRIGGER webhook_disabled_parks_deliveries;
+DROP TRIGGER webhook_enabled_unparks_deliveries;
