@@ -6,11 +6,15 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/api"
 	"github.com/hookd/hookd/client"
 	hookdhttp "github.com/hookd/hookd/internal/http"
 	"github.com/hookd/hookd/internal/sqlite"
@@ -18,7 +22,7 @@ import (
 
 // newClients starts hookd's API on 127.0.0.1 over a fresh SQLite store and
 // returns an admin and a publisher client of it.
-func newClients(t *testing.T) (admin, publisher *client.Client) {
+func newClients(t *testing.T, opts ...client.Option) (admin, publisher *client.Client) {
 	t.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"))
@@ -36,18 +40,21 @@ func newClients(t *testing.T) (admin, publisher *client.Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return client.New(srv.URL+"/", adminKey), client.New(srv.URL, publisherKey)
+	return client.New(srv.URL+"/", adminKey, opts...), client.New(srv.URL, publisherKey, opts...)
 }
 
 func TestClient(t *testing.T) {
 	ctx := context.Background()
 	admin, publisher := newClients(t)
 
-	if err := admin.CreateProject(ctx, "P1", "Project one"); err != nil {
-		t.Fatal(err)
+	if p, err := admin.CreateProject(ctx, api.NewProject{ID: "P1", Title: "Project one"}); err != nil || p.ID != "P1" || p.Title != "Project one" {
+		t.Fatalf("project %+v, %v", p, err)
+	}
+	if p, err := admin.CreateProject(ctx, api.NewProject{Title: "Named by hookd"}); err != nil || len(p.ID) != 20 {
+		t.Errorf("project without an id: %+v, %v", p, err)
 	}
 	project := "P1"
-	w, err := admin.CreateWebhook(ctx, client.NewWebhook{Name: "w", HTTPURL: "https://example.com/hook", HTTPMethod: "PUT",
+	w, err := admin.CreateWebhook(ctx, api.NewWebhook{Name: "w", HTTPURL: "https://example.com/hook", HTTPMethod: "PUT",
 		TriggerEvents: []string{"ASSET_ADDED"}, ProjectID: &project})
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +62,7 @@ func TestClient(t *testing.T) {
 	if w.ID != 1 || w.HTTPMethod != "PUT" || *w.ProjectID != "P1" || w.CreatedAt.IsZero() || len(w.WebhookHeaders) != 0 {
 		t.Errorf("created %+v", w)
 	}
-	h, err := admin.AddHeader(ctx, w.ID, "Authorization", "Bearer x", true, false)
+	h, err := admin.AddHeader(ctx, w.ID, api.NewHeader{HeaderKey: "Authorization", HeaderValue: "Bearer x", Hidden: true})
 	if err != nil || h.HeaderValue == nil || *h.HeaderValue != "Bearer x" || !h.Hidden {
 		t.Errorf("header %+v, %v", h, err)
 	}
@@ -64,11 +71,11 @@ func TestClient(t *testing.T) {
 	}
 
 	user := int64(45)
-	e, err := publisher.Publish(ctx, client.Event{ID: "e1", Event: "ASSET_ADDED", ProjectID: &project, UserID: &user, Data: json.RawMessage(`{"a":1}`)})
+	e, err := publisher.Publish(ctx, &api.Event{ID: "e1", Event: "ASSET_ADDED", ProjectID: &project, UserID: &user, Data: json.RawMessage(`{"a":1}`)})
 	if err != nil || e.ID != "e1" || e.Deliveries != 1 || e.Duplicate || string(e.Data) != `{"a":1}` {
 		t.Errorf("published %+v, %v", e, err)
 	}
-	batch, err := publisher.PublishBatch(ctx, []client.Event{{ID: "e1", Event: "ASSET_ADDED"}, {Event: "ASSET_ADDED", ProjectID: &project}})
+	batch, err := publisher.PublishBatch(ctx, []api.Event{{ID: "e1", Event: "ASSET_ADDED"}, {Event: "ASSET_ADDED", ProjectID: &project}})
 	if err != nil || len(batch) != 2 || !batch[0].Duplicate || batch[1].Deliveries != 0 {
 		t.Errorf("batch %+v, %v", batch, err)
 	}
@@ -112,13 +119,100 @@ func TestClientErrors(t *testing.T) {
 	}{
 		{"not admin", func() error { _, err := publisher.Webhook(ctx, 1); return err }(), 401, "Unauthorized"},
 		{"not found", func() error { _, err := admin.Webhook(ctx, 7); return err }(), 404, "Couldn't find Webhook with 'id'=7"},
-		{"invalid", func() error { _, err := publisher.Publish(ctx, client.Event{Event: "NOPE"}); return err }(), 422, ""},
-		{"bad project id", admin.CreateProject(ctx, "bad id", "x"), 422, ""},
+		{"invalid", func() error { _, err := publisher.Publish(ctx, &api.Event{Event: "NOPE"}); return err }(), 422, ""},
+		{"bad project id", func() error { _, err := admin.CreateProject(ctx, api.NewProject{ID: "bad id", Title: "x"}); return err }(), 422, ""},
 	}
 	for _, c := range cases {
 		var apiErr *client.Error
 		if !errors.As(c.err, &apiErr) || apiErr.Status != c.status || (c.msg != "" && apiErr.Message != c.msg) {
 			t.Errorf("%s: %v, want status %d %q", c.name, c.err, c.status, c.msg)
 		}
+	}
+}
+
+// subscribe creates a webhook that receives ASSET_ADDED, so that each
+// stored event shows as one delivery in its queue_length.
+func subscribe(t *testing.T, admin *client.Client) (queueLength func() int) {
+	t.Helper()
+	ctx := context.Background()
+	w, err := admin.CreateWebhook(ctx, api.NewWebhook{Name: "w", HTTPURL: "https://example.com/hook", HTTPMethod: "POST",
+		TriggerEvents: []string{"ASSET_ADDED"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() int {
+		t.Helper()
+		got, err := admin.Webhook(ctx, w.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.QueueLength
+	}
+}
+
+// An event published without an id gets one from the client, so publishing
+// the same event again stores it once.
+func TestPublishAgainStoresOnce(t *testing.T) {
+	ctx := context.Background()
+	admin, publisher := newClients(t)
+	queueLength := subscribe(t, admin)
+
+	e := api.Event{Event: "ASSET_ADDED", Data: json.RawMessage(`{"n":1}`)}
+	first, err := publisher.Publish(ctx, &e)
+	if err != nil || !strings.HasPrefix(e.ID, "evt_") || first.ID != e.ID || first.Duplicate {
+		t.Fatalf("first publish: %+v, %v; the event's id is %q", first, err, e.ID)
+	}
+	again, err := publisher.Publish(ctx, &e)
+	if err != nil || again.ID != e.ID || !again.Duplicate || !again.CreatedAt.Equal(first.CreatedAt.Time) {
+		t.Errorf("publishing again: %+v, %v; want the original, a duplicate", again, err)
+	}
+
+	batch := []api.Event{{Event: "ASSET_ADDED"}, {ID: "mine", Event: "ASSET_ADDED"}}
+	if out, err := publisher.PublishBatch(ctx, batch); err != nil || out[0].ID != batch[0].ID || out[1].ID != "mine" || out[0].Duplicate {
+		t.Fatalf("batch: %+v, %v", out, err)
+	}
+	if out, err := publisher.PublishBatch(ctx, batch); err != nil || !out[0].Duplicate || !out[1].Duplicate {
+		t.Errorf("the same batch again: %+v, %v; want duplicates", out, err)
+	}
+	if n := queueLength(); n != 3 {
+		t.Errorf("%d deliveries queued, want 3 (one per distinct event)", n)
+	}
+}
+
+// lostAnswer is a transport that, when told to, lets a request reach the
+// server but loses its answer, as when a publisher times out after hookd
+// stored the event.
+type lostAnswer struct{ loseNext atomic.Bool }
+
+func (l *lostAnswer) RoundTrip(req *http.Request) (*http.Response, error) {
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil || !l.loseNext.CompareAndSwap(true, false) {
+		return res, err
+	}
+	res.Body.Close()
+	return nil, context.DeadlineExceeded
+}
+
+// A publisher that retries after a timeout does not store the event twice.
+func TestPublishRetryAfterTimeoutStoresOnce(t *testing.T) {
+	ctx := context.Background()
+	transport := &lostAnswer{}
+	admin, publisher := newClients(t, client.WithHTTPClient(&http.Client{Transport: transport}))
+	queueLength := subscribe(t, admin)
+
+	e := api.Event{Event: "ASSET_ADDED", Data: json.RawMessage(`{"n":1}`)}
+	transport.loseNext.Store(true)
+	if _, err := publisher.Publish(ctx, &e); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("publish with its answer lost: %v, want a timeout", err)
+	}
+	if n := queueLength(); n != 1 {
+		t.Fatalf("%d deliveries queued after the lost answer, want 1: the event reached hookd", n)
+	}
+	retried, err := publisher.Publish(ctx, &e)
+	if err != nil || retried.ID != e.ID || !retried.Duplicate {
+		t.Errorf("retry: %+v, %v; want the stored event, a duplicate", retried, err)
+	}
+	if n := queueLength(); n != 1 {
+		t.Errorf("%d deliveries queued after the retry, want 1", n)
 	}
 }

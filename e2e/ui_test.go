@@ -23,6 +23,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/api"
 	"github.com/hookd/hookd/client"
 	"github.com/hookd/hookd/internal/delivery"
 	hookdhttp "github.com/hookd/hookd/internal/http"
@@ -140,7 +141,7 @@ func TestUIEndToEnd(t *testing.T) {
 
 	// Publish an event through the public API, as a publisher does.
 	user := int64(42)
-	if _, err := client.New(h.url, h.adminKey).Publish(context.Background(), client.Event{
+	if _, err := client.New(h.url, h.adminKey).Publish(context.Background(), &api.Event{
 		Event: "ASSET_ADDED", UserID: &user, Data: json.RawMessage(`{"asset_id":"a-1001"}`),
 	}); err != nil {
 		t.Fatal(err)
@@ -194,10 +195,10 @@ func TestUIEndToEnd(t *testing.T) {
 	// A third webhook, made through the API: scoped to a project, disabled.
 	admin := client.New(h.url, h.adminKey)
 	project := "spring-campaign"
-	if err := admin.CreateProject(context.Background(), project, "Spring campaign"); err != nil {
+	if _, err := admin.CreateProject(context.Background(), api.NewProject{ID: project, Title: "Spring campaign"}); err != nil {
 		t.Fatal(err)
 	}
-	archive, err := admin.CreateWebhook(context.Background(), client.NewWebhook{
+	archive, err := admin.CreateWebhook(context.Background(), api.NewWebhook{
 		Name: "Archive sync", HTTPURL: "https://archive.example.com/hooks", HTTPMethod: "PUT",
 		TriggerEvents: []string{"PROJECT_ADDED", "PROJECT_REMOVED", "PROJECT_PURGED"}, ProjectID: &project,
 	})

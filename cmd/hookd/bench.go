@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/api"
 	"github.com/hookd/hookd/client"
 	"github.com/hookd/hookd/internal/bench"
 	"github.com/hookd/hookd/internal/delivery"
@@ -196,7 +197,7 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	}
 	admin := client.New(baseURL, key)
 	for i := range c.webhooks {
-		if _, err := admin.CreateWebhook(ctx, client.NewWebhook{
+		if _, err := admin.CreateWebhook(ctx, api.NewWebhook{
 			Name: "bench " + strconv.Itoa(i+1), HTTPURL: hookURL + strconv.Itoa(i+1), HTTPMethod: "POST",
 			TriggerEvents: []string{"ASSET_ADDED"},
 		}); err != nil {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookd/hookd/api"
 	"github.com/hookd/hookd/client"
 )
 
@@ -130,7 +131,7 @@ func TestKill9DeliversEveryAcceptedEvent(t *testing.T) {
 
 	ctx := context.Background()
 	c := client.New(first.url, testAdminKey)
-	if _, err := c.CreateWebhook(ctx, client.NewWebhook{Name: "crash", HTTPURL: target.URL, HTTPMethod: "POST", TriggerEvents: []string{"ASSET_ADDED"}}); err != nil {
+	if _, err := c.CreateWebhook(ctx, api.NewWebhook{Name: "crash", HTTPURL: target.URL, HTTPMethod: "POST", TriggerEvents: []string{"ASSET_ADDED"}}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -141,9 +142,9 @@ func TestKill9DeliversEveryAcceptedEvent(t *testing.T) {
 	go func() {
 		defer close(published)
 		for i := 0; i < 100; i++ {
-			batch := make([]client.Event, 50)
+			batch := make([]api.Event, 50)
 			for j := range batch {
-				batch[j] = client.Event{Event: "ASSET_ADDED", Data: json.RawMessage(fmt.Sprintf(`{"n":%d}`, i*50+j))}
+				batch[j] = api.Event{Event: "ASSET_ADDED", Data: json.RawMessage(fmt.Sprintf(`{"n":%d}`, i*50+j))}
 			}
 			events, err := c.PublishBatch(ctx, batch)
 			if err != nil {

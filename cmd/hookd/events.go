@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/api"
 	"github.com/hookd/hookd/client"
 )
 
@@ -35,7 +35,7 @@ func sendEvent(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if !json.Valid([]byte(*data)) {
 		return fmt.Errorf("--data is not valid JSON: %s", *data)
 	}
-	e := client.Event{ID: *id, Event: *event, Data: json.RawMessage(*data)}
+	e := api.Event{ID: *id, Event: *event, Data: json.RawMessage(*data)}
 	if *project != "" {
 		e.ProjectID = project
 	}
@@ -44,15 +44,11 @@ func sendEvent(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			e.UserID = user
 		}
 	})
-	published, err := client.New(*server, *apiKey).Publish(ctx, e)
+	published, err := client.New(*server, *apiKey).Publish(ctx, &e)
 	if err != nil {
 		return err
 	}
-	// Print the time as the API does (milliseconds always shown).
-	out, _ := json.MarshalIndent(struct {
-		*client.PublishedEvent
-		CreatedAt string `json:"created_at"`
-	}{published, published.CreatedAt.UTC().Format(hookd.TimeLayout)}, "", "  ")
+	out, _ := json.MarshalIndent(published, "", "  ")
 	fmt.Fprintln(stdout, string(out))
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/hookd/hookd/api"
 	"github.com/hookd/hookd/client"
 	"github.com/hookd/hookd/internal/delivery"
 	"github.com/hookd/hookd/internal/postgres/pgtest"
@@ -176,7 +177,7 @@ func TestSeveralProcessesOnPostgres(t *testing.T) {
 	admin := client.New(procs[0].url, testAdminKey)
 	var hooks []int64
 	for i := range 3 {
-		w, err := admin.CreateWebhook(ctx, client.NewWebhook{Name: fmt.Sprintf("receiver %d", i+1),
+		w, err := admin.CreateWebhook(ctx, api.NewWebhook{Name: fmt.Sprintf("receiver %d", i+1),
 			HTTPURL: recv.server(t).URL, HTTPMethod: "POST", TriggerEvents: []string{"ASSET_ADDED"}})
 		if err != nil {
 			t.Fatal(err)
@@ -208,10 +209,10 @@ func TestSeveralProcessesOnPostgres(t *testing.T) {
 	go func() {
 		defer close(published)
 		for b := 0; b < events/batch; b++ {
-			evs := make([]client.Event, batch)
+			evs := make([]api.Event, batch)
 			for j := range evs {
 				n := b*batch + j
-				evs[j] = client.Event{ID: fmt.Sprintf("evt_mp_%05d", n), Event: "ASSET_ADDED", Data: json.RawMessage(fmt.Sprintf(`{"n":%d}`, n))}
+				evs[j] = api.Event{ID: fmt.Sprintf("evt_mp_%05d", n), Event: "ASSET_ADDED", Data: json.RawMessage(fmt.Sprintf(`{"n":%d}`, n))}
 			}
 			for try := 0; ; try++ {
 				out, err := client.New(urlOf(b+try), testAdminKey).PublishBatch(ctx, evs)
@@ -429,7 +430,7 @@ func TestPostgresOutage(t *testing.T) {
 	procs := []*hookdProcess{startHookd(t, bin, args...), startHookd(t, bin, args...)}
 	ctx := context.Background()
 	admin := client.New(procs[0].url, testAdminKey)
-	w, err := admin.CreateWebhook(ctx, client.NewWebhook{Name: "outage", HTTPURL: recv.server(t).URL,
+	w, err := admin.CreateWebhook(ctx, api.NewWebhook{Name: "outage", HTTPURL: recv.server(t).URL,
 		HTTPMethod: "POST", TriggerEvents: []string{"ASSET_ADDED"}})
 	if err != nil {
 		t.Fatal(err)

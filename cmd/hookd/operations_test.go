@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookd/hookd/api"
 	"github.com/hookd/hookd/client"
 )
 
@@ -145,18 +146,18 @@ func TestMetricsAfterRealDeliveries(t *testing.T) {
 	c := client.New(url, adminKey)
 	ids := map[string]int64{}
 	for _, name := range []string{"ok", "fail", "gone", "slow"} {
-		w, err := c.CreateWebhook(ctx, client.NewWebhook{Name: name, HTTPURL: receiver.URL + "/" + name,
+		w, err := c.CreateWebhook(ctx, api.NewWebhook{Name: name, HTTPURL: receiver.URL + "/" + name,
 			HTTPMethod: "POST", TriggerEvents: []string{"ASSET_ADDED"}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ids[name] = w.ID
 	}
-	if _, err := c.AddHeader(ctx, ids["ok"], "X-Token", hiddenValue, true, false); err != nil {
+	if _, err := c.AddHeader(ctx, ids["ok"], api.NewHeader{HeaderKey: "X-Token", HeaderValue: hiddenValue, Hidden: true}); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 { // the second is a duplicate
-		if _, err := c.Publish(ctx, client.Event{ID: "evt-metrics-1", Event: "ASSET_ADDED", Data: json.RawMessage(`{"n":1}`)}); err != nil {
+		if _, err := c.Publish(ctx, &api.Event{ID: "evt-metrics-1", Event: "ASSET_ADDED", Data: json.RawMessage(`{"n":1}`)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -446,7 +447,7 @@ func TestShutdownOneGrace(t *testing.T) {
 
 	var err error
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if _, err = c.CreateWebhook(bg, client.NewWebhook{Name: "slow", HTTPURL: receiver.URL + "/slow",
+		if _, err = c.CreateWebhook(bg, api.NewWebhook{Name: "slow", HTTPURL: receiver.URL + "/slow",
 			HTTPMethod: "POST", TriggerEvents: []string{"ASSET_ADDED"}}); err == nil {
 			break
 		}
@@ -455,7 +456,7 @@ func TestShutdownOneGrace(t *testing.T) {
 		}
 	}
 
-	if _, err := c.Publish(bg, client.Event{ID: "evt-shutdown-1", Event: "ASSET_ADDED", Data: json.RawMessage(`{"n":1}`)}); err != nil {
+	if _, err := c.Publish(bg, &api.Event{ID: "evt-shutdown-1", Event: "ASSET_ADDED", Data: json.RawMessage(`{"n":1}`)}); err != nil {
 		t.Fatal(err)
 	}
 	select {

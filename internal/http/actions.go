@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/api"
 )
 
 // The actions on one webhook beyond MediaPocket's API: its signing secret,
@@ -19,7 +20,7 @@ func (s *Server) getSecret(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.webhookGone(r, err)
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"secret": secrets[0]})
+	writeJSON(w, http.StatusOK, api.SecretResponse{Secret: secrets[0]})
 	return nil
 }
 
@@ -34,7 +35,7 @@ func (s *Server) rotateSecret(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.RotateSecret(r.Context(), wh.ID, secret, hookd.Now().Add(hookd.SigningSecretGrace)); err != nil {
 		return s.webhookGone(r, err)
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"secret": secret})
+	writeJSON(w, http.StatusOK, api.SecretResponse{Secret: secret})
 	return nil
 }
 
@@ -70,7 +71,7 @@ func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err := s.publishTo(r.Context(), wh.ID, e); err != nil {
 		return s.webhookGone(r, err)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"event": toEventJSON(hookd.Published{Event: *e, Deliveries: 1})})
+	writeJSON(w, http.StatusOK, api.EventResponse{Event: toAPIEvent(hookd.Published{Event: *e, Deliveries: 1})})
 	return nil
 }
 
@@ -103,6 +104,6 @@ func (s *Server) retryWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.webhookGone(r, err)
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"requeued": n})
+	writeJSON(w, http.StatusOK, api.RetryResponse{Requeued: n})
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/api"
 )
 
 // Event intake: the platform publishes events here with a publisher or
@@ -13,20 +14,9 @@ import (
 
 const maxBatchEvents = 1000
 
-type eventJSON struct {
-	ID         string          `json:"id"`
-	Event      string          `json:"event"`
-	CreatedAt  jsonTime        `json:"created_at"`
-	ProjectID  *string         `json:"project_id"`
-	UserID     *int64          `json:"user_id"`
-	Data       json.RawMessage `json:"data"`
-	Deliveries int             `json:"deliveries"`
-	Duplicate  bool            `json:"duplicate"`
-}
-
-func toEventJSON(p hookd.Published) eventJSON {
+func toAPIEvent(p hookd.Published) api.PublishedEvent {
 	e := p.Event
-	return eventJSON{ID: e.ID, Event: e.Event, CreatedAt: jsonTime(e.CreatedAt), ProjectID: e.ProjectID,
+	return api.PublishedEvent{ID: e.ID, Event: e.Event, CreatedAt: api.Time{Time: e.CreatedAt}, ProjectID: e.ProjectID,
 		UserID: e.UserID, Data: e.Data, Deliveries: p.Deliveries, Duplicate: p.Duplicate}
 }
 
@@ -64,7 +54,7 @@ func (s *Server) publishEvent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"event": toEventJSON(published[0])})
+	writeJSON(w, http.StatusOK, api.EventResponse{Event: toAPIEvent(published[0])})
 	return nil
 }
 
@@ -98,10 +88,10 @@ func (s *Server) publishBatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]eventJSON, len(published))
+	out := api.EventsResponse{Events: make([]api.PublishedEvent, len(published))}
 	for i, p := range published {
-		out[i] = toEventJSON(p)
+		out.Events[i] = toAPIEvent(p)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": out})
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }

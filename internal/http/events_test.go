@@ -7,25 +7,14 @@ import (
 	"testing"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/api"
 )
 
-// eventAnswer is the part of an intake answer the tests look at.
-type eventAnswer struct {
-	ID         string          `json:"id"`
-	Event      string          `json:"event"`
-	CreatedAt  string          `json:"created_at"`
-	ProjectID  *string         `json:"project_id"`
-	UserID     *int64          `json:"user_id"`
-	Data       json.RawMessage `json:"data"`
-	Deliveries int             `json:"deliveries"`
-	Duplicate  bool            `json:"duplicate"`
-}
-
-func (a *testAPI) publish(t *testing.T, key, body string) eventAnswer {
+func (a *testAPI) publish(t *testing.T, key, body string) api.PublishedEvent {
 	t.Helper()
 	res := a.do("POST", "/api/v2/events", key, body)
 	expect(t, res, 200, "")
-	var v struct{ Event eventAnswer }
+	var v api.EventResponse
 	if err := json.Unmarshal(res.body, &v); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +78,7 @@ func TestEventIntake(t *testing.T) {
 		// A client id makes a publish idempotent.
 		first := a.publish(t, a.publisher, `{"id":"client-1","event":"ASSET_ADDED","data":{"n":1}}`)
 		again := a.publish(t, a.publisher, `{"id":"client-1","event":"ASSET_ADDED","data":{"n":2}}`)
-		if first.ID != "client-1" || first.Duplicate || !again.Duplicate || again.Deliveries != first.Deliveries || again.CreatedAt != first.CreatedAt || string(again.Data) != `{"n":1}` {
+		if first.ID != "client-1" || first.Duplicate || !again.Duplicate || again.Deliveries != first.Deliveries || !again.CreatedAt.Equal(first.CreatedAt.Time) || string(again.Data) != `{"n":1}` {
 			t.Errorf("repeat of a client id: first %+v, again %+v", first, again)
 		}
 		if got := a.queueLength(t, anyProject); got != 3 {
@@ -120,7 +109,7 @@ func TestEventIntake(t *testing.T) {
 		// The rejected batch stored nothing: its valid first event is new.
 		res := a.do("POST", "/api/v2/events/batch", a.publisher, `{"events":[{"id":"b-1","event":"ASSET_ADDED","project_id":"P1"},{"event":"ASSET_ADDED","user_id":45},{"event":"USER_ADDED"}]}`)
 		expect(t, res, 200, "")
-		var batch struct{ Events []eventAnswer }
+		var batch api.EventsResponse
 		if err := json.Unmarshal(res.body, &batch); err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/api"
 )
 
 const (
@@ -63,7 +64,7 @@ func (s *Server) addHeader(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.AddHeader(r.Context(), h); err != nil {
 		return s.webhookGone(r, err)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"webhook_header": toHeaderJSON(h, true)})
+	writeJSON(w, http.StatusOK, api.HeaderResponse{WebhookHeader: toAPIHeader(h, true)})
 	return nil
 }
 
@@ -100,7 +101,7 @@ func (s *Server) updateHeader(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	// A value sent in this request is the caller's own, so it may be echoed.
-	writeJSON(w, http.StatusOK, map[string]any{"webhook_header": toHeaderJSON(h, u.Value != nil)})
+	writeJSON(w, http.StatusOK, api.HeaderResponse{WebhookHeader: toAPIHeader(h, u.Value != nil)})
 	return nil
 }
 
@@ -142,7 +143,7 @@ func (s *Server) deleteHeader(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"ok": "ok"})
+	writeJSON(w, http.StatusOK, okAnswer)
 	return nil
 }
 

@@ -8,9 +8,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"time"
 
-	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/api"
 )
 
 // Request body limits. A batch of 1,000 events gets more room than the
@@ -89,20 +88,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
+	writeJSON(w, status, api.Error{Error: msg})
 }
 
-// jsonTime renders a time as MediaPocket does: UTC, milliseconds, "Z".
-type jsonTime time.Time
-
-func (t jsonTime) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + time.Time(t).UTC().Format(hookd.TimeLayout) + `"`), nil
-}
-
-func optionalTime(t *time.Time) *jsonTime {
-	if t == nil {
-		return nil
-	}
-	jt := jsonTime(*t)
-	return &jt
-}
+// okAnswer is the answer to a deletion.
+var okAnswer = api.OK{OK: "ok"}

@@ -6,30 +6,23 @@ import (
 	"strconv"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/api"
 )
 
 // MediaPocket's API keys of the calling user. hookd has no user accounts:
 // the keys made by the CLI and by the bootstrap variable belong to
 // hookd.DefaultUserID, and a key made here belongs to its maker's user.
 
-type apiKeyJSON struct {
-	ID         int64     `json:"id"`
-	KeyPrefix  string    `json:"key_prefix"`
-	Name       string    `json:"name"`
-	LastAccess *jsonTime `json:"last_access"`
-	Role       string    `json:"role"`
-}
-
 func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request) error {
 	keys, err := s.store.ListAPIKeys(r.Context(), callerKey(r).UserID)
 	if err != nil {
 		return err
 	}
-	out := make([]apiKeyJSON, 0, len(keys))
+	out := api.APIKeysResponse{APIKeys: make([]api.APIKey, 0, len(keys))}
 	for _, k := range keys {
-		out = append(out, apiKeyJSON{ID: k.ID, KeyPrefix: k.Prefix, Name: k.Name, LastAccess: optionalTime(k.LastAccess), Role: k.Role})
+		out.APIKeys = append(out.APIKeys, api.APIKey{ID: k.ID, KeyPrefix: k.Prefix, Name: k.Name, LastAccess: api.TimeOf(k.LastAccess), Role: k.Role})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"api_keys": out})
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -48,7 +41,7 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"api_key": plaintext})
+	writeJSON(w, http.StatusOK, api.APIKeyCreated{APIKey: plaintext})
 	return nil
 }
 
@@ -66,6 +59,6 @@ func (s *Server) deleteAPIKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"ok": "ok"})
+	writeJSON(w, http.StatusOK, okAnswer)
 	return nil
 }

@@ -4,31 +4,14 @@ import (
 	"net/http"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/api"
 )
 
-// logEntryJSON is one attempt in a success or failed log.
-type logEntryJSON struct {
-	ID             int64             `json:"id"`
-	DeliveryID     int64             `json:"delivery_id"`
-	EventID        string            `json:"event_id"`
-	Event          string            `json:"event"`
-	MessageID      string            `json:"message_id"`
-	Attempt        int               `json:"attempt"`
-	HTTPStatus     *int              `json:"http_status"`
-	DurationMS     int64             `json:"duration_ms"`
-	ErrorClass     *string           `json:"error_class"`
-	Error          *string           `json:"error"`
-	RequestHeaders map[string]string `json:"request_headers"`
-	ResponseBody   string            `json:"response_body"`
-	CreatedAt      jsonTime          `json:"created_at"`
-	NextAttemptAt  *jsonTime         `json:"next_attempt_at"`
-}
-
-func toLogEntryJSON(e *hookd.LogEntry) logEntryJSON {
-	out := logEntryJSON{
+func toAPILogEntry(e *hookd.LogEntry) api.LogEntry {
+	out := api.LogEntry{
 		ID: e.ID, DeliveryID: e.DeliveryID, EventID: e.EventID, Event: e.Event, MessageID: e.MessageID,
 		Attempt: e.Attempt, DurationMS: e.Duration.Milliseconds(), RequestHeaders: e.RequestHeaders,
-		ResponseBody: e.ResponseBody, CreatedAt: jsonTime(e.CreatedAt), NextAttemptAt: optionalTime(e.NextAttemptAt),
+		ResponseBody: e.ResponseBody, CreatedAt: api.Time{Time: e.CreatedAt}, NextAttemptAt: api.TimeOf(e.NextAttemptAt),
 	}
 	if e.HTTPStatus != 0 {
 		status := e.HTTPStatus
@@ -81,30 +64,40 @@ func page(r *http.Request) (pageNo, perPage int, err error) {
 }
 
 func (s *Server) successLog(w http.ResponseWriter, r *http.Request) error {
-	return s.writeLog(w, r, true, "success_log")
+	entries, err := s.readLog(r, true)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, api.SuccessLogResponse{SuccessLog: entries})
+	return nil
 }
 
 func (s *Server) failedLog(w http.ResponseWriter, r *http.Request) error {
-	return s.writeLog(w, r, false, "failed_log")
-}
-
-func (s *Server) writeLog(w http.ResponseWriter, r *http.Request, success bool, field string) error {
-	pageNo, perPage, err := page(r)
+	entries, err := s.readLog(r, false)
 	if err != nil {
 		return err
+	}
+	writeJSON(w, http.StatusOK, api.FailedLogResponse{FailedLog: entries})
+	return nil
+}
+
+// readLog reads the page of the webhook's success or failed log that r asks for.
+func (s *Server) readLog(r *http.Request, success bool) ([]api.LogEntry, error) {
+	pageNo, perPage, err := page(r)
+	if err != nil {
+		return nil, err
 	}
 	wh, err := s.loadWebhook(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	entries, err := s.store.Log(r.Context(), wh.ID, success, pageNo, perPage)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	out := make([]logEntryJSON, 0, len(entries))
+	out := make([]api.LogEntry, 0, len(entries))
 	for _, e := range entries {
-		out = append(out, toLogEntryJSON(e))
+		out = append(out, toAPILogEntry(e))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{field: out})
-	return nil
+	return out, nil
 }

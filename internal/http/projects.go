@@ -6,32 +6,13 @@ import (
 	"net/http"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/api"
 )
 
-// projectJSON is MediaPocket's project object. hookd's registry knows only
-// ids and titles; the other fields are there, empty, for clients that read
-// them.
-type projectJSON struct {
-	ID               string   `json:"id"`
-	ExternalID       *string  `json:"external_id"`
-	ProjectID        *string  `json:"project_id"`
-	Owner            *string  `json:"owner"`
-	Title            string   `json:"title"`
-	Description      *string  `json:"description"`
-	Category         *string  `json:"category"`
-	Tags             []string `json:"tags"`
-	MediaType        string   `json:"media_type"`
-	IsPublic         bool     `json:"isPublic"`
-	ThumbnailAssetID *string  `json:"thumbnail_asset_id"`
-	CreatedDate      jsonTime `json:"created_date"`
-	ModificationDate jsonTime `json:"modification_date"`
-	Deleted          *bool    `json:"deleted"`
-	OriginalTitle    string   `json:"original_title"`
-}
-
-func toProjectJSON(p *hookd.Project) projectJSON {
-	return projectJSON{ID: p.ID, Title: p.Title, Tags: []string{}, MediaType: "project",
-		CreatedDate: jsonTime(p.CreatedAt), ModificationDate: jsonTime(p.UpdatedAt), OriginalTitle: p.Title}
+// toAPIProject shows a registered project as MediaPocket's project object.
+func toAPIProject(p *hookd.Project) api.Project {
+	return api.Project{ID: p.ID, Title: p.Title, Tags: []string{}, MediaType: "project",
+		CreatedDate: api.Time{Time: p.CreatedAt}, ModificationDate: api.Time{Time: p.UpdatedAt}, OriginalTitle: p.Title}
 }
 
 var errProjectNotFound = errorf(http.StatusNotFound, "project not found")
@@ -44,7 +25,7 @@ func (s *Server) getProject(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"project": toProjectJSON(p)})
+	writeJSON(w, http.StatusOK, api.ProjectResponse{Project: toAPIProject(p)})
 	return nil
 }
 
@@ -53,11 +34,11 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]projectJSON, 0, len(list))
+	out := api.ProjectsResponse{Projects: make([]api.Project, 0, len(list))}
 	for _, p := range list {
-		out = append(out, toProjectJSON(p))
+		out.Projects = append(out.Projects, toAPIProject(p))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"projects": out})
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -85,7 +66,7 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"project": toProjectJSON(project)})
+	writeJSON(w, http.StatusOK, api.ProjectResponse{Project: toAPIProject(project)})
 	return nil
 }
 
@@ -97,7 +78,7 @@ func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"ok": "ok"})
+	writeJSON(w, http.StatusOK, okAnswer)
 	return nil
 }
 

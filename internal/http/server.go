@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/api"
 )
 
 // Server is hookd's HTTP API over a Store.
@@ -251,7 +252,7 @@ func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, http.StatusOK, api.Status{Status: "ok"})
 	return nil
 }
 
@@ -263,6 +264,6 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 		writeError(w, http.StatusServiceUnavailable, "database unavailable")
 		return nil
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	writeJSON(w, http.StatusOK, api.Status{Status: "ready"})
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/api"
 )
 
 func (s *Server) addUser(w http.ResponseWriter, r *http.Request) error {
@@ -29,7 +30,7 @@ func (s *Server) addUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.webhookGone(r, err)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"webhook_user": toUserJSON(u)})
+	writeJSON(w, http.StatusOK, api.WebhookUserResponse{WebhookUser: toAPIUser(u)})
 	return nil
 }
 
@@ -49,6 +50,6 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"ok": "ok"})
+	writeJSON(w, http.StatusOK, okAnswer)
 	return nil
 }

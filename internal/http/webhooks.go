@@ -6,69 +6,25 @@ import (
 	"strconv"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/api"
 )
 
-// The JSON shapes of MediaPocket's webhook objects, fields in the order of
-// its documentation.
-type webhookJSON struct {
-	ID               int64        `json:"id"`
-	Name             string       `json:"name"`
-	HTTPURL          string       `json:"http_url"`
-	HTTPMethod       string       `json:"http_method"`
-	TriggerEvents    []string     `json:"trigger_events"`
-	CreatedAt        jsonTime     `json:"created_at"`
-	UpdatedAt        jsonTime     `json:"updated_at"`
-	Disabled         bool         `json:"disabled"`
-	ProjectID        *string      `json:"project_id"`
-	QueueLength      int          `json:"queue_length"`
-	RetryQueueLength int          `json:"retry_queue_length"`
-	LatestRun        *runJSON     `json:"latest_run"`
-	WebhookUsers     []userJSON   `json:"webhook_users"`
-	WebhookHeaders   []headerJSON `json:"webhook_headers"`
-}
-
-type headerJSON struct {
-	ID          int64    `json:"id"`
-	WebhookID   int64    `json:"webhook_id"`
-	HeaderKey   string   `json:"header_key"`
-	HeaderValue *string  `json:"header_value"` // null once hidden
-	Hidden      bool     `json:"hidden"`
-	IsHMAC      bool     `json:"is_hmac"`
-	CreatedAt   jsonTime `json:"created_at"`
-	UpdatedAt   jsonTime `json:"updated_at"`
-}
-
-type userJSON struct {
-	ID        int64    `json:"id"`
-	WebhookID int64    `json:"webhook_id"`
-	UserID    int64    `json:"user_id"`
-	CreatedAt jsonTime `json:"created_at"`
-	UpdatedAt jsonTime `json:"updated_at"`
-}
-
-type runJSON struct {
-	CreatedAt  jsonTime `json:"created_at"`
-	Status     string   `json:"status"` // "success" or "failed"
-	HTTPStatus *int     `json:"http_status"`
-	DurationMS int64    `json:"duration_ms"`
-	Event      string   `json:"event"`
-}
-
-func toWebhookJSON(w *hookd.Webhook) webhookJSON {
-	out := webhookJSON{
+// toAPIWebhook shows a webhook; its secret header values stay hidden.
+func toAPIWebhook(w *hookd.Webhook) api.Webhook {
+	out := api.Webhook{
 		ID: w.ID, Name: w.Name, HTTPURL: w.HTTPURL, HTTPMethod: w.HTTPMethod,
-		TriggerEvents: w.TriggerEvents, CreatedAt: jsonTime(w.CreatedAt), UpdatedAt: jsonTime(w.UpdatedAt),
+		TriggerEvents: w.TriggerEvents, CreatedAt: api.Time{Time: w.CreatedAt}, UpdatedAt: api.Time{Time: w.UpdatedAt},
 		Disabled: w.Disabled, ProjectID: w.ProjectID,
 		QueueLength: w.QueueLength, RetryQueueLength: w.RetryQueueLength,
-		WebhookUsers: make([]userJSON, 0, len(w.Users)), WebhookHeaders: make([]headerJSON, 0, len(w.Headers)),
+		WebhookUsers: make([]api.WebhookUser, 0, len(w.Users)), WebhookHeaders: make([]api.Header, 0, len(w.Headers)),
 	}
 	if out.TriggerEvents == nil {
 		out.TriggerEvents = []string{}
 	}
 	if run := w.LatestRun; run != nil {
-		out.LatestRun = &runJSON{CreatedAt: jsonTime(run.At), Status: "failed", DurationMS: run.Duration.Milliseconds(), Event: run.Event}
+		out.LatestRun = &api.Run{CreatedAt: api.Time{Time: run.At}, Status: api.RunFailed, DurationMS: run.Duration.Milliseconds(), Event: run.Event}
 		if run.Success {
-			out.LatestRun.Status = "success"
+			out.LatestRun.Status = api.RunSuccess
 		}
 		if run.HTTPStatus != 0 {
 			status := run.HTTPStatus
@@ -76,18 +32,18 @@ func toWebhookJSON(w *hookd.Webhook) webhookJSON {
 		}
 	}
 	for _, u := range w.Users {
-		out.WebhookUsers = append(out.WebhookUsers, toUserJSON(&u))
+		out.WebhookUsers = append(out.WebhookUsers, toAPIUser(&u))
 	}
 	for _, h := range w.Headers {
-		out.WebhookHeaders = append(out.WebhookHeaders, toHeaderJSON(&h, false))
+		out.WebhookHeaders = append(out.WebhookHeaders, toAPIHeader(&h, false))
 	}
 	return out
 }
 
-// toHeaderJSON shows a secret value only in the answer to its creation.
-func toHeaderJSON(h *hookd.Header, justCreated bool) headerJSON {
-	out := headerJSON{ID: h.ID, WebhookID: h.WebhookID, HeaderKey: h.Key, Hidden: h.Hidden, IsHMAC: h.IsHMAC,
-		CreatedAt: jsonTime(h.CreatedAt), UpdatedAt: jsonTime(h.UpdatedAt)}
+// toAPIHeader shows a secret value only in the answer to its creation.
+func toAPIHeader(h *hookd.Header, justCreated bool) api.Header {
+	out := api.Header{ID: h.ID, WebhookID: h.WebhookID, HeaderKey: h.Key, Hidden: h.Hidden, IsHMAC: h.IsHMAC,
+		CreatedAt: api.Time{Time: h.CreatedAt}, UpdatedAt: api.Time{Time: h.UpdatedAt}}
 	if justCreated || !h.Secret() {
 		value := h.Value
 		out.HeaderValue = &value
@@ -95,8 +51,9 @@ func toHeaderJSON(h *hookd.Header, justCreated bool) headerJSON {
 	return out
 }
 
-func toUserJSON(u *hookd.WebhookUser) userJSON {
-	return userJSON{ID: u.ID, WebhookID: u.WebhookID, UserID: u.UserID, CreatedAt: jsonTime(u.CreatedAt), UpdatedAt: jsonTime(u.UpdatedAt)}
+func toAPIUser(u *hookd.WebhookUser) api.WebhookUser {
+	return api.WebhookUser{ID: u.ID, WebhookID: u.WebhookID, UserID: u.UserID,
+		CreatedAt: api.Time{Time: u.CreatedAt}, UpdatedAt: api.Time{Time: u.UpdatedAt}}
 }
 
 // notFound is ActiveRecord's message for a record looked up by the id as the
@@ -130,7 +87,7 @@ func (s *Server) loadWebhook(r *http.Request) (*hookd.Webhook, error) {
 }
 
 func writeWebhook(w http.ResponseWriter, wh *hookd.Webhook) {
-	writeJSON(w, http.StatusOK, map[string]any{"webhook": toWebhookJSON(wh)})
+	writeJSON(w, http.StatusOK, api.WebhookResponse{Webhook: toAPIWebhook(wh)})
 }
 
 func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
@@ -154,11 +111,11 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]webhookJSON, 0, len(list))
+	out := api.WebhooksResponse{Webhooks: make([]api.Webhook, 0, len(list))}
 	for _, wh := range list {
-		out = append(out, toWebhookJSON(wh))
+		out.Webhooks = append(out.Webhooks, toAPIWebhook(wh))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"webhooks": out})
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -253,6 +210,6 @@ func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"ok": "ok"})
+	writeJSON(w, http.StatusOK, okAnswer)
 	return nil
 }
