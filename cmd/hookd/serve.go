@@ -235,7 +235,7 @@ type service struct {
 // serve runs them; bench runs the same in its own process.
 func newService(store hookd.Store, o serviceOptions) (*service, error) {
 	sender := delivery.NewSender(delivery.SenderConfig{
-		Timeout: o.timeout, Concurrency: o.concurrency, AllowPrivate: o.allowPrivate, Policy: delivery.NewPolicy(o.schedule),
+		Timeout: o.timeout, Concurrency: o.concurrency, AllowPrivate: o.allowPrivate,
 	})
 	var observer delivery.Observer
 	var apiOptions []hookdhttp.Option
@@ -245,7 +245,8 @@ func newService(store hookd.Store, o serviceOptions) (*service, error) {
 		apiOptions = append(apiOptions, hookdhttp.WithObserver(o.metrics), hookdhttp.WithMetrics(o.metrics.Handler()))
 	}
 	dispatcher, err := delivery.New(delivery.Config{
-		Store: store, Sender: sender, Concurrency: o.concurrency, Lease: o.lease, ShutdownGrace: o.shutdownGrace, Logger: o.logger,
+		Store: store, Sender: sender, Policy: delivery.NewPolicy(o.schedule),
+		Concurrency: o.concurrency, Lease: o.lease, ShutdownGrace: o.shutdownGrace, Logger: o.logger,
 		Observer: observer,
 	})
 	if err != nil {

@@ -107,7 +107,8 @@ func TestDispatcherRetriesUntilSuccess(t *testing.T) {
 	st.setTarget(testTarget(rc.URL))
 	stop := startDispatcher(t, Config{
 		Store:        st,
-		Sender:       NewSender(SenderConfig{Timeout: 5 * time.Second, AllowPrivate: loopback, Policy: fastPolicy()}),
+		Sender:       NewSender(SenderConfig{Timeout: 5 * time.Second, AllowPrivate: loopback}),
+		Policy:       fastPolicy(),
 		PollInterval: time.Hour, // retries must come due without polling or wakeups
 	})
 	st.add(delivery(1, 5))
@@ -155,7 +156,8 @@ func TestDispatcherFinalFailure(t *testing.T) {
 	st.setTarget(testTarget(rc.URL))
 	startDispatcher(t, Config{
 		Store:  st,
-		Sender: NewSender(SenderConfig{Timeout: 5 * time.Second, AllowPrivate: loopback, Policy: fastPolicy()}),
+		Sender: NewSender(SenderConfig{Timeout: 5 * time.Second, AllowPrivate: loopback}),
+		Policy: fastPolicy(),
 	})
 	st.add(delivery(1, 5))
 	waitFor(t, 5*time.Second, "the delivery to end", func() bool { return st.state(1).done })
@@ -380,10 +382,10 @@ func TestDispatcherConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.WorkerID() == "" || d.concurrency != DefaultConcurrency || d.lease != DefaultLease || d.sender.Timeout() != DefaultTimeout {
+	if d.WorkerID() == "" || d.concurrency != DefaultConcurrency || d.claimer.lease != DefaultLease || d.sender.Timeout() != DefaultTimeout {
 		t.Errorf("defaults: %+v", d)
 	}
-	if d.sender.Policy().MaxAttempts() != 8 {
+	if d.policy.MaxAttempts() != 8 {
 		t.Error("default policy")
 	}
 }

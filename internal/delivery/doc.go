@@ -9,7 +9,14 @@
 //   - body.go: the JSON body a receiver gets.
 //   - sign.go: webhook-signature and the is_hmac header values.
 //   - dialer.go: the connect-time address check (SSRF protection).
-//   - sender.go: one attempt over HTTP, and its classification.
-//   - retry.go: the retry schedule, jitter and Retry-After.
-//   - dispatcher.go: the claim, send and record loop, and the maintenance loop.
+//   - sender.go: one attempt over HTTP, and what happened (the Outcome).
+//   - retry.go: the Policy: what follows an attempt (a retry, the end of
+//     the delivery, disabling the webhook): the schedule, jitter and
+//     Retry-After.
+//   - claim.go: claiming due deliveries for idle workers, and their targets.
+//   - attempt.go: one worker's attempt: send, let the policy decide, tell.
+//   - complete.go: recording results in batches, retried while the store
+//     fails.
+//   - maintain.go: retention and auto-disable, under the maintenance lead.
+//   - dispatcher.go: the Config, and Run, which wires the parts together.
 package delivery

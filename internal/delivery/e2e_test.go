@@ -69,7 +69,8 @@ func testDispatcherWithStore(t *testing.T, st hookd.Store) {
 
 	startDispatcher(t, Config{
 		Store:  st,
-		Sender: NewSender(SenderConfig{Timeout: 5 * time.Second, AllowPrivate: loopback, Policy: fastPolicy()}),
+		Sender: NewSender(SenderConfig{Timeout: 5 * time.Second, AllowPrivate: loopback}),
+		Policy: fastPolicy(),
 	})
 
 	pub, err := st.PublishEvents(ctx, []*hookd.Event{{

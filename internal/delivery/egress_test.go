@@ -87,7 +87,7 @@ func TestEgressRefusedAtConnect(t *testing.T) {
 	s := NewSender(SenderConfig{Timeout: 5 * time.Second, Resolver: resolver})
 	preflightRefuses(t, s, egressHosts, netip.Prefix{})
 	for name, addrs := range egressHosts {
-		r := s.Send(ctx, testTarget("http://"+net.JoinHostPort(name, port)+"/hook"), testDelivery())
+		r := attemptOnce(s, ctx, testTarget("http://"+net.JoinHostPort(name, port)+"/hook"), testDelivery())
 		if r.Success || r.ErrorClass != hookd.ClassForbidden || r.HTTPStatus != 0 {
 			t.Errorf("%s (%v): result %+v, want %s", name, addrs, r, hookd.ClassForbidden)
 			continue
@@ -110,7 +110,7 @@ func TestEgressRefusedAtConnect(t *testing.T) {
 	s = NewSender(SenderConfig{Timeout: 5 * time.Second, Resolver: resolver, AllowPrivate: []netip.Prefix{allow}})
 	preflightRefuses(t, s, egressHosts, allow)
 	for name := range egressHosts {
-		r := s.Send(ctx, testTarget("http://"+net.JoinHostPort(name, port)+"/hook"), testDelivery())
+		r := attemptOnce(s, ctx, testTarget("http://"+net.JoinHostPort(name, port)+"/hook"), testDelivery())
 		switch name {
 		case "loopback.test", "mapped.test", "many.test":
 			if !r.Success || r.HTTPStatus != http.StatusNoContent {

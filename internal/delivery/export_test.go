@@ -24,4 +24,4 @@ func (s *Sender) CloseIdleConnections() { s.transport.CloseIdleConnections() }
 
 // WorkerID returns the name this dispatcher claims deliveries under (each
 // claim as WorkerID/<claim number>).
-func (d *Dispatcher) WorkerID() string { return d.worker }
+func (d *Dispatcher) WorkerID() string { return d.claimer.worker }

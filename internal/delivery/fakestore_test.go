@@ -15,6 +15,7 @@ import (
 // makes any other method panic.
 type fakeStore struct {
 	hookd.Store
+	clock hookd.Clock // the time of Claim
 
 	mu         sync.Mutex
 	deliveries map[int64]*fakeDelivery
@@ -44,6 +45,7 @@ type fakeDelivery struct {
 
 func newFakeStore() *fakeStore {
 	return &fakeStore{
+		clock:      hookd.SystemClock,
 		deliveries: map[int64]*fakeDelivery{},
 		targets:    map[int64]*hookd.Target{},
 		wake:       make(chan struct{}, 1),
@@ -59,7 +61,7 @@ func (s *fakeStore) setTarget(t *hookd.Target) {
 // add queues a delivery, due now, and signals the wakeup channel.
 func (s *fakeStore) add(d hookd.Delivery) {
 	s.mu.Lock()
-	s.deliveries[d.ID] = &fakeDelivery{d: d, due: hookd.Now()} // milliseconds, as stores keep times
+	s.deliveries[d.ID] = &fakeDelivery{d: d, due: s.clock.Now()} // milliseconds, as stores keep times
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
@@ -68,7 +70,7 @@ func (s *fakeStore) add(d hookd.Delivery) {
 }
 
 func (s *fakeStore) Claim(ctx context.Context, worker string, limit int, lease time.Duration) ([]*hookd.Delivery, error) {
-	now := hookd.Now()
+	now := s.clock.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.claims++

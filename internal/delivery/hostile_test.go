@@ -315,7 +315,6 @@ func TestHostileReceivers(t *testing.T) {
 		Timeout:      time.Second,
 		Concurrency:  len(cases),
 		AllowPrivate: []netip.Prefix{allow},
-		Policy:       &Policy{Schedule: []time.Duration{time.Second, time.Second}, Jitter: DefaultJitter},
 		Resolver:     testResolver(hosts),
 	})
 	preflightRefuses(t, sender, hosts, allow)
@@ -333,6 +332,7 @@ func TestHostileReceivers(t *testing.T) {
 	// A short poll interval claims retries close to their time: the
 	// dispatcher wakes itself only for the earliest retry it scheduled.
 	stop := startDispatcher(t, Config{Store: st, Sender: sender, Concurrency: len(cases),
+		Policy:       &Policy{Schedule: []time.Duration{time.Second, time.Second}, Jitter: DefaultJitter},
 		PollInterval: 50 * time.Millisecond, Logger: quietLogger()})
 	start := time.Now()
 	pub, err := st.PublishEvents(ctx, []*hookd.Event{{Event: "ASSET_ADDED", Data: json.RawMessage(`{"asset_id":1}`)}})

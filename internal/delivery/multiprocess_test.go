@@ -26,7 +26,7 @@ func TestResultsNameTheirLease(t *testing.T) {
 	})
 	st.setTarget(testTarget(rc.URL)) // webhook 5
 	st.add(delivery(1, 5))
-	d, err := New(Config{Store: st, Sender: NewSender(SenderConfig{Timeout: 5 * time.Second, AllowPrivate: loopback, Policy: fastPolicy()}), Logger: testLogger(t)})
+	d, err := New(Config{Store: st, Sender: NewSender(SenderConfig{Timeout: 5 * time.Second, AllowPrivate: loopback}), Policy: fastPolicy(), Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

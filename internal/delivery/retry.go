@@ -97,18 +97,20 @@ func RetryAfterHonoured(status int) bool {
 	return status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable
 }
 
-// Apply fills r.NextAttemptAt and r.DisableWebhook from the outcome in r:
+// Apply decides what follows the attempt r records: the dispatcher calls it
+// between the Sender's attempt and recording the result. It fills
+// r.NextAttemptAt and r.DisableWebhook from the outcome in r:
 //
 //   - a success, or the last attempt of the schedule, ends the delivery
 //     (NextAttemptAt nil);
 //   - 410 Gone ends it and disables the webhook;
 //   - any other failure is retried after the scheduled, jittered delay;
-//     when the response was 429 or 503 and retryAfter >= 0 (the parsed
-//     Retry-After header; pass -1 when there was none), retryAfter is a
-//     floor over that delay, itself capped at the longest delay of the
-//     schedule: the retry waits at least retryAfter (up to that cap) and
-//     never less than scheduled, so a Retry-After of 0 or a past date does
-//     not burn the attempts.
+//     when the response was 429 or 503 and retryAfter >= 0
+//     (Outcome.RetryAfter, the parsed Retry-After header; -1 when there was
+//     none), retryAfter is a floor over that delay, itself capped at the
+//     longest delay of the schedule: the retry waits at least retryAfter
+//     (up to that cap) and never less than scheduled, so a Retry-After of
+//     0 or a past date does not burn the attempts.
 //
 // now is the time the delay counts from (the end of the attempt).
 func (p *Policy) Apply(r *hookd.AttemptResult, retryAfter time.Duration, now time.Time) {

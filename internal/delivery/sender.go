@@ -59,8 +59,6 @@ type SenderConfig struct {
 	// AllowPrivate lists the prefixes that deliveries may reach although
 	// they are private or internal (--allow-private); see DialControl.
 	AllowPrivate []netip.Prefix
-	// Policy schedules retries (default DefaultPolicy()).
-	Policy *Policy
 	// TLSConfig, when set, is used for HTTPS (cloned; its MinVersion is
 	// raised to TLS 1.2). Tests use it to trust a test server's certificate.
 	TLSConfig *tls.Config
@@ -78,7 +76,6 @@ type Sender struct {
 	transport *http.Transport
 	dialer    *net.Dialer
 	timeout   time.Duration
-	policy    *Policy
 	userAgent string
 }
 
@@ -93,9 +90,6 @@ func NewSender(cfg SenderConfig) *Sender {
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = DefaultConcurrency
-	}
-	if cfg.Policy == nil {
-		cfg.Policy = DefaultPolicy()
 	}
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "hookd/" + hookd.Version
@@ -133,7 +127,6 @@ func NewSender(cfg SenderConfig) *Sender {
 		transport: transport,
 		dialer:    dialer,
 		timeout:   cfg.Timeout,
-		policy:    cfg.Policy,
 		userAgent: cfg.UserAgent,
 	}
 }
@@ -141,39 +134,44 @@ func NewSender(cfg SenderConfig) *Sender {
 // Timeout returns the per-attempt timeout.
 func (s *Sender) Timeout() time.Duration { return s.timeout }
 
-// Policy returns the retry policy that Send applies.
-func (s *Sender) Policy() *Policy { return s.policy }
-
-// Send makes one attempt to deliver d to t and returns its result, complete
-// with the retry decision of the sender's policy (NextAttemptAt,
-// DisableWebhook). Attempt is d.Attempts+1.
-//
-// The request carries the body of Body, Content-Type: application/json,
-// User-Agent, webhook-id (d.MessageID), webhook-timestamp, webhook-signature
-// (Sign with t.Secrets), then t's custom headers: a plain one as it is, an
-// is_hmac one with HMACHex of the body. RequestHeaders shows them with the
-// signature and every hidden or HMAC value masked.
-func (s *Sender) Send(ctx context.Context, t *hookd.Target, d *hookd.Delivery) hookd.AttemptResult {
-	start := time.Now()
-	r := hookd.AttemptResult{
-		DeliveryID: d.ID,
-		WebhookID:  d.WebhookID,
-		Attempt:    d.Attempts + 1,
-		At:         start.UTC().Truncate(time.Millisecond),
-	}
-	retryAfter := s.attempt(ctx, t, d, start, &r)
-	end := time.Now()
-	r.Duration = end.Sub(start)
-	s.policy.Apply(&r, retryAfter, end)
-	return r
+// Outcome is what one attempt did, as the Sender saw it. What follows (a
+// retry, the end of the delivery) is the Policy's decision, not the
+// Sender's.
+type Outcome struct {
+	Success        bool
+	HTTPStatus     int // 0 when no response arrived
+	ErrorClass     string
+	Error          string
+	Duration       time.Duration
+	RequestHeaders map[string]string // secrets masked
+	ResponseBody   string            // at most hookd.MaxLoggedBody bytes
+	// RetryAfter is the delay that a failed response asked for in its
+	// Retry-After header, counted from the end of the attempt; -1 when it
+	// asked none that parses.
+	RetryAfter time.Duration
 }
 
-// attempt fills r's outcome and returns the Retry-After delay to honour, or
-// -1.
-func (s *Sender) attempt(ctx context.Context, t *hookd.Target, d *hookd.Delivery, start time.Time, r *hookd.AttemptResult) time.Duration {
+// Send makes one attempt, at time at, to deliver d to t, and reports what
+// happened.
+//
+// The request carries the body of Body, Content-Type: application/json,
+// User-Agent, webhook-id (d.MessageID), webhook-timestamp (at),
+// webhook-signature (Sign with t.Secrets), then t's custom headers: a plain
+// one as it is, an is_hmac one with HMACHex of the body. RequestHeaders
+// shows them with the signature and every hidden or HMAC value masked.
+func (s *Sender) Send(ctx context.Context, t *hookd.Target, d *hookd.Delivery, at time.Time) Outcome {
+	start := time.Now() // the duration is measured on the monotonic clock
+	o := Outcome{RetryAfter: -1}
+	s.attempt(ctx, t, d, at, start, &o)
+	o.Duration = time.Since(start)
+	return o
+}
+
+// attempt fills o.
+func (s *Sender) attempt(ctx context.Context, t *hookd.Target, d *hookd.Delivery, at, start time.Time, o *Outcome) {
 	body := Body(&d.Event, d.WebhookID)
-	timestamp := strconv.FormatInt(start.Unix(), 10)
-	signature := Sign(t.Secrets, d.MessageID, start, body)
+	timestamp := strconv.FormatInt(at.Unix(), 10)
+	signature := Sign(t.Secrets, d.MessageID, at, body)
 
 	header := make(http.Header, 5+len(t.Headers))
 	shown := make(map[string]string, 5+len(t.Headers))
@@ -222,12 +220,12 @@ func (s *Sender) attempt(ctx context.Context, t *hookd.Target, d *hookd.Delivery
 			shown[k] = v
 		}
 	}
-	r.RequestHeaders = shown
+	o.RequestHeaders = shown
 
 	if signature == "" {
-		r.ErrorClass = hookd.ClassInternal
-		r.Error = "no valid signing secret for this webhook"
-		return -1
+		o.ErrorClass = hookd.ClassInternal
+		o.Error = "no valid signing secret for this webhook"
+		return
 	}
 	method := t.Method
 	if method == "" {
@@ -238,50 +236,47 @@ func (s *Sender) attempt(ctx context.Context, t *hookd.Target, d *hookd.Delivery
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, t.URL, bytes.NewReader(body))
 	if err != nil {
-		r.ErrorClass = hookd.ClassInternal
-		r.Error = "invalid request: " + unwrapURLError(err).Error()
-		return -1
+		o.ErrorClass = hookd.ClassInternal
+		o.Error = "invalid request: " + unwrapURLError(err).Error()
+		return
 	}
 	req.Header = header
 
 	resp, err := s.client.Do(req)
 	if err != nil {
-		r.ErrorClass, r.Error = classify(err)
-		return -1
+		o.ErrorClass, o.Error = classify(err)
+		return
 	}
 	logged, _ := io.ReadAll(io.LimitReader(resp.Body, hookd.MaxLoggedBody))
 	io.CopyN(io.Discard, resp.Body, drainLimit)
 	resp.Body.Close()
 
-	r.HTTPStatus = resp.StatusCode
-	r.ResponseBody = logBody(logged)
+	o.HTTPStatus = resp.StatusCode
+	o.ResponseBody = logBody(logged)
 	switch code := resp.StatusCode; {
 	case code >= 200 && code < 300:
-		r.Success = true
+		o.Success = true
 	case code >= 300 && code < 400:
-		r.ErrorClass = hookd.ClassRedirect
-		r.Error = fmt.Sprintf("HTTP %d: redirects are not followed", code)
+		o.ErrorClass = hookd.ClassRedirect
+		o.Error = fmt.Sprintf("HTTP %d: redirects are not followed", code)
 		if loc := resp.Header.Get("Location"); loc != "" {
-			r.Error = fmt.Sprintf("HTTP %d: redirect to %s not followed", code, truncate(loc, 512))
+			o.Error = fmt.Sprintf("HTTP %d: redirect to %s not followed", code, truncate(loc, 512))
 		}
 	case code == http.StatusGone:
-		r.ErrorClass = hookd.ClassGone
-		r.Error = "HTTP 410 Gone: the webhook is disabled"
+		o.ErrorClass = hookd.ClassGone
+		o.Error = "HTTP 410 Gone: the webhook is disabled"
 	default:
-		r.ErrorClass = hookd.ClassStatus
-		r.Error = "HTTP " + strconv.Itoa(code)
+		o.ErrorClass = hookd.ClassStatus
+		o.Error = "HTTP " + strconv.Itoa(code)
 		if text := http.StatusText(code); text != "" {
-			r.Error += " " + text
+			o.Error += " " + text
 		}
-		if RetryAfterHonoured(code) {
-			if v := resp.Header.Get("Retry-After"); v != "" {
-				if d, ok := ParseRetryAfter(v, time.Now()); ok {
-					return d
-				}
+		if v := resp.Header.Get("Retry-After"); v != "" {
+			if d, ok := ParseRetryAfter(v, at.Add(time.Since(start))); ok {
+				o.RetryAfter = d
 			}
 		}
 	}
-	return -1
 }
 
 // unwrapURLError drops the *url.Error wrapper, whose message repeats the

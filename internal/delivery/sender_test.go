@@ -67,6 +67,16 @@ func testSender(timeout time.Duration) *Sender {
 	return NewSender(SenderConfig{Timeout: timeout, AllowPrivate: loopback, Concurrency: 4})
 }
 
+// attemptOnce makes one attempt of d to t now, as the dispatcher does: the
+// Sender's outcome, then the default policy's decision.
+func attemptOnce(s *Sender, ctx context.Context, t *hookd.Target, d *hookd.Delivery) hookd.AttemptResult {
+	at := hookd.SystemClock.Now()
+	o := s.Send(ctx, t, d, at)
+	r := resultOf(d, at, &o)
+	DefaultPolicy().Apply(&r, o.RetryAfter, hookd.SystemClock.Now())
+	return r
+}
+
 func testDelivery() *hookd.Delivery {
 	return &hookd.Delivery{
 		ID:        17,
@@ -114,7 +124,7 @@ func TestSendSuccess(t *testing.T) {
 	d := testDelivery()
 	d.Attempts = 2
 	before := time.Now()
-	r := s.Send(context.Background(), tg, d)
+	r := attemptOnce(s, context.Background(), tg, d)
 	if !r.Success || r.HTTPStatus != 202 || r.ErrorClass != "" || r.Error != "" {
 		t.Fatalf("result %+v", r)
 	}
@@ -221,7 +231,7 @@ func TestSendSignatureStableAcrossRetries(t *testing.T) {
 	d := testDelivery()
 	for i := 0; i < 2; i++ {
 		d.Attempts = i
-		r := s.Send(context.Background(), tg, d)
+		r := attemptOnce(s, context.Background(), tg, d)
 		if r.Success || r.ErrorClass != hookd.ClassStatus || r.HTTPStatus != 500 || r.Error != "HTTP 500 Internal Server Error" {
 			t.Fatalf("result %+v", r)
 		}
@@ -248,7 +258,7 @@ func TestSendRedirectNotFollowed(t *testing.T) {
 	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, target.URL+"/elsewhere", http.StatusTemporaryRedirect)
 	})
-	r := testSender(5*time.Second).Send(context.Background(), testTarget(rc.URL), testDelivery())
+	r := attemptOnce(testSender(5*time.Second), context.Background(), testTarget(rc.URL), testDelivery())
 	if r.Success || r.ErrorClass != hookd.ClassRedirect || r.HTTPStatus != 307 {
 		t.Fatalf("result %+v", r)
 	}
@@ -270,7 +280,7 @@ func TestSendTimeout(t *testing.T) {
 	})
 	defer close(release)
 	start := time.Now()
-	r := testSender(200*time.Millisecond).Send(context.Background(), testTarget(rc.URL), testDelivery())
+	r := attemptOnce(testSender(200*time.Millisecond), context.Background(), testTarget(rc.URL), testDelivery())
 	if r.Success || r.ErrorClass != hookd.ClassTimeout || r.HTTPStatus != 0 {
 		t.Fatalf("result %+v", r)
 	}
@@ -292,7 +302,7 @@ func TestSendConnectionRefused(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	r := testSender(5*time.Second).Send(context.Background(), testTarget("http://"+addr+"/"), testDelivery())
+	r := attemptOnce(testSender(5*time.Second), context.Background(), testTarget("http://"+addr+"/"), testDelivery())
 	if r.Success || r.ErrorClass != hookd.ClassRefused || r.HTTPStatus != 0 || r.Error == "" {
 		t.Fatalf("result %+v", r)
 	}
@@ -316,7 +326,7 @@ func TestSendConnectionReset(t *testing.T) {
 			c.Close()
 		}
 	}()
-	r := testSender(5*time.Second).Send(context.Background(), testTarget("http://"+ln.Addr().String()+"/"), testDelivery())
+	r := attemptOnce(testSender(5*time.Second), context.Background(), testTarget("http://"+ln.Addr().String()+"/"), testDelivery())
 	if r.Success || r.ErrorClass != hookd.ClassReset {
 		t.Fatalf("result %+v", r)
 	}
@@ -325,14 +335,14 @@ func TestSendConnectionReset(t *testing.T) {
 func TestSendForbiddenAddress(t *testing.T) {
 	rc := newReceiver(t, nil)
 	s := NewSender(SenderConfig{Timeout: 5 * time.Second}) // no allow-list
-	r := s.Send(context.Background(), testTarget(rc.URL), testDelivery())
+	r := attemptOnce(s, context.Background(), testTarget(rc.URL), testDelivery())
 	if r.Success || r.ErrorClass != hookd.ClassForbidden || !strings.Contains(r.Error, "127.0.0.1") {
 		t.Fatalf("result %+v", r)
 	}
 	// A redirect to a forbidden address cannot be followed either, and a
 	// host name resolving to loopback is caught at connect time.
 	u := strings.Replace(rc.URL, "127.0.0.1", "localhost", 1)
-	r = s.Send(context.Background(), testTarget(u), testDelivery())
+	r = attemptOnce(s, context.Background(), testTarget(u), testDelivery())
 	if r.ErrorClass != hookd.ClassForbidden {
 		t.Fatalf("localhost: result %+v", r)
 	}
@@ -343,7 +353,7 @@ func TestSendForbiddenAddress(t *testing.T) {
 
 func TestSendGoneDisables(t *testing.T) {
 	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusGone) })
-	r := testSender(5*time.Second).Send(context.Background(), testTarget(rc.URL), testDelivery())
+	r := attemptOnce(testSender(5*time.Second), context.Background(), testTarget(rc.URL), testDelivery())
 	if r.Success || r.ErrorClass != hookd.ClassGone || r.HTTPStatus != 410 {
 		t.Fatalf("result %+v", r)
 	}
@@ -376,7 +386,7 @@ func TestSendRetryAfter(t *testing.T) {
 			w.WriteHeader(c.status)
 		})
 		start := time.Now()
-		r := testSender(5*time.Second).Send(context.Background(), testTarget(rc.URL), testDelivery())
+		r := attemptOnce(testSender(5*time.Second), context.Background(), testTarget(rc.URL), testDelivery())
 		if r.Success || r.ErrorClass != hookd.ClassStatus || r.HTTPStatus != c.status || r.NextAttemptAt == nil {
 			t.Fatalf("%d %q: result %+v", c.status, c.retryAfter, r)
 		}
@@ -399,7 +409,7 @@ func TestSendLargeResponseTruncated(t *testing.T) {
 		}
 	})
 	start := time.Now()
-	r := testSender(10*time.Second).Send(context.Background(), testTarget(rc.URL), testDelivery())
+	r := attemptOnce(testSender(10*time.Second), context.Background(), testTarget(rc.URL), testDelivery())
 	if !r.Success || r.HTTPStatus != 200 {
 		t.Fatalf("result %+v", r)
 	}
@@ -442,14 +452,14 @@ func TestSendTLSError(t *testing.T) {
 	srv.StartTLS()
 	defer srv.Close()
 	// The test server's certificate is not trusted by default.
-	r := testSender(5*time.Second).Send(context.Background(), testTarget(srv.URL), testDelivery())
+	r := attemptOnce(testSender(5*time.Second), context.Background(), testTarget(srv.URL), testDelivery())
 	if r.Success || r.ErrorClass != hookd.ClassTLS {
 		t.Fatalf("result %+v", r)
 	}
 	// Trusted, it works, over HTTP/2 as the server offers it.
 	s := NewSender(SenderConfig{Timeout: 5 * time.Second, AllowPrivate: loopback,
 		TLSConfig: &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}})
-	if r := s.Send(context.Background(), testTarget(srv.URL), testDelivery()); !r.Success {
+	if r := attemptOnce(s, context.Background(), testTarget(srv.URL), testDelivery()); !r.Success {
 		t.Fatalf("trusted: result %+v", r)
 	}
 	if proto.Load() != 2 {
@@ -457,7 +467,7 @@ func TestSendTLSError(t *testing.T) {
 	}
 	// Plain HTTP to a TLS port or TLS to a plain port: both TLS failures.
 	plain := newReceiver(t, nil)
-	r = testSender(5*time.Second).Send(context.Background(), testTarget(strings.Replace(plain.URL, "http:", "https:", 1)), testDelivery())
+	r = attemptOnce(testSender(5*time.Second), context.Background(), testTarget(strings.Replace(plain.URL, "http:", "https:", 1)), testDelivery())
 	if r.ErrorClass != hookd.ClassTLS {
 		t.Fatalf("https to a plain server: result %+v", r)
 	}
@@ -467,7 +477,7 @@ func TestSendTLSError(t *testing.T) {
 // NXDOMAIN without any DNS traffic.
 func TestSendDNSError(t *testing.T) {
 	s := NewSender(SenderConfig{Timeout: 5 * time.Second, Resolver: testResolver(egressHosts)})
-	r := s.Send(context.Background(), testTarget("http://no-such-host.invalid/"), testDelivery())
+	r := attemptOnce(s, context.Background(), testTarget("http://no-such-host.invalid/"), testDelivery())
 	if r.Success || r.ErrorClass != hookd.ClassDNS || r.NextAttemptAt == nil {
 		t.Fatalf("result %+v", r)
 	}
@@ -477,18 +487,18 @@ func TestSendBadTarget(t *testing.T) {
 	d := testDelivery()
 	tg := testTarget("http://127.0.0.1:1/")
 	tg.Secrets = nil
-	r := testSender(time.Second).Send(context.Background(), tg, d)
+	r := attemptOnce(testSender(time.Second), context.Background(), tg, d)
 	if r.Success || r.ErrorClass != hookd.ClassInternal || !strings.Contains(r.Error, "signing secret") {
 		t.Fatalf("no secret: result %+v", r)
 	}
 	tg = testTarget("ftp://example.com/")
-	r = testSender(time.Second).Send(context.Background(), tg, d)
+	r = attemptOnce(testSender(time.Second), context.Background(), tg, d)
 	if r.Success || r.ErrorClass == "" {
 		t.Fatalf("ftp: result %+v", r)
 	}
 	tg = testTarget("http://example.com/")
 	tg.Method = "BAD METHOD"
-	r = testSender(time.Second).Send(context.Background(), tg, d)
+	r = attemptOnce(testSender(time.Second), context.Background(), tg, d)
 	if r.Success || r.ErrorClass != hookd.ClassInternal {
 		t.Fatalf("bad method: result %+v", r)
 	}
@@ -506,7 +516,7 @@ func TestSendReusesConnections(t *testing.T) {
 	})
 	s := testSender(5 * time.Second)
 	for i := 0; i < 5; i++ {
-		if r := s.Send(context.Background(), testTarget(rc.URL), testDelivery()); !r.Success {
+		if r := attemptOnce(s, context.Background(), testTarget(rc.URL), testDelivery()); !r.Success {
 			t.Fatalf("result %+v", r)
 		}
 	}

@@ -55,7 +55,7 @@ func endAttemptSpan(span trace.Span, r *hookd.AttemptResult) {
 		span.SetStatus(codes.Ok, "")
 		return
 	}
-	span.SetAttributes(attribute.String("error.type", r.ErrorClass), attribute.Bool("hookd.retry", r.NextAttemptAt != nil))
+	span.SetAttributes(attribute.String("error.type", r.ErrorClass), attribute.Bool("hookd.retry", r.DeliveryState() == hookd.StatePending))
 	span.SetStatus(codes.Error, r.Error)
 }
 

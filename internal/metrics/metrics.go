@@ -199,10 +199,10 @@ func (m *Metrics) WebhooksDisabled(reason string, n int) {
 
 // Outcome returns the outcome label of an attempt.
 func Outcome(r hookd.AttemptResult) string {
-	switch {
-	case r.Success:
+	switch r.DeliveryState() {
+	case hookd.StateSucceeded:
 		return OutcomeSuccess
-	case r.NextAttemptAt != nil:
+	case hookd.StatePending:
 		return OutcomeRetry
 	}
 	return OutcomeFailed

@@ -1,0 +1,192 @@
+package delivery
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/backoff"
+)
+
+// claimLinger is how long, with a backlog, the loop waits for more idle
+// workers before claiming for the few it has.
+const claimLinger = 5 * time.Millisecond
+
+// claimer claims due deliveries for the idle workers, reads their targets,
+// and sleeps until new work may be due.
+type claimer struct {
+	store     hookd.Store
+	clock     hookd.Clock
+	worker    string
+	lease     time.Duration
+	batchSize int
+	poll      time.Duration
+	log       *slog.Logger
+	// targetsPatience is how long claim tries to read the targets of
+	// deliveries it has claimed: two thirds of the lease margin, so that
+	// the attempt still fits in the lease after it.
+	targetsPatience time.Duration
+	targetsRetry    backoff.Backoff
+
+	// nextDue is the earliest retry this dispatcher scheduled and has not
+	// claimed yet (UnixNano, 0 for none), so the loop wakes for it.
+	nextDue atomic.Int64
+	// dueChanged tells the sleeping loop that nextDue moved earlier.
+	dueChanged chan struct{}
+	// claims numbers the claims, to name each claim's lease.
+	claims atomic.Uint64
+}
+
+func newClaimer(cfg Config, log *slog.Logger) *claimer {
+	return &claimer{
+		store:           cfg.Store,
+		clock:           cfg.Clock,
+		worker:          cfg.WorkerID,
+		lease:           cfg.Lease,
+		batchSize:       cfg.BatchSize,
+		poll:            cfg.PollInterval,
+		log:             log,
+		targetsPatience: cfg.LeaseMargin * 2 / 3,
+		targetsRetry:    backoff.Backoff{First: 50 * time.Millisecond, Max: time.Second, Factor: 3},
+		dueChanged:      make(chan struct{}, 1),
+	}
+}
+
+// run claims deliveries until ctx ends and hands each to start with its
+// target and the name of its lease. It claims only for idle workers.
+func (c *claimer) run(ctx context.Context, w *workers, start func(*hookd.Target, *hookd.Delivery, string)) {
+	// With a backlog, workers free up one by one; gathering a few before
+	// claiming again saves claim transactions.
+	gather := max(1, min(c.batchSize, w.size)/2)
+	backlog := false
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for ctx.Err() == nil {
+		// Wait for an idle worker, or for a few while there is a backlog.
+		for w.idle() <= 0 && ctx.Err() == nil {
+			select {
+			case <-w.freed:
+			case <-ctx.Done():
+			}
+		}
+		if backlog && w.idle() < gather {
+			linger := time.After(claimLinger)
+		gathering:
+			for w.idle() < gather {
+				select {
+				case <-w.freed:
+				case <-linger:
+					break gathering
+				case <-ctx.Done():
+					break gathering
+				}
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		limit := min(w.idle(), c.batchSize)
+		n, err := c.claim(ctx, limit, start)
+		backlog = err == nil && n == limit
+		if err != nil {
+			if ctx.Err() == nil {
+				c.log.Error("claiming deliveries", "err", err)
+			}
+		} else if backlog {
+			// There may be more due: claim again as soon as workers are idle.
+			continue
+		}
+		// Nothing more is due: sleep until new work may be.
+		wait := c.poll
+		if err == nil {
+			if due := c.nextDue.Load(); due != 0 {
+				wait = min(wait, max(time.Unix(0, due).Sub(c.clock.Now()), 0))
+			}
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+		case <-c.store.Wakeup():
+		case <-c.dueChanged:
+		case <-timer.C:
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+// claim claims up to limit due deliveries, reads their targets and starts
+// an attempt for each. It returns how many it claimed.
+func (c *claimer) claim(ctx context.Context, limit int, start func(*hookd.Target, *hookd.Delivery, string)) (int, error) {
+	if due := c.nextDue.Load(); due != 0 && due <= c.clock.Now().UnixNano() {
+		c.nextDue.CompareAndSwap(due, 0)
+	}
+	lease := fmt.Sprintf("%s/%d", c.worker, c.claims.Add(1))
+	ds, err := c.store.Claim(ctx, lease, limit, c.lease)
+	if err != nil || len(ds) == 0 {
+		return 0, err
+	}
+	ids := make([]int64, 0, len(ds))
+	seen := make(map[int64]bool, len(ds))
+	for _, dl := range ds {
+		if !seen[dl.WebhookID] {
+			seen[dl.WebhookID] = true
+			ids = append(ids, dl.WebhookID)
+		}
+	}
+	// The deliveries are leased to us now: read their targets even if ctx
+	// has just ended, and attempt them.
+	targets, err := c.targets(ctx, ids)
+	if err != nil {
+		// They stay leased and are claimed again when the lease expires.
+		return len(ds), fmt.Errorf("reading the targets of %d claimed deliveries: %w", len(ds), err)
+	}
+	for _, dl := range ds {
+		start(targets[dl.WebhookID], dl, lease)
+	}
+	return len(ds), nil
+}
+
+// targets reads the targets of claimed deliveries. When the store fails
+// (a connection that the database closed, a restart) it tries again, with
+// backoff, for up to targetsPatience, rather than leave the deliveries
+// waiting for their lease; not once Run is stopping.
+func (c *claimer) targets(ctx context.Context, ids []int64) (map[int64]*hookd.Target, error) {
+	giveUp := c.clock.Now().Add(c.targetsPatience)
+	var targets map[int64]*hookd.Target
+	_, err := c.targetsRetry.Retry(ctx, func() error {
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(storeTimeout, c.targetsPatience))
+		defer cancel()
+		var err error
+		targets, err = c.store.Targets(tctx, ids)
+		return err
+	}, func(_ int, _ error, wait time.Duration) bool {
+		return ctx.Err() == nil && !c.clock.Now().Add(wait).After(giveUp)
+	})
+	return targets, err
+}
+
+// noteDue remembers t if it is the earliest retry not yet claimed.
+func (c *claimer) noteDue(t time.Time) {
+	n := t.UnixNano()
+	for {
+		cur := c.nextDue.Load()
+		if cur != 0 && cur <= n {
+			return
+		}
+		if c.nextDue.CompareAndSwap(cur, n) {
+			select {
+			case c.dueChanged <- struct{}{}:
+			default:
+			}
+			return
+		}
+	}
+}
