@@ -32,7 +32,7 @@ func (s *Server) rotateSecret(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	secret := hookd.NewSigningSecret()
-	if err := s.store.RotateSecret(r.Context(), wh.ID, secret, hookd.Now().Add(hookd.SigningSecretGrace)); err != nil {
+	if err := s.store.RotateSecret(r.Context(), wh.ID, secret, s.clock.Now().Add(hookd.SigningSecretGrace)); err != nil {
 		return s.webhookGone(r, err)
 	}
 	writeJSON(w, http.StatusOK, api.SecretResponse{Secret: secret})
@@ -56,7 +56,7 @@ func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	e := &hookd.Event{ProjectID: wh.ProjectID, Data: data, CreatedAt: hookd.Now()}
+	e := &hookd.Event{ProjectID: wh.ProjectID, Data: data, CreatedAt: s.clock.Now()}
 	switch {
 	case name != nil:
 		e.Event = *name
@@ -92,7 +92,7 @@ func (s *Server) retryWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	now := hookd.Now()
+	now := s.clock.Now()
 	start, end := time.UnixMilli(0).UTC(), now.Add(time.Millisecond)
 	if from != nil {
 		start = *from

@@ -45,7 +45,7 @@ func (s *Server) authorize(r *http.Request, who access) error {
 
 // touch records the key's last access, at most once a minute per key.
 func (s *Server) touch(ctx context.Context, k *hookd.APIKey) {
-	now := hookd.Now()
+	now := s.clock.Now()
 	if last, ok := s.lastTouched.Load(k.ID); ok && now.Sub(last.(time.Time)) < time.Minute {
 		return
 	}

@@ -55,7 +55,6 @@ func WithRateLimit(rl RateLimit) Option {
 			config:   rl,
 			keys:     newLimiterSet(rate.Limit(rl.PerSecond), rl.Burst, 0),
 			failures: newLimiterSet(rate.Limit(failRate), max(rl.Burst/10, 1), maxTrackedAddresses),
-			now:      time.Now,
 		}
 	}
 }
@@ -65,7 +64,6 @@ type rateLimits struct {
 	config   RateLimit
 	keys     *limiterSet // by API key prefix
 	failures *limiterSet // failed authentications, by client address
-	now      func() time.Time
 }
 
 // tooManyRequests is a 429 answer; Retry-After says when to try again.
@@ -94,7 +92,7 @@ func (s *Server) admit(r *http.Request, who access) error {
 	if l == nil || who == public {
 		return s.authorize(r, who)
 	}
-	now := l.now()
+	now := s.clock.Now()
 	client := clientAddress(r)
 	if wait, limited := l.failures.exhausted(client, now); limited {
 		return &tooManyRequests{wait, fmt.Sprintf(

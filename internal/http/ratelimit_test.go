@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookd/hookd/internal/clocktest"
 	hookdhttp "github.com/hookd/hookd/internal/http"
 	"github.com/hookd/hookd/internal/sqlite"
 )
@@ -23,9 +24,9 @@ func sqliteAPI(t *testing.T, opts ...hookdhttp.Option) *testAPI {
 // Each key gets its own budget; over it, a request is answered 429 with
 // Retry-After and its handler does not run, so it stores nothing.
 func TestRateLimitPerKey(t *testing.T) {
-	t.Parallel() // it waits 2 s for a token, as does the next
-	// A token every 2 s: the four requests surely come faster.
-	a := sqliteAPI(t, hookdhttp.WithRateLimit(hookdhttp.RateLimit{PerSecond: 0.5, Burst: 3}))
+	clock := clocktest.New(time.Now())
+	// A token every 2 s of the clock, which moves only when told to.
+	a := sqliteAPI(t, hookdhttp.WithClock(clock), hookdhttp.WithRateLimit(hookdhttp.RateLimit{PerSecond: 0.5, Burst: 3}))
 	event := func(id string) string { return `{"id":"` + id + `","event":"ASSET_ADDED"}` }
 	for _, id := range []string{"evt_1", "evt_2", "evt_3"} {
 		expect(t, a.do("POST", "/api/v2/events", a.publisher, event(id)), 200, "")
@@ -41,9 +42,13 @@ func TestRateLimitPerKey(t *testing.T) {
 	// Another key is not affected.
 	expect(t, a.do("GET", "/api/v2/admin/webhooks", a.adminKey, ""), 200, `{"webhooks":[]}`)
 
-	// Once the bucket refills, the event refused with 429 turns out never to
-	// have been stored: it is new, not a duplicate.
-	time.Sleep(2100 * time.Millisecond)
+	// A millisecond before the token, still refused; once the bucket
+	// refills, the event refused with 429 turns out never to have been
+	// stored: it is new, not a duplicate.
+	clock.Advance(2*time.Second - time.Millisecond)
+	res = a.do("POST", "/api/v2/events", a.publisher, event("evt_limited"))
+	expect(t, res, 429, `{"error":"Too many requests: the limit is 0.5 requests a second per API key (bursts of 3), retry in 1 s"}`)
+	clock.Advance(time.Millisecond)
 	res = a.do("POST", "/api/v2/events", a.publisher, event("evt_limited"))
 	expect(t, res, 200, "")
 	if normalize(t, res.body).(map[string]any)["event"].(map[string]any)["duplicate"] != false {
@@ -54,9 +59,9 @@ func TestRateLimitPerKey(t *testing.T) {
 // Failed authentications are limited per client address, before the key
 // is looked at: past the budget even a valid key from that address waits.
 func TestRateLimitFailedAuthentication(t *testing.T) {
-	t.Parallel()
+	clock := clocktest.New(time.Now())
 	// 5 a second per key, so a failure every 2 s per address, bursts of 2.
-	a := sqliteAPI(t, hookdhttp.WithRateLimit(hookdhttp.RateLimit{PerSecond: 5, Burst: 20}))
+	a := sqliteAPI(t, hookdhttp.WithClock(clock), hookdhttp.WithRateLimit(hookdhttp.RateLimit{PerSecond: 5, Burst: 20}))
 	expect(t, a.do("GET", "/api/v2/admin/webhooks", "guess.wrong-secret", ""), 401, `{"error":"Unauthorized"}`)
 	expect(t, a.do("GET", "/api/v2/admin/webhooks", "", ""), 401, `{"error":"Unauthorized"}`)
 	res := a.do("GET", "/api/v2/admin/webhooks", "guess.another-secret", "")
@@ -68,7 +73,7 @@ func TestRateLimitFailedAuthentication(t *testing.T) {
 	// Health checks are never limited.
 	expect(t, a.do("GET", "/healthz", "", ""), 200, "")
 
-	time.Sleep(2100 * time.Millisecond)
+	clock.Advance(2 * time.Second)
 	expect(t, a.do("GET", "/api/v2/admin/webhooks", a.adminKey, ""), 200, "")
 }
 

@@ -21,6 +21,7 @@ import (
 type Server struct {
 	store     hookd.Store
 	logger    *slog.Logger
+	clock     hookd.Clock // the time of records and of the rate limits
 	mux       *http.ServeMux
 	observer  Observer     // nil: none
 	metrics   http.Handler // GET /metrics; nil: not served
@@ -34,7 +35,7 @@ type Server struct {
 
 // NewServer returns the API handler for store.
 func NewServer(store hookd.Store, logger *slog.Logger, opts ...Option) *Server {
-	s := &Server{store: store, logger: logger, mux: http.NewServeMux()}
+	s := &Server{store: store, logger: logger, clock: hookd.SystemClock, mux: http.NewServeMux()}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -54,6 +55,10 @@ type Observer interface {
 	// EventsPublished is called with the events the intake stored.
 	EventsPublished(published []hookd.Published)
 }
+
+// WithClock makes the server read the time from c (tests move a
+// clocktest.Clock); the default is hookd.SystemClock.
+func WithClock(c hookd.Clock) Option { return func(s *Server) { s.clock = c } }
 
 // WithObserver tells o of every request and every event published.
 func WithObserver(o Observer) Option { return func(s *Server) { s.observer = o } }
