@@ -252,7 +252,7 @@ func newService(store hookd.Store, o serviceOptions) (*service, error) {
 	if err != nil {
 		return nil, err
 	}
-	apiOptions = append(apiOptions, hookdhttp.WithRateLimit(o.rateLimit))
+	apiOptions = append(apiOptions, hookdhttp.WithClock(hookd.SystemClock), hookdhttp.WithRateLimit(o.rateLimit))
 	// The admin UI owns "/" and "/assets/"; every other path is the API's.
 	srv := newHTTPServer(web.Mount(hookdhttp.NewServer(store, o.logger, apiOptions...)), o.logger, o.httpLimits)
 	return &service{store: store, sender: sender, dispatcher: dispatcher, server: srv}, nil
