@@ -25,7 +25,7 @@ func (a *testAPI) createWebhook(t *testing.T, body string) int64 {
 	t.Helper()
 	res := a.do("POST", "/api/v2/admin/webhooks", a.adminKey, body)
 	expect(t, res, 200, "")
-	var v struct{ Webhook struct{ ID int64 } }
+	var v api.WebhookResponse
 	if err := json.Unmarshal(res.body, &v); err != nil {
 		t.Fatal(err)
 	}
@@ -35,11 +35,7 @@ func (a *testAPI) createWebhook(t *testing.T, body string) int64 {
 func (a *testAPI) queueLength(t *testing.T, id int64) int {
 	t.Helper()
 	res := a.do("GET", fmt.Sprintf("/api/v2/admin/webhooks/%d", id), a.adminKey, "")
-	var v struct {
-		Webhook struct {
-			QueueLength int `json:"queue_length"`
-		}
-	}
+	var v api.WebhookResponse
 	if err := json.Unmarshal(res.body, &v); err != nil {
 		t.Fatal(err)
 	}
