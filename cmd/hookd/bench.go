@@ -179,6 +179,7 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	svc, err := newService(counting, serviceOptions{
 		logger: logger, allowPrivate: allow, schedule: schedule, concurrency: c.concurrency,
 		timeout: delivery.DefaultTimeout, lease: delivery.DefaultLease, shutdownGrace: 5 * time.Second, metrics: m,
+		clock: hookd.SystemClock,
 	})
 	if err != nil {
 		return nil, err

@@ -21,15 +21,40 @@ import (
 
 const testAdminKey = "admin.crash-test-secret-0123456789"
 
-// buildHookd compiles the hookd binary once per test run.
+// built is the hookd binary that the tests run, compiled by the first
+// that needs it.
+var built struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// buildHookd returns the hookd binary, compiled once per test run (TestMain
+// removes it).
 func buildHookd(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "hookd")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	built.once.Do(func() {
+		built.dir, built.err = os.MkdirTemp("", "hookd-test-")
+		if built.err != nil {
+			return
+		}
+		out, err := exec.Command("go", "build", "-o", filepath.Join(built.dir, "hookd"), ".").CombinedOutput()
+		if err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	return bin
+	return filepath.Join(built.dir, "hookd")
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
 }
 
 func freeAddr(t *testing.T) string {
@@ -125,7 +150,7 @@ func TestKill9DeliversEveryAcceptedEvent(t *testing.T) {
 	bin := buildHookd(t)
 	receiver, target := newCountingReceiver(t, 5*time.Millisecond)
 	db := filepath.Join(t.TempDir(), "hookd.db")
-	args := []string{"--database", db, "--allow-private", "127.0.0.0/8", "--timeout", "2s", "--lease", "17s",
+	args := []string{"--database", db, "--allow-private", "127.0.0.0/8", "--timeout", "2s", "--lease-margin", "3s", "--lease", "5s",
 		"--concurrency", "8", "--retry-schedule", "1s,1s,1s", "--shutdown-grace", "1s"}
 	first := startHookd(t, bin, args...)
 

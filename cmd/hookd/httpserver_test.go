@@ -218,6 +218,7 @@ func TestServeRateLimit(t *testing.T) {
 	svc, err := newService(st, serviceOptions{
 		logger: slog.New(slog.NewTextHandler(io.Discard, nil)), schedule: delivery.DefaultSchedule(),
 		concurrency: 1, timeout: time.Second, lease: time.Minute, rateLimit: hookdhttp.RateLimit{PerSecond: 1, Burst: 2},
+		clock: hookd.SystemClock,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -167,7 +167,7 @@ func TestSeveralProcessesOnPostgres(t *testing.T) {
 	)
 	recv := newPairReceiver()
 	args := []string{"--database", pgtest.URLFor(t, schema), "--allow-private", "127.0.0.0/8",
-		"--timeout", "2s", "--lease", "17s", "--concurrency", fmt.Sprint(concurrency),
+		"--timeout", "2s", "--lease-margin", "3s", "--lease", "5s", "--concurrency", fmt.Sprint(concurrency),
 		"--retry-schedule", "1s,1s,1s", "--shutdown-grace", "1s", "--maintenance-interval", "1s"}
 	procs := make([]*hookdProcess, processes)
 	for i := range procs {
@@ -425,7 +425,7 @@ func TestPostgresOutage(t *testing.T) {
 	const concurrency = 16
 	recv := newPairReceiver()
 	args := []string{"--database", proxy.URLFor(t, schema), "--allow-private", "127.0.0.0/8",
-		"--timeout", "2s", "--lease", "17s", "--concurrency", fmt.Sprint(concurrency),
+		"--timeout", "2s", "--lease-margin", "3s", "--lease", "5s", "--concurrency", fmt.Sprint(concurrency),
 		"--retry-schedule", "1s,1s,1s", "--shutdown-grace", "1s"}
 	procs := []*hookdProcess{startHookd(t, bin, args...), startHookd(t, bin, args...)}
 	ctx := context.Background()
@@ -500,7 +500,7 @@ func TestPostgresOutage(t *testing.T) {
 	phase("database back", 2*time.Second)
 	// A claim cut off after the database committed it leaves its
 	// deliveries leased to a process that does not know it: they go out
-	// when the 17 s lease ends.
+	// when the 5 s lease ends.
 	stopProbes()
 	wg.Wait()
 

@@ -30,6 +30,7 @@ type serveConfig struct {
 	concurrency   int
 	timeout       time.Duration
 	lease         time.Duration
+	leaseMargin   time.Duration
 	retention     time.Duration
 	disableAfter  time.Duration
 	maintainEvery time.Duration
@@ -60,7 +61,8 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	fs.StringVar(&c.retrySchedule, "retry-schedule", delivery.DefaultScheduleString, "delays between attempts, comma-separated Go durations (±20% jitter)")
 	fs.IntVar(&c.concurrency, "concurrency", delivery.DefaultConcurrency, "attempts sent at once")
 	fs.DurationVar(&c.timeout, "timeout", delivery.DefaultTimeout, "timeout of one delivery attempt")
-	fs.DurationVar(&c.lease, "lease", delivery.DefaultLease, "how long a claimed delivery stays with this process; after a crash another process (or a restart) takes it over after this (at least --timeout + 15s)")
+	fs.DurationVar(&c.lease, "lease", delivery.DefaultLease, "how long a claimed delivery stays with this process; after a crash another process (or a restart) takes it over after this (at least --timeout + --lease-margin)")
+	fs.DurationVar(&c.leaseMargin, "lease-margin", delivery.DefaultLeaseMargin, "the part of --lease beyond --timeout: the time to read a claim's webhooks and to record its attempts")
 	fs.DurationVar(&c.retention, "retention", 30*24*time.Hour, "how long attempt logs, finished deliveries and events are kept")
 	fs.DurationVar(&c.disableAfter, "disable-after", 5*24*time.Hour, "disable a webhook whose deliveries keep failing this long (0: never)")
 	fs.DurationVar(&c.maintainEvery, "maintenance-interval", 10*time.Minute, "how often retention and auto-disable run")
@@ -105,6 +107,9 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	if c.timeout < time.Second {
 		return fmt.Errorf("invalid --timeout %s: use at least 1s", c.timeout)
 	}
+	if c.leaseMargin < time.Second {
+		return fmt.Errorf("invalid --lease-margin %s: use at least 1s", c.leaseMargin)
+	}
 	if c.retention < time.Hour || c.maintainEvery < time.Second || c.disableAfter < 0 || c.shutdownGrace < 0 {
 		return errors.New("invalid durations: --retention must be at least 1h, --maintenance-interval at least 1s, --disable-after and --shutdown-grace not negative")
 	}
@@ -128,7 +133,9 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 		m = metrics.New()
 		observe = m.ObserveQuery
 	}
-	store, err := openStore(ctx, *c.database, observe)
+	// The store, the dispatcher and the API read the time from one clock.
+	clock := hookd.SystemClock
+	store, err := openStore(ctx, *c.database, clock, observe)
 	if err != nil {
 		return fmt.Errorf("open database %s: %w", redact(*c.database), err)
 	}
@@ -153,7 +160,8 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 
 	svc, err := newService(store, serviceOptions{
 		logger: logger, allowPrivate: allow, schedule: schedule, concurrency: c.concurrency,
-		timeout: c.timeout, lease: c.lease, shutdownGrace: c.shutdownGrace, metrics: m, rateLimit: c.rateLimit,
+		timeout: c.timeout, lease: c.lease, leaseMargin: c.leaseMargin, shutdownGrace: c.shutdownGrace,
+		clock: clock, metrics: m, rateLimit: c.rateLimit,
 	})
 	if err != nil {
 		return err
@@ -210,7 +218,9 @@ type serviceOptions struct {
 	concurrency   int
 	timeout       time.Duration
 	lease         time.Duration
+	leaseMargin   time.Duration // zero: delivery.DefaultLeaseMargin
 	shutdownGrace time.Duration
+	clock         hookd.Clock // the store's: the dispatcher and the API read it too
 	// metrics, when set, counts attempts, events and requests, reads the
 	// queue gauges from the store, and is served at /metrics; it times the
 	// store's statements when the store was opened with its ObserveQuery.
@@ -246,13 +256,14 @@ func newService(store hookd.Store, o serviceOptions) (*service, error) {
 	}
 	dispatcher, err := delivery.New(delivery.Config{
 		Store: store, Sender: sender, Policy: delivery.NewPolicy(o.schedule),
-		Concurrency: o.concurrency, Lease: o.lease, ShutdownGrace: o.shutdownGrace, Logger: o.logger,
+		Clock: o.clock, Concurrency: o.concurrency, Lease: o.lease, LeaseMargin: o.leaseMargin,
+		ShutdownGrace: o.shutdownGrace, Logger: o.logger,
 		Observer: observer,
 	})
 	if err != nil {
 		return nil, err
 	}
-	apiOptions = append(apiOptions, hookdhttp.WithClock(hookd.SystemClock), hookdhttp.WithRateLimit(o.rateLimit))
+	apiOptions = append(apiOptions, hookdhttp.WithClock(o.clock), hookdhttp.WithRateLimit(o.rateLimit))
 	// The admin UI owns "/" and "/assets/"; every other path is the API's.
 	srv := newHTTPServer(web.Mount(hookdhttp.NewServer(store, o.logger, apiOptions...)), o.logger, o.httpLimits)
 	return &service{store: store, sender: sender, dispatcher: dispatcher, server: srv}, nil
