@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/clocktest"
 )
 
 // testLogger writes the dispatcher's log to the test's log.
@@ -28,9 +29,15 @@ func (w tWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// startDispatcher runs a dispatcher until the test ends (or stop is called)
-// and returns stop, which cancels Run and waits for it to return.
+// startDispatcher runs a dispatcher of cfg until the test ends (or stop is
+// called) and returns stop, which cancels Run and waits for it to return:
+// then every attempt has ended and its result is recorded.
 func startDispatcher(t *testing.T, cfg Config) (stop func() time.Duration) {
+	t.Helper()
+	return runDispatcher(t, newDispatcher(t, cfg))
+}
+
+func newDispatcher(t *testing.T, cfg Config) *Dispatcher {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = testLogger(t)
@@ -39,6 +46,12 @@ func startDispatcher(t *testing.T, cfg Config) (stop func() time.Duration) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return d
+}
+
+// runDispatcher runs d as startDispatcher does.
+func runDispatcher(t *testing.T, d *Dispatcher) (stop func() time.Duration) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
@@ -174,7 +187,7 @@ func TestDispatcherGoneDisablesWebhook(t *testing.T) {
 	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusGone) })
 	st := newFakeStore()
 	st.setTarget(testTarget(rc.URL))
-	startDispatcher(t, Config{Store: st, Sender: testSender(5 * time.Second)})
+	stop := startDispatcher(t, Config{Store: st, Sender: testSender(5 * time.Second)})
 	st.add(delivery(1, 5))
 	waitFor(t, 5*time.Second, "the delivery to end", func() bool { return st.state(1).done })
 	log := st.logOf(1)
@@ -182,9 +195,11 @@ func TestDispatcherGoneDisablesWebhook(t *testing.T) {
 		t.Fatalf("log %+v", log)
 	}
 	// A delivery queued before the webhook was disabled is not sent, and
-	// not failed: it waits.
+	// not failed: it waits. (Once a claim has run since it was queued, and
+	// the dispatcher has stopped, nothing more happens to it.)
 	st.add(delivery(2, 5))
-	time.Sleep(200 * time.Millisecond)
+	waitFor(t, 5*time.Second, "a claim after the second delivery was queued", func() bool { return st.seenByClaim(2) })
+	stop()
 	if fd := st.state(2); fd.done || fd.d.Attempts != 0 || len(st.logOf(2)) != 0 {
 		t.Fatalf("second delivery: %+v, log %+v", fd, st.logOf(2))
 	}
@@ -204,11 +219,12 @@ func TestDispatcherMissingOrDisabledTarget(t *testing.T) {
 	disabled.WebhookID = 6
 	disabled.Disabled = true
 	st.setTarget(disabled)
-	startDispatcher(t, Config{Store: st, Sender: testSender(5 * time.Second)})
+	stop := startDispatcher(t, Config{Store: st, Sender: testSender(5 * time.Second)})
 	st.add(delivery(1, 404)) // no such webhook
 	st.add(delivery(2, 6))
 	waitFor(t, 5*time.Second, "the delivery to the missing webhook to be claimed", func() bool { return !st.state(1).leased.IsZero() })
-	time.Sleep(200 * time.Millisecond)
+	waitFor(t, 5*time.Second, "a claim after the delivery to the disabled webhook was queued", func() bool { return st.seenByClaim(2) })
+	stop() // the attempt of delivery 1 has ended
 	for id := int64(1); id <= 2; id++ {
 		if fd := st.state(id); fd.done || fd.d.Attempts != 0 || len(st.logOf(id)) != 0 {
 			t.Errorf("delivery %d: %+v, log %+v", id, fd, st.logOf(id))
@@ -221,7 +237,8 @@ func TestDispatcherMissingOrDisabledTarget(t *testing.T) {
 	st.mu.Lock()
 	st.targets[6].Disabled = false
 	st.mu.Unlock()
-	st.add(delivery(3, 6)) // wakes the dispatcher
+	startDispatcher(t, Config{Store: st, Sender: testSender(5 * time.Second)})
+	st.add(delivery(3, 6))
 	waitFor(t, 5*time.Second, "the deliveries to the re-enabled webhook", func() bool {
 		return st.state(2).done && st.state(3).done
 	})
@@ -288,10 +305,14 @@ func TestDispatcherStoreErrors(t *testing.T) {
 	st.failClaims = 2
 	st.failCompletes = 2
 	st.failTargets = 1
-	startDispatcher(t, Config{
-		Store: st, Sender: testSender(time.Second),
+	clock := clocktest.New(time.Now())
+	st.clock = clock
+	d := newDispatcher(t, Config{
+		Store: st, Sender: testSender(time.Second), Clock: clock,
 		Lease: 16 * time.Second, PollInterval: 20 * time.Millisecond,
 	})
+	fastForward(d, clock)
+	runDispatcher(t, d)
 	st.add(delivery(1, 5))
 	// The targets lookup fails once: it is tried again at once, within the
 	// lease.
@@ -392,13 +413,10 @@ func TestDispatcherConfig(t *testing.T) {
 
 func TestMaintain(t *testing.T) {
 	st := newFakeStore()
-	d, err := New(Config{Store: st, Logger: testLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	clock := clocktest.New(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
+	d := newDispatcher(t, Config{Store: st, Clock: clock})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	before := time.Now()
 	go func() {
 		d.Maintain(ctx, 20*time.Millisecond, 30*24*time.Hour, 5*24*time.Hour)
 		close(done)
@@ -412,10 +430,11 @@ func TestMaintain(t *testing.T) {
 	<-done
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if p := st.pruned[0]; p.After(before.Add(-30*24*time.Hour+time.Second)) || p.Before(before.Add(-30*24*time.Hour-time.Second)) {
-		t.Errorf("pruned before %v", p)
+	// The cut-offs count back from the dispatcher's clock.
+	if p, want := st.pruned[0], clock.Now().Add(-30*24*time.Hour); !p.Equal(want) {
+		t.Errorf("pruned before %v, want %v", p, want)
 	}
-	if p := st.disabled[0]; p.After(before.Add(-5*24*time.Hour+time.Second)) || p.Before(before.Add(-5*24*time.Hour-time.Second)) {
-		t.Errorf("disabled before %v", p)
+	if p, want := st.disabled[0], clock.Now().Add(-5*24*time.Hour); !p.Equal(want) {
+		t.Errorf("disabled before %v, want %v", p, want)
 	}
 }

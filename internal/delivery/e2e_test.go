@@ -168,6 +168,18 @@ func TestDispatcherWithStoreGone(t *testing.T) {
 	backends(t, testDispatcherWithStoreGone)
 }
 
+// claimCounter counts the Claim calls that have returned; the dispatcher
+// makes one at a time.
+type claimCounter struct {
+	hookd.Store
+	claims atomic.Int64
+}
+
+func (s *claimCounter) Claim(ctx context.Context, worker string, limit int, lease time.Duration) ([]*hookd.Delivery, error) {
+	defer s.claims.Add(1)
+	return s.Store.Claim(ctx, worker, limit, lease)
+}
+
 func testDispatcherWithStoreGone(t *testing.T, st hookd.Store) {
 	ctx := context.Background()
 	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusGone) })
@@ -180,7 +192,8 @@ func testDispatcherWithStoreGone(t *testing.T, st hookd.Store) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	startDispatcher(t, Config{Store: st, Sender: testSender(5 * time.Second), Concurrency: 1})
+	counter := &claimCounter{Store: st}
+	stop := startDispatcher(t, Config{Store: counter, Sender: testSender(5 * time.Second), Concurrency: 1, PollInterval: 20 * time.Millisecond})
 	waitFor(t, 10*time.Second, "the webhook to be disabled", func() bool {
 		w, err := st.Webhook(ctx, wh.ID)
 		return err == nil && w.Disabled
@@ -194,10 +207,14 @@ func testDispatcherWithStoreGone(t *testing.T, st hookd.Store) {
 	}
 	// An event for the disabled webhook sent with PublishTo (the test
 	// action) waits, unsent and not failed, until the webhook is enabled.
+	// (A claim begun after PublishTo has returned once the count passes
+	// claimed+1; after it, and the dispatcher stopped, nothing more happens.)
 	if err := st.PublishTo(ctx, wh.ID, &hookd.Event{Event: "ASSET_ADDED", Data: json.RawMessage(`{}`)}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
+	claimed := counter.claims.Load()
+	waitFor(t, 10*time.Second, "a claim after PublishTo", func() bool { return counter.claims.Load() > claimed+1 })
+	stop()
 	failures, err = st.Log(ctx, wh.ID, false, 1, 50)
 	if err != nil || len(failures) != 1 {
 		t.Fatalf("failures after PublishTo to the disabled webhook: %+v, %v", failures, err)

@@ -36,6 +36,7 @@ type fakeStore struct {
 
 type fakeDelivery struct {
 	d       hookd.Delivery
+	queued  int // Claim calls made before it was queued
 	due     time.Time
 	leased  time.Time // lease end; zero when not leased
 	worker  string
@@ -61,7 +62,7 @@ func (s *fakeStore) setTarget(t *hookd.Target) {
 // add queues a delivery, due now, and signals the wakeup channel.
 func (s *fakeStore) add(d hookd.Delivery) {
 	s.mu.Lock()
-	s.deliveries[d.ID] = &fakeDelivery{d: d, due: s.clock.Now()} // milliseconds, as stores keep times
+	s.deliveries[d.ID] = &fakeDelivery{d: d, queued: s.claims, due: s.clock.Now()} // milliseconds, as stores keep times
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
@@ -177,6 +178,14 @@ func (s *fakeStore) logOf(id int64) []hookd.AttemptResult {
 		}
 	}
 	return out
+}
+
+// seenByClaim reports whether a Claim call has run since delivery id was
+// queued (whether or not it claimed it).
+func (s *fakeStore) seenByClaim(id int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.claims > s.deliveries[id].queued
 }
 
 func (s *fakeStore) state(id int64) fakeDelivery {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/clocktest"
 	"github.com/hookd/hookd/internal/postgres/pgtest"
 )
 
@@ -175,16 +176,24 @@ func TestMaintainOneLeaderOnPostgres(t *testing.T) {
 		}
 		wg.Go(func() { d.Maintain(ctx, 5*time.Millisecond, 30*24*time.Hour, 0) })
 	}
-	time.Sleep(time.Second)
+	waitFor(t, 10*time.Second, "ten maintenance rounds", func() bool { return rounds.Load() >= 10 })
 	cancel()
 	wg.Wait()
-	t.Logf("%d maintenance rounds in 1s across 3 dispatchers, at most %d at once", rounds.Load(), most.Load())
-	if rounds.Load() < 3 {
-		t.Errorf("only %d maintenance rounds ran", rounds.Load())
-	}
+	t.Logf("%d maintenance rounds across 3 dispatchers, at most %d at once", rounds.Load(), most.Load())
 	if most.Load() > 1 {
 		t.Errorf("maintenance ran in %d dispatchers at once", most.Load())
 	}
+}
+
+// fastForward makes d's store retries wait on clock instead of sleeping:
+// each wait moves clock forward by its length.
+func fastForward(d *Dispatcher, clock *clocktest.Clock) {
+	sleep := func(ctx context.Context, wait time.Duration) error {
+		clock.Advance(wait)
+		return ctx.Err()
+	}
+	d.completer.retry.Sleep = sleep
+	d.claimer.targetsRetry.Sleep = sleep
 }
 
 // A store that fails for longer than a few tries (the database restarting)
@@ -192,14 +201,55 @@ func TestMaintainOneLeaderOnPostgres(t *testing.T) {
 // recorded once and not sent again.
 func TestRecordingOutlastsAnOutage(t *testing.T) {
 	rc := newReceiver(t, nil)
+	clock := clocktest.New(time.Now())
+	start := clock.Now()
 	st := newFakeStore()
+	st.clock = clock
 	st.setTarget(testTarget(rc.URL))
 	st.failCompletes = 6
-	startDispatcher(t, Config{Store: st, Sender: testSender(time.Second), Lease: 16 * time.Second, PollInterval: 20 * time.Millisecond})
+	d := newDispatcher(t, Config{Store: st, Clock: clock, Sender: testSender(time.Second), Lease: 16 * time.Second, PollInterval: 20 * time.Millisecond})
+	fastForward(d, clock)
+	runDispatcher(t, d)
 	st.add(delivery(1, 5))
 	waitFor(t, 10*time.Second, "the delivery to be recorded", func() bool { return st.state(1).done })
 	if log := st.logOf(1); len(log) != 1 || !log[0].Success {
 		t.Fatalf("log %+v", log)
+	}
+	if n := len(rc.requests()); n != 1 {
+		t.Errorf("receiver got %d requests, want 1", n)
+	}
+	// Six failures, six growing waits: 0.1 s, 0.3 s, 0.9 s, then 1 s.
+	if waited := clock.Now().Sub(start); waited != 4300*time.Millisecond {
+		t.Errorf("the recording waited %s in all, want 4.3s", waited)
+	}
+}
+
+// A store that stays down past the leases: the batch is dropped once the
+// next wait would end after its lease (a later result would be stale), and
+// its delivery is left to be claimed again.
+func TestRecordingGivesUpAtTheLease(t *testing.T) {
+	rc := newReceiver(t, nil)
+	clock := clocktest.New(time.Now())
+	start := clock.Now()
+	st := newFakeStore()
+	st.clock = clock
+	st.setTarget(testTarget(rc.URL))
+	st.failCompletes = 1000
+	d := newDispatcher(t, Config{Store: st, Clock: clock, Sender: testSender(time.Second), Lease: 16 * time.Second})
+	fastForward(d, clock)
+	stop := runDispatcher(t, d)
+	st.add(delivery(1, 5))
+	// Waits of 0.1, 0.3, 0.9 s, then 1 s: the one that would end past 16 s
+	// is not taken, at 15.3 s.
+	waitFor(t, 10*time.Second, "the recording to reach the end of the lease", func() bool {
+		return clock.Now().Sub(start) >= 15*time.Second
+	})
+	stop()
+	if waited := clock.Now().Sub(start); waited != 15300*time.Millisecond {
+		t.Errorf("the recording waited %s in all, want 15.3s", waited)
+	}
+	if fd := st.state(1); fd.done || len(st.logOf(1)) != 0 || fd.leased.IsZero() {
+		t.Errorf("delivery after the dropped batch: %+v, log %+v", fd, st.logOf(1))
 	}
 	if n := len(rc.requests()); n != 1 {
 		t.Errorf("receiver got %d requests, want 1", n)
