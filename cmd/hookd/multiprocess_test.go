@@ -453,10 +453,10 @@ func TestPostgresOutage(t *testing.T) {
 		t.Logf("%-32s %5d events accepted, %4d answers 503", name+":", after-before, m503-n503)
 	}
 
-	phase("running", time.Second)
+	phase("running", 500*time.Millisecond)
 	n := pgtest.Terminate(t, schema)
 	t.Logf("terminated %d PostgreSQL sessions of the two processes", n)
-	phase("after pg_terminate_backend", time.Second)
+	phase("after pg_terminate_backend", 500*time.Millisecond)
 
 	proxy.Cut()
 	cutAt := time.Now()
@@ -497,7 +497,7 @@ func TestPostgresOutage(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	phase("database back", 2*time.Second)
+	phase("database back", time.Second)
 	// A claim cut off after the database committed it leaves its
 	// deliveries leased to a process that does not know it: they go out
 	// when the 5 s lease ends.
