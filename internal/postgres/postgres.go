@@ -26,6 +26,7 @@ import (
 	"github.com/jackc/puddle/v2"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/backoff"
 	"github.com/hookd/hookd/internal/migrate"
 )
 
@@ -241,8 +242,7 @@ func (s *Store) wakeup() {
 // notifications may have been missed meanwhile.
 func (s *Store) listen(ctx context.Context) {
 	defer close(s.done)
-	const minBackoff, maxBackoff = 100 * time.Millisecond, 10 * time.Second
-	backoff := minBackoff
+	reconnect := backoff.Backoff{First: 100 * time.Millisecond, Max: 10 * time.Second, Factor: 2}
 	first := true
 	for ctx.Err() == nil {
 		conn, err := s.connectListener(ctx)
@@ -251,7 +251,7 @@ func (s *Store) listen(ctx context.Context) {
 				s.wakeup()
 			}
 			first = false
-			backoff = minBackoff
+			reconnect.Reset()
 			for {
 				if _, err = conn.WaitForNotification(ctx); err != nil {
 					break
@@ -262,15 +262,9 @@ func (s *Store) listen(ctx context.Context) {
 			conn.Close(cctx)
 			cancel()
 		}
-		if ctx.Err() != nil {
+		if reconnect.Wait(ctx) != nil {
 			return
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, maxBackoff)
 	}
 }
 
