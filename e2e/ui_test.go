@@ -287,9 +287,9 @@ func startHookd(t *testing.T) *hookdUnderTest {
 	sender := delivery.NewSender(delivery.SenderConfig{
 		Timeout:      5 * time.Second,
 		AllowPrivate: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
-		Policy:       delivery.NewPolicy([]time.Duration{time.Second}),
 	})
-	d, err := delivery.New(delivery.Config{Store: st, Sender: sender, Logger: logger, ShutdownGrace: time.Second})
+	d, err := delivery.New(delivery.Config{Store: st, Sender: sender, Logger: logger, ShutdownGrace: time.Second,
+		Policy: delivery.NewPolicy([]time.Duration{time.Second})})
 	if err != nil {
 		t.Fatal(err)
 	}

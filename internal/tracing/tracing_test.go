@@ -70,9 +70,9 @@ func TestTraceFromIntakeToAttempts(t *testing.T) {
 	sender := delivery.NewSender(delivery.SenderConfig{
 		Timeout:      5 * time.Second,
 		AllowPrivate: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
-		Policy:       &delivery.Policy{Schedule: []time.Duration{100 * time.Millisecond}},
 	})
-	d, err := delivery.New(delivery.Config{Store: store, Sender: sender, Logger: logger})
+	d, err := delivery.New(delivery.Config{Store: store, Sender: sender, Logger: logger,
+		Policy: &delivery.Policy{Schedule: []time.Duration{100 * time.Millisecond}}})
 	if err != nil {
 		t.Fatal(err)
 	}
