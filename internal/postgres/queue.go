@@ -134,8 +134,7 @@ WITH r AS (
 		leased_by       = NULL,
 		lease_until     = NULL,
 		state           = r.state,
-		next_attempt_at = CASE WHEN r.state = 'pending' THEN r.next_attempt_at ELSE d.next_attempt_at END,
-		finished_at     = CASE WHEN r.state <> 'pending' THEN r.at END
+		next_attempt_at = CASE WHEN r.state = 'pending' THEN r.next_attempt_at ELSE d.next_attempt_at END
 	FROM r
 	WHERE d.id = r.delivery_id AND d.state = 'pending' AND (r.worker = '' OR d.leased_by = r.worker)
 	RETURNING d.id, d.webhook_id, d.event_id, d.message_id, d.attempts
@@ -441,7 +440,7 @@ func (s *Store) Requeue(ctx context.Context, webhookID int64, from, to time.Time
 	var n int
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
-			UPDATE deliveries SET state = 'pending', next_attempt_at = $4, finished_at = NULL,
+			UPDATE deliveries SET state = 'pending', next_attempt_at = $4,
 			                      leased_by = NULL, lease_until = NULL
 			WHERE webhook_id = $1 AND state = 'failed' AND last_attempt_at >= $2 AND last_attempt_at < $3`,
 			webhookID, ms(from), ms(to), ms(now))
@@ -473,7 +472,7 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		for _, q := range []string{
 			`DELETE FROM attempts WHERE created_at < $1`,
-			`DELETE FROM deliveries WHERE state <> 'pending' AND finished_at < $1`,
+			`DELETE FROM deliveries WHERE state <> 'pending' AND last_attempt_at < $1`,
 			`DELETE FROM events e WHERE created_at < $1
 			 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id)`,
 		} {

@@ -86,7 +86,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 				continue
 			}
 			for _, webhookID := range matched {
-				args = append(args, webhookID, e.ID, hookd.NewMessageID(), ms(now), ms(now), ms(now))
+				args = append(args, webhookID, e.ID, hookd.NewMessageID(), ms(now), ms(now))
 				if len(args) == cap(args) {
 					if err := flush(); err != nil {
 						return err
@@ -132,7 +132,7 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 			return err
 		}
 		now := ms(s.clock.Now())
-		_, err = tx.ExecContext(ctx, deliveryInsert, webhookID, e.ID, hookd.NewMessageID(), now, now, now)
+		_, err = tx.ExecContext(ctx, deliveriesInsertOf(1), webhookID, e.ID, hookd.NewMessageID(), now, now)
 		return err
 	})
 	if err != nil {
@@ -146,28 +146,24 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 const insertEventSQL = `INSERT INTO events (id, event, project_id, user_id, data, deliveries, created_at, trace_parent)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
 
-// deliveryInsert queues a delivery, due at once.
-const deliveryInsert = `INSERT INTO deliveries (webhook_id, event_id, message_id, state, attempts, next_attempt_at, created_at, updated_at)
-	VALUES (?, ?, ?, 'pending', 0, ?, ?, ?)`
-
 // deliveriesInsert queues deliveryRows deliveries, due at once, in one
 // statement: at a fan-out of 10 this saves most of the per-row statement
 // overhead of intake. Each row takes deliveryCols arguments: the webhook,
-// the event, the message id and now three times (due, created, updated).
+// the event, the message id and now twice (due, created).
 var deliveriesInsert = deliveriesInsertOf(deliveryRows)
 
-const deliveryRows, deliveryCols = 100, 6
+const deliveryRows, deliveryCols = 100, 5
 
 func deliveriesInsertOf(rows int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO deliveries (webhook_id, event_id, message_id, state, attempts, next_attempt_at, created_at, updated_at) VALUES `)
+	b.WriteString(`INSERT INTO deliveries (webhook_id, event_id, message_id, state, attempts, next_attempt_at, created_at) VALUES `)
 	for i := range rows {
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		// Plain ? rather than ?NNN: the driver looks each numbered
 		// parameter's name up in a list as long as the statement's.
-		b.WriteString("(?, ?, ?, 'pending', 0, ?, ?, ?)")
+		b.WriteString("(?, ?, ?, 'pending', 0, ?, ?)")
 	}
 	return b.String()
 }

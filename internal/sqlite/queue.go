@@ -15,7 +15,7 @@ import (
 // The hot path's statements, prepared once (Store.prepared).
 const (
 	claimSQL = `UPDATE deliveries
-		SET leased_by = ?, lease_until = ?, next_attempt_at = ?, updated_at = ?
+		SET leased_by = ?, lease_until = ?, next_attempt_at = ?
 		WHERE id IN (
 			SELECT id FROM deliveries
 			WHERE state = 'pending' AND next_attempt_at <= ?
@@ -26,12 +26,12 @@ const (
 	claimEventsSQL = `SELECT ` + eventColumns + ` FROM events WHERE id IN (SELECT value FROM json_each(?))`
 
 	// settleSQL finishes, reschedules or fails a delivery that is still
-	// pending and leased to ?6 (any lease when ?6 is ''), and returns what
+	// pending and leased to ?5 (any lease when ?5 is ''), and returns what
 	// the attempt's log entry needs; no row when the result is stale.
 	settleSQL = `UPDATE deliveries
 		SET state = ?1, attempts = attempts + 1, next_attempt_at = ?2, leased_by = NULL, lease_until = NULL,
-		    last_attempt_at = ?3, updated_at = ?4
-		WHERE id = ?5 AND state = 'pending' AND (?6 = '' OR leased_by = ?6)
+		    last_attempt_at = ?3
+		WHERE id = ?4 AND state = 'pending' AND (?5 = '' OR leased_by = ?5)
 		RETURNING webhook_id, event_id, message_id, attempts`
 	// logAttemptSQL logs an attempt with its event's name, and returns it.
 	logAttemptSQL = `INSERT INTO attempts
@@ -81,7 +81,7 @@ func (s *Store) Claim(ctx context.Context, worker string, limit int, lease time.
 		if err != nil {
 			return err
 		}
-		rows, err := claim.QueryContext(ctx, worker, until, until, ms(now), ms(now), limit)
+		rows, err := claim.QueryContext(ctx, worker, until, until, ms(now), limit)
 		if err != nil {
 			return err
 		}
@@ -245,7 +245,7 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 				webhookID, attempts int64
 				eventID, messageID  string
 			)
-			err := settle.QueryRowContext(ctx, string(state), next, ms(at), ms(now), r.DeliveryID, r.Worker).
+			err := settle.QueryRowContext(ctx, string(state), next, ms(at), r.DeliveryID, r.Worker).
 				Scan(&webhookID, &eventID, &messageID, &attempts)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
@@ -340,9 +340,9 @@ func (s *Store) Requeue(ctx context.Context, webhookID int64, from, to time.Time
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE deliveries
-			SET state = 'pending', next_attempt_at = ?, leased_by = NULL, lease_until = NULL, updated_at = ?
+			SET state = 'pending', next_attempt_at = ?, leased_by = NULL, lease_until = NULL
 			WHERE webhook_id = ? AND state = 'failed' AND last_attempt_at >= ? AND last_attempt_at < ?`,
-			ms(now), ms(now), webhookID, ms(from), ms(to))
+			ms(now), webhookID, ms(from), ms(to))
 		if err != nil {
 			return err
 		}

@@ -6,3 +6,10 @@
 -- is enabled, as the trigger did.
 DROP TRIGGER webhook_disabled_parks_deliveries ON webhooks;
 DROP FUNCTION park_disabled_deliveries();
+
+-- finished_at always equalled last_attempt_at (the attempt that finished the
+-- delivery), and SQLite has no such column: both prune finished deliveries
+-- by last_attempt_at.
+DROP INDEX deliveries_finished;
+ALTER TABLE deliveries DROP COLUMN finished_at;
+CREATE INDEX deliveries_finished ON deliveries (last_attempt_at) WHERE state <> 'pending';

@@ -16,3 +16,8 @@ UPDATE webhooks SET last_run_duration_ns = last_run_duration_ns * 1000000 WHERE 
 
 DROP TRIGGER webhook_disabled_parks_deliveries;
 DROP TRIGGER webhook_enabled_unparks_deliveries;
+
+-- A delivery's last change was kept in updated_at, which nothing reads;
+-- PostgreSQL has no such column. Both prune finished deliveries by
+-- last_attempt_at (the attempt that finished them).
+ALTER TABLE deliveries DROP COLUMN updated_at;
