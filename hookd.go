@@ -1,17 +1,17 @@
 // Package hookd holds the domain of the hookd webhook service: webhooks,
-// events, deliveries, API keys and projects, the storage contract that the
-// sqlite and postgres packages implement, and the rules shared by the API and
-// the delivery workers (event matching, key hashing, signing secrets).
+// events, deliveries, API keys and projects; the storage contract (Store)
+// that internal/sqlite and internal/postgres implement; and every rule
+// written once above them (matching, signing secrets, a webhook's health,
+// parking, paging, the project registry, what an attempt's result means).
 //
-// The layout follows the dependencies: http/ serves the API, delivery/ sends
-// what the store queues, sqlite/ and postgres/ keep the data, client/ talks to
-// a running hookd, cmd/hookd wires them together.
+// The layout follows the dependencies: internal/http serves the API,
+// internal/delivery claims, sends and records what the store queues,
+// internal/sqlite and internal/postgres keep the data, api/ holds the JSON
+// bodies, client/ talks to a running hookd, cmd/hookd wires them together.
+// docs/architecture.md follows one event through them.
 package hookd
 
-import (
-	"errors"
-	"time"
-)
+import "errors"
 
 // Version is the hookd version, set at build time with
 // -ldflags "-X github.com/hookd/hookd.Version=v1.2.3 -X github.com/hookd/hookd.Commit=abc".
@@ -39,7 +39,3 @@ const (
 // TimeLayout is how hookd shows times, in the API and in delivery bodies:
 // UTC, milliseconds, "Z" (2023-11-27T09:42:39.937Z).
 const TimeLayout = "2006-01-02T15:04:05.000Z"
-
-// Now returns the current time at the precision hookd stores and shows:
-// UTC, milliseconds.
-func Now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }

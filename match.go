@@ -1,6 +1,7 @@
 package hookd
 
-// Matching is the one rule that decides who receives an event (DESIGN §2).
+// Matching is the one rule that decides who receives an event (README:
+// The delivery contract).
 // The stores apply it when an event is published, inside the transaction
 // that queues its deliveries.
 

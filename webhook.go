@@ -44,8 +44,8 @@ type Header struct {
 	UpdatedAt time.Time
 }
 
-// ReservedHeaders are set on every delivery by hookd (DESIGN §3) or by the
-// HTTP client; a webhook header may not use these names.
+// ReservedHeaders are set on every delivery by hookd (README: The delivery
+// contract) or by the HTTP client; a webhook header may not use these names.
 var ReservedHeaders = []string{
 	"Content-Type", "Content-Length", "User-Agent", "Host", "Connection", "Transfer-Encoding",
 	"Webhook-Id", "Webhook-Timestamp", "Webhook-Signature", "Traceparent", "Tracestate",

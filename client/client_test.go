@@ -98,7 +98,7 @@ func TestClient(t *testing.T) {
 	if logs, err := admin.SuccessLog(ctx, w.ID, 1, 10); err != nil || len(logs) != 0 {
 		t.Errorf("success log %v, %v", logs, err)
 	}
-	if n, err := admin.Retry(ctx, w.ID, hookd.Now().Add(-1), hookd.Now()); err != nil || n != 0 {
+	if n, err := admin.Retry(ctx, w.ID, hookd.SystemClock.Now().Add(-1), hookd.SystemClock.Now()); err != nil || n != 0 {
 		t.Errorf("retry %d, %v", n, err)
 	}
 	if test, err := admin.Test(ctx, w.ID); err != nil || test.Event != "ASSET_ADDED" || test.Deliveries != 1 {

@@ -231,7 +231,7 @@ type hookdStore interface {
 func results1(ds []*hookd.Delivery) []hookd.AttemptResult {
 	rs := make([]hookd.AttemptResult, len(ds))
 	for j, d := range ds {
-		rs[j] = hookd.AttemptResult{DeliveryID: d.ID, Attempt: 1, At: hookd.Now(), Success: true, HTTPStatus: 200,
+		rs[j] = hookd.AttemptResult{DeliveryID: d.ID, Attempt: 1, At: hookd.SystemClock.Now(), Success: true, HTTPStatus: 200,
 			Duration: time.Millisecond, RequestHeaders: map[string]string{"webhook-id": d.MessageID}, ResponseBody: "ok"}
 	}
 	return rs

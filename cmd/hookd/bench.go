@@ -162,7 +162,7 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	counting := &bench.CountingStore{Store: store}
 
 	// The raw limit: a plain client, the same bodies, the same receiver.
-	sample := delivery.Body(&hookd.Event{ID: hookd.NewEventID(), Event: "ASSET_ADDED", CreatedAt: hookd.Now(),
+	sample := delivery.Body(&hookd.Event{ID: hookd.NewEventID(), Event: "ASSET_ADDED", CreatedAt: hookd.SystemClock.Now(),
 		Data: []byte(fmt.Sprintf(`{%q:%d,"asset_id":"A1","pad":%q}`, bench.SentField, time.Now().UnixNano(), strings.Repeat("x", c.pad)))}, 1)
 	if c.raw {
 		n := int(min(expected, 50000))

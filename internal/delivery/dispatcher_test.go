@@ -84,9 +84,9 @@ func delivery(id, webhookID int64) hookd.Delivery {
 		MessageID: fmt.Sprintf("msg_%d", id),
 		Event: hookd.Event{
 			ID: fmt.Sprintf("evt_%d", id), Event: "ASSET_ADDED",
-			Data: json.RawMessage(`{"n":1}`), CreatedAt: hookd.Now(),
+			Data: json.RawMessage(`{"n":1}`), CreatedAt: hookd.SystemClock.Now(),
 		},
-		CreatedAt: hookd.Now(),
+		CreatedAt: hookd.SystemClock.Now(),
 	}
 }
 

@@ -20,7 +20,7 @@ func toAPIEvent(p hookd.Published) api.PublishedEvent {
 		UserID: e.UserID, Data: e.Data, Deliveries: p.Deliveries, Duplicate: p.Duplicate}
 }
 
-// parseEvent validates one event object (DESIGN §2).
+// parseEvent validates one event object (README: Events).
 func parseEvent(p *params) *hookd.Event {
 	id, _ := p.Text("id", false, 255)
 	name, _ := p.EventName("event", true)

@@ -27,11 +27,6 @@ func toAPILogEntry(e *hookd.LogEntry) api.LogEntry {
 	return out
 }
 
-const (
-	defaultPerPage = 25
-	maxPerPage     = 100
-)
-
 // page reads the page and per_page query parameters.
 func page(r *http.Request) (pageNo, perPage int, err error) {
 	q := r.URL.Query()
@@ -47,7 +42,7 @@ func page(r *http.Request) (pageNo, perPage int, err error) {
 	if p.err != nil {
 		return 0, 0, p.err
 	}
-	pageNo, perPage = 1, defaultPerPage
+	pageNo, perPage = 1, hookd.DefaultPerPage
 	if pg != nil {
 		if *pg < 1 {
 			return 0, 0, invalid("page", q.Get("page"), "Must be a positive Integer")
@@ -55,7 +50,7 @@ func page(r *http.Request) (pageNo, perPage int, err error) {
 		pageNo = int(min(*pg, 1<<30))
 	}
 	if pp != nil {
-		if *pp < 1 || *pp > maxPerPage {
+		if *pp < 1 || *pp > hookd.MaxPerPage {
 			return 0, 0, invalid("per_page", q.Get("per_page"), "Must be an Integer from 1 to 100")
 		}
 		perPage = int(*pp)

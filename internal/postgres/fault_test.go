@@ -75,19 +75,22 @@ func storeOps(s *postgres.Store, w *hookd.Webhook) []struct {
 			}
 			var rs []hookd.AttemptResult
 			for _, d := range ds {
-				rs = append(rs, hookd.AttemptResult{DeliveryID: d.ID, WebhookID: d.WebhookID, Worker: worker, Attempt: 1, At: hookd.Now(), Success: true, HTTPStatus: 200})
+				rs = append(rs, hookd.AttemptResult{DeliveryID: d.ID, WebhookID: d.WebhookID, Worker: worker, Attempt: 1, At: hookd.SystemClock.Now(), Success: true, HTTPStatus: 200})
 			}
 			return s.Complete(ctx, rs)
 		}},
 		{"Targets", func(ctx context.Context) error { _, err := s.Targets(ctx, []int64{w.ID}); return err }},
 		{"Log", func(ctx context.Context) error { _, err := s.Log(ctx, w.ID, true, 1, 10); return err }},
 		{"Requeue", func(ctx context.Context) error {
-			_, err := s.Requeue(ctx, w.ID, time.Time{}, hookd.Now())
+			_, err := s.Requeue(ctx, w.ID, time.Time{}, hookd.SystemClock.Now())
 			return err
 		}},
-		{"Prune", func(ctx context.Context) error { _, err := s.Prune(ctx, hookd.Now().Add(-time.Hour)); return err }},
+		{"Prune", func(ctx context.Context) error {
+			_, err := s.Prune(ctx, hookd.SystemClock.Now().Add(-time.Hour))
+			return err
+		}},
 		{"DisableFailing", func(ctx context.Context) error {
-			_, err := s.DisableFailing(ctx, hookd.Now().Add(-time.Hour))
+			_, err := s.DisableFailing(ctx, hookd.SystemClock.Now().Add(-time.Hour))
 			return err
 		}},
 		{"TryLead", func(ctx context.Context) error {

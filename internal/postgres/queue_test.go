@@ -203,7 +203,7 @@ func TestConcurrentCompleteDelete(t *testing.T) {
 				}
 				rs := make([]hookd.AttemptResult, len(ds))
 				for j, d := range ds {
-					rs[j] = hookd.AttemptResult{DeliveryID: d.ID, At: hookd.Now(), Success: j%2 == 0, HTTPStatus: 200}
+					rs[j] = hookd.AttemptResult{DeliveryID: d.ID, At: hookd.SystemClock.Now(), Success: j%2 == 0, HTTPStatus: 200}
 				}
 				// reversed half the time, to mix lock orders
 				if i%2 == 0 {

@@ -134,7 +134,7 @@ func TestRoundTrip(t *testing.T) {
 
 	// Response bodies with NUL bytes and invalid UTF-8 are stored.
 	err = s.Complete(ctx, []hookd.AttemptResult{{
-		DeliveryID: ds[0].ID, WebhookID: wh.ID, Attempt: 1, At: hookd.Now(), HTTPStatus: 500,
+		DeliveryID: ds[0].ID, WebhookID: wh.ID, Attempt: 1, At: hookd.SystemClock.Now(), HTTPStatus: 500,
 		Duration: 1500 * time.Microsecond, ErrorClass: hookd.ClassStatus, ResponseBody: "a\x00b\xffc",
 		RequestHeaders: map[string]string{"Content-Type": "application/json"},
 	}})
@@ -340,7 +340,7 @@ func TestQueueFigures(t *testing.T) {
 	if got.QueueLength != 3 || got.RetryQueueLength != 0 || got.LatestRun != nil {
 		t.Fatalf("after publish: queue %d retry %d run %v", got.QueueLength, got.RetryQueueLength, got.LatestRun)
 	}
-	now := hookd.Now()
+	now := hookd.SystemClock.Now()
 	ds, err := s.Claim(ctx, "w", 3, time.Minute)
 	if err != nil || len(ds) != 3 {
 		t.Fatalf("claim: %d %v", len(ds), err)

@@ -200,7 +200,7 @@ func TestLoad(t *testing.T) {
 				for j, d := range ds {
 					claimed[d.ID]++
 					results[j] = hookd.AttemptResult{DeliveryID: d.ID, WebhookID: d.WebhookID, Attempt: 1,
-						At: hookd.Now(), Success: true, HTTPStatus: 200}
+						At: hookd.SystemClock.Now(), Success: true, HTTPStatus: 200}
 				}
 				mu.Unlock()
 				if err := s.Complete(ctx, results); err != nil {

@@ -99,7 +99,7 @@ func BenchmarkClaimComplete(b *testing.B, stores ...hookd.Store) {
 				}
 				rs := make([]hookd.AttemptResult, len(ds))
 				for j, d := range ds {
-					rs[j] = hookd.AttemptResult{DeliveryID: d.ID, WebhookID: d.WebhookID, Worker: worker, Attempt: 1, At: hookd.Now(),
+					rs[j] = hookd.AttemptResult{DeliveryID: d.ID, WebhookID: d.WebhookID, Worker: worker, Attempt: 1, At: hookd.SystemClock.Now(),
 						Success: true, HTTPStatus: 200, Duration: time.Millisecond,
 						RequestHeaders: map[string]string{"webhook-id": d.MessageID}, ResponseBody: "ok"}
 				}
