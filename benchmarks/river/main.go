@@ -223,7 +223,7 @@ func waitFor(ctx context.Context, cond func() (bool, error)) error {
 type hookdStore interface {
 	CreateWebhook(ctx context.Context, w *hookd.Webhook, signingSecret string) error
 	PublishEvents(ctx context.Context, events []*hookd.Event) ([]hookd.Published, error)
-	Claim(ctx context.Context, worker string, limit int, now time.Time, lease time.Duration) ([]*hookd.Delivery, error)
+	Claim(ctx context.Context, worker string, limit int, lease time.Duration) ([]*hookd.Delivery, error)
 	Complete(ctx context.Context, results []hookd.AttemptResult) error
 	Wakeup() <-chan struct{}
 }
