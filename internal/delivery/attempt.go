@@ -37,13 +37,12 @@ func (d *Dispatcher) attempt(ctx context.Context, t *hookd.Target, dl *hookd.Del
 	defer span.End()
 	at := d.clock.Now()
 	o := d.sender.Send(ctx, t, dl, at)
-	r := resultOf(dl, at, &o)
+	r := decide(d.policy, dl, at, &o)
 	if !r.Success && ctx.Err() != nil {
 		d.log.Info("delivery attempt cancelled at shutdown: not recorded, the delivery is attempted again after its lease",
 			"delivery", dl.ID, "webhook", dl.WebhookID, "attempt", r.Attempt)
 		return r, false
 	}
-	d.policy.Apply(&r, o.RetryAfter, d.clock.Now())
 	endAttemptSpan(span, &r)
 	if d.observer != nil {
 		d.observer.Attempt(r)
@@ -55,10 +54,11 @@ func (d *Dispatcher) attempt(ctx context.Context, t *hookd.Target, dl *hookd.Del
 	return r, true
 }
 
-// resultOf is the result to record of attempt o of dl, made at time at:
-// without the policy's decision yet.
-func resultOf(dl *hookd.Delivery, at time.Time, o *Outcome) hookd.AttemptResult {
-	return hookd.AttemptResult{
+// decide is the result to record of attempt o of dl, made at time at, with
+// p's decision on what follows. The retry's delay and the Retry-After it
+// honours both count from o.End, one instant on the clock's time line.
+func decide(p *Policy, dl *hookd.Delivery, at time.Time, o *Outcome) hookd.AttemptResult {
+	r := hookd.AttemptResult{
 		DeliveryID:     dl.ID,
 		WebhookID:      dl.WebhookID,
 		Attempt:        dl.Attempts + 1,
@@ -71,6 +71,8 @@ func resultOf(dl *hookd.Delivery, at time.Time, o *Outcome) hookd.AttemptResult 
 		RequestHeaders: o.RequestHeaders,
 		ResponseBody:   o.ResponseBody,
 	}
+	p.Apply(&r, o.RetryAfter, o.End)
+	return r
 }
 
 // logAttempt logs one line for an attempt. It names the receiver by its

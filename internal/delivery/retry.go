@@ -112,8 +112,9 @@ func RetryAfterHonoured(status int) bool {
 //     (up to that cap) and never less than scheduled, so a Retry-After of
 //     0 or a past date does not burn the attempts.
 //
-// now is the time the delay counts from (the end of the attempt).
-func (p *Policy) Apply(r *hookd.AttemptResult, retryAfter time.Duration, now time.Time) {
+// end is the instant the delay counts from: the end of the attempt on the
+// dispatcher's clock (Outcome.End), which retryAfter counts from too.
+func (p *Policy) Apply(r *hookd.AttemptResult, retryAfter time.Duration, end time.Time) {
 	r.NextAttemptAt = nil
 	r.DisableWebhook = false
 	if r.Success {
@@ -130,7 +131,7 @@ func (p *Policy) Apply(r *hookd.AttemptResult, retryAfter time.Duration, now tim
 	if retryAfter >= 0 && RetryAfterHonoured(r.HTTPStatus) {
 		d = max(d, min(retryAfter, p.maxStep()))
 	}
-	next := now.Add(d).UTC().Truncate(time.Millisecond)
+	next := end.Add(d).UTC().Truncate(time.Millisecond)
 	r.NextAttemptAt = &next
 }
 

@@ -138,16 +138,20 @@ func (s *Sender) Timeout() time.Duration { return s.timeout }
 // retry, the end of the delivery) is the Policy's decision, not the
 // Sender's.
 type Outcome struct {
-	Success        bool
-	HTTPStatus     int // 0 when no response arrived
-	ErrorClass     string
-	Error          string
-	Duration       time.Duration
+	Success    bool
+	HTTPStatus int // 0 when no response arrived
+	ErrorClass string
+	Error      string
+	Duration   time.Duration
+	// End is when the attempt ended on the injected clock's time line: the
+	// at given to Send plus Duration. Retry-After and the Policy's delays
+	// count from it.
+	End            time.Time
 	RequestHeaders map[string]string // secrets masked
 	ResponseBody   string            // at most hookd.MaxLoggedBody bytes
 	// RetryAfter is the delay that a failed response asked for in its
-	// Retry-After header, counted from the end of the attempt; -1 when it
-	// asked none that parses.
+	// Retry-After header, counted from End; -1 when it asked none that
+	// parses.
 	RetryAfter time.Duration
 }
 
@@ -162,13 +166,20 @@ type Outcome struct {
 func (s *Sender) Send(ctx context.Context, t *hookd.Target, d *hookd.Delivery, at time.Time) Outcome {
 	start := time.Now() // the duration is measured on the monotonic clock
 	o := Outcome{RetryAfter: -1}
-	s.attempt(ctx, t, d, at, start, &o)
+	retryAfter := s.attempt(ctx, t, d, at, &o)
 	o.Duration = time.Since(start)
+	o.End = at.Add(o.Duration)
+	// A Retry-After date is read on the clock's time line, like at.
+	if delay, ok := ParseRetryAfter(retryAfter, o.End); ok {
+		o.RetryAfter = delay
+	}
 	return o
 }
 
-// attempt fills o.
-func (s *Sender) attempt(ctx context.Context, t *hookd.Target, d *hookd.Delivery, at, start time.Time, o *Outcome) {
+// attempt fills o but for its Duration, End and RetryAfter, and returns the
+// Retry-After header of a failed response that may be retried ("" when
+// none).
+func (s *Sender) attempt(ctx context.Context, t *hookd.Target, d *hookd.Delivery, at time.Time, o *Outcome) string {
 	body := Body(&d.Event, d.WebhookID)
 	timestamp := strconv.FormatInt(at.Unix(), 10)
 	signature := Sign(t.Secrets, d.MessageID, at, body)
@@ -225,7 +236,7 @@ func (s *Sender) attempt(ctx context.Context, t *hookd.Target, d *hookd.Delivery
 	if signature == "" {
 		o.ErrorClass = hookd.ClassInternal
 		o.Error = "no valid signing secret for this webhook"
-		return
+		return ""
 	}
 	method := t.Method
 	if method == "" {
@@ -238,14 +249,14 @@ func (s *Sender) attempt(ctx context.Context, t *hookd.Target, d *hookd.Delivery
 	if err != nil {
 		o.ErrorClass = hookd.ClassInternal
 		o.Error = "invalid request: " + unwrapURLError(err).Error()
-		return
+		return ""
 	}
 	req.Header = header
 
 	resp, err := s.client.Do(req)
 	if err != nil {
 		o.ErrorClass, o.Error = classify(err)
-		return
+		return ""
 	}
 	logged, _ := io.ReadAll(io.LimitReader(resp.Body, hookd.MaxLoggedBody))
 	io.CopyN(io.Discard, resp.Body, drainLimit)
@@ -271,12 +282,9 @@ func (s *Sender) attempt(ctx context.Context, t *hookd.Target, d *hookd.Delivery
 		if text := http.StatusText(code); text != "" {
 			o.Error += " " + text
 		}
-		if v := resp.Header.Get("Retry-After"); v != "" {
-			if d, ok := ParseRetryAfter(v, at.Add(time.Since(start))); ok {
-				o.RetryAfter = d
-			}
-		}
+		return resp.Header.Get("Retry-After")
 	}
+	return ""
 }
 
 // unwrapURLError drops the *url.Error wrapper, whose message repeats the

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/clocktest"
 )
 
 var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
@@ -67,13 +69,15 @@ func testSender(timeout time.Duration) *Sender {
 	return NewSender(SenderConfig{Timeout: timeout, AllowPrivate: loopback, Concurrency: 4})
 }
 
-// attemptOnce makes one attempt of d to t now, as the dispatcher does: the
-// Sender's outcome, then the default policy's decision.
+// attemptOnce makes one attempt of d to t through the dispatcher's attempt
+// path (s, then the default policy) and returns its result, which nothing
+// records.
 func attemptOnce(s *Sender, ctx context.Context, t *hookd.Target, d *hookd.Delivery) hookd.AttemptResult {
-	at := hookd.SystemClock.Now()
-	o := s.Send(ctx, t, d, at)
-	r := resultOf(d, at, &o)
-	DefaultPolicy().Apply(&r, o.RetryAfter, hookd.SystemClock.Now())
+	disp, err := New(Config{Store: newFakeStore(), Sender: s, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		panic(err)
+	}
+	r, _ := disp.attempt(ctx, t, d)
 	return r
 }
 
@@ -393,6 +397,45 @@ func TestSendRetryAfter(t *testing.T) {
 		// NextAttemptAt counts from the end of the attempt, in milliseconds.
 		if d := r.NextAttemptAt.Sub(start); d < c.wantMin-time.Millisecond || d > c.wantMax {
 			t.Errorf("%d %q: retry in %s, want [%s, %s]", c.status, c.retryAfter, d, c.wantMin, c.wantMax)
+		}
+	}
+}
+
+// TestRetryAfterOnTheDispatchersClock checks that a Retry-After, a date
+// included, and the scheduled delay count from one instant on the
+// dispatcher's clock, here far from the wall clock: the end of the attempt,
+// r.At + r.Duration.
+func TestRetryAfterOnTheDispatchersClock(t *testing.T) {
+	start := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+	for _, c := range []struct {
+		status     int
+		retryAfter string
+		want       func(end time.Time) time.Time
+	}{
+		// A date means that instant, however long the attempt took.
+		{503, start.Add(time.Hour).Format(http.TimeFormat), func(time.Time) time.Time { return start.Add(time.Hour) }},
+		{429, "3600", func(end time.Time) time.Time { return end.Add(time.Hour) }},
+		{500, "", func(end time.Time) time.Time { return end.Add(5 * time.Second) }},
+	} {
+		rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+			if c.retryAfter != "" {
+				w.Header().Set("Retry-After", c.retryAfter)
+			}
+			w.WriteHeader(c.status)
+		})
+		disp := newDispatcher(t, Config{
+			Store:  newFakeStore(),
+			Sender: testSender(5 * time.Second),
+			Policy: &Policy{Schedule: []time.Duration{5 * time.Second, 2 * time.Hour}},
+			Clock:  clocktest.New(start),
+		})
+		r, ok := disp.attempt(context.Background(), testTarget(rc.URL), testDelivery())
+		if !ok || r.Success || r.HTTPStatus != c.status || r.NextAttemptAt == nil || !r.At.Equal(start) {
+			t.Fatalf("%d %q: result %+v", c.status, c.retryAfter, r)
+		}
+		want := c.want(r.At.Add(r.Duration)).Truncate(time.Millisecond)
+		if !r.NextAttemptAt.Equal(want) {
+			t.Errorf("%d %q: next attempt at %s, want %s (the attempt took %s)", c.status, c.retryAfter, r.NextAttemptAt, want, r.Duration)
 		}
 	}
 }
