@@ -1,13 +1,17 @@
 package hookd
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Health is what a webhook's recorded attempts say about it. Store.Complete
-// reads it, applies Record for each attempt and writes it back; results
-// come from several workers in any order, so Record gives the same Health
-// whatever order the attempts are recorded in, with one limit of keeping
-// two times only: a failure that joined a streak is forgotten when a
-// success between the streak's start and that failure is recorded after it.
+// reads it, records a batch's attempts with RecordAll and writes it back.
+// Results come from several workers in any order, so the Health left does
+// not depend on the order in which batches are recorded, with one limit of
+// keeping two times only: a failure that joined a streak is forgotten when
+// a success between the streak's start and that failure comes in a later
+// batch. Within a batch there is no such limit (RecordAll).
 type Health struct {
 	// FailingSince is the first failed attempt after the latest success;
 	// nil when the latest attempt succeeded (or none was made).
@@ -21,12 +25,32 @@ type Health struct {
 	Disabled  bool
 }
 
-// Record returns h after the attempt run; disable is the attempt's
-// DisableWebhook (the receiver answered 410 Gone). A success ends a streak
-// that began at or before it; a failure starts a streak (or moves its start
-// earlier) unless a success at or after it is already recorded. The latest
-// run is replaced by a later or as late one.
-func (h Health) Record(run Run, disable bool) Health {
+// RecordedRun is an attempt as Health records it: its run, and whether the
+// receiver asked for the webhook to be disabled (410 Gone).
+type RecordedRun struct {
+	Run     Run
+	Disable bool
+}
+
+// RecordAll returns h after the attempts runs of one batch, recorded in the
+// order they were made (as given for equal times), whatever order they came
+// in: a failure, a later success and a later failure leave a streak from
+// the last failure.
+func (h Health) RecordAll(runs []RecordedRun) Health {
+	runs = slices.Clone(runs)
+	slices.SortStableFunc(runs, func(a, b RecordedRun) int { return a.Run.At.Compare(b.Run.At) })
+	for _, r := range runs {
+		h = h.record(r.Run, r.Disable)
+	}
+	return h
+}
+
+// record returns h after the attempt run; disable is the attempt's
+// DisableWebhook. A success ends a streak that began at or before it; a
+// failure starts a streak (or moves its start earlier) unless a success at
+// or after it is already recorded. The latest run is replaced by a later or
+// as late one.
+func (h Health) record(run Run, disable bool) Health {
 	at := run.At
 	switch {
 	case run.Success:
@@ -65,9 +89,18 @@ type DisabledChange struct {
 	// scan past them at the front of the queue.
 	Park bool
 	// Unpark: the webhook was enabled again. Its parked deliveries are due
-	// now, and its failing streak is forgotten, so that DisableFailing
-	// does not disable it again for failures from before.
+	// now, and its failing streak is forgotten (FailingSince).
 	Unpark bool
+}
+
+// FailingSince returns the start of the failing streak a webhook keeps
+// through the change, was before it: enabled again, it starts afresh, so
+// that DisableFailing does not disable it again for failures from before.
+func (c DisabledChange) FailingSince(was *time.Time) *time.Time {
+	if c.Unpark {
+		return nil
+	}
+	return was
 }
 
 // ChangeDisabled returns what turning Disabled from was to is does.

@@ -17,7 +17,7 @@ var base = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 
 func record(h Health, as ...attempt) Health {
 	for _, a := range as {
-		h = h.Record(Run{At: base.Add(time.Duration(a.at) * time.Second), Success: a.success, HTTPStatus: 200 + a.at, Event: "E"}, a.disable)
+		h = h.record(Run{At: base.Add(time.Duration(a.at) * time.Second), Success: a.success, HTTPStatus: 200 + a.at, Event: "E"}, a.disable)
 	}
 	return h
 }
@@ -86,6 +86,34 @@ func TestHealthRecordOrderIndependent(t *testing.T) {
 	}
 }
 
+// Contract: the attempts of one batch are recorded in the order they were
+// made, so the two-field limit of record does not apply within a batch.
+func TestHealthRecordAll(t *testing.T) {
+	runs := func(as ...attempt) []RecordedRun {
+		out := make([]RecordedRun, len(as))
+		for i, a := range as {
+			out[i] = RecordedRun{Run: Run{At: base.Add(time.Duration(a.at) * time.Second), Success: a.success, HTTPStatus: 200 + a.at + i}, Disable: a.disable}
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name string
+		runs []RecordedRun
+		want string
+	}{
+		{"a failure after the success that ended a streak", runs(attempt{at: 1}, attempt{at: 3}, attempt{at: 2, success: true}),
+			"failing 3, success 2, run 3/false/204, disabled false"},
+		{"equal times in the order given", runs(attempt{at: 2}, attempt{at: 2, success: true}),
+			"failing -, success 2, run 2/true/203, disabled false"},
+		{"equal times in the order given, reversed", runs(attempt{at: 2, success: true}, attempt{at: 2}),
+			"failing -, success 2, run 2/false/203, disabled false"},
+	} {
+		if got := describe(Health{}.RecordAll(c.runs)); got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+	}
+}
+
 func TestFailingBefore(t *testing.T) {
 	h := record(Health{}, attempt{at: 10})
 	if h.FailingBefore(base.Add(9*time.Second)) || !h.FailingBefore(base.Add(10*time.Second)) {
@@ -109,6 +137,18 @@ func TestChangeDisabled(t *testing.T) {
 	} {
 		if got := ChangeDisabled(c.was, c.is); got != c.want {
 			t.Errorf("ChangeDisabled(%v, %v) = %+v, want %+v", c.was, c.is, got, c.want)
+		}
+	}
+}
+
+func TestDisabledChangeFailingSince(t *testing.T) {
+	since := base
+	if got := ChangeDisabled(true, false).FailingSince(&since); got != nil {
+		t.Errorf("enabled again: failing since %v, want none", got)
+	}
+	for _, c := range []DisabledChange{ChangeDisabled(false, true), ChangeDisabled(false, false), ChangeDisabled(true, true)} {
+		if got := c.FailingSince(&since); got != &since {
+			t.Errorf("%+v: failing since %v, want %v", c, got, since)
 		}
 	}
 }

@@ -104,6 +104,8 @@ func (s *Store) Targets(ctx context.Context, webhookIDs []int64) (map[int64]*hoo
 // order makes concurrent Completes (and DeleteWebhook, which locks the
 // webhook before its deliveries) take their locks in one order, so they
 // cannot deadlock; the lock keeps the health read until it is written back.
+// It is the first statement of Complete's batch, so the lock is taken
+// before any delivery is settled.
 const healthSQL = `
 SELECT id, failing_since, last_success_at, last_run_at, last_run_success, last_run_status,
        last_run_duration_ns, last_run_event, disabled
@@ -172,15 +174,16 @@ FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::timestamptz[
 	AS u(id, failing_since, last_success_at, run_at, run_success, run_status, run_duration, run_event, disabled, parked)
 WHERE w.id = u.id`
 
-// Complete records results in one transaction: it locks and reads the
-// health of the webhooks concerned, settles and logs each result (an
-// Attempt of 0 is numbered after the delivery's previous attempts), records
-// the attempts in each webhook's health with hookd.Health.Record, and
-// writes it back. A result for a delivery that no longer exists (its
-// webhook was deleted), is no longer pending, or whose lease its Worker no
-// longer holds (it expired and another claim took the delivery over) is
-// dropped: no log entry, no attempt counted. A webhook that a 410 disabled
-// has its deliveries parked.
+// Complete records results in one transaction of three round trips: the
+// transaction's begin, the lock and read of the webhooks' health and the
+// settling of the results in one batch; the health written back; the
+// commit. Each result settles its delivery and is logged (an Attempt of 0
+// is numbered after the delivery's previous attempts); each webhook's
+// attempts are recorded in its health with hookd.Health.RecordAll. A result
+// for a delivery that no longer exists (its webhook was deleted), is no
+// longer pending, or whose lease its Worker no longer holds (it expired and
+// another claim took the delivery over) is dropped: no log entry, no
+// attempt counted. A webhook that a 410 disabled has its deliveries parked.
 func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) error {
 	if len(results) == 0 {
 		return nil
@@ -203,81 +206,83 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 	}
 	now := s.clock.Now()
 	due := false
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, healthSQL, all)
-		health := map[int64]hookd.Health{}
-		var order []int64
+
+	b := &pgx.Batch{}
+	b.BeginTx(pgx.TxOptions{})
+	// pgx runs the callbacks in the order of the statements: the health
+	// is read before the settled attempts come back.
+	health := map[int64]hookd.Health{}
+	var order []int64
+	b.Queue(healthSQL, all).Query(func(rows pgx.Rows) error {
 		var id int64
 		var h hookd.Health
 		var run storedRun
-		if _, err := pgx.ForEachRow(rows, []any{&id, &h.FailingSince, &h.LastSuccessAt, &run.at, &run.success,
+		_, err := pgx.ForEachRow(rows, []any{&id, &h.FailingSince, &h.LastSuccessAt, &run.at, &run.success,
 			&run.status, &run.duration, &run.event, &h.Disabled}, func() error {
 			hh := h
 			hh.LatestRun = run.run()
 			health[id] = hh
 			order = append(order, id)
 			return nil
-		}); err != nil {
-			return err
-		}
-
-		b := &pgx.Batch{}
-		before := make(map[int64]bool, len(health))
-		for id, h := range health {
-			before[id] = h.Disabled
-		}
-		for _, round := range rounds {
-			n := len(round)
-			var (
-				ids      = make([]int64, n)
-				attempt  = make([]int32, n)
-				at       = make([]time.Time, n)
-				success  = make([]bool, n)
-				status   = make([]int32, n)
-				duration = make([]int64, n)
-				class    = make([]string, n)
-				errText  = make([]string, n)
-				headers  = make([]string, n)
-				body     = make([]string, n)
-				next     = make([]*time.Time, n)
-				disable  = make([]bool, n)
-				worker   = make([]string, n)
-				state    = make([]string, n)
-			)
-			for i, r := range round {
-				st := r.DeliveryState()
-				ids[i], attempt[i], at[i], success[i] = r.DeliveryID, int32(r.Attempt), hookd.Stamp(r.At, now), r.Success
-				status[i], duration[i], class[i], errText[i] = int32(r.HTTPStatus), int64(r.Duration), clean(r.ErrorClass), clean(r.Error)
-				body[i], disable[i] = clean(r.ResponseBody), r.DisableWebhook
-				worker[i], state[i] = r.Worker, string(st)
-				headers[i] = headersJSON(r.RequestHeaders)
-				if st == hookd.StatePending {
-					next[i] = msPtr(r.NextAttemptAt)
-					due = due || !r.NextAttemptAt.After(now)
-				}
-			}
-			b.Queue(settleSQL, ids, attempt, at, success, status, duration,
-				class, errText, headers, body, next, disable, worker, state).
-				Query(func(rows pgx.Rows) error {
-					var webhookID int64
-					var r hookd.Run
-					var dur int64
-					var disable bool
-					_, err := pgx.ForEachRow(rows, []any{&webhookID, &r.At, &r.Success, &r.HTTPStatus, &dur, &r.Event, &disable}, func() error {
-						r.Duration = time.Duration(dur)
-						if h, ok := health[webhookID]; ok {
-							health[webhookID] = h.Record(r, disable)
-						}
-						return nil
-					})
-					return err
-				})
-		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return err
-		}
-		return writeHealth(ctx, tx, order, before, health, now)
+		})
+		return err
 	})
+	runs := map[int64][]hookd.RecordedRun{}
+	for _, round := range rounds {
+		n := len(round)
+		var (
+			ids      = make([]int64, n)
+			attempt  = make([]int32, n)
+			at       = make([]time.Time, n)
+			success  = make([]bool, n)
+			status   = make([]int32, n)
+			duration = make([]int64, n)
+			class    = make([]string, n)
+			errText  = make([]string, n)
+			headers  = make([]string, n)
+			body     = make([]string, n)
+			next     = make([]*time.Time, n)
+			disable  = make([]bool, n)
+			worker   = make([]string, n)
+			state    = make([]string, n)
+		)
+		for i, r := range round {
+			st := r.DeliveryState()
+			ids[i], attempt[i], at[i], success[i] = r.DeliveryID, int32(r.Attempt), hookd.Stamp(r.At, now), r.Success
+			status[i], duration[i], class[i], errText[i] = int32(r.HTTPStatus), int64(r.Duration), clean(r.ErrorClass), clean(r.Error)
+			body[i], disable[i] = clean(r.ResponseBody), r.DisableWebhook
+			worker[i], state[i] = r.Worker, string(st)
+			headers[i] = headersJSON(r.RequestHeaders)
+			if st == hookd.StatePending {
+				next[i] = msPtr(r.NextAttemptAt)
+				due = due || !r.NextAttemptAt.After(now)
+			}
+		}
+		b.Queue(settleSQL, ids, attempt, at, success, status, duration,
+			class, errText, headers, body, next, disable, worker, state).
+			Query(func(rows pgx.Rows) error {
+				var webhookID int64
+				var r hookd.RecordedRun
+				var dur int64
+				_, err := pgx.ForEachRow(rows, []any{&webhookID, &r.Run.At, &r.Run.Success, &r.Run.HTTPStatus, &dur, &r.Run.Event, &r.Disable}, func() error {
+					r.Run.Duration = time.Duration(dur)
+					runs[webhookID] = append(runs[webhookID], r)
+					return nil
+				})
+				return err
+			})
+	}
+
+	br := s.pool.SendBatch(ctx, b)
+	tx := br.Tx()
+	defer tx.Rollback(ctx) // after a failure; once committed it does nothing
+	err := br.Close()
+	if err == nil {
+		err = writeHealth(ctx, tx, order, health, runs, now)
+	}
+	if err == nil {
+		err = tx.Commit(ctx)
+	}
 	if err != nil {
 		return wrapErr(err)
 	}
@@ -316,9 +321,10 @@ func (r storedRun) run() *hookd.Run {
 	return run
 }
 
-// writeHealth writes back the health of the webhooks in ids that attempts
-// were recorded for, and parks the deliveries of those it disabled.
-func writeHealth(ctx context.Context, tx pgx.Tx, ids []int64, wasDisabled map[int64]bool, health map[int64]hookd.Health, now time.Time) error {
+// writeHealth records runs in the health of the webhooks ids
+// (hookd.Health.RecordAll), writes it back for those that attempts were
+// recorded for, and parks the deliveries of those it disabled.
+func writeHealth(ctx context.Context, tx pgx.Tx, ids []int64, health map[int64]hookd.Health, runs map[int64][]hookd.RecordedRun, now time.Time) error {
 	var (
 		hookIDs                      []int64
 		failing, success, runAt      []*time.Time
@@ -329,11 +335,12 @@ func writeHealth(ctx context.Context, tx pgx.Tx, ids []int64, wasDisabled map[in
 		park                         []int64
 	)
 	for _, id := range ids {
-		h := health[id]
-		if h.LatestRun == nil {
+		if len(runs[id]) == 0 {
 			continue // no attempt recorded: nothing changed
 		}
-		change := hookd.ChangeDisabled(wasDisabled[id], h.Disabled)
+		was := health[id]
+		h := was.RecordAll(runs[id])
+		change := hookd.ChangeDisabled(was.Disabled, h.Disabled)
 		l := h.LatestRun
 		at := l.At
 		hookIDs = append(hookIDs, id)
@@ -405,9 +412,6 @@ func (s *Store) Log(ctx context.Context, webhookID int64, success bool, page, pe
 		err := row.Scan(&e.ID, &e.DeliveryID, &e.WebhookID, &e.EventID, &e.Event, &e.MessageID, &e.Attempt, &e.Success,
 			&e.HTTPStatus, &dur, &e.ErrorClass, &e.Error, &e.RequestHeaders, &e.ResponseBody, &e.CreatedAt, &e.NextAttemptAt)
 		e.Duration = time.Duration(dur)
-		if e.RequestHeaders == nil {
-			e.RequestHeaders = map[string]string{}
-		}
 		return &e, err
 	})
 	if err != nil {
@@ -496,8 +500,9 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
 func (s *Store) DisableFailing(ctx context.Context, before time.Time) ([]int64, error) {
 	ids := []int64{}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// The WHERE only keeps the rows to lock few; FailingBefore decides.
 		rows, _ := tx.Query(ctx, `SELECT id, failing_since FROM webhooks
-			WHERE NOT disabled AND failing_since IS NOT NULL ORDER BY id FOR NO KEY UPDATE`)
+			WHERE NOT disabled AND failing_since <= $1 ORDER BY id FOR NO KEY UPDATE`, before)
 		var id int64
 		var failing *time.Time
 		if _, err := pgx.ForEachRow(rows, []any{&id, &failing}, func() error {

@@ -4,9 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/clocktest"
@@ -259,5 +264,127 @@ func TestClaimReturnsFullEvents(t *testing.T) {
 	d := ds[0]
 	if d.WebhookID != w.ID || d.Event.ID != "x" || *d.Event.ProjectID != "p" || *d.Event.UserID != 7 || d.Attempts != 0 || d.MessageID == "" {
 		t.Fatalf("delivery %+v", d)
+	}
+}
+
+// tripConn counts the round trips made on a connection: a write after a
+// read (or the first write) starts one.
+type tripConn struct {
+	net.Conn
+	trips *atomic.Int64
+	read  atomic.Bool
+}
+
+func (c *tripConn) Write(p []byte) (int, error) {
+	if c.read.Swap(false) {
+		c.trips.Add(1)
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *tripConn) Read(p []byte) (int, error) {
+	c.read.Store(true)
+	return c.Conn.Read(p)
+}
+
+// Complete takes three round trips (begin, health read and settling in one
+// batch; the health written back; commit), as many as before the health
+// rule moved out of its SQL.
+func TestCompleteRoundTrips(t *testing.T) {
+	var trips atomic.Int64
+	cfg := pgtest.Config(t, pgtest.Schema(t))
+	cfg.MaxConns = 1 // one connection, whose statements the first Complete prepares
+	cfg.ShouldPing = func(context.Context, pgxpool.ShouldPingParams) bool { return false }
+	cfg.BeforeConnect = func(_ context.Context, cc *pgx.ConnConfig) error {
+		dial := cc.DialFunc
+		cc.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			tc := &tripConn{Conn: c, trips: &trips}
+			tc.read.Store(true)
+			return tc, nil
+		}
+		return nil
+	}
+	ctx := ctxT(t)
+	s, err := postgres.OpenConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	newWebhook(t, s, "ASSET_ADDED")
+	publish(t, s, 2, "ASSET_ADDED")
+	ds, err := s.Claim(ctx, "w", 10, time.Minute)
+	if err != nil || len(ds) != 2 {
+		t.Fatalf("claim %d %v", len(ds), err)
+	}
+	for i, d := range ds {
+		before := trips.Load()
+		if err := s.Complete(ctx, []hookd.AttemptResult{{DeliveryID: d.ID, At: time.Now(), HTTPStatus: 500}}); err != nil {
+			t.Fatal(err)
+		}
+		if n := trips.Load() - before; i > 0 && n != 3 {
+			t.Errorf("Complete took %d round trips, want 3", n)
+		}
+	}
+}
+
+// DisableFailing locks only the webhooks it disables: one failing since
+// after before, locked by someone else, does not hold it up.
+func TestDisableFailingLocksOnlyThoseItDisables(t *testing.T) {
+	clock := clocktest.New(time.Now())
+	cfg := pgtest.Config(t, pgtest.Schema(t))
+	// a wait for a lock fails at once rather than hang the test
+	cfg.ConnConfig.RuntimeParams["lock_timeout"] = "1s"
+	ctx := ctxT(t)
+	s, err := postgres.OpenConfig(ctx, cfg, postgres.WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	old, recent := newWebhook(t, s, "ASSET_ADDED"), newWebhook(t, s, "ASSET_ADDED")
+	publish(t, s, 1, "ASSET_ADDED")
+	t0 := clock.Now()
+	ds, err := s.Claim(ctx, "w", 10, time.Minute)
+	if err != nil || len(ds) != 2 {
+		t.Fatalf("claim %d %v", len(ds), err)
+	}
+	var rs []hookd.AttemptResult
+	for _, d := range ds {
+		at := t0
+		if d.WebhookID == recent.ID {
+			at = t0.Add(time.Hour)
+		}
+		rs = append(rs, hookd.AttemptResult{DeliveryID: d.ID, At: at, HTTPStatus: 500})
+	}
+	if err := s.Complete(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := s.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT FROM webhooks WHERE id = $1 FOR UPDATE`, recent.ID); err != nil {
+		t.Fatal(err)
+	}
+	disabled, err := s.DisableFailing(ctx, t0)
+	if err != nil || len(disabled) != 1 || disabled[0] != old.ID {
+		t.Fatalf("DisableFailing = %v, %v; want [%d]", disabled, err, old.ID)
+	}
+}
+
+// Every attempt has its request headers, as on SQLite: the column says so.
+func TestAttemptRequestHeadersNotNull(t *testing.T) {
+	s := pgtest.Open(t)
+	var nullable string
+	if err := s.Pool().QueryRow(ctxT(t), `SELECT is_nullable FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = 'attempts' AND column_name = 'request_headers'`).Scan(&nullable); err != nil {
+		t.Fatal(err)
+	}
+	if nullable != "NO" {
+		t.Fatalf("attempts.request_headers is_nullable = %s, want NO", nullable)
 	}
 }

@@ -243,15 +243,17 @@ func loadWebhooks(ctx context.Context, q querier, where string, args ...any) ([]
 func (s *Store) UpdateWebhook(ctx context.Context, id int64, u hookd.WebhookUpdate) (*hookd.Webhook, error) {
 	var out *hookd.Webhook
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT FROM webhooks WHERE id = $1 FOR NO KEY UPDATE`, id); err != nil {
-			return err
+		var failing *time.Time
+		err := tx.QueryRow(ctx, `SELECT failing_since FROM webhooks WHERE id = $1 FOR NO KEY UPDATE`, id).Scan(&failing)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("webhook %d: %w", id, hookd.ErrNotFound)
 		}
-		ws, err := loadWebhooks(ctx, tx, `WHERE id = $1`, id)
 		if err != nil {
 			return err
 		}
-		if len(ws) == 0 {
-			return fmt.Errorf("webhook %d: %w", id, hookd.ErrNotFound)
+		ws, err := loadWebhooks(ctx, tx, `WHERE id = $1`, id) // found: it is locked
+		if err != nil {
+			return err
 		}
 		cur := ws[0]
 		if !u.ClearProject && u.ProjectID != nil {
@@ -269,10 +271,10 @@ func (s *Store) UpdateWebhook(ctx context.Context, id int64, u hookd.WebhookUpda
 		b := &pgx.Batch{}
 		b.Queue(`
 			UPDATE webhooks SET name = $2, http_url = $3, http_method = $4, trigger_events = $5, project_id = $6,
-				disabled = $7, updated_at = $8,
-				failing_since = CASE WHEN $9 THEN NULL ELSE failing_since END
+				disabled = $7, updated_at = $8, failing_since = $9
 			WHERE id = $1`,
-			id, w.Name, w.HTTPURL, w.HTTPMethod, w.TriggerEvents, w.ProjectID, w.Disabled, w.UpdatedAt, change.Unpark)
+			id, w.Name, w.HTTPURL, w.HTTPMethod, w.TriggerEvents, w.ProjectID, w.Disabled, w.UpdatedAt,
+			change.FailingSince(failing))
 		queueDisabledChange(b, []int64{id}, change, w.UpdatedAt)
 		return tx.SendBatch(ctx, b).Close()
 	})

@@ -48,8 +48,9 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
 func (s *Store) DisableFailing(ctx context.Context, before time.Time) ([]int64, error) {
 	ids := []int64{}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// The WHERE only narrows the rows read; FailingBefore decides.
 		rows, err := tx.QueryContext(ctx, `SELECT id, failing_since FROM webhooks
-			WHERE disabled = 0 AND failing_since IS NOT NULL ORDER BY id`)
+			WHERE disabled = 0 AND failing_since <= ? ORDER BY id`, ms(before))
 		if err != nil {
 			return err
 		}

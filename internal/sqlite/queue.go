@@ -215,7 +215,7 @@ func (s *Store) Targets(ctx context.Context, webhookIDs []int64) (map[int64]*hoo
 // statements a result. A result for a delivery that is gone (its webhook
 // was deleted), already finished, or leased to another worker than
 // r.Worker, is dropped. Then each webhook touched has its health read once,
-// updated by hookd.Health.Record with its attempts, and written back.
+// updated by hookd.Health.RecordAll with its attempts, and written back.
 func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) error {
 	if len(results) == 0 {
 		return nil
@@ -231,7 +231,7 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 		}
 		settle, logAttempt := stmts[0], stmts[1]
 
-		runs := make(map[int64][]attemptRun, 4)
+		runs := make(map[int64][]hookd.RecordedRun, 4)
 		order := make([]int64, 0, 4)
 		now := s.clock.Now()
 		var headers []byte
@@ -271,9 +271,9 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 			if runs[webhookID] == nil {
 				order = append(order, webhookID)
 			}
-			runs[webhookID] = append(runs[webhookID], attemptRun{
-				run:     hookd.Run{At: at, Success: r.Success, HTTPStatus: r.HTTPStatus, Duration: r.Duration, Event: event},
-				disable: r.DisableWebhook,
+			runs[webhookID] = append(runs[webhookID], hookd.RecordedRun{
+				Run:     hookd.Run{At: at, Success: r.Success, HTTPStatus: r.HTTPStatus, Duration: r.Duration, Event: event},
+				Disable: r.DisableWebhook,
 			})
 		}
 		for _, id := range order {
@@ -285,15 +285,10 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 	})
 }
 
-// attemptRun is a recorded attempt as hookd.Health.Record takes it.
-type attemptRun struct {
-	run     hookd.Run
-	disable bool
-}
-
-// recordHealth reads webhook id's health, records runs in it and writes it
-// back; a webhook that a 410 disabled has its deliveries parked.
-func (s *Store) recordHealth(ctx context.Context, tx *sql.Tx, id int64, runs []attemptRun, now time.Time) error {
+// recordHealth reads webhook id's health, records runs in it
+// (hookd.Health.RecordAll) and writes it back; a webhook that a 410
+// disabled has its deliveries parked.
+func (s *Store) recordHealth(ctx context.Context, tx *sql.Tx, id int64, runs []hookd.RecordedRun, now time.Time) error {
 	read, err := s.prepared(ctx, tx, healthSQL)
 	if err != nil {
 		return err
@@ -311,10 +306,7 @@ func (s *Store) recordHealth(ctx context.Context, tx *sql.Tx, id int64, runs []a
 	}
 	h.FailingSince, h.LastSuccessAt = timePtr(failing), timePtr(success)
 	h.LatestRun = latestRun(runAt, runSuccess, runStatus, runDuration, runEvent)
-	after := h
-	for _, r := range runs {
-		after = after.Record(r.run, r.disable)
-	}
+	after := h.RecordAll(runs)
 	change := hookd.ChangeDisabled(h.Disabled, after.Disabled)
 	l := after.LatestRun
 	write, err := s.prepared(ctx, tx, writeHealthSQL)

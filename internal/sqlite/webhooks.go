@@ -292,14 +292,17 @@ func (s *Store) UpdateWebhook(ctx context.Context, id int64, u hookd.WebhookUpda
 		if err != nil {
 			return err
 		}
+		var failing sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT failing_since FROM webhooks WHERE id = ?`, id).Scan(&failing); err != nil {
+			return err
+		}
 		w.UpdatedAt = s.clock.Now()
 		change := hookd.ChangeDisabled(cur.Disabled, w.Disabled)
 		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET name = ?, http_url = ?, http_method = ?, trigger_events = ?,
-			project_id = ?, disabled = ?, updated_at = ?,
-			failing_since = CASE WHEN ? THEN NULL ELSE failing_since END
+			project_id = ?, disabled = ?, updated_at = ?, failing_since = ?
 			WHERE id = ?`,
 			w.Name, w.HTTPURL, w.HTTPMethod, string(events), nullString(w.ProjectID), w.Disabled, ms(w.UpdatedAt),
-			change.Unpark, id)
+			nullMS(change.FailingSince(timePtr(failing))), id)
 		if err != nil {
 			return err
 		}

@@ -75,6 +75,28 @@ func testRules(t *testing.T, open opener) {
 		deepEqual(t, "disabled at the streak's start", disabled, []int64{a.ID, b.ID})
 	})
 
+	// Contract: the attempts of one batch are recorded in the order they
+	// were made: a failure, a later success and a later still failure
+	// leave the webhook failing since the last one.
+	t.Run("HealthOfOneBatchInTimeOrder", func(t *testing.T) {
+		s := open(t)
+		w := createWebhook(t, s, newWebhook("w", assetAdded))
+		publish(t, s, newEvent(assetAdded, nil, nil), newEvent(assetAdded, nil, nil), newEvent(assetAdded, nil, nil))
+		now := s.clock.Now()
+		ds := claimAll(t, s, now)
+		equal(t, "claimed", len(ds), 3)
+		complete(t, s,
+			result(ds[0], now.Add(time.Second), false, 500),
+			result(ds[1], now.Add(3*time.Second), false, 503),
+			result(ds[2], now.Add(2*time.Second), true, 200))
+		disabled, err := s.DisableFailing(ctx(t), now.Add(3*time.Second-time.Millisecond))
+		must(t, err, "DisableFailing before the last failure")
+		equal(t, "disabled before the last failure", len(disabled), 0)
+		disabled, err = s.DisableFailing(ctx(t), now.Add(3*time.Second))
+		must(t, err, "DisableFailing at the last failure")
+		deepEqual(t, "disabled at the last failure", disabled, []int64{w.ID})
+	})
+
 	// Contract: disabling a webhook, in any of the three ways, sets its
 	// idle pending deliveries aside; a delivery in flight keeps its lease.
 	// Enabling it makes them due at once.
