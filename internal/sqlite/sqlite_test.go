@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -264,5 +265,28 @@ func TestLoad(t *testing.T) {
 		if n != 1 {
 			t.Errorf("delivery %d claimed %d times", id, n)
 		}
+	}
+}
+
+// A webhook's users are read by the index PostgreSQL has too, in id order
+// without a sort.
+func TestWebhookUsersIndex(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "hookd.db"))
+	var plan []string
+	rows, err := s.r.QueryContext(t.Context(), `EXPLAIN QUERY PLAN SELECT id FROM webhook_users WHERE webhook_id = 1 ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if len(plan) != 1 || !strings.Contains(plan[0], "webhook_users_webhook") {
+		t.Fatalf("plan %q, want one search of webhook_users_webhook", plan)
 	}
 }

@@ -21,3 +21,11 @@ DROP TRIGGER webhook_enabled_unparks_deliveries;
 -- PostgreSQL has no such column. Both prune finished deliveries by
 -- last_attempt_at (the attempt that finished them).
 ALTER TABLE deliveries DROP COLUMN updated_at;
+
+-- PostgreSQL has this index: the users of a webhook, in order.
+CREATE INDEX webhook_users_webhook ON webhook_users (webhook_id, id);
+
+-- What stays different from PostgreSQL, and why:
+-- attempts cascade from their delivery here, from their webhook there; the same rows go (Prune deletes attempts before their deliveries), and changing a foreign key in SQLite rebuilds the table.
+-- attempts_delivery serves that cascade; PostgreSQL has no delivery foreign key to serve.
+-- deliveries_webhook stays one full index, not PostgreSQL's two partial ones: the cascade from webhooks looks deliveries up by webhook_id alone, which a partial index cannot answer.
