@@ -18,6 +18,7 @@ func TestBench(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds hookd")
 	}
+	t.Parallel() // processes of its own: its waits overlap the others'
 	bin := buildHookd(t)
 	databases := map[string]string{"sqlite": ""}
 	if os.Getenv(pgtest.EnvURL) != "" || os.Getenv(pgtest.EnvRequire) != "" {

@@ -156,6 +156,7 @@ func TestSeveralProcessesOnPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs hookd processes")
 	}
+	t.Parallel() // processes of its own: its waits overlap the others'
 	schema := pgtest.Schema(t) // skips without PostgreSQL
 	start := time.Now()
 	bin := buildHookd(t)
@@ -418,6 +419,7 @@ func TestPostgresOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs hookd processes")
 	}
+	t.Parallel() // processes of its own: its waits overlap the others'
 	schema := pgtest.Schema(t) // skips without PostgreSQL
 	proxy := pgtest.NewProxy(t)
 	start := time.Now()
