@@ -18,7 +18,8 @@ func TestBench(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds hookd")
 	}
-	t.Parallel() // processes of its own: its waits overlap the others'
+	// Processes of its own: its waits overlap the other process tests'.
+	t.Parallel()
 	bin := buildHookd(t)
 	databases := map[string]string{"sqlite": ""}
 	if os.Getenv(pgtest.EnvURL) != "" || os.Getenv(pgtest.EnvRequire) != "" {

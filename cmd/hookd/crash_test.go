@@ -147,7 +147,8 @@ func TestKill9DeliversEveryAcceptedEvent(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs hookd processes")
 	}
-	t.Parallel() // processes of its own: its waits overlap the others'
+	// Processes of its own: its waits overlap the other process tests'.
+	t.Parallel()
 	bin := buildHookd(t)
 	receiver, target := newCountingReceiver(t, 5*time.Millisecond)
 	db := filepath.Join(t.TempDir(), "hookd.db")

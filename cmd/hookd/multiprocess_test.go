@@ -156,7 +156,8 @@ func TestSeveralProcessesOnPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs hookd processes")
 	}
-	t.Parallel() // processes of its own: its waits overlap the others'
+	// Processes of its own: its waits overlap the other process tests'.
+	t.Parallel()
 	schema := pgtest.Schema(t) // skips without PostgreSQL
 	start := time.Now()
 	bin := buildHookd(t)
@@ -419,7 +420,8 @@ func TestPostgresOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs hookd processes")
 	}
-	t.Parallel() // processes of its own: its waits overlap the others'
+	// Processes of its own: its waits overlap the other process tests'.
+	t.Parallel()
 	schema := pgtest.Schema(t) // skips without PostgreSQL
 	proxy := pgtest.NewProxy(t)
 	start := time.Now()
