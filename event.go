@@ -45,6 +45,16 @@ func (e *Event) Normalize(now time.Time) error {
 	return nil
 }
 
+// NormalizeAll normalizes each of events, all stamped with the same now.
+func NormalizeAll(events []*Event, now time.Time) error {
+	for _, e := range events {
+		if err := e.Normalize(now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Published is the outcome of publishing one event.
 type Published struct {
 	Event      Event

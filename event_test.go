@@ -29,3 +29,18 @@ func TestEventNormalize(t *testing.T) {
 		t.Error("invalid JSON data accepted")
 	}
 }
+
+func TestNormalizeAll(t *testing.T) {
+	now := time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
+	events := []*Event{{Event: "ASSET_ADDED"}, {Event: "ASSET_ADDED"}}
+	if err := NormalizeAll(events, now); err != nil {
+		t.Fatal(err)
+	}
+	if events[0].ID == events[1].ID || !events[0].CreatedAt.Equal(now) || !events[1].CreatedAt.Equal(now) {
+		t.Errorf("normalized to %+v, %+v", events[0], events[1])
+	}
+	bad := []*Event{{Event: "ASSET_ADDED"}, {ID: "bad", Event: "ASSET_ADDED", Data: []byte(`[`)}}
+	if err := NormalizeAll(bad, now); err == nil || !strings.Contains(err.Error(), `"bad"`) {
+		t.Errorf("NormalizeAll of an invalid event: %v, want an error naming it", err)
+	}
+}

@@ -26,10 +26,8 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 	if len(events) == 0 {
 		return []hookd.Published{}, nil
 	}
-	for _, e := range events {
-		if err := e.Normalize(s.clock.Now()); err != nil {
-			return nil, err
-		}
+	if err := hookd.NormalizeAll(events, s.clock.Now()); err != nil {
+		return nil, err
 	}
 	var out []hookd.Published
 	var created int

@@ -28,10 +28,8 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 	if len(events) == 0 {
 		return []hookd.Published{}, nil
 	}
-	for _, e := range events {
-		if err := e.Normalize(s.clock.Now()); err != nil {
-			return nil, err
-		}
+	if err := hookd.NormalizeAll(events, s.clock.Now()); err != nil {
+		return nil, err
 	}
 	out := make([]hookd.Published, len(events))
 	queued := 0
