@@ -1,0 +1,52 @@
+package hookd
+
+import "errors"
+
+// WebhookSettings are hookd's own settings of one webhook, kept beside
+// MediaPocket's webhook object (the API's settings sub-resource), never in
+// it. A zero value means the default.
+type WebhookSettings struct {
+	// MaxInFlight caps the attempts to the webhook at once, across every
+	// process that shares the database; 0 is DefaultShare of the process's
+	// workers.
+	MaxInFlight int
+	// MaxPerSecond caps the rate of attempts to the webhook, across every
+	// process; 0 is no cap.
+	MaxPerSecond float64
+}
+
+// Bounds of WebhookSettings.
+const (
+	MaxInFlightLimit  = 1000
+	MaxPerSecondLimit = 10000
+	// MinPerSecond is the slowest throttle: one attempt every 1000 s.
+	MinPerSecond = 0.001
+)
+
+// ErrInvalidSettings is wrapped by Validate's errors.
+var ErrInvalidSettings = errors.New("invalid settings")
+
+// Validate reports whether s is within the bounds.
+func (s WebhookSettings) Validate() error {
+	switch {
+	case s.MaxInFlight < 0 || s.MaxInFlight > MaxInFlightLimit:
+		return ErrInvalidSettings
+	case s.MaxPerSecond < 0 || s.MaxPerSecond > MaxPerSecondLimit || (s.MaxPerSecond > 0 && s.MaxPerSecond < MinPerSecond):
+		return ErrInvalidSettings
+	}
+	return nil
+}
+
+// DefaultShare is how many attempts a webhook without MaxInFlight may have
+// at once when the process runs workers attempts at once: a quarter, at
+// least one, so that receivers that hang hold at most a quarter of the
+// workers each and the others keep going.
+func DefaultShare(workers int) int { return max(1, workers/4) }
+
+// Share is the webhook's cap on attempts at once, for a process of workers.
+func (s WebhookSettings) Share(workers int) int {
+	if s.MaxInFlight > 0 {
+		return s.MaxInFlight
+	}
+	return DefaultShare(workers)
+}
