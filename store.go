@@ -43,6 +43,12 @@ type Store interface {
 	AddUser(ctx context.Context, u *WebhookUser) error
 	DeleteUser(ctx context.Context, webhookID, webhookUserID int64) error
 
+	// Settings reads hookd's own settings of a webhook (zero fields are the
+	// defaults); UpdateSettings replaces them. Both answer ErrNotFound for
+	// an unknown webhook; callers validate first (WebhookSettings.Validate).
+	Settings(ctx context.Context, webhookID int64) (WebhookSettings, error)
+	UpdateSettings(ctx context.Context, webhookID int64, s WebhookSettings) error
+
 	// Signing secrets: Secrets returns the current one first, then the
 	// rotated one while it is still valid (SigningSecrets.ValidAt).
 	Secrets(ctx context.Context, webhookID int64) ([]string, error)

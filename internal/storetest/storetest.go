@@ -40,6 +40,7 @@ func Run(t *testing.T, openStore Open) {
 	t.Run("Headers", func(t *testing.T) { testHeaders(t, open) })
 	t.Run("Users", func(t *testing.T) { testUsers(t, open) })
 	t.Run("Secrets", func(t *testing.T) { testSecrets(t, open) })
+	t.Run("Settings", func(t *testing.T) { testSettings(t, open) })
 	t.Run("PublishEvents", func(t *testing.T) { testPublishEvents(t, open) })
 	t.Run("PublishTo", func(t *testing.T) { testPublishTo(t, open) })
 	t.Run("Claim", func(t *testing.T) { testClaim(t, open) })
