@@ -25,11 +25,13 @@ type Health struct {
 	Disabled  bool
 }
 
-// RecordedRun is an attempt as Health records it: its run, and whether the
-// receiver asked for the webhook to be disabled (410 Gone).
+// RecordedRun is an attempt as Health and Circuit record it: its run,
+// whether the receiver asked for the webhook to be disabled (410 Gone),
+// and its error class (empty for a success).
 type RecordedRun struct {
-	Run     Run
-	Disable bool
+	Run        Run
+	Disable    bool
+	ErrorClass string
 }
 
 // RecordAll returns h after the attempts runs of one batch, recorded in the

@@ -107,6 +107,13 @@ type Store interface {
 	// QueueStats reads the queue figures of the whole database (every
 	// webhook's) in one cheap query, without the webhooks themselves.
 	QueueStats(ctx context.Context) (QueueStats, error)
+
+	// Circuit reads a webhook's circuit breaker. Complete records each
+	// attempt in it (Circuit.RecordAll) with the CircuitPolicy the store
+	// was opened with (an option of each store's Open, default
+	// DefaultCircuitPolicy), and tells the circuits it opened or closed to
+	// the CircuitObserver it was opened with, if any.
+	Circuit(ctx context.Context, webhookID int64) (Circuit, error)
 }
 
 // Leader is implemented by stores that several hookd processes can share

@@ -50,6 +50,9 @@ type Store struct {
 	closeErr error
 	clock    hookd.Clock
 	observe  hookd.QueryObserver // nil: statements are not observed
+
+	circuit        hookd.CircuitPolicy
+	observeCircuit hookd.CircuitObserver // nil: circuit changes are not told
 }
 
 // Option configures a Store at Open.
@@ -63,6 +66,16 @@ func WithClock(c hookd.Clock) Option { return func(s *Store) { s.clock = c } }
 // timed by pgx's tracer (metrics).
 func WithQueryObserver(observe hookd.QueryObserver) Option {
 	return func(s *Store) { s.observe = observe }
+}
+
+// WithCircuitPolicy makes Complete open and close the webhooks' circuits
+// with p (default hookd.DefaultCircuitPolicy).
+func WithCircuitPolicy(p hookd.CircuitPolicy) Option { return func(s *Store) { s.circuit = p } }
+
+// WithCircuitObserver tells observe of every circuit that this process's
+// Complete opened or closed, once its transaction committed.
+func WithCircuitObserver(observe hookd.CircuitObserver) Option {
+	return func(s *Store) { s.observeCircuit = observe }
 }
 
 var (
@@ -89,6 +102,7 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, opts ...Option) (*Stor
 		done:    make(chan struct{}),
 		leaders: make(map[*pgx.Conn]struct{}),
 		clock:   hookd.SystemClock,
+		circuit: hookd.DefaultCircuitPolicy,
 	}
 	for _, o := range opts {
 		o(s)

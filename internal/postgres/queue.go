@@ -100,7 +100,8 @@ func (s *Store) Targets(ctx context.Context, webhookIDs []int64) (map[int64]*hoo
 }
 
 // healthSQL locks, in id order, the webhooks of the deliveries that
-// Complete is about to record, and reads their health (hookd.Health). The
+// Complete is about to record, and reads their health (hookd.Health) and
+// circuit (hookd.Circuit). The
 // order makes concurrent Completes (and DeleteWebhook, which locks the
 // webhook before its deliveries) take their locks in one order, so they
 // cannot deadlock; the lock keeps the health read until it is written back.
@@ -108,7 +109,7 @@ func (s *Store) Targets(ctx context.Context, webhookIDs []int64) (map[int64]*hoo
 // before any delivery is settled.
 const healthSQL = `
 SELECT id, failing_since, last_success_at, last_run_at, last_run_success, last_run_status,
-       last_run_duration_ns, last_run_event, disabled
+       last_run_duration_ns, last_run_event, disabled, ` + circuitColumns + `
 FROM webhooks
 WHERE id IN (SELECT webhook_id FROM deliveries WHERE id = ANY($1))
 ORDER BY id
@@ -155,9 +156,10 @@ WITH r AS (
 	FROM per p
 	ORDER BY p.ord
 )
-SELECT webhook_id, at, success, http_status, duration_ns, event, disable FROM per ORDER BY ord`
+SELECT webhook_id, at, success, http_status, duration_ns, event, disable, error_class FROM per ORDER BY ord`
 
-// writeHealthSQL writes back the webhooks' health after Complete.
+// writeHealthSQL writes back the webhooks' health and circuits after
+// Complete.
 const writeHealthSQL = `
 UPDATE webhooks w SET
 	failing_since        = u.failing_since,
@@ -168,10 +170,18 @@ UPDATE webhooks w SET
 	last_run_duration_ns = u.run_duration,
 	last_run_event       = u.run_event,
 	disabled             = u.disabled,
-	updated_at           = CASE WHEN u.parked THEN $11 ELSE w.updated_at END
+	updated_at           = CASE WHEN u.parked THEN $11 ELSE w.updated_at END,
+	circuit_state        = u.circuit_state,
+	circuit_failures     = u.circuit_failures,
+	circuit_opens        = u.circuit_opens,
+	circuit_opened_at    = u.circuit_opened_at,
+	circuit_probe_at     = u.circuit_probe_at,
+	circuit_answered_at  = u.circuit_answered_at
 FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::timestamptz[], $5::bool[], $6::int[],
-            $7::bigint[], $8::text[], $9::bool[], $10::bool[])
-	AS u(id, failing_since, last_success_at, run_at, run_success, run_status, run_duration, run_event, disabled, parked)
+            $7::bigint[], $8::text[], $9::bool[], $10::bool[],
+            $12::text[], $13::int[], $14::int[], $15::timestamptz[], $16::timestamptz[], $17::timestamptz[])
+	AS u(id, failing_since, last_success_at, run_at, run_success, run_status, run_duration, run_event, disabled, parked,
+	     circuit_state, circuit_failures, circuit_opens, circuit_opened_at, circuit_probe_at, circuit_answered_at)
 WHERE w.id = u.id`
 
 // Complete records results in one transaction of three round trips: the
@@ -179,7 +189,9 @@ WHERE w.id = u.id`
 // settling of the results in one batch; the health written back; the
 // commit. Each result settles its delivery and is logged (an Attempt of 0
 // is numbered after the delivery's previous attempts); each webhook's
-// attempts are recorded in its health with hookd.Health.RecordAll. A result
+// attempts are recorded in its health with hookd.Health.RecordAll and in
+// its circuit with hookd.Circuit.RecordAll (the circuits opened or closed
+// are told to the circuit observer after the commit). A result
 // for a delivery that no longer exists (its webhook was deleted), is no
 // longer pending, or whose lease its Worker no longer holds (it expired and
 // another claim took the delivery over) is dropped: no log entry, no
@@ -212,16 +224,19 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 	// pgx runs the callbacks in the order of the statements: the health
 	// is read before the settled attempts come back.
 	health := map[int64]hookd.Health{}
+	circuits := map[int64]hookd.Circuit{}
 	var order []int64
 	b.Queue(healthSQL, all).Query(func(rows pgx.Rows) error {
 		var id int64
 		var h hookd.Health
 		var run storedRun
-		_, err := pgx.ForEachRow(rows, []any{&id, &h.FailingSince, &h.LastSuccessAt, &run.at, &run.success,
-			&run.status, &run.duration, &run.event, &h.Disabled}, func() error {
+		var circuit storedCircuit
+		_, err := pgx.ForEachRow(rows, append([]any{&id, &h.FailingSince, &h.LastSuccessAt, &run.at, &run.success,
+			&run.status, &run.duration, &run.event, &h.Disabled}, circuit.dest()...), func() error {
 			hh := h
 			hh.LatestRun = run.run()
 			health[id] = hh
+			circuits[id] = circuit.circuit()
 			order = append(order, id)
 			return nil
 		})
@@ -264,7 +279,7 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 				var webhookID int64
 				var r hookd.RecordedRun
 				var dur int64
-				_, err := pgx.ForEachRow(rows, []any{&webhookID, &r.Run.At, &r.Run.Success, &r.Run.HTTPStatus, &dur, &r.Run.Event, &r.Disable}, func() error {
+				_, err := pgx.ForEachRow(rows, []any{&webhookID, &r.Run.At, &r.Run.Success, &r.Run.HTTPStatus, &dur, &r.Run.Event, &r.Disable, &r.ErrorClass}, func() error {
 					r.Run.Duration = time.Duration(dur)
 					runs[webhookID] = append(runs[webhookID], r)
 					return nil
@@ -277,8 +292,9 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 	tx := br.Tx()
 	defer tx.Rollback(ctx) // after a failure; once committed it does nothing
 	err := br.Close()
+	var changes []hookd.CircuitChange
 	if err == nil {
-		err = writeHealth(ctx, tx, order, health, runs, now)
+		changes, err = s.writeHealth(ctx, tx, order, health, circuits, runs, now)
 	}
 	if err == nil {
 		err = tx.Commit(ctx)
@@ -288,6 +304,11 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 	}
 	if due {
 		s.wakeup()
+	}
+	if s.observeCircuit != nil {
+		for _, c := range changes {
+			s.observeCircuit(c)
+		}
 	}
 	return nil
 }
@@ -321,10 +342,19 @@ func (r storedRun) run() *hookd.Run {
 	return run
 }
 
-// writeHealth records runs in the health of the webhooks ids
-// (hookd.Health.RecordAll), writes it back for those that attempts were
-// recorded for, and parks the deliveries of those it disabled.
-func writeHealth(ctx context.Context, tx pgx.Tx, ids []int64, health map[int64]hookd.Health, runs map[int64][]hookd.RecordedRun, now time.Time) error {
+// writeHealth records runs in the health and circuit of the webhooks ids
+// (hookd.Health.RecordAll, hookd.Circuit.RecordAll with s's policy),
+// writes them back for those that attempts were recorded for, and parks the
+// deliveries of those it disabled. It returns the circuits it opened or
+// closed.
+func (s *Store) writeHealth(ctx context.Context, tx pgx.Tx, ids []int64, health map[int64]hookd.Health,
+	circuits map[int64]hookd.Circuit, runs map[int64][]hookd.RecordedRun, now time.Time) ([]hookd.CircuitChange, error) {
+	var (
+		changes                                 []hookd.CircuitChange
+		circuitState                            []string
+		circuitFailures, circuitOpens           []int32
+		circuitOpened, circuitProbe, answeredAt []*time.Time
+	)
 	var (
 		hookIDs                      []int64
 		failing, success, runAt      []*time.Time
@@ -351,14 +381,23 @@ func writeHealth(ctx context.Context, tx pgx.Tx, ids []int64, health map[int64]h
 		if change.Park {
 			park = append(park, id)
 		}
+		c := circuits[id].RecordAll(s.circuit, runs[id], now)
+		if change, ok := hookd.CircuitChanged(id, circuits[id], c); ok {
+			changes = append(changes, change)
+		}
+		circuitState, circuitFailures, circuitOpens = append(circuitState, string(c.State)),
+			append(circuitFailures, int32(c.Failures)), append(circuitOpens, int32(c.Opens))
+		circuitOpened, circuitProbe, answeredAt = append(circuitOpened, c.OpenedAt), append(circuitProbe, c.ProbeAt),
+			append(answeredAt, c.AnsweredAt)
 	}
 	if len(hookIDs) == 0 {
-		return nil
+		return nil, nil
 	}
 	b := &pgx.Batch{}
-	b.Queue(writeHealthSQL, hookIDs, failing, success, runAt, runSuccess, runStatus, runDuration, runEvent, disabled, parked, now)
+	b.Queue(writeHealthSQL, hookIDs, failing, success, runAt, runSuccess, runStatus, runDuration, runEvent, disabled, parked, now,
+		circuitState, circuitFailures, circuitOpens, circuitOpened, circuitProbe, answeredAt)
 	queueDisabledChange(b, park, hookd.ChangeDisabled(false, true), now)
-	return tx.SendBatch(ctx, b).Close()
+	return changes, tx.SendBatch(ctx, b).Close()
 }
 
 // queueDisabledChange queues the parking or unparking of the idle pending

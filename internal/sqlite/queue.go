@@ -40,12 +40,14 @@ const (
 		SELECT ?1, ?2, ?3, e.event, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14 FROM events e WHERE e.id = ?3
 		RETURNING event`
 	// healthSQL reads what Complete records about a webhook
-	// (hookd.Health), writeHealthSQL writes it back.
+	// (hookd.Health and hookd.Circuit), writeHealthSQL writes it back.
 	healthSQL = `SELECT failing_since, last_success_at, last_run_at, last_run_success, last_run_status,
-		last_run_duration_ns, last_run_event, disabled FROM webhooks WHERE id = ?`
+		last_run_duration_ns, last_run_event, disabled, ` + circuitColumns + ` FROM webhooks WHERE id = ?`
 	writeHealthSQL = `UPDATE webhooks SET failing_since = ?1, last_success_at = ?2, last_run_at = ?3,
 		last_run_success = ?4, last_run_status = ?5, last_run_duration_ns = ?6, last_run_event = ?7,
-		disabled = ?8, updated_at = CASE WHEN ?9 THEN ?10 ELSE updated_at END
+		disabled = ?8, updated_at = CASE WHEN ?9 THEN ?10 ELSE updated_at END,
+		circuit_state = ?12, circuit_failures = ?13, circuit_opens = ?14, circuit_opened_at = ?15,
+		circuit_probe_at = ?16, circuit_answered_at = ?17
 		WHERE id = ?11`
 )
 
@@ -214,13 +216,17 @@ func (s *Store) Targets(ctx context.Context, webhookIDs []int64) (map[int64]*hoo
 // delivery as AttemptResult.DeliveryState says and logs the attempt: two
 // statements a result. A result for a delivery that is gone (its webhook
 // was deleted), already finished, or leased to another worker than
-// r.Worker, is dropped. Then each webhook touched has its health read once,
-// updated by hookd.Health.RecordAll with its attempts, and written back.
+// r.Worker, is dropped. Then each webhook touched has its health and its
+// circuit read once, updated by hookd.Health.RecordAll and
+// hookd.Circuit.RecordAll with its attempts, and written back. The circuits
+// opened or closed are told to the circuit observer after the commit.
 func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) error {
 	if len(results) == 0 {
 		return nil
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	var changes []hookd.CircuitChange
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		changes = changes[:0]
 		var stmts [2]*sql.Stmt
 		for i, q := range []string{settleSQL, logAttemptSQL} {
 			st, err := s.prepared(ctx, tx, q)
@@ -272,26 +278,38 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 				order = append(order, webhookID)
 			}
 			runs[webhookID] = append(runs[webhookID], hookd.RecordedRun{
-				Run:     hookd.Run{At: at, Success: r.Success, HTTPStatus: r.HTTPStatus, Duration: r.Duration, Event: event},
-				Disable: r.DisableWebhook,
+				Run:        hookd.Run{At: at, Success: r.Success, HTTPStatus: r.HTTPStatus, Duration: r.Duration, Event: event},
+				Disable:    r.DisableWebhook,
+				ErrorClass: r.ErrorClass,
 			})
 		}
 		for _, id := range order {
-			if err := s.recordHealth(ctx, tx, id, runs[id], now); err != nil {
+			was, is, err := s.recordHealth(ctx, tx, id, runs[id], now)
+			if err != nil {
 				return err
+			}
+			if change, ok := hookd.CircuitChanged(id, was, is); ok {
+				changes = append(changes, change)
 			}
 		}
 		return nil
 	})
+	if err == nil && s.observeCircuit != nil {
+		for _, c := range changes {
+			s.observeCircuit(c)
+		}
+	}
+	return err
 }
 
-// recordHealth reads webhook id's health, records runs in it
-// (hookd.Health.RecordAll) and writes it back; a webhook that a 410
-// disabled has its deliveries parked.
-func (s *Store) recordHealth(ctx context.Context, tx *sql.Tx, id int64, runs []hookd.RecordedRun, now time.Time) error {
+// recordHealth reads webhook id's health and circuit, records runs in them
+// (hookd.Health.RecordAll, hookd.Circuit.RecordAll) and writes them back; a
+// webhook that a 410 disabled has its deliveries parked. It returns the
+// circuit before and after.
+func (s *Store) recordHealth(ctx context.Context, tx *sql.Tx, id int64, runs []hookd.RecordedRun, now time.Time) (was, is hookd.Circuit, err error) {
 	read, err := s.prepared(ctx, tx, healthSQL)
 	if err != nil {
-		return err
+		return was, is, err
 	}
 	var (
 		h                       hookd.Health
@@ -299,25 +317,29 @@ func (s *Store) recordHealth(ctx context.Context, tx *sql.Tx, id int64, runs []h
 		runSuccess              sql.NullBool
 		runStatus, runDuration  sql.NullInt64
 		runEvent                sql.NullString
+		circuit                 storedCircuit
 	)
-	if err := read.QueryRowContext(ctx, id).Scan(&failing, &success, &runAt, &runSuccess, &runStatus,
-		&runDuration, &runEvent, &h.Disabled); err != nil {
-		return err
+	if err := read.QueryRowContext(ctx, id).Scan(append([]any{&failing, &success, &runAt, &runSuccess, &runStatus,
+		&runDuration, &runEvent, &h.Disabled}, circuit.dest()...)...); err != nil {
+		return was, is, err
 	}
 	h.FailingSince, h.LastSuccessAt = timePtr(failing), timePtr(success)
 	h.LatestRun = latestRun(runAt, runSuccess, runStatus, runDuration, runEvent)
 	after := h.RecordAll(runs)
+	was = circuit.circuit()
+	is = was.RecordAll(s.circuit, runs, now)
 	change := hookd.ChangeDisabled(h.Disabled, after.Disabled)
 	l := after.LatestRun
 	write, err := s.prepared(ctx, tx, writeHealthSQL)
 	if err != nil {
-		return err
+		return was, is, err
 	}
-	if _, err := write.ExecContext(ctx, nullMS(after.FailingSince), nullMS(after.LastSuccessAt), ms(l.At),
-		l.Success, l.HTTPStatus, int64(l.Duration), l.Event, after.Disabled, change.Park, ms(now), id); err != nil {
-		return err
+	if _, err := write.ExecContext(ctx, append([]any{nullMS(after.FailingSince), nullMS(after.LastSuccessAt), ms(l.At),
+		l.Success, l.HTTPStatus, int64(l.Duration), l.Event, after.Disabled, change.Park, ms(now), id},
+		circuitArgs(is)...)...); err != nil {
+		return was, is, err
 	}
-	return applyDisabledChange(ctx, tx, id, change, now)
+	return was, is, applyDisabledChange(ctx, tx, id, change, now)
 }
 
 // Requeue makes the webhook's deliveries that failed for good with a last

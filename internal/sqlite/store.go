@@ -46,6 +46,9 @@ type Store struct {
 
 	clock   hookd.Clock
 	observe hookd.QueryObserver // nil: statements are not observed
+
+	circuit        hookd.CircuitPolicy
+	observeCircuit hookd.CircuitObserver // nil: circuit changes are not told
 }
 
 // Option configures a Store at Open.
@@ -59,6 +62,16 @@ func WithClock(c hookd.Clock) Option { return func(s *Store) { s.clock = c } }
 // timed at the driver (metrics).
 func WithQueryObserver(observe hookd.QueryObserver) Option {
 	return func(s *Store) { s.observe = observe }
+}
+
+// WithCircuitPolicy makes Complete open and close the webhooks' circuits
+// with p (default hookd.DefaultCircuitPolicy).
+func WithCircuitPolicy(p hookd.CircuitPolicy) Option { return func(s *Store) { s.circuit = p } }
+
+// WithCircuitObserver tells observe of every circuit that Complete opened
+// or closed, once its transaction committed.
+func WithCircuitObserver(observe hookd.CircuitObserver) Option {
+	return func(s *Store) { s.observeCircuit = observe }
 }
 
 var _ hookd.Store = (*Store)(nil)
@@ -75,7 +88,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		// own with one would lose them (or be a shared-memory URI).
 		return nil, fmt.Errorf("sqlite: %q: the path must not contain '?'", path)
 	}
-	s := &Store{wake: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{}, clock: hookd.SystemClock}
+	s := &Store{wake: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{}, clock: hookd.SystemClock,
+		circuit: hookd.DefaultCircuitPolicy}
 	for _, o := range opts {
 		o(s)
 	}
