@@ -207,6 +207,27 @@ func (c *Client) RotateSecret(ctx context.Context, webhookID int64) (string, err
 	return out.Secret, err
 }
 
+// Settings reads hookd's own settings of a webhook (nil: the default).
+func (c *Client) Settings(ctx context.Context, webhookID int64) (*api.Settings, error) {
+	var out api.SettingsResponse
+	if err := c.do(ctx, "GET", fmt.Sprintf("/api/v2/admin/webhooks/%d/settings", webhookID), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out.Settings, nil
+}
+
+// UpdateSettings changes the settings present in update, keyed by their
+// JSON names ("max_in_flight", "max_per_second"); a nil entry resets one to
+// the default. It returns the webhook's settings after the change.
+func (c *Client) UpdateSettings(ctx context.Context, webhookID int64, update map[string]any) (*api.Settings, error) {
+	var out api.SettingsResponse
+	in := map[string]any{"settings": update}
+	if err := c.do(ctx, "POST", fmt.Sprintf("/api/v2/admin/webhooks/%d/settings", webhookID), in, &out); err != nil {
+		return nil, err
+	}
+	return &out.Settings, nil
+}
+
 // Test sends a test event to a webhook now.
 func (c *Client) Test(ctx context.Context, webhookID int64) (*api.PublishedEvent, error) {
 	var out api.EventResponse

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -127,6 +128,60 @@ func TestClientErrors(t *testing.T) {
 		if !errors.As(c.err, &apiErr) || apiErr.Status != c.status || (c.msg != "" && apiErr.Message != c.msg) {
 			t.Errorf("%s: %v, want status %d %q", c.name, c.err, c.status, c.msg)
 		}
+	}
+}
+
+func TestClientSettings(t *testing.T) {
+	ctx := context.Background()
+	admin, publisher := newClients(t)
+	w, err := admin.CreateWebhook(ctx, api.NewWebhook{Name: "w", HTTPURL: "https://example.com/hook", HTTPMethod: "POST",
+		TriggerEvents: []string{"ASSET_ADDED"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	show := func(s *api.Settings) string {
+		out := "in flight "
+		if s.MaxInFlight == nil {
+			out += "default"
+		} else {
+			out += fmt.Sprint(*s.MaxInFlight)
+		}
+		out += ", per second "
+		if s.MaxPerSecond == nil {
+			return out + "default"
+		}
+		return out + fmt.Sprint(*s.MaxPerSecond)
+	}
+	check := func(what string, s *api.Settings, err error, want string) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if got := show(s); got != want {
+			t.Errorf("%s: %s, want %s", what, got, want)
+		}
+	}
+
+	s, err := admin.Settings(ctx, w.ID)
+	check("new webhook", s, err, "in flight default, per second default")
+	s, err = admin.UpdateSettings(ctx, w.ID, map[string]any{"max_in_flight": 2, "max_per_second": 0.5})
+	check("update both", s, err, "in flight 2, per second 0.5")
+	s, err = admin.UpdateSettings(ctx, w.ID, map[string]any{"max_in_flight": nil})
+	check("reset one", s, err, "in flight default, per second 0.5")
+	s, err = admin.Settings(ctx, w.ID)
+	check("read back", s, err, "in flight default, per second 0.5")
+
+	_, err = admin.UpdateSettings(ctx, w.ID, map[string]any{"max_per_second": 0})
+	var apiErr *client.Error
+	if !errors.As(err, &apiErr) || apiErr.Status != 422 ||
+		apiErr.Message != "Invalid parameter 'max_per_second' value 0: Must be a Number from 0.001 to 10000, or null for no cap" {
+		t.Errorf("out of range: %v", err)
+	}
+	if _, err := admin.Settings(ctx, 99); !errors.As(err, &apiErr) || apiErr.Status != 404 {
+		t.Errorf("unknown webhook: %v", err)
+	}
+	if _, err := publisher.Settings(ctx, w.ID); !errors.As(err, &apiErr) || apiErr.Status != 401 {
+		t.Errorf("publisher: %v", err)
 	}
 }
 

@@ -47,6 +47,9 @@ var wireBodies = map[string]struct{ request, answer any }{
 	"testWebhook":   {nil, api.EventResponse{}},
 	"retryWebhook":  {api.Retry{}, api.RetryResponse{}},
 
+	"getSettings":    {nil, api.SettingsResponse{}},
+	"updateSettings": {nil, api.SettingsResponse{}},
+
 	"listProjects":  {nil, api.ProjectsResponse{}},
 	"createProject": {api.NewProject{}, api.ProjectResponse{}},
 	"deleteProject": {nil, api.OK{}},
@@ -213,6 +216,8 @@ func (c *schemaCheck) check(where string, typ reflect.Type, raw json.RawMessage,
 			want = "string"
 		case reflect.Int, reflect.Int64:
 			want = "integer"
+		case reflect.Float64:
+			want = "number"
 		case reflect.Bool:
 			want = "boolean"
 		case reflect.Slice:
