@@ -111,6 +111,8 @@ export const api = {
   rotateSecret: (id) => request('POST', `${hook(id)}/secret/rotate`).then((r) => r.secret),
   sendTest: (id, event) => request('POST', `${hook(id)}/test`, event ? { event } : {}).then((r) => r.event),
   retry: (id, range = {}) => request('POST', `${hook(id)}/retry`, range).then((r) => r.requeued),
+  getSettings: (id) => request('GET', `${hook(id)}/settings`).then((r) => r.settings),
+  updateSettings: (id, change) => request('POST', `${hook(id)}/settings`, { settings: change }).then((r) => r.settings),
 
   listProjects: () => request('GET', `${base}/projects`).then((r) => r.projects),
 };

@@ -7,6 +7,7 @@ import { activityChart, loadActivity } from './chart.js';
 import {
   badge, confirmDialog, emptyState, errorBox, formatDuration, h, id, notice, plural, relative, timeEl,
 } from './dom.js';
+import { settingsCard } from './settings.js';
 
 const REFRESH_MS = 5000;
 const CHART_MS = 60000;
@@ -489,6 +490,7 @@ export function renderWebhook(page, webhookID, query) {
       h('div', { class: 'page-head' }, h('div', { class: 'title' }, heading, stateBadge), headActions),
       h('section', { class: 'card', 'aria-label': 'Settings and queue' }, summary),
       h('div', { class: 'grid-2 cards' }, testCard, secretCard),
+      settingsCard(page, webhookID),
       h('section', { class: 'card', 'aria-labelledby': 'sec-activity' },
         h('h2', { id: 'sec-activity' }, 'Last 24 hours'), chartBody),
       h('section', { class: 'card', 'aria-labelledby': 'sec-logs' },
