@@ -37,6 +37,9 @@ const (
 	ClassForbidden  = "forbidden_address"
 	ClassGone       = "gone"
 	ClassInternal   = "internal"
+	// ClassInformational is a final 1xx answer (101 Switching Protocols):
+	// a receiver that switches protocols never answers the delivery.
+	ClassInformational = "informational_response"
 )
 
 // AttemptResult is the outcome of one delivery attempt, recorded by

@@ -75,6 +75,13 @@ func newRawReceiver(t *testing.T, addr string, serve func(c net.Conn)) *rawRecei
 	return rr
 }
 
+// open is how many of rr's connections are open.
+func (rr *rawReceiver) open() int {
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	return len(rr.conns)
+}
+
 func (rr *rawReceiver) URL() string { return "http://" + rr.ln.Addr().String() + "/hook" }
 
 func (rr *rawReceiver) Close() {

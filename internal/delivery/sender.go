@@ -50,8 +50,8 @@ const (
 
 // SenderConfig configures a Sender. The zero value is usable.
 type SenderConfig struct {
-	// Timeout bounds one attempt, from connecting to reading the logged part
-	// of the response (default DefaultTimeout).
+	// Timeout bounds one attempt, from connecting to reading and draining
+	// the response's body (default DefaultTimeout).
 	Timeout time.Duration
 	// Concurrency is how many attempts run at once; it sizes the pool of idle
 	// connections kept per host (default DefaultConcurrency).
@@ -258,12 +258,23 @@ func (s *Sender) attempt(ctx context.Context, t *hookd.Target, d *hookd.Delivery
 		o.ErrorClass, o.Error = classify(err)
 		return ""
 	}
-	logged, _ := io.ReadAll(io.LimitReader(resp.Body, hookd.MaxLoggedBody))
-	io.CopyN(io.Discard, resp.Body, drainLimit)
-	resp.Body.Close()
-
 	o.HTTPStatus = resp.StatusCode
+	if resp.StatusCode < 200 {
+		// A final 1xx is 101 Switching Protocols (net/http skips the
+		// others): its body is the raw connection, which no deadline
+		// watches, so it is closed unread.
+		resp.Body.Close()
+		o.ErrorClass = hookd.ClassInformational
+		o.Error = fmt.Sprintf("HTTP %d %s: an informational answer, not a final one", resp.StatusCode, http.StatusText(resp.StatusCode))
+		return ""
+	}
+	logged, err := readBody(ctx, resp.Body)
 	o.ResponseBody = logBody(logged)
+	if err != nil {
+		o.ErrorClass, o.Error = classify(err)
+		o.Error = fmt.Sprintf("HTTP %d, then the body was cut off: %s", resp.StatusCode, o.Error)
+		return ""
+	}
 	switch code := resp.StatusCode; {
 	case code >= 200 && code < 300:
 		o.Success = true
@@ -285,6 +296,25 @@ func (s *Sender) attempt(ctx context.Context, t *hookd.Target, d *hookd.Delivery
 		return resp.Header.Get("Retry-After")
 	}
 	return ""
+}
+
+// readBody reads the logged part of body, drains up to drainLimit more so
+// that the connection can be reused, and closes body. Every read stops when
+// ctx ends: body is closed then, whatever the transport watches, and a body
+// closed before its end takes its connection with it, never back to the
+// pool. It returns ctx's error when ctx ended before the body did.
+func readBody(ctx context.Context, body io.ReadCloser) ([]byte, error) {
+	stop := context.AfterFunc(ctx, func() { body.Close() })
+	defer stop()
+	defer body.Close()
+	logged, err := io.ReadAll(io.LimitReader(body, hookd.MaxLoggedBody))
+	if err == nil {
+		_, err = io.CopyN(io.Discard, body, drainLimit)
+	}
+	if err != nil && err != io.EOF && ctx.Err() != nil {
+		return logged, ctx.Err()
+	}
+	return logged, nil
 }
 
 // unwrapURLError drops the *url.Error wrapper, whose message repeats the

@@ -45,7 +45,7 @@ const classOther = "other"
 var errorClasses = []string{
 	hookd.ClassTimeout, hookd.ClassRefused, hookd.ClassReset, hookd.ClassConnection, hookd.ClassDNS,
 	hookd.ClassTLS, hookd.ClassStatus, hookd.ClassRedirect, hookd.ClassTooLarge, hookd.ClassForbidden,
-	hookd.ClassGone, hookd.ClassInternal, classOther,
+	hookd.ClassGone, hookd.ClassInternal, hookd.ClassInformational, classOther,
 }
 
 // Reasons a webhook is disabled by hookd, the reason label.
