@@ -14,6 +14,9 @@ type QueueStats struct {
 	// EnabledWebhooks and DisabledWebhooks count the webhooks by state.
 	EnabledWebhooks  int
 	DisabledWebhooks int
+	// OpenCircuits counts the webhooks whose circuit is not closed (open
+	// or half open).
+	OpenCircuits int
 }
 
 // QueryObserver is told of each statement a store ran on its database, by

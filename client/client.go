@@ -216,6 +216,15 @@ func (c *Client) Settings(ctx context.Context, webhookID int64) (*api.Settings, 
 	return &out.Settings, nil
 }
 
+// Circuit reads a webhook's circuit breaker.
+func (c *Client) Circuit(ctx context.Context, webhookID int64) (*api.Circuit, error) {
+	var out api.CircuitResponse
+	if err := c.do(ctx, "GET", fmt.Sprintf("/api/v2/admin/webhooks/%d/circuit", webhookID), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out.Circuit, nil
+}
+
 // UpdateSettings changes the settings present in update, keyed by their
 // JSON names ("max_in_flight", "max_per_second"); a nil entry resets one to
 // the default. It returns the webhook's settings after the change.

@@ -39,6 +39,7 @@ type serveConfig struct {
 	otlpEndpoint  string
 	metrics       bool
 	rateLimit     hookdhttp.RateLimit
+	circuit       hookd.CircuitPolicy
 }
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -70,6 +71,9 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	fs.StringVar(&c.otlpEndpoint, "otlp-endpoint", "", "send OpenTelemetry traces to this OTLP/HTTP collector, e.g. http://127.0.0.1:4318 (also on with OTEL_EXPORTER_OTLP_ENDPOINT; off when neither is set)")
 	fs.BoolVar(&c.metrics, "metrics", true, "serve Prometheus metrics at /metrics")
 	fs.Float64Var(&c.rateLimit.PerSecond, "rate-limit", hookdhttp.DefaultRateLimit, "API requests a second per API key, and a tenth of that in failed authentications per client address; beyond, 429 with Retry-After (0: no limit)")
+	fs.IntVar(&c.circuit.Failures, "circuit-failures", hookd.DefaultCircuitFailures, "failed attempts in a row (timeouts, connection errors, 5xx, 408, 429) that open a webhook's circuit: its deliveries wait, then one probe goes out (0: never open)")
+	fs.DurationVar(&c.circuit.Cooldown, "circuit-cooldown", hookd.DefaultCircuitCooldown, "how long an open circuit waits before its probe; doubled each time the probe fails")
+	fs.DurationVar(&c.circuit.MaxCooldown, "circuit-max-cooldown", hookd.DefaultCircuitMaxCooldown, "the longest wait of an open circuit")
 	fs.IntVar(&c.rateLimit.Burst, "rate-limit-burst", hookdhttp.DefaultRateBurst, "API requests per API key at once, above --rate-limit")
 	return c
 }
@@ -118,6 +122,9 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 		return fmt.Errorf("invalid --rate-limit %g / --rate-limit-burst %d: use a rate of 0 (no limit) or more, and a burst of at least 1",
 			c.rateLimit.PerSecond, c.rateLimit.Burst)
 	}
+	if err := c.circuit.Validate(); err != nil {
+		return fmt.Errorf("invalid --circuit-failures, --circuit-cooldown or --circuit-max-cooldown: %w", err)
+	}
 	c.shutdownGrace = c.grace()
 	if c.otlpEndpoint != "" {
 		if _, err := tracing.ParseEndpoint(c.otlpEndpoint); err != nil {
@@ -135,7 +142,9 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	}
 	// The store, the dispatcher and the API read the time from one clock.
 	clock := hookd.SystemClock
-	store, err := openStore(ctx, *c.database, clock, observe)
+	store, err := openStore(ctx, *c.database, storeOptions{
+		clock: clock, observe: observe, circuit: c.circuit, observeCircuit: circuitObserver(logger, m),
+	})
 	if err != nil {
 		return fmt.Errorf("open database %s: %w", redact(*c.database), err)
 	}
@@ -207,6 +216,23 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 		}
 	}
 	return err
+}
+
+// circuitObserver logs one line for each circuit that opens or closes and
+// counts it in m (when not nil).
+func circuitObserver(logger *slog.Logger, m *metrics.Metrics) hookd.CircuitObserver {
+	return func(change hookd.CircuitChange) {
+		c := change.Circuit
+		if c.State == hookd.CircuitOpen {
+			logger.Warn("circuit opened: the webhook's deliveries wait for a probe", "webhook", change.WebhookID,
+				"failures", c.Failures, "opens", c.Opens, "probe_at", *c.ProbeAt)
+		} else {
+			logger.Info("circuit closed: the webhook's deliveries go out again", "webhook", change.WebhookID)
+		}
+		if m != nil {
+			m.CircuitChanged(change)
+		}
+	}
 }
 
 // serviceOptions are the settings of hookd's delivery and API that serve

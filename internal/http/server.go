@@ -119,6 +119,7 @@ func (s *Server) routes() {
 	s.handle("POST "+webhook+"/retry", adminsOnly, s.retryWebhook)
 	s.handle("GET "+webhook+"/settings", adminsOnly, s.getSettings)
 	s.handle("POST "+webhook+"/settings", adminsOnly, s.updateSettings)
+	s.handle("GET "+webhook+"/circuit", adminsOnly, s.getCircuit)
 
 	s.handle("GET /api/v2/admin/projects", adminsOnly, s.listProjects)
 	s.handle("POST /api/v2/admin/projects", adminsOnly, s.createProject)

@@ -49,6 +49,7 @@ var wireBodies = map[string]struct{ request, answer any }{
 
 	"getSettings":    {nil, api.SettingsResponse{}},
 	"updateSettings": {nil, api.SettingsResponse{}},
+	"getCircuit":     {nil, api.CircuitResponse{}},
 
 	"listProjects":  {nil, api.ProjectsResponse{}},
 	"createProject": {api.NewProject{}, api.ProjectResponse{}},

@@ -64,6 +64,7 @@ type Metrics struct {
 	attempts         *prometheus.CounterVec
 	attemptDuration  *prometheus.HistogramVec
 	autoDisabled     *prometheus.CounterVec
+	circuits         *prometheus.CounterVec
 	dbDuration       *prometheus.HistogramVec
 	dbErrors         *prometheus.CounterVec
 	httpRequests     *prometheus.CounterVec
@@ -105,6 +106,10 @@ func New() *Metrics {
 			Name: "hookd_webhooks_auto_disabled_total",
 			Help: "Webhooks disabled by hookd, by reason: gone (the receiver answered 410) or failing (no success for --disable-after).",
 		}, "reason"),
+		circuits: f.counterVec(prometheus.CounterOpts{
+			Name: "hookd_circuit_transitions_total",
+			Help: "Webhook circuits that this process's attempts opened (again, after a failed probe) or closed, by the state they went to.",
+		}, "to"),
 		dbDuration: f.histogramVec(prometheus.HistogramOpts{
 			Name:    "hookd_db_operation_duration_seconds",
 			Help:    "Duration of the statements hookd runs on its database, timed by the driver, by operation: verb and table (select webhooks, update deliveries, ...), begin, commit, rollback, listen.",
@@ -148,6 +153,8 @@ func New() *Metrics {
 	}
 	m.autoDisabled.WithLabelValues(ReasonGone)
 	m.autoDisabled.WithLabelValues(ReasonFailing)
+	m.circuits.WithLabelValues(string(hookd.CircuitOpen))
+	m.circuits.WithLabelValues(string(hookd.CircuitClosed))
 	return m
 }
 

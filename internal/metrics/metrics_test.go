@@ -122,11 +122,14 @@ func TestMetricQueueGauges(t *testing.T) {
 			want := map[string]float64{
 				// Three deliveries to "on", and three that wait while "off"
 				// is disabled: all wait for their first attempt.
-				`hookd_queue_length`:               6,
-				`hookd_retry_queue_length`:         0,
-				`hookd_webhooks{state="enabled"}`:  1,
-				`hookd_webhooks{state="disabled"}`: 1,
-				`hookd_queue_stats_errors_total`:   0,
+				`hookd_queue_length`:                           6,
+				`hookd_retry_queue_length`:                     0,
+				`hookd_webhooks{state="enabled"}`:              1,
+				`hookd_webhooks{state="disabled"}`:             1,
+				`hookd_queue_stats_errors_total`:               0,
+				`hookd_circuits_open`:                          0,
+				`hookd_circuit_transitions_total{to="open"}`:   0,
+				`hookd_circuit_transitions_total{to="closed"}`: 0,
 			}
 			for series, v := range want {
 				if g, ok := got[series]; !ok || g != v {

@@ -21,12 +21,15 @@ var (
 		"Deliveries waiting for a retry, over all webhooks (the sum of retry_queue_length).", nil, nil)
 	webhooksDesc = prometheus.NewDesc("hookd_webhooks",
 		"Webhooks by state (enabled, disabled).", []string{"state"}, nil)
+	circuitsOpenDesc = prometheus.NewDesc("hookd_circuits_open",
+		"Webhooks whose circuit breaker is open or half open: their deliveries wait for a probe to succeed.", nil, nil)
 	queueScrapeErrorsDesc = prometheus.NewDesc("hookd_queue_stats_errors_total",
 		"Reads of the queue figures for a scrape that failed (the last figures are shown meanwhile).", nil, nil)
 )
 
 // WatchQueue registers gauges of the queue depth (hookd_queue_length,
-// hookd_retry_queue_length) and of the webhooks by state, read from s
+// hookd_retry_queue_length), of the webhooks by state and of their open
+// circuits (hookd_circuits_open), read from s
 // (Store.QueueStats, one aggregate query) when scraped and cached for ttl (DefaultQueueCacheTTL when 0), so that
 // frequent scrapes, or several scrapers, do not load the database. The
 // figures are those of the whole database: every hookd process sharing a
@@ -53,6 +56,7 @@ func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- queueLengthDesc
 	ch <- retryQueueLengthDesc
 	ch <- webhooksDesc
+	ch <- circuitsOpenDesc
 	ch <- queueScrapeErrorsDesc
 }
 
@@ -70,6 +74,7 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(retryQueueLengthDesc, prometheus.GaugeValue, float64(c.stats.Retrying))
 	ch <- prometheus.MustNewConstMetric(webhooksDesc, prometheus.GaugeValue, float64(c.stats.EnabledWebhooks), "enabled")
 	ch <- prometheus.MustNewConstMetric(webhooksDesc, prometheus.GaugeValue, float64(c.stats.DisabledWebhooks), "disabled")
+	ch <- prometheus.MustNewConstMetric(circuitsOpenDesc, prometheus.GaugeValue, float64(c.stats.OpenCircuits))
 }
 
 // refresh reads the figures; c.mu is held.

@@ -1,0 +1,36 @@
+package http
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/api"
+)
+
+func toAPICircuit(c hookd.Circuit) api.Circuit {
+	state := c.State
+	if state == "" {
+		state = hookd.CircuitClosed
+	}
+	return api.Circuit{
+		State: string(state), ConsecutiveFailures: c.Failures,
+		OpenedAt: api.TimeOf(c.OpenedAt), NextProbeAt: api.TimeOf(c.ProbeAt),
+	}
+}
+
+func (s *Server) getCircuit(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "webhook_id", "Webhook")
+	if err != nil {
+		return err
+	}
+	c, err := s.store.Circuit(r.Context(), id)
+	if errors.Is(err, hookd.ErrNotFound) {
+		return notFound("Webhook", r.PathValue("webhook_id"))
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, api.CircuitResponse{Circuit: toAPICircuit(c)})
+	return nil
+}
