@@ -58,7 +58,8 @@ func TestCircuitEffectOf(t *testing.T) {
 		{false, 0, ClassDNS, CircuitCounts},
 		{false, 0, ClassTLS, CircuitCounts},
 		{false, 200, ClassTooLarge, CircuitCounts},
-		{false, 101, "informational", CircuitCounts}, // a class added later counts
+		{false, 101, ClassInformational, CircuitCounts},
+		{false, 0, "a_class_added_later", CircuitCounts},
 		{false, 0, ClassForbidden, CircuitIgnores},
 		{false, 0, ClassInternal, CircuitIgnores},
 	} {
