@@ -64,15 +64,21 @@ type Store interface {
 	// webhook the delivery waits, as its others do, until it is enabled.
 	PublishTo(ctx context.Context, webhookID int64, e *Event) error
 
-	// Claim leases up to limit due deliveries to worker for lease. A
+	// Claim leases up to req.Limit due deliveries to req.Worker for
+	// req.Lease, fairly across webhooks (PlanClaim): round robin, least
+	// recently served first; no webhook beyond its share of attempts at
+	// once (WebhookSettings.Share of req.Workers, counted over every process
+	// on the database), its throttle, or what its circuit allows. A
 	// delivery whose lease has expired (its worker died) is due again, and
-	// the next Claim leases it to its own worker. worker names the lease:
-	// Complete settles a delivery only with a result from the worker that
-	// holds its lease (AttemptResult.Worker), so callers should claim under
-	// a name of their own for each claim (the dispatcher adds a sequence
-	// number to its WorkerID). Deliveries of a disabled webhook are not
-	// claimed: they wait, and are due again once it is enabled.
-	Claim(ctx context.Context, worker string, limit int, lease time.Duration) ([]*Delivery, error)
+	// frees its share; the next Claim leases it to its own worker.
+	// req.Worker names the lease: Complete settles a delivery only with a
+	// result from the worker that holds its lease (AttemptResult.Worker), so
+	// callers should claim under a name of their own for each claim (the
+	// dispatcher adds a sequence number to its WorkerID). Deliveries of a
+	// disabled webhook are not claimed: they wait, and are due again once
+	// it is enabled. When a webhook with due deliveries is held back by its
+	// throttle or circuit, Wakeup delivers a value once it may be served.
+	Claim(ctx context.Context, req ClaimRequest) ([]*Delivery, error)
 	// Targets returns what the sender needs for each webhook id, with the
 	// secrets that sign now.
 	Targets(ctx context.Context, webhookIDs []int64) (map[int64]*Target, error)

@@ -220,10 +220,17 @@ func waitFor(ctx context.Context, cond func() (bool, error)) error {
 
 // ---- hookd ----
 
+// claimRequest is a claim of *claimSize as worker. The one webhook's share
+// (a quarter of Workers) holds every claimer's claims: the queue is
+// measured, not the fair share.
+func claimRequest(worker string) hookd.ClaimRequest {
+	return hookd.ClaimRequest{Worker: worker, Limit: *claimSize, Lease: time.Minute, Workers: 4 * *claimers * *claimSize}
+}
+
 type hookdStore interface {
 	CreateWebhook(ctx context.Context, w *hookd.Webhook, signingSecret string) error
 	PublishEvents(ctx context.Context, events []*hookd.Event) ([]hookd.Published, error)
-	Claim(ctx context.Context, worker string, limit int, lease time.Duration) ([]*hookd.Delivery, error)
+	Claim(ctx context.Context, req hookd.ClaimRequest) ([]*hookd.Delivery, error)
 	Complete(ctx context.Context, results []hookd.AttemptResult) error
 	Wakeup() <-chan struct{}
 }
@@ -281,7 +288,7 @@ func benchHookd(res results, engine string, s, pub hookdStore) error {
 		go func() {
 			defer wg.Done()
 			for {
-				ds, err := s.Claim(wctx, fmt.Sprint("w", i), *claimSize, time.Minute)
+				ds, err := s.Claim(wctx, claimRequest(fmt.Sprint("w", i)))
 				if err != nil {
 					errs <- err
 					return
@@ -315,7 +322,7 @@ func benchHookd(res results, engine string, s, pub hookdStore) error {
 	loopDone := make(chan error, 1)
 	go func() {
 		for {
-			ds, err := s.Claim(lctx, "lat", *claimSize, time.Minute)
+			ds, err := s.Claim(lctx, claimRequest("lat"))
 			if err != nil {
 				if lctx.Err() != nil {
 					err = nil

@@ -203,8 +203,8 @@ func (s *CountingStore) Targets(ctx context.Context, webhookIDs []int64) (map[in
 	return s.Store.Targets(ctx, webhookIDs)
 }
 
-func (s *CountingStore) Claim(ctx context.Context, worker string, limit int, lease time.Duration) ([]*hookd.Delivery, error) {
-	ds, err := s.Store.Claim(ctx, worker, limit, lease)
+func (s *CountingStore) Claim(ctx context.Context, req hookd.ClaimRequest) ([]*hookd.Delivery, error) {
+	ds, err := s.Store.Claim(ctx, req)
 	s.Claims.Add(1)
 	s.Claimed.Add(int64(len(ds)))
 	return ds, err

@@ -23,6 +23,7 @@ type claimer struct {
 	worker    string
 	lease     time.Duration
 	batchSize int
+	workers   int // the dispatcher's concurrency, which sets webhooks' default share
 	poll      time.Duration
 	log       *slog.Logger
 	// targetsPatience is how long claim tries to read the targets of
@@ -47,6 +48,7 @@ func newClaimer(cfg Config, log *slog.Logger) *claimer {
 		worker:          cfg.WorkerID,
 		lease:           cfg.Lease,
 		batchSize:       cfg.BatchSize,
+		workers:         cfg.Concurrency,
 		poll:            cfg.PollInterval,
 		log:             log,
 		targetsPatience: cfg.LeaseMargin * 2 / 3,
@@ -129,7 +131,7 @@ func (c *claimer) claim(ctx context.Context, limit int, start func(*hookd.Target
 		c.nextDue.CompareAndSwap(due, 0)
 	}
 	lease := fmt.Sprintf("%s/%d", c.worker, c.claims.Add(1))
-	ds, err := c.store.Claim(ctx, lease, limit, c.lease)
+	ds, err := c.store.Claim(ctx, hookd.ClaimRequest{Worker: lease, Limit: limit, Lease: c.lease, Workers: c.workers})
 	if err != nil || len(ds) == 0 {
 		return 0, err
 	}

@@ -175,9 +175,9 @@ type claimCounter struct {
 	claims atomic.Int64
 }
 
-func (s *claimCounter) Claim(ctx context.Context, worker string, limit int, lease time.Duration) ([]*hookd.Delivery, error) {
+func (s *claimCounter) Claim(ctx context.Context, req hookd.ClaimRequest) ([]*hookd.Delivery, error) {
 	defer s.claims.Add(1)
-	return s.Store.Claim(ctx, worker, limit, lease)
+	return s.Store.Claim(ctx, req)
 }
 
 func testDispatcherWithStoreGone(t *testing.T, st hookd.Store) {

@@ -70,7 +70,8 @@ func (s *fakeStore) add(d hookd.Delivery) {
 	}
 }
 
-func (s *fakeStore) Claim(ctx context.Context, worker string, limit int, lease time.Duration) ([]*hookd.Delivery, error) {
+func (s *fakeStore) Claim(ctx context.Context, req hookd.ClaimRequest) ([]*hookd.Delivery, error) {
+	worker, limit, lease := req.Worker, req.Limit, req.Lease
 	now := s.clock.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()

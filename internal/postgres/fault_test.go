@@ -12,6 +12,7 @@ import (
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/postgres"
 	"github.com/hookd/hookd/internal/postgres/pgtest"
+	"github.com/hookd/hookd/internal/storetest"
 )
 
 // storeOps calls every Store method that touches the database, each time
@@ -69,7 +70,7 @@ func storeOps(s *postgres.Store, w *hookd.Webhook) []struct {
 		{"PublishTo", func(ctx context.Context) error { return s.PublishTo(ctx, w.ID, event()) }},
 		{"Claim+Complete", func(ctx context.Context) error {
 			worker := fmt.Sprintf("w%d", next())
-			ds, err := s.Claim(ctx, worker, 2, time.Minute)
+			ds, err := s.Claim(ctx, hookd.ClaimRequest{Worker: worker, Limit: 2, Lease: time.Minute, Workers: storetest.Workers})
 			if err != nil {
 				return err
 			}

@@ -26,6 +26,7 @@ import (
 	"github.com/jackc/puddle/v2"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/alarm"
 	"github.com/hookd/hookd/internal/backoff"
 	"github.com/hookd/hookd/internal/migrate"
 )
@@ -42,6 +43,7 @@ type Store struct {
 	pool     *pgxpool.Pool
 	connCfg  *pgx.ConnConfig // for the dedicated LISTEN and leader connections
 	wake     chan struct{}
+	alarm    alarm.Alarm // rings wake when a webhook held back by a claim may be served
 	cancel   context.CancelFunc
 	done     chan struct{}
 	mu       sync.Mutex

@@ -12,36 +12,165 @@ import (
 	"github.com/hookd/hookd"
 )
 
-// Claim leases up to limit due deliveries to worker until now+lease, oldest
-// due first, and returns them by id. Rows another claimer is taking are
-// skipped (FOR UPDATE SKIP LOCKED), so concurrent claimers, in this process
-// or another, never get the same delivery. Deliveries of a disabled webhook
-// are not claimed: they wait until it is enabled again. The claim moves next_attempt_at
-// to the end of the lease: a delivery whose worker died is due again then.
-func (s *Store) Claim(ctx context.Context, worker string, limit int, lease time.Duration) ([]*hookd.Delivery, error) {
-	if limit <= 0 {
-		return []*hookd.Delivery{}, nil
+// claimCandidateColumns read a webhook as a claim at $1 finds it
+// (hookd.ClaimCandidate): its leases not expired (deliveries_webhook_leased)
+// and, with claimDue, its due deliveries counted up to $2.
+const (
+	claimCandidateColumns = `w.id, w.max_in_flight, w.max_per_second, w.circuit_state, w.circuit_probe_at,
+	w.throttle_next_at, w.last_claimed_at,
+	(SELECT count(*) FROM deliveries d
+	 WHERE d.webhook_id = w.id AND d.state = 'pending' AND d.leased_by IS NOT NULL AND d.lease_until > $1),
+	due.n`
+	claimDue = `CROSS JOIN LATERAL (SELECT count(*) AS n FROM (
+		SELECT 1 FROM deliveries d WHERE d.webhook_id = w.id AND d.state = 'pending' AND d.next_attempt_at <= $1
+		LIMIT $2) x) due`
+)
+
+// claimCandidatesSQL finds the enabled webhooks with due deliveries: a skip
+// scan of deliveries_webhook_due, one descent per webhook with pending
+// deliveries, however long its queue.
+const claimCandidatesSQL = `
+WITH RECURSIVE pending AS (
+	(SELECT webhook_id FROM deliveries WHERE state = 'pending' ORDER BY webhook_id LIMIT 1)
+	UNION ALL
+	SELECT (SELECT d.webhook_id FROM deliveries d
+	        WHERE d.state = 'pending' AND d.webhook_id > p.webhook_id ORDER BY d.webhook_id LIMIT 1)
+	FROM pending p WHERE p.webhook_id IS NOT NULL
+)
+SELECT ` + claimCandidateColumns + `
+FROM pending p JOIN webhooks w ON w.id = p.webhook_id ` + claimDue + `
+WHERE NOT w.disabled AND due.n > 0`
+
+// claimLockSQL locks the webhooks a claim means to serve, skipping those
+// another claim (or a Complete) holds; claimLockedSQL reads them again
+// once locked, so that what it counts is not older than the lock.
+const (
+	claimLockSQL = `SELECT id FROM webhooks WHERE id = ANY($1) AND NOT disabled ORDER BY id
+		FOR NO KEY UPDATE SKIP LOCKED`
+	claimLockedSQL = `SELECT ` + claimCandidateColumns + ` FROM webhooks w ` + claimDue + `
+		WHERE w.id = ANY($3) AND due.n > 0`
+)
+
+// claimLeaseSQL leases each grant's oldest due deliveries, writes what the
+// claim changed of each webhook (hookd.ClaimGrant) and returns the leased
+// deliveries with their events.
+const claimLeaseSQL = `
+WITH g AS (
+	SELECT * FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::text[], $5::timestamptz[])
+		AS g(webhook_id, take, throttle_next_at, circuit_state, circuit_probe_at)
+), picked AS MATERIALIZED (
+	SELECT d.id FROM g CROSS JOIN LATERAL (
+		SELECT id FROM deliveries
+		WHERE webhook_id = g.webhook_id AND state = 'pending' AND next_attempt_at <= $6
+		ORDER BY next_attempt_at, id
+		LIMIT g.take
+		FOR UPDATE SKIP LOCKED) d
+), served AS (
+	UPDATE webhooks w SET last_claimed_at = $6, throttle_next_at = g.throttle_next_at,
+	       circuit_state = g.circuit_state, circuit_probe_at = g.circuit_probe_at
+	FROM g WHERE w.id = g.webhook_id
+), claimed AS (
+	UPDATE deliveries d SET leased_by = $7, lease_until = $8, next_attempt_at = $8
+	FROM picked WHERE d.id = picked.id
+	RETURNING d.id, d.webhook_id, d.message_id, d.event_id, d.attempts, d.created_at
+)
+SELECT c.id, c.webhook_id, c.message_id, c.attempts, c.created_at,
+       e.id, e.event, e.project_id, e.user_id, e.data, e.created_at, e.trace_parent
+FROM claimed c JOIN events e ON e.id = c.event_id
+ORDER BY c.id`
+
+// Claim leases due deliveries to req.Worker until now+lease, as
+// hookd.PlanClaim shares them out among the webhooks, and returns them by
+// id. It plans over the webhooks with due deliveries, locks those it means
+// to serve (FOR NO KEY UPDATE SKIP LOCKED: concurrent claims, in this
+// process or another, serve different webhooks), reads them again under
+// the lock and plans over them: what it counts in flight includes every
+// process's leases, so the shares and throttles hold across processes. Its
+// cost: one index descent per webhook with pending deliveries (a backlog
+// or a disabled webhook's parked deliveries are skipped over, not read),
+// two probes per webhook with due deliveries, then only the deliveries it
+// leases; six round trips. The claim moves next_attempt_at to the end of
+// the lease: a delivery whose worker died is due again then.
+func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) ([]*hookd.Delivery, error) {
+	ds := []*hookd.Delivery{}
+	if req.Limit <= 0 {
+		return ds, nil
 	}
 	now := s.clock.Now()
-	rows, _ := s.pool.Query(ctx, `
-		WITH picked AS MATERIALIZED (
-			SELECT id FROM deliveries
-			WHERE state = 'pending' AND next_attempt_at <= $3
-			  AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.id = deliveries.webhook_id AND w.disabled)
-			ORDER BY next_attempt_at, id
-			LIMIT $4
-			FOR UPDATE SKIP LOCKED
-		), claimed AS (
-			UPDATE deliveries d SET leased_by = $1, lease_until = $2, next_attempt_at = $2
-			FROM picked WHERE d.id = picked.id
-			RETURNING d.id, d.webhook_id, d.message_id, d.event_id, d.attempts, d.created_at
+	var wakeAt time.Time
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		ds = ds[:0]
+		candidates, err := claimCandidates(ctx, tx, claimCandidatesSQL, now, req.Limit)
+		if err != nil {
+			return err
+		}
+		plan := hookd.PlanClaim(now, req, candidates)
+		wakeAt = plan.WakeAt
+		if len(plan.Grants) == 0 {
+			return nil
+		}
+		served := make([]int64, len(plan.Grants))
+		for i, g := range plan.Grants {
+			served[i] = g.WebhookID
+		}
+		rows, _ := tx.Query(ctx, claimLockSQL, served)
+		locked, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil || len(locked) == 0 {
+			return err
+		}
+		if candidates, err = claimCandidates(ctx, tx, claimLockedSQL, now, req.Limit, locked); err != nil {
+			return err
+		}
+		plan = hookd.PlanClaim(now, req, candidates)
+		ds, err = lease(ctx, tx, req, now, plan.Grants)
+		return err
+	})
+	if err != nil {
+		return nil, wrapErr(err)
+	}
+	if !wakeAt.IsZero() {
+		s.alarm.Set(wakeAt.Sub(now), s.wakeup)
+	}
+	return ds, nil
+}
+
+// claimCandidates reads the webhooks that query (claimCandidatesSQL or
+// claimLockedSQL) finds at now, their due deliveries counted up to limit.
+func claimCandidates(ctx context.Context, tx pgx.Tx, query string, now time.Time, limit int, args ...any) ([]hookd.ClaimCandidate, error) {
+	rows, _ := tx.Query(ctx, query, append([]any{now, limit}, args...)...)
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (hookd.ClaimCandidate, error) {
+		var (
+			c            hookd.ClaimCandidate
+			maxInFlight  *int
+			maxPerSecond *float64
+			circuit      string
 		)
-		SELECT c.id, c.webhook_id, c.message_id, c.attempts, c.created_at,
-		       e.id, e.event, e.project_id, e.user_id, e.data, e.created_at, e.trace_parent
-		FROM claimed c JOIN events e ON e.id = c.event_id
-		ORDER BY c.id`,
-		worker, ms(now.Add(lease)), now, limit)
-	ds, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hookd.Delivery, error) {
+		err := row.Scan(&c.WebhookID, &maxInFlight, &maxPerSecond, &circuit, &c.Circuit.ProbeAt, &c.ThrottleNextAt,
+			&c.LastClaimedAt, &c.InFlight, &c.Due)
+		if maxInFlight != nil {
+			c.Settings.MaxInFlight = *maxInFlight
+		}
+		if maxPerSecond != nil {
+			c.Settings.MaxPerSecond = *maxPerSecond
+		}
+		c.Circuit.State = hookd.CircuitState(circuit)
+		return c, err
+	})
+}
+
+// lease leases what grants take (claimLeaseSQL) to req.Worker.
+func lease(ctx context.Context, tx pgx.Tx, req hookd.ClaimRequest, now time.Time, grants []hookd.ClaimGrant) ([]*hookd.Delivery, error) {
+	n := len(grants)
+	ids, takes := make([]int64, n), make([]int32, n)
+	throttles, probes := make([]*time.Time, n), make([]*time.Time, n)
+	circuits := make([]string, n)
+	for i, g := range grants {
+		ids[i], takes[i], circuits[i] = g.WebhookID, int32(g.Take), string(g.Circuit.State)
+		throttles[i], probes[i] = msPtr(g.ThrottleNextAt), msPtr(g.Circuit.ProbeAt)
+	}
+	rows, _ := tx.Query(ctx, claimLeaseSQL, ids, takes, throttles, circuits, probes, now, req.Worker,
+		ms(now.Add(req.Lease)))
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hookd.Delivery, error) {
 		var d hookd.Delivery
 		var data []byte
 		err := row.Scan(&d.ID, &d.WebhookID, &d.MessageID, &d.Attempts, &d.CreatedAt,
@@ -49,10 +178,6 @@ func (s *Store) Claim(ctx context.Context, worker string, limit int, lease time.
 		d.Event.Data = json.RawMessage(data)
 		return &d, err
 	})
-	if err != nil {
-		return nil, wrapErr(err)
-	}
-	return ds, nil
 }
 
 // Targets returns what the sender needs for each of webhookIDs that

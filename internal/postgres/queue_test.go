@@ -17,6 +17,7 @@ import (
 	"github.com/hookd/hookd/internal/clocktest"
 	"github.com/hookd/hookd/internal/postgres"
 	"github.com/hookd/hookd/internal/postgres/pgtest"
+	"github.com/hookd/hookd/internal/storetest"
 )
 
 func TestPublishDuplicatesAndRegistry(t *testing.T) {
@@ -73,7 +74,7 @@ func TestCompleteStreakAndLatestRun(t *testing.T) {
 	w := newWebhook(t, s, "ASSET_ADDED")
 	publish(t, s, 4, "ASSET_ADDED")
 	t0 := clock.Now()
-	ds, err := s.Claim(ctx, "w", 10, time.Minute)
+	ds, err := s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 10, Lease: time.Minute, Workers: storetest.Workers})
 	if err != nil || len(ds) != 4 {
 		t.Fatalf("claim %d %v", len(ds), err)
 	}
@@ -113,7 +114,7 @@ func TestCompleteStreakAndLatestRun(t *testing.T) {
 	}
 	// Two results for one delivery in one call: both logged, in order.
 	clock.Set(next)
-	ds2, _ := s.Claim(ctx, "w", 10, time.Minute)
+	ds2, _ := s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 10, Lease: time.Minute, Workers: storetest.Workers})
 	if len(ds2) != 2 {
 		t.Fatalf("claimed %d retries", len(ds2))
 	}
@@ -163,14 +164,14 @@ func TestCompleteStreakAndLatestRun(t *testing.T) {
 	}
 	// The 410 disabled the webhook: its requeued delivery waits until it
 	// is enabled again.
-	if ds, _ := s.Claim(ctx, "w", 10, time.Minute); len(ds) != 0 {
+	if ds, _ := s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 10, Lease: time.Minute, Workers: storetest.Workers}); len(ds) != 0 {
 		t.Fatalf("claimed %d deliveries of a disabled webhook", len(ds))
 	}
 	enabled := false
 	if _, err := s.UpdateWebhook(ctx, w.ID, hookd.WebhookUpdate{Disabled: &enabled}); err != nil {
 		t.Fatal(err)
 	}
-	if ds, _ := s.Claim(ctx, "w", 10, time.Minute); len(ds) != 1 {
+	if ds, _ := s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 10, Lease: time.Minute, Workers: storetest.Workers}); len(ds) != 1 {
 		t.Fatalf("requeued delivery not claimable after prune: %d", len(ds))
 	}
 }
@@ -198,7 +199,7 @@ func TestConcurrentCompleteDelete(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for {
-				ds, err := s.Claim(ctx, "w", 20, time.Minute)
+				ds, err := s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 20, Lease: time.Minute, Workers: storetest.Workers})
 				if err != nil {
 					errs <- err
 					return
@@ -257,7 +258,7 @@ func TestClaimReturnsFullEvents(t *testing.T) {
 	if _, err := s.PublishEvents(ctx, []*hookd.Event{{ID: "x", Event: "ASSET_ADDED", ProjectID: &p, UserID: &u, Data: json.RawMessage(`{"k":"v"}`)}}); err != nil {
 		t.Fatal(err)
 	}
-	ds, err := s.Claim(ctx, "w", 5, time.Minute)
+	ds, err := s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 5, Lease: time.Minute, Workers: storetest.Workers})
 	if err != nil || len(ds) != 1 {
 		t.Fatal(len(ds), err)
 	}
@@ -316,7 +317,7 @@ func TestCompleteRoundTrips(t *testing.T) {
 	t.Cleanup(func() { s.Close() })
 	newWebhook(t, s, "ASSET_ADDED")
 	publish(t, s, 2, "ASSET_ADDED")
-	ds, err := s.Claim(ctx, "w", 10, time.Minute)
+	ds, err := s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 10, Lease: time.Minute, Workers: storetest.Workers})
 	if err != nil || len(ds) != 2 {
 		t.Fatalf("claim %d %v", len(ds), err)
 	}
@@ -347,7 +348,7 @@ func TestDisableFailingLocksOnlyThoseItDisables(t *testing.T) {
 	old, recent := newWebhook(t, s, "ASSET_ADDED"), newWebhook(t, s, "ASSET_ADDED")
 	publish(t, s, 1, "ASSET_ADDED")
 	t0 := clock.Now()
-	ds, err := s.Claim(ctx, "w", 10, time.Minute)
+	ds, err := s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 10, Lease: time.Minute, Workers: storetest.Workers})
 	if err != nil || len(ds) != 2 {
 		t.Fatalf("claim %d %v", len(ds), err)
 	}

@@ -14,15 +14,40 @@ import (
 
 // The hot path's statements, prepared once (Store.prepared).
 const (
-	claimSQL = `UPDATE deliveries
-		SET leased_by = ?, lease_until = ?, next_attempt_at = ?
+	// claimCandidatesSQL finds the enabled webhooks with due deliveries
+	// (hookd.ClaimCandidate): a skip scan of deliveries_webhook_due, one
+	// descent per webhook with pending deliveries, then two probes each: its
+	// leases not expired at ?1 (deliveries_webhook_leased) and its due
+	// deliveries counted up to ?2.
+	claimCandidatesSQL = `WITH RECURSIVE pending(webhook_id) AS (
+			SELECT min(webhook_id) FROM deliveries WHERE state = 'pending'
+			UNION ALL
+			SELECT (SELECT min(d.webhook_id) FROM deliveries d WHERE d.state = 'pending' AND d.webhook_id > p.webhook_id)
+			FROM pending p WHERE p.webhook_id IS NOT NULL
+		)
+		SELECT * FROM (
+			SELECT w.id, w.max_in_flight, w.max_per_second, w.circuit_state, w.circuit_probe_at, w.throttle_next_at,
+			       w.last_claimed_at,
+			       (SELECT count(*) FROM deliveries d
+			        WHERE d.webhook_id = w.id AND d.state = 'pending' AND d.leased_by IS NOT NULL AND d.lease_until > ?1),
+			       (SELECT count(*) FROM (SELECT 1 FROM deliveries d
+			        WHERE d.webhook_id = w.id AND d.state = 'pending' AND d.next_attempt_at <= ?1 LIMIT ?2)) AS due
+			FROM pending p JOIN webhooks w ON w.id = p.webhook_id
+			WHERE NOT w.disabled)
+		WHERE due > 0`
+	// claimLeaseSQL leases webhook ?3's ?5 oldest deliveries due at ?4.
+	claimLeaseSQL = `UPDATE deliveries
+		SET leased_by = ?1, lease_until = ?2, next_attempt_at = ?2
 		WHERE id IN (
 			SELECT id FROM deliveries
-			WHERE state = 'pending' AND next_attempt_at <= ?
-			  AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.id = deliveries.webhook_id AND w.disabled)
+			WHERE webhook_id = ?3 AND state = 'pending' AND next_attempt_at <= ?4
 			ORDER BY next_attempt_at, id
-			LIMIT ?)
+			LIMIT ?5)
 		RETURNING id, webhook_id, event_id, message_id, attempts, created_at`
+	// claimWebhookSQL writes what a claim changed of a webhook
+	// (hookd.ClaimGrant).
+	claimWebhookSQL = `UPDATE webhooks SET last_claimed_at = ?1, throttle_next_at = ?2, circuit_state = ?3,
+		circuit_probe_at = ?4 WHERE id = ?5`
 	claimEventsSQL = `SELECT ` + eventColumns + ` FROM events WHERE id IN (SELECT value FROM json_each(?))`
 
 	// settleSQL finishes, reschedules or fails a delivery that is still
@@ -59,52 +84,71 @@ const targetsSQL = `SELECT id, http_url, http_method, disabled, signing_secret, 
 // hotQueries are prepared once on the writer's connection, readQueries on
 // the read pool (each of its connections prepares them on first use).
 var (
-	hotQueries = []string{claimSQL, claimEventsSQL, settleSQL, logAttemptSQL, healthSQL, writeHealthSQL,
+	hotQueries = []string{claimCandidatesSQL, claimLeaseSQL, claimWebhookSQL, claimEventsSQL, settleSQL, logAttemptSQL, healthSQL, writeHealthSQL,
 		insertEventSQL, deliveriesInsert}
 	readQueries = []string{targetsSQL, headersSQL}
 )
 
-// Claim leases up to limit due deliveries to worker, oldest first, with
-// their events. Deliveries of a disabled webhook are not claimed: they wait
-// until it is enabled again. One UPDATE ... RETURNING picks and leases them, so two
-// workers (or two processes, which the write lock serialises) never get the
-// same delivery. The lease is written to next_attempt_at as well: a
-// delivery whose worker died is due again when its lease ends, and the
-// claim stays a range scan of the due index.
-func (s *Store) Claim(ctx context.Context, worker string, limit int, lease time.Duration) ([]*hookd.Delivery, error) {
+// Claim leases due deliveries to req.Worker, as hookd.PlanClaim shares
+// them out among the webhooks, with their events, in one transaction (the
+// write lock serialises claims of every process, so the shares and
+// throttles it reads stay exact until it commits). Its cost: one index
+// descent per webhook with pending deliveries (however long their queues:
+// a disabled webhook's parked deliveries and a webhook's backlog are
+// skipped over), two probes per webhook with due deliveries, then one
+// UPDATE per webhook served reading only the deliveries it leases. The
+// lease is written to next_attempt_at as well: a delivery whose worker
+// died is due again when its lease ends.
+func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) ([]*hookd.Delivery, error) {
 	out := []*hookd.Delivery{}
-	if limit <= 0 {
+	if req.Limit <= 0 {
 		return out, nil
 	}
 	now := s.clock.Now()
-	until := ms(now.Add(lease))
+	until := ms(now.Add(req.Lease))
+	var wakeAt time.Time
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		claim, err := s.prepared(ctx, tx, claimSQL)
+		out = out[:0]
+		candidates, err := s.claimCandidates(ctx, tx, now, req.Limit)
 		if err != nil {
 			return err
 		}
-		rows, err := claim.QueryContext(ctx, worker, until, until, ms(now), limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		var eventIDs []string
-		for rows.Next() {
-			var (
-				d       hookd.Delivery
-				created int64
-			)
-			if err := rows.Scan(&d.ID, &d.WebhookID, &d.Event.ID, &d.MessageID, &d.Attempts, &created); err != nil {
+		plan := hookd.PlanClaim(now, req, candidates)
+		wakeAt = plan.WakeAt
+		var stmts [2]*sql.Stmt
+		for i, q := range []string{claimLeaseSQL, claimWebhookSQL} {
+			if stmts[i], err = s.prepared(ctx, tx, q); err != nil {
 				return err
 			}
-			d.CreatedAt = fromMS(created)
-			out = append(out, &d)
-			eventIDs = append(eventIDs, d.Event.ID)
 		}
-		if err := rows.Err(); err != nil {
-			return err
+		lease, write := stmts[0], stmts[1]
+		var eventIDs []string
+		for _, g := range plan.Grants {
+			rows, err := lease.QueryContext(ctx, req.Worker, until, g.WebhookID, ms(now), g.Take)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var (
+					d       hookd.Delivery
+					created int64
+				)
+				if err := rows.Scan(&d.ID, &d.WebhookID, &d.Event.ID, &d.MessageID, &d.Attempts, &created); err != nil {
+					rows.Close()
+					return err
+				}
+				d.CreatedAt = fromMS(created)
+				out = append(out, &d)
+				eventIDs = append(eventIDs, d.Event.ID)
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+			if _, err := write.ExecContext(ctx, ms(now), nullMS(g.ThrottleNextAt), string(g.Circuit.State),
+				nullMS(g.Circuit.ProbeAt), g.WebhookID); err != nil {
+				return err
+			}
 		}
-		rows.Close()
 		if len(out) == 0 {
 			return nil
 		}
@@ -145,8 +189,44 @@ func (s *Store) Claim(ctx context.Context, worker string, limit int, lease time.
 	if err != nil {
 		return nil, err
 	}
+	if !wakeAt.IsZero() {
+		s.alarm.Set(wakeAt.Sub(now), s.notify)
+	}
 	slices.SortFunc(out, func(a, b *hookd.Delivery) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
+}
+
+// claimCandidates reads the webhooks with deliveries due at now
+// (claimCandidatesSQL), their due deliveries counted up to limit.
+func (s *Store) claimCandidates(ctx context.Context, tx *sql.Tx, now time.Time, limit int) ([]hookd.ClaimCandidate, error) {
+	st, err := s.prepared(ctx, tx, claimCandidatesSQL)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, ms(now), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []hookd.ClaimCandidate
+	for rows.Next() {
+		var (
+			c                            hookd.ClaimCandidate
+			maxInFlight                  sql.NullInt64
+			maxPerSecond                 sql.NullFloat64
+			circuit                      string
+			probe, throttle, lastClaimed sql.NullInt64
+		)
+		if err := rows.Scan(&c.WebhookID, &maxInFlight, &maxPerSecond, &circuit, &probe, &throttle, &lastClaimed,
+			&c.InFlight, &c.Due); err != nil {
+			return nil, err
+		}
+		c.Settings = hookd.WebhookSettings{MaxInFlight: int(maxInFlight.Int64), MaxPerSecond: maxPerSecond.Float64}
+		c.Circuit = hookd.Circuit{State: hookd.CircuitState(circuit), ProbeAt: timePtr(probe)}
+		c.ThrottleNextAt, c.LastClaimedAt = timePtr(throttle), timePtr(lastClaimed)
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 // Targets returns what the sender needs for each webhook in webhookIDs that

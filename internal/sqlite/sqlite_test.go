@@ -14,6 +14,7 @@ import (
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/migrate"
+	"github.com/hookd/hookd/internal/storetest"
 )
 
 func open(t *testing.T, path string) *Store {
@@ -191,7 +192,7 @@ func TestLoad(t *testing.T) {
 		s := stores[i%2]
 		workers.Go(func() {
 			for {
-				ds, err := s.Claim(ctx, fmt.Sprint("worker-", i), 20, time.Minute)
+				ds, err := s.Claim(ctx, hookd.ClaimRequest{Worker: fmt.Sprint("worker-", i), Limit: 20, Lease: time.Minute, Workers: storetest.Workers})
 				if err != nil {
 					failNote(fmt.Errorf("claim: %w", err))
 					return

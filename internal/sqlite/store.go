@@ -22,6 +22,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/alarm"
 )
 
 // busyTimeout is how long a connection waits for another process (a second
@@ -35,7 +36,8 @@ type Store struct {
 	w *sql.DB // one connection: every write and every read-modify-write
 	r *sql.DB // read-only pool for plain reads
 
-	wake chan struct{}
+	wake  chan struct{}
+	alarm alarm.Alarm // rings wake when a webhook held back by a claim may be served
 
 	// stmts holds the hot path's statements, prepared once on the writer's
 	// connection at Open and read-only after (prepared).

@@ -71,7 +71,7 @@ type testStore struct {
 // claimAt claims, as worker, up to limit deliveries due at now.
 func (s *testStore) claimAt(now time.Time, worker string, limit int) ([]*hookd.Delivery, error) {
 	s.clock.Set(now)
-	return s.Claim(s.ctx, worker, limit, lease)
+	return s.Claim(s.ctx, hookd.ClaimRequest{Worker: worker, Limit: limit, Lease: lease, Workers: Workers})
 }
 
 // targetsAt reads targets at now.
@@ -107,6 +107,11 @@ const (
 
 // missingID is an id no test creates.
 const missingID int64 = 987654321
+
+// Workers is the concurrency that the suite's claims, and the stores' own
+// tests, claim for: its default share (2500) is above every queue of these
+// tests, so that only the fair-claims tests meet a webhook's share.
+const Workers = 10000
 
 // lease is the lease of the suite's claims: long enough that nothing
 // expires during a test unless a test moves its clock.

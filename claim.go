@@ -1,0 +1,145 @@
+package hookd
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// ClaimRequest is what Store.Claim is asked for.
+type ClaimRequest struct {
+	// Worker names the lease (see Store.Claim).
+	Worker string
+	// Limit is the most deliveries to claim.
+	Limit int
+	// Lease is how long the claimed deliveries are the worker's; a
+	// circuit's probe counts as lost after it too.
+	Lease time.Duration
+	// Workers is the claiming dispatcher's concurrency: a webhook without
+	// MaxInFlight holds at most DefaultShare(Workers) attempts at once.
+	Workers int
+}
+
+// ClaimCandidate is a webhook with due deliveries, as a claim finds it.
+type ClaimCandidate struct {
+	WebhookID int64
+	Settings  WebhookSettings
+	Circuit   Circuit
+	// ThrottleNextAt is Throttle.NextAt.
+	ThrottleNextAt *time.Time
+	// LastClaimedAt is when a claim last took one of its deliveries; nil
+	// when none did.
+	LastClaimedAt *time.Time
+	// InFlight is how many of its deliveries are leased, lease not expired,
+	// in every process.
+	InFlight int
+	// Due is how many of its deliveries are due, counted up to the claim's
+	// limit.
+	Due int
+}
+
+// ClaimGrant is what a claim takes of one webhook, and the webhook's state
+// after it, which the store writes back in the claim's transaction.
+type ClaimGrant struct {
+	WebhookID int64
+	// Take is how many of its due deliveries to lease, oldest due first.
+	Take           int
+	Circuit        Circuit
+	ThrottleNextAt *time.Time
+}
+
+// ClaimPlan is PlanClaim's answer.
+type ClaimPlan struct {
+	// Grants lists the webhooks served, each taking at least one delivery.
+	Grants []ClaimGrant
+	// WakeAt is the earliest time a webhook that keeps due deliveries,
+	// held back by its throttle or its circuit, may be served again; zero
+	// when none is. (A webhook at its share is served again when an attempt
+	// ends.)
+	WakeAt time.Time
+}
+
+// PlanClaim decides what a claim at now takes of the candidates: round
+// robin, least recently served first (never served first, then by id), one
+// delivery per webhook a round until req.Limit is reached or each webhook
+// has what it may take, which is the least of
+//   - its due deliveries,
+//   - its share (WebhookSettings.Share of req.Workers) less its attempts in
+//     flight,
+//   - what its throttle allows (Throttle.Allows),
+//   - what its circuit allows (Circuit.Claimable: nothing while open, one
+//     probe once the cool-down is over).
+//
+// So one webhook's backlog never fills a claim while others wait, and a
+// webhook at its share does not hold up the others.
+func PlanClaim(now time.Time, req ClaimRequest, candidates []ClaimCandidate) ClaimPlan {
+	order := slices.Clone(candidates)
+	slices.SortFunc(order, func(a, b ClaimCandidate) int {
+		switch {
+		case a.LastClaimedAt == nil && b.LastClaimedAt != nil:
+			return -1
+		case a.LastClaimedAt != nil && b.LastClaimedAt == nil:
+			return 1
+		case a.LastClaimedAt != nil:
+			if c := a.LastClaimedAt.Compare(*b.LastClaimedAt); c != 0 {
+				return c
+			}
+		}
+		return cmp.Compare(a.WebhookID, b.WebhookID)
+	})
+
+	var plan ClaimPlan
+	wake := func(t *time.Time) {
+		if t != nil && t.After(now) && (plan.WakeAt.IsZero() || t.Before(plan.WakeAt)) {
+			plan.WakeAt = *t
+		}
+	}
+	caps := make([]int, len(order))
+	circuits := make([]Circuit, len(order))
+	for i, c := range order {
+		n := min(c.Due, c.Settings.Share(req.Workers)-c.InFlight)
+		if allows := c.throttle().Allows(now); allows >= 0 {
+			n = min(n, allows)
+		}
+		circuitAllows, circuit := c.Circuit.Claimable(now, req.Lease)
+		if circuitAllows >= 0 {
+			if circuitAllows == 0 {
+				wake(c.Circuit.ProbeAt)
+			}
+			n = min(n, circuitAllows)
+		}
+		caps[i], circuits[i] = max(n, 0), circuit
+	}
+
+	takes := make([]int, len(order))
+	for left, more := req.Limit, true; left > 0 && more; {
+		more = false
+		for i := range order {
+			if left > 0 && takes[i] < caps[i] {
+				takes[i]++
+				left--
+				more = true
+			}
+		}
+	}
+	for i, c := range order {
+		throttle := c.throttle().Take(now, takes[i])
+		if takes[i] < c.Due && throttle.PerSecond > 0 {
+			wake(throttle.NextAt)
+		}
+		if takes[i] == 0 {
+			continue
+		}
+		plan.Grants = append(plan.Grants, ClaimGrant{
+			WebhookID:      c.WebhookID,
+			Take:           takes[i],
+			Circuit:        circuits[i],
+			ThrottleNextAt: throttle.NextAt,
+		})
+	}
+	return plan
+}
+
+func (c ClaimCandidate) throttle() Throttle {
+	return Throttle{PerSecond: c.Settings.MaxPerSecond, NextAt: c.ThrottleNextAt}
+}

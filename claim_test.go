@@ -1,0 +1,89 @@
+package hookd
+
+import (
+	"maps"
+	"testing"
+	"time"
+)
+
+func takes(p ClaimPlan) map[int64]int {
+	out := map[int64]int{}
+	for _, g := range p.Grants {
+		out[g.WebhookID] = g.Take
+	}
+	return out
+}
+
+func TestPlanClaimRoundRobin(t *testing.T) {
+	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	ago := func(d time.Duration) *time.Time { v := now.Add(-d); return &v }
+	req := ClaimRequest{Limit: 5, Lease: time.Minute, Workers: 40} // share 10
+	cands := []ClaimCandidate{
+		{WebhookID: 1, Due: 100, LastClaimedAt: ago(time.Second)},
+		{WebhookID: 2, Due: 100, LastClaimedAt: ago(time.Minute)},
+		{WebhookID: 3, Due: 1},
+	}
+	// one each a round, least recently served first: 3 (never), 2, 1, 2, 1
+	equalTakes(t, "takes", takes(PlanClaim(now, req, cands)), map[int64]int{1: 2, 2: 2, 3: 1})
+	if p := PlanClaim(now, req, cands); p.Grants[0].WebhookID != 3 || p.Grants[1].WebhookID != 2 {
+		t.Errorf("grants in order %v, want 3, 2, 1", p.Grants)
+	}
+	// a limit smaller than the webhooks: the least recently served win
+	req.Limit = 2
+	equalTakes(t, "takes, limit 2", takes(PlanClaim(now, req, cands)), map[int64]int{2: 1, 3: 1})
+}
+
+func TestPlanClaimShare(t *testing.T) {
+	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	req := ClaimRequest{Limit: 8, Lease: time.Minute, Workers: 8} // default share 2
+	cands := []ClaimCandidate{
+		{WebhookID: 1, Due: 100, InFlight: 2},                                            // at its share
+		{WebhookID: 2, Due: 100, InFlight: 1},                                            // one more
+		{WebhookID: 3, Due: 100, Settings: WebhookSettings{MaxInFlight: 4}},              // its own share
+		{WebhookID: 4, Due: 100, InFlight: 5, Settings: WebhookSettings{MaxInFlight: 3}}, // over (lowered)
+	}
+	equalTakes(t, "takes", takes(PlanClaim(now, req, cands)), map[int64]int{2: 1, 3: 4})
+}
+
+func TestPlanClaimThrottleAndCircuit(t *testing.T) {
+	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) *time.Time { v := now.Add(d); return &v }
+	req := ClaimRequest{Limit: 10, Lease: time.Minute, Workers: 40}
+	cands := []ClaimCandidate{
+		{WebhookID: 1, Due: 10, Settings: WebhookSettings{MaxPerSecond: 20}, ThrottleNextAt: at(0)},
+		{WebhookID: 2, Due: 10, Settings: WebhookSettings{MaxPerSecond: 1}, ThrottleNextAt: at(300 * time.Millisecond)},
+		{WebhookID: 3, Due: 10, Circuit: Circuit{State: CircuitOpen, ProbeAt: at(-time.Second)}},
+		{WebhookID: 4, Due: 10, Circuit: Circuit{State: CircuitOpen, ProbeAt: at(time.Second)}},
+	}
+	p := PlanClaim(now, req, cands)
+	equalTakes(t, "takes", takes(p), map[int64]int{1: 1, 3: 1})
+	for _, g := range p.Grants {
+		switch g.WebhookID {
+		case 1:
+			if !g.ThrottleNextAt.Equal(now.Add(50 * time.Millisecond)) {
+				t.Errorf("throttle next at %v, want +50ms", g.ThrottleNextAt)
+			}
+		case 3:
+			if g.Circuit.State != CircuitHalfOpen || !g.Circuit.ProbeAt.Equal(now.Add(req.Lease)) {
+				t.Errorf("probe's circuit %+v, want half open until the lease ends", g.Circuit)
+			}
+		}
+	}
+	// webhook 1 keeps due deliveries: wake for its next slot, before 2's
+	if !p.WakeAt.Equal(now.Add(50 * time.Millisecond)) {
+		t.Errorf("WakeAt = %v, want +50ms", p.WakeAt)
+	}
+	if p := PlanClaim(now, req, cands[1:2]); !p.WakeAt.Equal(now.Add(300 * time.Millisecond)) {
+		t.Errorf("throttled only: WakeAt = %v, want +300ms", p.WakeAt)
+	}
+	if p := PlanClaim(now, req, cands[3:]); !p.WakeAt.Equal(now.Add(time.Second)) || len(p.Grants) != 0 {
+		t.Errorf("open circuit: %+v, want no grant and a wake at its probe", p)
+	}
+}
+
+func equalTakes(t *testing.T, what string, got, want map[int64]int) {
+	t.Helper()
+	if !maps.Equal(got, want) {
+		t.Errorf("%s = %v, want %v", what, got, want)
+	}
+}
