@@ -7,6 +7,7 @@ import { activityChart, loadActivity } from './chart.js';
 import {
   badge, confirmDialog, emptyState, errorBox, formatDuration, h, id, notice, plural, relative, timeEl,
 } from './dom.js';
+import { circuitBadge } from './circuit.js';
 import { settingsCard } from './settings.js';
 
 const REFRESH_MS = 5000;
@@ -30,6 +31,7 @@ export function renderWebhook(page, webhookID, query) {
   // Layout, filled as data arrives.
   const heading = h('h1', {});
   const stateBadge = h('span', {});
+  const circuitSlot = h('span', {});
   const headActions = h('div', { class: 'head-actions' });
   const summary = h('dl', { class: 'summary' });
   const testCard = h('section', { class: 'card', 'aria-labelledby': 'sec-test' });
@@ -90,11 +92,14 @@ export function renderWebhook(page, webhookID, query) {
   // Data --------------------------------------------------------------------
 
   async function loadWebhook() {
-    const w = await api.getWebhook(webhookID);
+    const [w, circuit] = await Promise.all([api.getWebhook(webhookID), api.getCircuit(webhookID)]);
     if (!page.alive) return;
     const first = !state.webhook;
     state.webhook = w;
     renderSummary(w);
+    const circuitShown = circuitBadge(circuit);
+    circuitSlot.replaceChildren(circuitShown || '');
+    circuitSlot.hidden = !circuitShown;
     if (first) renderTest(w);
   }
 
@@ -487,7 +492,7 @@ export function renderWebhook(page, webhookID, query) {
     page.main.replaceChildren(
       h('nav', { class: 'breadcrumbs', 'aria-label': 'Breadcrumb' },
         h('a', { href: '#/webhooks' }, 'Webhooks'), ' / ', h('span', { 'aria-current': 'page' }, state.webhook.name)),
-      h('div', { class: 'page-head' }, h('div', { class: 'title' }, heading, stateBadge), headActions),
+      h('div', { class: 'page-head' }, h('div', { class: 'title' }, heading, stateBadge, circuitSlot), headActions),
       h('section', { class: 'card', 'aria-label': 'Settings and queue' }, summary),
       h('div', { class: 'grid-2 cards' }, testCard, secretCard),
       settingsCard(page, webhookID),

@@ -2,6 +2,7 @@
 // run, filtered by project and state. It refreshes every few seconds.
 
 import { api } from './api.js';
+import { circuitBadge } from './circuit.js';
 import { badge, emptyState, errorBox, h, id, plural, relative, timeEl } from './dom.js';
 
 const REFRESH_MS = 5000;
@@ -76,7 +77,9 @@ export function renderList(page, query) {
       if (!page.alive) return;
       if (filter.project === NO_PROJECT) list = list.filter((w) => w.project_id === null);
       fillProjects(list.map((w) => w.project_id));
-      show(list);
+      const circuits = await loadCircuits(list);
+      if (!page.alive) return;
+      show(list, circuits);
       status.textContent = `${plural(list.length, 'webhook')} · live, updated ${new Date().toLocaleTimeString()}`;
     } catch (err) {
       if (!page.alive || err.status === 401) return;
@@ -87,11 +90,21 @@ export function renderList(page, query) {
     timer = setTimeout(load, REFRESH_MS);
   }
 
-  // show renders the list when it (or a project title) changed; otherwise only the relative
-  // times move, so a refresh never takes the focus from a keyboard user.
+  // loadCircuits reads the circuits that may be open: only a webhook whose last attempt failed
+  // can have one, so a healthy list costs no request. A circuit that cannot be read is not shown.
+  async function loadCircuits(list) {
+    const suspects = list.filter((w) => !w.disabled && w.latest_run?.status === 'failed');
+    const circuits = await Promise.all(suspects.map((w) => api.getCircuit(w.id).catch(() => null)));
+    return Object.fromEntries(suspects.map((w, i) => [w.id, circuits[i]]));
+  }
+
+  // show renders the list when it (or a project title, or a circuit) changed; otherwise only the
+  // relative times move, so a refresh never takes the focus from a keyboard user.
   let shownKey = null;
-  function show(list) {
-    const key = JSON.stringify([filter, list, projects]);
+  let circuits = {};
+  function show(list, latestCircuits) {
+    circuits = latestCircuits;
+    const key = JSON.stringify([filter, list, projects, circuits]);
     if (key === shownKey) {
       for (const t of body.querySelectorAll('time')) t.textContent = relative(t.dateTime);
       return;
@@ -130,13 +143,15 @@ export function renderList(page, query) {
 
   function row(w) {
     const run = w.latest_run;
+    const circuit = circuitBadge(circuits[w.id]);
     return h('tr', { 'data-webhook-id': w.id },
       h('th', { scope: 'row' }, h('a', { href: `#/webhooks/${w.id}` }, w.name)),
       h('td', { class: 'url' }, h('span', { class: 'method' }, w.http_method), ' ', h('span', { title: w.http_url }, w.http_url)),
       h('td', { class: 'project' }, w.project_id === null
         ? h('span', { class: 'muted' }, 'Any project')
         : (projectTitle(w.project_id) ? h('span', { title: w.project_id }, projectTitle(w.project_id)) : h('code', {}, w.project_id))),
-      h('td', {}, w.disabled ? badge('Disabled', 'off') : badge('Enabled', 'on')),
+      h('td', {}, w.disabled ? badge('Disabled', 'off') : badge('Enabled', 'on'),
+        circuit ? [' ', circuit] : ''),
       h('td', { class: 'num' }, String(w.trigger_events.length)),
       h('td', { class: 'num' }, String(w.queue_length)),
       h('td', { class: 'num' }, w.retry_queue_length ? h('strong', {}, String(w.retry_queue_length)) : '0'),
