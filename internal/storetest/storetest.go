@@ -50,6 +50,7 @@ func Run(t *testing.T, openStore Open) {
 	t.Run("Requeue", func(t *testing.T) { testRequeue(t, open) })
 	t.Run("Prune", func(t *testing.T) { testPrune(t, open) })
 	t.Run("DisableFailing", func(t *testing.T) { testDisableFailing(t, open) })
+	t.Run("Circuit", func(t *testing.T) { testCircuit(t, open) })
 	t.Run("QueueStats", func(t *testing.T) { testQueueStats(t, open) })
 	t.Run("Rules", func(t *testing.T) { testRules(t, open) })
 	t.Run("Wakeup", func(t *testing.T) { testWakeup(t, open) })
