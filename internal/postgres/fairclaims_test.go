@@ -1,0 +1,20 @@
+package postgres_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/hookd/hookd/internal/clocktest"
+	"github.com/hookd/hookd/internal/postgres"
+	"github.com/hookd/hookd/internal/postgres/pgtest"
+	"github.com/hookd/hookd/internal/storetest"
+)
+
+// TestShareAcrossProcesses: two stores on one schema (two hookd processes)
+// keep a webhook within one share between them.
+func TestShareAcrossProcesses(t *testing.T) {
+	clock := clocktest.New(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
+	schema := pgtest.Schema(t)
+	storetest.ShareAcrossStores(t, pgtest.OpenSchema(t, schema, postgres.WithClock(clock)),
+		pgtest.OpenSchema(t, schema, postgres.WithClock(clock)), clock)
+}
