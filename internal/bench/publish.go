@@ -21,11 +21,16 @@ type Publisher struct {
 	BaseURL string
 	APIKey  string
 	Event   string
-	Batch   int
-	Pad     int
-	Client  *http.Client
+	// Else, when set, names the events beyond a Share of them (spread
+	// evenly over the run): the bench's hostile webhooks match only Event.
+	Else   string
+	Share  float64
+	Batch  int
+	Pad    int
+	Client *http.Client
 
 	Accepted  atomic.Int64
+	written   atomic.Int64 // events put in a request body so far
 	firstSend atomic.Int64
 	lastOK    atomic.Int64
 
@@ -58,17 +63,28 @@ func (p *Publisher) body(n int, sent time.Time) []byte {
 	if p.Batch > 1 {
 		b.WriteString(`{"events":[`)
 	}
+	seq := p.written.Add(int64(n)) - int64(n)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		fmt.Fprintf(&b, `{"event":%q,"user_id":%d,"data":{%q:%d,"asset_id":"A%d","pad":%q}}`,
-			p.Event, 45, SentField, sent.UnixNano(), i, pad)
+			p.eventName(seq+int64(i)), 45, SentField, sent.UnixNano(), i, pad)
 	}
 	if p.Batch > 1 {
 		b.WriteString(`]}`)
 	}
 	return b.Bytes()
+}
+
+// eventName names the event of sequence number seq: Event for a Share of
+// the numbers (those where the running count of Share × seq steps up),
+// Else for the others.
+func (p *Publisher) eventName(seq int64) string {
+	if p.Else == "" || int64(float64(seq+1)*p.Share) > int64(float64(seq)*p.Share) {
+		return p.Event
+	}
+	return p.Else
 }
 
 // Send publishes n events (n ≤ Batch) in one request.

@@ -24,6 +24,7 @@ type Report struct {
 	Batch         int     `json:"batch"` // events a publish request (1: POST /events)
 	Rate          float64 `json:"rate,omitempty"`
 	Concurrency   int     `json:"concurrency"`
+	Timeout       string  `json:"timeout"` // of one attempt
 	FailRate      float64 `json:"fail_rate,omitempty"`
 	RetrySchedule string  `json:"retry_schedule"`
 
@@ -67,6 +68,29 @@ type Report struct {
 	Started        string  `json:"started"`
 	WallSeconds    float64 `json:"wall_seconds"`
 	ReceiverRSSMB  float64 `json:"receiver_peak_rss_mb"`
+
+	// Hostile, with --hostile, is what the hostile webhooks took; the
+	// figures above are then the healthy webhooks' alone (the receiver that
+	// counts them gets no other traffic).
+	Hostile *HostileReport `json:"hostile,omitempty"`
+}
+
+// HostileReport is the hostile webhooks' part of a run.
+type HostileReport struct {
+	Webhooks int           `json:"webhooks"`
+	Kinds    []HostileKind `json:"kinds"` // webhook i's receiver is of kind i mod len(kinds)
+	Share    float64       `json:"share"` // of the events, matched by the hostile webhooks too
+	Expected int64         `json:"expected_deliveries"`
+	Attempts int64         `json:"attempts"` // requests the hostile receivers got
+	// Pending are the hostile deliveries still queued (due or retrying)
+	// when delivery stopped: expected, as they fail and are retried.
+	Pending int64 `json:"pending"`
+	// StopSeconds is how long hookd's dispatcher took to stop once asked;
+	// StopOverran says it had not stopped within its grace period plus 2 s,
+	// and that the bench closed the hostile receivers to end it.
+	StopSeconds float64        `json:"stop_seconds"`
+	StopOverran bool           `json:"stop_overran,omitempty"`
+	ByKind      []HostileStats `json:"by_kind"`
 }
 
 // Write prints r as a table, or as JSON.
@@ -90,21 +114,44 @@ func (r *Report) Write(w io.Writer, asJSON bool) error {
 	row("webhooks (fan-out)", "%d", r.Webhooks)
 	row("events × fan-out", "%s × %d = %s deliveries", thousands(int64(r.Events)), r.Webhooks, thousands(r.Expected))
 	row("publish", "%s", batchText(r.Batch))
-	row("concurrency", "%d attempts in flight", r.Concurrency)
+	row("concurrency", "%d attempts in flight, timeout %s", r.Concurrency, r.Timeout)
+	healthy := ""
+	if h := r.Hostile; h != nil {
+		kinds := make([]string, len(h.Kinds))
+		for i, k := range h.Kinds {
+			kinds[i] = string(k)
+		}
+		row("hostile webhooks", "%d (%s), matching %.0f%% of the events: %s deliveries", h.Webhooks,
+			strings.Join(kinds, ", "), h.Share*100, thousands(h.Expected))
+		healthy = "healthy "
+	}
 	row("accepted events/s", "%s (%s events in %.2fs)", thousands(int64(r.EventsPerSecond)), thousands(r.Accepted), r.IntakeSeconds)
 	row("publish request p50/p99", "%.1f / %.1f ms (max %.1f)", r.PublishP50, r.PublishP99, r.PublishMax)
-	row("delivered webhooks/s", "%s (%s in %.2fs)", thousands(int64(r.DeliveriesPerSecond)), thousands(r.Delivered), r.DeliverySeconds)
+	row(healthy+"delivered webhooks/s", "%s (%s of %s in %.2fs)", thousands(int64(r.DeliveriesPerSecond)), thousands(r.Delivered),
+		thousands(r.Accepted*int64(r.Webhooks)), r.DeliverySeconds)
 	if r.RawPerSecond > 0 {
 		row("raw client limit", "%s requests/s → hookd at %.0f%% of it", thousands(int64(r.RawPerSecond)), r.RawRatio*100)
 	}
-	row("latency p50/p90/p99", "%.1f / %.1f / %.1f ms (max %.1f)", r.P50, r.P90, r.P99, r.Max)
-	row("duplicates / missing", "%d / %d", r.Duplicates, r.Missing)
+	row(healthy+"latency p50/p90/p99", "%.1f / %.1f / %.1f ms (max %.1f)", r.P50, r.P90, r.P99, r.Max)
+	row(healthy+"duplicates / missing", "%d / %d", r.Duplicates, r.Missing)
 	if r.FailRate > 0 {
 		row("attempts / retried", "%s / %s", thousands(r.Attempts), thousands(r.Retried))
 		row("failed for good / lost", "%d / %d", r.FailedForGood, r.Lost)
 	}
 	if r.Pending > 0 {
-		row("still queued at stop", "%s", thousands(r.Pending))
+		row(healthy+"still queued at stop", "%s", thousands(r.Pending))
+	}
+	if h := r.Hostile; h != nil {
+		row("hostile attempts", "%s (%s deliveries still queued at stop)", thousands(h.Attempts), thousands(h.Pending))
+		for _, k := range h.ByKind {
+			row("  "+string(k.Kind), "%s attempts on %s connections, held %.1f s in all (longest %.2f s)%s",
+				thousands(k.Requests), thousands(k.Connections), k.HeldSeconds, k.MaxHeldSeconds, refusedText(k.Refused))
+		}
+		stop := fmt.Sprintf("%.2f s", h.StopSeconds)
+		if h.StopOverran {
+			stop += ": overran its grace, ended by closing the hostile receivers"
+		}
+		row("dispatcher stop", "%s", stop)
 	}
 	row("peak RSS (hookd process)", "%.0f MB", r.PeakRSSMB)
 	row("CPU (hookd process)", "%.1f s (%.2f ms a delivery); receiver %.1f s", r.CPUSeconds,
@@ -115,6 +162,13 @@ func (r *Report) Write(w io.Writer, asJSON bool) error {
 		row("database transactions", "%.3f a delivery", r.DBXactsPerD)
 	}
 	return tw.Flush()
+}
+
+func refusedText(n int64) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %s connections refused (too many open)", thousands(n))
 }
 
 func batchText(batch int) string {
