@@ -51,6 +51,10 @@ type benchConfig struct {
 	failRate      float64
 	retrySchedule string
 	concurrency   int
+	timeout       time.Duration
+	hostile       int
+	hostileKinds  []bench.HostileKind
+	hostileShare  float64
 	backlog       bool
 	wait          time.Duration
 	raw           bool
@@ -75,6 +79,10 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Float64Var(&c.failRate, "fail-rate", 0, "fraction of requests the receiver answers with 500")
 	fs.StringVar(&c.retrySchedule, "retry-schedule", "", "hookd's retry schedule (default: serve's, or 1s,1s,2s,2s,2s with --fail-rate so that the run converges)")
 	fs.IntVar(&c.concurrency, "concurrency", delivery.DefaultConcurrency, "hookd's attempts in flight, and the raw client's")
+	fs.DurationVar(&c.timeout, "timeout", delivery.DefaultTimeout, "hookd's timeout of one delivery attempt")
+	fs.IntVar(&c.hostile, "hostile", 0, "also create this many webhooks whose receivers misbehave (--hostile-kinds); the report's delivery figures are then the healthy webhooks'")
+	hostileKinds := fs.String("hostile-kinds", "hang,slow,upgrade,reset,fail", "with --hostile: the receivers' kinds, given in turn to the hostile webhooks: hang (never answers), slow (headers, then a byte a second), upgrade (101, then silent), reset, fail (500)")
+	fs.Float64Var(&c.hostileShare, "hostile-share", 1, "with --hostile: the fraction of the events the hostile webhooks match (the healthy ones match every event)")
 	fs.BoolVar(&c.backlog, "backlog", false, "publish every event before delivery starts (the whole queue in the database), then deliver")
 	fs.DurationVar(&c.wait, "wait", 2*time.Minute, "how long to wait for the deliveries after the last event is accepted")
 	fs.BoolVar(&c.raw, "raw", true, "measure the raw-client limit first")
@@ -89,6 +97,13 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if c.webhooks < 1 || c.events < 1 || c.batch < 1 || c.batch > 1000 || c.concurrency < 1 || c.failRate < 0 || c.failRate >= 1 {
 		return errors.New("invalid settings: --webhooks, --events and --concurrency at least 1, --batch 1 to 1000, --fail-rate in [0, 1)")
+	}
+	if c.timeout < time.Second || c.hostile < 0 || c.hostileShare <= 0 || c.hostileShare > 1 {
+		return errors.New("invalid settings: --timeout at least 1s, --hostile not negative, --hostile-share in (0, 1]")
+	}
+	var err error
+	if c.hostileKinds, err = bench.ParseHostileKinds(*hostileKinds); err != nil {
+		return fmt.Errorf("invalid --hostile-kinds: %w", err)
 	}
 	if c.rate > 0 && c.duration > 0 && !c.backlog {
 		c.events = max(1, int(c.rate*c.duration.Seconds()))
@@ -127,7 +142,7 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	expected := int64(c.events) * int64(c.webhooks)
 	rep := &bench.Report{
 		Mode: "full speed", Webhooks: c.webhooks, Events: c.events, Expected: expected, Batch: c.batch,
-		Rate: c.rate, Concurrency: c.concurrency, FailRate: c.failRate, RetrySchedule: c.retrySchedule,
+		Rate: c.rate, Concurrency: c.concurrency, Timeout: c.timeout.String(), FailRate: c.failRate, RetrySchedule: c.retrySchedule,
 		GOMAXPROCS: runtime.GOMAXPROCS(0), Started: started.UTC().Format(time.RFC3339),
 	}
 	switch {
@@ -173,13 +188,32 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 		}
 	}
 
+	// The hostile receivers, in this process (they do next to no work),
+	// each connection held at most as long as the bench waits.
+	var hostile []*bench.HostileReceiver
+	closeHostile := func() {
+		for _, h := range hostile {
+			h.Close()
+		}
+	}
+	defer closeHostile()
+	if c.hostile > 0 {
+		for _, kind := range c.hostileKinds[:min(len(c.hostileKinds), c.hostile)] {
+			h, err := bench.StartHostile(kind, hostileMaxConns, c.wait)
+			if err != nil {
+				return nil, err
+			}
+			hostile = append(hostile, h)
+		}
+	}
+
 	// hookd, as serve runs it, with metrics (serve's default) but without
 	// the API's rate limit, which would throttle the publisher.
 	allow, _ := delivery.ParseAllowList("127.0.0.0/8")
 	svc, err := newService(counting, serviceOptions{
 		logger: logger, allowPrivate: allow, schedule: schedule, concurrency: c.concurrency,
-		timeout: delivery.DefaultTimeout, lease: delivery.DefaultLease, shutdownGrace: 5 * time.Second, metrics: m,
-		clock: hookd.SystemClock,
+		timeout: c.timeout, lease: max(delivery.DefaultLease, c.timeout+delivery.DefaultLeaseMargin),
+		shutdownGrace: benchShutdownGrace, metrics: m, clock: hookd.SystemClock,
 	})
 	if err != nil {
 		return nil, err
@@ -197,10 +231,30 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 		return nil, err
 	}
 	admin := client.New(baseURL, key)
+	// Every event matches the healthy webhooks; with --hostile-share below
+	// 1, only that share of them (named benchEvent) the hostile ones too.
+	pub := bench.NewPublisher(baseURL, key, c.batch, c.pad, c.publishers)
+	healthyEvents := []string{benchEvent}
+	if hostile != nil && c.hostileShare < 1 {
+		pub.Else, pub.Share = healthyOnlyEvent, c.hostileShare
+		healthyEvents = append(healthyEvents, healthyOnlyEvent)
+	}
+	healthy := map[int64]bool{}
 	for i := range c.webhooks {
-		if _, err := admin.CreateWebhook(ctx, api.NewWebhook{
+		w, err := admin.CreateWebhook(ctx, api.NewWebhook{
 			Name: "bench " + strconv.Itoa(i+1), HTTPURL: hookURL + strconv.Itoa(i+1), HTTPMethod: "POST",
-			TriggerEvents: []string{"ASSET_ADDED"},
+			TriggerEvents: healthyEvents,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("create webhook: %w", err)
+		}
+		healthy[w.ID] = true
+	}
+	for i := range c.hostile {
+		h := hostile[i%len(hostile)]
+		if _, err := admin.CreateWebhook(ctx, api.NewWebhook{
+			Name: fmt.Sprintf("bench %s %d", h.Kind, i+1), HTTPURL: fmt.Sprintf("http://%s/hook/%d", h.Addr, i+1), HTTPMethod: "POST",
+			TriggerEvents: []string{benchEvent},
 		}); err != nil {
 			return nil, fmt.Errorf("create webhook: %w", err)
 		}
@@ -234,7 +288,6 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 		startDelivery()
 	}
 
-	pub := bench.NewPublisher(baseURL, key, c.batch, c.pad, c.publishers)
 	var delivered atomic.Int64
 	progCtx, stopProgress := context.WithCancel(ctx)
 	progDone := make(chan struct{})
@@ -313,19 +366,52 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	pprof.StopCPUProfile()
 
 	// Stop delivering (attempts in flight finish and are recorded), then
-	// count: what the receiver got, and what is still queued.
+	// count: what the receiver got, and what is still queued. Hostile
+	// receivers may hold attempts past hookd's grace: the run still ends.
+	stopping := time.Now()
 	stopWork()
-	<-dispatched
+	overran := false
+	if hostile == nil {
+		<-dispatched
+	} else {
+		select {
+		case <-dispatched:
+		case <-time.After(benchShutdownGrace + 2*time.Second):
+			overran = true
+			progress("hookd's dispatcher has not stopped %s after its grace period: closing the hostile receivers", time.Since(stopping).Round(time.Millisecond))
+			closeHostile()
+			<-dispatched
+		}
+	}
+	stopSeconds := time.Since(stopping).Seconds()
+	closeHostile()
 	// The peak of the whole hookd phase, its shutdown included.
 	rep.PeakRSSMB = bench.PeakRSSMB()
 	st, err = recv.Stats(ctx, true)
 	if err != nil {
 		return nil, fmt.Errorf("receiver: %w", err)
 	}
-	queued := int64(0)
+	queued, hostileQueued := int64(0), int64(0)
 	if ws, err := store.ListWebhooks(ctx, hookd.WebhookFilter{}); err == nil {
 		for _, w := range ws {
-			queued += int64(w.QueueLength + w.RetryQueueLength)
+			if healthy[w.ID] {
+				queued += int64(w.QueueLength + w.RetryQueueLength)
+			} else {
+				hostileQueued += int64(w.QueueLength + w.RetryQueueLength)
+			}
+		}
+	}
+	if hostile != nil {
+		rep.Hostile = &bench.HostileReport{
+			Webhooks: c.hostile, Share: c.hostileShare, Pending: hostileQueued, StopSeconds: stopSeconds, StopOverran: overran,
+			// The publisher names the first ⌊n × share⌋ of every n events benchEvent.
+			Expected: int64(float64(rep.Accepted)*c.hostileShare) * int64(c.hostile),
+		}
+		for _, h := range hostile {
+			s := h.Stats()
+			rep.Hostile.Kinds = append(rep.Hostile.Kinds, h.Kind)
+			rep.Hostile.ByKind = append(rep.Hostile.ByKind, s)
+			rep.Hostile.Attempts += s.Requests
 		}
 	}
 	if x := dbTransactions(context.Background(), store); x > 0 && xacts > 0 && st.Delivered > 0 {
@@ -376,6 +462,20 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	}
 	return rep, nil
 }
+
+const (
+	// benchEvent is the event the bench publishes, which every webhook
+	// matches; healthyOnlyEvent names the events beyond --hostile-share,
+	// which only the healthy webhooks match.
+	benchEvent       = "ASSET_ADDED"
+	healthyOnlyEvent = "ASSET_REMOVED"
+	// benchShutdownGrace is how long hookd's attempts may take to finish
+	// once the bench stops delivery.
+	benchShutdownGrace = 5 * time.Second
+	// hostileMaxConns bounds each hostile receiver's open connections
+	// (hookd holds at most --concurrency in attempts, plus idle ones).
+	hostileMaxConns = 1024
+)
 
 // startBenchReceiver runs "hookd bench-receiver" as a child process.
 func startBenchReceiver(failRate float64, maxAttempts int) (*bench.ReceiverProcess, error) {

@@ -13,7 +13,9 @@ import (
 // TestBench runs a small hookd bench end to end (the receiver is a child
 // process of the binary) and checks its accounting: every delivery arrives
 // once. With --fail-rate, every delivery still arrives (retries), and none
-// is lost.
+// is lost. With --hostile (on SQLite: the bench's accounting is the same on
+// both), every healthy delivery arrives beside five hostile webhooks, and
+// the hostile attempts are counted.
 func TestBench(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds hookd")
@@ -26,10 +28,15 @@ func TestBench(t *testing.T) {
 		databases["postgres"] = pgtest.URL(t)
 	}
 	for name, db := range databases {
-		for _, mode := range [][]string{
+		modes := [][]string{
 			{"--webhooks", "3", "--events", "300", "--batch", "50"},
 			{"--webhooks", "2", "--rate", "200", "--duration", "1s", "--fail-rate", "0.2", "--retry-schedule", "100ms,100ms,100ms,100ms,100ms", "--raw=false"},
-		} {
+		}
+		if name == "sqlite" {
+			modes = append(modes, []string{"--webhooks", "1", "--rate", "200", "--duration", "1s", "--raw=false",
+				"--hostile", "5", "--hostile-share", "0.2", "--concurrency", "8", "--timeout", "1s", "--wait", "30s"})
+		}
+		for _, mode := range modes {
 			args := append([]string{"bench", "--json"}, mode...)
 			if db != "" {
 				args = append(args, "--database", db)
@@ -56,7 +63,36 @@ func TestBench(t *testing.T) {
 				if r.DeliveriesPerSecond <= 0 || r.PeakRSSMB <= 0 || r.CPUSeconds <= 0 {
 					t.Errorf("figures missing: %+v", r)
 				}
+				if r.Hostile != nil {
+					checkHostileReport(t, &r)
+				}
 			})
 		}
+	}
+}
+
+// checkHostileReport checks a --hostile run's report: the healthy
+// latencies are there, and each hostile receiver got attempts.
+func checkHostileReport(t *testing.T, r *bench.Report) {
+	t.Helper()
+	h := r.Hostile
+	if r.P50 <= 0 || r.P99 < r.P50 || r.Max < r.P99 {
+		t.Errorf("healthy latency p50 %v, p99 %v, max %v: missing or out of order", r.P50, r.P99, r.Max)
+	}
+	if h.Webhooks != 5 || len(h.ByKind) != len(bench.HostileKinds) || h.Expected != int64(float64(r.Accepted)*0.2)*5 {
+		t.Errorf("hostile report %+v: webhooks, kinds or expected deliveries wrong", h)
+	}
+	sum := int64(0)
+	for _, k := range h.ByKind {
+		if k.Requests == 0 {
+			t.Errorf("hostile receiver %s got no attempt", k.Kind)
+		}
+		sum += k.Requests
+	}
+	if h.Attempts != sum {
+		t.Errorf("hostile attempts %d, the receivers' sum %d", h.Attempts, sum)
+	}
+	if h.StopOverran {
+		t.Errorf("hookd's dispatcher did not stop within its grace period (%.1f s)", h.StopSeconds)
 	}
 }
