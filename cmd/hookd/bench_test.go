@@ -34,7 +34,7 @@ func TestBench(t *testing.T) {
 		}
 		if name == "sqlite" {
 			modes = append(modes, []string{"--webhooks", "1", "--rate", "200", "--duration", "1s", "--raw=false",
-				"--hostile", "5", "--hostile-share", "0.2", "--concurrency", "8", "--timeout", "1s", "--wait", "30s"})
+				"--hostile", "5", "--hostile-share", "0.2", "--concurrency", "8", "--timeout", "1s", "--wait", "15s"})
 		}
 		for _, mode := range modes {
 			args := append([]string{"bench", "--json"}, mode...)
