@@ -93,8 +93,10 @@ type Store interface {
 	// what at-least-once allows. A result with an empty Worker settles the
 	// delivery whoever holds its lease (tools and tests).
 	Complete(ctx context.Context, results []AttemptResult) error
-	// Wakeup delivers a value when deliveries may have become due (new
-	// events, requeues), in this process or, on PostgreSQL, in any.
+	// Wakeup delivers a value when deliveries may have become due or
+	// claimable (new events, requeues, attempts recorded by this process's
+	// Complete, a throttle or circuit that a claim held back letting go), in
+	// this process or, for new events and requeues on PostgreSQL, in any.
 	Wakeup() <-chan struct{}
 
 	// Log lists a webhook's attempts, newest first; page is 1-based.

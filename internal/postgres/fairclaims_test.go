@@ -18,3 +18,5 @@ func TestShareAcrossProcesses(t *testing.T) {
 	storetest.ShareAcrossStores(t, pgtest.OpenSchema(t, schema, postgres.WithClock(clock)),
 		pgtest.OpenSchema(t, schema, postgres.WithClock(clock)), clock)
 }
+
+func BenchmarkFairClaim(b *testing.B) { storetest.BenchmarkFairClaim(b, pgtest.Open(b)) }

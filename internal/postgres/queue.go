@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,8 +90,10 @@ ORDER BY c.id`
 // cost: one index descent per webhook with pending deliveries (a backlog
 // or a disabled webhook's parked deliveries are skipped over, not read),
 // two probes per webhook with due deliveries, then only the deliveries it
-// leases; six round trips. The claim moves next_attempt_at to the end of
-// the lease: a delivery whose worker died is due again then.
+// leases; six round trips, two more for each round in which concurrent
+// claims held webhooks it meant to serve (lockServed). The claim moves
+// next_attempt_at to the end of the lease: a delivery whose worker died is
+// due again then.
 func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) ([]*hookd.Delivery, error) {
 	ds := []*hookd.Delivery{}
 	if req.Limit <= 0 {
@@ -104,24 +107,15 @@ func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) ([]*hookd.Del
 		if err != nil {
 			return err
 		}
-		plan := hookd.PlanClaim(now, req, candidates)
-		wakeAt = plan.WakeAt
-		if len(plan.Grants) == 0 {
-			return nil
-		}
-		served := make([]int64, len(plan.Grants))
-		for i, g := range plan.Grants {
-			served[i] = g.WebhookID
-		}
-		rows, _ := tx.Query(ctx, claimLockSQL, served)
-		locked, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		locked, at, err := lockServed(ctx, tx, req, now, candidates)
+		wakeAt = at
 		if err != nil || len(locked) == 0 {
 			return err
 		}
 		if candidates, err = claimCandidates(ctx, tx, claimLockedSQL, now, req.Limit, locked); err != nil {
 			return err
 		}
-		plan = hookd.PlanClaim(now, req, candidates)
+		plan := hookd.PlanClaim(now, req, candidates)
 		ds, err = lease(ctx, tx, req, now, plan.Grants)
 		return err
 	})
@@ -132,6 +126,60 @@ func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) ([]*hookd.Del
 		s.alarm.Set(wakeAt.Sub(now), s.wakeup)
 	}
 	return ds, nil
+}
+
+// lockRounds bounds how many times a claim looks for other webhooks to
+// serve in place of those that concurrent claims hold.
+const lockRounds = 3
+
+// lockServed locks the webhooks that hookd.PlanClaim serves of candidates
+// (claimLockSQL). Those that concurrent claims hold are skipped and the
+// plan is made again without them, so that the claim serves others, for
+// up to lockRounds rounds. It returns the webhooks locked and the plan's
+// WakeAt.
+func lockServed(ctx context.Context, tx pgx.Tx, req hookd.ClaimRequest, now time.Time, candidates []hookd.ClaimCandidate) ([]int64, time.Time, error) {
+	var (
+		locked []int64
+		wakeAt time.Time
+		held   = map[int64]bool{} // locked by this claim or by another
+	)
+	for round := 0; round < lockRounds; round++ {
+		plan := hookd.PlanClaim(now, req, candidates)
+		if round == 0 {
+			wakeAt = plan.WakeAt
+		}
+		var want []int64
+		for _, g := range plan.Grants {
+			if !held[g.WebhookID] {
+				want = append(want, g.WebhookID)
+			}
+		}
+		if len(want) == 0 {
+			break
+		}
+		rows, _ := tx.Query(ctx, claimLockSQL, want)
+		got, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return nil, wakeAt, err
+		}
+		locked = append(locked, got...)
+		for _, id := range want {
+			held[id] = true
+		}
+		if len(got) == len(want) {
+			break
+		}
+		// Plan again without the webhooks other claims hold.
+		skipped := map[int64]bool{}
+		for _, id := range want {
+			skipped[id] = true
+		}
+		for _, id := range got {
+			delete(skipped, id)
+		}
+		candidates = slices.DeleteFunc(slices.Clone(candidates), func(c hookd.ClaimCandidate) bool { return skipped[c.WebhookID] })
+	}
+	return locked, wakeAt, nil
 }
 
 // claimCandidates reads the webhooks that query (claimCandidatesSQL or
@@ -342,7 +390,6 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 		rounds[k] = append(rounds[k], r)
 	}
 	now := s.clock.Now()
-	due := false
 
 	b := &pgx.Batch{}
 	b.BeginTx(pgx.TxOptions{})
@@ -395,7 +442,6 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 			headers[i] = headersJSON(r.RequestHeaders)
 			if st == hookd.StatePending {
 				next[i] = msPtr(r.NextAttemptAt)
-				due = due || !r.NextAttemptAt.After(now)
 			}
 		}
 		b.Queue(settleSQL, ids, attempt, at, success, status, duration,
@@ -427,9 +473,9 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 	if err != nil {
 		return wrapErr(err)
 	}
-	if due {
-		s.wakeup()
-	}
+	// The attempts recorded free their webhooks' shares (and a retry may be
+	// due now): a claim may take more.
+	s.wakeup()
 	if s.observeCircuit != nil {
 		for _, c := range changes {
 			s.observeCircuit(c)

@@ -25,3 +25,5 @@ func TestShareAcrossProcesses(t *testing.T) {
 	}
 	storetest.ShareAcrossStores(t, open(), open(), clock)
 }
+
+func BenchmarkFairClaim(b *testing.B) { storetest.BenchmarkFairClaim(b, openBench(b)) }

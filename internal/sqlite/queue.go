@@ -20,21 +20,22 @@ const (
 	// leases not expired at ?1 (deliveries_webhook_leased) and its due
 	// deliveries counted up to ?2.
 	claimCandidatesSQL = `WITH RECURSIVE pending(webhook_id) AS (
-			SELECT min(webhook_id) FROM deliveries WHERE state = 'pending'
+			SELECT min(webhook_id) FROM deliveries INDEXED BY deliveries_webhook_due WHERE state = 'pending'
 			UNION ALL
-			SELECT (SELECT min(d.webhook_id) FROM deliveries d WHERE d.state = 'pending' AND d.webhook_id > p.webhook_id)
+			SELECT (SELECT min(d.webhook_id) FROM deliveries d INDEXED BY deliveries_webhook_due
+			        WHERE d.state = 'pending' AND d.webhook_id > p.webhook_id)
 			FROM pending p WHERE p.webhook_id IS NOT NULL
-		)
-		SELECT * FROM (
+		), candidates AS MATERIALIZED (
 			SELECT w.id, w.max_in_flight, w.max_per_second, w.circuit_state, w.circuit_probe_at, w.throttle_next_at,
 			       w.last_claimed_at,
 			       (SELECT count(*) FROM deliveries d
-			        WHERE d.webhook_id = w.id AND d.state = 'pending' AND d.leased_by IS NOT NULL AND d.lease_until > ?1),
+			        WHERE d.webhook_id = w.id AND d.state = 'pending' AND d.leased_by IS NOT NULL AND d.lease_until > ?1)
+			         AS in_flight,
 			       (SELECT count(*) FROM (SELECT 1 FROM deliveries d
 			        WHERE d.webhook_id = w.id AND d.state = 'pending' AND d.next_attempt_at <= ?1 LIMIT ?2)) AS due
 			FROM pending p JOIN webhooks w ON w.id = p.webhook_id
 			WHERE NOT w.disabled)
-		WHERE due > 0`
+		SELECT * FROM candidates WHERE due > 0`
 	// claimLeaseSQL leases webhook ?3's ?5 oldest deliveries due at ?4.
 	claimLeaseSQL = `UPDATE deliveries
 		SET leased_by = ?1, lease_until = ?2, next_attempt_at = ?2
@@ -374,6 +375,11 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 		}
 		return nil
 	})
+	if err == nil {
+		// The attempts recorded free their webhooks' shares: a claim may
+		// take more.
+		s.notify()
+	}
 	if err == nil && s.observeCircuit != nil {
 		for _, c := range changes {
 			s.observeCircuit(c)

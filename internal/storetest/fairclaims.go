@@ -197,3 +197,64 @@ func ShareAcrossStores(t *testing.T, a, b hookd.Store, clock *clocktest.Clock) {
 	must(t, err, "Claim")
 	equal(t, "claimed once the leases ended", len(ds), hookd.DefaultShare(workers))
 }
+
+// BenchmarkFairClaim measures a claim where it costs most: one webhook
+// with 100,000 due deliveries, at its share, and 1,000 other webhooks with
+// due deliveries. Each claim takes 32 (one of each of 32 webhooks, least
+// recently served first) and the deliveries are put back, due, between
+// claims (not timed), so every claim finds the same queue.
+func BenchmarkFairClaim(b *testing.B, s hookd.Store) {
+	ctx := context.Background()
+	const workers = 32 // a share of 8
+	busy := &hookd.Webhook{Name: "busy", HTTPURL: "http://x", HTTPMethod: "POST", TriggerEvents: []string{assetAdded}}
+	if err := s.CreateWebhook(ctx, busy, ""); err != nil {
+		b.Fatal(err)
+	}
+	publishN := func(name string, n int) {
+		for left := n; left > 0; left -= 1000 {
+			evs := make([]*hookd.Event, min(left, 1000))
+			for i := range evs {
+				evs[i] = &hookd.Event{Event: name}
+			}
+			if _, err := s.PublishEvents(ctx, evs); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	publishN(assetAdded, 100_000)
+	ds, err := s.Claim(ctx, hookd.ClaimRequest{Worker: "busy", Limit: 32, Lease: time.Hour, Workers: workers})
+	if err != nil || len(ds) != hookd.DefaultShare(workers) {
+		b.Fatalf("claim of the busy webhook: %d, %v", len(ds), err)
+	}
+	for i := range 1000 {
+		w := &hookd.Webhook{Name: fmt.Sprint("w", i), HTTPURL: "http://x", HTTPMethod: "POST", TriggerEvents: []string{userAdded}}
+		if err := s.CreateWebhook(ctx, w, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+	publishN(userAdded, 2) // 2 deliveries to each of the 1,000
+	claimed := 0
+	b.ResetTimer()
+	for b.Loop() {
+		ds, err := s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 32, Lease: time.Hour, Workers: workers})
+		if err != nil {
+			b.Fatal(err)
+		}
+		claimed += len(ds)
+		b.StopTimer()
+		now := hookd.SystemClock.Now()
+		rs := make([]hookd.AttemptResult, len(ds))
+		for i, d := range ds {
+			if d.WebhookID == busy.ID {
+				b.Fatal("claimed a delivery of the webhook at its share")
+			}
+			rs[i] = hookd.AttemptResult{DeliveryID: d.ID, WebhookID: d.WebhookID, Worker: "w", At: now,
+				HTTPStatus: 404, ErrorClass: hookd.ClassStatus, NextAttemptAt: &now}
+		}
+		if err := s.Complete(ctx, rs); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(claimed)/float64(b.N), "deliveries/claim")
+}

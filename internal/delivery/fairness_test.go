@@ -1,0 +1,205 @@
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/postgres"
+	"github.com/hookd/hookd/internal/postgres/pgtest"
+	"github.com/hookd/hookd/internal/sqlite"
+)
+
+// neverOpen keeps circuits closed, so that what these tests see is the
+// fair share and the throttle alone.
+var neverOpen = hookd.CircuitPolicy{Failures: 0, Cooldown: time.Second, MaxCooldown: time.Second}
+
+// fairBackends runs test against each store, opened with neverOpen.
+func fairBackends(t *testing.T, test func(t *testing.T, st hookd.Store)) {
+	t.Run("sqlite", func(t *testing.T) {
+		st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hookd.db"), sqlite.WithCircuitPolicy(neverOpen))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		test(t, st)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		test(t, pgtest.Open(t, postgres.WithCircuitPolicy(neverOpen)))
+	})
+}
+
+// arrivals is a receiver that answers 204 at once and notes when each
+// event (by its "n") arrived.
+type arrivals struct {
+	*httptest.Server
+	mu sync.Mutex
+	at map[int]time.Time
+}
+
+func newArrivals(t *testing.T) *arrivals {
+	a := &arrivals{at: map[int]time.Time{}}
+	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now()
+		var body struct {
+			Data struct{ N int } `json:"data"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			t.Errorf("decoding a delivery: %v", err)
+		}
+		a.mu.Lock()
+		if _, seen := a.at[body.Data.N]; !seen {
+			a.at[body.Data.N] = now
+		}
+		a.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(a.Close)
+	return a
+}
+
+func (a *arrivals) count() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.at)
+}
+
+// times returns the arrival times, in order.
+func (a *arrivals) times() []time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]time.Time, 0, len(a.at))
+	for _, at := range a.at {
+		out = append(out, at)
+	}
+	slices.SortFunc(out, time.Time.Compare)
+	return out
+}
+
+// hanging is a receiver that accepts and never answers (until the test
+// ends).
+func hanging(t *testing.T) *httptest.Server {
+	end := make(chan struct{})
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-end:
+		}
+	}))
+	t.Cleanup(func() {
+		close(end)
+		s.Close()
+	})
+	return s
+}
+
+func createHook(t *testing.T, st hookd.Store, name, url, event string) *hookd.Webhook {
+	t.Helper()
+	w := &hookd.Webhook{Name: name, HTTPURL: url, HTTPMethod: http.MethodPost, TriggerEvents: []string{event}}
+	if err := st.CreateWebhook(context.Background(), w, ""); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func publishN(t *testing.T, st hookd.Store, event string, from, n int) {
+	t.Helper()
+	evs := make([]*hookd.Event, n)
+	for i := range evs {
+		evs[i] = &hookd.Event{Event: event, Data: json.RawMessage(fmt.Sprintf(`{"n":%d}`, from+i))}
+	}
+	if _, err := st.PublishEvents(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFairShareThroughThePipeline: with 8 workers and a 2 s timeout, 120
+// deliveries to three receivers that never answer hold at most a share (2)
+// of the workers each, so a healthy webhook's deliveries, published one by
+// one meanwhile, wait for no attempt slot of theirs: each is received
+// within well under one attempt's timeout. Oldest first over the whole
+// queue, the healthy ones would wait about 30 s (120 / 8 × 2 s).
+func TestFairShareThroughThePipeline(t *testing.T) {
+	fairBackends(t, func(t *testing.T, st hookd.Store) {
+		for i := range 3 {
+			createHook(t, st, fmt.Sprint("hanging-", i), hanging(t).URL, "ASSET_ADDED")
+		}
+		healthy := newArrivals(t)
+		createHook(t, st, "healthy", healthy.URL, "USER_ADDED")
+		startDispatcher(t, Config{
+			Store:       st,
+			Sender:      NewSender(SenderConfig{Timeout: 2 * time.Second, AllowPrivate: loopback, Concurrency: 8}),
+			Policy:      fastPolicy(),
+			Concurrency: 8,
+		})
+		publishN(t, st, "ASSET_ADDED", 0, 40) // 40 deliveries to each hanging receiver
+
+		const healthyEvents = 30
+		accepted := make([]time.Time, healthyEvents)
+		for i := range healthyEvents {
+			accepted[i] = time.Now()
+			publishN(t, st, "USER_ADDED", i, 1)
+			time.Sleep(100 * time.Millisecond)
+		}
+		waitFor(t, 20*time.Second, "the healthy deliveries", func() bool { return healthy.count() == healthyEvents })
+		healthy.mu.Lock()
+		latencies := make([]time.Duration, healthyEvents)
+		for i := range latencies {
+			latencies[i] = healthy.at[i].Sub(accepted[i])
+		}
+		healthy.mu.Unlock()
+		slices.Sort(latencies)
+		p50, p99 := latencies[len(latencies)/2], latencies[len(latencies)*99/100]
+		t.Logf("healthy webhook beside 120 hanging deliveries: accept -> receive p50 %v, p99 %v", p50, p99)
+		if p99 >= 3*time.Second {
+			t.Errorf("p99 %v, want under 3 s", p99)
+		}
+	})
+}
+
+// TestFairThrottleThroughThePipeline: a webhook with max_per_second 20 and a
+// backlog receives its deliveries 20 a second (within 10 %), measured from
+// the receiver's arrival times, while the dispatcher's workers would allow
+// far more.
+func TestFairThrottleThroughThePipeline(t *testing.T) {
+	fairBackends(t, func(t *testing.T, st hookd.Store) {
+		const rate, deliveries = 20, 50
+		rc := newArrivals(t)
+		w := createHook(t, st, "throttled", rc.URL, "ASSET_ADDED")
+		if err := st.UpdateSettings(context.Background(), w.ID, hookd.WebhookSettings{MaxPerSecond: rate}); err != nil {
+			t.Fatal(err)
+		}
+		publishN(t, st, "ASSET_ADDED", 0, deliveries)
+		startDispatcher(t, Config{Store: st, Sender: testSender(2 * time.Second), Policy: fastPolicy(), Concurrency: 8})
+		waitFor(t, 10*time.Second, "the throttled deliveries", func() bool { return rc.count() == deliveries })
+		times := rc.times()
+		// The first attempt opens the schedule; the others follow it.
+		got := float64(deliveries-1) / times[deliveries-1].Sub(times[0]).Seconds()
+		t.Logf("%d deliveries at %.2f a second (max_per_second %d)", deliveries, got, rate)
+		if got > rate*1.1 || got < rate*0.9 {
+			t.Errorf("rate %.2f a second, want %d within 10 %%", got, rate)
+		}
+	})
+}
+
+// TestFairShareDrainsABacklog: a webhook alone with a backlog goes on at
+// its share (2 of 8 workers) as its attempts end, without waiting for the
+// dispatcher's next poll (1 s, which would take 20 s here).
+func TestFairShareDrainsABacklog(t *testing.T) {
+	fairBackends(t, func(t *testing.T, st hookd.Store) {
+		const deliveries = 40
+		rc := newArrivals(t)
+		createHook(t, st, "backlog", rc.URL, "ASSET_ADDED")
+		publishN(t, st, "ASSET_ADDED", 0, deliveries)
+		startDispatcher(t, Config{Store: st, Sender: testSender(2 * time.Second), Policy: fastPolicy(), Concurrency: 8})
+		waitFor(t, 5*time.Second, "the backlog", func() bool { return rc.count() == deliveries })
+	})
+}
