@@ -18,6 +18,12 @@ type ClaimRequest struct {
 	// Workers is the claiming dispatcher's concurrency: a webhook without
 	// MaxInFlight holds at most DefaultShare(Workers) attempts at once.
 	Workers int
+	// Settled counts, by webhook, the claimer's attempts that have ended
+	// but are not yet handed to Store.Complete: their deliveries are still
+	// leased, yet hold no worker, so they do not count against the share.
+	// Without it a webhook at its share would wait for each batch of
+	// results to be recorded before it could be served again.
+	Settled map[int64]int
 }
 
 // ClaimCandidate is a webhook with due deliveries, as a claim finds it.
@@ -97,7 +103,7 @@ func PlanClaim(now time.Time, req ClaimRequest, candidates []ClaimCandidate) Cla
 	caps := make([]int, len(order))
 	circuits := make([]Circuit, len(order))
 	for i, c := range order {
-		n := min(c.Due, c.Settings.Share(req.Workers)-c.InFlight)
+		n := min(c.Due, c.Settings.Share(req.Workers)-max(c.InFlight-req.Settled[c.WebhookID], 0))
 		if allows := c.throttle().Allows(now); allows >= 0 {
 			n = min(n, allows)
 		}

@@ -43,6 +43,10 @@ func TestPlanClaimShare(t *testing.T) {
 		{WebhookID: 4, Due: 100, InFlight: 5, Settings: WebhookSettings{MaxInFlight: 3}}, // over (lowered)
 	}
 	equalTakes(t, "takes", takes(PlanClaim(now, req, cands)), map[int64]int{2: 1, 3: 4})
+
+	// Attempts that ended, their results not yet recorded, hold no worker.
+	req.Settled = map[int64]int{1: 1, 4: 9}
+	equalTakes(t, "takes with settled attempts", takes(PlanClaim(now, req, cands)), map[int64]int{1: 1, 2: 1, 3: 3, 4: 3})
 }
 
 func TestPlanClaimThrottleAndCircuit(t *testing.T) {

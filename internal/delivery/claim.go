@@ -39,9 +39,12 @@ type claimer struct {
 	dueChanged chan struct{}
 	// claims numbers the claims, to name each claim's lease.
 	claims atomic.Uint64
+	// settled counts the attempts ended and not yet recorded: they hold no
+	// worker of their webhook's share.
+	settled *settling
 }
 
-func newClaimer(cfg Config, log *slog.Logger) *claimer {
+func newClaimer(cfg Config, log *slog.Logger, settled *settling) *claimer {
 	return &claimer{
 		store:           cfg.Store,
 		clock:           cfg.Clock,
@@ -54,6 +57,7 @@ func newClaimer(cfg Config, log *slog.Logger) *claimer {
 		targetsPatience: cfg.LeaseMargin * 2 / 3,
 		targetsRetry:    backoff.Backoff{First: 50 * time.Millisecond, Max: time.Second, Factor: 3},
 		dueChanged:      make(chan struct{}, 1),
+		settled:         settled,
 	}
 }
 
@@ -113,6 +117,7 @@ func (c *claimer) run(ctx context.Context, w *workers, start func(*hookd.Target,
 		case <-ctx.Done():
 		case <-c.store.Wakeup():
 		case <-c.dueChanged:
+		case <-c.settled.arrived: // an attempt ended: its webhook may take another
 		case <-timer.C:
 		}
 		if !timer.Stop() {
@@ -131,7 +136,8 @@ func (c *claimer) claim(ctx context.Context, limit int, start func(*hookd.Target
 		c.nextDue.CompareAndSwap(due, 0)
 	}
 	lease := fmt.Sprintf("%s/%d", c.worker, c.claims.Add(1))
-	ds, err := c.store.Claim(ctx, hookd.ClaimRequest{Worker: lease, Limit: limit, Lease: c.lease, Workers: c.workers})
+	ds, err := c.store.Claim(ctx, hookd.ClaimRequest{Worker: lease, Limit: limit, Lease: c.lease, Workers: c.workers,
+		Settled: c.settled.snapshot()})
 	if err != nil || len(ds) == 0 {
 		return 0, err
 	}

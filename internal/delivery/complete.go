@@ -21,9 +21,11 @@ type completer struct {
 	log           *slog.Logger
 	// scheduled is told of the time of each retry recorded.
 	scheduled func(time.Time)
+	// settled counts the results not yet handed to the store.
+	settled *settling
 }
 
-func newCompleter(cfg Config, log *slog.Logger, scheduled func(time.Time)) *completer {
+func newCompleter(cfg Config, log *slog.Logger, scheduled func(time.Time), settled *settling) *completer {
 	return &completer{
 		store:         cfg.Store,
 		clock:         cfg.Clock,
@@ -33,6 +35,7 @@ func newCompleter(cfg Config, log *slog.Logger, scheduled func(time.Time)) *comp
 		retry:         backoff.Backoff{First: 100 * time.Millisecond, Max: time.Second, Factor: 3},
 		log:           log,
 		scheduled:     scheduled,
+		settled:       settled,
 	}
 }
 
@@ -92,6 +95,7 @@ func (c *completer) run(results <-chan hookd.AttemptResult, stopping <-chan stru
 // the shutdown.
 func (c *completer) complete(batch []hookd.AttemptResult, stopping <-chan struct{}) {
 	const minTries = 4
+	c.settled.handOver(batch)
 	leaseEnd := c.clock.Now().Add(c.lease)
 	for _, r := range batch {
 		if !r.At.IsZero() && r.At.Add(c.lease).Before(leaseEnd) {

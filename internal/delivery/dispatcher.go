@@ -117,6 +117,7 @@ type Dispatcher struct {
 
 	claimer    *claimer
 	completer  *completer
+	settled    *settling
 	maintainer *maintainer
 }
 
@@ -168,7 +169,8 @@ func New(cfg Config) (*Dispatcher, error) {
 		cfg.Leader, _ = cfg.Store.(hookd.Leader)
 	}
 	log := cfg.Logger.With("worker", cfg.WorkerID)
-	claimer := newClaimer(cfg, log)
+	settled := newSettling()
+	claimer := newClaimer(cfg, log, settled)
 	return &Dispatcher{
 		sender:      cfg.Sender,
 		policy:      cfg.Policy,
@@ -178,7 +180,8 @@ func New(cfg Config) (*Dispatcher, error) {
 		log:         log,
 		observer:    cfg.Observer,
 		claimer:     claimer,
-		completer:   newCompleter(cfg, log, claimer.noteDue),
+		completer:   newCompleter(cfg, log, claimer.noteDue, settled),
+		settled:     settled,
 		maintainer:  &maintainer{store: cfg.Store, leader: cfg.Leader, clock: cfg.Clock, log: log, observer: cfg.Observer},
 	}, nil
 }
@@ -217,6 +220,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		w.start(func() {
 			if r, ok := d.attempt(sendCtx, t, dl); ok {
 				r.Worker = lease
+				d.settled.add(r.WebhookID)
 				results <- r
 			}
 		})

@@ -203,3 +203,20 @@ func TestFairShareDrainsABacklog(t *testing.T) {
 		waitFor(t, 5*time.Second, "the backlog", func() bool { return rc.count() == deliveries })
 	})
 }
+
+// TestFairShareFreedWhenAnAttemptEnds: an attempt that has ended frees its
+// webhook's share at once, before its result is recorded. With results
+// recorded only once an hour (FlushInterval), a webhook with a share of 1
+// still receives its whole backlog: counted until recorded, its one slot
+// would stay taken after the first attempt.
+func TestFairShareFreedWhenAnAttemptEnds(t *testing.T) {
+	fairBackends(t, func(t *testing.T, st hookd.Store) {
+		const deliveries = 20
+		rc := newArrivals(t)
+		createHook(t, st, "share of one", rc.URL, "ASSET_ADDED")
+		publishN(t, st, "ASSET_ADDED", 0, deliveries)
+		startDispatcher(t, Config{Store: st, Sender: testSender(2 * time.Second), Policy: fastPolicy(),
+			Concurrency: 4, BatchSize: 1000, FlushInterval: time.Hour})
+		waitFor(t, 30*time.Second, "the backlog", func() bool { return rc.count() == deliveries })
+	})
+}

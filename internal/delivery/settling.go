@@ -1,0 +1,61 @@
+package delivery
+
+import (
+	"sync"
+
+	"github.com/hookd/hookd"
+)
+
+// settling counts, by webhook, the attempts that have ended and whose
+// results wait to be handed to Store.Complete (hookd.ClaimRequest.Settled).
+// A result leaves the count when its batch is handed over, before the
+// store records it: for the length of that Complete a claim counts the
+// delivery as in flight, which errs on the side of the share; after it, the
+// lease is gone from the store.
+type settling struct {
+	mu sync.Mutex
+	n  map[int64]int
+	// arrived has a value after a result arrives: the claimer may serve its
+	// webhook again.
+	arrived chan struct{}
+}
+
+func newSettling() *settling {
+	return &settling{n: map[int64]int{}, arrived: make(chan struct{}, 1)}
+}
+
+// add counts an ended attempt of webhookID.
+func (s *settling) add(webhookID int64) {
+	s.mu.Lock()
+	s.n[webhookID]++
+	s.mu.Unlock()
+	select {
+	case s.arrived <- struct{}{}:
+	default:
+	}
+}
+
+// handOver uncounts a batch about to be recorded.
+func (s *settling) handOver(batch []hookd.AttemptResult) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range batch {
+		if s.n[r.WebhookID]--; s.n[r.WebhookID] <= 0 {
+			delete(s.n, r.WebhookID)
+		}
+	}
+}
+
+// snapshot returns the counts now (nil when there are none).
+func (s *settling) snapshot() map[int64]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.n) == 0 {
+		return nil
+	}
+	out := make(map[int64]int, len(s.n))
+	for id, n := range s.n {
+		out[id] = n
+	}
+	return out
+}
