@@ -18,9 +18,11 @@ type ClaimRequest struct {
 	// Workers is the claiming dispatcher's concurrency: a webhook without
 	// MaxInFlight holds at most DefaultShare(Workers) attempts at once.
 	Workers int
-	// Settled counts, by webhook, the claimer's attempts that have ended
-	// but are not yet handed to Store.Complete: their deliveries are still
-	// leased, yet hold no worker, so they do not count against the share.
+	// Settled counts, by webhook, the claimer's successful attempts that
+	// have ended but are not yet handed to Store.Complete: their deliveries
+	// are still leased, yet hold no worker, so they do not count against
+	// the share. (A failure keeps its slot until recorded, so that the
+	// circuit breaker sees it first.)
 	// Without it a webhook at its share would wait for each batch of
 	// results to be recorded before it could be served again.
 	Settled map[int64]int

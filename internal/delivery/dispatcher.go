@@ -220,7 +220,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		w.start(func() {
 			if r, ok := d.attempt(sendCtx, t, dl); ok {
 				r.Worker = lease
-				d.settled.add(r.WebhookID)
+				d.settled.add(&r)
 				results <- r
 			}
 		})

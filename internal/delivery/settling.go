@@ -6,9 +6,12 @@ import (
 	"github.com/hookd/hookd"
 )
 
-// settling counts, by webhook, the attempts that have ended and whose
-// results wait to be handed to Store.Complete (hookd.ClaimRequest.Settled).
-// A result leaves the count when its batch is handed over, before the
+// settling counts, by webhook, the successful attempts that have ended and
+// whose results wait to be handed to Store.Complete
+// (hookd.ClaimRequest.Settled). A failed attempt is not counted: it holds
+// its webhook's slot until it is recorded, so that the circuit breaker,
+// which the store updates as it records, sees the failures before more
+// attempts go out. A result leaves the count when its batch is handed over, before the
 // store records it: for the length of that Complete a claim counts the
 // delivery as in flight, which errs on the side of the share; after it, the
 // lease is gone from the store.
@@ -24,10 +27,16 @@ func newSettling() *settling {
 	return &settling{n: map[int64]int{}, arrived: make(chan struct{}, 1)}
 }
 
-// add counts an ended attempt of webhookID.
-func (s *settling) add(webhookID int64) {
+// frees reports whether r frees its webhook's slot before it is recorded.
+func frees(r *hookd.AttemptResult) bool { return r.Success }
+
+// add counts r, an ended attempt, if it frees its slot.
+func (s *settling) add(r *hookd.AttemptResult) {
+	if !frees(r) {
+		return
+	}
 	s.mu.Lock()
-	s.n[webhookID]++
+	s.n[r.WebhookID]++
 	s.mu.Unlock()
 	select {
 	case s.arrived <- struct{}{}:
@@ -39,7 +48,11 @@ func (s *settling) add(webhookID int64) {
 func (s *settling) handOver(batch []hookd.AttemptResult) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, r := range batch {
+	for i := range batch {
+		r := &batch[i]
+		if !frees(r) {
+			continue
+		}
 		if s.n[r.WebhookID]--; s.n[r.WebhookID] <= 0 {
 			delete(s.n, r.WebhookID)
 		}
