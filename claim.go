@@ -41,8 +41,9 @@ type ClaimCandidate struct {
 	// InFlight is how many of its deliveries are leased, lease not expired,
 	// in every process.
 	InFlight int
-	// Due is how many of its deliveries are due, counted up to the claim's
-	// limit.
+	// Due is how many of its deliveries are due, counted up to a bound of
+	// the store's (the claim's limit, or a constant): a claim takes at most
+	// that many of them.
 	Due int
 }
 

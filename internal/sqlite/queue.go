@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -14,37 +15,6 @@ import (
 
 // The hot path's statements, prepared once (Store.prepared).
 const (
-	// claimCandidatesSQL finds the enabled webhooks with due deliveries
-	// (hookd.ClaimCandidate): a skip scan of deliveries_webhook_due, one
-	// descent per webhook with pending deliveries, then two probes each: its
-	// leases not expired at ?1 (deliveries_webhook_leased) and its due
-	// deliveries counted up to ?2.
-	claimCandidatesSQL = `WITH RECURSIVE pending(webhook_id) AS (
-			SELECT min(webhook_id) FROM deliveries INDEXED BY deliveries_webhook_due WHERE state = 'pending'
-			UNION ALL
-			SELECT (SELECT min(d.webhook_id) FROM deliveries d INDEXED BY deliveries_webhook_due
-			        WHERE d.state = 'pending' AND d.webhook_id > p.webhook_id)
-			FROM pending p WHERE p.webhook_id IS NOT NULL
-		), candidates AS MATERIALIZED (
-			SELECT w.id, w.max_in_flight, w.max_per_second, w.circuit_state, w.circuit_probe_at, w.throttle_next_at,
-			       w.last_claimed_at,
-			       (SELECT count(*) FROM deliveries d
-			        WHERE d.webhook_id = w.id AND d.state = 'pending' AND d.leased_by IS NOT NULL AND d.lease_until > ?1)
-			         AS in_flight,
-			       (SELECT count(*) FROM (SELECT 1 FROM deliveries d
-			        WHERE d.webhook_id = w.id AND d.state = 'pending' AND d.next_attempt_at <= ?1 LIMIT ?2)) AS due
-			FROM pending p JOIN webhooks w ON w.id = p.webhook_id
-			WHERE NOT w.disabled)
-		SELECT * FROM candidates WHERE due > 0`
-	// claimLeaseSQL leases webhook ?3's ?5 oldest deliveries due at ?4.
-	claimLeaseSQL = `UPDATE deliveries
-		SET leased_by = ?1, lease_until = ?2, next_attempt_at = ?2
-		WHERE id IN (
-			SELECT id FROM deliveries
-			WHERE webhook_id = ?3 AND state = 'pending' AND next_attempt_at <= ?4
-			ORDER BY next_attempt_at, id
-			LIMIT ?5)
-		RETURNING id, webhook_id, event_id, message_id, attempts, created_at`
 	// claimWebhookSQL writes what a claim changed of a webhook
 	// (hookd.ClaimGrant).
 	claimWebhookSQL = `UPDATE webhooks SET last_claimed_at = ?1, throttle_next_at = ?2, circuit_state = ?3,
@@ -82,11 +52,71 @@ const (
 const targetsSQL = `SELECT id, http_url, http_method, disabled, signing_secret, previous_secret, previous_secret_expires_at
 	FROM webhooks WHERE id IN (SELECT value FROM json_each(?))`
 
+// claimCandidatesSQL[k] finds the enabled webhooks with due deliveries
+// (hookd.ClaimCandidate): a skip scan of deliveries_webhook_due, one
+// descent per webhook with pending deliveries, then two probes each: its
+// leases not expired at ?1 (deliveries_webhook_leased) and its due
+// deliveries counted up to 1<<k, the claim's limit rounded up to a power of
+// two (written into the statement: see claimLeaseSQL).
+var claimCandidatesSQL = limitVariants(11, func(limit int) string {
+	return fmt.Sprintf(`WITH RECURSIVE pending(webhook_id) AS (
+		SELECT min(webhook_id) FROM deliveries INDEXED BY deliveries_webhook_due WHERE state = 'pending'
+		UNION ALL
+		SELECT (SELECT min(d.webhook_id) FROM deliveries d INDEXED BY deliveries_webhook_due
+		        WHERE d.state = 'pending' AND d.webhook_id > p.webhook_id)
+		FROM pending p WHERE p.webhook_id IS NOT NULL
+	), candidates AS MATERIALIZED (
+		SELECT w.id, w.max_in_flight, w.max_per_second, w.circuit_state, w.circuit_probe_at, w.throttle_next_at,
+		       w.last_claimed_at,
+		       (SELECT count(*) FROM deliveries d
+		        WHERE d.webhook_id = w.id AND d.state = 'pending' AND d.leased_by IS NOT NULL AND d.lease_until > ?1)
+		         AS in_flight,
+		       (SELECT count(*) FROM (SELECT 1 FROM deliveries d
+		        WHERE d.webhook_id = w.id AND d.state = 'pending' AND d.next_attempt_at <= ?1 LIMIT %d)) AS due
+		FROM pending p JOIN webhooks w ON w.id = p.webhook_id
+		WHERE NOT w.disabled)
+	SELECT * FROM candidates WHERE due > 0`, limit)
+}, func(k int) int { return 1 << k })
+
+// claimLeaseSQL[n-1] leases webhook ?3's n oldest deliveries due at ?4, for
+// n up to len(claimLeaseSQL). The limit is written into each statement, not
+// bound: SQLite prepares a statement again whenever a bound LIMIT changes
+// (its planner uses the value), which cost more than the claim itself.
+var claimLeaseSQL = limitVariants(32, func(limit int) string {
+	return fmt.Sprintf(`UPDATE deliveries
+		SET leased_by = ?1, lease_until = ?2, next_attempt_at = ?2
+		WHERE id IN (
+			SELECT id FROM deliveries
+			WHERE webhook_id = ?3 AND state = 'pending' AND next_attempt_at <= ?4
+			ORDER BY next_attempt_at, id
+			LIMIT %d)
+		RETURNING id, webhook_id, event_id, message_id, attempts, created_at`, limit)
+}, func(i int) int { return i + 1 })
+
+// limitVariants returns n statements, the i-th of query(limitOf(i)).
+func limitVariants(n int, query func(limit int) string, limitOf func(i int) int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = query(limitOf(i))
+	}
+	return out
+}
+
+// candidatesFor returns the statement of claimCandidatesSQL that counts up
+// to limit or more.
+func candidatesFor(limit int) string {
+	k := 0
+	for k < len(claimCandidatesSQL)-1 && 1<<k < limit {
+		k++
+	}
+	return claimCandidatesSQL[k]
+}
+
 // hotQueries are prepared once on the writer's connection, readQueries on
 // the read pool (each of its connections prepares them on first use).
 var (
-	hotQueries = []string{claimCandidatesSQL, claimLeaseSQL, claimWebhookSQL, claimEventsSQL, settleSQL, logAttemptSQL, healthSQL, writeHealthSQL,
-		insertEventSQL, deliveriesInsert}
+	hotQueries = slices.Concat([]string{claimWebhookSQL, claimEventsSQL, settleSQL, logAttemptSQL, healthSQL, writeHealthSQL,
+		insertEventSQL, deliveriesInsert}, claimCandidatesSQL, claimLeaseSQL)
 	readQueries = []string{targetsSQL, headersSQL}
 )
 
@@ -116,34 +146,39 @@ func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) ([]*hookd.Del
 		}
 		plan := hookd.PlanClaim(now, req, candidates)
 		wakeAt = plan.WakeAt
-		var stmts [2]*sql.Stmt
-		for i, q := range []string{claimLeaseSQL, claimWebhookSQL} {
-			if stmts[i], err = s.prepared(ctx, tx, q); err != nil {
-				return err
-			}
+		write, err := s.prepared(ctx, tx, claimWebhookSQL)
+		if err != nil {
+			return err
 		}
-		lease, write := stmts[0], stmts[1]
 		var eventIDs []string
 		for _, g := range plan.Grants {
-			rows, err := lease.QueryContext(ctx, req.Worker, until, g.WebhookID, ms(now), g.Take)
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				var (
-					d       hookd.Delivery
-					created int64
-				)
-				if err := rows.Scan(&d.ID, &d.WebhookID, &d.Event.ID, &d.MessageID, &d.Attempts, &created); err != nil {
-					rows.Close()
+			for left := g.Take; left > 0; {
+				n := min(left, len(claimLeaseSQL))
+				left -= n
+				lease, err := s.prepared(ctx, tx, claimLeaseSQL[n-1])
+				if err != nil {
 					return err
 				}
-				d.CreatedAt = fromMS(created)
-				out = append(out, &d)
-				eventIDs = append(eventIDs, d.Event.ID)
-			}
-			if err := rows.Close(); err != nil {
-				return err
+				rows, err := lease.QueryContext(ctx, req.Worker, until, g.WebhookID, ms(now))
+				if err != nil {
+					return err
+				}
+				for rows.Next() {
+					var (
+						d       hookd.Delivery
+						created int64
+					)
+					if err := rows.Scan(&d.ID, &d.WebhookID, &d.Event.ID, &d.MessageID, &d.Attempts, &created); err != nil {
+						rows.Close()
+						return err
+					}
+					d.CreatedAt = fromMS(created)
+					out = append(out, &d)
+					eventIDs = append(eventIDs, d.Event.ID)
+				}
+				if err := rows.Close(); err != nil {
+					return err
+				}
 			}
 			if _, err := write.ExecContext(ctx, ms(now), nullMS(g.ThrottleNextAt), string(g.Circuit.State),
 				nullMS(g.Circuit.ProbeAt), g.WebhookID); err != nil {
@@ -200,11 +235,11 @@ func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) ([]*hookd.Del
 // claimCandidates reads the webhooks with deliveries due at now
 // (claimCandidatesSQL), their due deliveries counted up to limit.
 func (s *Store) claimCandidates(ctx context.Context, tx *sql.Tx, now time.Time, limit int) ([]hookd.ClaimCandidate, error) {
-	st, err := s.prepared(ctx, tx, claimCandidatesSQL)
+	st, err := s.prepared(ctx, tx, candidatesFor(limit))
 	if err != nil {
 		return nil, err
 	}
-	rows, err := st.QueryContext(ctx, ms(now), limit)
+	rows, err := st.QueryContext(ctx, ms(now))
 	if err != nil {
 		return nil, err
 	}
