@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/hookd/hookd/internal/storeopt"
 	"io"
 	"log/slog"
 	"net"
@@ -548,7 +549,7 @@ func openBenchStore(ctx context.Context, database string, keep bool, observe hoo
 		}
 		cfg.ConnConfig.RuntimeParams["search_path"] = schema
 		cfg.ConnConfig.RuntimeParams["application_name"] = schema
-		s, err := postgres.OpenConfig(ctx, cfg, postgres.WithQueryObserver(observe))
+		s, err := postgres.OpenConfig(ctx, cfg, storeopt.WithQueryObserver(observe))
 		if err != nil {
 			drop()
 			return nil, "", nil, err
@@ -566,7 +567,7 @@ func openBenchStore(ctx context.Context, database string, keep bool, observe hoo
 	} else if _, err := os.Stat(path); err == nil {
 		return nil, "", nil, fmt.Errorf("%s exists: the bench needs a database of its own", path)
 	}
-	s, err := sqlite.Open(ctx, path, sqlite.WithQueryObserver(observe))
+	s, err := sqlite.Open(ctx, path, storeopt.WithQueryObserver(observe))
 	if err != nil {
 		if dir != "" {
 			os.RemoveAll(dir)

@@ -17,7 +17,7 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	store, err := openStore(ctx, *database, storeOptions{clock: hookd.SystemClock}) // opening applies the migrations
+	store, err := openStore(ctx, *database) // opening applies the migrations
 	if err != nil {
 		return err
 	}
@@ -42,7 +42,7 @@ func createKey(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *admin {
 		role = hookd.RoleAdmin
 	}
-	store, err := openStore(ctx, *database, storeOptions{clock: hookd.SystemClock})
+	store, err := openStore(ctx, *database)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/hookd/hookd/internal/storeopt"
 	"io"
 	"log/slog"
 	"net"
@@ -142,9 +143,8 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	}
 	// The store, the dispatcher and the API read the time from one clock.
 	clock := hookd.SystemClock
-	store, err := openStore(ctx, *c.database, storeOptions{
-		clock: clock, observe: observe, circuit: c.circuit, observeCircuit: circuitObserver(logger, m),
-	})
+	store, err := openStore(ctx, *c.database, storeopt.WithClock(clock), storeopt.WithQueryObserver(observe),
+		storeopt.WithCircuitPolicy(c.circuit), storeopt.WithCircuitObserver(circuitObserver(logger, m)))
 	if err != nil {
 		return fmt.Errorf("open database %s: %w", redact(*c.database), err)
 	}

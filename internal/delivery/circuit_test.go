@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/hookd/hookd/internal/storeopt"
 	"net/http"
 	"path/filepath"
 	"sync/atomic"
@@ -25,8 +26,8 @@ func TestCircuitThroughThePipeline(t *testing.T) {
 	changes := make(chan hookd.CircuitChange, 16)
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"),
-		sqlite.WithCircuitPolicy(policy),
-		sqlite.WithCircuitObserver(func(c hookd.CircuitChange) { changes <- c }))
+		storeopt.WithCircuitPolicy(policy),
+		storeopt.WithCircuitObserver(func(c hookd.CircuitChange) { changes <- c }))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/hookd/hookd/internal/storeopt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -13,7 +14,6 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/internal/postgres"
 	"github.com/hookd/hookd/internal/postgres/pgtest"
 	"github.com/hookd/hookd/internal/sqlite"
 )
@@ -25,7 +25,7 @@ var neverOpen = hookd.CircuitPolicy{Failures: 0, Cooldown: time.Second, MaxCoold
 // fairBackends runs test against each store, opened with neverOpen.
 func fairBackends(t *testing.T, test func(t *testing.T, st hookd.Store)) {
 	t.Run("sqlite", func(t *testing.T) {
-		st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hookd.db"), sqlite.WithCircuitPolicy(neverOpen))
+		st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hookd.db"), storeopt.WithCircuitPolicy(neverOpen))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -33,7 +33,7 @@ func fairBackends(t *testing.T, test func(t *testing.T, st hookd.Store)) {
 		test(t, st)
 	})
 	t.Run("postgres", func(t *testing.T) {
-		test(t, pgtest.Open(t, postgres.WithCircuitPolicy(neverOpen)))
+		test(t, pgtest.Open(t, storeopt.WithCircuitPolicy(neverOpen)))
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/hookd/hookd/internal/storeopt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ import (
 func TestServerClock(t *testing.T) {
 	start := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	clock := clocktest.New(start)
-	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookd.db"), sqlite.WithClock(clock))
+	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookd.db"), storeopt.WithClock(clock))
 	if err != nil {
 		t.Fatal(err)
 	}

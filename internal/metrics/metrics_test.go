@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hookd/hookd/internal/storeopt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,14 +15,13 @@ import (
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/metrics"
-	"github.com/hookd/hookd/internal/postgres"
 	"github.com/hookd/hookd/internal/postgres/pgtest"
 	"github.com/hookd/hookd/internal/sqlite"
 )
 
 // The stores, opened as serve opens them: their statements observed by m.
 func openSQLite(t *testing.T, m *metrics.Metrics) hookd.Store {
-	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hookd.db"), sqlite.WithQueryObserver(m.ObserveQuery))
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hookd.db"), storeopt.WithQueryObserver(m.ObserveQuery))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func openSQLite(t *testing.T, m *metrics.Metrics) hookd.Store {
 }
 
 func openPostgres(t *testing.T, m *metrics.Metrics) hookd.Store {
-	return pgtest.Open(t, postgres.WithQueryObserver(m.ObserveQuery))
+	return pgtest.Open(t, storeopt.WithQueryObserver(m.ObserveQuery))
 }
 
 var stores = []struct {

@@ -8,8 +8,8 @@ import (
 )
 
 // ObserveQuery records a statement a store ran (a hookd.QueryObserver: the
-// stores call it from their database driver, sqlite.WithQueryObserver and
-// postgres.WithQueryObserver) in hookd_db_operation_duration_seconds, and
+// stores call it from their database driver, given with
+// storeopt.WithQueryObserver) in hookd_db_operation_duration_seconds, and
 // counts it in hookd_db_errors_total when it failed, under its operation
 // (Operation). A caller that gave up is not a failure of the database.
 func (m *Metrics) ObserveQuery(query string, elapsed time.Duration, err error) {

@@ -1,10 +1,10 @@
 package postgres_test
 
 import (
+	"github.com/hookd/hookd/internal/storeopt"
 	"testing"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/internal/postgres"
 	"github.com/hookd/hookd/internal/postgres/pgtest"
 	"github.com/hookd/hookd/internal/storetest"
 )
@@ -14,6 +14,6 @@ import (
 func TestContract(t *testing.T) {
 	pgtest.URL(t)
 	storetest.Run(t, func(t *testing.T, clock hookd.Clock) hookd.Store {
-		return pgtest.Open(t, postgres.WithClock(clock))
+		return pgtest.Open(t, storeopt.WithClock(clock))
 	})
 }

@@ -1,11 +1,11 @@
 package postgres_test
 
 import (
+	"github.com/hookd/hookd/internal/storeopt"
 	"testing"
 	"time"
 
 	"github.com/hookd/hookd/internal/clocktest"
-	"github.com/hookd/hookd/internal/postgres"
 	"github.com/hookd/hookd/internal/postgres/pgtest"
 	"github.com/hookd/hookd/internal/storetest"
 )
@@ -15,8 +15,8 @@ import (
 func TestShareAcrossProcesses(t *testing.T) {
 	clock := clocktest.New(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
 	schema := pgtest.Schema(t)
-	storetest.ShareAcrossStores(t, pgtest.OpenSchema(t, schema, postgres.WithClock(clock)),
-		pgtest.OpenSchema(t, schema, postgres.WithClock(clock)), clock)
+	storetest.ShareAcrossStores(t, pgtest.OpenSchema(t, schema, storeopt.WithClock(clock)),
+		pgtest.OpenSchema(t, schema, storeopt.WithClock(clock)), clock)
 }
 
 func BenchmarkFairClaim(b *testing.B) { storetest.BenchmarkFairClaim(b, pgtest.Open(b)) }

@@ -13,6 +13,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"github.com/hookd/hookd/internal/storeopt"
 	"io"
 	"net"
 	"strings"
@@ -57,29 +58,6 @@ type Store struct {
 	observeCircuit hookd.CircuitObserver // nil: circuit changes are not told
 }
 
-// Option configures a Store at Open.
-type Option func(*Store)
-
-// WithClock makes the store read the current time from c (default
-// hookd.SystemClock).
-func WithClock(c hookd.Clock) Option { return func(s *Store) { s.clock = c } }
-
-// WithQueryObserver reports every statement the store runs to observe,
-// timed by pgx's tracer (metrics).
-func WithQueryObserver(observe hookd.QueryObserver) Option {
-	return func(s *Store) { s.observe = observe }
-}
-
-// WithCircuitPolicy makes Complete open and close the webhooks' circuits
-// with p (default hookd.DefaultCircuitPolicy).
-func WithCircuitPolicy(p hookd.CircuitPolicy) Option { return func(s *Store) { s.circuit = p } }
-
-// WithCircuitObserver tells observe of every circuit that this process's
-// Complete opened or closed, once its transaction committed.
-func WithCircuitObserver(observe hookd.CircuitObserver) Option {
-	return func(s *Store) { s.observeCircuit = observe }
-}
-
 var (
 	_ hookd.Store  = (*Store)(nil)
 	_ hookd.Leader = (*Store)(nil)
@@ -87,7 +65,7 @@ var (
 
 // Open connects to the database at url (a postgres:// URL or a key=value
 // DSN), applies the migrations and starts listening for work.
-func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
+func Open(ctx context.Context, url string, opts ...storeopt.Option) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -97,17 +75,17 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 
 // OpenConfig is Open with a parsed pool configuration, for callers that set
 // pool sizes or runtime parameters (search_path) themselves.
-func OpenConfig(ctx context.Context, cfg *pgxpool.Config, opts ...Option) (*Store, error) {
+func OpenConfig(ctx context.Context, cfg *pgxpool.Config, opts ...storeopt.Option) (*Store, error) {
 	cfg = cfg.Copy()
+	o := storeopt.New(opts)
 	s := &Store{
-		wake:    make(chan struct{}, 1),
-		done:    make(chan struct{}),
-		leaders: make(map[*pgx.Conn]struct{}),
-		clock:   hookd.SystemClock,
-		circuit: hookd.DefaultCircuitPolicy,
-	}
-	for _, o := range opts {
-		o(s)
+		wake:           make(chan struct{}, 1),
+		done:           make(chan struct{}),
+		leaders:        make(map[*pgx.Conn]struct{}),
+		clock:          o.Clock,
+		observe:        o.ObserveQuery,
+		circuit:        o.Circuit,
+		observeCircuit: o.ObserveCircuit,
 	}
 	if s.observe != nil {
 		cfg.ConnConfig.Tracer = observed(cfg.ConnConfig.Tracer, s.observe)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/hookd/hookd/internal/storeopt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -69,7 +70,7 @@ func TestPublishDuplicatesAndRegistry(t *testing.T) {
 // which results arrive; the latest run survives pruning.
 func TestCompleteStreakAndLatestRun(t *testing.T) {
 	clock := clocktest.New(time.Now())
-	s := pgtest.Open(t, postgres.WithClock(clock))
+	s := pgtest.Open(t, storeopt.WithClock(clock))
 	ctx := ctxT(t)
 	w := newWebhook(t, s, "ASSET_ADDED")
 	publish(t, s, 4, "ASSET_ADDED")
@@ -340,7 +341,7 @@ func TestDisableFailingLocksOnlyThoseItDisables(t *testing.T) {
 	// a wait for a lock fails at once rather than hang the test
 	cfg.ConnConfig.RuntimeParams["lock_timeout"] = "1s"
 	ctx := ctxT(t)
-	s, err := postgres.OpenConfig(ctx, cfg, postgres.WithClock(clock))
+	s, err := postgres.OpenConfig(ctx, cfg, storeopt.WithClock(clock))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hookd/hookd/internal/storeopt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -157,8 +158,8 @@ func TestRoundTrip(t *testing.T) {
 func TestClaimConcurrent(t *testing.T) {
 	schema := pgtest.Schema(t)
 	clock := clocktest.New(time.Now())
-	a := pgtest.OpenSchema(t, schema, postgres.WithClock(clock))
-	b := pgtest.OpenSchema(t, schema, postgres.WithClock(clock))
+	a := pgtest.OpenSchema(t, schema, storeopt.WithClock(clock))
+	b := pgtest.OpenSchema(t, schema, storeopt.WithClock(clock))
 	newWebhook(t, a, "ASSET_ADDED")
 	newWebhook(t, a, "ASSET_ADDED")
 	const events = 500 // 1000 deliveries

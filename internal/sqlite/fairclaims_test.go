@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"github.com/hookd/hookd/internal/storeopt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -16,7 +17,7 @@ func TestShareAcrossProcesses(t *testing.T) {
 	clock := clocktest.New(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
 	path := filepath.Join(t.TempDir(), "hookd.db")
 	open := func() *sqlite.Store {
-		s, err := sqlite.Open(t.Context(), path, sqlite.WithClock(clock))
+		s, err := sqlite.Open(t.Context(), path, storeopt.WithClock(clock))
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}

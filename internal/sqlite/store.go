@@ -13,6 +13,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/hookd/hookd/internal/storeopt"
 	"runtime"
 	"strings"
 	"sync"
@@ -53,35 +54,12 @@ type Store struct {
 	observeCircuit hookd.CircuitObserver // nil: circuit changes are not told
 }
 
-// Option configures a Store at Open.
-type Option func(*Store)
-
-// WithClock makes the store read the current time from c (default
-// hookd.SystemClock).
-func WithClock(c hookd.Clock) Option { return func(s *Store) { s.clock = c } }
-
-// WithQueryObserver reports every statement the store runs to observe,
-// timed at the driver (metrics).
-func WithQueryObserver(observe hookd.QueryObserver) Option {
-	return func(s *Store) { s.observe = observe }
-}
-
-// WithCircuitPolicy makes Complete open and close the webhooks' circuits
-// with p (default hookd.DefaultCircuitPolicy).
-func WithCircuitPolicy(p hookd.CircuitPolicy) Option { return func(s *Store) { s.circuit = p } }
-
-// WithCircuitObserver tells observe of every circuit that Complete opened
-// or closed, once its transaction committed.
-func WithCircuitObserver(observe hookd.CircuitObserver) Option {
-	return func(s *Store) { s.observeCircuit = observe }
-}
-
 var _ hookd.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database at path and applies the
 // migrations. path is a file name: an in-memory database cannot be shared by
 // the writer and the readers.
-func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+func Open(ctx context.Context, path string, opts ...storeopt.Option) (*Store, error) {
 	if path == "" || path == ":memory:" {
 		return nil, fmt.Errorf("sqlite: %q: a database file path is required", path)
 	}
@@ -90,11 +68,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		// own with one would lose them (or be a shared-memory URI).
 		return nil, fmt.Errorf("sqlite: %q: the path must not contain '?'", path)
 	}
-	s := &Store{wake: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{}, clock: hookd.SystemClock,
-		circuit: hookd.DefaultCircuitPolicy}
-	for _, o := range opts {
-		o(s)
-	}
+	o := storeopt.New(opts)
+	s := &Store{wake: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{},
+		clock: o.Clock, observe: o.ObserveQuery, circuit: o.Circuit, observeCircuit: o.ObserveCircuit}
 	common := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=1&_synchronous=NORMAL", busyTimeout.Milliseconds())
 
 	// The writer sets WAL (a property of the file, so it holds for the

@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"github.com/hookd/hookd/internal/storeopt"
 	"path/filepath"
 	"testing"
 
@@ -12,11 +13,11 @@ import (
 // TestStore runs the storage contract against a fresh database file.
 func TestStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, clock hookd.Clock) hookd.Store {
-		return openTemp(t, sqlite.WithClock(clock))
+		return openTemp(t, storeopt.WithClock(clock))
 	})
 }
 
-func openTemp(t *testing.T, opts ...sqlite.Option) *sqlite.Store {
+func openTemp(t *testing.T, opts ...storeopt.Option) *sqlite.Store {
 	t.Helper()
 	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hookd.db"), opts...)
 	if err != nil {

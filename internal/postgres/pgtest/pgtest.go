@@ -14,6 +14,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/hookd/hookd/internal/storeopt"
 	"io"
 	"net"
 	"net/url"
@@ -103,7 +104,7 @@ func Config(t testing.TB, schema string) *pgxpool.Config {
 // OpenSchema opens a store on schema with opts and closes it when the test
 // ends (before the schema is dropped). Several stores on one schema act as
 // several hookd processes sharing a database.
-func OpenSchema(t testing.TB, schema string, opts ...postgres.Option) *postgres.Store {
+func OpenSchema(t testing.TB, schema string, opts ...storeopt.Option) *postgres.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -117,7 +118,7 @@ func OpenSchema(t testing.TB, schema string, opts ...postgres.Option) *postgres.
 
 // Open returns a store with opts on a fresh schema of its own, cleaned up
 // when the test ends.
-func Open(t testing.TB, opts ...postgres.Option) *postgres.Store {
+func Open(t testing.TB, opts ...storeopt.Option) *postgres.Store {
 	t.Helper()
 	return OpenSchema(t, Schema(t), opts...)
 }
