@@ -63,9 +63,24 @@ type ClaimPlan struct {
 	Grants []ClaimGrant
 	// WakeAt is the earliest time a webhook that keeps due deliveries,
 	// held back by its throttle or its circuit, may be served again; zero
-	// when none is. (A webhook at its share is served again when an attempt
-	// ends.)
+	// when none is.
 	WakeAt time.Time
+	// HeldShare is the smallest share (WebhookSettings.Share) of the
+	// webhooks that keep due deliveries because they have their share of
+	// attempts in flight; 0 when none does. Such a webhook may be served
+	// again when one of its attempts ends (Claimed.HeldShare).
+	HeldShare int
+}
+
+// Claimed is what Store.Claim leased.
+type Claimed struct {
+	// Deliveries are the deliveries leased, with their events, by id.
+	Deliveries []*Delivery
+	// HeldShare is ClaimPlan.HeldShare: when it is not 0, some webhook
+	// waits for one of its attempts to end, and a claimer that waits for
+	// about half of that many to end claims them together; when it is 0,
+	// an attempt's end frees nothing that has due deliveries.
+	HeldShare int
 }
 
 // PlanClaim decides what a claim at now takes of the candidates: round
@@ -105,8 +120,11 @@ func PlanClaim(now time.Time, req ClaimRequest, candidates []ClaimCandidate) Cla
 	}
 	caps := make([]int, len(order))
 	circuits := make([]Circuit, len(order))
+	// rooms[i] is how many more attempts order[i]'s share allows.
+	rooms := make([]int, len(order))
 	for i, c := range order {
-		n := min(c.Due, c.Settings.Share(req.Workers)-max(c.InFlight-req.Settled[c.WebhookID], 0))
+		rooms[i] = max(c.Settings.Share(req.Workers)-max(c.InFlight-req.Settled[c.WebhookID], 0), 0)
+		n := min(c.Due, rooms[i])
 		if allows := c.throttle().Allows(now); allows >= 0 {
 			n = min(n, allows)
 		}
@@ -135,6 +153,11 @@ func PlanClaim(now time.Time, req ClaimRequest, candidates []ClaimCandidate) Cla
 		throttle := c.throttle().Take(now, takes[i])
 		if takes[i] < c.Due && throttle.PerSecond > 0 {
 			wake(throttle.NextAt)
+		}
+		if takes[i] < c.Due && takes[i] == rooms[i] {
+			if share := c.Settings.Share(req.Workers); plan.HeldShare == 0 || share < plan.HeldShare {
+				plan.HeldShare = share
+			}
 		}
 		if takes[i] == 0 {
 			continue

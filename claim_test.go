@@ -49,6 +49,38 @@ func TestPlanClaimShare(t *testing.T) {
 	equalTakes(t, "takes with settled attempts", takes(PlanClaim(now, req, cands)), map[int64]int{1: 1, 2: 1, 3: 3, 4: 3})
 }
 
+func TestPlanClaimHeldShare(t *testing.T) {
+	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	req := ClaimRequest{Limit: 32, Lease: time.Minute, Workers: 32} // default share 8
+	for _, tc := range []struct {
+		name  string
+		limit int
+		cands []ClaimCandidate
+		want  int
+	}{
+		{"nothing left due", 32, []ClaimCandidate{{WebhookID: 1, Due: 5}}, 0},
+		{"a backlog beyond the share", 32, []ClaimCandidate{{WebhookID: 1, Due: 20}}, 8},
+		{"at its share already", 32, []ClaimCandidate{{WebhookID: 1, Due: 20, InFlight: 8}}, 8},
+		{"the claim's limit holds it back, not its share", 4, []ClaimCandidate{{WebhookID: 1, Due: 20}}, 0},
+		{"the smallest share held", 32, []ClaimCandidate{
+			{WebhookID: 1, Due: 20},
+			{WebhookID: 2, Due: 20, Settings: WebhookSettings{MaxInFlight: 2}},
+			{WebhookID: 3, Due: 1, Settings: WebhookSettings{MaxInFlight: 1}},
+		}, 2},
+		{"its throttle holds it back", 32, []ClaimCandidate{
+			{WebhookID: 1, Due: 20, Settings: WebhookSettings{MaxPerSecond: 1}, ThrottleNextAt: &now},
+		}, 0},
+		{"its open circuit holds it back", 32, []ClaimCandidate{
+			{WebhookID: 1, Due: 20, Circuit: Circuit{State: CircuitOpen, ProbeAt: new(now.Add(time.Minute))}},
+		}, 0},
+	} {
+		req.Limit = tc.limit
+		if got := PlanClaim(now, req, tc.cands).HeldShare; got != tc.want {
+			t.Errorf("%s: HeldShare %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
 func TestPlanClaimThrottleAndCircuit(t *testing.T) {
 	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 	at := func(d time.Duration) *time.Time { v := now.Add(d); return &v }

@@ -77,8 +77,10 @@ type Store interface {
 	// dispatcher adds a sequence number to its WorkerID). Deliveries of a
 	// disabled webhook are not claimed: they wait, and are due again once
 	// it is enabled. When a webhook with due deliveries is held back by its
-	// throttle or circuit, Wakeup delivers a value once it may be served.
-	Claim(ctx context.Context, req ClaimRequest) ([]*Delivery, error)
+	// throttle or circuit, Wakeup delivers a value once it may be served;
+	// one held back by its share is told in Claimed.HeldShare, as only the
+	// end of one of its attempts lets it go.
+	Claim(ctx context.Context, req ClaimRequest) (Claimed, error)
 	// Targets returns what the sender needs for each webhook id, with the
 	// secrets that sign now.
 	Targets(ctx context.Context, webhookIDs []int64) (map[int64]*Target, error)
@@ -94,9 +96,9 @@ type Store interface {
 	// delivery whoever holds its lease (tools and tests).
 	Complete(ctx context.Context, results []AttemptResult) error
 	// Wakeup delivers a value when deliveries may have become due or
-	// claimable (new events, requeues, attempts recorded by this process's
-	// Complete, a throttle or circuit that a claim held back letting go), in
-	// this process or, for new events and requeues on PostgreSQL, in any.
+	// claimable (new events, requeues, a throttle or circuit that a claim
+	// held back letting go), in this process or, for new events and
+	// requeues on PostgreSQL, in any.
 	Wakeup() <-chan struct{}
 
 	// Log lists a webhook's attempts, newest first; page is 1-based.

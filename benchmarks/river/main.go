@@ -230,7 +230,7 @@ func claimRequest(worker string) hookd.ClaimRequest {
 type hookdStore interface {
 	CreateWebhook(ctx context.Context, w *hookd.Webhook, signingSecret string) error
 	PublishEvents(ctx context.Context, events []*hookd.Event) ([]hookd.Published, error)
-	Claim(ctx context.Context, req hookd.ClaimRequest) ([]*hookd.Delivery, error)
+	Claim(ctx context.Context, req hookd.ClaimRequest) (hookd.Claimed, error)
 	Complete(ctx context.Context, results []hookd.AttemptResult) error
 	Wakeup() <-chan struct{}
 }
@@ -288,7 +288,8 @@ func benchHookd(res results, engine string, s, pub hookdStore) error {
 		go func() {
 			defer wg.Done()
 			for {
-				ds, err := s.Claim(wctx, claimRequest(fmt.Sprint("w", i)))
+				claimed, err := s.Claim(wctx, claimRequest(fmt.Sprint("w", i)))
+				ds := claimed.Deliveries
 				if err != nil {
 					errs <- err
 					return
@@ -322,7 +323,8 @@ func benchHookd(res results, engine string, s, pub hookdStore) error {
 	loopDone := make(chan error, 1)
 	go func() {
 		for {
-			ds, err := s.Claim(lctx, claimRequest("lat"))
+			claimed, err := s.Claim(lctx, claimRequest("lat"))
+			ds := claimed.Deliveries
 			if err != nil {
 				if lctx.Err() != nil {
 					err = nil

@@ -257,11 +257,11 @@ func (s *CountingStore) Targets(ctx context.Context, webhookIDs []int64) (map[in
 	return s.Store.Targets(ctx, webhookIDs)
 }
 
-func (s *CountingStore) Claim(ctx context.Context, req hookd.ClaimRequest) ([]*hookd.Delivery, error) {
-	ds, err := s.Store.Claim(ctx, req)
+func (s *CountingStore) Claim(ctx context.Context, req hookd.ClaimRequest) (hookd.Claimed, error) {
+	c, err := s.Store.Claim(ctx, req)
 	s.Claims.Add(1)
-	s.Claimed.Add(int64(len(ds)))
-	return ds, err
+	s.Claimed.Add(int64(len(c.Deliveries)))
+	return c, err
 }
 
 func (s *CountingStore) Complete(ctx context.Context, results []hookd.AttemptResult) error {

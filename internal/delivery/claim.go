@@ -68,6 +68,9 @@ func (c *claimer) run(ctx context.Context, w *workers, start func(*hookd.Target,
 	// claiming again saves claim transactions.
 	gather := max(1, min(c.batchSize, w.size)/2)
 	backlog := false
+	// heldShare is the last claim's hookd.Claimed.HeldShare: the attempts
+	// that end free a share that has deliveries waiting.
+	heldShare := 0
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for ctx.Err() == nil {
@@ -95,8 +98,9 @@ func (c *claimer) run(ctx context.Context, w *workers, start func(*hookd.Target,
 			return
 		}
 		limit := min(w.idle(), c.batchSize)
-		n, err := c.claim(ctx, limit, start)
-		backlog = err == nil && n == limit
+		ended := c.settled.ended()
+		n, held, err := c.claim(ctx, limit, start)
+		backlog, heldShare = err == nil && n == limit, held
 		if err != nil {
 			if ctx.Err() == nil {
 				c.log.Error("claiming deliveries", "err", err)
@@ -112,13 +116,30 @@ func (c *claimer) run(ctx context.Context, w *workers, start func(*hookd.Target,
 				wait = min(wait, max(time.Unix(0, due).Sub(c.clock.Now()), 0))
 			}
 		}
+		var freed <-chan struct{} // nil, which never delivers, when no share holds deliveries back
+		if heldShare > 0 {
+			freed = c.settled.arrived
+		}
 		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
 		case <-c.store.Wakeup():
 		case <-c.dueChanged:
-		case <-c.settled.arrived: // an attempt ended: its webhook may take another
 		case <-timer.C:
+		case <-freed:
+			// An attempt ended and its webhook may take another: as with a
+			// backlog, gather about half a share before claiming again.
+			linger := time.After(claimLinger)
+		lingering:
+			for c.settled.ended()-ended < int64(max(1, heldShare/2)) {
+				select {
+				case <-freed:
+				case <-linger:
+					break lingering
+				case <-ctx.Done():
+					break lingering
+				}
+			}
 		}
 		if !timer.Stop() {
 			select {
@@ -130,16 +151,18 @@ func (c *claimer) run(ctx context.Context, w *workers, start func(*hookd.Target,
 }
 
 // claim claims up to limit due deliveries, reads their targets and starts
-// an attempt for each. It returns how many it claimed.
-func (c *claimer) claim(ctx context.Context, limit int, start func(*hookd.Target, *hookd.Delivery, string)) (int, error) {
+// an attempt for each. It returns how many it claimed, and the claim's
+// hookd.Claimed.HeldShare.
+func (c *claimer) claim(ctx context.Context, limit int, start func(*hookd.Target, *hookd.Delivery, string)) (int, int, error) {
 	if due := c.nextDue.Load(); due != 0 && due <= c.clock.Now().UnixNano() {
 		c.nextDue.CompareAndSwap(due, 0)
 	}
 	lease := fmt.Sprintf("%s/%d", c.worker, c.claims.Add(1))
-	ds, err := c.store.Claim(ctx, hookd.ClaimRequest{Worker: lease, Limit: limit, Lease: c.lease, Workers: c.workers,
+	claimed, err := c.store.Claim(ctx, hookd.ClaimRequest{Worker: lease, Limit: limit, Lease: c.lease, Workers: c.workers,
 		Settled: c.settled.snapshot()})
+	ds := claimed.Deliveries
 	if err != nil || len(ds) == 0 {
-		return 0, err
+		return 0, claimed.HeldShare, err
 	}
 	ids := make([]int64, 0, len(ds))
 	seen := make(map[int64]bool, len(ds))
@@ -154,12 +177,12 @@ func (c *claimer) claim(ctx context.Context, limit int, start func(*hookd.Target
 	targets, err := c.targets(ctx, ids)
 	if err != nil {
 		// They stay leased and are claimed again when the lease expires.
-		return len(ds), fmt.Errorf("reading the targets of %d claimed deliveries: %w", len(ds), err)
+		return len(ds), claimed.HeldShare, fmt.Errorf("reading the targets of %d claimed deliveries: %w", len(ds), err)
 	}
 	for _, dl := range ds {
 		start(targets[dl.WebhookID], dl, lease)
 	}
-	return len(ds), nil
+	return len(ds), claimed.HeldShare, nil
 }
 
 // targets reads the targets of claimed deliveries. When the store fails

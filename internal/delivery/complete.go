@@ -127,6 +127,7 @@ func (c *completer) complete(batch []hookd.AttemptResult, stopping <-chan struct
 	})
 	switch {
 	case err == nil:
+		c.settled.recorded(batch)
 		if tries > 1 {
 			c.log.Info("recorded attempts after a store failure", "attempts", len(batch), "tries", tries)
 		}

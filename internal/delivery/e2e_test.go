@@ -175,7 +175,7 @@ type claimCounter struct {
 	claims atomic.Int64
 }
 
-func (s *claimCounter) Claim(ctx context.Context, req hookd.ClaimRequest) ([]*hookd.Delivery, error) {
+func (s *claimCounter) Claim(ctx context.Context, req hookd.ClaimRequest) (hookd.Claimed, error) {
 	defer s.claims.Add(1)
 	return s.Store.Claim(ctx, req)
 }

@@ -70,7 +70,7 @@ func (s *fakeStore) add(d hookd.Delivery) {
 	}
 }
 
-func (s *fakeStore) Claim(ctx context.Context, req hookd.ClaimRequest) ([]*hookd.Delivery, error) {
+func (s *fakeStore) Claim(ctx context.Context, req hookd.ClaimRequest) (hookd.Claimed, error) {
 	worker, limit, lease := req.Worker, req.Limit, req.Lease
 	now := s.clock.Now()
 	s.mu.Lock()
@@ -79,7 +79,7 @@ func (s *fakeStore) Claim(ctx context.Context, req hookd.ClaimRequest) ([]*hookd
 	s.claimLimit = append(s.claimLimit, limit)
 	if s.failClaims > 0 {
 		s.failClaims--
-		return nil, hookd.ErrUnavailable
+		return hookd.Claimed{}, hookd.ErrUnavailable
 	}
 	var due []*fakeDelivery
 	for _, fd := range s.deliveries {
@@ -101,7 +101,7 @@ func (s *fakeStore) Claim(ctx context.Context, req hookd.ClaimRequest) ([]*hookd
 		d := fd.d
 		out[i] = &d
 	}
-	return out, nil
+	return hookd.Claimed{Deliveries: out}, nil
 }
 
 func (s *fakeStore) Targets(ctx context.Context, ids []int64) (map[int64]*hookd.Target, error) {

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/hookd/hookd"
 )
@@ -18,8 +19,11 @@ import (
 type settling struct {
 	mu sync.Mutex
 	n  map[int64]int
-	// arrived has a value after a result arrives: the claimer may serve its
-	// webhook again.
+	// freed counts the attempts that have freed their slot of a share: a
+	// success when it ends, a failure once it is recorded.
+	freed atomic.Int64
+	// arrived has a value after an attempt frees its slot: the claimer may
+	// serve its webhook again.
 	arrived chan struct{}
 }
 
@@ -38,10 +42,7 @@ func (s *settling) add(r *hookd.AttemptResult) {
 	s.mu.Lock()
 	s.n[r.WebhookID]++
 	s.mu.Unlock()
-	select {
-	case s.arrived <- struct{}{}:
-	default:
-	}
+	s.free(1)
 }
 
 // handOver uncounts a batch about to be recorded.
@@ -58,6 +59,30 @@ func (s *settling) handOver(batch []hookd.AttemptResult) {
 		}
 	}
 }
+
+// recorded tells that batch is recorded: its failures free their slots.
+func (s *settling) recorded(batch []hookd.AttemptResult) {
+	n := 0
+	for i := range batch {
+		if !frees(&batch[i]) {
+			n++
+		}
+	}
+	if n > 0 {
+		s.free(n)
+	}
+}
+
+func (s *settling) free(n int) {
+	s.freed.Add(int64(n))
+	select {
+	case s.arrived <- struct{}{}:
+	default:
+	}
+}
+
+// ended returns how many attempts have freed their slot so far.
+func (s *settling) ended() int64 { return s.freed.Load() }
 
 // snapshot returns the counts now (nil when there are none).
 func (s *settling) snapshot() map[int64]int {

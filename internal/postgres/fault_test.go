@@ -70,7 +70,7 @@ func storeOps(s *postgres.Store, w *hookd.Webhook) []struct {
 		{"PublishTo", func(ctx context.Context) error { return s.PublishTo(ctx, w.ID, event()) }},
 		{"Claim+Complete", func(ctx context.Context) error {
 			worker := fmt.Sprintf("w%d", next())
-			ds, err := s.Claim(ctx, hookd.ClaimRequest{Worker: worker, Limit: 2, Lease: time.Minute, Workers: storetest.Workers})
+			ds, err := storetest.Deliveries(s.Claim(ctx, hookd.ClaimRequest{Worker: worker, Limit: 2, Lease: time.Minute, Workers: storetest.Workers}))
 			if err != nil {
 				return err
 			}

@@ -94,21 +94,22 @@ ORDER BY c.id`
 // claims held webhooks it meant to serve (lockServed). The claim moves
 // next_attempt_at to the end of the lease: a delivery whose worker died is
 // due again then.
-func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) ([]*hookd.Delivery, error) {
-	ds := []*hookd.Delivery{}
+func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) (hookd.Claimed, error) {
+	out := hookd.Claimed{Deliveries: []*hookd.Delivery{}}
 	if req.Limit <= 0 {
-		return ds, nil
+		return out, nil
 	}
 	now := s.clock.Now()
-	var wakeAt time.Time
+	var first hookd.ClaimPlan
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		ds = ds[:0]
+		out = hookd.Claimed{Deliveries: out.Deliveries[:0]}
 		candidates, err := claimCandidates(ctx, tx, claimCandidatesSQL, now, req.Limit)
 		if err != nil {
 			return err
 		}
-		locked, at, err := lockServed(ctx, tx, req, now, candidates)
-		wakeAt = at
+		var locked []int64
+		locked, first, err = lockServed(ctx, tx, req, now, candidates)
+		out.HeldShare = first.HeldShare
 		if err != nil || len(locked) == 0 {
 			return err
 		}
@@ -116,16 +117,19 @@ func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) ([]*hookd.Del
 			return err
 		}
 		plan := hookd.PlanClaim(now, req, candidates)
-		ds, err = lease(ctx, tx, req, now, plan.Grants)
+		if plan.HeldShare != 0 && (out.HeldShare == 0 || plan.HeldShare < out.HeldShare) {
+			out.HeldShare = plan.HeldShare
+		}
+		out.Deliveries, err = lease(ctx, tx, req, now, plan.Grants)
 		return err
 	})
 	if err != nil {
-		return nil, wrapErr(err)
+		return hookd.Claimed{}, wrapErr(err)
 	}
-	if !wakeAt.IsZero() {
-		s.alarm.Set(wakeAt.Sub(now), s.wakeup)
+	if !first.WakeAt.IsZero() {
+		s.alarm.Set(first.WakeAt.Sub(now), s.wakeup)
 	}
-	return ds, nil
+	return out, nil
 }
 
 // lockRounds bounds how many times a claim looks for other webhooks to
@@ -135,18 +139,18 @@ const lockRounds = 3
 // lockServed locks the webhooks that hookd.PlanClaim serves of candidates
 // (claimLockSQL). Those that concurrent claims hold are skipped and the
 // plan is made again without them, so that the claim serves others, for
-// up to lockRounds rounds. It returns the webhooks locked and the plan's
-// WakeAt.
-func lockServed(ctx context.Context, tx pgx.Tx, req hookd.ClaimRequest, now time.Time, candidates []hookd.ClaimCandidate) ([]int64, time.Time, error) {
+// up to lockRounds rounds. It returns the webhooks locked and the first
+// round's plan, made with every candidate.
+func lockServed(ctx context.Context, tx pgx.Tx, req hookd.ClaimRequest, now time.Time, candidates []hookd.ClaimCandidate) ([]int64, hookd.ClaimPlan, error) {
 	var (
 		locked []int64
-		wakeAt time.Time
+		first  hookd.ClaimPlan
 		held   = map[int64]bool{} // locked by this claim or by another
 	)
 	for round := 0; round < lockRounds; round++ {
 		plan := hookd.PlanClaim(now, req, candidates)
 		if round == 0 {
-			wakeAt = plan.WakeAt
+			first = plan
 		}
 		var want []int64
 		for _, g := range plan.Grants {
@@ -160,7 +164,7 @@ func lockServed(ctx context.Context, tx pgx.Tx, req hookd.ClaimRequest, now time
 		rows, _ := tx.Query(ctx, claimLockSQL, want)
 		got, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 		if err != nil {
-			return nil, wakeAt, err
+			return nil, first, err
 		}
 		locked = append(locked, got...)
 		for _, id := range want {
@@ -179,7 +183,7 @@ func lockServed(ctx context.Context, tx pgx.Tx, req hookd.ClaimRequest, now time
 		}
 		candidates = slices.DeleteFunc(slices.Clone(candidates), func(c hookd.ClaimCandidate) bool { return skipped[c.WebhookID] })
 	}
-	return locked, wakeAt, nil
+	return locked, first, nil
 }
 
 // claimCandidates reads the webhooks that query (claimCandidatesSQL or

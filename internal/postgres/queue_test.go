@@ -75,7 +75,7 @@ func TestCompleteStreakAndLatestRun(t *testing.T) {
 	w := newWebhook(t, s, "ASSET_ADDED")
 	publish(t, s, 4, "ASSET_ADDED")
 	t0 := clock.Now()
-	ds, err := s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 10, Lease: time.Minute, Workers: storetest.Workers})
+	ds, err := storetest.Deliveries(s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 10, Lease: time.Minute, Workers: storetest.Workers}))
 	if err != nil || len(ds) != 4 {
 		t.Fatalf("claim %d %v", len(ds), err)
 	}
@@ -115,7 +115,7 @@ func TestCompleteStreakAndLatestRun(t *testing.T) {
 	}
 	// Two results for one delivery in one call: both logged, in order.
 	clock.Set(next)
-	ds2, _ := s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 10, Lease: time.Minute, Workers: storetest.Workers})
+	ds2, _ := storetest.Deliveries(s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 10, Lease: time.Minute, Workers: storetest.Workers}))
 	if len(ds2) != 2 {
 		t.Fatalf("claimed %d retries", len(ds2))
 	}
@@ -165,14 +165,14 @@ func TestCompleteStreakAndLatestRun(t *testing.T) {
 	}
 	// The 410 disabled the webhook: its requeued delivery waits until it
 	// is enabled again.
-	if ds, _ := s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 10, Lease: time.Minute, Workers: storetest.Workers}); len(ds) != 0 {
+	if ds, _ := storetest.Deliveries(s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 10, Lease: time.Minute, Workers: storetest.Workers})); len(ds) != 0 {
 		t.Fatalf("claimed %d deliveries of a disabled webhook", len(ds))
 	}
 	enabled := false
 	if _, err := s.UpdateWebhook(ctx, w.ID, hookd.WebhookUpdate{Disabled: &enabled}); err != nil {
 		t.Fatal(err)
 	}
-	if ds, _ := s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 10, Lease: time.Minute, Workers: storetest.Workers}); len(ds) != 1 {
+	if ds, _ := storetest.Deliveries(s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 10, Lease: time.Minute, Workers: storetest.Workers})); len(ds) != 1 {
 		t.Fatalf("requeued delivery not claimable after prune: %d", len(ds))
 	}
 }
@@ -200,7 +200,7 @@ func TestConcurrentCompleteDelete(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for {
-				ds, err := s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 20, Lease: time.Minute, Workers: storetest.Workers})
+				ds, err := storetest.Deliveries(s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 20, Lease: time.Minute, Workers: storetest.Workers}))
 				if err != nil {
 					errs <- err
 					return
@@ -259,7 +259,7 @@ func TestClaimReturnsFullEvents(t *testing.T) {
 	if _, err := s.PublishEvents(ctx, []*hookd.Event{{ID: "x", Event: "ASSET_ADDED", ProjectID: &p, UserID: &u, Data: json.RawMessage(`{"k":"v"}`)}}); err != nil {
 		t.Fatal(err)
 	}
-	ds, err := s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 5, Lease: time.Minute, Workers: storetest.Workers})
+	ds, err := storetest.Deliveries(s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 5, Lease: time.Minute, Workers: storetest.Workers}))
 	if err != nil || len(ds) != 1 {
 		t.Fatal(len(ds), err)
 	}
@@ -318,7 +318,7 @@ func TestCompleteRoundTrips(t *testing.T) {
 	t.Cleanup(func() { s.Close() })
 	newWebhook(t, s, "ASSET_ADDED")
 	publish(t, s, 2, "ASSET_ADDED")
-	ds, err := s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 10, Lease: time.Minute, Workers: storetest.Workers})
+	ds, err := storetest.Deliveries(s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 10, Lease: time.Minute, Workers: storetest.Workers}))
 	if err != nil || len(ds) != 2 {
 		t.Fatalf("claim %d %v", len(ds), err)
 	}
@@ -349,7 +349,7 @@ func TestDisableFailingLocksOnlyThoseItDisables(t *testing.T) {
 	old, recent := newWebhook(t, s, "ASSET_ADDED"), newWebhook(t, s, "ASSET_ADDED")
 	publish(t, s, 1, "ASSET_ADDED")
 	t0 := clock.Now()
-	ds, err := s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 10, Lease: time.Minute, Workers: storetest.Workers})
+	ds, err := storetest.Deliveries(s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 10, Lease: time.Minute, Workers: storetest.Workers}))
 	if err != nil || len(ds) != 2 {
 		t.Fatalf("claim %d %v", len(ds), err)
 	}

@@ -123,7 +123,7 @@ func TestRoundTrip(t *testing.T) {
 	if ps[0].Deliveries != 1 || ps[0].Duplicate {
 		t.Fatalf("published %+v", ps[0])
 	}
-	ds, err := s.Claim(ctx, hookd.ClaimRequest{Worker: "w1", Limit: 10, Lease: time.Minute, Workers: storetest.Workers})
+	ds, err := storetest.Deliveries(s.Claim(ctx, hookd.ClaimRequest{Worker: "w1", Limit: 10, Lease: time.Minute, Workers: storetest.Workers}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func TestClaimConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for {
-				ds, err := s.Claim(context.Background(), hookd.ClaimRequest{Worker: worker, Limit: 7, Lease: time.Minute, Workers: storetest.Workers})
+				ds, err := storetest.Deliveries(s.Claim(context.Background(), hookd.ClaimRequest{Worker: worker, Limit: 7, Lease: time.Minute, Workers: storetest.Workers}))
 				if err != nil {
 					errs <- err
 					return
@@ -203,12 +203,12 @@ func TestClaimConcurrent(t *testing.T) {
 		t.Fatalf("claimed %d deliveries, want %d", len(owner), 2*events)
 	}
 	// Leased deliveries are not due again until the lease expires.
-	ds, err := a.Claim(ctxT(t), hookd.ClaimRequest{Worker: "late", Limit: 10, Lease: time.Minute, Workers: storetest.Workers})
+	ds, err := storetest.Deliveries(a.Claim(ctxT(t), hookd.ClaimRequest{Worker: "late", Limit: 10, Lease: time.Minute, Workers: storetest.Workers}))
 	if err != nil || len(ds) != 0 {
 		t.Fatalf("claimed %d leased deliveries (err %v)", len(ds), err)
 	}
 	clock.Advance(2 * time.Minute)
-	ds, err = a.Claim(ctxT(t), hookd.ClaimRequest{Worker: "late", Limit: 10, Lease: time.Minute, Workers: storetest.Workers})
+	ds, err = storetest.Deliveries(a.Claim(ctxT(t), hookd.ClaimRequest{Worker: "late", Limit: 10, Lease: time.Minute, Workers: storetest.Workers}))
 	if err != nil || len(ds) != 10 {
 		t.Fatalf("claimed %d expired deliveries, want 10 (err %v)", len(ds), err)
 	}
@@ -343,7 +343,7 @@ func TestQueueFigures(t *testing.T) {
 		t.Fatalf("after publish: queue %d retry %d run %v", got.QueueLength, got.RetryQueueLength, got.LatestRun)
 	}
 	now := hookd.SystemClock.Now()
-	ds, err := s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 3, Lease: time.Minute, Workers: storetest.Workers})
+	ds, err := storetest.Deliveries(s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 3, Lease: time.Minute, Workers: storetest.Workers}))
 	if err != nil || len(ds) != 3 {
 		t.Fatalf("claim: %d %v", len(ds), err)
 	}

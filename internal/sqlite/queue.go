@@ -15,10 +15,13 @@ import (
 
 // The hot path's statements, prepared once (Store.prepared).
 const (
-	// claimWebhookSQL writes what a claim changed of a webhook
-	// (hookd.ClaimGrant).
-	claimWebhookSQL = `UPDATE webhooks SET last_claimed_at = ?1, throttle_next_at = ?2, circuit_state = ?3,
-		circuit_probe_at = ?4 WHERE id = ?5`
+	// claimWebhooksSQL writes what a claim at ?1 changed of the webhooks it
+	// served (hookd.ClaimGrant), given as a JSON array of
+	// [id, throttle_next_at, circuit_state, circuit_probe_at]: one
+	// statement however many webhooks a claim serves.
+	claimWebhooksSQL = `UPDATE webhooks SET last_claimed_at = ?1, throttle_next_at = g.value ->> 1,
+		circuit_state = g.value ->> 2, circuit_probe_at = g.value ->> 3
+		FROM json_each(?2) g WHERE webhooks.id = g.value ->> 0`
 	claimEventsSQL = `SELECT ` + eventColumns + ` FROM events WHERE id IN (SELECT value FROM json_each(?))`
 
 	// settleSQL finishes, reschedules or fails a delivery that is still
@@ -78,20 +81,28 @@ var claimCandidatesSQL = limitVariants(11, func(limit int) string {
 	SELECT * FROM candidates WHERE due > 0`, limit)
 }, func(k int) int { return 1 << k })
 
-// claimLeaseSQL[n-1] leases webhook ?3's n oldest deliveries due at ?4, for
-// n up to len(claimLeaseSQL). The limit is written into each statement, not
-// bound: SQLite prepares a statement again whenever a bound LIMIT changes
-// (its planner uses the value), which cost more than the claim itself.
-var claimLeaseSQL = limitVariants(32, func(limit int) string {
-	return fmt.Sprintf(`UPDATE deliveries
-		SET leased_by = ?1, lease_until = ?2, next_attempt_at = ?2
-		WHERE id IN (
-			SELECT id FROM deliveries
-			WHERE webhook_id = ?3 AND state = 'pending' AND next_attempt_at <= ?4
-			ORDER BY next_attempt_at, id
-			LIMIT %d)
-		RETURNING id, webhook_id, event_id, message_id, attempts, created_at`, limit)
-}, func(i int) int { return i + 1 })
+// claimLeaseSQL leases, at ?4, the oldest due deliveries of each webhook
+// in ?3, a JSON array of [webhook id, how many]: one statement however
+// many webhooks a claim serves. It walks deliveries_webhook_due one step a
+// delivery (the next due after the one before, in (next_attempt_at, id)
+// order), as a LIMIT cannot vary by webhook, nor be bound without SQLite
+// preparing the statement again at each claim (its planner uses a bound
+// LIMIT's value).
+const claimLeaseSQL = `WITH RECURSIVE
+	grants(webhook_id, take) AS (SELECT value ->> 0, value ->> 1 FROM json_each(?3)),
+	picked(webhook_id, take, n, at, id) AS (
+		SELECT webhook_id, take, 0, -1, -1 FROM grants
+		UNION ALL
+		SELECT p.webhook_id, p.take, p.n + 1, d.next_attempt_at, d.id
+		FROM picked p JOIN deliveries d ON d.id = (
+			SELECT next.id FROM deliveries next INDEXED BY deliveries_webhook_due
+			WHERE next.webhook_id = p.webhook_id AND next.state = 'pending' AND next.next_attempt_at <= ?4
+			  AND (next.next_attempt_at, next.id) > (p.at, p.id)
+			ORDER BY next.next_attempt_at, next.id LIMIT 1)
+		WHERE p.n < p.take)
+	UPDATE deliveries SET leased_by = ?1, lease_until = ?2, next_attempt_at = ?2
+	WHERE id IN (SELECT id FROM picked WHERE n > 0)
+	RETURNING id, webhook_id, event_id, message_id, attempts, created_at`
 
 // limitVariants returns n statements, the i-th of query(limitOf(i)).
 func limitVariants(n int, query func(limit int) string, limitOf func(i int) int) []string {
@@ -115,8 +126,8 @@ func candidatesFor(limit int) string {
 // hotQueries are prepared once on the writer's connection, readQueries on
 // the read pool (each of its connections prepares them on first use).
 var (
-	hotQueries = slices.Concat([]string{claimWebhookSQL, claimEventsSQL, settleSQL, logAttemptSQL, healthSQL, writeHealthSQL,
-		insertEventSQL, deliveriesInsert}, claimCandidatesSQL, claimLeaseSQL)
+	hotQueries = slices.Concat([]string{claimWebhooksSQL, claimEventsSQL, settleSQL, logAttemptSQL, healthSQL, writeHealthSQL,
+		insertEventSQL, deliveriesInsert, claimLeaseSQL}, claimCandidatesSQL)
 	readQueries = []string{targetsSQL, headersSQL}
 )
 
@@ -127,66 +138,73 @@ var (
 // descent per webhook with pending deliveries (however long their queues:
 // a disabled webhook's parked deliveries and a webhook's backlog are
 // skipped over), two probes per webhook with due deliveries, then one
-// UPDATE per webhook served reading only the deliveries it leases. The
-// lease is written to next_attempt_at as well: a delivery whose worker
+// UPDATE of the deliveries (claimLeaseSQL: two seeks a delivery leased)
+// and one of the webhooks served, and a read of the events. The lease is
+// written to next_attempt_at as well: a delivery whose worker
 // died is due again when its lease ends.
-func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) ([]*hookd.Delivery, error) {
+func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) (hookd.Claimed, error) {
 	out := []*hookd.Delivery{}
 	if req.Limit <= 0 {
-		return out, nil
+		return hookd.Claimed{Deliveries: out}, nil
 	}
 	now := s.clock.Now()
 	until := ms(now.Add(req.Lease))
-	var wakeAt time.Time
+	var plan hookd.ClaimPlan
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
 		candidates, err := s.claimCandidates(ctx, tx, now, req.Limit)
 		if err != nil {
 			return err
 		}
-		plan := hookd.PlanClaim(now, req, candidates)
-		wakeAt = plan.WakeAt
-		write, err := s.prepared(ctx, tx, claimWebhookSQL)
+		plan = hookd.PlanClaim(now, req, candidates)
+		if len(plan.Grants) == 0 {
+			return nil
+		}
+		takes := make([][2]int64, len(plan.Grants))
+		served := make([][4]any, len(plan.Grants))
+		for i, g := range plan.Grants {
+			takes[i] = [2]int64{g.WebhookID, int64(g.Take)}
+			served[i] = [4]any{g.WebhookID, jsonMS(g.ThrottleNextAt), g.Circuit.State, jsonMS(g.Circuit.ProbeAt)}
+		}
+		takesJSON, err := json.Marshal(takes)
+		if err != nil {
+			return err
+		}
+		lease, err := s.prepared(ctx, tx, claimLeaseSQL)
+		if err != nil {
+			return err
+		}
+		rows, err := lease.QueryContext(ctx, req.Worker, until, string(takesJSON), ms(now))
 		if err != nil {
 			return err
 		}
 		var eventIDs []string
-		for _, g := range plan.Grants {
-			for left := g.Take; left > 0; {
-				n := min(left, len(claimLeaseSQL))
-				left -= n
-				lease, err := s.prepared(ctx, tx, claimLeaseSQL[n-1])
-				if err != nil {
-					return err
-				}
-				rows, err := lease.QueryContext(ctx, req.Worker, until, g.WebhookID, ms(now))
-				if err != nil {
-					return err
-				}
-				for rows.Next() {
-					var (
-						d       hookd.Delivery
-						created int64
-					)
-					if err := rows.Scan(&d.ID, &d.WebhookID, &d.Event.ID, &d.MessageID, &d.Attempts, &created); err != nil {
-						rows.Close()
-						return err
-					}
-					d.CreatedAt = fromMS(created)
-					out = append(out, &d)
-					eventIDs = append(eventIDs, d.Event.ID)
-				}
-				if err := rows.Close(); err != nil {
-					return err
-				}
-			}
-			if _, err := write.ExecContext(ctx, ms(now), nullMS(g.ThrottleNextAt), string(g.Circuit.State),
-				nullMS(g.Circuit.ProbeAt), g.WebhookID); err != nil {
+		for rows.Next() {
+			var (
+				d       hookd.Delivery
+				created int64
+			)
+			if err := rows.Scan(&d.ID, &d.WebhookID, &d.Event.ID, &d.MessageID, &d.Attempts, &created); err != nil {
+				rows.Close()
 				return err
 			}
+			d.CreatedAt = fromMS(created)
+			out = append(out, &d)
+			eventIDs = append(eventIDs, d.Event.ID)
 		}
-		if len(out) == 0 {
-			return nil
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		grants, err := json.Marshal(served)
+		if err != nil {
+			return err
+		}
+		write, err := s.prepared(ctx, tx, claimWebhooksSQL)
+		if err != nil {
+			return err
+		}
+		if _, err := write.ExecContext(ctx, ms(now), string(grants)); err != nil {
+			return err
 		}
 
 		// RETURNING cannot join, so the events come in a second query of
@@ -223,13 +241,13 @@ func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) ([]*hookd.Del
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return hookd.Claimed{}, err
 	}
-	if !wakeAt.IsZero() {
-		s.alarm.Set(wakeAt.Sub(now), s.notify)
+	if !plan.WakeAt.IsZero() {
+		s.alarm.Set(plan.WakeAt.Sub(now), s.notify)
 	}
 	slices.SortFunc(out, func(a, b *hookd.Delivery) int { return cmp.Compare(a.ID, b.ID) })
-	return out, nil
+	return hookd.Claimed{Deliveries: out, HeldShare: plan.HeldShare}, nil
 }
 
 // claimCandidates reads the webhooks with deliveries due at now
@@ -410,11 +428,6 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 		}
 		return nil
 	})
-	if err == nil {
-		// The attempts recorded free their webhooks' shares: a claim may
-		// take more.
-		s.notify()
-	}
 	if err == nil && s.observeCircuit != nil {
 		for _, c := range changes {
 			s.observeCircuit(c)

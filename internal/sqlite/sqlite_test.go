@@ -192,7 +192,7 @@ func TestLoad(t *testing.T) {
 		s := stores[i%2]
 		workers.Go(func() {
 			for {
-				ds, err := s.Claim(ctx, hookd.ClaimRequest{Worker: fmt.Sprint("worker-", i), Limit: 20, Lease: time.Minute, Workers: storetest.Workers})
+				ds, err := storetest.Deliveries(s.Claim(ctx, hookd.ClaimRequest{Worker: fmt.Sprint("worker-", i), Limit: 20, Lease: time.Minute, Workers: storetest.Workers}))
 				if err != nil {
 					failNote(fmt.Errorf("claim: %w", err))
 					return

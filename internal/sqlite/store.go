@@ -262,6 +262,14 @@ func nullMS(t *time.Time) sql.NullInt64 {
 	return sql.NullInt64{Int64: t.UnixMilli(), Valid: true}
 }
 
+// jsonMS is t in milliseconds for a JSON argument: nil (null) when t is.
+func jsonMS(t *time.Time) *int64 {
+	if t == nil {
+		return nil
+	}
+	return new(t.UnixMilli())
+}
+
 func timePtr(v sql.NullInt64) *time.Time {
 	if !v.Valid {
 		return nil

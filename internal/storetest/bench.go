@@ -90,7 +90,7 @@ func BenchmarkClaimComplete(b *testing.B, stores ...hookd.Store) {
 		s, worker := stores[i%len(stores)], fmt.Sprint("worker-", i)
 		wg.Go(func() {
 			for {
-				ds, err := s.Claim(ctx, hookd.ClaimRequest{Worker: worker, Limit: 32, Lease: time.Minute, Workers: Workers})
+				ds, err := Deliveries(s.Claim(ctx, hookd.ClaimRequest{Worker: worker, Limit: 32, Lease: time.Minute, Workers: Workers}))
 				if err != nil || len(ds) == 0 {
 					if err != nil {
 						b.Error(err)

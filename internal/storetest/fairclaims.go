@@ -50,6 +50,26 @@ func testFairClaims(t *testing.T, open opener) {
 		equal(t, "claimed after an attempt ended", len(claimFor(t, s, now, "fourth", 8, 8)), 1)
 	})
 
+	t.Run("a claim tells the share that holds deliveries back", func(t *testing.T) {
+		s := open(t)
+		a := queue(t, s, "a", 6)
+		s.clock.Set(s.clock.Now())
+		claim := func(worker string) hookd.Claimed {
+			t.Helper()
+			c, err := s.Claim(ctx(t), hookd.ClaimRequest{Worker: worker, Limit: 8, Lease: lease, Workers: 8})
+			must(t, err, "Claim")
+			return c
+		}
+		c := claim("first")
+		equal(t, "claimed", len(c.Deliveries), 2)
+		equal(t, "HeldShare with 4 left", c.HeldShare, 2)
+		equal(t, "HeldShare of a claim that found the share taken", claim("second").HeldShare, 2)
+		must(t, s.UpdateSettings(ctx(t), a.ID, hookd.WebhookSettings{MaxInFlight: 8}), "UpdateSettings")
+		c = claim("third")
+		equal(t, "claimed with max_in_flight 8", len(c.Deliveries), 4)
+		equal(t, "HeldShare with nothing left due", c.HeldShare, 0)
+	})
+
 	t.Run("expired leases free the share", func(t *testing.T) {
 		s := open(t)
 		queue(t, s, "a", 6)
@@ -156,7 +176,7 @@ func testFairClaims(t *testing.T, open opener) {
 func claimFor(t *testing.T, s *testStore, now time.Time, worker string, limit, workers int) []*hookd.Delivery {
 	t.Helper()
 	s.clock.Set(now)
-	ds, err := s.Claim(s.ctx, hookd.ClaimRequest{Worker: worker, Limit: limit, Lease: lease, Workers: workers})
+	ds, err := Deliveries(s.Claim(s.ctx, hookd.ClaimRequest{Worker: worker, Limit: limit, Lease: lease, Workers: workers}))
 	must(t, err, "Claim")
 	return ds
 }
@@ -178,9 +198,9 @@ func ShareAcrossStores(t *testing.T, a, b hookd.Store, clock *clocktest.Clock) {
 	for i := range 16 {
 		s := []hookd.Store{a, b}[i%2]
 		wg.Go(func() {
-			ds, err := s.Claim(context.Background(), hookd.ClaimRequest{
+			ds, err := Deliveries(s.Claim(context.Background(), hookd.ClaimRequest{
 				Worker: fmt.Sprint("w", i), Limit: 3, Lease: lease, Workers: workers,
-			})
+			}))
 			if err != nil {
 				t.Error(err)
 			}
@@ -193,7 +213,7 @@ func ShareAcrossStores(t *testing.T, a, b hookd.Store, clock *clocktest.Clock) {
 	equal(t, "claimed through both stores", claimed, hookd.DefaultShare(workers))
 	// the leases over, the share is free again, through either store
 	clock.Advance(lease)
-	ds, err := b.Claim(ctx(t), hookd.ClaimRequest{Worker: "late", Limit: 10, Lease: lease, Workers: workers})
+	ds, err := Deliveries(b.Claim(ctx(t), hookd.ClaimRequest{Worker: "late", Limit: 10, Lease: lease, Workers: workers}))
 	must(t, err, "Claim")
 	equal(t, "claimed once the leases ended", len(ds), hookd.DefaultShare(workers))
 }
@@ -222,7 +242,7 @@ func BenchmarkFairClaim(b *testing.B, s hookd.Store) {
 		}
 	}
 	publishN(assetAdded, 100_000)
-	ds, err := s.Claim(ctx, hookd.ClaimRequest{Worker: "busy", Limit: 32, Lease: time.Hour, Workers: workers})
+	ds, err := Deliveries(s.Claim(ctx, hookd.ClaimRequest{Worker: "busy", Limit: 32, Lease: time.Hour, Workers: workers}))
 	if err != nil || len(ds) != hookd.DefaultShare(workers) {
 		b.Fatalf("claim of the busy webhook: %d, %v", len(ds), err)
 	}
@@ -236,7 +256,7 @@ func BenchmarkFairClaim(b *testing.B, s hookd.Store) {
 	claimed := 0
 	b.ResetTimer()
 	for b.Loop() {
-		ds, err := s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 32, Lease: time.Hour, Workers: workers})
+		ds, err := Deliveries(s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 32, Lease: time.Hour, Workers: workers}))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -70,10 +70,14 @@ type testStore struct {
 	ctx   context.Context
 }
 
+// Deliveries returns a claim's deliveries, for tests that look at nothing
+// else of it: Deliveries(s.Claim(ctx, req)).
+func Deliveries(c hookd.Claimed, err error) ([]*hookd.Delivery, error) { return c.Deliveries, err }
+
 // claimAt claims, as worker, up to limit deliveries due at now.
 func (s *testStore) claimAt(now time.Time, worker string, limit int) ([]*hookd.Delivery, error) {
 	s.clock.Set(now)
-	return s.Claim(s.ctx, hookd.ClaimRequest{Worker: worker, Limit: limit, Lease: lease, Workers: Workers})
+	return Deliveries(s.Claim(s.ctx, hookd.ClaimRequest{Worker: worker, Limit: limit, Lease: lease, Workers: Workers}))
 }
 
 // targetsAt reads targets at now.
