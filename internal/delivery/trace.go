@@ -27,20 +27,22 @@ func startAttemptSpan(ctx context.Context, t *hookd.Target, dl *hookd.Delivery) 
 	if tp := dl.Event.TraceParent; tp != "" {
 		ctx = propagation.TraceContext{}.Extract(ctx, propagation.MapCarrier{"traceparent": tp})
 	}
-	attrs := []attribute.KeyValue{
+	ctx, span := otel.Tracer(tracerName).Start(ctx, "hookd.deliver "+dl.Event.Event, trace.WithSpanKind(trace.SpanKindClient))
+	if !span.IsRecording() {
+		return ctx, span // tracing is off: spare every attempt the attributes
+	}
+	span.SetAttributes(
 		attribute.Int64("hookd.delivery.id", dl.ID),
 		attribute.Int64("hookd.webhook.id", dl.WebhookID),
 		attribute.String("hookd.event.id", dl.Event.ID),
 		attribute.String("hookd.event.name", dl.Event.Event),
 		attribute.String("hookd.message.id", dl.MessageID),
 		attribute.Int("hookd.attempt", dl.Attempts+1),
-	}
+	)
 	if t != nil {
-		attrs = append(attrs, attribute.String("http.request.method", t.Method),
-			attribute.String("server.address", urlHost(t.URL)))
+		span.SetAttributes(attribute.String("http.request.method", t.Method), attribute.String("server.address", urlHost(t.URL)))
 	}
-	return otel.Tracer(tracerName).Start(ctx, "hookd.deliver "+dl.Event.Event,
-		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	return ctx, span
 }
 
 // endAttemptSpan records the outcome of r on span.
