@@ -17,7 +17,7 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultBatchSize     = 32
+	DefaultBatchSize     = 64
 	DefaultLease         = 60 * time.Second
 	DefaultLeaseMargin   = 15 * time.Second
 	DefaultPollInterval  = time.Second

@@ -23,8 +23,12 @@ import (
 
 // Defaults of SenderConfig.
 const (
-	DefaultTimeout     = 15 * time.Second
-	DefaultConcurrency = 32
+	DefaultTimeout = 15 * time.Second
+	// DefaultConcurrency is high because an attempt is a goroutine waiting
+	// on the network, and a webhook may hold a quarter of the workers
+	// (hookd.DefaultShare): 32 at once, enough for a fast receiver to keep
+	// claims large, while 96 stay for the others.
+	DefaultConcurrency = 128
 )
 
 // drainLimit is how much of a response body beyond the logged part is read
