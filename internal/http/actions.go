@@ -1,6 +1,7 @@
 package http
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -42,15 +43,21 @@ func (s *Server) rotateSecret(w http.ResponseWriter, r *http.Request) error {
 // testWebhook queues an event for this webhook alone, whatever its
 // subscriptions; it goes out at once through the normal queue.
 func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request) error {
-	obj, err := readObject(w, r, maxBodyBytes)
+	fields, err := readFields(w, r, maxBodyBytes)
 	if err != nil {
 		return err
 	}
-	p := params{obj: obj}
+	p := params{obj: map[string]any{}}
+	if raw, ok := fields["event"]; ok {
+		p.obj["event"] = decodeValue(raw)
+	}
 	name, _ := p.EventName("event", false)
-	data, _ := p.Object("data", false)
 	if p.err != nil {
 		return p.err
+	}
+	data, err := dataObject(fields, "", json.RawMessage(`{"test":true}`))
+	if err != nil {
+		return err
 	}
 	wh, err := s.loadWebhook(r)
 	if err != nil {
@@ -64,9 +71,6 @@ func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request) error {
 		e.Event = wh.TriggerEvents[0]
 	default:
 		return missing("event")
-	}
-	if e.Data == nil {
-		e.Data = []byte(`{"test":true}`)
 	}
 	if err := s.publishTo(r.Context(), wh.ID, e); err != nil {
 		return s.webhookGone(r, err)

@@ -1,9 +1,12 @@
 package http
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/api"
@@ -20,35 +23,67 @@ func toAPIEvent(p hookd.Published) api.PublishedEvent {
 		UserID: e.UserID, Data: e.Data, Deliveries: p.Deliveries, Duplicate: p.Duplicate}
 }
 
-// parseEvent validates one event object (README: Events).
-func parseEvent(p *params) *hookd.Event {
+// eventFromFields validates one event object, given by its keys' values
+// as they stand in the request (README: Events). Its data goes on as the
+// publisher wrote it, byte for byte: only the other keys are decoded.
+func eventFromFields(fields map[string]rawValue, prefix string) (*hookd.Event, error) {
+	obj := make(map[string]any, len(fields))
+	for k, raw := range fields {
+		if k != "data" {
+			obj[k] = decodeValue(raw)
+		}
+	}
+	p := params{obj: obj, prefix: prefix}
 	id, _ := p.Text("id", false, 255)
 	name, _ := p.EventName("event", true)
 	project, _ := p.ProjectID("project_id", false, true)
 	user, _ := p.Integer("user_id", false, true)
-	data, _ := p.Object("data", false)
 	if p.err != nil {
-		return nil
+		return nil, p.err
+	}
+	data, err := dataObject(fields, prefix, json.RawMessage("{}"))
+	if err != nil {
+		return nil, err
 	}
 	e := &hookd.Event{Event: *name, ProjectID: project, UserID: user, Data: data}
 	if id != nil {
 		e.ID = *id
 	}
-	if e.Data == nil {
-		e.Data = json.RawMessage("{}")
+	return e, nil
+}
+
+// dataObject returns the object under the data key as it was sent, or
+// absent when there is none.
+func dataObject(fields map[string]rawValue, prefix string, absent json.RawMessage) (json.RawMessage, error) {
+	raw, ok := fields["data"]
+	switch {
+	case !ok:
+		return absent, nil
+	case raw[0] != '{':
+		return nil, invalid(prefix+"data", errorValue(raw), ruleHash)
+	case !utf8.Valid(raw):
+		return nil, errorf(http.StatusBadRequest, "Malformed JSON: the value of '%sdata' is not valid UTF-8", prefix)
 	}
-	return e
+	return json.RawMessage(raw), nil
+}
+
+// errorValue decodes a rejected value for its error message, or keeps only
+// the start of a large array or object (shortInspect would cut it anyway).
+func errorValue(raw rawValue) any {
+	if len(raw) > 4*maxInspect && (raw[0] == '[' || raw[0] == '{') {
+		return elided(raw[:maxInspect])
+	}
+	return decodeValue(raw)
 }
 
 func (s *Server) publishEvent(w http.ResponseWriter, r *http.Request) error {
-	obj, err := readObject(w, r, maxBodyBytes)
+	fields, err := readFields(w, r, maxBodyBytes)
 	if err != nil {
 		return err
 	}
-	p := params{obj: obj}
-	e := parseEvent(&p)
-	if p.err != nil {
-		return p.err
+	e, err := eventFromFields(fields, "")
+	if err != nil {
+		return err
 	}
 	published, err := s.publish(r.Context(), []*hookd.Event{e})
 	if err != nil {
@@ -59,39 +94,87 @@ func (s *Server) publishEvent(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) publishBatch(w http.ResponseWriter, r *http.Request) error {
-	obj, err := readObject(w, r, maxBatchBodyBytes)
+	fields, err := readFields(w, r, maxBatchBodyBytes)
 	if err != nil {
 		return err
 	}
-	raw, ok := obj["events"]
+	raw, ok := fields["events"]
 	if !ok {
 		return missing("events")
 	}
-	items, ok := raw.([]any)
-	if !ok || len(items) == 0 || len(items) > maxBatchEvents {
-		return invalid("events", raw, fmt.Sprintf("Must be an array of 1 to %d events", maxBatchEvents))
-	}
-	events := make([]*hookd.Event, len(items))
-	for i, item := range items {
-		name := fmt.Sprintf("events[%d]", i)
-		itemObj, ok := item.(map[string]any)
-		if !ok {
-			return invalid(name, item, ruleHash)
-		}
-		p := params{obj: itemObj, prefix: name + "."}
-		events[i] = parseEvent(&p)
-		if p.err != nil {
-			return p.err
-		}
+	events, err := batchEvents(raw)
+	if err != nil {
+		return err
 	}
 	published, err := s.publish(r.Context(), events)
 	if err != nil {
 		return err
 	}
-	out := api.EventsResponse{Events: make([]api.PublishedEvent, len(published))}
-	for i, p := range published {
-		out.Events[i] = toAPIEvent(p)
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeEvents(w, published)
 	return nil
 }
+
+// writeEvents answers an api.EventsResponse of published, one event at a
+// time: a large batch's answer is not built whole in memory.
+func writeEvents(w http.ResponseWriter, published []hookd.Published) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	bw.WriteString(`{"events":[`)
+	for i, p := range published {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		enc.Encode(toAPIEvent(p)) // cannot fail: its data was checked at intake
+	}
+	bw.WriteString("]}\n")
+	bw.Flush()
+}
+
+// batchEvents validates a batch's events one by one. Each event is a slice
+// of raw, which its data then refers to, not a copy: a batch costs little
+// more than its body in memory, and a huge array is not read past its
+// limit.
+func batchEvents(raw rawValue) ([]*hookd.Event, error) {
+	rule := fmt.Sprintf("Must be an array of 1 to %d events", maxBatchEvents)
+	if raw[0] != '[' {
+		return nil, invalid("events", errorValue(raw), rule)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.Token() // [: raw is a valid array (readFields checked the body)
+	var events []*hookd.Event
+	for i := 0; dec.More(); i++ {
+		if i == maxBatchEvents {
+			return nil, invalid("events", errorValue(raw), rule)
+		}
+		start := dec.InputOffset()
+		if err := dec.Decode(new(skipValue)); err != nil {
+			return nil, err
+		}
+		item := rawValue(bytes.TrimLeft(raw[start:dec.InputOffset()], ", \t\r\n"))
+		name := fmt.Sprintf("events[%d]", i)
+		if item[0] != '{' {
+			return nil, invalid(name, errorValue(item), ruleHash)
+		}
+		fields := map[string]rawValue{}
+		if err := json.Unmarshal(item, &fields); err != nil {
+			return nil, err
+		}
+		e, err := eventFromFields(fields, name+".")
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, e)
+	}
+	if len(events) == 0 {
+		return nil, invalid("events", []any{}, rule)
+	}
+	return events, nil
+}
+
+// skipValue decodes any JSON value into nothing.
+type skipValue struct{}
+
+func (skipValue) UnmarshalJSON([]byte) error { return nil }

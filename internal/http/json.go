@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 
 	"github.com/hookd/hookd/api"
 )
@@ -36,7 +37,37 @@ var errUnauthorized = &apiError{http.StatusUnauthorized, "Unauthorized"}
 // readObject decodes a request body that must be a JSON object. An empty
 // body counts as {} so that actions without parameters need no body.
 func readObject(w http.ResponseWriter, r *http.Request, limit int64) (map[string]any, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	fields, err := readFields(w, r, limit)
+	if err != nil {
+		return nil, err
+	}
+	obj := make(map[string]any, len(fields))
+	for k, raw := range fields {
+		obj[k] = decodeValue(raw)
+	}
+	return obj, nil
+}
+
+// readFields reads a request body that must be a JSON object, and returns
+// its keys with their values as they stand in the body, decoded later as
+// each is read (the last of a repeated key counts). An empty body counts
+// as {}.
+func readFields(w http.ResponseWriter, r *http.Request, limit int64) (map[string]rawValue, error) {
+	body, err := readBody(w, r, limit)
+	if err != nil {
+		return nil, err
+	}
+	fields := map[string]rawValue{}
+	if len(body) == 0 {
+		return fields, nil
+	}
+	return fields, unmarshalBody(body, &fields)
+}
+
+// readBody reads a request body of up to limit bytes: nil when it is
+// empty (or white space), else JSON, as its Content-Type must say.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body, err := readAll(http.MaxBytesReader(w, r.Body, limit), r.ContentLength, limit)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -45,46 +76,102 @@ func readObject(w http.ResponseWriter, r *http.Request, limit int64) (map[string
 		return nil, errorf(http.StatusBadRequest, "Could not read the request body")
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
-		return map[string]any{}, nil
+		return nil, nil
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		return nil, errorf(http.StatusUnsupportedMediaType, "Content-Type must be application/json")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
+	return body, nil
+}
+
+// readAll reads rd whole, into one buffer of the announced length when
+// there is one (net/http reads no further than it): io.ReadAll would grow
+// its buffer by steps, leaving up to twice a large body behind as garbage.
+func readAll(rd io.Reader, length, limit int64) ([]byte, error) {
+	if length <= 0 || length > limit {
+		return io.ReadAll(rd)
+	}
+	buf := make([]byte, length)
+	if _, err := io.ReadFull(rd, buf); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
+// unmarshalBody decodes body, which must be one JSON object, into v, a map
+// of rawValue: it checks the whole body and builds nothing but the map.
+func unmarshalBody(body []byte, v any) error {
+	err := json.Unmarshal(body, v)
+	var (
+		syntax   *json.SyntaxError
+		mismatch *json.UnmarshalTypeError
+	)
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &syntax) && strings.Contains(syntax.Error(), "after top-level value"):
+		return errorf(http.StatusBadRequest, "Malformed JSON: unexpected data after the top-level value")
+	case errors.As(err, &mismatch):
+		return errorf(http.StatusBadRequest, "The request body must be a JSON object")
+	default:
+		return errorf(http.StatusBadRequest, "Malformed JSON: %s", jsonErrorText(err))
+	}
+}
+
+// rawValue is a JSON value as it stands in the body it was decoded from
+// (json.Unmarshal hands it over without a copy; the body is not changed
+// after).
+type rawValue []byte
+
+func (v *rawValue) UnmarshalJSON(b []byte) error {
+	*v = b
+	return nil
+}
+
+// maxInspect bounds the rejected value that an error shows.
+const maxInspect = 1024
+
+// decodeValue decodes a value that a rule checks. An array or object larger
+// than any body but a batch's (in an event of a batch) is not built in
+// memory: it becomes an elided value, which no rule accepts and which
+// shows as its first bytes.
+func decodeValue(raw rawValue) any {
+	if len(raw) > maxBodyBytes && (raw[0] == '[' || raw[0] == '{') {
+		return elided(raw[:maxInspect])
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, errorf(http.StatusBadRequest, "Malformed JSON: %s", jsonErrorText(err))
-	}
-	if dec.More() {
-		return nil, errorf(http.StatusBadRequest, "Malformed JSON: unexpected data after the top-level value")
-	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return nil, errorf(http.StatusBadRequest, "The request body must be a JSON object")
-	}
-	return obj, nil
+	dec.Decode(&v) // raw is one valid JSON value: unmarshalBody checked its body
+	return v
 }
 
 func jsonErrorText(err error) string {
 	var syntax *json.SyntaxError
-	if errors.As(err, &syntax) {
+	if errors.As(err, &syntax) && syntax.Error() != "unexpected end of JSON input" {
 		return fmt.Sprintf("%s (at byte %d)", syntax.Error(), syntax.Offset)
 	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &syntax) && syntax.Error() == "unexpected end of JSON input" {
 		return "unexpected end of input"
 	}
 	return err.Error()
 }
 
+// writeJSON answers v as JSON. It does not escape <, > and & (json.Marshal
+// would, within an event's data too): the answer shows data as it was
+// published.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		status, body = http.StatusInternalServerError, []byte(`{"error":"Internal Server Error"}`)
+	var body bytes.Buffer
+	enc := json.NewEncoder(&body)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		status = http.StatusInternalServerError
+		body.Reset()
+		body.WriteString(`{"error":"Internal Server Error"}` + "\n")
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	w.Write(append(body, '\n'))
+	w.Write(body.Bytes())
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {

@@ -44,8 +44,25 @@ func (e *validationError) Error() string { return e.msg }
 func missing(name string) error { return &validationError{"Missing parameter " + name} }
 
 func invalid(name string, value any, rule string) error {
-	return &validationError{fmt.Sprintf("Invalid parameter '%s' value %s: %s", name, rubyInspect(value), rule)}
+	return &validationError{fmt.Sprintf("Invalid parameter '%s' value %s: %s", name, shortInspect(value), rule)}
 }
+
+// shortInspect is rubyInspect(v) cut after about maxInspect bytes: an
+// error shows enough of a rejected value to find it, never all of a huge one.
+func shortInspect(v any) string {
+	s := rubyInspect(v)
+	if len(s) <= maxInspect {
+		return s
+	}
+	cut := maxInspect
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
+
+// elided is the start of a value too large to decode (decodeValue).
+type elided []byte
 
 // params reads one JSON object's keys in the order a handler declares them
 // and keeps the first error, as Apipie reports only the first.
@@ -265,25 +282,6 @@ func validProjectID(s string) bool {
 	return true
 }
 
-// Object reads a JSON object key and returns it re-encoded.
-func (p *params) Object(key string, required bool) (json.RawMessage, bool) {
-	v, ok := p.lookup(key, required)
-	if !ok {
-		return nil, false
-	}
-	obj, isObj := v.(map[string]any)
-	if !isObj {
-		p.fail(invalid(p.name(key), v, ruleHash))
-		return nil, false
-	}
-	raw, err := json.Marshal(obj)
-	if err != nil {
-		p.fail(invalid(p.name(key), v, ruleHash))
-		return nil, false
-	}
-	return raw, true
-}
-
 // rubyInspect prints a decoded JSON value as Ruby's inspect does, which is
 // how Apipie shows the rejected value.
 func rubyInspect(v any) string {
@@ -327,6 +325,9 @@ func writeInspect(b *strings.Builder, v any) {
 			writeInspect(b, x[k])
 		}
 		b.WriteByte('}')
+	case elided:
+		b.Write(x)
+		b.WriteString("...")
 	default:
 		fmt.Fprint(b, x)
 	}
