@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hookd/hookd/api"
 )
@@ -131,12 +132,23 @@ func (v *rawValue) UnmarshalJSON(b []byte) error {
 // maxInspect bounds the rejected value that an error shows.
 const maxInspect = 1024
 
-// decodeValue decodes a value that a rule checks. An array or object larger
-// than any body but a batch's (in an event of a batch) is not built in
-// memory: it becomes an elided value, which no rule accepts and which
-// shows as its first bytes.
+// decodeValue decodes a value that a rule checks, as a decoder with
+// UseNumber would. An array or object larger than any body but a batch's
+// (in an event of a batch) is not built in memory: it becomes an elided
+// value, which no rule accepts and which shows as its first bytes.
 func decodeValue(raw rawValue) any {
-	if len(raw) > maxBodyBytes && (raw[0] == '[' || raw[0] == '{') {
+	switch c := raw[0]; {
+	case c == 'n':
+		return nil
+	case c == 't':
+		return true
+	case c == 'f':
+		return false
+	case c == '-' || c >= '0' && c <= '9':
+		return json.Number(raw)
+	case c == '"' && plainString(raw):
+		return string(raw[1 : len(raw)-1])
+	case len(raw) > maxBodyBytes && (c == '[' || c == '{'):
 		return elided(raw[:maxInspect])
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -144,6 +156,13 @@ func decodeValue(raw rawValue) any {
 	var v any
 	dec.Decode(&v) // raw is one valid JSON value: unmarshalBody checked its body
 	return v
+}
+
+// plainString reports whether a JSON string reads as its bytes: no escape,
+// and valid UTF-8 (which decoding would replace).
+func plainString(raw rawValue) bool {
+	inner := raw[1 : len(raw)-1]
+	return bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner)
 }
 
 func jsonErrorText(err error) string {

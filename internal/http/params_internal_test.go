@@ -2,6 +2,7 @@ package http
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -34,6 +35,23 @@ func TestRubyInspect(t *testing.T) {
 		}
 		if got := rubyInspect(v); got != c.want {
 			t.Errorf("rubyInspect(%s) = %s, want %s", c.json, got, c.want)
+		}
+	}
+}
+
+// decodeValue's shortcuts give what a decoder with UseNumber gives.
+func TestDecodeValueAsADecoder(t *testing.T) {
+	for _, raw := range []string{`null`, `true`, `false`, `0`, `-1.5e3`, `12345678901234567890`, `""`, `"plain"`,
+		`"é and \u00e9"`, `"tab\there"`, `"quote \" and \\ slash \/"`, "\"bad \xff byte\"", `[1,"a",{"b":null}]`,
+		`{"z":1,"a":[true]}`} {
+		dec := json.NewDecoder(strings.NewReader(raw))
+		dec.UseNumber()
+		var want any
+		if err := dec.Decode(&want); err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		if got := decodeValue(rawValue(raw)); !reflect.DeepEqual(got, want) {
+			t.Errorf("decodeValue(%s) = %#v, want %#v", raw, got, want)
 		}
 	}
 }
