@@ -25,10 +25,11 @@ import (
 const (
 	DefaultTimeout = 15 * time.Second
 	// DefaultConcurrency is high because an attempt is a goroutine waiting
-	// on the network, and a webhook may hold a quarter of the workers
-	// (hookd.DefaultShare): 32 at once, enough for a fast receiver to keep
-	// claims large, while 96 stay for the others.
-	DefaultConcurrency = 128
+	// on the network (a few KB), and a webhook may hold only a quarter of
+	// the workers (hookd.DefaultShare): 64 at once, which lets one fast
+	// receiver get as much as all the workers of a smaller pool would give
+	// it, while 192 stay for the others.
+	DefaultConcurrency = 256
 )
 
 // drainLimit is how much of a response body beyond the logged part is read
