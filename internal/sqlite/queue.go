@@ -84,21 +84,27 @@ var claimCandidatesSQL = limitVariants(11, func(limit int) string {
 // claimLeaseSQL leases, at ?4, the oldest due deliveries of each webhook
 // in ?3, a JSON array of [webhook id, how many]: one statement however
 // many webhooks a claim serves. It walks deliveries_webhook_due one step a
-// delivery (the next due after the one before, in (next_attempt_at, id)
-// order), as a LIMIT cannot vary by webhook, nor be bound without SQLite
-// preparing the statement again at each claim (its planner uses a bound
-// LIMIT's value).
+// delivery, to the next due after the one before in (next_attempt_at, id)
+// order: the next id at the same time, else the first at a later time (two
+// seeks; SQLite does not seek on a row value such as (next_attempt_at, id)
+// > (?, ?), and a batch of events shares a time). A LIMIT could not vary by
+// webhook, nor be bound without SQLite preparing the statement again at
+// each claim (its planner uses a bound LIMIT's value).
 const claimLeaseSQL = `WITH RECURSIVE
 	grants(webhook_id, take) AS (SELECT value ->> 0, value ->> 1 FROM json_each(?3)),
 	picked(webhook_id, take, n, at, id) AS (
 		SELECT webhook_id, take, 0, -1, -1 FROM grants
 		UNION ALL
 		SELECT p.webhook_id, p.take, p.n + 1, d.next_attempt_at, d.id
-		FROM picked p JOIN deliveries d ON d.id = (
-			SELECT next.id FROM deliveries next INDEXED BY deliveries_webhook_due
-			WHERE next.webhook_id = p.webhook_id AND next.state = 'pending' AND next.next_attempt_at <= ?4
-			  AND (next.next_attempt_at, next.id) > (p.at, p.id)
-			ORDER BY next.next_attempt_at, next.id LIMIT 1)
+		FROM picked p JOIN deliveries d ON d.id = coalesce(
+			(SELECT same.id FROM deliveries same INDEXED BY deliveries_webhook_due
+			 WHERE same.webhook_id = p.webhook_id AND same.state = 'pending' AND same.next_attempt_at = p.at
+			   AND same.id > p.id
+			 ORDER BY same.id LIMIT 1),
+			(SELECT later.id FROM deliveries later INDEXED BY deliveries_webhook_due
+			 WHERE later.webhook_id = p.webhook_id AND later.state = 'pending' AND later.next_attempt_at > p.at
+			   AND later.next_attempt_at <= ?4
+			 ORDER BY later.next_attempt_at, later.id LIMIT 1))
 		WHERE p.n < p.take)
 	UPDATE deliveries SET leased_by = ?1, lease_until = ?2, next_attempt_at = ?2
 	WHERE id IN (SELECT id FROM picked WHERE n > 0)
