@@ -44,26 +44,27 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 		}
 		defer insEvent.Close()
 		// Deliveries are inserted deliveryRows at a time, in the order they
-		// are queued, each chunk after the events it refers to.
-		insDeliveries, err := s.prepared(ctx, tx, deliveriesInsert)
-		if err != nil {
-			return err
-		}
-		defer insDeliveries.Close()
+		// are queued, each chunk after the events it refers to; what is
+		// left at the end in chunks of the statements' other sizes.
 		now := s.clock.Now()
 		args := make([]any, 0, deliveryRows*deliveryCols)
 		flush := func() error {
-			if len(args) == 0 {
-				return nil
+			for len(args) > 0 {
+				k := len(deliveriesInsert) - 1
+				for 1<<k > len(args)/deliveryCols {
+					k--
+				}
+				ins, err := s.prepared(ctx, tx, deliveriesInsert[k])
+				if err != nil {
+					return err
+				}
+				n := (1 << k) * deliveryCols
+				if _, err := ins.ExecContext(ctx, args[:n]...); err != nil {
+					return err
+				}
+				args = append(args[:0], args[n:]...)
 			}
-			var err error
-			if len(args) == deliveryRows*deliveryCols {
-				_, err = insDeliveries.ExecContext(ctx, args...)
-			} else {
-				_, err = tx.ExecContext(ctx, deliveriesInsertOf(len(args)/deliveryCols), args...)
-			}
-			args = args[:0]
-			return err
+			return nil
 		}
 
 		for i, e := range events {
@@ -130,7 +131,7 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 			return err
 		}
 		now := ms(s.clock.Now())
-		_, err = tx.ExecContext(ctx, deliveriesInsertOf(1), webhookID, e.ID, hookd.NewMessageID(), now, now)
+		_, err = tx.ExecContext(ctx, deliveriesInsert[0], webhookID, e.ID, hookd.NewMessageID(), now, now)
 		return err
 	})
 	if err != nil {
@@ -144,13 +145,15 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 const insertEventSQL = `INSERT INTO events (id, event, project_id, user_id, data, deliveries, created_at, trace_parent)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
 
-// deliveriesInsert queues deliveryRows deliveries, due at once, in one
+// deliveriesInsert[k] queues 1<<k deliveries, due at once, in one
 // statement: at a fan-out of 10 this saves most of the per-row statement
-// overhead of intake. Each row takes deliveryCols arguments: the webhook,
-// the event, the message id and now twice (due, created).
-var deliveriesInsert = deliveriesInsertOf(deliveryRows)
+// overhead of intake, and each size is prepared once (a statement of any
+// other size would be prepared at each publish). Each row takes
+// deliveryCols arguments: the webhook, the event, the message id and now
+// twice (due, created).
+var deliveriesInsert = sizedVariants(8, deliveriesInsertOf, func(k int) int { return 1 << k })
 
-const deliveryRows, deliveryCols = 100, 5
+const deliveryRows, deliveryCols = 1 << 7, 5
 
 func deliveriesInsertOf(rows int) string {
 	var b strings.Builder

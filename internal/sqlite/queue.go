@@ -61,7 +61,7 @@ const targetsSQL = `SELECT id, http_url, http_method, disabled, signing_secret, 
 // leases not expired at ?1 (deliveries_webhook_leased) and its due
 // deliveries counted up to 1<<k, the claim's limit rounded up to a power of
 // two (written into the statement: see claimLeaseSQL).
-var claimCandidatesSQL = limitVariants(11, func(limit int) string {
+var claimCandidatesSQL = sizedVariants(11, func(limit int) string {
 	return fmt.Sprintf(`WITH RECURSIVE pending(webhook_id) AS (
 		SELECT min(webhook_id) FROM deliveries INDEXED BY deliveries_webhook_due WHERE state = 'pending'
 		UNION ALL
@@ -110,11 +110,12 @@ const claimLeaseSQL = `WITH RECURSIVE
 	WHERE id IN (SELECT id FROM picked WHERE n > 0)
 	RETURNING id, webhook_id, event_id, message_id, attempts, created_at`
 
-// limitVariants returns n statements, the i-th of query(limitOf(i)).
-func limitVariants(n int, query func(limit int) string, limitOf func(i int) int) []string {
+// sizedVariants returns n statements, the i-th of query(sizeOf(i)): one
+// prepared statement for each size of a LIMIT or a VALUES list.
+func sizedVariants(n int, query func(size int) string, sizeOf func(i int) int) []string {
 	out := make([]string, n)
 	for i := range out {
-		out[i] = query(limitOf(i))
+		out[i] = query(sizeOf(i))
 	}
 	return out
 }
@@ -133,7 +134,7 @@ func candidatesFor(limit int) string {
 // the read pool (each of its connections prepares them on first use).
 var (
 	hotQueries = slices.Concat([]string{claimWebhooksSQL, claimEventsSQL, settleSQL, logAttemptSQL, healthSQL, writeHealthSQL,
-		insertEventSQL, deliveriesInsert, claimLeaseSQL}, claimCandidatesSQL)
+		insertEventSQL, claimLeaseSQL}, claimCandidatesSQL, deliveriesInsert)
 	readQueries = []string{targetsSQL, headersSQL}
 )
 
