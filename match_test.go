@@ -1,6 +1,7 @@
 package hookd
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 )
@@ -24,22 +25,74 @@ func BenchmarkMatches(b *testing.B) {
 	}
 }
 
-func TestMatching(t *testing.T) {
+func TestSubscriptionsMatch(t *testing.T) {
 	p, other, user := "P", "Q", int64(7)
 	hooks := []*Webhook{
-		{ID: 1, TriggerEvents: []string{"A"}},
+		{ID: 7, TriggerEvents: []string{"B"}},
+		{ID: 1, TriggerEvents: []string{"A", "A"}},
 		{ID: 2, TriggerEvents: []string{"A"}, Disabled: true},
 		{ID: 3, TriggerEvents: []string{"A"}, ProjectID: &p},
 		{ID: 4, TriggerEvents: []string{"A"}, ProjectID: &other},
 		{ID: 5, TriggerEvents: []string{"B", "A"}, Users: []WebhookUser{{UserID: 7}}},
 		{ID: 6, TriggerEvents: []string{"A"}, Users: []WebhookUser{{UserID: 8}}},
-		{ID: 7, TriggerEvents: []string{"B"}},
+		{ID: 8, TriggerEvents: []string{"A"}, ProjectID: &p, Users: []WebhookUser{{UserID: 7}}},
 	}
-	got := Matching(hooks, &Event{Event: "A", ProjectID: &p, UserID: &user})
-	if want := []int64{1, 3, 5}; !slices.Equal(got, want) {
-		t.Errorf("Matching = %v, want %v", got, want)
+	subs := NewSubscriptions(hooks)
+	for _, e := range []*Event{
+		{Event: "A", ProjectID: &p, UserID: &user},
+		{Event: "A"},
+		{Event: "A", ProjectID: &other},
+		{Event: "B", UserID: &user},
+		{Event: "C"},
+	} {
+		// The index gives what Matches gives over every webhook, by id.
+		var want []int64
+		for _, w := range slices.SortedFunc(slices.Values(hooks), func(a, b *Webhook) int { return int(a.ID - b.ID) }) {
+			if w.Matches(e) {
+				want = append(want, w.ID)
+			}
+		}
+		if got := subs.Match(e); !slices.Equal(got, want) {
+			t.Errorf("Match(%+v) = %v, want %v", e, got, want)
+		}
 	}
-	if got := NamesOf([]*Event{{Event: "B"}, {Event: "A"}, {Event: "B"}}); !slices.Equal(got, []string{"B", "A"}) {
-		t.Errorf("NamesOf = %v", got)
+	if got := subs.Match(&Event{Event: "A", ProjectID: &p, UserID: &user}); !slices.Equal(got, []int64{1, 3, 5, 8}) {
+		t.Errorf("Match = %v, want [1 3 5 8]", got)
+	}
+}
+
+func TestSubscriptionCache(t *testing.T) {
+	var c SubscriptionCache
+	loads := 0
+	load := func(hooks ...*Webhook) func() ([]*Webhook, error) {
+		return func() ([]*Webhook, error) { loads++; return hooks, nil }
+	}
+	a := &Webhook{ID: 1, TriggerEvents: []string{"A"}}
+	s1, _ := c.At(3, load(a))
+	s2, _ := c.At(3, load())
+	if s1 != s2 || loads != 1 {
+		t.Errorf("the same version built the index again (%d loads)", loads)
+	}
+	s3, _ := c.At(4, load())
+	if loads != 2 || len(s3.Match(&Event{Event: "A"})) != 0 {
+		t.Errorf("a new version did not build the index again (%d loads)", loads)
+	}
+}
+
+// BenchmarkPublishMatch matches an event among 10,000 webhooks, one of
+// which wants it: the index makes this cost what it costs with one.
+func BenchmarkPublishMatch(b *testing.B) {
+	var hooks []*Webhook
+	for i := range 10_000 {
+		project := fmt.Sprint("P", i)
+		hooks = append(hooks, &Webhook{ID: int64(i + 1), TriggerEvents: EventNames, ProjectID: &project})
+	}
+	subs := NewSubscriptions(hooks)
+	project := "P5000"
+	e := &Event{Event: "ASSET_ADDED", ProjectID: &project}
+	for b.Loop() {
+		if len(subs.Match(e)) != 1 {
+			b.Fatal("want one match")
+		}
 	}
 }

@@ -66,7 +66,7 @@ func (s *Store) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Pub
 			first[e.ID] = i
 			fresh = append(fresh, i)
 		}
-		hooks, err := subscribers(ctx, tx, hookd.NamesOf(events))
+		subs, err := s.subscriptions(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -75,7 +75,7 @@ func (s *Store) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Pub
 		// records how many deliveries it made.
 		matches := make([][]int64, len(events))
 		for _, i := range fresh {
-			matches[i] = hookd.Matching(hooks, events[i])
+			matches[i] = subs.Match(events[i])
 		}
 
 		n := len(fresh)
@@ -206,15 +206,27 @@ func (s *Store) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Pub
 	return out, total, nil
 }
 
-// subscribers reads the enabled webhooks subscribed to any of names, with
-// their users (only UserID is set), for Webhook.Matches.
-func subscribers(ctx context.Context, q querier, names []string) ([]*hookd.Webhook, error) {
+// subscriptions returns the index that matches events in tx: the store's,
+// unless the subscriptions' version in the database (migration 0009) has
+// moved since it was built, here or in another process.
+func (s *Store) subscriptions(ctx context.Context, tx pgx.Tx) (*hookd.Subscriptions, error) {
+	var version int64
+	if err := tx.QueryRow(ctx, `SELECT version FROM subscriptions_version`).Scan(&version); err != nil {
+		return nil, err
+	}
+	return s.subs.At(version, func() ([]*hookd.Webhook, error) { return subscribers(ctx, tx) })
+}
+
+// subscribers returns the enabled webhooks with the fields that
+// hookd.Webhook.Matches reads, their users included. It reads them after
+// the version (READ COMMITTED: a change committed in between makes the
+// index newer than its version, never older).
+func subscribers(ctx context.Context, q querier) ([]*hookd.Webhook, error) {
 	rows, _ := q.Query(ctx, `
 		SELECT id, trigger_events, project_id,
 		       ARRAY(SELECT user_id FROM webhook_users u WHERE u.webhook_id = w.id ORDER BY u.id)
 		FROM webhooks w
-		WHERE NOT disabled AND trigger_events && $1::text[]
-		ORDER BY id`, names)
+		WHERE NOT disabled`)
 	var hooks []*hookd.Webhook
 	var id int64
 	var trig []string

@@ -20,3 +20,10 @@ func TestShareAcrossProcesses(t *testing.T) {
 }
 
 func BenchmarkFairClaim(b *testing.B) { storetest.BenchmarkFairClaim(b, pgtest.Open(b)) }
+
+// TestSubscriptionsAcrossProcesses: a publish through one store matches
+// with the changes made through another on the same schema.
+func TestSubscriptionsAcrossProcesses(t *testing.T) {
+	schema := pgtest.Schema(t)
+	storetest.SubscriptionsAcrossStores(t, pgtest.OpenSchema(t, schema), pgtest.OpenSchema(t, schema))
+}

@@ -56,6 +56,8 @@ type Store struct {
 
 	circuit        hookd.CircuitPolicy
 	observeCircuit hookd.CircuitObserver // nil: circuit changes are not told
+
+	subs hookd.SubscriptionCache // what publishing matches events with (subscriptions)
 }
 
 var (

@@ -15,10 +15,10 @@ import (
 // transaction: the batch is accepted whole or not at all, and an accepted
 // event's deliveries are queued by the same commit.
 //
-// The candidates (the enabled webhooks subscribed to one of the batch's
-// event names) are read once per batch, inside the transaction (so a
-// webhook disabled or deleted meanwhile cannot slip in), and each event is
-// matched in Go with hookd.Matching: the one place that defines matching.
+// Each event is matched in memory (hookd.Subscriptions, hookd.Webhook.Matches:
+// the one place that defines matching), with the index of the
+// subscriptions' version read inside the transaction, so a webhook
+// disabled or deleted meanwhile cannot slip in.
 //
 // Events without an ID get one, and events without CreatedAt are stamped
 // now; both are written back to the caller's events before the transaction,
@@ -34,7 +34,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 	out := make([]hookd.Published, len(events))
 	queued := 0
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		candidates, err := subscribers(ctx, tx, hookd.NamesOf(events))
+		subs, err := s.subscriptions(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -68,7 +68,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 		}
 
 		for i, e := range events {
-			matched := hookd.Matching(candidates, e)
+			matched := subs.Match(e)
 			res, err := insEvent.ExecContext(ctx, e.ID, e.Event, nullString(e.ProjectID), nullInt(e.UserID),
 				string(e.Data), len(matched), ms(e.CreatedAt), e.TraceParent)
 			if err != nil {
@@ -169,17 +169,21 @@ func deliveriesInsertOf(rows int) string {
 	return b.String()
 }
 
-// subscribers returns the enabled webhooks subscribed to any of names, by
-// id, with their users: the fields hookd.Matching reads.
-func subscribers(ctx context.Context, tx *sql.Tx, names []string) ([]*hookd.Webhook, error) {
-	list, err := json.Marshal(names)
-	if err != nil {
+// subscriptions returns the index that matches events in tx: the store's,
+// unless the subscriptions' version in the database (migration 0009) has
+// moved since it was built.
+func (s *Store) subscriptions(ctx context.Context, tx *sql.Tx) (*hookd.Subscriptions, error) {
+	var version int64
+	if err := tx.QueryRowContext(ctx, `SELECT version FROM subscriptions_version`).Scan(&version); err != nil {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, trigger_events, project_id FROM webhooks w
-		WHERE disabled = 0 AND EXISTS (SELECT 1 FROM json_each(w.trigger_events) t
-			WHERE t.value IN (SELECT value FROM json_each(?)))
-		ORDER BY id`, string(list))
+	return s.subs.At(version, func() ([]*hookd.Webhook, error) { return subscribers(ctx, tx) })
+}
+
+// subscribers returns the enabled webhooks with the fields that
+// hookd.Webhook.Matches reads, their users included.
+func subscribers(ctx context.Context, tx *sql.Tx) ([]*hookd.Webhook, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, trigger_events, project_id FROM webhooks WHERE disabled = 0`)
 	if err != nil {
 		return nil, err
 	}
@@ -206,12 +210,9 @@ func subscribers(ctx context.Context, tx *sql.Tx, names []string) ([]*hookd.Webh
 		return nil, err
 	}
 	rows.Close()
-	if len(hooks) == 0 {
-		return nil, nil
-	}
 
-	users, err := tx.QueryContext(ctx, `SELECT webhook_id, user_id FROM webhook_users
-		WHERE webhook_id IN (SELECT value FROM json_each(?)) ORDER BY id`, idList(hooks))
+	users, err := tx.QueryContext(ctx, `SELECT u.webhook_id, u.user_id FROM webhook_users u
+		JOIN webhooks w ON w.id = u.webhook_id WHERE w.disabled = 0 ORDER BY u.id`)
 	if err != nil {
 		return nil, err
 	}

@@ -28,3 +28,18 @@ func TestShareAcrossProcesses(t *testing.T) {
 }
 
 func BenchmarkFairClaim(b *testing.B) { storetest.BenchmarkFairClaim(b, openBench(b)) }
+
+// TestSubscriptionsAcrossProcesses: a publish through one store matches
+// with the changes made through another on the same file.
+func TestSubscriptionsAcrossProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hookd.db")
+	open := func() *sqlite.Store {
+		s, err := sqlite.Open(t.Context(), path)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	storetest.SubscriptionsAcrossStores(t, open(), open())
+}

@@ -104,6 +104,11 @@ func testPublishEvents(t *testing.T, open opener) {
 		figures(t, s, all.ID, 3, 0)
 	})
 
+	t.Run("Matching follows every change", func(t *testing.T) {
+		s := open(t)
+		SubscriptionsAcrossStores(t, s, s)
+	})
+
 	t.Run("Duplicates", func(t *testing.T) {
 		s := open(t)
 		first := createWebhook(t, s, newWebhook("first", assetAdded))
