@@ -15,11 +15,13 @@ import (
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/api"
+	"github.com/hookd/hookd/internal/intake"
 )
 
 // Server is hookd's HTTP API over a Store.
 type Server struct {
 	store     hookd.Store
+	intake    *intake.GroupCommit // PublishEvents of concurrent requests, in shared transactions
 	logger    *slog.Logger
 	clock     hookd.Clock // the time of records and of the rate limits
 	mux       *http.ServeMux
@@ -35,7 +37,7 @@ type Server struct {
 
 // NewServer returns the API handler for store.
 func NewServer(store hookd.Store, logger *slog.Logger, opts ...Option) *Server {
-	s := &Server{store: store, logger: logger, clock: hookd.SystemClock, mux: http.NewServeMux()}
+	s := &Server{store: store, intake: intake.New(store), logger: logger, clock: hookd.SystemClock, mux: http.NewServeMux()}
 	for _, opt := range opts {
 		opt(s)
 	}

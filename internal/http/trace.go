@@ -64,7 +64,7 @@ func (s *Server) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Pu
 			e.TraceParent = tp
 		}
 	}
-	published, err := s.store.PublishEvents(ctx, events)
+	published, err := s.intake.Publish(ctx, events)
 	if err != nil {
 		span.SetStatus(codes.Error, err.Error())
 		return nil, err

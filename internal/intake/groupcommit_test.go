@@ -1,0 +1,118 @@
+package intake_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/intake"
+	"github.com/hookd/hookd/internal/sqlite"
+)
+
+// gatedStore is a real SQLite store whose first PublishEvents waits for
+// release, so that the requests that come meanwhile are known to wait
+// together; it counts the calls, and fails any call that holds an event
+// named "bad".
+type gatedStore struct {
+	hookd.Store
+	release chan struct{}
+	gated   atomic.Bool
+	calls   atomic.Int64
+}
+
+func (s *gatedStore) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hookd.Published, error) {
+	s.calls.Add(1)
+	if s.gated.CompareAndSwap(false, true) {
+		<-s.release
+	}
+	for _, e := range events {
+		if e.ID == "bad" {
+			return nil, errors.New("refused: bad")
+		}
+	}
+	return s.Store.PublishEvents(ctx, events)
+}
+
+func openStore(t *testing.T) *gatedStore {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	w := &hookd.Webhook{Name: "w", HTTPURL: "http://127.0.0.1:9/", HTTPMethod: "POST", TriggerEvents: []string{"ASSET_ADDED"}}
+	if err := st.CreateWebhook(context.Background(), w, hookd.NewSigningSecret()); err != nil {
+		t.Fatal(err)
+	}
+	return &gatedStore{Store: st, release: make(chan struct{})}
+}
+
+// publishAll publishes one event per id at once, the first alone (it holds
+// the gate) and the others while it waits, and returns each one's result.
+func publishAll(t *testing.T, st *gatedStore, g *intake.GroupCommit, ids []string) ([][]hookd.Published, []error) {
+	t.Helper()
+	outs, errs := make([][]hookd.Published, len(ids)), make([]error, len(ids))
+	var wg sync.WaitGroup
+	publish := func(i int) {
+		outs[i], errs[i] = g.Publish(context.Background(), []*hookd.Event{{ID: ids[i], Event: "ASSET_ADDED"}})
+	}
+	wg.Go(func() { publish(0) })
+	for st.calls.Load() == 0 { // until the first request holds the gate
+		runtime.Gosched()
+	}
+	for i := 1; i < len(ids); i++ {
+		wg.Go(func() { publish(i) })
+	}
+	for g.Waiting() < len(ids)-1 { // until the others wait
+		runtime.Gosched()
+	}
+	close(st.release)
+	wg.Wait()
+	return outs, errs
+}
+
+// Requests that come while a commit runs share the next one: 30 requests
+// make two transactions, and each gets its own events back, stored.
+func TestGroupCommitSharesTransactions(t *testing.T) {
+	st := openStore(t)
+	g := intake.New(st)
+	ids := make([]string, 30)
+	for i := range ids {
+		ids[i] = fmt.Sprint("evt-", i)
+	}
+	outs, errs := publishAll(t, st, g, ids)
+	for i := range ids {
+		if errs[i] != nil || len(outs[i]) != 1 || outs[i][0].Event.ID != ids[i] || outs[i][0].Deliveries != 1 {
+			t.Errorf("request %d: %+v, %v", i, outs[i], errs[i])
+		}
+	}
+	if n := st.calls.Load(); n != 2 {
+		t.Errorf("%d PublishEvents calls for 30 requests, want 2 (one alone, then one for the 29 that waited)", n)
+	}
+	again, err := st.Store.PublishEvents(context.Background(), []*hookd.Event{{ID: "evt-17", Event: "ASSET_ADDED"}})
+	if err != nil || !again[0].Duplicate {
+		t.Errorf("evt-17 was not stored: %+v, %v", again, err)
+	}
+}
+
+// One request whose events fail its group's transaction fails alone: the
+// group is stored again request by request.
+func TestGroupCommitIsolatesAFailingRequest(t *testing.T) {
+	st := openStore(t)
+	g := intake.New(st)
+	ids := []string{"first", "a", "bad", "b"}
+	outs, errs := publishAll(t, st, g, ids)
+	for i, id := range ids {
+		switch {
+		case id == "bad" && errs[i] == nil:
+			t.Errorf("the bad request succeeded")
+		case id != "bad" && (errs[i] != nil || outs[i][0].Event.ID != id):
+			t.Errorf("request %q: %+v, %v", id, outs[i], errs[i])
+		}
+	}
+}
