@@ -177,9 +177,8 @@ type Outcome struct {
 // one as it is, an is_hmac one with HMACHex of the body; a custom header
 // with a reserved name is not sent (NotSent). RequestHeaders shows them
 // with the signature and every hidden or HMAC value masked, and Error never
-// holds a hidden or HMAC value (nor its HMAC, nor the signature): a Go
-// client error or a receiver's malformed answer that quotes one has it
-// replaced by Masked.
+// holds a header value: where a Go client error or a receiver's malformed
+// answer quotes one, it reads Masked (maskValues).
 func (s *Sender) Send(ctx context.Context, t *hookd.Target, d *hookd.Delivery, at time.Time) Outcome {
 	start := time.Now() // the duration is measured on the monotonic clock
 	o := Outcome{RetryAfter: -1}
@@ -214,8 +213,8 @@ func (s *Sender) attempt(ctx context.Context, t *hookd.Target, d *hookd.Delivery
 	shown[HeaderWebhookTimestamp] = timestamp
 	header[HeaderWebhookSignature] = []string{signature}
 	shown[HeaderWebhookSignature] = Masked
-	secrets := []string{signature}
-	defer func() { o.Error = maskSecrets(o.Error, secrets) }()
+	secrets, plain := []string{signature}, []string(nil)
+	defer func() { o.Error = maskValues(o.Error, secrets, plain) }()
 	// Custom headers go out with their key as the admin wrote it; rows that
 	// share a key (whatever its case) become one header with several values.
 	keys := make(map[string]string, len(t.Headers))
@@ -237,6 +236,8 @@ func (s *Sender) attempt(ctx context.Context, t *hookd.Target, d *hookd.Delivery
 		if h.Secret() {
 			display = Masked
 			secrets = append(secrets, h.Value, value)
+		} else {
+			plain = append(plain, value)
 		}
 		header[key] = append(header[key], value)
 		if prev, ok := shown[key]; ok {
@@ -333,19 +334,28 @@ func hasKeyFold(m map[string]string, key string) bool {
 	return false
 }
 
-// maskSecrets replaces in msg every secret, as it is and as Go quotes it
-// (%q, which error texts use), by Masked.
-func maskSecrets(msg string, secrets []string) string {
+// maskValues replaces by Masked, in msg, each secret wherever it appears,
+// as it is and as Go quotes it (%q, which error texts use), and each plain
+// value where Go quotes it whole: a plain value may be short, and is not to
+// be masked inside an address or a word.
+func maskValues(msg string, secrets, plain []string) string {
+	if msg == "" {
+		return msg
+	}
+	oldnew := make([]string, 0, 2*len(secrets)+2*len(plain))
 	for _, secret := range secrets {
 		if secret == "" {
 			continue
 		}
-		msg = strings.ReplaceAll(msg, secret, Masked)
+		oldnew = append(oldnew, secret, Masked)
 		if quoted := strconv.Quote(secret); quoted[1:len(quoted)-1] != secret {
-			msg = strings.ReplaceAll(msg, quoted[1:len(quoted)-1], Masked)
+			oldnew = append(oldnew, quoted[1:len(quoted)-1], Masked)
 		}
 	}
-	return msg
+	for _, value := range plain {
+		oldnew = append(oldnew, strconv.Quote(value), `"`+Masked+`"`)
+	}
+	return strings.NewReplacer(oldnew...).Replace(msg)
 }
 
 // readBody reads the logged part of body, drains up to drainLimit more so
