@@ -325,6 +325,7 @@ func (s *Sender) attempt(ctx context.Context, t *hookd.Target, d *hookd.Delivery
 	return ""
 }
 
+// hasKeyFold reports whether m has key, in any case.
 func hasKeyFold(m map[string]string, key string) bool {
 	for k := range m {
 		if strings.EqualFold(k, key) {
