@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -58,6 +59,35 @@ func ParseAPIKey(s string) (prefix, secret string, ok bool) {
 	return prefix, secret, true
 }
 
+// BootstrapKeyName names the admin key that hookd registers from
+// --admin-api-key (HOOKD_ADMIN_API_KEY). hookd finds the keys that a new
+// value replaced by this name, to revoke them, so no other key may have it.
+const BootstrapKeyName = "bootstrap (HOOKD_ADMIN_API_KEY)"
+
+// ErrReservedKeyName is the error of making a key named BootstrapKeyName.
+var ErrReservedKeyName = errors.New("the name " + strconv.Quote(BootstrapKeyName) + " is reserved for the key hookd registers from HOOKD_ADMIN_API_KEY")
+
+// MinBootstrapSecret is the length, in bytes, that the secret of a chosen
+// admin key must have at least: the keys hookd makes have 43 characters.
+const MinBootstrapSecret = 24
+
+// BootstrapKeyFormat describes the admin key an operator may choose.
+const BootstrapKeyFormat = "<prefix>.<secret>: a prefix of 1 to 32 characters without a dot, and a secret of at least 24 characters (e.g. admin.$(openssl rand -hex 24))"
+
+// ParseBootstrapKey splits an admin key chosen by an operator, which must
+// have a secret of at least MinBootstrapSecret bytes. Its error says what
+// the key must look like, and never shows the key.
+func ParseBootstrapKey(s string) (prefix, secret string, err error) {
+	prefix, secret, ok := ParseAPIKey(s)
+	switch {
+	case !ok:
+		return "", "", errors.New("not of the form " + BootstrapKeyFormat)
+	case len(secret) < MinBootstrapSecret:
+		return "", "", errors.New("its secret is too short to be safe: use " + BootstrapKeyFormat)
+	}
+	return prefix, secret, nil
+}
+
 // HashSecret is the stored form of a key's secret.
 func HashSecret(secret string) []byte {
 	sum := sha256.Sum256([]byte(secret))
@@ -70,8 +100,11 @@ func (k *APIKey) Verify(secret string) bool {
 }
 
 // IssueAPIKey creates a key in store and returns the plaintext to show its
-// owner once.
+// owner once. The name may not be BootstrapKeyName (ErrReservedKeyName).
 func IssueAPIKey(ctx context.Context, store Store, userID int64, name, role string) (string, error) {
+	if name == BootstrapKeyName {
+		return "", ErrReservedKeyName
+	}
 	for {
 		k, plaintext := NewAPIKey(userID, name, role)
 		err := store.CreateAPIKey(ctx, k)

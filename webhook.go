@@ -44,15 +44,27 @@ type Header struct {
 	UpdatedAt time.Time
 }
 
-// ReservedHeaders are set on every delivery by hookd (README: The delivery
-// contract) or by the HTTP client; a webhook header may not use these names.
+// ReservedHeaders are the names a webhook header may not use, in any case:
+// hookd sets them on every delivery (README: The delivery contract), the
+// HTTP client sets them, or they are hop-by-hop headers (RFC 9110, 7.6.1),
+// which concern one connection rather than the receiver and which Go's
+// HTTP/2 client refuses to send (quoting their values in its error). Any
+// name starting with ReservedHeaderPrefix is reserved too.
 var ReservedHeaders = []string{
 	"Content-Type", "Content-Length", "User-Agent", "Host", "Connection", "Transfer-Encoding",
 	"Webhook-Id", "Webhook-Timestamp", "Webhook-Signature", "Traceparent", "Tracestate",
+	"Upgrade", "TE", "Trailer", "Keep-Alive",
 }
+
+// ReservedHeaderPrefix starts the names of the proxy headers (Proxy-Authorization,
+// Proxy-Connection, ...), which are meant for a proxy, never for the receiver.
+const ReservedHeaderPrefix = "Proxy-"
 
 // IsReservedHeader reports whether name, in any case, is a reserved header.
 func IsReservedHeader(name string) bool {
+	if len(name) >= len(ReservedHeaderPrefix) && strings.EqualFold(name[:len(ReservedHeaderPrefix)], ReservedHeaderPrefix) {
+		return true
+	}
 	for _, r := range ReservedHeaders {
 		if strings.EqualFold(name, r) {
 			return true

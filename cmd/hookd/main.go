@@ -3,6 +3,8 @@
 //	hookd serve                      run the API and the delivery workers
 //	hookd migrate                    apply the database schema
 //	hookd keys create --name N       print a new API key (--admin for an admin key)
+//	hookd keys list                  list the API keys (--json)
+//	hookd keys revoke PREFIX|ID      revoke an API key
 //	hookd events send --event E      publish an event to a running hookd
 //	hookd bench                      measure hookd end to end on this machine
 //	hookd version                    print version and commit
@@ -25,6 +27,8 @@ Usage:
   hookd serve [flags]                       run the API and the delivery workers
   hookd migrate [--database D]              apply the database schema and exit
   hookd keys create --name N [--admin]      create an API key and print it once
+  hookd keys list [--json]                  list the API keys (never their secrets)
+  hookd keys revoke PREFIX|ID               revoke an API key
   hookd events send --event E [flags]       publish an event to a running hookd
   hookd bench [flags]                       measure throughput and latency end to end
   hookd version                             print version and commit
@@ -55,10 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "migrate":
 		return migrate(ctx, rest, stdout, stderr)
 	case "keys":
-		if len(rest) == 0 || rest[0] != "create" {
-			return errors.New(`unknown keys command: use "hookd keys create --name NAME [--admin]"`)
-		}
-		return createKey(ctx, rest[1:], stdout, stderr)
+		return keysCmd(ctx, rest, stdout, stderr)
 	case "events":
 		if len(rest) == 0 || rest[0] != "send" {
 			return errors.New(`unknown events command: use "hookd events send --event NAME [--project P] [--user N] [--data JSON]"`)

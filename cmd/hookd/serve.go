@@ -58,7 +58,7 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	c := &serveConfig{database: databaseFlag(fs), log: logFlags(fs)}
 	configFlag(fs)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
-	fs.StringVar(&c.adminAPIKey, "admin-api-key", "", "an admin key, <prefix>.<secret>, registered at start if absent")
+	fs.StringVar(&c.adminAPIKey, "admin-api-key", "", "an admin key of your choosing, <prefix>.<secret> with a secret of 24+ characters, registered at start; it revokes the one it replaced")
 	fs.StringVar(&c.allowPrivate, "allow-private", "", "comma-separated CIDRs that deliveries may reach although private or loopback, e.g. 127.0.0.0/8")
 	fs.StringVar(&c.retrySchedule, "retry-schedule", delivery.DefaultScheduleString, "delays between attempts, comma-separated Go durations (±20% jitter)")
 	fs.IntVar(&c.concurrency, "concurrency", delivery.DefaultConcurrency, "attempts sent at once")
@@ -93,10 +93,8 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if c.adminAPIKey != "" {
-		if _, _, ok := hookd.ParseAPIKey(c.adminAPIKey); !ok {
-			return errors.New("invalid HOOKD_ADMIN_API_KEY: use the form <prefix>.<secret>")
-		}
+	if err := checkAdminAPIKey(c.adminAPIKey); err != nil {
+		return err
 	}
 	allow, err := delivery.ParseAllowList(c.allowPrivate)
 	if err != nil {
@@ -293,31 +291,6 @@ func newService(store hookd.Store, o serviceOptions) (*service, error) {
 	// The admin UI owns "/" and "/assets/"; every other path is the API's.
 	srv := newHTTPServer(web.Mount(hookdhttp.NewServer(store, o.logger, apiOptions...)), o.logger, o.httpLimits)
 	return &service{store: store, sender: sender, dispatcher: dispatcher, server: srv}, nil
-}
-
-// bootstrapAdminKey registers HOOKD_ADMIN_API_KEY if its prefix is not
-// stored yet, so that a fresh install can be scripted.
-func bootstrapAdminKey(ctx context.Context, store hookd.Store, key string, logger *slog.Logger) error {
-	if key == "" {
-		return nil
-	}
-	prefix, secret, _ := hookd.ParseAPIKey(key)
-	existing, err := store.APIKeyByPrefix(ctx, prefix)
-	if err == nil {
-		if !existing.Verify(secret) {
-			logger.Warn("HOOKD_ADMIN_API_KEY: a different key with this prefix is already stored; keeping it", "key_prefix", prefix)
-		}
-		return nil
-	}
-	if !errors.Is(err, hookd.ErrNotFound) {
-		return err
-	}
-	k := &hookd.APIKey{UserID: hookd.DefaultUserID, Prefix: prefix, SecretHash: hookd.HashSecret(secret), Name: "bootstrap (HOOKD_ADMIN_API_KEY)", Role: hookd.RoleAdmin}
-	if err := store.CreateAPIKey(ctx, k); err != nil && !errors.Is(err, hookd.ErrConflict) {
-		return err
-	}
-	logger.Info("registered the admin key from HOOKD_ADMIN_API_KEY", "key_prefix", prefix)
-	return nil
 }
 
 // redact hides a password in a database URL.

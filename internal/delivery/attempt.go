@@ -50,7 +50,7 @@ func (d *Dispatcher) attempt(ctx context.Context, t *hookd.Target, dl *hookd.Del
 			d.observer.WebhooksDisabled(DisabledGone, 1)
 		}
 	}
-	d.logAttempt(ctx, t, dl, &r)
+	d.logAttempt(ctx, t, dl, &r, o.NotSent)
 	return r, true
 }
 
@@ -77,11 +77,16 @@ func decide(p *Policy, dl *hookd.Delivery, at time.Time, o *Outcome) hookd.Attem
 
 // logAttempt logs one line for an attempt. It names the receiver by its
 // host only (a URL's path or query may hold a token) and never logs header
-// values or the body.
-func (d *Dispatcher) logAttempt(ctx context.Context, t *hookd.Target, dl *hookd.Delivery, r *hookd.AttemptResult) {
+// values or the body. A success is logged at info level, not debug, when
+// some of the webhook's headers were not sent (notSent names them), so
+// that the admin learns to remove them.
+func (d *Dispatcher) logAttempt(ctx context.Context, t *hookd.Target, dl *hookd.Delivery, r *hookd.AttemptResult, notSent []string) {
 	level, msg := slog.LevelDebug, "delivery attempt"
-	if !r.Success {
+	switch {
+	case !r.Success:
 		level, msg = slog.LevelInfo, "delivery attempt failed"
+	case len(notSent) > 0:
+		level = slog.LevelInfo
 	}
 	if !d.log.Enabled(ctx, level) {
 		return
@@ -94,6 +99,9 @@ func (d *Dispatcher) logAttempt(ctx context.Context, t *hookd.Target, dl *hookd.
 		attrs = append(attrs, slog.String("method", t.Method), slog.String("host", urlHost(t.URL)))
 	}
 	attrs = append(attrs, slog.Int("status", r.HTTPStatus), slog.Duration("duration", r.Duration))
+	if len(notSent) > 0 {
+		attrs = append(attrs, slog.Any("reserved_headers_not_sent", notSent))
+	}
 	if !r.Success {
 		attrs = append(attrs, slog.String("class", r.ErrorClass), slog.String("err", r.Error))
 		if r.DeliveryState() == hookd.StatePending {

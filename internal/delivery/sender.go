@@ -43,8 +43,13 @@ const drainLimit = 64 << 10
 // receiver that sends more fails the attempt with hookd.ClassTooLarge.
 const maxResponseHeaderBytes = 64 << 10
 
-// Masked stands for a secret header value in RequestHeaders.
+// Masked stands for a secret header value in RequestHeaders and in error texts.
 const Masked = "********"
+
+// NotSent stands in RequestHeaders for a stored header that was left out
+// because its name is reserved (hookd.IsReservedHeader): a header stored
+// before its name was reserved.
+const NotSent = "(not sent: reserved name)"
 
 // Names of the headers hookd sets on every delivery.
 const (
@@ -153,7 +158,10 @@ type Outcome struct {
 	// count from it.
 	End            time.Time
 	RequestHeaders map[string]string // secrets masked
-	ResponseBody   string            // at most hookd.MaxLoggedBody bytes
+	// NotSent names the webhook's headers that were left out because
+	// their names are reserved.
+	NotSent      []string
+	ResponseBody string // at most hookd.MaxLoggedBody bytes
 	// RetryAfter is the delay that a failed response asked for in its
 	// Retry-After header, counted from End; -1 when it asked none that
 	// parses.
@@ -166,8 +174,11 @@ type Outcome struct {
 // The request carries the body of Body, Content-Type: application/json,
 // User-Agent, webhook-id (d.MessageID), webhook-timestamp (at),
 // webhook-signature (Sign with t.Secrets), then t's custom headers: a plain
-// one as it is, an is_hmac one with HMACHex of the body. RequestHeaders
-// shows them with the signature and every hidden or HMAC value masked.
+// one as it is, an is_hmac one with HMACHex of the body; a custom header
+// with a reserved name is not sent (NotSent). RequestHeaders shows them
+// with the signature and every hidden or HMAC value masked, and Error never
+// holds a header value: where a Go client error or a receiver's malformed
+// answer quotes one, it reads Masked (maskValues).
 func (s *Sender) Send(ctx context.Context, t *hookd.Target, d *hookd.Delivery, at time.Time) Outcome {
 	start := time.Now() // the duration is measured on the monotonic clock
 	o := Outcome{RetryAfter: -1}
@@ -202,14 +213,17 @@ func (s *Sender) attempt(ctx context.Context, t *hookd.Target, d *hookd.Delivery
 	shown[HeaderWebhookTimestamp] = timestamp
 	header[HeaderWebhookSignature] = []string{signature}
 	shown[HeaderWebhookSignature] = Masked
+	secrets, plain := []string{signature}, []string(nil)
+	defer func() { o.Error = maskValues(o.Error, secrets, plain) }()
 	// Custom headers go out with their key as the admin wrote it; rows that
 	// share a key (whatever its case) become one header with several values.
 	keys := make(map[string]string, len(t.Headers))
 	for _, h := range t.Headers {
-		canon := http.CanonicalHeaderKey(h.Key)
-		if hookd.IsReservedHeader(canon) {
+		if hookd.IsReservedHeader(h.Key) {
+			o.NotSent = append(o.NotSent, h.Key)
 			continue
 		}
+		canon := http.CanonicalHeaderKey(h.Key)
 		key, ok := keys[canon]
 		if !ok {
 			key = h.Key
@@ -221,6 +235,9 @@ func (s *Sender) attempt(ctx context.Context, t *hookd.Target, d *hookd.Delivery
 		}
 		if h.Secret() {
 			display = Masked
+			secrets = append(secrets, h.Value, value)
+		} else {
+			plain = append(plain, value)
 		}
 		header[key] = append(header[key], value)
 		if prev, ok := shown[key]; ok {
@@ -234,6 +251,11 @@ func (s *Sender) attempt(ctx context.Context, t *hookd.Target, d *hookd.Delivery
 	for _, k := range []string{"Traceparent", "Tracestate"} {
 		if v := header.Get(k); v != "" {
 			shown[k] = v
+		}
+	}
+	for _, key := range o.NotSent {
+		if !hasKeyFold(shown, key) {
+			shown[key] = NotSent
 		}
 	}
 	o.RequestHeaders = shown
@@ -301,6 +323,40 @@ func (s *Sender) attempt(ctx context.Context, t *hookd.Target, d *hookd.Delivery
 		return resp.Header.Get("Retry-After")
 	}
 	return ""
+}
+
+// hasKeyFold reports whether m has key, in any case.
+func hasKeyFold(m map[string]string, key string) bool {
+	for k := range m {
+		if strings.EqualFold(k, key) {
+			return true
+		}
+	}
+	return false
+}
+
+// maskValues replaces by Masked, in msg, each secret wherever it appears,
+// as it is and as Go quotes it (%q, which error texts use), and each plain
+// value where Go quotes it whole: a plain value may be short, and is not to
+// be masked inside an address or a word.
+func maskValues(msg string, secrets, plain []string) string {
+	if msg == "" {
+		return msg
+	}
+	oldnew := make([]string, 0, 2*len(secrets)+2*len(plain))
+	for _, secret := range secrets {
+		if secret == "" {
+			continue
+		}
+		oldnew = append(oldnew, secret, Masked)
+		if quoted := strconv.Quote(secret); quoted[1:len(quoted)-1] != secret {
+			oldnew = append(oldnew, quoted[1:len(quoted)-1], Masked)
+		}
+	}
+	for _, value := range plain {
+		oldnew = append(oldnew, strconv.Quote(value), `"`+Masked+`"`)
+	}
+	return strings.NewReplacer(oldnew...).Replace(msg)
 }
 
 // readBody reads the logged part of body, drains up to drainLimit more so

@@ -73,12 +73,21 @@ func testSender(timeout time.Duration) *Sender {
 // path (s, then the default policy) and returns its result, which nothing
 // records.
 func attemptOnce(s *Sender, ctx context.Context, t *hookd.Target, d *hookd.Delivery) hookd.AttemptResult {
-	disp, err := New(Config{Store: newFakeStore(), Sender: s, Logger: slog.New(slog.DiscardHandler)})
+	r, _ := attemptLogged(s, ctx, t, d)
+	return r
+}
+
+// attemptLogged is attemptOnce that also returns the dispatcher's log of
+// the attempt, at debug level and above, as text.
+func attemptLogged(s *Sender, ctx context.Context, t *hookd.Target, d *hookd.Delivery) (hookd.AttemptResult, string) {
+	var log strings.Builder
+	logger := slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	disp, err := New(Config{Store: newFakeStore(), Sender: s, Logger: logger})
 	if err != nil {
 		panic(err)
 	}
 	r, _ := disp.attempt(ctx, t, d)
-	return r
+	return r, log.String()
 }
 
 func testDelivery() *hookd.Delivery {

@@ -14,7 +14,8 @@ const (
 	maxHeaderValueLength = 4096
 )
 
-// headerKey reads a header name: an HTTP token that hookd does not set itself.
+// headerKey reads a header name: an HTTP token that is not reserved
+// (hookd.IsReservedHeader).
 func (p *params) headerKey(required bool) *string {
 	key, _ := p.Text("header_key", required, maxHeaderKeyLength)
 	if key == nil {
@@ -25,11 +26,15 @@ func (p *params) headerKey(required bool) *string {
 		return nil
 	}
 	if hookd.IsReservedHeader(*key) {
-		p.fail(invalid(p.name("header_key"), *key, "Must not be a header that hookd sets itself: "+strings.Join(hookd.ReservedHeaders, ", ")))
+		p.fail(invalid(p.name("header_key"), *key, reservedHeaderRule))
 		return nil
 	}
 	return key
 }
+
+// reservedHeaderRule is the rule a reserved header name breaks, naming them all.
+var reservedHeaderRule = "Must not be a header that hookd sets, nor one about the connection or for a proxy: " +
+	strings.Join(hookd.ReservedHeaders, ", ") + " or a name starting with " + hookd.ReservedHeaderPrefix
 
 func isToken(s string) bool {
 	for _, c := range []byte(s) {
@@ -90,7 +95,7 @@ func (s *Server) updateHeader(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := revealsSecret(wh, headerID, u); err != nil {
+	if u, err = keepSecretKind(wh, headerID, u); err != nil {
 		return err
 	}
 	h, err := s.store.UpdateHeader(r.Context(), wh.ID, headerID, u)
@@ -105,19 +110,35 @@ func (s *Server) updateHeader(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// revealsSecret refuses an update that would make a hidden or HMAC header's
-// stored value visible: a secret, once set, is never shown again, so making a
-// header plain needs a new value.
-func revealsSecret(wh *hookd.Webhook, headerID int64, u hookd.HeaderUpdate) error {
+// keepSecretKind refuses an update without a new header_value that would
+// change what the stored value is: an HMAC key must never go out as a plain
+// value, nor a value meant to be sent become an HMAC key, and a hidden or
+// HMAC value, once set, is never shown again, so it cannot become plain.
+//
+// It returns u without the flags that would change nothing, so that an
+// update which checked against this read cannot undo a concurrent change
+// of the header's kind.
+func keepSecretKind(wh *hookd.Webhook, headerID int64, u hookd.HeaderUpdate) (hookd.HeaderUpdate, error) {
+	if u.Value != nil {
+		return u, nil
+	}
 	for _, h := range wh.Headers {
-		if h.ID != headerID || !h.Secret() || u.Value != nil {
+		if h.ID != headerID {
 			continue
 		}
-		if after := (hookd.Header{Hidden: valueOr(u.Hidden, h.Hidden), IsHMAC: valueOr(u.IsHMAC, h.IsHMAC)}); !after.Secret() {
-			return errorf(http.StatusUnprocessableEntity, "A hidden or HMAC header's value is never shown again: send a new header_value to make it a plain header")
+		after := hookd.Header{Hidden: valueOr(u.Hidden, h.Hidden), IsHMAC: valueOr(u.IsHMAC, h.IsHMAC)}
+		switch {
+		case after.IsHMAC != h.IsHMAC:
+			return u, errorf(http.StatusUnprocessableEntity, "Changing is_hmac changes what header_value is (an HMAC key, or a value sent as it is): send a new header_value with it")
+		case h.Secret() && !after.Secret():
+			return u, errorf(http.StatusUnprocessableEntity, "A hidden or HMAC header's value is never shown again: send a new header_value to make it a plain header")
+		}
+		u.IsHMAC = nil
+		if after.Hidden == h.Hidden {
+			u.Hidden = nil
 		}
 	}
-	return nil
+	return u, nil
 }
 
 func valueOr[T any](p *T, def T) T {

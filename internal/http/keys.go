@@ -33,6 +33,9 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := params{obj: obj}
 	name, _ := p.Text("name", true, maxNameLength)
+	if name != nil && *name == hookd.BootstrapKeyName {
+		p.fail(invalid(p.name("name"), *name, "Must not be the name of the key that hookd registers from HOOKD_ADMIN_API_KEY"))
+	}
 	if p.err != nil {
 		return p.err
 	}

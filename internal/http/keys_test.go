@@ -47,6 +47,9 @@ func TestAPIKeys(t *testing.T) {
 
 		expect(t, a.do("POST", "/api/v2/user/api_keys", a.adminKey, `{}`), 422, `{"error":"Missing parameter name"}`)
 		expect(t, a.do("POST", "/api/v2/user/api_keys", a.adminKey, `{"name":null}`), 422, `{"error":"Invalid parameter 'name' value nil: Must be a String"}`)
+		// The bootstrap key's name is how hookd finds the key to revoke when HOOKD_ADMIN_API_KEY changes.
+		expect(t, a.do("POST", "/api/v2/user/api_keys", a.adminKey, `{"name":"bootstrap (HOOKD_ADMIN_API_KEY)"}`), 422,
+			`{"error":"Invalid parameter 'name' value \"bootstrap (HOOKD_ADMIN_API_KEY)\": Must not be the name of the key that hookd registers from HOOKD_ADMIN_API_KEY"}`)
 		expect(t, a.do("GET", "/api/v2/user/api_keys", a.publisher, ""), 401, `{"error":"Unauthorized"}`)
 		expect(t, a.do("DELETE", "/api/v2/user/api_keys/not-found-id", a.adminKey, ""), 404,
 			`{"error":"Couldn't find ApiKey with 'id'=not-found-id [WHERE \"api_keys\".\"user_id\" = $1]"}`)

@@ -56,6 +56,7 @@ func TestAdminAPI(t *testing.T) {
 		a := newTestAPI(t, store)
 		unauthorized := `{"error":"Unauthorized"}`
 		notFoundWebhook := `{"error":"Couldn't find Webhook with 'id'=-1"}`
+		changingIsHMAC := `{"error":"Changing is_hmac changes what header_value is (an HMAC key, or a value sent as it is): send a new header_value with it"}`
 		a.run(t, []step{
 			{"register seed project", "POST", "/api/v2/admin/projects", "admin", `{"id":"` + seedProject + `","title":"Seed"}`, 200, ""},
 			{"register update project", "POST", "/api/v2/admin/projects", "admin", `{"id":"` + updateProject + `","title":"Update"}`, 200, ""},
@@ -151,6 +152,10 @@ func TestAdminAPI(t *testing.T) {
 				`{"header_key":"bad key","header_value":"v"}`, 422, "{\"error\":\"Invalid parameter 'header_key' value \\\"bad key\\\": Must be an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)\"}"},
 			{"add header: reserved name", "POST", "/api/v2/admin/webhooks/1/webhook_headers", "admin",
 				`{"header_key":"webhook-signature","header_value":"v"}`, 422, ""},
+			{"add header: hop-by-hop name", "POST", "/api/v2/admin/webhooks/1/webhook_headers", "admin",
+				`{"header_key":"upgrade","header_value":"websocket","hidden":true}`, 422, reservedHeader("upgrade")},
+			{"add header: proxy name", "POST", "/api/v2/admin/webhooks/1/webhook_headers", "admin",
+				`{"header_key":"Proxy-Authorization","header_value":"Basic eA=="}`, 422, reservedHeader("Proxy-Authorization")},
 			{"add header: value with a line break", "POST", "/api/v2/admin/webhooks/1/webhook_headers", "admin",
 				`{"header_key":"X-Evil","header_value":"a\r\nInjected: yes"}`, 422, ""},
 			{"add header: value with a control character", "POST", "/api/v2/admin/webhooks/1/webhook_headers", "admin",
@@ -173,7 +178,19 @@ func TestAdminAPI(t *testing.T) {
 			{"update header: making a secret header plain needs a new value", "POST", "/api/v2/admin/webhooks/1/webhook_headers/2", "admin",
 				`{"hidden":false}`, 422, `{"error":"A hidden or HMAC header's value is never shown again: send a new header_value to make it a plain header"}`},
 			{"update header: making an hmac header plain needs a new value", "POST", "/api/v2/admin/webhooks/1/webhook_headers/3", "admin",
-				`{"is_hmac":0}`, 422, `{"error":"A hidden or HMAC header's value is never shown again: send a new header_value to make it a plain header"}`},
+				`{"is_hmac":0}`, 422, changingIsHMAC},
+			{"update header: to a reserved name", "POST", "/api/v2/admin/webhooks/1/webhook_headers/1", "admin",
+				`{"header_key":"TE"}`, 422, reservedHeader("TE")},
+			{"update header: an hmac header cannot become a hidden one without a new value", "POST", "/api/v2/admin/webhooks/1/webhook_headers/3", "admin",
+				`{"is_hmac":false,"hidden":true}`, 422, changingIsHMAC},
+			{"update header: a hidden header cannot become an hmac one without a new value", "POST", "/api/v2/admin/webhooks/1/webhook_headers/2", "admin",
+				`{"is_hmac":true}`, 422, changingIsHMAC},
+			{"update header: is_hmac unchanged needs no value", "POST", "/api/v2/admin/webhooks/1/webhook_headers/3", "admin",
+				`{"is_hmac":true,"hidden":false}`, 200,
+				`{"webhook_header":{"id":3,"webhook_id":1,"header_key":"X-Signature","header_value":null,"hidden":false,"is_hmac":true,"created_at":"<time>","updated_at":"<time>"}}`},
+			{"update header: is_hmac with a new value", "POST", "/api/v2/admin/webhooks/1/webhook_headers/2", "admin",
+				`{"is_hmac":true,"header_value":"new-hmac-key"}`, 200,
+				`{"webhook_header":{"id":2,"webhook_id":1,"header_key":"Authorization","header_value":"new-hmac-key","hidden":true,"is_hmac":true,"created_at":"<time>","updated_at":"<time>"}}`},
 			{"update header: not found", "POST", "/api/v2/admin/webhooks/1/webhook_headers/99", "admin",
 				`{"header_value":"x"}`, 404, `{"error":"Couldn't find WebhookHeader with 'id'=99"}`},
 			{"update header: of another webhook", "POST", "/api/v2/admin/webhooks/2/webhook_headers/1", "admin",
@@ -181,7 +198,7 @@ func TestAdminAPI(t *testing.T) {
 			{"webhook hides secret header values", "GET", "/api/v2/admin/webhooks/1", "admin", "", 200,
 				webhookJSON("1", "null", "webhook_headers", `[
 					{"id":1,"webhook_id":1,"header_key":"test-key","header_value":null,"hidden":true,"is_hmac":false,"created_at":"<time>","updated_at":"<time>"},
-					{"id":2,"webhook_id":1,"header_key":"Authorization","header_value":null,"hidden":true,"is_hmac":false,"created_at":"<time>","updated_at":"<time>"},
+					{"id":2,"webhook_id":1,"header_key":"Authorization","header_value":null,"hidden":true,"is_hmac":true,"created_at":"<time>","updated_at":"<time>"},
 					{"id":3,"webhook_id":1,"header_key":"X-Signature","header_value":null,"hidden":false,"is_hmac":true,"created_at":"<time>","updated_at":"<time>"}]`)},
 			{"delete header", "DELETE", "/api/v2/admin/webhooks/1/webhook_headers/1", "admin", "", 200, `{"ok":"ok"}`},
 			{"delete header: gone", "DELETE", "/api/v2/admin/webhooks/1/webhook_headers/1", "admin", "", 404, `{"error":"Couldn't find WebhookHeader with 'id'=1"}`},
@@ -265,4 +282,12 @@ func TestAddUserConcurrently(t *testing.T) {
 			t.Errorf("statuses %v, want one 200 and seven 422", counts)
 		}
 	})
+}
+
+// reservedHeader is the answer to a reserved header_key.
+func reservedHeader(key string) string {
+	return fmt.Sprintf(`{"error":%q}`, fmt.Sprintf("Invalid parameter 'header_key' value %q: ", key)+
+		"Must not be a header that hookd sets, nor one about the connection or for a proxy: "+
+		"Content-Type, Content-Length, User-Agent, Host, Connection, Transfer-Encoding, Webhook-Id, Webhook-Timestamp, "+
+		"Webhook-Signature, Traceparent, Tracestate, Upgrade, TE, Trailer, Keep-Alive or a name starting with Proxy-")
 }

@@ -1,0 +1,28 @@
+package hookd
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseBootstrapKey(t *testing.T) {
+	prefix, secret, err := ParseBootstrapKey("admin.0123456789abcdef01234567")
+	if err != nil || prefix != "admin" || secret != "0123456789abcdef01234567" {
+		t.Errorf("a 24-character secret: %q %q %v", prefix, secret, err)
+	}
+	for key, want := range map[string]string{
+		"k.x":                               "its secret is too short to be safe: use <prefix>.<secret>: a prefix of 1 to 32 characters without a dot, and a secret of at least 24 characters",
+		"admin.0123456789abcdef0123456":     "its secret is too short to be safe",
+		"no-dot-0123456789abcdef0123456789": "not of the form <prefix>.<secret>",
+		".0123456789abcdef0123456789":       "not of the form",
+		strings.Repeat("p", 33) + ".0123456789abcdef0123456789": "not of the form",
+	} {
+		_, _, err := ParseBootstrapKey(key)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", key, err, want)
+		}
+		if err != nil && strings.Contains(err.Error(), key) {
+			t.Errorf("%s: the error shows the key: %v", key, err)
+		}
+	}
+}
