@@ -95,7 +95,8 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	}
 	if c.adminAPIKey != "" {
 		if _, _, ok := hookd.ParseAPIKey(c.adminAPIKey); !ok {
-			return errors.New("invalid HOOKD_ADMIN_API_KEY: use the form <prefix>.<secret>")
+			return fmt.Errorf("invalid HOOKD_ADMIN_API_KEY: use the form <prefix>.<secret>, a prefix of up to %d characters and a secret of up to %d",
+				hookd.MaxPrefixLength, hookd.MaxSecretLength)
 		}
 	}
 	allow, err := delivery.ParseAllowList(c.allowPrivate)
