@@ -95,13 +95,14 @@ func (e *tooManyRequests) write(w http.ResponseWriter) {
 // is answered 429 rather than 401: key guessing stays limited per address
 // (a key's secret is 32 random bytes besides, beyond guessing).
 //
-// Checking first means that an address over its budget still costs the
-// server a key check per request; authenticate bounds that check (no
-// store lookup for a malformed key; one indexed lookup and one hash of a
-// short secret otherwise), so such a request costs no more than the
-// authentication of a valid one and never reaches a handler or its body,
-// and the number of requests is bounded by the server's connection and
-// header limits like any other traffic.
+// Checking first means that a request from an address over its budget
+// still costs a key check. authenticate bounds it whatever is sent: no
+// store lookup for a malformed key, otherwise one indexed lookup by prefix
+// and at most one SHA-256 of a secret of at most hookd.MaxSecretLength
+// bytes. So such a request costs no more than authenticating a valid one,
+// never reaches a handler or reads its body, and an attacker's cost to the
+// server grows only with the requests it sends, like any unauthenticated
+// traffic (a cache of keys in memory would make it cheaper still).
 //
 // An authenticated request spends its key's budget, whatever its route, so
 // a valid key of the wrong role (a publisher on an admin route) is limited
