@@ -50,10 +50,20 @@ func NewAPIKey(userID int64, name, role string) (*APIKey, string) {
 	return k, k.Prefix + "." + secret
 }
 
+// MaxPrefixLength and MaxSecretLength bound the parts of a key hookd
+// accepts. Issued keys have 5 and 43 characters; a key of one's own
+// (HOOKD_ADMIN_API_KEY) may be longer, up to these, and anything longer is
+// refused before it is looked up or hashed, so checking a key is cheap
+// whatever a caller sends.
+const (
+	MaxPrefixLength = 32
+	MaxSecretLength = 256
+)
+
 // ParseAPIKey splits "<prefix>.<secret>".
 func ParseAPIKey(s string) (prefix, secret string, ok bool) {
 	prefix, secret, ok = strings.Cut(s, ".")
-	if !ok || prefix == "" || secret == "" || len(prefix) > 32 {
+	if !ok || prefix == "" || secret == "" || len(prefix) > MaxPrefixLength || len(secret) > MaxSecretLength {
 		return "", "", false
 	}
 	return prefix, secret, true
@@ -72,7 +82,7 @@ var ErrReservedKeyName = errors.New("the name " + strconv.Quote(BootstrapKeyName
 const MinBootstrapSecret = 24
 
 // BootstrapKeyFormat describes the admin key an operator may choose.
-const BootstrapKeyFormat = "<prefix>.<secret>: a prefix of 1 to 32 characters without a dot, and a secret of at least 24 characters (e.g. admin.$(openssl rand -hex 24))"
+const BootstrapKeyFormat = "<prefix>.<secret>: a prefix of 1 to 32 characters without a dot, and a secret of 24 to 256 characters (e.g. admin.$(openssl rand -hex 24))"
 
 // ParseBootstrapKey splits an admin key chosen by an operator, which must
 // have a secret of at least MinBootstrapSecret bytes. Its error says what

@@ -11,7 +11,7 @@ func TestParseBootstrapKey(t *testing.T) {
 		t.Errorf("a 24-character secret: %q %q %v", prefix, secret, err)
 	}
 	for key, want := range map[string]string{
-		"k.x":                               "its secret is too short to be safe: use <prefix>.<secret>: a prefix of 1 to 32 characters without a dot, and a secret of at least 24 characters",
+		"k.x":                               "its secret is too short to be safe: use <prefix>.<secret>: a prefix of 1 to 32 characters without a dot, and a secret of 24 to 256 characters",
 		"admin.0123456789abcdef0123456":     "its secret is too short to be safe",
 		"no-dot-0123456789abcdef0123456789": "not of the form <prefix>.<secret>",
 		".0123456789abcdef0123456789":       "not of the form",
@@ -23,6 +23,25 @@ func TestParseBootstrapKey(t *testing.T) {
 		}
 		if err != nil && strings.Contains(err.Error(), key) {
 			t.Errorf("%s: the error shows the key: %v", key, err)
+		}
+	}
+}
+
+// Keys are split at the first dot; parts out of bounds are refused, so a
+// caller cannot make hookd look up or hash what it likes.
+func TestParseAPIKey(t *testing.T) {
+	_, issued := NewAPIKey(DefaultUserID, "k", RolePublisher)
+	longest := strings.Repeat("p", MaxPrefixLength) + "." + strings.Repeat("s", MaxSecretLength)
+	for _, ok := range []string{issued, "admin.change-me", "a.b.c", longest} {
+		if _, _, parsed := ParseAPIKey(ok); !parsed {
+			t.Errorf("ParseAPIKey(%.40q) refused", ok)
+		}
+	}
+	for _, bad := range []string{"", "nodot", ".secret", "prefix.",
+		strings.Repeat("p", MaxPrefixLength+1) + ".s",
+		"p." + strings.Repeat("s", MaxSecretLength+1)} {
+		if _, _, parsed := ParseAPIKey(bad); parsed {
+			t.Errorf("ParseAPIKey(%.40q) accepted", bad)
 		}
 	}
 }

@@ -9,8 +9,7 @@ import (
 )
 
 // Event is something that happened on the media platform, as published to
-// hookd. ID is the publisher's idempotency key when given: an event with an
-// ID already stored is accepted once and answered with the original.
+// hookd. ID is the publisher's idempotency key when given: see Republish.
 type Event struct {
 	ID        string
 	Event     string
@@ -22,6 +21,11 @@ type Event struct {
 	// event, when tracing is on, so that its delivery attempts join that
 	// trace across the queue; empty otherwise. Stores keep it with the event.
 	TraceParent string
+	// PublisherKeyID is the id of the API key that published the event
+	// (for the test action, the admin's key that asked for it): the scope
+	// of its ID as an idempotency key. 0 is no key: events published
+	// through a Store directly, and those stored before keys were recorded.
+	PublisherKeyID int64
 }
 
 // Normalize fills what a publisher may leave out (the id, the time: now,
@@ -61,6 +65,42 @@ type Published struct {
 	Deliveries int  // deliveries the event created (or had created, for a repeat)
 	Duplicate  bool // the ID was already stored; Event is the original
 }
+
+// Republish is the rule for an event e whose ID is already the ID of
+// stored, an event stored before it or earlier in the same batch. Event ids
+// are unique across hookd, as deliveries refer to events by id, but an id is
+// an idempotency key of the API key that published it:
+//
+//   - from the same key (PublisherKeyID), e is a repeat: it is answered with
+//     stored and its deliveries, as Duplicate, and stores nothing;
+//   - from another key, e is refused with an *EventIDTakenError (an
+//     ErrConflict), which tells nothing of stored, so a publisher never
+//     sees another's events; its batch is refused whole.
+//
+// Keys, not their users, are the scope: hookd has no user accounts (every
+// key belongs to DefaultUserID), so each key stands for one publisher. An
+// event stored without a key (0) is repeated only without a key.
+// index is e's place in its batch.
+func Republish(e *Event, index int, stored Event, deliveries int) (Published, error) {
+	if e.PublisherKeyID != stored.PublisherKeyID {
+		return Published{}, &EventIDTakenError{Index: index, ID: e.ID}
+	}
+	return Published{Event: stored, Deliveries: deliveries, Duplicate: true}, nil
+}
+
+// EventIDTakenError refuses the event at Index of a batch: its ID is that of
+// an event another API key published (Republish).
+type EventIDTakenError struct {
+	Index int
+	ID    string
+}
+
+func (e *EventIDTakenError) Error() string {
+	return fmt.Sprintf("event %q: the id is taken by an event another API key published", e.ID)
+}
+
+// Is makes the error an ErrConflict.
+func (e *EventIDTakenError) Is(target error) bool { return target == ErrConflict }
 
 // Events that keep the project registry current.
 const (

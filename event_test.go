@@ -1,6 +1,7 @@
 package hookd
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -42,5 +43,25 @@ func TestNormalizeAll(t *testing.T) {
 	bad := []*Event{{Event: "ASSET_ADDED"}, {ID: "bad", Event: "ASSET_ADDED", Data: []byte(`[`)}}
 	if err := NormalizeAll(bad, now); err == nil || !strings.Contains(err.Error(), `"bad"`) {
 		t.Errorf("NormalizeAll of an invalid event: %v, want an error naming it", err)
+	}
+}
+
+// An event id repeats only for the key that published it; to another key it
+// is a conflict that shows nothing of the stored event.
+func TestRepublish(t *testing.T) {
+	stored := Event{ID: "evt_1", Event: "ASSET_ADDED", Data: []byte(`{"secret":1}`), PublisherKeyID: 7}
+	p, err := Republish(&Event{ID: "evt_1", Event: "ASSET_REMOVED", PublisherKeyID: 7}, 3, stored, 2)
+	if err != nil || !p.Duplicate || p.Deliveries != 2 || p.Event.Event != "ASSET_ADDED" {
+		t.Fatalf("same key: %+v, %v; want the stored event as a duplicate", p, err)
+	}
+	for _, key := range []int64{8, 0} {
+		p, err = Republish(&Event{ID: "evt_1", PublisherKeyID: key}, 3, stored, 2)
+		var taken *EventIDTakenError
+		if !errors.As(err, &taken) || *taken != (EventIDTakenError{Index: 3, ID: "evt_1"}) || !errors.Is(err, ErrConflict) {
+			t.Fatalf("key %d: %v, want an EventIDTakenError for events[3] that is an ErrConflict", key, err)
+		}
+		if p.Event.Data != nil || strings.Contains(err.Error(), "secret") {
+			t.Fatalf("key %d: the refusal shows the stored event: %+v, %v", key, p, err)
+		}
 	}
 }

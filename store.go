@@ -55,8 +55,9 @@ type Store interface {
 	RotateSecret(ctx context.Context, webhookID int64, secret string, previousValidUntil time.Time) error
 
 	// PublishEvents stores events and, in the same transaction, a delivery
-	// for every webhook that matches each one (Webhook.Matches); events
-	// whose ID is already stored are answered with the original. It keeps
+	// for every webhook that matches each one (Webhook.Matches); an event
+	// whose ID is already stored, or earlier in events, is answered with the
+	// original or refuses the whole batch, as Republish rules. It keeps
 	// the project registry current with PROJECT_ADDED and PROJECT_PURGED.
 	PublishEvents(ctx context.Context, events []*Event) ([]Published, error)
 	// PublishTo stores e and one delivery of it to webhookID, whatever the

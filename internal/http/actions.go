@@ -72,7 +72,7 @@ func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return missing("event")
 	}
-	if err := s.publishTo(r.Context(), wh.ID, e); err != nil {
+	if err := s.publishTo(r.Context(), callerKey(r), wh.ID, e); err != nil {
 		return s.webhookGone(r, err)
 	}
 	writeJSON(w, http.StatusOK, api.EventResponse{Event: toAPIEvent(hookd.Published{Event: *e, Deliveries: 1})})

@@ -17,25 +17,35 @@ func callerKey(r *http.Request) *hookd.APIKey {
 	return k
 }
 
-// authorize checks X-API-KEY against the route's access. Every failure
-// (missing, malformed, unknown, wrong secret, wrong role) is the same 401, so
-// a caller learns nothing about which keys exist.
-func (s *Server) authorize(r *http.Request, who access) error {
-	if who == public {
-		return nil
-	}
+// authenticate returns the stored key whose prefix and secret r carries in
+// X-API-KEY. Every failure (missing, malformed, unknown, wrong secret) is
+// the same errUnauthorized, so a caller learns nothing about which keys
+// exist. Its cost is bounded whoever calls: a malformed key is refused
+// before the store is asked, and a well-formed one costs one lookup by
+// prefix and, if the prefix is stored, one SHA-256 of a secret of at most
+// hookd.MaxSecretLength bytes.
+func (s *Server) authenticate(r *http.Request) (*hookd.APIKey, error) {
 	prefix, secret, ok := hookd.ParseAPIKey(r.Header.Get("X-API-KEY"))
 	if !ok {
-		return errUnauthorized
+		return nil, errUnauthorized
 	}
 	k, err := s.store.APIKeyByPrefix(r.Context(), prefix)
 	if errors.Is(err, hookd.ErrNotFound) {
-		return errUnauthorized
+		return nil, errUnauthorized
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if !k.Verify(secret) || (who == adminsOnly && k.Role != hookd.RoleAdmin) {
+	if !k.Verify(secret) {
+		return nil, errUnauthorized
+	}
+	return k, nil
+}
+
+// authorize lets k call a route of access who (the same 401 as a bad key
+// otherwise) and makes it r's caller (callerKey).
+func (s *Server) authorize(r *http.Request, k *hookd.APIKey, who access) error {
+	if who == adminsOnly && k.Role != hookd.RoleAdmin {
 		return errUnauthorized
 	}
 	s.touch(r.Context(), k)

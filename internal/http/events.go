@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"unicode/utf8"
@@ -85,9 +86,9 @@ func (s *Server) publishEvent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	published, err := s.publish(r.Context(), []*hookd.Event{e})
+	published, err := s.publish(r.Context(), callerKey(r), []*hookd.Event{e})
 	if err != nil {
-		return err
+		return idTaken(err, false)
 	}
 	writeJSON(w, http.StatusOK, api.EventResponse{Event: toAPIEvent(published[0])})
 	return nil
@@ -106,12 +107,29 @@ func (s *Server) publishBatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	published, err := s.publish(r.Context(), events)
+	published, err := s.publish(r.Context(), callerKey(r), events)
 	if err != nil {
-		return err
+		return idTaken(err, true)
 	}
 	writeEvents(w, published)
 	return nil
+}
+
+// idTaken answers 409 for an event whose id is that of an event another API
+// key published (hookd.Republish), naming the id (with the event's place in
+// a batch) and nothing of the other event; other errors pass.
+func idTaken(err error, batch bool) error {
+	var taken *hookd.EventIDTakenError
+	if !errors.As(err, &taken) {
+		return err
+	}
+	name := "id"
+	if batch {
+		name = fmt.Sprintf("events[%d].id", taken.Index)
+	}
+	return errorf(http.StatusConflict,
+		"Conflict: '%s' value %s is the id of an event that another API key published; event ids are unique, use another",
+		name, shortInspect(taken.ID))
 }
 
 // writeEvents answers an api.EventsResponse of published, one event at a

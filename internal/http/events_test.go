@@ -123,3 +123,41 @@ func TestEventIntake(t *testing.T) {
 		}
 	})
 }
+
+// An event id is an idempotency key of the API key that published it: a
+// publisher repeating its own event gets it back, another publisher sending
+// the same id gets 409 without any of the event, and nothing of its request
+// is stored.
+func TestEventIDsPerKey(t *testing.T) {
+	backends(t, func(t *testing.T, store hookd.Store) {
+		a := newTestAPI(t, store)
+		other, err := hookd.IssueAPIKey(t.Context(), store, hookd.DefaultUserID, "publisher B", hookd.RolePublisher)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hook := a.createWebhook(t, `{"name":"w","http_url":"http://127.0.0.1:1/hook","http_method":"POST","trigger_events":["ASSET_ADDED"]}`)
+		original := a.publish(t, a.publisher, `{"id":"evt_shared","event":"ASSET_ADDED","data":{"private":"of A"}}`)
+
+		taken := func(name string) string {
+			return fmt.Sprintf(`{"error":%q}`, `Conflict: '`+name+`' value "evt_shared" is the id of an event that another API key published; event ids are unique, use another`)
+		}
+		a.run(t, []step{
+			{"another key", "POST", "/api/v2/events", other, `{"id":"evt_shared","event":"ASSET_ADDED","data":{"b":1}}`, 409, taken("id")},
+			{"another key, in a batch", "POST", "/api/v2/events/batch", other,
+				`{"events":[{"id":"evt_b","event":"ASSET_ADDED"},{"id":"evt_shared","event":"ASSET_ADDED"}]}`, 409, taken("events[1].id")},
+			// An admin key is another key too.
+			{"an admin key", "POST", "/api/v2/events", "admin", `{"id":"evt_shared","event":"ASSET_ADDED"}`, 409, taken("id")},
+		})
+		if got := a.queueLength(t, hook); got != 1 {
+			t.Errorf("queue_length %d after the refusals, want 1 (the original's)", got)
+		}
+		// The refused batch stored nothing: its first event is new.
+		if e := a.publish(t, other, `{"id":"evt_b","event":"ASSET_ADDED"}`); e.Duplicate {
+			t.Errorf("the refused batch stored evt_b: %+v", e)
+		}
+		again := a.publish(t, a.publisher, `{"id":"evt_shared","event":"ASSET_ADDED","data":{"n":2}}`)
+		if !again.Duplicate || string(again.Data) != `{"private":"of A"}` || !again.CreatedAt.Equal(original.CreatedAt.Time) {
+			t.Errorf("the publisher's own repeat: %+v, want its original", again)
+		}
+	})
+}

@@ -213,3 +213,33 @@ func resolves(doc any, ref string) bool {
 	}
 	return true
 }
+
+// TestOpenAPIDocumentsEventIDTaken checks that the answer to an event id
+// another key published, on each intake route, is the documented one.
+func TestOpenAPIDocumentsEventIDTaken(t *testing.T) {
+	var doc openAPIDoc
+	if err := json.Unmarshal(hookdhttp.OpenAPI(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	store := sqliteStore(t)
+	a := newTestAPI(t, store)
+	other, err := hookd.IssueAPIKey(t.Context(), store, hookd.DefaultUserID, "other", hookd.RolePublisher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.publish(t, a.publisher, `{"id":"evt_taken","event":"ASSET_ADDED"}`)
+	for path, body := range map[string]string{
+		"/api/v2/events":       `{"id":"evt_taken","event":"ASSET_ADDED"}`,
+		"/api/v2/events/batch": `{"events":[{"id":"evt_taken","event":"ASSET_ADDED"}]}`,
+	} {
+		res := a.do("POST", path, other, body)
+		var op openAPIOperation
+		if err := json.Unmarshal(doc.Paths[path]["post"], &op); err != nil {
+			t.Fatal(err)
+		}
+		ref, ok := op.Responses[strconv.Itoa(res.status)]
+		if res.status != http.StatusConflict || !ok || !strings.Contains(string(ref), "EventIDTaken") {
+			t.Errorf("POST %s with another key's id: %d %s; documented %s", path, res.status, res.body, ref)
+		}
+	}
+}

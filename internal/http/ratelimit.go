@@ -15,12 +15,12 @@ import (
 
 // RateLimit limits how fast the API may be called: each API key gets
 // PerSecond requests a second with bursts of Burst, and each client address
-// gets a tenth of that in failed authentications (a wrong, unknown or
-// unauthorized key), so a client cannot guess keys or hammer the database
-// with bad ones. A request over either limit is answered 429 with
-// Retry-After, before its key is checked (client address) or before its
-// handler runs (key), so it changes nothing. Health checks and unknown
-// routes are not limited.
+// gets a tenth of that in failed authentications (a missing, malformed,
+// unknown or wrong key), so a client cannot guess keys or hammer the
+// database with bad ones. A request over either limit is answered 429 with
+// Retry-After before its handler runs, so it changes nothing; a valid key
+// is never refused for the failures of its address (see admit). Health
+// checks and unknown routes are not limited.
 type RateLimit struct {
 	// PerSecond is the sustained requests a second per API key; 0 or less
 	// turns rate limiting off.
@@ -85,32 +85,53 @@ func (e *tooManyRequests) write(w http.ResponseWriter) {
 	writeError(w, http.StatusTooManyRequests, e.msg)
 }
 
-// admit authenticates r for a route of access who (authorize) and applies
-// the rate limits around it.
+// admit authenticates r for a route of access who and applies the rate
+// limits around it.
+//
+// The key is checked first, so that a valid key is never refused for the
+// failures of others on its address (behind a proxy or load balancer,
+// every client shares one). Only a request whose key does not
+// authenticate spends its address's failure budget, and past the budget it
+// is answered 429 rather than 401: key guessing stays limited per address
+// (a key's secret is 32 random bytes besides, beyond guessing).
+//
+// Checking first means that a request from an address over its budget
+// still costs a key check. authenticate bounds it whatever is sent: no
+// store lookup for a malformed key, otherwise one indexed lookup by prefix
+// and at most one SHA-256 of a secret of at most hookd.MaxSecretLength
+// bytes. So such a request costs no more than authenticating a valid one,
+// never reaches a handler or reads its body, and an attacker's cost to the
+// server grows only with the requests it sends, like any unauthenticated
+// traffic (a cache of keys in memory would make it cheaper still).
+//
+// An authenticated request spends its key's budget, whatever its route, so
+// a valid key of the wrong role (a publisher on an admin route) is limited
+// too, by its key rather than its address.
 func (s *Server) admit(r *http.Request, who access) error {
+	if who == public {
+		return nil
+	}
 	l := s.limits
-	if l == nil || who == public {
-		return s.authorize(r, who)
-	}
 	now := s.clock.Now()
-	client := clientAddress(r)
-	if wait, limited := l.failures.exhausted(client, now); limited {
-		return &tooManyRequests{wait, fmt.Sprintf(
-			"Too many requests: too many failed authentications from this address, retry in %s s",
-			retryAfterSeconds(wait))}
-	}
-	if err := s.authorize(r, who); err != nil {
-		if err == errUnauthorized {
-			l.failures.take(client, now)
+	k, err := s.authenticate(r)
+	if err == errUnauthorized && l != nil {
+		if wait, ok := l.failures.allow(clientAddress(r), now); !ok {
+			return &tooManyRequests{wait, fmt.Sprintf(
+				"Too many requests: too many failed authentications from this address, retry in %s s",
+				retryAfterSeconds(wait))}
 		}
+	}
+	if err != nil {
 		return err
 	}
-	if wait, ok := l.keys.allow(callerKey(r).Prefix, now); !ok {
-		return &tooManyRequests{wait, fmt.Sprintf(
-			"Too many requests: the limit is %s requests a second per API key (bursts of %d), retry in %s s",
-			strconv.FormatFloat(l.config.PerSecond, 'f', -1, 64), l.config.Burst, retryAfterSeconds(wait))}
+	if l != nil {
+		if wait, ok := l.keys.allow(k.Prefix, now); !ok {
+			return &tooManyRequests{wait, fmt.Sprintf(
+				"Too many requests: the limit is %s requests a second per API key (bursts of %d), retry in %s s",
+				strconv.FormatFloat(l.config.PerSecond, 'f', -1, 64), l.config.Burst, retryAfterSeconds(wait))}
+		}
 	}
-	return nil
+	return s.authorize(r, k, who)
 }
 
 // clientAddress is the address failed authentications are counted by: the
@@ -206,29 +227,6 @@ func (l *limiterSet) allow(key string, now time.Time) (time.Duration, bool) {
 		return wait, false
 	}
 	return 0, true
-}
-
-// exhausted reports, without taking anything, whether key has no token now,
-// and how long until it has one.
-func (l *limiterSet) exhausted(key string, now time.Time) (time.Duration, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e, ok := l.m[key]
-	if !ok {
-		return 0, false
-	}
-	tokens := e.lim.TokensAt(now)
-	if tokens >= 1 {
-		return 0, false
-	}
-	return time.Duration((1 - tokens) / float64(l.limit) * float64(time.Second)), true
-}
-
-// take takes a token for key, if there is one.
-func (l *limiterSet) take(key string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.get(key, now).AllowN(now, 1)
 }
 
 // size is how many buckets the set holds.

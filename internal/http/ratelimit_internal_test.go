@@ -32,19 +32,6 @@ func TestLimiterSet(t *testing.T) {
 		t.Fatal("another key was refused")
 	}
 
-	// exhausted peeks without taking; take takes.
-	f := newLimiterSet(rate.Limit(1), 2, 0)
-	if _, ex := f.exhausted("ip", t0); ex {
-		t.Fatal("an unknown address is exhausted")
-	}
-	f.take("ip", t0)
-	f.take("ip", t0)
-	if wait, ex := f.exhausted("ip", t0); !ex || wait != time.Second {
-		t.Fatalf("after 2 failures: exhausted %v, wait %s", ex, wait)
-	}
-	if _, ex := f.exhausted("ip", t0.Add(time.Second)); ex {
-		t.Fatal("still exhausted after a refill")
-	}
 }
 
 // Memory stays bounded: idle buckets are dropped once they would be full,
@@ -66,7 +53,7 @@ func TestLimiterSetEviction(t *testing.T) {
 
 	bounded := newLimiterSet(rate.Limit(1), 1, 100)
 	for i := 0; i < 10000; i++ {
-		bounded.take(fmt.Sprintf("10.0.%d.%d", i/256, i%256), t0)
+		bounded.allow(fmt.Sprintf("10.0.%d.%d", i/256, i%256), t0)
 	}
 	if n := bounded.size(); n > 100 {
 		t.Fatalf("%d addresses tracked, bound 100", n)

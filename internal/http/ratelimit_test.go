@@ -2,7 +2,11 @@ package http_test
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,8 +60,8 @@ func TestRateLimitPerKey(t *testing.T) {
 	}
 }
 
-// Failed authentications are limited per client address, before the key
-// is looked at: past the budget even a valid key from that address waits.
+// Failed authentications are limited per client address: past the budget a
+// bad key is answered 429, but a valid key from that address still passes.
 func TestRateLimitFailedAuthentication(t *testing.T) {
 	clock := clocktest.New(time.Now())
 	// 5 a second per key, so a failure every 2 s per address, bursts of 2.
@@ -69,12 +73,57 @@ func TestRateLimitFailedAuthentication(t *testing.T) {
 	if res.header.Get("Retry-After") != "2" {
 		t.Errorf("Retry-After %q", res.header.Get("Retry-After"))
 	}
-	expect(t, a.do("GET", "/api/v2/admin/webhooks", a.adminKey, ""), 429, "")
+	expect(t, a.do("GET", "/api/v2/admin/webhooks", a.adminKey, ""), 200, `{"webhooks":[]}`)
+	// A valid key of the wrong role is refused as before, 401, and is not
+	// answered 429: retrying would not help it.
+	expect(t, a.do("GET", "/api/v2/admin/webhooks", a.publisher, ""), 401, `{"error":"Unauthorized"}`)
+	// The prefix of a valid key with a wrong secret is a failure like any.
+	prefix, _, _ := strings.Cut(a.adminKey, ".")
+	expect(t, a.do("GET", "/api/v2/admin/webhooks", prefix+".wrong", ""), 429, "")
 	// Health checks are never limited.
 	expect(t, a.do("GET", "/healthz", "", ""), 200, "")
 
 	clock.Advance(2 * time.Second)
-	expect(t, a.do("GET", "/api/v2/admin/webhooks", a.adminKey, ""), 200, "")
+	expect(t, a.do("GET", "/api/v2/admin/webhooks", "guess.wrong-secret", ""), 401, `{"error":"Unauthorized"}`)
+	expect(t, a.do("GET", "/api/v2/admin/webhooks", "guess.wrong-secret", ""), 429, "")
+}
+
+// A client flooding bad keys does not lock out a publisher sharing its
+// address (as behind a load balancer): every event of the publisher is
+// accepted while the flooder, past its failure budget, gets 429s.
+func TestRateLimitFloodDoesNotLockOutValidKeys(t *testing.T) {
+	clock := clocktest.New(time.Now()) // no refill: the counts are exact
+	// Bursts of 200 per key, 20 failures per address.
+	a := sqliteAPI(t, hookdhttp.WithClock(clock), hookdhttp.WithRateLimit(hookdhttp.RateLimit{PerSecond: 100, Burst: 200}))
+	prefix, _, _ := strings.Cut(a.publisher, ".")
+	badKeys := []string{"", "malformed", "guess.wrong-secret", prefix + ".wrong-secret"}
+	const floods, events = 80, 50
+	statuses := make(chan int, floods)
+	var flooder sync.WaitGroup
+	flooder.Go(func() {
+		for i := range floods {
+			res := a.do("GET", "/api/v2/admin/webhooks", badKeys[i%len(badKeys)], "")
+			if res.status == 429 && res.header.Get("Retry-After") == "" {
+				t.Errorf("429 without Retry-After")
+			}
+			statuses <- res.status
+		}
+	})
+	for i := range events {
+		res := a.do("POST", "/api/v2/events", a.publisher, fmt.Sprintf(`{"id":"evt_%d","event":"ASSET_ADDED"}`, i))
+		if res.status != 200 {
+			t.Errorf("event %d: %d %s, want 200", i, res.status, res.body)
+		}
+	}
+	flooder.Wait()
+	close(statuses)
+	count := map[int]int{}
+	for s := range statuses {
+		count[s]++
+	}
+	if want := map[int]int{401: 20, 429: floods - 20}; !maps.Equal(count, want) {
+		t.Errorf("the flooder got %v, want %v", count, want)
+	}
 }
 
 // Without WithRateLimit, or with a rate of 0, nothing is limited.

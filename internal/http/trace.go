@@ -53,16 +53,15 @@ func traceParent(ctx context.Context) string {
 	return carrier["traceparent"]
 }
 
-// publish stores events in a "hookd.publish" span (storing an event is
-// where it is matched to the webhooks) whose traceparent goes with each
-// event, and tells the observer.
-func (s *Server) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Published, error) {
+// publish stores events, as published with key, in a "hookd.publish" span
+// (storing an event is where it is matched to the webhooks) whose
+// traceparent goes with each event, and tells the observer.
+func (s *Server) publish(ctx context.Context, key *hookd.APIKey, events []*hookd.Event) ([]hookd.Published, error) {
 	ctx, span := tracer().Start(ctx, "hookd.publish", trace.WithAttributes(attribute.Int("hookd.events", len(events))))
 	defer span.End()
-	if tp := traceParent(ctx); tp != "" {
-		for _, e := range events {
-			e.TraceParent = tp
-		}
+	tp := traceParent(ctx)
+	for _, e := range events {
+		e.TraceParent, e.PublisherKeyID = tp, key.ID
 	}
 	published, err := s.intake.Publish(ctx, events)
 	if err != nil {
@@ -90,11 +89,11 @@ func (s *Server) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Pu
 }
 
 // publishTo stores e for one webhook (the test action) like publish.
-func (s *Server) publishTo(ctx context.Context, webhookID int64, e *hookd.Event) error {
+func (s *Server) publishTo(ctx context.Context, key *hookd.APIKey, webhookID int64, e *hookd.Event) error {
 	ctx, span := tracer().Start(ctx, "hookd.publish", trace.WithAttributes(attribute.Int64("hookd.webhook.id", webhookID),
 		attribute.String("hookd.event.name", e.Event)))
 	defer span.End()
-	e.TraceParent = traceParent(ctx)
+	e.TraceParent, e.PublisherKeyID = traceParent(ctx), key.ID
 	if err := s.store.PublishTo(ctx, webhookID, e); err != nil {
 		span.SetStatus(codes.Error, err.Error())
 		return err

@@ -16,7 +16,8 @@ const eventCols = `id, event, project_id, user_id, data, created_at, deliveries,
 // PublishEvents stores events and their deliveries in one transaction: the
 // batch is accepted whole or not at all. An event whose ID is already
 // stored (or repeated earlier in the same call) is answered with the
-// original and creates nothing.
+// original and creates nothing, or refuses the batch, as hookd.Republish
+// rules.
 //
 // Events without an ID get one, events without CreatedAt are stamped now
 // and absent data becomes {}; all are written back to the caller's events
@@ -87,6 +88,7 @@ func (s *Store) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Pub
 		createdAt := make([]time.Time, n)
 		counts := make([]int32, n)
 		traceParents := make([]string, n)
+		publishers := make([]int64, n)
 		for j, i := range fresh {
 			e := events[i]
 			ids[j], evNames[j], projects[j], users[j], createdAt[j] = e.ID, e.Event, e.ProjectID, e.UserID, e.CreatedAt
@@ -94,12 +96,13 @@ func (s *Store) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Pub
 			datas[j] = &d
 			counts[j] = int32(len(matches[i]))
 			traceParents[j] = e.TraceParent
+			publishers[j] = e.PublisherKeyID
 		}
 		rows, _ := tx.Query(ctx, `
-			INSERT INTO events (id, event, project_id, user_id, data, created_at, deliveries, trace_parent)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::json[], $6::timestamptz[], $7::int[], $8::text[])
+			INSERT INTO events (id, event, project_id, user_id, data, created_at, deliveries, trace_parent, publisher_key_id)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::json[], $6::timestamptz[], $7::int[], $8::text[], $9::bigint[])
 			ON CONFLICT (id) DO NOTHING
-			RETURNING id`, ids, evNames, projects, users, datas, createdAt, counts, traceParents)
+			RETURNING id`, ids, evNames, projects, users, datas, createdAt, counts, traceParents, publishers)
 		inserted, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		if err != nil {
 			return err
@@ -116,18 +119,22 @@ func (s *Store) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Pub
 				old = append(old, id)
 			}
 		}
-		originals := make(map[string]hookd.Published, len(old))
+		type original struct {
+			event      hookd.Event
+			deliveries int
+		}
+		originals := make(map[string]original, len(old))
 		if len(old) > 0 {
-			rows, _ := tx.Query(ctx, `SELECT `+eventCols+` FROM events WHERE id = ANY($1)`, old)
+			rows, _ := tx.Query(ctx, `SELECT `+eventCols+`, publisher_key_id FROM events WHERE id = ANY($1)`, old)
 			var e hookd.Event
 			var count int
 			var data []byte
-			_, err := pgx.ForEachRow(rows, []any{&e.ID, &e.Event, &e.ProjectID, &e.UserID, &data, &e.CreatedAt, &count, &e.TraceParent}, func() error {
+			_, err := pgx.ForEachRow(rows, []any{&e.ID, &e.Event, &e.ProjectID, &e.UserID, &data, &e.CreatedAt, &count, &e.TraceParent, &e.PublisherKeyID}, func() error {
 				ev := e
 				if data != nil {
 					ev.Data = json.RawMessage(append([]byte(nil), data...))
 				}
-				originals[e.ID] = hookd.Published{Event: ev, Deliveries: count, Duplicate: true}
+				originals[e.ID] = original{ev, count}
 				return nil
 			})
 			if err != nil {
@@ -186,16 +193,17 @@ func (s *Store) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Pub
 				out[i] = hookd.Published{Event: *e, Deliveries: len(matches[i])}
 				continue
 			}
-			if j != i && isNew[e.ID] {
+			orig, ok := originals[e.ID]
+			if isNew[e.ID] {
 				// repeated within this call: the original is the first one
-				out[i] = hookd.Published{Event: *events[j], Deliveries: len(matches[j]), Duplicate: true}
-				continue
+				orig, ok = original{*events[j], len(matches[j])}, true
 			}
-			p, ok := originals[e.ID]
 			if !ok {
 				return fmt.Errorf("event %q: neither inserted nor found", e.ID)
 			}
-			out[i] = p
+			if out[i], err = hookd.Republish(e, i, orig.event, orig.deliveries); err != nil {
+				return err
+			}
 		}
 		total = len(dWebhooks)
 		return nil
@@ -261,9 +269,9 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 			return fmt.Errorf("webhook %d: %w", webhookID, hookd.ErrNotFound)
 		}
 		tag, err := tx.Exec(ctx, `
-			INSERT INTO events (id, event, project_id, user_id, data, created_at, deliveries, trace_parent)
-			VALUES ($1, $2, $3, $4, $5::json, $6, 1, $7) ON CONFLICT (id) DO NOTHING`,
-			e.ID, e.Event, e.ProjectID, e.UserID, string(e.Data), e.CreatedAt, e.TraceParent)
+			INSERT INTO events (id, event, project_id, user_id, data, created_at, deliveries, trace_parent, publisher_key_id)
+			VALUES ($1, $2, $3, $4, $5::json, $6, 1, $7, $8) ON CONFLICT (id) DO NOTHING`,
+			e.ID, e.Event, e.ProjectID, e.UserID, string(e.Data), e.CreatedAt, e.TraceParent, e.PublisherKeyID)
 		if err != nil {
 			return err
 		}

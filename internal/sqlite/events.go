@@ -70,7 +70,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 		for i, e := range events {
 			matched := subs.Match(e)
 			res, err := insEvent.ExecContext(ctx, e.ID, e.Event, nullString(e.ProjectID), nullInt(e.UserID),
-				string(e.Data), len(matched), ms(e.CreatedAt), e.TraceParent)
+				string(e.Data), len(matched), ms(e.CreatedAt), e.TraceParent, e.PublisherKeyID)
 			if err != nil {
 				return fmt.Errorf("event %q: %w", e.ID, err)
 			}
@@ -81,7 +81,9 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 				if err != nil {
 					return err
 				}
-				out[i] = hookd.Published{Event: *orig, Deliveries: count, Duplicate: true}
+				if out[i], err = hookd.Republish(e, i, *orig, count); err != nil {
+					return err
+				}
 				continue
 			}
 			for _, webhookID := range matched {
@@ -121,9 +123,9 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 		if err := webhookExists(ctx, tx, webhookID); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO events (id, event, project_id, user_id, data, deliveries, created_at, trace_parent)
-			VALUES (?, ?, ?, ?, ?, 1, ?, ?)`,
-			e.ID, e.Event, nullString(e.ProjectID), nullInt(e.UserID), string(e.Data), ms(e.CreatedAt), e.TraceParent)
+		_, err := tx.ExecContext(ctx, `INSERT INTO events (id, event, project_id, user_id, data, deliveries, created_at, trace_parent, publisher_key_id)
+			VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)`,
+			e.ID, e.Event, nullString(e.ProjectID), nullInt(e.UserID), string(e.Data), ms(e.CreatedAt), e.TraceParent, e.PublisherKeyID)
 		if isUnique(err) {
 			return hookd.ErrConflict
 		}
@@ -142,8 +144,8 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 }
 
 // insertEventSQL stores an event unless its id is stored already.
-const insertEventSQL = `INSERT INTO events (id, event, project_id, user_id, data, deliveries, created_at, trace_parent)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
+const insertEventSQL = `INSERT INTO events (id, event, project_id, user_id, data, deliveries, created_at, trace_parent, publisher_key_id)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
 
 // deliveriesInsert[k] queues 1<<k deliveries, due at once, in one
 // statement: at a fan-out of 10 this saves most of the per-row statement
@@ -263,12 +265,16 @@ func scanEvent(sc interface{ Scan(...any) error }, extra ...any) (*hookd.Event, 
 	return &e, nil
 }
 
-// readEvent returns a stored event and how many deliveries it created.
+// readEvent returns a stored event, with the key that published it, and
+// how many deliveries it created.
 func readEvent(ctx context.Context, q querier, id string) (*hookd.Event, int, error) {
 	var count int
-	e, err := scanEvent(q.QueryRowContext(ctx, `SELECT `+eventColumns+`, deliveries FROM events WHERE id = ?`, id), &count)
+	var publisher int64
+	e, err := scanEvent(q.QueryRowContext(ctx, `SELECT `+eventColumns+`, deliveries, publisher_key_id FROM events WHERE id = ?`, id),
+		&count, &publisher)
 	if err != nil {
 		return nil, 0, notFound(err)
 	}
+	e.PublisherKeyID = publisher
 	return e, count, nil
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -149,6 +150,58 @@ func testPublishEvents(t *testing.T, open opener) {
 		equal(t, "deliveries of the batch", len(claimAll(t, s, s.clock.Now())), 2)
 	})
 
+	// Contract: an event id repeats only for the API key that published
+	// it (hookd.Republish). From another key it refuses the whole batch,
+	// and the refusal holds nothing of the stored event.
+	t.Run("DuplicatesPerKey", func(t *testing.T) {
+		s := open(t)
+		createWebhook(t, s, newWebhook("w", assetAdded))
+		const keyA, keyB = 11, 12
+		a := &hookd.Event{ID: "shared", Event: assetAdded, Data: json.RawMessage(`{"private": "of A"}`), PublisherKeyID: keyA}
+		equal(t, "A's event Duplicate", publish(t, s, a)[0].Duplicate, false)
+
+		taken := func(what string, err error, index int) {
+			t.Helper()
+			var got *hookd.EventIDTakenError
+			if !errors.As(err, &got) || !errors.Is(err, hookd.ErrConflict) {
+				t.Fatalf("%s: error %v, want an EventIDTakenError", what, err)
+			}
+			deepEqual(t, what, *got, hookd.EventIDTakenError{Index: index, ID: "shared"})
+		}
+		_, err := s.PublishEvents(ctx(t), []*hookd.Event{{ID: "shared", Event: assetAdded, PublisherKeyID: keyB}})
+		taken("B publishing A's id", err, 0)
+		// A batch is refused whole: B's new event before the conflict is
+		// not stored, and queues nothing.
+		_, err = s.PublishEvents(ctx(t), []*hookd.Event{
+			{ID: "b-1", Event: assetAdded, PublisherKeyID: keyB},
+			{ID: "shared", Event: assetAdded, PublisherKeyID: keyB},
+		})
+		taken("B's batch with A's id", err, 1)
+		// Nor may a batch give one id to two keys, or an event with no key
+		// repeat one with a key.
+		_, err = s.PublishEvents(ctx(t), []*hookd.Event{
+			{ID: "b-2", Event: assetAdded, PublisherKeyID: keyB},
+			{ID: "b-2", Event: assetAdded, PublisherKeyID: keyA},
+		})
+		var mixed *hookd.EventIDTakenError
+		if !errors.As(err, &mixed) || mixed.Index != 1 {
+			t.Fatalf("a batch giving one id to two keys: %v, want an EventIDTakenError for event 1", err)
+		}
+		_, err = s.PublishEvents(ctx(t), []*hookd.Event{{ID: "shared", Event: assetAdded}})
+		taken("no key publishing A's id", err, 0)
+
+		equal(t, "deliveries", len(claimAll(t, s, s.clock.Now())), 1)
+		res := publish(t, s, &hookd.Event{ID: "b-1", Event: assetAdded, PublisherKeyID: keyB},
+			&hookd.Event{ID: "b-2", Event: assetAdded, PublisherKeyID: keyB})
+		equal(t, "b-1 of the refused batch Duplicate", res[0].Duplicate, false)
+		equal(t, "b-2 of the refused batch Duplicate", res[1].Duplicate, false)
+
+		// A repeats its own event, and gets it back.
+		again := publish(t, s, &hookd.Event{ID: "shared", Event: assetRemoved, PublisherKeyID: keyA})
+		equal(t, "A's repeat Duplicate", again[0].Duplicate, true)
+		checkEvent(t, "A's repeat", again[0].Event, *a)
+	})
+
 	t.Run("ProjectRegistry", func(t *testing.T) {
 		s := open(t)
 		res := publish(t, s,
@@ -270,7 +323,7 @@ func testPublishTo(t *testing.T, open opener) {
 	createWebhook(t, s, w)
 	createWebhook(t, s, newWebhook("bystander", userAdded))
 
-	e := &hookd.Event{Event: userAdded, UserID: ptr(int64(3)), Data: json.RawMessage(`{"test": true}`)}
+	e := &hookd.Event{Event: userAdded, UserID: ptr(int64(3)), Data: json.RawMessage(`{"test": true}`), PublisherKeyID: 5}
 	before := s.clock.Now()
 	must(t, s.PublishTo(ctx(t), w.ID, e), "PublishTo")
 	after := s.clock.Now()
@@ -293,4 +346,10 @@ func testPublishTo(t *testing.T, open opener) {
 	mustErr(t, s.PublishTo(ctx(t), w.ID, &hookd.Event{ID: e.ID, Event: userAdded, Data: json.RawMessage(`{}`)}),
 		hookd.ErrConflict, "PublishTo with a stored id")
 	equal(t, "deliveries after refused PublishTo", len(claimAll(t, s, s.clock.Now().Add(2*lease))), 1)
+
+	// The test event is its key's, like a published one (hookd.Republish).
+	res := publish(t, s, &hookd.Event{ID: e.ID, Event: userAdded, PublisherKeyID: e.PublisherKeyID})
+	equal(t, "the test event repeated by its key: Duplicate", res[0].Duplicate, true)
+	_, err = s.PublishEvents(ctx(t), []*hookd.Event{{ID: e.ID, Event: userAdded, PublisherKeyID: 6}})
+	mustErr(t, err, hookd.ErrConflict, "the test event's id from another key")
 }
