@@ -29,6 +29,7 @@ type serveConfig struct {
 	allowPrivate  string
 	retrySchedule string
 	concurrency   int
+	maxConns      int
 	timeout       time.Duration
 	lease         time.Duration
 	leaseMargin   time.Duration
@@ -62,6 +63,7 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	fs.StringVar(&c.allowPrivate, "allow-private", "", "comma-separated CIDRs that deliveries may reach although private or loopback, e.g. 127.0.0.0/8")
 	fs.StringVar(&c.retrySchedule, "retry-schedule", delivery.DefaultScheduleString, "delays between attempts, comma-separated Go durations (±20% jitter)")
 	fs.IntVar(&c.concurrency, "concurrency", delivery.DefaultConcurrency, "attempts sent at once")
+	fs.IntVar(&c.maxConns, "max-connections", 0, "API connections open at once; at the cap, a new one replaces the one that waited longest without sending a request (0: the open-file limit less 3 × --concurrency and 256, at most 10000)")
 	fs.DurationVar(&c.timeout, "timeout", delivery.DefaultTimeout, "timeout of one delivery attempt")
 	fs.DurationVar(&c.lease, "lease", delivery.DefaultLease, "how long a claimed delivery stays with this process; after a crash another process (or a restart) takes it over after this (at least --timeout + --lease-margin)")
 	fs.DurationVar(&c.leaseMargin, "lease-margin", delivery.DefaultLeaseMargin, "the part of --lease beyond --timeout: the time to read a claim's webhooks and to record its attempts")
@@ -108,6 +110,9 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	}
 	if c.concurrency < 1 || c.concurrency > 10000 {
 		return fmt.Errorf("invalid --concurrency %d: use 1 to 10000", c.concurrency)
+	}
+	if c.maxConns < 0 {
+		return fmt.Errorf("invalid --max-connections %d: use 1 or more, or 0 for the default", c.maxConns)
 	}
 	if c.timeout < time.Second {
 		return fmt.Errorf("invalid --timeout %s: use at least 1s", c.timeout)
@@ -177,11 +182,17 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	}
 	dispatcher, srv := svc.dispatcher, svc.server
 
-	ln, err := net.Listen("tcp", c.addr)
+	maxConns, err := c.maxConnections()
 	if err != nil {
 		return err
 	}
-	logger.Info("hookd listening", "addr", ln.Addr().String(), "database", redact(*c.database), "version", hookd.Version)
+	tcp, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	ln := limitConnections(tcp, srv, maxConns, logger, clock)
+	logger.Info("hookd listening", "addr", ln.Addr().String(), "database", redact(*c.database), "version", hookd.Version,
+		"max_connections", maxConns)
 
 	workCtx, stopWork := context.WithCancel(context.Background())
 	defer stopWork()
@@ -216,6 +227,19 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 		}
 	}
 	return err
+}
+
+// maxConnections is --max-connections, or when it is 0 (the default),
+// defaultMaxConnections of the process's open-file limit.
+func (c *serveConfig) maxConnections() (int, error) {
+	if c.maxConns != 0 {
+		return c.maxConns, nil
+	}
+	nofile, err := openFileLimit()
+	if err != nil {
+		return 0, fmt.Errorf("reading the open-file limit for --max-connections (set it to skip this): %w", err)
+	}
+	return defaultMaxConnections(nofile, c.concurrency), nil
 }
 
 // circuitObserver logs one line for each circuit that opens or closes and
