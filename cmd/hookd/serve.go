@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hookd/hookd"
@@ -23,6 +25,7 @@ import (
 )
 
 type serveConfig struct {
+	fs            *flag.FlagSet // where each setting came from, for errors
 	addr          string
 	database      *string
 	adminAPIKey   string
@@ -56,7 +59,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 // serveFlags defines the settings of serve on fs. Each is also read from
 // the config file (--config) and the environment (HOOKD_ and the name).
 func serveFlags(fs *flag.FlagSet) *serveConfig {
-	c := &serveConfig{database: databaseFlag(fs), log: logFlags(fs)}
+	c := &serveConfig{fs: fs, database: databaseFlag(fs), log: logFlags(fs)}
 	configFlag(fs)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.StringVar(&c.adminAPIKey, "admin-api-key", "", "an admin key, <prefix>.<secret>, registered at start if absent")
@@ -81,6 +84,11 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	return c
 }
 
+// invalid is the error for serve's setting, named as the user gave it.
+func (c *serveConfig) invalid(setting, problem string) error {
+	return invalidSetting(c.fs, setting, problem)
+}
+
 // grace is --shutdown-grace, or when it is 0 (the default), --timeout + 5s:
 // long enough for an attempt that has just begun to finish.
 func (c *serveConfig) grace() time.Duration {
@@ -97,44 +105,53 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	}
 	if c.adminAPIKey != "" {
 		if _, _, ok := hookd.ParseAPIKey(c.adminAPIKey); !ok {
-			return errors.New("invalid HOOKD_ADMIN_API_KEY: use the form <prefix>.<secret>")
+			return c.invalid("admin-api-key", "use the form <prefix>.<secret>, e.g. admin.<a long random secret>")
 		}
 	}
 	allow, err := delivery.ParseAllowList(c.allowPrivate)
 	if err != nil {
-		return fmt.Errorf("invalid --allow-private: %w", err)
+		return c.invalid("allow-private", strings.TrimPrefix(err.Error(), "allow-private: "))
 	}
 	schedule, err := delivery.ParseSchedule(c.retrySchedule)
 	if err != nil {
-		return fmt.Errorf("invalid --retry-schedule: %w", err)
+		return c.invalid("retry-schedule", strings.TrimPrefix(err.Error(), "retry schedule: "))
 	}
-	if c.concurrency < 1 || c.concurrency > 10000 {
-		return fmt.Errorf("invalid --concurrency %d: use 1 to 10000", c.concurrency)
-	}
-	if c.maxConns < 0 {
-		return fmt.Errorf("invalid --max-connections %d: use 1 or more, or 0 for the default", c.maxConns)
-	}
-	if c.timeout < time.Second {
-		return fmt.Errorf("invalid --timeout %s: use at least 1s", c.timeout)
-	}
-	if c.leaseMargin < time.Second {
-		return fmt.Errorf("invalid --lease-margin %s: use at least 1s", c.leaseMargin)
-	}
-	if c.retention < time.Hour || c.maintainEvery < time.Second || c.disableAfter < 0 || c.shutdownGrace < 0 {
-		return errors.New("invalid durations: --retention must be at least 1h, --maintenance-interval at least 1s, --disable-after and --shutdown-grace not negative")
-	}
-
-	if c.rateLimit.PerSecond < 0 || (c.rateLimit.PerSecond > 0 && c.rateLimit.Burst < 1) {
-		return fmt.Errorf("invalid --rate-limit %g / --rate-limit-burst %d: use a rate of 0 (no limit) or more, and a burst of at least 1",
-			c.rateLimit.PerSecond, c.rateLimit.Burst)
+	for _, bad := range []struct {
+		setting string
+		wrong   bool
+		problem string
+	}{
+		{"concurrency", c.concurrency < 1 || c.concurrency > 10000, "use 1 to 10000"},
+		{"max-connections", c.maxConns < 0, "use 1 or more, or 0 for the default"},
+		{"timeout", c.timeout < time.Second, "use at least 1s"},
+		{"lease-margin", c.leaseMargin < time.Second, "use at least 1s"},
+		{"lease", c.lease < c.timeout+c.leaseMargin, fmt.Sprintf("use at least %s + %s (%s)",
+			settingName(c.fs, "timeout"), settingName(c.fs, "lease-margin"), c.timeout+c.leaseMargin)},
+		{"retention", c.retention < time.Hour, "use at least 1h"},
+		{"maintenance-interval", c.maintainEvery < time.Second, "use at least 1s"},
+		{"disable-after", c.disableAfter < 0, "use 0 (never) or more"},
+		{"shutdown-grace", c.shutdownGrace < 0, "use 0 (the default) or more"},
+		{"rate-limit", c.rateLimit.PerSecond < 0, "use 0 (no limit) or more"},
+		{"rate-limit-burst", c.rateLimit.PerSecond > 0 && c.rateLimit.Burst < 1, "use at least 1"},
+	} {
+		if bad.wrong {
+			return c.invalid(bad.setting, bad.problem)
+		}
 	}
 	if err := c.circuit.Validate(); err != nil {
-		return fmt.Errorf("invalid --circuit-failures, --circuit-cooldown or --circuit-max-cooldown: %w", err)
+		setting := "circuit-max-cooldown"
+		if c.circuit.Failures < 0 {
+			setting = "circuit-failures"
+		} else if c.circuit.Cooldown < time.Second {
+			setting = "circuit-cooldown"
+		}
+		_, problem, _ := strings.Cut(err.Error(), ": ") // after Validate's own name of the setting
+		return c.invalid(setting, problem)
 	}
 	c.shutdownGrace = c.grace()
 	if c.otlpEndpoint != "" {
 		if _, err := tracing.ParseEndpoint(c.otlpEndpoint); err != nil {
-			return fmt.Errorf("invalid --otlp-endpoint %q: %w", c.otlpEndpoint, err)
+			return c.invalid("otlp-endpoint", err.Error())
 		}
 	}
 
@@ -168,7 +185,7 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	if tracing.Enabled(c.otlpEndpoint) {
 		logger.Info("tracing on: exporting spans over OTLP/HTTP")
 	}
-	if err := bootstrapAdminKey(ctx, store, c.adminAPIKey, logger); err != nil {
+	if err := bootstrapAdminKey(ctx, store, c.adminAPIKey, settingName(c.fs, "admin-api-key"), logger); err != nil {
 		return err
 	}
 
@@ -319,28 +336,37 @@ func newService(store hookd.Store, o serviceOptions) (*service, error) {
 	return &service{store: store, sender: sender, dispatcher: dispatcher, server: srv}, nil
 }
 
-// bootstrapAdminKey registers HOOKD_ADMIN_API_KEY if its prefix is not
-// stored yet, so that a fresh install can be scripted.
-func bootstrapAdminKey(ctx context.Context, store hookd.Store, key string, logger *slog.Logger) error {
+// bootstrapAdminKey registers key (--admin-api-key, named setting as the
+// user gave it) if its prefix is not stored yet, so that a fresh install
+// can be scripted. Without a key, and with no admin key stored, it says in
+// one line how to get one.
+func bootstrapAdminKey(ctx context.Context, store hookd.Store, key, setting string, logger *slog.Logger) error {
 	if key == "" {
+		keys, err := store.ListAPIKeys(ctx, hookd.DefaultUserID)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(keys, func(k *hookd.APIKey) bool { return k.Role == hookd.RoleAdmin }) {
+			logger.Warn("no admin API key yet: set --admin-api-key (or HOOKD_ADMIN_API_KEY) to a <prefix>.<secret> of your choosing, or create one with: hookd keys create --name NAME --admin")
+		}
 		return nil
 	}
 	prefix, secret, _ := hookd.ParseAPIKey(key)
 	existing, err := store.APIKeyByPrefix(ctx, prefix)
 	if err == nil {
 		if !existing.Verify(secret) {
-			logger.Warn("HOOKD_ADMIN_API_KEY: a different key with this prefix is already stored; keeping it", "key_prefix", prefix)
+			logger.Warn(setting+": a different key with this prefix is already stored; keeping it", "key_prefix", prefix)
 		}
 		return nil
 	}
 	if !errors.Is(err, hookd.ErrNotFound) {
 		return err
 	}
-	k := &hookd.APIKey{UserID: hookd.DefaultUserID, Prefix: prefix, SecretHash: hookd.HashSecret(secret), Name: "bootstrap (HOOKD_ADMIN_API_KEY)", Role: hookd.RoleAdmin}
+	k := &hookd.APIKey{UserID: hookd.DefaultUserID, Prefix: prefix, SecretHash: hookd.HashSecret(secret), Name: "bootstrap (--admin-api-key)", Role: hookd.RoleAdmin}
 	if err := store.CreateAPIKey(ctx, k); err != nil && !errors.Is(err, hookd.ErrConflict) {
 		return err
 	}
-	logger.Info("registered the admin key from HOOKD_ADMIN_API_KEY", "key_prefix", prefix)
+	logger.Info("registered the admin key of "+setting, "key_prefix", prefix)
 	return nil
 }
 
