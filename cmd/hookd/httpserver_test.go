@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -380,4 +382,49 @@ func TestDefaultMaxConnections(t *testing.T) {
 			t.Errorf("defaultMaxConnections(%d, %d) = %d, want %d", tc.nofile, tc.concurrency, got, tc.want)
 		}
 	}
+}
+
+// serve caps its connections at --max-connections, and by default at
+// what the open-file limit leaves.
+func TestServeMaxConnections(t *testing.T) {
+	database := filepath.Join(t.TempDir(), "hookd.db")
+	t.Run("default", func(t *testing.T) {
+		nofile, err := openFileLimit()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, logs := startServe(t, "--database", database)
+		if want := fmt.Sprintf(" max_connections=%d\n", defaultMaxConnections(nofile, 256)); !strings.Contains(logs.String(), want) {
+			t.Errorf("want %q in the log:\n%s", want, logs.String())
+		}
+	})
+	t.Run("set", func(t *testing.T) {
+		const maxConns, held = 5, 20
+		url, _ := startServe(t, "--database", database, "--max-connections", strconv.Itoa(maxConns))
+		var conns []net.Conn
+		for range held {
+			c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			io.WriteString(c, "GET /readyz HTTP/1.1\r\n")
+			conns = append(conns, c)
+		}
+		res, err := (&http.Client{Timeout: 30 * time.Second}).Get(url + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		closed := 0
+		for _, c := range conns {
+			c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+			if _, err := c.Read(make([]byte, 1)); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+				closed++
+			}
+		}
+		if closed < held-maxConns {
+			t.Errorf("%d of %d half-sent connections closed, want at least %d", closed, held, held-maxConns)
+		}
+	})
 }
