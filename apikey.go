@@ -91,7 +91,7 @@ func ParseBootstrapKey(s string) (prefix, secret string, err error) {
 	prefix, secret, ok := ParseAPIKey(s)
 	switch {
 	case !ok:
-		return "", "", errors.New("not of the form " + BootstrapKeyFormat)
+		return "", "", errors.New("use the form " + BootstrapKeyFormat)
 	case len(secret) < MinBootstrapSecret:
 		return "", "", errors.New("its secret is too short to be safe: use " + BootstrapKeyFormat)
 	}

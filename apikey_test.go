@@ -13,9 +13,9 @@ func TestParseBootstrapKey(t *testing.T) {
 	for key, want := range map[string]string{
 		"k.x":                               "its secret is too short to be safe: use <prefix>.<secret>: a prefix of 1 to 32 characters without a dot, and a secret of 24 to 256 characters",
 		"admin.0123456789abcdef0123456":     "its secret is too short to be safe",
-		"no-dot-0123456789abcdef0123456789": "not of the form <prefix>.<secret>",
-		".0123456789abcdef0123456789":       "not of the form",
-		strings.Repeat("p", 33) + ".0123456789abcdef0123456789": "not of the form",
+		"no-dot-0123456789abcdef0123456789": "use the form <prefix>.<secret>",
+		".0123456789abcdef0123456789":       "use the form",
+		strings.Repeat("p", 33) + ".0123456789abcdef0123456789": "use the form",
 	} {
 		_, _, err := ParseBootstrapKey(key)
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Every setting is a flag, with an environment variable of the same name in
@@ -37,13 +38,19 @@ func configFlag(fs *flag.FlagSet) {
 
 // parseFlags sets fs from, in increasing precedence, the config file (when
 // fs has --config), the environment variables, and args. An invalid
-// setting is an error of one line that names where the setting came from;
-// --help prints every setting with its variable and default.
+// setting is an error of one line that names it as it was given (the
+// flag, the variable or the file's line and key), with the value and the
+// form expected; --help prints every setting with its variable and default.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	out := fs.Output()
 	fs.SetOutput(io.Discard) // errors are returned, in one line
 	fs.Usage = func() {}
 	defer fs.SetOutput(out)
+	fs.VisitAll(func(f *flag.Flag) {
+		if _, tracked := f.Value.(*settingValue); !tracked {
+			f.Value = &settingValue{Value: f.Value, name: f.Name, def: f.DefValue}
+		}
+	})
 
 	if fs.Lookup("config") != nil {
 		path, fromEnv := configPath(args)
@@ -59,9 +66,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
 		if v, ok := os.LookupEnv(envName(f.Name)); ok && err == nil {
-			if setErr := fs.Set(f.Name, v); setErr != nil {
-				err = fmt.Errorf("invalid %s=%q: %v", envName(f.Name), v, setErr)
-			}
+			err = setFrom(fs, f.Name, v, origin{env: envName(f.Name)})
 		}
 	})
 	if err != nil {
@@ -72,12 +77,195 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 			printUsage(out, fs)
 			return err
 		}
-		return fmt.Errorf("%v (%s --help lists the settings)", err, fs.Name())
+		return flagError(fs, err)
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return fmt.Errorf("unexpected argument %q (%s --help lists the settings)", fs.Arg(0), fs.Name())
 	}
 	return nil
+}
+
+// origin is where a setting's value came from: an environment variable,
+// a line of the config file, or (both empty) the command line or the
+// default.
+type origin struct {
+	env  string // HOOKD_...
+	file string // path:line
+}
+
+// settingValue is a flag's value that remembers the text it was last set
+// to and where that came from, for error messages.
+type settingValue struct {
+	flag.Value
+	name, def string
+	raw       string
+	from      origin
+	setErr    error // the last Set's failure, in the form expected
+}
+
+func (v *settingValue) Set(s string) error {
+	v.raw, v.from, v.setErr = s, origin{}, nil // the caller of fs.Set says where from
+	if err := v.Value.Set(s); err != nil {
+		v.setErr = v.expected(err)
+		return v.setErr
+	}
+	return nil
+}
+
+// IsBoolFlag keeps --metrics (without a value) meaning --metrics=true.
+func (v *settingValue) IsBoolFlag() bool {
+	b, ok := v.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// expected says what form the setting takes, for a value Set refused.
+func (v *settingValue) expected(err error) error {
+	getter, ok := v.Value.(flag.Getter)
+	if !ok {
+		return err
+	}
+	switch getter.Get().(type) {
+	case bool:
+		return errors.New("use true or false")
+	case int, int64, uint, uint64:
+		return fmt.Errorf("use a whole number, such as %s", v.def)
+	case float64:
+		return fmt.Errorf("use a number, such as %s", v.def)
+	case time.Duration:
+		return errors.New("use a duration such as 500ms, 15s, 5m or 2h")
+	}
+	return err
+}
+
+// setFrom sets fs's setting name to value, from where.
+func setFrom(fs *flag.FlagSet, name, value string, where origin) error {
+	err := fs.Set(name, value)
+	if v, ok := fs.Lookup(name).Value.(*settingValue); ok {
+		v.from = where
+	}
+	if err != nil {
+		return invalidSetting(fs, name, err.Error())
+	}
+	return nil
+}
+
+// settingName is fs's setting name as the user gave it: HOOKD_NAME when
+// it came from the environment, "path:line: name" from the config file,
+// else --name.
+func settingName(fs *flag.FlagSet, name string) string {
+	v, _ := fs.Lookup(name).Value.(*settingValue)
+	switch {
+	case v != nil && v.from.env != "":
+		return v.from.env
+	case v != nil && v.from.file != "":
+		return v.from.file + ": " + name
+	}
+	return "--" + name
+}
+
+// secretSettings are never echoed in messages.
+var secretSettings = map[string]bool{"admin-api-key": true, "api-key": true}
+
+// invalidSetting is the error for fs's setting name, whose value is wrong
+// for the reason problem: the setting is named as the user gave it, with
+// its value (hidden for a key; a database URL without its password).
+//
+//	invalid --concurrency "lots": use a whole number, such as 256
+//	invalid HOOKD_CONCURRENCY="lots": ...
+//	hookd.conf:7: invalid concurrency "lots": ...
+func invalidSetting(fs *flag.FlagSet, name, problem string) error {
+	f := fs.Lookup(name)
+	value := f.Value.String()
+	v, _ := f.Value.(*settingValue)
+	if v != nil && v.raw != "" {
+		value = v.raw
+	}
+	shown := fmt.Sprintf(" %q", value)
+	switch {
+	case secretSettings[name]:
+		shown = ""
+	case name == "database":
+		shown = fmt.Sprintf(" %q", redact(value))
+	}
+	switch {
+	case v != nil && v.from.env != "":
+		if shown != "" {
+			shown = "=" + shown[1:]
+		}
+		return fmt.Errorf("invalid %s%s: %s", v.from.env, shown, problem)
+	case v != nil && v.from.file != "":
+		return fmt.Errorf("%s: invalid %s%s: %s", v.from.file, name, shown, problem)
+	}
+	return fmt.Errorf("invalid --%s%s: %s", name, shown, problem)
+}
+
+// flagError rewrites an error of fs.Parse in the words of invalidSetting,
+// with a hint for a flag fs does not have.
+func flagError(fs *flag.FlagSet, err error) error {
+	msg := err.Error()
+	hint := fmt.Sprintf(" (%s --help lists the settings)", fs.Name())
+	var failed *settingValue
+	fs.VisitAll(func(f *flag.Flag) {
+		if v, ok := f.Value.(*settingValue); ok && v.setErr != nil && failed == nil {
+			failed = v
+		}
+	})
+	switch {
+	case failed != nil:
+		return invalidSetting(fs, failed.name, failed.setErr.Error())
+	case strings.HasPrefix(msg, "flag provided but not defined: -"):
+		name := strings.TrimPrefix(msg, "flag provided but not defined: -")
+		if similar := similarFlag(fs, name); similar != "" {
+			hint = fmt.Sprintf(": did you mean --%s?%s", similar, hint)
+		}
+		return fmt.Errorf("unknown flag --%s%s", name, hint)
+	case strings.HasPrefix(msg, "flag needs an argument: -"):
+		return fmt.Errorf("--%s needs a value%s", strings.TrimPrefix(msg, "flag needs an argument: -"), hint)
+	}
+	return fmt.Errorf("%s%s", msg, hint)
+}
+
+// flagSynonyms are flags a user may reach for in place of fs's own.
+var flagSynonyms = map[string][]string{
+	"addr": {"server"}, "server": {"addr"}, "url": {"server"}, "key": {"api-key", "admin-api-key"}, "db": {"database"},
+}
+
+// similarFlag returns the flag of fs that the unknown flag name most
+// likely meant: a synonym, or one a typo away; "" for none.
+func similarFlag(fs *flag.FlagSet, name string) string {
+	for _, synonym := range flagSynonyms[name] {
+		if fs.Lookup(synonym) != nil {
+			return synonym
+		}
+	}
+	best, bestDistance := "", 3 // at most two edits away
+	fs.VisitAll(func(f *flag.Flag) {
+		if d := editDistance(name, f.Name); d < bestDistance {
+			best, bestDistance = f.Name, d
+		}
+	})
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // configPath returns the config file that args (--config) or HOOKD_CONFIG
@@ -137,14 +325,17 @@ func loadConfigFile(fs *flag.FlagSet, path string) error {
 			if key != "config" && isServeSetting(key) {
 				continue // for serve; this command has no use for it
 			}
+			if similar := similarFlag(fs, key); similar != "" && similar != "config" {
+				return fmt.Errorf("%s: unknown setting %q: did you mean %s? (%s --help lists the settings)", where, key, similar, fs.Name())
+			}
 			return fmt.Errorf("%s: unknown setting %q (%s --help lists the settings)", where, key, fs.Name())
 		}
 		if prev, ok := seen[key]; ok {
 			return fmt.Errorf("%s: %s is already set on line %d", where, key, prev)
 		}
 		seen[key] = n
-		if err := fs.Set(key, value); err != nil {
-			return fmt.Errorf("%s: invalid %s %q: %v", where, key, value, err) // only typed settings fail, never a secret string
+		if err := setFrom(fs, key, value, origin{file: where}); err != nil {
+			return err
 		}
 	}
 	return sc.Err()
@@ -170,6 +361,9 @@ func printUsage(w io.Writer, fs *flag.FlagSet) {
 		fmt.Fprint(w, "Each setting is a flag or an environment variable; a flag wins.\n\n")
 	}
 	fs.VisitAll(func(f *flag.Flag) {
+		if v, ok := f.Value.(*settingValue); ok {
+			f = &flag.Flag{Name: f.Name, Usage: f.Usage, Value: v.Value, DefValue: f.DefValue} // its own type names its kind
+		}
 		kind, usage := flag.UnquoteUsage(f)
 		if kind != "" {
 			kind = " " + kind
@@ -189,11 +383,12 @@ func databaseFlag(fs *flag.FlagSet) *string {
 }
 
 type logConfig struct {
+	fs            *flag.FlagSet // for the settings' names in errors
 	format, level string
 }
 
 func logFlags(fs *flag.FlagSet) *logConfig {
-	c := &logConfig{}
+	c := &logConfig{fs: fs}
 	fs.StringVar(&c.format, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.level, "log-level", "info", "log level: debug (one line per delivery attempt), info, warn or error")
 	return c
@@ -202,7 +397,7 @@ func logFlags(fs *flag.FlagSet) *logConfig {
 func (c *logConfig) logger(w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.level)); err != nil {
-		return nil, fmt.Errorf("invalid --log-level %q: use debug, info, warn or error", c.level)
+		return nil, invalidSetting(c.fs, "log-level", "use debug, info, warn or error")
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	switch c.format {
@@ -211,5 +406,5 @@ func (c *logConfig) logger(w io.Writer) (*slog.Logger, error) {
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
-	return nil, fmt.Errorf("invalid --log-format %q: use text or json", c.format)
+	return nil, invalidSetting(c.fs, "log-format", "use text or json")
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hookd/hookd"
@@ -53,5 +54,64 @@ func TestEventsSend(t *testing.T) {
 	}
 	if err := run(ctx, []string{"events", "send", "--api-key", key, "--event", "ASSET_ADDED", "--data", "{"}, &stdout, &stderr); err == nil {
 		t.Error("invalid --data accepted")
+	}
+}
+
+// --server takes serve's --addr (host:port) as well as a URL; a wrong
+// key, a wrong server and a wrong flag each get a message that says what
+// to change.
+func TestEventsSendServerAndErrors(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	key, err := hookd.IssueAPIKey(ctx, store, hookd.DefaultUserID, "publisher", hookd.RolePublisher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(hookdhttp.NewServer(store, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	defer srv.Close()
+	hostPort := strings.TrimPrefix(srv.URL, "http://")
+
+	for _, server := range []string{hostPort, srv.URL, srv.URL + "/"} {
+		var stdout bytes.Buffer
+		if err := run(ctx, []string{"events", "send", "--server", server, "--api-key", key, "--event", "ASSET_ADDED"}, &stdout, io.Discard); err != nil {
+			t.Errorf("--server %s: %v", server, err)
+		}
+	}
+
+	closed := httptest.NewServer(nil)
+	closed.Close()
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--server", "ftp://" + hostPort}, nil, `invalid --server "ftp://` + hostPort + `": use host:port or an http(s) URL`},
+		{[]string{"--api-key", "nobody.wrong-secret"}, nil, "http://" + hostPort + " answered 401 Unauthorized: check --api-key (a publisher or admin key of that hookd)"},
+		{nil, map[string]string{"HOOKD_API_KEY": "nobody.wrong-secret"}, "answered 401 Unauthorized: check HOOKD_API_KEY"},
+		{[]string{"--server", closed.URL}, nil, "cannot reach hookd at " + closed.URL + ": "},
+		{[]string{"--addr", hostPort}, nil, "unknown flag --addr: did you mean --server?"},
+		{[]string{"--user", "me"}, nil, `invalid --user "me": use a whole number, such as 0`},
+		{[]string{"--data", "{"}, nil, `invalid --data "{": not valid JSON`},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			args := append([]string{"events", "send", "--server", hostPort, "--api-key", key, "--event", "ASSET_ADDED"}, tc.args...)
+			if tc.env != nil {
+				args = []string{"events", "send", "--server", hostPort, "--event", "ASSET_ADDED"}
+			}
+			err := run(ctx, args, io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+			if line := errorLine(err); strings.Count(line, "hookd:") != 1 {
+				t.Errorf("printed as %q", line)
+			}
+		})
 	}
 }

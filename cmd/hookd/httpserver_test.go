@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -36,6 +39,13 @@ func TestHTTPLimitsDefaults(t *testing.T) {
 // slowAPI runs the API and UI, as serve builds them, on 127.0.0.1 with
 // short timeouts, and returns its address, an admin key and the store.
 func slowAPI(t *testing.T, limits httpLimits) (addr, key string, store hookd.Store) {
+	addr, key, store, _ = cappedAPI(t, limits, maxConnectionsCeiling)
+	return addr, key, store
+}
+
+// cappedAPI is slowAPI with at most maxConns connections open, and the
+// listener that counts them.
+func cappedAPI(t *testing.T, limits httpLimits, maxConns int) (addr, key string, store hookd.Store, ln *connLimiter) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"))
@@ -49,13 +59,14 @@ func slowAPI(t *testing.T, limits httpLimits) (addr, key string, store hookd.Sto
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := newHTTPServer(web.Mount(hookdhttp.NewServer(st, logger)), logger, limits)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	ln = limitConnections(tcp, srv, maxConns, logger, hookd.SystemClock)
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String(), key, st
+	return ln.Addr().String(), key, st, ln
 }
 
 // closedWithin reports how long until the server hung up on c, reading
@@ -237,4 +248,183 @@ func TestServeRateLimit(t *testing.T) {
 	if codes[0] != 200 || codes[1] != 200 || codes[2] != http.StatusTooManyRequests {
 		t.Errorf("statuses %v with 1 request a second, bursts of 2; want [200 200 429]", codes)
 	}
+}
+
+// Clients that open connections and never finish a request cannot take
+// every connection (and descriptor) of the process: past the cap, the
+// ones that waited longest are closed, and health checks and API calls
+// still get in.
+func TestConnectionCapSparesHealthChecks(t *testing.T) {
+	const maxConns, attackers = 50, 200
+	// Headers may take a minute: the cap, not the timeout, must free the
+	// connections.
+	addr, key, _, ln := cappedAPI(t, httpLimits{ReadHeader: time.Minute}, maxConns)
+	var held []net.Conn
+	for i := 0; i < attackers; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		defer c.Close()
+		if _, err := io.WriteString(c, "GET /readyz HTTP/1.1\r\nHost: hookd\r\nX-Half: sent"); err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+
+	hc := &http.Client{Timeout: 30 * time.Second}
+	for _, path := range []string{"/healthz", "/readyz", "/api/v2/admin/webhooks"} {
+		req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
+		req.Header.Set("X-API-KEY", key)
+		res, err := hc.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s beside %d half-sent requests: %v", path, attackers, err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("GET %s: %d", path, res.StatusCode)
+		}
+	}
+	if open := ln.Open(); open > maxConns {
+		t.Errorf("%d connections open, the cap is %d", open, maxConns)
+	}
+
+	// The connections accepted beyond the cap were closed: the oldest
+	// half-sent ones, each read at once as closed.
+	closed := make(chan bool, attackers)
+	for _, c := range held {
+		go func() {
+			c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			_, err := c.Read(make([]byte, 1))
+			ne, isNetErr := err.(net.Error)
+			closed <- err != nil && !(isNetErr && ne.Timeout())
+		}()
+	}
+	n := 0
+	for range held {
+		if <-closed {
+			n++
+		}
+	}
+	if n < attackers-maxConns {
+		t.Errorf("%d of %d half-sent connections were closed, want at least %d", n, attackers, attackers-maxConns)
+	}
+}
+
+// When every connection runs a request, a new one waits for a place
+// instead of going beyond the cap, and is served once a request ends.
+func TestConnectionCapWaitsForBusyConnections(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{}, 3)
+	srv := newHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		if r.URL.Path == "/slow" {
+			<-release
+		}
+	}), slog.New(slog.NewTextHandler(io.Discard, nil)), httpLimits{})
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := limitConnections(tcp, srv, 2, slog.New(slog.NewTextHandler(io.Discard, nil)), hookd.SystemClock)
+	go srv.Serve(ln)
+	defer srv.Close()
+	url := "http://" + ln.Addr().String()
+
+	get := func(path string, done chan<- error) {
+		// A transport of its own: each request on a connection of its own.
+		res, err := (&http.Client{Transport: &http.Transport{}, Timeout: 30 * time.Second}).Get(url + path)
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode != 200 {
+				err = fmt.Errorf("status %d", res.StatusCode)
+			}
+		}
+		done <- err
+	}
+	slow := make(chan error, 2)
+	go get("/slow", slow)
+	go get("/slow", slow)
+	<-started
+	<-started
+	fast := make(chan error, 1)
+	go get("/fast", fast)
+	select {
+	case <-started:
+		t.Fatal("a third request ran beside two on a cap of 2")
+	case <-time.After(200 * time.Millisecond):
+	}
+	if open := ln.Open(); open != 2 {
+		t.Errorf("%d connections open, the cap is 2", open)
+	}
+	close(release)
+	for _, done := range []chan error{slow, slow, fast} {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// The default cap leaves descriptors for the deliveries and the database.
+func TestDefaultMaxConnections(t *testing.T) {
+	for _, tc := range []struct {
+		nofile      uint64
+		concurrency int
+		want        int
+	}{
+		{20000, 256, 10000}, // the ceiling
+		{4096, 256, 3072},   // 4096 - 3*256 - 256
+		{1024, 256, 64},     // the floor
+		{1 << 20, 256, 10000},
+		{4096, 1000, 840},
+	} {
+		if got := defaultMaxConnections(tc.nofile, tc.concurrency); got != tc.want {
+			t.Errorf("defaultMaxConnections(%d, %d) = %d, want %d", tc.nofile, tc.concurrency, got, tc.want)
+		}
+	}
+}
+
+// serve caps its connections at --max-connections, and by default at
+// what the open-file limit leaves.
+func TestServeMaxConnections(t *testing.T) {
+	database := filepath.Join(t.TempDir(), "hookd.db")
+	t.Run("default", func(t *testing.T) {
+		nofile, err := openFileLimit()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, logs := startServe(t, "--database", database)
+		if want := fmt.Sprintf(" max_connections=%d\n", defaultMaxConnections(nofile, 256)); !strings.Contains(logs.String(), want) {
+			t.Errorf("want %q in the log:\n%s", want, logs.String())
+		}
+	})
+	t.Run("set", func(t *testing.T) {
+		const maxConns, held = 5, 20
+		url, _ := startServe(t, "--database", database, "--max-connections", strconv.Itoa(maxConns))
+		var conns []net.Conn
+		for range held {
+			c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			io.WriteString(c, "GET /readyz HTTP/1.1\r\n")
+			conns = append(conns, c)
+		}
+		res, err := (&http.Client{Timeout: 30 * time.Second}).Get(url + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		closed := 0
+		for _, c := range conns {
+			c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+			if _, err := c.Read(make([]byte, 1)); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+				closed++
+			}
+		}
+		if closed < held-maxConns {
+			t.Errorf("%d of %d half-sent connections closed, want at least %d", closed, held, held-maxConns)
+		}
+	})
 }

@@ -192,17 +192,6 @@ func findKey(ctx context.Context, store hookd.Store, ref string) (*hookd.APIKey,
 	return nil, fmt.Errorf("no API key has the prefix or id %q (hookd keys list shows them)", ref)
 }
 
-// checkAdminAPIKey checks --admin-api-key (HOOKD_ADMIN_API_KEY), when set,
-// without showing it.
-func checkAdminAPIKey(key string) error {
-	if key == "" {
-		return nil
-	}
-	if _, _, err := hookd.ParseBootstrapKey(key); err != nil {
-		return fmt.Errorf("invalid --admin-api-key (HOOKD_ADMIN_API_KEY): %w", err)
-	}
-	return nil
-}
 
 // bootstrapAdminKey registers the admin key of --admin-api-key
 // (HOOKD_ADMIN_API_KEY) unless it is stored already, so that an install can
@@ -210,8 +199,15 @@ func checkAdminAPIKey(key string) error {
 // hookd.BootstrapKeyName, one with the same prefix and another secret too.
 // Without the setting, the key registered last stays. A prefix that another
 // kind of key has is an error: that key is not the operator's to replace.
-func bootstrapAdminKey(ctx context.Context, store hookd.Store, key string, logger *slog.Logger) error {
+func bootstrapAdminKey(ctx context.Context, store hookd.Store, key, setting string, logger *slog.Logger) error {
 	if key == "" {
+		keys, err := store.ListAPIKeys(ctx, hookd.DefaultUserID)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(keys, func(k *hookd.APIKey) bool { return k.Role == hookd.RoleAdmin }) {
+			logger.Warn("no admin API key yet: set --admin-api-key (or HOOKD_ADMIN_API_KEY) to a <prefix>.<secret> of your choosing, or create one with: hookd keys create --name NAME --admin")
+		}
 		return nil
 	}
 	prefix, secret, err := hookd.ParseBootstrapKey(key)
@@ -226,8 +222,8 @@ func bootstrapAdminKey(ctx context.Context, store hookd.Store, key string, logge
 		return err
 	case existing.Verify(secret):
 	case existing.Name != hookd.BootstrapKeyName:
-		return fmt.Errorf("--admin-api-key (HOOKD_ADMIN_API_KEY): its prefix %q is the prefix of key %d (%q), which hookd did not register from this setting: choose another prefix",
-			prefix, existing.ID, existing.Name)
+		return fmt.Errorf("%s: its prefix %q is the prefix of key %d (%q), which hookd did not register from this setting: choose another prefix",
+			setting, prefix, existing.ID, existing.Name)
 	default:
 		if err := revokeReplacedKey(ctx, store, existing, logger); err != nil {
 			return err
@@ -240,7 +236,7 @@ func bootstrapAdminKey(ctx context.Context, store hookd.Store, key string, logge
 		if err := store.CreateAPIKey(ctx, k); err != nil && !errors.Is(err, hookd.ErrConflict) {
 			return err
 		}
-		logger.Info("registered the admin key from HOOKD_ADMIN_API_KEY", "key_prefix", prefix)
+		logger.Info("registered the admin key of "+setting, "key_prefix", prefix)
 	}
 	keys, err := store.ListAPIKeys(ctx, hookd.DefaultUserID)
 	if err != nil {
@@ -261,6 +257,6 @@ func revokeReplacedKey(ctx context.Context, store hookd.Store, k *hookd.APIKey, 
 	if err := store.DeleteAPIKey(ctx, k.UserID, k.ID); err != nil && !errors.Is(err, hookd.ErrNotFound) {
 		return err
 	}
-	logger.Info("revoked the admin key that HOOKD_ADMIN_API_KEY replaced", "key_prefix", k.Prefix, "key_id", k.ID)
+	logger.Info("revoked the admin key that --admin-api-key (HOOKD_ADMIN_API_KEY) replaced", "key_prefix", k.Prefix, "key_id", k.ID)
 	return nil
 }

@@ -56,7 +56,7 @@ func TestBootstrapAdminKeyRevokesTheKeyItReplaced(t *testing.T) {
 		{"", []string{rotated}, nil}, // without the setting, the last key stays
 	}
 	for i, step := range steps {
-		if err := bootstrapAdminKey(ctx, store, step.key, logger); err != nil {
+		if err := bootstrapAdminKey(ctx, store, step.key, "--admin-api-key", logger); err != nil {
 			t.Fatalf("step %d: %v", i, err)
 		}
 		for _, k := range step.valid {
@@ -83,7 +83,7 @@ func TestBootstrapAdminKeyRevokesTheKeyItReplaced(t *testing.T) {
 
 	// A prefix that a key made otherwise has is refused, and changes nothing.
 	prefix, _, _ := hookd.ParseAPIKey(other)
-	err = bootstrapAdminKey(ctx, store, prefix+".taken-prefix-0123456789abcdef", logger)
+	err = bootstrapAdminKey(ctx, store, prefix+".taken-prefix-0123456789abcdef", "--admin-api-key", logger)
 	if err == nil || !strings.Contains(err.Error(), "choose another prefix") {
 		t.Errorf("a taken prefix: %v", err)
 	}
@@ -98,14 +98,14 @@ func TestServeRefusesWeakAdminKey(t *testing.T) {
 	database := filepath.Join(t.TempDir(), "hookd.db")
 	for _, key := range []string{"k.x", "admin.0123456789abcdef0123456", "no-dot-at-all-0123456789abcdef"} {
 		err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:bad", "--database", database, "--admin-api-key", key}, &bytes.Buffer{}, &bytes.Buffer{})
-		if err == nil || !strings.HasPrefix(err.Error(), "invalid --admin-api-key (HOOKD_ADMIN_API_KEY): ") ||
+		if err == nil || !strings.HasPrefix(err.Error(), "invalid --admin-api-key: ") ||
 			!strings.Contains(err.Error(), "a secret of 24 to 256 characters") || strings.Contains(err.Error(), key) {
 			t.Errorf("%s: %v", key, err)
 		}
 	}
 	t.Setenv("HOOKD_ADMIN_API_KEY", "k.x")
 	err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:bad", "--database", database}, &bytes.Buffer{}, &bytes.Buffer{})
-	if err == nil || !strings.Contains(err.Error(), "its secret is too short to be safe") {
+	if err == nil || !strings.HasPrefix(err.Error(), "invalid HOOKD_ADMIN_API_KEY: its secret is too short to be safe") {
 		t.Errorf("from the environment: %v", err)
 	}
 }
@@ -195,7 +195,7 @@ func TestKeysRevokeAmbiguousAndBootstrap(t *testing.T) {
 	if _, err := hookd.IssueAPIKey(ctx, store, hookd.DefaultUserID, "first", hookd.RolePublisher); err != nil {
 		t.Fatal(err)
 	}
-	if err := bootstrapAdminKey(ctx, store, "1.bootstrap-secret-0123456789abcdef", slog.New(slog.DiscardHandler)); err != nil {
+	if err := bootstrapAdminKey(ctx, store, "1.bootstrap-secret-0123456789abcdef", "--admin-api-key", slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
 	store.Close()

@@ -6,6 +6,7 @@
 //	hookd keys list                  list the API keys (--json)
 //	hookd keys revoke PREFIX|ID      revoke an API key
 //	hookd events send --event E      publish an event to a running hookd
+//	hookd receive                    print the deliveries it gets, to try hookd out
 //	hookd bench                      measure hookd end to end on this machine
 //	hookd version                    print version and commit
 package main
@@ -18,6 +19,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -30,10 +32,12 @@ Usage:
   hookd keys list [--json]                  list the API keys (never their secrets)
   hookd keys revoke PREFIX|ID               revoke an API key
   hookd events send --event E [flags]       publish an event to a running hookd
+  hookd receive [--addr A]                  a receiver that prints each delivery and answers 200, to try hookd out
   hookd bench [flags]                       measure throughput and latency end to end
-  hookd version                             print version and commit
+  hookd version                             print version and commit (also --version)
+  hookd help [command]                      this help, or a command's settings
 
-Run "hookd <command> --help" for a command's flags.
+Run "hookd <command> --help" (or "hookd help <command>") for a command's settings.
 `
 
 func main() {
@@ -43,7 +47,7 @@ func main() {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0) // the help was asked for, and printed
 		}
-		fmt.Fprintln(os.Stderr, "hookd:", err)
+		fmt.Fprintln(os.Stderr, errorLine(err))
 		os.Exit(2)
 	}
 }
@@ -61,21 +65,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "keys":
 		return keysCmd(ctx, rest, stdout, stderr)
 	case "events":
+		if len(rest) > 0 && (rest[0] == "help" || rest[0] == "-h" || rest[0] == "--help") {
+			rest = []string{"send", "--help"} // its one command
+		}
 		if len(rest) == 0 || rest[0] != "send" {
 			return errors.New(`unknown events command: use "hookd events send --event NAME [--project P] [--user N] [--data JSON]"`)
 		}
 		return sendEvent(ctx, rest[1:], stdout, stderr)
+	case "receive":
+		return receive(ctx, rest, stdout, stderr)
 	case "bench":
 		return benchCmd(ctx, rest, stdout, stderr)
 	case "bench-receiver": // the bench's receiver, a child process of bench
 		return benchReceiver(ctx, rest, stdout, stderr)
-	case "version":
+	case "version", "--version", "-version", "-v":
 		return printVersion(stdout)
-	case "help", "-h", "--help":
+	case "help", "-h", "--help", "-help":
+		if len(rest) > 0 { // hookd help serve: serve's settings
+			return run(ctx, append(rest[:1:1], "--help"), stdout, stderr)
+		}
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown command %q", cmd)
+		return fmt.Errorf("unknown command %q (hookd help lists the commands)", cmd)
 	}
+}
+
+// errorLine is the line main prints for err: prefixed with "hookd:" once,
+// whether or not err already says it (the client's errors do).
+func errorLine(err error) string {
+	return "hookd: " + strings.TrimPrefix(err.Error(), "hookd: ")
 }

@@ -296,20 +296,34 @@ func TestBadSettingsFailInOneLine(t *testing.T) {
 		return p
 	}
 	db := filepath.Join(dir, "hookd.db")
+	// Each names the setting as it was given (flag, variable, or file line
+	// and key), its value (never a key's), and what it should be.
 	cases := []struct {
 		args []string
 		env  map[string]string
 		want string
 	}{
-		{[]string{"--concurrency", "abc"}, nil, `invalid value "abc" for flag -concurrency`},
-		{[]string{"--retry-schedule", "5s,soon"}, nil, "invalid --retry-schedule"},
-		{[]string{"--timeout", "10ms"}, nil, "invalid --timeout 10ms"},
-		{[]string{"--log-format", "xml"}, nil, `invalid --log-format "xml"`},
+		{[]string{"--concurrency", "lots"}, nil, `invalid --concurrency "lots": use a whole number, such as 256`},
+		{nil, map[string]string{"HOOKD_CONCURRENCY": "lots"}, `invalid HOOKD_CONCURRENCY="lots": use a whole number, such as 256`},
+		{[]string{"--config", conf("concurrency = 0\n")}, nil, `c16.conf:1: invalid concurrency "0": use 1 to 10000`},
+		{[]string{"--retry-schedule", "5s,soon"}, nil, `invalid --retry-schedule "5s,soon": "soon" is not a duration like 5s, 5m or 2h`},
+		{[]string{"--timeout", "10ms"}, nil, `invalid --timeout "10ms": use at least 1s`},
+		{[]string{"--timeout", "5"}, nil, `invalid --timeout "5": use a duration such as 500ms, 15s, 5m or 2h`},
+		{[]string{"--metrics=maybe"}, nil, `invalid --metrics "maybe": use true or false`},
+		{[]string{"--lease", "20s"}, nil, `invalid --lease "20s": use at least --timeout + --lease-margin (30s)`},
+		{[]string{"--circuit-cooldown", "10ms"}, nil, `invalid --circuit-cooldown "10ms": use at least 1s`},
+		{[]string{"--max-connections", "-1"}, nil, `invalid --max-connections "-1": use 1 or more, or 0 for the default`},
+		{[]string{"--admin-api-key", "no-dot-secret"}, nil, `invalid --admin-api-key: use the form <prefix>.<secret>`},
+		{nil, map[string]string{"HOOKD_ADMIN_API_KEY": "no-dot-secret"}, `invalid HOOKD_ADMIN_API_KEY: use the form <prefix>.<secret>`},
+		{[]string{"--config", conf("admin-api-key = no-dot-secret\n")}, nil, `.conf:1: invalid admin-api-key: use the form <prefix>.<secret>`},
+		{[]string{"--log-format", "xml"}, nil, `invalid --log-format "xml": use text or json`},
 		{[]string{"--otlp-endpoint", "collector:4318"}, nil, `invalid --otlp-endpoint "collector:4318"`},
-		{[]string{"--no-such-setting"}, nil, "flag provided but not defined"},
-		{nil, map[string]string{"HOOKD_TIMEOUT": "5"}, `invalid HOOKD_TIMEOUT="5"`},
-		{[]string{"--config", conf("concurrency = 0x\n")}, nil, `.conf:1: invalid concurrency "0x"`},
-		{[]string{"--config", conf("# ok\nretry-shedule = 5s\n")}, nil, `:2: unknown setting "retry-shedule"`},
+		{[]string{"--no-such-setting"}, nil, "unknown flag --no-such-setting (hookd serve --help lists the settings)"},
+		{[]string{"--timout", "3s"}, nil, "unknown flag --timout: did you mean --timeout?"},
+		{[]string{"--timeout"}, nil, "--timeout needs a value"},
+		{nil, map[string]string{"HOOKD_TIMEOUT": "5"}, `invalid HOOKD_TIMEOUT="5": use a duration`},
+		{[]string{"--config", conf("concurrency = 0x\n")}, nil, `.conf:1: invalid concurrency "0x": use a whole number`},
+		{[]string{"--config", conf("# ok\nretry-shedule = 5s\n")}, nil, `:2: unknown setting "retry-shedule": did you mean retry-schedule?`},
 		{[]string{"--config", conf("addr\n")}, nil, `:1: want key = value`},
 		{[]string{"--config", filepath.Join(dir, "missing.conf")}, nil, "config file: open"},
 	}
@@ -327,6 +341,9 @@ func TestBadSettingsFailInOneLine(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
 				t.Errorf("error %q, want one line containing %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "no-dot-secret") {
+				t.Errorf("error %q shows the key", err)
 			}
 			if stderr.Len() > 0 {
 				t.Errorf("serve printed more than its error:\n%s", stderr.String())

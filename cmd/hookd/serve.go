@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"github.com/hookd/hookd/internal/storeopt"
@@ -12,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/hookd/hookd"
@@ -23,12 +23,14 @@ import (
 )
 
 type serveConfig struct {
+	fs            *flag.FlagSet // where each setting came from, for errors
 	addr          string
 	database      *string
 	adminAPIKey   string
 	allowPrivate  string
 	retrySchedule string
 	concurrency   int
+	maxConns      int
 	timeout       time.Duration
 	lease         time.Duration
 	leaseMargin   time.Duration
@@ -55,13 +57,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 // serveFlags defines the settings of serve on fs. Each is also read from
 // the config file (--config) and the environment (HOOKD_ and the name).
 func serveFlags(fs *flag.FlagSet) *serveConfig {
-	c := &serveConfig{database: databaseFlag(fs), log: logFlags(fs)}
+	c := &serveConfig{fs: fs, database: databaseFlag(fs), log: logFlags(fs)}
 	configFlag(fs)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.StringVar(&c.adminAPIKey, "admin-api-key", "", "an admin key of your choosing, <prefix>.<secret> with a secret of 24+ characters, registered at start; it revokes the one it replaced")
 	fs.StringVar(&c.allowPrivate, "allow-private", "", "comma-separated CIDRs that deliveries may reach although private or loopback, e.g. 127.0.0.0/8")
 	fs.StringVar(&c.retrySchedule, "retry-schedule", delivery.DefaultScheduleString, "delays between attempts, comma-separated Go durations (±20% jitter)")
 	fs.IntVar(&c.concurrency, "concurrency", delivery.DefaultConcurrency, "attempts sent at once")
+	fs.IntVar(&c.maxConns, "max-connections", 0, "API connections open at once; at the cap, a new one replaces the one that waited longest without sending a request (0: the open-file limit less 3 × --concurrency and 256, at most 10000)")
 	fs.DurationVar(&c.timeout, "timeout", delivery.DefaultTimeout, "timeout of one delivery attempt")
 	fs.DurationVar(&c.lease, "lease", delivery.DefaultLease, "how long a claimed delivery stays with this process; after a crash another process (or a restart) takes it over after this (at least --timeout + --lease-margin)")
 	fs.DurationVar(&c.leaseMargin, "lease-margin", delivery.DefaultLeaseMargin, "the part of --lease beyond --timeout: the time to read a claim's webhooks and to record its attempts")
@@ -79,6 +82,11 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	return c
 }
 
+// invalid is the error for serve's setting, named as the user gave it.
+func (c *serveConfig) invalid(setting, problem string) error {
+	return invalidSetting(c.fs, setting, problem)
+}
+
 // grace is --shutdown-grace, or when it is 0 (the default), --timeout + 5s:
 // long enough for an attempt that has just begun to finish.
 func (c *serveConfig) grace() time.Duration {
@@ -93,41 +101,55 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := checkAdminAPIKey(c.adminAPIKey); err != nil {
-		return err
+	if c.adminAPIKey != "" {
+		if _, _, err := hookd.ParseBootstrapKey(c.adminAPIKey); err != nil {
+			return c.invalid("admin-api-key", err.Error()) // never the key itself
+		}
 	}
 	allow, err := delivery.ParseAllowList(c.allowPrivate)
 	if err != nil {
-		return fmt.Errorf("invalid --allow-private: %w", err)
+		return c.invalid("allow-private", strings.TrimPrefix(err.Error(), "allow-private: "))
 	}
 	schedule, err := delivery.ParseSchedule(c.retrySchedule)
 	if err != nil {
-		return fmt.Errorf("invalid --retry-schedule: %w", err)
+		return c.invalid("retry-schedule", strings.TrimPrefix(err.Error(), "retry schedule: "))
 	}
-	if c.concurrency < 1 || c.concurrency > 10000 {
-		return fmt.Errorf("invalid --concurrency %d: use 1 to 10000", c.concurrency)
-	}
-	if c.timeout < time.Second {
-		return fmt.Errorf("invalid --timeout %s: use at least 1s", c.timeout)
-	}
-	if c.leaseMargin < time.Second {
-		return fmt.Errorf("invalid --lease-margin %s: use at least 1s", c.leaseMargin)
-	}
-	if c.retention < time.Hour || c.maintainEvery < time.Second || c.disableAfter < 0 || c.shutdownGrace < 0 {
-		return errors.New("invalid durations: --retention must be at least 1h, --maintenance-interval at least 1s, --disable-after and --shutdown-grace not negative")
-	}
-
-	if c.rateLimit.PerSecond < 0 || (c.rateLimit.PerSecond > 0 && c.rateLimit.Burst < 1) {
-		return fmt.Errorf("invalid --rate-limit %g / --rate-limit-burst %d: use a rate of 0 (no limit) or more, and a burst of at least 1",
-			c.rateLimit.PerSecond, c.rateLimit.Burst)
+	for _, bad := range []struct {
+		setting string
+		wrong   bool
+		problem string
+	}{
+		{"concurrency", c.concurrency < 1 || c.concurrency > 10000, "use 1 to 10000"},
+		{"max-connections", c.maxConns < 0, "use 1 or more, or 0 for the default"},
+		{"timeout", c.timeout < time.Second, "use at least 1s"},
+		{"lease-margin", c.leaseMargin < time.Second, "use at least 1s"},
+		{"lease", c.lease < c.timeout+c.leaseMargin, fmt.Sprintf("use at least %s + %s (%s)",
+			settingName(c.fs, "timeout"), settingName(c.fs, "lease-margin"), c.timeout+c.leaseMargin)},
+		{"retention", c.retention < time.Hour, "use at least 1h"},
+		{"maintenance-interval", c.maintainEvery < time.Second, "use at least 1s"},
+		{"disable-after", c.disableAfter < 0, "use 0 (never) or more"},
+		{"shutdown-grace", c.shutdownGrace < 0, "use 0 (the default) or more"},
+		{"rate-limit", c.rateLimit.PerSecond < 0, "use 0 (no limit) or more"},
+		{"rate-limit-burst", c.rateLimit.PerSecond > 0 && c.rateLimit.Burst < 1, "use at least 1"},
+	} {
+		if bad.wrong {
+			return c.invalid(bad.setting, bad.problem)
+		}
 	}
 	if err := c.circuit.Validate(); err != nil {
-		return fmt.Errorf("invalid --circuit-failures, --circuit-cooldown or --circuit-max-cooldown: %w", err)
+		setting := "circuit-max-cooldown"
+		if c.circuit.Failures < 0 {
+			setting = "circuit-failures"
+		} else if c.circuit.Cooldown < time.Second {
+			setting = "circuit-cooldown"
+		}
+		_, problem, _ := strings.Cut(err.Error(), ": ") // after Validate's own name of the setting
+		return c.invalid(setting, problem)
 	}
 	c.shutdownGrace = c.grace()
 	if c.otlpEndpoint != "" {
 		if _, err := tracing.ParseEndpoint(c.otlpEndpoint); err != nil {
-			return fmt.Errorf("invalid --otlp-endpoint %q: %w", c.otlpEndpoint, err)
+			return c.invalid("otlp-endpoint", err.Error())
 		}
 	}
 
@@ -161,7 +183,7 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	if tracing.Enabled(c.otlpEndpoint) {
 		logger.Info("tracing on: exporting spans over OTLP/HTTP")
 	}
-	if err := bootstrapAdminKey(ctx, store, c.adminAPIKey, logger); err != nil {
+	if err := bootstrapAdminKey(ctx, store, c.adminAPIKey, settingName(c.fs, "admin-api-key"), logger); err != nil {
 		return err
 	}
 
@@ -175,11 +197,17 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	}
 	dispatcher, srv := svc.dispatcher, svc.server
 
-	ln, err := net.Listen("tcp", c.addr)
+	maxConns, err := c.maxConnections()
 	if err != nil {
 		return err
 	}
-	logger.Info("hookd listening", "addr", ln.Addr().String(), "database", redact(*c.database), "version", hookd.Version)
+	tcp, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	ln := limitConnections(tcp, srv, maxConns, logger, clock)
+	logger.Info("hookd listening", "addr", ln.Addr().String(), "database", redact(*c.database), "version", hookd.Version,
+		"max_connections", maxConns)
 
 	workCtx, stopWork := context.WithCancel(context.Background())
 	defer stopWork()
@@ -214,6 +242,19 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 		}
 	}
 	return err
+}
+
+// maxConnections is --max-connections, or when it is 0 (the default),
+// defaultMaxConnections of the process's open-file limit.
+func (c *serveConfig) maxConnections() (int, error) {
+	if c.maxConns != 0 {
+		return c.maxConns, nil
+	}
+	nofile, err := openFileLimit()
+	if err != nil {
+		return 0, fmt.Errorf("reading the open-file limit for --max-connections (set it to skip this): %w", err)
+	}
+	return defaultMaxConnections(nofile, c.concurrency), nil
 }
 
 // circuitObserver logs one line for each circuit that opens or closes and
