@@ -192,7 +192,6 @@ func findKey(ctx context.Context, store hookd.Store, ref string) (*hookd.APIKey,
 	return nil, fmt.Errorf("no API key has the prefix or id %q (hookd keys list shows them)", ref)
 }
 
-
 // bootstrapAdminKey registers the admin key of --admin-api-key
 // (HOOKD_ADMIN_API_KEY) unless it is stored already, so that an install can
 // be scripted, and revokes the keys it replaced: every other key named
