@@ -212,7 +212,7 @@ func TestServeRateLimit(t *testing.T) {
 	if err := parseFlags(fs, nil); err != nil {
 		t.Fatal(err)
 	}
-	if want := (hookdhttp.RateLimit{PerSecond: hookdhttp.DefaultRateLimit, Burst: hookdhttp.DefaultRateBurst}); c.rateLimit != want {
+	if want := hookdhttp.DefaultRateLimits; c.rateLimit != want {
 		t.Errorf("default rate limit %+v, want %+v", c.rateLimit, want)
 	}
 

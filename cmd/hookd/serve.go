@@ -74,7 +74,9 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 0, "how long in-flight requests and attempts may take to finish on SIGTERM; attempts cut off then are not counted and are retried (0: --timeout + 5s)")
 	fs.StringVar(&c.otlpEndpoint, "otlp-endpoint", "", "send OpenTelemetry traces to this OTLP/HTTP collector, e.g. http://127.0.0.1:4318 (also on with OTEL_EXPORTER_OTLP_ENDPOINT; off when neither is set)")
 	fs.BoolVar(&c.metrics, "metrics", true, "serve Prometheus metrics at /metrics")
-	fs.Float64Var(&c.rateLimit.PerSecond, "rate-limit", hookdhttp.DefaultRateLimit, "API requests a second per API key, and a tenth of that in failed authentications per client address; beyond, 429 with Retry-After (0: no limit)")
+	fs.Float64Var(&c.rateLimit.PerSecond, "rate-limit", hookdhttp.DefaultRateLimit, "API requests a second per API key; beyond, 429 with Retry-After (0: no limit)")
+	fs.Float64Var(&c.rateLimit.FailuresPerSecond, "auth-failure-limit", hookdhttp.DefaultFailureLimit, "failed authentications a second per client address (a missing, malformed, unknown or wrong key); beyond, 429 with Retry-After (0: no limit)")
+	fs.IntVar(&c.rateLimit.FailureBurst, "auth-failure-burst", hookdhttp.DefaultFailureBurst, "failed authentications per client address at once, above --auth-failure-limit")
 	fs.IntVar(&c.circuit.Failures, "circuit-failures", hookd.DefaultCircuitFailures, "failed attempts in a row (timeouts, connection errors, 5xx, 408, 429) that open a webhook's circuit: its deliveries wait, then one probe goes out (0: never open)")
 	fs.DurationVar(&c.circuit.Cooldown, "circuit-cooldown", hookd.DefaultCircuitCooldown, "how long an open circuit waits before its probe; doubled each time the probe fails")
 	fs.DurationVar(&c.circuit.MaxCooldown, "circuit-max-cooldown", hookd.DefaultCircuitMaxCooldown, "the longest wait of an open circuit")
@@ -131,6 +133,8 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 		{"shutdown-grace", c.shutdownGrace < 0, "use 0 (the default) or more"},
 		{"rate-limit", c.rateLimit.PerSecond < 0, "use 0 (no limit) or more"},
 		{"rate-limit-burst", c.rateLimit.PerSecond > 0 && c.rateLimit.Burst < 1, "use at least 1"},
+		{"auth-failure-limit", c.rateLimit.FailuresPerSecond < 0, "use 0 (no limit) or more"},
+		{"auth-failure-burst", c.rateLimit.FailuresPerSecond > 0 && c.rateLimit.FailureBurst < 1, "use at least 1"},
 	} {
 		if bad.wrong {
 			return c.invalid(bad.setting, bad.problem)

@@ -15,46 +15,60 @@ import (
 
 // RateLimit limits how fast the API may be called: each API key gets
 // PerSecond requests a second with bursts of Burst, and each client address
-// gets a tenth of that in failed authentications (a missing, malformed,
-// unknown or wrong key), so a client cannot guess keys or hammer the
-// database with bad ones. A request over either limit is answered 429 with
-// Retry-After before its handler runs, so it changes nothing; a valid key
-// is never refused for the failures of its address (see admit). Health
-// checks and unknown routes are not limited.
+// FailuresPerSecond failed authentications (a missing, malformed, unknown
+// or wrong key) with bursts of FailureBurst, so a client cannot guess keys
+// or hammer the database with bad ones. A request over either limit is
+// answered 429 with Retry-After before its handler runs, so it changes
+// nothing; a valid key is never refused for the failures of its address
+// (see admit). Health checks and unknown routes are not limited.
 type RateLimit struct {
 	// PerSecond is the sustained requests a second per API key; 0 or less
-	// turns rate limiting off.
+	// leaves keys unlimited.
 	PerSecond float64
 	// Burst is how many requests a key may make at once (at least 1).
 	Burst int
+	// FailuresPerSecond is the sustained failed authentications a second
+	// per client address; 0 or less leaves failures unlimited.
+	FailuresPerSecond float64
+	// FailureBurst is how many may fail at once (at least 1).
+	FailureBurst int
 }
 
-// The defaults of hookd serve: room for the batch intake (each batch is up
-// to 1,000 events) and for the admin UI's polling several times over.
+// The defaults of hookd serve. A key's budget is a platform's intake, one
+// event a request (10,000 a second, twice that at once, with room to
+// spare): it only stops a runaway client. Failures are a few a second, as
+// only a client without a valid key fails.
 const (
-	DefaultRateLimit = 100
-	DefaultRateBurst = 200
+	DefaultRateLimit    = 20000
+	DefaultRateBurst    = 40000
+	DefaultFailureLimit = 10
+	DefaultFailureBurst = 20
 )
+
+// DefaultRateLimits are the defaults together.
+var DefaultRateLimits = RateLimit{PerSecond: DefaultRateLimit, Burst: DefaultRateBurst,
+	FailuresPerSecond: DefaultFailureLimit, FailureBurst: DefaultFailureBurst}
 
 // maxTrackedAddresses bounds the client addresses with a failure limiter.
 // Past it the least useful entries go: those idle long enough to have
 // refilled (which lose nothing), then arbitrary ones.
 const maxTrackedAddresses = 10000
 
-// WithRateLimit limits the API's callers (see RateLimit). Without it, or
-// with PerSecond 0, nothing is limited.
+// WithRateLimit limits the API's callers (see RateLimit). Without it,
+// nothing is limited.
 func WithRateLimit(rl RateLimit) Option {
 	return func(s *Server) {
-		if rl.PerSecond <= 0 {
-			s.limits = nil
+		s.limits = nil
+		if rl.PerSecond <= 0 && rl.FailuresPerSecond <= 0 {
 			return
 		}
-		rl.Burst = max(rl.Burst, 1)
-		failRate := rl.PerSecond / 10
-		s.limits = &rateLimits{
-			config:   rl,
-			keys:     newLimiterSet(rate.Limit(rl.PerSecond), rl.Burst, 0),
-			failures: newLimiterSet(rate.Limit(failRate), max(rl.Burst/10, 1), maxTrackedAddresses),
+		rl.Burst, rl.FailureBurst = max(rl.Burst, 1), max(rl.FailureBurst, 1)
+		s.limits = &rateLimits{config: rl}
+		if rl.PerSecond > 0 {
+			s.limits.keys = newLimiterSet(rate.Limit(rl.PerSecond), rl.Burst, 0)
+		}
+		if rl.FailuresPerSecond > 0 {
+			s.limits.failures = newLimiterSet(rate.Limit(rl.FailuresPerSecond), rl.FailureBurst, maxTrackedAddresses)
 		}
 	}
 }
@@ -62,8 +76,8 @@ func WithRateLimit(rl RateLimit) Option {
 // rateLimits are the Server's limiters.
 type rateLimits struct {
 	config   RateLimit
-	keys     *limiterSet // by API key prefix
-	failures *limiterSet // failed authentications, by client address
+	keys     *limiterSet // by API key prefix; nil: unlimited
+	failures *limiterSet // failed authentications, by client address; nil: unlimited
 }
 
 // tooManyRequests is a 429 answer; Retry-After says when to try again.
@@ -114,7 +128,7 @@ func (s *Server) admit(r *http.Request, who access) error {
 	l := s.limits
 	now := s.clock.Now()
 	k, err := s.authenticate(r)
-	if err == errUnauthorized && l != nil {
+	if err == errUnauthorized && l != nil && l.failures != nil {
 		if wait, ok := l.failures.allow(clientAddress(r), now); !ok {
 			return &tooManyRequests{wait, fmt.Sprintf(
 				"Too many requests: too many failed authentications from this address, retry in %s s",
@@ -124,7 +138,7 @@ func (s *Server) admit(r *http.Request, who access) error {
 	if err != nil {
 		return err
 	}
-	if l != nil {
+	if l != nil && l.keys != nil {
 		if wait, ok := l.keys.allow(k.Prefix, now); !ok {
 			return &tooManyRequests{wait, fmt.Sprintf(
 				"Too many requests: the limit is %s requests a second per API key (bursts of %d), retry in %s s",

@@ -76,3 +76,23 @@ func TestClientAddress(t *testing.T) {
 		}
 	}
 }
+
+// With the defaults, one key may publish 10,000 single events a second,
+// sustained, without a 429: 50,000 requests evenly over five seconds, and
+// as many again at once after a pause.
+func TestDefaultKeyBudget(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := newLimiterSet(rate.Limit(DefaultRateLimits.PerSecond), DefaultRateLimits.Burst, 0)
+	const perSecond = 10_000
+	for i := range 5 * perSecond {
+		if _, ok := l.allow("publisher", t0.Add(time.Duration(i)*time.Second/perSecond)); !ok {
+			t.Fatalf("request %d refused at %d a second", i, perSecond)
+		}
+	}
+	later := t0.Add(time.Minute)
+	for i := range perSecond {
+		if _, ok := l.allow("publisher", later); !ok {
+			t.Fatalf("request %d of a burst of %d refused", i, perSecond)
+		}
+	}
+}

@@ -30,7 +30,7 @@ func sqliteAPI(t *testing.T, opts ...hookdhttp.Option) *testAPI {
 func TestRateLimitPerKey(t *testing.T) {
 	clock := clocktest.New(time.Now())
 	// A token every 2 s of the clock, which moves only when told to.
-	a := sqliteAPI(t, hookdhttp.WithClock(clock), hookdhttp.WithRateLimit(hookdhttp.RateLimit{PerSecond: 0.5, Burst: 3}))
+	a := sqliteAPI(t, hookdhttp.WithClock(clock), hookdhttp.WithRateLimit(hookdhttp.RateLimit{PerSecond: 0.5, Burst: 3, FailuresPerSecond: 0.05, FailureBurst: 1}))
 	event := func(id string) string { return `{"id":"` + id + `","event":"ASSET_ADDED"}` }
 	for _, id := range []string{"evt_1", "evt_2", "evt_3"} {
 		expect(t, a.do("POST", "/api/v2/events", a.publisher, event(id)), 200, "")
@@ -64,8 +64,9 @@ func TestRateLimitPerKey(t *testing.T) {
 // bad key is answered 429, but a valid key from that address still passes.
 func TestRateLimitFailedAuthentication(t *testing.T) {
 	clock := clocktest.New(time.Now())
-	// 5 a second per key, so a failure every 2 s per address, bursts of 2.
-	a := sqliteAPI(t, hookdhttp.WithClock(clock), hookdhttp.WithRateLimit(hookdhttp.RateLimit{PerSecond: 5, Burst: 20}))
+	// A failure every 2 s per address, bursts of 2.
+	a := sqliteAPI(t, hookdhttp.WithClock(clock), hookdhttp.WithRateLimit(hookdhttp.RateLimit{PerSecond: 5, Burst: 20,
+		FailuresPerSecond: 0.5, FailureBurst: 2}))
 	expect(t, a.do("GET", "/api/v2/admin/webhooks", "guess.wrong-secret", ""), 401, `{"error":"Unauthorized"}`)
 	expect(t, a.do("GET", "/api/v2/admin/webhooks", "", ""), 401, `{"error":"Unauthorized"}`)
 	res := a.do("GET", "/api/v2/admin/webhooks", "guess.another-secret", "")
@@ -94,7 +95,8 @@ func TestRateLimitFailedAuthentication(t *testing.T) {
 func TestRateLimitFloodDoesNotLockOutValidKeys(t *testing.T) {
 	clock := clocktest.New(time.Now()) // no refill: the counts are exact
 	// Bursts of 200 per key, 20 failures per address.
-	a := sqliteAPI(t, hookdhttp.WithClock(clock), hookdhttp.WithRateLimit(hookdhttp.RateLimit{PerSecond: 100, Burst: 200}))
+	a := sqliteAPI(t, hookdhttp.WithClock(clock), hookdhttp.WithRateLimit(hookdhttp.RateLimit{PerSecond: 100, Burst: 200,
+		FailuresPerSecond: 10, FailureBurst: 20}))
 	prefix, _, _ := strings.Cut(a.publisher, ".")
 	badKeys := []string{"", "malformed", "guess.wrong-secret", prefix + ".wrong-secret"}
 	const floods, events = 80, 50
@@ -130,7 +132,7 @@ func TestRateLimitFloodDoesNotLockOutValidKeys(t *testing.T) {
 func TestRateLimitOff(t *testing.T) {
 	for name, opts := range map[string][]hookdhttp.Option{
 		"no option": nil,
-		"rate 0":    {hookdhttp.WithRateLimit(hookdhttp.RateLimit{PerSecond: 0, Burst: 1})},
+		"rates 0":   {hookdhttp.WithRateLimit(hookdhttp.RateLimit{PerSecond: 0, Burst: 1})},
 	} {
 		t.Run(name, func(t *testing.T) {
 			a := sqliteAPI(t, opts...)
@@ -140,4 +142,19 @@ func TestRateLimitOff(t *testing.T) {
 			}
 		})
 	}
+}
+
+// With the defaults, bad keys from one address get 429 after a few, while
+// a valid key goes on (its budget: TestDefaultKeyBudget).
+func TestRateLimitDefaultFailures(t *testing.T) {
+	clock := clocktest.New(time.Now())
+	a := sqliteAPI(t, hookdhttp.WithClock(clock), hookdhttp.WithRateLimit(hookdhttp.DefaultRateLimits))
+	statuses := map[int]int{}
+	for range hookdhttp.DefaultFailureBurst + 5 {
+		statuses[a.do("GET", "/api/v2/admin/webhooks", "guess.wrong-secret", "").status]++
+	}
+	if want := map[int]int{401: hookdhttp.DefaultFailureBurst, 429: 5}; !maps.Equal(statuses, want) {
+		t.Errorf("bad keys got %v, want %v", statuses, want)
+	}
+	expect(t, a.do("GET", "/api/v2/admin/webhooks", a.adminKey, ""), 200, "")
 }
