@@ -87,6 +87,70 @@ func Schema(t testing.TB) string {
 	return name
 }
 
+// Database creates a database of its own on the test server, for a test
+// that must change the database itself (ALTER DATABASE ...
+// ALLOW_CONNECTIONS, which would disturb every other test on the shared
+// one); it is dropped, with its sessions, when the test ends. Database
+// returns its URL (the test URL with the database name replaced) and its
+// name.
+func Database(t testing.TB) (dbURL, name string) {
+	t.Helper()
+	admin := URL(t)
+	var b [6]byte
+	rand.Read(b[:])
+	name = "hookd_outage_" + hex.EncodeToString(b[:])
+	exec := func(sql string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(context.Background())
+		_, err = conn.Exec(ctx, sql)
+		return err
+	}
+	if err := exec("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("pgtest: create database: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := exec("DROP DATABASE " + name + " WITH (FORCE)"); err != nil {
+			t.Errorf("pgtest: drop database %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(admin)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		t.Fatalf("pgtest: %s must be a postgres:// URL", EnvURL)
+	}
+	u.Path = "/" + name
+	return u.String(), name
+}
+
+// AllowConnections sets whether the database name accepts connections
+// (ALTER DATABASE ... ALLOW_CONNECTIONS) and, when it stops accepting
+// them, ends its sessions, as an operator taking it offline does. Only for
+// a database of the test's own (Database).
+func AllowConnections(t testing.TB, name string, allow bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, URL(t))
+	if err != nil {
+		t.Fatalf("pgtest: connect: %v", err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s ALLOW_CONNECTIONS %t", name, allow)); err != nil {
+		t.Fatalf("pgtest: alter database %s: %v", name, err)
+	}
+	if allow {
+		return
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE datname = $1 AND pid <> pg_backend_pid()`, name); err != nil {
+		t.Fatalf("pgtest: terminate the sessions of %s: %v", name, err)
+	}
+}
+
 // Config returns a pool configuration for the test database with
 // search_path (and application_name, to tell the test's connections apart
 // in pg_stat_activity) set to schema.
