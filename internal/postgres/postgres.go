@@ -198,6 +198,15 @@ func (s *Store) Ping(ctx context.Context) error {
 	return wrapErr(s.pool.Ping(ctx))
 }
 
+// CheckWrite commits a write of one row of its own: a database that
+// cannot take one (a standby, read-only, its disk full) fails it, as it
+// would fail a publish.
+func (s *Store) CheckWrite(ctx context.Context) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO write_checks (id, checked_at) VALUES (1, $1)
+		ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at`, ms(s.clock.Now()))
+	return wrapErr(err)
+}
+
 // Close stops listening, releases any leadership and closes the pool.
 func (s *Store) Close() error {
 	s.mu.Lock()
