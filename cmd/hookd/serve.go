@@ -18,6 +18,7 @@ import (
 	"github.com/hookd/hookd/internal/delivery"
 	hookdhttp "github.com/hookd/hookd/internal/http"
 	"github.com/hookd/hookd/internal/metrics"
+	"github.com/hookd/hookd/internal/storedeadline"
 	"github.com/hookd/hookd/internal/tracing"
 	"github.com/hookd/hookd/internal/web"
 )
@@ -36,6 +37,7 @@ type serveConfig struct {
 	disableAfter  time.Duration
 	maintainEvery time.Duration
 	shutdownGrace time.Duration
+	dbTimeout     time.Duration
 	log           *logConfig
 	otlpEndpoint  string
 	metrics       bool
@@ -69,6 +71,7 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	fs.DurationVar(&c.disableAfter, "disable-after", 5*24*time.Hour, "disable a webhook whose deliveries keep failing this long (0: never)")
 	fs.DurationVar(&c.maintainEvery, "maintenance-interval", 10*time.Minute, "how often retention and auto-disable run")
 	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 0, "how long in-flight requests and attempts may take to finish on SIGTERM; attempts cut off then are not counted and are retried (0: --timeout + 5s)")
+	fs.DurationVar(&c.dbTimeout, "database-timeout", storedeadline.DefaultTimeout, "how long one database call may take: beyond, the API answers 503 with Retry-After and delivery tries again (retention and auto-disable may take up to 10m)")
 	fs.StringVar(&c.otlpEndpoint, "otlp-endpoint", "", "send OpenTelemetry traces to this OTLP/HTTP collector, e.g. http://127.0.0.1:4318 (also on with OTEL_EXPORTER_OTLP_ENDPOINT; off when neither is set)")
 	fs.BoolVar(&c.metrics, "metrics", true, "serve Prometheus metrics at /metrics")
 	fs.Float64Var(&c.rateLimit.PerSecond, "rate-limit", hookdhttp.DefaultRateLimit, "API requests a second per API key, and a tenth of that in failed authentications per client address; beyond, 429 with Retry-After (0: no limit)")
@@ -113,6 +116,9 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	if c.leaseMargin < time.Second {
 		return fmt.Errorf("invalid --lease-margin %s: use at least 1s", c.leaseMargin)
 	}
+	if c.dbTimeout < 100*time.Millisecond {
+		return fmt.Errorf("invalid --database-timeout %s: use at least 100ms", c.dbTimeout)
+	}
 	if c.retention < time.Hour || c.maintainEvery < time.Second || c.disableAfter < 0 || c.shutdownGrace < 0 {
 		return errors.New("invalid durations: --retention must be at least 1h, --maintenance-interval at least 1s, --disable-after and --shutdown-grace not negative")
 	}
@@ -146,6 +152,7 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("open database %s: %w", redact(*c.database), err)
 	}
+	store = storedeadline.Wrap(store, c.dbTimeout)
 	defer store.Close()
 	stopTracing, err := tracing.Setup(ctx, c.otlpEndpoint)
 	if err != nil {

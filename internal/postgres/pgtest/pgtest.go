@@ -15,7 +15,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"github.com/hookd/hookd/internal/storeopt"
-	"io"
 	"net"
 	"net/url"
 	"os"
@@ -232,17 +231,19 @@ func Terminate(t testing.TB, name string) int {
 
 // Proxy is a TCP proxy on 127.0.0.1 in front of the test database, which a
 // test cuts to make the database unreachable (connections refused, those
-// open dropped) and restores, without disturbing the server's other
-// sessions as a restart would.
+// open dropped) and restores, or stalls to make it hang (connections stay
+// open and are accepted, but nothing goes through) and resumes, without
+// disturbing the server's other sessions as a restart would.
 type Proxy struct {
 	target  string // host:port of the database
 	network string // tcp, or unix for a socket directory
 
-	mu    sync.Mutex
-	addr  string
-	ln    net.Listener
-	conns map[net.Conn]struct{}
-	done  bool
+	mu     sync.Mutex
+	addr   string
+	ln     net.Listener
+	conns  map[net.Conn]struct{}
+	done   bool
+	resume chan struct{} // closed by Resume; nil when not stalled
 }
 
 // NewProxy starts a proxy to the test database and stops it when the test
@@ -269,6 +270,7 @@ func NewProxy(t testing.TB) *Proxy {
 		p.done = true
 		p.mu.Unlock()
 		p.Cut()
+		p.Resume()
 	})
 	return p
 }
@@ -311,6 +313,7 @@ func (p *Proxy) serve(ln net.Listener) {
 }
 
 func (p *Proxy) forward(c net.Conn) {
+	p.waitResume()
 	s, err := net.DialTimeout(p.network, p.target, 10*time.Second)
 	if err != nil {
 		c.Close()
@@ -336,8 +339,55 @@ func (p *Proxy) forward(c net.Conn) {
 			p.mu.Unlock()
 		})
 	}
-	go func() { io.Copy(s, c); end() }()
-	go func() { io.Copy(c, s); end() }()
+	go func() { p.pipe(s, c); end() }()
+	go func() { p.pipe(c, s); end() }()
+}
+
+// pipe copies src to dst, holding what it read while the proxy is stalled.
+func (p *Proxy) pipe(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.waitResume()
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Stall makes the database hang, as a stuck server or a network that drops
+// packets does: connections are accepted and stay open, but nothing goes
+// through either way until Resume.
+func (p *Proxy) Stall() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.resume == nil {
+		p.resume = make(chan struct{})
+	}
+}
+
+// Resume lets through again what Stall held, and what follows.
+func (p *Proxy) Resume() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.resume != nil {
+		close(p.resume)
+		p.resume = nil
+	}
+}
+
+func (p *Proxy) waitResume() {
+	p.mu.Lock()
+	resume := p.resume
+	p.mu.Unlock()
+	if resume != nil {
+		<-resume
+	}
 }
 
 // Cut makes the database unreachable through the proxy: it stops
