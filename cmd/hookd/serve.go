@@ -137,6 +137,14 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 		}
 	}
 
+	// Listening first finds a bad --addr (or one in use) before the
+	// database is created and migrated.
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on --addr %s: %v (give host:port, e.g. 127.0.0.1:8080 or :8080, with a port that is free)", c.addr, err)
+	}
+	defer ln.Close()
+
 	// Metrics time the store's statements at its driver, so they exist
 	// before it opens.
 	var m *metrics.Metrics
@@ -150,7 +158,7 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	store, err := openStore(ctx, *c.database, storeopt.WithClock(clock), storeopt.WithQueryObserver(observe),
 		storeopt.WithCircuitPolicy(c.circuit), storeopt.WithCircuitObserver(circuitObserver(logger, m)))
 	if err != nil {
-		return fmt.Errorf("open database %s: %w", redact(*c.database), err)
+		return err // one line that names the database
 	}
 	store = storedeadline.Wrap(store, c.dbTimeout)
 	defer store.Close()
@@ -182,10 +190,6 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	}
 	dispatcher, srv := svc.dispatcher, svc.server
 
-	ln, err := net.Listen("tcp", c.addr)
-	if err != nil {
-		return err
-	}
 	logger.Info("hookd listening", "addr", ln.Addr().String(), "database", redact(*c.database), "version", hookd.Version)
 
 	workCtx, stopWork := context.WithCancel(context.Background())
