@@ -15,6 +15,11 @@ import (
 type Store interface {
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
+	// CheckWrite checks that the database takes a write now, as accepting
+	// an event needs: it commits a tiny one (a row of its own), cheaply
+	// enough for /readyz to call it at every poll. A read-only database, a
+	// full disk or a standby fail it with ErrUnavailable.
+	CheckWrite(ctx context.Context) error
 	Close() error
 
 	// API keys.

@@ -125,14 +125,14 @@ func waitDrained(t *testing.T, c *client.Client, hooks []int64, deadline time.Ti
 	}
 }
 
-// attemptFigures reads, from the test's schema, how many attempts are
-// logged, for how many deliveries, and how many deliveries have not
-// succeeded with exactly one counted attempt.
-func attemptFigures(t *testing.T, schema string) (logged, deliveries, notOnce int) {
+// attemptFigures reads, from the test's database (a URL that names its
+// schema), how many attempts are logged, for how many deliveries, and how
+// many deliveries have not succeeded with exactly one counted attempt.
+func attemptFigures(t *testing.T, dbURL string) (logged, deliveries, notOnce int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, pgtest.URLFor(t, schema))
+	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +295,7 @@ func TestSeveralProcessesOnPostgres(t *testing.T) {
 
 	// The store logged each delivery once: the killed process's attempts
 	// were never recorded, the retries of them once.
-	logged, deliveries, notOnce := attemptFigures(t, schema)
+	logged, deliveries, notOnce := attemptFigures(t, pgtest.URLFor(t, schema))
 	t.Logf("attempt log: %d entries for %d deliveries", logged, deliveries)
 	if logged != len(want) || deliveries != len(want) || notOnce != 0 {
 		t.Errorf("attempt log: %d entries for %d deliveries, %d deliveries not succeeded with one attempt; want %d, %d, 0",
@@ -320,6 +320,8 @@ type intakeProbe struct {
 	n503    int
 	n429    int      // answers of the rate limit, sent again after a pause
 	shapes  []string // bodies of 503s that are not {"error": "..."}
+	// noRetryAfter counts the 503s without a Retry-After header.
+	noRetryAfter int
 }
 
 func (p *intakeProbe) run(ctx context.Context) {
@@ -353,6 +355,9 @@ func (p *intakeProbe) run(ctx context.Context) {
 			p.pending = id
 			p.n503++
 			p.last503 = time.Now()
+			if res.Header.Get("Retry-After") == "" {
+				p.noRetryAfter++
+			}
 			var e map[string]any
 			if err := json.Unmarshal(data, &e); err != nil || len(e) != 1 {
 				p.shapes = append(p.shapes, string(data))
@@ -425,75 +430,157 @@ func TestPostgresOutage(t *testing.T) {
 	schema := pgtest.Schema(t) // skips without PostgreSQL
 	proxy := pgtest.NewProxy(t)
 	start := time.Now()
-	bin := buildHookd(t)
-	const concurrency = 16
-	recv := newPairReceiver()
-	args := []string{"--database", proxy.URLFor(t, schema), "--allow-private", "127.0.0.0/8",
-		"--timeout", "2s", "--lease-margin", "3s", "--lease", "5s", "--concurrency", fmt.Sprint(concurrency),
-		"--retry-schedule", "1s,1s,1s", "--shutdown-grace", "1s"}
-	procs := []*hookdProcess{startHookd(t, bin, args...), startHookd(t, bin, args...)}
-	ctx := context.Background()
-	admin := client.New(procs[0].url, testAdminKey)
-	w, err := admin.CreateWebhook(ctx, api.NewWebhook{Name: "outage", HTTPURL: recv.server(t).URL,
-		HTTPMethod: "POST", TriggerEvents: []string{"ASSET_ADDED"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	o := startOutageRun(t, 2, proxy.URLFor(t, schema), pgtest.URLFor(t, schema))
 
-	probeCtx, stopProbes := context.WithCancel(ctx)
-	defer stopProbes()
-	var wg sync.WaitGroup
-	intake := &intakeProbe{t: t, urls: []string{procs[0].url, procs[1].url}}
-	wg.Go(func() { intake.run(probeCtx) })
-	ready := make([]*readyProbe, len(procs))
-	for i, p := range procs {
-		ready[i] = &readyProbe{last: map[int]time.Time{}}
-		wg.Go(func() { ready[i].run(probeCtx, p.url) })
-	}
-	phase := func(name string, d time.Duration) {
-		before, n503, _, _ := intake.figures()
-		time.Sleep(d)
-		after, m503, _, _ := intake.figures()
-		t.Logf("%-32s %5d events accepted, %4d answers 503", name+":", after-before, m503-n503)
-	}
-
-	phase("running", 500*time.Millisecond)
+	o.phase("running", 500*time.Millisecond)
 	n := pgtest.Terminate(t, schema)
 	t.Logf("terminated %d PostgreSQL sessions of the two processes", n)
-	phase("after pg_terminate_backend", 500*time.Millisecond)
+	o.phase("after pg_terminate_backend", 500*time.Millisecond)
 
 	proxy.Cut()
 	cutAt := time.Now()
-	phase("database unreachable (3 s)", 3*time.Second)
+	o.phase("database unreachable (3 s)", 3*time.Second)
 	proxy.Restore(t)
-	backAt := time.Now()
-	_, n503, _, last503 := intake.figures()
-	for i, r := range ready {
-		if seen := r.lastSeen(http.StatusServiceUnavailable); seen.Before(cutAt) {
-			t.Errorf("process %d: /readyz never answered 503 while the database was unreachable", i+1)
+	o.backAt = time.Now()
+	o.sawOutage(t, cutAt)
+	o.recoverAndDeliverAll(t)
+	t.Logf("test took %s", time.Since(start).Round(time.Millisecond))
+}
+
+// TestPostgresRefusesConnections runs three hookd processes on a database
+// of the test's own while a publisher keeps sending events, and takes the
+// database offline for 3 s as an operator does (ALTER DATABASE ...
+// ALLOW_CONNECTIONS false, its sessions terminated): the server refuses
+// every new connection with SQLSTATE 55000. Every publish is answered 200,
+// or 503 with Retry-After (never 500); /readyz answers 503 meanwhile;
+// both recover by themselves, and every accepted event is delivered.
+func TestPostgresRefusesConnections(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs hookd processes")
+	}
+	t.Parallel()
+	dbURL, name := pgtest.Database(t) // skips without PostgreSQL
+	start := time.Now()
+	o := startOutageRun(t, 3, dbURL, dbURL)
+
+	o.phase("running", 500*time.Millisecond)
+	pgtest.AllowConnections(t, name, false)
+	offAt := time.Now()
+	o.phase("database offline (3 s)", 3*time.Second)
+	pgtest.AllowConnections(t, name, true)
+	o.backAt = time.Now()
+	o.sawOutage(t, offAt)
+	o.recoverAndDeliverAll(t)
+	t.Logf("test took %s", time.Since(start).Round(time.Millisecond))
+}
+
+// outageConcurrency is the --concurrency of the processes of the outage
+// tests.
+const outageConcurrency = 16
+
+// outageRun is a test of a database outage: hookd processes on one
+// database, a webhook to a receiver, a publisher (intake) and /readyz
+// probes running over them, and when the database came back.
+type outageRun struct {
+	intake     *intakeProbe
+	ready      []*readyProbe
+	recv       *pairReceiver
+	procs      []*hookdProcess
+	webhook    int64
+	dbURL      string // the processes' database, to read the attempt log
+	backAt     time.Time
+	stopProbes func()
+	probes     sync.WaitGroup
+}
+
+// startOutageRun starts n hookd processes on database (their --database)
+// and the probes over them; dbURL reaches the same database directly.
+func startOutageRun(t *testing.T, n int, database, dbURL string) *outageRun {
+	t.Helper()
+	bin := buildHookd(t)
+	args := []string{"--database", database, "--allow-private", "127.0.0.0/8",
+		"--timeout", "2s", "--lease-margin", "3s", "--lease", "5s", "--concurrency", fmt.Sprint(outageConcurrency),
+		"--retry-schedule", "1s,1s,1s", "--shutdown-grace", "1s"}
+	o := &outageRun{recv: newPairReceiver(), dbURL: dbURL}
+	var urls []string
+	for range n {
+		p := startHookd(t, bin, args...)
+		o.procs = append(o.procs, p)
+		urls = append(urls, p.url)
+	}
+	w, err := client.New(o.procs[0].url, testAdminKey).CreateWebhook(context.Background(), api.NewWebhook{Name: "outage",
+		HTTPURL: o.recv.server(t).URL, HTTPMethod: "POST", TriggerEvents: []string{"ASSET_ADDED"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.webhook = w.ID
+	probeCtx, stop := context.WithCancel(context.Background())
+	o.stopProbes = stop
+	t.Cleanup(func() { stop(); o.probes.Wait() })
+	o.intake = &intakeProbe{t: t, urls: urls}
+	o.probes.Go(func() { o.intake.run(probeCtx) })
+	for _, p := range o.procs {
+		r := &readyProbe{last: map[int]time.Time{}}
+		o.ready = append(o.ready, r)
+		o.probes.Go(func() { r.run(probeCtx, p.url) })
+	}
+	return o
+}
+
+// phase lets the probes run for d and logs what the intake answered.
+func (o *outageRun) phase(name string, d time.Duration) {
+	before, n503, _, _ := o.intake.figures()
+	time.Sleep(d)
+	after, m503, _, _ := o.intake.figures()
+	o.intake.t.Logf("%-32s %5d events accepted, %4d answers 503", name+":", after-before, m503-n503)
+}
+
+// sawOutage checks that /readyz of every process and the intake answered
+// 503 after since, when the database went away.
+func (o *outageRun) sawOutage(t *testing.T, since time.Time) {
+	t.Helper()
+	for i, r := range o.ready {
+		if seen := r.lastSeen(http.StatusServiceUnavailable); seen.Before(since) {
+			t.Errorf("process %d: /readyz never answered 503 while the database was away", i+1)
 		}
 	}
-	if last503.Before(cutAt) {
-		t.Error("the intake never answered 503 while the database was unreachable")
+	if _, _, _, last503 := o.intake.figures(); last503.Before(since) {
+		t.Error("the intake never answered 503 while the database was away")
 	}
-	if len(intake.shapes) > 0 {
-		t.Errorf("503 answers not in the error shape: %q", intake.shapes)
+}
+
+// recoverAndDeliverAll checks the end of an outage: every 503 of the
+// intake was in the error shape with Retry-After; /readyz of every process
+// and the intake answer 200 again by themselves; and, once the probes
+// stop, every accepted event is delivered, once but for the attempts the
+// outage cut off, and logged once.
+func (o *outageRun) recoverAndDeliverAll(t *testing.T) {
+	t.Helper()
+	intake := o.intake
+	intake.mu.Lock()
+	shapes, noRetryAfter := intake.shapes, intake.noRetryAfter
+	intake.mu.Unlock()
+	if len(shapes) > 0 {
+		t.Errorf("503 answers not in the error shape: %q", shapes)
+	}
+	if noRetryAfter > 0 {
+		t.Errorf("%d answers 503 without Retry-After", noRetryAfter)
 	}
 
-	// Both recover by themselves.
+	// Every process recovers by itself.
 	deadline := time.Now().Add(20 * time.Second)
-	for i, r := range ready {
-		for !r.lastSeen(http.StatusOK).After(backAt) {
+	for i, r := range o.ready {
+		for !r.lastSeen(http.StatusOK).After(o.backAt) {
 			if time.Now().After(deadline) {
 				t.Fatalf("process %d: /readyz did not answer 200 again", i+1)
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-		t.Logf("process %d: /readyz 200 again %s after the database came back", i+1, r.lastSeen(http.StatusOK).Sub(backAt).Round(time.Millisecond))
+		t.Logf("process %d: /readyz 200 again %s after the database came back", i+1, r.lastSeen(http.StatusOK).Sub(o.backAt).Round(time.Millisecond))
 	}
 	for {
-		if _, _, last200, _ := intake.figures(); last200.After(backAt) {
-			t.Logf("intake: 200 again %s after the database came back", last200.Sub(backAt).Round(time.Millisecond))
+		if _, _, last200, _ := intake.figures(); last200.After(o.backAt) {
+			t.Logf("intake: 200 again %s after the database came back", last200.Sub(o.backAt).Round(time.Millisecond))
 			break
 		}
 		if time.Now().After(deadline) {
@@ -501,12 +588,12 @@ func TestPostgresOutage(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	phase("database back", time.Second)
+	o.phase("database back", time.Second)
 	// A claim cut off after the database committed it leaves its
 	// deliveries leased to a process that does not know it: they go out
 	// when the 5 s lease ends.
-	stopProbes()
-	wg.Wait()
+	o.stopProbes()
+	o.probes.Wait()
 
 	// Nothing accepted is lost.
 	intake.mu.Lock()
@@ -514,27 +601,28 @@ func TestPostgresOutage(t *testing.T) {
 	intake.mu.Unlock()
 	var want []pair
 	for _, id := range accepted {
-		want = append(want, pair{id, w.ID})
+		want = append(want, pair{id, o.webhook})
 	}
 	stoppedAt := time.Now()
 	deadline = stoppedAt.Add(60 * time.Second)
-	for recv.missing(want) > 0 {
+	for o.recv.missing(want) > 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d accepted events never arrived", recv.missing(want), len(want))
+			t.Fatalf("%d of %d accepted events never arrived", o.recv.missing(want), len(want))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	allAt := time.Now()
-	waitDrained(t, client.New(procs[0].url, testAdminKey), []int64{w.ID}, deadline)
+	waitDrained(t, client.New(o.procs[0].url, testAdminKey), []int64{o.webhook}, deadline)
 	t.Logf("all accepted events delivered %s after publishing stopped; queue drained %s later",
 		allAt.Sub(stoppedAt).Round(time.Millisecond), time.Since(allAt).Round(time.Millisecond))
 	extra := 0
-	for _, n := range recv.duplicates() {
+	for _, n := range o.recv.duplicates() {
 		extra += n - 1
 	}
-	recv.mu.Lock()
-	total, distinct := recv.total, len(recv.count)
-	recv.mu.Unlock()
+	o.recv.mu.Lock()
+	total, distinct := o.recv.total, len(o.recv.count)
+	o.recv.mu.Unlock()
+	_, n503, _, _ := intake.figures()
 	t.Logf("%d events accepted (%d answers 503 in all, %d 429), %d delivered (%d requests, %d duplicates), lost 0",
 		len(accepted), n503, intake.n429, distinct, total, extra)
 	if distinct != len(accepted) {
@@ -543,14 +631,13 @@ func TestPostgresOutage(t *testing.T) {
 		// again and got 200 then, so it is accepted all the same.
 		t.Errorf("%d events delivered, %d accepted", distinct, len(accepted))
 	}
-	if limit := 2 * inFlight(concurrency); extra > limit {
-		t.Errorf("%d duplicates, more than the %d deliveries two processes can have in flight", extra, limit)
+	if limit := len(o.procs) * inFlight(outageConcurrency); extra > limit {
+		t.Errorf("%d duplicates, more than the %d deliveries %d processes can have in flight", extra, limit, len(o.procs))
 	}
-	logged, deliveries, notOnce := attemptFigures(t, schema)
+	logged, deliveries, notOnce := attemptFigures(t, o.dbURL)
 	t.Logf("attempt log: %d entries for %d deliveries", logged, deliveries)
 	if logged != deliveries || deliveries != len(accepted) || notOnce != 0 {
 		t.Errorf("attempt log: %d entries for %d deliveries, %d deliveries not succeeded with one attempt; want %d, %d, 0",
 			logged, deliveries, notOnce, len(accepted), len(accepted))
 	}
-	t.Logf("test took %s", time.Since(start).Round(time.Millisecond))
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/hookd/hookd/internal/delivery"
 	hookdhttp "github.com/hookd/hookd/internal/http"
 	"github.com/hookd/hookd/internal/metrics"
+	"github.com/hookd/hookd/internal/storedeadline"
 	"github.com/hookd/hookd/internal/tracing"
 	"github.com/hookd/hookd/internal/web"
 )
@@ -38,6 +39,7 @@ type serveConfig struct {
 	disableAfter  time.Duration
 	maintainEvery time.Duration
 	shutdownGrace time.Duration
+	dbTimeout     time.Duration
 	log           *logConfig
 	otlpEndpoint  string
 	metrics       bool
@@ -72,6 +74,7 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	fs.DurationVar(&c.disableAfter, "disable-after", 5*24*time.Hour, "disable a webhook whose deliveries keep failing this long (0: never)")
 	fs.DurationVar(&c.maintainEvery, "maintenance-interval", 10*time.Minute, "how often retention and auto-disable run")
 	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 0, "how long in-flight requests and attempts may take to finish on SIGTERM; attempts cut off then are not counted and are retried (0: --timeout + 5s)")
+	fs.DurationVar(&c.dbTimeout, "database-timeout", storedeadline.DefaultTimeout, "how long one database call may take: beyond, the API answers 503 with Retry-After and delivery tries again (retention and auto-disable may take up to 10m)")
 	fs.StringVar(&c.otlpEndpoint, "otlp-endpoint", "", "send OpenTelemetry traces to this OTLP/HTTP collector, e.g. http://127.0.0.1:4318 (also on with OTEL_EXPORTER_OTLP_ENDPOINT; off when neither is set)")
 	fs.BoolVar(&c.metrics, "metrics", true, "serve Prometheus metrics at /metrics")
 	fs.Float64Var(&c.rateLimit.PerSecond, "rate-limit", hookdhttp.DefaultRateLimit, "API requests a second per API key; beyond, 429 with Retry-After (0: no limit)")
@@ -125,6 +128,7 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 		{"max-connections", c.maxConns < 0, "use 1 or more, or 0 for the default"},
 		{"timeout", c.timeout < time.Second, "use at least 1s"},
 		{"lease-margin", c.leaseMargin < time.Second, "use at least 1s"},
+		{"database-timeout", c.dbTimeout < 100*time.Millisecond, "use at least 100ms"},
 		{"lease", c.lease < c.timeout+c.leaseMargin, fmt.Sprintf("use at least %s + %s (%s)",
 			settingName(c.fs, "timeout"), settingName(c.fs, "lease-margin"), c.timeout+c.leaseMargin)},
 		{"retention", c.retention < time.Hour, "use at least 1h"},
@@ -157,6 +161,18 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 		}
 	}
 
+	maxConns, err := c.maxConnections()
+	if err != nil {
+		return err
+	}
+	// Listening first finds a bad --addr (or one in use) before the
+	// database is created and migrated.
+	tcp, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on --addr %s: %v (give host:port, e.g. 127.0.0.1:8080 or :8080, with a port that is free)", c.addr, err)
+	}
+	defer tcp.Close()
+
 	// Metrics time the store's statements at its driver, so they exist
 	// before it opens.
 	var m *metrics.Metrics
@@ -170,8 +186,9 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	store, err := openStore(ctx, *c.database, storeopt.WithClock(clock), storeopt.WithQueryObserver(observe),
 		storeopt.WithCircuitPolicy(c.circuit), storeopt.WithCircuitObserver(circuitObserver(logger, m)))
 	if err != nil {
-		return fmt.Errorf("open database %s: %w", redact(*c.database), err)
+		return err // one line that names the database
 	}
+	store = storedeadline.Wrap(store, c.dbTimeout)
 	defer store.Close()
 	stopTracing, err := tracing.Setup(ctx, c.otlpEndpoint)
 	if err != nil {
@@ -201,14 +218,6 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	}
 	dispatcher, srv := svc.dispatcher, svc.server
 
-	maxConns, err := c.maxConnections()
-	if err != nil {
-		return err
-	}
-	tcp, err := net.Listen("tcp", c.addr)
-	if err != nil {
-		return err
-	}
 	ln := limitConnections(tcp, srv, maxConns, logger, clock)
 	logger.Info("hookd listening", "addr", ln.Addr().String(), "database", redact(*c.database), "version", hookd.Version,
 		"max_connections", maxConns)

@@ -1,6 +1,8 @@
 package http_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -67,5 +69,23 @@ func TestHealth(t *testing.T) {
 		a := newTestAPI(t, store)
 		expect(t, a.do("GET", "/healthz", "", ""), 200, `{"status":"ok"}`)
 		expect(t, a.do("GET", "/readyz", "", ""), 200, `{"status":"ready"}`)
+	})
+}
+
+// unwritable is a database that answers but takes no write, as a full disk
+// or a read-only file does.
+type unwritable struct{ hookd.Store }
+
+func (unwritable) CheckWrite(context.Context) error {
+	return fmt.Errorf("%w: database or disk is full (13)", hookd.ErrUnavailable)
+}
+
+// Ready means able to accept an event: a database that answers but cannot
+// take a write is not ready.
+func TestReadyzNeedsAWrite(t *testing.T) {
+	backends(t, func(t *testing.T, store hookd.Store) {
+		a := newTestAPI(t, unwritable{store})
+		expect(t, a.do("GET", "/healthz", "", ""), 200, `{"status":"ok"}`)
+		expect(t, a.do("GET", "/readyz", "", ""), 503, `{"error":"database unavailable"}`)
 	})
 }

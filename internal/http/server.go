@@ -269,7 +269,9 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := s.store.Ping(ctx); err != nil {
+	// Ready means able to accept an event: the database must take a
+	// write, not merely answer.
+	if err := s.store.CheckWrite(ctx); err != nil {
 		s.logger.Warn("readiness check failed", "err", err)
 		writeError(w, http.StatusServiceUnavailable, "database unavailable")
 		return nil

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/postgres"
 	"github.com/hookd/hookd/internal/postgres/pgtest"
@@ -242,4 +244,32 @@ func TestUnavailableMidQuery(t *testing.T) {
 		proxy.Restore(t)
 	}
 	t.Logf("%d of 10 publishes were cut off, all with ErrUnavailable", failed)
+}
+
+// Errors that a retry can cure are ErrUnavailable, whether they come from
+// connecting or from a statement; the others are not.
+func TestUnavailableCodes(t *testing.T) {
+	cases := []struct {
+		err  error
+		want bool
+	}{
+		{&pgconn.PgError{Code: "55000", Message: `database "x" is not currently accepting connections`}, true},
+		{&pgconn.PgError{Code: "57P03", Message: "the database system is starting up"}, true},
+		{&pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"}, true},
+		{&pgconn.PgError{Code: "53300", Message: "sorry, too many clients already"}, true},
+		{&pgconn.PgError{Code: "53100", Message: "could not extend file: No space left on device"}, true},
+		{&pgconn.PgError{Code: "08006"}, true},
+		{&pgconn.PgError{Code: "57014", Message: "canceling statement due to statement timeout"}, true},
+		{&pgconn.PgError{Code: "25006", Message: "cannot execute INSERT in a read-only transaction"}, true},
+		{&pgconn.PgError{Code: "40001"}, true},
+		{fmt.Errorf("acquire: %w", context.DeadlineExceeded), true},
+		{fmt.Errorf("acquire: %w", context.Canceled), false},
+		{&pgconn.PgError{Code: "23505"}, false},
+		{&pgconn.PgError{Code: "42P01", Message: `relation "x" does not exist`}, false},
+	}
+	for _, c := range cases {
+		if got := errors.Is(postgres.WrapErr(c.err), hookd.ErrUnavailable); got != c.want {
+			t.Errorf("%v: unavailable %t, want %t", c.err, got, c.want)
+		}
+	}
 }

@@ -198,6 +198,15 @@ func (s *Store) Ping(ctx context.Context) error {
 	return wrapErr(s.pool.Ping(ctx))
 }
 
+// CheckWrite commits a write of one row of its own: a database that
+// cannot take one (a standby, read-only, its disk full) fails it, as it
+// would fail a publish.
+func (s *Store) CheckWrite(ctx context.Context) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO write_checks (id, checked_at) VALUES (1, $1)
+		ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at`, ms(s.clock.Now()))
+	return wrapErr(err)
+}
+
 // Close stops listening, releases any leadership and closes the pool.
 func (s *Store) Close() error {
 	s.mu.Lock()
@@ -350,20 +359,15 @@ func wrapErr(err error) error {
 }
 
 func unavailable(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) {
 		return false // the caller gave up; not the database's fault
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true // the database did not answer in time
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		switch {
-		case strings.HasPrefix(pgErr.Code, "08"), // connection exception
-			pgErr.Code == "57P01", // admin_shutdown
-			pgErr.Code == "57P02", // crash_shutdown
-			pgErr.Code == "57P03", // cannot_connect_now
-			pgErr.Code == "53300": // too_many_connections
-			return true
-		}
-		return false
+		return retryableCode(pgErr.Code)
 	}
 	if errors.Is(err, puddle.ErrClosedPool) || errors.Is(err, errClosed) {
 		return true // the store was closed: the service is shutting down
@@ -386,6 +390,26 @@ func unavailable(err error) bool {
 		return true
 	}
 	return strings.Contains(err.Error(), "conn closed")
+}
+
+// retryableCode reports whether a PostgreSQL error code says "not now":
+// the server cannot take the statement or the connection at the moment,
+// and the same request may succeed later.
+func retryableCode(code string) bool {
+	switch {
+	case strings.HasPrefix(code, "08"), // connection exception
+		strings.HasPrefix(code, "53"),  // insufficient resources: too many connections, disk full, out of memory
+		strings.HasPrefix(code, "57P"), // shutting down, starting up, session ended by the server
+		code == "57014",                // query_canceled: statement_timeout, or cancelled at a deadline
+		code == "55000",                // object_not_in_prerequisite_state: "database is not currently accepting connections"
+		code == "55006",                // object_in_use: the database is being dropped or renamed
+		code == "55P03",                // lock_not_available: lock_timeout
+		code == "40001",                // serialization_failure
+		code == "40P01",                // deadlock_detected
+		code == "25006":                // read_only_sql_transaction: a standby, or a primary in read-only mode
+		return true
+	}
+	return false
 }
 
 var errClosed = errors.New("postgres: store closed")

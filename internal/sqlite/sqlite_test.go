@@ -291,3 +291,23 @@ func TestWebhookUsersIndex(t *testing.T) {
 		t.Fatalf("plan %q, want one search of webhook_users_webhook", plan)
 	}
 }
+
+// A database that answers but refuses writes (here the writer connection
+// is made query-only, as a read-only file is) passes Ping and fails
+// CheckWrite with ErrUnavailable: not ready to accept an event.
+func TestCheckWriteReadOnly(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "hookd.db"))
+	if err := s.CheckWrite(t.Context()); err != nil {
+		t.Fatalf("CheckWrite: %v", err)
+	}
+	if _, err := s.w.ExecContext(t.Context(), "PRAGMA query_only = 1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(t.Context()); err != nil {
+		t.Errorf("Ping of a read-only database: %v", err)
+	}
+	err := s.CheckWrite(t.Context())
+	if !errors.Is(err, hookd.ErrUnavailable) || !strings.Contains(err.Error(), "readonly") {
+		t.Errorf("CheckWrite of a read-only database: %v, want ErrUnavailable (attempt to write a readonly database)", err)
+	}
+}

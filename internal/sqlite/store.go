@@ -121,6 +121,19 @@ func (s *Store) Ping(ctx context.Context) error {
 	return mapErr(s.r.PingContext(ctx))
 }
 
+// CheckWrite commits a write of one row of its own, on the writer's
+// connection: a database file that cannot be written (read-only, disk
+// full) fails it, as it would fail a publish.
+func (s *Store) CheckWrite(ctx context.Context) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, writeCheck, ms(s.clock.Now()))
+		return err
+	})
+}
+
+const writeCheck = `INSERT INTO write_checks (id, checked_at) VALUES (1, ?)
+	ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at`
+
 // Close closes the database. It may be called more than once.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
@@ -221,7 +234,8 @@ type querier interface {
 }
 
 // mapErr turns the errors callers can act on into hookd's: a closed
-// database, a lock held too long by another process or a failing disk is
+// database, a lock held too long by another process, a failing or full
+// disk or a file that became read-only is
 // ErrUnavailable (retry later, answer 503), whatever the driver says.
 func mapErr(err error) error {
 	if err == nil {
@@ -231,7 +245,7 @@ func mapErr(err error) error {
 	if errors.As(err, &se) {
 		switch se.Code() & 0xff {
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN,
-			sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL:
+			sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY:
 			return fmt.Errorf("%w: %w", hookd.ErrUnavailable, err)
 		}
 	}

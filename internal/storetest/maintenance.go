@@ -173,10 +173,13 @@ func testWakeup(t *testing.T, open opener) {
 func testClose(t *testing.T, open opener) {
 	s := open(t)
 	must(t, s.Ping(ctx(t)), "Ping")
+	must(t, s.CheckWrite(ctx(t)), "CheckWrite")
+	must(t, s.CheckWrite(ctx(t)), "CheckWrite again")
 	must(t, s.Close(), "Close")
 	// Contract: a closed store answers ErrUnavailable (the API says 503,
 	// /readyz fails), never a panic or a driver's own error.
 	mustErr(t, s.Ping(ctx(t)), hookd.ErrUnavailable, "Ping after Close")
+	mustErr(t, s.CheckWrite(ctx(t)), hookd.ErrUnavailable, "CheckWrite after Close")
 	_, err := s.Webhook(ctx(t), 1)
 	mustErr(t, err, hookd.ErrUnavailable, "Webhook after Close")
 	_, err = s.PublishEvents(ctx(t), []*hookd.Event{newEvent(assetAdded, nil, nil)})

@@ -15,7 +15,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"github.com/hookd/hookd/internal/storeopt"
-	"io"
 	"net"
 	"net/url"
 	"os"
@@ -85,6 +84,70 @@ func Schema(t testing.TB) string {
 		}
 	})
 	return name
+}
+
+// Database creates a database of its own on the test server, for a test
+// that must change the database itself (ALTER DATABASE ...
+// ALLOW_CONNECTIONS, which would disturb every other test on the shared
+// one); it is dropped, with its sessions, when the test ends. Database
+// returns its URL (the test URL with the database name replaced) and its
+// name.
+func Database(t testing.TB) (dbURL, name string) {
+	t.Helper()
+	admin := URL(t)
+	var b [6]byte
+	rand.Read(b[:])
+	name = "hookd_outage_" + hex.EncodeToString(b[:])
+	exec := func(sql string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(context.Background())
+		_, err = conn.Exec(ctx, sql)
+		return err
+	}
+	if err := exec("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("pgtest: create database: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := exec("DROP DATABASE " + name + " WITH (FORCE)"); err != nil {
+			t.Errorf("pgtest: drop database %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(admin)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		t.Fatalf("pgtest: %s must be a postgres:// URL", EnvURL)
+	}
+	u.Path = "/" + name
+	return u.String(), name
+}
+
+// AllowConnections sets whether the database name accepts connections
+// (ALTER DATABASE ... ALLOW_CONNECTIONS) and, when it stops accepting
+// them, ends its sessions, as an operator taking it offline does. Only for
+// a database of the test's own (Database).
+func AllowConnections(t testing.TB, name string, allow bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, URL(t))
+	if err != nil {
+		t.Fatalf("pgtest: connect: %v", err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s ALLOW_CONNECTIONS %t", name, allow)); err != nil {
+		t.Fatalf("pgtest: alter database %s: %v", name, err)
+	}
+	if allow {
+		return
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE datname = $1 AND pid <> pg_backend_pid()`, name); err != nil {
+		t.Fatalf("pgtest: terminate the sessions of %s: %v", name, err)
+	}
 }
 
 // Config returns a pool configuration for the test database with
@@ -168,17 +231,19 @@ func Terminate(t testing.TB, name string) int {
 
 // Proxy is a TCP proxy on 127.0.0.1 in front of the test database, which a
 // test cuts to make the database unreachable (connections refused, those
-// open dropped) and restores, without disturbing the server's other
-// sessions as a restart would.
+// open dropped) and restores, or stalls to make it hang (connections stay
+// open and are accepted, but nothing goes through) and resumes, without
+// disturbing the server's other sessions as a restart would.
 type Proxy struct {
 	target  string // host:port of the database
 	network string // tcp, or unix for a socket directory
 
-	mu    sync.Mutex
-	addr  string
-	ln    net.Listener
-	conns map[net.Conn]struct{}
-	done  bool
+	mu     sync.Mutex
+	addr   string
+	ln     net.Listener
+	conns  map[net.Conn]struct{}
+	done   bool
+	resume chan struct{} // closed by Resume; nil when not stalled
 }
 
 // NewProxy starts a proxy to the test database and stops it when the test
@@ -205,6 +270,7 @@ func NewProxy(t testing.TB) *Proxy {
 		p.done = true
 		p.mu.Unlock()
 		p.Cut()
+		p.Resume()
 	})
 	return p
 }
@@ -247,6 +313,7 @@ func (p *Proxy) serve(ln net.Listener) {
 }
 
 func (p *Proxy) forward(c net.Conn) {
+	p.waitResume()
 	s, err := net.DialTimeout(p.network, p.target, 10*time.Second)
 	if err != nil {
 		c.Close()
@@ -272,8 +339,55 @@ func (p *Proxy) forward(c net.Conn) {
 			p.mu.Unlock()
 		})
 	}
-	go func() { io.Copy(s, c); end() }()
-	go func() { io.Copy(c, s); end() }()
+	go func() { p.pipe(s, c); end() }()
+	go func() { p.pipe(c, s); end() }()
+}
+
+// pipe copies src to dst, holding what it read while the proxy is stalled.
+func (p *Proxy) pipe(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.waitResume()
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Stall makes the database hang, as a stuck server or a network that drops
+// packets does: connections are accepted and stay open, but nothing goes
+// through either way until Resume.
+func (p *Proxy) Stall() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.resume == nil {
+		p.resume = make(chan struct{})
+	}
+}
+
+// Resume lets through again what Stall held, and what follows.
+func (p *Proxy) Resume() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.resume != nil {
+		close(p.resume)
+		p.resume = nil
+	}
+}
+
+func (p *Proxy) waitResume() {
+	p.mu.Lock()
+	resume := p.resume
+	p.mu.Unlock()
+	if resume != nil {
+		<-resume
+	}
 }
 
 // Cut makes the database unreachable through the proxy: it stops
