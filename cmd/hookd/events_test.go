@@ -21,20 +21,10 @@ import (
 // checks what it prints.
 func TestEventsSend(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	key, err := hookd.IssueAPIKey(ctx, store, hookd.DefaultUserID, "publisher", hookd.RolePublisher)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(hookdhttp.NewServer(store, slog.New(slog.NewTextHandler(io.Discard, nil))))
-	defer srv.Close()
+	srv, key := publisherAPI(t)
 
 	var stdout, stderr bytes.Buffer
-	err = run(ctx, []string{"events", "send", "--server", srv.URL, "--api-key", key, "--event", "ASSET_ADDED",
+	err := run(ctx, []string{"events", "send", "--server", srv.URL, "--api-key", key, "--event", "ASSET_ADDED",
 		"--project", "P1", "--user", "45", "--data", `{"asset_id":"A1"}`, "--id", "e-1"}, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("events send: %v\n%s", err, stderr.String())
@@ -62,17 +52,7 @@ func TestEventsSend(t *testing.T) {
 // to change.
 func TestEventsSendServerAndErrors(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	key, err := hookd.IssueAPIKey(ctx, store, hookd.DefaultUserID, "publisher", hookd.RolePublisher)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(hookdhttp.NewServer(store, slog.New(slog.NewTextHandler(io.Discard, nil))))
-	defer srv.Close()
+	srv, key := publisherAPI(t)
 	hostPort := strings.TrimPrefix(srv.URL, "http://")
 
 	for _, server := range []string{hostPort, srv.URL, srv.URL + "/"} {
@@ -114,4 +94,23 @@ func TestEventsSendServerAndErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// publisherAPI serves the API on a new SQLite database, until the test
+// ends, and returns it with a publisher key.
+func publisherAPI(t *testing.T) (*httptest.Server, string) {
+	t.Helper()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	key, err := hookd.IssueAPIKey(ctx, store, hookd.DefaultUserID, "publisher", hookd.RolePublisher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(hookdhttp.NewServer(store, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	t.Cleanup(srv.Close)
+	return srv, key
 }

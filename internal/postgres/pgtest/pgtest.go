@@ -131,13 +131,8 @@ func Database(t testing.TB) (dbURL, name string) {
 // a database of the test's own (Database).
 func AllowConnections(t testing.TB, name string, allow bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, URL(t))
-	if err != nil {
-		t.Fatalf("pgtest: connect: %v", err)
-	}
-	defer conn.Close(context.Background())
+	ctx, conn, done := adminConn(t)
+	defer done()
 	if _, err := conn.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s ALLOW_CONNECTIONS %t", name, allow)); err != nil {
 		t.Fatalf("pgtest: alter database %s: %v", name, err)
 	}
@@ -214,13 +209,8 @@ func withSchema(t testing.TB, raw, schema string) string {
 // The server's other sessions are left alone.
 func Terminate(t testing.TB, name string) int {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, URL(t))
-	if err != nil {
-		t.Fatalf("pgtest: connect: %v", err)
-	}
-	defer conn.Close(context.Background())
+	ctx, conn, done := adminConn(t)
+	defer done()
 	var n int
 	if err := conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))
 		FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`, name).Scan(&n); err != nil {
@@ -423,4 +413,21 @@ func (p *Proxy) Restore(t testing.TB) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("pgtest: proxy: listen again on %s: %v", p.addr, err)
+}
+
+// adminConn connects to the test server's database as the suite's URL
+// does, for statements about the server (databases, sessions), with 30 s
+// to run them; done closes it.
+func adminConn(t testing.TB) (context.Context, *pgx.Conn, func()) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	conn, err := pgx.Connect(ctx, URL(t))
+	if err != nil {
+		cancel()
+		t.Fatalf("pgtest: connect: %v", err)
+	}
+	return ctx, conn, func() {
+		conn.Close(context.Background())
+		cancel()
+	}
 }
