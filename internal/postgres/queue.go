@@ -90,7 +90,7 @@ ORDER BY c.id`
 // cost: one index descent per webhook with pending deliveries (a backlog
 // or a disabled webhook's parked deliveries are skipped over, not read),
 // two probes per webhook with due deliveries, then only the deliveries it
-// leases; six round trips, two more for each round in which concurrent
+// leases; five round trips, one more for each round in which concurrent
 // claims held webhooks it meant to serve (lockServed). The claim moves
 // next_attempt_at to the end of the lease: a delivery whose worker died is
 // due again then.
@@ -103,20 +103,18 @@ func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) (hookd.Claime
 	var first hookd.ClaimPlan
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		out = hookd.Claimed{Deliveries: out.Deliveries[:0]}
-		candidates, err := claimCandidates(ctx, tx, claimCandidatesSQL, now, req.Limit)
+		rows, _ := tx.Query(ctx, claimCandidatesSQL, now, req.Limit)
+		candidates, err := collectCandidates(rows)
 		if err != nil {
 			return err
 		}
-		var locked []int64
+		var locked []hookd.ClaimCandidate
 		locked, first, err = lockServed(ctx, tx, req, now, candidates)
 		out.HeldShare = first.HeldShare
 		if err != nil || len(locked) == 0 {
 			return err
 		}
-		if candidates, err = claimCandidates(ctx, tx, claimLockedSQL, now, req.Limit, locked); err != nil {
-			return err
-		}
-		plan := hookd.PlanClaim(now, req, candidates)
+		plan := hookd.PlanClaim(now, req, locked)
 		if plan.HeldShare != 0 && (out.HeldShare == 0 || plan.HeldShare < out.HeldShare) {
 			out.HeldShare = plan.HeldShare
 		}
@@ -137,13 +135,16 @@ func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) (hookd.Claime
 const lockRounds = 3
 
 // lockServed locks the webhooks that hookd.PlanClaim serves of candidates
-// (claimLockSQL). Those that concurrent claims hold are skipped and the
-// plan is made again without them, so that the claim serves others, for
-// up to lockRounds rounds. It returns the webhooks locked and the first
-// round's plan, made with every candidate.
-func lockServed(ctx context.Context, tx pgx.Tx, req hookd.ClaimRequest, now time.Time, candidates []hookd.ClaimCandidate) ([]int64, hookd.ClaimPlan, error) {
+// (claimLockSQL) and reads them again under the lock (claimLockedSQL, a
+// statement of its own so that what it counts is not older than the
+// lock), both in one round trip. Those that concurrent claims hold are
+// skipped and the plan is made again without them, so that the claim
+// serves others, for up to lockRounds rounds. It returns the webhooks
+// locked, as read under the lock, and the first round's plan, made with
+// every candidate.
+func lockServed(ctx context.Context, tx pgx.Tx, req hookd.ClaimRequest, now time.Time, candidates []hookd.ClaimCandidate) ([]hookd.ClaimCandidate, hookd.ClaimPlan, error) {
 	var (
-		locked []int64
+		locked []hookd.ClaimCandidate
 		first  hookd.ClaimPlan
 		held   = map[int64]bool{} // locked by this claim or by another
 	)
@@ -161,14 +162,29 @@ func lockServed(ctx context.Context, tx pgx.Tx, req hookd.ClaimRequest, now time
 		if len(want) == 0 {
 			break
 		}
-		rows, _ := tx.Query(ctx, claimLockSQL, want)
-		got, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil {
+		var (
+			got    []int64
+			reread []hookd.ClaimCandidate
+		)
+		b := &pgx.Batch{}
+		b.Queue(claimLockSQL, want).Query(func(rows pgx.Rows) (err error) {
+			got, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+			return err
+		})
+		b.Queue(claimLockedSQL, now, req.Limit, want).Query(func(rows pgx.Rows) (err error) {
+			reread, err = collectCandidates(rows)
+			return err
+		})
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return nil, first, err
 		}
-		locked = append(locked, got...)
 		for _, id := range want {
 			held[id] = true
+		}
+		for _, c := range reread {
+			if slices.Contains(got, c.WebhookID) {
+				locked = append(locked, c)
+			}
 		}
 		if len(got) == len(want) {
 			break
@@ -186,10 +202,8 @@ func lockServed(ctx context.Context, tx pgx.Tx, req hookd.ClaimRequest, now time
 	return locked, first, nil
 }
 
-// claimCandidates reads the webhooks that query (claimCandidatesSQL or
-// claimLockedSQL) finds at now, their due deliveries counted up to limit.
-func claimCandidates(ctx context.Context, tx pgx.Tx, query string, now time.Time, limit int, args ...any) ([]hookd.ClaimCandidate, error) {
-	rows, _ := tx.Query(ctx, query, append([]any{now, limit}, args...)...)
+// collectCandidates reads the rows of claimCandidatesSQL or claimLockedSQL.
+func collectCandidates(rows pgx.Rows) ([]hookd.ClaimCandidate, error) {
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (hookd.ClaimCandidate, error) {
 		var (
 			c            hookd.ClaimCandidate
