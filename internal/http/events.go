@@ -70,12 +70,7 @@ func dataObject(fields map[string]rawValue, prefix string, absent json.RawMessag
 
 // errorValue decodes a rejected value for its error message, or keeps only
 // the start of a large array or object (shortInspect would cut it anyway).
-func errorValue(raw rawValue) any {
-	if len(raw) > 4*maxInspect && (raw[0] == '[' || raw[0] == '{') {
-		return elided(raw[:maxInspect])
-	}
-	return decodeValue(raw)
-}
+func errorValue(raw rawValue) any { return decodeUpTo(raw, 4*maxInspect) }
 
 func (s *Server) publishEvent(w http.ResponseWriter, r *http.Request) error {
 	fields, err := readFields(w, r, maxBodyBytes)

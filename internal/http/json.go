@@ -134,9 +134,13 @@ const maxInspect = 1024
 
 // decodeValue decodes a value that a rule checks, as a decoder with
 // UseNumber would. An array or object larger than any body but a batch's
-// (in an event of a batch) is not built in memory: it becomes an elided
-// value, which no rule accepts and which shows as its first bytes.
-func decodeValue(raw rawValue) any {
+// (in an event of a batch) is not built in memory (decodeUpTo).
+func decodeValue(raw rawValue) any { return decodeUpTo(raw, maxBodyBytes) }
+
+// decodeUpTo decodes raw as decodeValue does, but an array or object of
+// more than limit bytes becomes an elided value, which no rule accepts and
+// which shows as its first bytes.
+func decodeUpTo(raw rawValue, limit int) any {
 	switch c := raw[0]; {
 	case c == 'n':
 		return nil
@@ -148,7 +152,7 @@ func decodeValue(raw rawValue) any {
 		return json.Number(raw)
 	case c == '"' && plainString(raw):
 		return string(raw[1 : len(raw)-1])
-	case len(raw) > maxBodyBytes && (c == '[' || c == '{'):
+	case len(raw) > limit && (c == '[' || c == '{'):
 		return elided(raw[:maxInspect])
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
