@@ -25,10 +25,11 @@ type Server struct {
 	logger    *slog.Logger
 	clock     hookd.Clock // the time of records and of the rate limits
 	mux       *http.ServeMux
-	observer  Observer     // nil: none
-	metrics   http.Handler // GET /metrics; nil: not served
-	routeList []Route      // every route handle registered, in order
-	limits    *rateLimits  // nil: no rate limiting (WithRateLimit)
+	observer  Observer        // nil: none
+	metrics   http.Handler    // GET /metrics; nil: not served
+	routeList []Route         // every route handle registered, in order
+	limits    *rateLimits     // nil: no rate limiting (WithRateLimit)
+	keys      *hookd.KeyCache // what authenticates requests, without a read each
 
 	// lastTouched throttles writes of api_keys.last_access to one a minute
 	// per key, so the intake path does not write on every request.
@@ -41,6 +42,7 @@ func NewServer(store hookd.Store, logger *slog.Logger, opts ...Option) *Server {
 	for _, opt := range opts {
 		opt(s)
 	}
+	s.keys = hookd.NewKeyCache(store, s.clock)
 	s.routes()
 	return s
 }
