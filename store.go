@@ -60,11 +60,18 @@ type Store interface {
 	RotateSecret(ctx context.Context, webhookID int64, secret string, previousValidUntil time.Time) error
 
 	// PublishEvents stores events and, in the same transaction, a delivery
-	// for every webhook that matches each one (Webhook.Matches); an event
+	// for every webhook that matches each one (Webhook.Matches), but those
+	// beyond FanOutChunk, which FanOut creates after (PlanFanOut); an event
 	// whose ID is already stored, or earlier in events, is answered with the
 	// original or refuses the whole batch, as Republish rules. It keeps
 	// the project registry current with PROJECT_ADDED and PROJECT_PURGED.
 	PublishEvents(ctx context.Context, events []*Event) ([]Published, error)
+	// FanOut creates the deliveries that PublishEvents left to it (at most
+	// FanOutChunk a transaction: PlanFanOut), oldest event first, to the
+	// webhooks that match each event when its chunk is created, and
+	// reports whether any remain. Processes that share a database take
+	// turns. The dispatcher calls it (delivery.Dispatcher.Run).
+	FanOut(ctx context.Context) (remaining bool, err error)
 	// PublishTo stores e and one delivery of it to webhookID, whatever the
 	// webhook's subscriptions and state (the test action). To a disabled
 	// webhook the delivery waits, as its others do, until it is enabled.

@@ -44,6 +44,7 @@ import (
 type benchConfig struct {
 	database      string
 	webhooks      int
+	idleWebhooks  int
 	events        int
 	batch         int
 	publishers    int
@@ -72,6 +73,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var c benchConfig
 	fs.StringVar(&c.database, "database", "", "SQLite file to create (must not exist; default: a temporary file), or a postgres:// URL (the bench creates a schema of its own there and drops it)")
 	fs.IntVar(&c.webhooks, "webhooks", 10, "webhooks to create, all matching every event (the fan-out)")
+	fs.IntVar(&c.idleWebhooks, "idle-webhooks", 0, "also create this many webhooks that match no event (what publishing costs beside webhooks that do not want the event)")
 	fs.IntVar(&c.events, "events", 2000, "events to publish")
 	fs.IntVar(&c.batch, "batch", 500, "events a publish request, 1 to 1000 (1: POST /api/v2/events, one event a request)")
 	fs.IntVar(&c.publishers, "publishers", 0, "publish requests in flight at full speed (default 2 for batches, 16 for single events)")
@@ -96,7 +98,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if c.webhooks < 1 || c.events < 1 || c.batch < 1 || c.batch > 1000 || c.concurrency < 1 || c.failRate < 0 || c.failRate >= 1 {
+	if c.webhooks < 1 || c.idleWebhooks < 0 || c.events < 1 || c.batch < 1 || c.batch > 1000 || c.concurrency < 1 || c.failRate < 0 || c.failRate >= 1 {
 		return errors.New("invalid settings: --webhooks, --events and --concurrency at least 1, --batch 1 to 1000, --fail-rate in [0, 1)")
 	}
 	if c.timeout < time.Second || c.hostile < 0 || c.hostileShare <= 0 || c.hostileShare > 1 {
@@ -142,7 +144,7 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	started := time.Now()
 	expected := int64(c.events) * int64(c.webhooks)
 	rep := &bench.Report{
-		Mode: "full speed", Webhooks: c.webhooks, Events: c.events, Expected: expected, Batch: c.batch,
+		Mode: "full speed", Webhooks: c.webhooks, IdleWebhooks: c.idleWebhooks, Events: c.events, Expected: expected, Batch: c.batch,
 		Rate: c.rate, Concurrency: c.concurrency, Timeout: c.timeout.String(), FailRate: c.failRate, RetrySchedule: c.retrySchedule,
 		GOMAXPROCS: runtime.GOMAXPROCS(0), Started: started.UTC().Format(time.RFC3339),
 	}
@@ -250,6 +252,14 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 			return nil, fmt.Errorf("create webhook: %w", err)
 		}
 		healthy[w.ID] = true
+	}
+	for i := range c.idleWebhooks {
+		if _, err := admin.CreateWebhook(ctx, api.NewWebhook{
+			Name: "bench idle " + strconv.Itoa(i+1), HTTPURL: hookURL + "idle", HTTPMethod: "POST",
+			TriggerEvents: []string{idleEvent},
+		}); err != nil {
+			return nil, fmt.Errorf("create webhook: %w", err)
+		}
 	}
 	for i := range c.hostile {
 		h := hostile[i%len(hostile)]
@@ -470,6 +480,7 @@ const (
 	// which only the healthy webhooks match.
 	benchEvent       = "ASSET_ADDED"
 	healthyOnlyEvent = "ASSET_REMOVED"
+	idleEvent        = "PROJECT_REMOVED" // no bench event: the idle webhooks' subscription
 	// benchShutdownGrace is how long hookd's attempts may take to finish
 	// once the bench stops delivery.
 	benchShutdownGrace = 5 * time.Second

@@ -16,9 +16,10 @@ import (
 
 // Report is the outcome of one bench run (--json prints it as it is).
 type Report struct {
-	Database      string  `json:"database"` // sqlite or postgres
-	Mode          string  `json:"mode"`     // full-speed, rate or backlog
-	Webhooks      int     `json:"webhooks"` // fan-out: every event matches every webhook
+	Database      string  `json:"database"`                // sqlite or postgres
+	Mode          string  `json:"mode"`                    // full-speed, rate or backlog
+	Webhooks      int     `json:"webhooks"`                // fan-out: every event matches every webhook
+	IdleWebhooks  int     `json:"idle_webhooks,omitempty"` // webhooks that match no event
 	Events        int     `json:"events"`
 	Expected      int64   `json:"expected_deliveries"`
 	Batch         int     `json:"batch"` // events a publish request (1: POST /events)
@@ -112,6 +113,9 @@ func (r *Report) Write(w io.Writer, asJSON bool) error {
 	row("database", "%s", r.Database)
 	row("mode", "%s", mode)
 	row("webhooks (fan-out)", "%d", r.Webhooks)
+	if r.IdleWebhooks > 0 {
+		row("idle webhooks", "%d, matching no event", r.IdleWebhooks)
+	}
 	row("events × fan-out", "%s × %d = %s deliveries", thousands(int64(r.Events)), r.Webhooks, thousands(r.Expected))
 	row("publish", "%s", batchText(r.Batch))
 	row("concurrency", "%d attempts in flight, timeout %s", r.Concurrency, r.Timeout)

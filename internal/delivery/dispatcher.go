@@ -119,6 +119,7 @@ type Dispatcher struct {
 	completer  *completer
 	settled    *settling
 	maintainer *maintainer
+	fanOuter   *fanOuter
 }
 
 // New returns a Dispatcher of cfg with its defaults filled in.
@@ -183,6 +184,7 @@ func New(cfg Config) (*Dispatcher, error) {
 		completer:   newCompleter(cfg, log, claimer.noteDue, settled),
 		settled:     settled,
 		maintainer:  &maintainer{store: cfg.Store, leader: cfg.Leader, clock: cfg.Clock, log: log, observer: cfg.Observer},
+		fanOuter:    &fanOuter{store: cfg.Store, log: log},
 	}, nil
 }
 
@@ -196,7 +198,8 @@ func defaultWorkerID() string {
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
-// Run claims, sends and records deliveries until ctx ends. It claims only
+// Run claims, sends and records deliveries until ctx ends, and creates the
+// deliveries that publishes left to Store.FanOut. It claims only
 // as many deliveries as it has idle workers, so every claimed delivery is
 // attempted at once and none waits on a lease. When ctx ends it stops
 // claiming, lets running attempts finish for up to ShutdownGrace (then
@@ -214,6 +217,13 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		defer close(recorded)
 		d.completer.run(results, ctx.Done())
 	}()
+
+	fannedOut := make(chan struct{})
+	go func() {
+		defer close(fannedOut)
+		d.fanOuter.run(ctx)
+	}()
+	defer func() { <-fannedOut }()
 
 	w := newWorkers(d.concurrency)
 	d.claimer.run(ctx, w, func(t *hookd.Target, dl *hookd.Delivery, lease string) {

@@ -154,6 +154,9 @@ func (s *fakeStore) Complete(ctx context.Context, results []hookd.AttemptResult)
 
 func (s *fakeStore) Wakeup() <-chan struct{} { return s.wake }
 
+// FanOut has nothing to create: the fake's deliveries are given whole.
+func (s *fakeStore) FanOut(ctx context.Context) (bool, error) { return false, nil }
+
 func (s *fakeStore) Prune(ctx context.Context, before time.Time) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

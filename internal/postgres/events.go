@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -67,7 +68,7 @@ func (s *Store) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Pub
 			first[e.ID] = i
 			fresh = append(fresh, i)
 		}
-		subs, err := s.subscriptions(ctx, tx)
+		subs, backlog, err := s.subscriptions(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -75,9 +76,12 @@ func (s *Store) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Pub
 		// Match in Go; count per event before the insert so the event row
 		// records how many deliveries it made.
 		matches := make([][]int64, len(events))
-		for _, i := range fresh {
+		matched := make([]int, len(fresh))
+		for j, i := range fresh {
 			matches[i] = subs.Match(events[i])
+			matched[j] = len(matches[i])
 		}
+		createNow := hookd.PlanFanOut(matched, backlog, s.fanOutChunk)
 
 		n := len(fresh)
 		ids := make([]string, n)
@@ -142,13 +146,21 @@ func (s *Store) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Pub
 			}
 		}
 
-		// Deliveries of the new events, due at once.
+		// Deliveries of the new events, due at once, but those PlanFanOut
+		// leaves to FanOut.
 		var dWebhooks []int64
 		var dEvents, dMessages []string
 		var dDue []time.Time
-		for _, i := range fresh {
+		var fanOuts []string
+		for j, i := range fresh {
 			e := events[i]
 			if !isNew[e.ID] {
+				continue
+			}
+			if j >= createNow {
+				if len(matches[i]) > 0 {
+					fanOuts = append(fanOuts, e.ID)
+				}
 				continue
 			}
 			for _, wid := range matches[i] {
@@ -160,11 +172,11 @@ func (s *Store) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Pub
 		}
 		b := &pgx.Batch{}
 		if len(dWebhooks) > 0 {
-			b.Queue(`
-				INSERT INTO deliveries (webhook_id, event_id, message_id, next_attempt_at, created_at)
-				SELECT w, e, m, d, $5 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[]) AS t(w, e, m, d)`,
-				dWebhooks, dEvents, dMessages, dDue, now)
+			b.Queue(insertDeliveriesSQL, dWebhooks, dEvents, dMessages, dDue, now)
 			b.Queue(`SELECT pg_notify('` + NotifyChannel + `', '')`)
+		}
+		if len(fanOuts) > 0 {
+			b.Queue(`INSERT INTO fan_outs (event_id) SELECT id FROM unnest($1::text[]) WITH ORDINALITY AS t(id, n) ORDER BY n`, fanOuts)
 		}
 		// The project registry follows the new events, in order.
 		for _, i := range fresh {
@@ -214,15 +226,101 @@ func (s *Store) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Pub
 	return out, total, nil
 }
 
+// insertDeliveriesSQL queues deliveries, one per element of its arrays:
+// webhook, event, message id, due; created at $5.
+const insertDeliveriesSQL = `
+	INSERT INTO deliveries (webhook_id, event_id, message_id, next_attempt_at, created_at)
+	SELECT w, e, m, d, $5 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[]) AS t(w, e, m, d)`
+
+// FanOut creates the deliveries that publishes left to it
+// (hookd.PlanFanOut), oldest event first, at most its chunk (hookd.FanOutChunk) in one
+// transaction, to the webhooks that match each event now, and reports
+// whether any remain. Processes take turns: each locks the oldest event's
+// row, so a second one waits for the first's chunk and goes on from there.
+func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
+	var pending bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM fan_outs)`).Scan(&pending); err != nil || !pending {
+		return false, wrapErr(err)
+	}
+	created := 0
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		remaining, created = false, 0
+		subs, _, err := s.subscriptions(ctx, tx)
+		if err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		var webhooks []int64
+		var eventIDs, messages []string
+		var due []time.Time
+		for created < s.fanOutChunk {
+			var seq, after int64
+			var e hookd.Event
+			var name *string
+			var data []byte
+			err := tx.QueryRow(ctx, `
+				SELECT f.seq, f.event_id, f.after_webhook_id, e.event, e.project_id, e.user_id, e.data
+				FROM fan_outs f LEFT JOIN events e ON e.id = f.event_id
+				ORDER BY f.seq LIMIT 1 FOR UPDATE OF f`).Scan(&seq, &e.ID, &after, &name, &e.ProjectID, &e.UserID, &data)
+			if errors.Is(err, pgx.ErrNoRows) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			remaining = true
+			var rest []int64
+			if name != nil { // else erased or pruned meanwhile: nothing left to send
+				e.Event, e.Data = *name, data
+				rest = hookd.AfterWebhook(subs.Match(&e), after)
+			}
+			chunk := rest[:min(len(rest), s.fanOutChunk-created)]
+			for _, webhookID := range chunk {
+				webhooks = append(webhooks, webhookID)
+				eventIDs = append(eventIDs, e.ID)
+				messages = append(messages, hookd.NewMessageID())
+				due = append(due, now)
+			}
+			created += len(chunk)
+			if len(chunk) == len(rest) {
+				_, err = tx.Exec(ctx, `DELETE FROM fan_outs WHERE seq = $1`, seq)
+			} else {
+				_, err = tx.Exec(ctx, `UPDATE fan_outs SET after_webhook_id = $2 WHERE seq = $1`, seq, chunk[len(chunk)-1])
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if created == 0 {
+			return nil
+		}
+		b := &pgx.Batch{}
+		b.Queue(insertDeliveriesSQL, webhooks, eventIDs, messages, due, now)
+		b.Queue(`SELECT pg_notify('` + NotifyChannel + `', '')`)
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return false, wrapErr(err)
+	}
+	if created > 0 {
+		s.wakeup()
+	}
+	return remaining, nil
+}
+
 // subscriptions returns the index that matches events in tx: the store's,
 // unless the subscriptions' version in the database (migration 0009) has
-// moved since it was built, here or in another process.
-func (s *Store) subscriptions(ctx context.Context, tx pgx.Tx) (*hookd.Subscriptions, error) {
+// moved since it was built, here or in another process; and whether events
+// wait for their fan-out (hookd.PlanFanOut's backlog), read in the same
+// statement.
+func (s *Store) subscriptions(ctx context.Context, tx pgx.Tx) (*hookd.Subscriptions, bool, error) {
 	var version int64
-	if err := tx.QueryRow(ctx, `SELECT version FROM subscriptions_version`).Scan(&version); err != nil {
-		return nil, err
+	var backlog bool
+	if err := tx.QueryRow(ctx, `SELECT version, EXISTS (SELECT 1 FROM fan_outs) FROM subscriptions_version`).Scan(&version, &backlog); err != nil {
+		return nil, false, err
 	}
-	return s.subs.At(version, func() ([]*hookd.Webhook, error) { return subscribers(ctx, tx) })
+	subs, err := s.subs.At(version, func() ([]*hookd.Webhook, error) { return subscribers(ctx, tx) })
+	return subs, backlog, err
 }
 
 // subscribers returns the enabled webhooks with the fields that

@@ -56,6 +56,7 @@ type Store struct {
 
 	circuit        hookd.CircuitPolicy
 	observeCircuit hookd.CircuitObserver // nil: circuit changes are not told
+	fanOutChunk    int                   // the most deliveries a transaction creates
 
 	subs hookd.SubscriptionCache // what publishing matches events with (subscriptions)
 }
@@ -87,6 +88,7 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, opts ...storeopt.Optio
 		clock:          o.Clock,
 		observe:        o.ObserveQuery,
 		circuit:        o.Circuit,
+		fanOutChunk:    o.FanOutChunk,
 		observeCircuit: o.ObserveCircuit,
 	}
 	if s.observe != nil {

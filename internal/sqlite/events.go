@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -34,7 +35,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 	out := make([]hookd.Published, len(events))
 	queued := 0
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		subs, err := s.subscriptions(ctx, tx)
+		subs, backlog, err := s.subscriptions(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -43,32 +44,17 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 			return err
 		}
 		defer insEvent.Close()
-		// Deliveries are inserted deliveryRows at a time, in the order they
-		// are queued, each chunk after the events it refers to; what is
-		// left at the end in chunks of the statements' other sizes.
-		now := s.clock.Now()
-		args := make([]any, 0, deliveryRows*deliveryCols)
-		flush := func() error {
-			for len(args) > 0 {
-				k := len(deliveriesInsert) - 1
-				for 1<<k > len(args)/deliveryCols {
-					k--
-				}
-				ins, err := s.prepared(ctx, tx, deliveriesInsert[k])
-				if err != nil {
-					return err
-				}
-				n := (1 << k) * deliveryCols
-				if _, err := ins.ExecContext(ctx, args[:n]...); err != nil {
-					return err
-				}
-				args = append(args[:0], args[n:]...)
-			}
-			return nil
-		}
-
+		matches := make([][]int64, len(events))
+		counts := make([]int, len(events))
 		for i, e := range events {
-			matched := subs.Match(e)
+			matches[i] = subs.Match(e)
+			counts[i] = len(matches[i])
+		}
+		now := s.clock.Now()
+		deliveries := s.newDeliveries(tx, now)
+		createNow := hookd.PlanFanOut(counts, backlog, s.fanOutChunk)
+		for i, e := range events {
+			matched := matches[i]
 			res, err := insEvent.ExecContext(ctx, e.ID, e.Event, nullString(e.ProjectID), nullInt(e.UserID),
 				string(e.Data), len(matched), ms(e.CreatedAt), e.TraceParent, e.PublisherKeyID)
 			if err != nil {
@@ -86,21 +72,24 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 				}
 				continue
 			}
-			for _, webhookID := range matched {
-				args = append(args, webhookID, e.ID, hookd.NewMessageID(), ms(now), ms(now))
-				if len(args) == cap(args) {
-					if err := flush(); err != nil {
+			if i < createNow {
+				for _, webhookID := range matched {
+					if err := deliveries.add(ctx, webhookID, e.ID); err != nil {
 						return err
 					}
+				}
+				queued += len(matched)
+			} else if len(matched) > 0 {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO fan_outs (event_id) VALUES (?)`, e.ID); err != nil {
+					return err
 				}
 			}
 			if err := keepRegistry(ctx, tx, e, now); err != nil {
 				return err
 			}
-			queued += len(matched)
 			out[i] = hookd.Published{Event: *e, Deliveries: len(matched)}
 		}
-		return flush()
+		return deliveries.flush(ctx)
 	})
 	if err != nil {
 		return nil, err
@@ -109,6 +98,112 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 		s.notify()
 	}
 	return out, nil
+}
+
+// FanOut creates the deliveries that publishes left to it
+// (hookd.PlanFanOut), oldest event first, at most its chunk (hookd.FanOutChunk) in one
+// transaction, to the webhooks that match each event now, and reports
+// whether any remain.
+func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
+	var pending bool
+	if err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM fan_outs)`).Scan(&pending); err != nil || !pending {
+		return false, err
+	}
+	created := 0
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		subs, _, err := s.subscriptions(ctx, tx)
+		if err != nil {
+			return err
+		}
+		deliveries := s.newDeliveries(tx, s.clock.Now())
+		for created < s.fanOutChunk {
+			var seq, after int64
+			var eventID string
+			err := tx.QueryRowContext(ctx, `SELECT seq, event_id, after_webhook_id FROM fan_outs ORDER BY seq LIMIT 1`).Scan(&seq, &eventID, &after)
+			if errors.Is(err, sql.ErrNoRows) {
+				remaining = false
+				break
+			}
+			if err != nil {
+				return err
+			}
+			remaining = true
+			// An event erased or pruned meanwhile has nothing left to send.
+			var rest []int64
+			e, _, err := readEvent(ctx, tx, eventID)
+			switch {
+			case err == nil:
+				rest = hookd.AfterWebhook(subs.Match(e), after)
+			case !errors.Is(err, hookd.ErrNotFound):
+				return err
+			}
+			chunk := rest[:min(len(rest), s.fanOutChunk-created)]
+			for _, webhookID := range chunk {
+				if err := deliveries.add(ctx, webhookID, eventID); err != nil {
+					return err
+				}
+			}
+			created += len(chunk)
+			if len(chunk) == len(rest) {
+				_, err = tx.ExecContext(ctx, `DELETE FROM fan_outs WHERE seq = ?`, seq)
+			} else {
+				_, err = tx.ExecContext(ctx, `UPDATE fan_outs SET after_webhook_id = ? WHERE seq = ?`, chunk[len(chunk)-1], seq)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return deliveries.flush(ctx)
+	})
+	if err != nil {
+		return false, err
+	}
+	if created > 0 {
+		s.notify()
+	}
+	return remaining, nil
+}
+
+// deliveryRowsOf queues deliveries of tx, due at once, inserting them
+// deliveryRows at a time in the order they are added (each chunk after the
+// events it refers to) and what is left at flush in chunks of the
+// statements' other sizes.
+type deliveryRowsOf struct {
+	s    *Store
+	tx   *sql.Tx
+	now  int64
+	args []any
+}
+
+func (s *Store) newDeliveries(tx *sql.Tx, now time.Time) *deliveryRowsOf {
+	return &deliveryRowsOf{s: s, tx: tx, now: ms(now), args: make([]any, 0, deliveryRows*deliveryCols)}
+}
+
+func (d *deliveryRowsOf) add(ctx context.Context, webhookID int64, eventID string) error {
+	d.args = append(d.args, webhookID, eventID, hookd.NewMessageID(), d.now, d.now)
+	if len(d.args) == cap(d.args) {
+		return d.flush(ctx)
+	}
+	return nil
+}
+
+func (d *deliveryRowsOf) flush(ctx context.Context) error {
+	for len(d.args) > 0 {
+		k := len(deliveriesInsert) - 1
+		for 1<<k > len(d.args)/deliveryCols {
+			k--
+		}
+		ins, err := d.s.prepared(ctx, d.tx, deliveriesInsert[k])
+		if err != nil {
+			return err
+		}
+		n := (1 << k) * deliveryCols
+		if _, err := ins.ExecContext(ctx, d.args[:n]...); err != nil {
+			return err
+		}
+		d.args = append(d.args[:0], d.args[n:]...)
+	}
+	return nil
 }
 
 // PublishTo stores e and one delivery of it to webhookID, whatever the
@@ -173,13 +268,16 @@ func deliveriesInsertOf(rows int) string {
 
 // subscriptions returns the index that matches events in tx: the store's,
 // unless the subscriptions' version in the database (migration 0009) has
-// moved since it was built.
-func (s *Store) subscriptions(ctx context.Context, tx *sql.Tx) (*hookd.Subscriptions, error) {
+// moved since it was built; and whether events wait for their fan-out
+// (hookd.PlanFanOut's backlog), read in the same statement.
+func (s *Store) subscriptions(ctx context.Context, tx *sql.Tx) (*hookd.Subscriptions, bool, error) {
 	var version int64
-	if err := tx.QueryRowContext(ctx, `SELECT version FROM subscriptions_version`).Scan(&version); err != nil {
-		return nil, err
+	var backlog bool
+	if err := tx.QueryRowContext(ctx, `SELECT version, EXISTS (SELECT 1 FROM fan_outs) FROM subscriptions_version`).Scan(&version, &backlog); err != nil {
+		return nil, false, err
 	}
-	return s.subs.At(version, func() ([]*hookd.Webhook, error) { return subscribers(ctx, tx) })
+	subs, err := s.subs.At(version, func() ([]*hookd.Webhook, error) { return subscribers(ctx, tx) })
+	return subs, backlog, err
 }
 
 // subscribers returns the enabled webhooks with the fields that

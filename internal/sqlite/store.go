@@ -52,6 +52,7 @@ type Store struct {
 
 	circuit        hookd.CircuitPolicy
 	observeCircuit hookd.CircuitObserver // nil: circuit changes are not told
+	fanOutChunk    int                   // the most deliveries a transaction creates
 
 	subs hookd.SubscriptionCache // what publishing matches events with (subscriptions)
 }
@@ -72,7 +73,7 @@ func Open(ctx context.Context, path string, opts ...storeopt.Option) (*Store, er
 	}
 	o := storeopt.New(opts)
 	s := &Store{wake: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{},
-		clock: o.Clock, observe: o.ObserveQuery, circuit: o.Circuit, observeCircuit: o.ObserveCircuit}
+		clock: o.Clock, observe: o.ObserveQuery, circuit: o.Circuit, observeCircuit: o.ObserveCircuit, fanOutChunk: o.FanOutChunk}
 	common := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=1&_synchronous=NORMAL", busyTimeout.Milliseconds())
 
 	// The writer sets WAL (a property of the file, so it holds for the

@@ -195,6 +195,10 @@ func (d *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 	return call(ctx, d.timeout, func(ctx context.Context) error { return d.s.PublishTo(ctx, webhookID, e) })
 }
 
+func (d *Store) FanOut(ctx context.Context) (bool, error) {
+	return call1(ctx, d.timeout, d.s.FanOut)
+}
+
 func (d *Store) Claim(ctx context.Context, req hookd.ClaimRequest) (hookd.Claimed, error) {
 	return call1(ctx, d.timeout, func(ctx context.Context) (hookd.Claimed, error) { return d.s.Claim(ctx, req) })
 }

@@ -18,6 +18,9 @@ type Options struct {
 	// ObserveCircuit, when not nil, is told of every circuit that this
 	// process's Complete opened or closed, once its transaction committed.
 	ObserveCircuit hookd.CircuitObserver
+	// FanOutChunk bounds the deliveries one transaction creates (default
+	// hookd.FanOutChunk; tests make it small).
+	FanOutChunk int
 }
 
 // Option sets one of the Options.
@@ -41,6 +44,10 @@ func WithCircuitObserver(observe hookd.CircuitObserver) Option {
 	return func(o *Options) { o.ObserveCircuit = observe }
 }
 
+// WithFanOutChunk makes a transaction create at most n deliveries
+// (hookd.PlanFanOut).
+func WithFanOutChunk(n int) Option { return func(o *Options) { o.FanOutChunk = n } }
+
 // New returns the options that opts set, with the defaults for the rest.
 func New(opts []Option) Options {
 	var o Options
@@ -49,6 +56,9 @@ func New(opts []Option) Options {
 	}
 	if o.Clock == nil {
 		o.Clock = hookd.SystemClock
+	}
+	if o.FanOutChunk <= 0 {
+		o.FanOutChunk = hookd.FanOutChunk
 	}
 	if o.Circuit == (hookd.CircuitPolicy{}) {
 		o.Circuit = hookd.DefaultCircuitPolicy
