@@ -23,4 +23,5 @@ func openBench(b *testing.B) *sqlite.Store {
 
 func BenchmarkPublishEvents(b *testing.B) { storetest.BenchmarkPublishEvents(b, openBench(b)) }
 func BenchmarkPublishOne(b *testing.B)    { storetest.BenchmarkPublishOne(b, openBench(b)) }
+func BenchmarkFanOutChunk(b *testing.B)   { storetest.BenchmarkFanOutChunk(b, openBench(b)) }
 func BenchmarkClaimComplete(b *testing.B) { storetest.BenchmarkClaimComplete(b, openBench(b)) }
