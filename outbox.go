@@ -1,0 +1,54 @@
+package hookd
+
+import "context"
+
+// The transactional outbox (README: Publishing inside your transaction): a
+// platform on PostgreSQL publishes events in its own transaction, as rows
+// of hookd's outbox; a relay takes the committed rows into the queue.
+
+// OutboxPublisherKeyID is the publisher of every event taken from the
+// outbox (Event.PublisherKeyID): the outbox is one publisher, so an id sent
+// again through the outbox is a repeat (Republish) and stores nothing,
+// while an id that an API key published is refused. No API key has this
+// id.
+const OutboxPublisherKeyID int64 = -1
+
+// OutboxRow is one event as a platform wrote it to the outbox, not checked
+// yet. Seq orders the rows.
+type OutboxRow struct {
+	Seq       int64
+	ID        *string
+	Event     string
+	ProjectID *string
+	UserID    *int64
+	Data      []byte // JSON text as written; nil for none
+}
+
+// OutboxRelayed is what one RelayOutbox call did.
+type OutboxRelayed struct {
+	Rows      int         // rows taken from the outbox
+	Published []Published // their events, duplicates included
+	Rejected  []OutboxRejection
+}
+
+// OutboxRejection is a row the relay could not publish, set aside with its
+// reason so that the rows behind it go on.
+type OutboxRejection struct {
+	Row    OutboxRow
+	Reason string
+}
+
+// Outbox is implemented by stores that hold an outbox (postgres.Store).
+type Outbox interface {
+	// RelayOutbox takes up to limit committed rows of the outbox, oldest
+	// first, skipping those another process is taking, and in one
+	// transaction publishes their events as PublishEvents does (with
+	// OutboxPublisherKeyID as publisher) and deletes the rows, so that each
+	// row is published exactly once. check turns a row into the event to
+	// publish, or refuses it: the row is then kept aside with check's error
+	// as its reason, as is a row whose id another publisher took.
+	RelayOutbox(ctx context.Context, limit int, check func(OutboxRow) (*Event, error)) (OutboxRelayed, error)
+	// OutboxWakeup delivers a value when rows may have been committed to
+	// the outbox.
+	OutboxWakeup() <-chan struct{}
+}
