@@ -31,12 +31,13 @@ type Publisher struct {
 	Schema string
 }
 
-// PublishTx adds e to the outbox in tx (pgx). e.ID, when set, is an
-// idempotency key among the outbox's events: publishing it again is
-// stored once. An unknown event name fails here, before the commit.
-func (p Publisher) PublishTx(ctx context.Context, tx pgx.Tx, e *api.Event) error {
-	query, args, err := p.call(e)
-	if err != nil {
+// PublishTx adds events to the outbox in tx (pgx), in one round trip.
+// An event's ID, when set, is an idempotency key among the outbox's
+// events: publishing it again is stored once. An unknown event name fails
+// here, before the commit, and publishes none of events.
+func (p Publisher) PublishTx(ctx context.Context, tx pgx.Tx, events ...*api.Event) error {
+	query, args, err := p.call(events)
+	if err != nil || query == "" {
 		return err
 	}
 	_, err = tx.Exec(ctx, query, args...)
@@ -45,31 +46,42 @@ func (p Publisher) PublishTx(ctx context.Context, tx pgx.Tx, e *api.Event) error
 
 // PublishSQLTx is PublishTx for database/sql, with a PostgreSQL driver
 // (pgx's stdlib, lib/pq).
-func (p Publisher) PublishSQLTx(ctx context.Context, tx *sql.Tx, e *api.Event) error {
-	query, args, err := p.call(e)
-	if err != nil {
+func (p Publisher) PublishSQLTx(ctx context.Context, tx *sql.Tx, events ...*api.Event) error {
+	query, args, err := p.call(events)
+	if err != nil || query == "" {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, query, args...)
 	return err
 }
 
-// call returns the statement that publishes e, and its arguments.
-func (p Publisher) call(e *api.Event) (string, []any, error) {
-	if !hookd.IsEventName(e.Event) {
-		return "", nil, fmt.Errorf("hookd outbox: %q is not one of hookd's event names", e.Event)
+// call returns the statement that publishes events, and its arguments: one
+// call of hookd_publish a row of the arrays' unnest. No events is no
+// statement.
+func (p Publisher) call(events []*api.Event) (string, []any, error) {
+	if len(events) == 0 {
+		return "", nil, nil
+	}
+	n := len(events)
+	names, projects, ids, datas := make([]string, n), make([]*string, n), make([]*string, n), make([]*string, n)
+	users := make([]*int64, n)
+	for i, e := range events {
+		if !hookd.IsEventName(e.Event) {
+			return "", nil, fmt.Errorf("hookd outbox: %q is not one of hookd's event names", e.Event)
+		}
+		names[i], projects[i], users[i] = e.Event, e.ProjectID, e.UserID
+		if e.ID != "" {
+			ids[i] = &e.ID
+		}
+		if e.Data != nil {
+			d := string(e.Data)
+			datas[i] = &d
+		}
 	}
 	fn := "hookd_publish"
 	if p.Schema != "" {
 		fn = pgx.Identifier{p.Schema, fn}.Sanitize()
 	}
-	var id, data *string
-	if e.ID != "" {
-		id = &e.ID
-	}
-	if e.Data != nil {
-		d := string(e.Data)
-		data = &d
-	}
-	return "SELECT " + fn + "($1, $2, $3, $4::json, $5)", []any{e.Event, e.ProjectID, e.UserID, data, id}, nil
+	return "SELECT " + fn + "(e.event, e.project_id, e.user_id, e.data, e.id) FROM unnest($1::text[], $2::text[], $3::bigint[], $4::json[], $5::text[]) AS e(event, project_id, user_id, data, id)",
+		[]any{names, projects, users, datas, ids}, nil
 }
