@@ -51,4 +51,11 @@ type Outbox interface {
 	// OutboxWakeup delivers a value when rows may have been committed to
 	// the outbox.
 	OutboxWakeup() <-chan struct{}
+	// OutboxSchema names the schema that holds the outbox and its
+	// function, hookd_publish, which platforms call by that name.
+	OutboxSchema(ctx context.Context) (string, error)
 }
+
+// OutboxFunction is the signature of version 1 of the publishing function,
+// as GRANT EXECUTE names it.
+const OutboxFunction = "hookd_publish(text, text, bigint, json, text)"

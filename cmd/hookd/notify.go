@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -35,8 +36,8 @@ func parseNotifyURLs(list string) ([]string, error) {
 		if u = strings.TrimSpace(u); u == "" {
 			continue
 		}
-		if err := hookdhttp.CheckNotificationURL(u); err != nil {
-			return nil, err
+		if hookdhttp.CheckNotificationURL(u) != nil {
+			return nil, fmt.Errorf("%q is not an absolute http or https URL without credentials", u)
 		}
 		urls = append(urls, u)
 	}

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -135,3 +138,24 @@ func TestOutboxKill9(t *testing.T) {
 
 // errRollback makes pgx.BeginFunc roll back.
 var errRollback = errors.New("roll back")
+
+// TestMigrateSaysHowToPublish: migrate tells the outbox's function and
+// grants on PostgreSQL, and that there is no outbox on SQLite.
+func TestMigrateSaysHowToPublish(t *testing.T) {
+	var out strings.Builder
+	if err := run(context.Background(), []string{"migrate", "--database", filepath.Join(t.TempDir(), "hookd.db")}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "transactional outbox: none, it needs PostgreSQL") {
+		t.Errorf("SQLite: %s", out.String())
+	}
+	schema := pgtest.Schema(t)
+	out.Reset()
+	if err := run(context.Background(), []string{"migrate", "--database", pgtest.URLFor(t, schema)}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	want := `GRANT EXECUTE ON FUNCTION "` + schema + `".hookd_publish(text, text, bigint, json, text) TO <role>;`
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("PostgreSQL: %s, want %s", out.String(), want)
+	}
+}

@@ -245,6 +245,9 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	go dispatcher.Maintain(workCtx, c.maintainEvery, c.retention, c.disableAfter)
 	go notifier.Run(workCtx, store)
 	if outbox != nil {
+		if schema, err := outbox.OutboxSchema(ctx); err == nil {
+			logger.Info("outbox relay on: platforms may publish with hookd_publish in their transactions", "schema", schema)
+		}
 		relay := &intake.Relay{Outbox: outbox, Check: hookdhttp.OutboxEvent, Logger: logger}
 		if m != nil {
 			relay.Observer = func(r hookd.OutboxRelayed) { m.EventsPublished(r.Published) }

@@ -20,6 +20,14 @@ var _ hookd.Outbox = (*Store)(nil)
 // the outbox, here or after the listening connection reconnected.
 func (s *Store) OutboxWakeup() <-chan struct{} { return s.outboxWake }
 
+// OutboxSchema names the schema of the store's tables (its search_path's
+// first), where migration 0014 created the outbox.
+func (s *Store) OutboxSchema(ctx context.Context) (string, error) {
+	var schema string
+	err := s.pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema)
+	return schema, wrapErr(err)
+}
+
 // RelayOutbox takes up to limit committed outbox rows (FOR UPDATE SKIP
 // LOCKED: processes that relay at once take different rows), publishes
 // their events with publishIn and deletes them, in one transaction: a row
