@@ -13,6 +13,11 @@ import "context"
 // id.
 const OutboxPublisherKeyID int64 = -1
 
+// MaxOutboxData bounds the data of an event taken from the outbox, as the
+// API bounds a request's body: the relay does not read a larger row's data,
+// and sets the row aside.
+const MaxOutboxData = 1 << 20
+
 // OutboxRow is one event as a platform wrote it to the outbox, not checked
 // yet. Seq orders the rows.
 type OutboxRow struct {
@@ -21,7 +26,8 @@ type OutboxRow struct {
 	Event     string
 	ProjectID *string
 	UserID    *int64
-	Data      []byte // JSON text as written; nil for none
+	Data      []byte // JSON text as written; nil for none, or when over MaxOutboxData
+	DataBytes int    // the size of the data as written
 }
 
 // OutboxRelayed is what one RelayOutbox call did.

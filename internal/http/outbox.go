@@ -14,8 +14,8 @@ import (
 // an error is what the API would answer. The outbox's relay publishes
 // with it (hookd.Outbox.RelayOutbox).
 func OutboxEvent(row hookd.OutboxRow) (*hookd.Event, error) {
-	if len(row.Data) > maxBodyBytes {
-		return nil, fmt.Errorf("data is %d bytes, over the %d that the API takes in one event", len(row.Data), maxBodyBytes)
+	if row.DataBytes > hookd.MaxOutboxData {
+		return nil, fmt.Errorf("data is %d bytes, over the %d an event's data may have", row.DataBytes, hookd.MaxOutboxData)
 	}
 	fields := map[string]rawValue{"event": mustJSON(row.Event)}
 	if row.ID != nil {

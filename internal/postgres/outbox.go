@@ -28,33 +28,26 @@ func (s *Store) OutboxSchema(ctx context.Context) (string, error) {
 	return schema, wrapErr(err)
 }
 
+// relayBytes bounds the data that one transaction of the relay reads
+// (beside its first row, so that any row goes): a thousand rows of a
+// megabyte each are taken over several transactions, not held at once.
+const relayBytes = 16 << 20
+
 // RelayOutbox takes up to limit committed outbox rows (FOR UPDATE SKIP
 // LOCKED: processes that relay at once take different rows), publishes
 // their events with publishIn and deletes them, in one transaction: a row
 // is published exactly once, whichever process takes it and whenever one
 // dies. Rows refused by check, or whose id another publisher took, move
-// to outbox_rejected in the same transaction.
+// to outbox_rejected, whole, in the same transaction.
 func (s *Store) RelayOutbox(ctx context.Context, limit int, check func(hookd.OutboxRow) (*hookd.Event, error)) (hookd.OutboxRelayed, error) {
 	var res hookd.OutboxRelayed
 	var created int
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		res, created = hookd.OutboxRelayed{}, 0
-		rows, _ := tx.Query(ctx, `
-			DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
-			RETURNING seq, id, event, project_id, user_id, data::text`, limit)
-		taken, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (hookd.OutboxRow, error) {
-			var o hookd.OutboxRow
-			var data *string
-			err := r.Scan(&o.Seq, &o.ID, &o.Event, &o.ProjectID, &o.UserID, &data)
-			if data != nil {
-				o.Data = []byte(*data)
-			}
-			return o, err
-		})
-		if err != nil {
+		taken, err := takeOutbox(ctx, tx, limit)
+		if err != nil || len(taken) == 0 {
 			return err
 		}
-		slices.SortFunc(taken, func(a, b hookd.OutboxRow) int { return int(a.Seq - b.Seq) })
 		res.Rows = len(taken)
 
 		var events []*hookd.Event
@@ -100,22 +93,21 @@ func (s *Store) RelayOutbox(ctx context.Context, limit int, check func(hookd.Out
 			break
 		}
 
-		if len(res.Rejected) > 0 {
-			now := s.clock.Now()
-			b := &pgx.Batch{}
-			for _, r := range res.Rejected {
-				var data *string
-				if r.Row.Data != nil {
-					d := string(r.Row.Data)
-					data = &d
-				}
-				b.Queue(`INSERT INTO outbox_rejected (seq, id, event, project_id, user_id, data, reason, rejected_at)
-					VALUES ($1, $2, $3, $4, $5, $6::json, $7, $8)`,
-					r.Row.Seq, r.Row.ID, r.Row.Event, r.Row.ProjectID, r.Row.UserID, data, r.Reason, now)
-			}
-			return tx.SendBatch(ctx, b).Close()
+		seqs := make([]int64, len(taken))
+		for i, row := range taken {
+			seqs[i] = row.Seq
 		}
-		return nil
+		rejected, reasons := make([]int64, len(res.Rejected)), make([]string, len(res.Rejected))
+		for i, r := range res.Rejected {
+			rejected[i], reasons[i] = r.Row.Seq, r.Reason
+		}
+		_, err = tx.Exec(ctx, `
+			WITH taken AS (DELETE FROM outbox WHERE seq = ANY($1) RETURNING *)
+			INSERT INTO outbox_rejected (seq, id, event, project_id, user_id, data, reason, rejected_at)
+			SELECT t.seq, t.id, t.event, t.project_id, t.user_id, t.data, r.reason, $4
+			FROM taken t JOIN unnest($2::bigint[], $3::text[]) AS r(seq, reason) ON r.seq = t.seq`,
+			seqs, rejected, reasons, s.clock.Now())
+		return err
 	})
 	if err != nil {
 		return hookd.OutboxRelayed{}, wrapErr(err)
@@ -124,4 +116,40 @@ func (s *Store) RelayOutbox(ctx context.Context, limit int, check func(hookd.Out
 		s.wakeup()
 	}
 	return res, nil
+}
+
+// takeOutbox locks up to limit rows of the outbox that no other
+// transaction holds, oldest first, and reads the first of them whose data
+// add up to relayBytes (at least one), without the data of a row over
+// hookd.MaxOutboxData.
+func takeOutbox(ctx context.Context, tx pgx.Tx, limit int) ([]hookd.OutboxRow, error) {
+	rows, _ := tx.Query(ctx, `SELECT seq, coalesce(octet_length(data::text), 0) FROM outbox
+		ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+	var seqs []int64
+	total := 0
+	var seq int64
+	var size int
+	_, err := pgx.ForEachRow(rows, []any{&seq, &size}, func() error {
+		if len(seqs) > 0 && total+min(size, hookd.MaxOutboxData+1) > relayBytes {
+			return nil // the next transaction takes it
+		}
+		seqs, total = append(seqs, seq), total+min(size, hookd.MaxOutboxData+1)
+		return nil
+	})
+	if err != nil || len(seqs) == 0 {
+		return nil, err
+	}
+	rows, _ = tx.Query(ctx, `
+		SELECT seq, id, event, project_id, user_id,
+		       CASE WHEN octet_length(data::text) <= $2 THEN data::text END, coalesce(octet_length(data::text), 0)
+		FROM outbox WHERE seq = ANY($1) ORDER BY seq`, seqs, hookd.MaxOutboxData)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (hookd.OutboxRow, error) {
+		var o hookd.OutboxRow
+		var data *string
+		err := r.Scan(&o.Seq, &o.ID, &o.Event, &o.ProjectID, &o.UserID, &data, &o.DataBytes)
+		if data != nil {
+			o.Data = []byte(*data)
+		}
+		return o, err
+	})
 }

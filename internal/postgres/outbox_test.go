@@ -146,6 +146,7 @@ func TestOutboxRejects(t *testing.T) {
 		`SELECT ` + fn + `('NOT_AN_EVENT')`,
 		`SELECT ` + fn + `('ASSET_ADDED', data => '[1, 2]')`,
 		`SELECT ` + fn + `('ASSET_ADDED', id => 'evt_of_a_key')`,
+		`SELECT ` + fn + `('ASSET_ADDED', data => json_build_object('pad', repeat('x', 1048576)))`,
 		`SELECT ` + fn + `('ASSET_ADDED', project_id => 'GsrwPNm6nJ7CKRYnQZl6', user_id => 45, data => '{"a": 1}', id => 'evt_last')`,
 	} {
 		if _, err := conn.Exec(ctx, call); err != nil {
@@ -157,7 +158,7 @@ func TestOutboxRejects(t *testing.T) {
 	for _, p := range res.Published {
 		published = append(published, p.Event.ID)
 	}
-	if res.Rows != 5 || strings.Join(published, ",") != "evt_first,evt_last" || len(res.Rejected) != 3 {
+	if res.Rows != 6 || strings.Join(published, ",") != "evt_first,evt_last" || len(res.Rejected) != 4 {
 		t.Fatalf("relayed %d rows, published %v, rejected %+v", res.Rows, published, res.Rejected)
 	}
 	rows, _ := s.Pool().Query(ctx, `SELECT reason FROM outbox_rejected ORDER BY seq`)
@@ -169,6 +170,7 @@ func TestOutboxRejects(t *testing.T) {
 		"Invalid parameter 'event' value \"NOT_AN_EVENT\": Must be one of:",
 		"Invalid parameter 'data' value [1, 2]: Must be a Hash",
 		`event "evt_of_a_key": the id is taken by an event another API key published`,
+		"data is 1048588 bytes, over the 1048576 an event's data may have",
 	}
 	for i := range want {
 		if i >= len(got) || !strings.HasPrefix(got[i], want[i]) {
@@ -177,6 +179,38 @@ func TestOutboxRejects(t *testing.T) {
 	}
 	if n := count(t, s, `SELECT count(*) FROM outbox`); n != 0 {
 		t.Fatalf("%d rows left in the outbox", n)
+	}
+	// A rejected row is kept whole.
+	if n := count(t, s, `SELECT max(octet_length(data::text)) FROM outbox_rejected`); n != 1048588 {
+		t.Fatalf("the largest rejected data is %d bytes, want all 1048588", n)
+	}
+}
+
+// TestOutboxLargeRows: a transaction of the relay reads a bounded amount
+// of data; rows beyond it wait for the next, and all are published.
+func TestOutboxLargeRows(t *testing.T) {
+	s, schema, _ := outboxStore(t)
+	conn := platform(t)
+	fn := pgx.Identifier{schema, "hookd_publish"}.Sanitize()
+	const rows = 40 // of 1 MB each: more than one transaction's worth
+	if _, err := conn.Exec(t.Context(), `SELECT `+fn+`('ASSET_ADDED', data => json_build_object('pad', repeat('x', 1048500)))
+		FROM generate_series(1, $1)`, rows); err != nil {
+		t.Fatal(err)
+	}
+	first := relay(t, s)
+	if first.Rows == 0 || first.Rows >= rows || len(first.Rejected) != 0 {
+		t.Fatalf("the first transaction took %d rows (%d rejected), want some of %d", first.Rows, len(first.Rejected), rows)
+	}
+	total := first.Rows
+	for total < rows {
+		res := relay(t, s)
+		if res.Rows == 0 {
+			t.Fatalf("%d of %d rows relayed", total, rows)
+		}
+		total += res.Rows
+	}
+	if n := count(t, s, `SELECT count(*) FROM deliveries`); n != rows {
+		t.Fatalf("%d deliveries, want %d", n, rows)
 	}
 }
 
