@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"slices"
 
 	"github.com/jackc/pgx/v5"
@@ -52,6 +51,7 @@ func (s *Store) RelayOutbox(ctx context.Context, limit int, check func(hookd.Out
 
 		var events []*hookd.Event
 		var from []hookd.OutboxRow // the row of each event
+		var ids []string           // the ids rows give
 		for _, row := range taken {
 			e, err := check(row)
 			if err != nil {
@@ -60,37 +60,36 @@ func (s *Store) RelayOutbox(ctx context.Context, limit int, check func(hookd.Out
 			}
 			e.PublisherKeyID = hookd.OutboxPublisherKeyID
 			events, from = append(events, e), append(from, row)
+			if row.ID != nil {
+				ids = append(ids, *row.ID)
+			}
+		}
+		// An id that another publisher took would refuse the whole batch
+		// (hookd.Republish): set its rows aside first. (One taken in
+		// between fails this transaction, and the next one sets it aside.)
+		if len(ids) > 0 {
+			rows, _ := tx.Query(ctx, `SELECT id FROM events WHERE id = ANY($1) AND publisher_key_id <> $2`, ids, hookd.OutboxPublisherKeyID)
+			others, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				return err
+			}
+			var kept []*hookd.Event
+			for i, e := range events {
+				if slices.Contains(others, e.ID) {
+					res.Rejected = append(res.Rejected, hookd.OutboxRejection{Row: from[i], Reason: (&hookd.EventIDTakenError{ID: e.ID}).Error()})
+					continue
+				}
+				kept = append(kept, e)
+			}
+			events = kept
 		}
 		if err := hookd.NormalizeAll(events, s.clock.Now()); err != nil {
 			return err
 		}
-		// An id another publisher took refuses the whole batch
-		// (hookd.Republish): set that row aside and publish the others,
-		// undoing the refused attempt with a savepoint.
-		for len(events) > 0 {
-			sp, err := tx.Begin(ctx)
-			if err != nil {
+		if len(events) > 0 {
+			if res.Published, created, err = s.publishIn(ctx, tx, events); err != nil {
 				return err
 			}
-			out, n, err := s.publishIn(ctx, sp, events)
-			var idTaken *hookd.EventIDTakenError
-			if errors.As(err, &idTaken) {
-				if err := sp.Rollback(ctx); err != nil {
-					return err
-				}
-				i := idTaken.Index
-				res.Rejected = append(res.Rejected, hookd.OutboxRejection{Row: from[i], Reason: idTaken.Error()})
-				events, from = slices.Delete(events, i, i+1), slices.Delete(from, i, i+1)
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if err := sp.Commit(ctx); err != nil {
-				return err
-			}
-			res.Published, created = out, n
-			break
 		}
 
 		seqs := make([]int64, len(taken))
