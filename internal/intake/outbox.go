@@ -17,6 +17,9 @@ const (
 	// DefaultRelayPoll is how often the relay looks at the outbox without
 	// a notification: NOTIFY is best effort, the outbox table is the truth.
 	DefaultRelayPoll = time.Second
+	// DefaultRelayTimeout bounds one transaction of the relay, so that a
+	// database that hangs is tried again rather than waited for.
+	DefaultRelayTimeout = time.Minute
 )
 
 // Relay moves committed rows of a store's transactional outbox into its
@@ -29,6 +32,7 @@ type Relay struct {
 	Check    func(hookd.OutboxRow) (*hookd.Event, error)
 	Batch    int           // default DefaultRelayBatch
 	Poll     time.Duration // default DefaultRelayPoll
+	Timeout  time.Duration // default DefaultRelayTimeout
 	Logger   *slog.Logger  // default slog.Default()
 	Observer func(hookd.OutboxRelayed)
 }
@@ -36,12 +40,15 @@ type Relay struct {
 // Run relays until ctx ends: at once (rows committed while hookd was down
 // wait there), whenever a platform commits rows, and every Poll.
 func (r *Relay) Run(ctx context.Context) {
-	batch, poll, log := r.Batch, r.Poll, r.Logger
+	batch, poll, timeout, log := r.Batch, r.Poll, r.Timeout, r.Logger
 	if batch <= 0 {
 		batch = DefaultRelayBatch
 	}
 	if poll <= 0 {
 		poll = DefaultRelayPoll
+	}
+	if timeout <= 0 {
+		timeout = DefaultRelayTimeout
 	}
 	if log == nil {
 		log = slog.Default()
@@ -50,7 +57,9 @@ func (r *Relay) Run(ctx context.Context) {
 	ticker := time.NewTicker(poll)
 	defer ticker.Stop()
 	for ctx.Err() == nil {
-		res, err := r.Outbox.RelayOutbox(ctx, batch, r.Check)
+		callCtx, cancel := context.WithTimeout(ctx, timeout)
+		res, err := r.Outbox.RelayOutbox(callCtx, batch, r.Check)
+		cancel()
 		if err != nil {
 			if ctx.Err() == nil {
 				log.Error("outbox relay", "err", err)
