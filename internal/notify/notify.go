@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/delivery"
 )
 
 // queueSize bounds the incidents waiting for Run: debouncing keeps them
@@ -50,11 +51,14 @@ func New(clock hookd.Clock, window time.Duration, log *slog.Logger) *Notifier {
 	return &Notifier{clock: clock, log: log, debounce: hookd.Debouncer{Window: window}, queue: make(chan incident, queueSize)}
 }
 
-// Reasons a webhook was disabled, as delivery.Observer tells them.
+// What each reason that delivery.Observer tells for disabling a webhook
+// means.
 var disabledDetail = map[string]string{
-	"gone":    "the receiver answered 410 Gone",
-	"failing": "its deliveries failed without a success for longer than --disable-after",
+	delivery.DisabledGone:    "the receiver answered 410 Gone",
+	delivery.DisabledFailing: "its deliveries failed without a success for longer than --disable-after",
 }
+
+var _ delivery.Observer = (*Notifier)(nil)
 
 // WebhooksDisabled tells that hookd disabled webhooks ids, for reason
 // (delivery.Observer).
