@@ -224,6 +224,9 @@ func TestNotifications(t *testing.T) {
 
 	n.ReplayFinished(bad.ID, "rpl_1", map[string]int{"events": 3})
 	arrived(7)
+	// Maintenance disables a webhook failing for too long (DisableFailing).
+	n.WebhooksDisabled(delivery.DisabledFailing, []int64{down.ID})
+	arrived(8)
 
 	// The bad webhook keeps failing: nothing within the hour; after it,
 	// one notification that counts the failures held back.
@@ -238,7 +241,7 @@ func TestNotifications(t *testing.T) {
 	waitFor(t, "the last first attempt", func() bool { return badCount.Load() == 11 })
 	settled(bad.ID)
 	clock.Advance(2 * time.Second)
-	got = arrived(8)
+	got = arrived(9)
 
 	type key struct {
 		kind    string
@@ -266,13 +269,14 @@ func TestNotifications(t *testing.T) {
 		{hookd.NotifyDeliveryFailed, gone.ID}:  1,
 		{hookd.NotifyWebhookDisabled, gone.ID}: 1,
 		{hookd.NotifyReplayFinished, bad.ID}:   1,
+		{hookd.NotifyWebhookDisabled, down.ID}: 1,
 	} {
 		if len(seen[k]) != want {
 			t.Errorf("%s of webhook %d: %d notifications, want %d", k.kind, k.webhook, len(seen[k]), want)
 		}
 	}
-	if len(got) != 8 {
-		t.Errorf("%d notifications, want 8: %+v", len(got), got)
+	if len(got) != 9 {
+		t.Errorf("%d notifications, want 9: %+v", len(got), got)
 	}
 	failed := seen[key{hookd.NotifyDeliveryFailed, bad.ID}]
 	if len(failed) == 2 {
@@ -286,6 +290,9 @@ func TestNotifications(t *testing.T) {
 	}
 	if dis := seen[key{hookd.NotifyWebhookDisabled, gone.ID}]; len(dis) == 1 && dis[0].data["reason"] != "gone" {
 		t.Errorf("webhook.disabled data %v, want reason gone", dis[0].data)
+	}
+	if dis := seen[key{hookd.NotifyWebhookDisabled, down.ID}]; len(dis) == 1 && dis[0].data["reason"] != "failing" {
+		t.Errorf("webhook.disabled data %v, want reason failing", dis[0].data)
 	}
 	if rp := seen[key{hookd.NotifyReplayFinished, bad.ID}]; len(rp) == 1 && rp[0].data["replay_id"] != "rpl_1" {
 		t.Errorf("replay.finished data %v", rp[0].data)
