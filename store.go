@@ -137,6 +137,19 @@ type Store interface {
 	// DefaultCircuitPolicy), and tells the circuits it opened or closed to
 	// the CircuitObserver it was opened with, if any.
 	Circuit(ctx context.Context, webhookID int64) (Circuit, error)
+
+	// Operational notifications' subscriptions (Notification).
+	// CreateNotification stores n and the webhook that delivers it
+	// (NotificationWebhook of n.URL, signed with signingSecret, or a new
+	// secret when empty) in one transaction. The webhook holds the URL and
+	// the state: change them with UpdateWebhook of n.WebhookID, and delete
+	// the subscription with DeleteWebhook of it. Notification and
+	// ListNotifications read the subscriptions with their webhook's URL and
+	// state; SetNotificationKinds replaces the kinds of subscription id.
+	CreateNotification(ctx context.Context, n *Notification, signingSecret string) error
+	Notification(ctx context.Context, id int64) (*Notification, error)
+	ListNotifications(ctx context.Context) ([]*Notification, error)
+	SetNotificationKinds(ctx context.Context, id int64, kinds []string) (*Notification, error)
 }
 
 // Leader is implemented by stores that several hookd processes can share

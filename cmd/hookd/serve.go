@@ -17,34 +17,38 @@ import (
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/delivery"
 	hookdhttp "github.com/hookd/hookd/internal/http"
+	"github.com/hookd/hookd/internal/intake"
 	"github.com/hookd/hookd/internal/metrics"
+	"github.com/hookd/hookd/internal/notify"
 	"github.com/hookd/hookd/internal/storedeadline"
 	"github.com/hookd/hookd/internal/tracing"
 	"github.com/hookd/hookd/internal/web"
 )
 
 type serveConfig struct {
-	fs            *flag.FlagSet // where each setting came from, for errors
-	addr          string
-	database      *string
-	adminAPIKey   string
-	allowPrivate  string
-	retrySchedule string
-	concurrency   int
-	maxConns      int
-	timeout       time.Duration
-	lease         time.Duration
-	leaseMargin   time.Duration
-	retention     time.Duration
-	disableAfter  time.Duration
-	maintainEvery time.Duration
-	shutdownGrace time.Duration
-	dbTimeout     time.Duration
-	log           *logConfig
-	otlpEndpoint  string
-	metrics       bool
-	rateLimit     hookdhttp.RateLimit
-	circuit       hookd.CircuitPolicy
+	fs             *flag.FlagSet // where each setting came from, for errors
+	addr           string
+	database       *string
+	adminAPIKey    string
+	allowPrivate   string
+	retrySchedule  string
+	concurrency    int
+	maxConns       int
+	timeout        time.Duration
+	lease          time.Duration
+	leaseMargin    time.Duration
+	retention      time.Duration
+	disableAfter   time.Duration
+	maintainEvery  time.Duration
+	shutdownGrace  time.Duration
+	dbTimeout      time.Duration
+	log            *logConfig
+	otlpEndpoint   string
+	notifyURLs     string
+	notifyDebounce time.Duration
+	metrics        bool
+	rateLimit      hookdhttp.RateLimit
+	circuit        hookd.CircuitPolicy
 }
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -84,6 +88,8 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	fs.DurationVar(&c.circuit.Cooldown, "circuit-cooldown", hookd.DefaultCircuitCooldown, "how long an open circuit waits before its probe; doubled each time the probe fails")
 	fs.DurationVar(&c.circuit.MaxCooldown, "circuit-max-cooldown", hookd.DefaultCircuitMaxCooldown, "the longest wait of an open circuit")
 	fs.IntVar(&c.rateLimit.Burst, "rate-limit-burst", hookdhttp.DefaultRateBurst, "API requests per API key at once, above --rate-limit")
+	fs.StringVar(&c.notifyURLs, "notify-urls", "", "comma-separated URLs of your own that get every operational notification (webhook disabled, circuit opened or closed, delivery failed for good, replay finished); subscribed at start when missing")
+	fs.DurationVar(&c.notifyDebounce, "notify-debounce", hookd.DefaultNotifyDebounce, "after an operational notification, how long the same kind about the same webhook is held back (and counted)")
 	return c
 }
 
@@ -134,6 +140,7 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 		{"retention", c.retention < time.Hour, "use at least 1h"},
 		{"maintenance-interval", c.maintainEvery < time.Second, "use at least 1s"},
 		{"disable-after", c.disableAfter < 0, "use 0 (never) or more"},
+		{"notify-debounce", c.notifyDebounce < 0, "use 0 (no debounce) or more"},
 		{"shutdown-grace", c.shutdownGrace < 0, "use 0 (the default) or more"},
 		{"rate-limit", c.rateLimit.PerSecond < 0, "use 0 (no limit) or more"},
 		{"rate-limit-burst", c.rateLimit.PerSecond > 0 && c.rateLimit.Burst < 1, "use at least 1"},
@@ -161,6 +168,10 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 		}
 	}
 
+	notifyURLs, err := parseNotifyURLs(c.notifyURLs)
+	if err != nil {
+		return c.invalid("notify-urls", err.Error())
+	}
 	maxConns, err := c.maxConnections()
 	if err != nil {
 		return err
@@ -183,11 +194,13 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	}
 	// The store, the dispatcher and the API read the time from one clock.
 	clock := hookd.SystemClock
+	notifier := notify.New(clock, c.notifyDebounce, logger)
 	store, err := openStore(ctx, *c.database, storeopt.WithClock(clock), storeopt.WithQueryObserver(observe),
-		storeopt.WithCircuitPolicy(c.circuit), storeopt.WithCircuitObserver(circuitObserver(logger, m)))
+		storeopt.WithCircuitPolicy(c.circuit), storeopt.WithCircuitObserver(circuitObserver(logger, m, notifier)))
 	if err != nil {
 		return err // one line that names the database
 	}
+	outbox, _ := store.(hookd.Outbox) // PostgreSQL's; SQLite has none
 	store = storedeadline.Wrap(store, c.dbTimeout)
 	defer store.Close()
 	stopTracing, err := tracing.Setup(ctx, c.otlpEndpoint)
@@ -207,11 +220,14 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	if err := bootstrapAdminKey(ctx, store, c.adminAPIKey, settingName(c.fs, "admin-api-key"), logger); err != nil {
 		return err
 	}
+	if err := subscribeNotifyURLs(ctx, store, notifyURLs, logger); err != nil {
+		return err
+	}
 
 	svc, err := newService(store, serviceOptions{
 		logger: logger, allowPrivate: allow, schedule: schedule, concurrency: c.concurrency,
 		timeout: c.timeout, lease: c.lease, leaseMargin: c.leaseMargin, shutdownGrace: c.shutdownGrace,
-		clock: clock, metrics: m, rateLimit: c.rateLimit,
+		clock: clock, metrics: m, rateLimit: c.rateLimit, notifier: notifier,
 	})
 	if err != nil {
 		return err
@@ -227,6 +243,17 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	dispatched := make(chan error, 1)
 	go func() { dispatched <- dispatcher.Run(workCtx) }()
 	go dispatcher.Maintain(workCtx, c.maintainEvery, c.retention, c.disableAfter)
+	go notifier.Run(workCtx, store)
+	if outbox != nil {
+		if schema, err := outbox.OutboxSchema(ctx); err == nil {
+			logger.Info("outbox relay on: platforms may publish with hookd_publish in their transactions", "schema", schema)
+		}
+		relay := &intake.Relay{Outbox: outbox, Check: hookdhttp.OutboxEvent, Logger: logger}
+		if m != nil {
+			relay.Observer = func(r hookd.OutboxRelayed) { m.EventsPublished(r.Published) }
+		}
+		go relay.Run(workCtx)
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -272,7 +299,7 @@ func (c *serveConfig) maxConnections() (int, error) {
 
 // circuitObserver logs one line for each circuit that opens or closes and
 // counts it in m (when not nil).
-func circuitObserver(logger *slog.Logger, m *metrics.Metrics) hookd.CircuitObserver {
+func circuitObserver(logger *slog.Logger, m *metrics.Metrics, n *notify.Notifier) hookd.CircuitObserver {
 	return func(change hookd.CircuitChange) {
 		c := change.Circuit
 		if c.State == hookd.CircuitOpen {
@@ -284,6 +311,7 @@ func circuitObserver(logger *slog.Logger, m *metrics.Metrics) hookd.CircuitObser
 		if m != nil {
 			m.CircuitChanged(change)
 		}
+		n.CircuitChanged(change)
 	}
 }
 
@@ -307,6 +335,8 @@ type serviceOptions struct {
 	rateLimit hookdhttp.RateLimit
 	// httpLimits bound slow and large requests (zero fields: the defaults).
 	httpLimits httpLimits
+	// notifier, when set, is told of the dispatcher's incidents.
+	notifier *notify.Notifier
 }
 
 // service is hookd in a process: the delivery dispatcher and the HTTP
@@ -325,11 +355,14 @@ func newService(store hookd.Store, o serviceOptions) (*service, error) {
 	sender := delivery.NewSender(delivery.SenderConfig{
 		Timeout: o.timeout, Concurrency: o.concurrency, AllowPrivate: o.allowPrivate,
 	})
-	var observer delivery.Observer
+	var observer observers
 	var apiOptions []hookdhttp.Option
+	if o.notifier != nil {
+		observer = append(observer, o.notifier)
+	}
 	if o.metrics != nil {
 		o.metrics.WatchQueue(store, 0)
-		observer = o.metrics
+		observer = append(observer, o.metrics)
 		apiOptions = append(apiOptions, hookdhttp.WithObserver(o.metrics), hookdhttp.WithMetrics(o.metrics.Handler()))
 	}
 	dispatcher, err := delivery.New(delivery.Config{

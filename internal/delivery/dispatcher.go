@@ -91,9 +91,9 @@ type Observer interface {
 	// Attempt is called with the outcome of every attempt, before it is
 	// recorded.
 	Attempt(r hookd.AttemptResult)
-	// WebhooksDisabled is called when hookd disables n webhooks: reason
+	// WebhooksDisabled is called with the webhooks hookd disables: reason
 	// "gone" (a receiver answered 410) or "failing" (DisableFailing).
-	WebhooksDisabled(reason string, n int)
+	WebhooksDisabled(reason string, ids []int64)
 }
 
 // Reasons passed to Observer.WebhooksDisabled.

@@ -82,7 +82,7 @@ func (m *maintainer) round(ctx context.Context, retention, disableAfter time.Dur
 		case err == nil && len(ids) > 0:
 			m.log.Warn("disabled webhooks failing for too long", "webhooks", ids, "failing_for", disableAfter)
 			if m.observer != nil {
-				m.observer.WebhooksDisabled(DisabledFailing, len(ids))
+				m.observer.WebhooksDisabled(DisabledFailing, ids)
 			}
 		}
 	}

@@ -136,6 +136,16 @@ func (s *Server) routes() {
 
 	s.handle("POST /api/v2/events", anyKey, s.publishEvent)
 	s.handle("POST /api/v2/events/batch", anyKey, s.publishBatch)
+
+	const notification = "/api/v2/admin/notifications/{notification_id}"
+	s.handle("GET /api/v2/admin/notifications", adminsOnly, s.listNotifications)
+	s.handle("POST /api/v2/admin/notifications", adminsOnly, s.createNotification)
+	s.handle("GET "+notification, adminsOnly, s.getNotification)
+	s.handle("POST "+notification, adminsOnly, s.updateNotification)
+	s.handle("DELETE "+notification, adminsOnly, s.deleteNotification)
+	s.handle("GET "+notification+"/secret", adminsOnly, s.getNotificationSecret)
+	s.handle("GET "+notification+"/success", adminsOnly, s.notificationSuccessLog)
+	s.handle("GET "+notification+"/failed", adminsOnly, s.notificationFailedLog)
 }
 
 // handle registers h for pattern ("METHOD /path"). Requests to routes
@@ -154,6 +164,9 @@ func (s *Server) handle(pattern string, who access, h handlerFunc) {
 			defer span.End()
 		}
 		err := s.admit(r, who)
+		if err == nil && strings.Contains(path, "{webhook_id}") {
+			err = s.customersWebhook(r)
+		}
 		if err == nil {
 			err = h(sw, r)
 		}

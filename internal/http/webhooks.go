@@ -111,9 +111,15 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	notifying, err := s.notificationWebhooks(r)
+	if err != nil {
+		return err
+	}
 	out := api.WebhooksResponse{Webhooks: make([]api.Webhook, 0, len(list))}
 	for _, wh := range list {
-		out.Webhooks = append(out.Webhooks, toAPIWebhook(wh))
+		if !notifying[wh.ID] {
+			out.Webhooks = append(out.Webhooks, toAPIWebhook(wh))
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

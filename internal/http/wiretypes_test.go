@@ -62,6 +62,15 @@ var wireBodies = map[string]struct{ request, answer any }{
 
 	"publishEvent": {api.Event{}, api.EventResponse{}},
 	"publishBatch": {api.Batch{}, api.EventsResponse{}},
+
+	"listNotifications":      {nil, api.NotificationsResponse{}},
+	"createNotification":     {api.NewNotification{}, api.NotificationResponse{}},
+	"getNotification":        {nil, api.NotificationResponse{}},
+	"updateNotification":     {nil, api.NotificationResponse{}},
+	"deleteNotification":     {nil, api.OK{}},
+	"getNotificationSecret":  {nil, api.SecretResponse{}},
+	"notificationSuccessLog": {nil, api.SuccessLogResponse{}},
+	"notificationFailedLog":  {nil, api.FailedLogResponse{}},
 }
 
 // TestWireTypesMatchOpenAPI checks every type of package api, the bodies

@@ -53,11 +53,25 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 
 // publish is one attempt of PublishEvents; it returns how many deliveries
 // it created.
-func (s *Store) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Published, int, error) {
+func (s *Store) publish(ctx context.Context, events []*hookd.Event) (out []hookd.Published, total int, err error) {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		out, total, err = s.publishIn(ctx, tx, events)
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, total, nil
+}
+
+// publishIn stores events and their deliveries in tx (PublishEvents, and
+// the outbox's relay in the transaction that deletes their rows); it
+// returns how many deliveries it created.
+func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, events []*hookd.Event) ([]hookd.Published, int, error) {
 	now := s.clock.Now()
 	out := make([]hookd.Published, len(events))
 	total := 0
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := func() error {
 		// The new events: the first of each ID in this call.
 		first := make(map[string]int, len(events))
 		var fresh []int
@@ -219,7 +233,7 @@ func (s *Store) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Pub
 		}
 		total = len(dWebhooks)
 		return nil
-	})
+	}()
 	if err != nil {
 		return nil, 0, err
 	}

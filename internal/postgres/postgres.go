@@ -41,18 +41,20 @@ var migrationFS embed.FS
 
 // Store is a hookd.Store on PostgreSQL.
 type Store struct {
-	pool     *pgxpool.Pool
-	connCfg  *pgx.ConnConfig // for the dedicated LISTEN and leader connections
-	wake     chan struct{}
-	alarm    alarm.Alarm // rings wake when a webhook held back by a claim may be served
-	cancel   context.CancelFunc
-	done     chan struct{}
-	mu       sync.Mutex
-	leaders  map[*pgx.Conn]struct{}
-	closed   bool
-	closeErr error
-	clock    hookd.Clock
-	observe  hookd.QueryObserver // nil: statements are not observed
+	pool    *pgxpool.Pool
+	connCfg *pgx.ConnConfig // for the dedicated LISTEN and leader connections
+	wake    chan struct{}
+	// outboxWake tells the outbox's relay of rows committed (OutboxChannel)
+	outboxWake chan struct{}
+	alarm      alarm.Alarm // rings wake when a webhook held back by a claim may be served
+	cancel     context.CancelFunc
+	done       chan struct{}
+	mu         sync.Mutex
+	leaders    map[*pgx.Conn]struct{}
+	closed     bool
+	closeErr   error
+	clock      hookd.Clock
+	observe    hookd.QueryObserver // nil: statements are not observed
 
 	circuit        hookd.CircuitPolicy
 	observeCircuit hookd.CircuitObserver // nil: circuit changes are not told
@@ -83,6 +85,7 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, opts ...storeopt.Optio
 	o := storeopt.New(opts)
 	s := &Store{
 		wake:           make(chan struct{}, 1),
+		outboxWake:     make(chan struct{}, 1),
 		done:           make(chan struct{}),
 		leaders:        make(map[*pgx.Conn]struct{}),
 		clock:          o.Clock,
@@ -236,9 +239,12 @@ func (s *Store) Close() error {
 // process commits new work, and when any process sends NOTIFY hookd_work.
 func (s *Store) Wakeup() <-chan struct{} { return s.wake }
 
-func (s *Store) wakeup() {
+func (s *Store) wakeup() { signal(s.wake) }
+
+// signal puts a value in c (of capacity 1) unless one waits there already.
+func signal(c chan struct{}) {
 	select {
-	case s.wake <- struct{}{}:
+	case c <- struct{}{}:
 	default:
 	}
 }
@@ -257,13 +263,21 @@ func (s *Store) listen(ctx context.Context) {
 			if !first {
 				s.wakeup()
 			}
+			// Rows committed while hookd was down, or while it was not
+			// listening, wait in the outbox.
+			signal(s.outboxWake)
 			first = false
 			reconnect.Reset()
 			for {
-				if _, err = conn.WaitForNotification(ctx); err != nil {
+				n, err := conn.WaitForNotification(ctx)
+				if err != nil {
 					break
 				}
-				s.wakeup()
+				if n.Channel == OutboxChannel {
+					signal(s.outboxWake)
+				} else {
+					s.wakeup()
+				}
 			}
 			cctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			conn.Close(cctx)
@@ -280,7 +294,7 @@ func (s *Store) connectListener(ctx context.Context) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := conn.Exec(ctx, "LISTEN "+NotifyChannel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+NotifyChannel+"; LISTEN "+OutboxChannel); err != nil {
 		conn.Close(context.Background())
 		return nil, err
 	}

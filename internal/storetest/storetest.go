@@ -56,6 +56,7 @@ func Run(t *testing.T, openStore Open) {
 	t.Run("Rules", func(t *testing.T) { testRules(t, open) })
 	t.Run("Wakeup", func(t *testing.T) { testWakeup(t, open) })
 	t.Run("Close", func(t *testing.T) { testClose(t, open) })
+	t.Run("Notifications", func(t *testing.T) { testNotifications(t, open) })
 }
 
 type opener = func(t *testing.T) *testStore
