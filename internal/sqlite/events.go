@@ -47,6 +47,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 		// are queued, each chunk after the events it refers to; what is
 		// left at the end in chunks of the statements' other sizes.
 		now := s.clock.Now()
+		laned := lanes{}
 		args := make([]any, 0, deliveryRows*deliveryCols)
 		flush := func() error {
 			for len(args) > 0 {
@@ -87,7 +88,12 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 				continue
 			}
 			for _, webhookID := range matched {
-				args = append(args, webhookID, e.ID, hookd.NewMessageID(), ms(now), ms(now))
+				due, lane := ms(now), sql.NullInt64{}
+				if lane.Int64, lane.Valid = subs.Lane(webhookID, e); lane.Valid {
+					due = ms(hookd.LaneBlocked) // until promote makes it its lane's head
+					laned.add(webhookID, lane)
+				}
+				args = append(args, webhookID, e.ID, hookd.NewMessageID(), due, ms(now), lane)
 				if len(args) == cap(args) {
 					if err := flush(); err != nil {
 						return err
@@ -100,7 +106,11 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 			queued += len(matched)
 			out[i] = hookd.Published{Event: *e, Deliveries: len(matched)}
 		}
-		return flush()
+		if err := flush(); err != nil {
+			return err
+		}
+		_, err = s.promote(ctx, tx, laned, now)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -132,8 +142,21 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 		if err != nil {
 			return err
 		}
-		now := ms(s.clock.Now())
-		_, err = tx.ExecContext(ctx, deliveriesInsert[0], webhookID, e.ID, hookd.NewMessageID(), now, now)
+		var ordering sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT ordering FROM webhooks WHERE id = ?`, webhookID).Scan(&ordering); err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		due, lane := ms(now), sql.NullInt64{}
+		if lane.Int64, lane.Valid = hookd.Ordering(ordering.String).Lane(e); lane.Valid {
+			due = ms(hookd.LaneBlocked)
+		}
+		if _, err = tx.ExecContext(ctx, deliveriesInsert[0], webhookID, e.ID, hookd.NewMessageID(), due, ms(now), lane); err != nil {
+			return err
+		}
+		laned := lanes{}
+		laned.add(webhookID, lane)
+		_, err = s.promote(ctx, tx, laned, now)
 		return err
 	})
 	if err != nil {
@@ -151,22 +174,22 @@ const insertEventSQL = `INSERT INTO events (id, event, project_id, user_id, data
 // statement: at a fan-out of 10 this saves most of the per-row statement
 // overhead of intake, and each size is prepared once (a statement of any
 // other size would be prepared at each publish). Each row takes
-// deliveryCols arguments: the webhook, the event, the message id and now
-// twice (due, created).
+// deliveryCols arguments: the webhook, the event, the message id, when it
+// is due (now, or hookd.LaneBlocked), now (created) and its lane.
 var deliveriesInsert = sizedVariants(8, deliveriesInsertOf, func(k int) int { return 1 << k })
 
-const deliveryRows, deliveryCols = 1 << 7, 5
+const deliveryRows, deliveryCols = 1 << 7, 6
 
 func deliveriesInsertOf(rows int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO deliveries (webhook_id, event_id, message_id, state, attempts, next_attempt_at, created_at) VALUES `)
+	b.WriteString(`INSERT INTO deliveries (webhook_id, event_id, message_id, state, attempts, next_attempt_at, created_at, lane) VALUES `)
 	for i := range rows {
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		// Plain ? rather than ?NNN: the driver looks each numbered
 		// parameter's name up in a list as long as the statement's.
-		b.WriteString("(?, ?, ?, 'pending', 0, ?, ?)")
+		b.WriteString("(?, ?, ?, 'pending', 0, ?, ?, ?)")
 	}
 	return b.String()
 }
@@ -185,7 +208,7 @@ func (s *Store) subscriptions(ctx context.Context, tx *sql.Tx) (*hookd.Subscript
 // subscribers returns the enabled webhooks with the fields that
 // hookd.Webhook.Matches reads, their users included.
 func subscribers(ctx context.Context, tx *sql.Tx) ([]*hookd.Webhook, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, trigger_events, project_id FROM webhooks WHERE disabled = 0`)
+	rows, err := tx.QueryContext(ctx, `SELECT id, trigger_events, project_id, ordering FROM webhooks WHERE disabled = 0`)
 	if err != nil {
 		return nil, err
 	}
@@ -196,15 +219,16 @@ func subscribers(ctx context.Context, tx *sql.Tx) ([]*hookd.Webhook, error) {
 		var (
 			w       hookd.Webhook
 			events  string
-			project sql.NullString
+			project  sql.NullString
+			ordering sql.NullString
 		)
-		if err := rows.Scan(&w.ID, &events, &project); err != nil {
+		if err := rows.Scan(&w.ID, &events, &project, &ordering); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(events), &w.TriggerEvents); err != nil {
 			return nil, fmt.Errorf("webhook %d: trigger_events: %w", w.ID, err)
 		}
-		w.ProjectID = stringPtr(project)
+		w.ProjectID, w.Ordering = stringPtr(project), hookd.Ordering(ordering.String)
 		hooks = append(hooks, &w)
 		byID[w.ID] = &w
 	}
