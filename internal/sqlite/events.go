@@ -217,8 +217,8 @@ func subscribers(ctx context.Context, tx *sql.Tx) ([]*hookd.Webhook, error) {
 	byID := map[int64]*hookd.Webhook{}
 	for rows.Next() {
 		var (
-			w       hookd.Webhook
-			events  string
+			w        hookd.Webhook
+			events   string
 			project  sql.NullString
 			ordering sql.NullString
 		)
