@@ -142,28 +142,46 @@ func (s *Store) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Pub
 			}
 		}
 
-		// Deliveries of the new events, due at once.
+		// Deliveries of the new events, due at once; those of an ordered
+		// webhook in their lane, blocked until promoted (hookd.Ordering).
 		var dWebhooks []int64
 		var dEvents, dMessages []string
 		var dDue []time.Time
+		var dLanes []*int64
+		laned := lanes{}
 		for _, i := range fresh {
 			e := events[i]
 			if !isNew[e.ID] {
 				continue
 			}
 			for _, wid := range matches[i] {
+				due, lane := now, (*int64)(nil)
+				if l, ok := subs.Lane(wid, e); ok {
+					due, lane = hookd.LaneBlocked, &l
+					laned.add(wid, lane)
+				}
 				dWebhooks = append(dWebhooks, wid)
 				dEvents = append(dEvents, e.ID)
 				dMessages = append(dMessages, hookd.NewMessageID())
-				dDue = append(dDue, now)
+				dDue = append(dDue, due)
+				dLanes = append(dLanes, lane)
 			}
 		}
 		b := &pgx.Batch{}
 		if len(dWebhooks) > 0 {
+			if len(laned) > 0 {
+				laned.queueLock(b)
+			}
+			// In the order of the arrays: ids follow acceptance.
 			b.Queue(`
-				INSERT INTO deliveries (webhook_id, event_id, message_id, next_attempt_at, created_at)
-				SELECT w, e, m, d, $5 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[]) AS t(w, e, m, d)`,
-				dWebhooks, dEvents, dMessages, dDue, now)
+				INSERT INTO deliveries (webhook_id, event_id, message_id, next_attempt_at, created_at, lane)
+				SELECT w, e, m, d, $5, l
+				FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $6::bigint[]) WITH ORDINALITY AS t(w, e, m, d, l, ord)
+				ORDER BY ord`,
+				dWebhooks, dEvents, dMessages, dDue, now, dLanes)
+			if len(laned) > 0 {
+				laned.queuePromote(b, now, nil)
+			}
 			b.Queue(`SELECT pg_notify('` + NotifyChannel + `', '')`)
 		}
 		// The project registry follows the new events, in order.
@@ -232,7 +250,8 @@ func (s *Store) subscriptions(ctx context.Context, tx pgx.Tx) (*hookd.Subscripti
 func subscribers(ctx context.Context, q querier) ([]*hookd.Webhook, error) {
 	rows, _ := q.Query(ctx, `
 		SELECT id, trigger_events, project_id,
-		       ARRAY(SELECT user_id FROM webhook_users u WHERE u.webhook_id = w.id ORDER BY u.id)
+		       ARRAY(SELECT user_id FROM webhook_users u WHERE u.webhook_id = w.id ORDER BY u.id),
+		       coalesce(ordering, '')
 		FROM webhooks w
 		WHERE NOT disabled`)
 	var hooks []*hookd.Webhook
@@ -240,8 +259,9 @@ func subscribers(ctx context.Context, q querier) ([]*hookd.Webhook, error) {
 	var trig []string
 	var project *string
 	var users []int64
-	_, err := pgx.ForEachRow(rows, []any{&id, &trig, &project, &users}, func() error {
-		w := &hookd.Webhook{ID: id, TriggerEvents: trig, ProjectID: project}
+	var ordering string
+	_, err := pgx.ForEachRow(rows, []any{&id, &trig, &project, &users, &ordering}, func() error {
+		w := &hookd.Webhook{ID: id, TriggerEvents: trig, ProjectID: project, Ordering: hookd.Ordering(ordering)}
 		for _, u := range users {
 			w.Users = append(w.Users, hookd.WebhookUser{WebhookID: id, UserID: u})
 		}
@@ -261,11 +281,12 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 	}
 	now := s.clock.Now()
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var exists bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM webhooks WHERE id = $1 FOR KEY SHARE)`, webhookID).Scan(&exists); err != nil {
+		rows, _ := tx.Query(ctx, `SELECT coalesce(ordering, '') FROM webhooks WHERE id = $1 FOR KEY SHARE`, webhookID)
+		ordering, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
 			return err
 		}
-		if !exists {
+		if len(ordering) == 0 {
 			return fmt.Errorf("webhook %d: %w", webhookID, hookd.ErrNotFound)
 		}
 		tag, err := tx.Exec(ctx, `
@@ -279,8 +300,17 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 			return fmt.Errorf("event %q: %w", e.ID, hookd.ErrConflict)
 		}
 		b := &pgx.Batch{}
-		b.Queue(`INSERT INTO deliveries (webhook_id, event_id, message_id, next_attempt_at, created_at)
-			VALUES ($1, $2, $3, $4, $4)`, webhookID, e.ID, hookd.NewMessageID(), now)
+		due, lane, laned := now, (*int64)(nil), lanes{}
+		if l, ok := hookd.Ordering(ordering[0]).Lane(e); ok {
+			due, lane = hookd.LaneBlocked, &l
+			laned.add(webhookID, lane)
+			laned.queueLock(b)
+		}
+		b.Queue(`INSERT INTO deliveries (webhook_id, event_id, message_id, next_attempt_at, created_at, lane)
+			VALUES ($1, $2, $3, $4, $5, $6)`, webhookID, e.ID, hookd.NewMessageID(), due, now, lane)
+		if len(laned) > 0 {
+			laned.queuePromote(b, now, nil)
+		}
 		b.Queue(`SELECT pg_notify('` + NotifyChannel + `', '')`)
 		return tx.SendBatch(ctx, b).Close()
 	})
