@@ -146,8 +146,7 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	rep := &bench.Report{
 		Mode: "full speed", Webhooks: c.webhooks, Events: c.events, Expected: expected, Batch: c.batch,
 		Rate: c.rate, Concurrency: c.concurrency, Timeout: c.timeout.String(), FailRate: c.failRate, RetrySchedule: c.retrySchedule,
-		OrderedLanes: c.orderedLanes,
-		GOMAXPROCS:   runtime.GOMAXPROCS(0), Started: started.UTC().Format(time.RFC3339),
+		OrderedLanes: c.orderedLanes, GOMAXPROCS: runtime.GOMAXPROCS(0), Started: started.UTC().Format(time.RFC3339),
 	}
 	switch {
 	case c.backlog:
