@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestOrderingValidate(t *testing.T) {
@@ -69,5 +70,22 @@ func TestOrderingLane(t *testing.T) {
 	// The key's value is hashed with the ordering.
 	if lane(OrderProject, event("A", &p, nil, `{}`)) == lane("data.p", event("A", nil, nil, `{"p": "P"}`)) {
 		t.Error("a project and a data field of the same value share a lane")
+	}
+}
+
+func TestAttemptResultUnblocks(t *testing.T) {
+	next := time.Now()
+	for _, c := range []struct {
+		r    AttemptResult
+		want bool
+	}{
+		{AttemptResult{Ordered: true, Success: true}, true},
+		{AttemptResult{Ordered: true}, true}, // failed for good
+		{AttemptResult{Ordered: true, NextAttemptAt: &next}, false},
+		{AttemptResult{Success: true}, false},
+	} {
+		if got := c.r.Unblocks(); got != c.want {
+			t.Errorf("%+v: Unblocks %v, want %v", c.r, got, c.want)
+		}
 	}
 }

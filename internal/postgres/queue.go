@@ -73,9 +73,9 @@ WITH g AS (
 ), claimed AS (
 	UPDATE deliveries d SET leased_by = $7, lease_until = $8, next_attempt_at = $8
 	FROM picked WHERE d.id = picked.id
-	RETURNING d.id, d.webhook_id, d.message_id, d.event_id, d.attempts, d.created_at
+	RETURNING d.id, d.webhook_id, d.message_id, d.event_id, d.attempts, d.created_at, d.lane IS NOT NULL AS ordered
 )
-SELECT c.id, c.webhook_id, c.message_id, c.attempts, c.created_at,
+SELECT c.id, c.webhook_id, c.message_id, c.attempts, c.created_at, c.ordered,
        e.id, e.event, e.project_id, e.user_id, e.data, e.created_at, e.trace_parent
 FROM claimed c JOIN events e ON e.id = c.event_id
 ORDER BY c.id`
@@ -239,7 +239,7 @@ func lease(ctx context.Context, tx pgx.Tx, req hookd.ClaimRequest, now time.Time
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hookd.Delivery, error) {
 		var d hookd.Delivery
 		var data []byte
-		err := row.Scan(&d.ID, &d.WebhookID, &d.MessageID, &d.Attempts, &d.CreatedAt,
+		err := row.Scan(&d.ID, &d.WebhookID, &d.MessageID, &d.Attempts, &d.CreatedAt, &d.Ordered,
 			&d.Event.ID, &d.Event.Event, &d.Event.ProjectID, &d.Event.UserID, &data, &d.Event.CreatedAt, &d.Event.TraceParent)
 		d.Event.Data = json.RawMessage(data)
 		return &d, err

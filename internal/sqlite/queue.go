@@ -108,7 +108,7 @@ const claimLeaseSQL = `WITH RECURSIVE
 		WHERE p.n < p.take)
 	UPDATE deliveries SET leased_by = ?1, lease_until = ?2, next_attempt_at = ?2
 	WHERE id IN (SELECT id FROM picked WHERE n > 0)
-	RETURNING id, webhook_id, event_id, message_id, attempts, created_at`
+	RETURNING id, webhook_id, event_id, message_id, attempts, created_at, lane IS NOT NULL`
 
 // sizedVariants returns n statements, the i-th of query(sizeOf(i)): one
 // prepared statement for each size of a LIMIT or a VALUES list.
@@ -191,7 +191,7 @@ func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) (hookd.Claime
 				d       hookd.Delivery
 				created int64
 			)
-			if err := rows.Scan(&d.ID, &d.WebhookID, &d.Event.ID, &d.MessageID, &d.Attempts, &created); err != nil {
+			if err := rows.Scan(&d.ID, &d.WebhookID, &d.Event.ID, &d.MessageID, &d.Attempts, &created, &d.Ordered); err != nil {
 				rows.Close()
 				return err
 			}

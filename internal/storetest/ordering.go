@@ -108,6 +108,10 @@ func testOrdering(t *testing.T, open opener) {
 		deepEqual(t, "ordered: the head of each lane (P, Q, no project)", got[w.ID], []string{ids[0], ids[1], ids[4]})
 		deepEqual(t, "unordered: all", got[free.ID], ids)
 		for _, d := range ds {
+			// Contract: a claimed delivery says whether it heads a lane.
+			equal(t, fmt.Sprintf("delivery %d of webhook %d: Ordered", d.ID, d.WebhookID), d.Ordered, d.WebhookID == w.ID)
+		}
+		for _, d := range ds {
 			if d.WebhookID == w.ID && d.Event.ID != ids[1] { // Q's head stays in flight
 				succeed(t, s, d, now)
 			}
