@@ -287,6 +287,7 @@ func LanesAcrossStores(t *testing.T, a, b hookd.Store, clock *clocktest.Clock) {
 	const lanes, perLane, claimers = 8, 25, 4
 	stores := []hookd.Store{a, b}
 	w := createWebhook(t, a, newWebhook("lanes", assetAdded))
+	publish(t, b, newEvent(userAdded, nil, nil)) // b's subscriptions, built before the setting, must see it
 	must(t, a.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{Ordering: "data.lane"}), "UpdateSettings")
 
 	var (
