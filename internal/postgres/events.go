@@ -155,11 +155,8 @@ func (s *Store) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Pub
 				continue
 			}
 			for _, wid := range matches[i] {
-				due, lane := now, (*int64)(nil)
-				if l, ok := subs.Lane(wid, e); ok {
-					due, lane = hookd.LaneBlocked, &l
-					laned.add(wid, lane)
-				}
+				l, ordered := subs.Lane(wid, e)
+				due, lane := laned.join(wid, now, l, ordered)
 				dWebhooks = append(dWebhooks, wid)
 				dEvents = append(dEvents, e.ID)
 				dMessages = append(dMessages, hookd.NewMessageID())
@@ -299,16 +296,15 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 		if tag.RowsAffected() == 0 {
 			return fmt.Errorf("event %q: %w", e.ID, hookd.ErrConflict)
 		}
-		b := &pgx.Batch{}
-		due, lane, laned := now, (*int64)(nil), lanes{}
-		if l, ok := hookd.Ordering(ordering[0]).Lane(e); ok {
-			due, lane = hookd.LaneBlocked, &l
-			laned.add(webhookID, lane)
+		b, laned := &pgx.Batch{}, lanes{}
+		l, ordered := hookd.Ordering(ordering[0]).Lane(e)
+		due, lane := laned.join(webhookID, now, l, ordered)
+		if ordered {
 			laned.queueLock(b)
 		}
 		b.Queue(`INSERT INTO deliveries (webhook_id, event_id, message_id, next_attempt_at, created_at, lane)
 			VALUES ($1, $2, $3, $4, $5, $6)`, webhookID, e.ID, hookd.NewMessageID(), due, now, lane)
-		if len(laned) > 0 {
+		if ordered {
 			laned.queuePromote(b, now, nil)
 		}
 		b.Queue(`SELECT pg_notify('` + NotifyChannel + `', '')`)

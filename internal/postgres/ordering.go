@@ -59,6 +59,17 @@ func (l lanes) add(webhookID int64, lane *int64) {
 	}
 }
 
+// join puts a new delivery to webhookID in its lane, when it has one
+// (ordered): it is queued blocked, until queuePromote. It returns when the
+// delivery is due and its lane.
+func (l lanes) join(webhookID int64, now time.Time, lane int64, ordered bool) (due time.Time, stored *int64) {
+	if !ordered {
+		return now, nil
+	}
+	l.add(webhookID, &lane)
+	return hookd.LaneBlocked, &lane
+}
+
 // queueLock queues the locks of l into b (lockLanesSQL): before the
 // statements that queue a delivery into a lane, so that a lane's ids
 // follow the order in which its deliveries were accepted, and before

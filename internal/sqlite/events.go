@@ -88,11 +88,8 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 				continue
 			}
 			for _, webhookID := range matched {
-				due, lane := ms(now), sql.NullInt64{}
-				if lane.Int64, lane.Valid = subs.Lane(webhookID, e); lane.Valid {
-					due = ms(hookd.LaneBlocked) // until promote makes it its lane's head
-					laned.add(webhookID, lane)
-				}
+				l, ordered := subs.Lane(webhookID, e)
+				due, lane := laned.join(webhookID, now, l, ordered)
 				args = append(args, webhookID, e.ID, hookd.NewMessageID(), due, ms(now), lane)
 				if len(args) == cap(args) {
 					if err := flush(); err != nil {
@@ -146,16 +143,12 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 		if err := tx.QueryRowContext(ctx, `SELECT ordering FROM webhooks WHERE id = ?`, webhookID).Scan(&ordering); err != nil {
 			return err
 		}
-		now := s.clock.Now()
-		due, lane := ms(now), sql.NullInt64{}
-		if lane.Int64, lane.Valid = hookd.Ordering(ordering.String).Lane(e); lane.Valid {
-			due = ms(hookd.LaneBlocked)
-		}
+		now, laned := s.clock.Now(), lanes{}
+		l, ordered := hookd.Ordering(ordering.String).Lane(e)
+		due, lane := laned.join(webhookID, now, l, ordered)
 		if _, err = tx.ExecContext(ctx, deliveriesInsert[0], webhookID, e.ID, hookd.NewMessageID(), due, ms(now), lane); err != nil {
 			return err
 		}
-		laned := lanes{}
-		laned.add(webhookID, lane)
 		_, err = s.promote(ctx, tx, laned, now)
 		return err
 	})

@@ -41,6 +41,18 @@ func (l lanes) add(webhookID int64, lane sql.NullInt64) {
 	}
 }
 
+// join puts a new delivery to webhookID in its lane, when it has one
+// (ordered): it is queued blocked, until promote. It returns when the
+// delivery is due and its lane.
+func (l lanes) join(webhookID int64, now time.Time, lane int64, ordered bool) (due int64, stored sql.NullInt64) {
+	if !ordered {
+		return ms(now), stored
+	}
+	stored = sql.NullInt64{Int64: lane, Valid: true}
+	l.add(webhookID, stored)
+	return ms(hookd.LaneBlocked), stored
+}
+
 // promote unblocks the oldest delivery of each of the lanes left without a
 // head (promoteLanesSQL), due at now, and says whether it did: the caller
 // then wakes the claims up once it commits.
