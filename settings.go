@@ -13,6 +13,9 @@ type WebhookSettings struct {
 	// MaxPerSecond caps the rate of attempts to the webhook, across every
 	// process; 0 is no cap.
 	MaxPerSecond float64
+	// Ordering puts the webhook's deliveries in ordered lanes (see
+	// Ordering); Unordered is the default.
+	Ordering Ordering
 }
 
 // Bounds of WebhookSettings.
@@ -34,7 +37,7 @@ func (s WebhookSettings) Validate() error {
 	case s.MaxPerSecond < 0 || s.MaxPerSecond > MaxPerSecondLimit || (s.MaxPerSecond > 0 && s.MaxPerSecond < MinPerSecond):
 		return ErrInvalidSettings
 	}
-	return nil
+	return s.Ordering.Validate()
 }
 
 // DefaultShare is how many attempts a webhook without MaxInFlight may have

@@ -22,6 +22,9 @@ type Webhook struct {
 
 	Headers []Header
 	Users   []WebhookUser
+	// Ordering is its WebhookSettings.Ordering, which the subscriptions'
+	// index keeps to give each new delivery its lane.
+	Ordering Ordering
 
 	// Live figures, filled when a webhook is read.
 	QueueLength      int

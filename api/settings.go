@@ -10,6 +10,11 @@ type Settings struct {
 	// MaxPerSecond caps the webhook's attempts per second, across every
 	// process; null: no cap.
 	MaxPerSecond *float64 `json:"max_per_second"`
+	// Ordering delivers the webhook's events one at a time, in the order
+	// they were accepted, in one lane ("webhook") or in one lane per value
+	// of the event's "project_id", "user_id", "event" or a field of its
+	// data ("data.<field>", "data.<field>.<field>"); null: no order.
+	Ordering *string `json:"ordering"`
 }
 
 // SettingsResponse is the answer of GET and POST .../settings. The POST's

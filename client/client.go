@@ -226,8 +226,9 @@ func (c *Client) Circuit(ctx context.Context, webhookID int64) (*api.Circuit, er
 }
 
 // UpdateSettings changes the settings present in update, keyed by their
-// JSON names ("max_in_flight", "max_per_second"); a nil entry resets one to
-// the default. It returns the webhook's settings after the change.
+// JSON names ("max_in_flight", "max_per_second", "ordering"); a nil entry
+// resets one to the default. It returns the webhook's settings after the
+// change.
 func (c *Client) UpdateSettings(ctx context.Context, webhookID int64, update map[string]any) (*api.Settings, error) {
 	var out api.SettingsResponse
 	in := map[string]any{"settings": update}

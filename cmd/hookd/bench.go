@@ -55,6 +55,7 @@ type benchConfig struct {
 	concurrency   int
 	timeout       time.Duration
 	hostile       int
+	orderedLanes  int
 	hostileKinds  []bench.HostileKind
 	hostileShare  float64
 	backlog       bool
@@ -86,6 +87,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&c.hostile, "hostile", 0, "also create this many webhooks whose receivers misbehave (--hostile-kinds); the report's delivery figures are then the healthy webhooks'")
 	hostileKinds := fs.String("hostile-kinds", "hang,slow,upgrade,reset,fail", "with --hostile: the receivers' kinds, given in turn to the hostile webhooks: hang (never answers), slow (headers, then a byte a second), upgrade (101, then silent), reset, fail (500)")
 	fs.Float64Var(&c.hostileShare, "hostile-share", 1, "with --hostile: the fraction of the events the hostile webhooks match (the healthy ones match every event)")
+	fs.IntVar(&c.orderedLanes, "ordered-lanes", 0, "order every webhook's deliveries (ordering data.lane) in this many lanes, event i in lane i mod N; the report gives the deliveries a second of one lane (0: unordered)")
 	fs.BoolVar(&c.backlog, "backlog", false, "publish every event before delivery starts (the whole queue in the database), then deliver")
 	fs.DurationVar(&c.wait, "wait", 2*time.Minute, "how long to wait for the deliveries after the last event is accepted")
 	fs.BoolVar(&c.raw, "raw", true, "measure the raw-client limit first")
@@ -101,8 +103,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if c.webhooks < 1 || c.idleWebhooks < 0 || c.events < 1 || c.batch < 1 || c.batch > 1000 || c.concurrency < 1 || c.failRate < 0 || c.failRate >= 1 {
 		return errors.New("invalid settings: --webhooks, --events and --concurrency at least 1, --batch 1 to 1000, --fail-rate in [0, 1)")
 	}
-	if c.timeout < time.Second || c.hostile < 0 || c.hostileShare <= 0 || c.hostileShare > 1 {
-		return errors.New("invalid settings: --timeout at least 1s, --hostile not negative, --hostile-share in (0, 1]")
+	if c.timeout < time.Second || c.hostile < 0 || c.hostileShare <= 0 || c.hostileShare > 1 || c.orderedLanes < 0 {
+		return errors.New("invalid settings: --timeout at least 1s, --hostile and --ordered-lanes not negative, --hostile-share in (0, 1]")
 	}
 	var err error
 	if c.hostileKinds, err = bench.ParseHostileKinds(*hostileKinds); err != nil {
@@ -146,7 +148,7 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	rep := &bench.Report{
 		Mode: "full speed", Webhooks: c.webhooks, IdleWebhooks: c.idleWebhooks, Events: c.events, Expected: expected, Batch: c.batch,
 		Rate: c.rate, Concurrency: c.concurrency, Timeout: c.timeout.String(), FailRate: c.failRate, RetrySchedule: c.retrySchedule,
-		GOMAXPROCS: runtime.GOMAXPROCS(0), Started: started.UTC().Format(time.RFC3339),
+		OrderedLanes: c.orderedLanes, GOMAXPROCS: runtime.GOMAXPROCS(0), Started: started.UTC().Format(time.RFC3339),
 	}
 	switch {
 	case c.backlog:
@@ -237,6 +239,7 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	// Every event matches the healthy webhooks; with --hostile-share below
 	// 1, only that share of them (named benchEvent) the hostile ones too.
 	pub := bench.NewPublisher(baseURL, key, c.batch, c.pad, c.publishers)
+	pub.Lanes = c.orderedLanes
 	healthyEvents := []string{benchEvent}
 	if hostile != nil && c.hostileShare < 1 {
 		pub.Else, pub.Share = healthyOnlyEvent, c.hostileShare
@@ -250,6 +253,11 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 		})
 		if err != nil {
 			return nil, fmt.Errorf("create webhook: %w", err)
+		}
+		if c.orderedLanes > 0 {
+			if _, err := admin.UpdateSettings(ctx, w.ID, map[string]any{"ordering": "data.lane"}); err != nil {
+				return nil, fmt.Errorf("order webhook: %w", err)
+			}
 		}
 		healthy[w.ID] = true
 	}
@@ -440,6 +448,9 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	}
 	if rep.RawPerSecond > 0 {
 		rep.RawRatio = rep.DeliveriesPerSecond / rep.RawPerSecond
+	}
+	if c.orderedLanes > 0 {
+		rep.PerLanePerSecond = rep.DeliveriesPerSecond / float64(c.webhooks*c.orderedLanes)
 	}
 	rep.P50, rep.P90, rep.P99, rep.Max = st.P50, st.P90, st.P99, st.Max
 	rep.Duplicates = st.Duplicates

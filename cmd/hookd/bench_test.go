@@ -15,7 +15,8 @@ import (
 // once. With --fail-rate, every delivery still arrives (retries), and none
 // is lost. With --hostile (on SQLite: the bench's accounting is the same on
 // both), every healthy delivery arrives beside five hostile webhooks, and
-// the hostile attempts are counted.
+// the hostile attempts are counted. With --ordered-lanes, every delivery
+// arrives, and the report has a lane's figure.
 func TestBench(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds hookd")
@@ -31,6 +32,7 @@ func TestBench(t *testing.T) {
 		modes := [][]string{
 			{"--webhooks", "3", "--events", "300", "--batch", "50"},
 			{"--webhooks", "2", "--rate", "200", "--duration", "1s", "--fail-rate", "0.2", "--retry-schedule", "100ms,100ms,100ms,100ms,100ms", "--raw=false"},
+			{"--webhooks", "2", "--events", "200", "--batch", "50", "--ordered-lanes", "4", "--raw=false"},
 		}
 		if name == "sqlite" {
 			modes = append(modes, []string{"--webhooks", "1", "--rate", "200", "--duration", "1s", "--raw=false",
@@ -65,6 +67,9 @@ func TestBench(t *testing.T) {
 				}
 				if r.Hostile != nil {
 					checkHostileReport(t, &r)
+				}
+				if r.OrderedLanes > 0 && r.PerLanePerSecond <= 0 {
+					t.Errorf("%d ordered lanes, but no figure a lane", r.OrderedLanes)
 				}
 			})
 		}

@@ -70,6 +70,13 @@ type Report struct {
 	WallSeconds    float64 `json:"wall_seconds"`
 	ReceiverRSSMB  float64 `json:"receiver_peak_rss_mb"`
 
+	// OrderedLanes, with --ordered-lanes, is how many ordered lanes each
+	// webhook has (ordering data.lane), and PerLanePerSecond the
+	// deliveries a second of one lane: DeliveriesPerSecond over every
+	// webhook's lanes.
+	OrderedLanes     int     `json:"ordered_lanes,omitempty"`
+	PerLanePerSecond float64 `json:"delivered_per_second_per_lane,omitempty"`
+
 	// Hostile, with --hostile, is what the hostile webhooks took; the
 	// figures above are then the healthy webhooks' alone (the receiver that
 	// counts them gets no other traffic).
@@ -133,6 +140,9 @@ func (r *Report) Write(w io.Writer, asJSON bool) error {
 	row("publish request p50/p99", "%.1f / %.1f ms (max %.1f)", r.PublishP50, r.PublishP99, r.PublishMax)
 	row(healthy+"delivered webhooks/s", "%s (%s of %s in %.2fs)", thousands(int64(r.DeliveriesPerSecond)), thousands(r.Delivered),
 		thousands(r.Accepted*int64(r.Webhooks)), r.DeliverySeconds)
+	if r.OrderedLanes > 0 {
+		row("ordered lanes", "%d a webhook (ordering data.lane): %.1f delivered/s a lane", r.OrderedLanes, r.PerLanePerSecond)
+	}
 	if r.RawPerSecond > 0 {
 		row("raw client limit", "%s requests/s → hookd at %.0f%% of it", thousands(int64(r.RawPerSecond)), r.RawRatio*100)
 	}

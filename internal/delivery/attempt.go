@@ -70,6 +70,7 @@ func decide(p *Policy, dl *hookd.Delivery, at time.Time, o *Outcome) hookd.Attem
 		Error:          o.Error,
 		RequestHeaders: o.RequestHeaders,
 		ResponseBody:   o.ResponseBody,
+		Ordered:        dl.Ordered,
 	}
 	p.Apply(&r, o.RetryAfter, o.End)
 	return r

@@ -41,6 +41,10 @@ func toAPISettings(s hookd.WebhookSettings) api.Settings {
 		r := s.MaxPerSecond
 		out.MaxPerSecond = &r
 	}
+	if s.Ordering != hookd.Unordered {
+		o := string(s.Ordering)
+		out.Ordering = &o
+	}
 	return out
 }
 
@@ -81,6 +85,7 @@ func (s *Server) updateSettings(w http.ResponseWriter, r *http.Request) error {
 	p := params{obj: fields}
 	maxInFlight, hasMaxInFlight := p.maxInFlight("max_in_flight")
 	maxPerSecond, hasMaxPerSecond := p.maxPerSecond("max_per_second")
+	ordering, hasOrdering := p.ordering("ordering")
 	if p.err != nil {
 		return p.err
 	}
@@ -96,6 +101,9 @@ func (s *Server) updateSettings(w http.ResponseWriter, r *http.Request) error {
 		}
 		if hasMaxPerSecond {
 			set.MaxPerSecond = maxPerSecond
+		}
+		if hasOrdering {
+			set.Ordering = ordering
 		}
 		err = s.store.UpdateSettings(r.Context(), id, set)
 	}
@@ -154,6 +162,22 @@ func (p *params) maxPerSecond(key string) (float64, bool) {
 		return 0, false
 	}
 	return f, true
+}
+
+// ordering reads a webhook's ordering (hookd.Ordering): a string that
+// hookd.Ordering.Validate takes, or null, no ordering. The second result
+// says whether the key was given.
+func (p *params) ordering(key string) (hookd.Ordering, bool) {
+	s, ok := p.String(key, false, true)
+	if s == nil {
+		return hookd.Unordered, ok
+	}
+	// "" is the stores' "no ordering"; the API spells it null.
+	if o := hookd.Ordering(*s); o != hookd.Unordered && o.Validate() == nil {
+		return o, true
+	}
+	p.fail(invalid(p.name(key), *s, hookd.OrderingRule))
+	return hookd.Unordered, false
 }
 
 // literalOf is how a JSON number or a string spells its value; other

@@ -161,10 +161,13 @@ func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, events []*hookd.Event)
 		}
 
 		// Deliveries of the new events, due at once, but those PlanFanOut
-		// leaves to FanOut.
+		// leaves to FanOut; those of an ordered webhook in their lane,
+		// blocked until promoted (hookd.Ordering).
 		var dWebhooks []int64
 		var dEvents, dMessages []string
 		var dDue []time.Time
+		var dLanes []*int64
+		laned := lanes{}
 		var fanOuts []string
 		for j, i := range fresh {
 			e := events[i]
@@ -178,15 +181,18 @@ func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, events []*hookd.Event)
 				continue
 			}
 			for _, wid := range matches[i] {
+				l, ordered := subs.Lane(wid, e)
+				due, lane := laned.join(wid, now, l, ordered)
 				dWebhooks = append(dWebhooks, wid)
 				dEvents = append(dEvents, e.ID)
 				dMessages = append(dMessages, hookd.NewMessageID())
-				dDue = append(dDue, now)
+				dDue = append(dDue, due)
+				dLanes = append(dLanes, lane)
 			}
 		}
 		b := &pgx.Batch{}
 		if len(dWebhooks) > 0 {
-			b.Queue(insertDeliveriesSQL, dWebhooks, dEvents, dMessages, dDue, now)
+			queueDeliveries(b, laned, now, dWebhooks, dEvents, dMessages, dDue, dLanes)
 			b.Queue(`SELECT pg_notify('` + NotifyChannel + `', '')`)
 		}
 		if len(fanOuts) > 0 {
@@ -240,11 +246,24 @@ func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, events []*hookd.Event)
 	return out, total, nil
 }
 
-// insertDeliveriesSQL queues deliveries, one per element of its arrays:
-// webhook, event, message id, due; created at $5.
-const insertDeliveriesSQL = `
-	INSERT INTO deliveries (webhook_id, event_id, message_id, next_attempt_at, created_at)
-	SELECT w, e, m, d, $5 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[]) AS t(w, e, m, d)`
+// queueDeliveries queues into b the insert of deliveries, one per element
+// of the arrays, created now, in the order of the arrays (ids follow
+// acceptance), under the locks of the lanes they join and followed by the
+// promotion of those lanes' heads (hookd.Ordering).
+func queueDeliveries(b *pgx.Batch, laned lanes, now time.Time, webhooks []int64, events, messages []string, due []time.Time, lanes []*int64) {
+	if len(laned) > 0 {
+		laned.queueLock(b)
+	}
+	b.Queue(`
+		INSERT INTO deliveries (webhook_id, event_id, message_id, next_attempt_at, created_at, lane)
+		SELECT w, e, m, d, $5, l
+		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $6::bigint[]) WITH ORDINALITY AS t(w, e, m, d, l, ord)
+		ORDER BY ord`,
+		webhooks, events, messages, due, now, lanes)
+	if len(laned) > 0 {
+		laned.queuePromote(b, now, nil)
+	}
+}
 
 // FanOut creates the deliveries that publishes left to it
 // (hookd.PlanFanOut), oldest event first, at most its chunk (hookd.FanOutChunk) in one
@@ -267,6 +286,8 @@ func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
 		var webhooks []int64
 		var eventIDs, messages []string
 		var due []time.Time
+		var laneOf []*int64
+		laned := lanes{}
 		for created < s.fanOutChunk {
 			var seq, after int64
 			var e hookd.Event
@@ -290,10 +311,13 @@ func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
 			}
 			chunk := rest[:min(len(rest), s.fanOutChunk-created)]
 			for _, webhookID := range chunk {
+				l, ordered := subs.Lane(webhookID, &e)
+				at, lane := laned.join(webhookID, now, l, ordered)
 				webhooks = append(webhooks, webhookID)
 				eventIDs = append(eventIDs, e.ID)
 				messages = append(messages, hookd.NewMessageID())
-				due = append(due, now)
+				due = append(due, at)
+				laneOf = append(laneOf, lane)
 			}
 			created += len(chunk)
 			if len(chunk) == len(rest) {
@@ -309,7 +333,7 @@ func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
 			return nil
 		}
 		b := &pgx.Batch{}
-		b.Queue(insertDeliveriesSQL, webhooks, eventIDs, messages, due, now)
+		queueDeliveries(b, laned, now, webhooks, eventIDs, messages, due, laneOf)
 		b.Queue(`SELECT pg_notify('` + NotifyChannel + `', '')`)
 		return tx.SendBatch(ctx, b).Close()
 	})
@@ -344,7 +368,8 @@ func (s *Store) subscriptions(ctx context.Context, tx pgx.Tx) (*hookd.Subscripti
 func subscribers(ctx context.Context, q querier) ([]*hookd.Webhook, error) {
 	rows, _ := q.Query(ctx, `
 		SELECT id, trigger_events, project_id,
-		       ARRAY(SELECT user_id FROM webhook_users u WHERE u.webhook_id = w.id ORDER BY u.id)
+		       ARRAY(SELECT user_id FROM webhook_users u WHERE u.webhook_id = w.id ORDER BY u.id),
+		       coalesce(ordering, '')
 		FROM webhooks w
 		WHERE NOT disabled`)
 	var hooks []*hookd.Webhook
@@ -352,8 +377,9 @@ func subscribers(ctx context.Context, q querier) ([]*hookd.Webhook, error) {
 	var trig []string
 	var project *string
 	var users []int64
-	_, err := pgx.ForEachRow(rows, []any{&id, &trig, &project, &users}, func() error {
-		w := &hookd.Webhook{ID: id, TriggerEvents: trig, ProjectID: project}
+	var ordering string
+	_, err := pgx.ForEachRow(rows, []any{&id, &trig, &project, &users, &ordering}, func() error {
+		w := &hookd.Webhook{ID: id, TriggerEvents: trig, ProjectID: project, Ordering: hookd.Ordering(ordering)}
 		for _, u := range users {
 			w.Users = append(w.Users, hookd.WebhookUser{WebhookID: id, UserID: u})
 		}
@@ -373,11 +399,12 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 	}
 	now := s.clock.Now()
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var exists bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM webhooks WHERE id = $1 FOR KEY SHARE)`, webhookID).Scan(&exists); err != nil {
+		rows, _ := tx.Query(ctx, `SELECT coalesce(ordering, '') FROM webhooks WHERE id = $1 FOR KEY SHARE`, webhookID)
+		ordering, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
 			return err
 		}
-		if !exists {
+		if len(ordering) == 0 {
 			return fmt.Errorf("webhook %d: %w", webhookID, hookd.ErrNotFound)
 		}
 		tag, err := tx.Exec(ctx, `
@@ -390,9 +417,17 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 		if tag.RowsAffected() == 0 {
 			return fmt.Errorf("event %q: %w", e.ID, hookd.ErrConflict)
 		}
-		b := &pgx.Batch{}
-		b.Queue(`INSERT INTO deliveries (webhook_id, event_id, message_id, next_attempt_at, created_at)
-			VALUES ($1, $2, $3, $4, $4)`, webhookID, e.ID, hookd.NewMessageID(), now)
+		b, laned := &pgx.Batch{}, lanes{}
+		l, ordered := hookd.Ordering(ordering[0]).Lane(e)
+		due, lane := laned.join(webhookID, now, l, ordered)
+		if ordered {
+			laned.queueLock(b)
+		}
+		b.Queue(`INSERT INTO deliveries (webhook_id, event_id, message_id, next_attempt_at, created_at, lane)
+			VALUES ($1, $2, $3, $4, $5, $6)`, webhookID, e.ID, hookd.NewMessageID(), due, now, lane)
+		if ordered {
+			laned.queuePromote(b, now, nil)
+		}
 		b.Queue(`SELECT pg_notify('` + NotifyChannel + `', '')`)
 		return tx.SendBatch(ctx, b).Close()
 	})

@@ -73,9 +73,9 @@ WITH g AS (
 ), claimed AS (
 	UPDATE deliveries d SET leased_by = $7, lease_until = $8, next_attempt_at = $8
 	FROM picked WHERE d.id = picked.id
-	RETURNING d.id, d.webhook_id, d.message_id, d.event_id, d.attempts, d.created_at
+	RETURNING d.id, d.webhook_id, d.message_id, d.event_id, d.attempts, d.created_at, d.lane IS NOT NULL AS ordered
 )
-SELECT c.id, c.webhook_id, c.message_id, c.attempts, c.created_at,
+SELECT c.id, c.webhook_id, c.message_id, c.attempts, c.created_at, c.ordered,
        e.id, e.event, e.project_id, e.user_id, e.data, e.created_at, e.trace_parent
 FROM claimed c JOIN events e ON e.id = c.event_id
 ORDER BY c.id`
@@ -239,7 +239,7 @@ func lease(ctx context.Context, tx pgx.Tx, req hookd.ClaimRequest, now time.Time
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hookd.Delivery, error) {
 		var d hookd.Delivery
 		var data []byte
-		err := row.Scan(&d.ID, &d.WebhookID, &d.MessageID, &d.Attempts, &d.CreatedAt,
+		err := row.Scan(&d.ID, &d.WebhookID, &d.MessageID, &d.Attempts, &d.CreatedAt, &d.Ordered,
 			&d.Event.ID, &d.Event.Event, &d.Event.ProjectID, &d.Event.UserID, &data, &d.Event.CreatedAt, &d.Event.TraceParent)
 		d.Event.Data = json.RawMessage(data)
 		return &d, err
@@ -312,7 +312,8 @@ FOR NO KEY UPDATE`
 // vanished or finished delivery, or one whose lease expired and was taken
 // over by another claim, is dropped) in the state the caller computed
 // (AttemptResult.DeliveryState), logs an attempt for each, and returns the
-// recorded attempts for the webhooks' health.
+// recorded attempts for the webhooks' health, with the lane of each
+// delivery it finished (hookd.Ordering).
 const settleSQL = `
 WITH r AS (
 	SELECT * FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::bool[], $5::int[], $6::bigint[],
@@ -331,9 +332,9 @@ WITH r AS (
 		next_attempt_at = CASE WHEN r.state = 'pending' THEN r.next_attempt_at ELSE d.next_attempt_at END
 	FROM r
 	WHERE d.id = r.delivery_id AND d.state = 'pending' AND (r.worker = '' OR d.leased_by = r.worker)
-	RETURNING d.id, d.webhook_id, d.event_id, d.message_id, d.attempts
+	RETURNING d.id, d.webhook_id, d.event_id, d.message_id, d.attempts, d.lane
 ), per AS (
-	SELECT d.id AS delivery_id, d.webhook_id, d.event_id, d.message_id, e.event,
+	SELECT d.id AS delivery_id, d.webhook_id, d.event_id, d.message_id, d.lane, e.event,
 	       CASE WHEN r.attempt > 0 THEN r.attempt ELSE d.attempts END AS attempt,
 	       r.at, r.success, r.http_status, r.duration_ns, r.error_class, r.error, r.request_headers,
 	       r.response_body, r.next_attempt_at, r.disable, r.state, r.ord
@@ -347,7 +348,9 @@ WITH r AS (
 	FROM per p
 	ORDER BY p.ord
 )
-SELECT webhook_id, at, success, http_status, duration_ns, event, disable, error_class FROM per ORDER BY ord`
+SELECT webhook_id, at, success, http_status, duration_ns, event, disable, error_class,
+       CASE WHEN state <> 'pending' THEN lane END
+FROM per ORDER BY ord`
 
 // writeHealthSQL writes back the webhooks' health and circuits after
 // Complete.
@@ -433,6 +436,7 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 		return err
 	})
 	runs := map[int64][]hookd.RecordedRun{}
+	finished := lanes{}
 	for _, round := range rounds {
 		n := len(round)
 		var (
@@ -468,9 +472,11 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 				var webhookID int64
 				var r hookd.RecordedRun
 				var dur int64
-				_, err := pgx.ForEachRow(rows, []any{&webhookID, &r.Run.At, &r.Run.Success, &r.Run.HTTPStatus, &dur, &r.Run.Event, &r.Disable, &r.ErrorClass}, func() error {
+				var lane *int64
+				_, err := pgx.ForEachRow(rows, []any{&webhookID, &r.Run.At, &r.Run.Success, &r.Run.HTTPStatus, &dur, &r.Run.Event, &r.Disable, &r.ErrorClass, &lane}, func() error {
 					r.Run.Duration = time.Duration(dur)
 					runs[webhookID] = append(runs[webhookID], r)
+					finished.add(webhookID, lane)
 					return nil
 				})
 				return err
@@ -482,6 +488,13 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 	defer tx.Rollback(ctx) // after a failure; once committed it does nothing
 	err := br.Close()
 	var changes []hookd.CircuitChange
+	if err == nil && len(finished) > 0 {
+		// Only deliveries of ordered lanes cost this round trip.
+		pb := &pgx.Batch{}
+		finished.queueLock(pb)
+		finished.queuePromote(pb, now, nil)
+		err = tx.SendBatch(ctx, pb).Close()
+	}
 	if err == nil {
 		changes, err = s.writeHealth(ctx, tx, order, health, circuits, runs, now)
 	}
@@ -591,7 +604,8 @@ func (s *Store) writeHealth(ctx context.Context, tx pgx.Tx, ids []int64, health 
 
 // queueDisabledChange queues the parking or unparking of the idle pending
 // deliveries of webhooks ids, as change says (hookd.ChangeDisabled), into
-// the transaction that changed their Disabled.
+// the transaction that changed their Disabled; those blocked in an ordered
+// lane stay blocked.
 func queueDisabledChange(b *pgx.Batch, ids []int64, change hookd.DisabledChange, now time.Time) {
 	if len(ids) == 0 {
 		return
@@ -599,10 +613,12 @@ func queueDisabledChange(b *pgx.Batch, ids []int64, change hookd.DisabledChange,
 	switch {
 	case change.Park:
 		b.Queue(`UPDATE deliveries SET next_attempt_at = $2
-			WHERE webhook_id = ANY($1) AND state = 'pending' AND leased_by IS NULL`, ids, hookd.ParkedUntil)
+			WHERE webhook_id = ANY($1) AND state = 'pending' AND leased_by IS NULL AND next_attempt_at <> $3`,
+			ids, hookd.ParkedUntil, hookd.LaneBlocked)
 	case change.Unpark:
 		b.Queue(`UPDATE deliveries SET next_attempt_at = $2
-			WHERE webhook_id = ANY($1) AND state = 'pending' AND leased_by IS NULL AND next_attempt_at > $2`, ids, now)
+			WHERE webhook_id = ANY($1) AND state = 'pending' AND leased_by IS NULL AND next_attempt_at > $2
+			  AND next_attempt_at <> $3`, ids, now, hookd.LaneBlocked)
 	}
 }
 
@@ -666,24 +682,38 @@ func (s *Store) checkWebhook(ctx context.Context, id int64) error {
 
 // Requeue makes webhook webhookID's deliveries that failed for good, with
 // a last attempt in [from, to), pending and due at now. Their attempt
-// count is kept.
+// count is kept. Those of an ordered lane go back into their lane,
+// blocked: due when their turn comes, by id.
 func (s *Store) Requeue(ctx context.Context, webhookID int64, from, to time.Time) (int, error) {
 	now := s.clock.Now()
 	var n int
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `
-			UPDATE deliveries SET state = 'pending', next_attempt_at = $4,
+		rows, _ := tx.Query(ctx, `
+			UPDATE deliveries SET state = 'pending', next_attempt_at = CASE WHEN lane IS NULL THEN $4::timestamptz ELSE $5::timestamptz END,
 			                      leased_by = NULL, lease_until = NULL
-			WHERE webhook_id = $1 AND state = 'failed' AND last_attempt_at >= $2 AND last_attempt_at < $3`,
-			webhookID, ms(from), ms(to), ms(now))
+			WHERE webhook_id = $1 AND state = 'failed' AND last_attempt_at >= $2 AND last_attempt_at < $3
+			RETURNING lane`,
+			webhookID, ms(from), ms(to), ms(now), hookd.LaneBlocked)
+		requeued := lanes{}
+		var lane *int64
+		tag, err := pgx.ForEachRow(rows, []any{&lane}, func() error {
+			requeued.add(webhookID, lane)
+			return nil
+		})
 		if err != nil {
 			return err
 		}
 		n = int(tag.RowsAffected())
-		if n > 0 {
-			_, err = tx.Exec(ctx, `SELECT pg_notify('`+NotifyChannel+`', '')`)
+		if n == 0 {
+			return nil
 		}
-		return err
+		b := &pgx.Batch{}
+		if len(requeued) > 0 {
+			requeued.queueLock(b)
+			requeued.queuePromote(b, now, nil)
+		}
+		b.Queue(`SELECT pg_notify('` + NotifyChannel + `', '')`)
+		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
 		return 0, wrapErr(err)

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/hookd/hookd"
 )
 
@@ -13,9 +16,10 @@ func (s *Store) Settings(ctx context.Context, webhookID int64) (hookd.WebhookSet
 	var (
 		inFlight  *int
 		perSecond *float64
+		ordering  *string
 	)
-	err := s.pool.QueryRow(ctx, `SELECT max_in_flight, max_per_second FROM webhooks WHERE id = $1`,
-		webhookID).Scan(&inFlight, &perSecond)
+	err := s.pool.QueryRow(ctx, `SELECT max_in_flight, max_per_second, ordering FROM webhooks WHERE id = $1`,
+		webhookID).Scan(&inFlight, &perSecond, &ordering)
 	if err != nil {
 		return hookd.WebhookSettings{}, fmt.Errorf("webhook %d: %w", webhookID, wrapErr(err))
 	}
@@ -26,20 +30,36 @@ func (s *Store) Settings(ctx context.Context, webhookID int64) (hookd.WebhookSet
 	if perSecond != nil {
 		set.MaxPerSecond = *perSecond
 	}
+	if ordering != nil {
+		set.Ordering = hookd.Ordering(*ordering)
+	}
 	return set, nil
 }
 
 // UpdateSettings replaces the webhook's own settings; a default (zero) is
-// stored as NULL.
+// stored as NULL. A webhook left unordered has its blocked deliveries
+// released (hookd.Ordering), and the claims of every process are woken up.
 func (s *Store) UpdateSettings(ctx context.Context, webhookID int64, set hookd.WebhookSettings) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE webhooks SET max_in_flight = NULLIF($1::integer, 0),
-		max_per_second = NULLIF($2::double precision, 0) WHERE id = $3`,
-		set.MaxInFlight, set.MaxPerSecond, webhookID)
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE webhooks SET max_in_flight = NULLIF($1::integer, 0),
+		max_per_second = NULLIF($2::double precision, 0), ordering = NULLIF($3, '') WHERE id = $4`,
+		set.MaxInFlight, set.MaxPerSecond, string(set.Ordering), webhookID).
+		Exec(func(tag pgconn.CommandTag) error {
+			if tag.RowsAffected() == 0 {
+				return fmt.Errorf("webhook %d: %w", webhookID, hookd.ErrNotFound)
+			}
+			return nil
+		})
+	if set.Ordering == hookd.Unordered {
+		b.Queue(releaseLanesSQL, webhookID, ms(s.clock.Now()), hookd.LaneBlocked, hookd.ParkedUntil)
+		b.Queue(`SELECT pg_notify('` + NotifyChannel + `', '')`)
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return tx.SendBatch(ctx, b).Close() })
 	if err != nil {
 		return wrapErr(err)
 	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("webhook %d: %w", webhookID, hookd.ErrNotFound)
+	if set.Ordering == hookd.Unordered {
+		s.wakeup()
 	}
 	return nil
 }

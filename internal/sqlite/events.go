@@ -51,7 +51,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 			counts[i] = len(matches[i])
 		}
 		now := s.clock.Now()
-		deliveries := s.newDeliveries(tx, now)
+		deliveries := s.newDeliveries(tx, subs, now)
 		createNow := hookd.PlanFanOut(counts, backlog, s.fanOutChunk)
 		for i, e := range events {
 			matched := matches[i]
@@ -74,7 +74,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 			}
 			if i < createNow {
 				for _, webhookID := range matched {
-					if err := deliveries.add(ctx, webhookID, e.ID); err != nil {
+					if err := deliveries.add(ctx, webhookID, e); err != nil {
 						return err
 					}
 				}
@@ -89,7 +89,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 			}
 			out[i] = hookd.Published{Event: *e, Deliveries: len(matched)}
 		}
-		return deliveries.flush(ctx)
+		return deliveries.done(ctx)
 	})
 	if err != nil {
 		return nil, err
@@ -115,7 +115,7 @@ func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
 		if err != nil {
 			return err
 		}
-		deliveries := s.newDeliveries(tx, s.clock.Now())
+		deliveries := s.newDeliveries(tx, subs, s.clock.Now())
 		for created < s.fanOutChunk {
 			var seq, after int64
 			var eventID string
@@ -139,7 +139,7 @@ func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
 			}
 			chunk := rest[:min(len(rest), s.fanOutChunk-created)]
 			for _, webhookID := range chunk {
-				if err := deliveries.add(ctx, webhookID, eventID); err != nil {
+				if err := deliveries.add(ctx, webhookID, e); err != nil {
 					return err
 				}
 			}
@@ -153,7 +153,7 @@ func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
 				return err
 			}
 		}
-		return deliveries.flush(ctx)
+		return deliveries.done(ctx)
 	})
 	if err != nil {
 		return false, err
@@ -164,27 +164,40 @@ func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
 	return remaining, nil
 }
 
-// deliveryRowsOf queues deliveries of tx, due at once, inserting them
+// deliveryRowsOf queues deliveries of tx, due at once or, in an ordered
+// webhook's lane, behind its head (lanes.join). It inserts them
 // deliveryRows at a time in the order they are added (each chunk after the
-// events it refers to) and what is left at flush in chunks of the
-// statements' other sizes.
+// events it refers to) and, at done, what is left in chunks of the
+// statements' other sizes, then gives the lanes it joined their heads.
 type deliveryRowsOf struct {
-	s    *Store
-	tx   *sql.Tx
-	now  int64
-	args []any
+	s     *Store
+	tx    *sql.Tx
+	subs  *hookd.Subscriptions
+	now   time.Time
+	laned lanes
+	args  []any
 }
 
-func (s *Store) newDeliveries(tx *sql.Tx, now time.Time) *deliveryRowsOf {
-	return &deliveryRowsOf{s: s, tx: tx, now: ms(now), args: make([]any, 0, deliveryRows*deliveryCols)}
+func (s *Store) newDeliveries(tx *sql.Tx, subs *hookd.Subscriptions, now time.Time) *deliveryRowsOf {
+	return &deliveryRowsOf{s: s, tx: tx, subs: subs, now: now, laned: lanes{}, args: make([]any, 0, deliveryRows*deliveryCols)}
 }
 
-func (d *deliveryRowsOf) add(ctx context.Context, webhookID int64, eventID string) error {
-	d.args = append(d.args, webhookID, eventID, hookd.NewMessageID(), d.now, d.now)
+func (d *deliveryRowsOf) add(ctx context.Context, webhookID int64, e *hookd.Event) error {
+	l, ordered := d.subs.Lane(webhookID, e)
+	due, lane := d.laned.join(webhookID, d.now, l, ordered)
+	d.args = append(d.args, webhookID, e.ID, hookd.NewMessageID(), due, ms(d.now), lane)
 	if len(d.args) == cap(d.args) {
 		return d.flush(ctx)
 	}
 	return nil
+}
+
+func (d *deliveryRowsOf) done(ctx context.Context) error {
+	if err := d.flush(ctx); err != nil {
+		return err
+	}
+	_, err := d.s.promote(ctx, d.tx, d.laned, d.now)
+	return err
 }
 
 func (d *deliveryRowsOf) flush(ctx context.Context) error {
@@ -227,8 +240,17 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 		if err != nil {
 			return err
 		}
-		now := ms(s.clock.Now())
-		_, err = tx.ExecContext(ctx, deliveriesInsert[0], webhookID, e.ID, hookd.NewMessageID(), now, now)
+		var ordering sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT ordering FROM webhooks WHERE id = ?`, webhookID).Scan(&ordering); err != nil {
+			return err
+		}
+		now, laned := s.clock.Now(), lanes{}
+		l, ordered := hookd.Ordering(ordering.String).Lane(e)
+		due, lane := laned.join(webhookID, now, l, ordered)
+		if _, err = tx.ExecContext(ctx, deliveriesInsert[0], webhookID, e.ID, hookd.NewMessageID(), due, ms(now), lane); err != nil {
+			return err
+		}
+		_, err = s.promote(ctx, tx, laned, now)
 		return err
 	})
 	if err != nil {
@@ -246,22 +268,22 @@ const insertEventSQL = `INSERT INTO events (id, event, project_id, user_id, data
 // statement: at a fan-out of 10 this saves most of the per-row statement
 // overhead of intake, and each size is prepared once (a statement of any
 // other size would be prepared at each publish). Each row takes
-// deliveryCols arguments: the webhook, the event, the message id and now
-// twice (due, created).
+// deliveryCols arguments: the webhook, the event, the message id, when it
+// is due (now, or hookd.LaneBlocked), now (created) and its lane.
 var deliveriesInsert = sizedVariants(8, deliveriesInsertOf, func(k int) int { return 1 << k })
 
-const deliveryRows, deliveryCols = 1 << 7, 5
+const deliveryRows, deliveryCols = 1 << 7, 6
 
 func deliveriesInsertOf(rows int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO deliveries (webhook_id, event_id, message_id, state, attempts, next_attempt_at, created_at) VALUES `)
+	b.WriteString(`INSERT INTO deliveries (webhook_id, event_id, message_id, state, attempts, next_attempt_at, created_at, lane) VALUES `)
 	for i := range rows {
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		// Plain ? rather than ?NNN: the driver looks each numbered
 		// parameter's name up in a list as long as the statement's.
-		b.WriteString("(?, ?, ?, 'pending', 0, ?, ?)")
+		b.WriteString("(?, ?, ?, 'pending', 0, ?, ?, ?)")
 	}
 	return b.String()
 }
@@ -283,7 +305,7 @@ func (s *Store) subscriptions(ctx context.Context, tx *sql.Tx) (*hookd.Subscript
 // subscribers returns the enabled webhooks with the fields that
 // hookd.Webhook.Matches reads, their users included.
 func subscribers(ctx context.Context, tx *sql.Tx) ([]*hookd.Webhook, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, trigger_events, project_id FROM webhooks WHERE disabled = 0`)
+	rows, err := tx.QueryContext(ctx, `SELECT id, trigger_events, project_id, ordering FROM webhooks WHERE disabled = 0`)
 	if err != nil {
 		return nil, err
 	}
@@ -292,17 +314,18 @@ func subscribers(ctx context.Context, tx *sql.Tx) ([]*hookd.Webhook, error) {
 	byID := map[int64]*hookd.Webhook{}
 	for rows.Next() {
 		var (
-			w       hookd.Webhook
-			events  string
-			project sql.NullString
+			w        hookd.Webhook
+			events   string
+			project  sql.NullString
+			ordering sql.NullString
 		)
-		if err := rows.Scan(&w.ID, &events, &project); err != nil {
+		if err := rows.Scan(&w.ID, &events, &project, &ordering); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(events), &w.TriggerEvents); err != nil {
 			return nil, fmt.Errorf("webhook %d: trigger_events: %w", w.ID, err)
 		}
-		w.ProjectID = stringPtr(project)
+		w.ProjectID, w.Ordering = stringPtr(project), hookd.Ordering(ordering.String)
 		hooks = append(hooks, &w)
 		byID[w.ID] = &w
 	}

@@ -485,16 +485,18 @@ func (s *Store) RotateSecret(ctx context.Context, webhookID int64, secret string
 
 // applyDisabledChange parks or unparks webhook id's idle pending deliveries
 // as change says (hookd.ChangeDisabled), in the transaction that changed
-// its Disabled.
+// its Disabled; those blocked in an ordered lane stay blocked.
 func applyDisabledChange(ctx context.Context, tx *sql.Tx, id int64, change hookd.DisabledChange, now time.Time) error {
 	var err error
 	switch {
 	case change.Park:
 		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = ?
-			WHERE webhook_id = ? AND state = 'pending' AND leased_by IS NULL`, ms(hookd.ParkedUntil), id)
+			WHERE webhook_id = ? AND state = 'pending' AND leased_by IS NULL AND next_attempt_at <> ?`,
+			ms(hookd.ParkedUntil), id, ms(hookd.LaneBlocked))
 	case change.Unpark:
 		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = ?1
-			WHERE webhook_id = ?2 AND state = 'pending' AND leased_by IS NULL AND next_attempt_at > ?1`, ms(now), id)
+			WHERE webhook_id = ?2 AND state = 'pending' AND leased_by IS NULL AND next_attempt_at > ?1
+			  AND next_attempt_at <> ?3`, ms(now), id, ms(hookd.LaneBlocked))
 	}
 	return err
 }

@@ -30,6 +30,10 @@ func FanOut(t *testing.T, a, b hookd.Store) {
 		wide[i] = createWebhook(t, a, newWebhook("wide", assetAdded))
 	}
 	narrow := createWebhook(t, a, newWebhook("narrow", assetRemoved))
+	// One of them wants its events in order: FanOut's deliveries join its
+	// lane as a publish's do.
+	ordered := wide[len(wide)-1]
+	must(t, a.UpdateSettings(ctx(t), ordered.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}), "UpdateSettings ordering")
 
 	// Within the chunk, a publish creates its deliveries itself.
 	res := publish(t, a, newEvent(assetRemoved, nil, nil), newEvent(assetRemoved, nil, nil))
@@ -70,6 +74,7 @@ func FanOut(t *testing.T, a, b hookd.Store) {
 		}
 	}
 	equal(t, "deliveries once fanned out", total, 2+25+25+1)
+	claimable := total - 1 // the ordered webhook's second waits for its first
 
 	// Once each, and each webhook's in the order its events were accepted.
 	ds, err := Deliveries(a.Claim(ctx(t), hookd.ClaimRequest{Worker: "suite", Limit: 1000, Lease: lease, Workers: 1000}))
@@ -79,9 +84,11 @@ func FanOut(t *testing.T, a, b hookd.Store) {
 	for _, d := range ds {
 		seen[d.WebhookID] = append(seen[d.WebhookID], d.Event.ID)
 	}
-	for _, w := range wide {
+	for _, w := range wide[:len(wide)-1] {
 		deepEqual(t, "events of a wide webhook, in order", seen[w.ID], []string{first.ID, second.ID})
 	}
+	deepEqual(t, "the ordered webhook's lane: its head only", seen[ordered.ID], []string{first.ID})
+	equal(t, "deliveries claimed", len(ds), claimable)
 	equal(t, "the narrow webhook's deliveries", len(seen[narrow.ID]), 3)
 	equal(t, "its last: the small event", seen[narrow.ID][2], small.ID)
 

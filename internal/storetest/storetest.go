@@ -45,6 +45,7 @@ func Run(t *testing.T, openStore Open) {
 	t.Run("PublishTo", func(t *testing.T) { testPublishTo(t, open) })
 	t.Run("Claim", func(t *testing.T) { testClaim(t, open) })
 	t.Run("FairClaims", func(t *testing.T) { testFairClaims(t, open) })
+	t.Run("Ordering", func(t *testing.T) { testOrdering(t, open) })
 	t.Run("Targets", func(t *testing.T) { testTargets(t, open) })
 	t.Run("Complete", func(t *testing.T) { testComplete(t, open) })
 	t.Run("Log", func(t *testing.T) { testLog(t, open) })
