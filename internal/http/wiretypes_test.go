@@ -51,6 +51,11 @@ var wireBodies = map[string]struct{ request, answer any }{
 	"updateSettings": {nil, api.SettingsResponse{}},
 	"getCircuit":     {nil, api.CircuitResponse{}},
 
+	"getStats":        {nil, api.StatsResponse{}},
+	"getWebhookStats": {nil, api.WebhookStatsResponse{}},
+	"listDeliveries":  {nil, api.DeliveriesResponse{}},
+	"getDelivery":     {nil, api.DeliveryResponse{}},
+
 	"listProjects":  {nil, api.ProjectsResponse{}},
 	"createProject": {api.NewProject{}, api.ProjectResponse{}},
 	"deleteProject": {nil, api.OK{}},
