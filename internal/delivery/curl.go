@@ -49,7 +49,7 @@ func Curl(method, url string, shown map[string]string, body []byte) string {
 }
 
 // shellQuote quotes s for a POSIX shell: inside single quotes nothing is
-// special but the single quote itself, written as '\''.
+// special but the single quote itself, written as '\”.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
