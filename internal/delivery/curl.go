@@ -49,7 +49,8 @@ func Curl(method, url string, shown map[string]string, body []byte) string {
 }
 
 // shellQuote quotes s for a POSIX shell: inside single quotes nothing is
-// special but the single quote itself, written as '\”.
+// special but the single quote itself, which closes the quotes, goes as an
+// escaped quote and opens them again.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
