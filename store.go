@@ -146,6 +146,10 @@ type Store interface {
 	// DefaultCircuitPolicy), and tells the circuits it opened or closed to
 	// the CircuitObserver it was opened with, if any.
 	Circuit(ctx context.Context, webhookID int64) (Circuit, error)
+	// ProbeCircuit makes an open circuit's probe due now (Circuit.ProbeNow)
+	// and wakes the claims (Wakeup, in every process on PostgreSQL); it
+	// returns the circuit as it leaves it.
+	ProbeCircuit(ctx context.Context, webhookID int64) (Circuit, error)
 }
 
 // Leader is implemented by stores that several hookd processes can share

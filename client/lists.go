@@ -102,3 +102,13 @@ func (c *Client) WebhookStats(ctx context.Context, webhookID int64) (*api.Webhoo
 	}
 	return &out.Stats, nil
 }
+
+// ProbeCircuit makes a webhook's open circuit send its probe now, and
+// returns the circuit as that leaves it.
+func (c *Client) ProbeCircuit(ctx context.Context, webhookID int64) (*api.Circuit, error) {
+	var out api.CircuitResponse
+	if err := c.do(ctx, "POST", fmt.Sprintf("/api/v2/admin/webhooks/%d/circuit/probe", webhookID), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out.Circuit, nil
+}

@@ -51,6 +51,9 @@ func TestClientListsAndStats(t *testing.T) {
 	if err != nil || len(ds) != 0 {
 		t.Fatalf("deliveries: %+v, %v", ds, err)
 	}
+	if c, err := admin.ProbeCircuit(ctx, last.ID); err != nil || c.State != "closed" {
+		t.Errorf("probing a closed circuit: %+v, %v", c, err)
+	}
 	if _, err := admin.Delivery(ctx, last.ID, 12345); err == nil || !strings.Contains(err.Error(), "Couldn't find Delivery") {
 		t.Errorf("an unknown delivery: %v", err)
 	}

@@ -177,7 +177,7 @@ func TestUIEndToEnd(t *testing.T) {
 	b.waitText("the test event", "#main", "Queued test event ASSET_ADDED")
 	b.waitText("the test delivery", ".chart figcaption", "Delivered: 2")
 	b.screenshot("webhook.png")
-	b.noOverflow("the webhook page")
+	b.checkPage("the webhook page")
 
 	// The second one's failed log shows the delivery once, failed for good
 	// after its two attempts, in order; no stale "next attempt" is left.
@@ -250,8 +250,40 @@ func TestUIEndToEnd(t *testing.T) {
 	b.click("Enable", `//div[@class='head-actions']/button[normalize-space()='Enable']`)
 	b.waitText("the enabled badge", ".page-head", "Enabled")
 
-	// A third webhook, made through the API: scoped to a project, disabled.
+	// A receiver that is down opens its webhook's circuit; "Probe now"
+	// (after a confirmation) sends one attempt at once, not after the
+	// cool-down.
 	admin := client.New(h.url, h.adminKey)
+	down, err := admin.CreateWebhook(context.Background(), api.NewWebhook{
+		Name: "Down receiver", HTTPURL: h.downURL + "/hooks", HTTPMethod: "POST", TriggerEvents: []string{"PROJECT_ADDED_FAVORITE"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Six deliveries: their first attempts open the circuit (five failures
+	// in a row), their retries wait behind it.
+	for range 6 {
+		if _, err := admin.Publish(context.Background(), &api.Event{Event: "PROJECT_ADDED_FAVORITE", Data: json.RawMessage(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.navigate(fmt.Sprintf("%s/#/webhooks/%d", h.url, down.ID))
+	b.waitText("the open circuit", "#sec-circuit + p", "Open: the receiver kept failing")
+	b.waitText("the circuit badge", ".page-head", "Circuit open")
+	for len(h.downHit) > 0 {
+		<-h.downHit // the attempts that opened the circuit
+	}
+	b.click("Probe now", `//button[normalize-space()='Probe now']`)
+	b.waitText("the confirmation", "dialog", "Probe the receiver now?")
+	b.click("Probe now in the dialog", `//dialog//button[normalize-space()='Probe now']`)
+	b.waitText("the probe notice", "#notices", "The probe is due")
+	select {
+	case <-h.downHit:
+	case <-time.After(stepTimeout):
+		t.Fatalf("no probe reached the receiver in %s (its cool-down is 30 s)", stepTimeout)
+	}
+	b.checkPage("the page of an open circuit")
+
+	// A third webhook, made through the API: scoped to a project, disabled.
 	project := "spring-campaign"
 	if _, err := admin.CreateProject(context.Background(), api.NewProject{ID: project, Title: "Spring campaign"}); err != nil {
 		t.Fatal(err)
@@ -288,16 +320,18 @@ func TestUIEndToEnd(t *testing.T) {
 	b.click("the Overview link", `//nav[@id='nav']/a[normalize-space()='Overview']`)
 	b.waitText("the overview", "h1", "Overview")
 	b.waitFigure("Delivered, last hour", "3")
-	b.waitFigure("Failed attempts, last 24 hours", "2")
+	b.waitFigure("Failed attempts, last 24 hours", fmt.Sprint(2+h.downHits.Load()))
+	b.waitFigure("Circuits open", "1")
+	b.waitFigure("Webhooks failing", "1")
 	b.waitFigure("Disabled", "1")
 	b.waitText("the hour chart", "#main .chart figcaption", "Delivered: 3")
 	b.screenshot("overview.png")
-	b.noOverflow("the overview")
+	b.checkPage("the overview")
 
 	// A thousand webhooks, one with the longest name, page and search.
 	longID := h.addBulk(t)
 	b.navigate(h.url + "/#/webhooks")
-	total := bulkWebhooks + 3 // and the three made above
+	total := bulkWebhooks + 4 // and the four made above
 	b.waitText("the list's count", ".list-status", fmt.Sprintf("1–25 of %d webhooks", total))
 	b.waitText("the pager", ".pager", fmt.Sprintf("Page 1 of %d", (total+24)/25))
 	b.click("Next", `//nav[@class='pager']//button[normalize-space()='Next →']`)
@@ -307,7 +341,7 @@ func TestUIEndToEnd(t *testing.T) {
 	}
 	b.click("Last", `//nav[@class='pager']//button[normalize-space()='Last »']`)
 	b.waitText("the last page", fmt.Sprintf("tr[data-webhook-id='%d']", longID), "NNNN")
-	b.noOverflow("the last page of the list, with the long name")
+	b.checkPage("the last page of the list, with the long name")
 	// The long name is cut, whole in its title.
 	if got := b.evalString(fmt.Sprintf(`(() => { const a = document.querySelector("tr[data-webhook-id='%d'] a"); return a.scrollWidth > a.clientWidth && a.title.length === 255 ? '' : a.scrollWidth + ' ' + a.clientWidth + ' ' + a.title.length; })()`, longID)); got != "" {
 		t.Errorf("the long name is not cut with its title: %s", got)
@@ -324,14 +358,14 @@ func TestUIEndToEnd(t *testing.T) {
 	b.setViewport(phoneWidth, phoneHeight)
 	b.navigate(h.url + "/#/webhooks?sort=-id")
 	b.waitText("the list at 390 px", fmt.Sprintf("tr[data-webhook-id='%d']", longID), "NNNN")
-	b.noOverflow("the list")
+	b.checkPage("the list")
 	b.screenshot("webhooks-390.png")
 	b.navigate(fmt.Sprintf("%s/#/webhooks/%d", h.url, longID))
 	b.waitText("the long webhook at 390 px", "h1", longName)
 	b.waitText("its test event card", "#sec-test", "Test event")
 	b.waitText("its signing secret card", "#sec-secret", "Signing secret")
 	b.waitText("its settings", "#sec-settings", "Delivery settings")
-	b.noOverflow("the long webhook's page")
+	b.checkPage("the long webhook's page")
 	b.screenshot("webhook-390.png")
 	b.navigate(fmt.Sprintf("%s/#/webhooks/%d?tab=failed", h.url, failID))
 	b.waitText("the failed log at 390 px", "main", "No failed delivery")
@@ -339,14 +373,14 @@ func TestUIEndToEnd(t *testing.T) {
 	b.waitText("the success log at 390 px", ".entries", "3 attempts")
 	b.click("the payload", `//summary[normalize-space()='Payload and curl command']`)
 	b.waitText("the curl command at 390 px", "pre.curl", "curl -X")
-	b.noOverflow("the deliveries")
+	b.checkPage("the deliveries")
 	b.navigate(h.url + "/#/overview")
 	b.waitFigure("Delivered, last hour", "3")
-	b.noOverflow("the overview")
+	b.checkPage("the overview")
 	b.navigate(h.url + "/#/webhooks/new")
 	b.waitText("the form at 390 px", "h1", "New webhook")
 	b.waitText("select all", "fieldset[data-family=COLLECTION_] .family-tools", "Select all")
-	b.noOverflow("the form")
+	b.checkPage("the form")
 	// "Select all" sits inside its group, below the legend, not on its border.
 	if got := b.evalString(`(() => {
 		const fs = document.querySelector('fieldset[data-family=COLLECTION_]');
@@ -374,7 +408,10 @@ type hookdUnderTest struct {
 	store            hookd.Store
 	url, adminKey    string
 	okURL, failURL   string
+	downURL          string
 	okHits, failHits atomic.Int32
+	downHits         atomic.Int32
+	downHit          chan struct{} // a value for each request to downURL
 	failing          atomic.Bool
 }
 
@@ -390,7 +427,7 @@ func startHookd(t *testing.T) *hookdUnderTest {
 	if err := st.CreateAPIKey(ctx, key); err != nil {
 		t.Fatal(err)
 	}
-	h := &hookdUnderTest{adminKey: plain, store: st}
+	h := &hookdUnderTest{adminKey: plain, store: st, downHit: make(chan struct{}, 100)}
 	h.failing.Store(true)
 
 	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -410,7 +447,17 @@ func startHookd(t *testing.T) *hookdUnderTest {
 		io.WriteString(w, "recovered")
 	}))
 	t.Cleanup(flaky.Close)
-	h.okURL, h.failURL = ok.URL, flaky.URL
+	dead := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.downHits.Add(1)
+		select {
+		case h.downHit <- struct{}{}:
+		default:
+		}
+		io.Copy(io.Discard, r.Body)
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(dead.Close)
+	h.okURL, h.failURL, h.downURL = ok.URL, flaky.URL, dead.URL
 
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv := httptest.NewServer(web.Mount(hookdhttp.NewServer(st, logger)))
@@ -531,11 +578,23 @@ func (b *browser) setViewport(width, height int64) {
 	b.do("set the viewport", chromedp.EmulateViewport(width, height))
 }
 
-// noOverflow fails the test when the page scrolls sideways or an element
+// checkPage fails the test when the page scrolls sideways or an element
 // reaches past its width (unless a box that scrolls or clips holds it),
-// naming the first offenders; it also reports the browser's errors so far.
-func (b *browser) noOverflow(what string) {
+// naming the first offenders, when its text shows a value that leaked from
+// the code ("null", "undefined", "NaN", "[object Object]") outside a
+// payload, and with the browser's errors so far.
+func (b *browser) checkPage(what string) {
 	b.t.Helper()
+	if got := b.evalString(`(() => {
+		const walk = document.createTreeWalker(document.getElementById('main'), NodeFilter.SHOW_TEXT);
+		for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+			if (n.parentElement.closest('pre, code')) continue;
+			if (/\b(null|undefined|NaN)\b|\[object Object\]/.test(n.data)) return n.parentElement.textContent.slice(0, 80);
+		}
+		return '';
+	})()`); got != "" {
+		b.t.Errorf("%s shows a value leaked from the code: %q", what, got)
+	}
 	got := b.evalString(`(() => {
 		const W = document.documentElement.clientWidth;
 		const bad = [];

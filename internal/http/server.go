@@ -122,6 +122,7 @@ func (s *Server) routes() {
 	s.handle("GET "+webhook+"/settings", adminsOnly, s.getSettings)
 	s.handle("POST "+webhook+"/settings", adminsOnly, s.updateSettings)
 	s.handle("GET "+webhook+"/circuit", adminsOnly, s.getCircuit)
+	s.handle("POST "+webhook+"/circuit/probe", adminsOnly, s.probeCircuit)
 	s.handle("GET "+webhook+"/stats", adminsOnly, s.webhookStats)
 	s.handle("GET "+webhook+"/deliveries", adminsOnly, s.listDeliveries)
 	s.handle("GET "+webhook+"/deliveries/{delivery_id}", adminsOnly, s.getDelivery)

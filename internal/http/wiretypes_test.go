@@ -50,6 +50,7 @@ var wireBodies = map[string]struct{ request, answer any }{
 	"getSettings":    {nil, api.SettingsResponse{}},
 	"updateSettings": {nil, api.SettingsResponse{}},
 	"getCircuit":     {nil, api.CircuitResponse{}},
+	"probeCircuit":   {nil, api.CircuitResponse{}},
 
 	"getStats":        {nil, api.StatsResponse{}},
 	"getWebhookStats": {nil, api.WebhookStatsResponse{}},

@@ -31,3 +31,7 @@ func (d *Store) AttemptCounts(ctx context.Context, webhookID int64, since time.T
 		return d.s.AttemptCounts(ctx, webhookID, since)
 	})
 }
+
+func (d *Store) ProbeCircuit(ctx context.Context, webhookID int64) (hookd.Circuit, error) {
+	return call1(ctx, d.timeout, func(ctx context.Context) (hookd.Circuit, error) { return d.s.ProbeCircuit(ctx, webhookID) })
+}

@@ -52,6 +52,7 @@ func Run(t *testing.T, openStore Open) {
 	t.Run("Prune", func(t *testing.T) { testPrune(t, open) })
 	t.Run("DisableFailing", func(t *testing.T) { testDisableFailing(t, open) })
 	t.Run("Circuit", func(t *testing.T) { testCircuit(t, open) })
+	t.Run("ProbeCircuit", func(t *testing.T) { testProbeCircuit(t, open) })
 	t.Run("QueueStats", func(t *testing.T) { testQueueStats(t, open) })
 	t.Run("ThrottledStats", func(t *testing.T) { testThrottledStats(t, open) })
 	t.Run("WebhookList", func(t *testing.T) { testWebhookList(t, open) })

@@ -129,6 +129,7 @@ export const api = {
   sendTest: (id, event) => request('POST', `${hook(id)}/test`, event ? { event } : {}).then((r) => r.event),
   retry: (id, range = {}) => request('POST', `${hook(id)}/retry`, range).then((r) => r.requeued),
   getCircuit: (id) => request('GET', `${hook(id)}/circuit`).then((r) => r.circuit),
+  probeCircuit: (id) => request('POST', `${hook(id)}/circuit/probe`).then((r) => r.circuit),
   getSettings: (id) => request('GET', `${hook(id)}/settings`).then((r) => r.settings),
   updateSettings: (id, change) => request('POST', `${hook(id)}/settings`, { settings: change }).then((r) => r.settings),
 

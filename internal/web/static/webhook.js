@@ -8,7 +8,7 @@ import { dayChart } from './chart.js';
 import {
   badge, confirmDialog, emptyState, errorBox, formatDuration, h, id, notice, plural, relative, timeEl,
 } from './dom.js';
-import { circuitBadge } from './circuit.js';
+import { circuitBadge, circuitCard } from './circuit.js';
 import { settingsCard } from './settings.js';
 
 const REFRESH_MS = 5000;
@@ -38,6 +38,7 @@ export function renderWebhook(page, webhookID, query) {
   const circuitSlot = h('span', {});
   const headActions = h('div', { class: 'head-actions' });
   const summary = h('dl', { class: 'summary' });
+  const circuitInfo = circuitCard(webhookID, () => setTimeout(refresh, 700));
   const testCard = h('section', { class: 'card', 'aria-labelledby': 'sec-test' });
   const secretCard = h('section', { class: 'card', 'aria-labelledby': 'sec-secret' });
   const chartBody = h('div', { class: 'chart-body' }, h('p', { class: 'loading' }, 'Reading the last 24 hours…'));
@@ -104,6 +105,7 @@ export function renderWebhook(page, webhookID, query) {
     const circuitShown = circuitBadge(circuit);
     circuitSlot.replaceChildren(circuitShown || '');
     circuitSlot.hidden = !circuitShown;
+    circuitInfo.update(circuit);
     if (first) renderTest(w);
   }
 
@@ -589,7 +591,7 @@ export function renderWebhook(page, webhookID, query) {
       h('div', { class: 'page-head' }, h('div', { class: 'title' }, heading, stateBadge, circuitSlot), headActions),
       h('section', { class: 'card', 'aria-label': 'Settings and queue' }, summary),
       h('div', { class: 'grid-2 cards' }, testCard, secretCard),
-      settingsCard(page, webhookID),
+      h('div', { class: 'grid-2 cards' }, settingsCard(page, webhookID), circuitInfo.card),
       h('section', { class: 'card', 'aria-labelledby': 'sec-activity' },
         h('h2', { id: 'sec-activity' }, 'Last 24 hours'), chartBody),
       h('section', { class: 'card', 'aria-labelledby': 'sec-logs' },
