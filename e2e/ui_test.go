@@ -58,6 +58,9 @@ const (
 
 var longName = strings.Repeat("N", 255)
 
+// xssName is a name that would run script if the UI wrote it as HTML.
+const xssName = `<img src=x onerror="document.body.dataset.xss=1"> & <b>bold</b>`
+
 func TestUIEndToEnd(t *testing.T) {
 	exe := chromiumPath
 	if p := os.Getenv("HOOKD_CHROMIUM"); p != "" {
@@ -354,6 +357,16 @@ func TestUIEndToEnd(t *testing.T) {
 	}
 	b.screenshot("webhooks-search.png")
 
+	// Markup in a name is text, in the list and on the webhook's page.
+	b.eval(`(() => { const s = document.querySelector('#main input[type=search]'); s.value = ''; s.dispatchEvent(new Event('input')); })()`)
+	b.typeInto("#main input[type=search]", "onerror")
+	b.waitText("the markup as text", "table.webhooks", xssName)
+	b.click("the webhook with markup", `//table[@class='webhooks']//a`)
+	b.waitText("its page", "h1", xssName)
+	if got := b.evalString(`document.querySelector('#main img, #main b') || document.body.dataset.xss ? 'markup ran' : ''`); got != "" {
+		t.Error("a webhook's name was written as HTML")
+	}
+
 	// At 390 px nothing is wider than the page, and everything is there.
 	b.setViewport(phoneWidth, phoneHeight)
 	b.navigate(h.url + "/#/webhooks?sort=-id")
@@ -486,15 +499,19 @@ func startHookd(t *testing.T) *hookdUnderTest {
 }
 
 // addBulk creates bulkWebhooks webhooks through the store, for speed, the
-// last with a 255-character name and a long URL, and returns its id. They
-// subscribe to an event the test never publishes.
+// first with markup for a name (xssName), the last with a 255-character
+// name and a long URL, and returns the last's id. They subscribe to an
+// event the test never publishes.
 func (h *hookdUnderTest) addBulk(t *testing.T) int64 {
 	t.Helper()
 	var last int64
 	for i := range bulkWebhooks {
 		w := &hookd.Webhook{Name: fmt.Sprintf("Bulk %04d", i), HTTPURL: fmt.Sprintf("https://bulk.example/hooks/%d", i),
 			HTTPMethod: "POST", TriggerEvents: []string{"USER_ADDED"}}
-		if i == bulkWebhooks-1 {
+		switch i {
+		case 0:
+			w.Name = xssName
+		case bulkWebhooks - 1:
 			w.Name, w.HTTPURL = longName, "https://bulk.example/"+strings.Repeat("path/", 60)
 		}
 		if err := h.store.CreateWebhook(context.Background(), w, ""); err != nil {

@@ -112,10 +112,6 @@ export const api = {
   updateWebhook: (id, body) => request('POST', hook(id), body).then((r) => r.webhook),
   deleteWebhook: (id) => request('DELETE', hook(id)),
 
-  log: (id, kind, page = 1, perPage = 25) =>
-    request('GET', `${hook(id)}/${kind}?page=${page}&per_page=${perPage}`)
-      .then((r) => r[kind === 'success' ? 'success_log' : 'failed_log']),
-
   addHeader: (id, body) => request('POST', `${hook(id)}/webhook_headers`, body).then((r) => r.webhook_header),
   updateHeader: (id, headerID, body) =>
     request('POST', `${hook(id)}/webhook_headers/${headerID}`, body).then((r) => r.webhook_header),
