@@ -286,6 +286,24 @@ func TestUIEndToEnd(t *testing.T) {
 	}
 	b.checkPage("the page of an open circuit")
 
+	// Its delivery settings: a refused value is shown next to its field,
+	// a good one is saved after a confirmation.
+	b.typeInto("input[name=max_in_flight]", "0")
+	b.click("Save settings", `//button[normalize-space()='Save settings']`)
+	b.click("Save settings in the dialog", `//dialog//button[normalize-space()='Save settings']`)
+	b.waitText("the error next to the field", "section[aria-labelledby=sec-settings] .field-error", "Must be an Integer from 1 to 1000")
+	b.eval(`document.querySelector('input[name=max_in_flight]').value = ''`)
+	b.typeInto("input[name=max_in_flight]", "2")
+	b.typeInto("input[name=max_per_second]", "0.5")
+	b.click("Save settings", `//button[normalize-space()='Save settings']`)
+	b.waitText("the confirmation", "dialog", "Attempts at once: 2; Attempts per second: 0.5")
+	b.click("Save settings in the dialog", `//dialog//button[normalize-space()='Save settings']`)
+	b.waitText("the saved notice", "#notices", "Delivery settings saved.")
+	if st, err := admin.Settings(context.Background(), down.ID); err != nil || st.MaxInFlight == nil || *st.MaxInFlight != 2 ||
+		st.MaxPerSecond == nil || *st.MaxPerSecond != 0.5 {
+		t.Errorf("the saved settings: %+v, %v", st, err)
+	}
+
 	// A third webhook, made through the API: scoped to a project, disabled.
 	project := "spring-campaign"
 	if _, err := admin.CreateProject(context.Background(), api.NewProject{ID: project, Title: "Spring campaign"}); err != nil {
