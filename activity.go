@@ -2,10 +2,14 @@ package hookd
 
 import "time"
 
-// AttemptCount is how many attempts ended in the minute that starts at At
-// (UTC), as Store.AttemptCounts reads them.
+// TimeRange is the times from From, included, to To, excluded.
+type TimeRange struct {
+	From, To time.Time
+}
+
+// AttemptCount is how many attempts ended in a time range, as
+// Store.AttemptCounts reads them.
 type AttemptCount struct {
-	At        time.Time
 	Succeeded int
 	Failed    int
 }
@@ -17,10 +21,16 @@ const (
 	DayBuckets  = 24
 )
 
-// ActivitySince is the start of the oldest bucket of the day window at now:
-// the counts that Activity needs are those since then.
-func ActivitySince(now time.Time) time.Time {
-	return now.UTC().Truncate(time.Hour).Add(-(DayBuckets - 1) * time.Hour)
+// ActivityBuckets are the n buckets of width that end with the one holding
+// now, aligned to width (UTC): the time ranges that Store.AttemptCounts
+// counts for a window.
+func ActivityBuckets(now time.Time, width time.Duration, n int) []TimeRange {
+	from := now.UTC().Truncate(width).Add(-time.Duration(n-1) * width)
+	out := make([]TimeRange, n)
+	for i := range out {
+		out[i] = TimeRange{From: from.Add(time.Duration(i) * width), To: from.Add(time.Duration(i+1) * width)}
+	}
+	return out
 }
 
 // Activity is a window of attempt counts in buckets of Width, the last one
@@ -28,30 +38,19 @@ func ActivitySince(now time.Time) time.Time {
 type Activity struct {
 	From      time.Time // the start of the first bucket
 	Width     time.Duration
-	Buckets   []AttemptCount // At is each bucket's start
-	Succeeded int            // the totals over the window
+	Buckets   []AttemptCount
+	Succeeded int // the totals over the window
 	Failed    int
 }
 
-// NewActivity sorts per-minute counts into the n buckets of width (a
-// multiple of a minute) that end with the one holding now; counts outside
-// them are left out.
-func NewActivity(now time.Time, width time.Duration, n int, counts []AttemptCount) Activity {
-	from := now.UTC().Truncate(width).Add(-time.Duration(n-1) * width)
-	a := Activity{From: from, Width: width, Buckets: make([]AttemptCount, n)}
-	for i := range a.Buckets {
-		a.Buckets[i].At = from.Add(time.Duration(i) * width)
+// NewActivity is the window of buckets (ActivityBuckets) with their counts,
+// in the same order.
+func NewActivity(buckets []TimeRange, counts []AttemptCount) Activity {
+	a := Activity{Buckets: counts}
+	if len(buckets) > 0 {
+		a.From, a.Width = buckets[0].From, buckets[0].To.Sub(buckets[0].From)
 	}
 	for _, c := range counts {
-		if c.At.Before(from) {
-			continue
-		}
-		i := int(c.At.Sub(from) / width)
-		if i >= n {
-			continue
-		}
-		a.Buckets[i].Succeeded += c.Succeeded
-		a.Buckets[i].Failed += c.Failed
 		a.Succeeded += c.Succeeded
 		a.Failed += c.Failed
 	}

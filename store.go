@@ -120,11 +120,11 @@ type Store interface {
 	// (with the payload); ErrNotFound when the webhook has no such
 	// delivery (any more).
 	Delivery(ctx context.Context, webhookID, deliveryID int64) (*DeliveryRecord, *Event, error)
-	// AttemptCounts counts the attempts that ended since since, per minute,
-	// oldest first: of one webhook, or of every webhook when webhookID is 0.
-	// It reads an index range of the attempts; an unknown webhook is
-	// ErrNotFound.
-	AttemptCounts(ctx context.Context, webhookID int64, since time.Time) ([]AttemptCount, error)
+	// AttemptCounts counts the attempts that ended in each of ranges, in
+	// their order: of one webhook, or of every webhook when webhookID is 0.
+	// Each range is an index range of the attempts, so the work is the
+	// attempts counted; an unknown webhook is ErrNotFound.
+	AttemptCounts(ctx context.Context, webhookID int64, ranges []TimeRange) ([]AttemptCount, error)
 	// Requeue makes the webhook's deliveries that failed for good, with a
 	// last attempt in [from, to), due again now, and returns how many.
 	Requeue(ctx context.Context, webhookID int64, from, to time.Time) (int, error)

@@ -8,11 +8,17 @@ import (
 	"github.com/hookd/hookd/api"
 )
 
-// activities sorts the per-minute counts into the last hour (by minute)
-// and the last day (by hour) at now.
-func activities(now time.Time, counts []hookd.AttemptCount) (hour, day api.Activity) {
-	return toAPIActivity(now, hookd.NewActivity(now, time.Minute, hookd.HourBuckets, counts)),
-		toAPIActivity(now, hookd.NewActivity(now, time.Hour, hookd.DayBuckets, counts))
+// activities reads the counts of the last hour (by minute) and the last
+// day (by hour) at now, of one webhook or (0) of all.
+func (s *Server) activities(r *http.Request, webhookID int64, now time.Time) (hour, day api.Activity, err error) {
+	hourly := hookd.ActivityBuckets(now, time.Minute, hookd.HourBuckets)
+	daily := hookd.ActivityBuckets(now, time.Hour, hookd.DayBuckets)
+	counts, err := s.store.AttemptCounts(r.Context(), webhookID, append(hourly, daily...))
+	if err != nil {
+		return hour, day, err
+	}
+	return toAPIActivity(now, hookd.NewActivity(hourly, counts[:len(hourly)])),
+		toAPIActivity(now, hookd.NewActivity(daily, counts[len(hourly):])), nil
 }
 
 func toAPIActivity(now time.Time, a hookd.Activity) api.Activity {
@@ -34,22 +40,16 @@ func (s *Server) webhookStats(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	now := s.clock.Now()
-	counts, err := s.store.AttemptCounts(r.Context(), wh.ID, hookd.ActivitySince(now))
-	if err != nil {
+	out := api.WebhookStats{At: api.Time{Time: now}, QueueLength: wh.QueueLength, RetryQueueLength: wh.RetryQueueLength}
+	if out.LastHour, out.LastDay, err = s.activities(r, wh.ID, now); err != nil {
 		return err
 	}
-	out := api.WebhookStats{At: api.Time{Time: now}, QueueLength: wh.QueueLength, RetryQueueLength: wh.RetryQueueLength}
-	out.LastHour, out.LastDay = activities(now, counts)
 	writeJSON(w, http.StatusOK, api.WebhookStatsResponse{Stats: out})
 	return nil
 }
 
 func (s *Server) stats(w http.ResponseWriter, r *http.Request) error {
 	now := s.clock.Now()
-	counts, err := s.store.AttemptCounts(r.Context(), 0, hookd.ActivitySince(now))
-	if err != nil {
-		return err
-	}
 	q, err := s.store.QueueStats(r.Context())
 	if err != nil {
 		return err
@@ -57,7 +57,9 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) error {
 	out := api.Stats{At: api.Time{Time: now}, QueueLength: q.Queued, RetryQueueLength: q.Retrying,
 		Webhooks: api.WebhookCounts{Enabled: q.EnabledWebhooks, Disabled: q.DisabledWebhooks, Failing: q.FailingWebhooks,
 			CircuitsOpen: q.OpenCircuits, Throttled: q.ThrottledWebhooks}}
-	out.LastHour, out.LastDay = activities(now, counts)
+	if out.LastHour, out.LastDay, err = s.activities(r, 0, now); err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, api.StatsResponse{Stats: out})
 	return nil
 }

@@ -33,31 +33,36 @@ func (s *Store) QueueStats(ctx context.Context) (hookd.QueueStats, error) {
 	return q, wrapErr(err)
 }
 
-// AttemptCounts counts attempts per minute since since: a range of the
-// attempts_log index for one webhook, of attempts_created_success for all.
-func (s *Store) AttemptCounts(ctx context.Context, webhookID int64, since time.Time) ([]hookd.AttemptCount, error) {
-	const perMinute = `SELECT floor(extract(epoch FROM created_at) / 60)::bigint,
-		count(*) FILTER (WHERE success), count(*) FILTER (WHERE NOT success) FROM attempts `
-	var rows pgx.Rows
-	if webhookID == 0 {
-		rows, _ = s.pool.Query(ctx, perMinute+`WHERE created_at >= $1 GROUP BY 1 ORDER BY 1`, since)
-	} else {
-		rows, _ = s.pool.Query(ctx, perMinute+`WHERE webhook_id = $1 AND success IN (true, false) AND created_at >= $2
-			GROUP BY 1 ORDER BY 1`, webhookID, since)
+// AttemptCounts counts the attempts of each range in one statement: a
+// range of the attempts_log index (one webhook) or of
+// attempts_created_success (all) per range.
+func (s *Store) AttemptCounts(ctx context.Context, webhookID int64, ranges []hookd.TimeRange) ([]hookd.AttemptCount, error) {
+	from, to := make([]time.Time, len(ranges)), make([]time.Time, len(ranges))
+	for i, r := range ranges {
+		from[i], to[i] = ms(r.From), ms(r.To)
 	}
-	var out []hookd.AttemptCount
-	var minute int64
+	webhook, args := "", []any{from, to}
+	if webhookID != 0 {
+		webhook, args = "AND webhook_id = $3 AND success IN (true, false)", append(args, webhookID)
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT c.succeeded, c.failed
+		FROM unnest($1::timestamptz[], $2::timestamptz[]) WITH ORDINALITY AS b(lo, hi, i),
+		LATERAL (SELECT count(*) FILTER (WHERE success) AS succeeded, count(*) FILTER (WHERE NOT success) AS failed
+		         FROM attempts WHERE created_at >= b.lo AND created_at < b.hi `+webhook+`) c
+		ORDER BY b.i`, args...)
+	out := make([]hookd.AttemptCount, 0, len(ranges))
 	var c hookd.AttemptCount
-	_, err := pgx.ForEachRow(rows, []any{&minute, &c.Succeeded, &c.Failed}, func() error {
-		c.At = time.Unix(minute*60, 0).UTC()
+	_, err := pgx.ForEachRow(rows, []any{&c.Succeeded, &c.Failed}, func() error {
 		out = append(out, c)
 		return nil
 	})
 	if err != nil {
 		return nil, wrapErr(err)
 	}
-	if len(out) == 0 && webhookID != 0 {
-		return nil, s.checkWebhook(ctx, webhookID)
+	if webhookID != 0 {
+		if err := s.checkWebhook(ctx, webhookID); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

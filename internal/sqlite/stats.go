@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"time"
 
 	"github.com/hookd/hookd"
 )
@@ -33,40 +32,37 @@ func (s *Store) QueueStats(ctx context.Context) (hookd.QueueStats, error) {
 	return q, mapErr(err)
 }
 
-// AttemptCounts counts attempts per minute since since: a range of the
-// attempts_log index for one webhook (one per outcome), of
-// attempts_created_success for all.
-func (s *Store) AttemptCounts(ctx context.Context, webhookID int64, since time.Time) ([]hookd.AttemptCount, error) {
-	var out []hookd.AttemptCount
+// AttemptCounts counts the attempts of each range with a statement of its
+// own, in one read transaction: each a range of the attempts_log index for
+// one webhook (one per outcome), of attempts_created_success for all. (One
+// statement grouping by minute made SQLite sort every attempt of the day:
+// ten times slower at a million.)
+func (s *Store) AttemptCounts(ctx context.Context, webhookID int64, ranges []hookd.TimeRange) ([]hookd.AttemptCount, error) {
+	out := make([]hookd.AttemptCount, len(ranges))
 	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
-		query := `SELECT created_at / 60000, COUNT(*) FILTER (WHERE success), COUNT(*) FILTER (WHERE NOT success)
-			FROM attempts WHERE created_at >= ? GROUP BY 1 ORDER BY 1`
-		args := []any{ms(since)}
+		query := `SELECT COUNT(*) FILTER (WHERE success), COUNT(*) FILTER (WHERE NOT success)
+			FROM attempts WHERE created_at >= ?2 AND created_at < ?3`
 		if webhookID != 0 {
 			if err := webhookExists(ctx, tx, webhookID); err != nil {
 				return err
 			}
-			query = `SELECT created_at / 60000, COUNT(*) FILTER (WHERE success), COUNT(*) FILTER (WHERE NOT success)
-				FROM attempts WHERE webhook_id = ? AND success IN (0, 1) AND created_at >= ? GROUP BY 1 ORDER BY 1`
-			args = []any{webhookID, ms(since)}
+			query = `SELECT COUNT(*) FILTER (WHERE success), COUNT(*) FILTER (WHERE NOT success)
+				FROM attempts WHERE webhook_id = ?1 AND success IN (0, 1) AND created_at >= ?2 AND created_at < ?3`
 		}
-		rows, err := tx.QueryContext(ctx, query, args...)
+		stmt, err := tx.PrepareContext(ctx, query)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var (
-				minute int64
-				c      hookd.AttemptCount
-			)
-			if err := rows.Scan(&minute, &c.Succeeded, &c.Failed); err != nil {
+		defer stmt.Close()
+		for i, r := range ranges {
+			if err := stmt.QueryRowContext(ctx, webhookID, ms(r.From), ms(r.To)).Scan(&out[i].Succeeded, &out[i].Failed); err != nil {
 				return err
 			}
-			c.At = fromMS(minute * 60000)
-			out = append(out, c)
 		}
-		return rows.Err()
+		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

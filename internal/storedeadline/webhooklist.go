@@ -2,7 +2,6 @@ package storedeadline
 
 import (
 	"context"
-	"time"
 
 	"github.com/hookd/hookd"
 )
@@ -26,9 +25,9 @@ func (d *Store) Delivery(ctx context.Context, webhookID, deliveryID int64) (*hoo
 	return rec, ev, err
 }
 
-func (d *Store) AttemptCounts(ctx context.Context, webhookID int64, since time.Time) ([]hookd.AttemptCount, error) {
+func (d *Store) AttemptCounts(ctx context.Context, webhookID int64, ranges []hookd.TimeRange) ([]hookd.AttemptCount, error) {
 	return call1(ctx, d.timeout, func(ctx context.Context) ([]hookd.AttemptCount, error) {
-		return d.s.AttemptCounts(ctx, webhookID, since)
+		return d.s.AttemptCounts(ctx, webhookID, ranges)
 	})
 }
 

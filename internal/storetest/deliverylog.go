@@ -105,16 +105,23 @@ func testAttemptCounts(t *testing.T, open opener) {
 	}
 	complete(t, s, results...)
 
-	counts, err := s.AttemptCounts(ctx(t), 0, minute.Add(-time.Hour))
+	// Contract: a range includes its start and excludes its end; ranges
+	// may overlap, and each is counted whole.
+	first := hookd.TimeRange{From: minute, To: minute.Add(time.Minute)}
+	second := hookd.TimeRange{From: minute.Add(time.Minute), To: minute.Add(2 * time.Minute)}
+	both := hookd.TimeRange{From: minute.Add(-time.Hour), To: minute.Add(time.Hour)}
+	empty := hookd.TimeRange{From: minute.Add(time.Hour), To: minute.Add(2 * time.Hour)}
+	ranges := []hookd.TimeRange{first, second, both, empty}
+	counts, err := s.AttemptCounts(ctx(t), 0, ranges)
 	must(t, err, "AttemptCounts of all")
-	deepEqual(t, "AttemptCounts of all", counts, []hookd.AttemptCount{
-		{At: minute, Succeeded: 2}, {At: minute.Add(time.Minute), Failed: 2}})
-	counts, err = s.AttemptCounts(ctx(t), a.ID, minute.Add(time.Minute))
-	must(t, err, "AttemptCounts of a since the second minute")
-	deepEqual(t, "a's counts", counts, []hookd.AttemptCount{{At: minute.Add(time.Minute), Failed: 1}})
-	counts, err = s.AttemptCounts(ctx(t), b.ID, minute.Add(time.Hour))
-	must(t, err, "AttemptCounts of b in the future")
-	equal(t, "b's counts", len(counts), 0)
-	_, err = s.AttemptCounts(ctx(t), 1<<40, minute)
+	deepEqual(t, "AttemptCounts of all", counts, []hookd.AttemptCount{{Succeeded: 2}, {Failed: 2}, {Succeeded: 2, Failed: 2}, {}})
+	counts, err = s.AttemptCounts(ctx(t), a.ID, ranges)
+	must(t, err, "AttemptCounts of a")
+	deepEqual(t, "a's counts", counts, []hookd.AttemptCount{{Succeeded: 1}, {Failed: 1}, {Succeeded: 1, Failed: 1}, {}})
+	edge := hookd.TimeRange{From: minute.Add(10 * time.Second), To: minute.Add(70 * time.Second)}
+	counts, err = s.AttemptCounts(ctx(t), b.ID, []hookd.TimeRange{edge})
+	must(t, err, "AttemptCounts of b at the edges")
+	deepEqual(t, "b's counts at the edges", counts, []hookd.AttemptCount{{Succeeded: 1}})
+	_, err = s.AttemptCounts(ctx(t), 1<<40, ranges)
 	mustErr(t, err, hookd.ErrNotFound, "AttemptCounts of an unknown webhook")
 }
