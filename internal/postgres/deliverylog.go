@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,19 +17,36 @@ import (
 const deliveryCols = `d.id, d.webhook_id, d.event_id, e.event, d.message_id, d.state, d.attempts,
 	d.next_attempt_at, d.leased_by IS NOT NULL, d.last_attempt_at, d.created_at`
 
+// stateLiterals are the delivery states written into SQL: a partial index
+// (state = 'failed') serves a query only when its state is a constant, even
+// in a generic plan.
+var stateLiterals = map[hookd.DeliveryState]string{
+	hookd.StateSucceeded: "'succeeded'", hookd.StateFailed: "'failed'", hookd.StatePending: "'pending'",
+}
+
 // DeliveryLog lists the webhook's attempted deliveries in states, latest
-// attempt first (the deliveries_webhook index), then reads their attempts
-// (the attempts_delivery index).
+// attempt first: the first page's worth of each state by its partial index
+// (deliveries_webhook_succeeded, deliveries_webhook_failed,
+// deliveries_webhook_due; "state = ANY(...)" would scan the table), merged,
+// then their attempts (the attempts_delivery index).
 func (s *Store) DeliveryLog(ctx context.Context, webhookID int64, states []hookd.DeliveryState, page, perPage int) ([]*hookd.DeliveryRecord, error) {
 	limit, offset := hookd.Page(page, perPage)
-	names := make([]string, len(states))
-	for i, st := range states {
-		names[i] = string(st)
+	perState := make([]string, 0, len(states))
+	for _, st := range states {
+		lit, ok := stateLiterals[st]
+		if !ok {
+			return nil, fmt.Errorf("unknown delivery state %q", st)
+		}
+		perState = append(perState, `(SELECT id FROM deliveries WHERE webhook_id = $1 AND state = `+lit+`
+			AND last_attempt_at IS NOT NULL ORDER BY last_attempt_at DESC, id DESC LIMIT $2)`)
+	}
+	if len(perState) == 0 {
+		return []*hookd.DeliveryRecord{}, s.checkWebhook(ctx, webhookID)
 	}
 	rows, _ := s.pool.Query(ctx, `SELECT `+deliveryCols+`
 		FROM deliveries d JOIN events e ON e.id = d.event_id
-		WHERE d.webhook_id = $1 AND d.state = ANY($2) AND d.last_attempt_at IS NOT NULL
-		ORDER BY d.last_attempt_at DESC, d.id DESC LIMIT $3 OFFSET $4`, webhookID, names, limit, offset)
+		WHERE d.id IN (`+strings.Join(perState, " UNION ALL ")+`)
+		ORDER BY d.last_attempt_at DESC, d.id DESC LIMIT $3 OFFSET $4`, webhookID, int64(limit)+offset, limit, offset)
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hookd.DeliveryRecord, error) {
 		return scanDelivery(row)
 	})
