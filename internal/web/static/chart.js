@@ -13,7 +13,7 @@ function niceMax(n) {
 }
 
 // buckets turns an API activity into [{start, ok, failed}], start in ms.
-export function buckets(a) {
+function buckets(a) {
   const from = Date.parse(a.from);
   const width = a.bucket_seconds * 1000;
   return a.succeeded.map((ok, i) => ({ start: from + i * width, end: from + (i + 1) * width, ok, failed: a.failed[i] }));
@@ -29,7 +29,7 @@ export function perMinute(n) {
 // activityChart draws an activity as stacked bars: deliveries at the
 // bottom, failed attempts on top. A table of the same figures is one click
 // away. title names the window ("last 24 hours"), per its bucket ("hour").
-export function activityChart(a, { title, per, tickEvery }) {
+function activityChart(a, { title, per, tickEvery }) {
   const list = buckets(a);
   const W = 1100, H = 190, left = 34, right = 6, top = 8, bottom = 24;
   const plotW = W - left - right, plotH = H - top - bottom;
