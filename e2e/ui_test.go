@@ -328,6 +328,7 @@ func TestUIEndToEnd(t *testing.T) {
 	b.waitText("the last run", fmt.Sprintf("tr[data-webhook-id='%d']", failID), "Success")
 	b.waitText("the never-run webhook", fmt.Sprintf("tr[data-webhook-id='%d']", archive.ID), "Never run")
 	b.screenshot("webhooks.png")
+	b.checkPage("the list, with an open circuit")
 	b.selectOption("select[name=state]", "disabled")
 	b.waitText("the state filter", fmt.Sprintf("tr[data-webhook-id='%d']", archive.ID), "Disabled")
 	b.waitGone("the state filter", fmt.Sprintf("tr[data-webhook-id='%d']", okID))
@@ -649,6 +650,14 @@ func (b *browser) checkPage(what string) {
 			if ((r.right > W + 1 || r.left < -1) && !held(el)) {
 				bad.push('<' + el.tagName.toLowerCase() + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().replace(/\s+/g, '.') : '') +
 					'> from ' + Math.round(r.left) + ' to ' + Math.round(r.right) + ' px: ' + (el.textContent || '').trim().slice(0, 60));
+			}
+		}
+		// A table cell's content stays in its cell (but for a header row
+		// hidden from sight for screen readers).
+		for (const cell of document.querySelectorAll('td, th')) {
+			if (cell.closest('thead, tbody').getBoundingClientRect().width <= 1) continue;
+			if (cell.scrollWidth > cell.clientWidth + 1) {
+				bad.push('a cell\'s content is ' + cell.scrollWidth + ' px wide in ' + cell.clientWidth + ' px: ' + cell.textContent.trim().slice(0, 60));
 			}
 		}
 		return bad.slice(0, 8).join('\n');

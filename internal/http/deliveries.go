@@ -24,7 +24,7 @@ func toAPIDelivery(d *hookd.DeliveryRecord) api.Delivery {
 	return out
 }
 
-var ruleDeliveryStates = "Must be a comma-separated list of: succeeded, failed, pending"
+const ruleDeliveryStates = "Must be a comma-separated list of: succeeded, failed, pending"
 
 // deliveryStates reads the state query parameter: one or more states,
 // comma separated.

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -30,7 +31,7 @@ func listParams(r *http.Request, f *hookd.WebhookFilter) (paged bool, err error)
 	if q.Has("q") {
 		f.Search = strings.TrimSpace(q.Get("q"))
 		if len(f.Search) > maxSearchLength {
-			return false, invalid("q", q.Get("q"), "Must be a String of at most 2048 bytes")
+			return false, invalid("q", q.Get("q"), fmt.Sprintf("Must be a String of at most %d bytes", maxSearchLength))
 		}
 	}
 	if q.Has("sort") {
