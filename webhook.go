@@ -122,6 +122,8 @@ type WebhookFilter struct {
 	// NoProject keeps only the webhooks of no project (any project's
 	// events).
 	NoProject bool
+	// Health, when set, keeps only the webhooks in that health.
+	Health WebhookHealth
 	// Search, when not empty, keeps the webhooks whose name or URL contains
 	// it, ASCII letters in any case, or whose id it is (SearchID).
 	Search string

@@ -41,6 +41,23 @@ func ParseWebhookSort(s string) (WebhookSort, error) {
 	return WebhookSort{}, fmt.Errorf("unknown sort %q", s)
 }
 
+// WebhookHealth is a trouble a webhook can be in, as the stats count them
+// (QueueStats).
+type WebhookHealth string
+
+// The healths a webhook listing can keep.
+const (
+	// HealthFailing: enabled, and its latest attempt failed
+	// (QueueStats.FailingWebhooks).
+	HealthFailing WebhookHealth = "failing"
+	// HealthCircuitOpen: its circuit is open or half open
+	// (QueueStats.OpenCircuits).
+	HealthCircuitOpen WebhookHealth = "circuit_open"
+)
+
+// WebhookHealths are the healths the API accepts.
+var WebhookHealths = []WebhookHealth{HealthFailing, HealthCircuitOpen}
+
 // SearchPattern is a LIKE pattern (with \ as its escape character) that
 // matches the texts containing search.
 func SearchPattern(search string) string {

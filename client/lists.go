@@ -17,6 +17,7 @@ type WebhookQuery struct {
 	Sort      string // id, name, created_at, last_run_at; "-name" is descending
 	ProjectID string // only this project's webhooks
 	NoProject bool   // only the webhooks of no project
+	Health    string // "failing" or "circuit_open": only the webhooks in that trouble
 	Disabled  *bool
 	Page      int // 1-based; below 1 is 1
 	PerPage   int // 1 to 100; below 1 is 25
@@ -40,6 +41,9 @@ func (c *Client) ListWebhooks(ctx context.Context, q WebhookQuery) (*WebhookPage
 	}
 	if q.ProjectID != "" {
 		v.Set("project_id", q.ProjectID)
+	}
+	if q.Health != "" {
+		v.Set("health", q.Health)
 	}
 	if q.NoProject {
 		v.Set("no_project", "true")

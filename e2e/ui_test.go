@@ -349,6 +349,13 @@ func TestUIEndToEnd(t *testing.T) {
 	b.waitText("the hour chart", "#main .chart figcaption", "Delivered: 3")
 	b.screenshot("overview.png")
 	b.checkPage("the overview")
+	// Its figures lead to the webhooks they count.
+	b.click("the failing webhooks", `//div[@class='figure figure-alert'][dt='Webhooks failing']//a`)
+	b.waitText("the failing webhooks", ".list-status", "1 webhook ·")
+	b.waitText("the failing webhooks", "table.webhooks", "Down receiver")
+	if got := b.evalString(`document.querySelector('select[name=state]').value + ' ' + location.hash`); got != "failing #/webhooks?state=failing" {
+		t.Errorf("the failing webhooks' filter: %s", got)
+	}
 
 	// A thousand webhooks, one with the longest name, page and search.
 	longID := h.addBulk(t)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,8 +23,16 @@ var ruleWebhookSort = func() string {
 	return "Must be one of: " + strings.Join(keys, ", ")
 }()
 
+var ruleWebhookHealth = func() string {
+	names := make([]string, len(hookd.WebhookHealths))
+	for i, h := range hookd.WebhookHealths {
+		names[i] = string(h)
+	}
+	return "Must be one of: " + strings.Join(names, ", ")
+}()
+
 // listParams reads hookd's optional parameters of the webhook list into f:
-// q (search), sort, no_project, and page and per_page, and reports whether
+// q (search), sort, health, no_project, and page and per_page, and reports whether
 // the list is paged. Without them the list is MediaPocket's, every webhook
 // by id.
 func listParams(r *http.Request, f *hookd.WebhookFilter) (paged bool, err error) {
@@ -37,6 +46,12 @@ func listParams(r *http.Request, f *hookd.WebhookFilter) (paged bool, err error)
 	if q.Has("sort") {
 		if f.Sort, err = hookd.ParseWebhookSort(q.Get("sort")); err != nil {
 			return false, invalid("sort", q.Get("sort"), ruleWebhookSort)
+		}
+	}
+	if q.Has("health") {
+		f.Health = hookd.WebhookHealth(q.Get("health"))
+		if !slices.Contains(hookd.WebhookHealths, f.Health) {
+			return false, invalid("health", q.Get("health"), ruleWebhookHealth)
 		}
 	}
 	if q.Has("no_project") {

@@ -73,6 +73,9 @@ func TestWebhookListParams(t *testing.T) {
 				`{"error":"Invalid parameter 'per_page' value \"1000\": Must be an Integer from 1 to 100"}`},
 			{"search too long", "GET", "/api/v2/admin/webhooks?q=" + long, "admin", "", 422, ""},
 			{"search for a wildcard", "GET", "/api/v2/admin/webhooks?q=%25", "admin", "", 200, `{"webhooks":[]}`},
+			{"unknown health", "GET", "/api/v2/admin/webhooks?health=sick", "admin", "", 422,
+				`{"error":"Invalid parameter 'health' value \"sick\": Must be one of: failing, circuit_open"}`},
+			{"no failing webhook", "GET", "/api/v2/admin/webhooks?health=failing", "admin", "", 200, `{"webhooks":[]}`},
 			{"no_project not a boolean", "GET", "/api/v2/admin/webhooks?no_project=maybe", "admin", "", 422, ""},
 			{"a page past the end", "GET", "/api/v2/admin/webhooks?page=99", "admin", "", 200, `{"webhooks":[]}`},
 		})

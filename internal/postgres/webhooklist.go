@@ -48,6 +48,12 @@ func webhookWhere(f hookd.WebhookFilter) (string, []any) {
 	if f.Disabled != nil {
 		conds = append(conds, "w.disabled = "+arg(*f.Disabled))
 	}
+	switch f.Health {
+	case hookd.HealthFailing:
+		conds = append(conds, "NOT w.disabled AND w.failing_since IS NOT NULL")
+	case hookd.HealthCircuitOpen:
+		conds = append(conds, "w.circuit_state <> 'closed'")
+	}
 	if f.Search != "" {
 		pattern := arg(hookd.SearchPattern(f.Search))
 		conds = append(conds, `(w.name ILIKE `+pattern+` ESCAPE '\' OR w.http_url ILIKE `+pattern+` ESCAPE '\' OR w.id = `+

@@ -52,6 +52,12 @@ func webhookWhere(f hookd.WebhookFilter) (string, []any) {
 		conds = append(conds, "w.disabled = ?")
 		args = append(args, *f.Disabled)
 	}
+	switch f.Health {
+	case hookd.HealthFailing:
+		conds = append(conds, "NOT w.disabled AND w.failing_since IS NOT NULL")
+	case hookd.HealthCircuitOpen:
+		conds = append(conds, "w.circuit_state <> 'closed'")
+	}
 	if f.Search != "" {
 		pattern := hookd.SearchPattern(f.Search)
 		conds = append(conds, `(w.name LIKE ? ESCAPE '\' OR w.http_url LIKE ? ESCAPE '\' OR w.id = ?)`)

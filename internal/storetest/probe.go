@@ -32,6 +32,9 @@ func testProbeCircuit(t *testing.T, open opener) {
 	c, err = s.Circuit(ctx(t), w.ID)
 	must(t, err, "Circuit")
 	equal(t, "opened", c.State, hookd.CircuitOpen)
+	opened, err := s.ListWebhooks(ctx(t), hookd.WebhookFilter{Health: hookd.HealthCircuitOpen})
+	must(t, err, "ListWebhooks of open circuits")
+	deepEqual(t, "the webhooks with an open circuit", webhookIDs(opened), []int64{w.ID})
 	r := retry(ds[1], t0, t0)
 	r.Worker = ""
 	complete(t, s, r)

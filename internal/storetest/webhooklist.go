@@ -74,6 +74,9 @@ func testWebhookList(t *testing.T, open opener) {
 			complete(t, s, result(d, now.Add(time.Second), false, 500))
 		}
 	}
+	list("failing", hookd.WebhookFilter{Health: hookd.HealthFailing}, zed)
+	list("circuit open", hookd.WebhookFilter{Health: hookd.HealthCircuitOpen})
+	count("count failing", hookd.WebhookFilter{Health: hookd.HealthFailing}, 1)
 	list("by last run", hookd.WebhookFilter{Sort: hookd.WebhookSort{Key: hookd.SortByLastRun}}, orders, zed, billing, odd)
 	list("by last run, descending", hookd.WebhookFilter{Sort: hookd.WebhookSort{Key: hookd.SortByLastRun, Desc: true}}, zed, orders, odd, billing)
 

@@ -95,6 +95,7 @@ export const api = {
     if (filter.project) q.set('project_id', filter.project);
     if (filter.noProject) q.set('no_project', 'true');
     if (filter.disabled !== undefined) q.set('disabled', String(filter.disabled));
+    if (filter.health) q.set('health', filter.health);
     if (filter.search) q.set('q', filter.search);
     if (filter.sort) q.set('sort', filter.sort);
     q.set('page', String(page));

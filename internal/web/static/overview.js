@@ -38,8 +38,8 @@ export function renderOverview(page) {
       figure('Failed attempts, last 24 hours', day.total_failed, rate(day.failed_per_minute), { alert: day.total_failed > 0 }),
       figure('Queue', s.queue_length, 'waiting for a first attempt or in flight'),
       figure('Retry queue', s.retry_queue_length, 'waiting for a retry', { alert: s.retry_queue_length > 0 }),
-      figure('Webhooks failing', w.failing, 'their latest attempt failed', { href: '#/webhooks?sort=-last_run_at', alert: w.failing > 0 }),
-      figure('Circuits open', w.circuits_open, 'deliveries wait for a probe', { alert: w.circuits_open > 0 }),
+      figure('Webhooks failing', w.failing, 'their latest attempt failed', { href: '#/webhooks?state=failing', alert: w.failing > 0 }),
+      figure('Circuits open', w.circuits_open, 'deliveries wait for a probe', { href: '#/webhooks?state=circuit_open', alert: w.circuits_open > 0 }),
       figure('Throttled', w.throttled, 'held back by their rate cap now'),
       figure('Disabled', w.disabled, `${w.enabled} enabled`, { href: '#/webhooks?state=disabled' })));
     hourBody.replaceChildren(hourChart(s));

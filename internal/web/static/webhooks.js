@@ -42,7 +42,9 @@ export function renderList(page, query) {
   const stateSelect = h('select', { id: stateID, name: 'state', onchange: () => apply() },
     h('option', { value: '' }, 'Enabled and disabled'),
     h('option', { value: 'enabled' }, 'Enabled'),
-    h('option', { value: 'disabled' }, 'Disabled'));
+    h('option', { value: 'disabled' }, 'Disabled'),
+    h('option', { value: 'failing' }, 'Failing (latest attempt failed)'),
+    h('option', { value: 'circuit_open' }, 'Circuit open'));
   stateSelect.value = filter.state;
   const searchInput = h('input', {
     type: 'search', id: searchID, name: 'q', value: filter.search, autocomplete: 'off', spellcheck: 'false',
@@ -115,7 +117,8 @@ export function renderList(page, query) {
       const opts = { search: filter.search, sort: filter.sort };
       if (filter.project === NO_PROJECT) opts.noProject = true;
       else if (filter.project) opts.project = filter.project;
-      if (filter.state) opts.disabled = filter.state === 'disabled';
+      if (filter.state === 'enabled' || filter.state === 'disabled') opts.disabled = filter.state === 'disabled';
+      else if (filter.state) opts.health = filter.state;
       const { webhooks: list, total } = await api.listWebhooks(opts, filter.page, PER_PAGE);
       if (!page.alive) return;
       const pages = Math.max(1, Math.ceil(total / PER_PAGE));
