@@ -37,9 +37,14 @@ type Store interface {
 	DeleteProject(ctx context.Context, id string) error
 
 	// Webhooks, read with their headers, users and live queue figures.
+	// ListWebhooks and CountWebhooks see the customers' webhooks only, never
+	// the webhook that delivers a notification subscription (Notification).
 	CreateWebhook(ctx context.Context, w *Webhook, signingSecret string) error
 	Webhook(ctx context.Context, id int64) (*Webhook, error)
 	ListWebhooks(ctx context.Context, f WebhookFilter) ([]*Webhook, error)
+	// CountWebhooks counts the webhooks that pass f, whatever its Limit
+	// and Offset.
+	CountWebhooks(ctx context.Context, f WebhookFilter) (int, error)
 	UpdateWebhook(ctx context.Context, id int64, u WebhookUpdate) (*Webhook, error)
 	DeleteWebhook(ctx context.Context, id int64) error // drops its queued deliveries too
 	AddHeader(ctx context.Context, h *Header) error
@@ -116,6 +121,19 @@ type Store interface {
 
 	// Log lists a webhook's attempts, newest first; page is 1-based.
 	Log(ctx context.Context, webhookID int64, success bool, page, perPage int) ([]*LogEntry, error)
+	// DeliveryLog lists a webhook's deliveries in one of states that were
+	// attempted at least once, latest attempt first, each with its log;
+	// page is 1-based. An unknown webhook is ErrNotFound.
+	DeliveryLog(ctx context.Context, webhookID int64, states []DeliveryState, page, perPage int) ([]*DeliveryRecord, error)
+	// Delivery reads one delivery of a webhook with its log, and its event
+	// (with the payload); ErrNotFound when the webhook has no such
+	// delivery (any more).
+	Delivery(ctx context.Context, webhookID, deliveryID int64) (*DeliveryRecord, *Event, error)
+	// AttemptCounts counts the attempts that ended in each of ranges, in
+	// their order: of one webhook, or of every webhook when webhookID is 0.
+	// Each range is an index range of the attempts, so the work is the
+	// attempts counted; an unknown webhook is ErrNotFound.
+	AttemptCounts(ctx context.Context, webhookID int64, ranges []TimeRange) ([]AttemptCount, error)
 	// Requeue makes the webhook's deliveries that failed for good, with a
 	// last attempt in [from, to), due again now, and returns how many.
 	Requeue(ctx context.Context, webhookID int64, from, to time.Time) (int, error)
@@ -150,6 +168,11 @@ type Store interface {
 	Notification(ctx context.Context, id int64) (*Notification, error)
 	ListNotifications(ctx context.Context) ([]*Notification, error)
 	SetNotificationKinds(ctx context.Context, id int64, kinds []string) (*Notification, error)
+
+	// ProbeCircuit makes an open circuit's probe due now (Circuit.ProbeNow)
+	// and wakes the claims (Wakeup, in every process on PostgreSQL); it
+	// returns the circuit as it leaves it.
+	ProbeCircuit(ctx context.Context, webhookID int64) (Circuit, error)
 }
 
 // Leader is implemented by stores that several hookd processes can share

@@ -117,10 +117,25 @@ type HeaderUpdate struct {
 	IsHMAC *bool
 }
 
-// WebhookFilter narrows a webhook listing.
+// WebhookFilter narrows a webhook listing; its zero value lists every
+// webhook by id.
 type WebhookFilter struct {
 	ProjectID *string
 	Disabled  *bool
+	// NoProject keeps only the webhooks of no project (any project's
+	// events).
+	NoProject bool
+	// Health, when set, keeps only the webhooks in that health.
+	Health WebhookHealth
+	// Search, when not empty, keeps the webhooks whose name or URL contains
+	// it, ASCII letters in any case, or whose id it is (SearchID).
+	Search string
+	// Sort orders the list; the zero value is by id.
+	Sort WebhookSort
+	// Limit, when above 0, keeps at most Limit webhooks, after skipping
+	// Offset of them.
+	Limit  int
+	Offset int64
 }
 
 // Apply returns w with the update applied, and whether anything changed.

@@ -54,17 +54,23 @@ func (e *Error) Error() string { return fmt.Sprintf("hookd: %d %s", e.Status, e.
 
 // do sends a request and decodes a 200 answer into out.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	_, err := c.send(ctx, method, path, in, out)
+	return err
+}
+
+// send is do that also returns the answer's headers.
+func (c *Client) send(ctx context.Context, method, path string, in, out any) (http.Header, error) {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -72,24 +78,24 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	req.Header.Set("X-API-KEY", c.apiKey)
 	res, err := c.http.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer res.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if res.StatusCode != http.StatusOK {
 		var e api.Error
 		if json.Unmarshal(data, &e) != nil || e.Error == "" {
 			e.Error = strings.TrimSpace(string(data))
 		}
-		return &Error{Status: res.StatusCode, Message: e.Error}
+		return nil, &Error{Status: res.StatusCode, Message: e.Error}
 	}
 	if out == nil {
-		return nil
+		return res.Header, nil
 	}
-	return json.Unmarshal(data, out)
+	return res.Header, json.Unmarshal(data, out)
 }
 
 // Publish sends one event. An event without an ID gets a random one here,

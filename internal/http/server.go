@@ -124,6 +124,13 @@ func (s *Server) routes() {
 	s.handle("GET "+webhook+"/settings", adminsOnly, s.getSettings)
 	s.handle("POST "+webhook+"/settings", adminsOnly, s.updateSettings)
 	s.handle("GET "+webhook+"/circuit", adminsOnly, s.getCircuit)
+	s.handle("POST "+webhook+"/circuit/probe", adminsOnly, s.probeCircuit)
+	s.handle("GET "+webhook+"/stats", adminsOnly, s.webhookStats)
+	s.handle("GET "+webhook+"/deliveries", adminsOnly, s.listDeliveries)
+	s.handle("GET "+webhook+"/deliveries/{delivery_id}", adminsOnly, s.getDelivery)
+	// More specific than {webhook_id}, so GET .../webhooks/stats is this;
+	// other methods on it still reach the webhook routes (404: no such id).
+	s.handle("GET /api/v2/admin/webhooks/stats", adminsOnly, s.stats)
 
 	s.handle("GET /api/v2/admin/projects", adminsOnly, s.listProjects)
 	s.handle("POST /api/v2/admin/projects", adminsOnly, s.createProject)

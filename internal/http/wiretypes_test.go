@@ -50,6 +50,12 @@ var wireBodies = map[string]struct{ request, answer any }{
 	"getSettings":    {nil, api.SettingsResponse{}},
 	"updateSettings": {nil, api.SettingsResponse{}},
 	"getCircuit":     {nil, api.CircuitResponse{}},
+	"probeCircuit":   {nil, api.CircuitResponse{}},
+
+	"getStats":        {nil, api.StatsResponse{}},
+	"getWebhookStats": {nil, api.WebhookStatsResponse{}},
+	"listDeliveries":  {nil, api.DeliveriesResponse{}},
+	"getDelivery":     {nil, api.DeliveryResponse{}},
 
 	"listProjects":  {nil, api.ProjectsResponse{}},
 	"createProject": {api.NewProject{}, api.ProjectResponse{}},

@@ -643,21 +643,11 @@ func headersJSON(h map[string]string) string {
 // answer 404 rather than an empty log.
 func (s *Store) Log(ctx context.Context, webhookID int64, success bool, page, perPage int) ([]*hookd.LogEntry, error) {
 	limit, offset := hookd.Page(page, perPage)
-	rows, _ := s.pool.Query(ctx, `
-		SELECT id, delivery_id, webhook_id, event_id, event, message_id, attempt, success, http_status,
-		       duration_ns, error_class, error, request_headers, response_body, created_at, next_attempt_at
-		FROM attempts
+	rows, _ := s.pool.Query(ctx, `SELECT `+attemptCols+` FROM attempts
 		WHERE webhook_id = $1 AND success = $2
 		ORDER BY created_at DESC, id DESC
 		LIMIT $3 OFFSET $4`, webhookID, success, limit, offset)
-	entries, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hookd.LogEntry, error) {
-		var e hookd.LogEntry
-		var dur int64
-		err := row.Scan(&e.ID, &e.DeliveryID, &e.WebhookID, &e.EventID, &e.Event, &e.MessageID, &e.Attempt, &e.Success,
-			&e.HTTPStatus, &dur, &e.ErrorClass, &e.Error, &e.RequestHeaders, &e.ResponseBody, &e.CreatedAt, &e.NextAttemptAt)
-		e.Duration = time.Duration(dur)
-		return &e, err
-	})
+	entries, err := pgx.CollectRows(rows, scanLogEntry)
 	if err != nil {
 		return nil, wrapErr(err)
 	}
@@ -667,6 +657,19 @@ func (s *Store) Log(ctx context.Context, webhookID int64, success bool, page, pe
 		}
 	}
 	return entries, nil
+}
+
+// attemptCols are the columns of an attempt that scanLogEntry reads.
+const attemptCols = `id, delivery_id, webhook_id, event_id, event, message_id, attempt, success, http_status,
+	duration_ns, error_class, error, request_headers, response_body, created_at, next_attempt_at`
+
+func scanLogEntry(row pgx.CollectableRow) (*hookd.LogEntry, error) {
+	var e hookd.LogEntry
+	var dur int64
+	err := row.Scan(&e.ID, &e.DeliveryID, &e.WebhookID, &e.EventID, &e.Event, &e.MessageID, &e.Attempt, &e.Success,
+		&e.HTTPStatus, &dur, &e.ErrorClass, &e.Error, &e.RequestHeaders, &e.ResponseBody, &e.CreatedAt, &e.NextAttemptAt)
+	e.Duration = time.Duration(dur)
+	return &e, err
 }
 
 func (s *Store) checkWebhook(ctx context.Context, id int64) error {

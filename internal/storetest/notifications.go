@@ -37,6 +37,17 @@ func testNotifications(t *testing.T, open opener) {
 	if w.HTTPURL != n.URL || len(w.TriggerEvents) != 0 {
 		t.Fatalf("its webhook %+v: want the URL and no trigger events", w)
 	}
+	// The lists are the customers' webhooks: the subscription's is not one.
+	customer := newWebhook("customer", assetAdded)
+	customer.Disabled = true // so that, below, no event matches a webhook
+	createWebhook(t, s, customer)
+	listed, err := s.ListWebhooks(ctx(t), hookd.WebhookFilter{})
+	must(t, err, "ListWebhooks")
+	deepEqual(t, "listed webhooks", webhookIDs(listed), []int64{customer.ID})
+	count, err := s.CountWebhooks(ctx(t), hookd.WebhookFilter{})
+	must(t, err, "CountWebhooks")
+	equal(t, "counted webhooks", count, 1)
+
 	secrets, err := s.Secrets(ctx(t), n.WebhookID)
 	if err != nil || secrets[0] != "whsec_dGVzdHNlY3JldHRlc3RzZWNyZXR0ZXN0c2VjcmV0" {
 		t.Fatalf("secrets %v, %v", secrets, err)
