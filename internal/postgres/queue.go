@@ -302,7 +302,7 @@ const healthSQL = `
 SELECT id, failing_since, last_success_at, last_run_at, last_run_success, last_run_status,
        last_run_duration_ns, last_run_event, disabled, ` + circuitColumns + `
 FROM webhooks
-WHERE id IN (SELECT webhook_id FROM deliveries WHERE id = ANY($1))
+WHERE id IN (SELECT webhook_id FROM deliveries WHERE id = ANY($1) AND state = 'pending')
 ORDER BY id
 FOR NO KEY UPDATE`
 
