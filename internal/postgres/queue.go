@@ -674,7 +674,8 @@ func (s *Store) Requeue(ctx context.Context, webhookID int64, from, to time.Time
 		tag, err := tx.Exec(ctx, `
 			UPDATE deliveries SET state = 'pending', next_attempt_at = $4,
 			                      leased_by = NULL, lease_until = NULL
-			WHERE webhook_id = $1 AND state = 'failed' AND last_attempt_at >= $2 AND last_attempt_at < $3`,
+			WHERE webhook_id = $1 AND state = 'failed' AND last_attempt_at >= $2 AND last_attempt_at < $3
+			  AND EXISTS (SELECT 1 FROM events e WHERE e.id = event_id AND e.erased_at IS NULL)`,
 			webhookID, ms(from), ms(to), ms(now))
 		if err != nil {
 			return err
@@ -693,33 +694,6 @@ func (s *Store) Requeue(ctx context.Context, webhookID int64, from, to time.Time
 	}
 	s.wakeup()
 	return n, nil
-}
-
-// Prune deletes the attempts made before before, the deliveries that
-// finished before it, and the events created before it that no delivery
-// refers to any more. It returns how many rows went.
-func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
-	before = ms(before)
-	var total int64
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		for _, q := range []string{
-			`DELETE FROM attempts WHERE created_at < $1`,
-			`DELETE FROM deliveries WHERE state <> 'pending' AND last_attempt_at < $1`,
-			`DELETE FROM events e WHERE created_at < $1
-			 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id)`,
-		} {
-			tag, err := tx.Exec(ctx, q, before)
-			if err != nil {
-				return err
-			}
-			total += tag.RowsAffected()
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, wrapErr(err)
-	}
-	return total, nil
 }
 
 // DisableFailing disables the enabled webhooks that have been failing since

@@ -496,7 +496,8 @@ func (s *Store) Requeue(ctx context.Context, webhookID int64, from, to time.Time
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE deliveries
 			SET state = 'pending', next_attempt_at = ?, leased_by = NULL, lease_until = NULL
-			WHERE webhook_id = ? AND state = 'failed' AND last_attempt_at >= ? AND last_attempt_at < ?`,
+			WHERE webhook_id = ? AND state = 'failed' AND last_attempt_at >= ? AND last_attempt_at < ?
+			  AND EXISTS (SELECT 1 FROM events e WHERE e.id = event_id AND e.erased_at IS NULL)`,
 			ms(now), webhookID, ms(from), ms(to))
 		if err != nil {
 			return err

@@ -51,21 +51,25 @@ END;
 $$;
 
 -- hookd_drop_day_partitions drops parent's day partitions that end at or
--- before before, and returns their estimated row count (reltuples: counting
--- would read them).
+-- before before, and returns their row count: PostgreSQL's estimate
+-- (reltuples: counting would read them), or the count of one never
+-- analysed, which is small (analysis follows the first thousands of rows).
 CREATE FUNCTION hookd_drop_day_partitions(parent regclass, before timestamptz) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
     p     record;
     total bigint := 0;
 BEGIN
     FOR p IN
-        SELECT c.oid::regclass AS part, greatest(c.reltuples, 0)::bigint AS n
+        SELECT c.oid::regclass AS part, c.reltuples::bigint AS n
         FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
         WHERE i.inhparent = parent
           AND c.relname ~ '_p[0-9]{8}$'
           AND (to_date(right(c.relname, 8), 'YYYYMMDD') + 1)::timestamp AT TIME ZONE 'UTC' <= before
         ORDER BY c.relname
     LOOP
+        IF p.n < 0 THEN
+            EXECUTE format('SELECT count(*) FROM %s', p.part) INTO p.n;
+        END IF;
         EXECUTE format('DROP TABLE %s', p.part);
         total := total + p.n;
     END LOOP;
