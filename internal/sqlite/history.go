@@ -83,7 +83,7 @@ var walkQueries = map[string]string{
 func (s *Store) walk(ctx context.Context, table string, from, before int64, act string) (int64, error) {
 	var (
 		total   int64
-		afterAt = from - 1
+		afterAt     = from - 1
 		afterID any = ""
 	)
 	if table == "attempts" {
