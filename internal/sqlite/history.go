@@ -226,7 +226,7 @@ func (s *Store) Erase(ctx context.Context, e hookd.Erasure) (hookd.Erased, error
 				FROM deliveries d JOIN events e ON e.id = d.event_id
 				WHERE d.event_id IN (SELECT value FROM json_each(?1)) AND d.state = 'pending'`,
 				[]any{hookd.ErasedErrorClass, hookd.ErasedError}},
-			{&out.Cancelled, `UPDATE deliveries SET state = 'failed', last_attempt_at = ?2, updated_at = ?2,
+			{&out.Cancelled, `UPDATE deliveries SET state = 'failed', last_attempt_at = ?2,
 				leased_by = NULL, lease_until = NULL
 				WHERE event_id IN (SELECT value FROM json_each(?1)) AND state = 'pending'`, nil},
 		} {
