@@ -80,3 +80,22 @@ func DayPartitions(now time.Time) []time.Time {
 	}
 	return days
 }
+
+// HistoryFill is a stretch of generated history for hookd generate, written
+// straight into the tables (not through the intake) to measure a store
+// with years of it: events Tag+i for i in [First, First+N), one every Step
+// from From, each delivered to one of Webhooks in turn and succeeded;
+// every RetryEvery-th first failed with a 503. Data pads each event's data
+// to a realistic size.
+type HistoryFill struct {
+	Tag        string
+	Webhooks   []int64
+	From       time.Time
+	Step       time.Duration
+	First, N   int64
+	RetryEvery int64
+	Pad        string
+}
+
+// At is the creation time of event i.
+func (h HistoryFill) At(i int64) time.Time { return h.From.Add(time.Duration(i-h.First) * h.Step) }

@@ -72,7 +72,7 @@ WITH g AS (
 	FROM g WHERE w.id = g.webhook_id
 ), claimed AS (
 	UPDATE deliveries d SET leased_by = $7, lease_until = $8, next_attempt_at = $8
-	FROM picked WHERE d.id = picked.id
+	FROM picked WHERE d.id = picked.id AND d.state = 'pending' -- the queue partition only (0016)
 	RETURNING d.id, d.webhook_id, d.message_id, d.event_id, d.attempts, d.created_at
 )
 SELECT c.id, c.webhook_id, c.message_id, c.attempts, c.created_at,
