@@ -50,6 +50,8 @@ type generateReport struct {
 	LogDeepPageMS    float64 `json:"log_page_100_ms"`
 	QueueStatsMS     float64 `json:"queue_stats_ms"`
 	WebhookMS        float64 `json:"webhook_ms"`
+	ExpiredRows      int64   `json:"expired_rows,omitempty"`
+	ExpireMS         float64 `json:"expire_ms,omitempty"`
 }
 
 func generateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -61,6 +63,7 @@ func generateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	retryEvery := fs.Int64("retry-every", 10, "every n-th delivery first failed once (attempts ≈ deliveries × (1 + 1/n))")
 	pad := fs.Int("pad", 200, "bytes of padding in each event's data")
 	chunk := fs.Int64("chunk", 50_000, "deliveries written a statement")
+	expire := fs.Duration("expire-older-than", 0, "at the end, prune what is older than this (Store.Prune, as --retention does) and time it: 696h expires the oldest day of 30")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "hookd generate: fill a database with history fast (straight into the tables), then measure intake, claim, complete, log pages and stats on it.")
@@ -127,6 +130,13 @@ func generateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := measureHistory(ctx, hs, hooks[0], live, &r); err != nil {
 		return err
 	}
+	if *expire > 0 {
+		start := time.Now()
+		if r.ExpiredRows, err = hs.Prune(ctx, hookd.SystemClock.Now().Add(-*expire)); err != nil {
+			return fmt.Errorf("expiring: %w", err)
+		}
+		r.ExpireMS = float64(time.Since(start).Microseconds()) / 1000
+	}
 	r.LoadAfter = loadAverage()
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -142,10 +152,11 @@ medians             publish 1 event %.2f ms, 100 events %.2f ms
                     claim 100 %.2f ms, complete 100 %.2f ms
                     log page 1 %.2f ms, page 100 %.2f ms (100 entries a page)
                     queue stats %.2f ms, a webhook with its figures %.2f ms
+expired             %d rows in %.0f ms
 `, r.Database, r.Attempts, r.Added, r.FillSeconds, r.FillRowsASecond, r.Deliveries,
 		float64(r.Bytes)/1e6, float64(r.BytesPerMillion)/1e6, r.LoadBefore, r.LoadAfter,
 		r.PublishOneMS, r.PublishHundredMS, r.Claim100MS, r.Complete100MS, r.LogFirstPageMS, r.LogDeepPageMS,
-		r.QueueStatsMS, r.WebhookMS)
+		r.QueueStatsMS, r.WebhookMS, r.ExpiredRows, r.ExpireMS)
 	return nil
 }
 
@@ -216,17 +227,20 @@ func measureHistory(ctx context.Context, s hookd.Store, historyHook, live int64,
 	}); err != nil {
 		return fmt.Errorf("publishing: %w", err)
 	}
-	// Claim and complete the deliveries just published, 100 at a time (a
-	// claim's share is the 100 workers: each is completed before the next).
+	// Claim and complete the 2,200 deliveries just published, 100 at a
+	// time (the webhook's share, a quarter of 400 workers, is 100: each
+	// claim is completed before the next).
 	var claims, completes []time.Duration
-	for i := range 20 {
+	claimedAll := 0
+	for i := range 22 {
 		worker := fmt.Sprintf("generate-%d", i)
 		start := time.Now()
-		c, err := s.Claim(ctx, hookd.ClaimRequest{Worker: worker, Limit: 100, Lease: time.Minute, Workers: 100})
+		c, err := s.Claim(ctx, hookd.ClaimRequest{Worker: worker, Limit: 100, Lease: time.Minute, Workers: 400})
 		if err != nil {
 			return fmt.Errorf("claiming: %w", err)
 		}
 		claims = append(claims, time.Since(start))
+		claimedAll += len(c.Deliveries)
 		results := make([]hookd.AttemptResult, 0, len(c.Deliveries))
 		for _, d := range c.Deliveries {
 			results = append(results, hookd.AttemptResult{DeliveryID: d.ID, WebhookID: d.WebhookID, Worker: worker,
@@ -238,6 +252,9 @@ func measureHistory(ctx context.Context, s hookd.Store, historyHook, live int64,
 			return fmt.Errorf("completing: %w", err)
 		}
 		completes = append(completes, time.Since(start))
+	}
+	if claimedAll != 2200 {
+		return fmt.Errorf("claimed %d of the 2200 deliveries published", claimedAll)
 	}
 	r.Claim100MS, r.Complete100MS = medianMS(claims), medianMS(completes)
 	if r.LogFirstPageMS, err = timed(50, func(int) error {
