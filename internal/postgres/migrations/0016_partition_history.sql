@@ -21,6 +21,16 @@
 -- changes: attempts (id, created_at); deliveries_queue (id); deliveries_done
 -- has none (no statement looks up a finished delivery by id alone).
 
+-- hookd_partition_lock_timeout bounds, for the rest of the transaction,
+-- the wait for the locks that attaching and dropping partitions take (a
+-- drop locks the parent table out entirely): rather than queue every
+-- statement on the table behind a long query, it fails, and the next
+-- maintenance round tries again. The migration itself waits as long as
+-- it must (it restores the setting after each call).
+CREATE FUNCTION hookd_partition_lock_timeout() RETURNS void LANGUAGE sql AS $$
+    SELECT set_config('lock_timeout', '2s', true);
+$$;
+
 -- hookd_day_partition makes parent's partition for day (UTC), moving into
 -- it the rows its DEFAULT partition holds for that day. It returns false
 -- when that partition exists. Prune calls it for the days ahead.
@@ -35,6 +45,7 @@ BEGIN
     IF to_regclass(quote_ident(part)) IS NOT NULL THEN
         RETURN false;
     END IF;
+    PERFORM hookd_partition_lock_timeout();
     SELECT a.attname INTO key FROM pg_partitioned_table p
         JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = p.partattrs[0]
         WHERE p.partrelid = parent;
@@ -59,6 +70,7 @@ DECLARE
     p     record;
     total bigint := 0;
 BEGIN
+    PERFORM hookd_partition_lock_timeout();
     FOR p IN
         SELECT c.oid::regclass AS part, c.reltuples::bigint AS n
         FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
@@ -143,10 +155,13 @@ $$;
 -- hookd_day_partitions makes the day partitions of parent for the days
 -- from first to last.
 CREATE FUNCTION pg_temp.hookd_day_partitions(parent regclass, first timestamptz, last timestamptz) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    was text := current_setting('lock_timeout');
 BEGIN
     PERFORM hookd_day_partition(parent, d::date)
     FROM generate_series((first AT TIME ZONE 'UTC')::date, (last AT TIME ZONE 'UTC')::date, interval '1 day') d
     WHERE first IS NOT NULL;
+    PERFORM set_config('lock_timeout', was, true);
 END;
 $$;
 
