@@ -58,3 +58,9 @@ func (s *Store) HistorySize(ctx context.Context) (attempts, deliveries, bytes in
 		 WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r')`).Scan(&attempts, &deliveries, &bytes)
 	return attempts, deliveries, bytes, wrapErr(err)
 }
+
+// SettleHistory vacuums and analyses the history's tables (hookd generate).
+func (s *Store) SettleHistory(ctx context.Context) error {
+	_, err := s.pool.Exec(ctx, `VACUUM (ANALYZE) attempts, deliveries, events`)
+	return wrapErr(err)
+}
