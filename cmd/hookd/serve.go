@@ -37,6 +37,7 @@ type serveConfig struct {
 	leaseMargin   time.Duration
 	retention     time.Duration
 	payloadKeep   time.Duration
+	logDatabase   string
 	disableAfter  time.Duration
 	maintainEvery time.Duration
 	shutdownGrace time.Duration
@@ -72,6 +73,7 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	fs.DurationVar(&c.lease, "lease", delivery.DefaultLease, "how long a claimed delivery stays with this process; after a crash another process (or a restart) takes it over after this (at least --timeout + --lease-margin)")
 	fs.DurationVar(&c.leaseMargin, "lease-margin", delivery.DefaultLeaseMargin, "the part of --lease beyond --timeout: the time to read a claim's webhooks and to record its attempts")
 	fs.DurationVar(&c.retention, "retention", 30*24*time.Hour, "how long attempt logs, finished deliveries and events are kept")
+	fs.StringVar(&c.logDatabase, "log-database", "", "a postgres:// URL of a read replica of --database that the log pages are read from (PostgreSQL only; empty: --database)")
 	fs.DurationVar(&c.payloadKeep, "payload-retention", 0, "how long event data and logged response bodies are kept, their metadata kept for --retention (0: as long as --retention)")
 	fs.DurationVar(&c.disableAfter, "disable-after", 5*24*time.Hour, "disable a webhook whose deliveries keep failing this long (0: never)")
 	fs.DurationVar(&c.maintainEvery, "maintenance-interval", 10*time.Minute, "how often retention and auto-disable run")
@@ -134,6 +136,8 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 		{"lease", c.lease < c.timeout+c.leaseMargin, fmt.Sprintf("use at least %s + %s (%s)",
 			settingName(c.fs, "timeout"), settingName(c.fs, "lease-margin"), c.timeout+c.leaseMargin)},
 		{"retention", c.retention < time.Hour, "use at least 1h"},
+		{"log-database", c.logDatabase != "" && (!isPostgres(c.logDatabase) || !isPostgres(*c.database)),
+			"use a postgres:// URL, with a postgres:// " + settingName(c.fs, "database")},
 		{"payload-retention", c.payloadKeep != 0 && (c.payloadKeep < time.Hour || c.payloadKeep > c.retention),
 			"use 0, or 1h up to " + settingName(c.fs, "retention")},
 		{"maintenance-interval", c.maintainEvery < time.Second, "use at least 1s"},
@@ -188,7 +192,8 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	// The store, the dispatcher and the API read the time from one clock.
 	clock := hookd.SystemClock
 	store, err := openStore(ctx, *c.database, storeopt.WithClock(clock), storeopt.WithQueryObserver(observe),
-		storeopt.WithCircuitPolicy(c.circuit), storeopt.WithCircuitObserver(circuitObserver(logger, m)))
+		storeopt.WithCircuitPolicy(c.circuit), storeopt.WithCircuitObserver(circuitObserver(logger, m)),
+		storeopt.WithLogReplica(c.logDatabase))
 	if err != nil {
 		return err // one line that names the database
 	}

@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -132,5 +133,34 @@ func TestPartitionsAheadAndExpired(t *testing.T) {
 	}
 	if log, err := s.Log(ctx, w.ID, true, 1, 10); err != nil || len(log) != 0 {
 		t.Errorf("log after the day expired: %d entries, %v", len(log), err)
+	}
+}
+
+// TestLogReplica reads log pages from the replica the store was opened
+// with: here another schema, whose log differs from the primary's.
+func TestLogReplica(t *testing.T) {
+	ctx := ctxT(t)
+	replicaSchema := pgtest.Schema(t)
+	replica := pgtest.OpenSchema(t, replicaSchema)
+	w := newWebhook(t, replica, "ASSET_ADDED")
+	publish(t, replica, 1, "ASSET_ADDED")
+	ds, err := storetest.Deliveries(replica.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 10, Lease: time.Minute, Workers: storetest.Workers}))
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("claimed %d, %v", len(ds), err)
+	}
+	if err := replica.Complete(ctx, []hookd.AttemptResult{{DeliveryID: ds[0].ID, At: time.Now(), Success: true, HTTPStatus: 200}}); err != nil {
+		t.Fatal(err)
+	}
+
+	primary := pgtest.Open(t, storeopt.WithLogReplica(pgtest.URLFor(t, replicaSchema)))
+	if mine := newWebhook(t, primary, "ASSET_ADDED"); mine.ID != w.ID {
+		t.Fatalf("webhook ids %d and %d: the test needs the same", mine.ID, w.ID)
+	}
+	log, err := primary.Log(ctx, w.ID, true, 1, 10)
+	if err != nil || len(log) != 1 || log[0].DeliveryID != ds[0].ID {
+		t.Fatalf("log through the replica: %+v, %v", log, err)
+	}
+	if _, err := primary.Log(ctx, w.ID+1, true, 1, 10); !errors.Is(err, hookd.ErrNotFound) {
+		t.Errorf("an unknown webhook's log: %v, want ErrNotFound", err)
 	}
 }

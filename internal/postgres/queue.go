@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hookd/hookd"
 )
@@ -624,10 +625,12 @@ func headersJSON(h map[string]string) string {
 
 // Log lists webhook webhookID's successful or failed attempts, newest
 // first; page is 1-based. An unknown webhook is ErrNotFound, so the API can
-// answer 404 rather than an empty log.
+// answer 404 rather than an empty log. It reads from the log replica when
+// the store has one (storeopt.WithLogReplica): a page may then lag the
+// primary by the replica's delay.
 func (s *Store) Log(ctx context.Context, webhookID int64, success bool, page, perPage int) ([]*hookd.LogEntry, error) {
 	limit, offset := hookd.Page(page, perPage)
-	rows, _ := s.pool.Query(ctx, `
+	rows, _ := s.logPool.Query(ctx, `
 		SELECT id, delivery_id, webhook_id, event_id, event, message_id, attempt, success, http_status,
 		       duration_ns, error_class, error, request_headers, response_body, created_at, next_attempt_at
 		FROM attempts
@@ -646,7 +649,7 @@ func (s *Store) Log(ctx context.Context, webhookID int64, success bool, page, pe
 		return nil, wrapErr(err)
 	}
 	if len(entries) == 0 {
-		if err := s.checkWebhook(ctx, webhookID); err != nil {
+		if err := checkWebhook(ctx, s.logPool, webhookID); err != nil {
 			return nil, err
 		}
 	}
@@ -654,8 +657,14 @@ func (s *Store) Log(ctx context.Context, webhookID int64, success bool, page, pe
 }
 
 func (s *Store) checkWebhook(ctx context.Context, id int64) error {
+	return checkWebhook(ctx, s.pool, id)
+}
+
+// checkWebhook answers ErrNotFound when webhook id does not exist in the
+// database pool reaches.
+func checkWebhook(ctx context.Context, pool *pgxpool.Pool, id int64) error {
 	var ok bool
-	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM webhooks WHERE id = $1)`, id).Scan(&ok); err != nil {
+	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM webhooks WHERE id = $1)`, id).Scan(&ok); err != nil {
 		return wrapErr(err)
 	}
 	if !ok {

@@ -18,6 +18,10 @@ type Options struct {
 	// ObserveCircuit, when not nil, is told of every circuit that this
 	// process's Complete opened or closed, once its transaction committed.
 	ObserveCircuit hookd.CircuitObserver
+	// LogReplica, when set, is the URL of a read replica of a PostgreSQL
+	// store's database that log pages (Store.Log) are read from, so that
+	// reading a long history does not load the primary.
+	LogReplica string
 }
 
 // Option sets one of the Options.
@@ -40,6 +44,10 @@ func WithCircuitPolicy(p hookd.CircuitPolicy) Option { return func(o *Options) {
 func WithCircuitObserver(observe hookd.CircuitObserver) Option {
 	return func(o *Options) { o.ObserveCircuit = observe }
 }
+
+// WithLogReplica makes a PostgreSQL store read log pages from the replica
+// at url.
+func WithLogReplica(url string) Option { return func(o *Options) { o.LogReplica = url } }
 
 // New returns the options that opts set, with the defaults for the rest.
 func New(opts []Option) Options {
