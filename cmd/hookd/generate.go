@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -102,7 +103,7 @@ func generateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if *target > attempts {
 		perDelivery := 1 + 1/float64(*retryEvery)
-		n := int64(float64(*target-attempts) / perDelivery)
+		n := int64(math.Round(float64(*target-attempts) / perDelivery))
 		span := time.Duration(*days) * 24 * time.Hour
 		now := hookd.SystemClock.Now()
 		h := hookd.HistoryFill{
