@@ -139,8 +139,22 @@ type Store interface {
 	Requeue(ctx context.Context, webhookID int64, from, to time.Time) (int, error)
 
 	// Prune deletes attempts, finished deliveries and events older than
-	// before, and returns how many rows went.
+	// before, and returns how many rows went. It never holds the database
+	// long: SQLite deletes in transactions of hookd.PruneChunk rows;
+	// PostgreSQL drops whole days of its history (so it may keep rows up to
+	// a day past before; the count of a dropped day is PostgreSQL's
+	// estimate) and makes the days ahead (hookd.DayPartitions of the
+	// store's clock).
 	Prune(ctx context.Context, before time.Time) (int64, error)
+	// ClearPayloads clears the payloads (event data, logged response
+	// bodies) older than before, metadata kept, except events a pending
+	// delivery still needs, and returns how many rows it cleared. Each call
+	// starts where the previous one ended, in transactions of PruneChunk rows.
+	ClearPayloads(ctx context.Context, before time.Time) (int64, error)
+	// Erase erases the data of the events e names (see Erasure, which
+	// callers validate first): an unknown event is ErrNotFound; a project or
+	// user without events erases nothing.
+	Erase(ctx context.Context, e Erasure) (Erased, error)
 	// DisableFailing disables webhooks whose deliveries have failed without
 	// a success since before, and returns their ids.
 	DisableFailing(ctx context.Context, before time.Time) ([]int64, error)

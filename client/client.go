@@ -231,6 +231,31 @@ func (c *Client) Circuit(ctx context.Context, webhookID int64) (*api.Circuit, er
 	return &out.Circuit, nil
 }
 
+// EraseEvent erases one event's data (GDPR): its data, the response
+// bodies logged for it and its queued deliveries, which are cancelled.
+// Its metadata stays. An unknown event is a 404 *Error.
+func (c *Client) EraseEvent(ctx context.Context, eventID string) (*api.Erased, error) {
+	return c.erase(ctx, "/api/v2/admin/events/"+url.PathEscape(eventID)+"/erase")
+}
+
+// EraseProject erases the data of every event of a project, as EraseEvent.
+func (c *Client) EraseProject(ctx context.Context, projectID string) (*api.Erased, error) {
+	return c.erase(ctx, "/api/v2/admin/projects/"+url.PathEscape(projectID)+"/erase")
+}
+
+// EraseUser erases the data of every event of a user, as EraseEvent.
+func (c *Client) EraseUser(ctx context.Context, userID int64) (*api.Erased, error) {
+	return c.erase(ctx, fmt.Sprintf("/api/v2/admin/users/%d/erase", userID))
+}
+
+func (c *Client) erase(ctx context.Context, path string) (*api.Erased, error) {
+	var out api.ErasedResponse
+	if err := c.do(ctx, "POST", path, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out.Erased, nil
+}
+
 // UpdateSettings changes the settings present in update, keyed by their
 // JSON names ("max_in_flight", "max_per_second", "ordering"); a nil entry
 // resets one to the default. It returns the webhook's settings after the

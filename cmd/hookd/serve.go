@@ -38,6 +38,8 @@ type serveConfig struct {
 	lease          time.Duration
 	leaseMargin    time.Duration
 	retention      time.Duration
+	payloadKeep    time.Duration
+	logDatabase    string
 	disableAfter   time.Duration
 	maintainEvery  time.Duration
 	shutdownGrace  time.Duration
@@ -75,6 +77,8 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	fs.DurationVar(&c.lease, "lease", delivery.DefaultLease, "how long a claimed delivery stays with this process; after a crash another process (or a restart) takes it over after this (at least --timeout + --lease-margin)")
 	fs.DurationVar(&c.leaseMargin, "lease-margin", delivery.DefaultLeaseMargin, "the part of --lease beyond --timeout: the time to read a claim's webhooks and to record its attempts")
 	fs.DurationVar(&c.retention, "retention", 30*24*time.Hour, "how long attempt logs, finished deliveries and events are kept")
+	fs.StringVar(&c.logDatabase, "log-database", "", "a postgres:// URL of a read replica of --database that the log pages are read from (PostgreSQL only; empty: --database)")
+	fs.DurationVar(&c.payloadKeep, "payload-retention", 0, "how long event data and logged response bodies are kept, their metadata kept for --retention (0: as long as --retention)")
 	fs.DurationVar(&c.disableAfter, "disable-after", 5*24*time.Hour, "disable a webhook whose deliveries keep failing this long (0: never)")
 	fs.DurationVar(&c.maintainEvery, "maintenance-interval", 10*time.Minute, "how often retention and auto-disable run")
 	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 0, "how long in-flight requests and attempts may take to finish on SIGTERM; attempts cut off then are not counted and are retried (0: --timeout + 5s)")
@@ -138,6 +142,10 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 		{"lease", c.lease < c.timeout+c.leaseMargin, fmt.Sprintf("use at least %s + %s (%s)",
 			settingName(c.fs, "timeout"), settingName(c.fs, "lease-margin"), c.timeout+c.leaseMargin)},
 		{"retention", c.retention < time.Hour, "use at least 1h"},
+		{"log-database", c.logDatabase != "" && (!isPostgres(c.logDatabase) || !isPostgres(*c.database)),
+			"use a postgres:// URL, with a postgres:// " + settingName(c.fs, "database")},
+		{"payload-retention", c.payloadKeep != 0 && (c.payloadKeep < time.Hour || c.payloadKeep > c.retention),
+			"use 0, or 1h up to " + settingName(c.fs, "retention")},
 		{"maintenance-interval", c.maintainEvery < time.Second, "use at least 1s"},
 		{"disable-after", c.disableAfter < 0, "use 0 (never) or more"},
 		{"notify-debounce", c.notifyDebounce < 0, "use 0 (no debounce) or more"},
@@ -196,7 +204,8 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	clock := hookd.SystemClock
 	notifier := notify.New(clock, c.notifyDebounce, logger)
 	store, err := openStore(ctx, *c.database, storeopt.WithClock(clock), storeopt.WithQueryObserver(observe),
-		storeopt.WithCircuitPolicy(c.circuit), storeopt.WithCircuitObserver(circuitObserver(logger, m, notifier)))
+		storeopt.WithCircuitPolicy(c.circuit), storeopt.WithCircuitObserver(circuitObserver(logger, m, notifier)),
+		storeopt.WithLogReplica(c.logDatabase))
 	if err != nil {
 		return err // one line that names the database
 	}
@@ -242,7 +251,7 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	defer stopWork()
 	dispatched := make(chan error, 1)
 	go func() { dispatched <- dispatcher.Run(workCtx) }()
-	go dispatcher.Maintain(workCtx, c.maintainEvery, c.retention, c.disableAfter)
+	go dispatcher.Maintain(workCtx, c.maintainEvery, delivery.Retention{History: c.retention, Payloads: c.payloadKeep}, c.disableAfter)
 	go notifier.Run(workCtx, store)
 	if outbox != nil {
 		if schema, err := outbox.OutboxSchema(ctx); err == nil {

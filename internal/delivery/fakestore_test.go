@@ -31,6 +31,7 @@ type fakeStore struct {
 	failTargets   int // the next n Targets calls fail
 
 	pruned   []time.Time
+	cleared  []time.Time
 	disabled []time.Time
 }
 
@@ -162,6 +163,13 @@ func (s *fakeStore) Prune(ctx context.Context, before time.Time) (int64, error) 
 	defer s.mu.Unlock()
 	s.pruned = append(s.pruned, before)
 	return 3, nil
+}
+
+func (s *fakeStore) ClearPayloads(ctx context.Context, before time.Time) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cleared = append(s.cleared, before)
+	return 2, nil
 }
 
 func (s *fakeStore) DisableFailing(ctx context.Context, before time.Time) ([]int64, error) {

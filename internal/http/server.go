@@ -137,6 +137,10 @@ func (s *Server) routes() {
 	s.handle("DELETE /api/v2/admin/projects/{project_id}", adminsOnly, s.deleteProject)
 	s.handle("GET /api/v2/projects/{project_id}", anyKey, s.getProject)
 
+	s.handle("POST /api/v2/admin/events/{event_id}/erase", adminsOnly, s.eraseEvent)
+	s.handle("POST /api/v2/admin/projects/{project_id}/erase", adminsOnly, s.eraseProject)
+	s.handle("POST /api/v2/admin/users/{user_id}/erase", adminsOnly, s.eraseUser)
+
 	s.handle("GET /api/v2/user/api_keys", adminsOnly, s.listAPIKeys)
 	s.handle("POST /api/v2/user/api_keys", adminsOnly, s.createAPIKey)
 	s.handle("DELETE /api/v2/user/api_keys/{api_key_id}", adminsOnly, s.deleteAPIKey)

@@ -62,6 +62,10 @@ var wireBodies = map[string]struct{ request, answer any }{
 	"deleteProject": {nil, api.OK{}},
 	"getProject":    {nil, api.ProjectResponse{}},
 
+	"eraseEvent":   {nil, api.ErasedResponse{}},
+	"eraseProject": {nil, api.ErasedResponse{}},
+	"eraseUser":    {nil, api.ErasedResponse{}},
+
 	"listAPIKeys":  {nil, api.APIKeysResponse{}},
 	"createAPIKey": {nil, api.APIKeyCreated{}},
 	"deleteAPIKey": {nil, api.OK{}},

@@ -295,7 +295,7 @@ func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
 			var data []byte
 			err := tx.QueryRow(ctx, `
 				SELECT f.seq, f.event_id, f.after_webhook_id, e.event, e.project_id, e.user_id, e.data
-				FROM fan_outs f LEFT JOIN events e ON e.id = f.event_id
+				FROM fan_outs f LEFT JOIN events e ON e.id = f.event_id AND e.erased_at IS NULL
 				ORDER BY f.seq LIMIT 1 FOR UPDATE OF f`).Scan(&seq, &e.ID, &after, &name, &e.ProjectID, &e.UserID, &data)
 			if errors.Is(err, pgx.ErrNoRows) {
 				break

@@ -42,6 +42,7 @@ var migrationFS embed.FS
 // Store is a hookd.Store on PostgreSQL.
 type Store struct {
 	pool    *pgxpool.Pool
+	logPool *pgxpool.Pool   // Log's: pool, or a read replica's (storeopt.WithLogReplica)
 	connCfg *pgx.ConnConfig // for the dedicated LISTEN and leader connections
 	wake    chan struct{}
 	// outboxWake tells the outbox's relay of rows committed (OutboxChannel)
@@ -109,12 +110,19 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, opts ...storeopt.Optio
 	if err != nil {
 		return nil, wrapErr(err)
 	}
+	s.logPool = pool
+	if o.LogReplica != "" {
+		if s.logPool, err = replicaPool(ctx, o.LogReplica, cfg); err != nil {
+			pool.Close()
+			return nil, err
+		}
+	}
 	lctx, cancel := context.WithCancel(context.Background())
 	s.pool, s.connCfg, s.cancel = pool, cfg.ConnConfig.Copy(), cancel
 	if err := s.Migrate(ctx); err != nil {
 		cancel()
 		close(s.done)
-		pool.Close()
+		s.closePools()
 		return nil, err
 	}
 	go s.listen(lctx)
@@ -231,8 +239,30 @@ func (s *Store) Close() error {
 	for c := range leaders {
 		unlead(ctx, c)
 	}
-	s.pool.Close()
+	s.closePools()
 	return nil
+}
+
+// replicaPool connects to the read replica at url, set up as primary's
+// connections are (UTC times, observed statements).
+func replicaPool(ctx context.Context, url string, primary *pgxpool.Config) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: log replica: %w", err)
+	}
+	cfg.AfterConnect, cfg.ConnConfig.Tracer = primary.AfterConnect, primary.ConnConfig.Tracer
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: log replica: %w", wrapErr(err))
+	}
+	return pool, nil
+}
+
+func (s *Store) closePools() {
+	if s.logPool != s.pool {
+		s.logPool.Close()
+	}
+	s.pool.Close()
 }
 
 // Wakeup delivers a value when deliveries may have become due: after this

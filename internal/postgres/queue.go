@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hookd/hookd"
 )
@@ -72,7 +73,7 @@ WITH g AS (
 	FROM g WHERE w.id = g.webhook_id
 ), claimed AS (
 	UPDATE deliveries d SET leased_by = $7, lease_until = $8, next_attempt_at = $8
-	FROM picked WHERE d.id = picked.id
+	FROM picked WHERE d.id = picked.id AND d.state = 'pending' -- the queue partition only (0016)
 	RETURNING d.id, d.webhook_id, d.message_id, d.event_id, d.attempts, d.created_at, d.lane IS NOT NULL AS ordered
 )
 SELECT c.id, c.webhook_id, c.message_id, c.attempts, c.created_at, c.ordered,
@@ -302,7 +303,7 @@ const healthSQL = `
 SELECT id, failing_since, last_success_at, last_run_at, last_run_success, last_run_status,
        last_run_duration_ns, last_run_event, disabled, ` + circuitColumns + `
 FROM webhooks
-WHERE id IN (SELECT webhook_id FROM deliveries WHERE id = ANY($1))
+WHERE id IN (SELECT webhook_id FROM deliveries WHERE id = ANY($1) AND state = 'pending')
 ORDER BY id
 FOR NO KEY UPDATE`
 
@@ -640,10 +641,12 @@ func headersJSON(h map[string]string) string {
 
 // Log lists webhook webhookID's successful or failed attempts, newest
 // first; page is 1-based. An unknown webhook is ErrNotFound, so the API can
-// answer 404 rather than an empty log.
+// answer 404 rather than an empty log. It reads from the log replica when
+// the store has one (storeopt.WithLogReplica): a page may then lag the
+// primary by the replica's delay.
 func (s *Store) Log(ctx context.Context, webhookID int64, success bool, page, perPage int) ([]*hookd.LogEntry, error) {
 	limit, offset := hookd.Page(page, perPage)
-	rows, _ := s.pool.Query(ctx, `SELECT `+attemptCols+` FROM attempts
+	rows, _ := s.logPool.Query(ctx, `SELECT `+attemptCols+` FROM attempts
 		WHERE webhook_id = $1 AND success = $2
 		ORDER BY created_at DESC, id DESC
 		LIMIT $3 OFFSET $4`, webhookID, success, limit, offset)
@@ -652,7 +655,7 @@ func (s *Store) Log(ctx context.Context, webhookID int64, success bool, page, pe
 		return nil, wrapErr(err)
 	}
 	if len(entries) == 0 {
-		if err := s.checkWebhook(ctx, webhookID); err != nil {
+		if err := checkWebhook(ctx, s.logPool, webhookID); err != nil {
 			return nil, err
 		}
 	}
@@ -673,8 +676,14 @@ func scanLogEntry(row pgx.CollectableRow) (*hookd.LogEntry, error) {
 }
 
 func (s *Store) checkWebhook(ctx context.Context, id int64) error {
+	return checkWebhook(ctx, s.pool, id)
+}
+
+// checkWebhook answers ErrNotFound when webhook id does not exist in the
+// database pool reaches.
+func checkWebhook(ctx context.Context, pool *pgxpool.Pool, id int64) error {
 	var ok bool
-	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM webhooks WHERE id = $1)`, id).Scan(&ok); err != nil {
+	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM webhooks WHERE id = $1)`, id).Scan(&ok); err != nil {
 		return wrapErr(err)
 	}
 	if !ok {
@@ -695,6 +704,7 @@ func (s *Store) Requeue(ctx context.Context, webhookID int64, from, to time.Time
 			UPDATE deliveries SET state = 'pending', next_attempt_at = CASE WHEN lane IS NULL THEN $4::timestamptz ELSE $5::timestamptz END,
 			                      leased_by = NULL, lease_until = NULL
 			WHERE webhook_id = $1 AND state = 'failed' AND last_attempt_at >= $2 AND last_attempt_at < $3
+			  AND EXISTS (SELECT 1 FROM events e WHERE e.id = event_id AND e.erased_at IS NULL)
 			RETURNING lane`,
 			webhookID, ms(from), ms(to), ms(now), hookd.LaneBlocked)
 		requeued := lanes{}
@@ -726,33 +736,6 @@ func (s *Store) Requeue(ctx context.Context, webhookID int64, from, to time.Time
 	}
 	s.wakeup()
 	return n, nil
-}
-
-// Prune deletes the attempts made before before, the deliveries that
-// finished before it, and the events created before it that no delivery
-// refers to any more. It returns how many rows went.
-func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
-	before = ms(before)
-	var total int64
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		for _, q := range []string{
-			`DELETE FROM attempts WHERE created_at < $1`,
-			`DELETE FROM deliveries WHERE state <> 'pending' AND last_attempt_at < $1`,
-			`DELETE FROM events e WHERE created_at < $1
-			 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id)`,
-		} {
-			tag, err := tx.Exec(ctx, q, before)
-			if err != nil {
-				return err
-			}
-			total += tag.RowsAffected()
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, wrapErr(err)
-	}
-	return total, nil
 }
 
 // DisableFailing disables the enabled webhooks that have been failing since

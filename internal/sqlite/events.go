@@ -119,7 +119,9 @@ func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
 		for created < s.fanOutChunk {
 			var seq, after int64
 			var eventID string
-			err := tx.QueryRowContext(ctx, `SELECT seq, event_id, after_webhook_id FROM fan_outs ORDER BY seq LIMIT 1`).Scan(&seq, &eventID, &after)
+			var erased sql.NullInt64
+			err := tx.QueryRowContext(ctx, `SELECT f.seq, f.event_id, f.after_webhook_id, e.erased_at
+				FROM fan_outs f LEFT JOIN events e ON e.id = f.event_id ORDER BY f.seq LIMIT 1`).Scan(&seq, &eventID, &after, &erased)
 			if errors.Is(err, sql.ErrNoRows) {
 				remaining = false
 				break
@@ -132,9 +134,9 @@ func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
 			var rest []int64
 			e, _, err := readEvent(ctx, tx, eventID)
 			switch {
-			case err == nil:
+			case err == nil && !erased.Valid:
 				rest = hookd.AfterWebhook(subs.Match(e), after)
-			case !errors.Is(err, hookd.ErrNotFound):
+			case err != nil && !errors.Is(err, hookd.ErrNotFound):
 				return err
 			}
 			chunk := rest[:min(len(rest), s.fanOutChunk-created)]

@@ -515,6 +515,7 @@ func (s *Store) Requeue(ctx context.Context, webhookID int64, from, to time.Time
 			SET state = 'pending', next_attempt_at = CASE WHEN lane IS NULL THEN ?1 ELSE ?2 END,
 			    leased_by = NULL, lease_until = NULL
 			WHERE webhook_id = ?3 AND state = 'failed' AND last_attempt_at >= ?4 AND last_attempt_at < ?5
+			  AND EXISTS (SELECT 1 FROM events e WHERE e.id = event_id AND e.erased_at IS NULL)
 			RETURNING lane`,
 			ms(now), ms(hookd.LaneBlocked), webhookID, ms(from), ms(to))
 		if err != nil {

@@ -55,6 +55,10 @@ type Store struct {
 	fanOutChunk    int                   // the most deliveries a transaction creates
 
 	subs hookd.SubscriptionCache // what publishing matches events with (subscriptions)
+
+	// chunkDone, when set, is told the rows each transaction of the
+	// history's upkeep changed (tests check that they stay small).
+	chunkDone func(rows int64)
 }
 
 var _ hookd.Store = (*Store)(nil)

@@ -21,6 +21,10 @@ type Options struct {
 	// FanOutChunk bounds the deliveries one transaction creates (default
 	// hookd.FanOutChunk; tests make it small).
 	FanOutChunk int
+	// LogReplica, when set, is the URL of a read replica of a PostgreSQL
+	// store's database that log pages (Store.Log) are read from, so that
+	// reading a long history does not load the primary.
+	LogReplica string
 }
 
 // Option sets one of the Options.
@@ -47,6 +51,10 @@ func WithCircuitObserver(observe hookd.CircuitObserver) Option {
 // WithFanOutChunk makes a transaction create at most n deliveries
 // (hookd.PlanFanOut).
 func WithFanOutChunk(n int) Option { return func(o *Options) { o.FanOutChunk = n } }
+
+// WithLogReplica makes a PostgreSQL store read log pages from the replica
+// at url.
+func WithLogReplica(url string) Option { return func(o *Options) { o.LogReplica = url } }
 
 // New returns the options that opts set, with the defaults for the rest.
 func New(opts []Option) Options {

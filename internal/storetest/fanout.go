@@ -95,4 +95,15 @@ func FanOut(t *testing.T, a, b hookd.Store) {
 	// Without a backlog, a publish within the chunk creates its own again.
 	publish(t, a, newEvent(assetRemoved, nil, nil))
 	equal(t, "no backlog: created at once", queued(), total+1)
+
+	// An event erased while it waits for its fan-out gets no deliveries.
+	erased := newEvent(assetAdded, nil, nil)
+	publish(t, a, erased)
+	_, err = a.Erase(ctx(t), hookd.Erasure{EventID: erased.ID})
+	must(t, err, "Erase")
+	for more := true; more; {
+		more, err = b.FanOut(ctx(t))
+		must(t, err, "FanOut of an erased event")
+	}
+	equal(t, "deliveries of an erased event", queued(), total+1)
 }
