@@ -69,6 +69,7 @@ func TestEventsModule(t *testing.T) {
 		"\"UPDATED_DAG_ACTION_RUN\"]);",
 		"export const EVENT_FAMILIES = Object.freeze([",
 		"\"label\": \"Assets\"",
+		`export const NOTIFICATION_KINDS = Object.freeze(["webhook.disabled","circuit.opened","circuit.closed","delivery.failed","replay.finished"]);`,
 	} {
 		if !strings.Contains(js, want) {
 			t.Errorf("events.js lacks %q", want)

@@ -83,6 +83,7 @@ async function call(method, path, body, key = apiKey()) {
 
 const base = '/api/v2/admin';
 const hook = (id) => `${base}/webhooks/${encodeURIComponent(id)}`;
+const notification = (id) => `${base}/notifications/${encodeURIComponent(id)}`;
 
 export const api = {
   // verifyKey checks a key before it is kept: any admin route will do.
@@ -131,4 +132,21 @@ export const api = {
   updateSettings: (id, change) => request('POST', `${hook(id)}/settings`, { settings: change }).then((r) => r.settings),
 
   listProjects: () => request('GET', `${base}/projects`).then((r) => r.projects),
+
+  // Operational notifications' subscriptions.
+  listNotifications: () => request('GET', `${base}/notifications`).then((r) => r.notifications),
+  getNotification: (id) => request('GET', notification(id)).then((r) => r.notification),
+  createNotification: (body) => request('POST', `${base}/notifications`, body).then((r) => r.notification),
+  updateNotification: (id, change) => request('POST', notification(id), change).then((r) => r.notification),
+  deleteNotification: (id) => request('DELETE', notification(id)),
+  notificationSecret: (id) => request('GET', `${notification(id)}/secret`).then((r) => r.secret),
+  // notificationLog reads a page of a subscription's success or failed
+  // log: its attempts, latest first.
+  notificationLog: (id, success, page = 1, perPage = 25) =>
+    request('GET', `${notification(id)}/${success ? 'success' : 'failed'}?page=${page}&per_page=${perPage}`)
+      .then((r) => (success ? r.success_log : r.failed_log)),
+
+  // erase clears the data of an event, or of every event of a project or
+  // a user (scope "events", "projects" or "users").
+  erase: (scope, id) => request('POST', `${base}/${scope}/${encodeURIComponent(id)}/erase`).then((r) => r.erased),
 };
