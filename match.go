@@ -7,9 +7,11 @@ import (
 )
 
 // Matching is the one rule that decides who receives an event (README:
-// The delivery contract): Webhook.Matches. The stores apply it when an event
+// The delivery contract): Webhook.Matches, then the webhook's payload
+// filter, if it has one (Filter.Accepts). The stores apply it when an event
 // is published, inside the transaction that queues its deliveries, through
-// the index of Subscriptions.
+// the index of Subscriptions; a replay applies it to the events it re-sends
+// (Replay.Resend).
 
 // Matches reports whether the webhook receives e: it is enabled, subscribed
 // to the event's name, of the event's project (or of none) and of the event's
@@ -54,61 +56,94 @@ type Subscriptions struct {
 }
 
 type eventSubscribers struct {
-	anyProject []*Webhook            // webhooks of no project, by id
-	byProject  map[string][]*Webhook // webhooks of a project, by id
+	anyProject []subscriber            // webhooks of no project, by id
+	byProject  map[string][]subscriber // webhooks of a project, by id
 }
 
-// NewSubscriptions indexes hooks; disabled ones are left out.
-func NewSubscriptions(hooks []*Webhook) *Subscriptions {
+// Subscriber is a webhook as matching reads it: the fields that
+// Webhook.Matches reads, and the source of its payload filter ("" for
+// none).
+type Subscriber struct {
+	Webhook *Webhook
+	Filter  string
+}
+
+// subscriber is a Subscriber with its filter compiled (nil for none).
+type subscriber struct {
+	*Webhook
+	filter *Filter
+}
+
+// NewSubscriptions indexes subs; disabled webhooks are left out.
+func NewSubscriptions(subs []Subscriber) *Subscriptions {
+	return newSubscriptions(subs, filterSources{})
+}
+
+// newSubscriptions indexes subs with the filters compiled in filters,
+// compiling there those it lacks.
+func newSubscriptions(subs []Subscriber, filters filterSources) *Subscriptions {
 	s := &Subscriptions{byEvent: map[string]*eventSubscribers{}}
-	sorted := slices.Clone(hooks)
-	slices.SortFunc(sorted, func(a, b *Webhook) int { return cmp.Compare(a.ID, b.ID) })
-	for _, w := range sorted {
+	sorted := slices.Clone(subs)
+	slices.SortFunc(sorted, func(a, b Subscriber) int { return cmp.Compare(a.Webhook.ID, b.Webhook.ID) })
+	for _, sub := range sorted {
+		w := sub.Webhook
 		if w.Disabled {
 			continue
 		}
+		entry := subscriber{Webhook: w, filter: filters.compile(sub.Filter)}
 		for _, name := range slices.Compact(slices.Sorted(slices.Values(w.TriggerEvents))) {
 			subs := s.byEvent[name]
 			if subs == nil {
-				subs = &eventSubscribers{byProject: map[string][]*Webhook{}}
+				subs = &eventSubscribers{byProject: map[string][]subscriber{}}
 				s.byEvent[name] = subs
 			}
 			if w.ProjectID == nil {
-				subs.anyProject = append(subs.anyProject, w)
+				subs.anyProject = append(subs.anyProject, entry)
 			} else {
-				subs.byProject[*w.ProjectID] = append(subs.byProject[*w.ProjectID], w)
+				subs.byProject[*w.ProjectID] = append(subs.byProject[*w.ProjectID], entry)
 			}
 		}
 	}
 	return s
 }
 
-// Match returns the ids of the webhooks that receive e (Webhook.Matches),
-// in ascending order.
+// Match returns the ids of the webhooks that receive e (Webhook.Matches and
+// their filters), in ascending order. Filters share one FilterInput, so
+// e's data is parsed at most once, and only if a filter reads it.
 func (s *Subscriptions) Match(e *Event) []int64 {
 	subs := s.byEvent[e.Event]
 	if subs == nil {
 		return nil
 	}
-	var inProject []*Webhook
+	var inProject []subscriber
 	if e.ProjectID != nil {
 		inProject = subs.byProject[*e.ProjectID]
 	}
 	var ids []int64
+	var in *FilterInput
 	for _, w := range mergeByID(subs.anyProject, inProject) {
-		if w.Matches(e) {
-			ids = append(ids, w.ID)
+		if !w.Matches(e) {
+			continue
 		}
+		if w.filter != nil {
+			if in == nil {
+				in = NewFilterInput(e)
+			}
+			if !w.filter.Accepts(in) {
+				continue
+			}
+		}
+		ids = append(ids, w.ID)
 	}
 	return ids
 }
 
 // mergeByID merges two lists sorted by id.
-func mergeByID(a, b []*Webhook) []*Webhook {
+func mergeByID(a, b []subscriber) []subscriber {
 	if len(b) == 0 {
 		return a
 	}
-	out := make([]*Webhook, 0, len(a)+len(b))
+	out := make([]subscriber, 0, len(a)+len(b))
 	for len(a) > 0 && len(b) > 0 {
 		if a[0].ID < b[0].ID {
 			out, a = append(out, a[0]), a[1:]
@@ -125,24 +160,48 @@ func mergeByID(a, b []*Webhook) []*Webhook {
 // subscriptions, state, project or users (in the same transaction), and
 // read it in each publish's transaction: a publish matches with the index
 // of the version it reads, in whichever process the change was made.
+//
+// Its filters are compiled once: building the index again compiles only
+// the filters it has not seen (a webhook's filter changing raises the
+// version too).
 type SubscriptionCache struct {
 	mu      sync.Mutex
 	version int64
 	index   *Subscriptions
+	filters filterSources // those of the index, by source
 }
 
-// At returns the index at version, building it with load (every webhook,
-// with its users) when the one it has is of another version.
-func (c *SubscriptionCache) At(version int64, load func() ([]*Webhook, error)) (*Subscriptions, error) {
+// At returns the index at version, building it with load (every enabled
+// webhook, with its users and filter) when the one it has is of another
+// version.
+func (c *SubscriptionCache) At(version int64, load func() ([]Subscriber, error)) (*Subscriptions, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.index != nil && c.version == version {
 		return c.index, nil
 	}
-	hooks, err := load()
+	subs, err := load()
 	if err != nil {
 		return nil, err
 	}
-	c.index, c.version = NewSubscriptions(hooks), version
+	// Only the filters of this index are kept: one that was replaced goes.
+	filters := make(filterSources, len(c.filters))
+	for _, sub := range subs {
+		if f, ok := c.filters[sub.Filter]; ok {
+			filters[sub.Filter] = f
+		}
+	}
+	c.index, c.version, c.filters = newSubscriptions(subs, filters), version, filters
 	return c.index, nil
+}
+
+// Filter returns source compiled (nil for ""), from the index's filters
+// when it is one of them.
+func (c *SubscriptionCache) Filter(source string) *Filter {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f, ok := c.filters[source]; ok {
+		return f
+	}
+	return filterSources{}.compile(source)
 }

@@ -37,7 +37,7 @@ func TestSubscriptionsMatch(t *testing.T) {
 		{ID: 6, TriggerEvents: []string{"A"}, Users: []WebhookUser{{UserID: 8}}},
 		{ID: 8, TriggerEvents: []string{"A"}, ProjectID: &p, Users: []WebhookUser{{UserID: 7}}},
 	}
-	subs := NewSubscriptions(hooks)
+	subs := NewSubscriptions(unfiltered(hooks))
 	for _, e := range []*Event{
 		{Event: "A", ProjectID: &p, UserID: &user},
 		{Event: "A"},
@@ -64,8 +64,8 @@ func TestSubscriptionsMatch(t *testing.T) {
 func TestSubscriptionCache(t *testing.T) {
 	var c SubscriptionCache
 	loads := 0
-	load := func(hooks ...*Webhook) func() ([]*Webhook, error) {
-		return func() ([]*Webhook, error) { loads++; return hooks, nil }
+	load := func(hooks ...*Webhook) func() ([]Subscriber, error) {
+		return func() ([]Subscriber, error) { loads++; return unfiltered(hooks), nil }
 	}
 	a := &Webhook{ID: 1, TriggerEvents: []string{"A"}}
 	s1, _ := c.At(3, load(a))
@@ -87,7 +87,7 @@ func BenchmarkPublishMatch(b *testing.B) {
 		project := fmt.Sprint("P", i)
 		hooks = append(hooks, &Webhook{ID: int64(i + 1), TriggerEvents: EventNames, ProjectID: &project})
 	}
-	subs := NewSubscriptions(hooks)
+	subs := NewSubscriptions(unfiltered(hooks))
 	project := "P5000"
 	e := &Event{Event: "ASSET_ADDED", ProjectID: &project}
 	for b.Loop() {
@@ -95,4 +95,13 @@ func BenchmarkPublishMatch(b *testing.B) {
 			b.Fatal("want one match")
 		}
 	}
+}
+
+// unfiltered is hooks as subscribers without filters.
+func unfiltered(hooks []*Webhook) []Subscriber {
+	subs := make([]Subscriber, len(hooks))
+	for i, w := range hooks {
+		subs[i] = Subscriber{Webhook: w}
+	}
+	return subs
 }

@@ -13,9 +13,10 @@ func (s *Store) Settings(ctx context.Context, webhookID int64) (hookd.WebhookSet
 	var (
 		inFlight  *int
 		perSecond *float64
+		filter    *string
 	)
-	err := s.pool.QueryRow(ctx, `SELECT max_in_flight, max_per_second FROM webhooks WHERE id = $1`,
-		webhookID).Scan(&inFlight, &perSecond)
+	err := s.pool.QueryRow(ctx, `SELECT max_in_flight, max_per_second, filter FROM webhooks WHERE id = $1`,
+		webhookID).Scan(&inFlight, &perSecond, &filter)
 	if err != nil {
 		return hookd.WebhookSettings{}, fmt.Errorf("webhook %d: %w", webhookID, wrapErr(err))
 	}
@@ -26,6 +27,9 @@ func (s *Store) Settings(ctx context.Context, webhookID int64) (hookd.WebhookSet
 	if perSecond != nil {
 		set.MaxPerSecond = *perSecond
 	}
+	if filter != nil {
+		set.Filter = *filter
+	}
 	return set, nil
 }
 
@@ -33,8 +37,8 @@ func (s *Store) Settings(ctx context.Context, webhookID int64) (hookd.WebhookSet
 // stored as NULL.
 func (s *Store) UpdateSettings(ctx context.Context, webhookID int64, set hookd.WebhookSettings) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE webhooks SET max_in_flight = NULLIF($1::integer, 0),
-		max_per_second = NULLIF($2::double precision, 0) WHERE id = $3`,
-		set.MaxInFlight, set.MaxPerSecond, webhookID)
+		max_per_second = NULLIF($2::double precision, 0), filter = NULLIF($3::text, '') WHERE id = $4`,
+		set.MaxInFlight, set.MaxPerSecond, set.Filter, webhookID)
 	if err != nil {
 		return wrapErr(err)
 	}

@@ -179,33 +179,35 @@ func (s *Store) subscriptions(ctx context.Context, tx *sql.Tx) (*hookd.Subscript
 	if err := tx.QueryRowContext(ctx, `SELECT version FROM subscriptions_version`).Scan(&version); err != nil {
 		return nil, err
 	}
-	return s.subs.At(version, func() ([]*hookd.Webhook, error) { return subscribers(ctx, tx) })
+	return s.subs.At(version, func() ([]hookd.Subscriber, error) { return subscribers(ctx, tx, "disabled = 0") })
 }
 
-// subscribers returns the enabled webhooks with the fields that
-// hookd.Webhook.Matches reads, their users included.
-func subscribers(ctx context.Context, tx *sql.Tx) ([]*hookd.Webhook, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, trigger_events, project_id FROM webhooks WHERE disabled = 0`)
+// subscribers returns the webhooks that where selects, with the fields
+// that hookd.Webhook.Matches reads, their users included, and their
+// filters.
+func subscribers(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]hookd.Subscriber, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, trigger_events, project_id, disabled, filter FROM webhooks WHERE `+where, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var hooks []*hookd.Webhook
+	var hooks []hookd.Subscriber
 	byID := map[int64]*hookd.Webhook{}
 	for rows.Next() {
 		var (
 			w       hookd.Webhook
 			events  string
 			project sql.NullString
+			filter  sql.NullString
 		)
-		if err := rows.Scan(&w.ID, &events, &project); err != nil {
+		if err := rows.Scan(&w.ID, &events, &project, &w.Disabled, &filter); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(events), &w.TriggerEvents); err != nil {
 			return nil, fmt.Errorf("webhook %d: trigger_events: %w", w.ID, err)
 		}
 		w.ProjectID = stringPtr(project)
-		hooks = append(hooks, &w)
+		hooks = append(hooks, hookd.Subscriber{Webhook: &w, Filter: filter.String})
 		byID[w.ID] = &w
 	}
 	if err := rows.Err(); err != nil {
@@ -214,7 +216,7 @@ func subscribers(ctx context.Context, tx *sql.Tx) ([]*hookd.Webhook, error) {
 	rows.Close()
 
 	users, err := tx.QueryContext(ctx, `SELECT u.webhook_id, u.user_id FROM webhook_users u
-		JOIN webhooks w ON w.id = u.webhook_id WHERE w.disabled = 0 ORDER BY u.id`)
+		JOIN webhooks ON webhooks.id = u.webhook_id WHERE `+where+` ORDER BY u.id`, args...)
 	if err != nil {
 		return nil, err
 	}

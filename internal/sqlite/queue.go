@@ -488,16 +488,28 @@ func (s *Store) recordHealth(ctx context.Context, tx *sql.Tx, id int64, runs []h
 // the log numbers the new attempt after the old ones and a requeued
 // delivery gets one more attempt, not a whole new retry schedule.
 func (s *Store) Requeue(ctx context.Context, webhookID int64, from, to time.Time) (int, error) {
+	return s.requeue(ctx, webhookID, from, to)
+}
+
+// requeue is Requeue for webhookID, or for every webhook when it is 0.
+func (s *Store) requeue(ctx context.Context, webhookID int64, from, to time.Time) (int, error) {
 	now := s.clock.Now()
 	var n int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := webhookExists(ctx, tx, webhookID); err != nil {
-			return err
+		if webhookID != 0 {
+			if err := webhookExists(ctx, tx, webhookID); err != nil {
+				return err
+			}
+		}
+		// The webhook's own index (deliveries_webhook), or for all of them
+		// the finished deliveries' (deliveries_finished).
+		scope, args := "", []any{ms(now), ms(from), ms(to)}
+		if webhookID != 0 {
+			scope, args = "webhook_id = ?4 AND ", append(args, webhookID)
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE deliveries
-			SET state = 'pending', next_attempt_at = ?, leased_by = NULL, lease_until = NULL
-			WHERE webhook_id = ? AND state = 'failed' AND last_attempt_at >= ? AND last_attempt_at < ?`,
-			ms(now), webhookID, ms(from), ms(to))
+			SET state = 'pending', next_attempt_at = ?1, leased_by = NULL, lease_until = NULL
+			WHERE `+scope+`state = 'failed' AND last_attempt_at >= ?2 AND last_attempt_at < ?3`, args...)
 		if err != nil {
 			return err
 		}

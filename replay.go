@@ -1,0 +1,175 @@
+package hookd
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// A Replay re-sends to one webhook the events accepted in [Since, Until)
+// that it receives as it is now (its subscriptions and filter: Resend),
+// as new deliveries in the order the events were accepted, each with the
+// webhook-id of the event's first delivery to the webhook, so that a
+// receiver that dedupes on it sees each event once. It runs in the
+// background, a chunk of events at a time (Store.ReplayChunk), and its
+// deliveries go through the queue like any other, within the webhook's
+// share, throttle and circuit.
+type Replay struct {
+	ID        int64
+	WebhookID int64
+	Since     time.Time
+	Until     time.Time
+	// IncludeSucceeded re-sends the events the webhook already received
+	// too; without it, only those it never received (they failed for good,
+	// or it did not receive them then).
+	IncludeSucceeded bool
+	State            ReplayState
+	// Total is how many events were accepted in the range when the replay
+	// started; Scanned how many of them it has read so far, Queued how
+	// many deliveries it created.
+	Total, Scanned, Queued int
+	// What became of its deliveries, read when the replay is read: they
+	// are pruned with the others, after --retention.
+	Pending, Succeeded, Failed int
+	CreatedAt  time.Time
+	FinishedAt *time.Time // when it was done or cancelled
+	// After is where it stands: the last event it read, in the order of
+	// (CreatedAt, ID) of the events.
+	AfterAt time.Time
+	AfterID string
+}
+
+// ReplayState is where a replay stands; stores keep it as this text.
+type ReplayState string
+
+// The states of a replay.
+const (
+	ReplayRunning   ReplayState = "running"
+	ReplayDone      ReplayState = "done" // every event in range was read and re-sent or skipped
+	ReplayCancelled ReplayState = "cancelled"
+)
+
+// ReplayChunkSize is how many events a chunk of a replay reads, and how
+// many of its deliveries may wait in the queue before it reads the next:
+// a replay of a million events queues them as the receiver takes them,
+// and a cancel stops most of them.
+const ReplayChunkSize = 500
+
+// ErrRetention is wrapped by NewReplay's error for a Since older than the
+// retention window.
+var ErrRetention = errors.New("beyond the retention window")
+
+// ReplayRangeError refuses a replay's range; Field is "since" or "until".
+type ReplayRangeError struct {
+	Field string
+	Rule  string
+	// Retention is set when Since is beyond the retention window.
+	Retention bool
+}
+
+func (e *ReplayRangeError) Error() string { return e.Field + ": " + e.Rule }
+
+// Is makes a refusal for the retention window an ErrRetention.
+func (e *ReplayRangeError) Is(target error) bool { return e.Retention && target == ErrRetention }
+
+// NewReplay is the rule of a replay's range, at now, on a database that
+// keeps events for retention (0: forever): since before until (a nil
+// until is now; a later one is now, as events accepted from now on are
+// delivered anyway) and since within the retention window, as older events
+// are pruned.
+func NewReplay(webhookID int64, since time.Time, until *time.Time, includeSucceeded bool, now time.Time, retention time.Duration) (*Replay, error) {
+	since, now = Stamp(since, now), Stamp(now, now)
+	end := now
+	if until != nil && Stamp(*until, now).Before(now) {
+		end = Stamp(*until, now)
+	}
+	if retention > 0 {
+		if oldest := now.Add(-retention); since.Before(oldest) {
+			return nil, &ReplayRangeError{Field: "since", Retention: true, Rule: fmt.Sprintf(
+				"Must be within the retention window (--retention %s): events accepted before %s are pruned and cannot be replayed",
+				retention, oldest.Format(time.RFC3339Nano))}
+		}
+	}
+	if !since.Before(end) {
+		field := "since"
+		if until != nil {
+			field = "until"
+		}
+		return nil, &ReplayRangeError{Field: field, Rule: "Must be a range of time: since before until (until defaults to now)"}
+	}
+	return &Replay{WebhookID: webhookID, Since: since, Until: end, IncludeSucceeded: includeSucceeded,
+		State: ReplayRunning, CreatedAt: now, AfterAt: since}, nil
+}
+
+// ReplayCandidate is an event of a replay's range, with what became of its
+// earlier deliveries to the replay's webhook.
+type ReplayCandidate struct {
+	Event *Event
+	// MessageID is the webhook-id of the event's first delivery to the
+	// webhook; "" when it had none.
+	MessageID string
+	// Pending and Succeeded tell whether one of those deliveries is still
+	// pending, or succeeded.
+	Pending, Succeeded bool
+}
+
+// Resend reports whether the replay re-sends c to w (with filter f, nil
+// for none), and with which webhook-id: an event w receives now (Matches,
+// then f), not on its way already (a pending delivery goes out anyway),
+// and not received already unless IncludeSucceeded. A disabled webhook
+// receives nothing: its replay waits until it is enabled (Store.ReplayChunk).
+func (r *Replay) Resend(w *Webhook, f *Filter, c ReplayCandidate) (messageID string, ok bool) {
+	switch {
+	case !w.Matches(c.Event) || !f.Accepts(NewFilterInput(c.Event)):
+		return "", false
+	case c.Pending, c.Succeeded && !r.IncludeSucceeded:
+		return "", false
+	case c.MessageID != "":
+		return c.MessageID, true
+	}
+	return NewMessageID(), true
+}
+
+// Advance records a chunk of the replay: it read the events of chunk (in
+// order) and queued queued deliveries; a chunk shorter than size was the
+// last.
+func (r *Replay) Advance(chunk []ReplayCandidate, queued, size int, now time.Time) {
+	r.Scanned += len(chunk)
+	r.Queued += queued
+	if len(chunk) > 0 {
+		last := chunk[len(chunk)-1].Event
+		r.AfterAt, r.AfterID = last.CreatedAt, last.ID
+	}
+	if len(chunk) < size {
+		r.finish(ReplayDone, now)
+	}
+}
+
+// Cancel stops the replay; a finished one stays as it is. It reports
+// whether the replay was running.
+func (r *Replay) Cancel(now time.Time) bool {
+	if r.State != ReplayRunning {
+		return false
+	}
+	r.finish(ReplayCancelled, now)
+	return true
+}
+
+func (r *Replay) finish(state ReplayState, now time.Time) {
+	r.State = state
+	at := Stamp(now, now)
+	r.FinishedAt = &at
+}
+
+// ReplayWaits reports whether a running replay waits before its next
+// chunk: while its webhook is disabled, or while a chunk's worth of its
+// deliveries are still pending (so it never floods the queue).
+func ReplayWaits(w *Webhook, pending int) bool {
+	return w.Disabled || pending >= ReplayChunkSize
+}
+
+// ReplayObserver is told when a replay ends (done or cancelled): the hook
+// for operational notifications. Its method must be quick.
+type ReplayObserver interface {
+	ReplayFinished(r *Replay)
+}
