@@ -222,30 +222,33 @@ func (s *Store) subscriptions(ctx context.Context, tx pgx.Tx) (*hookd.Subscripti
 	if err := tx.QueryRow(ctx, `SELECT version FROM subscriptions_version`).Scan(&version); err != nil {
 		return nil, err
 	}
-	return s.subs.At(version, func() ([]*hookd.Webhook, error) { return subscribers(ctx, tx) })
+	return s.subs.At(version, func() ([]hookd.Subscriber, error) { return subscribers(ctx, tx, "NOT disabled") })
 }
 
-// subscribers returns the enabled webhooks with the fields that
-// hookd.Webhook.Matches reads, their users included. It reads them after
-// the version (READ COMMITTED: a change committed in between makes the
-// index newer than its version, never older).
-func subscribers(ctx context.Context, q querier) ([]*hookd.Webhook, error) {
+// subscribers returns the webhooks that where selects, with the fields
+// that hookd.Webhook.Matches reads, their users included, and their
+// filters. It reads them after the version (READ COMMITTED: a change
+// committed in between makes the index newer than its version, never
+// older).
+func subscribers(ctx context.Context, q querier, where string, args ...any) ([]hookd.Subscriber, error) {
 	rows, _ := q.Query(ctx, `
-		SELECT id, trigger_events, project_id,
+		SELECT id, trigger_events, project_id, disabled, coalesce(filter, ''),
 		       ARRAY(SELECT user_id FROM webhook_users u WHERE u.webhook_id = w.id ORDER BY u.id)
 		FROM webhooks w
-		WHERE NOT disabled`)
-	var hooks []*hookd.Webhook
+		WHERE `+where, args...)
+	var hooks []hookd.Subscriber
 	var id int64
 	var trig []string
 	var project *string
+	var disabled bool
+	var filter string
 	var users []int64
-	_, err := pgx.ForEachRow(rows, []any{&id, &trig, &project, &users}, func() error {
-		w := &hookd.Webhook{ID: id, TriggerEvents: trig, ProjectID: project}
+	_, err := pgx.ForEachRow(rows, []any{&id, &trig, &project, &disabled, &filter, &users}, func() error {
+		w := &hookd.Webhook{ID: id, TriggerEvents: trig, ProjectID: project, Disabled: disabled}
 		for _, u := range users {
 			w.Users = append(w.Users, hookd.WebhookUser{WebhookID: id, UserID: u})
 		}
-		hooks = append(hooks, w)
+		hooks = append(hooks, hookd.Subscriber{Webhook: w, Filter: filter})
 		trig, project, users = nil, nil, nil
 		return nil
 	})

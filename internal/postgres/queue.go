@@ -668,14 +668,24 @@ func (s *Store) checkWebhook(ctx context.Context, id int64) error {
 // a last attempt in [from, to), pending and due at now. Their attempt
 // count is kept.
 func (s *Store) Requeue(ctx context.Context, webhookID int64, from, to time.Time) (int, error) {
+	return s.requeue(ctx, webhookID, from, to)
+}
+
+// requeue is Requeue for webhookID, or for every webhook when it is 0.
+func (s *Store) requeue(ctx context.Context, webhookID int64, from, to time.Time) (int, error) {
 	now := s.clock.Now()
 	var n int
+	// The webhook's own index (deliveries_webhook_failed), or for all of
+	// them the finished deliveries' (deliveries_finished).
+	scope, args := "", []any{ms(from), ms(to), ms(now)}
+	if webhookID != 0 {
+		scope, args = "webhook_id = $4 AND ", append(args, webhookID)
+	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
-			UPDATE deliveries SET state = 'pending', next_attempt_at = $4,
+			UPDATE deliveries SET state = 'pending', next_attempt_at = $3,
 			                      leased_by = NULL, lease_until = NULL
-			WHERE webhook_id = $1 AND state = 'failed' AND last_attempt_at >= $2 AND last_attempt_at < $3`,
-			webhookID, ms(from), ms(to), ms(now))
+			WHERE `+scope+`state = 'failed' AND last_attempt_at >= $1 AND last_attempt_at < $2`, args...)
 		if err != nil {
 			return err
 		}
@@ -689,6 +699,9 @@ func (s *Store) Requeue(ctx context.Context, webhookID int64, from, to time.Time
 		return 0, wrapErr(err)
 	}
 	if n == 0 {
+		if webhookID == 0 {
+			return 0, nil
+		}
 		return 0, s.checkWebhook(ctx, webhookID)
 	}
 	s.wakeup()
