@@ -31,8 +31,8 @@ type Replay struct {
 	// What became of its deliveries, read when the replay is read: they
 	// are pruned with the others, after --retention.
 	Pending, Succeeded, Failed int
-	CreatedAt  time.Time
-	FinishedAt *time.Time // when it was done or cancelled
+	CreatedAt                  time.Time
+	FinishedAt                 *time.Time // when it was done or cancelled
 	// After is where it stands: the last event it read, in the order of
 	// (CreatedAt, ID) of the events.
 	AfterAt time.Time
