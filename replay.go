@@ -167,9 +167,3 @@ func (r *Replay) finish(state ReplayState, now time.Time) {
 func ReplayWaits(w *Webhook, pending int) bool {
 	return w.Disabled || pending >= ReplayChunkSize
 }
-
-// ReplayObserver is told when a replay ends (done or cancelled): the hook
-// for operational notifications. Its method must be quick.
-type ReplayObserver interface {
-	ReplayFinished(r *Replay)
-}

@@ -10,6 +10,9 @@ type Settings struct {
 	// MaxPerSecond caps the webhook's attempts per second, across every
 	// process; null: no cap.
 	MaxPerSecond *float64 `json:"max_per_second"`
+	// Filter is a CEL expression over event, project_id, user_id and data
+	// that an event must make true to be delivered; null: no filter.
+	Filter *string `json:"filter"`
 }
 
 // SettingsResponse is the answer of GET and POST .../settings. The POST's

@@ -211,7 +211,7 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	svc, err := newService(store, serviceOptions{
 		logger: logger, allowPrivate: allow, schedule: schedule, concurrency: c.concurrency,
 		timeout: c.timeout, lease: c.lease, leaseMargin: c.leaseMargin, shutdownGrace: c.shutdownGrace,
-		clock: clock, metrics: m, rateLimit: c.rateLimit,
+		clock: clock, metrics: m, rateLimit: c.rateLimit, retention: c.retention,
 	})
 	if err != nil {
 		return err
@@ -227,6 +227,7 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	dispatched := make(chan error, 1)
 	go func() { dispatched <- dispatcher.Run(workCtx) }()
 	go dispatcher.Maintain(workCtx, c.maintainEvery, c.retention, c.disableAfter)
+	go dispatcher.Replays(workCtx, delivery.DefaultReplayInterval)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -305,6 +306,8 @@ type serviceOptions struct {
 	metrics *metrics.Metrics
 	// rateLimit limits the API's callers (zero: no limit).
 	rateLimit hookdhttp.RateLimit
+	// retention is how long events are kept: what a replay can reach.
+	retention time.Duration
 	// httpLimits bound slow and large requests (zero fields: the defaults).
 	httpLimits httpLimits
 }
@@ -341,7 +344,8 @@ func newService(store hookd.Store, o serviceOptions) (*service, error) {
 	if err != nil {
 		return nil, err
 	}
-	apiOptions = append(apiOptions, hookdhttp.WithClock(o.clock), hookdhttp.WithRateLimit(o.rateLimit))
+	apiOptions = append(apiOptions, hookdhttp.WithClock(o.clock), hookdhttp.WithRateLimit(o.rateLimit),
+		hookdhttp.WithRetention(o.retention))
 	// The admin UI owns "/" and "/assets/"; every other path is the API's.
 	srv := newHTTPServer(web.Mount(hookdhttp.NewServer(store, o.logger, apiOptions...)), o.logger, o.httpLimits)
 	return &service{store: store, sender: sender, dispatcher: dispatcher, server: srv}, nil

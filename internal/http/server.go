@@ -25,10 +25,11 @@ type Server struct {
 	logger    *slog.Logger
 	clock     hookd.Clock // the time of records and of the rate limits
 	mux       *http.ServeMux
-	observer  Observer     // nil: none
-	metrics   http.Handler // GET /metrics; nil: not served
-	routeList []Route      // every route handle registered, in order
-	limits    *rateLimits  // nil: no rate limiting (WithRateLimit)
+	observer  Observer      // nil: none
+	metrics   http.Handler  // GET /metrics; nil: not served
+	routeList []Route       // every route handle registered, in order
+	limits    *rateLimits   // nil: no rate limiting (WithRateLimit)
+	retention time.Duration // how long events are kept (WithRetention); 0: forever
 
 	// lastTouched throttles writes of api_keys.last_access to one a minute
 	// per key, so the intake path does not write on every request.
@@ -122,6 +123,11 @@ func (s *Server) routes() {
 	s.handle("GET "+webhook+"/settings", adminsOnly, s.getSettings)
 	s.handle("POST "+webhook+"/settings", adminsOnly, s.updateSettings)
 	s.handle("GET "+webhook+"/circuit", adminsOnly, s.getCircuit)
+	s.handle("POST "+webhook+"/replays", adminsOnly, s.createReplay)
+	s.handle("GET "+webhook+"/replays", adminsOnly, s.listReplays)
+	s.handle("GET "+webhook+"/replays/{replay_id}", adminsOnly, s.replayAction(s.getReplay))
+	s.handle("DELETE "+webhook+"/replays/{replay_id}", adminsOnly, s.replayAction(s.cancelReplay))
+	s.handle("POST /api/v2/admin/webhooks/retry_failed", adminsOnly, s.retryFailed)
 
 	s.handle("GET /api/v2/admin/projects", adminsOnly, s.listProjects)
 	s.handle("POST /api/v2/admin/projects", adminsOnly, s.createProject)
