@@ -87,6 +87,9 @@ func CompileFilter(source string) (*Filter, error) {
 	if !utf8.ValidString(source) {
 		return nil, &FilterError{Message: "the filter is not valid UTF-8"}
 	}
+	if strings.TrimSpace(source) == "" {
+		return nil, &FilterError{Message: "the filter is empty (no filter is null)"}
+	}
 	env, err := filterEnv()
 	if err != nil {
 		return nil, err
@@ -96,7 +99,7 @@ func CompileFilter(source string) (*Filter, error) {
 		first := iss.Errors()[0]
 		fe := &FilterError{Message: first.Message}
 		if first.Location.Line() > 0 { // some errors, such as the recursion limit's, have no place
-			fe.Line, fe.Column = first.Location.Line(), first.Location.Column()+1
+			fe.Line, fe.Column = first.Location.Line(), max(1, first.Location.Column()+1)
 		}
 		return nil, fe
 	}

@@ -55,6 +55,9 @@ const (
 // and a cancel stops most of them.
 const ReplayChunkSize = 500
 
+// RuleReplayRange is the rule a range of time breaks when it is empty.
+const RuleReplayRange = "Must be a range of time: since before until (until defaults to now)"
+
 // ErrRetention is wrapped by NewReplay's error for a Since older than the
 // retention window.
 var ErrRetention = errors.New("beyond the retention window")
@@ -87,7 +90,7 @@ func NewReplay(webhookID int64, since time.Time, until *time.Time, includeSuccee
 		if oldest := now.Add(-retention); since.Before(oldest) {
 			return nil, &ReplayRangeError{Field: "since", Retention: true, Rule: fmt.Sprintf(
 				"Must be within the retention window (--retention %s): events accepted before %s are pruned and cannot be replayed",
-				retention, oldest.Format(time.RFC3339Nano))}
+				retention, oldest.Format(TimeLayout))}
 		}
 	}
 	if !since.Before(end) {
@@ -95,7 +98,7 @@ func NewReplay(webhookID int64, since time.Time, until *time.Time, includeSuccee
 		if until != nil {
 			field = "until"
 		}
-		return nil, &ReplayRangeError{Field: field, Rule: "Must be a range of time: since before until (until defaults to now)"}
+		return nil, &ReplayRangeError{Field: field, Rule: RuleReplayRange}
 	}
 	return &Replay{WebhookID: webhookID, Since: since, Until: end, IncludeSucceeded: includeSucceeded,
 		State: ReplayRunning, CreatedAt: now, AfterAt: since}, nil

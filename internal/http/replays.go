@@ -44,17 +44,14 @@ func (p *params) timeRange() (since time.Time, until *time.Time) {
 	return *from, until
 }
 
-// rangeError turns hookd's refusal of a range into the API's 422.
-func rangeError(err error, since time.Time, until *time.Time) error {
+// rangeError turns hookd's refusal of the range of body into the API's
+// 422, which shows the value as it was given.
+func rangeError(err error, body map[string]any) error {
 	var re *hookd.ReplayRangeError
 	if !errors.As(err, &re) {
 		return err
 	}
-	value := since.Format(time.RFC3339Nano)
-	if re.Field == "until" && until != nil {
-		value = until.Format(time.RFC3339Nano)
-	}
-	return invalid(re.Field, value, re.Rule)
+	return invalid(re.Field, body[re.Field], re.Rule)
 }
 
 // createReplay starts a replay of the webhook's events in [since, until).
@@ -75,7 +72,7 @@ func (s *Server) createReplay(w http.ResponseWriter, r *http.Request) error {
 	}
 	replay, err := hookd.NewReplay(id, since, until, include != nil && *include, s.clock.Now(), s.retention)
 	if err != nil {
-		return rangeError(err, since, until)
+		return rangeError(err, obj)
 	}
 	err = s.store.CreateReplay(r.Context(), replay)
 	if errors.Is(err, hookd.ErrConflict) {
@@ -157,7 +154,11 @@ func (s *Server) retryFailed(w http.ResponseWriter, r *http.Request) error {
 		end = *until
 	}
 	if !since.Before(end) {
-		return rangeError(&hookd.ReplayRangeError{Field: "until", Rule: "Must be a range of time: since before until (until defaults to now)"}, since, until)
+		field := "since"
+		if until != nil {
+			field = "until"
+		}
+		return rangeError(&hookd.ReplayRangeError{Field: field, Rule: hookd.RuleReplayRange}, obj)
 	}
 	n, err := s.store.RequeueFailed(r.Context(), since, end)
 	if err != nil {
