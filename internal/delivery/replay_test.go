@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/sqlite"
 )
 
 // replayReceiver is a receiver on 127.0.0.1 that records the webhook-id
@@ -160,4 +162,45 @@ func TestReplayResends(t *testing.T) {
 			t.Errorf("ReplayFinished told of %v, want both replays", observer.ids)
 		}
 	})
+}
+
+// A round of replays runs only in the process that wins the lead called
+// ReplayLeader, and releases it after: on PostgreSQL, one process at a time
+// works the replays.
+func TestReplayRoundTakesTheLead(t *testing.T) {
+	ctx := t.Context()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	wh := &hookd.Webhook{Name: "w", HTTPURL: "http://127.0.0.1:1/", HTTPMethod: http.MethodPost, TriggerEvents: []string{"ASSET_ADDED"}}
+	if err := st.CreateWebhook(ctx, wh, ""); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := hookd.NewReplay(wh.ID, time.Now().Add(-time.Hour), nil, false, time.Now(), 0)
+	if err := st.CreateReplay(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	leader := &fakeLeader{}
+	d := newDispatcher(t, Config{Store: st, Leader: leader})
+	state := func() hookd.ReplayState {
+		got, err := st.Replay(ctx, wh.ID, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.State
+	}
+	d.replayer.round(ctx)
+	if s := state(); s != hookd.ReplayRunning || leader.tries.Load() != 1 {
+		t.Fatalf("without the lead: replay %s after %d tries", s, leader.tries.Load())
+	}
+	leader.lead.Store(true)
+	d.replayer.round(ctx)
+	if s := state(); s != hookd.ReplayDone || leader.releases.Load() != 1 {
+		t.Errorf("with the lead: replay %s, %d releases", s, leader.releases.Load())
+	}
+	if _, ok := leader.names.Load(ReplayLeader); !ok {
+		t.Errorf("the lead was not called %q", ReplayLeader)
+	}
 }
