@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/checker"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/interpreter"
 )
@@ -62,6 +63,7 @@ func (e *FilterError) Is(target error) bool { return target == ErrInvalidFilter 
 type Filter struct {
 	source  string
 	program cel.Program
+	tracked bool // its cost is counted as it runs, and stopped at FilterCostLimit
 }
 
 var filterEnv = sync.OnceValues(func() (*cel.Env, error) {
@@ -106,11 +108,37 @@ func CompileFilter(source string) (*Filter, error) {
 	if t := ast.OutputType(); !t.IsExactType(cel.BoolType) && !t.IsExactType(cel.DynType) {
 		return nil, &FilterError{Line: 1, Column: 1, Message: fmt.Sprintf("the filter is of type %s: it must be a bool", t)}
 	}
-	program, err := env.Program(ast, cel.CostLimit(FilterCostLimit))
+	// A filter whose worst case, over any data the intake takes, is within
+	// the limit (most: comparisons of fields) runs optimized and untracked,
+	// four times faster; the others are tracked, and stopped at the limit.
+	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
+	est, err := env.EstimateCost(ast, dataBound{})
+	tracked := err != nil || est.Max > FilterCostLimit
+	if tracked {
+		opts = []cel.ProgramOption{cel.CostLimit(FilterCostLimit)}
+	}
+	program, err := env.Program(ast, opts...)
 	if err != nil {
 		return nil, &FilterError{Message: err.Error()}
 	}
-	return &Filter{source: source, program: program}, nil
+	return &Filter{source: source, program: program, tracked: tracked}, nil
+}
+
+// maxFilterData bounds the size of what a filter reads (a string's
+// characters, a list's or map's entries): no event's data is larger than
+// the intake's largest body.
+const maxFilterData = 16 << 20
+
+// dataBound is the cost estimator of filters: every value of unknown size
+// is at most maxFilterData.
+type dataBound struct{}
+
+func (dataBound) EstimateSize(checker.AstNode) *checker.SizeEstimate {
+	return &checker.SizeEstimate{Min: 0, Max: maxFilterData}
+}
+
+func (dataBound) EstimateCallCost(string, string, *checker.AstNode, []checker.AstNode) *checker.CallEstimate {
+	return nil
 }
 
 // Source is the filter as written.

@@ -101,8 +101,10 @@ func TestFilterRefused(t *testing.T) {
 // tracking stops them, and the event does not pass.
 func TestFilterCostLimit(t *testing.T) {
 	list := "[" + strings.TrimSuffix(strings.Repeat("1,", 100), ",") + "]"
-	e := &Event{Event: "ASSET_ADDED", Data: json.RawMessage(`{"items":` + list + `}`)}
+	e := &Event{Event: "ASSET_ADDED", Data: json.RawMessage(`{"items":` + list + `,"pad":"` + strings.Repeat("x", 1<<20) + `"}`)}
 	for _, source := range []string{
+		// Strings of 200 MB in all from 1 MB of data.
+		strings.Repeat("data.pad + ", 20) + `"" == ""`,
 		// 100^3 iterations from a short literal.
 		list + `.all(a, ` + list + `.all(b, ` + list + `.all(c, a + b + c > 0)))`,
 		// The same over the event's own data.
@@ -111,6 +113,9 @@ func TestFilterCostLimit(t *testing.T) {
 		f, err := CompileFilter(source)
 		if err != nil {
 			t.Fatalf("CompileFilter: %v", err)
+		}
+		if !f.tracked {
+			t.Errorf("%.50s...: not tracked", source)
 		}
 		ok, err := f.Eval(NewFilterInput(e))
 		if ok || err == nil || !strings.Contains(err.Error(), "cost limit exceeded") {
@@ -121,6 +126,12 @@ func TestFilterCostLimit(t *testing.T) {
 	f, _ := CompileFilter(`data.items.all(a, a == 1)`)
 	if !f.Accepts(NewFilterInput(e)) {
 		t.Error("a filter within the cost limit was stopped")
+	}
+	// Comparisons of fields cannot run away: they run untracked.
+	for _, source := range []string{`data.pad == "x" && event == "A"`, `has(data.items) && user_id != null || project_id == "P"`} {
+		if f, _ := CompileFilter(source); f.tracked {
+			t.Errorf("%s is tracked", source)
+		}
 	}
 }
 

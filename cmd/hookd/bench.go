@@ -54,6 +54,7 @@ type benchConfig struct {
 	concurrency   int
 	timeout       time.Duration
 	hostile       int
+	filtered      int // webhooks with a filter no event passes
 	hostileKinds  []bench.HostileKind
 	hostileShare  float64
 	backlog       bool
@@ -83,6 +84,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&c.timeout, "timeout", delivery.DefaultTimeout, "hookd's timeout of one delivery attempt")
 	fs.IntVar(&c.hostile, "hostile", 0, "also create this many webhooks whose receivers misbehave (--hostile-kinds); the report's delivery figures are then the healthy webhooks'")
 	hostileKinds := fs.String("hostile-kinds", "hang,slow,upgrade,reset,fail", "with --hostile: the receivers' kinds, given in turn to the hostile webhooks: hang (never answers), slow (headers, then a byte a second), upgrade (101, then silent), reset, fail (500)")
+	fs.IntVar(&c.filtered, "filtered", 0, "also create this many webhooks subscribed to every event, each with a payload filter that reads data and that no event passes: the publish figures then include matching them (compare with a run without)")
 	fs.Float64Var(&c.hostileShare, "hostile-share", 1, "with --hostile: the fraction of the events the hostile webhooks match (the healthy ones match every event)")
 	fs.BoolVar(&c.backlog, "backlog", false, "publish every event before delivery starts (the whole queue in the database), then deliver")
 	fs.DurationVar(&c.wait, "wait", 2*time.Minute, "how long to wait for the deliveries after the last event is accepted")
@@ -99,8 +101,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if c.webhooks < 1 || c.events < 1 || c.batch < 1 || c.batch > 1000 || c.concurrency < 1 || c.failRate < 0 || c.failRate >= 1 {
 		return errors.New("invalid settings: --webhooks, --events and --concurrency at least 1, --batch 1 to 1000, --fail-rate in [0, 1)")
 	}
-	if c.timeout < time.Second || c.hostile < 0 || c.hostileShare <= 0 || c.hostileShare > 1 {
-		return errors.New("invalid settings: --timeout at least 1s, --hostile not negative, --hostile-share in (0, 1]")
+	if c.timeout < time.Second || c.hostile < 0 || c.filtered < 0 || c.hostileShare <= 0 || c.hostileShare > 1 {
+		return errors.New("invalid settings: --timeout at least 1s, --hostile and --filtered not negative, --hostile-share in (0, 1]")
 	}
 	var err error
 	if c.hostileKinds, err = bench.ParseHostileKinds(*hostileKinds); err != nil {
@@ -260,6 +262,11 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 			return nil, fmt.Errorf("create webhook: %w", err)
 		}
 	}
+
+	if err := createFiltered(ctx, admin, c.filtered, hookURL, healthyEvents); err != nil {
+		return nil, err
+	}
+	rep.Filtered = c.filtered
 
 	xacts := dbTransactions(ctx, store)
 	if c.cpuProfile != "" {
@@ -604,4 +611,24 @@ func dbTransactions(ctx context.Context, s hookd.Store) int64 {
 		return 0
 	}
 	return n
+}
+
+// createFiltered creates n webhooks subscribed to events, each with a filter
+// of its own (n programs to compile and run) that reads the event's data and
+// that the bench's events never pass: they cost the intake its matching and
+// add no delivery.
+func createFiltered(ctx context.Context, admin *client.Client, n int, hookURL string, events []string) error {
+	for i := range n {
+		w, err := admin.CreateWebhook(ctx, api.NewWebhook{
+			Name: fmt.Sprintf("bench filtered %d", i+1), HTTPURL: hookURL + "filtered", HTTPMethod: "POST", TriggerEvents: events,
+		})
+		if err != nil {
+			return fmt.Errorf("create webhook: %w", err)
+		}
+		filter := fmt.Sprintf(`has(data.asset_id) && data.asset_id == "F%d" && user_id != null`, i)
+		if _, err := admin.UpdateSettings(ctx, w.ID, map[string]any{"filter": filter}); err != nil {
+			return fmt.Errorf("set a filter: %w", err)
+		}
+	}
+	return nil
 }

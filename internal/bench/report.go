@@ -16,9 +16,12 @@ import (
 
 // Report is the outcome of one bench run (--json prints it as it is).
 type Report struct {
-	Database      string  `json:"database"` // sqlite or postgres
-	Mode          string  `json:"mode"`     // full-speed, rate or backlog
-	Webhooks      int     `json:"webhooks"` // fan-out: every event matches every webhook
+	Database string `json:"database"` // sqlite or postgres
+	Mode     string `json:"mode"`     // full-speed, rate or backlog
+	Webhooks int    `json:"webhooks"` // fan-out: every event matches every webhook
+	// Filtered is how many more webhooks are subscribed to every event
+	// with a payload filter that no event passes (--filtered).
+	Filtered      int     `json:"filtered_webhooks,omitempty"`
 	Events        int     `json:"events"`
 	Expected      int64   `json:"expected_deliveries"`
 	Batch         int     `json:"batch"` // events a publish request (1: POST /events)
@@ -113,6 +116,9 @@ func (r *Report) Write(w io.Writer, asJSON bool) error {
 	row("mode", "%s", mode)
 	row("webhooks (fan-out)", "%d", r.Webhooks)
 	row("events × fan-out", "%s × %d = %s deliveries", thousands(int64(r.Events)), r.Webhooks, thousands(r.Expected))
+	if r.Filtered > 0 {
+		row("filtered webhooks", "%d, subscribed to every event, each with a filter on data that none passes", r.Filtered)
+	}
 	row("publish", "%s", batchText(r.Batch))
 	row("concurrency", "%d attempts in flight, timeout %s", r.Concurrency, r.Timeout)
 	healthy := ""
