@@ -201,14 +201,15 @@ func (s *Store) ReplayChunk(ctx context.Context, id int64) (*hookd.Replay, bool,
 }
 
 // replayCandidates reads the next chunk of r's events, in order, each with
-// what became of its deliveries to r's webhook.
+// what became of its deliveries to r's webhook. The range of created_at
+// starts at the replay's place, so each chunk reads the index from there.
 func replayCandidates(ctx context.Context, tx pgx.Tx, r *hookd.Replay) ([]hookd.ReplayCandidate, error) {
 	rows, _ := tx.Query(ctx, `SELECT e.id, e.event, e.project_id, e.user_id, e.data, e.created_at, e.trace_parent,
 		(SELECT d.message_id FROM deliveries d WHERE d.event_id = e.id AND d.webhook_id = $1 ORDER BY d.id LIMIT 1),
 		EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.webhook_id = $1 AND d.state = 'pending'),
 		EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.webhook_id = $1 AND d.state = 'succeeded')
 		FROM events e
-		WHERE e.created_at < $2 AND (e.created_at, e.id) > ($3, $4)
+		WHERE e.created_at >= $3 AND e.created_at < $2 AND (e.created_at, e.id) > ($3, $4)
 		ORDER BY e.created_at, e.id LIMIT $5`,
 		r.WebhookID, r.Until, r.AfterAt, r.AfterID, hookd.ReplayChunkSize)
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (hookd.ReplayCandidate, error) {

@@ -409,3 +409,66 @@ func testRequeueFailed(t *testing.T, open opener) {
 	must(t, err, "RequeueFailed again")
 	equal(t, "requeued again", n, 1)
 }
+
+// ReplayResumes checks that a replay goes on where it stood in another
+// store on the same database: reopen returns it, after the first one was
+// closed (a restart) or beside it (another process on PostgreSQL).
+func ReplayResumes(t *testing.T, first hookd.Store, reopen func() hookd.Store) {
+	ctx := t.Context()
+	w := createWebhook(t, first, newWebhook("w", assetAdded))
+	since := time.Now().UTC().Truncate(time.Millisecond).Add(-time.Hour)
+	events := make([]*hookd.Event, hookd.ReplayChunkSize+7)
+	for i := range events {
+		events[i] = newEvent(assetAdded, nil, nil)
+		events[i].CreatedAt = since.Add(time.Duration(i) * time.Millisecond)
+	}
+	publish(t, first, events...)
+	// The deliveries of the publish, succeeded, leave the replay's alone.
+	ds, err := Deliveries(first.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: len(events), Lease: lease, Workers: Workers}))
+	must(t, err, "Claim")
+	var results []hookd.AttemptResult
+	for _, d := range ds {
+		r := result(d, time.Now(), true, 200)
+		r.Worker = "w"
+		results = append(results, r)
+	}
+	complete(t, first, results...)
+	r, err := hookd.NewReplay(w.ID, since, nil, true, time.Now(), 0)
+	must(t, err, "NewReplay")
+	must(t, first.CreateReplay(ctx, r), "CreateReplay")
+	r, _, err = first.ReplayChunk(ctx, r.ID)
+	must(t, err, "ReplayChunk")
+	equal(t, "Queued by the first store", r.Queued, hookd.ReplayChunkSize)
+	// Its deliveries go out, then the other store goes on.
+	ds, err = Deliveries(first.Claim(ctx, hookd.ClaimRequest{Worker: "w2", Limit: len(events), Lease: lease, Workers: Workers}))
+	must(t, err, "Claim the replay's")
+	results = results[:0]
+	for _, d := range ds {
+		r := result(d, time.Now(), true, 200)
+		r.Worker = "w2"
+		results = append(results, r)
+	}
+	complete(t, first, results...)
+
+	second := reopen()
+	running, err := second.RunningReplays(ctx)
+	must(t, err, "RunningReplays")
+	deepEqual(t, "running after the restart", running, []int64{r.ID})
+	r, advanced, err := second.ReplayChunk(ctx, r.ID)
+	must(t, err, "ReplayChunk after the restart")
+	equal(t, "advanced", advanced, true)
+	equal(t, "State", r.State, hookd.ReplayDone)
+	equal(t, "Scanned", r.Scanned, len(events))
+	equal(t, "Queued", r.Queued, len(events))
+	ds, err = Deliveries(second.Claim(ctx, hookd.ClaimRequest{Worker: "w3", Limit: len(events), Lease: lease, Workers: Workers}))
+	must(t, err, "Claim the rest")
+	want := map[string]bool{}
+	for _, e := range events[hookd.ReplayChunkSize:] {
+		want[e.ID] = true
+	}
+	got := map[string]bool{}
+	for _, d := range ds {
+		got[d.Event.ID] = true
+	}
+	deepEqual(t, "events of the second chunk", got, want)
+}
