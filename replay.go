@@ -49,11 +49,15 @@ const (
 	ReplayCancelled ReplayState = "cancelled"
 )
 
-// ReplayChunkSize is how many events a chunk of a replay reads, and how
-// many of its deliveries may wait in the queue before it reads the next:
-// a replay of a million events queues them as the receiver takes them,
-// and a cancel stops most of them.
-const ReplayChunkSize = 500
+// ReplayChunkSize is how many events a chunk of a replay reads, in one
+// transaction.
+const ReplayChunkSize = 250
+
+// ReplayQueueLimit is how many of a replay's deliveries may wait in the
+// queue before it reads its next chunk (ReplayWaits): a replay of a
+// million events queues them as the receiver takes them, never floods the
+// queue, and a cancel stops most of them.
+const ReplayQueueLimit = 4 * ReplayChunkSize
 
 // RuleReplayRange is the rule a range of time breaks when it is empty.
 const RuleReplayRange = "Must be a range of time: since before until (until defaults to now)"
@@ -165,8 +169,8 @@ func (r *Replay) finish(state ReplayState, now time.Time) {
 }
 
 // ReplayWaits reports whether a running replay waits before its next
-// chunk: while its webhook is disabled, or while a chunk's worth of its
-// deliveries are still pending (so it never floods the queue).
+// chunk: while its webhook is disabled, or while ReplayQueueLimit of its
+// deliveries are pending.
 func ReplayWaits(w *Webhook, pending int) bool {
-	return w.Disabled || pending >= ReplayChunkSize
+	return w.Disabled || pending >= ReplayQueueLimit
 }

@@ -14,10 +14,13 @@ import (
 // on PostgreSQL, one process at a time works the replays.
 const ReplayLeader = "replay"
 
-// DefaultReplayInterval is how often Replays looks for work: a replay
-// that waits for its deliveries to drain (hookd.ReplayWaits) reads its next
-// chunk at most this much later.
+// DefaultReplayInterval is how often Replays looks for a new replay.
 const DefaultReplayInterval = time.Second
+
+// replayPause is how soon Replays looks again while replays run and wait
+// for their deliveries (hookd.ReplayWaits): a replay goes at up to
+// hookd.ReplayQueueLimit deliveries a pause, beyond what receivers take.
+const replayPause = 100 * time.Millisecond
 
 // ReplayObserver is told when the replay loop finishes a replay (it has
 // read every event of its range): the hook for operational notifications.
@@ -45,27 +48,32 @@ func (d *Dispatcher) Replays(ctx context.Context, every time.Duration) {
 	if every <= 0 {
 		every = DefaultReplayInterval
 	}
-	ticker := time.NewTicker(every)
-	defer ticker.Stop()
+	timer := time.NewTimer(every)
+	defer timer.Stop()
 	for {
-		d.replayer.round(ctx)
+		wait := every
+		if d.replayer.round(ctx) {
+			wait = min(every, replayPause)
+		}
+		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
 			return
-		case <-ticker.C:
+		case <-timer.C:
 		}
 	}
 }
 
-// round runs one round of replays if this process wins its lead.
-func (p *replayer) round(ctx context.Context) {
+// round runs one round of replays if this process wins its lead, and
+// reports whether replays are left running (waiting for their deliveries).
+func (p *replayer) round(ctx context.Context) (running bool) {
 	if p.leader != nil {
 		release, ok, err := p.leader.TryLead(ctx, ReplayLeader)
 		if err != nil || !ok {
 			if err != nil && ctx.Err() == nil {
 				p.log.Warn("replays skipped: electing their leader failed", "err", err)
 			}
-			return
+			return false
 		}
 		defer release()
 	}
@@ -74,7 +82,7 @@ func (p *replayer) round(ctx context.Context) {
 		if ctx.Err() == nil {
 			p.log.Error("reading the running replays", "err", err)
 		}
-		return
+		return false
 	}
 	for advanced := true; advanced && len(ids) > 0 && ctx.Err() == nil; {
 		advanced = false
@@ -105,4 +113,5 @@ func (p *replayer) round(ctx context.Context) {
 		}
 		ids = slices.DeleteFunc(ids, func(id int64) bool { return ended[id] })
 	}
+	return len(ids) > 0
 }

@@ -216,7 +216,7 @@ func testReplays(t *testing.T, open opener) {
 		s := open(t)
 		w := createWebhook(t, s, newWebhook("w", assetAdded))
 		since := s.clock.Now()
-		n := 2*hookd.ReplayChunkSize + 7
+		n := hookd.ReplayQueueLimit + hookd.ReplayChunkSize + 7
 		events := make([]*hookd.Event, n)
 		for i := range events {
 			events[i] = newEvent(assetAdded, nil, nil)
@@ -224,9 +224,8 @@ func testReplays(t *testing.T, open opener) {
 		}
 		publish(t, s, events...)
 		original := map[string]string{}
-		for _, d := range claimAll(t, s, s.clock.Now()) {
+		for _, d := range succeedAll(t, s) {
 			original[d.Event.ID] = d.MessageID
-			complete(t, s, result(d, s.clock.Now(), true, 200))
 		}
 		s.clock.Advance(time.Minute)
 		r, err := hookd.NewReplay(w.ID, since, nil, true, s.clock.Now(), 0)
@@ -236,34 +235,41 @@ func testReplays(t *testing.T, open opener) {
 		must(t, err, "RunningReplays")
 		deepEqual(t, "RunningReplays", running, []int64{r.ID})
 
-		// Contract: a replay reads the next chunk only once its deliveries
-		// of the chunks before are fewer than a chunk.
-		r, advanced := chunk(t, s, r.ID)
-		equal(t, "first chunk", advanced, true)
-		equal(t, "Queued after one chunk", r.Queued, hookd.ReplayChunkSize)
-		_, advanced = chunk(t, s, r.ID)
-		equal(t, "a chunk while a chunk is pending", advanced, false)
+		// Contract: a replay reads chunks until ReplayQueueLimit of its
+		// deliveries are pending, and the next once fewer are.
+		advanced := true
+		for chunks := 0; advanced; chunks++ {
+			r, advanced = chunk(t, s, r.ID)
+			if chunks > hookd.ReplayQueueLimit/hookd.ReplayChunkSize {
+				t.Fatal("the replay did not wait for its deliveries")
+			}
+		}
+		equal(t, "Queued before it waits", r.Queued, hookd.ReplayQueueLimit)
+		equal(t, "Pending when it waits", r.Pending, hookd.ReplayQueueLimit)
 		seen := map[string]string{}
 		var order []string
-		for r.State == hookd.ReplayRunning {
-			ds := claimAll(t, s, s.clock.Now())
+		note := func(ds []*hookd.Delivery) {
 			for _, d := range ds {
 				if _, twice := seen[d.Event.ID]; twice {
 					t.Fatalf("event %s re-sent twice", d.Event.ID)
 				}
 				seen[d.Event.ID] = d.MessageID
 				order = append(order, d.Event.ID)
-				complete(t, s, result(d, s.clock.Now(), true, 200))
 			}
-			r, advanced = chunk(t, s, r.ID)
-			if !advanced {
+		}
+		one, err := s.claimAt(s.clock.Now(), "suite", 1)
+		must(t, err, "Claim one")
+		complete(t, s, result(one[0], s.clock.Now(), true, 200))
+		note(one)
+		r, advanced = chunk(t, s, r.ID)
+		equal(t, "advanced once one is done", advanced, true)
+		for r.State == hookd.ReplayRunning {
+			note(succeedAll(t, s))
+			if r, advanced = chunk(t, s, r.ID); !advanced {
 				t.Fatal("the replay did not advance once its deliveries were done")
 			}
 		}
-		for _, d := range claimAll(t, s, s.clock.Now()) {
-			seen[d.Event.ID] = d.MessageID
-			order = append(order, d.Event.ID)
-		}
+		note(succeedAll(t, s))
 		deepEqual(t, "webhook-ids re-sent", seen, original)
 		equal(t, "Scanned", r.Scanned, n)
 		equal(t, "Queued", r.Queued, n)
@@ -471,4 +477,23 @@ func ReplayResumes(t *testing.T, first hookd.Store, reopen func() hookd.Store) {
 		got[d.Event.ID] = true
 	}
 	deepEqual(t, "events of the second chunk", got, want)
+}
+
+// succeedAll claims every due delivery, however many claims it takes, and
+// records a success of each; it returns them in the order claimed.
+func succeedAll(t *testing.T, s *testStore) []*hookd.Delivery {
+	t.Helper()
+	var all []*hookd.Delivery
+	for {
+		ds := claimAll(t, s, s.clock.Now())
+		if len(ds) == 0 {
+			return all
+		}
+		var results []hookd.AttemptResult
+		for _, d := range ds {
+			results = append(results, result(d, s.clock.Now(), true, 200))
+		}
+		complete(t, s, results...)
+		all = append(all, ds...)
+	}
 }
