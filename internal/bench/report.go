@@ -72,10 +72,25 @@ type Report struct {
 	WallSeconds    float64 `json:"wall_seconds"`
 	ReceiverRSSMB  float64 `json:"receiver_peak_rss_mb"`
 
+	// Replay, with --replay, is the replay of every accepted event after
+	// the run.
+	Replay *ReplayReport `json:"replay,omitempty"`
+
 	// Hostile, with --hostile, is what the hostile webhooks took; the
 	// figures above are then the healthy webhooks' alone (the receiver that
 	// counts them gets no other traffic).
 	Hostile *HostileReport `json:"hostile,omitempty"`
+}
+
+// ReplayReport is a replay of every event of the run to every webhook
+// (include_succeeded): each delivery arrives again with its first
+// webhook-id, so the receiver counts it as a duplicate.
+type ReplayReport struct {
+	Expected  int64   `json:"expected"`   // accepted events × webhooks
+	Delivered int64   `json:"delivered"`  // arrived again with their first webhook-id
+	NewIDs    int64   `json:"new_ids"`    // arrived with a webhook-id not seen before: none when right
+	Seconds   float64 `json:"seconds"`    // from the replays' start to the last arrival
+	PerSecond float64 `json:"per_second"` // delivered a second
 }
 
 // HostileReport is the hostile webhooks' part of a run.
@@ -140,6 +155,10 @@ func (r *Report) Write(w io.Writer, asJSON bool) error {
 	}
 	row(healthy+"latency p50/p90/p99", "%.1f / %.1f / %.1f ms (max %.1f)", r.P50, r.P90, r.P99, r.Max)
 	row(healthy+"duplicates / missing", "%d / %d", r.Duplicates, r.Missing)
+	if rp := r.Replay; rp != nil {
+		row("replayed webhooks/s", "%s (%s of %s again, with their first webhook-id, in %.2fs; %d with a new one)",
+			thousands(int64(rp.PerSecond)), thousands(rp.Delivered), thousands(rp.Expected), rp.Seconds, rp.NewIDs)
+	}
 	if r.FailRate > 0 {
 		row("attempts / retried", "%s / %s", thousands(r.Attempts), thousands(r.Retried))
 		row("failed for good / lost", "%d / %d", r.FailedForGood, r.Lost)

@@ -201,16 +201,21 @@ func (s *Store) ReplayChunk(ctx context.Context, id int64) (*hookd.Replay, bool,
 }
 
 // replayCandidates reads the next chunk of r's events, in order, each with
-// what became of its deliveries to r's webhook. The range of created_at
-// starts at the replay's place, so each chunk reads the index from there.
+// what became of its deliveries to r's webhook: the chunk's events first,
+// a range scan of events_created_id from where the replay stands, then the
+// deliveries of each of them by event (deliveries_event_id; no condition on
+// their state offers the webhook's partial indexes).
 func replayCandidates(ctx context.Context, tx pgx.Tx, r *hookd.Replay) ([]hookd.ReplayCandidate, error) {
 	rows, _ := tx.Query(ctx, `SELECT e.id, e.event, e.project_id, e.user_id, e.data, e.created_at, e.trace_parent,
-		(SELECT d.message_id FROM deliveries d WHERE d.event_id = e.id AND d.webhook_id = $1 ORDER BY d.id LIMIT 1),
-		EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.webhook_id = $1 AND d.state = 'pending'),
-		EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.webhook_id = $1 AND d.state = 'succeeded')
-		FROM events e
-		WHERE e.created_at >= $3 AND e.created_at < $2 AND (e.created_at, e.id) > ($3, $4)
-		ORDER BY e.created_at, e.id LIMIT $5`,
+		       d.first_message_id, coalesce(d.pending, false), coalesce(d.succeeded, false)
+		FROM (SELECT * FROM events
+		      WHERE created_at < $2 AND (created_at, id) > ($3, $4)
+		      ORDER BY created_at, id LIMIT $5) e
+		LEFT JOIN LATERAL (
+		    SELECT (array_agg(message_id ORDER BY id))[1] AS first_message_id,
+		           bool_or(state = 'pending') AS pending, bool_or(state = 'succeeded') AS succeeded
+		    FROM deliveries WHERE event_id = e.id AND webhook_id = $1) d ON true
+		ORDER BY e.created_at, e.id`,
 		r.WebhookID, r.Until, r.AfterAt, r.AfterID, hookd.ReplayChunkSize)
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (hookd.ReplayCandidate, error) {
 		var (

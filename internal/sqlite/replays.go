@@ -235,12 +235,14 @@ func (s *Store) ReplayChunk(ctx context.Context, id int64) (*hookd.Replay, bool,
 
 // replayCandidates reads the next chunk of r's events, in order, each with
 // what became of its deliveries to r's webhook. The range of created_at
-// starts at the replay's place, so each chunk reads the index from there.
+// starts at the replay's place, so each chunk reads the index from there;
+// the + keep SQLite on the deliveries of each event (deliveries_event)
+// rather than on all of the webhook's (deliveries_webhook).
 func replayCandidates(ctx context.Context, tx *sql.Tx, r *hookd.Replay) ([]hookd.ReplayCandidate, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT `+eventColumns+`,
-		(SELECT d.message_id FROM deliveries d WHERE d.event_id = e.id AND d.webhook_id = ?1 ORDER BY d.id LIMIT 1),
-		EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.webhook_id = ?1 AND d.state = 'pending'),
-		EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.webhook_id = ?1 AND d.state = 'succeeded')
+		(SELECT d.message_id FROM deliveries d WHERE d.event_id = e.id AND +d.webhook_id = ?1 ORDER BY d.id LIMIT 1),
+		EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND +d.webhook_id = ?1 AND +d.state = 'pending'),
+		EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND +d.webhook_id = ?1 AND +d.state = 'succeeded')
 		FROM events e
 		WHERE e.created_at >= ?3 AND e.created_at < ?2 AND (e.created_at > ?3 OR e.id > ?4)
 		ORDER BY e.created_at, e.id LIMIT ?5`,
