@@ -137,8 +137,9 @@ type Store interface {
 	// ReplayChunkSize events after where the replay stands, in order,
 	// queues a delivery of those that Replay.Resend re-sends (subscriptions
 	// and filter as they are now), and advances it (Replay.Advance). It
-	// returns the replay and whether it advanced; a replay that is not
-	// running is returned as it is.
+	// returns the replay, with its Pending deliveries counted (not its
+	// Succeeded and Failed ones, which Replay reads), and whether it
+	// advanced; a replay that is not running is returned as it is.
 	ReplayChunk(ctx context.Context, id int64) (*Replay, bool, error)
 
 	// Prune deletes attempts, finished deliveries and events older than

@@ -56,15 +56,26 @@ func scanReplay(row pgx.Row) (*hookd.Replay, error) {
 	return &r, nil
 }
 
-// readReplay reads a replay (of webhookID, unless 0) with its figures;
-// lock adds a locking clause.
+// readReplay reads a replay of the webhook with its figures; lock adds a
+// locking clause.
 func readReplay(ctx context.Context, q querier, webhookID, id int64, lock string) (*hookd.Replay, error) {
 	r, err := scanReplay(q.QueryRow(ctx, `SELECT `+replayColumns+` FROM replays
-		WHERE id = $1 AND (webhook_id = $2 OR $2 = 0) `+lock, id, webhookID))
+		WHERE id = $1 AND webhook_id = $2 `+lock, id, webhookID))
 	if err != nil {
 		return nil, wrapErr(err)
 	}
 	return r, replayOutcomes(ctx, q, []*hookd.Replay{r})
+}
+
+// readRunningReplay reads a replay, locked, with its pending deliveries
+// counted, which are few (hookd.ReplayQueueLimit), and not its finished
+// ones, which grow with the replay.
+func readRunningReplay(ctx context.Context, tx pgx.Tx, id int64) (*hookd.Replay, error) {
+	r, err := scanReplay(tx.QueryRow(ctx, `SELECT `+replayColumns+` FROM replays WHERE id = $1 FOR UPDATE`, id))
+	if err != nil {
+		return nil, err
+	}
+	return r, tx.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE replay_id = $1 AND state = 'pending'`, id).Scan(&r.Pending)
 }
 
 // replayOutcomes reads what became of the replays' deliveries.
@@ -151,7 +162,7 @@ func (s *Store) ReplayChunk(ctx context.Context, id int64) (*hookd.Replay, bool,
 		queued   int
 	)
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) (err error) {
-		if r, err = readReplay(ctx, tx, 0, id, "FOR UPDATE"); err != nil || r.State != hookd.ReplayRunning {
+		if r, err = readRunningReplay(ctx, tx, id); err != nil || r.State != hookd.ReplayRunning {
 			return err
 		}
 		// FOR KEY SHARE: the webhook stays until the deliveries are in.

@@ -57,14 +57,25 @@ func scanReplay(sc interface{ Scan(...any) error }) (*hookd.Replay, error) {
 	return &r, nil
 }
 
-// readReplay reads a replay (of webhookID, unless 0) with its figures.
+// readReplay reads a replay of the webhook with its figures.
 func readReplay(ctx context.Context, q querier, webhookID, id int64) (*hookd.Replay, error) {
-	r, err := scanReplay(q.QueryRowContext(ctx, `SELECT `+replayColumns+` FROM replays
-		WHERE id = ? AND (webhook_id = ? OR ? = 0)`, id, webhookID, webhookID))
+	r, err := scanReplay(q.QueryRowContext(ctx, `SELECT `+replayColumns+` FROM replays WHERE id = ? AND webhook_id = ?`,
+		id, webhookID))
 	if err != nil {
 		return nil, err
 	}
 	return r, replayOutcomes(ctx, q, r)
+}
+
+// readRunningReplay reads a replay with its pending deliveries counted,
+// which are few (hookd.ReplayQueueLimit), and not its finished ones, which
+// grow with the replay.
+func readRunningReplay(ctx context.Context, q querier, id int64) (*hookd.Replay, error) {
+	r, err := scanReplay(q.QueryRowContext(ctx, `SELECT `+replayColumns+` FROM replays WHERE id = ?`, id))
+	if err != nil {
+		return nil, err
+	}
+	return r, q.QueryRowContext(ctx, `SELECT count(*) FROM deliveries WHERE replay_id = ? AND state = 'pending'`, id).Scan(&r.Pending)
 }
 
 // replayOutcomes reads what became of r's deliveries.
@@ -187,7 +198,7 @@ func (s *Store) ReplayChunk(ctx context.Context, id int64) (*hookd.Replay, bool,
 		queued   int
 	)
 	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
-		if r, err = readReplay(ctx, tx, 0, id); err != nil || r.State != hookd.ReplayRunning {
+		if r, err = readRunningReplay(ctx, tx, id); err != nil || r.State != hookd.ReplayRunning {
 			return err
 		}
 		subs, err := subscribers(ctx, tx, "webhooks.id = ?", r.WebhookID)
