@@ -61,7 +61,6 @@ func (e *FilterError) Is(target error) bool { return target == ErrInvalidFilter 
 // Filter is a compiled payload filter, safe for concurrent use. A nil
 // *Filter accepts every event.
 type Filter struct {
-	source  string
 	program cel.Program
 	tracked bool // its cost is counted as it runs, and stopped at FilterCostLimit
 }
@@ -121,7 +120,7 @@ func CompileFilter(source string) (*Filter, error) {
 	if err != nil {
 		return nil, &FilterError{Message: err.Error()}
 	}
-	return &Filter{source: source, program: program, tracked: tracked}, nil
+	return &Filter{program: program, tracked: tracked}, nil
 }
 
 // maxFilterData bounds the size of what a filter reads (a string's
@@ -140,9 +139,6 @@ func (dataBound) EstimateSize(checker.AstNode) *checker.SizeEstimate {
 func (dataBound) EstimateCallCost(string, string, *checker.AstNode, []checker.AstNode) *checker.CallEstimate {
 	return nil
 }
-
-// Source is the filter as written.
-func (f *Filter) Source() string { return f.source }
 
 // Accepts reports whether the event of in passes the filter. An
 // evaluation that fails (a missing key of data, a value of another type, a
@@ -230,7 +226,6 @@ func (fs filterSources) compile(source string) *Filter {
 	f, err := CompileFilter(source)
 	if err != nil {
 		f, _ = CompileFilter("false")
-		f.source = source
 	}
 	fs[source] = f
 	return f

@@ -1,7 +1,6 @@
 package hookd
 
 import (
-	"errors"
 	"fmt"
 	"time"
 )
@@ -62,22 +61,14 @@ const ReplayQueueLimit = 4 * ReplayChunkSize
 // RuleReplayRange is the rule a range of time breaks when it is empty.
 const RuleReplayRange = "Must be a range of time: since before until (until defaults to now)"
 
-// ErrRetention is wrapped by NewReplay's error for a Since older than the
-// retention window.
-var ErrRetention = errors.New("beyond the retention window")
-
-// ReplayRangeError refuses a replay's range; Field is "since" or "until".
+// ReplayRangeError refuses a replay's range; Field is "since" or "until",
+// Rule says why in the API's words.
 type ReplayRangeError struct {
 	Field string
 	Rule  string
-	// Retention is set when Since is beyond the retention window.
-	Retention bool
 }
 
 func (e *ReplayRangeError) Error() string { return e.Field + ": " + e.Rule }
-
-// Is makes a refusal for the retention window an ErrRetention.
-func (e *ReplayRangeError) Is(target error) bool { return e.Retention && target == ErrRetention }
 
 // NewReplay is the rule of a replay's range, at now, on a database that
 // keeps events for retention (0: forever): since before until (a nil
@@ -92,7 +83,7 @@ func NewReplay(webhookID int64, since time.Time, until *time.Time, includeSuccee
 	}
 	if retention > 0 {
 		if oldest := now.Add(-retention); since.Before(oldest) {
-			return nil, &ReplayRangeError{Field: "since", Retention: true, Rule: fmt.Sprintf(
+			return nil, &ReplayRangeError{Field: "since", Rule: fmt.Sprintf(
 				"Must be within the retention window (--retention %s): events accepted before %s are pruned and cannot be replayed",
 				retention, oldest.Format(TimeLayout))}
 		}
