@@ -196,11 +196,13 @@ func (in *FilterInput) ResolveName(name string) (any, bool) {
 	case "data":
 		if !in.parsed {
 			in.parsed = true
-			if err := json.Unmarshal(in.e.Data, &in.data); err != nil || in.data == nil {
-				in.data = map[string]any{}
+			// Data Go cannot read (a number beyond float64, such as 1e400)
+			// leaves data unresolved: the filter fails, which is false.
+			if err := json.Unmarshal(in.e.Data, &in.data); err != nil {
+				in.data = nil
 			}
 		}
-		return in.data, true
+		return in.data, in.data != nil
 	}
 	return nil, false
 }

@@ -144,6 +144,11 @@ func TestFilterParsesDataOnce(t *testing.T) {
 	if !f.Accepts(in) || in.parsed {
 		t.Fatal("a filter that does not read data parsed it")
 	}
+	// Data Go cannot read fails the filters that read it.
+	huge := NewFilterInput(&Event{Event: "A", Data: json.RawMessage(`{"n":1e400}`)})
+	if h, _ := CompileFilter(`!has(data.x)`); h.Accepts(huge) || !f.Accepts(huge) {
+		t.Error("unreadable data passed a filter that reads it, or failed one that does not")
+	}
 	g, _ := CompileFilter(`data.n == 1`)
 	if !g.Accepts(in) || !in.parsed {
 		t.Fatal("data was not parsed")
