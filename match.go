@@ -205,3 +205,43 @@ func (c *SubscriptionCache) Filter(source string) *Filter {
 	}
 	return filterSources{}.compile(source)
 }
+
+// Prematched are the matches of a batch of events, made before the
+// transaction that stores them with the index the cache held then:
+// matching (payload filters above all) is the costly part of a publish,
+// and need not hold the database's write lock.
+type Prematched struct {
+	index   *Subscriptions
+	matches [][]int64
+}
+
+// Prematch matches events with the index the cache holds now; before its
+// first At it holds none, and matches nothing early.
+func (c *SubscriptionCache) Prematch(events []*Event) Prematched {
+	c.mu.Lock()
+	index := c.index
+	c.mu.Unlock()
+	if index == nil {
+		return Prematched{}
+	}
+	return Prematched{index: index, matches: index.MatchAll(events)}
+}
+
+// With returns the matches of events with index, the one read in the
+// transaction: those made early when it is the same index, or else made
+// now.
+func (p Prematched) With(index *Subscriptions, events []*Event) [][]int64 {
+	if p.index == index {
+		return p.matches
+	}
+	return index.MatchAll(events)
+}
+
+// MatchAll returns Match of each of events.
+func (s *Subscriptions) MatchAll(events []*Event) [][]int64 {
+	matches := make([][]int64, len(events))
+	for i, e := range events {
+		matches[i] = s.Match(e)
+	}
+	return matches
+}

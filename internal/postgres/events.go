@@ -35,8 +35,9 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 	var err error
 	// A webhook deleted between reading the subscriptions and inserting
 	// its deliveries fails the foreign key: read them again and retry.
+	early := s.subs.Prematch(events) // before the transaction, which it keeps short
 	for try := 0; ; try++ {
-		out, created, err = s.publish(ctx, events)
+		out, created, err = s.publish(ctx, events, early)
 		if err == nil || try == 3 || !isCode(err, codeForeignKeyViolation) {
 			break
 		}
@@ -52,7 +53,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 
 // publish is one attempt of PublishEvents; it returns how many deliveries
 // it created.
-func (s *Store) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Published, int, error) {
+func (s *Store) publish(ctx context.Context, events []*hookd.Event, early hookd.Prematched) ([]hookd.Published, int, error) {
 	now := s.clock.Now()
 	out := make([]hookd.Published, len(events))
 	total := 0
@@ -72,12 +73,9 @@ func (s *Store) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Pub
 			return err
 		}
 
-		// Match in Go; count per event before the insert so the event row
-		// records how many deliveries it made.
-		matches := make([][]int64, len(events))
-		for _, i := range fresh {
-			matches[i] = subs.Match(events[i])
-		}
+		// Matched in Go, counted per event before the insert so the event
+		// row records how many deliveries it made.
+		matches := early.With(subs, events)
 
 		n := len(fresh)
 		ids := make([]string, n)

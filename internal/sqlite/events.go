@@ -33,11 +33,13 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 	}
 	out := make([]hookd.Published, len(events))
 	queued := 0
+	early := s.subs.Prematch(events) // outside the write lock
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		subs, err := s.subscriptions(ctx, tx)
 		if err != nil {
 			return err
 		}
+		matches := early.With(subs, events)
 		insEvent, err := s.prepared(ctx, tx, insertEventSQL)
 		if err != nil {
 			return err
@@ -68,7 +70,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 		}
 
 		for i, e := range events {
-			matched := subs.Match(e)
+			matched := matches[i]
 			res, err := insEvent.ExecContext(ctx, e.ID, e.Event, nullString(e.ProjectID), nullInt(e.UserID),
 				string(e.Data), len(matched), ms(e.CreatedAt), e.TraceParent, e.PublisherKeyID)
 			if err != nil {
