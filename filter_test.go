@@ -161,12 +161,12 @@ func TestFilterParsesDataOnce(t *testing.T) {
 
 func TestSubscriptionsMatchFilters(t *testing.T) {
 	events := filterEvents()
-	hooks := []Subscriber{
-		{Webhook: &Webhook{ID: 1, TriggerEvents: []string{"ASSET_ADDED", "ASSET_DELETED"}}},
-		{Webhook: &Webhook{ID: 2, TriggerEvents: []string{"ASSET_ADDED", "ASSET_DELETED"}}, Filter: `data.kind == "video"`},
-		{Webhook: &Webhook{ID: 3, TriggerEvents: []string{"ASSET_ADDED"}}, Filter: `user_id == 8`},
-		{Webhook: &Webhook{ID: 4, TriggerEvents: []string{"ASSET_DELETED"}, Disabled: true}, Filter: `true`},
-		{Webhook: &Webhook{ID: 5, TriggerEvents: []string{"ASSET_DELETED"}}, Filter: `not a filter`}, // accepts nothing
+	hooks := []*Webhook{
+		{ID: 1, TriggerEvents: []string{"ASSET_ADDED", "ASSET_DELETED"}},
+		{ID: 2, TriggerEvents: []string{"ASSET_ADDED", "ASSET_DELETED"}, Filter: `data.kind == "video"`},
+		{ID: 3, TriggerEvents: []string{"ASSET_ADDED"}, Filter: `user_id == 8`},
+		{ID: 4, TriggerEvents: []string{"ASSET_DELETED"}, Disabled: true, Filter: `true`},
+		{ID: 5, TriggerEvents: []string{"ASSET_DELETED"}, Filter: `not a filter`}, // accepts nothing
 	}
 	subs := NewSubscriptions(hooks)
 	want := [][]int64{{1, 2}, {1, 3}, {1}, {1, 2}}
@@ -181,8 +181,8 @@ func TestSubscriptionsMatchFilters(t *testing.T) {
 // filters it compiled.
 func TestSubscriptionCacheCompilesOnce(t *testing.T) {
 	var c SubscriptionCache
-	hooks := []Subscriber{{Webhook: &Webhook{ID: 1, TriggerEvents: []string{"A"}}, Filter: `event == "A"`}}
-	load := func() ([]Subscriber, error) { return hooks, nil }
+	hooks := []*Webhook{{ID: 1, TriggerEvents: []string{"A"}, Filter: `event == "A"`}}
+	load := func() ([]*Webhook, error) { return hooks, nil }
 	c.At(1, load)
 	first := c.filters[`event == "A"`]
 	c.At(2, load)
@@ -192,7 +192,7 @@ func TestSubscriptionCacheCompilesOnce(t *testing.T) {
 	if c.Filter(`event == "A"`) != first {
 		t.Error("Filter compiled a filter of the index again")
 	}
-	hooks = []Subscriber{{Webhook: &Webhook{ID: 1, TriggerEvents: []string{"A"}}}}
+	hooks = []*Webhook{{ID: 1, TriggerEvents: []string{"A"}}}
 	c.At(3, load)
 	if len(c.filters) != 0 {
 		t.Error("a filter no longer used was kept")
@@ -202,14 +202,11 @@ func TestSubscriptionCacheCompilesOnce(t *testing.T) {
 // BenchmarkMatchFilters matches an event against 1,000 webhooks subscribed
 // to it, each with a filter that reads data.
 func BenchmarkMatchFilters(b *testing.B) {
-	var subs []Subscriber
+	var hooks []*Webhook
 	for i := range 1000 {
-		subs = append(subs, Subscriber{
-			Webhook: &Webhook{ID: int64(i + 1), TriggerEvents: []string{"ASSET_ADDED"}},
-			Filter:  fmt.Sprintf(`data.size > %d`, i),
-		})
+		hooks = append(hooks, &Webhook{ID: int64(i + 1), TriggerEvents: []string{"ASSET_ADDED"}, Filter: fmt.Sprintf(`data.size > %d`, i)})
 	}
-	index := NewSubscriptions(subs)
+	index := NewSubscriptions(hooks)
 	e := &Event{Event: "ASSET_ADDED", Data: json.RawMessage(`{"size":500,"kind":"video"}`)}
 	for b.Loop() {
 		if n := len(index.Match(e)); n != 500 {

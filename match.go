@@ -60,37 +60,29 @@ type eventSubscribers struct {
 	byProject  map[string][]subscriber // webhooks of a project, by id
 }
 
-// Subscriber is a webhook as matching reads it: the fields that
-// Webhook.Matches reads, and the source of its payload filter ("" for
+// subscriber is a webhook of the index with its filter compiled (nil for
 // none).
-type Subscriber struct {
-	Webhook *Webhook
-	Filter  string
-}
-
-// subscriber is a Subscriber with its filter compiled (nil for none).
 type subscriber struct {
 	*Webhook
 	filter *Filter
 }
 
-// NewSubscriptions indexes subs; disabled webhooks are left out.
-func NewSubscriptions(subs []Subscriber) *Subscriptions {
-	return newSubscriptions(subs, filterSources{})
+// NewSubscriptions indexes hooks; disabled ones are left out.
+func NewSubscriptions(hooks []*Webhook) *Subscriptions {
+	return newSubscriptions(hooks, filterSources{})
 }
 
-// newSubscriptions indexes subs with the filters compiled in filters,
+// newSubscriptions indexes hooks with the filters compiled in filters,
 // compiling there those it lacks.
-func newSubscriptions(subs []Subscriber, filters filterSources) *Subscriptions {
+func newSubscriptions(hooks []*Webhook, filters filterSources) *Subscriptions {
 	s := &Subscriptions{byEvent: map[string]*eventSubscribers{}}
-	sorted := slices.Clone(subs)
-	slices.SortFunc(sorted, func(a, b Subscriber) int { return cmp.Compare(a.Webhook.ID, b.Webhook.ID) })
-	for _, sub := range sorted {
-		w := sub.Webhook
+	sorted := slices.Clone(hooks)
+	slices.SortFunc(sorted, func(a, b *Webhook) int { return cmp.Compare(a.ID, b.ID) })
+	for _, w := range sorted {
 		if w.Disabled {
 			continue
 		}
-		entry := subscriber{Webhook: w, filter: filters.compile(sub.Filter)}
+		entry := subscriber{Webhook: w, filter: filters.compile(w.Filter)}
 		for _, name := range slices.Compact(slices.Sorted(slices.Values(w.TriggerEvents))) {
 			subs := s.byEvent[name]
 			if subs == nil {
@@ -171,27 +163,26 @@ type SubscriptionCache struct {
 	filters filterSources // those of the index, by source
 }
 
-// At returns the index at version, building it with load (every enabled
-// webhook, with its users and filter) when the one it has is of another
-// version.
-func (c *SubscriptionCache) At(version int64, load func() ([]Subscriber, error)) (*Subscriptions, error) {
+// At returns the index at version, building it with load (every webhook,
+// with its users and filter) when the one it has is of another version.
+func (c *SubscriptionCache) At(version int64, load func() ([]*Webhook, error)) (*Subscriptions, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.index != nil && c.version == version {
 		return c.index, nil
 	}
-	subs, err := load()
+	hooks, err := load()
 	if err != nil {
 		return nil, err
 	}
 	// Only the filters of this index are kept: one that was replaced goes.
 	filters := make(filterSources, len(c.filters))
-	for _, sub := range subs {
-		if f, ok := c.filters[sub.Filter]; ok {
-			filters[sub.Filter] = f
+	for _, w := range hooks {
+		if f, ok := c.filters[w.Filter]; ok {
+			filters[w.Filter] = f
 		}
 	}
-	c.index, c.version, c.filters = newSubscriptions(subs, filters), version, filters
+	c.index, c.version, c.filters = newSubscriptions(hooks, filters), version, filters
 	return c.index, nil
 }
 

@@ -37,7 +37,7 @@ func TestSubscriptionsMatch(t *testing.T) {
 		{ID: 6, TriggerEvents: []string{"A"}, Users: []WebhookUser{{UserID: 8}}},
 		{ID: 8, TriggerEvents: []string{"A"}, ProjectID: &p, Users: []WebhookUser{{UserID: 7}}},
 	}
-	subs := NewSubscriptions(unfiltered(hooks))
+	subs := NewSubscriptions(hooks)
 	for _, e := range []*Event{
 		{Event: "A", ProjectID: &p, UserID: &user},
 		{Event: "A"},
@@ -64,8 +64,8 @@ func TestSubscriptionsMatch(t *testing.T) {
 func TestSubscriptionCache(t *testing.T) {
 	var c SubscriptionCache
 	loads := 0
-	load := func(hooks ...*Webhook) func() ([]Subscriber, error) {
-		return func() ([]Subscriber, error) { loads++; return unfiltered(hooks), nil }
+	load := func(hooks ...*Webhook) func() ([]*Webhook, error) {
+		return func() ([]*Webhook, error) { loads++; return hooks, nil }
 	}
 	a := &Webhook{ID: 1, TriggerEvents: []string{"A"}}
 	s1, _ := c.At(3, load(a))
@@ -87,7 +87,7 @@ func BenchmarkPublishMatch(b *testing.B) {
 		project := fmt.Sprint("P", i)
 		hooks = append(hooks, &Webhook{ID: int64(i + 1), TriggerEvents: EventNames, ProjectID: &project})
 	}
-	subs := NewSubscriptions(unfiltered(hooks))
+	subs := NewSubscriptions(hooks)
 	project := "P5000"
 	e := &Event{Event: "ASSET_ADDED", ProjectID: &project}
 	for b.Loop() {
@@ -95,15 +95,6 @@ func BenchmarkPublishMatch(b *testing.B) {
 			b.Fatal("want one match")
 		}
 	}
-}
-
-// unfiltered is hooks as subscribers without filters.
-func unfiltered(hooks []*Webhook) []Subscriber {
-	subs := make([]Subscriber, len(hooks))
-	for i, w := range hooks {
-		subs[i] = Subscriber{Webhook: w}
-	}
-	return subs
 }
 
 // Matches made before a transaction serve it when it reads the same
@@ -115,13 +106,13 @@ func TestPrematch(t *testing.T) {
 		t.Fatal("an empty cache matched early")
 	}
 	hooks := []*Webhook{{ID: 1, TriggerEvents: []string{"A"}}}
-	v1, _ := c.At(1, func() ([]Subscriber, error) { return unfiltered(hooks), nil })
+	v1, _ := c.At(1, func() ([]*Webhook, error) { return hooks, nil })
 	early := c.Prematch(events)
 	if got := early.With(v1, events); !slices.Equal(got[0], []int64{1}) || len(got[1]) != 0 || &got[0] != &early.matches[0] {
 		t.Errorf("With the same index: %v, want the early matches", got)
 	}
 	hooks = append(hooks, &Webhook{ID: 2, TriggerEvents: []string{"B"}})
-	v2, _ := c.At(2, func() ([]Subscriber, error) { return unfiltered(hooks), nil })
+	v2, _ := c.At(2, func() ([]*Webhook, error) { return hooks, nil })
 	if got := early.With(v2, events); !slices.Equal(got[1], []int64{2}) {
 		t.Errorf("With a newer index: %v, want matched again", got)
 	}

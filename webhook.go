@@ -22,6 +22,9 @@ type Webhook struct {
 
 	Headers []Header
 	Users   []WebhookUser
+	// Filter is its WebhookSettings.Filter, which the subscriptions' index
+	// keeps compiled to match events with.
+	Filter string
 
 	// Live figures, filled when a webhook is read.
 	QueueLength      int

@@ -220,7 +220,7 @@ func (s *Store) subscriptions(ctx context.Context, tx pgx.Tx) (*hookd.Subscripti
 	if err := tx.QueryRow(ctx, `SELECT version FROM subscriptions_version`).Scan(&version); err != nil {
 		return nil, err
 	}
-	return s.subs.At(version, func() ([]hookd.Subscriber, error) { return subscribers(ctx, tx, "NOT disabled") })
+	return s.subs.At(version, func() ([]*hookd.Webhook, error) { return subscribers(ctx, tx, "NOT disabled") })
 }
 
 // subscribers returns the webhooks that where selects, with the fields
@@ -228,13 +228,13 @@ func (s *Store) subscriptions(ctx context.Context, tx pgx.Tx) (*hookd.Subscripti
 // filters. It reads them after the version (READ COMMITTED: a change
 // committed in between makes the index newer than its version, never
 // older).
-func subscribers(ctx context.Context, q querier, where string, args ...any) ([]hookd.Subscriber, error) {
+func subscribers(ctx context.Context, q querier, where string, args ...any) ([]*hookd.Webhook, error) {
 	rows, _ := q.Query(ctx, `
 		SELECT id, trigger_events, project_id, disabled, coalesce(filter, ''),
 		       ARRAY(SELECT user_id FROM webhook_users u WHERE u.webhook_id = w.id ORDER BY u.id)
 		FROM webhooks w
 		WHERE `+where, args...)
-	var hooks []hookd.Subscriber
+	var hooks []*hookd.Webhook
 	var id int64
 	var trig []string
 	var project *string
@@ -242,11 +242,11 @@ func subscribers(ctx context.Context, q querier, where string, args ...any) ([]h
 	var filter string
 	var users []int64
 	_, err := pgx.ForEachRow(rows, []any{&id, &trig, &project, &disabled, &filter, &users}, func() error {
-		w := &hookd.Webhook{ID: id, TriggerEvents: trig, ProjectID: project, Disabled: disabled}
+		w := &hookd.Webhook{ID: id, TriggerEvents: trig, ProjectID: project, Disabled: disabled, Filter: filter}
 		for _, u := range users {
 			w.Users = append(w.Users, hookd.WebhookUser{WebhookID: id, UserID: u})
 		}
-		hooks = append(hooks, hookd.Subscriber{Webhook: w, Filter: filter})
+		hooks = append(hooks, w)
 		trig, project, users = nil, nil, nil
 		return nil
 	})

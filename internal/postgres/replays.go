@@ -170,7 +170,7 @@ func (s *Store) ReplayChunk(ctx context.Context, id int64) (*hookd.Replay, bool,
 		if err != nil || len(subs) == 0 {
 			return err // its webhook is being deleted: the replay goes with it
 		}
-		w := subs[0].Webhook
+		w := subs[0]
 		if hookd.ReplayWaits(w, r.Pending) {
 			return nil
 		}
@@ -178,7 +178,7 @@ func (s *Store) ReplayChunk(ctx context.Context, id int64) (*hookd.Replay, bool,
 		if err != nil {
 			return err
 		}
-		filter := s.subs.Filter(subs[0].Filter)
+		filter := s.subs.Filter(w.Filter)
 		now := ms(s.clock.Now())
 		var events, messages []string
 		for _, c := range chunk {

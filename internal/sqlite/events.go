@@ -181,19 +181,19 @@ func (s *Store) subscriptions(ctx context.Context, tx *sql.Tx) (*hookd.Subscript
 	if err := tx.QueryRowContext(ctx, `SELECT version FROM subscriptions_version`).Scan(&version); err != nil {
 		return nil, err
 	}
-	return s.subs.At(version, func() ([]hookd.Subscriber, error) { return subscribers(ctx, tx, "disabled = 0") })
+	return s.subs.At(version, func() ([]*hookd.Webhook, error) { return subscribers(ctx, tx, "disabled = 0") })
 }
 
 // subscribers returns the webhooks that where selects, with the fields
 // that hookd.Webhook.Matches reads, their users included, and their
 // filters.
-func subscribers(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]hookd.Subscriber, error) {
+func subscribers(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]*hookd.Webhook, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id, trigger_events, project_id, disabled, filter FROM webhooks WHERE `+where, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var hooks []hookd.Subscriber
+	var hooks []*hookd.Webhook
 	byID := map[int64]*hookd.Webhook{}
 	for rows.Next() {
 		var (
@@ -208,8 +208,8 @@ func subscribers(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]
 		if err := json.Unmarshal([]byte(events), &w.TriggerEvents); err != nil {
 			return nil, fmt.Errorf("webhook %d: trigger_events: %w", w.ID, err)
 		}
-		w.ProjectID = stringPtr(project)
-		hooks = append(hooks, hookd.Subscriber{Webhook: &w, Filter: filter.String})
+		w.ProjectID, w.Filter = stringPtr(project), filter.String
+		hooks = append(hooks, &w)
 		byID[w.ID] = &w
 	}
 	if err := rows.Err(); err != nil {

@@ -205,7 +205,7 @@ func (s *Store) ReplayChunk(ctx context.Context, id int64) (*hookd.Replay, bool,
 		if err != nil || len(subs) == 0 {
 			return err // its webhook is being deleted: the replay goes with it
 		}
-		w := subs[0].Webhook
+		w := subs[0]
 		if hookd.ReplayWaits(w, r.Pending) {
 			return nil
 		}
@@ -213,7 +213,7 @@ func (s *Store) ReplayChunk(ctx context.Context, id int64) (*hookd.Replay, bool,
 		if err != nil {
 			return err
 		}
-		filter := s.subs.Filter(subs[0].Filter)
+		filter := s.subs.Filter(w.Filter)
 		now := s.clock.Now()
 		for _, c := range chunk {
 			messageID, ok := r.Resend(w, filter, c)
