@@ -226,3 +226,17 @@ func CircuitChanged(webhookID int64, was, is Circuit) (change CircuitChange, ok 
 // CircuitObserver is told, by a store that committed them, of the circuits
 // its Complete opened or closed (logs and metrics). It must be quick.
 type CircuitObserver func(CircuitChange)
+
+// ProbeNow returns the circuit with its probe due at now, and true, when it
+// is open and its probe was due later: an admin who knows the receiver is
+// back need not wait out the cool-down. The probe is still one attempt,
+// whose result closes the circuit or opens it again. A closed circuit, a
+// half open one (its probe is out) and an open one whose probe is due
+// already are returned as they are, with false.
+func (c Circuit) ProbeNow(now time.Time) (Circuit, bool) {
+	if c.State != CircuitOpen || (c.ProbeAt != nil && !c.ProbeAt.After(now)) {
+		return c, false
+	}
+	c.ProbeAt = &now
+	return c, true
+}

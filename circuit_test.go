@@ -175,3 +175,29 @@ func TestCircuitPolicyValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestCircuitProbeNow(t *testing.T) {
+	now := time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
+	later, earlier := now.Add(time.Minute), now.Add(-time.Second)
+	for _, tc := range []struct {
+		name string
+		c    Circuit
+		want bool
+	}{
+		{"closed", Circuit{State: CircuitClosed}, false},
+		{"open, probe later", Circuit{State: CircuitOpen, ProbeAt: &later}, true},
+		{"open, probe due", Circuit{State: CircuitOpen, ProbeAt: &earlier}, false},
+		{"half open", Circuit{State: CircuitHalfOpen, ProbeAt: &later}, false},
+	} {
+		got, ok := tc.c.ProbeNow(now)
+		if ok != tc.want {
+			t.Errorf("%s: ProbeNow = %v, want %v", tc.name, ok, tc.want)
+		}
+		if ok && (got.ProbeAt == nil || !got.ProbeAt.Equal(now) || got.State != CircuitOpen) {
+			t.Errorf("%s: %+v, want open with its probe now", tc.name, got)
+		}
+		if !ok && got.ProbeAt != tc.c.ProbeAt {
+			t.Errorf("%s: changed to %+v", tc.name, got)
+		}
+	}
+}

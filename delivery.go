@@ -11,6 +11,9 @@ type Delivery struct {
 	Event     Event
 	Attempts  int // attempts made before this claim
 	CreatedAt time.Time
+	// Ordered: it is the head of an ordered lane (Ordering), whose next
+	// delivery waits until this one is recorded as finished.
+	Ordered bool
 }
 
 // Target is what the sender needs to know about a webhook to deliver to it.
@@ -65,6 +68,8 @@ type AttemptResult struct {
 	NextAttemptAt *time.Time
 	// DisableWebhook disables the webhook (the receiver answered 410 Gone).
 	DisableWebhook bool
+	// Ordered is the attempted Delivery's Ordered.
+	Ordered bool
 }
 
 // DeliveryState is where a delivery stands; stores keep it as this text.
@@ -93,6 +98,13 @@ func (r *AttemptResult) DeliveryState() DeliveryState {
 	default:
 		return StateFailed
 	}
+}
+
+// Unblocks reports whether recording r lets the next delivery of an
+// ordered lane go: the dispatcher records such a result at once rather
+// than wait for a batch, or the lane would go no faster than its batches.
+func (r *AttemptResult) Unblocks() bool {
+	return r.Ordered && r.DeliveryState() != StatePending
 }
 
 // MaxLoggedBody caps the response body kept in the logs.

@@ -53,6 +53,8 @@ func (w *Webhook) Matches(e *Event) bool {
 // again when a webhook's subscriptions change (SubscriptionCache).
 type Subscriptions struct {
 	byEvent map[string]*eventSubscribers
+	// ordering holds the Ordering of the ordered webhooks (Lane).
+	ordering map[int64]Ordering
 }
 
 type eventSubscribers struct {
@@ -75,12 +77,15 @@ func NewSubscriptions(hooks []*Webhook) *Subscriptions {
 // newSubscriptions indexes hooks with the filters compiled in filters,
 // compiling there those it lacks.
 func newSubscriptions(hooks []*Webhook, filters filterSources) *Subscriptions {
-	s := &Subscriptions{byEvent: map[string]*eventSubscribers{}}
+	s := &Subscriptions{byEvent: map[string]*eventSubscribers{}, ordering: map[int64]Ordering{}}
 	sorted := slices.Clone(hooks)
 	slices.SortFunc(sorted, func(a, b *Webhook) int { return cmp.Compare(a.ID, b.ID) })
 	for _, w := range sorted {
 		if w.Disabled {
 			continue
+		}
+		if w.Ordering != Unordered {
+			s.ordering[w.ID] = w.Ordering
 		}
 		entry := subscriber{Webhook: w, filter: filters.compile(w.Filter)}
 		for _, name := range slices.Compact(slices.Sorted(slices.Values(w.TriggerEvents))) {

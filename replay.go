@@ -1,6 +1,7 @@
 package hookd
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 )
@@ -27,6 +28,10 @@ type Replay struct {
 	// started; Scanned how many of them it has read so far, Queued how
 	// many deliveries it created.
 	Total, Scanned, Queued int
+	// SkippedPayloadExpired counts the events it did not re-send because
+	// payload retention (--payload-retention) had cleared their data:
+	// sending {} in their place would mislead the receiver.
+	SkippedPayloadExpired int
 	// What became of its deliveries, read when the replay is read: they
 	// are pruned with the others, after --retention.
 	Pending, Succeeded, Failed int
@@ -109,18 +114,30 @@ type ReplayCandidate struct {
 	// Pending and Succeeded tell whether one of those deliveries is still
 	// pending, or succeeded.
 	Pending, Succeeded bool
+	// Erased is set when the event was erased (Erasure); PayloadCleared
+	// when it is older than what payload retention has cleared
+	// (Store.ClearPayloads), which left its data ErasedData unless a
+	// pending delivery needed it then.
+	Erased, PayloadCleared bool
 }
 
 // Resend reports whether the replay re-sends c to w (with filter f, nil
-// for none), and with which webhook-id: an event w receives now (Matches,
-// then f), not on its way already (a pending delivery goes out anyway),
-// and not received already unless IncludeSucceeded. A disabled webhook
-// receives nothing: its replay waits until it is enabled (Store.ReplayChunk).
+// for none), and with which webhook-id: an event w subscribes to, not
+// erased, not on its way already (a pending delivery goes out anyway), not
+// received already unless IncludeSucceeded, with its data still there
+// (else it counts in SkippedPayloadExpired), and that w's filter accepts
+// now. A disabled webhook receives nothing: its replay waits until it is
+// enabled (Store.ReplayChunk).
 func (r *Replay) Resend(w *Webhook, f *Filter, c ReplayCandidate) (messageID string, ok bool) {
 	switch {
-	case !w.Matches(c.Event) || !f.Accepts(NewFilterInput(c.Event)):
+	case !w.Matches(c.Event) || c.Erased:
 		return "", false
 	case c.Pending, c.Succeeded && !r.IncludeSucceeded:
+		return "", false
+	case c.PayloadCleared && bytes.Equal(c.Event.Data, ErasedData):
+		r.SkippedPayloadExpired++
+		return "", false
+	case !f.Accepts(NewFilterInput(c.Event)):
 		return "", false
 	case c.MessageID != "":
 		return c.MessageID, true

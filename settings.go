@@ -19,6 +19,9 @@ type WebhookSettings struct {
 	// Filter is the webhook's payload filter (filter.go): a CEL expression
 	// an event must make true to be delivered to it; "" for none.
 	Filter string
+	// Ordering puts the webhook's deliveries in ordered lanes (see
+	// Ordering); Unordered is the default.
+	Ordering Ordering
 }
 
 // Bounds of WebhookSettings.
@@ -45,7 +48,7 @@ func (s WebhookSettings) Validate() error {
 			return fmt.Errorf("%w: filter: %w", ErrInvalidSettings, err)
 		}
 	}
-	return nil
+	return s.Ordering.Validate()
 }
 
 // DefaultShare is how many attempts a webhook without MaxInFlight may have

@@ -17,6 +17,12 @@ type QueueStats struct {
 	// OpenCircuits counts the webhooks whose circuit is not closed (open
 	// or half open).
 	OpenCircuits int
+	// FailingWebhooks counts the enabled webhooks whose latest attempt
+	// failed (a failing streak, Health).
+	FailingWebhooks int
+	// ThrottledWebhooks counts the enabled webhooks whose throttle holds
+	// back a delivery that is due now.
+	ThrottledWebhooks int
 }
 
 // QueryObserver is told of each statement a store ran on its database, by

@@ -37,9 +37,14 @@ type Store interface {
 	DeleteProject(ctx context.Context, id string) error
 
 	// Webhooks, read with their headers, users and live queue figures.
+	// ListWebhooks and CountWebhooks see the customers' webhooks only, never
+	// the webhook that delivers a notification subscription (Notification).
 	CreateWebhook(ctx context.Context, w *Webhook, signingSecret string) error
 	Webhook(ctx context.Context, id int64) (*Webhook, error)
 	ListWebhooks(ctx context.Context, f WebhookFilter) ([]*Webhook, error)
+	// CountWebhooks counts the webhooks that pass f, whatever its Limit
+	// and Offset.
+	CountWebhooks(ctx context.Context, f WebhookFilter) (int, error)
 	UpdateWebhook(ctx context.Context, id int64, u WebhookUpdate) (*Webhook, error)
 	DeleteWebhook(ctx context.Context, id int64) error // drops its queued deliveries too
 	AddHeader(ctx context.Context, h *Header) error
@@ -60,11 +65,18 @@ type Store interface {
 	RotateSecret(ctx context.Context, webhookID int64, secret string, previousValidUntil time.Time) error
 
 	// PublishEvents stores events and, in the same transaction, a delivery
-	// for every webhook that matches each one (Webhook.Matches); an event
+	// for every webhook that matches each one (Webhook.Matches), but those
+	// beyond FanOutChunk, which FanOut creates after (PlanFanOut); an event
 	// whose ID is already stored, or earlier in events, is answered with the
 	// original or refuses the whole batch, as Republish rules. It keeps
 	// the project registry current with PROJECT_ADDED and PROJECT_PURGED.
 	PublishEvents(ctx context.Context, events []*Event) ([]Published, error)
+	// FanOut creates the deliveries that PublishEvents left to it (at most
+	// FanOutChunk a transaction: PlanFanOut), oldest event first, to the
+	// webhooks that match each event when its chunk is created, and
+	// reports whether any remain. Processes that share a database take
+	// turns. The dispatcher calls it (delivery.Dispatcher.Run).
+	FanOut(ctx context.Context) (remaining bool, err error)
 	// PublishTo stores e and one delivery of it to webhookID, whatever the
 	// webhook's subscriptions and state (the test action). To a disabled
 	// webhook the delivery waits, as its others do, until it is enabled.
@@ -109,6 +121,19 @@ type Store interface {
 
 	// Log lists a webhook's attempts, newest first; page is 1-based.
 	Log(ctx context.Context, webhookID int64, success bool, page, perPage int) ([]*LogEntry, error)
+	// DeliveryLog lists a webhook's deliveries in one of states that were
+	// attempted at least once, latest attempt first, each with its log;
+	// page is 1-based. An unknown webhook is ErrNotFound.
+	DeliveryLog(ctx context.Context, webhookID int64, states []DeliveryState, page, perPage int) ([]*DeliveryRecord, error)
+	// Delivery reads one delivery of a webhook with its log, and its event
+	// (with the payload); ErrNotFound when the webhook has no such
+	// delivery (any more).
+	Delivery(ctx context.Context, webhookID, deliveryID int64) (*DeliveryRecord, *Event, error)
+	// AttemptCounts counts the attempts that ended in each of ranges, in
+	// their order: of one webhook, or of every webhook when webhookID is 0.
+	// Each range is an index range of the attempts, so the work is the
+	// attempts counted; an unknown webhook is ErrNotFound.
+	AttemptCounts(ctx context.Context, webhookID int64, ranges []TimeRange) ([]AttemptCount, error)
 	// Requeue makes the webhook's deliveries that failed for good, with a
 	// last attempt in [from, to), due again now, and returns how many.
 	Requeue(ctx context.Context, webhookID int64, from, to time.Time) (int, error)
@@ -143,8 +168,22 @@ type Store interface {
 	ReplayChunk(ctx context.Context, id int64) (*Replay, bool, error)
 
 	// Prune deletes attempts, finished deliveries and events older than
-	// before, and returns how many rows went.
+	// before, and returns how many rows went. It never holds the database
+	// long: SQLite deletes in transactions of hookd.PruneChunk rows;
+	// PostgreSQL drops whole days of its history (so it may keep rows up to
+	// a day past before; the count of a dropped day is PostgreSQL's
+	// estimate) and makes the days ahead (hookd.DayPartitions of the
+	// store's clock).
 	Prune(ctx context.Context, before time.Time) (int64, error)
+	// ClearPayloads clears the payloads (event data, logged response
+	// bodies) older than before, metadata kept, except events a pending
+	// delivery still needs, and returns how many rows it cleared. Each call
+	// starts where the previous one ended, in transactions of PruneChunk rows.
+	ClearPayloads(ctx context.Context, before time.Time) (int64, error)
+	// Erase erases the data of the events e names (see Erasure, which
+	// callers validate first): an unknown event is ErrNotFound; a project or
+	// user without events erases nothing.
+	Erase(ctx context.Context, e Erasure) (Erased, error)
 	// DisableFailing disables webhooks whose deliveries have failed without
 	// a success since before, and returns their ids.
 	DisableFailing(ctx context.Context, before time.Time) ([]int64, error)
@@ -159,6 +198,24 @@ type Store interface {
 	// DefaultCircuitPolicy), and tells the circuits it opened or closed to
 	// the CircuitObserver it was opened with, if any.
 	Circuit(ctx context.Context, webhookID int64) (Circuit, error)
+
+	// Operational notifications' subscriptions (Notification).
+	// CreateNotification stores n and the webhook that delivers it
+	// (NotificationWebhook of n.URL, signed with signingSecret, or a new
+	// secret when empty) in one transaction. The webhook holds the URL and
+	// the state: change them with UpdateWebhook of n.WebhookID, and delete
+	// the subscription with DeleteWebhook of it. Notification and
+	// ListNotifications read the subscriptions with their webhook's URL and
+	// state; SetNotificationKinds replaces the kinds of subscription id.
+	CreateNotification(ctx context.Context, n *Notification, signingSecret string) error
+	Notification(ctx context.Context, id int64) (*Notification, error)
+	ListNotifications(ctx context.Context) ([]*Notification, error)
+	SetNotificationKinds(ctx context.Context, id int64, kinds []string) (*Notification, error)
+
+	// ProbeCircuit makes an open circuit's probe due now (Circuit.ProbeNow)
+	// and wakes the claims (Wakeup, in every process on PostgreSQL); it
+	// returns the circuit as it leaves it.
+	ProbeCircuit(ctx context.Context, webhookID int64) (Circuit, error)
 }
 
 // Leader is implemented by stores that several hookd processes can share

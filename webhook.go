@@ -25,6 +25,9 @@ type Webhook struct {
 	// Filter is its WebhookSettings.Filter, which the subscriptions' index
 	// keeps compiled to match events with.
 	Filter string
+	// Ordering is its WebhookSettings.Ordering, which the subscriptions'
+	// index keeps to give each new delivery its lane.
+	Ordering Ordering
 
 	// Live figures, filled when a webhook is read.
 	QueueLength      int
@@ -117,10 +120,25 @@ type HeaderUpdate struct {
 	IsHMAC *bool
 }
 
-// WebhookFilter narrows a webhook listing.
+// WebhookFilter narrows a webhook listing; its zero value lists every
+// webhook by id.
 type WebhookFilter struct {
 	ProjectID *string
 	Disabled  *bool
+	// NoProject keeps only the webhooks of no project (any project's
+	// events).
+	NoProject bool
+	// Health, when set, keeps only the webhooks in that health.
+	Health WebhookHealth
+	// Search, when not empty, keeps the webhooks whose name or URL contains
+	// it, ASCII letters in any case, or whose id it is (SearchID).
+	Search string
+	// Sort orders the list; the zero value is by id.
+	Sort WebhookSort
+	// Limit, when above 0, keeps at most Limit webhooks, after skipping
+	// Offset of them.
+	Limit  int
+	Offset int64
 }
 
 // Apply returns w with the update applied, and whether anything changed.

@@ -24,10 +24,12 @@ type Replay struct {
 	IncludeSucceeded bool   `json:"include_succeeded"`
 	// Total is how many events were accepted in the range (for any
 	// webhook), Scanned how many of them the replay has read, Queued how
-	// many deliveries it made.
-	Total   int `json:"total"`
-	Scanned int `json:"scanned"`
-	Queued  int `json:"queued"`
+	// many deliveries it made, SkippedPayloadExpired how many events it
+	// did not re-send because payload retention had cleared their data.
+	Total                 int `json:"total"`
+	Scanned               int `json:"scanned"`
+	Queued                int `json:"queued"`
+	SkippedPayloadExpired int `json:"skipped_payload_expired"`
 	// What became of its deliveries so far.
 	Pending    int   `json:"pending"`
 	Succeeded  int   `json:"succeeded"`

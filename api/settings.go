@@ -13,6 +13,11 @@ type Settings struct {
 	// Filter is a CEL expression over event, project_id, user_id and data
 	// that an event must make true to be delivered; null: no filter.
 	Filter *string `json:"filter"`
+	// Ordering delivers the webhook's events one at a time, in the order
+	// they were accepted, in one lane ("webhook") or in one lane per value
+	// of the event's "project_id", "user_id", "event" or a field of its
+	// data ("data.<field>", "data.<field>.<field>"); null: no order.
+	Ordering *string `json:"ordering"`
 }
 
 // SettingsResponse is the answer of GET and POST .../settings. The POST's

@@ -54,17 +54,23 @@ func (e *Error) Error() string { return fmt.Sprintf("hookd: %d %s", e.Status, e.
 
 // do sends a request and decodes a 200 answer into out.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	_, err := c.send(ctx, method, path, in, out)
+	return err
+}
+
+// send is do that also returns the answer's headers.
+func (c *Client) send(ctx context.Context, method, path string, in, out any) (http.Header, error) {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -72,24 +78,24 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	req.Header.Set("X-API-KEY", c.apiKey)
 	res, err := c.http.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer res.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if res.StatusCode != http.StatusOK {
 		var e api.Error
 		if json.Unmarshal(data, &e) != nil || e.Error == "" {
 			e.Error = strings.TrimSpace(string(data))
 		}
-		return &Error{Status: res.StatusCode, Message: e.Error}
+		return nil, &Error{Status: res.StatusCode, Message: e.Error}
 	}
 	if out == nil {
-		return nil
+		return res.Header, nil
 	}
-	return json.Unmarshal(data, out)
+	return res.Header, json.Unmarshal(data, out)
 }
 
 // Publish sends one event. An event without an ID gets a random one here,
@@ -225,9 +231,35 @@ func (c *Client) Circuit(ctx context.Context, webhookID int64) (*api.Circuit, er
 	return &out.Circuit, nil
 }
 
+// EraseEvent erases one event's data (GDPR): its data, the response
+// bodies logged for it and its queued deliveries, which are cancelled.
+// Its metadata stays. An unknown event is a 404 *Error.
+func (c *Client) EraseEvent(ctx context.Context, eventID string) (*api.Erased, error) {
+	return c.erase(ctx, "/api/v2/admin/events/"+url.PathEscape(eventID)+"/erase")
+}
+
+// EraseProject erases the data of every event of a project, as EraseEvent.
+func (c *Client) EraseProject(ctx context.Context, projectID string) (*api.Erased, error) {
+	return c.erase(ctx, "/api/v2/admin/projects/"+url.PathEscape(projectID)+"/erase")
+}
+
+// EraseUser erases the data of every event of a user, as EraseEvent.
+func (c *Client) EraseUser(ctx context.Context, userID int64) (*api.Erased, error) {
+	return c.erase(ctx, fmt.Sprintf("/api/v2/admin/users/%d/erase", userID))
+}
+
+func (c *Client) erase(ctx context.Context, path string) (*api.Erased, error) {
+	var out api.ErasedResponse
+	if err := c.do(ctx, "POST", path, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out.Erased, nil
+}
+
 // UpdateSettings changes the settings present in update, keyed by their
-// JSON names ("max_in_flight", "max_per_second", "filter"); a nil entry
-// resets one to the default. It returns the webhook's settings after the change.
+// JSON names ("max_in_flight", "max_per_second", "filter", "ordering"); a
+// nil entry resets one to the default. It returns the webhook's settings
+// after the change.
 func (c *Client) UpdateSettings(ctx context.Context, webhookID int64, update map[string]any) (*api.Settings, error) {
 	var out api.SettingsResponse
 	in := map[string]any{"settings": update}

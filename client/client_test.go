@@ -234,6 +234,36 @@ func TestPublishAgainStoresOnce(t *testing.T) {
 	}
 }
 
+// TestClientErase erases an event, a project's and a user's events.
+func TestClientErase(t *testing.T) {
+	ctx := context.Background()
+	admin, publisher := newClients(t)
+	queueLength := subscribe(t, admin)
+	project, user := "P1", int64(7)
+	for _, e := range []api.Event{{ID: "a", Event: "ASSET_ADDED"}, {ID: "b", Event: "ASSET_ADDED", ProjectID: &project},
+		{ID: "c", Event: "ASSET_ADDED", UserID: &user}} {
+		if _, err := publisher.Publish(ctx, &e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, erase := range map[string]func() (*api.Erased, error){
+		"event":   func() (*api.Erased, error) { return admin.EraseEvent(ctx, "a") },
+		"project": func() (*api.Erased, error) { return admin.EraseProject(ctx, project) },
+		"user":    func() (*api.Erased, error) { return admin.EraseUser(ctx, user) },
+	} {
+		if got, err := erase(); err != nil || *got != (api.Erased{Events: 1, CancelledDeliveries: 1}) {
+			t.Errorf("erase %s: %+v, %v", name, got, err)
+		}
+	}
+	if n := queueLength(); n != 0 {
+		t.Errorf("%d deliveries left queued", n)
+	}
+	var apiErr *client.Error
+	if _, err := admin.EraseEvent(ctx, "no/such event"); !errors.As(err, &apiErr) || apiErr.Status != 404 {
+		t.Errorf("erasing an unknown event: %v", err)
+	}
+}
+
 // lostAnswer is a transport that, when told to, lets a request reach the
 // server but loses its answer, as when a publisher times out after hookd
 // stored the event.

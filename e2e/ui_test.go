@@ -33,18 +33,33 @@ import (
 
 // The end-to-end test drives the UI in headless Chromium against a hookd
 // running in this process: sign in, create webhooks through the form,
-// publish an event, find it in the success log, find a failing delivery in
-// the failed log, and retry it. With HOOKD_UPDATE_SCREENSHOTS=1 it writes the
+// publish an event, find its delivery in the success log, find a failing
+// delivery in the failed log with its attempts, payload and curl command,
+// and retry it; read the overview; page and search a list of a thousand
+// webhooks, one with a 255-character name. It does so at 1,280 px and at
+// 390 px, and fails on a console error, on an element wider than the page,
+// and on a missing text. With HOOKD_UPDATE_SCREENSHOTS=1 it writes the
 // screenshots of docs/screenshots.
 
 const (
 	chromiumPath = "/usr/bin/chromium"
 	stepTimeout  = 20 * time.Second
 
-	// A laptop screen.
+	// A laptop screen, and a phone's.
 	viewportWidth  = 1280
 	viewportHeight = 800
+	phoneWidth     = 390
+	phoneHeight    = 844
+
+	// The list's scale: this many webhooks, one with a name of the longest
+	// length the API takes and no space to break it.
+	bulkWebhooks = 1000
 )
+
+var longName = strings.Repeat("N", 255)
+
+// xssName is a name that would run script if the UI wrote it as HTML.
+const xssName = `<img src=x onerror="document.body.dataset.xss=1"> & <b>bold</b>`
 
 func TestUIEndToEnd(t *testing.T) {
 	exe := chromiumPath
@@ -147,11 +162,14 @@ func TestUIEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The first webhook's success log shows the delivery and the answer.
+	// The first webhook's success log shows the delivery, its attempt and
+	// the answer; the chart counts it, as the server does.
 	b.navigate(fmt.Sprintf("%s/#/webhooks/%d", h.url, okID))
 	b.waitText("the success log", ".entries", "ASSET_ADDED")
 	b.waitText("the success log", ".entries", "HTTP 200")
-	b.waitText("the success log", ".entries", "attempt 1")
+	b.waitText("the success log", ".entries", "1 attempt")
+	b.waitText("the delivery's webhook-id", ".entries .ids", "webhook-id msg_")
+	b.click("the attempts", `//summary[starts-with(normalize-space(), 'Attempts, in order')]`)
 	b.click("the response body", `//summary[starts-with(normalize-space(), 'Response body')]`)
 	b.waitText("the response body", ".entries pre", `{"received":true}`)
 	b.waitText("the chart", ".chart figcaption", "Delivered: 1")
@@ -162,28 +180,71 @@ func TestUIEndToEnd(t *testing.T) {
 	b.waitText("the test event", "#main", "Queued test event ASSET_ADDED")
 	b.waitText("the test delivery", ".chart figcaption", "Delivered: 2")
 	b.screenshot("webhook.png")
+	b.checkPage("the webhook page")
 
-	// The second one's failed log shows both attempts, the last for good.
+	// The second one's failed log shows the delivery once, failed for good
+	// after its two attempts, in order; no stale "next attempt" is left.
 	b.navigate(fmt.Sprintf("%s/#/webhooks/%d?tab=failed", h.url, failID))
-	b.waitText("the failed log", ".entries", "Failed for good.")
+	b.waitText("the failed log", ".entries", "Failed for good")
+	b.waitText("the failed log", ".entries", "No retry left.")
+	b.waitText("the failed log", ".entries", "2 attempts")
 	b.waitText("the failed log", ".entries", "HTTP 500")
-	b.waitText("the failed log", ".entries", "attempt 2")
-	b.waitText("the failed log", ".entries", "Retry scheduled for")
-	b.waitText("the error class", ".entries .entry-error", "status")
+	if got := b.evalString(`document.querySelector('.entries').textContent.includes('Next attempt') ? 'stale' : ''`); got != "" {
+		t.Error("a delivery that failed for good still shows a next attempt")
+	}
+	b.click("the attempts", `//ol[@class='entries']/li[1]//summary[starts-with(normalize-space(), 'Attempts, in order')]`)
+	b.waitText("the first attempt", ".attempts li:first-child", "attempt 1")
+	b.waitText("the second attempt", ".attempts li:last-child", "attempt 2")
+	b.waitText("the error class", ".attempts .entry-error", "status")
 	b.waitText("the chart", ".chart figcaption", "Failed attempts: 2")
-	b.click("the response body", `//ol[@class='entries']/li[1]//summary[starts-with(normalize-space(), 'Response body')]`)
-	b.waitText("the response body", ".entries pre", "upstream database unavailable")
+	b.click("the response body", `//ol[@class='attempts']/li[1]//summary[starts-with(normalize-space(), 'Response body')]`)
+	b.waitText("the response body", ".attempts pre", "upstream database unavailable")
+
+	// Its payload, and a curl command without the secret that copies.
+	b.click("the payload", `//summary[normalize-space()='Payload and curl command']`)
+	b.waitText("the payload", ".delivery-extra pre.payload", `"asset_id": "a-1001"`)
+	b.waitText("the curl command", "pre.curl", "curl -X 'POST' '"+h.failURL+"/hooks/billing'")
+	b.waitText("the signature placeholder", "pre.curl", "webhook-signature: v1,<signature: computed with the signing secret>")
+	if got := b.evalString(`document.querySelector('pre.curl').textContent`); strings.Contains(got, "whsec_") || !strings.Contains(got, `--data-raw '{"id":`) {
+		t.Errorf("the curl command:\n%s", got)
+	}
+	b.click("Copy curl command", `//button[normalize-space()='Copy curl command']`)
+	b.waitTrue("the copy's answer", `document.querySelector('.delivery-extra .actions .hint').textContent !== ''`)
+	if got := b.evalString(`(() => {
+		const said = document.querySelector('.delivery-extra .actions .hint').textContent;
+		const curl = document.querySelector('pre.curl').textContent;
+		if (said === 'Copied to the clipboard.') return '';
+		return said.startsWith('Selected') && getSelection().toString() === curl ? '' : said + ' / ' + getSelection().toString();
+	})()`); got != "" {
+		t.Errorf("Copy curl command: %s", got)
+	}
 	b.screenshot("failed-log.png")
 
-	// The receiver recovers; retrying the delivery gets it through.
+	// Retry all asks first; cancelled, nothing happens.
+	b.click("Retry all failed deliveries", `//button[normalize-space()='Retry all failed deliveries']`)
+	b.waitText("the confirmation", "dialog", "Retry every failed delivery?")
+	b.click("Cancel", `//dialog//button[normalize-space()='Cancel']`)
+	b.waitGone("the dialog", "dialog")
+	b.waitText("the failed log", ".entries", "No retry left.")
+
+	// The receiver recovers; retrying the delivery (after a confirmation)
+	// gets it through.
 	h.failing.Store(false)
 	b.click("Retry this delivery", `//button[normalize-space()='Retry this delivery']`)
+	b.click("Retry delivery", `//dialog//button[normalize-space()='Retry delivery']`)
 	b.waitText("the retry notice", "#notices", "re-queued")
 	// The log tabs follow the keyboard: ArrowLeft moves to the success log.
 	b.do("press ArrowLeft on the tabs", chromedp.SendKeys(chromedp.CSS("[role=tab][aria-selected=true]"), kb.ArrowLeft))
-	b.waitText("the selected tab", "[role=tab][aria-selected=true]", "Success log")
-	b.waitText("the retried delivery", ".entries", "attempt 3")
+	b.waitText("the selected tab", "[role=tab][aria-selected=true]", "Delivered")
+	b.waitText("the retried delivery", ".entries", "3 attempts")
 	b.waitText("the retried delivery", ".entries", "HTTP 200")
+
+	// Nothing failed is left: retry all says so, after its confirmation.
+	b.do("press ArrowRight on the tabs", chromedp.SendKeys(chromedp.CSS("[role=tab][aria-selected=true]"), kb.ArrowRight))
+	b.waitText("the failed log", "main", "No failed delivery")
+	b.click("Retry all failed deliveries", `//button[normalize-space()='Retry all failed deliveries']`)
+	b.click("Retry all", `//dialog//button[normalize-space()='Retry all']`)
+	b.waitText("the retry notice", "#notices", "Nothing to retry")
 
 	// Disable and enable again, through the confirmation dialog.
 	b.click("Disable", `//div[@class='head-actions']/button[normalize-space()='Disable']`)
@@ -192,8 +253,58 @@ func TestUIEndToEnd(t *testing.T) {
 	b.click("Enable", `//div[@class='head-actions']/button[normalize-space()='Enable']`)
 	b.waitText("the enabled badge", ".page-head", "Enabled")
 
-	// A third webhook, made through the API: scoped to a project, disabled.
+	// A receiver that is down opens its webhook's circuit; "Probe now"
+	// (after a confirmation) sends one attempt at once, not after the
+	// cool-down.
 	admin := client.New(h.url, h.adminKey)
+	down, err := admin.CreateWebhook(context.Background(), api.NewWebhook{
+		Name: "Down receiver", HTTPURL: h.downURL + "/hooks", HTTPMethod: "POST", TriggerEvents: []string{"PROJECT_ADDED_FAVORITE"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Six deliveries: their first attempts open the circuit (five failures
+	// in a row), their retries wait behind it.
+	for range 6 {
+		if _, err := admin.Publish(context.Background(), &api.Event{Event: "PROJECT_ADDED_FAVORITE", Data: json.RawMessage(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.navigate(fmt.Sprintf("%s/#/webhooks/%d", h.url, down.ID))
+	b.waitText("the open circuit", "#sec-circuit + p", "Open: the receiver kept failing")
+	b.waitText("the circuit badge", ".page-head", "Circuit open")
+	for len(h.downHit) > 0 {
+		<-h.downHit // the attempts that opened the circuit
+	}
+	b.click("Probe now", `//button[normalize-space()='Probe now']`)
+	b.waitText("the confirmation", "dialog", "Probe the receiver now?")
+	b.click("Probe now in the dialog", `//dialog//button[normalize-space()='Probe now']`)
+	b.waitText("the probe notice", "#notices", "The probe is due")
+	select {
+	case <-h.downHit:
+	case <-time.After(stepTimeout):
+		t.Fatalf("no probe reached the receiver in %s (its cool-down is 30 s)", stepTimeout)
+	}
+	b.checkPage("the page of an open circuit")
+
+	// Its delivery settings: a refused value is shown next to its field,
+	// a good one is saved after a confirmation.
+	b.typeInto("input[name=max_in_flight]", "0")
+	b.click("Save settings", `//button[normalize-space()='Save settings']`)
+	b.click("Save settings in the dialog", `//dialog//button[normalize-space()='Save settings']`)
+	b.waitText("the error next to the field", "section[aria-labelledby=sec-settings] .field-error", "Must be an Integer from 1 to 1000")
+	b.eval(`document.querySelector('input[name=max_in_flight]').value = ''`)
+	b.typeInto("input[name=max_in_flight]", "2")
+	b.typeInto("input[name=max_per_second]", "0.5")
+	b.click("Save settings", `//button[normalize-space()='Save settings']`)
+	b.waitText("the confirmation", "dialog", "Attempts at once: 2; Attempts per second: 0.5")
+	b.click("Save settings in the dialog", `//dialog//button[normalize-space()='Save settings']`)
+	b.waitText("the saved notice", "#notices", "Delivery settings saved.")
+	if st, err := admin.Settings(context.Background(), down.ID); err != nil || st.MaxInFlight == nil || *st.MaxInFlight != 2 ||
+		st.MaxPerSecond == nil || *st.MaxPerSecond != 0.5 {
+		t.Errorf("the saved settings: %+v, %v", st, err)
+	}
+
+	// A third webhook, made through the API: scoped to a project, disabled.
 	project := "spring-campaign"
 	if _, err := admin.CreateProject(context.Background(), api.NewProject{ID: project, Title: "Spring campaign"}); err != nil {
 		t.Fatal(err)
@@ -217,6 +328,7 @@ func TestUIEndToEnd(t *testing.T) {
 	b.waitText("the last run", fmt.Sprintf("tr[data-webhook-id='%d']", failID), "Success")
 	b.waitText("the never-run webhook", fmt.Sprintf("tr[data-webhook-id='%d']", archive.ID), "Never run")
 	b.screenshot("webhooks.png")
+	b.checkPage("the list, with an open circuit")
 	b.selectOption("select[name=state]", "disabled")
 	b.waitText("the state filter", fmt.Sprintf("tr[data-webhook-id='%d']", archive.ID), "Disabled")
 	b.waitGone("the state filter", fmt.Sprintf("tr[data-webhook-id='%d']", okID))
@@ -225,6 +337,99 @@ func TestUIEndToEnd(t *testing.T) {
 	b.waitText("the filters", "main", "No webhook matches these filters")
 	b.click("Clear filters", `//a[normalize-space()='Clear filters']`)
 	b.waitText("the cleared filters", "table.webhooks", "Archive sync")
+
+	// The overview: the figures, counted by the server.
+	b.click("the Overview link", `//nav[@id='nav']/a[normalize-space()='Overview']`)
+	b.waitText("the overview", "h1", "Overview")
+	b.waitFigure("Delivered, last hour", "3")
+	b.waitFigure("Failed attempts, last 24 hours", fmt.Sprint(2+h.downHits.Load()))
+	b.waitFigure("Circuits open", "1")
+	b.waitFigure("Webhooks failing", "1")
+	b.waitFigure("Disabled", "1")
+	b.waitText("the hour chart", "#main .chart figcaption", "Delivered: 3")
+	b.screenshot("overview.png")
+	b.checkPage("the overview")
+	// Its figures lead to the webhooks they count.
+	b.click("the failing webhooks", `//div[@class='figure figure-alert'][dt='Webhooks failing']//a`)
+	b.waitText("the failing webhooks", ".list-status", "1 webhook ·")
+	b.waitText("the failing webhooks", "table.webhooks", "Down receiver")
+	if got := b.evalString(`document.querySelector('select[name=state]').value + ' ' + location.hash`); got != "failing #/webhooks?state=failing" {
+		t.Errorf("the failing webhooks' filter: %s", got)
+	}
+
+	// A thousand webhooks, one with the longest name, page and search.
+	longID := h.addBulk(t)
+	b.navigate(h.url + "/#/webhooks")
+	total := bulkWebhooks + 4 // and the four made above
+	b.waitText("the list's count", ".list-status", fmt.Sprintf("1–25 of %d webhooks", total))
+	b.waitText("the pager", ".pager", fmt.Sprintf("Page 1 of %d", (total+24)/25))
+	b.click("Next", `//nav[@class='pager']//button[normalize-space()='Next →']`)
+	b.waitText("page 2", ".list-status", fmt.Sprintf("26–50 of %d webhooks", total))
+	if got := b.evalString(`location.hash`); got != "#/webhooks?page=2" {
+		t.Errorf("page 2's address: %s", got)
+	}
+	b.click("Last", `//nav[@class='pager']//button[normalize-space()='Last »']`)
+	b.waitText("the last page", fmt.Sprintf("tr[data-webhook-id='%d']", longID), "NNNN")
+	b.checkPage("the last page of the list, with the long name")
+	// The long name is cut, whole in its title.
+	if got := b.evalString(fmt.Sprintf(`(() => { const a = document.querySelector("tr[data-webhook-id='%d'] a"); return a.scrollWidth > a.clientWidth && a.title.length === 255 ? '' : a.scrollWidth + ' ' + a.clientWidth + ' ' + a.title.length; })()`, longID)); got != "" {
+		t.Errorf("the long name is not cut with its title: %s", got)
+	}
+	b.typeInto("#main input[type=search]", "flaky")
+	b.waitText("the search", ".list-status", "1 webhook ·")
+	b.waitText("the search", "table.webhooks", "Billing (flaky)")
+	if got := b.evalString(`location.hash`); got != "#/webhooks?q=flaky" {
+		t.Errorf("the search's address: %s", got)
+	}
+	b.screenshot("webhooks-search.png")
+
+	// Markup in a name is text, in the list and on the webhook's page.
+	b.eval(`(() => { const s = document.querySelector('#main input[type=search]'); s.value = ''; s.dispatchEvent(new Event('input')); })()`)
+	b.typeInto("#main input[type=search]", "onerror")
+	b.waitText("the markup as text", "table.webhooks", xssName)
+	b.click("the webhook with markup", `//table[@class='webhooks']//a`)
+	b.waitText("its page", "h1", xssName)
+	if got := b.evalString(`document.querySelector('#main img, #main b') || document.body.dataset.xss ? 'markup ran' : ''`); got != "" {
+		t.Error("a webhook's name was written as HTML")
+	}
+
+	// At 390 px nothing is wider than the page, and everything is there.
+	b.setViewport(phoneWidth, phoneHeight)
+	b.navigate(h.url + "/#/webhooks?sort=-id")
+	b.waitText("the list at 390 px", fmt.Sprintf("tr[data-webhook-id='%d']", longID), "NNNN")
+	b.checkPage("the list")
+	b.screenshot("webhooks-390.png")
+	b.navigate(fmt.Sprintf("%s/#/webhooks/%d", h.url, longID))
+	b.waitText("the long webhook at 390 px", "h1", longName)
+	b.waitText("its test event card", "#sec-test", "Test event")
+	b.waitText("its signing secret card", "#sec-secret", "Signing secret")
+	b.waitText("its settings", "#sec-settings", "Delivery settings")
+	b.checkPage("the long webhook's page")
+	b.screenshot("webhook-390.png")
+	b.navigate(fmt.Sprintf("%s/#/webhooks/%d?tab=failed", h.url, failID))
+	b.waitText("the failed log at 390 px", "main", "No failed delivery")
+	b.do("press ArrowLeft on the tabs", chromedp.SendKeys(chromedp.CSS("[role=tab][aria-selected=true]"), kb.ArrowLeft))
+	b.waitText("the success log at 390 px", ".entries", "3 attempts")
+	b.click("the payload", `//summary[normalize-space()='Payload and curl command']`)
+	b.waitText("the curl command at 390 px", "pre.curl", "curl -X")
+	b.checkPage("the deliveries")
+	b.navigate(h.url + "/#/overview")
+	b.waitFigure("Delivered, last hour", "3")
+	b.checkPage("the overview")
+	b.navigate(h.url + "/#/webhooks/new")
+	b.waitText("the form at 390 px", "h1", "New webhook")
+	b.waitText("select all", "fieldset[data-family=COLLECTION_] .family-tools", "Select all")
+	b.checkPage("the form")
+	// "Select all" sits inside its group, below the legend, not on its border.
+	if got := b.evalString(`(() => {
+		const fs = document.querySelector('fieldset[data-family=COLLECTION_]');
+		const tools = fs.querySelector('.family-tools').getBoundingClientRect();
+		const legend = fs.querySelector('legend').getBoundingClientRect();
+		return tools.top >= legend.bottom - 1 ? '' : 'tools at ' + tools.top + ', legend ends at ' + legend.bottom;
+	})()`); got != "" {
+		t.Errorf("Select all: %s", got)
+	}
+	b.setViewport(viewportWidth, viewportHeight)
 
 	// Every request reached a receiver as it should.
 	if n := h.okHits.Load(); n != 2 {
@@ -239,9 +444,13 @@ func TestUIEndToEnd(t *testing.T) {
 // hookd in this process: SQLite in a temporary directory, the API with the
 // UI mounted, the delivery dispatcher with a 1 s retry, and two receivers.
 type hookdUnderTest struct {
+	store            hookd.Store
 	url, adminKey    string
 	okURL, failURL   string
+	downURL          string
 	okHits, failHits atomic.Int32
+	downHits         atomic.Int32
+	downHit          chan struct{} // a value for each request to downURL
 	failing          atomic.Bool
 }
 
@@ -257,7 +466,7 @@ func startHookd(t *testing.T) *hookdUnderTest {
 	if err := st.CreateAPIKey(ctx, key); err != nil {
 		t.Fatal(err)
 	}
-	h := &hookdUnderTest{adminKey: plain}
+	h := &hookdUnderTest{adminKey: plain, store: st, downHit: make(chan struct{}, 100)}
 	h.failing.Store(true)
 
 	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -277,7 +486,17 @@ func startHookd(t *testing.T) *hookdUnderTest {
 		io.WriteString(w, "recovered")
 	}))
 	t.Cleanup(flaky.Close)
-	h.okURL, h.failURL = ok.URL, flaky.URL
+	dead := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.downHits.Add(1)
+		select {
+		case h.downHit <- struct{}{}:
+		default:
+		}
+		io.Copy(io.Discard, r.Body)
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(dead.Close)
+	h.okURL, h.failURL, h.downURL = ok.URL, flaky.URL, dead.URL
 
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv := httptest.NewServer(web.Mount(hookdhttp.NewServer(st, logger)))
@@ -305,6 +524,30 @@ func startHookd(t *testing.T) *hookdUnderTest {
 	return h
 }
 
+// addBulk creates bulkWebhooks webhooks through the store, for speed, the
+// first with markup for a name (xssName), the last with a 255-character
+// name and a long URL, and returns the last's id. They subscribe to an
+// event the test never publishes.
+func (h *hookdUnderTest) addBulk(t *testing.T) int64 {
+	t.Helper()
+	var last int64
+	for i := range bulkWebhooks {
+		w := &hookd.Webhook{Name: fmt.Sprintf("Bulk %04d", i), HTTPURL: fmt.Sprintf("https://bulk.example/hooks/%d", i),
+			HTTPMethod: "POST", TriggerEvents: []string{"USER_ADDED"}}
+		switch i {
+		case 0:
+			w.Name = xssName
+		case bulkWebhooks - 1:
+			w.Name, w.HTTPURL = longName, "https://bulk.example/"+strings.Repeat("path/", 60)
+		}
+		if err := h.store.CreateWebhook(context.Background(), w, ""); err != nil {
+			t.Fatal(err)
+		}
+		last = w.ID
+	}
+	return last
+}
+
 type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(p []byte) (int, error) {
@@ -318,6 +561,8 @@ type browser struct {
 	t    *testing.T
 	ctx  context.Context
 	base string
+
+	width, height int64 // the viewport
 
 	mu       sync.Mutex
 	problems []string // uncaught exceptions and console errors
@@ -345,7 +590,7 @@ func startBrowser(t *testing.T, exe, base string) *browser {
 		cancelTab()
 		cancelAlloc()
 	})
-	b := &browser{t: t, ctx: ctx, base: base}
+	b := &browser{t: t, ctx: ctx, base: base, width: viewportWidth, height: viewportHeight}
 	if err := chromedp.Listen(ctx, func(ev any) {
 		b.mu.Lock()
 		defer b.mu.Unlock()
@@ -365,8 +610,93 @@ func startBrowser(t *testing.T, exe, base string) *browser {
 	}); err != nil {
 		t.Fatalf("starting Chromium: %v", err)
 	}
-	b.do("set the viewport", chromedp.EmulateViewport(viewportWidth, viewportHeight))
+	b.setViewport(viewportWidth, viewportHeight)
 	return b
+}
+
+// setViewport lays the page out on a screen of width × height.
+func (b *browser) setViewport(width, height int64) {
+	b.t.Helper()
+	b.width, b.height = width, height
+	b.do("set the viewport", chromedp.EmulateViewport(width, height))
+}
+
+// checkPage fails the test when the page scrolls sideways or an element
+// reaches past its width (unless a box that scrolls or clips holds it),
+// naming the first offenders, when its text shows a value that leaked from
+// the code ("null", "undefined", "NaN", "[object Object]") outside a
+// payload, and with the browser's errors so far.
+func (b *browser) checkPage(what string) {
+	b.t.Helper()
+	if got := b.evalString(`(() => {
+		const walk = document.createTreeWalker(document.getElementById('main'), NodeFilter.SHOW_TEXT);
+		for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+			if (n.parentElement.closest('pre, code')) continue;
+			if (/\b(null|undefined|NaN)\b|\[object Object\]/.test(n.data)) return n.parentElement.textContent.slice(0, 80);
+		}
+		return '';
+	})()`); got != "" {
+		b.t.Errorf("%s shows a value leaked from the code: %q", what, got)
+	}
+	got := b.evalString(`(() => {
+		const W = document.documentElement.clientWidth;
+		const bad = [];
+		if (document.documentElement.scrollWidth > W) bad.push('the page is ' + document.documentElement.scrollWidth + ' px wide');
+		const held = (el) => {
+			for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+				if (getComputedStyle(p).overflowX !== 'visible') {
+					const r = p.getBoundingClientRect();
+					return r.left >= -1 && r.right <= W + 1;
+				}
+			}
+			return false;
+		};
+		for (const el of document.querySelectorAll('body *')) {
+			const r = el.getBoundingClientRect();
+			if (r.width === 0 || r.height === 0 || getComputedStyle(el).position === 'fixed') continue;
+			if ((r.right > W + 1 || r.left < -1) && !held(el)) {
+				bad.push('<' + el.tagName.toLowerCase() + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().replace(/\s+/g, '.') : '') +
+					'> from ' + Math.round(r.left) + ' to ' + Math.round(r.right) + ' px: ' + (el.textContent || '').trim().slice(0, 60));
+			}
+		}
+		// A table cell's content stays in its cell (but for a header row
+		// hidden from sight for screen readers).
+		for (const cell of document.querySelectorAll('td, th')) {
+			if (cell.closest('thead, tbody').getBoundingClientRect().width <= 1) continue;
+			if (cell.scrollWidth > cell.clientWidth + 1) {
+				bad.push('a cell\'s content is ' + cell.scrollWidth + ' px wide in ' + cell.clientWidth + ' px: ' + cell.textContent.trim().slice(0, 60));
+			}
+		}
+		return bad.slice(0, 8).join('\n');
+	})()`)
+	if got != "" {
+		b.t.Errorf("%s overflows a %d px wide screen:\n%s", what, b.width, got)
+	}
+	b.noErrors()
+}
+
+// waitTrue waits until the JavaScript expression expr is true.
+func (b *browser) waitTrue(what, expr string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout+5*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr,
+		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(stepTimeout))); err != nil {
+		b.t.Fatalf("%s: %s is not true after %s (%v)\npage shows:\n%s", what, expr, stepTimeout, err, b.pageText())
+	}
+}
+
+// waitFigure waits until the overview's figure labelled label shows value.
+func (b *browser) waitFigure(label, value string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout+5*time.Second)
+	defer cancel()
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](fmt.Sprintf(
+		`[...document.querySelectorAll('.figure')].some((f) => f.querySelector('dt').textContent === %s && f.querySelector('dd').textContent === %s)`, js(label), js(value)),
+		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(stepTimeout)))
+	if err != nil {
+		b.t.Fatalf("the figure %q is not %s (%v)\npage shows:\n%s", label, value, err, b.pageText())
+	}
 }
 
 func (b *browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
@@ -489,9 +819,9 @@ func (b *browser) screenshotTop(name string, height int) {
 			b.t.Fatalf("screenshot %s: %v", name, err)
 		}
 	}
-	b.do("resize for "+name, chromedp.EmulateViewport(viewportWidth, int64(height)), chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+	b.do("resize for "+name, chromedp.EmulateViewport(b.width, int64(height)), chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
 	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
-	b.do("restore the viewport", chromedp.EmulateViewport(viewportWidth, viewportHeight))
+	b.do("restore the viewport", chromedp.EmulateViewport(b.width, b.height))
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
@@ -507,9 +837,9 @@ func (b *browser) screenshotOf(name, css string) {
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
-	b.do("resize for "+name, chromedp.EmulateViewport(viewportWidth, int64(height)))
+	b.do("resize for "+name, chromedp.EmulateViewport(b.width, int64(height)))
 	png, err := chromedp.Run(b.ctx, chromedp.Screenshot(chromedp.CSSAll(css)))
-	b.do("restore the viewport", chromedp.EmulateViewport(viewportWidth, viewportHeight))
+	b.do("restore the viewport", chromedp.EmulateViewport(b.width, b.height))
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
@@ -531,6 +861,7 @@ func (b *browser) save(name string, png []byte) {
 	b.t.Logf("wrote %s", path)
 }
 
+// noErrors fails the test with the browser's errors since the last call.
 func (b *browser) noErrors() {
 	b.t.Helper()
 	b.mu.Lock()
@@ -538,6 +869,7 @@ func (b *browser) noErrors() {
 	for _, p := range b.problems {
 		b.t.Errorf("browser: %s", p)
 	}
+	b.problems = nil
 }
 
 func js(s string) string {

@@ -44,6 +44,7 @@ import (
 type benchConfig struct {
 	database      string
 	webhooks      int
+	idleWebhooks  int
 	events        int
 	batch         int
 	publishers    int
@@ -56,6 +57,7 @@ type benchConfig struct {
 	hostile       int
 	filtered      int // webhooks with a filter no event passes
 	replay        bool
+	orderedLanes  int
 	hostileKinds  []bench.HostileKind
 	hostileShare  float64
 	backlog       bool
@@ -74,6 +76,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var c benchConfig
 	fs.StringVar(&c.database, "database", "", "SQLite file to create (must not exist; default: a temporary file), or a postgres:// URL (the bench creates a schema of its own there and drops it)")
 	fs.IntVar(&c.webhooks, "webhooks", 10, "webhooks to create, all matching every event (the fan-out)")
+	fs.IntVar(&c.idleWebhooks, "idle-webhooks", 0, "also create this many webhooks that match no event (what publishing costs beside webhooks that do not want the event)")
 	fs.IntVar(&c.events, "events", 2000, "events to publish")
 	fs.IntVar(&c.batch, "batch", 500, "events a publish request, 1 to 1000 (1: POST /api/v2/events, one event a request)")
 	fs.IntVar(&c.publishers, "publishers", 0, "publish requests in flight at full speed (default 2 for batches, 16 for single events)")
@@ -88,6 +91,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&c.replay, "replay", false, "after the run, replay every accepted event to every webhook (include_succeeded) and report the replayed deliveries a second")
 	fs.IntVar(&c.filtered, "filtered", 0, "also create this many webhooks subscribed to every event, each with a payload filter that reads data and that no event passes: the publish figures then include matching them (compare with a run without)")
 	fs.Float64Var(&c.hostileShare, "hostile-share", 1, "with --hostile: the fraction of the events the hostile webhooks match (the healthy ones match every event)")
+	fs.IntVar(&c.orderedLanes, "ordered-lanes", 0, "order every webhook's deliveries (ordering data.lane) in this many lanes, event i in lane i mod N; the report gives the deliveries a second of one lane (0: unordered)")
 	fs.BoolVar(&c.backlog, "backlog", false, "publish every event before delivery starts (the whole queue in the database), then deliver")
 	fs.DurationVar(&c.wait, "wait", 2*time.Minute, "how long to wait for the deliveries after the last event is accepted")
 	fs.BoolVar(&c.raw, "raw", true, "measure the raw-client limit first")
@@ -100,11 +104,11 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if c.webhooks < 1 || c.events < 1 || c.batch < 1 || c.batch > 1000 || c.concurrency < 1 || c.failRate < 0 || c.failRate >= 1 {
+	if c.webhooks < 1 || c.idleWebhooks < 0 || c.events < 1 || c.batch < 1 || c.batch > 1000 || c.concurrency < 1 || c.failRate < 0 || c.failRate >= 1 {
 		return errors.New("invalid settings: --webhooks, --events and --concurrency at least 1, --batch 1 to 1000, --fail-rate in [0, 1)")
 	}
-	if c.timeout < time.Second || c.hostile < 0 || c.filtered < 0 || c.hostileShare <= 0 || c.hostileShare > 1 {
-		return errors.New("invalid settings: --timeout at least 1s, --hostile and --filtered not negative, --hostile-share in (0, 1]")
+	if c.timeout < time.Second || c.hostile < 0 || c.filtered < 0 || c.hostileShare <= 0 || c.hostileShare > 1 || c.orderedLanes < 0 {
+		return errors.New("invalid settings: --timeout at least 1s, --hostile, --filtered and --ordered-lanes not negative, --hostile-share in (0, 1]")
 	}
 	if c.replay && (c.hostile > 0 || c.failRate > 0) {
 		return errors.New("invalid settings: --replay goes without --hostile and --fail-rate (the receiver counts the replay's deliveries as duplicates of successes)")
@@ -149,9 +153,9 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	started := time.Now()
 	expected := int64(c.events) * int64(c.webhooks)
 	rep := &bench.Report{
-		Mode: "full speed", Webhooks: c.webhooks, Events: c.events, Expected: expected, Batch: c.batch,
+		Mode: "full speed", Webhooks: c.webhooks, IdleWebhooks: c.idleWebhooks, Events: c.events, Expected: expected, Batch: c.batch,
 		Rate: c.rate, Concurrency: c.concurrency, Timeout: c.timeout.String(), FailRate: c.failRate, RetrySchedule: c.retrySchedule,
-		GOMAXPROCS: runtime.GOMAXPROCS(0), Started: started.UTC().Format(time.RFC3339),
+		OrderedLanes: c.orderedLanes, GOMAXPROCS: runtime.GOMAXPROCS(0), Started: started.UTC().Format(time.RFC3339),
 	}
 	switch {
 	case c.backlog:
@@ -242,6 +246,7 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	// Every event matches the healthy webhooks; with --hostile-share below
 	// 1, only that share of them (named benchEvent) the hostile ones too.
 	pub := bench.NewPublisher(baseURL, key, c.batch, c.pad, c.publishers)
+	pub.Lanes = c.orderedLanes
 	healthyEvents := []string{benchEvent}
 	if hostile != nil && c.hostileShare < 1 {
 		pub.Else, pub.Share = healthyOnlyEvent, c.hostileShare
@@ -256,7 +261,20 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 		if err != nil {
 			return nil, fmt.Errorf("create webhook: %w", err)
 		}
+		if c.orderedLanes > 0 {
+			if _, err := admin.UpdateSettings(ctx, w.ID, map[string]any{"ordering": "data.lane"}); err != nil {
+				return nil, fmt.Errorf("order webhook: %w", err)
+			}
+		}
 		healthy[w.ID] = true
+	}
+	for i := range c.idleWebhooks {
+		if _, err := admin.CreateWebhook(ctx, api.NewWebhook{
+			Name: "bench idle " + strconv.Itoa(i+1), HTTPURL: hookURL + "idle", HTTPMethod: "POST",
+			TriggerEvents: []string{idleEvent},
+		}); err != nil {
+			return nil, fmt.Errorf("create webhook: %w", err)
+		}
 	}
 	for i := range c.hostile {
 		h := hostile[i%len(hostile)]
@@ -451,6 +469,9 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	if rep.RawPerSecond > 0 {
 		rep.RawRatio = rep.DeliveriesPerSecond / rep.RawPerSecond
 	}
+	if c.orderedLanes > 0 {
+		rep.PerLanePerSecond = rep.DeliveriesPerSecond / float64(c.webhooks*c.orderedLanes)
+	}
 	rep.P50, rep.P90, rep.P99, rep.Max = st.P50, st.P90, st.P99, st.Max
 	rep.Duplicates = st.Duplicates
 	if rep.Replay != nil {
@@ -494,6 +515,7 @@ const (
 	// which only the healthy webhooks match.
 	benchEvent       = "ASSET_ADDED"
 	healthyOnlyEvent = "ASSET_REMOVED"
+	idleEvent        = "PROJECT_REMOVED" // no bench event: the idle webhooks' subscription
 	// benchShutdownGrace is how long hookd's attempts may take to finish
 	// once the bench stops delivery.
 	benchShutdownGrace = 5 * time.Second

@@ -23,6 +23,11 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer store.Close()
 	fmt.Fprintf(stdout, "schema of %s is up to date\n", redact(*database))
+	grants, err := outboxGrants(ctx, store)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, grants)
 	return nil
 }
 

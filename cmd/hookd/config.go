@@ -184,7 +184,7 @@ func invalidSetting(fs *flag.FlagSet, name, problem string) error {
 	switch {
 	case secretSettings[name]:
 		shown = ""
-	case name == "database":
+	case name == "database", name == "log-database":
 		shown = fmt.Sprintf(" %q", redact(value))
 	}
 	switch {

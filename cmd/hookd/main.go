@@ -34,6 +34,7 @@ Usage:
   hookd events send --event E [flags]       publish an event to a running hookd
   hookd receive [--addr A]                  a receiver that prints each delivery and answers 200, to try hookd out
   hookd bench [flags]                       measure throughput and latency end to end
+  hookd generate --database D [--attempts N] fill a database with history, then measure on it
   hookd version                             print version and commit (also --version)
   hookd help [command]                      this help, or a command's settings
 
@@ -76,6 +77,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return receive(ctx, rest, stdout, stderr)
 	case "bench":
 		return benchCmd(ctx, rest, stdout, stderr)
+	case "generate":
+		return generateCmd(ctx, rest, stdout, stderr)
 	case "bench-receiver": // the bench's receiver, a child process of bench
 		return benchReceiver(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version", "-v":

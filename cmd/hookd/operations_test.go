@@ -312,6 +312,8 @@ func TestBadSettingsFailInOneLine(t *testing.T) {
 		{[]string{"--metrics=maybe"}, nil, `invalid --metrics "maybe": use true or false`},
 		{[]string{"--lease", "20s"}, nil, `invalid --lease "20s": use at least --timeout + --lease-margin (30s)`},
 		{[]string{"--circuit-cooldown", "10ms"}, nil, `invalid --circuit-cooldown "10ms": use at least 1s`},
+		{[]string{"--log-database", "replica.db"}, nil, `invalid --log-database "replica.db": use a postgres:// URL, with a postgres:// --database`},
+		{[]string{"--payload-retention", "1000h"}, nil, `invalid --payload-retention "1000h": use 0, or 1h up to --retention`},
 		{[]string{"--max-connections", "-1"}, nil, `invalid --max-connections "-1": use 1 or more, or 0 for the default`},
 		{[]string{"--admin-api-key", "no-dot-secret"}, nil, `invalid --admin-api-key: use the form <prefix>.<secret>`},
 		{nil, map[string]string{"HOOKD_ADMIN_API_KEY": "no-dot-secret"}, `invalid HOOKD_ADMIN_API_KEY: use the form <prefix>.<secret>`},

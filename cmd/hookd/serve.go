@@ -11,40 +11,47 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/delivery"
 	hookdhttp "github.com/hookd/hookd/internal/http"
+	"github.com/hookd/hookd/internal/intake"
 	"github.com/hookd/hookd/internal/metrics"
+	"github.com/hookd/hookd/internal/notify"
 	"github.com/hookd/hookd/internal/storedeadline"
 	"github.com/hookd/hookd/internal/tracing"
 	"github.com/hookd/hookd/internal/web"
 )
 
 type serveConfig struct {
-	fs            *flag.FlagSet // where each setting came from, for errors
-	addr          string
-	database      *string
-	adminAPIKey   string
-	allowPrivate  string
-	retrySchedule string
-	concurrency   int
-	maxConns      int
-	timeout       time.Duration
-	lease         time.Duration
-	leaseMargin   time.Duration
-	retention     time.Duration
-	disableAfter  time.Duration
-	maintainEvery time.Duration
-	shutdownGrace time.Duration
-	dbTimeout     time.Duration
-	log           *logConfig
-	otlpEndpoint  string
-	metrics       bool
-	rateLimit     hookdhttp.RateLimit
-	circuit       hookd.CircuitPolicy
+	fs             *flag.FlagSet // where each setting came from, for errors
+	addr           string
+	database       *string
+	adminAPIKey    string
+	allowPrivate   string
+	retrySchedule  string
+	concurrency    int
+	maxConns       int
+	timeout        time.Duration
+	lease          time.Duration
+	leaseMargin    time.Duration
+	retention      time.Duration
+	payloadKeep    time.Duration
+	logDatabase    string
+	disableAfter   time.Duration
+	maintainEvery  time.Duration
+	shutdownGrace  time.Duration
+	dbTimeout      time.Duration
+	log            *logConfig
+	otlpEndpoint   string
+	notifyURLs     string
+	notifyDebounce time.Duration
+	metrics        bool
+	rateLimit      hookdhttp.RateLimit
+	circuit        hookd.CircuitPolicy
 }
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -71,6 +78,8 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	fs.DurationVar(&c.lease, "lease", delivery.DefaultLease, "how long a claimed delivery stays with this process; after a crash another process (or a restart) takes it over after this (at least --timeout + --lease-margin)")
 	fs.DurationVar(&c.leaseMargin, "lease-margin", delivery.DefaultLeaseMargin, "the part of --lease beyond --timeout: the time to read a claim's webhooks and to record its attempts")
 	fs.DurationVar(&c.retention, "retention", 30*24*time.Hour, "how long attempt logs, finished deliveries and events are kept")
+	fs.StringVar(&c.logDatabase, "log-database", "", "a postgres:// URL of a read replica of --database that the log pages are read from (PostgreSQL only; empty: --database)")
+	fs.DurationVar(&c.payloadKeep, "payload-retention", 0, "how long event data and logged response bodies are kept, their metadata kept for --retention (0: as long as --retention)")
 	fs.DurationVar(&c.disableAfter, "disable-after", 5*24*time.Hour, "disable a webhook whose deliveries keep failing this long (0: never)")
 	fs.DurationVar(&c.maintainEvery, "maintenance-interval", 10*time.Minute, "how often retention and auto-disable run")
 	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 0, "how long in-flight requests and attempts may take to finish on SIGTERM; attempts cut off then are not counted and are retried (0: --timeout + 5s)")
@@ -84,6 +93,8 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	fs.DurationVar(&c.circuit.Cooldown, "circuit-cooldown", hookd.DefaultCircuitCooldown, "how long an open circuit waits before its probe; doubled each time the probe fails")
 	fs.DurationVar(&c.circuit.MaxCooldown, "circuit-max-cooldown", hookd.DefaultCircuitMaxCooldown, "the longest wait of an open circuit")
 	fs.IntVar(&c.rateLimit.Burst, "rate-limit-burst", hookdhttp.DefaultRateBurst, "API requests per API key at once, above --rate-limit")
+	fs.StringVar(&c.notifyURLs, "notify-urls", "", "comma-separated URLs of your own that get every operational notification (webhook disabled, circuit opened or closed, delivery failed for good, replay finished); subscribed at start when missing")
+	fs.DurationVar(&c.notifyDebounce, "notify-debounce", hookd.DefaultNotifyDebounce, "after an operational notification, how long the same kind about the same webhook is held back (and counted)")
 	return c
 }
 
@@ -132,8 +143,13 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 		{"lease", c.lease < c.timeout+c.leaseMargin, fmt.Sprintf("use at least %s + %s (%s)",
 			settingName(c.fs, "timeout"), settingName(c.fs, "lease-margin"), c.timeout+c.leaseMargin)},
 		{"retention", c.retention < time.Hour, "use at least 1h"},
+		{"log-database", c.logDatabase != "" && (!isPostgres(c.logDatabase) || !isPostgres(*c.database)),
+			"use a postgres:// URL, with a postgres:// " + settingName(c.fs, "database")},
+		{"payload-retention", c.payloadKeep != 0 && (c.payloadKeep < time.Hour || c.payloadKeep > c.retention),
+			"use 0, or 1h up to " + settingName(c.fs, "retention")},
 		{"maintenance-interval", c.maintainEvery < time.Second, "use at least 1s"},
 		{"disable-after", c.disableAfter < 0, "use 0 (never) or more"},
+		{"notify-debounce", c.notifyDebounce < 0, "use 0 (no debounce) or more"},
 		{"shutdown-grace", c.shutdownGrace < 0, "use 0 (the default) or more"},
 		{"rate-limit", c.rateLimit.PerSecond < 0, "use 0 (no limit) or more"},
 		{"rate-limit-burst", c.rateLimit.PerSecond > 0 && c.rateLimit.Burst < 1, "use at least 1"},
@@ -161,6 +177,10 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 		}
 	}
 
+	notifyURLs, err := parseNotifyURLs(c.notifyURLs)
+	if err != nil {
+		return c.invalid("notify-urls", err.Error())
+	}
 	maxConns, err := c.maxConnections()
 	if err != nil {
 		return err
@@ -183,11 +203,14 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	}
 	// The store, the dispatcher and the API read the time from one clock.
 	clock := hookd.SystemClock
+	notifier := notify.New(clock, c.notifyDebounce, logger)
 	store, err := openStore(ctx, *c.database, storeopt.WithClock(clock), storeopt.WithQueryObserver(observe),
-		storeopt.WithCircuitPolicy(c.circuit), storeopt.WithCircuitObserver(circuitObserver(logger, m)))
+		storeopt.WithCircuitPolicy(c.circuit), storeopt.WithCircuitObserver(circuitObserver(logger, m, notifier)),
+		storeopt.WithLogReplica(c.logDatabase))
 	if err != nil {
 		return err // one line that names the database
 	}
+	outbox, _ := store.(hookd.Outbox) // PostgreSQL's; SQLite has none
 	store = storedeadline.Wrap(store, c.dbTimeout)
 	defer store.Close()
 	stopTracing, err := tracing.Setup(ctx, c.otlpEndpoint)
@@ -207,11 +230,14 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	if err := bootstrapAdminKey(ctx, store, c.adminAPIKey, settingName(c.fs, "admin-api-key"), logger); err != nil {
 		return err
 	}
+	if err := subscribeNotifyURLs(ctx, store, notifyURLs, logger); err != nil {
+		return err
+	}
 
 	svc, err := newService(store, serviceOptions{
 		logger: logger, allowPrivate: allow, schedule: schedule, concurrency: c.concurrency,
 		timeout: c.timeout, lease: c.lease, leaseMargin: c.leaseMargin, shutdownGrace: c.shutdownGrace,
-		clock: clock, metrics: m, rateLimit: c.rateLimit, retention: c.retention,
+		clock: clock, metrics: m, rateLimit: c.rateLimit, retention: c.retention, notifier: notifier,
 	})
 	if err != nil {
 		return err
@@ -226,8 +252,19 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	defer stopWork()
 	dispatched := make(chan error, 1)
 	go func() { dispatched <- dispatcher.Run(workCtx) }()
-	go dispatcher.Maintain(workCtx, c.maintainEvery, c.retention, c.disableAfter)
+	go dispatcher.Maintain(workCtx, c.maintainEvery, delivery.Retention{History: c.retention, Payloads: c.payloadKeep}, c.disableAfter)
+	go notifier.Run(workCtx, store)
 	go dispatcher.Replays(workCtx, delivery.DefaultReplayInterval)
+	if outbox != nil {
+		if schema, err := outbox.OutboxSchema(ctx); err == nil {
+			logger.Info("outbox relay on: platforms may publish with hookd_publish in their transactions", "schema", schema)
+		}
+		relay := &intake.Relay{Outbox: outbox, Check: hookdhttp.OutboxEvent, Logger: logger}
+		if m != nil {
+			relay.Observer = func(r hookd.OutboxRelayed) { m.EventsPublished(r.Published) }
+		}
+		go relay.Run(workCtx)
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -273,7 +310,7 @@ func (c *serveConfig) maxConnections() (int, error) {
 
 // circuitObserver logs one line for each circuit that opens or closes and
 // counts it in m (when not nil).
-func circuitObserver(logger *slog.Logger, m *metrics.Metrics) hookd.CircuitObserver {
+func circuitObserver(logger *slog.Logger, m *metrics.Metrics, n *notify.Notifier) hookd.CircuitObserver {
 	return func(change hookd.CircuitChange) {
 		c := change.Circuit
 		if c.State == hookd.CircuitOpen {
@@ -285,6 +322,7 @@ func circuitObserver(logger *slog.Logger, m *metrics.Metrics) hookd.CircuitObser
 		if m != nil {
 			m.CircuitChanged(change)
 		}
+		n.CircuitChanged(change)
 	}
 }
 
@@ -310,6 +348,8 @@ type serviceOptions struct {
 	retention time.Duration
 	// httpLimits bound slow and large requests (zero fields: the defaults).
 	httpLimits httpLimits
+	// notifier, when set, is told of the dispatcher's incidents.
+	notifier *notify.Notifier
 }
 
 // service is hookd in a process: the delivery dispatcher and the HTTP
@@ -328,18 +368,24 @@ func newService(store hookd.Store, o serviceOptions) (*service, error) {
 	sender := delivery.NewSender(delivery.SenderConfig{
 		Timeout: o.timeout, Concurrency: o.concurrency, AllowPrivate: o.allowPrivate,
 	})
-	var observer delivery.Observer
+	var observer observers
 	var apiOptions []hookdhttp.Option
+	var replays delivery.ReplayObserver
+	if o.notifier != nil {
+		observer = append(observer, o.notifier)
+		replays = replayNotifier{o.notifier}
+		apiOptions = append(apiOptions, hookdhttp.WithReplayObserver(replays))
+	}
 	if o.metrics != nil {
 		o.metrics.WatchQueue(store, 0)
-		observer = o.metrics
+		observer = append(observer, o.metrics)
 		apiOptions = append(apiOptions, hookdhttp.WithObserver(o.metrics), hookdhttp.WithMetrics(o.metrics.Handler()))
 	}
 	dispatcher, err := delivery.New(delivery.Config{
 		Store: store, Sender: sender, Policy: delivery.NewPolicy(o.schedule),
 		Clock: o.clock, Concurrency: o.concurrency, Lease: o.lease, LeaseMargin: o.leaseMargin,
 		ShutdownGrace: o.shutdownGrace, Logger: o.logger,
-		Observer: observer,
+		Observer: observer, ReplayObserver: replays,
 	})
 	if err != nil {
 		return nil, err
@@ -349,6 +395,14 @@ func newService(store hookd.Store, o serviceOptions) (*service, error) {
 	// The admin UI owns "/" and "/assets/"; every other path is the API's.
 	srv := newHTTPServer(web.Mount(hookdhttp.NewServer(store, o.logger, apiOptions...)), o.logger, o.httpLimits)
 	return &service{store: store, sender: sender, dispatcher: dispatcher, server: srv}, nil
+}
+
+// replayNotifier sends the replay.finished notification of each replay
+// that finished or was cancelled, with the replay as the API shows it.
+type replayNotifier struct{ n *notify.Notifier }
+
+func (r replayNotifier) ReplayFinished(replay *hookd.Replay) {
+	r.n.ReplayFinished(replay.WebhookID, strconv.FormatInt(replay.ID, 10), hookdhttp.APIReplay(replay))
 }
 
 // redact hides a password in a database URL.

@@ -23,10 +23,13 @@ type Publisher struct {
 	Event   string
 	// Else, when set, names the events beyond a Share of them (spread
 	// evenly over the run): the bench's hostile webhooks match only Event.
-	Else   string
-	Share  float64
-	Batch  int
-	Pad    int
+	Else  string
+	Share float64
+	Batch int
+	Pad   int
+	// Lanes, when not 0, puts event seq in lane seq mod Lanes of its data
+	// ("lane"): the lanes of webhooks ordered by data.lane.
+	Lanes  int
 	Client *http.Client
 
 	Accepted  atomic.Int64
@@ -68,8 +71,12 @@ func (p *Publisher) body(n int, sent time.Time) []byte {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		fmt.Fprintf(&b, `{"event":%q,"user_id":%d,"data":{%q:%d,"asset_id":"A%d","pad":%q}}`,
-			p.eventName(seq+int64(i)), 45, SentField, sent.UnixNano(), i, pad)
+		fmt.Fprintf(&b, `{"event":%q,"user_id":%d,"data":{%q:%d,"asset_id":"A%d",`,
+			p.eventName(seq+int64(i)), 45, SentField, sent.UnixNano(), i)
+		if p.Lanes > 0 {
+			fmt.Fprintf(&b, `"lane":%d,`, (seq+int64(i))%int64(p.Lanes))
+		}
+		fmt.Fprintf(&b, `"pad":%q}}`, pad)
 	}
 	if p.Batch > 1 {
 		b.WriteString(`]}`)

@@ -16,9 +16,10 @@ import (
 
 // Report is the outcome of one bench run (--json prints it as it is).
 type Report struct {
-	Database string `json:"database"` // sqlite or postgres
-	Mode     string `json:"mode"`     // full-speed, rate or backlog
-	Webhooks int    `json:"webhooks"` // fan-out: every event matches every webhook
+	Database     string `json:"database"`                // sqlite or postgres
+	Mode         string `json:"mode"`                    // full-speed, rate or backlog
+	Webhooks     int    `json:"webhooks"`                // fan-out: every event matches every webhook
+	IdleWebhooks int    `json:"idle_webhooks,omitempty"` // webhooks that match no event
 	// Filtered is how many more webhooks are subscribed to every event
 	// with a payload filter that no event passes (--filtered).
 	Filtered      int     `json:"filtered_webhooks,omitempty"`
@@ -76,6 +77,13 @@ type Report struct {
 	// the run.
 	Replay *ReplayReport `json:"replay,omitempty"`
 
+	// OrderedLanes, with --ordered-lanes, is how many ordered lanes each
+	// webhook has (ordering data.lane), and PerLanePerSecond the
+	// deliveries a second of one lane: DeliveriesPerSecond over every
+	// webhook's lanes.
+	OrderedLanes     int     `json:"ordered_lanes,omitempty"`
+	PerLanePerSecond float64 `json:"delivered_per_second_per_lane,omitempty"`
+
 	// Hostile, with --hostile, is what the hostile webhooks took; the
 	// figures above are then the healthy webhooks' alone (the receiver that
 	// counts them gets no other traffic).
@@ -130,6 +138,9 @@ func (r *Report) Write(w io.Writer, asJSON bool) error {
 	row("database", "%s", r.Database)
 	row("mode", "%s", mode)
 	row("webhooks (fan-out)", "%d", r.Webhooks)
+	if r.IdleWebhooks > 0 {
+		row("idle webhooks", "%d, matching no event", r.IdleWebhooks)
+	}
 	row("events × fan-out", "%s × %d = %s deliveries", thousands(int64(r.Events)), r.Webhooks, thousands(r.Expected))
 	if r.Filtered > 0 {
 		row("filtered webhooks", "%d, subscribed to every event, each with a filter on data that none passes", r.Filtered)
@@ -150,6 +161,9 @@ func (r *Report) Write(w io.Writer, asJSON bool) error {
 	row("publish request p50/p99", "%.1f / %.1f ms (max %.1f)", r.PublishP50, r.PublishP99, r.PublishMax)
 	row(healthy+"delivered webhooks/s", "%s (%s of %s in %.2fs)", thousands(int64(r.DeliveriesPerSecond)), thousands(r.Delivered),
 		thousands(r.Accepted*int64(r.Webhooks)), r.DeliverySeconds)
+	if r.OrderedLanes > 0 {
+		row("ordered lanes", "%d a webhook (ordering data.lane): %.1f delivered/s a lane", r.OrderedLanes, r.PerLanePerSecond)
+	}
 	if r.RawPerSecond > 0 {
 		row("raw client limit", "%s requests/s → hookd at %.0f%% of it", thousands(int64(r.RawPerSecond)), r.RawRatio*100)
 	}

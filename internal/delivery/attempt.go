@@ -47,7 +47,7 @@ func (d *Dispatcher) attempt(ctx context.Context, t *hookd.Target, dl *hookd.Del
 	if d.observer != nil {
 		d.observer.Attempt(r)
 		if r.DisableWebhook {
-			d.observer.WebhooksDisabled(DisabledGone, 1)
+			d.observer.WebhooksDisabled(DisabledGone, []int64{r.WebhookID})
 		}
 	}
 	d.logAttempt(ctx, t, dl, &r, o.NotSent)
@@ -70,6 +70,7 @@ func decide(p *Policy, dl *hookd.Delivery, at time.Time, o *Outcome) hookd.Attem
 		Error:          o.Error,
 		RequestHeaders: o.RequestHeaders,
 		ResponseBody:   o.ResponseBody,
+		Ordered:        dl.Ordered,
 	}
 	p.Apply(&r, o.RetryAfter, o.End)
 	return r

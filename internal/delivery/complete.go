@@ -40,7 +40,9 @@ func newCompleter(cfg Config, log *slog.Logger, scheduled func(time.Time), settl
 }
 
 // run writes results to the store in batches: a batch goes when it holds
-// BatchSize results or FlushInterval after its first one arrived. It returns
+// BatchSize results or FlushInterval after its first one arrived, or at
+// once, with the results already waiting, when one of them lets the next
+// delivery of an ordered lane go (AttemptResult.Unblocks). It returns
 // when results is closed, after writing what it holds. stopping is closed
 // when the dispatcher begins to shut down (see complete).
 func (c *completer) run(results <-chan hookd.AttemptResult, stopping <-chan struct{}) {
@@ -71,7 +73,11 @@ func (c *completer) run(results <-chan hookd.AttemptResult, stopping <-chan stru
 		if len(batch) == 1 {
 			flush.Reset(c.flushInterval)
 		}
-		if len(batch) >= c.batchSize {
+		unblocks := r.Unblocks()
+		if unblocks {
+			batch, ok = gather(results, batch, c.batchSize)
+		}
+		if len(batch) >= c.batchSize || unblocks {
 			if !flush.Stop() {
 				select {
 				case <-flush.C:
@@ -81,7 +87,27 @@ func (c *completer) run(results <-chan hookd.AttemptResult, stopping <-chan stru
 			c.complete(batch, stopping)
 			batch = batch[:0]
 		}
+		if !ok {
+			return
+		}
 	}
+}
+
+// gather adds to batch, up to size, the results that are waiting in
+// results, without waiting for more; ok is false when results is closed.
+func gather(results <-chan hookd.AttemptResult, batch []hookd.AttemptResult, size int) (_ []hookd.AttemptResult, ok bool) {
+	for len(batch) < size {
+		select {
+		case r, ok := <-results:
+			if !ok {
+				return batch, false
+			}
+			batch = append(batch, r)
+		default:
+			return batch, true
+		}
+	}
+	return batch, true
 }
 
 // complete records a batch. When the store fails (the database is down or

@@ -94,9 +94,9 @@ type Observer interface {
 	// Attempt is called with the outcome of every attempt, before it is
 	// recorded.
 	Attempt(r hookd.AttemptResult)
-	// WebhooksDisabled is called when hookd disables n webhooks: reason
+	// WebhooksDisabled is called with the webhooks hookd disables: reason
 	// "gone" (a receiver answered 410) or "failing" (DisableFailing).
-	WebhooksDisabled(reason string, n int)
+	WebhooksDisabled(reason string, ids []int64)
 }
 
 // Reasons passed to Observer.WebhooksDisabled.
@@ -123,6 +123,7 @@ type Dispatcher struct {
 	settled    *settling
 	maintainer *maintainer
 	replayer   *replayer
+	fanOuter   *fanOuter
 }
 
 // New returns a Dispatcher of cfg with its defaults filled in.
@@ -188,6 +189,7 @@ func New(cfg Config) (*Dispatcher, error) {
 		settled:     settled,
 		maintainer:  &maintainer{store: cfg.Store, leader: cfg.Leader, clock: cfg.Clock, log: log, observer: cfg.Observer},
 		replayer:    &replayer{store: cfg.Store, leader: cfg.Leader, log: log, observer: cfg.ReplayObserver},
+		fanOuter:    &fanOuter{store: cfg.Store, log: log},
 	}, nil
 }
 
@@ -201,7 +203,8 @@ func defaultWorkerID() string {
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
-// Run claims, sends and records deliveries until ctx ends. It claims only
+// Run claims, sends and records deliveries until ctx ends, and creates the
+// deliveries that publishes left to Store.FanOut. It claims only
 // as many deliveries as it has idle workers, so every claimed delivery is
 // attempted at once and none waits on a lease. When ctx ends it stops
 // claiming, lets running attempts finish for up to ShutdownGrace (then
@@ -219,6 +222,13 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		defer close(recorded)
 		d.completer.run(results, ctx.Done())
 	}()
+
+	fannedOut := make(chan struct{})
+	go func() {
+		defer close(fannedOut)
+		d.fanOuter.run(ctx)
+	}()
+	defer func() { <-fannedOut }()
 
 	w := newWorkers(d.concurrency)
 	d.claimer.run(ctx, w, func(t *hookd.Target, dl *hookd.Delivery, lease string) {

@@ -418,13 +418,13 @@ func TestMaintain(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
-		d.Maintain(ctx, 20*time.Millisecond, 30*24*time.Hour, 5*24*time.Hour)
+		d.Maintain(ctx, 20*time.Millisecond, Retention{History: 30 * 24 * time.Hour, Payloads: 7 * 24 * time.Hour}, 5*24*time.Hour)
 		close(done)
 	}()
 	waitFor(t, 2*time.Second, "two maintenance runs", func() bool {
 		st.mu.Lock()
 		defer st.mu.Unlock()
-		return len(st.pruned) >= 2 && len(st.disabled) >= 2
+		return len(st.pruned) >= 2 && len(st.cleared) >= 2 && len(st.disabled) >= 2
 	})
 	cancel()
 	<-done
@@ -433,6 +433,9 @@ func TestMaintain(t *testing.T) {
 	// The cut-offs count back from the dispatcher's clock.
 	if p, want := st.pruned[0], clock.Now().Add(-30*24*time.Hour); !p.Equal(want) {
 		t.Errorf("pruned before %v, want %v", p, want)
+	}
+	if p, want := st.cleared[0], clock.Now().Add(-7*24*time.Hour); !p.Equal(want) {
+		t.Errorf("payloads cleared before %v, want %v", p, want)
 	}
 	if p, want := st.disabled[0], clock.Now().Add(-5*24*time.Hour); !p.Equal(want) {
 		t.Errorf("disabled before %v, want %v", p, want)

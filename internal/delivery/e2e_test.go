@@ -3,10 +3,12 @@ package delivery
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/postgres/pgtest"
 	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/storeopt"
 )
 
 // backends runs test against a fresh store of each kind: SQLite always,
@@ -224,5 +227,61 @@ func testDispatcherWithStoreGone(t *testing.T, st hookd.Store) {
 	}
 	if n := len(rc.requests()); n != 1 {
 		t.Errorf("receiver got %d requests, want 1", n)
+	}
+}
+
+// An event that matches more webhooks than a transaction creates
+// deliveries for is accepted at once and reaches every one of them: the
+// dispatcher creates the rest (Store.FanOut) a chunk at a time.
+func TestLargeFanOutDelivered(t *testing.T) {
+	chunk := storeopt.WithFanOutChunk(4)
+	t.Run("sqlite", func(t *testing.T) {
+		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookd.db"), chunk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		testLargeFanOutDelivered(t, st)
+	})
+	t.Run("postgres", func(t *testing.T) { testLargeFanOutDelivered(t, pgtest.Open(t, chunk)) })
+}
+
+func testLargeFanOutDelivered(t *testing.T, st hookd.Store) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	got := map[string]int{} // path (webhook) and event id -> deliveries
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got[r.URL.Path+" "+r.Header.Get("webhook-id")]++
+		mu.Unlock()
+	})
+	const webhooks = 11
+	for i := range webhooks {
+		wh := &hookd.Webhook{Name: "wide", HTTPURL: fmt.Sprintf("%s/%d", rc.URL, i), HTTPMethod: http.MethodPost,
+			TriggerEvents: []string{"ASSET_ADDED"}}
+		if err := st.CreateWebhook(ctx, wh, hookd.NewSigningSecret()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	startDispatcher(t, Config{Store: st, Sender: NewSender(SenderConfig{Timeout: 5 * time.Second, AllowPrivate: loopback}), Policy: fastPolicy()})
+
+	pub, err := st.PublishEvents(ctx, []*hookd.Event{{Event: "ASSET_ADDED"}, {Event: "ASSET_ADDED"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pub[0].Deliveries != webhooks || pub[1].Deliveries != webhooks {
+		t.Fatalf("published %+v, want %d deliveries each", pub, webhooks)
+	}
+	waitFor(t, 10*time.Second, "every webhook's deliveries", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) == 2*webhooks
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	for k, n := range got {
+		if n != 1 {
+			t.Errorf("%s: %d deliveries, want 1", k, n)
+		}
 	}
 }

@@ -31,6 +31,7 @@ type fakeStore struct {
 	failTargets   int // the next n Targets calls fail
 
 	pruned   []time.Time
+	cleared  []time.Time
 	disabled []time.Time
 }
 
@@ -154,11 +155,21 @@ func (s *fakeStore) Complete(ctx context.Context, results []hookd.AttemptResult)
 
 func (s *fakeStore) Wakeup() <-chan struct{} { return s.wake }
 
+// FanOut has nothing to create: the fake's deliveries are given whole.
+func (s *fakeStore) FanOut(ctx context.Context) (bool, error) { return false, nil }
+
 func (s *fakeStore) Prune(ctx context.Context, before time.Time) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pruned = append(s.pruned, before)
 	return 3, nil
+}
+
+func (s *fakeStore) ClearPayloads(ctx context.Context, before time.Time) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cleared = append(s.cleared, before)
+	return 2, nil
 }
 
 func (s *fakeStore) DisableFailing(ctx context.Context, before time.Time) ([]int64, error) {

@@ -21,25 +21,35 @@ type maintainer struct {
 	observer Observer
 }
 
+// Retention is how long the history is kept.
+type Retention struct {
+	// History: attempts, finished deliveries and events (Store.Prune).
+	History time.Duration
+	// Payloads: event data and logged response bodies, their metadata
+	// kept (Store.ClearPayloads). Useful when shorter than History.
+	Payloads time.Duration
+}
+
 // Maintain runs the housekeeping every interval until ctx ends, first at
 // once: it prunes attempts, finished deliveries and events older than
-// retention (Store.Prune), and disables webhooks whose deliveries have failed
-// without a success for disableAfter (Store.DisableFailing). A zero
-// retention or disableAfter skips that task.
+// r.History (Store.Prune), clears the payloads older than r.Payloads
+// (Store.ClearPayloads), and disables webhooks whose deliveries have
+// failed without a success for disableAfter (Store.DisableFailing). A zero
+// duration skips its task.
 //
 // Processes that share a database take turns: each round runs only in the
 // process that wins the lead called MaintenanceLeader (Config.Leader) for
 // that round, and releases it after; the others skip the round. So
 // maintenance never runs in two processes at once, and runs up to once per
 // interval in each process (its tasks are idempotent).
-func (d *Dispatcher) Maintain(ctx context.Context, every, retention, disableAfter time.Duration) {
+func (d *Dispatcher) Maintain(ctx context.Context, every time.Duration, r Retention, disableAfter time.Duration) {
 	if every <= 0 {
 		every = time.Hour
 	}
 	ticker := time.NewTicker(every)
 	defer ticker.Stop()
 	for {
-		d.maintainer.round(ctx, retention, disableAfter)
+		d.maintainer.round(ctx, r, disableAfter)
 		select {
 		case <-ctx.Done():
 			return
@@ -49,7 +59,7 @@ func (d *Dispatcher) Maintain(ctx context.Context, every, retention, disableAfte
 }
 
 // round runs one round of maintenance if this process wins its lead.
-func (m *maintainer) round(ctx context.Context, retention, disableAfter time.Duration) {
+func (m *maintainer) round(ctx context.Context, r Retention, disableAfter time.Duration) {
 	if m.leader != nil {
 		release, ok, err := m.leader.TryLead(ctx, MaintenanceLeader)
 		switch {
@@ -65,13 +75,22 @@ func (m *maintainer) round(ctx context.Context, retention, disableAfter time.Dur
 		defer release()
 	}
 	now := m.clock.Now()
-	if retention > 0 {
-		n, err := m.store.Prune(ctx, now.Add(-retention))
+	if r.History > 0 {
+		n, err := m.store.Prune(ctx, now.Add(-r.History))
 		switch {
 		case err != nil && ctx.Err() == nil:
 			m.log.Error("pruning old attempts and events", "err", err)
 		case err == nil && n > 0:
-			m.log.Info("pruned old attempts and events", "rows", n, "retention", retention)
+			m.log.Info("pruned old attempts and events", "rows", n, "retention", r.History)
+		}
+	}
+	if r.Payloads > 0 {
+		n, err := m.store.ClearPayloads(ctx, now.Add(-r.Payloads))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			m.log.Error("clearing old payloads", "err", err)
+		case err == nil && n > 0:
+			m.log.Info("cleared old payloads", "rows", n, "payload_retention", r.Payloads)
 		}
 	}
 	if disableAfter > 0 {
@@ -82,7 +101,7 @@ func (m *maintainer) round(ctx context.Context, retention, disableAfter time.Dur
 		case err == nil && len(ids) > 0:
 			m.log.Warn("disabled webhooks failing for too long", "webhooks", ids, "failing_for", disableAfter)
 			if m.observer != nil {
-				m.observer.WebhooksDisabled(DisabledFailing, len(ids))
+				m.observer.WebhooksDisabled(DisabledFailing, ids)
 			}
 		}
 	}

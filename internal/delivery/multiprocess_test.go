@@ -85,7 +85,7 @@ func TestMaintainTakesTheLead(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
-		d.Maintain(ctx, 10*time.Millisecond, 30*24*time.Hour, 5*24*time.Hour)
+		d.Maintain(ctx, 10*time.Millisecond, Retention{History: 30 * 24 * time.Hour}, 5*24*time.Hour)
 		close(done)
 	}()
 	stop := sync.OnceFunc(func() { cancel(); <-done })
@@ -130,7 +130,7 @@ func TestMaintainWithoutLeaderLeads(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go d.Maintain(ctx, 10*time.Millisecond, 30*24*time.Hour, 0)
+	go d.Maintain(ctx, 10*time.Millisecond, Retention{History: 30 * 24 * time.Hour}, 0)
 	waitFor(t, 2*time.Second, "two rounds", func() bool {
 		st.mu.Lock()
 		defer st.mu.Unlock()
@@ -174,7 +174,7 @@ func TestMaintainOneLeaderOnPostgres(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wg.Go(func() { d.Maintain(ctx, 5*time.Millisecond, 30*24*time.Hour, 0) })
+		wg.Go(func() { d.Maintain(ctx, 5*time.Millisecond, Retention{History: 30 * 24 * time.Hour}, 0) })
 	}
 	waitFor(t, 10*time.Second, "ten maintenance rounds", func() bool { return rounds.Load() >= 10 })
 	cancel()

@@ -23,8 +23,8 @@ const DefaultReplayInterval = time.Second
 const replayPause = 100 * time.Millisecond
 
 // ReplayObserver is told when the replay loop finishes a replay (it has
-// read every event of its range): the hook for operational notifications.
-// A replay cancelled through the API is not told, as the operator did it.
+// read every event of its range): the hook for operational notifications
+// (the API tells it of the replays it cancels: hookdhttp.WithReplayObserver).
 // Its method must be quick.
 type ReplayObserver interface {
 	ReplayFinished(r *hookd.Replay)

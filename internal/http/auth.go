@@ -22,14 +22,14 @@ func callerKey(r *http.Request) *hookd.APIKey {
 // the same errUnauthorized, so a caller learns nothing about which keys
 // exist. Its cost is bounded whoever calls: a malformed key is refused
 // before the store is asked, and a well-formed one costs one lookup by
-// prefix and, if the prefix is stored, one SHA-256 of a secret of at most
-// hookd.MaxSecretLength bytes.
+// prefix (from memory for a stored key: hookd.KeyCache) and, if the prefix
+// is stored, one SHA-256 of a secret of at most hookd.MaxSecretLength bytes.
 func (s *Server) authenticate(r *http.Request) (*hookd.APIKey, error) {
 	prefix, secret, ok := hookd.ParseAPIKey(r.Header.Get("X-API-KEY"))
 	if !ok {
 		return nil, errUnauthorized
 	}
-	k, err := s.store.APIKeyByPrefix(r.Context(), prefix)
+	k, err := s.keys.Key(r.Context(), prefix)
 	if errors.Is(err, hookd.ErrNotFound) {
 		return nil, errUnauthorized
 	}

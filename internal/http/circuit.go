@@ -34,3 +34,20 @@ func (s *Server) getCircuit(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, api.CircuitResponse{Circuit: toAPICircuit(c)})
 	return nil
 }
+
+// probeCircuit makes an open circuit's probe go out now.
+func (s *Server) probeCircuit(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "webhook_id", "Webhook")
+	if err != nil {
+		return err
+	}
+	c, err := s.store.ProbeCircuit(r.Context(), id)
+	if errors.Is(err, hookd.ErrNotFound) {
+		return notFound("Webhook", r.PathValue("webhook_id"))
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, api.CircuitResponse{Circuit: toAPICircuit(c)})
+	return nil
+}

@@ -56,6 +56,9 @@ func (s *Server) deleteAPIKey(w http.ResponseWriter, r *http.Request) error {
 		return errNotFound
 	}
 	err = s.store.DeleteAPIKey(r.Context(), callerKey(r).UserID, id)
+	if err == nil {
+		s.keys.Clear()
+	}
 	if errors.Is(err, hookd.ErrNotFound) {
 		return errNotFound
 	}

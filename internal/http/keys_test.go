@@ -1,11 +1,15 @@
 package http_test
 
 import (
+	"context"
 	"encoding/json"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/clocktest"
+	hookdhttp "github.com/hookd/hookd/internal/http"
 )
 
 var keyPattern = regexp.MustCompile(`^[A-Za-z0-9]{5}\.[A-Za-z0-9_-]{43}$`)
@@ -88,5 +92,37 @@ func TestProjects(t *testing.T) {
 		if err := json.Unmarshal(res.body, &v); err != nil || !regexp.MustCompile(`^[A-Za-z0-9_-]{20}$`).MatchString(v.Project.ID) {
 			t.Errorf("generated project %s", res.body)
 		}
+	})
+}
+
+// A key revoked through one process is refused there at once, and by every
+// other process on the database within hookd.KeyStaleness, although each
+// serves keys from memory.
+func TestRevocationReachesEveryProcess(t *testing.T) {
+	backends(t, func(t *testing.T, store hookd.Store) {
+		clock := clocktest.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+		a := newTestAPI(t, store, hookdhttp.WithClock(clock))
+		other := newTestAPI(t, store, hookdhttp.WithClock(clock)) // a second process: a cache of its own
+		key, err := hookd.IssueAPIKey(context.Background(), store, hookd.DefaultUserID, "to revoke", hookd.RoleAdmin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		expect(t, other.do("GET", "/api/v2/admin/webhooks", key, ""), 200, "")
+		expect(t, a.do("GET", "/api/v2/admin/webhooks", key, ""), 200, "")
+
+		keys, err := store.ListAPIKeys(context.Background(), hookd.DefaultUserID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := keys[len(keys)-1].ID
+		expect(t, a.do("DELETE", "/api/v2/user/api_keys/"+itoa(id), a.adminKey, ""), 200, `{"ok":"ok"}`)
+		expect(t, a.do("GET", "/api/v2/admin/webhooks", key, ""), 401, `{"error":"Unauthorized"}`)
+
+		// The other process serves its copy, without reading the store,
+		// until the copy is KeyStaleness old.
+		clock.Advance(hookd.KeyStaleness - time.Millisecond)
+		expect(t, other.do("GET", "/api/v2/admin/webhooks", key, ""), 200, "")
+		clock.Advance(time.Millisecond)
+		expect(t, other.do("GET", "/api/v2/admin/webhooks", key, ""), 401, `{"error":"Unauthorized"}`)
 	})
 }

@@ -78,15 +78,24 @@ func (s *Server) failedLog(w http.ResponseWriter, r *http.Request) error {
 
 // readLog reads the page of the webhook's success or failed log that r asks for.
 func (s *Server) readLog(r *http.Request, success bool) ([]api.LogEntry, error) {
-	pageNo, perPage, err := page(r)
-	if err != nil {
+	// A bad page is answered before an unknown webhook.
+	if _, _, err := page(r); err != nil {
 		return nil, err
 	}
 	wh, err := s.loadWebhook(r)
 	if err != nil {
 		return nil, err
 	}
-	entries, err := s.store.Log(r.Context(), wh.ID, success, pageNo, perPage)
+	return s.logPage(r, wh.ID, success)
+}
+
+// logPage reads the page of webhook webhookID's log that r asks for.
+func (s *Server) logPage(r *http.Request, webhookID int64, success bool) ([]api.LogEntry, error) {
+	pageNo, perPage, err := page(r)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := s.store.Log(r.Context(), webhookID, success, pageNo, perPage)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/api"
+	"github.com/hookd/hookd/internal/delivery"
 )
 
 // Replays (hookd.Replay) are a sub-resource of a webhook: a replay is
@@ -21,11 +22,17 @@ const replayListLimit = 50
 // (--retention), which bounds what a replay can reach; 0 is forever.
 func WithRetention(d time.Duration) Option { return func(s *Server) { s.retention = d } }
 
-func toAPIReplay(r *hookd.Replay) api.Replay {
+// WithReplayObserver tells o of each replay cancelled through the API, as
+// the dispatcher tells it of those it finishes.
+func WithReplayObserver(o delivery.ReplayObserver) Option { return func(s *Server) { s.replays = o } }
+
+// APIReplay is r as the API shows it (also in the replay.finished
+// notification's data).
+func APIReplay(r *hookd.Replay) api.Replay {
 	return api.Replay{
 		ID: r.ID, WebhookID: r.WebhookID, State: string(r.State),
 		Since: api.Time{Time: r.Since}, Until: api.Time{Time: r.Until}, IncludeSucceeded: r.IncludeSucceeded,
-		Total: r.Total, Scanned: r.Scanned, Queued: r.Queued,
+		Total: r.Total, Scanned: r.Scanned, Queued: r.Queued, SkippedPayloadExpired: r.SkippedPayloadExpired,
 		Pending: r.Pending, Succeeded: r.Succeeded, Failed: r.Failed,
 		CreatedAt: api.Time{Time: r.CreatedAt}, FinishedAt: api.TimeOf(r.FinishedAt),
 	}
@@ -81,7 +88,7 @@ func (s *Server) createReplay(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.webhookGone(r, err)
 	}
-	writeJSON(w, http.StatusOK, api.ReplayResponse{Replay: toAPIReplay(replay)})
+	writeJSON(w, http.StatusOK, api.ReplayResponse{Replay: APIReplay(replay)})
 	return nil
 }
 
@@ -96,7 +103,7 @@ func (s *Server) listReplays(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := api.ReplaysResponse{Replays: make([]api.Replay, len(replays))}
 	for i, replay := range replays {
-		out.Replays[i] = toAPIReplay(replay)
+		out.Replays[i] = APIReplay(replay)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -120,7 +127,7 @@ func (s *Server) replayAction(action func(r *http.Request, webhookID, id int64) 
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, api.ReplayResponse{Replay: toAPIReplay(replay)})
+		writeJSON(w, http.StatusOK, api.ReplayResponse{Replay: APIReplay(replay)})
 		return nil
 	}
 }
@@ -130,9 +137,23 @@ func (s *Server) getReplay(r *http.Request, webhookID, id int64) (*hookd.Replay,
 }
 
 // cancelReplay stops a replay; its deliveries that no attempt has started
-// are dropped. Cancelling a finished replay changes nothing.
+// are dropped. Cancelling a finished replay changes nothing. The replay
+// observer, if any, is told of a replay this cancel stopped (it was
+// running just before).
 func (s *Server) cancelReplay(r *http.Request, webhookID, id int64) (*hookd.Replay, error) {
-	return s.store.CancelReplay(r.Context(), webhookID, id)
+	var wasRunning bool
+	if s.replays != nil {
+		before, err := s.store.Replay(r.Context(), webhookID, id)
+		if err != nil {
+			return nil, err
+		}
+		wasRunning = before.State == hookd.ReplayRunning
+	}
+	replay, err := s.store.CancelReplay(r.Context(), webhookID, id)
+	if err == nil && wasRunning && replay.State == hookd.ReplayCancelled {
+		s.replays.ReplayFinished(replay)
+	}
+	return replay, err
 }
 
 // retryFailed makes every webhook's deliveries that failed for good, with

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/api"
+	"github.com/hookd/hookd/internal/delivery"
 	"github.com/hookd/hookd/internal/intake"
 )
 
@@ -25,11 +26,13 @@ type Server struct {
 	logger    *slog.Logger
 	clock     hookd.Clock // the time of records and of the rate limits
 	mux       *http.ServeMux
-	observer  Observer      // nil: none
-	metrics   http.Handler  // GET /metrics; nil: not served
-	routeList []Route       // every route handle registered, in order
-	limits    *rateLimits   // nil: no rate limiting (WithRateLimit)
-	retention time.Duration // how long events are kept (WithRetention); 0: forever
+	observer  Observer                // nil: none
+	metrics   http.Handler            // GET /metrics; nil: not served
+	routeList []Route                 // every route handle registered, in order
+	limits    *rateLimits             // nil: no rate limiting (WithRateLimit)
+	retention time.Duration           // how long events are kept (WithRetention); 0: forever
+	replays   delivery.ReplayObserver // told of the replays cancelled here; nil: none
+	keys      *hookd.KeyCache         // what authenticates requests, without a read each
 
 	// lastTouched throttles writes of api_keys.last_access to one a minute
 	// per key, so the intake path does not write on every request.
@@ -42,6 +45,7 @@ func NewServer(store hookd.Store, logger *slog.Logger, opts ...Option) *Server {
 	for _, opt := range opts {
 		opt(s)
 	}
+	s.keys = hookd.NewKeyCache(store, s.clock)
 	s.routes()
 	return s
 }
@@ -128,11 +132,22 @@ func (s *Server) routes() {
 	s.handle("GET "+webhook+"/replays/{replay_id}", adminsOnly, s.replayAction(s.getReplay))
 	s.handle("DELETE "+webhook+"/replays/{replay_id}", adminsOnly, s.replayAction(s.cancelReplay))
 	s.handle("POST /api/v2/admin/webhooks/retry_failed", adminsOnly, s.retryFailed)
+	s.handle("POST "+webhook+"/circuit/probe", adminsOnly, s.probeCircuit)
+	s.handle("GET "+webhook+"/stats", adminsOnly, s.webhookStats)
+	s.handle("GET "+webhook+"/deliveries", adminsOnly, s.listDeliveries)
+	s.handle("GET "+webhook+"/deliveries/{delivery_id}", adminsOnly, s.getDelivery)
+	// More specific than {webhook_id}, so GET .../webhooks/stats is this;
+	// other methods on it still reach the webhook routes (404: no such id).
+	s.handle("GET /api/v2/admin/webhooks/stats", adminsOnly, s.stats)
 
 	s.handle("GET /api/v2/admin/projects", adminsOnly, s.listProjects)
 	s.handle("POST /api/v2/admin/projects", adminsOnly, s.createProject)
 	s.handle("DELETE /api/v2/admin/projects/{project_id}", adminsOnly, s.deleteProject)
 	s.handle("GET /api/v2/projects/{project_id}", anyKey, s.getProject)
+
+	s.handle("POST /api/v2/admin/events/{event_id}/erase", adminsOnly, s.eraseEvent)
+	s.handle("POST /api/v2/admin/projects/{project_id}/erase", adminsOnly, s.eraseProject)
+	s.handle("POST /api/v2/admin/users/{user_id}/erase", adminsOnly, s.eraseUser)
 
 	s.handle("GET /api/v2/user/api_keys", adminsOnly, s.listAPIKeys)
 	s.handle("POST /api/v2/user/api_keys", adminsOnly, s.createAPIKey)
@@ -140,6 +155,16 @@ func (s *Server) routes() {
 
 	s.handle("POST /api/v2/events", anyKey, s.publishEvent)
 	s.handle("POST /api/v2/events/batch", anyKey, s.publishBatch)
+
+	const notification = "/api/v2/admin/notifications/{notification_id}"
+	s.handle("GET /api/v2/admin/notifications", adminsOnly, s.listNotifications)
+	s.handle("POST /api/v2/admin/notifications", adminsOnly, s.createNotification)
+	s.handle("GET "+notification, adminsOnly, s.getNotification)
+	s.handle("POST "+notification, adminsOnly, s.updateNotification)
+	s.handle("DELETE "+notification, adminsOnly, s.deleteNotification)
+	s.handle("GET "+notification+"/secret", adminsOnly, s.getNotificationSecret)
+	s.handle("GET "+notification+"/success", adminsOnly, s.notificationSuccessLog)
+	s.handle("GET "+notification+"/failed", adminsOnly, s.notificationFailedLog)
 }
 
 // handle registers h for pattern ("METHOD /path"). Requests to routes
@@ -158,6 +183,9 @@ func (s *Server) handle(pattern string, who access, h handlerFunc) {
 			defer span.End()
 		}
 		err := s.admit(r, who)
+		if err == nil && strings.Contains(path, "{webhook_id}") {
+			err = s.customersWebhook(r)
+		}
 		if err == nil {
 			err = h(sw, r)
 		}

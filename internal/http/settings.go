@@ -45,6 +45,10 @@ func toAPISettings(s hookd.WebhookSettings) api.Settings {
 		f := s.Filter
 		out.Filter = &f
 	}
+	if s.Ordering != hookd.Unordered {
+		o := string(s.Ordering)
+		out.Ordering = &o
+	}
 	return out
 }
 
@@ -86,6 +90,7 @@ func (s *Server) updateSettings(w http.ResponseWriter, r *http.Request) error {
 	maxInFlight, hasMaxInFlight := p.maxInFlight("max_in_flight")
 	maxPerSecond, hasMaxPerSecond := p.maxPerSecond("max_per_second")
 	filter, hasFilter := p.filter("filter")
+	ordering, hasOrdering := p.ordering("ordering")
 	if p.err != nil {
 		return p.err
 	}
@@ -104,6 +109,9 @@ func (s *Server) updateSettings(w http.ResponseWriter, r *http.Request) error {
 		}
 		if hasFilter {
 			set.Filter = filter
+		}
+		if hasOrdering {
+			set.Ordering = ordering
 		}
 		err = s.store.UpdateSettings(r.Context(), id, set)
 	}
@@ -177,6 +185,22 @@ func (p *params) filter(key string) (string, bool) {
 		return "", false
 	}
 	return *source, true
+}
+
+// ordering reads a webhook's ordering (hookd.Ordering): a string that
+// hookd.Ordering.Validate takes, or null, no ordering. The second result
+// says whether the key was given.
+func (p *params) ordering(key string) (hookd.Ordering, bool) {
+	s, ok := p.String(key, false, true)
+	if s == nil {
+		return hookd.Unordered, ok
+	}
+	// "" is the stores' "no ordering"; the API spells it null.
+	if o := hookd.Ordering(*s); o != hookd.Unordered && o.Validate() == nil {
+		return o, true
+	}
+	p.fail(invalid(p.name(key), *s, hookd.OrderingRule))
+	return hookd.Unordered, false
 }
 
 // literalOf is how a JSON number or a string spells its value; other

@@ -107,9 +107,20 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
 			return p.err
 		}
 	}
+	paged, err := listParams(r, &f)
+	if err != nil {
+		return err
+	}
 	list, err := s.store.ListWebhooks(r.Context(), f)
 	if err != nil {
 		return err
+	}
+	if paged {
+		total, err := s.store.CountWebhooks(r.Context(), f)
+		if err != nil {
+			return err
+		}
+		setPageHeaders(w, r, total, f)
 	}
 	out := api.WebhooksResponse{Webhooks: make([]api.Webhook, 0, len(list))}
 	for _, wh := range list {

@@ -55,11 +55,21 @@ var wireBodies = map[string]struct{ request, answer any }{
 	"cancelReplay":   {nil, api.ReplayResponse{}},
 	"retryFailed":    {api.RetryFailed{}, api.RetryResponse{}},
 	"getCircuit":     {nil, api.CircuitResponse{}},
+	"probeCircuit":   {nil, api.CircuitResponse{}},
+
+	"getStats":        {nil, api.StatsResponse{}},
+	"getWebhookStats": {nil, api.WebhookStatsResponse{}},
+	"listDeliveries":  {nil, api.DeliveriesResponse{}},
+	"getDelivery":     {nil, api.DeliveryResponse{}},
 
 	"listProjects":  {nil, api.ProjectsResponse{}},
 	"createProject": {api.NewProject{}, api.ProjectResponse{}},
 	"deleteProject": {nil, api.OK{}},
 	"getProject":    {nil, api.ProjectResponse{}},
+
+	"eraseEvent":   {nil, api.ErasedResponse{}},
+	"eraseProject": {nil, api.ErasedResponse{}},
+	"eraseUser":    {nil, api.ErasedResponse{}},
 
 	"listAPIKeys":  {nil, api.APIKeysResponse{}},
 	"createAPIKey": {nil, api.APIKeyCreated{}},
@@ -67,6 +77,15 @@ var wireBodies = map[string]struct{ request, answer any }{
 
 	"publishEvent": {api.Event{}, api.EventResponse{}},
 	"publishBatch": {api.Batch{}, api.EventsResponse{}},
+
+	"listNotifications":      {nil, api.NotificationsResponse{}},
+	"createNotification":     {api.NewNotification{}, api.NotificationResponse{}},
+	"getNotification":        {nil, api.NotificationResponse{}},
+	"updateNotification":     {nil, api.NotificationResponse{}},
+	"deleteNotification":     {nil, api.OK{}},
+	"getNotificationSecret":  {nil, api.SecretResponse{}},
+	"notificationSuccessLog": {nil, api.SuccessLogResponse{}},
+	"notificationFailedLog":  {nil, api.FailedLogResponse{}},
 }
 
 // TestWireTypesMatchOpenAPI checks every type of package api, the bodies

@@ -197,11 +197,11 @@ func (m *Metrics) Attempt(r hookd.AttemptResult) {
 }
 
 // WebhooksDisabled counts webhooks that hookd disabled (delivery.Observer).
-func (m *Metrics) WebhooksDisabled(reason string, n int) {
+func (m *Metrics) WebhooksDisabled(reason string, ids []int64) {
 	if reason != ReasonGone {
 		reason = ReasonFailing
 	}
-	m.autoDisabled.WithLabelValues(reason).Add(float64(n))
+	m.autoDisabled.WithLabelValues(reason).Add(float64(len(ids)))
 }
 
 // Outcome returns the outcome label of an attempt.

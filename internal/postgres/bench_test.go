@@ -13,6 +13,7 @@ import (
 func BenchmarkPublishEvents(b *testing.B)   { storetest.BenchmarkPublishEvents(b, pgtest.Open(b)) }
 func BenchmarkPublishOne(b *testing.B)      { storetest.BenchmarkPublishOne(b, pgtest.Open(b)) }
 func BenchmarkPublishFiltered(b *testing.B) { storetest.BenchmarkPublishFiltered(b, pgtest.Open(b)) }
+func BenchmarkFanOutChunk(b *testing.B)     { storetest.BenchmarkFanOutChunk(b, pgtest.Open(b)) }
 
 // BenchmarkClaimComplete claims from two stores on one schema, as two
 // processes would.

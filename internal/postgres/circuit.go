@@ -45,3 +45,37 @@ func (s *Store) Circuit(ctx context.Context, id int64) (hookd.Circuit, error) {
 	}
 	return c.circuit(), nil
 }
+
+// ProbeCircuit makes an open circuit's probe due now, under the webhook's
+// row lock, and tells every process's claims.
+func (s *Store) ProbeCircuit(ctx context.Context, id int64) (hookd.Circuit, error) {
+	now := ms(s.clock.Now())
+	var out hookd.Circuit
+	var probed bool
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var c storedCircuit
+		err := tx.QueryRow(ctx, `SELECT `+circuitColumns+` FROM webhooks WHERE id = $1 FOR UPDATE`, id).Scan(c.dest()...)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("webhook %d: %w", id, hookd.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		out, probed = c.circuit().ProbeNow(now)
+		if !probed {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `UPDATE webhooks SET circuit_probe_at = $2 WHERE id = $1`, id, out.ProbeAt); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `SELECT pg_notify('`+NotifyChannel+`', '')`)
+		return err
+	})
+	if err != nil {
+		return hookd.Circuit{}, wrapErr(err)
+	}
+	if probed {
+		s.wakeup()
+	}
+	return out, nil
+}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -53,11 +54,26 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 
 // publish is one attempt of PublishEvents; it returns how many deliveries
 // it created.
-func (s *Store) publish(ctx context.Context, events []*hookd.Event, early hookd.Prematched) ([]hookd.Published, int, error) {
+func (s *Store) publish(ctx context.Context, events []*hookd.Event, early hookd.Prematched) (out []hookd.Published, total int, err error) {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		out, total, err = s.publishIn(ctx, tx, events, early)
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, total, nil
+}
+
+// publishIn stores events and their deliveries in tx (PublishEvents, and
+// the outbox's relay in the transaction that deletes their rows); it
+// returns how many deliveries it created. early holds the events'
+// matches made before tx, if any (hookd.Prematched).
+func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, events []*hookd.Event, early hookd.Prematched) ([]hookd.Published, int, error) {
 	now := s.clock.Now()
 	out := make([]hookd.Published, len(events))
 	total := 0
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := func() error {
 		// The new events: the first of each ID in this call.
 		first := make(map[string]int, len(events))
 		var fresh []int
@@ -68,7 +84,7 @@ func (s *Store) publish(ctx context.Context, events []*hookd.Event, early hookd.
 			first[e.ID] = i
 			fresh = append(fresh, i)
 		}
-		subs, err := s.subscriptions(ctx, tx)
+		subs, backlog, err := s.subscriptions(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -76,6 +92,11 @@ func (s *Store) publish(ctx context.Context, events []*hookd.Event, early hookd.
 		// Matched in Go, counted per event before the insert so the event
 		// row records how many deliveries it made.
 		matches := early.With(subs, events)
+		matched := make([]int, len(fresh))
+		for j, i := range fresh {
+			matched[j] = len(matches[i])
+		}
+		createNow := hookd.PlanFanOut(matched, backlog, s.fanOutChunk)
 
 		n := len(fresh)
 		ids := make([]string, n)
@@ -140,29 +161,43 @@ func (s *Store) publish(ctx context.Context, events []*hookd.Event, early hookd.
 			}
 		}
 
-		// Deliveries of the new events, due at once.
+		// Deliveries of the new events, due at once, but those PlanFanOut
+		// leaves to FanOut; those of an ordered webhook in their lane,
+		// blocked until promoted (hookd.Ordering).
 		var dWebhooks []int64
 		var dEvents, dMessages []string
 		var dDue []time.Time
-		for _, i := range fresh {
+		var dLanes []*int64
+		laned := lanes{}
+		var fanOuts []string
+		for j, i := range fresh {
 			e := events[i]
 			if !isNew[e.ID] {
 				continue
 			}
+			if j >= createNow {
+				if len(matches[i]) > 0 {
+					fanOuts = append(fanOuts, e.ID)
+				}
+				continue
+			}
 			for _, wid := range matches[i] {
+				l, ordered := subs.Lane(wid, e)
+				due, lane := laned.join(wid, now, l, ordered)
 				dWebhooks = append(dWebhooks, wid)
 				dEvents = append(dEvents, e.ID)
 				dMessages = append(dMessages, hookd.NewMessageID())
-				dDue = append(dDue, now)
+				dDue = append(dDue, due)
+				dLanes = append(dLanes, lane)
 			}
 		}
 		b := &pgx.Batch{}
 		if len(dWebhooks) > 0 {
-			b.Queue(`
-				INSERT INTO deliveries (webhook_id, event_id, message_id, next_attempt_at, created_at)
-				SELECT w, e, m, d, $5 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[]) AS t(w, e, m, d)`,
-				dWebhooks, dEvents, dMessages, dDue, now)
+			queueDeliveries(b, laned, now, dWebhooks, dEvents, dMessages, dDue, dLanes, nil)
 			b.Queue(`SELECT pg_notify('` + NotifyChannel + `', '')`)
+		}
+		if len(fanOuts) > 0 {
+			b.Queue(`INSERT INTO fan_outs (event_id) SELECT id FROM unnest($1::text[]) WITH ORDINALITY AS t(id, n) ORDER BY n`, fanOuts)
 		}
 		// The project registry follows the new events, in order.
 		for _, i := range fresh {
@@ -205,22 +240,127 @@ func (s *Store) publish(ctx context.Context, events []*hookd.Event, early hookd.
 		}
 		total = len(dWebhooks)
 		return nil
-	})
+	}()
 	if err != nil {
 		return nil, 0, err
 	}
 	return out, total, nil
 }
 
+// queueDeliveries queues into b the insert of deliveries, one per element
+// of the arrays, created now, in the order of the arrays (ids follow
+// acceptance), under the locks of the lanes they join and followed by the
+// promotion of those lanes' heads (hookd.Ordering); replayID is the
+// replay they re-send events for (nil: none).
+func queueDeliveries(b *pgx.Batch, laned lanes, now time.Time, webhooks []int64, events, messages []string, due []time.Time, lanes []*int64, replayID *int64) {
+	if len(laned) > 0 {
+		laned.queueLock(b)
+	}
+	b.Queue(`
+		INSERT INTO deliveries (webhook_id, event_id, message_id, next_attempt_at, created_at, lane, replay_id)
+		SELECT w, e, m, d, $5, l, $7
+		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $6::bigint[]) WITH ORDINALITY AS t(w, e, m, d, l, ord)
+		ORDER BY ord`,
+		webhooks, events, messages, due, now, lanes, replayID)
+	if len(laned) > 0 {
+		laned.queuePromote(b, now, nil)
+	}
+}
+
+// FanOut creates the deliveries that publishes left to it
+// (hookd.PlanFanOut), oldest event first, at most its chunk (hookd.FanOutChunk) in one
+// transaction, to the webhooks that match each event now, and reports
+// whether any remain. Processes take turns: each locks the oldest event's
+// row, so a second one waits for the first's chunk and goes on from there.
+func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
+	var pending bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM fan_outs)`).Scan(&pending); err != nil || !pending {
+		return false, wrapErr(err)
+	}
+	created := 0
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		remaining, created = false, 0
+		subs, _, err := s.subscriptions(ctx, tx)
+		if err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		var webhooks []int64
+		var eventIDs, messages []string
+		var due []time.Time
+		var laneOf []*int64
+		laned := lanes{}
+		for created < s.fanOutChunk {
+			var seq, after int64
+			var e hookd.Event
+			var name *string
+			var data []byte
+			err := tx.QueryRow(ctx, `
+				SELECT f.seq, f.event_id, f.after_webhook_id, e.event, e.project_id, e.user_id, e.data
+				FROM fan_outs f LEFT JOIN events e ON e.id = f.event_id AND e.erased_at IS NULL
+				ORDER BY f.seq LIMIT 1 FOR UPDATE OF f`).Scan(&seq, &e.ID, &after, &name, &e.ProjectID, &e.UserID, &data)
+			if errors.Is(err, pgx.ErrNoRows) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			remaining = true
+			var rest []int64
+			if name != nil { // else erased or pruned meanwhile: nothing left to send
+				e.Event, e.Data = *name, data
+				rest = hookd.AfterWebhook(subs.Match(&e), after)
+			}
+			chunk := rest[:min(len(rest), s.fanOutChunk-created)]
+			for _, webhookID := range chunk {
+				l, ordered := subs.Lane(webhookID, &e)
+				at, lane := laned.join(webhookID, now, l, ordered)
+				webhooks = append(webhooks, webhookID)
+				eventIDs = append(eventIDs, e.ID)
+				messages = append(messages, hookd.NewMessageID())
+				due = append(due, at)
+				laneOf = append(laneOf, lane)
+			}
+			created += len(chunk)
+			if len(chunk) == len(rest) {
+				_, err = tx.Exec(ctx, `DELETE FROM fan_outs WHERE seq = $1`, seq)
+			} else {
+				_, err = tx.Exec(ctx, `UPDATE fan_outs SET after_webhook_id = $2 WHERE seq = $1`, seq, chunk[len(chunk)-1])
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if created == 0 {
+			return nil
+		}
+		b := &pgx.Batch{}
+		queueDeliveries(b, laned, now, webhooks, eventIDs, messages, due, laneOf, nil)
+		b.Queue(`SELECT pg_notify('` + NotifyChannel + `', '')`)
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return false, wrapErr(err)
+	}
+	if created > 0 {
+		s.wakeup()
+	}
+	return remaining, nil
+}
+
 // subscriptions returns the index that matches events in tx: the store's,
 // unless the subscriptions' version in the database (migration 0009) has
-// moved since it was built, here or in another process.
-func (s *Store) subscriptions(ctx context.Context, tx pgx.Tx) (*hookd.Subscriptions, error) {
+// moved since it was built, here or in another process; and whether events
+// wait for their fan-out (hookd.PlanFanOut's backlog), read in the same
+// statement.
+func (s *Store) subscriptions(ctx context.Context, tx pgx.Tx) (*hookd.Subscriptions, bool, error) {
 	var version int64
-	if err := tx.QueryRow(ctx, `SELECT version FROM subscriptions_version`).Scan(&version); err != nil {
-		return nil, err
+	var backlog bool
+	if err := tx.QueryRow(ctx, `SELECT version, EXISTS (SELECT 1 FROM fan_outs) FROM subscriptions_version`).Scan(&version, &backlog); err != nil {
+		return nil, false, err
 	}
-	return s.subs.At(version, func() ([]*hookd.Webhook, error) { return subscribers(ctx, tx, "NOT disabled") })
+	subs, err := s.subs.At(version, func() ([]*hookd.Webhook, error) { return subscribers(ctx, tx, "NOT disabled") })
+	return subs, backlog, err
 }
 
 // subscribers returns the webhooks that where selects, with the fields
@@ -231,7 +371,8 @@ func (s *Store) subscriptions(ctx context.Context, tx pgx.Tx) (*hookd.Subscripti
 func subscribers(ctx context.Context, q querier, where string, args ...any) ([]*hookd.Webhook, error) {
 	rows, _ := q.Query(ctx, `
 		SELECT id, trigger_events, project_id, disabled, coalesce(filter, ''),
-		       ARRAY(SELECT user_id FROM webhook_users u WHERE u.webhook_id = w.id ORDER BY u.id)
+		       ARRAY(SELECT user_id FROM webhook_users u WHERE u.webhook_id = w.id ORDER BY u.id),
+		       coalesce(ordering, '')
 		FROM webhooks w
 		WHERE `+where, args...)
 	var hooks []*hookd.Webhook
@@ -241,8 +382,10 @@ func subscribers(ctx context.Context, q querier, where string, args ...any) ([]*
 	var disabled bool
 	var filter string
 	var users []int64
-	_, err := pgx.ForEachRow(rows, []any{&id, &trig, &project, &disabled, &filter, &users}, func() error {
-		w := &hookd.Webhook{ID: id, TriggerEvents: trig, ProjectID: project, Disabled: disabled, Filter: filter}
+	var ordering string
+	_, err := pgx.ForEachRow(rows, []any{&id, &trig, &project, &disabled, &filter, &users, &ordering}, func() error {
+		w := &hookd.Webhook{ID: id, TriggerEvents: trig, ProjectID: project, Disabled: disabled, Filter: filter,
+			Ordering: hookd.Ordering(ordering)}
 		for _, u := range users {
 			w.Users = append(w.Users, hookd.WebhookUser{WebhookID: id, UserID: u})
 		}
@@ -262,11 +405,12 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 	}
 	now := s.clock.Now()
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var exists bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM webhooks WHERE id = $1 FOR KEY SHARE)`, webhookID).Scan(&exists); err != nil {
+		rows, _ := tx.Query(ctx, `SELECT coalesce(ordering, '') FROM webhooks WHERE id = $1 FOR KEY SHARE`, webhookID)
+		ordering, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
 			return err
 		}
-		if !exists {
+		if len(ordering) == 0 {
 			return fmt.Errorf("webhook %d: %w", webhookID, hookd.ErrNotFound)
 		}
 		tag, err := tx.Exec(ctx, `
@@ -279,9 +423,17 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 		if tag.RowsAffected() == 0 {
 			return fmt.Errorf("event %q: %w", e.ID, hookd.ErrConflict)
 		}
-		b := &pgx.Batch{}
-		b.Queue(`INSERT INTO deliveries (webhook_id, event_id, message_id, next_attempt_at, created_at)
-			VALUES ($1, $2, $3, $4, $4)`, webhookID, e.ID, hookd.NewMessageID(), now)
+		b, laned := &pgx.Batch{}, lanes{}
+		l, ordered := hookd.Ordering(ordering[0]).Lane(e)
+		due, lane := laned.join(webhookID, now, l, ordered)
+		if ordered {
+			laned.queueLock(b)
+		}
+		b.Queue(`INSERT INTO deliveries (webhook_id, event_id, message_id, next_attempt_at, created_at, lane)
+			VALUES ($1, $2, $3, $4, $5, $6)`, webhookID, e.ID, hookd.NewMessageID(), due, now, lane)
+		if ordered {
+			laned.queuePromote(b, now, nil)
+		}
 		b.Queue(`SELECT pg_notify('` + NotifyChannel + `', '')`)
 		return tx.SendBatch(ctx, b).Close()
 	})

@@ -27,3 +27,11 @@ func TestSubscriptionsAcrossProcesses(t *testing.T) {
 	schema := pgtest.Schema(t)
 	storetest.SubscriptionsAcrossStores(t, pgtest.OpenSchema(t, schema), pgtest.OpenSchema(t, schema))
 }
+
+// TestFanOutAcrossProcesses: a large fan-out is created in chunks, by the
+// publishing store or another on the same schema.
+func TestFanOutAcrossProcesses(t *testing.T) {
+	schema := pgtest.Schema(t)
+	chunk := storeopt.WithFanOutChunk(storetest.FanOutChunk)
+	storetest.FanOut(t, pgtest.OpenSchema(t, schema, chunk), pgtest.OpenSchema(t, schema, chunk))
+}

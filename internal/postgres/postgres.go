@@ -41,21 +41,25 @@ var migrationFS embed.FS
 
 // Store is a hookd.Store on PostgreSQL.
 type Store struct {
-	pool     *pgxpool.Pool
-	connCfg  *pgx.ConnConfig // for the dedicated LISTEN and leader connections
-	wake     chan struct{}
-	alarm    alarm.Alarm // rings wake when a webhook held back by a claim may be served
-	cancel   context.CancelFunc
-	done     chan struct{}
-	mu       sync.Mutex
-	leaders  map[*pgx.Conn]struct{}
-	closed   bool
-	closeErr error
-	clock    hookd.Clock
-	observe  hookd.QueryObserver // nil: statements are not observed
+	pool    *pgxpool.Pool
+	logPool *pgxpool.Pool   // Log's: pool, or a read replica's (storeopt.WithLogReplica)
+	connCfg *pgx.ConnConfig // for the dedicated LISTEN and leader connections
+	wake    chan struct{}
+	// outboxWake tells the outbox's relay of rows committed (OutboxChannel)
+	outboxWake chan struct{}
+	alarm      alarm.Alarm // rings wake when a webhook held back by a claim may be served
+	cancel     context.CancelFunc
+	done       chan struct{}
+	mu         sync.Mutex
+	leaders    map[*pgx.Conn]struct{}
+	closed     bool
+	closeErr   error
+	clock      hookd.Clock
+	observe    hookd.QueryObserver // nil: statements are not observed
 
 	circuit        hookd.CircuitPolicy
 	observeCircuit hookd.CircuitObserver // nil: circuit changes are not told
+	fanOutChunk    int                   // the most deliveries a transaction creates
 
 	subs hookd.SubscriptionCache // what publishing matches events with (subscriptions)
 }
@@ -82,11 +86,13 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, opts ...storeopt.Optio
 	o := storeopt.New(opts)
 	s := &Store{
 		wake:           make(chan struct{}, 1),
+		outboxWake:     make(chan struct{}, 1),
 		done:           make(chan struct{}),
 		leaders:        make(map[*pgx.Conn]struct{}),
 		clock:          o.Clock,
 		observe:        o.ObserveQuery,
 		circuit:        o.Circuit,
+		fanOutChunk:    o.FanOutChunk,
 		observeCircuit: o.ObserveCircuit,
 	}
 	if s.observe != nil {
@@ -104,12 +110,19 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, opts ...storeopt.Optio
 	if err != nil {
 		return nil, wrapErr(err)
 	}
+	s.logPool = pool
+	if o.LogReplica != "" {
+		if s.logPool, err = replicaPool(ctx, o.LogReplica, cfg); err != nil {
+			pool.Close()
+			return nil, err
+		}
+	}
 	lctx, cancel := context.WithCancel(context.Background())
 	s.pool, s.connCfg, s.cancel = pool, cfg.ConnConfig.Copy(), cancel
 	if err := s.Migrate(ctx); err != nil {
 		cancel()
 		close(s.done)
-		pool.Close()
+		s.closePools()
 		return nil, err
 	}
 	go s.listen(lctx)
@@ -226,17 +239,42 @@ func (s *Store) Close() error {
 	for c := range leaders {
 		unlead(ctx, c)
 	}
-	s.pool.Close()
+	s.closePools()
 	return nil
+}
+
+// replicaPool connects to the read replica at url, set up as primary's
+// connections are (UTC times, observed statements).
+func replicaPool(ctx context.Context, url string, primary *pgxpool.Config) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: log replica: %w", err)
+	}
+	cfg.AfterConnect, cfg.ConnConfig.Tracer = primary.AfterConnect, primary.ConnConfig.Tracer
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: log replica: %w", wrapErr(err))
+	}
+	return pool, nil
+}
+
+func (s *Store) closePools() {
+	if s.logPool != s.pool {
+		s.logPool.Close()
+	}
+	s.pool.Close()
 }
 
 // Wakeup delivers a value when deliveries may have become due: after this
 // process commits new work, and when any process sends NOTIFY hookd_work.
 func (s *Store) Wakeup() <-chan struct{} { return s.wake }
 
-func (s *Store) wakeup() {
+func (s *Store) wakeup() { signal(s.wake) }
+
+// signal puts a value in c (of capacity 1) unless one waits there already.
+func signal(c chan struct{}) {
 	select {
-	case s.wake <- struct{}{}:
+	case c <- struct{}{}:
 	default:
 	}
 }
@@ -255,13 +293,21 @@ func (s *Store) listen(ctx context.Context) {
 			if !first {
 				s.wakeup()
 			}
+			// Rows committed while hookd was down, or while it was not
+			// listening, wait in the outbox.
+			signal(s.outboxWake)
 			first = false
 			reconnect.Reset()
 			for {
-				if _, err = conn.WaitForNotification(ctx); err != nil {
+				n, err := conn.WaitForNotification(ctx)
+				if err != nil {
 					break
 				}
-				s.wakeup()
+				if n.Channel == OutboxChannel {
+					signal(s.outboxWake)
+				} else {
+					s.wakeup()
+				}
 			}
 			cctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			conn.Close(cctx)
@@ -278,7 +324,7 @@ func (s *Store) connectListener(ctx context.Context) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := conn.Exec(ctx, "LISTEN "+NotifyChannel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+NotifyChannel+"; LISTEN "+OutboxChannel); err != nil {
 		conn.Close(context.Background())
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hookd/hookd"
 )
@@ -72,10 +73,10 @@ WITH g AS (
 	FROM g WHERE w.id = g.webhook_id
 ), claimed AS (
 	UPDATE deliveries d SET leased_by = $7, lease_until = $8, next_attempt_at = $8
-	FROM picked WHERE d.id = picked.id
-	RETURNING d.id, d.webhook_id, d.message_id, d.event_id, d.attempts, d.created_at
+	FROM picked WHERE d.id = picked.id AND d.state = 'pending' -- the queue partition only (0016)
+	RETURNING d.id, d.webhook_id, d.message_id, d.event_id, d.attempts, d.created_at, d.lane IS NOT NULL AS ordered
 )
-SELECT c.id, c.webhook_id, c.message_id, c.attempts, c.created_at,
+SELECT c.id, c.webhook_id, c.message_id, c.attempts, c.created_at, c.ordered,
        e.id, e.event, e.project_id, e.user_id, e.data, e.created_at, e.trace_parent
 FROM claimed c JOIN events e ON e.id = c.event_id
 ORDER BY c.id`
@@ -239,7 +240,7 @@ func lease(ctx context.Context, tx pgx.Tx, req hookd.ClaimRequest, now time.Time
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hookd.Delivery, error) {
 		var d hookd.Delivery
 		var data []byte
-		err := row.Scan(&d.ID, &d.WebhookID, &d.MessageID, &d.Attempts, &d.CreatedAt,
+		err := row.Scan(&d.ID, &d.WebhookID, &d.MessageID, &d.Attempts, &d.CreatedAt, &d.Ordered,
 			&d.Event.ID, &d.Event.Event, &d.Event.ProjectID, &d.Event.UserID, &data, &d.Event.CreatedAt, &d.Event.TraceParent)
 		d.Event.Data = json.RawMessage(data)
 		return &d, err
@@ -302,7 +303,7 @@ const healthSQL = `
 SELECT id, failing_since, last_success_at, last_run_at, last_run_success, last_run_status,
        last_run_duration_ns, last_run_event, disabled, ` + circuitColumns + `
 FROM webhooks
-WHERE id IN (SELECT webhook_id FROM deliveries WHERE id = ANY($1))
+WHERE id IN (SELECT webhook_id FROM deliveries WHERE id = ANY($1) AND state = 'pending')
 ORDER BY id
 FOR NO KEY UPDATE`
 
@@ -312,7 +313,8 @@ FOR NO KEY UPDATE`
 // vanished or finished delivery, or one whose lease expired and was taken
 // over by another claim, is dropped) in the state the caller computed
 // (AttemptResult.DeliveryState), logs an attempt for each, and returns the
-// recorded attempts for the webhooks' health.
+// recorded attempts for the webhooks' health, with the lane of each
+// delivery it finished (hookd.Ordering).
 const settleSQL = `
 WITH r AS (
 	SELECT * FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::bool[], $5::int[], $6::bigint[],
@@ -331,9 +333,9 @@ WITH r AS (
 		next_attempt_at = CASE WHEN r.state = 'pending' THEN r.next_attempt_at ELSE d.next_attempt_at END
 	FROM r
 	WHERE d.id = r.delivery_id AND d.state = 'pending' AND (r.worker = '' OR d.leased_by = r.worker)
-	RETURNING d.id, d.webhook_id, d.event_id, d.message_id, d.attempts
+	RETURNING d.id, d.webhook_id, d.event_id, d.message_id, d.attempts, d.lane
 ), per AS (
-	SELECT d.id AS delivery_id, d.webhook_id, d.event_id, d.message_id, e.event,
+	SELECT d.id AS delivery_id, d.webhook_id, d.event_id, d.message_id, d.lane, e.event,
 	       CASE WHEN r.attempt > 0 THEN r.attempt ELSE d.attempts END AS attempt,
 	       r.at, r.success, r.http_status, r.duration_ns, r.error_class, r.error, r.request_headers,
 	       r.response_body, r.next_attempt_at, r.disable, r.state, r.ord
@@ -347,7 +349,9 @@ WITH r AS (
 	FROM per p
 	ORDER BY p.ord
 )
-SELECT webhook_id, at, success, http_status, duration_ns, event, disable, error_class FROM per ORDER BY ord`
+SELECT webhook_id, at, success, http_status, duration_ns, event, disable, error_class,
+       CASE WHEN state <> 'pending' THEN lane END
+FROM per ORDER BY ord`
 
 // writeHealthSQL writes back the webhooks' health and circuits after
 // Complete.
@@ -433,6 +437,7 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 		return err
 	})
 	runs := map[int64][]hookd.RecordedRun{}
+	finished := lanes{}
 	for _, round := range rounds {
 		n := len(round)
 		var (
@@ -468,9 +473,11 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 				var webhookID int64
 				var r hookd.RecordedRun
 				var dur int64
-				_, err := pgx.ForEachRow(rows, []any{&webhookID, &r.Run.At, &r.Run.Success, &r.Run.HTTPStatus, &dur, &r.Run.Event, &r.Disable, &r.ErrorClass}, func() error {
+				var lane *int64
+				_, err := pgx.ForEachRow(rows, []any{&webhookID, &r.Run.At, &r.Run.Success, &r.Run.HTTPStatus, &dur, &r.Run.Event, &r.Disable, &r.ErrorClass, &lane}, func() error {
 					r.Run.Duration = time.Duration(dur)
 					runs[webhookID] = append(runs[webhookID], r)
+					finished.add(webhookID, lane)
 					return nil
 				})
 				return err
@@ -482,6 +489,13 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 	defer tx.Rollback(ctx) // after a failure; once committed it does nothing
 	err := br.Close()
 	var changes []hookd.CircuitChange
+	if err == nil && len(finished) > 0 {
+		// Only deliveries of ordered lanes cost this round trip.
+		pb := &pgx.Batch{}
+		finished.queueLock(pb)
+		finished.queuePromote(pb, now, nil)
+		err = tx.SendBatch(ctx, pb).Close()
+	}
 	if err == nil {
 		changes, err = s.writeHealth(ctx, tx, order, health, circuits, runs, now)
 	}
@@ -591,7 +605,8 @@ func (s *Store) writeHealth(ctx context.Context, tx pgx.Tx, ids []int64, health 
 
 // queueDisabledChange queues the parking or unparking of the idle pending
 // deliveries of webhooks ids, as change says (hookd.ChangeDisabled), into
-// the transaction that changed their Disabled.
+// the transaction that changed their Disabled; those blocked in an ordered
+// lane stay blocked.
 func queueDisabledChange(b *pgx.Batch, ids []int64, change hookd.DisabledChange, now time.Time) {
 	if len(ids) == 0 {
 		return
@@ -599,10 +614,12 @@ func queueDisabledChange(b *pgx.Batch, ids []int64, change hookd.DisabledChange,
 	switch {
 	case change.Park:
 		b.Queue(`UPDATE deliveries SET next_attempt_at = $2
-			WHERE webhook_id = ANY($1) AND state = 'pending' AND leased_by IS NULL`, ids, hookd.ParkedUntil)
+			WHERE webhook_id = ANY($1) AND state = 'pending' AND leased_by IS NULL AND next_attempt_at <> $3`,
+			ids, hookd.ParkedUntil, hookd.LaneBlocked)
 	case change.Unpark:
 		b.Queue(`UPDATE deliveries SET next_attempt_at = $2
-			WHERE webhook_id = ANY($1) AND state = 'pending' AND leased_by IS NULL AND next_attempt_at > $2`, ids, now)
+			WHERE webhook_id = ANY($1) AND state = 'pending' AND leased_by IS NULL AND next_attempt_at > $2
+			  AND next_attempt_at <> $3`, ids, now, hookd.LaneBlocked)
 	}
 }
 
@@ -624,38 +641,49 @@ func headersJSON(h map[string]string) string {
 
 // Log lists webhook webhookID's successful or failed attempts, newest
 // first; page is 1-based. An unknown webhook is ErrNotFound, so the API can
-// answer 404 rather than an empty log.
+// answer 404 rather than an empty log. It reads from the log replica when
+// the store has one (storeopt.WithLogReplica): a page may then lag the
+// primary by the replica's delay.
 func (s *Store) Log(ctx context.Context, webhookID int64, success bool, page, perPage int) ([]*hookd.LogEntry, error) {
 	limit, offset := hookd.Page(page, perPage)
-	rows, _ := s.pool.Query(ctx, `
-		SELECT id, delivery_id, webhook_id, event_id, event, message_id, attempt, success, http_status,
-		       duration_ns, error_class, error, request_headers, response_body, created_at, next_attempt_at
-		FROM attempts
+	rows, _ := s.logPool.Query(ctx, `SELECT `+attemptCols+` FROM attempts
 		WHERE webhook_id = $1 AND success = $2
 		ORDER BY created_at DESC, id DESC
 		LIMIT $3 OFFSET $4`, webhookID, success, limit, offset)
-	entries, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hookd.LogEntry, error) {
-		var e hookd.LogEntry
-		var dur int64
-		err := row.Scan(&e.ID, &e.DeliveryID, &e.WebhookID, &e.EventID, &e.Event, &e.MessageID, &e.Attempt, &e.Success,
-			&e.HTTPStatus, &dur, &e.ErrorClass, &e.Error, &e.RequestHeaders, &e.ResponseBody, &e.CreatedAt, &e.NextAttemptAt)
-		e.Duration = time.Duration(dur)
-		return &e, err
-	})
+	entries, err := pgx.CollectRows(rows, scanLogEntry)
 	if err != nil {
 		return nil, wrapErr(err)
 	}
 	if len(entries) == 0 {
-		if err := s.checkWebhook(ctx, webhookID); err != nil {
+		if err := checkWebhook(ctx, s.logPool, webhookID); err != nil {
 			return nil, err
 		}
 	}
 	return entries, nil
 }
 
+// attemptCols are the columns of an attempt that scanLogEntry reads.
+const attemptCols = `id, delivery_id, webhook_id, event_id, event, message_id, attempt, success, http_status,
+	duration_ns, error_class, error, request_headers, response_body, created_at, next_attempt_at`
+
+func scanLogEntry(row pgx.CollectableRow) (*hookd.LogEntry, error) {
+	var e hookd.LogEntry
+	var dur int64
+	err := row.Scan(&e.ID, &e.DeliveryID, &e.WebhookID, &e.EventID, &e.Event, &e.MessageID, &e.Attempt, &e.Success,
+		&e.HTTPStatus, &dur, &e.ErrorClass, &e.Error, &e.RequestHeaders, &e.ResponseBody, &e.CreatedAt, &e.NextAttemptAt)
+	e.Duration = time.Duration(dur)
+	return &e, err
+}
+
 func (s *Store) checkWebhook(ctx context.Context, id int64) error {
+	return checkWebhook(ctx, s.pool, id)
+}
+
+// checkWebhook answers ErrNotFound when webhook id does not exist in the
+// database pool reaches.
+func checkWebhook(ctx context.Context, pool *pgxpool.Pool, id int64) error {
 	var ok bool
-	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM webhooks WHERE id = $1)`, id).Scan(&ok); err != nil {
+	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM webhooks WHERE id = $1)`, id).Scan(&ok); err != nil {
 		return wrapErr(err)
 	}
 	if !ok {
@@ -666,7 +694,8 @@ func (s *Store) checkWebhook(ctx context.Context, id int64) error {
 
 // Requeue makes webhook webhookID's deliveries that failed for good, with
 // a last attempt in [from, to), pending and due at now. Their attempt
-// count is kept.
+// count is kept. Those of an ordered lane go back into their lane,
+// blocked: due when their turn comes, by id.
 func (s *Store) Requeue(ctx context.Context, webhookID int64, from, to time.Time) (int, error) {
 	return s.requeue(ctx, webhookID, from, to)
 }
@@ -676,24 +705,39 @@ func (s *Store) requeue(ctx context.Context, webhookID int64, from, to time.Time
 	now := s.clock.Now()
 	var n int
 	// The webhook's own index (deliveries_webhook_failed), or for all of
-	// them the finished deliveries' (deliveries_finished).
-	scope, args := "", []any{ms(from), ms(to), ms(now)}
+	// them the days of deliveries_done that the range names (0016).
+	scope, args := "", []any{ms(from), ms(to), ms(now), hookd.LaneBlocked}
 	if webhookID != 0 {
-		scope, args = "webhook_id = $4 AND ", append(args, webhookID)
+		scope, args = "webhook_id = $5 AND ", append(args, webhookID)
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `
-			UPDATE deliveries SET state = 'pending', next_attempt_at = $3,
+		rows, _ := tx.Query(ctx, `
+			UPDATE deliveries SET state = 'pending', next_attempt_at = CASE WHEN lane IS NULL THEN $3::timestamptz ELSE $4::timestamptz END,
 			                      leased_by = NULL, lease_until = NULL
-			WHERE `+scope+`state = 'failed' AND last_attempt_at >= $1 AND last_attempt_at < $2`, args...)
+			WHERE `+scope+`state = 'failed' AND last_attempt_at >= $1 AND last_attempt_at < $2
+			  AND EXISTS (SELECT 1 FROM events e WHERE e.id = event_id AND e.erased_at IS NULL)
+			RETURNING webhook_id, lane`, args...)
+		requeued := lanes{}
+		var webhook int64
+		var lane *int64
+		tag, err := pgx.ForEachRow(rows, []any{&webhook, &lane}, func() error {
+			requeued.add(webhook, lane)
+			return nil
+		})
 		if err != nil {
 			return err
 		}
 		n = int(tag.RowsAffected())
-		if n > 0 {
-			_, err = tx.Exec(ctx, `SELECT pg_notify('`+NotifyChannel+`', '')`)
+		if n == 0 {
+			return nil
 		}
-		return err
+		b := &pgx.Batch{}
+		if len(requeued) > 0 {
+			requeued.queueLock(b)
+			requeued.queuePromote(b, now, nil)
+		}
+		b.Queue(`SELECT pg_notify('` + NotifyChannel + `', '')`)
+		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
 		return 0, wrapErr(err)
@@ -706,33 +750,6 @@ func (s *Store) requeue(ctx context.Context, webhookID int64, from, to time.Time
 	}
 	s.wakeup()
 	return n, nil
-}
-
-// Prune deletes the attempts made before before, the deliveries that
-// finished before it, and the events created before it that no delivery
-// refers to any more. It returns how many rows went.
-func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
-	before = ms(before)
-	var total int64
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		for _, q := range []string{
-			`DELETE FROM attempts WHERE created_at < $1`,
-			`DELETE FROM deliveries WHERE state <> 'pending' AND last_attempt_at < $1`,
-			`DELETE FROM events e WHERE created_at < $1
-			 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id)`,
-		} {
-			tag, err := tx.Exec(ctx, q, before)
-			if err != nil {
-				return err
-			}
-			total += tag.RowsAffected()
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, wrapErr(err)
-	}
-	return total, nil
 }
 
 // DisableFailing disables the enabled webhooks that have been failing since

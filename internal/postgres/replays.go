@@ -42,13 +42,13 @@ func (s *Store) CreateReplay(ctx context.Context, r *hookd.Replay) error {
 }
 
 const replayColumns = `id, webhook_id, since, until, include_succeeded, state, total, scanned, queued,
-	after_at, after_id, created_at, finished_at`
+	skipped_payload_expired, after_at, after_id, created_at, finished_at`
 
 func scanReplay(row pgx.Row) (*hookd.Replay, error) {
 	var r hookd.Replay
 	var state string
 	err := row.Scan(&r.ID, &r.WebhookID, &r.Since, &r.Until, &r.IncludeSucceeded, &state, &r.Total, &r.Scanned,
-		&r.Queued, &r.AfterAt, &r.AfterID, &r.CreatedAt, &r.FinishedAt)
+		&r.Queued, &r.SkippedPayloadExpired, &r.AfterAt, &r.AfterID, &r.CreatedAt, &r.FinishedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -136,11 +136,30 @@ func (s *Store) CancelReplay(ctx context.Context, webhookID, id int64) (*hookd.R
 		if !r.Cancel(s.clock.Now()) {
 			return nil
 		}
-		b := &pgx.Batch{}
-		b.Queue(`UPDATE replays SET state = $1, finished_at = $2 WHERE id = $3`, string(r.State), r.FinishedAt, r.ID)
-		b.Queue(`DELETE FROM deliveries WHERE replay_id = $1 AND state = 'pending' AND attempts = 0 AND leased_by IS NULL`, r.ID)
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE replays SET state = $1, finished_at = $2 WHERE id = $3`,
+			string(r.State), r.FinishedAt, r.ID); err != nil {
 			return err
+		}
+		// A dropped lane head leaves its lane to the next delivery.
+		rows, _ := tx.Query(ctx, `DELETE FROM deliveries WHERE replay_id = $1 AND state = 'pending'
+			AND attempts = 0 AND leased_by IS NULL RETURNING webhook_id, lane`, r.ID)
+		dropped := lanes{}
+		var webhook int64
+		var lane *int64
+		if _, err := pgx.ForEachRow(rows, []any{&webhook, &lane}, func() error {
+			dropped.add(webhook, lane)
+			return nil
+		}); err != nil {
+			return err
+		}
+		if len(dropped) > 0 {
+			b := &pgx.Batch{}
+			dropped.queueLock(b)
+			dropped.queuePromote(b, s.clock.Now(), nil)
+			b.Queue(`SELECT pg_notify('` + NotifyChannel + `', '')`)
+			if err := tx.SendBatch(ctx, b).Close(); err != nil {
+				return err
+			}
 		}
 		return replayOutcomes(ctx, tx, []*hookd.Replay{r})
 	})
@@ -166,11 +185,11 @@ func (s *Store) ReplayChunk(ctx context.Context, id int64) (*hookd.Replay, bool,
 			return err
 		}
 		// FOR KEY SHARE: the webhook stays until the deliveries are in.
-		subs, err := subscribers(ctx, tx, "id = $1 FOR KEY SHARE", r.WebhookID)
-		if err != nil || len(subs) == 0 {
+		hooks, err := subscribers(ctx, tx, "id = $1 FOR KEY SHARE", r.WebhookID)
+		if err != nil || len(hooks) == 0 {
 			return err // its webhook is being deleted: the replay goes with it
 		}
-		w := subs[0]
+		w := hooks[0]
 		if hookd.ReplayWaits(w, r.Pending) {
 			return nil
 		}
@@ -178,13 +197,27 @@ func (s *Store) ReplayChunk(ctx context.Context, id int64) (*hookd.Replay, bool,
 		if err != nil {
 			return err
 		}
+		// The lanes of an ordered webhook, as a publish's deliveries join them.
+		subs, _, err := s.subscriptions(ctx, tx)
+		if err != nil {
+			return err
+		}
 		filter := s.subs.Filter(w.Filter)
 		now := ms(s.clock.Now())
+		var webhooks []int64
 		var events, messages []string
+		var due []time.Time
+		var laneOf []*int64
+		laned := lanes{}
 		for _, c := range chunk {
-			if messageID, ok := r.Resend(w, filter, c); ok {
-				events, messages = append(events, c.Event.ID), append(messages, messageID)
+			messageID, ok := r.Resend(w, filter, c)
+			if !ok {
+				continue
 			}
+			l, ordered := subs.Lane(w.ID, c.Event)
+			at, lane := laned.join(w.ID, now, l, ordered)
+			webhooks, events, messages = append(webhooks, w.ID), append(events, c.Event.ID), append(messages, messageID)
+			due, laneOf = append(due, at), append(laneOf, lane)
 		}
 		queued = len(events)
 		r.Advance(chunk, queued, hookd.ReplayChunkSize, now)
@@ -192,14 +225,12 @@ func (s *Store) ReplayChunk(ctx context.Context, id int64) (*hookd.Replay, bool,
 		advanced = true
 		b := &pgx.Batch{}
 		if queued > 0 {
-			// WITH ORDINALITY keeps the events' order in the deliveries' ids.
-			b.Queue(`INSERT INTO deliveries (webhook_id, event_id, message_id, next_attempt_at, created_at, replay_id)
-				SELECT $1, e, m, $4, $4, $5 FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS t(e, m, n) ORDER BY n`,
-				r.WebhookID, events, messages, now, r.ID)
+			queueDeliveries(b, laned, now, webhooks, events, messages, due, laneOf, &r.ID)
 			b.Queue(`SELECT pg_notify('` + NotifyChannel + `', '')`)
 		}
-		b.Queue(`UPDATE replays SET state = $1, scanned = $2, queued = $3, after_at = $4, after_id = $5,
-			finished_at = $6 WHERE id = $7`, string(r.State), r.Scanned, r.Queued, r.AfterAt, r.AfterID, r.FinishedAt, r.ID)
+		b.Queue(`UPDATE replays SET state = $1, scanned = $2, queued = $3, skipped_payload_expired = $4,
+			after_at = $5, after_id = $6, finished_at = $7 WHERE id = $8`, string(r.State), r.Scanned, r.Queued,
+			r.SkippedPayloadExpired, r.AfterAt, r.AfterID, r.FinishedAt, r.ID)
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
@@ -218,7 +249,9 @@ func (s *Store) ReplayChunk(ctx context.Context, id int64) (*hookd.Replay, bool,
 // their state offers the webhook's partial indexes).
 func replayCandidates(ctx context.Context, tx pgx.Tx, r *hookd.Replay) ([]hookd.ReplayCandidate, error) {
 	rows, _ := tx.Query(ctx, `SELECT e.id, e.event, e.project_id, e.user_id, e.data, e.created_at, e.trace_parent,
-		       d.first_message_id, coalesce(d.pending, false), coalesce(d.succeeded, false)
+		       d.first_message_id, coalesce(d.pending, false), coalesce(d.succeeded, false),
+		       e.erased_at IS NOT NULL,
+		       e.created_at < coalesce((SELECT cleared_before FROM payloads_cleared WHERE table_name = 'events'), '-infinity')
 		FROM (SELECT * FROM events
 		      WHERE created_at < $2 AND (created_at, id) > ($3, $4)
 		      ORDER BY created_at, id LIMIT $5) e
@@ -236,7 +269,7 @@ func replayCandidates(ctx context.Context, tx pgx.Tx, r *hookd.Replay) ([]hookd.
 			messageID *string
 		)
 		err := row.Scan(&e.ID, &e.Event, &e.ProjectID, &e.UserID, &data, &e.CreatedAt, &e.TraceParent,
-			&messageID, &c.Pending, &c.Succeeded)
+			&messageID, &c.Pending, &c.Succeeded, &c.Erased, &c.PayloadCleared)
 		e.Data = data
 		c.Event = &e
 		if messageID != nil {

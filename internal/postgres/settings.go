@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/hookd/hookd"
 )
 
@@ -14,9 +17,10 @@ func (s *Store) Settings(ctx context.Context, webhookID int64) (hookd.WebhookSet
 		inFlight  *int
 		perSecond *float64
 		filter    *string
+		ordering  *string
 	)
-	err := s.pool.QueryRow(ctx, `SELECT max_in_flight, max_per_second, filter FROM webhooks WHERE id = $1`,
-		webhookID).Scan(&inFlight, &perSecond, &filter)
+	err := s.pool.QueryRow(ctx, `SELECT max_in_flight, max_per_second, filter, ordering FROM webhooks WHERE id = $1`,
+		webhookID).Scan(&inFlight, &perSecond, &filter, &ordering)
 	if err != nil {
 		return hookd.WebhookSettings{}, fmt.Errorf("webhook %d: %w", webhookID, wrapErr(err))
 	}
@@ -30,20 +34,37 @@ func (s *Store) Settings(ctx context.Context, webhookID int64) (hookd.WebhookSet
 	if filter != nil {
 		set.Filter = *filter
 	}
+	if ordering != nil {
+		set.Ordering = hookd.Ordering(*ordering)
+	}
 	return set, nil
 }
 
 // UpdateSettings replaces the webhook's own settings; a default (zero) is
-// stored as NULL.
+// stored as NULL. A webhook left unordered has its blocked deliveries
+// released (hookd.Ordering), and the claims of every process are woken up.
 func (s *Store) UpdateSettings(ctx context.Context, webhookID int64, set hookd.WebhookSettings) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE webhooks SET max_in_flight = NULLIF($1::integer, 0),
-		max_per_second = NULLIF($2::double precision, 0), filter = NULLIF($3::text, '') WHERE id = $4`,
-		set.MaxInFlight, set.MaxPerSecond, set.Filter, webhookID)
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE webhooks SET max_in_flight = NULLIF($1::integer, 0),
+		max_per_second = NULLIF($2::double precision, 0), ordering = NULLIF($3, ''), filter = NULLIF($5::text, '')
+		WHERE id = $4`,
+		set.MaxInFlight, set.MaxPerSecond, string(set.Ordering), webhookID, set.Filter).
+		Exec(func(tag pgconn.CommandTag) error {
+			if tag.RowsAffected() == 0 {
+				return fmt.Errorf("webhook %d: %w", webhookID, hookd.ErrNotFound)
+			}
+			return nil
+		})
+	if set.Ordering == hookd.Unordered {
+		b.Queue(releaseLanesSQL, webhookID, ms(s.clock.Now()), hookd.LaneBlocked, hookd.ParkedUntil)
+		b.Queue(`SELECT pg_notify('` + NotifyChannel + `', '')`)
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return tx.SendBatch(ctx, b).Close() })
 	if err != nil {
 		return wrapErr(err)
 	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("webhook %d: %w", webhookID, hookd.ErrNotFound)
+	if set.Ordering == hookd.Unordered {
+		s.wakeup()
 	}
 	return nil
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -156,29 +154,11 @@ func (s *Store) Webhook(ctx context.Context, id int64) (*hookd.Webhook, error) {
 	return ws[0], nil
 }
 
-// ListWebhooks lists the webhooks that pass f, by id.
-func (s *Store) ListWebhooks(ctx context.Context, f hookd.WebhookFilter) ([]*hookd.Webhook, error) {
-	var conds []string
-	var args []any
-	if f.ProjectID != nil {
-		args = append(args, *f.ProjectID)
-		conds = append(conds, "project_id = $"+strconv.Itoa(len(args)))
-	}
-	if f.Disabled != nil {
-		args = append(args, *f.Disabled)
-		conds = append(conds, "disabled = $"+strconv.Itoa(len(args)))
-	}
-	where := ""
-	if len(conds) > 0 {
-		where = "WHERE " + strings.Join(conds, " AND ")
-	}
-	return loadWebhooks(ctx, s.pool, where, args...)
-}
-
-// loadWebhooks reads the webhooks that where selects (with their latest
-// runs), then, in one round trip, their headers, users and queue figures.
-func loadWebhooks(ctx context.Context, q querier, where string, args ...any) ([]*hookd.Webhook, error) {
-	rows, _ := q.Query(ctx, `SELECT `+webhookCols+` FROM webhooks `+where+` ORDER BY id`, args...)
+// loadWebhooks reads the webhooks that tail (a WHERE clause, and ORDER BY
+// and LIMIT where they matter) selects, with their latest runs, then, in
+// one round trip, their headers, users and queue figures.
+func loadWebhooks(ctx context.Context, q querier, tail string, args ...any) ([]*hookd.Webhook, error) {
+	rows, _ := q.Query(ctx, `SELECT `+webhookCols+` FROM webhooks w `+tail, args...)
 	ws, err := pgx.CollectRows(rows, scanWebhook)
 	if err != nil {
 		return nil, wrapErr(err)

@@ -48,3 +48,33 @@ func (s *Store) Circuit(ctx context.Context, id int64) (hookd.Circuit, error) {
 	}
 	return c.circuit(), nil
 }
+
+// ProbeCircuit makes an open circuit's probe due now and wakes the claims.
+func (s *Store) ProbeCircuit(ctx context.Context, id int64) (hookd.Circuit, error) {
+	now := fromMS(ms(s.clock.Now()))
+	var out hookd.Circuit
+	var probed bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var c storedCircuit
+		err := tx.QueryRowContext(ctx, `SELECT `+circuitColumns+` FROM webhooks WHERE id = ?`, id).Scan(c.dest()...)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("webhook %d: %w", id, hookd.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		out, probed = c.circuit().ProbeNow(now)
+		if !probed {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET circuit_probe_at = ? WHERE id = ?`, nullMS(out.ProbeAt), id)
+		return err
+	})
+	if err != nil {
+		return hookd.Circuit{}, err
+	}
+	if probed {
+		s.notify()
+	}
+	return out, nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -35,7 +36,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 	queued := 0
 	early := s.subs.Prematch(events) // outside the write lock
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		subs, err := s.subscriptions(ctx, tx)
+		subs, backlog, err := s.subscriptions(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -45,30 +46,13 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 			return err
 		}
 		defer insEvent.Close()
-		// Deliveries are inserted deliveryRows at a time, in the order they
-		// are queued, each chunk after the events it refers to; what is
-		// left at the end in chunks of the statements' other sizes.
-		now := s.clock.Now()
-		args := make([]any, 0, deliveryRows*deliveryCols)
-		flush := func() error {
-			for len(args) > 0 {
-				k := len(deliveriesInsert) - 1
-				for 1<<k > len(args)/deliveryCols {
-					k--
-				}
-				ins, err := s.prepared(ctx, tx, deliveriesInsert[k])
-				if err != nil {
-					return err
-				}
-				n := (1 << k) * deliveryCols
-				if _, err := ins.ExecContext(ctx, args[:n]...); err != nil {
-					return err
-				}
-				args = append(args[:0], args[n:]...)
-			}
-			return nil
+		counts := make([]int, len(events))
+		for i := range events {
+			counts[i] = len(matches[i])
 		}
-
+		now := s.clock.Now()
+		deliveries := s.newDeliveries(tx, subs, now)
+		createNow := hookd.PlanFanOut(counts, backlog, s.fanOutChunk)
 		for i, e := range events {
 			matched := matches[i]
 			res, err := insEvent.ExecContext(ctx, e.ID, e.Event, nullString(e.ProjectID), nullInt(e.UserID),
@@ -88,21 +72,24 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 				}
 				continue
 			}
-			for _, webhookID := range matched {
-				args = append(args, webhookID, e.ID, hookd.NewMessageID(), ms(now), ms(now))
-				if len(args) == cap(args) {
-					if err := flush(); err != nil {
+			if i < createNow {
+				for _, webhookID := range matched {
+					if err := deliveries.add(ctx, webhookID, e); err != nil {
 						return err
 					}
+				}
+				queued += len(matched)
+			} else if len(matched) > 0 {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO fan_outs (event_id) VALUES (?)`, e.ID); err != nil {
+					return err
 				}
 			}
 			if err := keepRegistry(ctx, tx, e, now); err != nil {
 				return err
 			}
-			queued += len(matched)
 			out[i] = hookd.Published{Event: *e, Deliveries: len(matched)}
 		}
-		return flush()
+		return deliveries.done(ctx)
 	})
 	if err != nil {
 		return nil, err
@@ -111,6 +98,136 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 		s.notify()
 	}
 	return out, nil
+}
+
+// FanOut creates the deliveries that publishes left to it
+// (hookd.PlanFanOut), oldest event first, at most its chunk (hookd.FanOutChunk) in one
+// transaction, to the webhooks that match each event now, and reports
+// whether any remain.
+func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
+	var pending bool
+	if err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM fan_outs)`).Scan(&pending); err != nil || !pending {
+		return false, err
+	}
+	created := 0
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		subs, _, err := s.subscriptions(ctx, tx)
+		if err != nil {
+			return err
+		}
+		deliveries := s.newDeliveries(tx, subs, s.clock.Now())
+		for created < s.fanOutChunk {
+			var seq, after int64
+			var eventID string
+			var erased sql.NullInt64
+			err := tx.QueryRowContext(ctx, `SELECT f.seq, f.event_id, f.after_webhook_id, e.erased_at
+				FROM fan_outs f LEFT JOIN events e ON e.id = f.event_id ORDER BY f.seq LIMIT 1`).Scan(&seq, &eventID, &after, &erased)
+			if errors.Is(err, sql.ErrNoRows) {
+				remaining = false
+				break
+			}
+			if err != nil {
+				return err
+			}
+			remaining = true
+			// An event erased or pruned meanwhile has nothing left to send.
+			var rest []int64
+			e, _, err := readEvent(ctx, tx, eventID)
+			switch {
+			case err == nil && !erased.Valid:
+				rest = hookd.AfterWebhook(subs.Match(e), after)
+			case err != nil && !errors.Is(err, hookd.ErrNotFound):
+				return err
+			}
+			chunk := rest[:min(len(rest), s.fanOutChunk-created)]
+			for _, webhookID := range chunk {
+				if err := deliveries.add(ctx, webhookID, e); err != nil {
+					return err
+				}
+			}
+			created += len(chunk)
+			if len(chunk) == len(rest) {
+				_, err = tx.ExecContext(ctx, `DELETE FROM fan_outs WHERE seq = ?`, seq)
+			} else {
+				_, err = tx.ExecContext(ctx, `UPDATE fan_outs SET after_webhook_id = ? WHERE seq = ?`, chunk[len(chunk)-1], seq)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return deliveries.done(ctx)
+	})
+	if err != nil {
+		return false, err
+	}
+	if created > 0 {
+		s.notify()
+	}
+	return remaining, nil
+}
+
+// deliveryRowsOf queues deliveries of tx, due at once or, in an ordered
+// webhook's lane, behind its head (lanes.join). It inserts them
+// deliveryRows at a time in the order they are added (each chunk after the
+// events it refers to) and, at done, what is left in chunks of the
+// statements' other sizes, then gives the lanes it joined their heads.
+type deliveryRowsOf struct {
+	s     *Store
+	tx    *sql.Tx
+	subs  *hookd.Subscriptions
+	now   time.Time
+	laned lanes
+	args  []any
+	// replayID is the replay the deliveries re-send events for (nil: none).
+	replayID *int64
+}
+
+func (s *Store) newDeliveries(tx *sql.Tx, subs *hookd.Subscriptions, now time.Time) *deliveryRowsOf {
+	return &deliveryRowsOf{s: s, tx: tx, subs: subs, now: now, laned: lanes{}, args: make([]any, 0, deliveryRows*deliveryCols)}
+}
+
+// add queues a delivery of e to webhookID with a new message id.
+func (d *deliveryRowsOf) add(ctx context.Context, webhookID int64, e *hookd.Event) error {
+	return d.addAs(ctx, webhookID, e, hookd.NewMessageID())
+}
+
+// addAs queues a delivery of e to webhookID with messageID (a replay's
+// keeps the event's first webhook-id).
+func (d *deliveryRowsOf) addAs(ctx context.Context, webhookID int64, e *hookd.Event, messageID string) error {
+	l, ordered := d.subs.Lane(webhookID, e)
+	due, lane := d.laned.join(webhookID, d.now, l, ordered)
+	d.args = append(d.args, webhookID, e.ID, messageID, due, ms(d.now), lane, d.replayID)
+	if len(d.args) == cap(d.args) {
+		return d.flush(ctx)
+	}
+	return nil
+}
+
+func (d *deliveryRowsOf) done(ctx context.Context) error {
+	if err := d.flush(ctx); err != nil {
+		return err
+	}
+	_, err := d.s.promote(ctx, d.tx, d.laned, d.now)
+	return err
+}
+
+func (d *deliveryRowsOf) flush(ctx context.Context) error {
+	for len(d.args) > 0 {
+		k := len(deliveriesInsert) - 1
+		for 1<<k > len(d.args)/deliveryCols {
+			k--
+		}
+		ins, err := d.s.prepared(ctx, d.tx, deliveriesInsert[k])
+		if err != nil {
+			return err
+		}
+		n := (1 << k) * deliveryCols
+		if _, err := ins.ExecContext(ctx, d.args[:n]...); err != nil {
+			return err
+		}
+		d.args = append(d.args[:0], d.args[n:]...)
+	}
+	return nil
 }
 
 // PublishTo stores e and one delivery of it to webhookID, whatever the
@@ -134,8 +251,17 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 		if err != nil {
 			return err
 		}
-		now := ms(s.clock.Now())
-		_, err = tx.ExecContext(ctx, deliveriesInsert[0], webhookID, e.ID, hookd.NewMessageID(), now, now)
+		var ordering sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT ordering FROM webhooks WHERE id = ?`, webhookID).Scan(&ordering); err != nil {
+			return err
+		}
+		now, laned := s.clock.Now(), lanes{}
+		l, ordered := hookd.Ordering(ordering.String).Lane(e)
+		due, lane := laned.join(webhookID, now, l, ordered)
+		if _, err = tx.ExecContext(ctx, deliveriesInsert[0], webhookID, e.ID, hookd.NewMessageID(), due, ms(now), lane, nil); err != nil {
+			return err
+		}
+		_, err = s.promote(ctx, tx, laned, now)
 		return err
 	})
 	if err != nil {
@@ -153,42 +279,46 @@ const insertEventSQL = `INSERT INTO events (id, event, project_id, user_id, data
 // statement: at a fan-out of 10 this saves most of the per-row statement
 // overhead of intake, and each size is prepared once (a statement of any
 // other size would be prepared at each publish). Each row takes
-// deliveryCols arguments: the webhook, the event, the message id and now
-// twice (due, created).
+// deliveryCols arguments: the webhook, the event, the message id, when it
+// is due (now, or hookd.LaneBlocked), now (created), its lane and its
+// replay.
 var deliveriesInsert = sizedVariants(8, deliveriesInsertOf, func(k int) int { return 1 << k })
 
-const deliveryRows, deliveryCols = 1 << 7, 5
+const deliveryRows, deliveryCols = 1 << 7, 7
 
 func deliveriesInsertOf(rows int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO deliveries (webhook_id, event_id, message_id, state, attempts, next_attempt_at, created_at) VALUES `)
+	b.WriteString(`INSERT INTO deliveries (webhook_id, event_id, message_id, state, attempts, next_attempt_at, created_at, lane, replay_id) VALUES `)
 	for i := range rows {
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		// Plain ? rather than ?NNN: the driver looks each numbered
 		// parameter's name up in a list as long as the statement's.
-		b.WriteString("(?, ?, ?, 'pending', 0, ?, ?)")
+		b.WriteString("(?, ?, ?, 'pending', 0, ?, ?, ?, ?)")
 	}
 	return b.String()
 }
 
 // subscriptions returns the index that matches events in tx: the store's,
 // unless the subscriptions' version in the database (migration 0009) has
-// moved since it was built.
-func (s *Store) subscriptions(ctx context.Context, tx *sql.Tx) (*hookd.Subscriptions, error) {
+// moved since it was built; and whether events wait for their fan-out
+// (hookd.PlanFanOut's backlog), read in the same statement.
+func (s *Store) subscriptions(ctx context.Context, tx *sql.Tx) (*hookd.Subscriptions, bool, error) {
 	var version int64
-	if err := tx.QueryRowContext(ctx, `SELECT version FROM subscriptions_version`).Scan(&version); err != nil {
-		return nil, err
+	var backlog bool
+	if err := tx.QueryRowContext(ctx, `SELECT version, EXISTS (SELECT 1 FROM fan_outs) FROM subscriptions_version`).Scan(&version, &backlog); err != nil {
+		return nil, false, err
 	}
-	return s.subs.At(version, func() ([]*hookd.Webhook, error) { return subscribers(ctx, tx, "disabled = 0") })
+	subs, err := s.subs.At(version, func() ([]*hookd.Webhook, error) { return subscribers(ctx, tx, "disabled = 0") })
+	return subs, backlog, err
 }
 
 // subscribers returns the webhooks that where selects, with the fields
-// that hookd.Webhook.Matches reads, their users included, and their
-// filters.
+// that hookd.Webhook.Matches reads, their users included, their filters
+// and orderings.
 func subscribers(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]*hookd.Webhook, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, trigger_events, project_id, disabled, filter FROM webhooks WHERE `+where, args...)
+	rows, err := tx.QueryContext(ctx, `SELECT id, trigger_events, project_id, disabled, filter, ordering FROM webhooks WHERE `+where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -197,18 +327,19 @@ func subscribers(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]
 	byID := map[int64]*hookd.Webhook{}
 	for rows.Next() {
 		var (
-			w       hookd.Webhook
-			events  string
-			project sql.NullString
-			filter  sql.NullString
+			w        hookd.Webhook
+			events   string
+			project  sql.NullString
+			filter   sql.NullString
+			ordering sql.NullString
 		)
-		if err := rows.Scan(&w.ID, &events, &project, &w.Disabled, &filter); err != nil {
+		if err := rows.Scan(&w.ID, &events, &project, &w.Disabled, &filter, &ordering); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(events), &w.TriggerEvents); err != nil {
 			return nil, fmt.Errorf("webhook %d: trigger_events: %w", w.ID, err)
 		}
-		w.ProjectID, w.Filter = stringPtr(project), filter.String
+		w.ProjectID, w.Filter, w.Ordering = stringPtr(project), filter.String, hookd.Ordering(ordering.String)
 		hooks = append(hooks, &w)
 		byID[w.ID] = &w
 	}

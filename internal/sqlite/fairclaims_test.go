@@ -43,3 +43,18 @@ func TestSubscriptionsAcrossProcesses(t *testing.T) {
 	}
 	storetest.SubscriptionsAcrossStores(t, open(), open())
 }
+
+// TestFanOutAcrossProcesses: a large fan-out is created in chunks, by the
+// publishing store or another on the same file.
+func TestFanOutAcrossProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hookd.db")
+	open := func() *sqlite.Store {
+		s, err := sqlite.Open(t.Context(), path, storeopt.WithFanOutChunk(storetest.FanOutChunk))
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	storetest.FanOut(t, open(), open())
+}

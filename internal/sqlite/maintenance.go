@@ -8,40 +8,6 @@ import (
 	"github.com/hookd/hookd"
 )
 
-// Prune deletes what the retention window no longer keeps: attempts older
-// than before, deliveries that finished (succeeded or failed for good)
-// before it, and events older than before that no delivery still needs. A
-// pruned event's id may be published again. Pending deliveries and their
-// events are never pruned, however old. It returns how many rows went.
-func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
-	var total int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		// The order matters: attempts, then the deliveries they belong to,
-		// then the events those referenced.
-		for _, q := range []string{
-			`DELETE FROM attempts WHERE created_at < ?`,
-			`DELETE FROM deliveries WHERE state <> 'pending' AND last_attempt_at < ?`,
-			`DELETE FROM events WHERE created_at < ?
-				AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)`,
-		} {
-			res, err := tx.ExecContext(ctx, q, ms(before))
-			if err != nil {
-				return err
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			total += n
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	return total, nil
-}
-
 // DisableFailing disables the enabled webhooks that have been failing since
 // before (hookd.Health.FailingBefore), parks their deliveries, and returns
 // their ids in order.

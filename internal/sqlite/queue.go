@@ -31,7 +31,7 @@ const (
 		SET state = ?1, attempts = attempts + 1, next_attempt_at = ?2, leased_by = NULL, lease_until = NULL,
 		    last_attempt_at = ?3
 		WHERE id = ?4 AND state = 'pending' AND (?5 = '' OR leased_by = ?5)
-		RETURNING webhook_id, event_id, message_id, attempts`
+		RETURNING webhook_id, event_id, message_id, attempts, lane`
 	// logAttemptSQL logs an attempt with its event's name, and returns it.
 	logAttemptSQL = `INSERT INTO attempts
 		(delivery_id, webhook_id, event_id, event, message_id, attempt, success, http_status, duration_ns,
@@ -108,7 +108,7 @@ const claimLeaseSQL = `WITH RECURSIVE
 		WHERE p.n < p.take)
 	UPDATE deliveries SET leased_by = ?1, lease_until = ?2, next_attempt_at = ?2
 	WHERE id IN (SELECT id FROM picked WHERE n > 0)
-	RETURNING id, webhook_id, event_id, message_id, attempts, created_at`
+	RETURNING id, webhook_id, event_id, message_id, attempts, created_at, lane IS NOT NULL`
 
 // sizedVariants returns n statements, the i-th of query(sizeOf(i)): one
 // prepared statement for each size of a LIMIT or a VALUES list.
@@ -134,7 +134,7 @@ func candidatesFor(limit int) string {
 // the read pool (each of its connections prepares them on first use).
 var (
 	hotQueries = slices.Concat([]string{claimWebhooksSQL, claimEventsSQL, settleSQL, logAttemptSQL, healthSQL, writeHealthSQL,
-		insertEventSQL, claimLeaseSQL}, claimCandidatesSQL, deliveriesInsert)
+		insertEventSQL, claimLeaseSQL, promoteLanesSQL}, claimCandidatesSQL, deliveriesInsert)
 	readQueries = []string{targetsSQL, headersSQL}
 )
 
@@ -191,7 +191,7 @@ func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) (hookd.Claime
 				d       hookd.Delivery
 				created int64
 			)
-			if err := rows.Scan(&d.ID, &d.WebhookID, &d.Event.ID, &d.MessageID, &d.Attempts, &created); err != nil {
+			if err := rows.Scan(&d.ID, &d.WebhookID, &d.Event.ID, &d.MessageID, &d.Attempts, &created, &d.Ordered); err != nil {
 				rows.Close()
 				return err
 			}
@@ -365,7 +365,10 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 	if len(results) == 0 {
 		return nil
 	}
-	var changes []hookd.CircuitChange
+	var (
+		changes  []hookd.CircuitChange
+		promoted bool // a lane's next delivery became due
+	)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		changes = changes[:0]
 		var stmts [2]*sql.Stmt
@@ -381,6 +384,7 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 		runs := make(map[int64][]hookd.RecordedRun, 4)
 		order := make([]int64, 0, 4)
 		now := s.clock.Now()
+		finished := lanes{}
 		var headers []byte
 		for _, r := range results {
 			at := hookd.Stamp(r.At, now)
@@ -391,14 +395,18 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 			var (
 				webhookID, attempts int64
 				eventID, messageID  string
+				lane                sql.NullInt64
 			)
 			err := settle.QueryRowContext(ctx, string(state), next, ms(at), r.DeliveryID, r.Worker).
-				Scan(&webhookID, &eventID, &messageID, &attempts)
+				Scan(&webhookID, &eventID, &messageID, &attempts, &lane)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}
 			if err != nil {
 				return err
+			}
+			if state != hookd.StatePending {
+				finished.add(webhookID, lane)
 			}
 			attempt := int64(r.Attempt)
 			if attempt <= 0 {
@@ -424,6 +432,10 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 				ErrorClass: r.ErrorClass,
 			})
 		}
+		var err error
+		if promoted, err = s.promote(ctx, tx, finished, now); err != nil {
+			return err
+		}
 		for _, id := range order {
 			was, is, err := s.recordHealth(ctx, tx, id, runs[id], now)
 			if err != nil {
@@ -435,6 +447,9 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 		}
 		return nil
 	})
+	if err == nil && promoted {
+		s.notify()
+	}
 	if err == nil && s.observeCircuit != nil {
 		for _, c := range changes {
 			s.observeCircuit(c)
@@ -486,7 +501,9 @@ func (s *Store) recordHealth(ctx context.Context, tx *sql.Tx, id int64, runs []h
 // Requeue makes the webhook's deliveries that failed for good with a last
 // attempt in [from, to) due again at now. They keep their attempt count, so
 // the log numbers the new attempt after the old ones and a requeued
-// delivery gets one more attempt, not a whole new retry schedule.
+// delivery gets one more attempt, not a whole new retry schedule. Those of
+// an ordered lane go back into their lane, blocked: due when their turn
+// comes, by id.
 func (s *Store) Requeue(ctx context.Context, webhookID int64, from, to time.Time) (int, error) {
 	return s.requeue(ctx, webhookID, from, to)
 }
@@ -503,17 +520,31 @@ func (s *Store) requeue(ctx context.Context, webhookID int64, from, to time.Time
 		}
 		// The webhook's own index (deliveries_webhook), or for all of them
 		// the finished deliveries' (deliveries_finished).
-		scope, args := "", []any{ms(now), ms(from), ms(to)}
+		scope, args := "", []any{ms(now), ms(hookd.LaneBlocked), ms(from), ms(to)}
 		if webhookID != 0 {
-			scope, args = "webhook_id = ?4 AND ", append(args, webhookID)
+			scope, args = "webhook_id = ?5 AND ", append(args, webhookID)
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE deliveries
-			SET state = 'pending', next_attempt_at = ?1, leased_by = NULL, lease_until = NULL
-			WHERE `+scope+`state = 'failed' AND last_attempt_at >= ?2 AND last_attempt_at < ?3`, args...)
-		if err != nil {
+		rows, err := tx.QueryContext(ctx, `UPDATE deliveries
+			SET state = 'pending', next_attempt_at = CASE WHEN lane IS NULL THEN ?1 ELSE ?2 END,
+			    leased_by = NULL, lease_until = NULL
+			WHERE `+scope+`state = 'failed' AND last_attempt_at >= ?3 AND last_attempt_at < ?4
+			  AND EXISTS (SELECT 1 FROM events e WHERE e.id = event_id AND e.erased_at IS NULL)
+			RETURNING webhook_id, lane`, args...)
+		requeued := lanes{}
+		for rows.Next() {
+			var webhook int64
+			var lane sql.NullInt64
+			if err := rows.Scan(&webhook, &lane); err != nil {
+				rows.Close()
+				return err
+			}
+			requeued.add(webhook, lane)
+			n++
+		}
+		if err := rows.Close(); err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
+		_, err = s.promote(ctx, tx, requeued, now)
 		return err
 	})
 	if err != nil {

@@ -35,7 +35,7 @@ func (s *Store) CreateReplay(ctx context.Context, r *hookd.Replay) error {
 }
 
 const replayColumns = `id, webhook_id, since, until, include_succeeded, state, total, scanned, queued,
-	after_at, after_id, created_at, finished_at`
+	skipped_payload_expired, after_at, after_id, created_at, finished_at`
 
 // replayFigures counts a replay's deliveries by state.
 const replayFigures = `SELECT state, count(*) FROM deliveries WHERE replay_id = ? GROUP BY state`
@@ -48,7 +48,7 @@ func scanReplay(sc interface{ Scan(...any) error }) (*hookd.Replay, error) {
 		state                          string
 	)
 	err := sc.Scan(&r.ID, &r.WebhookID, &since, &until, &r.IncludeSucceeded, &state, &r.Total, &r.Scanned,
-		&r.Queued, &afterAt, &r.AfterID, &created, &finished)
+		&r.Queued, &r.SkippedPayloadExpired, &afterAt, &r.AfterID, &created, &finished)
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -151,6 +151,7 @@ func (s *Store) ListReplays(ctx context.Context, webhookID int64, limit int) ([]
 // worker holds and no attempt has been made of.
 func (s *Store) CancelReplay(ctx context.Context, webhookID, id int64) (*hookd.Replay, error) {
 	var r *hookd.Replay
+	var promoted bool
 	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
 		if r, err = readReplay(ctx, tx, webhookID, id); err != nil {
 			return err
@@ -162,13 +163,34 @@ func (s *Store) CancelReplay(ctx context.Context, webhookID, id int64) (*hookd.R
 			string(r.State), nullMS(r.FinishedAt), r.ID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE replay_id = ? AND state = 'pending'
-			AND attempts = 0 AND leased_by IS NULL`, r.ID); err != nil {
+		// A dropped lane head leaves its lane to the next delivery.
+		rows, err := tx.QueryContext(ctx, `DELETE FROM deliveries WHERE replay_id = ? AND state = 'pending'
+			AND attempts = 0 AND leased_by IS NULL RETURNING webhook_id, lane`, r.ID)
+		if err != nil {
+			return err
+		}
+		dropped := lanes{}
+		for rows.Next() {
+			var webhook int64
+			var lane sql.NullInt64
+			if err := rows.Scan(&webhook, &lane); err != nil {
+				rows.Close()
+				return err
+			}
+			dropped.add(webhook, lane)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if promoted, err = s.promote(ctx, tx, dropped, s.clock.Now()); err != nil {
 			return err
 		}
 		r.Pending, r.Succeeded, r.Failed = 0, 0, 0
 		return replayOutcomes(ctx, tx, r)
 	})
+	if promoted {
+		s.notify()
+	}
 	return r, err
 }
 
@@ -201,11 +223,11 @@ func (s *Store) ReplayChunk(ctx context.Context, id int64) (*hookd.Replay, bool,
 		if r, err = readRunningReplay(ctx, tx, id); err != nil || r.State != hookd.ReplayRunning {
 			return err
 		}
-		subs, err := subscribers(ctx, tx, "webhooks.id = ?", r.WebhookID)
-		if err != nil || len(subs) == 0 {
+		hooks, err := subscribers(ctx, tx, "webhooks.id = ?", r.WebhookID)
+		if err != nil || len(hooks) == 0 {
 			return err // its webhook is being deleted: the replay goes with it
 		}
-		w := subs[0]
+		w := hooks[0]
 		if hookd.ReplayWaits(w, r.Pending) {
 			return nil
 		}
@@ -213,26 +235,34 @@ func (s *Store) ReplayChunk(ctx context.Context, id int64) (*hookd.Replay, bool,
 		if err != nil {
 			return err
 		}
+		// The lanes of an ordered webhook, as a publish's deliveries join them.
+		subs, _, err := s.subscriptions(ctx, tx)
+		if err != nil {
+			return err
+		}
 		filter := s.subs.Filter(w.Filter)
 		now := s.clock.Now()
+		deliveries := s.newDeliveries(tx, subs, now)
+		deliveries.replayID = &r.ID
 		for _, c := range chunk {
 			messageID, ok := r.Resend(w, filter, c)
 			if !ok {
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (webhook_id, event_id, message_id, state, attempts,
-				next_attempt_at, created_at, replay_id) VALUES (?, ?, ?, 'pending', 0, ?, ?, ?)`,
-				r.WebhookID, c.Event.ID, messageID, ms(now), ms(now), r.ID); err != nil {
+			if err := deliveries.addAs(ctx, w.ID, c.Event, messageID); err != nil {
 				return err
 			}
 			queued++
 		}
+		if err := deliveries.done(ctx); err != nil {
+			return err
+		}
 		r.Advance(chunk, queued, hookd.ReplayChunkSize, now)
 		r.Pending += queued
 		advanced = true
-		_, err = tx.ExecContext(ctx, `UPDATE replays SET state = ?, scanned = ?, queued = ?, after_at = ?, after_id = ?,
-			finished_at = ? WHERE id = ?`, string(r.State), r.Scanned, r.Queued, ms(r.AfterAt), r.AfterID,
-			nullMS(r.FinishedAt), r.ID)
+		_, err = tx.ExecContext(ctx, `UPDATE replays SET state = ?, scanned = ?, queued = ?, skipped_payload_expired = ?,
+			after_at = ?, after_id = ?, finished_at = ? WHERE id = ?`, string(r.State), r.Scanned, r.Queued,
+			r.SkippedPayloadExpired, ms(r.AfterAt), r.AfterID, nullMS(r.FinishedAt), r.ID)
 		return err
 	})
 	if err != nil {
@@ -253,7 +283,9 @@ func replayCandidates(ctx context.Context, tx *sql.Tx, r *hookd.Replay) ([]hookd
 	rows, err := tx.QueryContext(ctx, `SELECT `+eventColumns+`,
 		(SELECT d.message_id FROM deliveries d WHERE d.event_id = e.id AND +d.webhook_id = ?1 ORDER BY d.id LIMIT 1),
 		EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND +d.webhook_id = ?1 AND +d.state = 'pending'),
-		EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND +d.webhook_id = ?1 AND +d.state = 'succeeded')
+		EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND +d.webhook_id = ?1 AND +d.state = 'succeeded'),
+		e.erased_at IS NOT NULL,
+		e.created_at < coalesce((SELECT cleared_before FROM payloads_cleared WHERE table_name = 'events'), 0)
 		FROM events e
 		WHERE e.created_at >= ?3 AND e.created_at < ?2 AND (e.created_at > ?3 OR e.id > ?4)
 		ORDER BY e.created_at, e.id LIMIT ?5`,
@@ -268,7 +300,7 @@ func replayCandidates(ctx context.Context, tx *sql.Tx, r *hookd.Replay) ([]hookd
 			c         hookd.ReplayCandidate
 			messageID sql.NullString
 		)
-		c.Event, err = scanEvent(rows, &messageID, &c.Pending, &c.Succeeded)
+		c.Event, err = scanEvent(rows, &messageID, &c.Pending, &c.Succeeded, &c.Erased, &c.PayloadCleared)
 		if err != nil {
 			return nil, err
 		}

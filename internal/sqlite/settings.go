@@ -14,22 +14,38 @@ func (s *Store) Settings(ctx context.Context, webhookID int64) (hookd.WebhookSet
 		inFlight  sql.NullInt64
 		perSecond sql.NullFloat64
 		filter    sql.NullString
+		ordering  sql.NullString
 	)
-	err := s.r.QueryRowContext(ctx, `SELECT max_in_flight, max_per_second, filter FROM webhooks WHERE id = ?`,
-		webhookID).Scan(&inFlight, &perSecond, &filter)
+	err := s.r.QueryRowContext(ctx, `SELECT max_in_flight, max_per_second, filter, ordering FROM webhooks WHERE id = ?`,
+		webhookID).Scan(&inFlight, &perSecond, &filter, &ordering)
 	if err != nil {
 		return hookd.WebhookSettings{}, mapErr(notFound(err))
 	}
-	return hookd.WebhookSettings{MaxInFlight: int(inFlight.Int64), MaxPerSecond: perSecond.Float64, Filter: filter.String}, nil
+	return hookd.WebhookSettings{MaxInFlight: int(inFlight.Int64), MaxPerSecond: perSecond.Float64,
+		Filter: filter.String, Ordering: hookd.Ordering(ordering.String)}, nil
 }
 
 // UpdateSettings replaces the webhook's own settings; a default (zero) is
-// stored as NULL.
+// stored as NULL. A webhook left unordered has its blocked deliveries
+// released (hookd.Ordering).
 func (s *Store) UpdateSettings(ctx context.Context, webhookID int64, set hookd.WebhookSettings) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE webhooks SET max_in_flight = NULLIF(?, 0), max_per_second = NULLIF(?, 0),
-		filter = NULLIF(?, '') WHERE id = ?`, set.MaxInFlight, set.MaxPerSecond, set.Filter, webhookID)
-	if err != nil {
-		return mapErr(err)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE webhooks SET max_in_flight = NULLIF(?, 0), max_per_second = NULLIF(?, 0),
+			filter = NULLIF(?, ''), ordering = NULLIF(?, '') WHERE id = ?`,
+			set.MaxInFlight, set.MaxPerSecond, set.Filter, string(set.Ordering), webhookID)
+		if err != nil {
+			return err
+		}
+		if err := affected(res); err != nil {
+			return err
+		}
+		if set.Ordering == hookd.Unordered {
+			return releaseLanes(ctx, tx, webhookID, s.clock.Now())
+		}
+		return nil
+	})
+	if err == nil && set.Ordering == hookd.Unordered {
+		s.notify() // released deliveries may be due
 	}
-	return mapErr(affected(res))
+	return err
 }

@@ -52,8 +52,13 @@ type Store struct {
 
 	circuit        hookd.CircuitPolicy
 	observeCircuit hookd.CircuitObserver // nil: circuit changes are not told
+	fanOutChunk    int                   // the most deliveries a transaction creates
 
 	subs hookd.SubscriptionCache // what publishing matches events with (subscriptions)
+
+	// chunkDone, when set, is told the rows each transaction of the
+	// history's upkeep changed (tests check that they stay small).
+	chunkDone func(rows int64)
 }
 
 var _ hookd.Store = (*Store)(nil)
@@ -72,7 +77,7 @@ func Open(ctx context.Context, path string, opts ...storeopt.Option) (*Store, er
 	}
 	o := storeopt.New(opts)
 	s := &Store{wake: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{},
-		clock: o.Clock, observe: o.ObserveQuery, circuit: o.Circuit, observeCircuit: o.ObserveCircuit}
+		clock: o.Clock, observe: o.ObserveQuery, circuit: o.Circuit, observeCircuit: o.ObserveCircuit, fanOutChunk: o.FanOutChunk}
 	common := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=1&_synchronous=NORMAL", busyTimeout.Milliseconds())
 
 	// The writer sets WAL (a property of the file, so it holds for the

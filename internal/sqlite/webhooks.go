@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/hookd/hookd"
@@ -81,10 +80,11 @@ const webhookSelect = `SELECT w.id, w.name, w.http_url, w.http_method, w.trigger
 		AND d.attempts > 0 AND d.leased_by IS NULL)
 	FROM webhooks w`
 
-// readWebhooks runs webhookSelect with a WHERE clause and loads the
-// headers and users of what it found.
-func readWebhooks(ctx context.Context, q querier, where string, args ...any) ([]*hookd.Webhook, error) {
-	rows, err := q.QueryContext(ctx, webhookSelect+" "+where+" ORDER BY w.id", args...)
+// readWebhooks runs webhookSelect with tail (a WHERE clause, and ORDER BY
+// where the order matters) and loads the headers and users of what it
+// found.
+func readWebhooks(ctx context.Context, q querier, tail string, args ...any) ([]*hookd.Webhook, error) {
+	rows, err := q.QueryContext(ctx, webhookSelect+" "+tail, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -235,32 +235,6 @@ func (s *Store) Webhook(ctx context.Context, id int64) (*hookd.Webhook, error) {
 		return nil, hookd.ErrNotFound
 	}
 	return hooks[0], nil
-}
-
-// ListWebhooks returns the webhooks that pass f, by id.
-func (s *Store) ListWebhooks(ctx context.Context, f hookd.WebhookFilter) ([]*hookd.Webhook, error) {
-	var (
-		conds []string
-		args  []any
-	)
-	if f.ProjectID != nil {
-		conds = append(conds, "w.project_id = ?")
-		args = append(args, *f.ProjectID)
-	}
-	if f.Disabled != nil {
-		conds = append(conds, "w.disabled = ?")
-		args = append(args, *f.Disabled)
-	}
-	where := ""
-	if len(conds) > 0 {
-		where = "WHERE " + strings.Join(conds, " AND ")
-	}
-	var hooks []*hookd.Webhook
-	err := s.inReadTx(ctx, func(tx *sql.Tx) (err error) {
-		hooks, err = readWebhooks(ctx, tx, where, args...)
-		return err
-	})
-	return hooks, err
 }
 
 // UpdateWebhook applies u and returns the webhook as stored. TriggerEvents
@@ -485,16 +459,18 @@ func (s *Store) RotateSecret(ctx context.Context, webhookID int64, secret string
 
 // applyDisabledChange parks or unparks webhook id's idle pending deliveries
 // as change says (hookd.ChangeDisabled), in the transaction that changed
-// its Disabled.
+// its Disabled; those blocked in an ordered lane stay blocked.
 func applyDisabledChange(ctx context.Context, tx *sql.Tx, id int64, change hookd.DisabledChange, now time.Time) error {
 	var err error
 	switch {
 	case change.Park:
 		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = ?
-			WHERE webhook_id = ? AND state = 'pending' AND leased_by IS NULL`, ms(hookd.ParkedUntil), id)
+			WHERE webhook_id = ? AND state = 'pending' AND leased_by IS NULL AND next_attempt_at <> ?`,
+			ms(hookd.ParkedUntil), id, ms(hookd.LaneBlocked))
 	case change.Unpark:
 		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = ?1
-			WHERE webhook_id = ?2 AND state = 'pending' AND leased_by IS NULL AND next_attempt_at > ?1`, ms(now), id)
+			WHERE webhook_id = ?2 AND state = 'pending' AND leased_by IS NULL AND next_attempt_at > ?1
+			  AND next_attempt_at <> ?3`, ms(now), id, ms(hookd.LaneBlocked))
 	}
 	return err
 }

@@ -19,7 +19,8 @@ import (
 // hear a 503 and retry in time.
 const DefaultTimeout = 5 * time.Second
 
-// MaintenanceTimeout bounds the maintenance calls (Prune, DisableFailing),
+// MaintenanceTimeout bounds the maintenance calls (Prune, ClearPayloads,
+// DisableFailing, Erase),
 // which may delete or update many rows at once in the background: a
 // deadline of seconds would roll back, every round, a retention that is
 // merely large.
@@ -195,6 +196,10 @@ func (d *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 	return call(ctx, d.timeout, func(ctx context.Context) error { return d.s.PublishTo(ctx, webhookID, e) })
 }
 
+func (d *Store) FanOut(ctx context.Context) (bool, error) {
+	return call1(ctx, d.timeout, d.s.FanOut)
+}
+
 func (d *Store) Claim(ctx context.Context, req hookd.ClaimRequest) (hookd.Claimed, error) {
 	return call1(ctx, d.timeout, func(ctx context.Context) (hookd.Claimed, error) { return d.s.Claim(ctx, req) })
 }
@@ -259,6 +264,15 @@ func (d *Store) ReplayChunk(ctx context.Context, id int64) (*hookd.Replay, bool,
 
 func (d *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
 	return call1(ctx, d.maintenance(), func(ctx context.Context) (int64, error) { return d.s.Prune(ctx, before) })
+}
+
+func (d *Store) ClearPayloads(ctx context.Context, before time.Time) (int64, error) {
+	return call1(ctx, d.maintenance(), func(ctx context.Context) (int64, error) { return d.s.ClearPayloads(ctx, before) })
+}
+
+// Erase may rewrite every event of a project: it has the maintenance's time.
+func (d *Store) Erase(ctx context.Context, e hookd.Erasure) (hookd.Erased, error) {
+	return call1(ctx, d.maintenance(), func(ctx context.Context) (hookd.Erased, error) { return d.s.Erase(ctx, e) })
 }
 
 func (d *Store) DisableFailing(ctx context.Context, before time.Time) ([]int64, error) {

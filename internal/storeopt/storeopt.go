@@ -18,6 +18,13 @@ type Options struct {
 	// ObserveCircuit, when not nil, is told of every circuit that this
 	// process's Complete opened or closed, once its transaction committed.
 	ObserveCircuit hookd.CircuitObserver
+	// FanOutChunk bounds the deliveries one transaction creates (default
+	// hookd.FanOutChunk; tests make it small).
+	FanOutChunk int
+	// LogReplica, when set, is the URL of a read replica of a PostgreSQL
+	// store's database that log pages (Store.Log) are read from, so that
+	// reading a long history does not load the primary.
+	LogReplica string
 }
 
 // Option sets one of the Options.
@@ -41,6 +48,14 @@ func WithCircuitObserver(observe hookd.CircuitObserver) Option {
 	return func(o *Options) { o.ObserveCircuit = observe }
 }
 
+// WithFanOutChunk makes a transaction create at most n deliveries
+// (hookd.PlanFanOut).
+func WithFanOutChunk(n int) Option { return func(o *Options) { o.FanOutChunk = n } }
+
+// WithLogReplica makes a PostgreSQL store read log pages from the replica
+// at url.
+func WithLogReplica(url string) Option { return func(o *Options) { o.LogReplica = url } }
+
 // New returns the options that opts set, with the defaults for the rest.
 func New(opts []Option) Options {
 	var o Options
@@ -49,6 +64,9 @@ func New(opts []Option) Options {
 	}
 	if o.Clock == nil {
 		o.Clock = hookd.SystemClock
+	}
+	if o.FanOutChunk <= 0 {
+		o.FanOutChunk = hookd.FanOutChunk
 	}
 	if o.Circuit == (hookd.CircuitPolicy{}) {
 		o.Circuit = hookd.DefaultCircuitPolicy

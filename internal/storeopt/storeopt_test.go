@@ -11,7 +11,7 @@ import (
 
 func TestNewFillsDefaults(t *testing.T) {
 	o := storeopt.New(nil)
-	if o.Clock != hookd.SystemClock || o.Circuit != hookd.DefaultCircuitPolicy || o.ObserveQuery != nil || o.ObserveCircuit != nil {
+	if o.Clock != hookd.SystemClock || o.Circuit != hookd.DefaultCircuitPolicy || o.FanOutChunk != hookd.FanOutChunk || o.ObserveQuery != nil || o.ObserveCircuit != nil {
 		t.Errorf("New(nil) = %+v, want the system clock, the default circuit policy and no observers", o)
 	}
 	clock := clocktest.New(time.Unix(0, 0))

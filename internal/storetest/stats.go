@@ -34,7 +34,7 @@ func testQueueStats(t *testing.T, open opener) {
 
 	stats, err = s.QueueStats(ctx(t))
 	must(t, err, "QueueStats")
-	equal(t, "QueueStats", stats, hookd.QueueStats{Queued: 4, Retrying: 1, EnabledWebhooks: 3, DisabledWebhooks: 1})
+	equal(t, "QueueStats", stats, hookd.QueueStats{Queued: 4, Retrying: 1, EnabledWebhooks: 3, DisabledWebhooks: 1, FailingWebhooks: 1})
 
 	ws, err := s.ListWebhooks(ctx(t), hookd.WebhookFilter{})
 	must(t, err, "ListWebhooks")
@@ -42,11 +42,38 @@ func testQueueStats(t *testing.T, open opener) {
 	for _, w := range ws {
 		sums.Queued += w.QueueLength
 		sums.Retrying += w.RetryQueueLength
-		if w.Disabled {
+		switch {
+		case w.Disabled:
 			sums.DisabledWebhooks++
-		} else {
+		case w.LatestRun != nil && !w.LatestRun.Success:
+			sums.FailingWebhooks++
+			sums.EnabledWebhooks++
+		default:
 			sums.EnabledWebhooks++
 		}
 	}
 	equal(t, "QueueStats against the webhooks' figures", stats, sums)
+}
+
+// testThrottledStats checks that a webhook counts as throttled while its
+// throttle holds back a due delivery, and only then.
+func testThrottledStats(t *testing.T, open opener) {
+	s := open(t)
+	w := createWebhook(t, s, newWebhook("slow", assetAdded))
+	must(t, s.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{MaxPerSecond: 0.01}), "UpdateSettings")
+	throttled := func(what string, want int) {
+		t.Helper()
+		stats, err := s.QueueStats(ctx(t))
+		must(t, err, "QueueStats")
+		equal(t, what, stats.ThrottledWebhooks, want)
+	}
+	publish(t, s, newEvent(assetAdded, nil, nil))
+	now := s.clock.Now()
+	d := claimOne(t, s, now)
+	throttled("one attempt out, nothing waits", 0)
+	complete(t, s, result(d, now, true, 200))
+	publish(t, s, newEvent(assetAdded, nil, nil))
+	throttled("a due delivery held back", 1)
+	s.clock.Advance(100 * time.Second)
+	throttled("once the throttle lets it go", 0)
 }

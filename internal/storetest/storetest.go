@@ -45,6 +45,7 @@ func Run(t *testing.T, openStore Open) {
 	t.Run("PublishTo", func(t *testing.T) { testPublishTo(t, open) })
 	t.Run("Claim", func(t *testing.T) { testClaim(t, open) })
 	t.Run("FairClaims", func(t *testing.T) { testFairClaims(t, open) })
+	t.Run("Ordering", func(t *testing.T) { testOrdering(t, open) })
 	t.Run("Targets", func(t *testing.T) { testTargets(t, open) })
 	t.Run("Complete", func(t *testing.T) { testComplete(t, open) })
 	t.Run("Log", func(t *testing.T) { testLog(t, open) })
@@ -52,13 +53,20 @@ func Run(t *testing.T, openStore Open) {
 	t.Run("RequeueFailed", func(t *testing.T) { testRequeueFailed(t, open) })
 	t.Run("Filters", func(t *testing.T) { testFilters(t, open) })
 	t.Run("Replays", func(t *testing.T) { testReplays(t, open) })
+	t.Run("ReplayHistory", func(t *testing.T) { testReplayHistory(t, open) })
 	t.Run("Prune", func(t *testing.T) { testPrune(t, open) })
 	t.Run("DisableFailing", func(t *testing.T) { testDisableFailing(t, open) })
 	t.Run("Circuit", func(t *testing.T) { testCircuit(t, open) })
+	t.Run("ProbeCircuit", func(t *testing.T) { testProbeCircuit(t, open) })
 	t.Run("QueueStats", func(t *testing.T) { testQueueStats(t, open) })
+	t.Run("ThrottledStats", func(t *testing.T) { testThrottledStats(t, open) })
+	t.Run("WebhookList", func(t *testing.T) { testWebhookList(t, open) })
+	t.Run("DeliveryLog", func(t *testing.T) { testDeliveryLog(t, open) })
+	t.Run("AttemptCounts", func(t *testing.T) { testAttemptCounts(t, open) })
 	t.Run("Rules", func(t *testing.T) { testRules(t, open) })
 	t.Run("Wakeup", func(t *testing.T) { testWakeup(t, open) })
 	t.Run("Close", func(t *testing.T) { testClose(t, open) })
+	t.Run("Notifications", func(t *testing.T) { testNotifications(t, open) })
 }
 
 type opener = func(t *testing.T) *testStore

@@ -21,6 +21,7 @@ CREATE TABLE replays (
     total             integer     NOT NULL,
     scanned           integer     NOT NULL DEFAULT 0,
     queued            integer     NOT NULL DEFAULT 0,
+    skipped_payload_expired integer NOT NULL DEFAULT 0,
     after_at          timestamptz NOT NULL,
     after_id          text        NOT NULL DEFAULT '',
     created_at        timestamptz NOT NULL,

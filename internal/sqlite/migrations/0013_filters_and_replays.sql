@@ -22,6 +22,7 @@ CREATE TABLE replays (
     total             INTEGER NOT NULL,
     scanned           INTEGER NOT NULL DEFAULT 0,
     queued            INTEGER NOT NULL DEFAULT 0,
+    skipped_payload_expired INTEGER NOT NULL DEFAULT 0,
     after_at          INTEGER NOT NULL,
     after_id          TEXT    NOT NULL DEFAULT '',
     created_at        INTEGER NOT NULL,

@@ -43,6 +43,11 @@ export function shortMessage(message) {
 }
 
 export async function request(method, path, body, key = apiKey()) {
+  return (await call(method, path, body, key)).data;
+}
+
+// call is request that also gives the answer's headers.
+async function call(method, path, body, key = apiKey()) {
   const headers = { 'Accept': 'application/json' };
   if (key) headers['X-API-KEY'] = key;
   const init = { method, headers, cache: 'no-store', credentials: 'omit' };
@@ -73,7 +78,7 @@ export async function request(method, path, body, key = apiKey()) {
     throw new ApiError(res.status, message);
   }
   if (data === null) throw new ApiError(res.status, 'hookd answered with something other than JSON.');
-  return data;
+  return { data, headers: res.headers };
 }
 
 const base = '/api/v2/admin';
@@ -83,21 +88,30 @@ export const api = {
   // verifyKey checks a key before it is kept: any admin route will do.
   verifyKey: (key) => request('GET', `${base}/projects`, undefined, key),
 
-  listWebhooks(filter = {}) {
+  // listWebhooks reads a page of the webhooks that pass filter, and how
+  // many pass it in all (the X-Total-Count header).
+  async listWebhooks(filter = {}, page = 1, perPage = 25) {
     const q = new URLSearchParams();
     if (filter.project) q.set('project_id', filter.project);
+    if (filter.noProject) q.set('no_project', 'true');
     if (filter.disabled !== undefined) q.set('disabled', String(filter.disabled));
-    const qs = q.toString();
-    return request('GET', `${base}/webhooks${qs ? '?' + qs : ''}`).then((r) => r.webhooks);
+    if (filter.health) q.set('health', filter.health);
+    if (filter.search) q.set('q', filter.search);
+    if (filter.sort) q.set('sort', filter.sort);
+    q.set('page', String(page));
+    q.set('per_page', String(perPage));
+    const { data, headers } = await call('GET', `${base}/webhooks?${q}`);
+    return { webhooks: data.webhooks, total: Number(headers.get('X-Total-Count')) };
   },
+  stats: () => request('GET', `${base}/webhooks/stats`).then((r) => r.stats),
+  webhookStats: (id) => request('GET', `${hook(id)}/stats`).then((r) => r.stats),
+  deliveries: (id, states, page = 1, perPage = 25) =>
+    request('GET', `${hook(id)}/deliveries?state=${states.join(',')}&page=${page}&per_page=${perPage}`).then((r) => r.deliveries),
+  delivery: (id, deliveryID) => request('GET', `${hook(id)}/deliveries/${encodeURIComponent(deliveryID)}`),
   getWebhook: (id) => request('GET', hook(id)).then((r) => r.webhook),
   createWebhook: (body) => request('POST', `${base}/webhooks`, body).then((r) => r.webhook),
   updateWebhook: (id, body) => request('POST', hook(id), body).then((r) => r.webhook),
   deleteWebhook: (id) => request('DELETE', hook(id)),
-
-  log: (id, kind, page = 1, perPage = 25) =>
-    request('GET', `${hook(id)}/${kind}?page=${page}&per_page=${perPage}`)
-      .then((r) => r[kind === 'success' ? 'success_log' : 'failed_log']),
 
   addHeader: (id, body) => request('POST', `${hook(id)}/webhook_headers`, body).then((r) => r.webhook_header),
   updateHeader: (id, headerID, body) =>
@@ -112,6 +126,7 @@ export const api = {
   sendTest: (id, event) => request('POST', `${hook(id)}/test`, event ? { event } : {}).then((r) => r.event),
   retry: (id, range = {}) => request('POST', `${hook(id)}/retry`, range).then((r) => r.requeued),
   getCircuit: (id) => request('GET', `${hook(id)}/circuit`).then((r) => r.circuit),
+  probeCircuit: (id) => request('POST', `${hook(id)}/circuit/probe`).then((r) => r.circuit),
   getSettings: (id) => request('GET', `${hook(id)}/settings`).then((r) => r.settings),
   updateSettings: (id, change) => request('POST', `${hook(id)}/settings`, { settings: change }).then((r) => r.settings),
 

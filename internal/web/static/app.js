@@ -7,6 +7,7 @@ import { renderSignIn } from './signin.js';
 import { renderList } from './webhooks.js';
 import { renderForm } from './form.js';
 import { renderWebhook } from './webhook.js';
+import { renderOverview } from './overview.js';
 
 const main = document.getElementById('main');
 let current = null; // {abort: AbortController, cleanup}
@@ -32,6 +33,7 @@ function parse(hash) {
 }
 
 function route({ parts, query }) {
+  if (parts[0] === 'overview' && parts.length === 1) return (page) => renderOverview(page);
   if (parts.length === 0 || (parts[0] === 'webhooks' && parts.length === 1)) {
     return (page) => renderList(page, query);
   }
@@ -86,9 +88,11 @@ function render() {
   current = { abort };
   main.replaceChildren();
   const { parts, query } = parse(location.hash);
-  const navLink = document.getElementById('nav-webhooks');
-  if (parts.length === 0 || parts[0] === 'webhooks') navLink.setAttribute('aria-current', 'page');
-  else navLink.removeAttribute('aria-current');
+  const section = parts[0] || 'webhooks';
+  for (const link of document.querySelectorAll('#nav a')) {
+    if (link.id === `nav-${section}`) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
   let cleanup;
   if (!signedIn) {
     cleanup = renderSignIn(page, () => render());

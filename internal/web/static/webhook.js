@@ -1,19 +1,24 @@
 // A webhook's page: its settings and live figures, actions (test event,
-// enable and disable, signing secret, delete), a 24-hour chart, and the
-// success and failed logs with retries.
+// enable and disable, signing secret, delete), the 24-hour chart of its
+// stats, and its deliveries (the success and failed logs grouped by
+// delivery) with their payloads, curl commands and retries.
 
 import { api, shortMessage } from './api.js';
-import { activityChart, loadActivity } from './chart.js';
+import { dayChart } from './chart.js';
 import {
   badge, confirmDialog, emptyState, errorBox, formatDuration, h, id, notice, plural, relative, timeEl,
 } from './dom.js';
-import { circuitBadge } from './circuit.js';
+import { circuitBadge, circuitCard } from './circuit.js';
 import { settingsCard } from './settings.js';
 
 const REFRESH_MS = 5000;
-const CHART_MS = 60000;
-const CHART_MIN_MS = 5000;
 const PER_PAGE = 25;
+
+// LOGS are the tabs: the deliveries each shows, by state.
+const LOGS = {
+  success: { label: 'Delivered', states: ['succeeded'] },
+  failed: { label: 'Failed and retrying', states: ['failed', 'pending'] },
+};
 
 export function renderWebhook(page, webhookID, query) {
   page.title('Webhook');
@@ -22,10 +27,9 @@ export function renderWebhook(page, webhookID, query) {
     tab: query.get('tab') === 'failed' ? 'failed' : 'success',
     page: Math.max(1, parseInt(query.get('page') || '1', 10) || 1),
     logKey: null,
-    chartAt: 0,
+    chartKey: null,
   };
   let timer = null;
-  let chartTimer = null;
   page.main.replaceChildren(h('p', { class: 'loading' }, 'Loading the webhook…'));
 
   // Layout, filled as data arrives.
@@ -34,9 +38,10 @@ export function renderWebhook(page, webhookID, query) {
   const circuitSlot = h('span', {});
   const headActions = h('div', { class: 'head-actions' });
   const summary = h('dl', { class: 'summary' });
+  const circuitInfo = circuitCard(webhookID, () => setTimeout(refresh, 700));
   const testCard = h('section', { class: 'card', 'aria-labelledby': 'sec-test' });
   const secretCard = h('section', { class: 'card', 'aria-labelledby': 'sec-secret' });
-  const chartBody = h('div', { class: 'chart-body' }, h('p', { class: 'loading' }, 'Counting the last 24 hours…'));
+  const chartBody = h('div', { class: 'chart-body' }, h('p', { class: 'loading' }, 'Reading the last 24 hours…'));
   const logBody = h('div', { class: 'log-body' });
   const logTools = h('div', { class: 'log-tools' });
   const pager = h('nav', { class: 'pager', 'aria-label': 'Log pages' });
@@ -44,7 +49,7 @@ export function renderWebhook(page, webhookID, query) {
   // Tabs: the success and failed logs (WAI-ARIA tabs, arrow keys move).
   const tabs = {};
   const panelID = id('log-panel');
-  for (const [key, label] of [['success', 'Success log'], ['failed', 'Failed log']]) {
+  for (const [key, { label }] of Object.entries(LOGS)) {
     tabs[key] = h('button', {
       type: 'button', role: 'tab', id: id(`tab-${key}`), 'aria-controls': panelID,
       onclick: () => selectTab(key),
@@ -100,56 +105,52 @@ export function renderWebhook(page, webhookID, query) {
     const circuitShown = circuitBadge(circuit);
     circuitSlot.replaceChildren(circuitShown || '');
     circuitSlot.hidden = !circuitShown;
+    circuitInfo.update(circuit);
     if (first) renderTest(w);
   }
 
   async function loadLog() {
     const { tab, page: pageNo } = state;
-    let entries;
+    let list;
     try {
-      entries = await api.log(webhookID, tab, pageNo, PER_PAGE);
+      list = await api.deliveries(webhookID, LOGS[tab].states, pageNo, PER_PAGE);
     } catch (err) {
       if (!page.alive || err.status === 401) return;
       state.logKey = null;
-      logBody.replaceChildren(errorBox('Could not load the log', err, loadLog));
+      logBody.replaceChildren(errorBox('Could not load the deliveries', err, loadLog));
       return;
     }
     if (!page.alive || tab !== state.tab || pageNo !== state.page) return;
-    const key = JSON.stringify(entries.map((e) => [e.id, e.next_attempt_at]));
+    const key = JSON.stringify(list);
     renderLogTools();
-    renderPager(entries.length);
+    renderPager(list.length);
     if (key === state.logKey) {
-      // Only the relative times move.
+      // Only the relative times move, and a retry's time may have come.
       for (const t of logBody.querySelectorAll('time[data-relative]')) t.textContent = relative(t.dateTime);
+      for (const el of logBody.querySelectorAll('[data-next-at]')) el.replaceChildren(...nextAttempt(el.dataset.nextAt));
       return;
     }
-    const changed = state.logKey !== null;
     state.logKey = key;
-    renderEntries(entries);
-    if (changed) scheduleChart();
+    renderDeliveries(list);
   }
 
-  // scheduleChart recounts the chart after the logs changed, at most every
-  // CHART_MIN_MS, since counting reads whole log pages.
-  function scheduleChart() {
-    const wait = state.chartAt + CHART_MIN_MS - Date.now();
-    clearTimeout(chartTimer);
-    if (wait <= 0) loadChart();
-    else chartTimer = setTimeout(loadChart, wait);
-  }
-
+  // loadChart draws the last 24 hours of the webhook's stats, as the server
+  // counted them, when they changed.
   async function loadChart() {
-    clearTimeout(chartTimer);
-    state.chartAt = Date.now();
+    let stats;
     try {
-      const activity = await loadActivity(webhookID);
-      if (!page.alive) return;
-      chartBody.replaceChildren(activityChart(activity));
+      stats = await api.webhookStats(webhookID);
     } catch (err) {
       if (!page.alive || err.status === 401) return;
-      chartBody.replaceChildren(errorBox('Could not count the last 24 hours', err, loadChart));
+      state.chartKey = null;
+      chartBody.replaceChildren(errorBox('Could not read the last 24 hours', err, loadChart));
+      return;
     }
-    chartTimer = setTimeout(loadChart, CHART_MS);
+    if (!page.alive) return;
+    const key = JSON.stringify([stats.last_day.from, stats.last_day.succeeded, stats.last_day.failed]);
+    if (key === state.chartKey) return;
+    state.chartKey = key;
+    chartBody.replaceChildren(dayChart(stats));
   }
 
   async function refresh() {
@@ -161,7 +162,7 @@ export function renderWebhook(page, webhookID, query) {
     }
     try {
       await loadWebhook();
-      if (state.page === 1) await loadLog();
+      await Promise.all([state.page === 1 ? loadLog() : null, loadChart()]);
     } catch (err) {
       if (!page.alive || err.status === 401) return;
       if (err.status === 404) {
@@ -244,8 +245,7 @@ export function renderWebhook(page, webhookID, query) {
       button.disabled = true;
       try {
         const ev = await api.sendTest(webhookID, select.value);
-        result.textContent = `Queued test event ${ev.event} (${ev.id}). It goes out at once; watch the logs below.`;
-        state.chartAt = 0;
+        result.textContent = `Queued test event ${ev.event} (${ev.id}). It goes out at once; watch the deliveries below.`;
         setTimeout(refresh, 700);
       } catch (err) {
         if (err.status !== 401) result.textContent = `Could not send a test event: ${shortMessage(err.message)}`;
@@ -327,16 +327,14 @@ export function renderWebhook(page, webhookID, query) {
   }
 
   function renderLogTools() {
+    if (logTools.dataset.tab === state.tab) return;
+    logTools.dataset.tab = state.tab;
     if (state.tab === 'failed') {
-      if (logTools.dataset.tab === 'failed') return;
-      logTools.dataset.tab = 'failed';
       logTools.replaceChildren(
-        h('p', { class: 'hint' }, 'Every failed attempt. A delivery that failed for good (no retry left) can be sent again.'),
+        h('p', { class: 'hint' }, 'Deliveries with a failed attempt: waiting for a retry, or failed for good (no retry left). Those can be sent again.'),
         h('button', { type: 'button', class: 'secondary', onclick: retryAll }, 'Retry all failed deliveries'));
     } else {
-      if (logTools.dataset.tab === 'success') return;
-      logTools.dataset.tab = 'success';
-      logTools.replaceChildren(h('p', { class: 'hint' }, 'Every attempt that the receiver answered with a 2xx status.'));
+      logTools.replaceChildren(h('p', { class: 'hint' }, 'Deliveries that the receiver accepted (a 2xx answer), with every attempt they took.'));
     }
   }
 
@@ -360,73 +358,164 @@ export function renderWebhook(page, webhookID, query) {
       h('button', { type: 'button', class: 'secondary small', disabled: !older, onclick: () => go(state.page + 1) }, 'Older →'));
   }
 
-  function renderEntries(entries) {
+  function renderDeliveries(list) {
     // Keep what the reader opened, and the focus, across a refresh.
     const open = new Set([...logBody.querySelectorAll('details[open]')].map((d) => d.dataset.key));
     const focused = logBody.contains(document.activeElement) ? document.activeElement.dataset.key : null;
-    if (entries.length === 0) {
+    if (list.length === 0) {
       logBody.replaceChildren(state.tab === 'success'
-        ? emptyState(state.page > 1 ? 'No older entries' : 'No successful delivery yet',
+        ? emptyState(state.page > 1 ? 'No older deliveries' : 'No successful delivery yet',
           'Deliveries that the receiver accepts appear here. Send a test event to try the webhook.')
-        : emptyState(state.page > 1 ? 'No older entries' : 'No failed attempt',
-          'Attempts that time out, cannot connect or get an answer other than 2xx appear here.'));
+        : emptyState(state.page > 1 ? 'No older deliveries' : 'No failed delivery',
+          'Deliveries whose attempts time out, cannot connect or get an answer other than 2xx appear here.'));
       return;
     }
-    logBody.replaceChildren(h('ol', { class: 'entries', 'aria-label': state.tab === 'success' ? 'Successful attempts, newest first' : 'Failed attempts, newest first' },
-      entries.map((e) => h('li', {}, entryEl(e)))));
-    for (const d of logBody.querySelectorAll('details')) if (open.has(d.dataset.key)) d.open = true;
+    logBody.replaceChildren(h('ol', { class: 'entries', 'aria-label': `${LOGS[state.tab].label}: deliveries, latest attempt first` },
+      list.map((d) => h('li', {}, deliveryEl(d)))));
+    for (const d of logBody.querySelectorAll('details')) {
+      if (open.has(d.dataset.key)) {
+        d.open = true;
+        d.dispatchEvent(new Event('toggle'));
+      }
+    }
     if (focused) logBody.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus();
   }
 
-  function entryEl(e) {
-    const ok = state.tab === 'success';
+  // nextAttempt says when a pending delivery goes out again: a time while
+  // it is ahead, "now" once it has come (the attempt is due or out).
+  function nextAttempt(iso) {
+    if (Date.parse(iso) > Date.now()) return ['Next attempt ', timeEl(iso, { exact: true }), ' (', relative(iso), ').'];
+    return ['Next attempt due now: it goes out as soon as a worker is free.'];
+  }
+
+  const STATES = {
+    succeeded: ['Delivered', 'ok'],
+    failed: ['Failed for good', 'fail'],
+    pending: ['Retrying', 'circuit'],
+  };
+
+  function deliveryEl(d) {
+    const k = (part) => `${d.id}-${part}`;
+    const [stateLabel, stateKind] = STATES[d.state] || [d.state, 'off'];
+    const last = d.attempts[d.attempts.length - 1];
+    let outcome = null;
+    if (d.state === 'failed') {
+      outcome = h('p', { class: 'entry-next' }, h('strong', {}, 'No retry left. '),
+        h('button', { type: 'button', class: 'small', 'data-key': k('retry'), onclick: (ev) => retryOne(d, ev.currentTarget) },
+          'Retry this delivery'));
+    } else if (d.state === 'pending' && d.next_attempt_at) {
+      outcome = h('p', { class: 'entry-next', 'data-next-at': d.next_attempt_at }, ...nextAttempt(d.next_attempt_at));
+    } else if (d.state === 'pending') {
+      outcome = h('p', { class: 'entry-next' }, 'An attempt is out now.');
+    }
+    const rel = d.last_attempt_at ? timeEl(d.last_attempt_at) : null;
+    if (rel) rel.dataset.relative = '';
+    const extra = h('div', { class: 'delivery-extra' }, h('p', { class: 'loading' }, 'Loading the payload…'));
+    let extraLoaded = false;
+    const payload = h('details', {
+      'data-key': k('payload'),
+      ontoggle: (ev) => {
+        if (ev.currentTarget.open && !extraLoaded) {
+          extraLoaded = true;
+          loadExtra(d, extra);
+        }
+      },
+    }, h('summary', { 'data-key': k('payload-summary') }, 'Payload and curl command'), extra);
+    return h('article', { class: `entry ${d.state === 'succeeded' ? 'entry-ok' : 'entry-fail'}`, 'data-delivery-id': d.id },
+      h('div', { class: 'entry-head' },
+        badge(stateLabel, stateKind),
+        h('strong', { class: 'entry-event' }, d.event),
+        h('span', {}, plural(d.attempt_count, 'attempt')),
+        last ? h('span', {}, last.http_status ? `HTTP ${last.http_status}` : (last.error_class || 'no response')) : null,
+        rel ? h('span', { class: 'entry-time' }, rel) : null),
+      h('p', { class: 'ids muted' }, 'webhook-id ', h('code', {}, d.message_id), ' · event ', h('code', {}, d.event_id),
+        ' · delivery ', String(d.id)),
+      outcome,
+      h('details', { 'data-key': k('attempts') },
+        h('summary', { 'data-key': k('attempts-summary') }, `Attempts, in order (${d.attempts.length})`),
+        d.attempts.length
+          ? h('ol', { class: 'attempts' }, d.attempts.map((e) => h('li', {}, attemptEl(e))))
+          : h('p', { class: 'muted' }, 'Their log entries were pruned.')),
+      payload);
+  }
+
+  function attemptEl(e) {
     const k = (part) => `${e.id}-${part}`;
+    const ok = !e.error_class;
     const status = e.http_status ? `HTTP ${e.http_status}` : 'no response';
     const body = e.response_body || '';
     const headers = Object.entries(e.request_headers || {}).map(([n, v]) => `${n}: ${v}`).join('\n');
-    let outcome = null;
-    if (!ok) {
-      outcome = e.next_attempt_at
-        ? h('p', { class: 'entry-next' }, 'Retry scheduled for ', timeEl(e.next_attempt_at, { exact: true }), '.')
-        : h('p', { class: 'entry-next' }, h('strong', {}, 'Failed for good. '),
-          h('button', { type: 'button', class: 'small', 'data-key': k('retry'), onclick: (ev) => retryOne(e, ev.currentTarget) },
-            'Retry this delivery'));
-    }
-    const rel = timeEl(e.created_at);
-    rel.dataset.relative = '';
-    return h('article', { class: `entry ${ok ? 'entry-ok' : 'entry-fail'}`, 'data-entry-id': e.id },
+    return h('div', { class: `attempt ${ok ? 'attempt-ok' : 'attempt-fail'}` },
       h('div', { class: 'entry-head' },
-        ok ? badge(status, 'ok') : badge(e.error_class === 'status' ? status : (e.error_class || 'failed'), 'fail'),
-        h('strong', { class: 'entry-event' }, e.event),
+        ok ? badge(status, 'ok') : badge(e.error_class === 'status' ? status : e.error_class, 'fail'),
         h('span', {}, `attempt ${e.attempt}`),
         ok || e.error_class === 'status' ? null : h('span', {}, status),
         h('span', {}, formatDuration(e.duration_ms)),
-        h('span', { class: 'entry-time' }, rel)),
+        h('span', { class: 'entry-time' }, timeEl(e.created_at, { exact: true }))),
       !ok && e.error ? h('p', { class: 'entry-error' }, h('code', {}, e.error_class), ' ', e.error) : null,
-      outcome,
       h('details', { 'data-key': k('body') },
         h('summary', { 'data-key': k('body-summary') }, body ? `Response body (${body.length} characters)` : 'Response body (empty)'),
         body ? h('pre', {}, body) : h('p', { class: 'muted' }, 'The receiver sent no body.')),
       h('details', { 'data-key': k('headers') },
         h('summary', { 'data-key': k('headers-summary') }, 'Request headers'),
-        h('pre', {}, headers || '(none recorded)'),
-        h('p', { class: 'ids muted' }, `delivery ${e.delivery_id} · webhook-id ${e.message_id} · event ${e.event_id}`)));
+        h('pre', {}, headers || '(none recorded)')));
+  }
+
+  // loadExtra shows a delivery's payload and the curl command that sends
+  // it again (without the secret), with a copy button.
+  async function loadExtra(d, into) {
+    let r;
+    try {
+      r = await api.delivery(webhookID, d.id);
+    } catch (err) {
+      if (!page.alive || err.status === 401) return;
+      into.replaceChildren(h('p', { class: 'field-error' }, `Could not load the payload: ${err.message}`));
+      return;
+    }
+    if (!page.alive) return;
+    const curl = h('pre', { class: 'curl' }, r.curl);
+    const result = h('span', { class: 'hint', 'aria-live': 'polite' });
+    const copy = h('button', { type: 'button', class: 'secondary small', 'data-key': `${d.id}-copy` }, 'Copy curl command');
+    copy.addEventListener('click', async () => {
+      try {
+        await navigator.clipboard.writeText(r.curl);
+        result.textContent = 'Copied to the clipboard.';
+      } catch {
+        const range = document.createRange();
+        range.selectNodeContents(curl);
+        getSelection().removeAllRanges();
+        getSelection().addRange(range);
+        result.textContent = 'Selected: press Ctrl+C (⌘C) to copy.';
+      }
+    });
+    into.replaceChildren(
+      h('h3', {}, 'Payload'),
+      h('pre', { class: 'payload' }, JSON.stringify(r.payload, null, 2)),
+      h('h3', {}, 'Send it again with curl'),
+      h('p', { class: 'hint' }, 'The same request to the webhook’s URL. The signature is a placeholder and hidden header values are masked: the command carries no secret.'),
+      curl,
+      h('div', { class: 'actions' }, copy, result));
   }
 
   // Actions -------------------------------------------------------------------
 
-  async function retryOne(e, button) {
+  async function retryOne(d, button) {
     // The retry action re-queues deliveries whose final attempt falls in
-    // [from, to); the log entry's time is that attempt's, in milliseconds.
-    const from = e.created_at;
-    const to = new Date(Date.parse(e.created_at) + 1).toISOString();
+    // [from, to); the delivery's last attempt is that one, in milliseconds.
+    const from = d.last_attempt_at;
+    const to = new Date(Date.parse(from) + 1).toISOString();
+    const ok = await confirmDialog({
+      title: 'Retry this delivery?',
+      text: `Delivery ${d.id} (${d.event}, webhook-id ${d.message_id}) is sent again at once, with the same webhook-id.`,
+      action: 'Retry delivery',
+    });
+    if (!ok || !page.alive) return;
     button.disabled = true;
     try {
       const n = await api.retry(webhookID, { from, to });
       if (n === 0) notice('Nothing to retry: this delivery is no longer failed (it was retried already).', 'info');
-      else if (n === 1) notice(`Delivery ${e.delivery_id} re-queued: its next attempt shows up in the logs in a moment.`, 'success');
+      else if (n === 1) notice(`Delivery ${d.id} re-queued: its next attempt shows up here in a moment.`, 'success');
       else notice(`Re-queued ${n} deliveries: their final attempts failed in the same millisecond as this one.`, 'success');
-      state.chartAt = 0;
       setTimeout(refresh, 700);
     } catch (err) {
       button.disabled = false;
@@ -435,6 +524,12 @@ export function renderWebhook(page, webhookID, query) {
   }
 
   async function retryAll() {
+    const ok = await confirmDialog({
+      title: 'Retry every failed delivery?',
+      text: 'Every delivery of this webhook that failed for good is sent again at once, with its webhook-id. Receivers may get events they gave up on long ago.',
+      action: 'Retry all',
+    });
+    if (!ok || !page.alive) return;
     try {
       const n = await api.retry(webhookID);
       notice(n ? `Re-queued ${plural(n, 'failed delivery', 'failed deliveries')}.` : 'Nothing to retry: no delivery has failed for good.', n ? 'success' : 'info');
@@ -491,11 +586,12 @@ export function renderWebhook(page, webhookID, query) {
     renderSecret();
     page.main.replaceChildren(
       h('nav', { class: 'breadcrumbs', 'aria-label': 'Breadcrumb' },
-        h('a', { href: '#/webhooks' }, 'Webhooks'), ' / ', h('span', { 'aria-current': 'page' }, state.webhook.name)),
+        h('a', { href: '#/webhooks' }, 'Webhooks'), ' / ',
+        h('span', { 'aria-current': 'page', class: 'truncate', title: state.webhook.name }, state.webhook.name)),
       h('div', { class: 'page-head' }, h('div', { class: 'title' }, heading, stateBadge, circuitSlot), headActions),
       h('section', { class: 'card', 'aria-label': 'Settings and queue' }, summary),
       h('div', { class: 'grid-2 cards' }, testCard, secretCard),
-      settingsCard(page, webhookID),
+      h('div', { class: 'grid-2 cards' }, settingsCard(page, webhookID), circuitInfo.card),
       h('section', { class: 'card', 'aria-labelledby': 'sec-activity' },
         h('h2', { id: 'sec-activity' }, 'Last 24 hours'), chartBody),
       h('section', { class: 'card', 'aria-labelledby': 'sec-logs' },
@@ -503,8 +599,7 @@ export function renderWebhook(page, webhookID, query) {
         h('div', { role: 'tablist', 'aria-label': 'Logs', class: 'tabs' }, tabs.success, tabs.failed),
         panel));
     page.focus();
-    loadLog().then(() => { if (page.alive) timer = setTimeout(refresh, REFRESH_MS); });
-    loadChart();
+    Promise.all([loadLog(), loadChart()]).then(() => { if (page.alive) timer = setTimeout(refresh, REFRESH_MS); });
   }).catch((err) => {
     if (!page.alive || err.status === 401) return;
     page.main.replaceChildren(
@@ -515,8 +610,5 @@ export function renderWebhook(page, webhookID, query) {
     page.focus();
   });
 
-  return () => {
-    clearTimeout(timer);
-    clearTimeout(chartTimer);
-  };
+  return () => clearTimeout(timer);
 }

@@ -1,39 +1,83 @@
-// The webhooks list: every webhook with its live queue figures and last
-// run, filtered by project and state. It refreshes every few seconds.
+// The webhooks list: a page of webhooks with their live queue figures and
+// last run, searched, filtered by project and state, and sorted by hookd
+// (the list's query parameters), all kept in the address. It refreshes
+// every few seconds.
 
 import { api } from './api.js';
 import { circuitBadge } from './circuit.js';
 import { badge, emptyState, errorBox, h, id, plural, relative, timeEl } from './dom.js';
 
 const REFRESH_MS = 5000;
+const PER_PAGE = 25;
+const SEARCH_DELAY_MS = 250;
 export const NO_PROJECT = '-'; // the project filter value for webhooks of every project
+
+// SORTS are the orders the list offers, by the API's sort value.
+const SORTS = [
+  ['', 'Oldest first'],
+  ['-id', 'Newest first'],
+  ['name', 'Name, A to Z'],
+  ['-name', 'Name, Z to A'],
+  ['-last_run_at', 'Latest run first'],
+];
 
 export function renderList(page, query) {
   page.title('Webhooks');
-  const filter = { project: query.get('project') || '', state: query.get('state') || '' };
+  const filter = {
+    project: query.get('project') || '',
+    state: query.get('state') || '',
+    search: query.get('q') || '',
+    sort: SORTS.some(([v]) => v === query.get('sort')) ? query.get('sort') : '',
+    page: Math.max(1, parseInt(query.get('page') || '1', 10) || 1),
+  };
   let projects = [];
   let timer = null;
+  let searchTimer = null;
 
   const projectID = id('filter-project');
   const stateID = id('filter-state');
-  const projectSelect = h('select', { id: projectID, name: 'project', onchange: apply });
-  const stateSelect = h('select', { id: stateID, name: 'state', onchange: apply },
+  const searchID = id('filter-search');
+  const sortID = id('filter-sort');
+  const projectSelect = h('select', { id: projectID, name: 'project', onchange: () => apply() });
+  const stateSelect = h('select', { id: stateID, name: 'state', onchange: () => apply() },
     h('option', { value: '' }, 'Enabled and disabled'),
     h('option', { value: 'enabled' }, 'Enabled'),
-    h('option', { value: 'disabled' }, 'Disabled'));
+    h('option', { value: 'disabled' }, 'Disabled'),
+    h('option', { value: 'failing' }, 'Failing (latest attempt failed)'),
+    h('option', { value: 'circuit_open' }, 'Circuit open'));
   stateSelect.value = filter.state;
-  const status = h('p', { class: 'muted list-status' });
+  const searchInput = h('input', {
+    type: 'search', id: searchID, name: 'q', value: filter.search, autocomplete: 'off', spellcheck: 'false',
+    placeholder: 'Name, URL or id',
+    oninput: () => {
+      clearTimeout(searchTimer);
+      searchTimer = setTimeout(() => apply(), SEARCH_DELAY_MS);
+    },
+  });
+  const sortSelect = h('select', { id: sortID, name: 'sort', onchange: () => apply() },
+    SORTS.map(([value, label]) => h('option', { value }, label)));
+  sortSelect.value = filter.sort;
+  const status = h('p', { class: 'muted list-status', 'aria-live': 'polite' });
   const body = h('div', { class: 'list-body' }, h('p', { class: 'loading' }, 'Loading webhooks…'));
+  const pager = h('nav', { class: 'pager', 'aria-label': 'Webhook pages' });
 
-  function apply() {
-    const q = new URLSearchParams();
-    if (projectSelect.value) q.set('project', projectSelect.value);
-    if (stateSelect.value) q.set('state', stateSelect.value);
-    const qs = q.toString();
-    // Keep the address in step with the filters without a new history entry.
-    history.replaceState(null, '', `#/webhooks${qs ? '?' + qs : ''}`);
+  // apply reads the filters into the address (without a new history
+  // entry) and loads their first page, or pageNo.
+  function apply(pageNo = 1) {
+    clearTimeout(searchTimer);
     filter.project = projectSelect.value;
     filter.state = stateSelect.value;
+    filter.search = searchInput.value.trim();
+    filter.sort = sortSelect.value;
+    filter.page = pageNo;
+    const q = new URLSearchParams();
+    if (filter.project) q.set('project', filter.project);
+    if (filter.state) q.set('state', filter.state);
+    if (filter.search) q.set('q', filter.search);
+    if (filter.sort) q.set('sort', filter.sort);
+    if (filter.page > 1) q.set('page', String(filter.page));
+    const qs = q.toString();
+    history.replaceState(null, '', `#/webhooks${qs ? '?' + qs : ''}`);
     load();
   }
 
@@ -70,21 +114,31 @@ export function renderList(page, query) {
       return;
     }
     try {
-      const opts = {};
-      if (filter.project && filter.project !== NO_PROJECT) opts.project = filter.project;
-      if (filter.state) opts.disabled = filter.state === 'disabled';
-      let list = await api.listWebhooks(opts);
+      const opts = { search: filter.search, sort: filter.sort };
+      if (filter.project === NO_PROJECT) opts.noProject = true;
+      else if (filter.project) opts.project = filter.project;
+      if (filter.state === 'enabled' || filter.state === 'disabled') opts.disabled = filter.state === 'disabled';
+      else if (filter.state) opts.health = filter.state;
+      const { webhooks: list, total } = await api.listWebhooks(opts, filter.page, PER_PAGE);
       if (!page.alive) return;
-      if (filter.project === NO_PROJECT) list = list.filter((w) => w.project_id === null);
+      const pages = Math.max(1, Math.ceil(total / PER_PAGE));
+      if (filter.page > pages) {
+        // The list shrank under this page: show its last page.
+        apply(pages);
+        return;
+      }
       fillProjects(list.map((w) => w.project_id));
       const circuits = await loadCircuits(list);
       if (!page.alive) return;
       show(list, circuits);
-      status.textContent = `${plural(list.length, 'webhook')} · live, updated ${new Date().toLocaleTimeString()}`;
+      renderPager(total, pages);
+      const first = (filter.page - 1) * PER_PAGE + 1;
+      status.textContent = `${total > list.length ? `${first}–${first + list.length - 1} of ` : ''}${plural(total, 'webhook')} · live, updated ${new Date().toLocaleTimeString()}`;
     } catch (err) {
       if (!page.alive || err.status === 401) return;
       shownKey = null;
       body.replaceChildren(errorBox('Could not load the webhooks', err, load));
+      pager.replaceChildren();
       status.textContent = '';
     }
     timer = setTimeout(load, REFRESH_MS);
@@ -115,7 +169,34 @@ export function renderList(page, query) {
     if (focused) body.querySelector(`tr[data-webhook-id="${focused}"] a`)?.focus();
   }
 
+  function renderPager(total, pages) {
+    if (pages <= 1) {
+      pager.replaceChildren();
+      return;
+    }
+    const focused = pager.contains(document.activeElement) ? document.activeElement.dataset.go : null;
+    const go = (n, label, dir) => h('button', {
+      type: 'button', class: 'secondary small', 'data-go': dir, disabled: n < 1 || n > pages,
+      onclick: () => { apply(n); body.scrollIntoView({ block: 'start' }); },
+    }, label);
+    pager.replaceChildren(
+      go(1, '« First', 'first'),
+      go(filter.page - 1, '← Previous', 'prev'),
+      h('span', { class: 'muted' }, `Page ${filter.page} of ${pages}`),
+      go(filter.page + 1, 'Next →', 'next'),
+      go(pages, 'Last »', 'last'));
+    if (focused) {
+      const again = pager.querySelector(`[data-go="${focused}"]`);
+      (again && !again.disabled ? again : pager.querySelector('button:not(:disabled)'))?.focus();
+    }
+  }
+
   function empty() {
+    if (filter.search) {
+      return emptyState('No webhook matches this search',
+        `Nothing has “${filter.search}” in its name or URL, or as its id.`,
+        h('a', { href: '#/webhooks', class: 'button secondary' }, 'Clear the search and filters'));
+    }
     if (filter.project || filter.state) {
       return emptyState('No webhook matches these filters',
         'Try another project or state, or clear the filters.',
@@ -130,32 +211,37 @@ export function renderList(page, query) {
     return h('div', { class: 'table-wrap' }, h('table', { class: 'webhooks' },
       h('caption', { class: 'visually-hidden' }, 'Webhooks, with their queues and last run'),
       h('thead', {}, h('tr', {},
-        h('th', { scope: 'col' }, 'Name'),
-        h('th', { scope: 'col' }, 'URL'),
-        h('th', { scope: 'col' }, 'Project'),
-        h('th', { scope: 'col' }, 'State'),
-        h('th', { scope: 'col', class: 'num' }, 'Events'),
-        h('th', { scope: 'col', class: 'num' }, h('abbr', { title: 'Deliveries waiting for their first attempt or in flight' }, 'Queue')),
-        h('th', { scope: 'col', class: 'num' }, h('abbr', { title: 'Deliveries waiting for a retry' }, 'Retry queue')),
-        h('th', { scope: 'col' }, 'Last run'))),
+        h('th', { scope: 'col', class: 'col-name' }, 'Name'),
+        h('th', { scope: 'col', class: 'col-url' }, 'URL'),
+        h('th', { scope: 'col', class: 'col-project' }, 'Project'),
+        h('th', { scope: 'col', class: 'col-state' }, 'State'),
+        h('th', { scope: 'col', class: 'num col-num' }, 'Events'),
+        h('th', { scope: 'col', class: 'num col-num' }, h('abbr', { title: 'Deliveries waiting for their first attempt or in flight' }, 'Queue')),
+        h('th', { scope: 'col', class: 'num col-num' }, h('abbr', { title: 'Deliveries waiting for a retry' }, 'Retry queue')),
+        h('th', { scope: 'col', class: 'col-run' }, 'Last run'))),
       h('tbody', {}, list.map(row))));
   }
 
   function row(w) {
     const run = w.latest_run;
     const circuit = circuitBadge(circuits[w.id]);
+    // Long names and URLs are cut to their cell; the full text shows on
+    // hover (title) and, for keyboard users, on focus (style.css).
     return h('tr', { 'data-webhook-id': w.id },
-      h('th', { scope: 'row' }, h('a', { href: `#/webhooks/${w.id}` }, w.name)),
-      h('td', { class: 'url' }, h('span', { class: 'method' }, w.http_method), ' ', h('span', { title: w.http_url }, w.http_url)),
-      h('td', { class: 'project' }, w.project_id === null
+      h('th', { scope: 'row', class: 'name' }, h('a', { href: `#/webhooks/${w.id}`, class: 'truncate', title: w.name }, w.name)),
+      h('td', { class: 'url', 'data-label': 'URL' }, h('div', { class: 'url-cell' }, h('span', { class: 'method' }, w.http_method),
+        h('span', { class: 'truncate', title: w.http_url, tabindex: '0' }, w.http_url))),
+      h('td', { class: 'project', 'data-label': 'Project' }, w.project_id === null
         ? h('span', { class: 'muted' }, 'Any project')
-        : (projectTitle(w.project_id) ? h('span', { title: w.project_id }, projectTitle(w.project_id)) : h('code', {}, w.project_id))),
-      h('td', {}, w.disabled ? badge('Disabled', 'off') : badge('Enabled', 'on'),
+        : (projectTitle(w.project_id)
+          ? h('span', { class: 'truncate', title: `${projectTitle(w.project_id)} (${w.project_id})` }, projectTitle(w.project_id))
+          : h('code', { class: 'truncate', title: w.project_id }, w.project_id))),
+      h('td', { 'data-label': 'State' }, w.disabled ? badge('Disabled', 'off') : badge('Enabled', 'on'),
         circuit ? [' ', circuit] : ''),
-      h('td', { class: 'num' }, String(w.trigger_events.length)),
-      h('td', { class: 'num' }, String(w.queue_length)),
-      h('td', { class: 'num' }, w.retry_queue_length ? h('strong', {}, String(w.retry_queue_length)) : '0'),
-      h('td', { class: 'run' }, run
+      h('td', { class: 'num', 'data-label': 'Events' }, String(w.trigger_events.length)),
+      h('td', { class: 'num', 'data-label': 'Queue' }, String(w.queue_length)),
+      h('td', { class: 'num', 'data-label': 'Retry queue' }, w.retry_queue_length ? h('strong', {}, String(w.retry_queue_length)) : '0'),
+      h('td', { class: 'run', 'data-label': 'Last run' }, run
         ? [run.status === 'success' ? badge('Success', 'ok') : badge('Failed', 'fail'), ' ',
           run.http_status ? `HTTP ${run.http_status} · ` : '', timeEl(run.created_at)]
         : h('span', { class: 'muted' }, 'Never run')));
@@ -165,11 +251,14 @@ export function renderList(page, query) {
     h('div', { class: 'page-head' },
       h('h1', {}, 'Webhooks'),
       h('a', { href: '#/webhooks/new', class: 'button' }, 'New webhook')),
-    h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter webhooks', onsubmit: (e) => e.preventDefault() },
+    h('form', { class: 'filters', role: 'search', 'aria-label': 'Search and filter webhooks', onsubmit: (e) => { e.preventDefault(); apply(); } },
+      h('div', { class: 'field inline' }, h('label', { for: searchID }, 'Search'), searchInput),
       h('div', { class: 'field inline' }, h('label', { for: projectID }, 'Project'), projectSelect),
       h('div', { class: 'field inline' }, h('label', { for: stateID }, 'State'), stateSelect),
+      h('div', { class: 'field inline' }, h('label', { for: sortID }, 'Sort'), sortSelect),
       status),
-    body);
+    body,
+    pager);
   fillProjects([]);
   page.focus();
 
@@ -180,5 +269,8 @@ export function renderList(page, query) {
     load(); // show the projects' titles in the table too
   }).catch(() => {});
   load();
-  return () => clearTimeout(timer);
+  return () => {
+    clearTimeout(timer);
+    clearTimeout(searchTimer);
+  };
 }

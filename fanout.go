@@ -1,0 +1,44 @@
+package hookd
+
+import "slices"
+
+// FanOutChunk bounds the deliveries that one transaction creates. An event
+// that matches thousands of webhooks would otherwise hold the database's
+// writer (all of SQLite, and a publish's locks on PostgreSQL) for as long
+// as its deliveries take to insert: a batch of 1,000 events to 5,000
+// webhooks is 5 million rows, minutes in one transaction, while every other
+// publish waits and its client times out. At this bound a transaction
+// inserts for at most a few tens of milliseconds.
+const FanOutChunk = 5000
+
+// PlanFanOut is the rule of what a publish creates itself. matched[i] is
+// how many webhooks the publish's i-th event matches, backlog whether
+// events accepted earlier still wait for their fan-out, and chunk the
+// store's bound (FanOutChunk unless tests set another). It returns how
+// many of the events, from the first, get their deliveries in the
+// publishing transaction: as many as fit in chunk together. The
+// others are accepted (stored, and answered) with their deliveries left to
+// Store.FanOut, which creates them in chunks right after. While a backlog
+// waits, every new event joins it behind the earlier ones, so each
+// webhook's deliveries are created in the order the events were accepted.
+func PlanFanOut(matched []int, backlog bool, chunk int) int {
+	if backlog {
+		return 0
+	}
+	total := 0
+	for i, n := range matched {
+		total += n
+		if total > chunk {
+			return i
+		}
+	}
+	return len(matched)
+}
+
+// AfterWebhook returns the webhook ids of matched (ascending, as
+// Subscriptions.Match returns them) above after: those a fan-out that has
+// reached webhook after has still to create deliveries for.
+func AfterWebhook(matched []int64, after int64) []int64 {
+	i, _ := slices.BinarySearch(matched, after+1)
+	return matched[i:]
+}

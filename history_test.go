@@ -1,0 +1,29 @@
+package hookd
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestErasureValidate(t *testing.T) {
+	user := int64(7)
+	for _, e := range []Erasure{{EventID: "e"}, {ProjectID: "p"}, {UserID: &user}} {
+		if err := e.Validate(); err != nil {
+			t.Errorf("%+v: %v", e, err)
+		}
+	}
+	for _, e := range []Erasure{{}, {EventID: "e", ProjectID: "p"}, {ProjectID: "p", UserID: &user}} {
+		if err := e.Validate(); !errors.Is(err, ErrInvalidErasure) {
+			t.Errorf("%+v: %v, want ErrInvalidErasure", e, err)
+		}
+	}
+}
+
+func TestDayPartitions(t *testing.T) {
+	got := DayPartitions(time.Date(2026, 6, 10, 23, 59, 0, 0, time.FixedZone("x", -3600)))
+	if len(got) != PartitionDaysAhead+1 || !got[0].Equal(time.Date(2026, 6, 11, 0, 0, 0, 0, time.UTC)) ||
+		!got[len(got)-1].Equal(time.Date(2026, 6, 11+PartitionDaysAhead, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("DayPartitions: %v", got)
+	}
+}

@@ -1,0 +1,86 @@
+package intake
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/backoff"
+)
+
+// Relay defaults.
+const (
+	// DefaultRelayBatch is how many outbox rows one transaction of the
+	// relay takes, as many as one API batch.
+	DefaultRelayBatch = 1000
+	// DefaultRelayPoll is how often the relay looks at the outbox without
+	// a notification: NOTIFY is best effort, the outbox table is the truth.
+	DefaultRelayPoll = time.Second
+	// DefaultRelayTimeout bounds one transaction of the relay, so that a
+	// database that hangs is tried again rather than waited for.
+	DefaultRelayTimeout = time.Minute
+)
+
+// Relay moves committed rows of a store's transactional outbox into its
+// queue. Every hookd process on the database runs one; they take
+// different rows (hookd.Outbox.RelayOutbox).
+type Relay struct {
+	Outbox hookd.Outbox
+	// Check turns a row into its event with the intake's rules (the HTTP
+	// API's OutboxEvent).
+	Check    func(hookd.OutboxRow) (*hookd.Event, error)
+	Batch    int           // default DefaultRelayBatch
+	Poll     time.Duration // default DefaultRelayPoll
+	Timeout  time.Duration // default DefaultRelayTimeout
+	Logger   *slog.Logger  // default slog.Default()
+	Observer func(hookd.OutboxRelayed)
+}
+
+// Run relays until ctx ends: at once (rows committed while hookd was down
+// wait there), whenever a platform commits rows, and every Poll.
+func (r *Relay) Run(ctx context.Context) {
+	batch, poll, timeout, log := r.Batch, r.Poll, r.Timeout, r.Logger
+	if batch <= 0 {
+		batch = DefaultRelayBatch
+	}
+	if poll <= 0 {
+		poll = DefaultRelayPoll
+	}
+	if timeout <= 0 {
+		timeout = DefaultRelayTimeout
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	retry := backoff.Backoff{First: 100 * time.Millisecond, Max: 10 * time.Second}
+	ticker := time.NewTicker(poll)
+	defer ticker.Stop()
+	for ctx.Err() == nil {
+		callCtx, cancel := context.WithTimeout(ctx, timeout)
+		res, err := r.Outbox.RelayOutbox(callCtx, batch, r.Check)
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Error("outbox relay", "err", err)
+				retry.Wait(ctx)
+			}
+			continue
+		}
+		retry.Reset()
+		for _, rej := range res.Rejected {
+			log.Warn("outbox row rejected: kept in outbox_rejected", "seq", rej.Row.Seq, "event", rej.Row.Event, "reason", rej.Reason)
+		}
+		if r.Observer != nil && res.Rows > 0 {
+			r.Observer(res)
+		}
+		if res.Rows == batch {
+			continue // more may wait
+		}
+		select {
+		case <-ctx.Done():
+		case <-r.Outbox.OutboxWakeup():
+		case <-ticker.C:
+		}
+	}
+}

@@ -1,0 +1,218 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hookd/hookd"
+)
+
+// dayPartitioned are the tables partitioned by day (migration 0016), each
+// with its DEFAULT partition and the column that places a row in a day.
+var dayPartitioned = []struct{ parent, catchAll, key string }{
+	{"attempts", "attempts_default", "created_at"},
+	{"deliveries_done", "deliveries_done_default", "last_attempt_at"},
+}
+
+// Prune makes the day partitions ahead (hookd.DayPartitions), drops those
+// whose whole day is before before (a DROP TABLE each, however many rows),
+// deletes the old rows of the catch-all partitions, and the events created
+// before before that no delivery refers to any more, PruneChunk rows a
+// statement. It returns how many rows went (dropped days: estimated).
+func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
+	before = ms(before)
+	var total int64
+	for _, p := range dayPartitioned {
+		for _, day := range hookd.DayPartitions(s.clock.Now()) {
+			if _, err := s.pool.Exec(ctx, `SELECT hookd_day_partition($1::regclass, $2::date)`, p.parent, day); err != nil {
+				return total, wrapErr(err)
+			}
+		}
+		var dropped int64
+		if err := s.pool.QueryRow(ctx, `SELECT hookd_drop_day_partitions($1::regclass, $2)`, p.parent, before).Scan(&dropped); err != nil {
+			return total, wrapErr(err)
+		}
+		total += dropped
+		n, err := s.inChunks(ctx, `DELETE FROM `+p.catchAll+` WHERE ctid IN (
+			SELECT ctid FROM `+p.catchAll+` WHERE `+p.key+` < $1 LIMIT $2)`, before)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	// OFFSET 0 keeps the NOT EXISTS a probe of each partition's index for
+	// each event: as an anti-join the planner reads every delivery instead.
+	n, err := s.walkEvents(ctx, `
+		DELETE FROM events e USING batch b WHERE e.id = b.id
+		AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id OFFSET 0)`, time.Time{}, before)
+	return total + n, err
+}
+
+// inChunks runs stmt, which affects up to $2 rows (PruneChunk) of those
+// $1 selects, until it affects fewer, and returns how many it affected.
+func (s *Store) inChunks(ctx context.Context, stmt string, arg any) (int64, error) {
+	var total int64
+	for {
+		tag, err := s.pool.Exec(ctx, stmt, arg, hookd.PruneChunk)
+		if err != nil {
+			return total, wrapErr(err)
+		}
+		total += tag.RowsAffected()
+		if tag.RowsAffected() < hookd.PruneChunk {
+			return total, nil
+		}
+	}
+}
+
+// walkEvents runs act over the events created in [from, before), PruneChunk
+// of them a statement in (created_at, id) order, each chunk as the CTE
+// batch (id), and returns how many rows act changed. It walks on from the
+// last event read, so events act leaves (those still needed) are not read
+// again.
+func (s *Store) walkEvents(ctx context.Context, act string, from, before time.Time) (int64, error) {
+	return s.walk(ctx, `
+		WITH batch AS MATERIALIZED (
+			SELECT id, created_at FROM events
+			WHERE created_at >= $1 AND created_at < $2 AND (created_at, id) > ($3, $4)
+			ORDER BY created_at, id LIMIT $5
+		), acted AS (`+act+` RETURNING 1)
+		SELECT (SELECT count(*) FROM acted), (SELECT count(*) FROM batch), last.created_at, last.id
+		FROM (SELECT 1) one LEFT JOIN (SELECT created_at, id FROM batch ORDER BY created_at DESC, id DESC LIMIT 1) last ON true`,
+		from, before, "")
+}
+
+// walk runs a walking statement (see walkEvents) chunk by chunk, from the
+// row (from, firstID).
+func (s *Store) walk(ctx context.Context, stmt string, from, before time.Time, firstID any) (int64, error) {
+	var (
+		total   int64
+		afterAt = from
+		afterID = firstID
+	)
+	for {
+		var (
+			acted, read int64
+			lastAt      *time.Time
+			lastID      any
+		)
+		if err := s.pool.QueryRow(ctx, stmt, from, before, afterAt, afterID, hookd.PruneChunk).
+			Scan(&acted, &read, &lastAt, &lastID); err != nil {
+			return total, wrapErr(err)
+		}
+		total += acted
+		if read < hookd.PruneChunk || lastAt == nil {
+			return total, nil
+		}
+		afterAt, afterID = *lastAt, lastID
+	}
+}
+
+// ClearPayloads clears event data and logged response bodies from where
+// the previous call ended (payloads_cleared) to before.
+func (s *Store) ClearPayloads(ctx context.Context, before time.Time) (int64, error) {
+	before = ms(before)
+	var total int64
+	for _, c := range []struct {
+		table, walkSQL string
+		firstID        any // less than any id
+	}{
+		{"events", `
+		WITH batch AS MATERIALIZED (
+			SELECT id, created_at FROM events
+			WHERE created_at >= $1 AND created_at < $2 AND (created_at, id) > ($3, $4)
+			ORDER BY created_at, id LIMIT $5
+		), acted AS (
+			UPDATE events e SET data = '{}' FROM batch b
+			WHERE e.id = b.id AND e.data::text <> '{}'
+			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.state = 'pending')
+			RETURNING 1)
+		SELECT (SELECT count(*) FROM acted), (SELECT count(*) FROM batch), last.created_at, last.id
+		FROM (SELECT 1) one LEFT JOIN (SELECT created_at, id FROM batch ORDER BY created_at DESC, id DESC LIMIT 1) last ON true`, ""},
+		{"attempts", `
+		WITH batch AS MATERIALIZED (
+			SELECT id, created_at FROM attempts
+			WHERE created_at >= $1 AND created_at < $2 AND (created_at, id) > ($3, $4::bigint)
+			ORDER BY created_at, id LIMIT $5
+		), acted AS (
+			UPDATE attempts a SET response_body = '' FROM batch b
+			WHERE a.id = b.id AND a.created_at = b.created_at AND a.response_body <> ''
+			RETURNING 1)
+		SELECT (SELECT count(*) FROM acted), (SELECT count(*) FROM batch), last.created_at, last.id
+		FROM (SELECT 1) one LEFT JOIN (SELECT created_at, id FROM batch ORDER BY created_at DESC, id DESC LIMIT 1) last ON true`, int64(0)},
+	} {
+		var from time.Time
+		err := s.pool.QueryRow(ctx, `SELECT cleared_before FROM payloads_cleared WHERE table_name = $1`, c.table).Scan(&from)
+		if err != nil && err != pgx.ErrNoRows {
+			return total, wrapErr(err)
+		}
+		if !from.Before(before) {
+			continue
+		}
+		n, err := s.walk(ctx, c.walkSQL, from, before, c.firstID)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		if _, err := s.pool.Exec(ctx, `INSERT INTO payloads_cleared (table_name, cleared_before) VALUES ($1, $2)
+			ON CONFLICT (table_name) DO UPDATE SET cleared_before = excluded.cleared_before`, c.table, before); err != nil {
+			return total, wrapErr(err)
+		}
+	}
+	return total, nil
+}
+
+// eraseSQL erases the events $1 (ids), in one statement: their data, the
+// response bodies logged for them, and their pending deliveries, failed for
+// good with an attempt logged as hookd.ErasedErrorClass, at $2.
+const eraseSQL = `
+WITH ev AS (
+	UPDATE events SET data = '{}', erased_at = $2 WHERE id = ANY($1) RETURNING id, event
+), bodies AS (
+	UPDATE attempts SET response_body = '' WHERE event_id = ANY($1) AND response_body <> '' RETURNING 1
+), cancelled AS (
+	UPDATE deliveries SET state = 'failed', last_attempt_at = $2, leased_by = NULL, lease_until = NULL
+	WHERE event_id = ANY($1) AND state = 'pending'
+	RETURNING id, webhook_id, event_id, message_id, attempts
+), logged AS (
+	INSERT INTO attempts (delivery_id, webhook_id, event_id, event, message_id, attempt, success, http_status,
+	                      duration_ns, error_class, error, request_headers, response_body, created_at)
+	SELECT c.id, c.webhook_id, c.event_id, ev.event, c.message_id, c.attempts + 1, false, 0,
+	       0, $3, $4, '{}', '', $2
+	FROM cancelled c JOIN ev ON ev.id = c.event_id
+)
+SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM cancelled), (SELECT count(*) FROM bodies)`
+
+// Erase erases the events e names (hookd.Erasure) in one transaction.
+func (s *Store) Erase(ctx context.Context, e hookd.Erasure) (hookd.Erased, error) {
+	var out hookd.Erased
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var rows pgx.Rows
+		switch {
+		case e.EventID != "":
+			rows, _ = tx.Query(ctx, `SELECT id FROM events WHERE id = $1 FOR UPDATE`, e.EventID)
+		case e.ProjectID != "":
+			rows, _ = tx.Query(ctx, `SELECT id FROM events WHERE project_id = $1 FOR UPDATE`, e.ProjectID)
+		default:
+			rows, _ = tx.Query(ctx, `SELECT id FROM events WHERE user_id = $1 FOR UPDATE`, *e.UserID)
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			if e.EventID != "" {
+				return fmt.Errorf("event %q: %w", e.EventID, hookd.ErrNotFound)
+			}
+			return nil
+		}
+		return tx.QueryRow(ctx, eraseSQL, ids, ms(s.clock.Now()), hookd.ErasedErrorClass, hookd.ErasedError).
+			Scan(&out.Events, &out.Cancelled, &out.Attempts)
+	})
+	if err != nil {
+		return hookd.Erased{}, wrapErr(err)
+	}
+	return out, nil
+}

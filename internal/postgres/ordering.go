@@ -1,0 +1,118 @@
+package postgres
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hookd/hookd"
+)
+
+// Ordered delivery (hookd.Ordering): a lane's deliveries wait at
+// hookd.LaneBlocked but one, its head. A transaction that queues, finishes
+// or requeues deliveries of a lane takes the lane's lock (a transaction
+// advisory lock) before it unblocks the lane's next delivery, in a
+// statement of its own after the lock: under READ COMMITTED that statement
+// sees what every transaction that held the lock before committed, so an
+// intake that queues behind a head and the Complete that finishes the head
+// cannot each miss the other's row and leave the lane without a head.
+// Lane locks are taken in one statement, in key order, so that two
+// transactions cannot wait for each other's; a claim takes none.
+
+// lockLanesSQL takes the locks of the lanes ($1, $2: each lane's two keys,
+// sorted), the pair form of advisory locks, whose keys never meet the
+// single-key ones of migrations and leaders.
+const lockLanesSQL = `SELECT pg_advisory_xact_lock(k1, k2)
+	FROM unnest($1::int[], $2::int[]) WITH ORDINALITY AS t(k1, k2, ord) ORDER BY ord`
+
+// promoteLanesSQL unblocks, at $4, the oldest blocked delivery (at $3) of
+// each lane of webhook $1[i] and lane $2[i] that has no delivery left that
+// is not blocked (one descent of deliveries_lane for each probe: two
+// ranges, not a <>, which would read the blocked ones), and wakes the
+// claims of every process up when it did; a row comes back then.
+const promoteLanesSQL = `
+WITH promoted AS (
+	UPDATE deliveries d SET next_attempt_at = $4
+	FROM unnest($1::bigint[], $2::bigint[]) AS l(webhook_id, lane)
+	WHERE d.id = (SELECT b.id FROM deliveries b
+	              WHERE b.webhook_id = l.webhook_id AND b.lane = l.lane AND b.state = 'pending'
+	                AND b.next_attempt_at = $3
+	              ORDER BY b.id LIMIT 1)
+	  AND NOT EXISTS (SELECT 1 FROM deliveries h
+	                  WHERE h.webhook_id = l.webhook_id AND h.lane = l.lane AND h.state = 'pending'
+	                    AND h.next_attempt_at < $3)
+	  AND NOT EXISTS (SELECT 1 FROM deliveries h
+	                  WHERE h.webhook_id = l.webhook_id AND h.lane = l.lane AND h.state = 'pending'
+	                    AND h.next_attempt_at > $3)
+	RETURNING 1
+)
+SELECT pg_notify('` + NotifyChannel + `', '') FROM (SELECT 1 FROM promoted LIMIT 1) x`
+
+// lanes collects the lanes a transaction may have left without a head.
+type lanes map[[2]int64]struct{}
+
+func (l lanes) add(webhookID int64, lane *int64) {
+	if lane != nil {
+		l[[2]int64{webhookID, *lane}] = struct{}{}
+	}
+}
+
+// join puts a new delivery to webhookID in its lane, when it has one
+// (ordered): it is queued blocked, until queuePromote. It returns when the
+// delivery is due and its lane.
+func (l lanes) join(webhookID int64, now time.Time, lane int64, ordered bool) (due time.Time, stored *int64) {
+	if !ordered {
+		return now, nil
+	}
+	l.add(webhookID, &lane)
+	return hookd.LaneBlocked, &lane
+}
+
+// queueLock queues the locks of l into b (lockLanesSQL): before the
+// statements that queue a delivery into a lane, so that a lane's ids
+// follow the order in which its deliveries were accepted, and before
+// queuePromote's.
+func (l lanes) queueLock(b *pgx.Batch) {
+	keys := make([][2]int32, 0, len(l))
+	for k := range l {
+		keys = append(keys, [2]int32{fold(k[0]), fold(k[1])})
+	}
+	slices.SortFunc(keys, func(a, b [2]int32) int { return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1])) })
+	keys = slices.Compact(keys)
+	k1, k2 := make([]int32, len(keys)), make([]int32, len(keys))
+	for i, k := range keys {
+		k1[i], k2[i] = k[0], k[1]
+	}
+	b.Queue(lockLanesSQL, k1, k2)
+}
+
+// queuePromote queues into b, which has taken their locks before, the
+// unblocking of the oldest delivery of each of l's lanes left without a
+// head (promoteLanesSQL), due at now; *promoted, unless nil, is set when
+// one was.
+func (l lanes) queuePromote(b *pgx.Batch, now time.Time, promoted *bool) {
+	hooks, ids := make([]int64, 0, len(l)), make([]int64, 0, len(l))
+	for k := range l {
+		hooks, ids = append(hooks, k[0]), append(ids, k[1])
+	}
+	b.Queue(promoteLanesSQL, hooks, ids, hookd.LaneBlocked, ms(now)).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			if promoted != nil {
+				*promoted = true
+			}
+		}
+		return rows.Err()
+	})
+}
+
+// fold folds a 64-bit key to the 32 bits of an advisory lock's key: keys
+// that fold alike only share a lock.
+func fold(k int64) int32 { return int32(k ^ k>>32) }
+
+// releaseLanesSQL unblocks every blocked delivery (at $3) of webhook $1,
+// which is no longer ordered: due at $2, or parked if it is disabled.
+const releaseLanesSQL = `UPDATE deliveries
+	SET next_attempt_at = CASE WHEN (SELECT disabled FROM webhooks WHERE id = $1) THEN $4::timestamptz ELSE $2::timestamptz END
+	WHERE webhook_id = $1 AND state = 'pending' AND next_attempt_at = $3`

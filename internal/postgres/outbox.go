@@ -1,0 +1,154 @@
+package postgres
+
+import (
+	"context"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hookd/hookd"
+)
+
+// OutboxChannel is the LISTEN/NOTIFY channel on which hookd_publish
+// (migration 0014) tells that a row may have been committed to the outbox.
+const OutboxChannel = "hookd_outbox"
+
+var _ hookd.Outbox = (*Store)(nil)
+
+// OutboxWakeup delivers a value when a platform may have committed rows to
+// the outbox, here or after the listening connection reconnected.
+func (s *Store) OutboxWakeup() <-chan struct{} { return s.outboxWake }
+
+// OutboxSchema names the schema of the store's tables (its search_path's
+// first), where migration 0014 created the outbox.
+func (s *Store) OutboxSchema(ctx context.Context) (string, error) {
+	var schema string
+	err := s.pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema)
+	return schema, wrapErr(err)
+}
+
+// relayBytes bounds the data that one transaction of the relay reads
+// (beside its first row, so that any row goes): a thousand rows of a
+// megabyte each are taken over several transactions, not held at once.
+const relayBytes = 16 << 20
+
+// RelayOutbox takes up to limit committed outbox rows (FOR UPDATE SKIP
+// LOCKED: processes that relay at once take different rows), publishes
+// their events with publishIn and deletes them, in one transaction: a row
+// is published exactly once, whichever process takes it and whenever one
+// dies. Rows refused by check, or whose id another publisher took, move
+// to outbox_rejected, whole, in the same transaction.
+func (s *Store) RelayOutbox(ctx context.Context, limit int, check func(hookd.OutboxRow) (*hookd.Event, error)) (hookd.OutboxRelayed, error) {
+	var res hookd.OutboxRelayed
+	var created int
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		res, created = hookd.OutboxRelayed{}, 0
+		taken, err := takeOutbox(ctx, tx, limit)
+		if err != nil || len(taken) == 0 {
+			return err
+		}
+		res.Rows = len(taken)
+
+		var events []*hookd.Event
+		var from []hookd.OutboxRow // the row of each event
+		var ids []string           // the ids rows give
+		for _, row := range taken {
+			e, err := check(row)
+			if err != nil {
+				res.Rejected = append(res.Rejected, hookd.OutboxRejection{Row: row, Reason: err.Error()})
+				continue
+			}
+			e.PublisherKeyID = hookd.OutboxPublisherKeyID
+			events, from = append(events, e), append(from, row)
+			if row.ID != nil {
+				ids = append(ids, *row.ID)
+			}
+		}
+		// An id that another publisher took would refuse the whole batch
+		// (hookd.Republish): set its rows aside first. (One taken in
+		// between fails this transaction, and the next one sets it aside.)
+		if len(ids) > 0 {
+			rows, _ := tx.Query(ctx, `SELECT id FROM events WHERE id = ANY($1) AND publisher_key_id <> $2`, ids, hookd.OutboxPublisherKeyID)
+			others, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				return err
+			}
+			var kept []*hookd.Event
+			for i, e := range events {
+				if slices.Contains(others, e.ID) {
+					res.Rejected = append(res.Rejected, hookd.OutboxRejection{Row: from[i], Reason: (&hookd.EventIDTakenError{ID: e.ID}).Error()})
+					continue
+				}
+				kept = append(kept, e)
+			}
+			events = kept
+		}
+		if err := hookd.NormalizeAll(events, s.clock.Now()); err != nil {
+			return err
+		}
+		if len(events) > 0 {
+			if res.Published, created, err = s.publishIn(ctx, tx, events, hookd.Prematched{}); err != nil {
+				return err
+			}
+		}
+
+		seqs := make([]int64, len(taken))
+		for i, row := range taken {
+			seqs[i] = row.Seq
+		}
+		rejected, reasons := make([]int64, len(res.Rejected)), make([]string, len(res.Rejected))
+		for i, r := range res.Rejected {
+			rejected[i], reasons[i] = r.Row.Seq, r.Reason
+		}
+		_, err = tx.Exec(ctx, `
+			WITH taken AS (DELETE FROM outbox WHERE seq = ANY($1) RETURNING *)
+			INSERT INTO outbox_rejected (seq, id, event, project_id, user_id, data, reason, rejected_at)
+			SELECT t.seq, t.id, t.event, t.project_id, t.user_id, t.data, r.reason, $4
+			FROM taken t JOIN unnest($2::bigint[], $3::text[]) AS r(seq, reason) ON r.seq = t.seq`,
+			seqs, rejected, reasons, s.clock.Now())
+		return err
+	})
+	if err != nil {
+		return hookd.OutboxRelayed{}, wrapErr(err)
+	}
+	if created > 0 {
+		s.wakeup()
+	}
+	return res, nil
+}
+
+// takeOutbox locks up to limit rows of the outbox that no other
+// transaction holds, oldest first, and reads the first of them whose data
+// add up to relayBytes (at least one), without the data of a row over
+// hookd.MaxOutboxData.
+func takeOutbox(ctx context.Context, tx pgx.Tx, limit int) ([]hookd.OutboxRow, error) {
+	rows, _ := tx.Query(ctx, `SELECT seq, coalesce(octet_length(data::text), 0) FROM outbox
+		ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+	var seqs []int64
+	total := 0
+	var seq int64
+	var size int
+	_, err := pgx.ForEachRow(rows, []any{&seq, &size}, func() error {
+		if len(seqs) > 0 && total+min(size, hookd.MaxOutboxData+1) > relayBytes {
+			return nil // the next transaction takes it
+		}
+		seqs, total = append(seqs, seq), total+min(size, hookd.MaxOutboxData+1)
+		return nil
+	})
+	if err != nil || len(seqs) == 0 {
+		return nil, err
+	}
+	rows, _ = tx.Query(ctx, `
+		SELECT seq, id, event, project_id, user_id,
+		       CASE WHEN octet_length(data::text) <= $2 THEN data::text END, coalesce(octet_length(data::text), 0)
+		FROM outbox WHERE seq = ANY($1) ORDER BY seq`, seqs, hookd.MaxOutboxData)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (hookd.OutboxRow, error) {
+		var o hookd.OutboxRow
+		var data *string
+		err := r.Scan(&o.Seq, &o.ID, &o.Event, &o.ProjectID, &o.UserID, &data, &o.DataBytes)
+		if data != nil {
+			o.Data = []byte(*data)
+		}
+		return o, err
+	})
+}

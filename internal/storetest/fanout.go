@@ -1,0 +1,109 @@
+package storetest
+
+import (
+	"cmp"
+	"slices"
+	"testing"
+
+	"github.com/hookd/hookd"
+)
+
+// FanOutChunk is the chunk that FanOut's stores must be opened with
+// (storeopt.WithFanOutChunk): small, so the test needs few webhooks.
+const FanOutChunk = 10
+
+// FanOut checks that no transaction creates more than a chunk of
+// deliveries: a publish leaves the deliveries of events beyond it to
+// Store.FanOut (hookd.PlanFanOut), which creates them a chunk a call, in
+// the order the events were accepted, once each. a and b are two stores on
+// one database (two processes), opened with FanOutChunk; the fan-out a
+// publish leaves is taken up by either.
+func FanOut(t *testing.T, a, b hookd.Store) {
+	queued := func() int {
+		t.Helper()
+		st, err := a.QueueStats(ctx(t))
+		must(t, err, "QueueStats")
+		return st.Queued
+	}
+	wide := make([]*hookd.Webhook, 25)
+	for i := range wide {
+		wide[i] = createWebhook(t, a, newWebhook("wide", assetAdded))
+	}
+	narrow := createWebhook(t, a, newWebhook("narrow", assetRemoved))
+	// One of them wants its events in order: FanOut's deliveries join its
+	// lane as a publish's do.
+	ordered := wide[len(wide)-1]
+	must(t, a.UpdateSettings(ctx(t), ordered.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}), "UpdateSettings ordering")
+
+	// Within the chunk, a publish creates its deliveries itself.
+	res := publish(t, a, newEvent(assetRemoved, nil, nil), newEvent(assetRemoved, nil, nil))
+	equal(t, "small publish: deliveries", res[0].Deliveries+res[1].Deliveries, 2)
+	equal(t, "small publish: queued at once", queued(), 2)
+	more, err := b.FanOut(ctx(t))
+	must(t, err, "FanOut with nothing left to it")
+	equal(t, "FanOut with nothing left to it: remaining", more, false)
+
+	// 25 matches are beyond the chunk: the event is accepted, answered with
+	// the deliveries it will have, and none is created yet; while it waits,
+	// later events wait behind it, even small ones.
+	first, second, small := newEvent(assetAdded, nil, nil), newEvent(assetAdded, nil, nil), newEvent(assetRemoved, nil, nil)
+	res = publish(t, a, first)
+	equal(t, "wide event: deliveries", res[0].Deliveries, 25)
+	res = publish(t, a, second, small)
+	equal(t, "behind it: deliveries", res[0].Deliveries+res[1].Deliveries, 26)
+	equal(t, "nothing created by the publishes", queued(), 2)
+	again := publish(t, a, &hookd.Event{ID: first.ID, Event: first.Event, Data: first.Data})
+	equal(t, "repeat: duplicate", again[0].Duplicate, true)
+	equal(t, "repeat: deliveries", again[0].Deliveries, 25)
+
+	// Each call creates at most a chunk, whichever process makes it.
+	total, calls := 2, 0
+	for stores := []hookd.Store{b, a}; ; calls++ {
+		more, err := stores[calls%2].FanOut(ctx(t))
+		must(t, err, "FanOut")
+		n := queued()
+		if n-total > FanOutChunk {
+			t.Fatalf("FanOut call %d created %d deliveries, more than the chunk of %d", calls+1, n-total, FanOutChunk)
+		}
+		total = n
+		if !more {
+			break
+		}
+		if calls > 20 {
+			t.Fatal("FanOut still has work after 20 calls")
+		}
+	}
+	equal(t, "deliveries once fanned out", total, 2+25+25+1)
+	claimable := total - 1 // the ordered webhook's second waits for its first
+
+	// Once each, and each webhook's in the order its events were accepted.
+	ds, err := Deliveries(a.Claim(ctx(t), hookd.ClaimRequest{Worker: "suite", Limit: 1000, Lease: lease, Workers: 1000}))
+	must(t, err, "Claim")
+	seen := map[int64][]string{}
+	slices.SortFunc(ds, func(x, y *hookd.Delivery) int { return cmp.Compare(x.ID, y.ID) })
+	for _, d := range ds {
+		seen[d.WebhookID] = append(seen[d.WebhookID], d.Event.ID)
+	}
+	for _, w := range wide[:len(wide)-1] {
+		deepEqual(t, "events of a wide webhook, in order", seen[w.ID], []string{first.ID, second.ID})
+	}
+	deepEqual(t, "the ordered webhook's lane: its head only", seen[ordered.ID], []string{first.ID})
+	equal(t, "deliveries claimed", len(ds), claimable)
+	equal(t, "the narrow webhook's deliveries", len(seen[narrow.ID]), 3)
+	equal(t, "its last: the small event", seen[narrow.ID][2], small.ID)
+
+	// Without a backlog, a publish within the chunk creates its own again.
+	publish(t, a, newEvent(assetRemoved, nil, nil))
+	equal(t, "no backlog: created at once", queued(), total+1)
+
+	// An event erased while it waits for its fan-out gets no deliveries.
+	erased := newEvent(assetAdded, nil, nil)
+	publish(t, a, erased)
+	_, err = a.Erase(ctx(t), hookd.Erasure{EventID: erased.ID})
+	must(t, err, "Erase")
+	for more := true; more; {
+		more, err = b.FanOut(ctx(t))
+		must(t, err, "FanOut of an erased event")
+	}
+	equal(t, "deliveries of an erased event", queued(), total+1)
+}

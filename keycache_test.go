@@ -1,0 +1,129 @@
+package hookd_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/clocktest"
+)
+
+// keyReads is a store whose only method is APIKeyByPrefix, counting its
+// reads; release, when set, holds every read until it is closed.
+type keyReads struct {
+	hookd.Store
+	reads   atomic.Int64
+	mu      sync.Mutex
+	keys    map[string]*hookd.APIKey
+	release chan struct{}
+}
+
+func (s *keyReads) APIKeyByPrefix(ctx context.Context, prefix string) (*hookd.APIKey, error) {
+	s.reads.Add(1)
+	if s.release != nil {
+		<-s.release
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k, ok := s.keys[prefix]; ok {
+		return k, nil
+	}
+	return nil, hookd.ErrNotFound
+}
+
+func (s *keyReads) revoke(prefix string) {
+	s.mu.Lock()
+	delete(s.keys, prefix)
+	s.mu.Unlock()
+}
+
+// A key is read once per KeyStaleness however often it is used, and a
+// revocation made elsewhere is seen once the copy is that old.
+func TestKeyCacheReadsOncePerStaleness(t *testing.T) {
+	ctx := context.Background()
+	clock := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	store := &keyReads{keys: map[string]*hookd.APIKey{"abcde": {ID: 1, Prefix: "abcde"}}}
+	cache := hookd.NewKeyCache(store, clock)
+
+	for range 1000 {
+		if k, err := cache.Key(ctx, "abcde"); err != nil || k.ID != 1 {
+			t.Fatalf("Key = %v, %v", k, err)
+		}
+	}
+	if n := store.reads.Load(); n != 1 {
+		t.Fatalf("1,000 uses read the key %d times, want 1", n)
+	}
+
+	store.revoke("abcde") // by another process
+	clock.Advance(hookd.KeyStaleness - time.Millisecond)
+	if _, err := cache.Key(ctx, "abcde"); err != nil {
+		t.Fatalf("within KeyStaleness the copy serves: %v", err)
+	}
+	clock.Advance(time.Millisecond)
+	if _, err := cache.Key(ctx, "abcde"); !errors.Is(err, hookd.ErrNotFound) {
+		t.Fatalf("after KeyStaleness a revoked key: %v, want ErrNotFound", err)
+	}
+	if _, err := cache.Key(ctx, "abcde"); !errors.Is(err, hookd.ErrNotFound) {
+		t.Fatalf("a revoked key again: %v", err)
+	}
+	if n := store.reads.Load(); n != 3 {
+		t.Fatalf("reads = %d, want 3: an unknown prefix is read each time, never cached", n)
+	}
+}
+
+// Unknown prefixes, as a client trying random keys sends, are not kept:
+// they cannot fill the cache or push out the keys in use.
+func TestKeyCacheKeepsOnlyStoredKeys(t *testing.T) {
+	ctx := context.Background()
+	clock := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	store := &keyReads{keys: map[string]*hookd.APIKey{"abcde": {ID: 1, Prefix: "abcde"}}}
+	cache := hookd.NewKeyCache(store, clock)
+	if _, err := cache.Key(ctx, "abcde"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20_000 {
+		if _, err := cache.Key(ctx, "x"+string(rune('a'+i%26))+time.Duration(i).String()); !errors.Is(err, hookd.ErrNotFound) {
+			t.Fatalf("random prefix: %v", err)
+		}
+	}
+	before := store.reads.Load()
+	if _, err := cache.Key(ctx, "abcde"); err != nil || store.reads.Load() != before {
+		t.Fatalf("the key in use was pushed out by unknown prefixes (err %v)", err)
+	}
+}
+
+// When a key has no fresh copy, concurrent requests for it wait on one read
+// instead of each reading it.
+func TestKeyCacheOneReadForConcurrentRequests(t *testing.T) {
+	ctx := context.Background()
+	clock := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	store := &keyReads{keys: map[string]*hookd.APIKey{"abcde": {ID: 1, Prefix: "abcde"}}, release: make(chan struct{})}
+	cache := hookd.NewKeyCache(store, clock)
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for range 32 {
+		wg.Go(func() {
+			_, err := cache.Key(ctx, "abcde")
+			errs <- err
+		})
+	}
+	for store.reads.Load() == 0 { // the first read has started; the others join it
+		time.Sleep(time.Millisecond)
+	}
+	close(store.release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := store.reads.Load(); n > 2 {
+		t.Fatalf("32 concurrent requests read the key %d times", n)
+	}
+}
