@@ -22,7 +22,7 @@ func TestFilterSetting(t *testing.T) {
 		id := a.createWebhook(t, seedBody+"}")
 		path := fmt.Sprintf("/api/v2/admin/webhooks/%d/settings", id)
 		filter := `data.kind == "video" && user_id != null`
-		set := fmt.Sprintf(`{"settings":{"max_in_flight":null,"max_per_second":null,"filter":%q}}`, filter)
+		set := fmt.Sprintf(`{"settings":{"max_in_flight":null,"max_per_second":null,"filter":%q,"ordering":null}}`, filter)
 		a.run(t, []step{
 			{"set a filter", "POST", path, "admin", set, 200, set},
 			{"read it back", "GET", path, "admin", "", 200, set},
@@ -64,7 +64,7 @@ func TestFilterSetting(t *testing.T) {
 			t.Errorf("an image: %d deliveries, want 0", e.Deliveries)
 		}
 		a.run(t, []step{{"null removes it", "POST", path, "admin", `{"settings":{"filter":null}}`, 200,
-			`{"settings":{"max_in_flight":null,"max_per_second":null,"filter":null}}`}})
+			`{"settings":{"max_in_flight":null,"max_per_second":null,"filter":null,"ordering":null}}`}})
 		if e := a.publish(t, a.publisher, `{"event":"ASSET_ADDED","data":{"kind":"image"}}`); e.Deliveries != 1 {
 			t.Errorf("without a filter: %d deliveries, want 1", e.Deliveries)
 		}
@@ -78,7 +78,9 @@ func TestReplayAPI(t *testing.T) {
 	clock := clocktest.New(start)
 	backendsWith(t, []storeopt.Option{storeopt.WithClock(clock)}, func(t *testing.T, store hookd.Store) {
 		clock.Set(start)
-		a := newTestAPI(t, store, hookdhttp.WithClock(clock), hookdhttp.WithRetention(24*time.Hour))
+		told := &toldReplays{}
+		a := newTestAPI(t, store, hookdhttp.WithClock(clock), hookdhttp.WithRetention(24*time.Hour),
+			hookdhttp.WithReplayObserver(told))
 		// Events accepted before the webhooks existed: a replay sends them.
 		for range 3 {
 			a.publish(t, a.publisher, `{"event":"ASSET_ADDED"}`)
@@ -118,7 +120,7 @@ func TestReplayAPI(t *testing.T) {
 
 		replayJSON := func(replayID int64, state string, scanned, queued, pending int, finished string) string {
 			return fmt.Sprintf(`{"replay":{"id":%d,"webhook_id":%d,"state":%q,"since":%q,"until":%q,"include_succeeded":true,
-				"total":3,"scanned":%d,"queued":%d,"pending":%d,"succeeded":0,"failed":0,"created_at":%q,"finished_at":%s}}`,
+				"total":3,"scanned":%d,"queued":%d,"skipped_payload_expired":0,"pending":%d,"succeeded":0,"failed":0,"created_at":%q,"finished_at":%s}}`,
 				replayID, id, state, since, now, scanned, queued, pending, now, finished)
 		}
 		begin := func() int64 {
@@ -154,6 +156,11 @@ func TestReplayAPI(t *testing.T) {
 		second := begin()
 		expect(t, a.do("DELETE", fmt.Sprintf("%s/%d", path, second), a.adminKey, ""), 200,
 			replayJSON(second, "cancelled", 0, 0, 0, fmt.Sprintf("%q", now)))
+		// The observer hears of the replay the API cancelled, not of the
+		// done one (the replay loop tells of those).
+		if len(told.ids) != 1 || told.ids[0] != second {
+			t.Errorf("replays told of: %v, want [%d]", told.ids, second)
+		}
 		var list api.ReplaysResponse
 		res := a.do("GET", path, a.adminKey, "")
 		if err := json.Unmarshal(res.body, &list); err != nil || len(list.Replays) != 2 || list.Replays[0].ID != second || list.Replays[1].ID != first {
@@ -161,6 +168,11 @@ func TestReplayAPI(t *testing.T) {
 		}
 	})
 }
+
+// toldReplays records the replays an observer was told of.
+type toldReplays struct{ ids []int64 }
+
+func (o *toldReplays) ReplayFinished(r *hookd.Replay) { o.ids = append(o.ids, r.ID) }
 
 // TestRetryFailedAPI re-queues every webhook's final failures since a time.
 func TestRetryFailedAPI(t *testing.T) {
