@@ -8,10 +8,11 @@ import (
 
 // Matching is the one rule that decides who receives an event (README:
 // The delivery contract): Webhook.Matches, then the webhook's payload
-// filter, if it has one (Filter.Accepts). The stores apply it when an event
-// is published, inside the transaction that queues its deliveries, through
-// the index of Subscriptions; a replay applies it to the events it re-sends
-// (Replay.Resend).
+// filter, if it has one (Filter.Accepts). The stores apply it through the
+// index of Subscriptions when an event is published (before the transaction
+// that queues its deliveries, and again inside it if the index moved:
+// Prematched) and when Store.FanOut creates the deliveries a publish left
+// to it; a replay applies it to the events it re-sends (Replay.Resend).
 
 // Matches reports whether the webhook receives e: it is enabled, subscribed
 // to the event's name, of the event's project (or of none) and of the event's
