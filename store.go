@@ -77,6 +77,9 @@ type Store interface {
 	// reports whether any remain. Processes that share a database take
 	// turns. The dispatcher calls it (delivery.Dispatcher.Run).
 	FanOut(ctx context.Context) (remaining bool, err error)
+	// FanOutWakeup delivers a value when a publish of this process has
+	// left deliveries to FanOut (another process's are found by polling).
+	FanOutWakeup() <-chan struct{}
 	// PublishTo stores e and one delivery of it to webhookID, whatever the
 	// webhook's subscriptions and state (the test action). To a disabled
 	// webhook the delivery waits, as its others do, until it is enabled.

@@ -32,13 +32,13 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 		return nil, err
 	}
 	var out []hookd.Published
-	var created int
+	var q queued
 	var err error
 	// A webhook deleted between reading the subscriptions and inserting
 	// its deliveries fails the foreign key: read them again and retry.
 	early := s.subs.Prematch(events) // before the transaction, which it keeps short
 	for try := 0; ; try++ {
-		out, created, err = s.publish(ctx, events, early)
+		out, q, err = s.publish(ctx, events, early)
 		if err == nil || try == 3 || !isCode(err, codeForeignKeyViolation) {
 			break
 		}
@@ -46,33 +46,51 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 	if err != nil {
 		return nil, wrapErr(err)
 	}
-	if created > 0 {
-		s.wakeup()
-	}
+	s.queued(q)
 	return out, nil
 }
 
-// publish is one attempt of PublishEvents; it returns how many deliveries
-// it created.
-func (s *Store) publish(ctx context.Context, events []*hookd.Event, early hookd.Prematched) (out []hookd.Published, total int, err error) {
+// queued is what a publish queued once it committed: the deliveries it
+// created, and whether it left some to FanOut.
+type queued struct {
+	created  int
+	deferred bool
+}
+
+// queued wakes the claims, and the fan-out, for what a committed publish
+// queued.
+func (s *Store) queued(q queued) {
+	if q.created > 0 {
+		s.wakeup()
+	}
+	if q.deferred {
+		select {
+		case s.fanOutWake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// publish is one attempt of PublishEvents.
+func (s *Store) publish(ctx context.Context, events []*hookd.Event, early hookd.Prematched) (out []hookd.Published, q queued, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		out, total, err = s.publishIn(ctx, tx, events, early)
+		out, q, err = s.publishIn(ctx, tx, events, early)
 		return err
 	})
 	if err != nil {
-		return nil, 0, err
+		return nil, queued{}, err
 	}
-	return out, total, nil
+	return out, q, nil
 }
 
 // publishIn stores events and their deliveries in tx (PublishEvents, and
 // the outbox's relay in the transaction that deletes their rows); it
 // returns how many deliveries it created. early holds the events'
 // matches made before tx, if any (hookd.Prematched).
-func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, events []*hookd.Event, early hookd.Prematched) ([]hookd.Published, int, error) {
+func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, events []*hookd.Event, early hookd.Prematched) ([]hookd.Published, queued, error) {
 	now := s.clock.Now()
 	out := make([]hookd.Published, len(events))
-	total := 0
+	var q queued
 	err := func() error {
 		// The new events: the first of each ID in this call.
 		first := make(map[string]int, len(events))
@@ -238,13 +256,13 @@ func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, events []*hookd.Event,
 				return err
 			}
 		}
-		total = len(dWebhooks)
+		q = queued{created: len(dWebhooks), deferred: len(fanOuts) > 0}
 		return nil
 	}()
 	if err != nil {
-		return nil, 0, err
+		return nil, queued{}, err
 	}
-	return out, total, nil
+	return out, q, nil
 }
 
 // queueDeliveries queues into b the insert of deliveries, one per element

@@ -33,7 +33,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 		return nil, err
 	}
 	out := make([]hookd.Published, len(events))
-	queued := 0
+	queued, deferred := 0, false
 	early := s.subs.Prematch(events) // outside the write lock
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		subs, backlog, err := s.subscriptions(ctx, tx)
@@ -83,6 +83,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 				if _, err := tx.ExecContext(ctx, `INSERT INTO fan_outs (event_id) VALUES (?)`, e.ID); err != nil {
 					return err
 				}
+				deferred = true
 			}
 			if err := keepRegistry(ctx, tx, e, now); err != nil {
 				return err
@@ -96,6 +97,12 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 	}
 	if queued > 0 {
 		s.notify()
+	}
+	if deferred {
+		select {
+		case s.fanOutWake <- struct{}{}:
+		default:
+		}
 	}
 	return out, nil
 }

@@ -75,6 +75,8 @@ func (d *Store) CheckWrite(ctx context.Context) error {
 func (d *Store) Close() error            { return d.s.Close() }
 func (d *Store) Wakeup() <-chan struct{} { return d.s.Wakeup() }
 
+func (d *Store) FanOutWakeup() <-chan struct{} { return d.s.FanOutWakeup() }
+
 // TryLead asks the store's own election, or grants the lead when the store
 // has none (one process on its database).
 func (d *Store) TryLead(ctx context.Context, name string) (func(), bool, error) {

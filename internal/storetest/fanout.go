@@ -47,8 +47,18 @@ func FanOut(t *testing.T, a, b hookd.Store) {
 	// the deliveries it will have, and none is created yet; while it waits,
 	// later events wait behind it, even small ones.
 	first, second, small := newEvent(assetAdded, nil, nil), newEvent(assetAdded, nil, nil), newEvent(assetRemoved, nil, nil)
+	woken := func() bool {
+		select {
+		case <-a.FanOutWakeup():
+			return true
+		default:
+			return false
+		}
+	}
+	equal(t, "FanOutWakeup after publishes within the chunk", woken(), false)
 	res = publish(t, a, first)
 	equal(t, "wide event: deliveries", res[0].Deliveries, 25)
+	equal(t, "FanOutWakeup after a publish left deliveries to FanOut", woken(), true)
 	res = publish(t, a, second, small)
 	equal(t, "behind it: deliveries", res[0].Deliveries+res[1].Deliveries, 26)
 	equal(t, "nothing created by the publishes", queued(), 2)
