@@ -87,7 +87,7 @@ func (s *Store) RelayOutbox(ctx context.Context, limit int, check func(hookd.Out
 			return err
 		}
 		if len(events) > 0 {
-			if res.Published, q, err = s.publishIn(ctx, tx, events); err != nil {
+			if res.Published, q, err = s.publishIn(ctx, tx, events, hookd.Prematched{}); err != nil {
 				return err
 			}
 		}

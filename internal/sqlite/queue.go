@@ -652,30 +652,40 @@ func (s *Store) recordHealth(ctx context.Context, tx *sql.Tx, id int64, runs []h
 // an ordered lane go back into their lane, blocked: due when their turn
 // comes, by id.
 func (s *Store) Requeue(ctx context.Context, webhookID int64, from, to time.Time) (int, error) {
+	return s.requeue(ctx, webhookID, from, to)
+}
+
+// requeue is Requeue for webhookID, or for every webhook when it is 0.
+func (s *Store) requeue(ctx context.Context, webhookID int64, from, to time.Time) (int, error) {
 	now := s.clock.Now()
 	var n int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := webhookExists(ctx, tx, webhookID); err != nil {
-			return err
+		if webhookID != 0 {
+			if err := webhookExists(ctx, tx, webhookID); err != nil {
+				return err
+			}
+		}
+		// The webhook's own index (deliveries_webhook), or for all of them
+		// the finished deliveries' (deliveries_finished).
+		scope, args := "", []any{ms(now), ms(hookd.LaneBlocked), ms(from), ms(to)}
+		if webhookID != 0 {
+			scope, args = "webhook_id = ?5 AND ", append(args, webhookID)
 		}
 		rows, err := tx.QueryContext(ctx, `UPDATE deliveries
 			SET state = 'pending', next_attempt_at = CASE WHEN lane IS NULL THEN ?1 ELSE ?2 END,
 			    leased_by = NULL, lease_until = NULL
-			WHERE webhook_id = ?3 AND state = 'failed' AND last_attempt_at >= ?4 AND last_attempt_at < ?5
+			WHERE `+scope+`state = 'failed' AND last_attempt_at >= ?3 AND last_attempt_at < ?4
 			  AND EXISTS (SELECT 1 FROM events e WHERE e.id = event_id AND e.erased_at IS NULL)
-			RETURNING lane`,
-			ms(now), ms(hookd.LaneBlocked), webhookID, ms(from), ms(to))
-		if err != nil {
-			return err
-		}
+			RETURNING webhook_id, lane`, args...)
 		requeued := lanes{}
 		for rows.Next() {
+			var webhook int64
 			var lane sql.NullInt64
-			if err := rows.Scan(&lane); err != nil {
+			if err := rows.Scan(&webhook, &lane); err != nil {
 				rows.Close()
 				return err
 			}
-			requeued.add(webhookID, lane)
+			requeued.add(webhook, lane)
 			n++
 		}
 		if err := rows.Close(); err != nil {
