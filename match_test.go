@@ -96,3 +96,24 @@ func BenchmarkPublishMatch(b *testing.B) {
 		}
 	}
 }
+
+// Matches made before a transaction serve it when it reads the same
+// index, and are made again when the index moved meanwhile.
+func TestPrematch(t *testing.T) {
+	var c SubscriptionCache
+	events := []*Event{{Event: "A"}, {Event: "B"}}
+	if early := c.Prematch(events); early.index != nil {
+		t.Fatal("an empty cache matched early")
+	}
+	hooks := []*Webhook{{ID: 1, TriggerEvents: []string{"A"}}}
+	v1, _ := c.At(1, func() ([]*Webhook, error) { return hooks, nil })
+	early := c.Prematch(events)
+	if got := early.With(v1, events); !slices.Equal(got[0], []int64{1}) || len(got[1]) != 0 || &got[0] != &early.matches[0] {
+		t.Errorf("With the same index: %v, want the early matches", got)
+	}
+	hooks = append(hooks, &Webhook{ID: 2, TriggerEvents: []string{"B"}})
+	v2, _ := c.At(2, func() ([]*Webhook, error) { return hooks, nil })
+	if got := early.With(v2, events); !slices.Equal(got[1], []int64{2}) {
+		t.Errorf("With a newer index: %v, want matched again", got)
+	}
+}

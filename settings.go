@@ -1,6 +1,9 @@
 package hookd
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // WebhookSettings are hookd's own settings of one webhook, kept beside
 // MediaPocket's webhook object (the API's settings sub-resource), never in
@@ -13,6 +16,9 @@ type WebhookSettings struct {
 	// MaxPerSecond caps the rate of attempts to the webhook, across every
 	// process; 0 is no cap.
 	MaxPerSecond float64
+	// Filter is the webhook's payload filter (filter.go): a CEL expression
+	// an event must make true to be delivered to it; "" for none.
+	Filter string
 	// Ordering puts the webhook's deliveries in ordered lanes (see
 	// Ordering); Unordered is the default.
 	Ordering Ordering
@@ -36,6 +42,11 @@ func (s WebhookSettings) Validate() error {
 		return ErrInvalidSettings
 	case s.MaxPerSecond < 0 || s.MaxPerSecond > MaxPerSecondLimit || (s.MaxPerSecond > 0 && s.MaxPerSecond < MinPerSecond):
 		return ErrInvalidSettings
+	}
+	if s.Filter != "" {
+		if _, err := CompileFilter(s.Filter); err != nil {
+			return fmt.Errorf("%w: filter: %w", ErrInvalidSettings, err)
+		}
 	}
 	return s.Ordering.Validate()
 }

@@ -24,12 +24,12 @@ func TestWebhookSettingsShare(t *testing.T) {
 }
 
 func TestWebhookSettingsValidate(t *testing.T) {
-	for _, s := range []WebhookSettings{{}, {MaxInFlight: 1}, {MaxInFlight: MaxInFlightLimit}, {MaxPerSecond: MinPerSecond}, {MaxPerSecond: MaxPerSecondLimit}} {
+	for _, s := range []WebhookSettings{{}, {MaxInFlight: 1}, {MaxInFlight: MaxInFlightLimit}, {MaxPerSecond: MinPerSecond}, {MaxPerSecond: MaxPerSecondLimit}, {Filter: `event == "A"`}} {
 		if err := s.Validate(); err != nil {
 			t.Errorf("%+v: %v", s, err)
 		}
 	}
-	for _, s := range []WebhookSettings{{MaxInFlight: -1}, {MaxInFlight: MaxInFlightLimit + 1}, {MaxPerSecond: -1}, {MaxPerSecond: 0.0001}, {MaxPerSecond: MaxPerSecondLimit + 1}} {
+	for _, s := range []WebhookSettings{{MaxInFlight: -1}, {MaxInFlight: MaxInFlightLimit + 1}, {MaxPerSecond: -1}, {MaxPerSecond: 0.0001}, {MaxPerSecond: MaxPerSecondLimit + 1}, {Filter: `event ==`}} {
 		if err := s.Validate(); !errors.Is(err, ErrInvalidSettings) {
 			t.Errorf("%+v: %v, want ErrInvalidSettings", s, err)
 		}

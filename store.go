@@ -77,6 +77,9 @@ type Store interface {
 	// reports whether any remain. Processes that share a database take
 	// turns. The dispatcher calls it (delivery.Dispatcher.Run).
 	FanOut(ctx context.Context) (remaining bool, err error)
+	// FanOutWakeup delivers a value when a publish of this process has
+	// left deliveries to FanOut (another process's are found by polling).
+	FanOutWakeup() <-chan struct{}
 	// PublishTo stores e and one delivery of it to webhookID, whatever the
 	// webhook's subscriptions and state (the test action). To a disabled
 	// webhook the delivery waits, as its others do, until it is enabled.
@@ -137,6 +140,35 @@ type Store interface {
 	// Requeue makes the webhook's deliveries that failed for good, with a
 	// last attempt in [from, to), due again now, and returns how many.
 	Requeue(ctx context.Context, webhookID int64, from, to time.Time) (int, error)
+
+	// RequeueFailed is Requeue for every webhook at once: an operator's
+	// "retry every failed delivery since T" after an incident.
+	RequeueFailed(ctx context.Context, from, to time.Time) (int, error)
+
+	// Replays (replay.go). CreateReplay stores r, a replay from NewReplay,
+	// with Total counted, and sets its ID: ErrNotFound for an unknown
+	// webhook, ErrConflict while another replay of the webhook runs (two
+	// would send the same events twice).
+	CreateReplay(ctx context.Context, r *Replay) error
+	// Replay reads a replay of the webhook with its deliveries' figures;
+	// ErrNotFound when the webhook has no such replay.
+	Replay(ctx context.Context, webhookID, id int64) (*Replay, error)
+	// ListReplays lists the webhook's replays, newest first, up to limit.
+	ListReplays(ctx context.Context, webhookID int64, limit int) ([]*Replay, error)
+	// CancelReplay cancels a replay (Replay.Cancel) and drops its deliveries
+	// that no attempt has started yet, and returns it.
+	CancelReplay(ctx context.Context, webhookID, id int64) (*Replay, error)
+	// RunningReplays returns the ids of the running replays, oldest first.
+	RunningReplays(ctx context.Context) ([]int64, error)
+	// ReplayChunk works the next chunk of a running replay, in one
+	// transaction, unless it waits (ReplayWaits): it reads up to
+	// ReplayChunkSize events after where the replay stands, in order,
+	// queues a delivery of those that Replay.Resend re-sends (subscriptions
+	// and filter as they are now), and advances it (Replay.Advance). It
+	// returns the replay, with its Pending deliveries counted (not its
+	// Succeeded and Failed ones, which Replay reads), and whether it
+	// advanced; a replay that is not running is returned as it is.
+	ReplayChunk(ctx context.Context, id int64) (*Replay, bool, error)
 
 	// Prune deletes attempts, finished deliveries and events older than
 	// before, and returns how many rows went. It never holds the database

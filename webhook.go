@@ -22,6 +22,9 @@ type Webhook struct {
 
 	Headers []Header
 	Users   []WebhookUser
+	// Filter is its WebhookSettings.Filter, which the subscriptions' index
+	// keeps compiled to match events with.
+	Filter string
 	// Ordering is its WebhookSettings.Ordering, which the subscriptions'
 	// index keeps to give each new delivery its lane.
 	Ordering Ordering

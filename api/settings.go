@@ -10,6 +10,9 @@ type Settings struct {
 	// MaxPerSecond caps the webhook's attempts per second, across every
 	// process; null: no cap.
 	MaxPerSecond *float64 `json:"max_per_second"`
+	// Filter is a CEL expression over event, project_id, user_id and data
+	// that an event must make true to be delivered; null: no filter.
+	Filter *string `json:"filter"`
 	// Ordering delivers the webhook's events one at a time, in the order
 	// they were accepted, in one lane ("webhook") or in one lane per value
 	// of the event's "project_id", "user_id", "event" or a field of its

@@ -257,9 +257,9 @@ func (c *Client) erase(ctx context.Context, path string) (*api.Erased, error) {
 }
 
 // UpdateSettings changes the settings present in update, keyed by their
-// JSON names ("max_in_flight", "max_per_second", "ordering"); a nil entry
-// resets one to the default. It returns the webhook's settings after the
-// change.
+// JSON names ("max_in_flight", "max_per_second", "filter", "ordering"); a
+// nil entry resets one to the default. It returns the webhook's settings
+// after the change.
 func (c *Client) UpdateSettings(ctx context.Context, webhookID int64, update map[string]any) (*api.Settings, error) {
 	var out api.SettingsResponse
 	in := map[string]any{"settings": update}
@@ -291,6 +291,52 @@ func (c *Client) Retry(ctx context.Context, webhookID int64, from, to time.Time)
 	var out api.RetryResponse
 	err := c.do(ctx, "POST", fmt.Sprintf("/api/v2/admin/webhooks/%d/retry", webhookID), in, &out)
 	return out.Requeued, err
+}
+
+// RetryFailed re-queues every webhook's deliveries that failed for good
+// with a last attempt in [since, until) (a zero until: now), and returns
+// how many.
+func (c *Client) RetryFailed(ctx context.Context, since, until time.Time) (int, error) {
+	in := api.RetryFailed{Since: since}
+	if !until.IsZero() {
+		in.Until = &until
+	}
+	var out api.RetryResponse
+	err := c.do(ctx, "POST", "/api/v2/admin/webhooks/retry_failed", in, &out)
+	return out.Requeued, err
+}
+
+// StartReplay starts a replay of a webhook's events in the range of r; it
+// runs in the background: watch it with Replay, stop it with CancelReplay.
+func (c *Client) StartReplay(ctx context.Context, webhookID int64, r api.NewReplay) (*api.Replay, error) {
+	return c.replay(ctx, "POST", fmt.Sprintf("/api/v2/admin/webhooks/%d/replays", webhookID), r)
+}
+
+// Replay reads a replay and its progress.
+func (c *Client) Replay(ctx context.Context, webhookID, replayID int64) (*api.Replay, error) {
+	return c.replay(ctx, "GET", fmt.Sprintf("/api/v2/admin/webhooks/%d/replays/%d", webhookID, replayID), nil)
+}
+
+// CancelReplay cancels a replay and returns it.
+func (c *Client) CancelReplay(ctx context.Context, webhookID, replayID int64) (*api.Replay, error) {
+	return c.replay(ctx, "DELETE", fmt.Sprintf("/api/v2/admin/webhooks/%d/replays/%d", webhookID, replayID), nil)
+}
+
+func (c *Client) replay(ctx context.Context, method, path string, in any) (*api.Replay, error) {
+	var out api.ReplayResponse
+	if err := c.do(ctx, method, path, in, &out); err != nil {
+		return nil, err
+	}
+	return &out.Replay, nil
+}
+
+// Replays lists a webhook's latest replays, newest first.
+func (c *Client) Replays(ctx context.Context, webhookID int64) ([]api.Replay, error) {
+	var out api.ReplaysResponse
+	if err := c.do(ctx, "GET", fmt.Sprintf("/api/v2/admin/webhooks/%d/replays", webhookID), nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Replays, nil
 }
 
 // CreateProject registers a project (without an ID, hookd makes one).

@@ -55,6 +55,8 @@ type benchConfig struct {
 	concurrency   int
 	timeout       time.Duration
 	hostile       int
+	filtered      int // webhooks with a filter no event passes
+	replay        bool
 	orderedLanes  int
 	hostileKinds  []bench.HostileKind
 	hostileShare  float64
@@ -86,6 +88,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&c.timeout, "timeout", delivery.DefaultTimeout, "hookd's timeout of one delivery attempt")
 	fs.IntVar(&c.hostile, "hostile", 0, "also create this many webhooks whose receivers misbehave (--hostile-kinds); the report's delivery figures are then the healthy webhooks'")
 	hostileKinds := fs.String("hostile-kinds", "hang,slow,upgrade,reset,fail", "with --hostile: the receivers' kinds, given in turn to the hostile webhooks: hang (never answers), slow (headers, then a byte a second), upgrade (101, then silent), reset, fail (500)")
+	fs.BoolVar(&c.replay, "replay", false, "after the run, replay every accepted event to every webhook (include_succeeded) and report the replayed deliveries a second")
+	fs.IntVar(&c.filtered, "filtered", 0, "also create this many webhooks subscribed to every event, each with a payload filter that reads data and that no event passes: the publish figures then include matching them (compare with a run without)")
 	fs.Float64Var(&c.hostileShare, "hostile-share", 1, "with --hostile: the fraction of the events the hostile webhooks match (the healthy ones match every event)")
 	fs.IntVar(&c.orderedLanes, "ordered-lanes", 0, "order every webhook's deliveries (ordering data.lane) in this many lanes, event i in lane i mod N; the report gives the deliveries a second of one lane (0: unordered)")
 	fs.BoolVar(&c.backlog, "backlog", false, "publish every event before delivery starts (the whole queue in the database), then deliver")
@@ -103,8 +107,11 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if c.webhooks < 1 || c.idleWebhooks < 0 || c.events < 1 || c.batch < 1 || c.batch > 1000 || c.concurrency < 1 || c.failRate < 0 || c.failRate >= 1 {
 		return errors.New("invalid settings: --webhooks, --events and --concurrency at least 1, --batch 1 to 1000, --fail-rate in [0, 1)")
 	}
-	if c.timeout < time.Second || c.hostile < 0 || c.hostileShare <= 0 || c.hostileShare > 1 || c.orderedLanes < 0 {
-		return errors.New("invalid settings: --timeout at least 1s, --hostile and --ordered-lanes not negative, --hostile-share in (0, 1]")
+	if c.timeout < time.Second || c.hostile < 0 || c.filtered < 0 || c.hostileShare <= 0 || c.hostileShare > 1 || c.orderedLanes < 0 {
+		return errors.New("invalid settings: --timeout at least 1s, --hostile, --filtered and --ordered-lanes not negative, --hostile-share in (0, 1]")
+	}
+	if c.replay && (c.hostile > 0 || c.failRate > 0) {
+		return errors.New("invalid settings: --replay goes without --hostile and --fail-rate (the receiver counts the replay's deliveries as duplicates of successes)")
 	}
 	var err error
 	if c.hostileKinds, err = bench.ParseHostileKinds(*hostileKinds); err != nil {
@@ -279,6 +286,11 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 		}
 	}
 
+	if err := createFiltered(ctx, admin, c.filtered, hookURL, healthyEvents); err != nil {
+		return nil, err
+	}
+	rep.Filtered = c.filtered
+
 	xacts := dbTransactions(ctx, store)
 	if c.cpuProfile != "" {
 		f, err := os.Create(c.cpuProfile)
@@ -384,6 +396,14 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	<-progDone
 	pprof.StopCPUProfile()
 
+	if c.replay {
+		if rep.Replay, err = benchReplay(ctx, admin, recv, healthy, started, rep.Accepted, c.wait, func() {
+			go svc.dispatcher.Replays(workCtx, delivery.DefaultReplayInterval)
+		}, progress); err != nil {
+			return nil, err
+		}
+	}
+
 	// Stop delivering (attempts in flight finish and are recorded), then
 	// count: what the receiver got, and what is still queued. Hostile
 	// receivers may hold attempts past hookd's grace: the run still ends.
@@ -454,6 +474,10 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	}
 	rep.P50, rep.P90, rep.P99, rep.Max = st.P50, st.P90, st.P99, st.Max
 	rep.Duplicates = st.Duplicates
+	if rep.Replay != nil {
+		rep.Duplicates -= rep.Replay.Delivered
+		rep.Delivered -= rep.Replay.NewIDs
+	}
 	rep.Attempts = st.Attempts
 	rep.FailedForGood = st.FailedForGood
 	rep.Retried = st.FailedAttempts - st.FailedForGood
@@ -626,4 +650,61 @@ func dbTransactions(ctx context.Context, s hookd.Store) int64 {
 		return 0
 	}
 	return n
+}
+
+// createFiltered creates n webhooks subscribed to events, each with a filter
+// of its own (n programs to compile and run) that reads the event's data and
+// that the bench's events never pass: they cost the intake its matching and
+// add no delivery.
+func createFiltered(ctx context.Context, admin *client.Client, n int, hookURL string, events []string) error {
+	for i := range n {
+		w, err := admin.CreateWebhook(ctx, api.NewWebhook{
+			Name: fmt.Sprintf("bench filtered %d", i+1), HTTPURL: hookURL + "filtered", HTTPMethod: "POST", TriggerEvents: events,
+		})
+		if err != nil {
+			return fmt.Errorf("create webhook: %w", err)
+		}
+		filter := fmt.Sprintf(`has(data.asset_id) && data.asset_id == "F%d" && user_id != null`, i)
+		if _, err := admin.UpdateSettings(ctx, w.ID, map[string]any{"filter": filter}); err != nil {
+			return fmt.Errorf("set a filter: %w", err)
+		}
+	}
+	return nil
+}
+
+// benchReplay replays every event accepted since started to each webhook
+// (include_succeeded), runs the replay loop (start), and waits until each
+// delivery has arrived again or for wait.
+func benchReplay(ctx context.Context, admin *client.Client, recv *bench.ReceiverProcess, webhooks map[int64]bool, started time.Time,
+	accepted int64, wait time.Duration, start func(), progress func(string, ...any)) (*bench.ReplayReport, error) {
+	before, err := recv.Stats(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	expected := accepted * int64(len(webhooks))
+	progress("replaying %d events to %d webhooks", accepted, len(webhooks))
+	began := time.Now()
+	for id := range webhooks {
+		if _, err := admin.StartReplay(ctx, id, api.NewReplay{Since: started, IncludeSucceeded: true}); err != nil {
+			return nil, fmt.Errorf("start a replay: %w", err)
+		}
+	}
+	start()
+	deadline := began.Add(wait)
+	var st bench.Stats
+	for {
+		if st, err = recv.Stats(ctx, false); err != nil {
+			return nil, err
+		}
+		if st.Duplicates-before.Duplicates+st.Delivered-before.Delivered >= expected || time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	r := &bench.ReplayReport{Expected: expected, Delivered: st.Duplicates - before.Duplicates, NewIDs: st.Delivered - before.Delivered}
+	if last := max(st.LastDuplicateNS, st.LastNS); last > 0 {
+		r.Seconds = time.Unix(0, last).Sub(began).Seconds()
+		r.PerSecond = float64(r.Delivered) / r.Seconds
+	}
+	return r, nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"slices"
 	"testing"
 
 	"github.com/hookd/hookd/internal/bench"
@@ -15,8 +16,10 @@ import (
 // once. With --fail-rate, every delivery still arrives (retries), and none
 // is lost. With --hostile (on SQLite: the bench's accounting is the same on
 // both), every healthy delivery arrives beside five hostile webhooks, and
-// the hostile attempts are counted. With --ordered-lanes, every delivery
-// arrives, and the report has a lane's figure.
+// the hostile attempts are counted. With --replay (and --filtered webhooks
+// that receive nothing), every delivery arrives once more, with its first
+// webhook-id. With --ordered-lanes, every delivery arrives, and the report
+// has a lane's figure.
 func TestBench(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds hookd")
@@ -32,6 +35,7 @@ func TestBench(t *testing.T) {
 		modes := [][]string{
 			{"--webhooks", "3", "--events", "300", "--batch", "50"},
 			{"--webhooks", "2", "--rate", "200", "--duration", "1s", "--fail-rate", "0.2", "--retry-schedule", "100ms,100ms,100ms,100ms,100ms", "--raw=false"},
+			{"--webhooks", "2", "--events", "300", "--batch", "50", "--raw=false", "--filtered", "3", "--replay"},
 			{"--webhooks", "2", "--events", "200", "--batch", "50", "--ordered-lanes", "4", "--raw=false"},
 		}
 		if name == "sqlite" {
@@ -67,6 +71,14 @@ func TestBench(t *testing.T) {
 				}
 				if r.Hostile != nil {
 					checkHostileReport(t, &r)
+				}
+				// The replay sends every delivery once more, with its first
+				// webhook-id; the filtered webhooks receive nothing.
+				if slices.Contains(args, "--replay") && r.Replay == nil {
+					t.Error("no replay in the report")
+				}
+				if rp := r.Replay; rp != nil && (rp.Expected != r.Expected || rp.Delivered != rp.Expected || rp.NewIDs != 0 || rp.PerSecond <= 0 || r.Filtered != 3) {
+					t.Errorf("replay %+v of %d deliveries, %d filtered webhooks", rp, r.Expected, r.Filtered)
 				}
 				if r.OrderedLanes > 0 && r.PerLanePerSecond <= 0 {
 					t.Errorf("%d ordered lanes, but no figure a lane", r.OrderedLanes)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -236,7 +237,7 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	svc, err := newService(store, serviceOptions{
 		logger: logger, allowPrivate: allow, schedule: schedule, concurrency: c.concurrency,
 		timeout: c.timeout, lease: c.lease, leaseMargin: c.leaseMargin, shutdownGrace: c.shutdownGrace,
-		clock: clock, metrics: m, rateLimit: c.rateLimit, notifier: notifier,
+		clock: clock, metrics: m, rateLimit: c.rateLimit, retention: c.retention, notifier: notifier,
 	})
 	if err != nil {
 		return err
@@ -253,6 +254,7 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	go func() { dispatched <- dispatcher.Run(workCtx) }()
 	go dispatcher.Maintain(workCtx, c.maintainEvery, delivery.Retention{History: c.retention, Payloads: c.payloadKeep}, c.disableAfter)
 	go notifier.Run(workCtx, store)
+	go dispatcher.Replays(workCtx, delivery.DefaultReplayInterval)
 	if outbox != nil {
 		if schema, err := outbox.OutboxSchema(ctx); err == nil {
 			logger.Info("outbox relay on: platforms may publish with hookd_publish in their transactions", "schema", schema)
@@ -342,6 +344,8 @@ type serviceOptions struct {
 	metrics *metrics.Metrics
 	// rateLimit limits the API's callers (zero: no limit).
 	rateLimit hookdhttp.RateLimit
+	// retention is how long events are kept: what a replay can reach.
+	retention time.Duration
 	// httpLimits bound slow and large requests (zero fields: the defaults).
 	httpLimits httpLimits
 	// notifier, when set, is told of the dispatcher's incidents.
@@ -366,8 +370,11 @@ func newService(store hookd.Store, o serviceOptions) (*service, error) {
 	})
 	var observer observers
 	var apiOptions []hookdhttp.Option
+	var replays delivery.ReplayObserver
 	if o.notifier != nil {
 		observer = append(observer, o.notifier)
+		replays = replayNotifier{o.notifier}
+		apiOptions = append(apiOptions, hookdhttp.WithReplayObserver(replays))
 	}
 	if o.metrics != nil {
 		o.metrics.WatchQueue(store, 0)
@@ -378,15 +385,24 @@ func newService(store hookd.Store, o serviceOptions) (*service, error) {
 		Store: store, Sender: sender, Policy: delivery.NewPolicy(o.schedule),
 		Clock: o.clock, Concurrency: o.concurrency, Lease: o.lease, LeaseMargin: o.leaseMargin,
 		ShutdownGrace: o.shutdownGrace, Logger: o.logger,
-		Observer: observer,
+		Observer: observer, ReplayObserver: replays,
 	})
 	if err != nil {
 		return nil, err
 	}
-	apiOptions = append(apiOptions, hookdhttp.WithClock(o.clock), hookdhttp.WithRateLimit(o.rateLimit))
+	apiOptions = append(apiOptions, hookdhttp.WithClock(o.clock), hookdhttp.WithRateLimit(o.rateLimit),
+		hookdhttp.WithRetention(o.retention))
 	// The admin UI owns "/" and "/assets/"; every other path is the API's.
 	srv := newHTTPServer(web.Mount(hookdhttp.NewServer(store, o.logger, apiOptions...)), o.logger, o.httpLimits)
 	return &service{store: store, sender: sender, dispatcher: dispatcher, server: srv}, nil
+}
+
+// replayNotifier sends the replay.finished notification of each replay
+// that finished or was cancelled, with the replay as the API shows it.
+type replayNotifier struct{ n *notify.Notifier }
+
+func (r replayNotifier) ReplayFinished(replay *hookd.Replay) {
+	r.n.ReplayFinished(replay.WebhookID, strconv.FormatInt(replay.ID, 10), hookdhttp.APIReplay(replay))
 }
 
 // redact hides a password in a database URL.

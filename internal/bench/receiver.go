@@ -37,20 +37,21 @@ type Receiver struct {
 	failRate    float64
 	maxAttempts int // attempts after which a delivery that never succeeded has failed for good
 
-	mu           sync.Mutex
-	ids          map[string]*idState
-	delivered    int64
-	duplicates   int64
-	attempts     int64
-	failed       int64 // attempts answered 500
-	failedGood   int64 // ids that failed maxAttempts times without a success
-	raw          int64
-	first, last  int64   // UnixNano of the first and last successful delivery
-	latencies    []int64 // ns, one per delivered id
-	badRequests  int64   // no webhook-id or no sent time
-	bufs         sync.Pool
-	startedCPU   time.Duration
-	startedClock time.Time
+	mu            sync.Mutex
+	ids           map[string]*idState
+	delivered     int64
+	duplicates    int64
+	attempts      int64
+	failed        int64 // attempts answered 500
+	failedGood    int64 // ids that failed maxAttempts times without a success
+	raw           int64
+	first, last   int64   // UnixNano of the first and last successful delivery
+	lastDuplicate int64   // UnixNano of the last duplicate
+	latencies     []int64 // ns, one per delivered id
+	badRequests   int64   // no webhook-id or no sent time
+	bufs          sync.Pool
+	startedCPU    time.Duration
+	startedClock  time.Time
 }
 
 type idState struct {
@@ -117,6 +118,7 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case st.ok:
 		rc.duplicates++
+		rc.lastDuplicate = now
 	default:
 		st.ok = true
 		rc.delivered++
@@ -163,6 +165,9 @@ type Stats struct {
 	BadRequests    int64 `json:"bad_requests"`
 	FirstNS        int64 `json:"first_ns"` // first and last success, UnixNano
 	LastNS         int64 `json:"last_ns"`
+	// LastDuplicateNS is when the last duplicate arrived (a replay's
+	// deliveries are duplicates: they carry their first webhook-id).
+	LastDuplicateNS int64 `json:"last_duplicate_ns"`
 	// Latency percentiles (ms) from the event's sent time to the first 200,
 	// with ?final=1 only.
 	P50        float64 `json:"p50_ms,omitempty"`
@@ -179,7 +184,7 @@ func (rc *Receiver) serveStats(w http.ResponseWriter, r *http.Request) {
 	s := Stats{
 		Delivered: rc.delivered, Duplicates: rc.duplicates, Attempts: rc.attempts, FailedAttempts: rc.failed,
 		FailedForGood: rc.failedGood, Distinct: int64(len(rc.ids)), Raw: rc.raw, BadRequests: rc.badRequests,
-		FirstNS: rc.first, LastNS: rc.last,
+		FirstNS: rc.first, LastNS: rc.last, LastDuplicateNS: rc.lastDuplicate,
 	}
 	var lat []int64
 	if final {

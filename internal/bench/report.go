@@ -16,10 +16,13 @@ import (
 
 // Report is the outcome of one bench run (--json prints it as it is).
 type Report struct {
-	Database      string  `json:"database"`                // sqlite or postgres
-	Mode          string  `json:"mode"`                    // full-speed, rate or backlog
-	Webhooks      int     `json:"webhooks"`                // fan-out: every event matches every webhook
-	IdleWebhooks  int     `json:"idle_webhooks,omitempty"` // webhooks that match no event
+	Database     string `json:"database"`                // sqlite or postgres
+	Mode         string `json:"mode"`                    // full-speed, rate or backlog
+	Webhooks     int    `json:"webhooks"`                // fan-out: every event matches every webhook
+	IdleWebhooks int    `json:"idle_webhooks,omitempty"` // webhooks that match no event
+	// Filtered is how many more webhooks are subscribed to every event
+	// with a payload filter that no event passes (--filtered).
+	Filtered      int     `json:"filtered_webhooks,omitempty"`
 	Events        int     `json:"events"`
 	Expected      int64   `json:"expected_deliveries"`
 	Batch         int     `json:"batch"` // events a publish request (1: POST /events)
@@ -70,6 +73,10 @@ type Report struct {
 	WallSeconds    float64 `json:"wall_seconds"`
 	ReceiverRSSMB  float64 `json:"receiver_peak_rss_mb"`
 
+	// Replay, with --replay, is the replay of every accepted event after
+	// the run.
+	Replay *ReplayReport `json:"replay,omitempty"`
+
 	// OrderedLanes, with --ordered-lanes, is how many ordered lanes each
 	// webhook has (ordering data.lane), and PerLanePerSecond the
 	// deliveries a second of one lane: DeliveriesPerSecond over every
@@ -81,6 +88,17 @@ type Report struct {
 	// figures above are then the healthy webhooks' alone (the receiver that
 	// counts them gets no other traffic).
 	Hostile *HostileReport `json:"hostile,omitempty"`
+}
+
+// ReplayReport is a replay of every event of the run to every webhook
+// (include_succeeded): each delivery arrives again with its first
+// webhook-id, so the receiver counts it as a duplicate.
+type ReplayReport struct {
+	Expected  int64   `json:"expected"`   // accepted events × webhooks
+	Delivered int64   `json:"delivered"`  // arrived again with their first webhook-id
+	NewIDs    int64   `json:"new_ids"`    // arrived with a webhook-id not seen before: none when right
+	Seconds   float64 `json:"seconds"`    // from the replays' start to the last arrival
+	PerSecond float64 `json:"per_second"` // delivered a second
 }
 
 // HostileReport is the hostile webhooks' part of a run.
@@ -124,6 +142,9 @@ func (r *Report) Write(w io.Writer, asJSON bool) error {
 		row("idle webhooks", "%d, matching no event", r.IdleWebhooks)
 	}
 	row("events × fan-out", "%s × %d = %s deliveries", thousands(int64(r.Events)), r.Webhooks, thousands(r.Expected))
+	if r.Filtered > 0 {
+		row("filtered webhooks", "%d, subscribed to every event, each with a filter on data that none passes", r.Filtered)
+	}
 	row("publish", "%s", batchText(r.Batch))
 	row("concurrency", "%d attempts in flight, timeout %s", r.Concurrency, r.Timeout)
 	healthy := ""
@@ -148,6 +169,10 @@ func (r *Report) Write(w io.Writer, asJSON bool) error {
 	}
 	row(healthy+"latency p50/p90/p99", "%.1f / %.1f / %.1f ms (max %.1f)", r.P50, r.P90, r.P99, r.Max)
 	row(healthy+"duplicates / missing", "%d / %d", r.Duplicates, r.Missing)
+	if rp := r.Replay; rp != nil {
+		row("replayed webhooks/s", "%s (%s of %s again, with their first webhook-id, in %.2fs; %d with a new one)",
+			thousands(int64(rp.PerSecond)), thousands(rp.Delivered), thousands(rp.Expected), rp.Seconds, rp.NewIDs)
+	}
 	if r.FailRate > 0 {
 		row("attempts / retried", "%s / %s", thousands(r.Attempts), thousands(r.Retried))
 		row("failed for good / lost", "%d / %d", r.FailedForGood, r.Lost)

@@ -82,6 +82,9 @@ type Config struct {
 	// Observer, when set, is told of every attempt and of webhooks that the
 	// dispatcher disables (metrics).
 	Observer Observer
+	// ReplayObserver, when set, is told of each replay that the replay
+	// loop finishes (Replays): the hook of operational notifications.
+	ReplayObserver ReplayObserver
 }
 
 // Observer watches the dispatcher's work; metrics.Metrics implements it.
@@ -119,6 +122,7 @@ type Dispatcher struct {
 	completer  *completer
 	settled    *settling
 	maintainer *maintainer
+	replayer   *replayer
 	fanOuter   *fanOuter
 }
 
@@ -184,6 +188,7 @@ func New(cfg Config) (*Dispatcher, error) {
 		completer:   newCompleter(cfg, log, claimer.noteDue, settled),
 		settled:     settled,
 		maintainer:  &maintainer{store: cfg.Store, leader: cfg.Leader, clock: cfg.Clock, log: log, observer: cfg.Observer},
+		replayer:    &replayer{store: cfg.Store, leader: cfg.Leader, log: log, observer: cfg.ReplayObserver},
 		fanOuter:    &fanOuter{store: cfg.Store, log: log},
 	}, nil
 }

@@ -157,6 +157,7 @@ func (s *fakeStore) Wakeup() <-chan struct{} { return s.wake }
 
 // FanOut has nothing to create: the fake's deliveries are given whole.
 func (s *fakeStore) FanOut(ctx context.Context) (bool, error) { return false, nil }
+func (s *fakeStore) FanOutWakeup() <-chan struct{}            { return nil }
 
 func (s *fakeStore) Prune(ctx context.Context, before time.Time) (int64, error) {
 	s.mu.Lock()

@@ -9,10 +9,10 @@ import (
 )
 
 // FanOutPoll is how often a dispatcher looks for events whose deliveries
-// a publish left to Store.FanOut (hookd.PlanFanOut): the publish's own
-// process finds them at its next look, and another process goes on with
-// them if that one dies.
-const FanOutPoll = 100 * time.Millisecond
+// a publish of another process left to Store.FanOut (hookd.PlanFanOut),
+// so that it goes on with them if that one dies; its own publishes wake it
+// at once (Store.FanOutWakeup).
+const FanOutPoll = time.Second
 
 // fanOuter creates the deliveries that publishes left to Store.FanOut.
 type fanOuter struct {
@@ -21,8 +21,8 @@ type fanOuter struct {
 }
 
 // run calls FanOut, a chunk after another while any remain (each a
-// transaction of its own, so publishes go on in between), and every
-// FanOutPoll otherwise, until ctx ends.
+// transaction of its own, so publishes go on in between), and otherwise
+// when a publish wakes it or every FanOutPoll, until ctx ends.
 func (f *fanOuter) run(ctx context.Context) {
 	poll := time.NewTicker(FanOutPoll)
 	defer poll.Stop()
@@ -38,6 +38,7 @@ func (f *fanOuter) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-poll.C:
+		case <-f.store.FanOutWakeup():
 		}
 	}
 }

@@ -16,7 +16,7 @@ func TestOrderingSetting(t *testing.T) {
 		a := newTestAPI(t, store)
 		path := "/api/v2/admin/webhooks/1/settings"
 		settings := func(ordering string) string {
-			return `{"settings":{"max_in_flight":2,"max_per_second":null,"ordering":` + ordering + `}}`
+			return `{"settings":{"max_in_flight":2,"max_per_second":null,"filter":null,"ordering":` + ordering + `}}`
 		}
 		steps := []step{
 			{"create a webhook", "POST", "/api/v2/admin/webhooks", "admin", seedBody + "}", 200, webhookJSON("1", "null")},

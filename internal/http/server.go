@@ -15,6 +15,7 @@ import (
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/api"
+	"github.com/hookd/hookd/internal/delivery"
 	"github.com/hookd/hookd/internal/intake"
 )
 
@@ -25,11 +26,13 @@ type Server struct {
 	logger    *slog.Logger
 	clock     hookd.Clock // the time of records and of the rate limits
 	mux       *http.ServeMux
-	observer  Observer        // nil: none
-	metrics   http.Handler    // GET /metrics; nil: not served
-	routeList []Route         // every route handle registered, in order
-	limits    *rateLimits     // nil: no rate limiting (WithRateLimit)
-	keys      *hookd.KeyCache // what authenticates requests, without a read each
+	observer  Observer                // nil: none
+	metrics   http.Handler            // GET /metrics; nil: not served
+	routeList []Route                 // every route handle registered, in order
+	limits    *rateLimits             // nil: no rate limiting (WithRateLimit)
+	retention time.Duration           // how long events are kept (WithRetention); 0: forever
+	replays   delivery.ReplayObserver // told of the replays cancelled here; nil: none
+	keys      *hookd.KeyCache         // what authenticates requests, without a read each
 
 	// lastTouched throttles writes of api_keys.last_access to one a minute
 	// per key, so the intake path does not write on every request.
@@ -124,6 +127,11 @@ func (s *Server) routes() {
 	s.handle("GET "+webhook+"/settings", adminsOnly, s.getSettings)
 	s.handle("POST "+webhook+"/settings", adminsOnly, s.updateSettings)
 	s.handle("GET "+webhook+"/circuit", adminsOnly, s.getCircuit)
+	s.handle("POST "+webhook+"/replays", adminsOnly, s.createReplay)
+	s.handle("GET "+webhook+"/replays", adminsOnly, s.listReplays)
+	s.handle("GET "+webhook+"/replays/{replay_id}", adminsOnly, s.replayAction(s.getReplay))
+	s.handle("DELETE "+webhook+"/replays/{replay_id}", adminsOnly, s.replayAction(s.cancelReplay))
+	s.handle("POST /api/v2/admin/webhooks/retry_failed", adminsOnly, s.retryFailed)
 	s.handle("POST "+webhook+"/circuit/probe", adminsOnly, s.probeCircuit)
 	s.handle("GET "+webhook+"/stats", adminsOnly, s.webhookStats)
 	s.handle("GET "+webhook+"/deliveries", adminsOnly, s.listDeliveries)

@@ -19,13 +19,19 @@ import (
 	hookdhttp "github.com/hookd/hookd/internal/http"
 	"github.com/hookd/hookd/internal/postgres/pgtest"
 	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/storeopt"
 )
 
 // backends opens a fresh store of each kind available: SQLite always,
 // PostgreSQL when HOOKD_TEST_POSTGRES_URL is set.
 func backends(t *testing.T, test func(t *testing.T, store hookd.Store)) {
+	backendsWith(t, nil, test)
+}
+
+// backendsWith is backends with stores opened with opts.
+func backendsWith(t *testing.T, opts []storeopt.Option, test func(t *testing.T, store hookd.Store)) {
 	t.Run("sqlite", func(t *testing.T) {
-		store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookd.db"))
+		store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookd.db"), opts...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -33,7 +39,7 @@ func backends(t *testing.T, test func(t *testing.T, store hookd.Store)) {
 		test(t, store)
 	})
 	t.Run("postgres", func(t *testing.T) {
-		test(t, pgtest.Open(t))
+		test(t, pgtest.Open(t, opts...))
 	})
 }
 

@@ -41,6 +41,10 @@ func toAPISettings(s hookd.WebhookSettings) api.Settings {
 		r := s.MaxPerSecond
 		out.MaxPerSecond = &r
 	}
+	if s.Filter != "" {
+		f := s.Filter
+		out.Filter = &f
+	}
 	if s.Ordering != hookd.Unordered {
 		o := string(s.Ordering)
 		out.Ordering = &o
@@ -85,6 +89,7 @@ func (s *Server) updateSettings(w http.ResponseWriter, r *http.Request) error {
 	p := params{obj: fields}
 	maxInFlight, hasMaxInFlight := p.maxInFlight("max_in_flight")
 	maxPerSecond, hasMaxPerSecond := p.maxPerSecond("max_per_second")
+	filter, hasFilter := p.filter("filter")
 	ordering, hasOrdering := p.ordering("ordering")
 	if p.err != nil {
 		return p.err
@@ -101,6 +106,9 @@ func (s *Server) updateSettings(w http.ResponseWriter, r *http.Request) error {
 		}
 		if hasMaxPerSecond {
 			set.MaxPerSecond = maxPerSecond
+		}
+		if hasFilter {
+			set.Filter = filter
 		}
 		if hasOrdering {
 			set.Ordering = ordering
@@ -162,6 +170,21 @@ func (p *params) maxPerSecond(key string) (float64, bool) {
 		return 0, false
 	}
 	return f, true
+}
+
+// filter reads a webhook's payload filter: a CEL expression that compiles
+// (hookd.CompileFilter, whose message and position a refusal gives), or
+// null, no filter (""). The second result says whether the key was given.
+func (p *params) filter(key string) (string, bool) {
+	source, ok := p.String(key, false, true)
+	if source == nil {
+		return "", ok
+	}
+	if _, err := hookd.CompileFilter(*source); err != nil {
+		p.fail(invalid(p.name(key), *source, "Must be a CEL expression over event, project_id, user_id and data, true for the events to deliver: "+err.Error()))
+		return "", false
+	}
+	return *source, true
 }
 
 // ordering reads a webhook's ordering (hookd.Ordering): a string that

@@ -15,30 +15,30 @@ func TestSettings(t *testing.T) {
 	backends(t, func(t *testing.T, store hookd.Store) {
 		a := newTestAPI(t, store)
 		path := "/api/v2/admin/webhooks/1/settings"
-		defaults := `{"settings":{"max_in_flight":null,"max_per_second":null,"ordering":null}}`
+		defaults := `{"settings":{"max_in_flight":null,"max_per_second":null,"filter":null,"ordering":null}}`
 		a.run(t, []step{
 			{"create a webhook", "POST", "/api/v2/admin/webhooks", "admin", seedBody + "}", 200, webhookJSON("1", "null")},
 			{"defaults are null", "GET", path, "admin", "", 200, defaults},
 			{"set max_in_flight", "POST", path, "admin", `{"settings":{"max_in_flight":4}}`, 200,
-				`{"settings":{"max_in_flight":4,"max_per_second":null,"ordering":null}}`},
+				`{"settings":{"max_in_flight":4,"max_per_second":null,"filter":null,"ordering":null}}`},
 			{"set max_per_second keeps max_in_flight", "POST", path, "admin", `{"settings":{"max_per_second":0.5}}`, 200,
-				`{"settings":{"max_in_flight":4,"max_per_second":0.5,"ordering":null}}`},
-			{"read back", "GET", path, "admin", "", 200, `{"settings":{"max_in_flight":4,"max_per_second":0.5,"ordering":null}}`},
+				`{"settings":{"max_in_flight":4,"max_per_second":0.5,"filter":null,"ordering":null}}`},
+			{"read back", "GET", path, "admin", "", 200, `{"settings":{"max_in_flight":4,"max_per_second":0.5,"filter":null,"ordering":null}}`},
 			{"the webhook object is MediaPocket's", "GET", "/api/v2/admin/webhooks/1", "admin", "", 200, webhookJSON("1", "null")},
-			{"nothing to change", "POST", path, "admin", `{"settings":{}}`, 200, `{"settings":{"max_in_flight":4,"max_per_second":0.5,"ordering":null}}`},
+			{"nothing to change", "POST", path, "admin", `{"settings":{}}`, 200, `{"settings":{"max_in_flight":4,"max_per_second":0.5,"filter":null,"ordering":null}}`},
 			// As in the webhook update, keys that are not parameters are ignored.
 			{"other keys are ignored", "POST", path, "admin", `{"settings":{"max_inflight":9},"max_in_flight":9}`, 200,
-				`{"settings":{"max_in_flight":4,"max_per_second":0.5,"ordering":null}}`},
+				`{"settings":{"max_in_flight":4,"max_per_second":0.5,"filter":null,"ordering":null}}`},
 			{"digits in a string, as Apipie reads them", "POST", path, "admin", `{"settings":{"max_in_flight":"6","max_per_second":"2.5"}}`, 200,
-				`{"settings":{"max_in_flight":6,"max_per_second":2.5,"ordering":null}}`},
-			{"the bounds", "POST", path, "admin", `{"settings":{"max_in_flight":1000,"max_per_second":0.001}}`, 200,
-				`{"settings":{"max_in_flight":1000,"max_per_second":0.001,"ordering":null}}`},
-			{"the other bounds", "POST", path, "admin", `{"settings":{"max_in_flight":1,"max_per_second":10000}}`, 200,
-				`{"settings":{"max_in_flight":1,"max_per_second":10000,"ordering":null}}`},
+				`{"settings":{"max_in_flight":6,"max_per_second":2.5,"filter":null,"ordering":null}}`},
+			{"the bounds", "POST", path, "admin", `{"settings":{"max_in_flight":1000,"max_per_second":0.001,"filter":null,"ordering":null}}`, 200,
+				`{"settings":{"max_in_flight":1000,"max_per_second":0.001,"filter":null,"ordering":null}}`},
+			{"the other bounds", "POST", path, "admin", `{"settings":{"max_in_flight":1,"max_per_second":10000,"filter":null,"ordering":null}}`, 200,
+				`{"settings":{"max_in_flight":1,"max_per_second":10000,"filter":null,"ordering":null}}`},
 			{"null resets one", "POST", path, "admin", `{"settings":{"max_in_flight":null}}`, 200,
-				`{"settings":{"max_in_flight":null,"max_per_second":10000,"ordering":null}}`},
-			{"set both", "POST", path, "admin", `{"settings":{"max_in_flight":3,"max_per_second":12.5}}`, 200,
-				`{"settings":{"max_in_flight":3,"max_per_second":12.5,"ordering":null}}`},
+				`{"settings":{"max_in_flight":null,"max_per_second":10000,"filter":null,"ordering":null}}`},
+			{"set both", "POST", path, "admin", `{"settings":{"max_in_flight":3,"max_per_second":12.5,"filter":null,"ordering":null}}`, 200,
+				`{"settings":{"max_in_flight":3,"max_per_second":12.5,"filter":null,"ordering":null}}`},
 
 			{"get: not admin", "GET", path, "publisher", "", 401, `{"error":"Unauthorized"}`},
 			{"update: not admin", "POST", path, "publisher", `{"settings":{"max_in_flight":null}}`, 401, `{"error":"Unauthorized"}`},
@@ -48,7 +48,7 @@ func TestSettings(t *testing.T) {
 				`{"error":"Couldn't find Webhook with 'id'=-1"}`},
 		})
 
-		unchanged := `{"settings":{"max_in_flight":3,"max_per_second":12.5,"ordering":null}}`
+		unchanged := `{"settings":{"max_in_flight":3,"max_per_second":12.5,"filter":null,"ordering":null}}`
 		inFlightRange := "Must be an Integer from 1 to 1000, or null for the default"
 		perSecondRange := "Must be a Number from 0.001 to 10000, or null for no cap"
 		for _, c := range []struct{ name, body, want string }{

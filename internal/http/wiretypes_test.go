@@ -49,6 +49,11 @@ var wireBodies = map[string]struct{ request, answer any }{
 
 	"getSettings":    {nil, api.SettingsResponse{}},
 	"updateSettings": {nil, api.SettingsResponse{}},
+	"createReplay":   {api.NewReplay{}, api.ReplayResponse{}},
+	"listReplays":    {nil, api.ReplaysResponse{}},
+	"getReplay":      {nil, api.ReplayResponse{}},
+	"cancelReplay":   {nil, api.ReplayResponse{}},
+	"retryFailed":    {api.RetryFailed{}, api.RetryResponse{}},
 	"getCircuit":     {nil, api.CircuitResponse{}},
 	"probeCircuit":   {nil, api.CircuitResponse{}},
 

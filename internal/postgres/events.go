@@ -32,12 +32,13 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 		return nil, err
 	}
 	var out []hookd.Published
-	var created int
+	var q queued
 	var err error
 	// A webhook deleted between reading the subscriptions and inserting
 	// its deliveries fails the foreign key: read them again and retry.
+	early := s.subs.Prematch(events) // before the transaction, which it keeps short
 	for try := 0; ; try++ {
-		out, created, err = s.publish(ctx, events)
+		out, q, err = s.publish(ctx, events, early)
 		if err == nil || try == 3 || !isCode(err, codeForeignKeyViolation) {
 			break
 		}
@@ -45,32 +46,51 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 	if err != nil {
 		return nil, wrapErr(err)
 	}
-	if created > 0 {
-		s.wakeup()
-	}
+	s.queued(q)
 	return out, nil
 }
 
-// publish is one attempt of PublishEvents; it returns how many deliveries
-// it created.
-func (s *Store) publish(ctx context.Context, events []*hookd.Event) (out []hookd.Published, total int, err error) {
+// queued is what a publish queued once it committed: the deliveries it
+// created, and whether it left some to FanOut.
+type queued struct {
+	created  int
+	deferred bool
+}
+
+// queued wakes the claims, and the fan-out, for what a committed publish
+// queued.
+func (s *Store) queued(q queued) {
+	if q.created > 0 {
+		s.wakeup()
+	}
+	if q.deferred {
+		select {
+		case s.fanOutWake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// publish is one attempt of PublishEvents.
+func (s *Store) publish(ctx context.Context, events []*hookd.Event, early hookd.Prematched) (out []hookd.Published, q queued, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		out, total, err = s.publishIn(ctx, tx, events)
+		out, q, err = s.publishIn(ctx, tx, events, early)
 		return err
 	})
 	if err != nil {
-		return nil, 0, err
+		return nil, queued{}, err
 	}
-	return out, total, nil
+	return out, q, nil
 }
 
 // publishIn stores events and their deliveries in tx (PublishEvents, and
 // the outbox's relay in the transaction that deletes their rows); it
-// returns how many deliveries it created.
-func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, events []*hookd.Event) ([]hookd.Published, int, error) {
+// returns how many deliveries it created. early holds the events'
+// matches made before tx, if any (hookd.Prematched).
+func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, events []*hookd.Event, early hookd.Prematched) ([]hookd.Published, queued, error) {
 	now := s.clock.Now()
 	out := make([]hookd.Published, len(events))
-	total := 0
+	var q queued
 	err := func() error {
 		// The new events: the first of each ID in this call.
 		first := make(map[string]int, len(events))
@@ -87,12 +107,11 @@ func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, events []*hookd.Event)
 			return err
 		}
 
-		// Match in Go; count per event before the insert so the event row
-		// records how many deliveries it made.
-		matches := make([][]int64, len(events))
+		// Matched in Go, counted per event before the insert so the event
+		// row records how many deliveries it made.
+		matches := early.With(subs, events)
 		matched := make([]int, len(fresh))
 		for j, i := range fresh {
-			matches[i] = subs.Match(events[i])
 			matched[j] = len(matches[i])
 		}
 		createNow := hookd.PlanFanOut(matched, backlog, s.fanOutChunk)
@@ -192,7 +211,7 @@ func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, events []*hookd.Event)
 		}
 		b := &pgx.Batch{}
 		if len(dWebhooks) > 0 {
-			queueDeliveries(b, laned, now, dWebhooks, dEvents, dMessages, dDue, dLanes)
+			queueDeliveries(b, laned, now, dWebhooks, dEvents, dMessages, dDue, dLanes, nil)
 			b.Queue(`SELECT pg_notify('` + NotifyChannel + `', '')`)
 		}
 		if len(fanOuts) > 0 {
@@ -237,29 +256,30 @@ func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, events []*hookd.Event)
 				return err
 			}
 		}
-		total = len(dWebhooks)
+		q = queued{created: len(dWebhooks), deferred: len(fanOuts) > 0}
 		return nil
 	}()
 	if err != nil {
-		return nil, 0, err
+		return nil, queued{}, err
 	}
-	return out, total, nil
+	return out, q, nil
 }
 
 // queueDeliveries queues into b the insert of deliveries, one per element
 // of the arrays, created now, in the order of the arrays (ids follow
 // acceptance), under the locks of the lanes they join and followed by the
-// promotion of those lanes' heads (hookd.Ordering).
-func queueDeliveries(b *pgx.Batch, laned lanes, now time.Time, webhooks []int64, events, messages []string, due []time.Time, lanes []*int64) {
+// promotion of those lanes' heads (hookd.Ordering); replayID is the
+// replay they re-send events for (nil: none).
+func queueDeliveries(b *pgx.Batch, laned lanes, now time.Time, webhooks []int64, events, messages []string, due []time.Time, lanes []*int64, replayID *int64) {
 	if len(laned) > 0 {
 		laned.queueLock(b)
 	}
 	b.Queue(`
-		INSERT INTO deliveries (webhook_id, event_id, message_id, next_attempt_at, created_at, lane)
-		SELECT w, e, m, d, $5, l
+		INSERT INTO deliveries (webhook_id, event_id, message_id, next_attempt_at, created_at, lane, replay_id)
+		SELECT w, e, m, d, $5, l, $7
 		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $6::bigint[]) WITH ORDINALITY AS t(w, e, m, d, l, ord)
 		ORDER BY ord`,
-		webhooks, events, messages, due, now, lanes)
+		webhooks, events, messages, due, now, lanes, replayID)
 	if len(laned) > 0 {
 		laned.queuePromote(b, now, nil)
 	}
@@ -333,7 +353,7 @@ func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
 			return nil
 		}
 		b := &pgx.Batch{}
-		queueDeliveries(b, laned, now, webhooks, eventIDs, messages, due, laneOf)
+		queueDeliveries(b, laned, now, webhooks, eventIDs, messages, due, laneOf, nil)
 		b.Queue(`SELECT pg_notify('` + NotifyChannel + `', '')`)
 		return tx.SendBatch(ctx, b).Close()
 	})
@@ -357,29 +377,33 @@ func (s *Store) subscriptions(ctx context.Context, tx pgx.Tx) (*hookd.Subscripti
 	if err := tx.QueryRow(ctx, `SELECT version, EXISTS (SELECT 1 FROM fan_outs) FROM subscriptions_version`).Scan(&version, &backlog); err != nil {
 		return nil, false, err
 	}
-	subs, err := s.subs.At(version, func() ([]*hookd.Webhook, error) { return subscribers(ctx, tx) })
+	subs, err := s.subs.At(version, func() ([]*hookd.Webhook, error) { return subscribers(ctx, tx, "NOT disabled") })
 	return subs, backlog, err
 }
 
-// subscribers returns the enabled webhooks with the fields that
-// hookd.Webhook.Matches reads, their users included. It reads them after
-// the version (READ COMMITTED: a change committed in between makes the
-// index newer than its version, never older).
-func subscribers(ctx context.Context, q querier) ([]*hookd.Webhook, error) {
+// subscribers returns the webhooks that where selects, with the fields
+// that hookd.Webhook.Matches reads, their users included, and their
+// filters. It reads them after the version (READ COMMITTED: a change
+// committed in between makes the index newer than its version, never
+// older).
+func subscribers(ctx context.Context, q querier, where string, args ...any) ([]*hookd.Webhook, error) {
 	rows, _ := q.Query(ctx, `
-		SELECT id, trigger_events, project_id,
+		SELECT id, trigger_events, project_id, disabled, coalesce(filter, ''),
 		       ARRAY(SELECT user_id FROM webhook_users u WHERE u.webhook_id = w.id ORDER BY u.id),
 		       coalesce(ordering, '')
 		FROM webhooks w
-		WHERE NOT disabled`)
+		WHERE `+where, args...)
 	var hooks []*hookd.Webhook
 	var id int64
 	var trig []string
 	var project *string
+	var disabled bool
+	var filter string
 	var users []int64
 	var ordering string
-	_, err := pgx.ForEachRow(rows, []any{&id, &trig, &project, &users, &ordering}, func() error {
-		w := &hookd.Webhook{ID: id, TriggerEvents: trig, ProjectID: project, Ordering: hookd.Ordering(ordering)}
+	_, err := pgx.ForEachRow(rows, []any{&id, &trig, &project, &disabled, &filter, &users, &ordering}, func() error {
+		w := &hookd.Webhook{ID: id, TriggerEvents: trig, ProjectID: project, Disabled: disabled, Filter: filter,
+			Ordering: hookd.Ordering(ordering)}
 		for _, u := range users {
 			w.Users = append(w.Users, hookd.WebhookUser{WebhookID: id, UserID: u})
 		}

@@ -31,12 +31,15 @@ const lockLanesSQL = `SELECT pg_advisory_xact_lock(k1, k2)
 // each lane of webhook $1[i] and lane $2[i] that has no delivery left that
 // is not blocked (one descent of deliveries_lane for each probe: two
 // ranges, not a <>, which would read the blocked ones), and wakes the
-// claims of every process up when it did; a row comes back then.
+// claims of every process up when it did; a row comes back then. The
+// state names the queue's partition (0016): without it, the update would
+// lock every day of deliveries_done too, and deadlock with the maintenance
+// that attaches a day.
 const promoteLanesSQL = `
 WITH promoted AS (
 	UPDATE deliveries d SET next_attempt_at = $4
 	FROM unnest($1::bigint[], $2::bigint[]) AS l(webhook_id, lane)
-	WHERE d.id = (SELECT b.id FROM deliveries b
+	WHERE d.state = 'pending' AND d.id = (SELECT b.id FROM deliveries b
 	              WHERE b.webhook_id = l.webhook_id AND b.lane = l.lane AND b.state = 'pending'
 	                AND b.next_attempt_at = $3
 	              ORDER BY b.id LIMIT 1)

@@ -40,9 +40,9 @@ const relayBytes = 16 << 20
 // to outbox_rejected, whole, in the same transaction.
 func (s *Store) RelayOutbox(ctx context.Context, limit int, check func(hookd.OutboxRow) (*hookd.Event, error)) (hookd.OutboxRelayed, error) {
 	var res hookd.OutboxRelayed
-	var created int
+	var q queued
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		res, created = hookd.OutboxRelayed{}, 0
+		res, q = hookd.OutboxRelayed{}, queued{}
 		taken, err := takeOutbox(ctx, tx, limit)
 		if err != nil || len(taken) == 0 {
 			return err
@@ -87,7 +87,7 @@ func (s *Store) RelayOutbox(ctx context.Context, limit int, check func(hookd.Out
 			return err
 		}
 		if len(events) > 0 {
-			if res.Published, created, err = s.publishIn(ctx, tx, events); err != nil {
+			if res.Published, q, err = s.publishIn(ctx, tx, events, hookd.Prematched{}); err != nil {
 				return err
 			}
 		}
@@ -111,9 +111,7 @@ func (s *Store) RelayOutbox(ctx context.Context, limit int, check func(hookd.Out
 	if err != nil {
 		return hookd.OutboxRelayed{}, wrapErr(err)
 	}
-	if created > 0 {
-		s.wakeup()
-	}
+	s.queued(q)
 	return res, nil
 }
 

@@ -45,6 +45,9 @@ type Store struct {
 	logPool *pgxpool.Pool   // Log's: pool, or a read replica's (storeopt.WithLogReplica)
 	connCfg *pgx.ConnConfig // for the dedicated LISTEN and leader connections
 	wake    chan struct{}
+	// fanOutWake tells FanOutWakeup of publishes that left deliveries to
+	// FanOut
+	fanOutWake chan struct{}
 	// outboxWake tells the outbox's relay of rows committed (OutboxChannel)
 	outboxWake chan struct{}
 	alarm      alarm.Alarm // rings wake when a webhook held back by a claim may be served
@@ -86,6 +89,7 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, opts ...storeopt.Optio
 	o := storeopt.New(opts)
 	s := &Store{
 		wake:           make(chan struct{}, 1),
+		fanOutWake:     make(chan struct{}, 1),
 		outboxWake:     make(chan struct{}, 1),
 		done:           make(chan struct{}),
 		leaders:        make(map[*pgx.Conn]struct{}),
@@ -268,6 +272,10 @@ func (s *Store) closePools() {
 // Wakeup delivers a value when deliveries may have become due: after this
 // process commits new work, and when any process sends NOTIFY hookd_work.
 func (s *Store) Wakeup() <-chan struct{} { return s.wake }
+
+// FanOutWakeup delivers a value when a publish of this process has left
+// deliveries to FanOut.
+func (s *Store) FanOutWakeup() <-chan struct{} { return s.fanOutWake }
 
 func (s *Store) wakeup() { signal(s.wake) }
 

@@ -697,20 +697,31 @@ func checkWebhook(ctx context.Context, pool *pgxpool.Pool, id int64) error {
 // count is kept. Those of an ordered lane go back into their lane,
 // blocked: due when their turn comes, by id.
 func (s *Store) Requeue(ctx context.Context, webhookID int64, from, to time.Time) (int, error) {
+	return s.requeue(ctx, webhookID, from, to)
+}
+
+// requeue is Requeue for webhookID, or for every webhook when it is 0.
+func (s *Store) requeue(ctx context.Context, webhookID int64, from, to time.Time) (int, error) {
 	now := s.clock.Now()
 	var n int
+	// The webhook's own index (deliveries_webhook_failed), or for all of
+	// them the days of deliveries_done that the range names (0016).
+	scope, args := "", []any{ms(from), ms(to), ms(now), hookd.LaneBlocked}
+	if webhookID != 0 {
+		scope, args = "webhook_id = $5 AND ", append(args, webhookID)
+	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, `
-			UPDATE deliveries SET state = 'pending', next_attempt_at = CASE WHEN lane IS NULL THEN $4::timestamptz ELSE $5::timestamptz END,
+			UPDATE deliveries SET state = 'pending', next_attempt_at = CASE WHEN lane IS NULL THEN $3::timestamptz ELSE $4::timestamptz END,
 			                      leased_by = NULL, lease_until = NULL
-			WHERE webhook_id = $1 AND state = 'failed' AND last_attempt_at >= $2 AND last_attempt_at < $3
+			WHERE `+scope+`state = 'failed' AND last_attempt_at >= $1 AND last_attempt_at < $2
 			  AND EXISTS (SELECT 1 FROM events e WHERE e.id = event_id AND e.erased_at IS NULL)
-			RETURNING lane`,
-			webhookID, ms(from), ms(to), ms(now), hookd.LaneBlocked)
+			RETURNING webhook_id, lane`, args...)
 		requeued := lanes{}
+		var webhook int64
 		var lane *int64
-		tag, err := pgx.ForEachRow(rows, []any{&lane}, func() error {
-			requeued.add(webhookID, lane)
+		tag, err := pgx.ForEachRow(rows, []any{&webhook, &lane}, func() error {
+			requeued.add(webhook, lane)
 			return nil
 		})
 		if err != nil {
@@ -732,6 +743,9 @@ func (s *Store) Requeue(ctx context.Context, webhookID int64, from, to time.Time
 		return 0, wrapErr(err)
 	}
 	if n == 0 {
+		if webhookID == 0 {
+			return 0, nil
+		}
 		return 0, s.checkWebhook(ctx, webhookID)
 	}
 	s.wakeup()

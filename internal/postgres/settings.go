@@ -16,10 +16,11 @@ func (s *Store) Settings(ctx context.Context, webhookID int64) (hookd.WebhookSet
 	var (
 		inFlight  *int
 		perSecond *float64
+		filter    *string
 		ordering  *string
 	)
-	err := s.pool.QueryRow(ctx, `SELECT max_in_flight, max_per_second, ordering FROM webhooks WHERE id = $1`,
-		webhookID).Scan(&inFlight, &perSecond, &ordering)
+	err := s.pool.QueryRow(ctx, `SELECT max_in_flight, max_per_second, filter, ordering FROM webhooks WHERE id = $1`,
+		webhookID).Scan(&inFlight, &perSecond, &filter, &ordering)
 	if err != nil {
 		return hookd.WebhookSettings{}, fmt.Errorf("webhook %d: %w", webhookID, wrapErr(err))
 	}
@@ -29,6 +30,9 @@ func (s *Store) Settings(ctx context.Context, webhookID int64) (hookd.WebhookSet
 	}
 	if perSecond != nil {
 		set.MaxPerSecond = *perSecond
+	}
+	if filter != nil {
+		set.Filter = *filter
 	}
 	if ordering != nil {
 		set.Ordering = hookd.Ordering(*ordering)
@@ -42,8 +46,9 @@ func (s *Store) Settings(ctx context.Context, webhookID int64) (hookd.WebhookSet
 func (s *Store) UpdateSettings(ctx context.Context, webhookID int64, set hookd.WebhookSettings) error {
 	b := &pgx.Batch{}
 	b.Queue(`UPDATE webhooks SET max_in_flight = NULLIF($1::integer, 0),
-		max_per_second = NULLIF($2::double precision, 0), ordering = NULLIF($3, '') WHERE id = $4`,
-		set.MaxInFlight, set.MaxPerSecond, string(set.Ordering), webhookID).
+		max_per_second = NULLIF($2::double precision, 0), ordering = NULLIF($3, ''), filter = NULLIF($5::text, '')
+		WHERE id = $4`,
+		set.MaxInFlight, set.MaxPerSecond, string(set.Ordering), webhookID, set.Filter).
 		Exec(func(tag pgconn.CommandTag) error {
 			if tag.RowsAffected() == 0 {
 				return fmt.Errorf("webhook %d: %w", webhookID, hookd.ErrNotFound)

@@ -21,7 +21,8 @@ func openBench(b *testing.B) *sqlite.Store {
 	return s
 }
 
-func BenchmarkPublishEvents(b *testing.B) { storetest.BenchmarkPublishEvents(b, openBench(b)) }
-func BenchmarkPublishOne(b *testing.B)    { storetest.BenchmarkPublishOne(b, openBench(b)) }
-func BenchmarkFanOutChunk(b *testing.B)   { storetest.BenchmarkFanOutChunk(b, openBench(b)) }
-func BenchmarkClaimComplete(b *testing.B) { storetest.BenchmarkClaimComplete(b, openBench(b)) }
+func BenchmarkPublishEvents(b *testing.B)   { storetest.BenchmarkPublishEvents(b, openBench(b)) }
+func BenchmarkPublishOne(b *testing.B)      { storetest.BenchmarkPublishOne(b, openBench(b)) }
+func BenchmarkPublishFiltered(b *testing.B) { storetest.BenchmarkPublishFiltered(b, openBench(b)) }
+func BenchmarkClaimComplete(b *testing.B)   { storetest.BenchmarkClaimComplete(b, openBench(b)) }
+func BenchmarkFanOutChunk(b *testing.B)     { storetest.BenchmarkFanOutChunk(b, openBench(b)) }

@@ -33,21 +33,21 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 		return nil, err
 	}
 	out := make([]hookd.Published, len(events))
-	queued := 0
+	queued, deferred := 0, false
+	early := s.subs.Prematch(events) // outside the write lock
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		subs, backlog, err := s.subscriptions(ctx, tx)
 		if err != nil {
 			return err
 		}
+		matches := early.With(subs, events)
 		insEvent, err := s.prepared(ctx, tx, insertEventSQL)
 		if err != nil {
 			return err
 		}
 		defer insEvent.Close()
-		matches := make([][]int64, len(events))
 		counts := make([]int, len(events))
-		for i, e := range events {
-			matches[i] = subs.Match(e)
+		for i := range events {
 			counts[i] = len(matches[i])
 		}
 		now := s.clock.Now()
@@ -83,6 +83,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 				if _, err := tx.ExecContext(ctx, `INSERT INTO fan_outs (event_id) VALUES (?)`, e.ID); err != nil {
 					return err
 				}
+				deferred = true
 			}
 			if err := keepRegistry(ctx, tx, e, now); err != nil {
 				return err
@@ -96,6 +97,12 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 	}
 	if queued > 0 {
 		s.notify()
+	}
+	if deferred {
+		select {
+		case s.fanOutWake <- struct{}{}:
+		default:
+		}
 	}
 	return out, nil
 }
@@ -178,16 +185,25 @@ type deliveryRowsOf struct {
 	now   time.Time
 	laned lanes
 	args  []any
+	// replayID is the replay the deliveries re-send events for (nil: none).
+	replayID *int64
 }
 
 func (s *Store) newDeliveries(tx *sql.Tx, subs *hookd.Subscriptions, now time.Time) *deliveryRowsOf {
 	return &deliveryRowsOf{s: s, tx: tx, subs: subs, now: now, laned: lanes{}, args: make([]any, 0, deliveryRows*deliveryCols)}
 }
 
+// add queues a delivery of e to webhookID with a new message id.
 func (d *deliveryRowsOf) add(ctx context.Context, webhookID int64, e *hookd.Event) error {
+	return d.addAs(ctx, webhookID, e, hookd.NewMessageID())
+}
+
+// addAs queues a delivery of e to webhookID with messageID (a replay's
+// keeps the event's first webhook-id).
+func (d *deliveryRowsOf) addAs(ctx context.Context, webhookID int64, e *hookd.Event, messageID string) error {
 	l, ordered := d.subs.Lane(webhookID, e)
 	due, lane := d.laned.join(webhookID, d.now, l, ordered)
-	d.args = append(d.args, webhookID, e.ID, hookd.NewMessageID(), due, ms(d.now), lane)
+	d.args = append(d.args, webhookID, e.ID, messageID, due, ms(d.now), lane, d.replayID)
 	if len(d.args) == cap(d.args) {
 		return d.flush(ctx)
 	}
@@ -249,7 +265,7 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 		now, laned := s.clock.Now(), lanes{}
 		l, ordered := hookd.Ordering(ordering.String).Lane(e)
 		due, lane := laned.join(webhookID, now, l, ordered)
-		if _, err = tx.ExecContext(ctx, deliveriesInsert[0], webhookID, e.ID, hookd.NewMessageID(), due, ms(now), lane); err != nil {
+		if _, err = tx.ExecContext(ctx, deliveriesInsert[0], webhookID, e.ID, hookd.NewMessageID(), due, ms(now), lane, nil); err != nil {
 			return err
 		}
 		_, err = s.promote(ctx, tx, laned, now)
@@ -271,21 +287,22 @@ const insertEventSQL = `INSERT INTO events (id, event, project_id, user_id, data
 // overhead of intake, and each size is prepared once (a statement of any
 // other size would be prepared at each publish). Each row takes
 // deliveryCols arguments: the webhook, the event, the message id, when it
-// is due (now, or hookd.LaneBlocked), now (created) and its lane.
+// is due (now, or hookd.LaneBlocked), now (created), its lane and its
+// replay.
 var deliveriesInsert = sizedVariants(8, deliveriesInsertOf, func(k int) int { return 1 << k })
 
-const deliveryRows, deliveryCols = 1 << 7, 6
+const deliveryRows, deliveryCols = 1 << 7, 7
 
 func deliveriesInsertOf(rows int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO deliveries (webhook_id, event_id, message_id, state, attempts, next_attempt_at, created_at, lane) VALUES `)
+	b.WriteString(`INSERT INTO deliveries (webhook_id, event_id, message_id, state, attempts, next_attempt_at, created_at, lane, replay_id) VALUES `)
 	for i := range rows {
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		// Plain ? rather than ?NNN: the driver looks each numbered
 		// parameter's name up in a list as long as the statement's.
-		b.WriteString("(?, ?, ?, 'pending', 0, ?, ?, ?)")
+		b.WriteString("(?, ?, ?, 'pending', 0, ?, ?, ?, ?)")
 	}
 	return b.String()
 }
@@ -300,14 +317,15 @@ func (s *Store) subscriptions(ctx context.Context, tx *sql.Tx) (*hookd.Subscript
 	if err := tx.QueryRowContext(ctx, `SELECT version, EXISTS (SELECT 1 FROM fan_outs) FROM subscriptions_version`).Scan(&version, &backlog); err != nil {
 		return nil, false, err
 	}
-	subs, err := s.subs.At(version, func() ([]*hookd.Webhook, error) { return subscribers(ctx, tx) })
+	subs, err := s.subs.At(version, func() ([]*hookd.Webhook, error) { return subscribers(ctx, tx, "disabled = 0") })
 	return subs, backlog, err
 }
 
-// subscribers returns the enabled webhooks with the fields that
-// hookd.Webhook.Matches reads, their users included.
-func subscribers(ctx context.Context, tx *sql.Tx) ([]*hookd.Webhook, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, trigger_events, project_id, ordering FROM webhooks WHERE disabled = 0`)
+// subscribers returns the webhooks that where selects, with the fields
+// that hookd.Webhook.Matches reads, their users included, their filters
+// and orderings.
+func subscribers(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]*hookd.Webhook, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, trigger_events, project_id, disabled, filter, ordering FROM webhooks WHERE `+where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -319,15 +337,16 @@ func subscribers(ctx context.Context, tx *sql.Tx) ([]*hookd.Webhook, error) {
 			w        hookd.Webhook
 			events   string
 			project  sql.NullString
+			filter   sql.NullString
 			ordering sql.NullString
 		)
-		if err := rows.Scan(&w.ID, &events, &project, &ordering); err != nil {
+		if err := rows.Scan(&w.ID, &events, &project, &w.Disabled, &filter, &ordering); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(events), &w.TriggerEvents); err != nil {
 			return nil, fmt.Errorf("webhook %d: trigger_events: %w", w.ID, err)
 		}
-		w.ProjectID, w.Ordering = stringPtr(project), hookd.Ordering(ordering.String)
+		w.ProjectID, w.Filter, w.Ordering = stringPtr(project), filter.String, hookd.Ordering(ordering.String)
 		hooks = append(hooks, &w)
 		byID[w.ID] = &w
 	}
@@ -337,7 +356,7 @@ func subscribers(ctx context.Context, tx *sql.Tx) ([]*hookd.Webhook, error) {
 	rows.Close()
 
 	users, err := tx.QueryContext(ctx, `SELECT u.webhook_id, u.user_id FROM webhook_users u
-		JOIN webhooks w ON w.id = u.webhook_id WHERE w.disabled = 0 ORDER BY u.id`)
+		JOIN webhooks ON webhooks.id = u.webhook_id WHERE `+where+` ORDER BY u.id`, args...)
 	if err != nil {
 		return nil, err
 	}

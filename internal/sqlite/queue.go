@@ -5,9 +5,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/hookd/hookd"
@@ -24,20 +24,32 @@ const (
 		FROM json_each(?2) g WHERE webhooks.id = g.value ->> 0`
 	claimEventsSQL = `SELECT ` + eventColumns + ` FROM events WHERE id IN (SELECT value FROM json_each(?))`
 
-	// settleSQL finishes, reschedules or fails a delivery that is still
-	// pending and leased to ?5 (any lease when ?5 is ''), and returns what
-	// the attempt's log entry needs; no row when the result is stale.
+	// settleSQL finishes, reschedules or fails the deliveries of a JSON
+	// array of [id, state, next_attempt_at, at, worker] that are still
+	// pending and leased to worker (any lease when it is ''), and returns
+	// what their log entries need; no row for a stale result. One
+	// statement for a whole batch: a statement a row cost about as much as
+	// the rest of recording.
 	settleSQL = `UPDATE deliveries
-		SET state = ?1, attempts = attempts + 1, next_attempt_at = ?2, leased_by = NULL, lease_until = NULL,
-		    last_attempt_at = ?3
-		WHERE id = ?4 AND state = 'pending' AND (?5 = '' OR leased_by = ?5)
-		RETURNING webhook_id, event_id, message_id, attempts, lane`
-	// logAttemptSQL logs an attempt with its event's name, and returns it.
+		SET state = r.value ->> 1, attempts = attempts + 1, next_attempt_at = r.value ->> 2,
+		    leased_by = NULL, lease_until = NULL, last_attempt_at = r.value ->> 3
+		FROM json_each(?1) r
+		WHERE deliveries.id = r.value ->> 0 AND deliveries.state = 'pending'
+		  AND (r.value ->> 4 = '' OR deliveries.leased_by = r.value ->> 4)
+		RETURNING deliveries.id, webhook_id, event_id, message_id, attempts, lane`
+	// logAttemptSQL logs the attempts of a JSON array of [delivery_id,
+	// webhook_id, event_id, message_id, attempt, success, http_status,
+	// duration_ns, error_class, error, request_headers, response_body,
+	// next_attempt_at, created_at], each with its event's name, and
+	// returns the names.
 	logAttemptSQL = `INSERT INTO attempts
 		(delivery_id, webhook_id, event_id, event, message_id, attempt, success, http_status, duration_ns,
 		 error_class, error, request_headers, response_body, next_attempt_at, created_at)
-		SELECT ?1, ?2, ?3, e.event, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14 FROM events e WHERE e.id = ?3
-		RETURNING event`
+		SELECT a.value ->> 0, a.value ->> 1, a.value ->> 2, e.event, a.value ->> 3, a.value ->> 4, a.value ->> 5,
+		       a.value ->> 6, a.value ->> 7, a.value ->> 8, a.value ->> 9, a.value ->> 10, a.value ->> 11,
+		       a.value ->> 12, a.value ->> 13
+		FROM json_each(?1) a JOIN events e ON e.id = a.value ->> 2
+		RETURNING delivery_id, event`
 	// healthSQL reads what Complete records about a webhook
 	// (hookd.Health and hookd.Circuit), writeHealthSQL writes it back.
 	healthSQL = `SELECT failing_since, last_success_at, last_run_at, last_run_success, last_run_status,
@@ -385,52 +397,38 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 		order := make([]int64, 0, 4)
 		now := s.clock.Now()
 		finished := lanes{}
-		var headers []byte
-		for _, r := range results {
-			at := hookd.Stamp(r.At, now)
-			state, next := r.DeliveryState(), sql.NullInt64{}
-			if state == hookd.StatePending {
-				next = nullMS(r.NextAttemptAt)
-			}
-			var (
-				webhookID, attempts int64
-				eventID, messageID  string
-				lane                sql.NullInt64
-			)
-			err := settle.QueryRowContext(ctx, string(state), next, ms(at), r.DeliveryID, r.Worker).
-				Scan(&webhookID, &eventID, &messageID, &attempts, &lane)
-			if errors.Is(err, sql.ErrNoRows) {
-				continue
-			}
+		// A batch may hold two results for one delivery (a stale worker's
+		// and the one holding its lease now): each round settles one result
+		// a delivery, as one statement a result would in turn.
+		for rest := results; len(rest) > 0; {
+			var round []hookd.AttemptResult
+			round, rest = oneResultEach(rest)
+			settled, err := settleRound(ctx, settle, round, now)
 			if err != nil {
 				return err
 			}
-			if state != hookd.StatePending {
-				finished.add(webhookID, lane)
-			}
-			attempt := int64(r.Attempt)
-			if attempt <= 0 {
-				attempt = attempts // counted by settle already
-			}
-			headers = hookd.AppendHeadersJSON(headers[:0], r.RequestHeaders)
-			var event string
-			err = logAttempt.QueryRowContext(ctx, r.DeliveryID, webhookID, eventID, messageID, attempt,
-				r.Success, r.HTTPStatus, int64(r.Duration), r.ErrorClass, r.Error, string(headers), r.ResponseBody,
-				next, ms(at)).Scan(&event)
-			if errors.Is(err, sql.ErrNoRows) {
-				continue // no event row: the foreign key keeps this from happening
-			}
+			events, err := logRound(ctx, logAttempt, round, settled, now)
 			if err != nil {
 				return err
 			}
-			if runs[webhookID] == nil {
-				order = append(order, webhookID)
+			for _, r := range round {
+				d, ok := settled[r.DeliveryID]
+				event, logged := events[r.DeliveryID]
+				if !ok || !logged {
+					continue // stale, or no event row: the foreign key keeps this from happening
+				}
+				if r.DeliveryState() != hookd.StatePending {
+					finished.add(d.webhookID, d.lane)
+				}
+				if runs[d.webhookID] == nil {
+					order = append(order, d.webhookID)
+				}
+				runs[d.webhookID] = append(runs[d.webhookID], hookd.RecordedRun{
+					Run:        hookd.Run{At: hookd.Stamp(r.At, now), Success: r.Success, HTTPStatus: r.HTTPStatus, Duration: r.Duration, Event: event},
+					Disable:    r.DisableWebhook,
+					ErrorClass: r.ErrorClass,
+				})
 			}
-			runs[webhookID] = append(runs[webhookID], hookd.RecordedRun{
-				Run:        hookd.Run{At: at, Success: r.Success, HTTPStatus: r.HTTPStatus, Duration: r.Duration, Event: event},
-				Disable:    r.DisableWebhook,
-				ErrorClass: r.ErrorClass,
-			})
 		}
 		var err error
 		if promoted, err = s.promote(ctx, tx, finished, now); err != nil {
@@ -456,6 +454,155 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 		}
 	}
 	return err
+}
+
+// settledDelivery is what settling a delivery returns for its log entry.
+type settledDelivery struct {
+	webhookID, attempts int64
+	eventID, messageID  string
+	lane                sql.NullInt64
+}
+
+// oneResultEach splits results into those whose delivery they are the
+// first of, in order, and the rest.
+func oneResultEach(results []hookd.AttemptResult) (round, rest []hookd.AttemptResult) {
+	seen := make(map[int64]bool, len(results))
+	for _, r := range results {
+		if seen[r.DeliveryID] {
+			rest = append(rest, r)
+			continue
+		}
+		seen[r.DeliveryID] = true
+		round = append(round, r)
+	}
+	return round, rest
+}
+
+// settleRound settles the deliveries of round (settleSQL), one result
+// each, and returns those it settled by id.
+func settleRound(ctx context.Context, settle *sql.Stmt, round []hookd.AttemptResult, now time.Time) (map[int64]settledDelivery, error) {
+	arg := []byte{'['}
+	for i, r := range round {
+		if i > 0 {
+			arg = append(arg, ',')
+		}
+		state, next := r.DeliveryState(), sql.NullInt64{}
+		if state == hookd.StatePending {
+			next = nullMS(r.NextAttemptAt)
+		}
+		arg = append(arg, '[')
+		arg = strconv.AppendInt(arg, r.DeliveryID, 10)
+		arg = append(arg, ',')
+		arg = hookd.AppendJSONString(arg, string(state))
+		arg = append(arg, ',')
+		arg = appendNullInt(arg, next)
+		arg = append(arg, ',')
+		arg = strconv.AppendInt(arg, ms(hookd.Stamp(r.At, now)), 10)
+		arg = append(arg, ',')
+		arg = hookd.AppendJSONString(arg, r.Worker)
+		arg = append(arg, ']')
+	}
+	arg = append(arg, ']')
+	rows, err := settle.QueryContext(ctx, string(arg))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	settled := make(map[int64]settledDelivery, len(round))
+	for rows.Next() {
+		var id int64
+		var d settledDelivery
+		if err := rows.Scan(&id, &d.webhookID, &d.eventID, &d.messageID, &d.attempts, &d.lane); err != nil {
+			return nil, err
+		}
+		settled[id] = d
+	}
+	return settled, rows.Err()
+}
+
+// logRound logs the attempts of round whose delivery it settled
+// (logAttemptSQL) and returns their events' names by delivery id.
+func logRound(ctx context.Context, logAttempt *sql.Stmt, round []hookd.AttemptResult, settled map[int64]settledDelivery, now time.Time) (map[int64]string, error) {
+	events := make(map[int64]string, len(settled))
+	if len(settled) == 0 {
+		return events, nil
+	}
+	arg := []byte{'['}
+	first := true
+	for _, r := range round {
+		d, ok := settled[r.DeliveryID]
+		if !ok {
+			continue
+		}
+		if !first {
+			arg = append(arg, ',')
+		}
+		first = false
+		attempt := int64(r.Attempt)
+		if attempt <= 0 {
+			attempt = d.attempts // counted by settle already
+		}
+		next := sql.NullInt64{}
+		if r.DeliveryState() == hookd.StatePending {
+			next = nullMS(r.NextAttemptAt)
+		}
+		arg = append(arg, '[')
+		for i, n := range []int64{r.DeliveryID, d.webhookID} {
+			if i > 0 {
+				arg = append(arg, ',')
+			}
+			arg = strconv.AppendInt(arg, n, 10)
+		}
+		for _, str := range []string{d.eventID, d.messageID} {
+			arg = append(arg, ',')
+			arg = hookd.AppendJSONString(arg, str)
+		}
+		arg = append(arg, ',')
+		arg = strconv.AppendInt(arg, attempt, 10)
+		arg = append(arg, ',')
+		arg = strconv.AppendBool(arg, r.Success)
+		for _, n := range []int64{int64(r.HTTPStatus), int64(r.Duration)} {
+			arg = append(arg, ',')
+			arg = strconv.AppendInt(arg, n, 10)
+		}
+		for _, str := range []string{r.ErrorClass, r.Error} {
+			arg = append(arg, ',')
+			arg = hookd.AppendJSONString(arg, str)
+		}
+		// The headers: a JSON string holding their JSON object.
+		arg = append(arg, ',')
+		arg = hookd.AppendJSONString(arg, string(hookd.AppendHeadersJSON(nil, r.RequestHeaders)))
+		arg = append(arg, ',')
+		arg = hookd.AppendJSONString(arg, r.ResponseBody)
+		arg = append(arg, ',')
+		arg = appendNullInt(arg, next)
+		arg = append(arg, ',')
+		arg = strconv.AppendInt(arg, ms(hookd.Stamp(r.At, now)), 10)
+		arg = append(arg, ']')
+	}
+	arg = append(arg, ']')
+	rows, err := logAttempt.QueryContext(ctx, string(arg))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var event string
+		if err := rows.Scan(&id, &event); err != nil {
+			return nil, err
+		}
+		events[id] = event
+	}
+	return events, rows.Err()
+}
+
+// appendNullInt appends n as a JSON number, or null.
+func appendNullInt(dst []byte, n sql.NullInt64) []byte {
+	if !n.Valid {
+		return append(dst, "null"...)
+	}
+	return strconv.AppendInt(dst, n.Int64, 10)
 }
 
 // recordHealth reads webhook id's health and circuit, records runs in them
@@ -505,30 +652,40 @@ func (s *Store) recordHealth(ctx context.Context, tx *sql.Tx, id int64, runs []h
 // an ordered lane go back into their lane, blocked: due when their turn
 // comes, by id.
 func (s *Store) Requeue(ctx context.Context, webhookID int64, from, to time.Time) (int, error) {
+	return s.requeue(ctx, webhookID, from, to)
+}
+
+// requeue is Requeue for webhookID, or for every webhook when it is 0.
+func (s *Store) requeue(ctx context.Context, webhookID int64, from, to time.Time) (int, error) {
 	now := s.clock.Now()
 	var n int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := webhookExists(ctx, tx, webhookID); err != nil {
-			return err
+		if webhookID != 0 {
+			if err := webhookExists(ctx, tx, webhookID); err != nil {
+				return err
+			}
+		}
+		// The webhook's own index (deliveries_webhook), or for all of them
+		// the finished deliveries' (deliveries_finished).
+		scope, args := "", []any{ms(now), ms(hookd.LaneBlocked), ms(from), ms(to)}
+		if webhookID != 0 {
+			scope, args = "webhook_id = ?5 AND ", append(args, webhookID)
 		}
 		rows, err := tx.QueryContext(ctx, `UPDATE deliveries
 			SET state = 'pending', next_attempt_at = CASE WHEN lane IS NULL THEN ?1 ELSE ?2 END,
 			    leased_by = NULL, lease_until = NULL
-			WHERE webhook_id = ?3 AND state = 'failed' AND last_attempt_at >= ?4 AND last_attempt_at < ?5
+			WHERE `+scope+`state = 'failed' AND last_attempt_at >= ?3 AND last_attempt_at < ?4
 			  AND EXISTS (SELECT 1 FROM events e WHERE e.id = event_id AND e.erased_at IS NULL)
-			RETURNING lane`,
-			ms(now), ms(hookd.LaneBlocked), webhookID, ms(from), ms(to))
-		if err != nil {
-			return err
-		}
+			RETURNING webhook_id, lane`, args...)
 		requeued := lanes{}
 		for rows.Next() {
+			var webhook int64
 			var lane sql.NullInt64
-			if err := rows.Scan(&lane); err != nil {
+			if err := rows.Scan(&webhook, &lane); err != nil {
 				rows.Close()
 				return err
 			}
-			requeued.add(webhookID, lane)
+			requeued.add(webhook, lane)
 			n++
 		}
 		if err := rows.Close(); err != nil {

@@ -13,15 +13,16 @@ func (s *Store) Settings(ctx context.Context, webhookID int64) (hookd.WebhookSet
 	var (
 		inFlight  sql.NullInt64
 		perSecond sql.NullFloat64
+		filter    sql.NullString
 		ordering  sql.NullString
 	)
-	err := s.r.QueryRowContext(ctx, `SELECT max_in_flight, max_per_second, ordering FROM webhooks WHERE id = ?`,
-		webhookID).Scan(&inFlight, &perSecond, &ordering)
+	err := s.r.QueryRowContext(ctx, `SELECT max_in_flight, max_per_second, filter, ordering FROM webhooks WHERE id = ?`,
+		webhookID).Scan(&inFlight, &perSecond, &filter, &ordering)
 	if err != nil {
 		return hookd.WebhookSettings{}, mapErr(notFound(err))
 	}
 	return hookd.WebhookSettings{MaxInFlight: int(inFlight.Int64), MaxPerSecond: perSecond.Float64,
-		Ordering: hookd.Ordering(ordering.String)}, nil
+		Filter: filter.String, Ordering: hookd.Ordering(ordering.String)}, nil
 }
 
 // UpdateSettings replaces the webhook's own settings; a default (zero) is
@@ -30,7 +31,8 @@ func (s *Store) Settings(ctx context.Context, webhookID int64) (hookd.WebhookSet
 func (s *Store) UpdateSettings(ctx context.Context, webhookID int64, set hookd.WebhookSettings) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE webhooks SET max_in_flight = NULLIF(?, 0), max_per_second = NULLIF(?, 0),
-			ordering = NULLIF(?, '') WHERE id = ?`, set.MaxInFlight, set.MaxPerSecond, string(set.Ordering), webhookID)
+			filter = NULLIF(?, ''), ordering = NULLIF(?, '') WHERE id = ?`,
+			set.MaxInFlight, set.MaxPerSecond, set.Filter, string(set.Ordering), webhookID)
 		if err != nil {
 			return err
 		}

@@ -37,8 +37,11 @@ type Store struct {
 	w *sql.DB // one connection: every write and every read-modify-write
 	r *sql.DB // read-only pool for plain reads
 
-	wake  chan struct{}
-	alarm alarm.Alarm // rings wake when a webhook held back by a claim may be served
+	wake chan struct{}
+	// fanOutWake tells FanOutWakeup of publishes that left deliveries to
+	// FanOut
+	fanOutWake chan struct{}
+	alarm      alarm.Alarm // rings wake when a webhook held back by a claim may be served
 
 	// stmts holds the hot path's statements, prepared once on the writer's
 	// connection at Open and read-only after (prepared).
@@ -76,7 +79,7 @@ func Open(ctx context.Context, path string, opts ...storeopt.Option) (*Store, er
 		return nil, fmt.Errorf("sqlite: %q: the path must not contain '?'", path)
 	}
 	o := storeopt.New(opts)
-	s := &Store{wake: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{},
+	s := &Store{wake: make(chan struct{}, 1), fanOutWake: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{},
 		clock: o.Clock, observe: o.ObserveQuery, circuit: o.Circuit, observeCircuit: o.ObserveCircuit, fanOutChunk: o.FanOutChunk}
 	common := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=1&_synchronous=NORMAL", busyTimeout.Milliseconds())
 
@@ -154,6 +157,10 @@ func (s *Store) Close() error {
 // workers need not poll often. The channel holds one value: wakeups that
 // arrive while one is pending merge into it.
 func (s *Store) Wakeup() <-chan struct{} { return s.wake }
+
+// FanOutWakeup delivers a value when a publish has left deliveries to
+// FanOut.
+func (s *Store) FanOutWakeup() <-chan struct{} { return s.fanOutWake }
 
 func (s *Store) notify() {
 	select {

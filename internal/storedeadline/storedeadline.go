@@ -75,6 +75,8 @@ func (d *Store) CheckWrite(ctx context.Context) error {
 func (d *Store) Close() error            { return d.s.Close() }
 func (d *Store) Wakeup() <-chan struct{} { return d.s.Wakeup() }
 
+func (d *Store) FanOutWakeup() <-chan struct{} { return d.s.FanOutWakeup() }
+
 // TryLead asks the store's own election, or grants the lead when the store
 // has none (one process on its database).
 func (d *Store) TryLead(ctx context.Context, name string) (func(), bool, error) {
@@ -222,6 +224,44 @@ func (d *Store) Log(ctx context.Context, webhookID int64, success bool, page, pe
 
 func (d *Store) Requeue(ctx context.Context, webhookID int64, from, to time.Time) (int, error) {
 	return call1(ctx, d.timeout, func(ctx context.Context) (int, error) { return d.s.Requeue(ctx, webhookID, from, to) })
+}
+
+func (d *Store) RequeueFailed(ctx context.Context, from, to time.Time) (int, error) {
+	return call1(ctx, d.maintenance(), func(ctx context.Context) (int, error) { return d.s.RequeueFailed(ctx, from, to) })
+}
+
+func (d *Store) CreateReplay(ctx context.Context, r *hookd.Replay) error {
+	return call(ctx, d.timeout, func(ctx context.Context) error { return d.s.CreateReplay(ctx, r) })
+}
+
+func (d *Store) Replay(ctx context.Context, webhookID, id int64) (*hookd.Replay, error) {
+	return call1(ctx, d.timeout, func(ctx context.Context) (*hookd.Replay, error) { return d.s.Replay(ctx, webhookID, id) })
+}
+
+func (d *Store) ListReplays(ctx context.Context, webhookID int64, limit int) ([]*hookd.Replay, error) {
+	return call1(ctx, d.timeout, func(ctx context.Context) ([]*hookd.Replay, error) {
+		return d.s.ListReplays(ctx, webhookID, limit)
+	})
+}
+
+func (d *Store) CancelReplay(ctx context.Context, webhookID, id int64) (*hookd.Replay, error) {
+	return call1(ctx, d.timeout, func(ctx context.Context) (*hookd.Replay, error) { return d.s.CancelReplay(ctx, webhookID, id) })
+}
+
+func (d *Store) RunningReplays(ctx context.Context) ([]int64, error) {
+	return call1(ctx, d.timeout, d.s.RunningReplays)
+}
+
+func (d *Store) ReplayChunk(ctx context.Context, id int64) (*hookd.Replay, bool, error) {
+	var (
+		r        *hookd.Replay
+		advanced bool
+	)
+	err := call(ctx, d.timeout, func(ctx context.Context) (err error) {
+		r, advanced, err = d.s.ReplayChunk(ctx, id)
+		return err
+	})
+	return r, advanced, err
 }
 
 func (d *Store) Prune(ctx context.Context, before time.Time) (int64, error) {

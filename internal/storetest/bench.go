@@ -134,3 +134,21 @@ func BenchmarkClaimComplete(b *testing.B, stores ...hookd.Store) {
 	wg.Wait()
 	b.ReportMetric(float64(done.Load())/b.Elapsed().Seconds(), "deliveries/s")
 }
+
+// BenchmarkPublishFiltered is BenchmarkPublishEvents with 1,000 more
+// webhooks subscribed to the events, each with a payload filter that reads
+// data and that no event passes: the cost of matching them.
+func BenchmarkPublishFiltered(b *testing.B, s hookd.Store) {
+	ctx := context.Background()
+	for i := range 1000 {
+		w := &hookd.Webhook{Name: fmt.Sprint("f", i), HTTPURL: "http://x", HTTPMethod: "POST", TriggerEvents: []string{"ASSET_ADDED"}}
+		if err := s.CreateWebhook(ctx, w, ""); err != nil {
+			b.Fatal(err)
+		}
+		filter := fmt.Sprintf(`has(data.asset) && data.asset.id == %d`, -i)
+		if err := s.UpdateSettings(ctx, w.ID, hookd.WebhookSettings{Filter: filter}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	BenchmarkPublishEvents(b, s)
+}

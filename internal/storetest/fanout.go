@@ -34,6 +34,9 @@ func FanOut(t *testing.T, a, b hookd.Store) {
 	// lane as a publish's do.
 	ordered := wide[len(wide)-1]
 	must(t, a.UpdateSettings(ctx(t), ordered.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}), "UpdateSettings ordering")
+	// Another filters on the payload: FanOut matches with the filters too.
+	filtered := wide[0]
+	must(t, a.UpdateSettings(ctx(t), filtered.ID, hookd.WebhookSettings{Filter: `data.n > 2.0`}), "UpdateSettings filter")
 
 	// Within the chunk, a publish creates its deliveries itself.
 	res := publish(t, a, newEvent(assetRemoved, nil, nil), newEvent(assetRemoved, nil, nil))
@@ -47,14 +50,25 @@ func FanOut(t *testing.T, a, b hookd.Store) {
 	// the deliveries it will have, and none is created yet; while it waits,
 	// later events wait behind it, even small ones.
 	first, second, small := newEvent(assetAdded, nil, nil), newEvent(assetAdded, nil, nil), newEvent(assetRemoved, nil, nil)
+	second.Data = []byte(`{"n": 3}`) // the filtered webhook's only event
+	woken := func() bool {
+		select {
+		case <-a.FanOutWakeup():
+			return true
+		default:
+			return false
+		}
+	}
+	equal(t, "FanOutWakeup after publishes within the chunk", woken(), false)
 	res = publish(t, a, first)
-	equal(t, "wide event: deliveries", res[0].Deliveries, 25)
+	equal(t, "wide event: deliveries", res[0].Deliveries, 24)
+	equal(t, "FanOutWakeup after a publish left deliveries to FanOut", woken(), true)
 	res = publish(t, a, second, small)
 	equal(t, "behind it: deliveries", res[0].Deliveries+res[1].Deliveries, 26)
 	equal(t, "nothing created by the publishes", queued(), 2)
 	again := publish(t, a, &hookd.Event{ID: first.ID, Event: first.Event, Data: first.Data})
 	equal(t, "repeat: duplicate", again[0].Duplicate, true)
-	equal(t, "repeat: deliveries", again[0].Deliveries, 25)
+	equal(t, "repeat: deliveries", again[0].Deliveries, 24)
 
 	// Each call creates at most a chunk, whichever process makes it.
 	total, calls := 2, 0
@@ -73,7 +87,7 @@ func FanOut(t *testing.T, a, b hookd.Store) {
 			t.Fatal("FanOut still has work after 20 calls")
 		}
 	}
-	equal(t, "deliveries once fanned out", total, 2+25+25+1)
+	equal(t, "deliveries once fanned out", total, 2+24+25+1)
 	claimable := total - 1 // the ordered webhook's second waits for its first
 
 	// Once each, and each webhook's in the order its events were accepted.
@@ -84,9 +98,10 @@ func FanOut(t *testing.T, a, b hookd.Store) {
 	for _, d := range ds {
 		seen[d.WebhookID] = append(seen[d.WebhookID], d.Event.ID)
 	}
-	for _, w := range wide[:len(wide)-1] {
+	for _, w := range wide[1 : len(wide)-1] {
 		deepEqual(t, "events of a wide webhook, in order", seen[w.ID], []string{first.ID, second.ID})
 	}
+	deepEqual(t, "the filtered webhook's events", seen[filtered.ID], []string{second.ID})
 	deepEqual(t, "the ordered webhook's lane: its head only", seen[ordered.ID], []string{first.ID})
 	equal(t, "deliveries claimed", len(ds), claimable)
 	equal(t, "the narrow webhook's deliveries", len(seen[narrow.ID]), 3)

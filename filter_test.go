@@ -1,0 +1,216 @@
+package hookd
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// filterEvents are the events of the filter table: each case says which of
+// them (by index) its filter accepts.
+func filterEvents() []*Event {
+	p, q := "P1", "P2"
+	u7, u8 := int64(7), int64(8)
+	return []*Event{
+		0: {Event: "ASSET_ADDED", ProjectID: &p, UserID: &u7, Data: json.RawMessage(`{"kind":"video","size":10,"tags":["a","b"],"meta":{"ok":true}}`)},
+		1: {Event: "ASSET_ADDED", ProjectID: &q, UserID: &u8, Data: json.RawMessage(`{"kind":"image","size":2.5}`)},
+		2: {Event: "ASSET_DELETED", Data: json.RawMessage(`{}`)},
+		3: {Event: "ASSET_DELETED", ProjectID: &p, Data: json.RawMessage(`{"kind":"video","size":"big","meta":{"ok":false}}`)},
+	}
+}
+
+func TestFilterMatches(t *testing.T) {
+	for _, c := range []struct {
+		filter string
+		want   []int
+	}{
+		{`true`, []int{0, 1, 2, 3}},
+		{`false`, nil},
+		{`event == "ASSET_ADDED"`, []int{0, 1}},
+		{`event.startsWith("ASSET_D")`, []int{2, 3}},
+		{`project_id == "P1"`, []int{0, 3}},
+		{`project_id == null`, []int{2}},
+		{`project_id != null && project_id != "P2"`, []int{0, 3}},
+		{`user_id == 7`, []int{0}},
+		{`user_id == null`, []int{2, 3}},
+		{`user_id > 7`, []int{1}},
+		{`data.kind == "video"`, []int{0, 3}},
+		// A missing key is an error: the event does not pass...
+		{`data.kind != "video"`, []int{1}},
+		// ...unless the filter asks has() first.
+		{`!has(data.kind) || data.kind != "video"`, []int{1, 2}},
+		{`data.size > 5`, []int{0}},   // a double against an int; "big" is an error
+		{`data.size == 10`, []int{0}}, // data's 10 is the double 10.0
+		{`data.size < 3.0`, []int{1}},
+		{`"b" in data.tags`, []int{0}},
+		{`has(data.tags) && data.tags.exists(t, t == "a")`, []int{0}},
+		{`data.meta.ok`, []int{0}}, // dyn: a bool when evaluated
+		{`has(data.meta) && !data.meta.ok`, []int{3}},
+		{`data.kind`, nil}, // a string is not a bool: no event passes
+		{`size(data) == 0`, []int{2}},
+		{`event in ["ASSET_DELETED"] && (project_id == "P1" || user_id == 8)`, []int{3}},
+	} {
+		f, err := CompileFilter(c.filter)
+		if err != nil {
+			t.Errorf("CompileFilter(%q): %v", c.filter, err)
+			continue
+		}
+		var got []int
+		for i, e := range filterEvents() {
+			if f.Accepts(NewFilterInput(e)) {
+				got = append(got, i)
+			}
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s accepts events %v, want %v", c.filter, got, c.want)
+		}
+	}
+}
+
+func TestFilterRefused(t *testing.T) {
+	for _, c := range []struct {
+		filter       string
+		line, column int
+		message      string
+	}{
+		{`event ==`, 1, 9, "Syntax error"},
+		{`evnt == "A"`, 1, 1, "undeclared reference to 'evnt'"},
+		{"event == \"A\" &&\n  user_id == \"x\"", 2, 11, "found no matching overload for '_==_'"},
+		{`event`, 1, 1, "the filter is of type string: it must be a bool"},
+		{`data.size + 1`, 1, 1, "it must be a bool"},
+		{strings.Repeat("(", 100) + "true" + strings.Repeat(")", 100), 0, 0, "recursion limit exceeded"},
+		{"event == '" + strings.Repeat("x", MaxFilterLength) + "'", 0, 0, fmt.Sprintf("the limit is %d", MaxFilterLength)},
+		{"event == '\xff'", 0, 0, "not valid UTF-8"},
+	} {
+		_, err := CompileFilter(c.filter)
+		var fe *FilterError
+		if !errors.As(err, &fe) || !errors.Is(err, ErrInvalidFilter) {
+			t.Errorf("CompileFilter(%.40q) = %v, want a *FilterError", c.filter, err)
+			continue
+		}
+		if fe.Line != c.line || (c.column > 0 && fe.Column != c.column) || !strings.Contains(fe.Message, c.message) {
+			t.Errorf("CompileFilter(%.40q) = %q at %d:%d, want %q at %d:%d", c.filter, fe.Message, fe.Line, fe.Column, c.message, c.line, c.column)
+		}
+	}
+}
+
+// TestFilterCostLimit runs filters that would take very long: CEL's cost
+// tracking stops them, and the event does not pass.
+func TestFilterCostLimit(t *testing.T) {
+	list := "[" + strings.TrimSuffix(strings.Repeat("1,", 100), ",") + "]"
+	e := &Event{Event: "ASSET_ADDED", Data: json.RawMessage(`{"items":` + list + `,"pad":"` + strings.Repeat("x", 1<<20) + `"}`)}
+	for _, source := range []string{
+		// Strings of 200 MB in all from 1 MB of data.
+		strings.Repeat("data.pad + ", 20) + `"" == ""`,
+		// 100^3 iterations from a short literal.
+		list + `.all(a, ` + list + `.all(b, ` + list + `.all(c, a + b + c > 0)))`,
+		// The same over the event's own data.
+		`data.items.all(a, data.items.all(b, data.items.all(c, a + b + c > 0)))`,
+	} {
+		f, err := CompileFilter(source)
+		if err != nil {
+			t.Fatalf("CompileFilter: %v", err)
+		}
+		if !f.tracked {
+			t.Errorf("%.50s...: not tracked", source)
+		}
+		ok, err := f.Eval(NewFilterInput(e))
+		if ok || err == nil || !strings.Contains(err.Error(), "cost limit exceeded") {
+			t.Errorf("%.50s... = %v, %v; want stopped by the cost limit", source, ok, err)
+		}
+	}
+	// A filter within the limit over the same data passes.
+	f, _ := CompileFilter(`data.items.all(a, a == 1)`)
+	if !f.Accepts(NewFilterInput(e)) {
+		t.Error("a filter within the cost limit was stopped")
+	}
+	// Comparisons of fields cannot run away: they run untracked.
+	for _, source := range []string{`data.pad == "x" && event == "A"`, `has(data.items) && user_id != null || project_id == "P"`} {
+		if f, _ := CompileFilter(source); f.tracked {
+			t.Errorf("%s is tracked", source)
+		}
+	}
+}
+
+// TestFilterParsesDataOnce: filters that do not read data leave it
+// unparsed, and those that do share one parse.
+func TestFilterParsesDataOnce(t *testing.T) {
+	e := &Event{Event: "A", Data: json.RawMessage(`{"n":1}`)}
+	in := NewFilterInput(e)
+	f, _ := CompileFilter(`event == "A"`)
+	if !f.Accepts(in) || in.parsed {
+		t.Fatal("a filter that does not read data parsed it")
+	}
+	// Data Go cannot read fails the filters that read it.
+	huge := NewFilterInput(&Event{Event: "A", Data: json.RawMessage(`{"n":1e400}`)})
+	if h, _ := CompileFilter(`!has(data.x)`); h.Accepts(huge) || !f.Accepts(huge) {
+		t.Error("unreadable data passed a filter that reads it, or failed one that does not")
+	}
+	g, _ := CompileFilter(`data.n == 1`)
+	if !g.Accepts(in) || !in.parsed {
+		t.Fatal("data was not parsed")
+	}
+	e.Data = json.RawMessage(`{"n":2}`) // not read again
+	if !g.Accepts(in) {
+		t.Error("data was parsed twice")
+	}
+}
+
+func TestSubscriptionsMatchFilters(t *testing.T) {
+	events := filterEvents()
+	hooks := []*Webhook{
+		{ID: 1, TriggerEvents: []string{"ASSET_ADDED", "ASSET_DELETED"}},
+		{ID: 2, TriggerEvents: []string{"ASSET_ADDED", "ASSET_DELETED"}, Filter: `data.kind == "video"`},
+		{ID: 3, TriggerEvents: []string{"ASSET_ADDED"}, Filter: `user_id == 8`},
+		{ID: 4, TriggerEvents: []string{"ASSET_DELETED"}, Disabled: true, Filter: `true`},
+		{ID: 5, TriggerEvents: []string{"ASSET_DELETED"}, Filter: `not a filter`}, // accepts nothing
+	}
+	subs := NewSubscriptions(hooks)
+	want := [][]int64{{1, 2}, {1, 3}, {1}, {1, 2}}
+	for i, e := range events {
+		if got := subs.Match(e); !slices.Equal(got, want[i]) {
+			t.Errorf("event %d: Match = %v, want %v", i, got, want[i])
+		}
+	}
+}
+
+// TestSubscriptionCacheCompilesOnce: building the index again reuses the
+// filters it compiled.
+func TestSubscriptionCacheCompilesOnce(t *testing.T) {
+	var c SubscriptionCache
+	hooks := []*Webhook{{ID: 1, TriggerEvents: []string{"A"}, Filter: `event == "A"`}}
+	load := func() ([]*Webhook, error) { return hooks, nil }
+	c.At(1, load)
+	first := c.filters[`event == "A"`]
+	c.At(2, load)
+	if f := c.filters[`event == "A"`]; f == nil || f != first {
+		t.Error("the filter was compiled again")
+	}
+	if c.Filter(`event == "A"`) != first {
+		t.Error("Filter compiled a filter of the index again")
+	}
+	hooks = []*Webhook{{ID: 1, TriggerEvents: []string{"A"}}}
+	c.At(3, load)
+	if len(c.filters) != 0 {
+		t.Error("a filter no longer used was kept")
+	}
+}
+
+// BenchmarkMatchFilters matches an event against 1,000 webhooks subscribed
+// to it, each with a filter that reads data.
+func BenchmarkMatchFilters(b *testing.B) {
+	var hooks []*Webhook
+	for i := range 1000 {
+		hooks = append(hooks, &Webhook{ID: int64(i + 1), TriggerEvents: []string{"ASSET_ADDED"}, Filter: fmt.Sprintf(`data.size > %d`, i)})
+	}
+	index := NewSubscriptions(hooks)
+	e := &Event{Event: "ASSET_ADDED", Data: json.RawMessage(`{"size":500,"kind":"video"}`)}
+	for b.Loop() {
+		if n := len(index.Match(e)); n != 500 {
+			b.Fatalf("%d matches, want 500", n)
+		}
+	}
+}
