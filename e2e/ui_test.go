@@ -345,6 +345,22 @@ func TestUIEndToEnd(t *testing.T) {
 	if st, err := admin.Settings(context.Background(), down.ID); err != nil || st.Ordering == nil || *st.Ordering != "data.order_id" {
 		t.Errorf("the saved ordering: %+v, %v", st, err)
 	}
+	// A payload filter: CEL's refusal, with its position, under the field;
+	// then a good one, shown as saved.
+	b.typeInto("textarea[name=filter]", `evnt == "A"`)
+	b.click("Save settings", `//button[normalize-space()='Save settings']`)
+	b.click("Save settings in the dialog", `//dialog//button[normalize-space()='Save settings']`)
+	b.waitText("the filter error next to the field", "[data-setting=filter] .field-error",
+		"Not a valid filter: line 1, column 1: undeclared reference to 'evnt'")
+	b.eval(`document.querySelector('textarea[name=filter]').value = ''`)
+	b.typeInto("textarea[name=filter]", `has(data.order_id) && event != "USER_ADDED"`)
+	b.click("Save settings", `//button[normalize-space()='Save settings']`)
+	b.click("Save settings in the dialog", `//dialog//button[normalize-space()='Save settings']`)
+	b.waitText("the saved notice", "#notices", "Delivery settings saved.")
+	b.waitText("the filter", "#sec-settings ~ .summary code", `has(data.order_id) && event != "USER_ADDED"`)
+	if st, err := admin.Settings(context.Background(), down.ID); err != nil || st.Filter == nil || *st.Filter != `has(data.order_id) && event != "USER_ADDED"` {
+		t.Errorf("the saved filter: %+v, %v", st, err)
+	}
 	b.screenshotOf("settings.png", "section[aria-labelledby=sec-settings]")
 	b.checkPage("the settings with an ordering")
 
@@ -394,6 +410,21 @@ func TestUIEndToEnd(t *testing.T) {
 	b.waitText("the hour chart", "#main .chart figcaption", fmt.Sprintf("Delivered: %d", 3+h.opsHits.Load()))
 	b.screenshot("overview.png")
 	b.checkPage("the overview")
+
+	// After an incident: retry every webhook's failed deliveries, after a
+	// confirmation; a range hookd refuses is shown next to its field.
+	b.eval(`document.querySelector('#main input[name=since]').value = ''`)
+	b.click("Retry failed deliveries", `//button[normalize-space()='Retry failed deliveries…']`)
+	b.click("Retry them all", `//dialog//button[normalize-space()='Retry them all']`)
+	b.waitText("the missing since", "#sec-retry-failed ~ form .field-error", "Missing parameter since")
+	b.eval(`document.querySelector('#main input[name=since]').value = new Date(Date.now() - 3600e3 - new Date().getTimezoneOffset() * 60e3).toISOString().slice(0, 19)`)
+	b.click("Retry failed deliveries", `//button[normalize-space()='Retry failed deliveries…']`)
+	b.waitText("the confirmation", "dialog", "Retry the failed deliveries of every webhook?")
+	b.click("Cancel", `//dialog//button[normalize-space()='Cancel']`)
+	b.waitGone("the dialog", "dialog")
+	b.click("Retry failed deliveries", `//button[normalize-space()='Retry failed deliveries…']`)
+	b.click("Retry them all", `//dialog//button[normalize-space()='Retry them all']`)
+	b.waitText("the retried deliveries", "#notices", "Re-queued")
 	// Its figures lead to the webhooks they count.
 	b.click("the failing webhooks", `//div[@class='figure figure-alert'][dt='Webhooks failing']//a`)
 	b.waitText("the failing webhooks", ".list-status", "1 webhook ·")
@@ -403,6 +434,7 @@ func TestUIEndToEnd(t *testing.T) {
 	}
 
 	b.eraseData(h, okID, published.ID)
+	replayed := b.replay(h, okID)
 
 	// A thousand webhooks, one with the longest name, page and search.
 	longID := h.addBulk(t)
@@ -502,8 +534,8 @@ func TestUIEndToEnd(t *testing.T) {
 	b.setViewport(viewportWidth, viewportHeight)
 
 	// Every request reached a receiver as it should.
-	if n := h.okHits.Load(); n != 2 {
-		t.Errorf("the OK receiver got %d requests, want 2 (event and test event)", n)
+	if n := h.okHits.Load(); n != 2+int32(replayed) {
+		t.Errorf("the OK receiver got %d requests, want %d (event, test event and the replayed ones)", n, 2+replayed)
 	}
 	if n := h.failHits.Load(); n != 3 {
 		t.Errorf("the flaky receiver got %d requests, want 3 (two failed attempts and the retry)", n)
@@ -650,8 +682,68 @@ func (b *browser) eraseData(h *hookdUnderTest, okID int64, eventID string) {
 	b.waitText("the erased payload", ".delivery-extra pre.payload", "{}")
 }
 
+// replay replays webhook okID's events through its page: a range hookd
+// refuses, shown next to its field; a replay that waits while the webhook
+// is disabled, with its progress, kept and then cancelled through the
+// confirmation; and, enabled again, one that re-sends every event of the
+// last hour, received or not, and ends. It returns how many deliveries the
+// finished replay delivered.
+func (b *browser) replay(h *hookdUnderTest, okID int64) int {
+	b.t.Helper()
+	b.navigate(fmt.Sprintf("%s/#/webhooks/%d", b.base, okID))
+	b.waitText("the replays", ".replay-past", "None yet.")
+	b.eval(`document.querySelector('#main input[name=until]').value = '2001-01-01T00:00:00'`)
+	b.click("Start replay", `//button[normalize-space()='Start replay…']`)
+	b.waitText("the confirmation", "dialog", "Start a replay?")
+	b.click("Start replay in the dialog", `//dialog//button[normalize-space()='Start replay']`)
+	b.waitText("the until error next to the field", ".replay-form .field-error", "Invalid parameter 'until'")
+	b.eval(`document.querySelector('#main input[name=until]').value = ''`)
+
+	b.click("Disable", `//div[@class='head-actions']/button[normalize-space()='Disable']`)
+	b.click("Disable webhook", `//dialog//button[normalize-space()='Disable webhook']`)
+	b.waitText("the disabled badge", ".page-head", "Disabled")
+	b.click("Start replay", `//button[normalize-space()='Start replay…']`)
+	b.click("Start replay in the dialog", `//dialog//button[normalize-space()='Start replay']`)
+	b.waitText("the started notice", "#notices", "started")
+	b.waitText("its progress", ".replay-progress", "is running")
+	b.waitText("its counts", ".replay-counts", "Events read")
+	b.checkPage("a running replay")
+	b.screenshotOf("replay.png", "section[aria-labelledby=sec-replay]")
+	b.click("Cancel replay", `//button[normalize-space()='Cancel replay…']`)
+	b.waitText("the confirmation", "dialog", "its deliveries that no attempt has started are dropped")
+	b.click("Keep it running", `//dialog//button[normalize-space()='Keep it running']`)
+	b.waitGone("the dialog", "dialog")
+	b.waitText("the running replay", ".replay-progress", "is running")
+	b.click("Cancel replay", `//button[normalize-space()='Cancel replay…']`)
+	b.click("Cancel replay in the dialog", `//dialog//button[normalize-space()='Cancel replay']`)
+	b.waitText("the cancelled notice", "#notices", "cancelled.")
+	b.waitText("the cancelled replay", ".replays", "Cancelled")
+
+	b.click("Enable", `//div[@class='head-actions']/button[normalize-space()='Enable']`)
+	b.waitText("the enabled badge", ".page-head", "Enabled")
+	b.click("Include the events it received already", `//label[normalize-space()='Include the events it received already']`)
+	b.click("Start replay", `//button[normalize-space()='Start replay…']`)
+	b.waitText("the confirmation", "dialog", "received or not")
+	b.click("Start replay in the dialog", `//dialog//button[normalize-space()='Start replay']`)
+	b.waitText("the finished replay", ".replays", "Done")
+	replays, err := client.New(h.url, h.adminKey).Replays(context.Background(), okID)
+	if err != nil || len(replays) != 2 {
+		b.t.Fatalf("the replays: %+v, %v", replays, err)
+	}
+	done := replays[0]
+	// Its deliveries may still be out: wait for them to end.
+	b.waitText("the replay's deliveries", fmt.Sprintf(".replays li[data-replay-id='%d']", done.ID), "failed · 0 waiting")
+	replays, err = client.New(h.url, h.adminKey).Replays(context.Background(), okID)
+	if err != nil || replays[0].State != "done" || replays[0].Failed != 0 || replays[0].Pending != 0 {
+		b.t.Fatalf("the finished replay: %+v, %v", replays, err)
+	}
+	b.checkPage("the replays")
+	return replays[0].Succeeded
+}
+
 // hookd in this process: SQLite in a temporary directory, the API with the
-// UI mounted, the delivery dispatcher with a 1 s retry, and two receivers.
+// UI mounted, the delivery dispatcher with a 1 s retry and its replay loop,
+// operational notifications, and the receivers.
 type hookdUnderTest struct {
 	store            hookd.Store
 	url, adminKey    string
@@ -734,13 +826,19 @@ func startHookd(t *testing.T) *hookdUnderTest {
 	}
 	runCtx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	replaysDone := make(chan struct{})
 	go func() { done <- d.Run(runCtx) }()
+	go func() {
+		d.Replays(runCtx, delivery.DefaultReplayInterval)
+		close(replaysDone)
+	}()
 	go notifier.Run(runCtx, st)
 	t.Cleanup(func() {
 		stop()
 		if err := <-done; err != nil {
 			t.Errorf("dispatcher: %v", err)
 		}
+		<-replaysDone
 	})
 	return h
 }

@@ -39,7 +39,11 @@ export class ApiError extends Error {
 export function shortMessage(message) {
   return String(message)
     .replace(/Must be an array of \[[^\]]*\]/, 'Must be a non-empty array of trigger event names (choose at least one event)')
-    .replace(/Must be one of: ASSET_[A-Z0-9_, ]+$/, 'Must be one of the trigger event names');
+    .replace(/Must be one of: ASSET_[A-Z0-9_, ]+$/, 'Must be one of the trigger event names')
+    // A refused filter: CEL's message and position, without the
+    // expression again (it is in the field, and may be long).
+    .replace(/^Invalid parameter 'filter' value [\s\S]*: Must be a CEL expression over event, project_id, user_id and data, true for the events to deliver: /,
+      'Not a valid filter: ');
 }
 
 export async function request(method, path, body, key = apiKey()) {
@@ -128,6 +132,12 @@ export const api = {
   retry: (id, range = {}) => request('POST', `${hook(id)}/retry`, range).then((r) => r.requeued),
   getCircuit: (id) => request('GET', `${hook(id)}/circuit`).then((r) => r.circuit),
   probeCircuit: (id) => request('POST', `${hook(id)}/circuit/probe`).then((r) => r.circuit),
+  startReplay: (id, body) => request('POST', `${hook(id)}/replays`, body).then((r) => r.replay),
+  replays: (id) => request('GET', `${hook(id)}/replays`).then((r) => r.replays),
+  cancelReplay: (id, replayID) => request('DELETE', `${hook(id)}/replays/${encodeURIComponent(replayID)}`).then((r) => r.replay),
+  // retryFailed re-queues every webhook's deliveries that failed for good
+  // with a last attempt in [since, until).
+  retryFailed: (range) => request('POST', `${base}/webhooks/retry_failed`, range).then((r) => r.requeued),
   getSettings: (id) => request('GET', `${hook(id)}/settings`).then((r) => r.settings),
   updateSettings: (id, change) => request('POST', `${hook(id)}/settings`, { settings: change }).then((r) => r.settings),
 

@@ -129,9 +129,10 @@ export function emptyState(title, text, ...actions) {
 
 // confirmDialog asks a question in a modal <dialog>; it resolves true when
 // the action button is chosen. The browser traps focus and closes on Esc.
-// With typeToConfirm, the action stays disabled until that exact text is
-// typed: for what cannot be undone.
-export function confirmDialog({ title, text, action, danger = false, typeToConfirm = null }) {
+// dismiss names the button that does nothing. With typeToConfirm, the
+// action stays disabled until that exact text is typed: for what cannot be
+// undone.
+export function confirmDialog({ title, text, action, danger = false, typeToConfirm = null, dismiss = 'Cancel' }) {
   return new Promise((resolve) => {
     const titleID = id('dialog-title');
     const ok = h('button', { type: 'submit', value: 'ok', class: danger ? 'danger' : null, disabled: typeToConfirm !== null }, action);
@@ -164,7 +165,7 @@ export function confirmDialog({ title, text, action, danger = false, typeToConfi
         h('p', {}, text),
         typed,
         h('div', { class: 'actions' },
-          h('button', { type: 'submit', value: 'cancel', class: 'secondary', autofocus: typed === null }, 'Cancel'),
+          h('button', { type: 'submit', value: 'cancel', class: 'secondary', autofocus: typed === null }, dismiss),
           ok)));
     dialog.addEventListener('close', () => {
       resolve(dialog.returnValue === 'ok');

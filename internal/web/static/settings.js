@@ -22,6 +22,31 @@ function textControl(name, inputmode) {
   };
 }
 
+// filterControl edits a payload filter, a CEL expression. A refusal names
+// the line and column of the first error: the caret goes there.
+function filterControl() {
+  const input = h('textarea', {
+    name: 'filter', id: id('filter'), rows: 3, autocomplete: 'off', spellcheck: 'false',
+    placeholder: 'data.kind == "video" && user_id == 7',
+  });
+  return {
+    el: input,
+    inputs: [input],
+    labelFor: input.id,
+    read: () => (input.value.trim() === '' ? null : input.value.trim()),
+    write: (v) => { input.value = v === null ? '' : v; },
+    focus: (err) => {
+      input.focus();
+      const at = err && /line (\d+), column (\d+)/.exec(err.message);
+      if (!at) return;
+      const lines = input.value.split('\n');
+      const line = Math.min(Number(at[1]), lines.length);
+      const offset = lines.slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0) + Number(at[2]) - 1;
+      input.setSelectionRange(offset, offset);
+    },
+  };
+}
+
 // LANES are the orderings a webhook may ask for, but "data.<field>", with
 // what each means.
 const LANES = [
@@ -91,6 +116,11 @@ const FIELDS = [
     control: textControl('max_per_second', 'decimal'),
   },
   {
+    name: 'filter', label: 'Filter', byDefault: 'none (every event it subscribes to)', code: true,
+    hint: 'A CEL expression over event, project_id, user_id and data that an event must make true to be delivered, e.g. data.size > 5 && "urgent" in data.tags. An error in it counts as false. hookd checks it when saved. Empty: no filter.',
+    control: filterControl,
+  },
+  {
     name: 'ordering', label: 'Ordering', byDefault: 'none (deliveries go out as they come)', describe: describeOrdering,
     hint: 'In order, deliveries go out one at a time per lane, in the order hookd accepted their events, and each waits until the one before it succeeded or failed for good: a failing delivery holds up its lane. It applies to the events accepted from now on.',
     control: orderingControl,
@@ -130,7 +160,9 @@ export function settingsCard(page, webhookID) {
     current = settings;
     values.replaceChildren(...FIELDS.flatMap((f) => [
       h('dt', {}, f.label),
-      h('dd', {}, settings[f.name] === null ? h('span', { class: 'muted' }, f.byDefault) : describe(f, settings[f.name])),
+      h('dd', {}, settings[f.name] === null
+        ? h('span', { class: 'muted' }, f.byDefault)
+        : f.code ? h('code', { class: 'break' }, settings[f.name]) : describe(f, settings[f.name])),
     ]));
     for (const { name } of FIELDS) fields[name].control.write(settings[name] ?? null);
   }
@@ -177,7 +209,7 @@ export function settingsCard(page, webhookID) {
         f.error.textContent = shortMessage(err.message);
         f.error.hidden = false;
         for (const input of f.control.inputs) input.setAttribute('aria-invalid', 'true');
-        f.control.focus();
+        f.control.focus(err);
       } else {
         result.textContent = `Not saved: ${shortMessage(err.message)}`;
       }

@@ -11,6 +11,7 @@ import {
 import { circuitBadge, circuitCard } from './circuit.js';
 import { attemptEl } from './log.js';
 import { copyText, secretCard } from './secret.js';
+import { replayCard } from './replay.js';
 import { settingsCard } from './settings.js';
 
 const REFRESH_MS = 5000;
@@ -474,6 +475,7 @@ export function renderWebhook(page, webhookID, query) {
       h('section', { class: 'card', 'aria-label': 'Settings and queue' }, summary),
       h('div', { class: 'grid-2 cards' }, testCard, secretSection),
       h('div', { class: 'grid-2 cards' }, settingsCard(page, webhookID), circuitInfo.card),
+      replayCard(page, webhookID),
       h('section', { class: 'card', 'aria-labelledby': 'sec-activity' },
         h('h2', { id: 'sec-activity' }, 'Last 24 hours'), chartBody),
       h('section', { class: 'card', 'aria-labelledby': 'sec-logs' },
