@@ -27,7 +27,9 @@ import (
 	"github.com/hookd/hookd/client"
 	"github.com/hookd/hookd/internal/delivery"
 	hookdhttp "github.com/hookd/hookd/internal/http"
+	"github.com/hookd/hookd/internal/notify"
 	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/storeopt"
 	"github.com/hookd/hookd/internal/web"
 )
 
@@ -156,9 +158,10 @@ func TestUIEndToEnd(t *testing.T) {
 
 	// Publish an event through the public API, as a publisher does.
 	user := int64(42)
-	if _, err := client.New(h.url, h.adminKey).Publish(context.Background(), &api.Event{
+	published, err := client.New(h.url, h.adminKey).Publish(context.Background(), &api.Event{
 		Event: "ASSET_ADDED", UserID: &user, Data: json.RawMessage(`{"asset_id":"a-1001"}`),
-	}); err != nil {
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 
@@ -253,10 +256,14 @@ func TestUIEndToEnd(t *testing.T) {
 	b.click("Enable", `//div[@class='head-actions']/button[normalize-space()='Enable']`)
 	b.waitText("the enabled badge", ".page-head", "Enabled")
 
+	// Operational notifications: subscribe the operators' URL through the
+	// form (after its validation errors), change it, disable and enable it.
+	admin := client.New(h.url, h.adminKey)
+	opsID := b.subscribeNotifications(h)
+
 	// A receiver that is down opens its webhook's circuit; "Probe now"
 	// (after a confirmation) sends one attempt at once, not after the
 	// cool-down.
-	admin := client.New(h.url, h.adminKey)
 	down, err := admin.CreateWebhook(context.Background(), api.NewWebhook{
 		Name: "Down receiver", HTTPURL: h.downURL + "/hooks", HTTPMethod: "POST", TriggerEvents: []string{"PROJECT_ADDED_FAVORITE"}})
 	if err != nil {
@@ -285,6 +292,23 @@ func TestUIEndToEnd(t *testing.T) {
 		t.Fatalf("no probe reached the receiver in %s (its cool-down is 30 s)", stepTimeout)
 	}
 	b.checkPage("the page of an open circuit")
+	downPage := fmt.Sprintf("%s/#/webhooks/%d", h.url, down.ID)
+
+	// The subscription heard of it: the circuit that opened, and the
+	// delivery that the failed probe ended, in its log, as sent.
+	b.navigate(fmt.Sprintf("%s/#/notifications/%d", h.url, opsID))
+	b.waitText("the circuit.opened notification", ".entries", "circuit.opened")
+	b.waitText("the delivery.failed notification", ".entries", "delivery.failed")
+	b.waitText("its answer", ".entries", "HTTP 200")
+	b.screenshot("notification.png")
+	b.checkPage("a subscription with its log")
+	b.do("press ArrowRight on the tabs", chromedp.SendKeys(chromedp.CSS("[role=tab][aria-selected=true]"), kb.ArrowRight))
+	b.waitText("the failed log", "main", "No failed attempt")
+	if got := b.evalString(`location.hash`); got != fmt.Sprintf("#/notifications/%d?tab=failed", opsID) {
+		t.Errorf("the failed log's address: %s", got)
+	}
+	b.navigate(downPage)
+	b.waitText("the settings", "#sec-settings", "Delivery settings")
 
 	// Its delivery settings: a refused value is shown next to its field,
 	// a good one is saved after a confirmation.
@@ -303,6 +327,42 @@ func TestUIEndToEnd(t *testing.T) {
 		st.MaxPerSecond == nil || *st.MaxPerSecond != 0.5 {
 		t.Errorf("the saved settings: %+v, %v", st, err)
 	}
+	// Ordering by a field of the data: a name hookd refuses is shown under
+	// the field, a good one is saved and described.
+	b.selectOption("select[name=ordering]", "data")
+	b.typeInto("input[name=ordering_field]", "order id")
+	b.click("Save settings", `//button[normalize-space()='Save settings']`)
+	b.waitText("the confirmation", "dialog", "Ordering: one lane per value of data.order id")
+	b.click("Save settings in the dialog", `//dialog//button[normalize-space()='Save settings']`)
+	b.waitText("the ordering error next to the field", "[data-setting=ordering] .field-error",
+		`Invalid parameter 'ordering' value "data.order id": Must be one of "webhook"`)
+	b.eval(`document.querySelector('input[name=ordering_field]').value = ''`)
+	b.typeInto("input[name=ordering_field]", "order_id")
+	b.click("Save settings", `//button[normalize-space()='Save settings']`)
+	b.click("Save settings in the dialog", `//dialog//button[normalize-space()='Save settings']`)
+	b.waitText("the saved notice", "#notices", "Delivery settings saved.")
+	b.waitText("the ordering", "#sec-settings ~ .summary", "one lane per value of data.order_id")
+	if st, err := admin.Settings(context.Background(), down.ID); err != nil || st.Ordering == nil || *st.Ordering != "data.order_id" {
+		t.Errorf("the saved ordering: %+v, %v", st, err)
+	}
+	// A payload filter: CEL's refusal, with its position, under the field;
+	// then a good one, shown as saved.
+	b.typeInto("textarea[name=filter]", `evnt == "A"`)
+	b.click("Save settings", `//button[normalize-space()='Save settings']`)
+	b.click("Save settings in the dialog", `//dialog//button[normalize-space()='Save settings']`)
+	b.waitText("the filter error next to the field", "[data-setting=filter] .field-error",
+		"Not a valid filter: line 1, column 1: undeclared reference to 'evnt'")
+	b.eval(`document.querySelector('textarea[name=filter]').value = ''`)
+	b.typeInto("textarea[name=filter]", `has(data.order_id) && event != "USER_ADDED"`)
+	b.click("Save settings", `//button[normalize-space()='Save settings']`)
+	b.click("Save settings in the dialog", `//dialog//button[normalize-space()='Save settings']`)
+	b.waitText("the saved notice", "#notices", "Delivery settings saved.")
+	b.waitText("the filter", "#sec-settings ~ .summary code", `has(data.order_id) && event != "USER_ADDED"`)
+	if st, err := admin.Settings(context.Background(), down.ID); err != nil || st.Filter == nil || *st.Filter != `has(data.order_id) && event != "USER_ADDED"` {
+		t.Errorf("the saved filter: %+v, %v", st, err)
+	}
+	b.screenshotOf("settings.png", "section[aria-labelledby=sec-settings]")
+	b.checkPage("the settings with an ordering")
 
 	// A third webhook, made through the API: scoped to a project, disabled.
 	project := "spring-campaign"
@@ -341,14 +401,30 @@ func TestUIEndToEnd(t *testing.T) {
 	// The overview: the figures, counted by the server.
 	b.click("the Overview link", `//nav[@id='nav']/a[normalize-space()='Overview']`)
 	b.waitText("the overview", "h1", "Overview")
-	b.waitFigure("Delivered, last hour", "3")
+	// The notifications' attempts are attempts too.
+	b.waitFigure("Delivered, last hour", fmt.Sprint(3+h.opsHits.Load()))
 	b.waitFigure("Failed attempts, last 24 hours", fmt.Sprint(2+h.downHits.Load()))
 	b.waitFigure("Circuits open", "1")
 	b.waitFigure("Webhooks failing", "1")
 	b.waitFigure("Disabled", "1")
-	b.waitText("the hour chart", "#main .chart figcaption", "Delivered: 3")
+	b.waitText("the hour chart", "#main .chart figcaption", fmt.Sprintf("Delivered: %d", 3+h.opsHits.Load()))
 	b.screenshot("overview.png")
 	b.checkPage("the overview")
+
+	// After an incident: retry every webhook's failed deliveries, after a
+	// confirmation; a range hookd refuses is shown next to its field.
+	b.eval(`document.querySelector('#main input[name=since]').value = ''`)
+	b.click("Retry failed deliveries", `//button[normalize-space()='Retry failed deliveries…']`)
+	b.click("Retry them all", `//dialog//button[normalize-space()='Retry them all']`)
+	b.waitText("the missing since", "#sec-retry-failed ~ form .field-error", "Missing parameter since")
+	b.eval(`document.querySelector('#main input[name=since]').value = new Date(Date.now() - 3600e3 - new Date().getTimezoneOffset() * 60e3).toISOString().slice(0, 19)`)
+	b.click("Retry failed deliveries", `//button[normalize-space()='Retry failed deliveries…']`)
+	b.waitText("the confirmation", "dialog", "Retry the failed deliveries of every webhook?")
+	b.click("Cancel", `//dialog//button[normalize-space()='Cancel']`)
+	b.waitGone("the dialog", "dialog")
+	b.click("Retry failed deliveries", `//button[normalize-space()='Retry failed deliveries…']`)
+	b.click("Retry them all", `//dialog//button[normalize-space()='Retry them all']`)
+	b.waitText("the retried deliveries", "#notices", "Re-queued")
 	// Its figures lead to the webhooks they count.
 	b.click("the failing webhooks", `//div[@class='figure figure-alert'][dt='Webhooks failing']//a`)
 	b.waitText("the failing webhooks", ".list-status", "1 webhook ·")
@@ -356,6 +432,9 @@ func TestUIEndToEnd(t *testing.T) {
 	if got := b.evalString(`document.querySelector('select[name=state]').value + ' ' + location.hash`); got != "failing #/webhooks?state=failing" {
 		t.Errorf("the failing webhooks' filter: %s", got)
 	}
+
+	b.eraseData(h, okID, published.ID)
+	replayed := b.replay(h, okID)
 
 	// A thousand webhooks, one with the longest name, page and search.
 	longID := h.addBulk(t)
@@ -414,8 +493,31 @@ func TestUIEndToEnd(t *testing.T) {
 	b.waitText("the curl command at 390 px", "pre.curl", "curl -X")
 	b.checkPage("the deliveries")
 	b.navigate(h.url + "/#/overview")
-	b.waitFigure("Delivered, last hour", "3")
+	b.waitFigure("Circuits open", "1")
 	b.checkPage("the overview")
+	b.navigate(h.url + "/#/notifications")
+	b.waitText("the notifications at 390 px", "table.notifications", h.opsURL)
+	b.checkPage("the notifications")
+	b.screenshot("notifications-390.png")
+	b.navigate(fmt.Sprintf("%s/#/notifications/%d", h.url, opsID))
+	b.waitText("a subscription at 390 px", ".entries", "circuit.opened")
+	b.click("Reveal", `//button[normalize-space()='Reveal']`)
+	b.waitText("the secret", "code.secret", "whsec_")
+	b.checkPage("a subscription")
+	b.navigate(fmt.Sprintf("%s/#/notifications/%d/edit", h.url, opsID))
+	b.waitText("the subscription form at 390 px", "h1", "Edit subscription")
+	b.checkPage("the subscription form")
+	b.navigate(h.url + "/#/erase?scope=project&id=spring-campaign")
+	b.waitText("the erase page at 390 px", "label", "Project id")
+	b.click("Erase…", `//button[normalize-space()='Erase…']`)
+	b.waitText("the confirmation at 390 px", "dialog", "Type spring-campaign to confirm")
+	b.checkPage("the erase page and its confirmation")
+	b.screenshot("erase-390.png")
+	b.click("Cancel", `//dialog//button[normalize-space()='Cancel']`)
+	b.waitGone("the dialog", "dialog")
+	b.navigate(downPage)
+	b.waitText("the settings at 390 px", "#sec-settings ~ .summary", "data.order_id")
+	b.checkPage("the settings at 390 px")
 	b.navigate(h.url + "/#/webhooks/new")
 	b.waitText("the form at 390 px", "h1", "New webhook")
 	b.waitText("select all", "fieldset[data-family=COLLECTION_] .family-tools", "Select all")
@@ -432,8 +534,8 @@ func TestUIEndToEnd(t *testing.T) {
 	b.setViewport(viewportWidth, viewportHeight)
 
 	// Every request reached a receiver as it should.
-	if n := h.okHits.Load(); n != 2 {
-		t.Errorf("the OK receiver got %d requests, want 2 (event and test event)", n)
+	if n := h.okHits.Load(); n != 2+int32(replayed) {
+		t.Errorf("the OK receiver got %d requests, want %d (event, test event and the replayed ones)", n, 2+replayed)
 	}
 	if n := h.failHits.Load(); n != 3 {
 		t.Errorf("the flaky receiver got %d requests, want 3 (two failed attempts and the retry)", n)
@@ -441,8 +543,207 @@ func TestUIEndToEnd(t *testing.T) {
 	b.noErrors()
 }
 
+// subscribeNotifications subscribes h's operators' receiver to operational
+// notifications through the UI, as a new operator would: the empty list,
+// the form's validation errors next to their fields, a change of kinds, the
+// signing secret, disable and enable; and deletes a second subscription
+// whose URL holds markup, shown as text. It returns the subscription's id.
+func (b *browser) subscribeNotifications(h *hookdUnderTest) int64 {
+	b.t.Helper()
+	b.click("the Notifications link", `//nav[@id='nav']/a[normalize-space()='Notifications']`)
+	b.waitText("the empty subscriptions", "main", "No subscriptions yet")
+	b.checkPage("the empty notifications")
+	b.click("Subscribe a URL", `//a[normalize-space()='Subscribe a URL']`)
+	b.waitText("the form", "h1", "New subscription")
+	b.waitText("the kinds", "fieldset.kinds", "delivery.failed")
+	b.typeInto("input[name=url]", "ops.example.com/hookd")
+	b.click("Subscribe", `//button[normalize-space()='Subscribe']`)
+	b.waitText("the URL error next to the field", "[data-field=url] .field-error",
+		`Invalid parameter 'url' value "ops.example.com/hookd": Must be an absolute http or https URL`)
+	b.eval(`document.querySelector('input[name=url]').value = ''`)
+	b.typeInto("input[name=url]", h.opsURL+"/hookd")
+	b.eval(`document.querySelectorAll('input[name=kinds]').forEach((box) => { box.checked = false; })`)
+	b.click("Subscribe", `//button[normalize-space()='Subscribe']`)
+	b.waitText("the kinds error next to them", "[data-field=kinds] .field-error", "Invalid parameter 'kinds'")
+	for _, kind := range []string{"circuit.opened", "delivery.failed", "replay.finished"} {
+		b.click("the "+kind+" box", fmt.Sprintf(`//input[@name='kinds'][@value='%s']`, kind))
+	}
+	b.screenshot("notification-form.png")
+	b.click("Subscribe", `//button[normalize-space()='Subscribe']`)
+	b.waitText("the subscribed notice", "#notices", "Subscribed "+h.opsURL+"/hookd.")
+	b.waitText("its page", "h1", h.opsURL+"/hookd")
+	b.waitText("its kinds", ".summary", "circuit.opened: a webhook’s circuit opened")
+	var id int64
+	if _, err := fmt.Sscanf(b.evalString(`location.hash`), "#/notifications/%d", &id); err != nil {
+		b.t.Fatalf("not on a subscription's page: %v", err)
+	}
+	b.waitText("its empty log", "main", "No notification delivered yet")
+
+	// Edit: a new URL path and one kind less.
+	b.click("Edit", `//div[@class='head-actions']/a[normalize-space()='Edit']`)
+	b.waitText("the edit form", "h1", "Edit subscription")
+	b.eval(`document.querySelector('input[name=url]').value = ''`)
+	b.typeInto("input[name=url]", h.opsURL+"/ops")
+	b.click("the replay.finished box", `//input[@name='kinds'][@value='replay.finished']`)
+	b.click("Save changes", `//button[normalize-space()='Save changes']`)
+	b.waitText("the saved notice", "#notices", "Changes saved.")
+	b.waitText("the new URL", "h1", h.opsURL+"/ops")
+	if got := b.evalString(`document.querySelector('.summary').textContent.includes('replay.finished') ? 'still there' : ''`); got != "" {
+		b.t.Error("replay.finished is still a kind of the subscription")
+	}
+	b.click("Reveal", `//button[normalize-space()='Reveal']`)
+	b.waitText("its secret", "code.secret", "whsec_")
+	b.click("Disable", `//div[@class='head-actions']/button[normalize-space()='Disable']`)
+	b.waitText("the confirmation", "dialog", "Disable these notifications?")
+	b.click("Disable notifications", `//dialog//button[normalize-space()='Disable notifications']`)
+	b.waitText("the disabled badge", ".page-head", "Disabled")
+	b.click("Enable", `//div[@class='head-actions']/button[normalize-space()='Enable']`)
+	b.waitText("the enabled badge", ".page-head", "Enabled")
+	b.checkPage("a subscription")
+
+	// A second subscription, made through the API with markup in its URL:
+	// text in the list; deleting it asks first, and a cancel keeps it.
+	marked, err := client.New(h.url, h.adminKey).CreateNotification(context.Background(),
+		api.NewNotification{URL: "https://ops.example/" + xssName})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	b.click("the Notifications link", `//nav[@id='nav']/a[normalize-space()='Notifications']`)
+	b.waitText("the list", "table.notifications", h.opsURL+"/ops")
+	b.waitText("the markup as text", "table.notifications", xssName)
+	b.waitText("every kind", fmt.Sprintf("tr[data-notification-id='%d']", marked.ID), "Every kind")
+	b.screenshot("notifications.png")
+	b.checkPage("the notifications")
+	if got := b.evalString(`document.querySelector('#main img, #main b') || document.body.dataset.xss ? 'markup ran' : ''`); got != "" {
+		b.t.Error("a subscription's URL was written as HTML")
+	}
+	b.click("the subscription with markup", fmt.Sprintf(`//tr[@data-notification-id='%d']//a`, marked.ID))
+	b.waitText("its page", "h1", xssName)
+	b.click("Delete", `//div[@class='head-actions']/button[normalize-space()='Delete']`)
+	b.waitText("the confirmation", "dialog", "Delete this subscription?")
+	b.click("Cancel", `//dialog//button[normalize-space()='Cancel']`)
+	b.waitGone("the dialog", "dialog")
+	b.click("Delete", `//div[@class='head-actions']/button[normalize-space()='Delete']`)
+	b.click("Delete subscription", `//dialog//button[normalize-space()='Delete subscription']`)
+	b.waitText("the deleted notice", "#notices", "was deleted")
+	b.waitGone("the deleted subscription", fmt.Sprintf("tr[data-notification-id='%d']", marked.ID))
+	return id
+}
+
+// eraseData erases data through the erase page: a user id hookd refuses
+// and an unknown event are shown next to the field; the event published
+// to webhook okID, reached from its delivery, is erased once its id is
+// typed again, and its payload is {} afterwards.
+func (b *browser) eraseData(h *hookdUnderTest, okID int64, eventID string) {
+	b.t.Helper()
+	b.click("the Erase data link", `//nav[@id='nav']/a[normalize-space()='Erase data']`)
+	b.waitText("the erase page", "h1", "Erase data")
+	b.typeInto("input[name=target]", "abc")
+	b.eval(`document.querySelector('input[name=scope][value=user]').click()`)
+	if got := b.evalString(`location.hash`); got != "#/erase?scope=user&id=abc" {
+		b.t.Errorf("the erase page's address: %s", got)
+	}
+	b.click("Erase…", `//button[normalize-space()='Erase…']`)
+	b.waitText("the confirmation", "dialog", "Type abc to confirm")
+	if got := b.evalString(`document.querySelector('dialog button[value=ok]').disabled ? '' : 'enabled'`); got != "" {
+		b.t.Error("the erasure can be confirmed before its id is typed")
+	}
+	b.typeInto("dialog input", "abc"+kb.Enter)
+	b.waitText("the user id error next to the field", ".erase-form .field-error", `Invalid parameter 'user_id' value "abc": Must be a Integer`)
+	b.eval(`document.querySelector('input[name=scope][value=event]').click()`)
+	b.eval(`document.querySelector('input[name=target]').value = ''`)
+	b.typeInto("input[name=target]", "evt_nope")
+	b.click("Erase…", `//button[normalize-space()='Erase…']`)
+	b.typeInto("dialog input", "evt_nope"+kb.Enter)
+	b.waitText("the unknown event next to the field", ".erase-form .field-error", "No event has the id “evt_nope”.")
+
+	// From a delivery of the event: its payload links to the erasure.
+	b.navigate(fmt.Sprintf("%s/#/webhooks/%d", b.base, okID))
+	b.click("the payload", fmt.Sprintf(`//article[.//code[normalize-space()=%s]]//summary[normalize-space()='Payload and curl command']`, js(eventID)))
+	b.waitText("the payload", ".delivery-extra pre.payload", `"asset_id": "a-1001"`)
+	b.click("Erase this event’s data", `//a[normalize-space()='Erase this event’s data…']`)
+	b.waitText("the erase page", "h1", "Erase data")
+	if got := b.evalString(`document.querySelector('input[name=target]').value`); got != eventID {
+		b.t.Fatalf("the erase page shows event %q, want %q", got, eventID)
+	}
+	b.click("Erase…", `//button[normalize-space()='Erase…']`)
+	b.typeInto("dialog input", "wrong")
+	if got := b.evalString(`document.querySelector('dialog button[value=ok]').disabled ? '' : 'enabled'`); got != "" {
+		b.t.Error("the erasure can be confirmed with another id")
+	}
+	b.screenshot("erase.png")
+	b.eval(`document.querySelector('dialog input').value = ''`)
+	b.typeInto("dialog input", eventID)
+	b.click("Erase data", `//dialog//button[normalize-space()='Erase data']`)
+	b.waitText("the erased counts", "#main .notice-success", "Erased the data of event "+eventID+": 1 event, 0 queued deliveries cancelled")
+	b.checkPage("the erase page")
+	b.navigate(fmt.Sprintf("%s/#/webhooks/%d", b.base, okID))
+	b.click("the payload", fmt.Sprintf(`//article[.//code[normalize-space()=%s]]//summary[normalize-space()='Payload and curl command']`, js(eventID)))
+	b.waitText("the erased payload", ".delivery-extra pre.payload", "{}")
+}
+
+// replay replays webhook okID's events through its page: a range hookd
+// refuses, shown next to its field; a replay that waits while the webhook
+// is disabled, with its progress, kept and then cancelled through the
+// confirmation; and, enabled again, one that re-sends every event of the
+// last hour, received or not, and ends. It returns how many deliveries the
+// finished replay delivered.
+func (b *browser) replay(h *hookdUnderTest, okID int64) int {
+	b.t.Helper()
+	b.navigate(fmt.Sprintf("%s/#/webhooks/%d", b.base, okID))
+	b.waitText("the replays", ".replay-past", "None yet.")
+	b.eval(`document.querySelector('#main input[name=until]').value = '2001-01-01T00:00:00'`)
+	b.click("Start replay", `//button[normalize-space()='Start replay…']`)
+	b.waitText("the confirmation", "dialog", "Start a replay?")
+	b.click("Start replay in the dialog", `//dialog//button[normalize-space()='Start replay']`)
+	b.waitText("the until error next to the field", ".replay-form .field-error", "Invalid parameter 'until'")
+	b.eval(`document.querySelector('#main input[name=until]').value = ''`)
+
+	b.click("Disable", `//div[@class='head-actions']/button[normalize-space()='Disable']`)
+	b.click("Disable webhook", `//dialog//button[normalize-space()='Disable webhook']`)
+	b.waitText("the disabled badge", ".page-head", "Disabled")
+	b.click("Start replay", `//button[normalize-space()='Start replay…']`)
+	b.click("Start replay in the dialog", `//dialog//button[normalize-space()='Start replay']`)
+	b.waitText("the started notice", "#notices", "started")
+	b.waitText("its progress", ".replay-progress", "is running")
+	b.waitText("its counts", ".replay-counts", "Events read")
+	b.checkPage("a running replay")
+	b.screenshotOf("replay.png", "section[aria-labelledby=sec-replay]")
+	b.click("Cancel replay", `//button[normalize-space()='Cancel replay…']`)
+	b.waitText("the confirmation", "dialog", "its deliveries that no attempt has started are dropped")
+	b.click("Keep it running", `//dialog//button[normalize-space()='Keep it running']`)
+	b.waitGone("the dialog", "dialog")
+	b.waitText("the running replay", ".replay-progress", "is running")
+	b.click("Cancel replay", `//button[normalize-space()='Cancel replay…']`)
+	b.click("Cancel replay in the dialog", `//dialog//button[normalize-space()='Cancel replay']`)
+	b.waitText("the cancelled notice", "#notices", "cancelled.")
+	b.waitText("the cancelled replay", ".replays", "Cancelled")
+
+	b.click("Enable", `//div[@class='head-actions']/button[normalize-space()='Enable']`)
+	b.waitText("the enabled badge", ".page-head", "Enabled")
+	b.click("Include the events it received already", `//label[normalize-space()='Include the events it received already']`)
+	b.click("Start replay", `//button[normalize-space()='Start replay…']`)
+	b.waitText("the confirmation", "dialog", "received or not")
+	b.click("Start replay in the dialog", `//dialog//button[normalize-space()='Start replay']`)
+	b.waitText("the finished replay", ".replays", "Done")
+	replays, err := client.New(h.url, h.adminKey).Replays(context.Background(), okID)
+	if err != nil || len(replays) != 2 {
+		b.t.Fatalf("the replays: %+v, %v", replays, err)
+	}
+	done := replays[0]
+	// Its deliveries may still be out: wait for them to end.
+	b.waitText("the replay's deliveries", fmt.Sprintf(".replays li[data-replay-id='%d']", done.ID), "failed · 0 waiting")
+	replays, err = client.New(h.url, h.adminKey).Replays(context.Background(), okID)
+	if err != nil || replays[0].State != "done" || replays[0].Failed != 0 || replays[0].Pending != 0 {
+		b.t.Fatalf("the finished replay: %+v, %v", replays, err)
+	}
+	b.checkPage("the replays")
+	return replays[0].Succeeded
+}
+
 // hookd in this process: SQLite in a temporary directory, the API with the
-// UI mounted, the delivery dispatcher with a 1 s retry, and two receivers.
+// UI mounted, the delivery dispatcher with a 1 s retry and its replay loop,
+// operational notifications, and the receivers.
 type hookdUnderTest struct {
 	store            hookd.Store
 	url, adminKey    string
@@ -452,12 +753,18 @@ type hookdUnderTest struct {
 	downHits         atomic.Int32
 	downHit          chan struct{} // a value for each request to downURL
 	failing          atomic.Bool
+	opsURL           string       // the operators' receiver of notifications
+	opsHits          atomic.Int32 // the notifications it got
 }
 
 func startHookd(t *testing.T) *hookdUnderTest {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"))
+	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// Operational notifications, debounced as serve does by default: one
+	// an hour per kind and webhook.
+	notifier := notify.New(hookd.SystemClock, hookd.DefaultNotifyDebounce, logger)
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"), storeopt.WithCircuitObserver(notifier.CircuitChanged))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -496,9 +803,14 @@ func startHookd(t *testing.T) *hookdUnderTest {
 		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
 	}))
 	t.Cleanup(dead.Close)
-	h.okURL, h.failURL, h.downURL = ok.URL, flaky.URL, dead.URL
+	ops := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.opsHits.Add(1)
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, `{"paged":"on-call"}`)
+	}))
+	t.Cleanup(ops.Close)
+	h.okURL, h.failURL, h.downURL, h.opsURL = ok.URL, flaky.URL, dead.URL, ops.URL
 
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv := httptest.NewServer(web.Mount(hookdhttp.NewServer(st, logger)))
 	t.Cleanup(srv.Close)
 	h.url = srv.URL
@@ -508,18 +820,25 @@ func startHookd(t *testing.T) *hookdUnderTest {
 		AllowPrivate: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 	})
 	d, err := delivery.New(delivery.Config{Store: st, Sender: sender, Logger: logger, ShutdownGrace: time.Second,
-		Policy: delivery.NewPolicy([]time.Duration{time.Second})})
+		Policy: delivery.NewPolicy([]time.Duration{time.Second}), Observer: notifier})
 	if err != nil {
 		t.Fatal(err)
 	}
 	runCtx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	replaysDone := make(chan struct{})
 	go func() { done <- d.Run(runCtx) }()
+	go func() {
+		d.Replays(runCtx, delivery.DefaultReplayInterval)
+		close(replaysDone)
+	}()
+	go notifier.Run(runCtx, st)
 	t.Cleanup(func() {
 		stop()
 		if err := <-done; err != nil {
 			t.Errorf("dispatcher: %v", err)
 		}
+		<-replaysDone
 	})
 	return h
 }
@@ -602,8 +921,11 @@ func startBrowser(t *testing.T, exe, base string) *browser {
 			}
 			b.problems = append(b.problems, "exception: "+msg)
 		case *log.EventEntryAdded:
-			// The refused key (401) and the invalid URL (422) are expected.
-			if ev.Entry.Level == log.EntryLevelError && !strings.Contains(ev.Entry.Text, "status of 401") && !strings.Contains(ev.Entry.Text, "status of 422") {
+			// The refused key (401), the invalid values (422) and the
+			// erasure of an unknown event (404) are expected.
+			expected := strings.Contains(ev.Entry.Text, "status of 401") || strings.Contains(ev.Entry.Text, "status of 422") ||
+				(strings.Contains(ev.Entry.Text, "status of 404") && strings.HasSuffix(ev.Entry.URL, "/erase"))
+			if ev.Entry.Level == log.EntryLevelError && !expected {
 				b.problems = append(b.problems, fmt.Sprintf("console %s: %s", ev.Entry.Source, ev.Entry.Text))
 			}
 		}

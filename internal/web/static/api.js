@@ -39,7 +39,11 @@ export class ApiError extends Error {
 export function shortMessage(message) {
   return String(message)
     .replace(/Must be an array of \[[^\]]*\]/, 'Must be a non-empty array of trigger event names (choose at least one event)')
-    .replace(/Must be one of: ASSET_[A-Z0-9_, ]+$/, 'Must be one of the trigger event names');
+    .replace(/Must be one of: ASSET_[A-Z0-9_, ]+$/, 'Must be one of the trigger event names')
+    // A refused filter: CEL's message and position, without the
+    // expression again (it is in the field, and may be long).
+    .replace(/^Invalid parameter 'filter' value [\s\S]*: Must be a CEL expression over event, project_id, user_id and data, true for the events to deliver: /,
+      'Not a valid filter: ');
 }
 
 export async function request(method, path, body, key = apiKey()) {
@@ -83,6 +87,7 @@ async function call(method, path, body, key = apiKey()) {
 
 const base = '/api/v2/admin';
 const hook = (id) => `${base}/webhooks/${encodeURIComponent(id)}`;
+const notification = (id) => `${base}/notifications/${encodeURIComponent(id)}`;
 
 export const api = {
   // verifyKey checks a key before it is kept: any admin route will do.
@@ -127,8 +132,31 @@ export const api = {
   retry: (id, range = {}) => request('POST', `${hook(id)}/retry`, range).then((r) => r.requeued),
   getCircuit: (id) => request('GET', `${hook(id)}/circuit`).then((r) => r.circuit),
   probeCircuit: (id) => request('POST', `${hook(id)}/circuit/probe`).then((r) => r.circuit),
+  startReplay: (id, body) => request('POST', `${hook(id)}/replays`, body).then((r) => r.replay),
+  replays: (id) => request('GET', `${hook(id)}/replays`).then((r) => r.replays),
+  cancelReplay: (id, replayID) => request('DELETE', `${hook(id)}/replays/${encodeURIComponent(replayID)}`).then((r) => r.replay),
+  // retryFailed re-queues every webhook's deliveries that failed for good
+  // with a last attempt in [since, until).
+  retryFailed: (range) => request('POST', `${base}/webhooks/retry_failed`, range).then((r) => r.requeued),
   getSettings: (id) => request('GET', `${hook(id)}/settings`).then((r) => r.settings),
   updateSettings: (id, change) => request('POST', `${hook(id)}/settings`, { settings: change }).then((r) => r.settings),
 
   listProjects: () => request('GET', `${base}/projects`).then((r) => r.projects),
+
+  // Operational notifications' subscriptions.
+  listNotifications: () => request('GET', `${base}/notifications`).then((r) => r.notifications),
+  getNotification: (id) => request('GET', notification(id)).then((r) => r.notification),
+  createNotification: (body) => request('POST', `${base}/notifications`, body).then((r) => r.notification),
+  updateNotification: (id, change) => request('POST', notification(id), change).then((r) => r.notification),
+  deleteNotification: (id) => request('DELETE', notification(id)),
+  notificationSecret: (id) => request('GET', `${notification(id)}/secret`).then((r) => r.secret),
+  // notificationLog reads a page of a subscription's success or failed
+  // log: its attempts, latest first.
+  notificationLog: (id, success, page = 1, perPage = 25) =>
+    request('GET', `${notification(id)}/${success ? 'success' : 'failed'}?page=${page}&per_page=${perPage}`)
+      .then((r) => (success ? r.success_log : r.failed_log)),
+
+  // erase clears the data of an event, or of every event of a project or
+  // a user (scope "events", "projects" or "users").
+  erase: (scope, id) => request('POST', `${base}/${scope}/${encodeURIComponent(id)}/erase`).then((r) => r.erased),
 };

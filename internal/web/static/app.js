@@ -8,6 +8,8 @@ import { renderList } from './webhooks.js';
 import { renderForm } from './form.js';
 import { renderWebhook } from './webhook.js';
 import { renderOverview } from './overview.js';
+import { renderNotification, renderNotificationForm, renderNotifications } from './notifications.js';
+import { renderErase } from './erase.js';
 
 const main = document.getElementById('main');
 let current = null; // {abort: AbortController, cleanup}
@@ -34,6 +36,15 @@ function parse(hash) {
 
 function route({ parts, query }) {
   if (parts[0] === 'overview' && parts.length === 1) return (page) => renderOverview(page);
+  if (parts[0] === 'erase' && parts.length === 1) return (page) => renderErase(page, query);
+  if (parts[0] === 'notifications') {
+    if (parts.length === 1) return (page) => renderNotifications(page);
+    if (parts[1] === 'new' && parts.length === 2) return (page) => renderNotificationForm(page, null);
+    if (/^\d+$/.test(parts[1] || '')) {
+      if (parts.length === 2) return (page) => renderNotification(page, parts[1], query);
+      if (parts.length === 3 && parts[2] === 'edit') return (page) => renderNotificationForm(page, parts[1]);
+    }
+  }
   if (parts.length === 0 || (parts[0] === 'webhooks' && parts.length === 1)) {
     return (page) => renderList(page, query);
   }

@@ -129,25 +129,114 @@ export function emptyState(title, text, ...actions) {
 
 // confirmDialog asks a question in a modal <dialog>; it resolves true when
 // the action button is chosen. The browser traps focus and closes on Esc.
-export function confirmDialog({ title, text, action, danger = false }) {
+// dismiss names the button that does nothing. With typeToConfirm, the
+// action stays disabled until that exact text is typed: for what cannot be
+// undone.
+export function confirmDialog({ title, text, action, danger = false, typeToConfirm = null, dismiss = 'Cancel' }) {
   return new Promise((resolve) => {
     const titleID = id('dialog-title');
+    const ok = h('button', { type: 'submit', value: 'ok', class: danger ? 'danger' : null, disabled: typeToConfirm !== null }, action);
+    let typed = null;
+    if (typeToConfirm !== null) {
+      const inputID = id('dialog-confirm');
+      const input = h('input', {
+        type: 'text', id: inputID, autocomplete: 'off', spellcheck: 'false',
+        oninput: () => { ok.disabled = input.value !== typeToConfirm; },
+        // Enter confirms only once the text matches; it never picks Cancel
+        // (the form's first button). The dialog closes on the key's release,
+        // so that the press does not go on to the button that gets the focus
+        // back and open the dialog again.
+        onkeydown: (e) => {
+          if (e.key === 'Enter') e.preventDefault();
+        },
+        onkeypress: (e) => {
+          if (e.key === 'Enter') e.preventDefault();
+        },
+        onkeyup: (e) => {
+          if (e.key === 'Enter' && !ok.disabled) dialog.close('ok');
+        },
+      });
+      typed = h('div', { class: 'field' },
+        h('label', { for: inputID }, 'Type ', h('code', {}, typeToConfirm), ' to confirm'), input);
+    }
     const dialog = h('dialog', { class: 'dialog', 'aria-labelledby': titleID },
       h('form', { method: 'dialog' },
         h('h2', { id: titleID }, title),
         h('p', {}, text),
+        typed,
         h('div', { class: 'actions' },
-          h('button', { type: 'submit', value: 'cancel', class: 'secondary', autofocus: true }, 'Cancel'),
-          h('button', { type: 'submit', value: 'ok', class: danger ? 'danger' : null }, action))));
+          h('button', { type: 'submit', value: 'cancel', class: 'secondary', autofocus: typed === null }, dismiss),
+          ok)));
     dialog.addEventListener('close', () => {
       resolve(dialog.returnValue === 'ok');
       dialog.remove();
     });
     document.body.append(dialog);
     dialog.showModal();
+    if (typed) typed.querySelector('input').focus();
   });
 }
 
 export function badge(text, kind) {
   return h('span', { class: `badge badge-${kind}` }, text);
+}
+
+// tabList builds WAI-ARIA tabs over one panel that holds children: choices
+// are [key, label] pairs; the arrow keys, Home and End move between them.
+// onSelect(key) runs when another tab is chosen.
+export function tabList({ label, choices, selected, onSelect }, ...children) {
+  const panelID = id('tab-panel');
+  const keys = choices.map(([key]) => key);
+  const buttons = new Map();
+  let current = selected;
+  const choose = (key) => {
+    if (key === current) return;
+    current = key;
+    sync();
+    onSelect(key);
+  };
+  for (const [key, text] of choices) {
+    buttons.set(key, h('button', {
+      type: 'button', role: 'tab', id: id(`tab-${key}`), 'aria-controls': panelID,
+      onclick: () => choose(key),
+      onkeydown: (e) => {
+        const i = keys.indexOf(key);
+        const target = {
+          ArrowRight: keys[(i + 1) % keys.length], ArrowLeft: keys[(i - 1 + keys.length) % keys.length],
+          Home: keys[0], End: keys[keys.length - 1],
+        }[e.key];
+        if (!target) return;
+        e.preventDefault();
+        choose(target);
+        buttons.get(target).focus();
+      },
+    }, text));
+  }
+  const panel = h('div', { role: 'tabpanel', id: panelID, tabindex: '0' }, ...children);
+  function sync() {
+    for (const [key, button] of buttons) {
+      button.setAttribute('aria-selected', String(key === current));
+      button.tabIndex = key === current ? 0 : -1;
+    }
+    panel.setAttribute('aria-labelledby', buttons.get(current).id);
+  }
+  sync();
+  return {
+    list: h('div', { role: 'tablist', 'aria-label': label, class: 'tabs' }, [...buttons.values()]),
+    panel,
+    button: (key) => buttons.get(key),
+  };
+}
+
+// newerOlderPager fills nav with the buttons of a log read latest first,
+// a page at a time: go(n) opens page n; older says whether one follows.
+export function newerOlderPager(nav, pageNo, older, go) {
+  if (pageNo === 1 && !older) {
+    nav.replaceChildren();
+    return;
+  }
+  nav.replaceChildren(
+    h('button', { type: 'button', class: 'secondary small', disabled: pageNo === 1, onclick: () => go(pageNo - 1) }, '← Newer'),
+    h('span', { class: 'muted' }, `Page ${pageNo}`),
+    h('button', { type: 'button', class: 'secondary small', disabled: !older, onclick: () => go(pageNo + 1) }, 'Older →'));
 }

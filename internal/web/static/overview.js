@@ -3,9 +3,10 @@
 // failures over the last hour and day, the queues, and the webhooks that
 // need a look. It refreshes every few seconds.
 
-import { api } from './api.js';
+import { api, shortMessage } from './api.js';
 import { dayChart, hourChart, perMinute } from './chart.js';
-import { errorBox, h } from './dom.js';
+import { confirmDialog, errorBox, h, notice, plural } from './dom.js';
+import { rangeFields } from './timerange.js';
 
 const REFRESH_MS = 5000;
 
@@ -70,8 +71,44 @@ export function renderOverview(page) {
     h('div', { class: 'page-head' }, h('h1', {}, 'Overview'), status),
     h('section', { class: 'card', 'aria-label': 'Figures' }, figures),
     h('section', { class: 'card', 'aria-labelledby': 'sec-hour' }, h('h2', { id: 'sec-hour' }, 'Last hour, per minute'), hourBody),
-    h('section', { class: 'card', 'aria-labelledby': 'sec-day' }, h('h2', { id: 'sec-day' }, 'Last 24 hours, per hour'), dayBody));
+    h('section', { class: 'card', 'aria-labelledby': 'sec-day' }, h('h2', { id: 'sec-day' }, 'Last 24 hours, per hour'), dayBody),
+    retryFailedCard(page, () => load()));
   page.focus();
   load();
   return () => clearTimeout(timer);
+}
+
+// retryFailedCard is an operator's action after an incident: every
+// webhook's deliveries that failed for good in a range of time go out
+// again. onDone runs after it re-queued some.
+function retryFailedCard(page, onDone) {
+  const range = rangeFields();
+  const result = h('p', { class: 'hint', 'aria-live': 'polite' });
+  const submit = h('button', { type: 'submit', class: 'secondary' }, 'Retry failed deliveries…');
+  async function retry(ev) {
+    ev.preventDefault();
+    range.clearErrors();
+    result.textContent = '';
+    const ok = await confirmDialog({
+      title: 'Retry the failed deliveries of every webhook?',
+      text: `Every delivery of every webhook that failed for good with its last attempt ${range.describe()} is sent again at once, with its webhook-id. Receivers may get events they gave up on.`,
+      action: 'Retry them all',
+    });
+    if (!ok || !page.alive) return;
+    submit.disabled = true;
+    try {
+      const n = await api.retryFailed(range.read());
+      notice(n ? `Re-queued ${plural(n, 'failed delivery', 'failed deliveries')}.` : 'Nothing to retry: no delivery failed for good in that range.', n ? 'success' : 'info');
+      if (n) onDone();
+    } catch (err) {
+      if (!page.alive || err.status === 401) return;
+      if (!range.showError(err)) result.textContent = `Nothing was retried: ${shortMessage(err.message)}`;
+    } finally {
+      submit.disabled = false;
+    }
+  }
+  return h('section', { class: 'card', 'aria-labelledby': 'sec-retry-failed' },
+    h('h2', { id: 'sec-retry-failed' }, 'After an incident'),
+    h('p', { class: 'hint' }, 'Send again every delivery, of every webhook, that failed for good in a range of time: with its webhook-id, back into its ordered lane if it has one. Erased events stay erased.'),
+    h('form', { novalidate: true, onsubmit: retry }, range.el, h('div', { class: 'actions' }, submit), result));
 }

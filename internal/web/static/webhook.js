@@ -6,9 +6,12 @@
 import { api, shortMessage } from './api.js';
 import { dayChart } from './chart.js';
 import {
-  badge, confirmDialog, emptyState, errorBox, formatDuration, h, id, notice, plural, relative, timeEl,
+  badge, confirmDialog, emptyState, errorBox, formatDuration, h, id, newerOlderPager, notice, plural, relative, tabList, timeEl,
 } from './dom.js';
 import { circuitBadge, circuitCard } from './circuit.js';
+import { attemptEl } from './log.js';
+import { copyText, secretCard } from './secret.js';
+import { replayCard } from './replay.js';
 import { settingsCard } from './settings.js';
 
 const REFRESH_MS = 5000;
@@ -40,40 +43,19 @@ export function renderWebhook(page, webhookID, query) {
   const summary = h('dl', { class: 'summary' });
   const circuitInfo = circuitCard(webhookID, () => setTimeout(refresh, 700));
   const testCard = h('section', { class: 'card', 'aria-labelledby': 'sec-test' });
-  const secretCard = h('section', { class: 'card', 'aria-labelledby': 'sec-secret' });
+  const secretSection = h('section', { class: 'card', 'aria-labelledby': 'sec-secret' });
   const chartBody = h('div', { class: 'chart-body' }, h('p', { class: 'loading' }, 'Reading the last 24 hours…'));
   const logBody = h('div', { class: 'log-body' });
   const logTools = h('div', { class: 'log-tools' });
   const pager = h('nav', { class: 'pager', 'aria-label': 'Log pages' });
 
   // Tabs: the success and failed logs (WAI-ARIA tabs, arrow keys move).
-  const tabs = {};
-  const panelID = id('log-panel');
-  for (const [key, { label }] of Object.entries(LOGS)) {
-    tabs[key] = h('button', {
-      type: 'button', role: 'tab', id: id(`tab-${key}`), 'aria-controls': panelID,
-      onclick: () => selectTab(key),
-      onkeydown: (e) => {
-        if (e.key === 'ArrowRight' || e.key === 'ArrowLeft' || e.key === 'Home' || e.key === 'End') {
-          e.preventDefault();
-          const next = key === 'success' ? 'failed' : 'success';
-          const target = e.key === 'Home' ? 'success' : e.key === 'End' ? 'failed' : next;
-          selectTab(target);
-          tabs[target].focus();
-        }
-      },
-    }, label);
-  }
-  const panel = h('div', { role: 'tabpanel', id: panelID, tabindex: '0' }, logTools, logBody, pager);
-
-  function syncTabs() {
-    for (const [key, tab] of Object.entries(tabs)) {
-      const selected = key === state.tab;
-      tab.setAttribute('aria-selected', String(selected));
-      tab.tabIndex = selected ? 0 : -1;
-    }
-    panel.setAttribute('aria-labelledby', tabs[state.tab].id);
-  }
+  const logTabs = tabList({
+    label: 'Logs',
+    choices: Object.entries(LOGS).map(([key, { label }]) => [key, label]),
+    selected: state.tab,
+    onSelect: selectTab,
+  }, logTools, logBody, pager);
 
   function syncAddress() {
     const q = new URLSearchParams();
@@ -84,11 +66,9 @@ export function renderWebhook(page, webhookID, query) {
   }
 
   function selectTab(key) {
-    if (state.tab === key) return;
     state.tab = key;
     state.page = 1;
     state.logKey = null;
-    syncTabs();
     syncAddress();
     logBody.replaceChildren(h('p', { class: 'loading' }, 'Loading…'));
     loadLog();
@@ -261,69 +241,13 @@ export function renderWebhook(page, webhookID, query) {
   }
 
   function renderSecret() {
-    let revealed = null;
-    const value = h('code', { class: 'secret', hidden: true });
-    const reveal = h('button', { type: 'button', class: 'secondary', 'aria-expanded': 'false' }, 'Reveal');
-    const copy = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Copy');
-    const rotate = h('button', { type: 'button', class: 'secondary' }, 'Rotate');
-    const result = h('p', { class: 'hint', 'aria-live': 'polite' });
-    const show = (secret) => {
-      revealed = secret;
-      value.textContent = secret;
-      value.hidden = false;
-      copy.hidden = false;
-      reveal.textContent = 'Hide';
-      reveal.setAttribute('aria-expanded', 'true');
-    };
-    reveal.addEventListener('click', async () => {
-      if (revealed) {
-        revealed = null;
-        value.hidden = true;
-        value.textContent = '';
-        copy.hidden = true;
-        reveal.textContent = 'Reveal';
-        reveal.setAttribute('aria-expanded', 'false');
-        return;
-      }
-      try {
-        show(await api.getSecret(webhookID));
-        result.textContent = '';
-      } catch (err) {
-        if (err.status !== 401) result.textContent = `Could not read the secret: ${err.message}`;
-      }
+    secretCard(secretSection, {
+      headingID: 'sec-secret',
+      hint: 'Receivers check the webhook-signature header (Standard Webhooks) with this secret.',
+      load: () => api.getSecret(webhookID),
+      rotate: () => api.rotateSecret(webhookID),
+      alive: () => page.alive,
     });
-    copy.addEventListener('click', async () => {
-      try {
-        await navigator.clipboard.writeText(revealed);
-        result.textContent = 'Copied to the clipboard.';
-      } catch {
-        const range = document.createRange();
-        range.selectNodeContents(value);
-        getSelection().removeAllRanges();
-        getSelection().addRange(range);
-        result.textContent = 'Selected: press Ctrl+C (⌘C) to copy.';
-      }
-    });
-    rotate.addEventListener('click', async () => {
-      const ok = await confirmDialog({
-        title: 'Rotate the signing secret?',
-        text: 'hookd signs with a new secret from now on. The current secret keeps signing beside it for 24 hours, so receivers can switch without missing a delivery.',
-        action: 'Rotate secret',
-      });
-      if (!ok || !page.alive) return;
-      try {
-        show(await api.rotateSecret(webhookID));
-        result.textContent = 'Rotated. Deliveries carry both signatures for the next 24 hours.';
-        reveal.focus();
-      } catch (err) {
-        if (err.status !== 401) result.textContent = `Could not rotate the secret: ${err.message}`;
-      }
-    });
-    secretCard.replaceChildren(
-      h('h2', { id: 'sec-secret' }, 'Signing secret'),
-      h('p', { class: 'hint' }, 'Receivers check the webhook-signature header (Standard Webhooks) with this secret.'),
-      h('div', { class: 'actions' }, reveal, copy, rotate),
-      value, result);
   }
 
   function renderLogTools() {
@@ -339,23 +263,14 @@ export function renderWebhook(page, webhookID, query) {
   }
 
   function renderPager(count) {
-    const older = count === PER_PAGE;
-    if (state.page === 1 && !older) {
-      pager.replaceChildren();
-      return;
-    }
-    const go = (n) => {
+    newerOlderPager(pager, state.page, count === PER_PAGE, (n) => {
       state.page = n;
       state.logKey = null;
       syncAddress();
       logBody.replaceChildren(h('p', { class: 'loading' }, 'Loading…'));
       loadLog();
-      tabs[state.tab].scrollIntoView({ block: 'nearest' });
-    };
-    pager.replaceChildren(
-      h('button', { type: 'button', class: 'secondary small', disabled: state.page === 1, onclick: () => go(state.page - 1) }, '← Newer'),
-      h('span', { class: 'muted' }, `Page ${state.page}`),
-      h('button', { type: 'button', class: 'secondary small', disabled: !older, onclick: () => go(state.page + 1) }, 'Older →'));
+      logTabs.button(state.tab).scrollIntoView({ block: 'nearest' });
+    });
   }
 
   function renderDeliveries(list) {
@@ -439,28 +354,6 @@ export function renderWebhook(page, webhookID, query) {
       payload);
   }
 
-  function attemptEl(e) {
-    const k = (part) => `${e.id}-${part}`;
-    const ok = !e.error_class;
-    const status = e.http_status ? `HTTP ${e.http_status}` : 'no response';
-    const body = e.response_body || '';
-    const headers = Object.entries(e.request_headers || {}).map(([n, v]) => `${n}: ${v}`).join('\n');
-    return h('div', { class: `attempt ${ok ? 'attempt-ok' : 'attempt-fail'}` },
-      h('div', { class: 'entry-head' },
-        ok ? badge(status, 'ok') : badge(e.error_class === 'status' ? status : e.error_class, 'fail'),
-        h('span', {}, `attempt ${e.attempt}`),
-        ok || e.error_class === 'status' ? null : h('span', {}, status),
-        h('span', {}, formatDuration(e.duration_ms)),
-        h('span', { class: 'entry-time' }, timeEl(e.created_at, { exact: true }))),
-      !ok && e.error ? h('p', { class: 'entry-error' }, h('code', {}, e.error_class), ' ', e.error) : null,
-      h('details', { 'data-key': k('body') },
-        h('summary', { 'data-key': k('body-summary') }, body ? `Response body (${body.length} characters)` : 'Response body (empty)'),
-        body ? h('pre', {}, body) : h('p', { class: 'muted' }, 'The receiver sent no body.')),
-      h('details', { 'data-key': k('headers') },
-        h('summary', { 'data-key': k('headers-summary') }, 'Request headers'),
-        h('pre', {}, headers || '(none recorded)')));
-  }
-
   // loadExtra shows a delivery's payload and the curl command that sends
   // it again (without the secret), with a copy button.
   async function loadExtra(d, into) {
@@ -476,25 +369,16 @@ export function renderWebhook(page, webhookID, query) {
     const curl = h('pre', { class: 'curl' }, r.curl);
     const result = h('span', { class: 'hint', 'aria-live': 'polite' });
     const copy = h('button', { type: 'button', class: 'secondary small', 'data-key': `${d.id}-copy` }, 'Copy curl command');
-    copy.addEventListener('click', async () => {
-      try {
-        await navigator.clipboard.writeText(r.curl);
-        result.textContent = 'Copied to the clipboard.';
-      } catch {
-        const range = document.createRange();
-        range.selectNodeContents(curl);
-        getSelection().removeAllRanges();
-        getSelection().addRange(range);
-        result.textContent = 'Selected: press Ctrl+C (⌘C) to copy.';
-      }
-    });
+    copy.addEventListener('click', () => copyText(r.curl, curl, result));
     into.replaceChildren(
       h('h3', {}, 'Payload'),
       h('pre', { class: 'payload' }, JSON.stringify(r.payload, null, 2)),
       h('h3', {}, 'Send it again with curl'),
       h('p', { class: 'hint' }, 'The same request to the webhook’s URL. The signature is a placeholder and hidden header values are masked: the command carries no secret.'),
       curl,
-      h('div', { class: 'actions' }, copy, result));
+      h('div', { class: 'actions' }, copy, result),
+      h('p', { class: 'hint' }, 'A data protection request? ',
+        h('a', { href: `#/erase?${new URLSearchParams({ scope: 'event', id: d.event_id })}` }, 'Erase this event’s data…')));
   }
 
   // Actions -------------------------------------------------------------------
@@ -582,7 +466,6 @@ export function renderWebhook(page, webhookID, query) {
 
   loadWebhook().then(() => {
     if (!page.alive) return;
-    syncTabs();
     renderSecret();
     page.main.replaceChildren(
       h('nav', { class: 'breadcrumbs', 'aria-label': 'Breadcrumb' },
@@ -590,14 +473,15 @@ export function renderWebhook(page, webhookID, query) {
         h('span', { 'aria-current': 'page', class: 'truncate', title: state.webhook.name }, state.webhook.name)),
       h('div', { class: 'page-head' }, h('div', { class: 'title' }, heading, stateBadge, circuitSlot), headActions),
       h('section', { class: 'card', 'aria-label': 'Settings and queue' }, summary),
-      h('div', { class: 'grid-2 cards' }, testCard, secretCard),
+      h('div', { class: 'grid-2 cards' }, testCard, secretSection),
       h('div', { class: 'grid-2 cards' }, settingsCard(page, webhookID), circuitInfo.card),
+      replayCard(page, webhookID),
       h('section', { class: 'card', 'aria-labelledby': 'sec-activity' },
         h('h2', { id: 'sec-activity' }, 'Last 24 hours'), chartBody),
       h('section', { class: 'card', 'aria-labelledby': 'sec-logs' },
         h('h2', { id: 'sec-logs' }, 'Deliveries'),
-        h('div', { role: 'tablist', 'aria-label': 'Logs', class: 'tabs' }, tabs.success, tabs.failed),
-        panel));
+        logTabs.list,
+        logTabs.panel));
     page.focus();
     Promise.all([loadLog(), loadChart()]).then(() => { if (page.alive) timer = setTimeout(refresh, REFRESH_MS); });
   }).catch((err) => {
