@@ -12,6 +12,9 @@ type QueueStats struct {
 	// webhook's RetryQueueLength.
 	Retrying int
 	// EnabledWebhooks and DisabledWebhooks count the webhooks by state.
+	// These and the other webhook counts are of the customers' webhooks:
+	// not the notification subscriptions' (Notification), whose
+	// deliveries the queue counts all the same.
 	EnabledWebhooks  int
 	DisabledWebhooks int
 	// OpenCircuits counts the webhooks whose circuit is not closed (open

@@ -27,7 +27,8 @@ func (s *Store) QueueStats(ctx context.Context) (hookd.QueueStats, error) {
 		             count(*) FILTER (WHERE NOT disabled AND throttle_next_at > $1 AND EXISTS (
 		                 SELECT 1 FROM deliveries x WHERE x.webhook_id = webhooks.id AND x.state = 'pending'
 		                 AND x.next_attempt_at <= $1)) AS throttled
-		      FROM webhooks) w`, s.clock.Now()).
+		      FROM webhooks
+		      WHERE NOT EXISTS (SELECT 1 FROM notifications n WHERE n.webhook_id = webhooks.id)) w`, s.clock.Now()).
 		Scan(&q.Queued, &q.Retrying, &q.EnabledWebhooks, &q.DisabledWebhooks, &q.OpenCircuits,
 			&q.FailingWebhooks, &q.ThrottledWebhooks)
 	return q, wrapErr(err)

@@ -47,6 +47,9 @@ func testNotifications(t *testing.T, open opener) {
 	count, err := s.CountWebhooks(ctx(t), hookd.WebhookFilter{})
 	must(t, err, "CountWebhooks")
 	equal(t, "counted webhooks", count, 1)
+	stats, err := s.QueueStats(ctx(t))
+	must(t, err, "QueueStats")
+	equal(t, "webhooks counted by the stats", stats.EnabledWebhooks+stats.DisabledWebhooks, 1)
 
 	secrets, err := s.Secrets(ctx(t), n.WebhookID)
 	if err != nil || secrets[0] != "whsec_dGVzdHNlY3JldHRlc3RzZWNyZXR0ZXN0c2VjcmV0" {
