@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -20,28 +21,21 @@ func toAPICircuit(c hookd.Circuit) api.Circuit {
 }
 
 func (s *Server) getCircuit(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "webhook_id", "Webhook")
-	if err != nil {
-		return err
-	}
-	c, err := s.store.Circuit(r.Context(), id)
-	if errors.Is(err, hookd.ErrNotFound) {
-		return notFound("Webhook", r.PathValue("webhook_id"))
-	}
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, api.CircuitResponse{Circuit: toAPICircuit(c)})
-	return nil
+	return s.answerCircuit(w, r, s.store.Circuit)
 }
 
 // probeCircuit makes an open circuit's probe go out now.
 func (s *Server) probeCircuit(w http.ResponseWriter, r *http.Request) error {
+	return s.answerCircuit(w, r, s.store.ProbeCircuit)
+}
+
+// answerCircuit answers the circuit that do returns for the path's webhook.
+func (s *Server) answerCircuit(w http.ResponseWriter, r *http.Request, do func(context.Context, int64) (hookd.Circuit, error)) error {
 	id, err := pathID(r, "webhook_id", "Webhook")
 	if err != nil {
 		return err
 	}
-	c, err := s.store.ProbeCircuit(r.Context(), id)
+	c, err := do(r.Context(), id)
 	if errors.Is(err, hookd.ErrNotFound) {
 		return notFound("Webhook", r.PathValue("webhook_id"))
 	}
