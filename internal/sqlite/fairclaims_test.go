@@ -15,16 +15,8 @@ import (
 // keep a webhook within one share between them.
 func TestShareAcrossProcesses(t *testing.T) {
 	clock := clocktest.New(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
-	path := filepath.Join(t.TempDir(), "hookd.db")
-	open := func() *sqlite.Store {
-		s, err := sqlite.Open(t.Context(), path, storeopt.WithClock(clock))
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
-	storetest.ShareAcrossStores(t, open(), open(), clock)
+	a, b := twoProcesses(t, storeopt.WithClock(clock))
+	storetest.ShareAcrossStores(t, a, b, clock)
 }
 
 func BenchmarkFairClaim(b *testing.B) { storetest.BenchmarkFairClaim(b, openBench(b)) }
@@ -32,29 +24,28 @@ func BenchmarkFairClaim(b *testing.B) { storetest.BenchmarkFairClaim(b, openBenc
 // TestSubscriptionsAcrossProcesses: a publish through one store matches
 // with the changes made through another on the same file.
 func TestSubscriptionsAcrossProcesses(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "hookd.db")
-	open := func() *sqlite.Store {
-		s, err := sqlite.Open(t.Context(), path)
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
-	storetest.SubscriptionsAcrossStores(t, open(), open())
+	a, b := twoProcesses(t)
+	storetest.SubscriptionsAcrossStores(t, a, b)
 }
 
 // TestFanOutAcrossProcesses: a large fan-out is created in chunks, by the
 // publishing store or another on the same file.
 func TestFanOutAcrossProcesses(t *testing.T) {
+	a, b := twoProcesses(t, storeopt.WithFanOutChunk(storetest.FanOutChunk))
+	storetest.FanOut(t, a, b)
+}
+
+// twoProcesses opens two stores with opts on one new file, as two hookd
+// processes on one database.
+func twoProcesses(t *testing.T, opts ...storeopt.Option) (*sqlite.Store, *sqlite.Store) {
 	path := filepath.Join(t.TempDir(), "hookd.db")
 	open := func() *sqlite.Store {
-		s, err := sqlite.Open(t.Context(), path, storeopt.WithFanOutChunk(storetest.FanOutChunk))
+		s, err := sqlite.Open(t.Context(), path, opts...)
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}
 		t.Cleanup(func() { s.Close() })
 		return s
 	}
-	storetest.FanOut(t, open(), open())
+	return open(), open()
 }
