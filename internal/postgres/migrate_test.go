@@ -76,3 +76,39 @@ func TestMigrateUpgradesEarlierDatabase(t *testing.T) {
 		t.Fatalf("schema_migrations holds %v, want %v", got, want)
 	}
 }
+
+// The foreign keys of deliveries hold on the queue's partition only
+// (migration 0019): a finished delivery moves into the history's
+// partitions without its event and webhook being checked and locked again,
+// while one being queued still cannot refer to a missing event or webhook.
+func TestForeignKeysOnTheQueueOnly(t *testing.T) {
+	s := pgtest.Open(t)
+	rows, err := s.Pool().Query(t.Context(), `
+		SELECT c.conrelid::regclass::text, c.confrelid::regclass::text
+		FROM pg_constraint c
+		WHERE c.contype = 'f' AND c.conrelid::regclass::text LIKE 'deliveries%'
+		ORDER BY 1, 2`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var table, refers string
+		if err := rows.Scan(&table, &refers); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, table+" -> "+refers)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"deliveries_queue -> events", "deliveries_queue -> webhooks"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("foreign keys of deliveries: %q, want %q", got, want)
+	}
+	_, err = s.Pool().Exec(t.Context(), `INSERT INTO deliveries (webhook_id, event_id, message_id, next_attempt_at, created_at)
+		VALUES (-1, 'no such event', 'm', now(), now())`)
+	if err == nil {
+		t.Fatal("a delivery to no webhook and of no event was queued")
+	}
+}
