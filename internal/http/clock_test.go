@@ -1,18 +1,13 @@
 package http_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/hookd/hookd/internal/storeopt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/hookd/hookd/api"
 	"github.com/hookd/hookd/internal/clocktest"
-	hookdhttp "github.com/hookd/hookd/internal/http"
-	"github.com/hookd/hookd/internal/sqlite"
 )
 
 // The server reads the time from its clock: a test event is stamped with
@@ -21,12 +16,7 @@ import (
 func TestServerClock(t *testing.T) {
 	start := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	clock := clocktest.New(start)
-	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookd.db"), storeopt.WithClock(clock))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	a := newTestAPI(t, store, hookdhttp.WithClock(clock))
+	a := clockedAPI(t, clock)
 
 	id := a.createWebhook(t, `{"name":"w","http_url":"https://example.com/","http_method":"POST","trigger_events":["ASSET_ADDED"]}`)
 	var test api.EventResponse

@@ -10,9 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/clocktest"
 	hookdhttp "github.com/hookd/hookd/internal/http"
 	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/storeopt"
 )
 
 func sqliteAPI(t *testing.T, opts ...hookdhttp.Option) *testAPI {
@@ -23,6 +25,18 @@ func sqliteAPI(t *testing.T, opts ...hookdhttp.Option) *testAPI {
 	}
 	t.Cleanup(func() { store.Close() })
 	return newTestAPI(t, store, opts...)
+}
+
+// clockedAPI is the API on a SQLite store, both reading the time from
+// clock.
+func clockedAPI(t *testing.T, clock hookd.Clock) *testAPI {
+	t.Helper()
+	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookd.db"), storeopt.WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return newTestAPI(t, store, hookdhttp.WithClock(clock))
 }
 
 // Each key gets its own budget; over it, a request is answered 429 with

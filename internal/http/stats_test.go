@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,9 +11,6 @@ import (
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/api"
 	"github.com/hookd/hookd/internal/clocktest"
-	hookdhttp "github.com/hookd/hookd/internal/http"
-	"github.com/hookd/hookd/internal/sqlite"
-	"github.com/hookd/hookd/internal/storeopt"
 )
 
 // attempt claims every due delivery at the clock's time and records each
@@ -50,24 +46,19 @@ func attempt(t *testing.T, store hookd.Store, clock *clocktest.Clock, ok, retry 
 func TestStatsAndDeliveries(t *testing.T) {
 	start := time.Date(2030, 1, 2, 10, 30, 15, 0, time.UTC)
 	clock := clocktest.New(start)
-	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookd.db"), storeopt.WithClock(clock))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	a := newTestAPI(t, store, hookdhttp.WithClock(clock))
+	a := clockedAPI(t, clock)
 	id := a.createWebhook(t, `{"name":"w","http_url":"https://r.example/in?x='1'","http_method":"POST","trigger_events":["ASSET_ADDED"]}`)
 
 	// Two hours ago: a success. Now: one failure that will be retried, then
 	// the retry succeeds a minute later.
 	clock.Set(start.Add(-2 * time.Hour))
 	a.publish(t, a.adminKey, `{"event":"ASSET_ADDED","data":{"n":1}}`)
-	attempt(t, store, clock, true, false)
+	attempt(t, a.store, clock, true, false)
 	clock.Set(start)
 	ev := a.publish(t, a.adminKey, `{"event":"ASSET_ADDED","data":{"note":"it's $(id)"}}`)
-	ds := attempt(t, store, clock, false, true)
+	ds := attempt(t, a.store, clock, false, true)
 	clock.Advance(time.Minute)
-	attempt(t, store, clock, true, false)
+	attempt(t, a.store, clock, true, false)
 	now := clock.Now()
 
 	var ws api.WebhookStatsResponse
