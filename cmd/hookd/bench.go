@@ -498,6 +498,9 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	if rep.Completes > 0 {
 		rep.AvgComplete = float64(counting.Completed.Load()) / float64(rep.Completes)
 	}
+	rep.ClaimMS = bench.MeanMS(counting.ClaimTime.Load(), rep.Claims)
+	rep.CompleteMS = bench.MeanMS(counting.CompleteTime.Load(), rep.Completes)
+	rep.PublishMS = bench.MeanMS(counting.PublishTime.Load(), rep.Publishes)
 	if st.Delivered > 0 {
 		calls := rep.Claims + counting.TargetReads.Load() + rep.Completes + rep.Publishes
 		rep.StoreCallsPerD = float64(calls) / float64(st.Delivered)
