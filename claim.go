@@ -52,8 +52,20 @@ type ClaimCandidate struct {
 type ClaimGrant struct {
 	WebhookID int64
 	// Take is how many of its due deliveries to lease, oldest due first.
-	Take           int
-	Circuit        Circuit
+	Take int
+	// Circuit is the webhook's circuit after the claim. A claim changes it
+	// only to take the probe of an open circuit, and then ProbeFrom is the
+	// circuit the claim read; ProbeFrom is nil when the claim leaves the
+	// circuit as it is.
+	//
+	// Claims do not lock a webhook against Complete, which records the
+	// circuit's failures, so the circuit may have moved since the claim
+	// read it: the store writes Circuit only where the webhook's circuit
+	// is still ProbeFrom (its state and probe time), and otherwise leases
+	// nothing of that webhook.
+	Circuit   Circuit
+	ProbeFrom *Circuit
+	// ThrottleNextAt is the webhook's Throttle.NextAt after the claim.
 	ThrottleNextAt *time.Time
 }
 
@@ -120,6 +132,7 @@ func PlanClaim(now time.Time, req ClaimRequest, candidates []ClaimCandidate) Cla
 	}
 	caps := make([]int, len(order))
 	circuits := make([]Circuit, len(order))
+	probes := make([]bool, len(order)) // the claim would take order[i]'s probe
 	// rooms[i] is how many more attempts order[i]'s share allows.
 	rooms := make([]int, len(order))
 	for i, c := range order {
@@ -136,6 +149,7 @@ func PlanClaim(now time.Time, req ClaimRequest, candidates []ClaimCandidate) Cla
 			n = min(n, circuitAllows)
 		}
 		caps[i], circuits[i] = max(n, 0), circuit
+		probes[i] = circuitAllows == 1
 	}
 
 	takes := make([]int, len(order))
@@ -162,12 +176,16 @@ func PlanClaim(now time.Time, req ClaimRequest, candidates []ClaimCandidate) Cla
 		if takes[i] == 0 {
 			continue
 		}
-		plan.Grants = append(plan.Grants, ClaimGrant{
+		grant := ClaimGrant{
 			WebhookID:      c.WebhookID,
 			Take:           takes[i],
 			Circuit:        circuits[i],
 			ThrottleNextAt: throttle.NextAt,
-		})
+		}
+		if probes[i] {
+			grant.ProbeFrom = &c.Circuit
+		}
+		plan.Grants = append(plan.Grants, grant)
 	}
 	return plan
 }

@@ -99,9 +99,15 @@ func TestPlanClaimThrottleAndCircuit(t *testing.T) {
 			if !g.ThrottleNextAt.Equal(now.Add(50 * time.Millisecond)) {
 				t.Errorf("throttle next at %v, want +50ms", g.ThrottleNextAt)
 			}
+			if g.ProbeFrom != nil {
+				t.Errorf("closed circuit: ProbeFrom = %+v, want nil (the claim leaves it as it is)", g.ProbeFrom)
+			}
 		case 3:
 			if g.Circuit.State != CircuitHalfOpen || !g.Circuit.ProbeAt.Equal(now.Add(req.Lease)) {
 				t.Errorf("probe's circuit %+v, want half open until the lease ends", g.Circuit)
+			}
+			if g.ProbeFrom == nil || g.ProbeFrom.State != CircuitOpen || !g.ProbeFrom.ProbeAt.Equal(*cands[2].Circuit.ProbeAt) {
+				t.Errorf("probe's ProbeFrom = %+v, want the open circuit read", g.ProbeFrom)
 			}
 		}
 	}

@@ -12,3 +12,7 @@ import (
 func MigrationDriver(pool *pgxpool.Pool) migrate.Driver {
 	return migrationDriver{pool: pool, clock: hookd.SystemClock}
 }
+
+// ClaimLockSQL takes, in a test's transaction, the claim lock of the
+// webhook $1, as a claim that serves it holds it.
+const ClaimLockSQL = `SELECT pg_advisory_xact_lock(` + claimKey + `) FROM (SELECT $1::bigint AS id) w`

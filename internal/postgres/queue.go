@@ -19,11 +19,12 @@ import (
 // and, with claimDue, its due deliveries counted up to $2.
 const (
 	claimCandidateColumns = `w.id, w.max_in_flight, w.max_per_second, w.circuit_state, w.circuit_probe_at,
-	w.throttle_next_at, w.last_claimed_at,
+	wc.throttle_next_at, wc.last_claimed_at,
 	(SELECT count(*) FROM deliveries d
 	 WHERE d.webhook_id = w.id AND d.state = 'pending' AND d.leased_by IS NOT NULL AND d.lease_until > $1),
 	due.n`
-	claimDue = `CROSS JOIN LATERAL (SELECT count(*) AS n FROM (
+	claimDue = `LEFT JOIN webhook_claims wc ON wc.webhook_id = w.id
+	CROSS JOIN LATERAL (SELECT count(*) AS n FROM (
 		SELECT 1 FROM deliveries d WHERE d.webhook_id = w.id AND d.state = 'pending' AND d.next_attempt_at <= $1
 		LIMIT $2) x) due`
 )
@@ -43,23 +44,40 @@ SELECT ` + claimCandidateColumns + `
 FROM pending p JOIN webhooks w ON w.id = p.webhook_id ` + claimDue + `
 WHERE NOT w.disabled AND due.n > 0`
 
-// claimLockSQL locks the webhooks a claim means to serve, skipping those
-// another claim (or a Complete) holds; claimLockedSQL reads them again
-// once locked, so that what it counts is not older than the lock.
+// claimLockSQL takes the claim locks of the webhooks a claim means to
+// serve, skipping those another claim holds; claimLockedSQL reads them
+// again once locked, so that what it counts is not older than the lock.
 const (
-	claimLockSQL = `SELECT id FROM webhooks WHERE id = ANY($1) AND NOT disabled ORDER BY id
-		FOR NO KEY UPDATE SKIP LOCKED`
+	claimLockSQL   = `SELECT id FROM unnest($1::bigint[]) AS id WHERE pg_try_advisory_xact_lock(` + claimKey + `) ORDER BY id`
 	claimLockedSQL = `SELECT ` + claimCandidateColumns + ` FROM webhooks w ` + claimDue + `
-		WHERE w.id = ANY($3) AND due.n > 0`
+		WHERE w.id = ANY($3) AND NOT w.disabled AND due.n > 0`
 )
 
-// claimLeaseSQL leases each grant's oldest due deliveries, writes what the
-// claim changed of each webhook (hookd.ClaimGrant) and returns the leased
+// claimKey is the key of the claim lock of the webhook whose id is in the
+// column id: a transaction-level advisory lock, not the webhook's row,
+// which Complete locks to record the webhook's health (0020). The key
+// names the schema: advisory locks are the database's, and several hookd
+// schemas may share one database.
+const claimKey = `hashtextextended('hookd.claim.' || coalesce(current_schema(), '') || '.' || id, 0)`
+
+// claimLeaseSQL takes the probes the grants take (a compare-and-set of
+// the circuit: a grant whose circuit moved since it was read is dropped),
+// leases each grant's oldest due deliveries, writes what the claim changed
+// of each webhook served (hookd.ClaimGrant) and returns the leased
 // deliveries with their events.
 const claimLeaseSQL = `
-WITH g AS (
-	SELECT * FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::text[], $5::timestamptz[])
-		AS g(webhook_id, take, throttle_next_at, circuit_state, circuit_probe_at)
+WITH all_grants AS (
+	SELECT * FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::text[], $5::timestamptz[],
+	                     $9::bool[], $10::text[], $11::timestamptz[])
+		AS g(webhook_id, take, throttle_next_at, circuit_state, circuit_probe_at, probe, probe_from, probe_from_at)
+), probed AS (
+	UPDATE webhooks w SET circuit_state = g.circuit_state, circuit_probe_at = g.circuit_probe_at
+	FROM all_grants g
+	WHERE g.probe AND w.id = g.webhook_id
+	  AND w.circuit_state = g.probe_from AND w.circuit_probe_at IS NOT DISTINCT FROM g.probe_from_at
+	RETURNING w.id
+), g AS (
+	SELECT * FROM all_grants WHERE NOT probe OR webhook_id IN (SELECT id FROM probed)
 ), picked AS MATERIALIZED (
 	SELECT d.id FROM g CROSS JOIN LATERAL (
 		SELECT id FROM deliveries
@@ -68,9 +86,10 @@ WITH g AS (
 		LIMIT g.take
 		FOR UPDATE SKIP LOCKED) d
 ), served AS (
-	UPDATE webhooks w SET last_claimed_at = $6, throttle_next_at = g.throttle_next_at,
-	       circuit_state = g.circuit_state, circuit_probe_at = g.circuit_probe_at
-	FROM g WHERE w.id = g.webhook_id
+	INSERT INTO webhook_claims (webhook_id, last_claimed_at, throttle_next_at)
+	SELECT webhook_id, $6, throttle_next_at FROM g
+	ON CONFLICT (webhook_id) DO UPDATE SET last_claimed_at = excluded.last_claimed_at,
+	                                       throttle_next_at = excluded.throttle_next_at
 ), claimed AS (
 	UPDATE deliveries d SET leased_by = $7, lease_until = $8, next_attempt_at = $8
 	FROM picked WHERE d.id = picked.id AND d.state = 'pending' -- the queue partition only (0016)
@@ -83,9 +102,10 @@ ORDER BY c.id`
 
 // Claim leases due deliveries to req.Worker until now+lease, as
 // hookd.PlanClaim shares them out among the webhooks, and returns them by
-// id. It plans over the webhooks with due deliveries, locks those it means
-// to serve (FOR NO KEY UPDATE SKIP LOCKED: concurrent claims, in this
-// process or another, serve different webhooks), reads them again under
+// id. It plans over the webhooks with due deliveries, takes the claim
+// locks of those it means to serve (claimKey, skipping those held:
+// concurrent claims, in this process or another, serve different
+// webhooks; a Complete does not wait for them), reads them again under
 // the lock and plans over them: what it counts in flight includes every
 // process's leases, so the shares and throttles hold across processes. Its
 // cost: one index descent per webhook with pending deliveries (a backlog
@@ -231,12 +251,16 @@ func lease(ctx context.Context, tx pgx.Tx, req hookd.ClaimRequest, now time.Time
 	ids, takes := make([]int64, n), make([]int32, n)
 	throttles, probes := make([]*time.Time, n), make([]*time.Time, n)
 	circuits := make([]string, n)
+	probe, probeFrom, probeFromAt := make([]bool, n), make([]string, n), make([]*time.Time, n)
 	for i, g := range grants {
 		ids[i], takes[i], circuits[i] = g.WebhookID, int32(g.Take), string(g.Circuit.State)
 		throttles[i], probes[i] = msPtr(g.ThrottleNextAt), msPtr(g.Circuit.ProbeAt)
+		if g.ProbeFrom != nil {
+			probe[i], probeFrom[i], probeFromAt[i] = true, string(g.ProbeFrom.State), g.ProbeFrom.ProbeAt
+		}
 	}
 	rows, _ := tx.Query(ctx, claimLeaseSQL, ids, takes, throttles, circuits, probes, now, req.Worker,
-		ms(now.Add(req.Lease)))
+		ms(now.Add(req.Lease)), probe, probeFrom, probeFromAt)
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hookd.Delivery, error) {
 		var d hookd.Delivery
 		var data []byte

@@ -392,3 +392,79 @@ func TestAttemptRequestHeadersNotNull(t *testing.T) {
 		t.Fatalf("attempts.request_headers is_nullable = %s, want NO", nullable)
 	}
 }
+
+// A claim and a Complete of the same webhook do not wait for each other:
+// Complete locks the webhook's row to record its health, a claim takes
+// the webhook's claim lock and writes webhook_claims. (Claims used to lock
+// the row too: a claim skipped the webhooks a Complete was recording, and
+// a Complete waited for the claims in progress.)
+func TestClaimBesideComplete(t *testing.T) {
+	clock := clocktest.New(time.Now())
+	cfg := pgtest.Config(t, pgtest.Schema(t))
+	// a wait for a lock fails at once rather than hang the test
+	cfg.ConnConfig.RuntimeParams["lock_timeout"] = "1s"
+	ctx := ctxT(t)
+	s, err := postgres.OpenConfig(ctx, cfg, storeopt.WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	w := newWebhook(t, s, "ASSET_ADDED")
+	publish(t, s, 3, "ASSET_ADDED")
+	claim := func(limit int) []*hookd.Delivery {
+		t.Helper()
+		ds, err := storetest.Deliveries(s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: limit, Lease: time.Minute, Workers: storetest.Workers}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ds
+	}
+	first := claim(1)
+
+	// What a Complete holds while it records: the webhook's row.
+	recording, err := s.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer recording.Rollback(ctx)
+	if _, err := recording.Exec(ctx, `SELECT FROM webhooks WHERE id = $1 FOR NO KEY UPDATE`, w.ID); err != nil {
+		t.Fatal(err)
+	}
+	if ds := claim(1); len(ds) != 1 {
+		t.Fatalf("a claim beside a Complete of its webhook leased %d deliveries, want 1", len(ds))
+	}
+	if err := recording.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// What a claim holds while it leases: the claim lock, and the row of
+	// webhook_claims it writes.
+	claiming, err := s.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer claiming.Rollback(ctx)
+	if _, err := claiming.Exec(ctx, postgres.ClaimLockSQL, w.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := claiming.Exec(ctx, `UPDATE webhook_claims SET last_claimed_at = now() WHERE webhook_id = $1`, w.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Complete(ctx, []hookd.AttemptResult{{DeliveryID: first[0].ID, Worker: "w", At: clock.Now(), Success: true, HTTPStatus: 200}}); err != nil {
+		t.Fatalf("Complete beside a claim of its webhook: %v", err)
+	}
+	// while the claim lock is held, another claim serves other webhooks
+	if ds := claim(10); len(ds) != 0 {
+		t.Fatalf("a claim beside another claim of its webhook leased %d deliveries, want 0", len(ds))
+	}
+	if err := claiming.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ds := claim(10); len(ds) != 1 {
+		t.Fatalf("once the other claim ended: leased %d deliveries, want 1", len(ds))
+	}
+	var attempts int
+	if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM attempts WHERE delivery_id = $1`, first[0].ID).Scan(&attempts); err != nil || attempts != 1 {
+		t.Fatalf("the Complete beside the claim logged %d attempts (%v), want 1", attempts, err)
+	}
+}

@@ -24,7 +24,9 @@ func (s *Store) QueueStats(ctx context.Context) (hookd.QueueStats, error) {
 		             count(*) FILTER (WHERE disabled) AS disabled,
 		             count(*) FILTER (WHERE circuit_state <> 'closed') AS open_circuits,
 		             count(*) FILTER (WHERE NOT disabled AND failing_since IS NOT NULL) AS failing,
-		             count(*) FILTER (WHERE NOT disabled AND throttle_next_at > $1 AND EXISTS (
+		             count(*) FILTER (WHERE NOT disabled AND EXISTS (
+		                 SELECT 1 FROM webhook_claims c WHERE c.webhook_id = webhooks.id AND c.throttle_next_at > $1)
+		                 AND EXISTS (
 		                 SELECT 1 FROM deliveries x WHERE x.webhook_id = webhooks.id AND x.state = 'pending'
 		                 AND x.next_attempt_at <= $1)) AS throttled
 		      FROM webhooks

@@ -267,11 +267,23 @@ func (s *Store) UpdateWebhook(ctx context.Context, id int64, u hookd.WebhookUpda
 // DeleteWebhook deletes webhook id with its headers, users, queued
 // deliveries and log.
 func (s *Store) DeleteWebhook(ctx context.Context, id int64) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM webhooks WHERE id = $1`, id)
+	var deleted int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// The claim lock first: a claim that serves the webhook ends before
+		// it goes (its webhook_claims row would otherwise refer to a
+		// webhook deleted meanwhile), and none starts until it has gone.
+		b := &pgx.Batch{}
+		b.Queue(`SELECT pg_advisory_xact_lock(`+claimKey+`) FROM (SELECT $1::bigint AS id) w`, id)
+		b.Queue(`DELETE FROM webhooks WHERE id = $1`, id).Exec(func(tag pgconn.CommandTag) error {
+			deleted = tag.RowsAffected()
+			return nil
+		})
+		return tx.SendBatch(ctx, b).Close()
+	})
 	if err != nil {
 		return wrapErr(err)
 	}
-	if tag.RowsAffected() == 0 {
+	if deleted == 0 {
 		return fmt.Errorf("webhook %d: %w", id, hookd.ErrNotFound)
 	}
 	return nil

@@ -15,13 +15,19 @@ import (
 
 // The hot path's statements, prepared once (Store.prepared).
 const (
-	// claimWebhooksSQL writes what a claim at ?1 changed of the webhooks it
-	// served (hookd.ClaimGrant), given as a JSON array of
-	// [id, throttle_next_at, circuit_state, circuit_probe_at]: one
-	// statement however many webhooks a claim serves.
-	claimWebhooksSQL = `UPDATE webhooks SET last_claimed_at = ?1, throttle_next_at = g.value ->> 1,
-		circuit_state = g.value ->> 2, circuit_probe_at = g.value ->> 3
-		FROM json_each(?2) g WHERE webhooks.id = g.value ->> 0`
+	// claimServedSQL writes when a claim at ?1 served the webhooks of a
+	// JSON array of [id, throttle_next_at] (hookd.ClaimGrant), and
+	// claimProbesSQL the circuits of those whose probe it took, a JSON
+	// array of [id, circuit_state, circuit_probe_at]: one statement each
+	// however many webhooks a claim serves. The claim's transaction holds
+	// the one writer, so the circuits are still those it read
+	// (ClaimGrant.ProbeFrom).
+	claimServedSQL = `INSERT INTO webhook_claims (webhook_id, last_claimed_at, throttle_next_at)
+		SELECT g.value ->> 0, ?1, g.value ->> 1 FROM json_each(?2) g WHERE true
+		ON CONFLICT (webhook_id) DO UPDATE SET last_claimed_at = excluded.last_claimed_at,
+		                                       throttle_next_at = excluded.throttle_next_at`
+	claimProbesSQL = `UPDATE webhooks SET circuit_state = g.value ->> 1, circuit_probe_at = g.value ->> 2
+		FROM json_each(?1) g WHERE webhooks.id = g.value ->> 0`
 	claimEventsSQL = `SELECT ` + eventColumns + ` FROM events WHERE id IN (SELECT value FROM json_each(?))`
 
 	// settleSQL finishes, reschedules or fails the deliveries of a JSON
@@ -81,14 +87,14 @@ var claimCandidatesSQL = sizedVariants(11, func(limit int) string {
 		        WHERE d.state = 'pending' AND d.webhook_id > p.webhook_id)
 		FROM pending p WHERE p.webhook_id IS NOT NULL
 	), candidates AS MATERIALIZED (
-		SELECT w.id, w.max_in_flight, w.max_per_second, w.circuit_state, w.circuit_probe_at, w.throttle_next_at,
-		       w.last_claimed_at,
+		SELECT w.id, w.max_in_flight, w.max_per_second, w.circuit_state, w.circuit_probe_at, wc.throttle_next_at,
+		       wc.last_claimed_at,
 		       (SELECT count(*) FROM deliveries d
 		        WHERE d.webhook_id = w.id AND d.state = 'pending' AND d.leased_by IS NOT NULL AND d.lease_until > ?1)
 		         AS in_flight,
 		       (SELECT count(*) FROM (SELECT 1 FROM deliveries d
 		        WHERE d.webhook_id = w.id AND d.state = 'pending' AND d.next_attempt_at <= ?1 LIMIT %d)) AS due
-		FROM pending p JOIN webhooks w ON w.id = p.webhook_id
+		FROM pending p JOIN webhooks w ON w.id = p.webhook_id LEFT JOIN webhook_claims wc ON wc.webhook_id = w.id
 		WHERE NOT w.disabled)
 	SELECT * FROM candidates WHERE due > 0`, limit)
 }, func(k int) int { return 1 << k })
@@ -145,7 +151,7 @@ func candidatesFor(limit int) string {
 // hotQueries are prepared once on the writer's connection, readQueries on
 // the read pool (each of its connections prepares them on first use).
 var (
-	hotQueries = slices.Concat([]string{claimWebhooksSQL, claimEventsSQL, settleSQL, logAttemptSQL, healthSQL, writeHealthSQL,
+	hotQueries = slices.Concat([]string{claimServedSQL, claimProbesSQL, claimEventsSQL, settleSQL, logAttemptSQL, healthSQL, writeHealthSQL,
 		insertEventSQL, claimLeaseSQL, promoteLanesSQL}, claimCandidatesSQL, deliveriesInsert)
 	readQueries = []string{targetsSQL, headersSQL}
 )
@@ -180,10 +186,14 @@ func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) (hookd.Claime
 			return nil
 		}
 		takes := make([][2]int64, len(plan.Grants))
-		served := make([][4]any, len(plan.Grants))
+		served := make([][2]any, len(plan.Grants))
+		var probes [][3]any
 		for i, g := range plan.Grants {
 			takes[i] = [2]int64{g.WebhookID, int64(g.Take)}
-			served[i] = [4]any{g.WebhookID, jsonMS(g.ThrottleNextAt), g.Circuit.State, jsonMS(g.Circuit.ProbeAt)}
+			served[i] = [2]any{g.WebhookID, jsonMS(g.ThrottleNextAt)}
+			if g.ProbeFrom != nil {
+				probes = append(probes, [3]any{g.WebhookID, g.Circuit.State, jsonMS(g.Circuit.ProbeAt)})
+			}
 		}
 		takesJSON, err := json.Marshal(takes)
 		if err != nil {
@@ -214,16 +224,13 @@ func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) (hookd.Claime
 		if err := rows.Close(); err != nil {
 			return err
 		}
-		grants, err := json.Marshal(served)
-		if err != nil {
+		if err := s.execJSON(ctx, tx, claimServedSQL, ms(now), served); err != nil {
 			return err
 		}
-		write, err := s.prepared(ctx, tx, claimWebhooksSQL)
-		if err != nil {
-			return err
-		}
-		if _, err := write.ExecContext(ctx, ms(now), string(grants)); err != nil {
-			return err
+		if len(probes) > 0 {
+			if err := s.execJSON(ctx, tx, claimProbesSQL, probes); err != nil {
+				return err
+			}
 		}
 
 		// RETURNING cannot join, so the events come in a second query of
@@ -300,6 +307,21 @@ func (s *Store) claimCandidates(ctx context.Context, tx *sql.Tx, now time.Time, 
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// execJSON runs a prepared statement of the hot path whose last argument
+// is a JSON array (the rows a statement writes at once).
+func (s *Store) execJSON(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
+	rows, err := json.Marshal(args[len(args)-1])
+	if err != nil {
+		return err
+	}
+	st, err := s.prepared(ctx, tx, query)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, append(args[:len(args)-1:len(args)-1], string(rows))...)
+	return err
 }
 
 // Targets returns what the sender needs for each webhook in webhookIDs that
