@@ -16,3 +16,11 @@ func MigrationDriver(pool *pgxpool.Pool) migrate.Driver {
 // ClaimLockSQL takes, in a test's transaction, the claim lock of the
 // webhook $1, as a claim that serves it holds it.
 const ClaimLockSQL = `SELECT pg_advisory_xact_lock(` + claimKey + `) FROM (SELECT $1::bigint AS id) w`
+
+// The statements of Complete, and what it tells the planner first, for
+// the tests of their plans.
+const (
+	QueueLookupsSQL = queueLookupsSQL
+	HealthSQL       = healthSQL
+	SettleSQL       = settleSQL
+)

@@ -29,6 +29,18 @@ const (
 		LIMIT $2) x) due`
 )
 
+// queueLookupsSQL tells the planner, for the rest of a transaction of
+// Claim or Complete, never to read the queue whole (a sequential or bitmap
+// scan). The queue fills and empties, so its statistics are mostly from
+// another moment; taken while it held a few dozen deliveries among the
+// dead rows of thousands, they make a full queue look tiny, and the
+// planner then read all of it to find the 64 deliveries that Complete
+// settles by id: 9 to 20 ms a statement instead of 0.3 (TestComplete
+// LooksUpByIdWithStaleStatistics). Every statement of these transactions
+// finds deliveries by key, for which an index is right whatever the
+// queue's size; 0021 leaves the queue no index that lists every row.
+const queueLookupsSQL = `SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true)`
+
 // claimCandidatesSQL finds the enabled webhooks with due deliveries: a skip
 // scan of deliveries_webhook_due, one descent per webhook with pending
 // deliveries, however long its queue.
@@ -124,8 +136,14 @@ func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) (hookd.Claime
 	var first hookd.ClaimPlan
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		out = hookd.Claimed{Deliveries: out.Deliveries[:0]}
-		rows, _ := tx.Query(ctx, claimCandidatesSQL, now, req.Limit)
-		candidates, err := collectCandidates(rows)
+		var candidates []hookd.ClaimCandidate
+		b := &pgx.Batch{}
+		b.Queue(queueLookupsSQL)
+		b.Queue(claimCandidatesSQL, now, req.Limit).Query(func(rows pgx.Rows) (err error) {
+			candidates, err = collectCandidates(rows)
+			return err
+		})
+		err := tx.SendBatch(ctx, b).Close()
 		if err != nil {
 			return err
 		}
@@ -322,12 +340,15 @@ func (s *Store) Targets(ctx context.Context, webhookIDs []int64) (map[int64]*hoo
 // webhook before its deliveries) take their locks in one order, so they
 // cannot deadlock; the lock keeps the health read until it is written back.
 // It is the first statement of Complete's batch, so the lock is taken
-// before any delivery is settled.
+// before any delivery is settled. It looks each delivery up by its id, one
+// primary key probe each (queueLookupsSQL): id = ANY($1) let the planner
+// read a whole index of the queue whose later column is id.
 const healthSQL = `
 SELECT id, failing_since, last_success_at, last_run_at, last_run_success, last_run_status,
        last_run_duration_ns, last_run_event, disabled, ` + circuitColumns + `
 FROM webhooks
-WHERE id IN (SELECT webhook_id FROM deliveries WHERE id = ANY($1) AND state = 'pending')
+WHERE id IN (SELECT (SELECT d.webhook_id FROM deliveries d WHERE d.id = x.id AND d.state = 'pending')
+             FROM unnest($1::bigint[]) AS x(id))
 ORDER BY id
 FOR NO KEY UPDATE`
 
@@ -439,6 +460,7 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 
 	b := &pgx.Batch{}
 	b.BeginTx(pgx.TxOptions{})
+	b.Queue(queueLookupsSQL)
 	// pgx runs the callbacks in the order of the statements: the health
 	// is read before the settled attempts come back.
 	health := map[int64]hookd.Health{}

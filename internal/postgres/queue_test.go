@@ -6,6 +6,8 @@ import (
 	"errors"
 	"github.com/hookd/hookd/internal/storeopt"
 	"net"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -466,5 +468,75 @@ func TestClaimBesideComplete(t *testing.T) {
 	var attempts int
 	if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM attempts WHERE delivery_id = $1`, first[0].ID).Scan(&attempts); err != nil || attempts != 1 {
 		t.Fatalf("the Complete beside the claim logged %d attempts (%v), want 1", attempts, err)
+	}
+}
+
+// Complete looks its deliveries up by id through the queue's primary key
+// even when the queue's statistics are from a moment it was nearly empty,
+// as they mostly are for a queue that fills and empties: the planner then
+// believes a full queue holds a few dozen rows.
+func TestCompleteLooksUpByIdWithStaleStatistics(t *testing.T) {
+	s := pgtest.Open(t)
+	ctx := ctxT(t)
+	newWebhook(t, s, "ASSET_ADDED")
+	publish(t, s, 1000, "ASSET_ADDED")
+	claim := func(limit int) []*hookd.Delivery {
+		t.Helper()
+		ds, err := storetest.Deliveries(s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: limit, Lease: time.Minute, Workers: 1 << 20}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ds
+	}
+	for left := 1000; left > 20; left -= 100 {
+		var rs []hookd.AttemptResult
+		for _, d := range claim(min(100, left-20)) {
+			rs = append(rs, hookd.AttemptResult{DeliveryID: d.ID, Worker: "w", At: time.Now(), Success: true, HTTPStatus: 200})
+		}
+		if err := s.Complete(ctx, rs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 20 deliveries queued among the dead rows of 980: the statistics say so
+	if _, err := s.Pool().Exec(ctx, `ANALYZE deliveries_queue`); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, s, 1000, "ASSET_ADDED")
+	publish(t, s, 1000, "ASSET_ADDED")
+	n := 64
+	ids := make([]int64, n)
+	for i, d := range claim(n) {
+		ids[i] = d.ID
+	}
+	settleArgs := []any{ids, make([]int32, n), slices.Repeat([]time.Time{time.Now()}, n), make([]bool, n),
+		make([]int32, n), make([]int64, n), make([]string, n), make([]string, n), slices.Repeat([]string{"{}"}, n),
+		make([]string, n), make([]*time.Time, n), make([]bool, n), slices.Repeat([]string{"w"}, n),
+		slices.Repeat([]string{"succeeded"}, n)}
+	for _, st := range []struct {
+		name string
+		sql  string
+		args []any
+	}{
+		{"health", postgres.HealthSQL, []any{ids}},
+		{"settle", postgres.SettleSQL, settleArgs},
+	} {
+		var lines []string
+		err := pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, postgres.QueueLookupsSQL); err != nil {
+				return err
+			}
+			rows, _ := tx.Query(ctx, "EXPLAIN "+st.sql, st.args...)
+			var err error
+			lines, err = pgx.CollectRows(rows, pgx.RowTo[string])
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan := strings.Join(lines, "\n")
+		if !strings.Contains(plan, "deliveries_queue_pkey") || strings.Contains(plan, "Bitmap Heap Scan on deliveries_queue") ||
+			strings.Contains(plan, "Seq Scan on deliveries_queue") {
+			t.Errorf("%s reads the queue other than by its primary key:\n%s", st.name, plan)
+		}
 	}
 }
