@@ -121,14 +121,23 @@ func (c *claimer) run(ctx context.Context, w *workers, start func(*hookd.Target,
 			freed = c.settled.arrived
 		}
 		timer.Reset(wait)
+		gather := false
 		select {
 		case <-ctx.Done():
 		case <-c.store.Wakeup():
+			// New work, or results recorded (a Complete wakes every claim
+			// after it), while a webhook waits at its share: gather too,
+			// or each Complete and each publish makes a claim of a few.
+			gather = heldShare > 0
 		case <-c.dueChanged:
 		case <-timer.C:
 		case <-freed:
-			// An attempt ended and its webhook may take another: as with a
-			// backlog, gather about half a share before claiming again.
+			// An attempt ended and its webhook may take another.
+			gather = true
+		}
+		if gather {
+			// As with a backlog, gather about half a share before claiming
+			// again.
 			linger := time.After(claimLinger)
 		lingering:
 			for c.settled.ended()-ended < int64(max(1, heldShare/2)) {

@@ -121,7 +121,6 @@ func gather(results <-chan hookd.AttemptResult, batch []hookd.AttemptResult, siz
 // the shutdown.
 func (c *completer) complete(batch []hookd.AttemptResult, stopping <-chan struct{}) {
 	const minTries = 4
-	c.settled.handOver(batch)
 	leaseEnd := c.clock.Now().Add(c.lease)
 	for _, r := range batch {
 		if !r.At.IsZero() && r.At.Add(c.lease).Before(leaseEnd) {
@@ -151,6 +150,7 @@ func (c *completer) complete(batch []hookd.AttemptResult, stopping <-chan struct
 			return true
 		}
 	})
+	c.settled.handedOver(batch)
 	switch {
 	case err == nil:
 		c.settled.recorded(batch)

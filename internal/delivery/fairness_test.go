@@ -222,3 +222,37 @@ func TestFairShareFreedWhenAnAttemptEnds(t *testing.T) {
 		waitFor(t, 30*time.Second, "the backlog", func() bool { return rc.count() == deliveries })
 	})
 }
+
+// stalledCompletes is a store whose Complete waits until the test ends.
+type stalledCompletes struct {
+	hookd.Store
+	release chan struct{}
+}
+
+func (s stalledCompletes) Complete(ctx context.Context, results []hookd.AttemptResult) error {
+	select {
+	case <-s.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return s.Store.Complete(ctx, results)
+}
+
+// TestFairShareFreeWhileRecorded: a webhook's successful attempts free
+// its share while their results are being recorded, not only once they
+// are. With a share of 1 and a Complete that does not return, the whole
+// backlog still arrives: counted until the Complete began, the one slot
+// would stay taken by the result being recorded.
+func TestFairShareFreeWhileRecorded(t *testing.T) {
+	fairBackends(t, func(t *testing.T, st hookd.Store) {
+		const deliveries = 5
+		rc := newArrivals(t)
+		createHook(t, st, "share of one", rc.URL, "ASSET_ADDED")
+		publishN(t, st, "ASSET_ADDED", 0, deliveries)
+		stalled := stalledCompletes{Store: st, release: make(chan struct{})}
+		startDispatcher(t, Config{Store: stalled, Sender: testSender(2 * time.Second), Policy: fastPolicy(),
+			Concurrency: 4, BatchSize: 1})
+		t.Cleanup(func() { close(stalled.release) }) // before the dispatcher stops
+		waitFor(t, 30*time.Second, "the backlog", func() bool { return rc.count() == deliveries })
+	})
+}

@@ -8,14 +8,20 @@ import (
 )
 
 // settling counts, by webhook, the successful attempts that have ended and
-// whose results wait to be handed to Store.Complete
-// (hookd.ClaimRequest.Settled). A failed attempt is not counted: it holds
-// its webhook's slot until it is recorded, so that the circuit breaker,
-// which the store updates as it records, sees the failures before more
-// attempts go out. A result leaves the count when its batch is handed over, before the
-// store records it: for the length of that Complete a claim counts the
-// delivery as in flight, which errs on the side of the share; after it, the
-// lease is gone from the store.
+// whose results are not recorded yet (hookd.ClaimRequest.Settled). A
+// failed attempt is not counted: it holds its webhook's slot until it is
+// recorded, so that the circuit breaker, which the store updates as it
+// records, sees the failures before more attempts go out.
+//
+// A result leaves the count once the Complete that records it has
+// returned, so that a webhook's slots are free again while its results are
+// recorded: counted until the Complete began, a busy webhook's share
+// (which one Complete's batch can fill) stood full for the length of each
+// Complete, and its claims waited for it. Between the commit and the end
+// of the count a claim may count a success twice (here, and as a lease
+// gone from the store) and take up to a batch's successes beyond the
+// share: only of a webhook whose receiver answers, never of one that
+// hangs, against which the share is kept.
 type settling struct {
 	mu sync.Mutex
 	n  map[int64]int
@@ -45,8 +51,9 @@ func (s *settling) add(r *hookd.AttemptResult) {
 	s.free(1)
 }
 
-// handOver uncounts a batch about to be recorded.
-func (s *settling) handOver(batch []hookd.AttemptResult) {
+// handedOver uncounts a batch that Store.Complete has recorded, or given
+// up on (its deliveries are then claimed again when their leases end).
+func (s *settling) handedOver(batch []hookd.AttemptResult) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range batch {

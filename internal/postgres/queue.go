@@ -123,7 +123,7 @@ ORDER BY c.id`
 // cost: one index descent per webhook with pending deliveries (a backlog
 // or a disabled webhook's parked deliveries are skipped over, not read),
 // two probes per webhook with due deliveries, then only the deliveries it
-// leases; five round trips, one more for each round in which concurrent
+// leases; four round trips, one more for each round in which concurrent
 // claims held webhooks it meant to serve (lockServed). The claim moves
 // next_attempt_at to the end of the lease: a delivery whose worker died is
 // due again then.
@@ -133,33 +133,36 @@ func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) (hookd.Claime
 		return out, nil
 	}
 	now := s.clock.Now()
-	var first hookd.ClaimPlan
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		out = hookd.Claimed{Deliveries: out.Deliveries[:0]}
-		var candidates []hookd.ClaimCandidate
-		b := &pgx.Batch{}
-		b.Queue(queueLookupsSQL)
-		b.Queue(claimCandidatesSQL, now, req.Limit).Query(func(rows pgx.Rows) (err error) {
-			candidates, err = collectCandidates(rows)
-			return err
-		})
-		err := tx.SendBatch(ctx, b).Close()
-		if err != nil {
-			return err
-		}
+	var (
+		first      hookd.ClaimPlan
+		candidates []hookd.ClaimCandidate
+	)
+	b := &pgx.Batch{}
+	b.BeginTx(pgx.TxOptions{})
+	b.Queue(queueLookupsSQL)
+	b.Queue(claimCandidatesSQL, now, req.Limit).Query(func(rows pgx.Rows) (err error) {
+		candidates, err = collectCandidates(rows)
+		return err
+	})
+	br := s.pool.SendBatch(ctx, b)
+	tx := br.Tx()
+	defer tx.Rollback(ctx) // after a failure; once committed it does nothing
+	err := br.Close()
+	if err == nil {
 		var locked []hookd.ClaimCandidate
 		locked, first, err = lockServed(ctx, tx, req, now, candidates)
 		out.HeldShare = first.HeldShare
-		if err != nil || len(locked) == 0 {
-			return err
+		if err == nil && len(locked) > 0 {
+			plan := hookd.PlanClaim(now, req, locked)
+			if plan.HeldShare != 0 && (out.HeldShare == 0 || plan.HeldShare < out.HeldShare) {
+				out.HeldShare = plan.HeldShare
+			}
+			out.Deliveries, err = lease(ctx, tx, req, now, plan.Grants)
 		}
-		plan := hookd.PlanClaim(now, req, locked)
-		if plan.HeldShare != 0 && (out.HeldShare == 0 || plan.HeldShare < out.HeldShare) {
-			out.HeldShare = plan.HeldShare
-		}
-		out.Deliveries, err = lease(ctx, tx, req, now, plan.Grants)
-		return err
-	})
+	}
+	if err == nil {
+		err = tx.Commit(ctx)
+	}
 	if err != nil {
 		return hookd.Claimed{}, wrapErr(err)
 	}
