@@ -337,19 +337,26 @@ func TestCompleteRoundTrips(t *testing.T) {
 	}
 }
 
-// DisableFailing locks only the webhooks it disables: one failing since
-// after before, locked by someone else, does not hold it up.
-func TestDisableFailingLocksOnlyThoseItDisables(t *testing.T) {
-	clock := clocktest.New(time.Now())
+// openLockImpatient opens a store of its own schema whose waits for a
+// lock fail after a second rather than hang the test.
+func openLockImpatient(t *testing.T, clock hookd.Clock) *postgres.Store {
+	t.Helper()
 	cfg := pgtest.Config(t, pgtest.Schema(t))
-	// a wait for a lock fails at once rather than hang the test
 	cfg.ConnConfig.RuntimeParams["lock_timeout"] = "1s"
-	ctx := ctxT(t)
-	s, err := postgres.OpenConfig(ctx, cfg, storeopt.WithClock(clock))
+	s, err := postgres.OpenConfig(ctxT(t), cfg, storeopt.WithClock(clock))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// DisableFailing locks only the webhooks it disables: one failing since
+// after before, locked by someone else, does not hold it up.
+func TestDisableFailingLocksOnlyThoseItDisables(t *testing.T) {
+	clock := clocktest.New(time.Now())
+	s := openLockImpatient(t, clock)
+	ctx := ctxT(t)
 	old, recent := newWebhook(t, s, "ASSET_ADDED"), newWebhook(t, s, "ASSET_ADDED")
 	publish(t, s, 1, "ASSET_ADDED")
 	t0 := clock.Now()
@@ -402,15 +409,8 @@ func TestAttemptRequestHeadersNotNull(t *testing.T) {
 // a Complete waited for the claims in progress.)
 func TestClaimBesideComplete(t *testing.T) {
 	clock := clocktest.New(time.Now())
-	cfg := pgtest.Config(t, pgtest.Schema(t))
-	// a wait for a lock fails at once rather than hang the test
-	cfg.ConnConfig.RuntimeParams["lock_timeout"] = "1s"
+	s := openLockImpatient(t, clock)
 	ctx := ctxT(t)
-	s, err := postgres.OpenConfig(ctx, cfg, storeopt.WithClock(clock))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
 	w := newWebhook(t, s, "ASSET_ADDED")
 	publish(t, s, 3, "ASSET_ADDED")
 	claim := func(limit int) []*hookd.Delivery {
