@@ -85,16 +85,16 @@ func DayPartitions(now time.Time) []time.Time {
 // straight into the tables (not through the intake) to measure a store
 // with years of it: events Tag+i for i in [First, First+N), one every Step
 // from From, each delivered to one of Webhooks in turn and succeeded;
-// every RetryEvery-th first failed with a 503. Data pads each event's data
-// to a realistic size.
+// every RetryEvery-th first failed Failures times with a 503. Data pads each
+// event's data to a realistic size.
 type HistoryFill struct {
-	Tag        string
-	Webhooks   []int64
-	From       time.Time
-	Step       time.Duration
-	First, N   int64
-	RetryEvery int64
-	Pad        string
+	Tag                  string
+	Webhooks             []int64
+	From                 time.Time
+	Step                 time.Duration
+	First, N             int64
+	RetryEvery, Failures int64
+	Pad                  string
 }
 
 // At is the creation time of event i.

@@ -10,7 +10,10 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/hookd/hookd"
 )
@@ -68,9 +71,11 @@ func generateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	target := fs.Int64("attempts", 1_000_000, "fill until the database holds this many attempts (0: measure only)")
 	days := fs.Int("days", 30, "spread the history added over this many days, up to now")
 	webhooks := fs.Int("webhooks", 100, "webhooks the history is spread over")
-	retryEvery := fs.Int64("retry-every", 10, "every n-th delivery first failed once (attempts ≈ deliveries × (1 + 1/n))")
+	retryEvery := fs.Int64("retry-every", 10, "every n-th delivery first failed --failures times (attempts ≈ deliveries × (1 + failures/n))")
+	failures := fs.Int64("failures", 1, "failed attempts before the success of every --retry-every-th delivery")
 	pad := fs.Int("pad", 200, "bytes of padding in each event's data")
 	chunk := fs.Int64("chunk", 50_000, "deliveries written a statement")
+	workers := fs.Int("workers", 1, "statements writing at once (PostgreSQL: one backend each; SQLite writes one at a time)")
 	expire := fs.Duration("expire-older-than", 0, "at the end, prune what is older than this (Store.Prune, as --retention does) and time it: 696h expires the oldest day of 30")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	fs.Usage = func() {
@@ -80,8 +85,8 @@ func generateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *database == "" || *target < 0 || *days < 1 || *webhooks < 1 || *retryEvery < 1 || *pad < 0 || *chunk < 1 {
-		return errors.New("invalid settings: --database is required; --days, --webhooks, --retry-every and --chunk at least 1")
+	if *database == "" || *target < 0 || *days < 1 || *webhooks < 1 || *retryEvery < 1 || *failures < 1 || *pad < 0 || *chunk < 1 || *workers < 1 {
+		return errors.New("invalid settings: --database is required; --days, --webhooks, --retry-every, --failures, --chunk and --workers at least 1")
 	}
 	store, err := openStore(ctx, *database)
 	if err != nil {
@@ -102,23 +107,33 @@ func generateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	if *target > attempts {
-		perDelivery := 1 + 1/float64(*retryEvery)
+		perDelivery := 1 + float64(*failures)/float64(*retryEvery)
 		n := int64(math.Round(float64(*target-attempts) / perDelivery))
 		span := time.Duration(*days) * 24 * time.Hour
 		now := hookd.SystemClock.Now()
 		h := hookd.HistoryFill{
 			Tag: fmt.Sprintf("gen%x_", now.UnixNano()), Webhooks: hooks, From: now.Add(-span),
-			Step: max(span/time.Duration(n), time.Millisecond), RetryEvery: *retryEvery, Pad: strings.Repeat("x", *pad),
+			Step: max(span/time.Duration(n), time.Millisecond), RetryEvery: *retryEvery, Failures: *failures, Pad: strings.Repeat("x", *pad),
 		}
 		start := time.Now()
+		var done atomic.Int64
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(*workers)
 		for first := int64(0); first < n; first += *chunk {
+			h := h
 			h.First, h.N = first, min(*chunk, n-first)
 			h.From = now.Add(-span).Add(time.Duration(first) * h.Step)
-			if err := hs.FillHistory(ctx, h); err != nil {
-				return fmt.Errorf("filling: %w", err)
-			}
-			done := first + h.N
-			fmt.Fprintf(stderr, "\rfilled %d of %d deliveries (%.0f a second)", done, n, float64(done)/time.Since(start).Seconds())
+			g.Go(func() error {
+				if err := hs.FillHistory(gctx, h); err != nil {
+					return fmt.Errorf("filling: %w", err)
+				}
+				d := done.Add(h.N)
+				fmt.Fprintf(stderr, "\rfilled %d of %d deliveries (%.0f a second)", d, n, float64(d)/time.Since(start).Seconds())
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return err
 		}
 		fmt.Fprintln(stderr)
 		r.FillSeconds = time.Since(start).Seconds()

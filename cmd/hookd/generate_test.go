@@ -32,15 +32,16 @@ func TestGenerate(t *testing.T) {
 				}
 				return r
 			}
-			first := generate("--attempts", "3300", "--retry-every", "10", "--days", "3")
+			first := generate("--attempts", "3300", "--retry-every", "10", "--days", "3", "--chunk", "500", "--workers", "2")
 			// 3,000 deliveries, every tenth with two attempts, counted before
 			// the measuring adds 2,200 deliveries of one attempt each.
 			if first.Added != 3300 || first.Attempts != 3300 || first.Deliveries != 3000 || first.BytesPerMillion <= 0 {
 				t.Errorf("first run: %+v", first)
 			}
-			// The second run adds 1,000 deliveries to reach 6,600 attempts.
-			second := generate("--attempts", "6600", "--expire-older-than", "36h")
-			if second.Added != 1100 || second.Attempts != 6600 || second.Deliveries != 6200 || second.ExpiredRows == 0 {
+			// The second run adds 100 deliveries of ten attempts each (nine
+			// failures, then the success) to reach 6,500 attempts.
+			second := generate("--attempts", "6500", "--retry-every", "1", "--failures", "9", "--expire-older-than", "36h")
+			if second.Added != 1000 || second.Attempts != 6500 || second.Deliveries != 5300 || second.ExpiredRows == 0 {
 				t.Errorf("second run: %+v", second)
 			}
 		})

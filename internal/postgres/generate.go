@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/hookd/hookd"
 )
 
@@ -21,7 +23,7 @@ WITH ev AS (
 	INSERT INTO deliveries (webhook_id, event_id, message_id, state, attempts, next_attempt_at, created_at, last_attempt_at)
 	SELECT ($6::bigint[])[1 + i % cardinality($6::bigint[])], id, 'msg_' || id, 'succeeded', n, created_at, created_at,
 	       created_at + n * interval '1 second'
-	FROM (SELECT *, CASE WHEN i % $8 = 0 THEN 2 ELSE 1 END AS n FROM ev) e
+	FROM (SELECT *, CASE WHEN i % $8 = 0 THEN 1 + $10 ELSE 1 END AS n FROM ev) e
 	RETURNING id, webhook_id, event_id, message_id, attempts, created_at
 )
 INSERT INTO attempts (delivery_id, webhook_id, event_id, event, message_id, attempt, success, http_status, duration_ns,
@@ -37,16 +39,27 @@ SELECT d.id, d.webhook_id, d.event_id, 'ASSET_ADDED', d.message_id, a, a = d.att
 FROM dl d CROSS JOIN LATERAL generate_series(1, d.attempts) a`
 
 // FillHistory writes h (hookd generate), with the day partitions it needs.
+// Concurrent fills make the partitions one at a time: hookd_day_partition
+// checks, then creates.
 func (s *Store) FillHistory(ctx context.Context, h hookd.HistoryFill) error {
 	last := h.At(h.First + h.N)
-	for day := h.From.UTC().Truncate(24 * time.Hour); !day.After(last.Add(24 * time.Hour)); day = day.AddDate(0, 0, 1) {
-		for _, p := range dayPartitioned {
-			if _, err := s.pool.Exec(ctx, `SELECT hookd_day_partition($1::regclass, $2::date)`, p.parent, day); err != nil {
-				return wrapErr(err)
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('hookd.generate.partitions', 0))`); err != nil {
+			return err
+		}
+		for day := h.From.UTC().Truncate(24 * time.Hour); !day.After(last.Add(24 * time.Hour)); day = day.AddDate(0, 0, 1) {
+			for _, p := range dayPartitioned {
+				if _, err := tx.Exec(ctx, `SELECT hookd_day_partition($1::regclass, $2::date)`, p.parent, day); err != nil {
+					return err
+				}
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return wrapErr(err)
 	}
-	_, err := s.pool.Exec(ctx, fillSQL, h.Tag, ms(h.From), h.First, h.Step, h.N, h.Webhooks, h.Pad, h.RetryEvery, hookd.ClassStatus)
+	_, err = s.pool.Exec(ctx, fillSQL, h.Tag, ms(h.From), h.First, h.Step, h.N, h.Webhooks, h.Pad, h.RetryEvery, hookd.ClassStatus, h.Failures)
 	return wrapErr(err)
 }
 
