@@ -36,9 +36,9 @@ import (
 // The bench runs hookd in this process, as serve does (newService: the
 // store, the API on 127.0.0.1 and the dispatcher), so that the CPU and peak
 // RSS it reports are hookd's: getrusage and /proc/self of this process. The
-// publishing client runs here too (it is light: it writes batches of JSON).
-// The receiver is a child process (hookd bench-receiver), so that its work
-// does not count as hookd's; its CPU is reported apart. The raw-client
+// publishing client and the receiver are child processes (hookd
+// bench-publisher, hookd bench-receiver), so that their work does not count
+// as hookd's; their CPU is reported apart. The raw-client
 // limit runs before hookd starts, against the same receiver.
 
 type benchConfig struct {
@@ -245,11 +245,11 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	admin := client.New(baseURL, key)
 	// Every event matches the healthy webhooks; with --hostile-share below
 	// 1, only that share of them (named benchEvent) the hostile ones too.
-	pub := bench.NewPublisher(baseURL, key, c.batch, c.pad, c.publishers)
-	pub.Lanes = c.orderedLanes
+	plan := bench.PublishPlan{BaseURL: baseURL, APIKey: key, Event: benchEvent, Batch: c.batch, Pad: c.pad,
+		Lanes: c.orderedLanes, Total: c.events, Workers: c.publishers, Rate: c.rate}
 	healthyEvents := []string{benchEvent}
 	if hostile != nil && c.hostileShare < 1 {
-		pub.Else, pub.Share = healthyOnlyEvent, c.hostileShare
+		plan.Else, plan.Share = healthyOnlyEvent, c.hostileShare
 		healthyEvents = append(healthyEvents, healthyOnlyEvent)
 	}
 	healthy := map[int64]bool{}
@@ -291,6 +291,10 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	}
 	rep.Filtered = c.filtered
 
+	publisher, err := benchChild("bench-publisher")
+	if err != nil {
+		return nil, err
+	}
 	xacts := dbTransactions(ctx, store)
 	if c.cpuProfile != "" {
 		f, err := os.Create(c.cpuProfile)
@@ -319,13 +323,13 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 		startDelivery()
 	}
 
-	var delivered atomic.Int64
+	var accepted, delivered atomic.Int64
 	progCtx, stopProgress := context.WithCancel(ctx)
 	progDone := make(chan struct{})
 	go func() {
 		defer close(progDone)
 		bench.Progress(progCtx, stderr, expected, func() (int64, int64) {
-			return pub.Accepted.Load(), delivered.Load()
+			return accepted.Load(), delivered.Load()
 		})
 	}()
 	poll := func() (bench.Stats, error) {
@@ -351,14 +355,11 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 		}
 	}()
 
-	if c.rate > 0 {
-		err = pub.AtRate(ctx, c.events, c.rate)
-	} else {
-		err = pub.FullSpeed(ctx, c.events, c.publishers)
-	}
-	first, last := pub.Window()
-	rep.Accepted = pub.Accepted.Load()
-	rep.PublishP50, rep.PublishP99, rep.PublishMax = pub.RequestPercentiles()
+	published, err := bench.RunPublisher(ctx, publisher, plan, &accepted)
+	first, last := published.Window()
+	rep.Accepted = published.Accepted
+	rep.PublishP50, rep.PublishP99, rep.PublishMax = published.P50, published.P99, published.Max
+	rep.PublisherCPUSeconds = published.CPUSeconds
 	rep.IntakeSeconds = last.Sub(first).Seconds()
 	rep.EventsPerSecond = float64(rep.Accepted) / max(rep.IntakeSeconds, 1e-9)
 	if err != nil {
@@ -481,8 +482,7 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	rep.Attempts = st.Attempts
 	rep.FailedForGood = st.FailedForGood
 	rep.Retried = st.FailedAttempts - st.FailedForGood
-	accepted := rep.Accepted * int64(c.webhooks)
-	rep.Missing = accepted - st.Delivered - st.FailedForGood
+	rep.Missing = rep.Accepted*int64(c.webhooks) - st.Delivered - st.FailedForGood
 	rep.Pending = min(queued, rep.Missing)
 	rep.Lost = rep.Missing - rep.Pending
 	if rep.Missing < 0 {
@@ -527,16 +527,26 @@ const (
 	hostileMaxConns = 1024
 )
 
-// startBenchReceiver runs "hookd bench-receiver" as a child process.
-func startBenchReceiver(failRate float64, maxAttempts int) (*bench.ReceiverProcess, error) {
+// benchChild is the command of one of the bench's child processes (this
+// binary, with args).
+func benchChild(args ...string) (*exec.Cmd, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
+	cmd := exec.Command(exe, args...)
+	cmd.Stderr = os.Stderr
+	return cmd, nil
+}
+
+// startBenchReceiver runs "hookd bench-receiver" as a child process.
+func startBenchReceiver(failRate float64, maxAttempts int) (*bench.ReceiverProcess, error) {
+	cmd, err := benchChild("bench-receiver", "--fail-rate", strconv.FormatFloat(failRate, 'g', -1, 64),
+		"--max-attempts", strconv.Itoa(maxAttempts))
+	if err != nil {
+		return nil, err
+	}
 	return bench.StartReceiver(func() (io.WriteCloser, io.Reader, func() error, error) {
-		cmd := exec.Command(exe, "bench-receiver", "--fail-rate", strconv.FormatFloat(failRate, 'g', -1, 64),
-			"--max-attempts", strconv.Itoa(maxAttempts))
-		cmd.Stderr = os.Stderr
 		stdin, err := cmd.StdinPipe()
 		if err != nil {
 			return nil, nil, nil, err
@@ -550,6 +560,15 @@ func startBenchReceiver(failRate float64, maxAttempts int) (*bench.ReceiverProce
 		}
 		return stdin, stdout, cmd.Wait, nil
 	})
+}
+
+// benchPublisher is the "hookd bench-publisher" child: it publishes the
+// plan read from stdin (bench.ServePublisher).
+func benchPublisher(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if err := parseFlags(newFlagSet("bench-publisher", stderr), args); err != nil {
+		return err
+	}
+	return bench.ServePublisher(ctx, os.Stdin, stdout)
 }
 
 // benchReceiver is the "hookd bench-receiver" child: it serves until its

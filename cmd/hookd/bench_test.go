@@ -11,8 +11,8 @@ import (
 	"github.com/hookd/hookd/internal/postgres/pgtest"
 )
 
-// TestBench runs a small hookd bench end to end (the receiver is a child
-// process of the binary) and checks its accounting: every delivery arrives
+// TestBench runs a small hookd bench end to end (the publisher and the
+// receiver are child processes of the binary) and checks its accounting: every delivery arrives
 // once. With --fail-rate, every delivery still arrives (retries), and none
 // is lost. With --hostile (on SQLite: the bench's accounting is the same on
 // both), every healthy delivery arrives beside five hostile webhooks, and
@@ -66,7 +66,7 @@ func TestBench(t *testing.T) {
 				if r.FailRate > 0 && r.Retried == 0 {
 					t.Errorf("fail rate %v but nothing retried", r.FailRate)
 				}
-				if r.DeliveriesPerSecond <= 0 || r.PeakRSSMB <= 0 || r.CPUSeconds <= 0 {
+				if r.DeliveriesPerSecond <= 0 || r.PeakRSSMB <= 0 || r.CPUSeconds <= 0 || r.PublisherCPUSeconds <= 0 {
 					t.Errorf("figures missing: %+v", r)
 				}
 				if r.Hostile != nil {

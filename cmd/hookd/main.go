@@ -81,6 +81,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return generateCmd(ctx, rest, stdout, stderr)
 	case "bench-receiver": // the bench's receiver, a child process of bench
 		return benchReceiver(ctx, rest, stdout, stderr)
+	case "bench-publisher": // the bench's publishing client, a child process of bench
+		return benchPublisher(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version", "-v":
 		return printVersion(stdout)
 	case "help", "-h", "--help", "-help":

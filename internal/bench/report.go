@@ -57,9 +57,10 @@ type Report struct {
 	RawPerSecond float64 `json:"raw_client_per_second,omitempty"`
 	RawRatio     float64 `json:"ratio_to_raw,omitempty"`
 
-	PeakRSSMB          float64 `json:"peak_rss_mb"`
-	CPUSeconds         float64 `json:"cpu_seconds"`
-	ReceiverCPUSeconds float64 `json:"receiver_cpu_seconds"`
+	PeakRSSMB           float64 `json:"peak_rss_mb"`
+	CPUSeconds          float64 `json:"cpu_seconds"`
+	ReceiverCPUSeconds  float64 `json:"receiver_cpu_seconds"`
+	PublisherCPUSeconds float64 `json:"publisher_cpu_seconds"`
 
 	Claims         int64   `json:"claims"`
 	AvgClaim       float64 `json:"avg_claimed"`
@@ -200,8 +201,8 @@ func (r *Report) Write(w io.Writer, asJSON bool) error {
 		row("dispatcher stop", "%s", stop)
 	}
 	row("peak RSS (hookd process)", "%.0f MB", r.PeakRSSMB)
-	row("CPU (hookd process)", "%.1f s (%.2f ms a delivery); receiver %.1f s", r.CPUSeconds,
-		1000*r.CPUSeconds/float64(max(r.Delivered, 1)), r.ReceiverCPUSeconds)
+	row("CPU (hookd process)", "%.1f s (%.2f ms a delivery); receiver %.1f s, publisher %.1f s", r.CPUSeconds,
+		1000*r.CPUSeconds/float64(max(r.Delivered, 1)), r.ReceiverCPUSeconds, r.PublisherCPUSeconds)
 	row("store calls", "%d claims (%.1f each), %d completes (%.1f each), %d publishes: %.3f calls a delivery",
 		r.Claims, r.AvgClaim, r.Completes, r.AvgComplete, r.Publishes, r.StoreCallsPerD)
 	row("store call time", "claim %.2f ms, complete %.2f ms, publish %.2f ms (means)", r.ClaimMS, r.CompleteMS, r.PublishMS)
