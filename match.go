@@ -209,6 +209,7 @@ func (c *SubscriptionCache) Filter(source string) *Filter {
 // and need not hold the database's write lock.
 type Prematched struct {
 	index   *Subscriptions
+	version int64
 	matches [][]int64
 }
 
@@ -216,12 +217,21 @@ type Prematched struct {
 // first At it holds none, and matches nothing early.
 func (c *SubscriptionCache) Prematch(events []*Event) Prematched {
 	c.mu.Lock()
-	index := c.index
+	index, version := c.index, c.version
 	c.mu.Unlock()
 	if index == nil {
 		return Prematched{}
 	}
-	return Prematched{index: index, matches: index.MatchAll(events)}
+	return Prematched{index: index, version: version, matches: index.MatchAll(events)}
+}
+
+// Made returns the early matches, the index and the subscriptions' version
+// they were made with; ok is false when none were made. A store that
+// checks, in the statement that stores the events, that the version is
+// still this one may use them without reading the index in its
+// transaction.
+func (p Prematched) Made() (matches [][]int64, index *Subscriptions, version int64, ok bool) {
+	return p.matches, p.index, p.version, p.index != nil
 }
 
 // With returns the matches of events with index, the one read in the

@@ -31,17 +31,13 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 	if err := hookd.NormalizeAll(events, s.clock.Now()); err != nil {
 		return nil, err
 	}
-	var out []hookd.Published
-	var q queued
-	var err error
+	early := s.subs.Prematch(events) // before the transaction, which it keeps short
+	out, q, done, err := s.publishAtOnce(ctx, events, early)
 	// A webhook deleted between reading the subscriptions and inserting
 	// its deliveries fails the foreign key: read them again and retry.
-	early := s.subs.Prematch(events) // before the transaction, which it keeps short
-	for try := 0; ; try++ {
+	for try := 0; !done; try++ {
 		out, q, err = s.publish(ctx, events, early)
-		if err == nil || try == 3 || !isCode(err, codeForeignKeyViolation) {
-			break
-		}
+		done = err == nil || try == 3 || !isCode(err, codeForeignKeyViolation)
 	}
 	if err != nil {
 		return nil, wrapErr(err)
@@ -69,6 +65,103 @@ func (s *Store) queued(q queued) {
 		default:
 		}
 	}
+}
+
+// publishAtOnceSQL stores new events and their deliveries in one
+// statement (publishAtOnce), if the subscriptions' version is still $10
+// and no fan-out waits; it returns whether they were, and wakes the claims.
+const publishAtOnceSQL = `
+WITH v AS (
+	SELECT version = $10 AND NOT EXISTS (SELECT 1 FROM fan_outs) AS current FROM subscriptions_version
+), ev AS (
+	INSERT INTO events (id, event, project_id, user_id, data, created_at, deliveries, trace_parent, publisher_key_id)
+	SELECT t.* FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::json[], $6::timestamptz[], $7::int[], $8::text[], $9::bigint[]) AS t
+	WHERE (SELECT current FROM v)
+	RETURNING 1
+), dl AS (
+	INSERT INTO deliveries (webhook_id, event_id, message_id, next_attempt_at, created_at)
+	SELECT w, e, m, $14, $14
+	FROM unnest($11::bigint[], $12::text[], $13::text[]) WITH ORDINALITY AS d(w, e, m, ord)
+	WHERE (SELECT current FROM v)
+	ORDER BY ord
+	RETURNING 1
+)
+SELECT (SELECT current FROM v), (SELECT count(*) FROM ev),
+       CASE WHEN EXISTS (SELECT 1 FROM dl) THEN pg_notify('` + NotifyChannel + `', '') END`
+
+// publishAtOnce stores events and their deliveries in one statement, a
+// transaction of one round trip, when none of them needs what the
+// transaction of publish reads or decides: the early matches are of the
+// subscriptions' version the statement finds, no fan-out waits (new
+// deliveries would overtake it) and theirs fit in one chunk, no event
+// joins an ordered lane or changes the project registry, and every id is
+// new (one already stored fails the statement, and publish answers with
+// the original, as hookd.Republish rules). Otherwise it stores nothing and
+// reports done false: publish does it all.
+func (s *Store) publishAtOnce(ctx context.Context, events []*hookd.Event, early hookd.Prematched) (out []hookd.Published, q queued, done bool, err error) {
+	matches, index, version, ok := early.Made()
+	if !ok {
+		return nil, queued{}, false, nil
+	}
+	now := s.clock.Now()
+	counts := make([]int, len(events))
+	seen := make(map[string]bool, len(events))
+	for i, e := range events {
+		if seen[e.ID] {
+			return nil, queued{}, false, nil
+		}
+		seen[e.ID] = true
+		if add, remove := e.RegistryUpdate(now); add != nil || remove != nil {
+			return nil, queued{}, false, nil
+		}
+		for _, wid := range matches[i] {
+			if _, ordered := index.Lane(wid, e); ordered {
+				return nil, queued{}, false, nil
+			}
+		}
+		counts[i] = len(matches[i])
+	}
+	if hookd.PlanFanOut(counts, false, s.fanOutChunk) < len(events) {
+		return nil, queued{}, false, nil
+	}
+
+	n := len(events)
+	ids, names, traceParents := make([]string, n), make([]string, n), make([]string, n)
+	projects, datas := make([]*string, n), make([]*string, n)
+	users := make([]*int64, n)
+	createdAt := make([]time.Time, n)
+	deliveries := make([]int32, n)
+	publishers := make([]int64, n)
+	var dWebhooks []int64
+	var dEvents, dMessages []string
+	for i, e := range events {
+		ids[i], names[i], projects[i], users[i], createdAt[i] = e.ID, e.Event, e.ProjectID, e.UserID, e.CreatedAt
+		d := string(e.Data)
+		datas[i], deliveries[i], traceParents[i], publishers[i] = &d, int32(counts[i]), e.TraceParent, e.PublisherKeyID
+		for _, wid := range matches[i] {
+			dWebhooks, dEvents, dMessages = append(dWebhooks, wid), append(dEvents, e.ID), append(dMessages, hookd.NewMessageID())
+		}
+	}
+	var current bool
+	var inserted int
+	var notified *string
+	err = s.pool.QueryRow(ctx, publishAtOnceSQL, ids, names, projects, users, datas, createdAt, deliveries, traceParents,
+		publishers, version, dWebhooks, dEvents, dMessages, now).Scan(&current, &inserted, &notified)
+	switch {
+	case isCode(err, codeUniqueViolation), isCode(err, codeForeignKeyViolation):
+		return nil, queued{}, false, nil // an id stored already, or a webhook deleted since: publish sorts it out
+	case err != nil:
+		return nil, queued{}, true, err
+	case !current:
+		return nil, queued{}, false, nil
+	case inserted != n:
+		return nil, queued{}, true, fmt.Errorf("published %d of %d events", inserted, n)
+	}
+	out = make([]hookd.Published, n)
+	for i, e := range events {
+		out[i] = hookd.Published{Event: *e, Deliveries: counts[i]}
+	}
+	return out, queued{created: len(dWebhooks)}, true, nil
 }
 
 // publish is one attempt of PublishEvents.
