@@ -260,30 +260,50 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	return nil
 }
 
-// workers runs attempts, each in a goroutine, and counts them so that the
-// claimer claims only for idle ones.
+// workers runs attempts, at most size at once, and counts them so that the
+// claimer claims only for idle ones. A worker goroutine stays for the
+// next attempt once it is done: a new goroutine an attempt would grow its
+// stack again, for each attempt, to the depth of an HTTP request.
 type workers struct {
-	size  int
-	wg    sync.WaitGroup
-	busy  atomic.Int64
-	freed chan struct{} // a value after an attempt ends
+	size    int
+	started int         // worker goroutines (start is called from one goroutine)
+	next    chan func() // to an idle worker; closed by ended
+	wg      sync.WaitGroup
+	busy    atomic.Int64
+	freed   chan struct{} // a value after an attempt ends
 }
 
 func newWorkers(size int) *workers {
-	return &workers{size: size, freed: make(chan struct{}, 1)}
+	return &workers{size: size, next: make(chan func()), freed: make(chan struct{}, 1)}
 }
 
-// start runs attempt in a worker.
+// start runs attempt in an idle worker, or in a new one while there are
+// fewer than size; else it waits for one.
 func (w *workers) start(attempt func()) {
 	w.busy.Add(1)
-	w.wg.Go(func() {
+	select {
+	case w.next <- attempt:
+		return
+	default:
+	}
+	if w.started < w.size {
+		w.started++
+		w.wg.Go(func() { w.work(attempt) })
+		return
+	}
+	w.next <- attempt
+}
+
+// work runs attempt, then those it is handed, until ended.
+func (w *workers) work(attempt func()) {
+	for ok := true; ok; attempt, ok = <-w.next {
 		attempt()
 		w.busy.Add(-1)
 		select {
 		case w.freed <- struct{}{}:
 		default:
 		}
-	})
+	}
 }
 
 func (w *workers) running() int { return int(w.busy.Load()) }
@@ -292,6 +312,7 @@ func (w *workers) idle() int    { return w.size - w.running() }
 // ended returns a channel closed once the attempts started so far have
 // ended; no more may start.
 func (w *workers) ended() <-chan struct{} {
+	close(w.next)
 	ch := make(chan struct{})
 	go func() {
 		w.wg.Wait()
