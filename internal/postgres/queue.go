@@ -128,7 +128,8 @@ ORDER BY c.id`
 // cost: one index descent per webhook with pending deliveries (a backlog
 // or a disabled webhook's parked deliveries are skipped over, not read),
 // two probes per webhook with due deliveries, then only the deliveries it
-// leases; four round trips, one more for each round in which concurrent
+// leases; three round trips (the first begins the transaction, the last
+// commits it), one more for each round in which concurrent
 // claims held webhooks it meant to serve (lockServed). The claim moves
 // next_attempt_at to the end of the lease: a delivery whose worker died is
 // due again then.
@@ -142,33 +143,42 @@ func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) (hookd.Claime
 		first      hookd.ClaimPlan
 		candidates []hookd.ClaimCandidate
 	)
+	// The transaction is begun by the first batch and committed by the
+	// lease's, so that neither is a round trip of its own. On failure it
+	// is rolled back (a connection left in a transaction would not go
+	// back to the pool: pgxpool destroys it).
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return hookd.Claimed{}, wrapErr(err)
+	}
+	defer conn.Release()
 	b := &pgx.Batch{}
-	b.BeginTx(pgx.TxOptions{})
+	b.Queue("BEGIN")
 	b.Queue(queueLookupsSQL)
 	b.Queue(claimCandidatesSQL, now, req.Limit).Query(func(rows pgx.Rows) (err error) {
 		candidates, err = collectCandidates(rows)
 		return err
 	})
-	br := s.pool.SendBatch(ctx, b)
-	tx := br.Tx()
-	defer tx.Rollback(ctx) // after a failure; once committed it does nothing
-	err := br.Close()
+	err = conn.SendBatch(ctx, b).Close()
+	var plan hookd.ClaimPlan
+	var locked []hookd.ClaimCandidate
 	if err == nil {
-		var locked []hookd.ClaimCandidate
-		locked, first, err = lockServed(ctx, tx, req, now, candidates)
+		locked, first, err = lockServed(ctx, conn, req, now, candidates)
 		out.HeldShare = first.HeldShare
-		if err == nil && len(locked) > 0 {
-			plan := hookd.PlanClaim(now, req, locked)
-			if plan.HeldShare != 0 && (out.HeldShare == 0 || plan.HeldShare < out.HeldShare) {
-				out.HeldShare = plan.HeldShare
-			}
-			out.Deliveries, err = lease(ctx, tx, req, now, plan.Grants)
-		}
 	}
 	if err == nil {
-		err = tx.Commit(ctx)
+		if len(locked) > 0 {
+			plan = hookd.PlanClaim(now, req, locked)
+		}
+		if plan.HeldShare != 0 && (out.HeldShare == 0 || plan.HeldShare < out.HeldShare) {
+			out.HeldShare = plan.HeldShare
+		}
+		out.Deliveries, err = leaseAndCommit(ctx, conn, req, now, plan.Grants)
 	}
 	if err != nil {
+		if pg := conn.Conn().PgConn(); !pg.IsClosed() && pg.TxStatus() != 'I' {
+			conn.Exec(ctx, "ROLLBACK")
+		}
 		return hookd.Claimed{}, wrapErr(err)
 	}
 	if !first.WakeAt.IsZero() {
@@ -189,7 +199,7 @@ const lockRounds = 3
 // serves others, for up to lockRounds rounds. It returns the webhooks
 // locked, as read under the lock, and the first round's plan, made with
 // every candidate.
-func lockServed(ctx context.Context, tx pgx.Tx, req hookd.ClaimRequest, now time.Time, candidates []hookd.ClaimCandidate) ([]hookd.ClaimCandidate, hookd.ClaimPlan, error) {
+func lockServed(ctx context.Context, tx batcher, req hookd.ClaimRequest, now time.Time, candidates []hookd.ClaimCandidate) ([]hookd.ClaimCandidate, hookd.ClaimPlan, error) {
 	var (
 		locked []hookd.ClaimCandidate
 		first  hookd.ClaimPlan
@@ -271,8 +281,28 @@ func collectCandidates(rows pgx.Rows) ([]hookd.ClaimCandidate, error) {
 	})
 }
 
-// lease leases what grants take (claimLeaseSQL) to req.Worker.
-func lease(ctx context.Context, tx pgx.Tx, req hookd.ClaimRequest, now time.Time, grants []hookd.ClaimGrant) ([]*hookd.Delivery, error) {
+// batcher runs batches: a claim's connection, in its transaction.
+type batcher interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// leaseAndCommit leases what grants take (claimLeaseSQL) to req.Worker
+// and commits the claim's transaction, in one round trip.
+func leaseAndCommit(ctx context.Context, tx batcher, req hookd.ClaimRequest, now time.Time, grants []hookd.ClaimGrant) ([]*hookd.Delivery, error) {
+	deliveries := []*hookd.Delivery{}
+	b := &pgx.Batch{}
+	if len(grants) > 0 {
+		b.Queue(claimLeaseSQL, leaseArgs(req, now, grants)...).Query(func(rows pgx.Rows) (err error) {
+			deliveries, err = pgx.CollectRows(rows, scanLeased)
+			return err
+		})
+	}
+	b.Queue("COMMIT")
+	return deliveries, tx.SendBatch(ctx, b).Close()
+}
+
+// leaseArgs are claimLeaseSQL's arguments for grants.
+func leaseArgs(req hookd.ClaimRequest, now time.Time, grants []hookd.ClaimGrant) []any {
 	n := len(grants)
 	ids, takes := make([]int64, n), make([]int32, n)
 	throttles, probes := make([]*time.Time, n), make([]*time.Time, n)
@@ -285,16 +315,18 @@ func lease(ctx context.Context, tx pgx.Tx, req hookd.ClaimRequest, now time.Time
 			probe[i], probeFrom[i], probeFromAt[i] = true, string(g.ProbeFrom.State), g.ProbeFrom.ProbeAt
 		}
 	}
-	rows, _ := tx.Query(ctx, claimLeaseSQL, ids, takes, throttles, circuits, probes, now, req.Worker,
-		ms(now.Add(req.Lease)), probe, probeFrom, probeFromAt)
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hookd.Delivery, error) {
-		var d hookd.Delivery
-		var data []byte
-		err := row.Scan(&d.ID, &d.WebhookID, &d.MessageID, &d.Attempts, &d.CreatedAt, &d.Ordered,
-			&d.Event.ID, &d.Event.Event, &d.Event.ProjectID, &d.Event.UserID, &data, &d.Event.CreatedAt, &d.Event.TraceParent)
-		d.Event.Data = json.RawMessage(data)
-		return &d, err
-	})
+	return []any{ids, takes, throttles, circuits, probes, now, req.Worker,
+		ms(now.Add(req.Lease)), probe, probeFrom, probeFromAt}
+}
+
+// scanLeased reads a row of claimLeaseSQL.
+func scanLeased(row pgx.CollectableRow) (*hookd.Delivery, error) {
+	var d hookd.Delivery
+	var data []byte
+	err := row.Scan(&d.ID, &d.WebhookID, &d.MessageID, &d.Attempts, &d.CreatedAt, &d.Ordered,
+		&d.Event.ID, &d.Event.Event, &d.Event.ProjectID, &d.Event.UserID, &data, &d.Event.CreatedAt, &d.Event.TraceParent)
+	d.Event.Data = json.RawMessage(data)
+	return &d, err
 }
 
 // Targets returns what the sender needs for each of webhookIDs that

@@ -296,10 +296,14 @@ func (c *tripConn) Read(p []byte) (int, error) {
 // Complete takes three round trips (begin, health read and settling in one
 // batch; the health written back; commit), as many as before the health
 // rule moved out of its SQL.
-func TestCompleteRoundTrips(t *testing.T) {
+// openCountingTrips opens a store of its own schema on one connection
+// (whose statements its first calls prepare) and counts its round trips:
+// the times it reads after writing.
+func openCountingTrips(t *testing.T) (*postgres.Store, *atomic.Int64) {
+	t.Helper()
 	var trips atomic.Int64
 	cfg := pgtest.Config(t, pgtest.Schema(t))
-	cfg.MaxConns = 1 // one connection, whose statements the first Complete prepares
+	cfg.MaxConns = 1
 	cfg.ShouldPing = func(context.Context, pgxpool.ShouldPingParams) bool { return false }
 	cfg.BeforeConnect = func(_ context.Context, cc *pgx.ConnConfig) error {
 		dial := cc.DialFunc
@@ -314,12 +318,17 @@ func TestCompleteRoundTrips(t *testing.T) {
 		}
 		return nil
 	}
-	ctx := ctxT(t)
-	s, err := postgres.OpenConfig(ctx, cfg)
+	s, err := postgres.OpenConfig(ctxT(t), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
+	return s, &trips
+}
+
+func TestCompleteRoundTrips(t *testing.T) {
+	s, trips := openCountingTrips(t)
+	ctx := ctxT(t)
 	newWebhook(t, s, "ASSET_ADDED")
 	publish(t, s, 2, "ASSET_ADDED")
 	ds, err := storetest.Deliveries(s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 10, Lease: time.Minute, Workers: storetest.Workers}))
@@ -334,6 +343,86 @@ func TestCompleteRoundTrips(t *testing.T) {
 		if n := trips.Load() - before; i > 0 && n != 3 {
 			t.Errorf("Complete took %d round trips, want 3", n)
 		}
+	}
+}
+
+// TestClaimRoundTrips: a claim is three round trips (begun with the
+// first, committed with the lease), and a publish of new events one.
+func TestClaimRoundTrips(t *testing.T) {
+	s, trips := openCountingTrips(t)
+	ctx := ctxT(t)
+	newWebhook(t, s, "ASSET_ADDED")
+	claim := func() int {
+		t.Helper()
+		ds, err := storetest.Deliveries(s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 10, Lease: time.Minute, Workers: storetest.Workers}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ds)
+	}
+	for i := range 3 { // the first of each prepares its statements
+		before := trips.Load()
+		publish(t, s, 2, "ASSET_ADDED")
+		if n := trips.Load() - before; i > 1 && n != 1 {
+			t.Errorf("publish %d took %d round trips, want 1", i+1, n)
+		}
+		before = trips.Load()
+		if got := claim(); got != 2 {
+			t.Fatalf("claim %d leased %d, want 2", i+1, got)
+		}
+		if n := trips.Load() - before; i > 0 && n != 3 {
+			t.Errorf("claim %d took %d round trips, want 3", i+1, n)
+		}
+	}
+	before := trips.Load()
+	if got := claim(); got != 0 {
+		t.Fatalf("a claim of an empty queue leased %d", got)
+	}
+	if n := trips.Load() - before; n != 2 {
+		t.Errorf("a claim of an empty queue took %d round trips, want 2", n)
+	}
+}
+
+// TestClaimRollsBackOnFailure: a claim whose lease fails leases nothing,
+// leaves no transaction open, and the next claim leases the deliveries.
+func TestClaimRollsBackOnFailure(t *testing.T) {
+	cfg := pgtest.Config(t, pgtest.Schema(t))
+	cfg.MaxConns = 1 // the claim's connection, kept if it was rolled back
+	ctx := ctxT(t)
+	s, err := postgres.OpenConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	newWebhook(t, s, "ASSET_ADDED")
+	publish(t, s, 3, "ASSET_ADDED")
+	if _, err := s.Pool().Exec(ctx, `
+		CREATE FUNCTION refuse_lease() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'lease refused'; END $$;
+		CREATE TRIGGER refuse_lease BEFORE UPDATE ON deliveries_queue FOR EACH ROW EXECUTE FUNCTION refuse_lease()`); err != nil {
+		t.Fatal(err)
+	}
+	req := hookd.ClaimRequest{Worker: "w", Limit: 10, Lease: time.Minute, Workers: storetest.Workers}
+	conns := s.Pool().Stat().NewConnsCount()
+	if _, err := s.Claim(ctx, req); err == nil || !strings.Contains(err.Error(), "lease refused") {
+		t.Fatalf("claim with its lease refused: %v", err)
+	}
+	var open int
+	if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND state LIKE 'idle in transaction%' AND application_name = current_setting('application_name')`).Scan(&open); err != nil {
+		t.Fatal(err)
+	}
+	if open != 0 {
+		t.Errorf("%d connections left in a transaction", open)
+	}
+	if _, err := s.Pool().Exec(ctx, `DROP TRIGGER refuse_lease ON deliveries_queue`); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := storetest.Deliveries(s.Claim(ctx, req))
+	if err != nil || len(ds) != 3 {
+		t.Fatalf("the claim after: %d, %v; want the 3 deliveries", len(ds), err)
+	}
+	if n := s.Pool().Stat().NewConnsCount() - conns; n != 0 {
+		t.Errorf("%d new connections: the failed claim's was left in its transaction and dropped", n)
 	}
 }
 
