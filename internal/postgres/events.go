@@ -67,15 +67,42 @@ func (s *Store) queued(q queued) {
 	}
 }
 
+// insertEventsSQL inserts the events of an eventColumns' args ($1 to $9).
+const insertEventsSQL = `
+	INSERT INTO events (id, event, project_id, user_id, data, created_at, deliveries, trace_parent, publisher_key_id)
+	SELECT t.* FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::json[], $6::timestamptz[], $7::int[], $8::text[], $9::bigint[]) AS t`
+
+// eventColumns are events as the columns of insertEventsSQL.
+type eventColumns struct {
+	ids, names, traceParents []string
+	projects, datas          []*string
+	users                    []*int64
+	createdAt                []time.Time
+	deliveries               []int32
+	publishers               []int64
+}
+
+// add appends e, which makes deliveries deliveries.
+func (c *eventColumns) add(e *hookd.Event, deliveries int) {
+	data := string(e.Data)
+	c.ids, c.names, c.traceParents = append(c.ids, e.ID), append(c.names, e.Event), append(c.traceParents, e.TraceParent)
+	c.projects, c.datas, c.users = append(c.projects, e.ProjectID), append(c.datas, &data), append(c.users, e.UserID)
+	c.createdAt, c.deliveries = append(c.createdAt, e.CreatedAt), append(c.deliveries, int32(deliveries))
+	c.publishers = append(c.publishers, e.PublisherKeyID)
+}
+
+// args are insertEventsSQL's arguments.
+func (c *eventColumns) args() []any {
+	return []any{c.ids, c.names, c.projects, c.users, c.datas, c.createdAt, c.deliveries, c.traceParents, c.publishers}
+}
+
 // publishAtOnceSQL stores new events and their deliveries in one
 // statement (publishAtOnce), if the subscriptions' version is still $10
 // and no fan-out waits; it returns whether they were, and wakes the claims.
 const publishAtOnceSQL = `
 WITH v AS (
 	SELECT version = $10 AND NOT EXISTS (SELECT 1 FROM fan_outs) AS current FROM subscriptions_version
-), ev AS (
-	INSERT INTO events (id, event, project_id, user_id, data, created_at, deliveries, trace_parent, publisher_key_id)
-	SELECT t.* FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::json[], $6::timestamptz[], $7::int[], $8::text[], $9::bigint[]) AS t
+), ev AS (` + insertEventsSQL + `
 	WHERE (SELECT current FROM v)
 	RETURNING 1
 ), dl AS (
@@ -125,19 +152,11 @@ func (s *Store) publishAtOnce(ctx context.Context, events []*hookd.Event, early 
 		return nil, queued{}, false, nil
 	}
 
-	n := len(events)
-	ids, names, traceParents := make([]string, n), make([]string, n), make([]string, n)
-	projects, datas := make([]*string, n), make([]*string, n)
-	users := make([]*int64, n)
-	createdAt := make([]time.Time, n)
-	deliveries := make([]int32, n)
-	publishers := make([]int64, n)
+	var cols eventColumns
 	var dWebhooks []int64
 	var dEvents, dMessages []string
 	for i, e := range events {
-		ids[i], names[i], projects[i], users[i], createdAt[i] = e.ID, e.Event, e.ProjectID, e.UserID, e.CreatedAt
-		d := string(e.Data)
-		datas[i], deliveries[i], traceParents[i], publishers[i] = &d, int32(counts[i]), e.TraceParent, e.PublisherKeyID
+		cols.add(e, counts[i])
 		for _, wid := range matches[i] {
 			dWebhooks, dEvents, dMessages = append(dWebhooks, wid), append(dEvents, e.ID), append(dMessages, hookd.NewMessageID())
 		}
@@ -145,8 +164,8 @@ func (s *Store) publishAtOnce(ctx context.Context, events []*hookd.Event, early 
 	var current bool
 	var inserted int
 	var notified *string
-	err = s.pool.QueryRow(ctx, publishAtOnceSQL, ids, names, projects, users, datas, createdAt, deliveries, traceParents,
-		publishers, version, dWebhooks, dEvents, dMessages, now).Scan(&current, &inserted, &notified)
+	err = s.pool.QueryRow(ctx, publishAtOnceSQL, append(cols.args(), version, dWebhooks, dEvents, dMessages, now)...).
+		Scan(&current, &inserted, &notified)
 	switch {
 	case isCode(err, codeUniqueViolation), isCode(err, codeForeignKeyViolation):
 		return nil, queued{}, false, nil // an id stored already, or a webhook deleted since: publish sorts it out
@@ -154,10 +173,10 @@ func (s *Store) publishAtOnce(ctx context.Context, events []*hookd.Event, early 
 		return nil, queued{}, true, err
 	case !current:
 		return nil, queued{}, false, nil
-	case inserted != n:
-		return nil, queued{}, true, fmt.Errorf("published %d of %d events", inserted, n)
+	case inserted != len(events):
+		return nil, queued{}, true, fmt.Errorf("published %d of %d events", inserted, len(events))
 	}
-	out = make([]hookd.Published, n)
+	out = make([]hookd.Published, len(events))
 	for i, e := range events {
 		out[i] = hookd.Published{Event: *e, Deliveries: counts[i]}
 	}
@@ -209,30 +228,13 @@ func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, events []*hookd.Event,
 		}
 		createNow := hookd.PlanFanOut(matched, backlog, s.fanOutChunk)
 
-		n := len(fresh)
-		ids := make([]string, n)
-		evNames := make([]string, n)
-		projects := make([]*string, n)
-		users := make([]*int64, n)
-		datas := make([]*string, n)
-		createdAt := make([]time.Time, n)
-		counts := make([]int32, n)
-		traceParents := make([]string, n)
-		publishers := make([]int64, n)
-		for j, i := range fresh {
-			e := events[i]
-			ids[j], evNames[j], projects[j], users[j], createdAt[j] = e.ID, e.Event, e.ProjectID, e.UserID, e.CreatedAt
-			d := string(e.Data)
-			datas[j] = &d
-			counts[j] = int32(len(matches[i]))
-			traceParents[j] = e.TraceParent
-			publishers[j] = e.PublisherKeyID
+		var cols eventColumns
+		for _, i := range fresh {
+			cols.add(events[i], len(matches[i]))
 		}
-		rows, _ := tx.Query(ctx, `
-			INSERT INTO events (id, event, project_id, user_id, data, created_at, deliveries, trace_parent, publisher_key_id)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::json[], $6::timestamptz[], $7::int[], $8::text[], $9::bigint[])
+		rows, _ := tx.Query(ctx, insertEventsSQL+`
 			ON CONFLICT (id) DO NOTHING
-			RETURNING id`, ids, evNames, projects, users, datas, createdAt, counts, traceParents, publishers)
+			RETURNING id`, cols.args()...)
 		inserted, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		if err != nil {
 			return err
@@ -244,7 +246,7 @@ func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, events []*hookd.Event,
 
 		// Originals of the repeated IDs.
 		var old []string
-		for _, id := range ids {
+		for _, id := range cols.ids {
 			if !isNew[id] {
 				old = append(old, id)
 			}
