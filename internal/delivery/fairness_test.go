@@ -121,6 +121,16 @@ func publishN(t *testing.T, st hookd.Store, event string, from, n int) {
 	}
 }
 
+// backlogFor publishes n events to a new webhook alone, on a receiver of
+// its own, before any dispatcher runs.
+func backlogFor(t *testing.T, st hookd.Store, name string, n int) *arrivals {
+	t.Helper()
+	rc := newArrivals(t)
+	createHook(t, st, name, rc.URL, "ASSET_ADDED")
+	publishN(t, st, "ASSET_ADDED", 0, n)
+	return rc
+}
+
 // TestFairShareThroughThePipeline: with 8 workers and a 2 s timeout, 120
 // deliveries to three receivers that never answer hold at most a share (2)
 // of the workers each, so a healthy webhook's deliveries, published one by
@@ -198,9 +208,7 @@ func TestFairThrottleThroughThePipeline(t *testing.T) {
 func TestFairShareDrainsABacklog(t *testing.T) {
 	fairBackends(t, func(t *testing.T, st hookd.Store) {
 		const deliveries = 40
-		rc := newArrivals(t)
-		createHook(t, st, "backlog", rc.URL, "ASSET_ADDED")
-		publishN(t, st, "ASSET_ADDED", 0, deliveries)
+		rc := backlogFor(t, st, "backlog", deliveries)
 		startDispatcher(t, Config{Store: st, Sender: testSender(2 * time.Second), Policy: fastPolicy(), Concurrency: 8})
 		waitFor(t, 5*time.Second, "the backlog", func() bool { return rc.count() == deliveries })
 	})
@@ -214,9 +222,7 @@ func TestFairShareDrainsABacklog(t *testing.T) {
 func TestFairShareFreedWhenAnAttemptEnds(t *testing.T) {
 	fairBackends(t, func(t *testing.T, st hookd.Store) {
 		const deliveries = 20
-		rc := newArrivals(t)
-		createHook(t, st, "share of one", rc.URL, "ASSET_ADDED")
-		publishN(t, st, "ASSET_ADDED", 0, deliveries)
+		rc := backlogFor(t, st, "share of one", deliveries)
 		startDispatcher(t, Config{Store: st, Sender: testSender(2 * time.Second), Policy: fastPolicy(),
 			Concurrency: 4, BatchSize: 1000, FlushInterval: time.Hour})
 		waitFor(t, 30*time.Second, "the backlog", func() bool { return rc.count() == deliveries })
@@ -246,9 +252,7 @@ func (s stalledCompletes) Complete(ctx context.Context, results []hookd.AttemptR
 func TestFairShareFreeWhileRecorded(t *testing.T) {
 	fairBackends(t, func(t *testing.T, st hookd.Store) {
 		const deliveries = 5
-		rc := newArrivals(t)
-		createHook(t, st, "share of one", rc.URL, "ASSET_ADDED")
-		publishN(t, st, "ASSET_ADDED", 0, deliveries)
+		rc := backlogFor(t, st, "share of one", deliveries)
 		stalled := stalledCompletes{Store: st, release: make(chan struct{})}
 		startDispatcher(t, Config{Store: stalled, Sender: testSender(2 * time.Second), Policy: fastPolicy(),
 			Concurrency: 4, BatchSize: 1})
