@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hookd/hookd"
@@ -174,9 +173,9 @@ func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
 }
 
 // deliveryRowsOf queues deliveries of tx, due at once or, in an ordered
-// webhook's lane, behind its head (lanes.join). It inserts them
-// deliveryRows at a time in the order they are added (each chunk after the
-// events it refers to) and, at done, what is left in chunks of the
+// webhook's lane, behind its head (lanes.join). It inserts them in the
+// largest statement's chunks in the order they are added (each chunk after
+// the events it refers to) and, at done, what is left in chunks of the
 // statements' other sizes, then gives the lanes it joined their heads.
 type deliveryRowsOf struct {
 	s     *Store
@@ -190,7 +189,7 @@ type deliveryRowsOf struct {
 }
 
 func (s *Store) newDeliveries(tx *sql.Tx, subs *hookd.Subscriptions, now time.Time) *deliveryRowsOf {
-	return &deliveryRowsOf{s: s, tx: tx, subs: subs, now: now, laned: lanes{}, args: make([]any, 0, deliveryRows*deliveryCols)}
+	return &deliveryRowsOf{s: s, tx: tx, subs: subs, now: now, laned: lanes{}, args: make([]any, 0, deliveriesInsert.maxRows()*deliveriesInsert.cols)}
 }
 
 // add queues a delivery of e to webhookID with a new message id.
@@ -219,22 +218,12 @@ func (d *deliveryRowsOf) done(ctx context.Context) error {
 }
 
 func (d *deliveryRowsOf) flush(ctx context.Context) error {
-	for len(d.args) > 0 {
-		k := len(deliveriesInsert) - 1
-		for 1<<k > len(d.args)/deliveryCols {
-			k--
-		}
-		ins, err := d.s.prepared(ctx, d.tx, deliveriesInsert[k])
-		if err != nil {
-			return err
-		}
-		n := (1 << k) * deliveryCols
-		if _, err := ins.ExecContext(ctx, d.args[:n]...); err != nil {
-			return err
-		}
-		d.args = append(d.args[:0], d.args[n:]...)
-	}
-	return nil
+	err := deliveriesInsert.run(ctx, d.s, d.tx, d.args, func(st *sql.Stmt, args []any) error {
+		_, err := st.ExecContext(ctx, args...)
+		return err
+	})
+	d.args = d.args[:0]
+	return err
 }
 
 // PublishTo stores e and one delivery of it to webhookID, whatever the
@@ -265,7 +254,7 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 		now, laned := s.clock.Now(), lanes{}
 		l, ordered := hookd.Ordering(ordering.String).Lane(e)
 		due, lane := laned.join(webhookID, now, l, ordered)
-		if _, err = tx.ExecContext(ctx, deliveriesInsert[0], webhookID, e.ID, hookd.NewMessageID(), due, ms(now), lane, nil); err != nil {
+		if _, err = tx.ExecContext(ctx, deliveriesInsert.sized[0], webhookID, e.ID, hookd.NewMessageID(), due, ms(now), lane, nil); err != nil {
 			return err
 		}
 		_, err = s.promote(ctx, tx, laned, now)
@@ -282,30 +271,14 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 const insertEventSQL = `INSERT INTO events (id, event, project_id, user_id, data, deliveries, created_at, trace_parent, publisher_key_id)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
 
-// deliveriesInsert[k] queues 1<<k deliveries, due at once, in one
-// statement: at a fan-out of 10 this saves most of the per-row statement
-// overhead of intake, and each size is prepared once (a statement of any
-// other size would be prepared at each publish). Each row takes
-// deliveryCols arguments: the webhook, the event, the message id, when it
-// is due (now, or hookd.LaneBlocked), now (created), its lane and its
-// replay.
-var deliveriesInsert = sizedVariants(8, deliveriesInsertOf, func(k int) int { return 1 << k })
-
-const deliveryRows, deliveryCols = 1 << 7, 7
-
-func deliveriesInsertOf(rows int) string {
-	var b strings.Builder
-	b.WriteString(`INSERT INTO deliveries (webhook_id, event_id, message_id, state, attempts, next_attempt_at, created_at, lane, replay_id) VALUES `)
-	for i := range rows {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		// Plain ? rather than ?NNN: the driver looks each numbered
-		// parameter's name up in a list as long as the statement's.
-		b.WriteString("(?, ?, ?, 'pending', 0, ?, ?, ?, ?)")
-	}
-	return b.String()
-}
+// deliveriesInsert queues deliveries, due at once or blocked in their
+// lane: at a fan-out of 10 one statement saves most of the per-row
+// statement overhead of intake. Each row takes the webhook, the event, the
+// message id, when it is due (now, or hookd.LaneBlocked), now (created),
+// its lane and its replay.
+var deliveriesInsert = newValuesStatement(
+	`INSERT INTO deliveries (webhook_id, event_id, message_id, state, attempts, next_attempt_at, created_at, lane, replay_id) VALUES `,
+	"(?, ?, ?, 'pending', 0, ?, ?, ?, ?)", "", 128)
 
 // subscriptions returns the index that matches events in tx: the store's,
 // unless the subscriptions' version in the database (migration 0009) has

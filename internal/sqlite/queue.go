@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/hookd/hookd"
@@ -30,32 +29,6 @@ const (
 		FROM json_each(?1) g WHERE webhooks.id = g.value ->> 0`
 	claimEventsSQL = `SELECT ` + eventColumns + ` FROM events WHERE id IN (SELECT value FROM json_each(?))`
 
-	// settleSQL finishes, reschedules or fails the deliveries of a JSON
-	// array of [id, state, next_attempt_at, at, worker] that are still
-	// pending and leased to worker (any lease when it is ''), and returns
-	// what their log entries need; no row for a stale result. One
-	// statement for a whole batch: a statement a row cost about as much as
-	// the rest of recording.
-	settleSQL = `UPDATE deliveries
-		SET state = r.value ->> 1, attempts = attempts + 1, next_attempt_at = r.value ->> 2,
-		    leased_by = NULL, lease_until = NULL, last_attempt_at = r.value ->> 3
-		FROM json_each(?1) r
-		WHERE deliveries.id = r.value ->> 0 AND deliveries.state = 'pending'
-		  AND (r.value ->> 4 = '' OR deliveries.leased_by = r.value ->> 4)
-		RETURNING deliveries.id, webhook_id, event_id, message_id, attempts, lane`
-	// logAttemptSQL logs the attempts of a JSON array of [delivery_id,
-	// webhook_id, event_id, message_id, attempt, success, http_status,
-	// duration_ns, error_class, error, request_headers, response_body,
-	// next_attempt_at, created_at], each with its event's name, and
-	// returns the names.
-	logAttemptSQL = `INSERT INTO attempts
-		(delivery_id, webhook_id, event_id, event, message_id, attempt, success, http_status, duration_ns,
-		 error_class, error, request_headers, response_body, next_attempt_at, created_at)
-		SELECT a.value ->> 0, a.value ->> 1, a.value ->> 2, e.event, a.value ->> 3, a.value ->> 4, a.value ->> 5,
-		       a.value ->> 6, a.value ->> 7, a.value ->> 8, a.value ->> 9, a.value ->> 10, a.value ->> 11,
-		       a.value ->> 12, a.value ->> 13
-		FROM json_each(?1) a JOIN events e ON e.id = a.value ->> 2
-		RETURNING delivery_id, event`
 	// healthSQL reads what Complete records about a webhook
 	// (hookd.Health and hookd.Circuit), writeHealthSQL writes it back.
 	healthSQL = `SELECT failing_since, last_success_at, last_run_at, last_run_success, last_run_status,
@@ -67,6 +40,36 @@ const (
 		circuit_probe_at = ?16, circuit_answered_at = ?17
 		WHERE id = ?11`
 )
+
+// settleStatement finishes, reschedules or fails the deliveries of rows
+// (id, state, next_attempt_at, at, worker) that are still pending and
+// leased to worker (any lease when it is empty), and returns what their log
+// entries need; no row for a stale result. One statement for a whole
+// batch: a statement a row cost about as much as the rest of recording.
+var settleStatement = newValuesStatement(`UPDATE deliveries
+	SET state = r.column2, attempts = attempts + 1, next_attempt_at = r.column3,
+	    leased_by = NULL, lease_until = NULL, last_attempt_at = r.column4
+	FROM (VALUES `, "(?, ?, ?, ?, ?)", `) r
+	WHERE deliveries.id = r.column1 AND deliveries.state = 'pending'
+	  AND (r.column5 = '' OR deliveries.leased_by = r.column5)
+	RETURNING deliveries.id, webhook_id, event_id, message_id, attempts, lane`, completeRows)
+
+// logAttemptStatement logs the attempts of rows (delivery_id, webhook_id,
+// event_id, message_id, attempt, success, http_status, duration_ns,
+// error_class, error, request_headers, response_body, next_attempt_at,
+// created_at), each with its event's name, and returns the names. CROSS
+// JOIN keeps the rows the outer loop: one lookup of events a row.
+var logAttemptStatement = newValuesStatement(`INSERT INTO attempts
+	(delivery_id, webhook_id, event_id, event, message_id, attempt, success, http_status, duration_ns,
+	 error_class, error, request_headers, response_body, next_attempt_at, created_at)
+	SELECT a.column1, a.column2, a.column3, e.event, a.column4, a.column5, a.column6, a.column7,
+	       a.column8, a.column9, a.column10, a.column11, a.column12, a.column13, a.column14
+	FROM (VALUES `, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", `) a CROSS JOIN events e ON e.id = a.column3
+	RETURNING delivery_id, event`, completeRows)
+
+// completeRows is the most results settled or logged in one statement
+// (14 parameters a row, within SQLite's 32,766).
+const completeRows = 64
 
 // targetsSQL reads what the sender needs of the webhooks in a JSON array
 // of ids.
@@ -151,8 +154,9 @@ func candidatesFor(limit int) string {
 // hotQueries are prepared once on the writer's connection, readQueries on
 // the read pool (each of its connections prepares them on first use).
 var (
-	hotQueries = slices.Concat([]string{claimServedSQL, claimProbesSQL, claimEventsSQL, settleSQL, logAttemptSQL, healthSQL, writeHealthSQL,
-		insertEventSQL, claimLeaseSQL, promoteLanesSQL}, claimCandidatesSQL, deliveriesInsert)
+	hotQueries = slices.Concat([]string{claimServedSQL, claimProbesSQL, claimEventsSQL, healthSQL, writeHealthSQL,
+		insertEventSQL, claimLeaseSQL, promoteLanesSQL}, claimCandidatesSQL, deliveriesInsert.sized, settleStatement.sized,
+		logAttemptStatement.sized)
 	readQueries = []string{targetsSQL, headersSQL}
 )
 
@@ -405,16 +409,6 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 	)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		changes = changes[:0]
-		var stmts [2]*sql.Stmt
-		for i, q := range []string{settleSQL, logAttemptSQL} {
-			st, err := s.prepared(ctx, tx, q)
-			if err != nil {
-				return err
-			}
-			stmts[i] = st
-		}
-		settle, logAttempt := stmts[0], stmts[1]
-
 		runs := make(map[int64][]hookd.RecordedRun, 4)
 		order := make([]int64, 0, 4)
 		now := s.clock.Now()
@@ -425,11 +419,11 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 		for rest := results; len(rest) > 0; {
 			var round []hookd.AttemptResult
 			round, rest = oneResultEach(rest)
-			settled, err := settleRound(ctx, settle, round, now)
+			settled, err := s.settleRound(ctx, tx, round, now)
 			if err != nil {
 				return err
 			}
-			events, err := logRound(ctx, logAttempt, round, settled, now)
+			events, err := s.logRound(ctx, tx, round, settled, now)
 			if err != nil {
 				return err
 			}
@@ -500,66 +494,46 @@ func oneResultEach(results []hookd.AttemptResult) (round, rest []hookd.AttemptRe
 	return round, rest
 }
 
-// settleRound settles the deliveries of round (settleSQL), one result
-// each, and returns those it settled by id.
-func settleRound(ctx context.Context, settle *sql.Stmt, round []hookd.AttemptResult, now time.Time) (map[int64]settledDelivery, error) {
-	arg := []byte{'['}
-	for i, r := range round {
-		if i > 0 {
-			arg = append(arg, ',')
-		}
+// settleRound settles the deliveries of round (settleStatement), one
+// result each, and returns those it settled by id.
+func (s *Store) settleRound(ctx context.Context, tx *sql.Tx, round []hookd.AttemptResult, now time.Time) (map[int64]settledDelivery, error) {
+	args := make([]any, 0, len(round)*settleStatement.cols)
+	for _, r := range round {
 		state, next := r.DeliveryState(), sql.NullInt64{}
 		if state == hookd.StatePending {
 			next = nullMS(r.NextAttemptAt)
 		}
-		arg = append(arg, '[')
-		arg = strconv.AppendInt(arg, r.DeliveryID, 10)
-		arg = append(arg, ',')
-		arg = hookd.AppendJSONString(arg, string(state))
-		arg = append(arg, ',')
-		arg = appendNullInt(arg, next)
-		arg = append(arg, ',')
-		arg = strconv.AppendInt(arg, ms(hookd.Stamp(r.At, now)), 10)
-		arg = append(arg, ',')
-		arg = hookd.AppendJSONString(arg, r.Worker)
-		arg = append(arg, ']')
+		args = append(args, r.DeliveryID, string(state), next, ms(hookd.Stamp(r.At, now)), r.Worker)
 	}
-	arg = append(arg, ']')
-	rows, err := settle.QueryContext(ctx, string(arg))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	settled := make(map[int64]settledDelivery, len(round))
-	for rows.Next() {
-		var id int64
-		var d settledDelivery
-		if err := rows.Scan(&id, &d.webhookID, &d.eventID, &d.messageID, &d.attempts, &d.lane); err != nil {
-			return nil, err
+	err := settleStatement.run(ctx, s, tx, args, func(st *sql.Stmt, args []any) error {
+		rows, err := st.QueryContext(ctx, args...)
+		if err != nil {
+			return err
 		}
-		settled[id] = d
-	}
-	return settled, rows.Err()
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var d settledDelivery
+			if err := rows.Scan(&id, &d.webhookID, &d.eventID, &d.messageID, &d.attempts, &d.lane); err != nil {
+				return err
+			}
+			settled[id] = d
+		}
+		return rows.Err()
+	})
+	return settled, err
 }
 
 // logRound logs the attempts of round whose delivery it settled
-// (logAttemptSQL) and returns their events' names by delivery id.
-func logRound(ctx context.Context, logAttempt *sql.Stmt, round []hookd.AttemptResult, settled map[int64]settledDelivery, now time.Time) (map[int64]string, error) {
-	events := make(map[int64]string, len(settled))
-	if len(settled) == 0 {
-		return events, nil
-	}
-	arg := []byte{'['}
-	first := true
+// (logAttemptStatement) and returns their events' names by delivery id.
+func (s *Store) logRound(ctx context.Context, tx *sql.Tx, round []hookd.AttemptResult, settled map[int64]settledDelivery, now time.Time) (map[int64]string, error) {
+	args := make([]any, 0, len(settled)*logAttemptStatement.cols)
 	for _, r := range round {
 		d, ok := settled[r.DeliveryID]
 		if !ok {
 			continue
 		}
-		if !first {
-			arg = append(arg, ',')
-		}
-		first = false
 		attempt := int64(r.Attempt)
 		if attempt <= 0 {
 			attempt = d.attempts // counted by settle already
@@ -568,63 +542,28 @@ func logRound(ctx context.Context, logAttempt *sql.Stmt, round []hookd.AttemptRe
 		if r.DeliveryState() == hookd.StatePending {
 			next = nullMS(r.NextAttemptAt)
 		}
-		arg = append(arg, '[')
-		for i, n := range []int64{r.DeliveryID, d.webhookID} {
-			if i > 0 {
-				arg = append(arg, ',')
+		args = append(args, r.DeliveryID, d.webhookID, d.eventID, d.messageID, attempt, r.Success,
+			r.HTTPStatus, int64(r.Duration), r.ErrorClass, r.Error, string(hookd.AppendHeadersJSON(nil, r.RequestHeaders)),
+			r.ResponseBody, next, ms(hookd.Stamp(r.At, now)))
+	}
+	events := make(map[int64]string, len(settled))
+	err := logAttemptStatement.run(ctx, s, tx, args, func(st *sql.Stmt, args []any) error {
+		rows, err := st.QueryContext(ctx, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var event string
+			if err := rows.Scan(&id, &event); err != nil {
+				return err
 			}
-			arg = strconv.AppendInt(arg, n, 10)
+			events[id] = event
 		}
-		for _, str := range []string{d.eventID, d.messageID} {
-			arg = append(arg, ',')
-			arg = hookd.AppendJSONString(arg, str)
-		}
-		arg = append(arg, ',')
-		arg = strconv.AppendInt(arg, attempt, 10)
-		arg = append(arg, ',')
-		arg = strconv.AppendBool(arg, r.Success)
-		for _, n := range []int64{int64(r.HTTPStatus), int64(r.Duration)} {
-			arg = append(arg, ',')
-			arg = strconv.AppendInt(arg, n, 10)
-		}
-		for _, str := range []string{r.ErrorClass, r.Error} {
-			arg = append(arg, ',')
-			arg = hookd.AppendJSONString(arg, str)
-		}
-		// The headers: a JSON string holding their JSON object.
-		arg = append(arg, ',')
-		arg = hookd.AppendJSONString(arg, string(hookd.AppendHeadersJSON(nil, r.RequestHeaders)))
-		arg = append(arg, ',')
-		arg = hookd.AppendJSONString(arg, r.ResponseBody)
-		arg = append(arg, ',')
-		arg = appendNullInt(arg, next)
-		arg = append(arg, ',')
-		arg = strconv.AppendInt(arg, ms(hookd.Stamp(r.At, now)), 10)
-		arg = append(arg, ']')
-	}
-	arg = append(arg, ']')
-	rows, err := logAttempt.QueryContext(ctx, string(arg))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var event string
-		if err := rows.Scan(&id, &event); err != nil {
-			return nil, err
-		}
-		events[id] = event
-	}
-	return events, rows.Err()
-}
-
-// appendNullInt appends n as a JSON number, or null.
-func appendNullInt(dst []byte, n sql.NullInt64) []byte {
-	if !n.Valid {
-		return append(dst, "null"...)
-	}
-	return strconv.AppendInt(dst, n.Int64, 10)
+		return rows.Err()
+	})
+	return events, err
 }
 
 // recordHealth reads webhook id's health and circuit, records runs in them

@@ -467,13 +467,63 @@ func testComplete(t *testing.T, open opener) {
 		equal(t, "success log", len(logOf(t, s, w.ID, true)), 1)
 		equal(t, "failed log", len(logOf(t, s, w.ID, false)), 2)
 	})
+
+	// More results than a store records in one statement, in a count that
+	// is no sum of a few equal chunks: every one is settled and logged with
+	// its own outcome, and a stale one among them is not.
+	t.Run("LargeBatch", func(t *testing.T) {
+		s := open(t)
+		w := createWebhook(t, s, newWebhook("w", assetAdded))
+		const n = 203
+		events := make([]*hookd.Event, n)
+		for i := range events {
+			events[i] = newEvent(assetAdded, nil, nil)
+		}
+		publish(t, s, events...)
+		now := s.clock.Now()
+		ds := claimAll(t, s, now)
+		equal(t, "claimed", len(ds), n)
+		results := make([]hookd.AttemptResult, 0, n+1)
+		retries := 0
+		for i, d := range ds {
+			if i%3 == 0 {
+				results = append(results, retry(d, now, now.Add(time.Hour)))
+				retries++
+			} else {
+				results = append(results, result(d, now, true, 200))
+			}
+		}
+		stale := result(ds[1], now, false, 500)
+		stale.Worker = "another-worker"
+		results = append(results, stale)
+		complete(t, s, results...)
+		figures(t, s, w.ID, 0, retries)
+		equal(t, "success log", len(logOf(t, s, w.ID, true)), n-retries)
+		failed := logOf(t, s, w.ID, false)
+		equal(t, "failed log", len(failed), retries)
+		for _, e := range failed {
+			equal(t, "failed log entry's status", e.HTTPStatus, 503)
+		}
+		retried := claimAll(t, s, now.Add(time.Hour))
+		equal(t, "due again after an hour", len(retried), retries)
+		for _, d := range retried {
+			equal(t, "attempts of a retried delivery", d.Attempts, 1)
+		}
+	})
 }
 
+// logOf reads a webhook's whole success or failed log, page by page.
 func logOf(t *testing.T, s hookd.Store, webhookID int64, success bool) []*hookd.LogEntry {
 	t.Helper()
-	log, err := s.Log(ctx(t), webhookID, success, 1, 1000)
-	must(t, err, "Log")
-	return log
+	var log []*hookd.LogEntry
+	for page := 1; ; page++ {
+		entries, err := s.Log(ctx(t), webhookID, success, page, hookd.MaxPerPage)
+		must(t, err, "Log")
+		log = append(log, entries...)
+		if len(entries) < hookd.MaxPerPage {
+			return log
+		}
+	}
 }
 
 func testLog(t *testing.T, open opener) {
