@@ -40,28 +40,20 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 			return err
 		}
 		matches := early.With(subs, events)
-		insEvent, err := s.prepared(ctx, tx, insertEventSQL)
-		if err != nil {
-			return err
-		}
-		defer insEvent.Close()
 		counts := make([]int, len(events))
 		for i := range events {
 			counts[i] = len(matches[i])
+		}
+		stored, err := s.insertEvents(ctx, tx, events, counts)
+		if err != nil {
+			return err
 		}
 		now := s.clock.Now()
 		deliveries := s.newDeliveries(tx, subs, now)
 		createNow := hookd.PlanFanOut(counts, backlog, s.fanOutChunk)
 		for i, e := range events {
 			matched := matches[i]
-			res, err := insEvent.ExecContext(ctx, e.ID, e.Event, nullString(e.ProjectID), nullInt(e.UserID),
-				string(e.Data), len(matched), ms(e.CreatedAt), e.TraceParent, e.PublisherKeyID)
-			if err != nil {
-				return fmt.Errorf("event %q: %w", e.ID, err)
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return err
-			} else if n == 0 {
+			if !stored[i] {
 				orig, count, err := readEvent(ctx, tx, e.ID)
 				if err != nil {
 					return err
@@ -267,9 +259,49 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 	return nil
 }
 
-// insertEventSQL stores an event unless its id is stored already.
-const insertEventSQL = `INSERT INTO events (id, event, project_id, user_id, data, deliveries, created_at, trace_parent, publisher_key_id)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
+// eventsInsert stores events whose ids are not stored already, and returns
+// the ids it stored. Each row takes the id, the name, the project, the
+// user, the data, how many deliveries the event has, when it was created,
+// its trace and its publisher's key.
+var eventsInsert = newValuesStatement(
+	`INSERT INTO events (id, event, project_id, user_id, data, deliveries, created_at, trace_parent, publisher_key_id) VALUES `,
+	"(?, ?, ?, ?, ?, ?, ?, ?, ?)", ` ON CONFLICT (id) DO NOTHING RETURNING id`, 64)
+
+// insertEvents stores the events, events[i] with deliveries[i] deliveries,
+// in a few statements, and tells which it stored: not one whose id was
+// stored before, nor the repeat of an id earlier in events.
+func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookd.Event, deliveries []int) ([]bool, error) {
+	args := make([]any, 0, len(events)*eventsInsert.cols)
+	for i, e := range events {
+		args = append(args, e.ID, e.Event, nullString(e.ProjectID), nullInt(e.UserID), string(e.Data), deliveries[i],
+			ms(e.CreatedAt), e.TraceParent, e.PublisherKeyID)
+	}
+	inserted := make(map[string]bool, len(events))
+	err := eventsInsert.run(ctx, s, tx, args, func(st *sql.Stmt, args []any) error {
+		rows, err := st.QueryContext(ctx, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			inserted[id] = true
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storing %d events: %w", len(events), err)
+	}
+	stored := make([]bool, len(events))
+	for i, e := range events {
+		stored[i] = inserted[e.ID]
+		delete(inserted, e.ID) // a repeat later in events is not stored
+	}
+	return stored, nil
+}
 
 // deliveriesInsert queues deliveries, due at once or blocked in their
 // lane: at a fan-out of 10 one statement saves most of the per-row
@@ -280,6 +312,10 @@ var deliveriesInsert = newValuesStatement(
 	`INSERT INTO deliveries (webhook_id, event_id, message_id, state, attempts, next_attempt_at, created_at, lane, replay_id) VALUES `,
 	"(?, ?, ?, 'pending', 0, ?, ?, ?, ?)", "", 128)
 
+// subscriptionsVersionSQL reads the subscriptions' version and whether
+// events wait for their fan-out.
+const subscriptionsVersionSQL = `SELECT version, EXISTS (SELECT 1 FROM fan_outs) FROM subscriptions_version`
+
 // subscriptions returns the index that matches events in tx: the store's,
 // unless the subscriptions' version in the database (migration 0009) has
 // moved since it was built; and whether events wait for their fan-out
@@ -287,7 +323,11 @@ var deliveriesInsert = newValuesStatement(
 func (s *Store) subscriptions(ctx context.Context, tx *sql.Tx) (*hookd.Subscriptions, bool, error) {
 	var version int64
 	var backlog bool
-	if err := tx.QueryRowContext(ctx, `SELECT version, EXISTS (SELECT 1 FROM fan_outs) FROM subscriptions_version`).Scan(&version, &backlog); err != nil {
+	read, err := s.prepared(ctx, tx, subscriptionsVersionSQL)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := read.QueryRowContext(ctx).Scan(&version, &backlog); err != nil {
 		return nil, false, err
 	}
 	subs, err := s.subs.At(version, func() ([]*hookd.Webhook, error) { return subscribers(ctx, tx, "disabled = 0") })

@@ -155,7 +155,7 @@ func candidatesFor(limit int) string {
 // the read pool (each of its connections prepares them on first use).
 var (
 	hotQueries = slices.Concat([]string{claimServedSQL, claimProbesSQL, claimEventsSQL, healthSQL, writeHealthSQL,
-		insertEventSQL, claimLeaseSQL, promoteLanesSQL}, claimCandidatesSQL, deliveriesInsert.sized, settleStatement.sized,
+		claimLeaseSQL, promoteLanesSQL, subscriptionsVersionSQL}, claimCandidatesSQL, eventsInsert.sized, deliveriesInsert.sized, settleStatement.sized,
 		logAttemptStatement.sized)
 	readQueries = []string{targetsSQL, headersSQL}
 )

@@ -271,9 +271,11 @@ func testPublishEvents(t *testing.T, open opener) {
 			}
 			events[i] = &hookd.Event{Event: name, UserID: ptr(int64(i)), Data: json.RawMessage(fmt.Sprintf(`{"i": %d}`, i))}
 		}
+		// The last repeats the fourth, hundreds of rows before it.
+		events[3].ID, events[n-1].ID = "early", "early"
 		res := publish(t, s, events...)
 		total := 0
-		for i, r := range res {
+		for i, r := range res[:n-1] {
 			want := 2
 			if i%5 == 0 {
 				want = 1
@@ -283,8 +285,11 @@ func testPublishEvents(t *testing.T, open opener) {
 			}
 			total += r.Deliveries
 		}
-		figures(t, s, a.ID, n-n/5, 0)
-		figures(t, s, b.ID, n, 0)
+		equal(t, "the repeat's Duplicate", res[n-1].Duplicate, true)
+		equal(t, "the repeat's Deliveries", res[n-1].Deliveries, 2)
+		equal(t, "the repeat's data", string(res[n-1].Event.Data), `{"i": 3}`)
+		figures(t, s, a.ID, n-n/5-1, 0)
+		figures(t, s, b.ID, n-1, 0)
 		equal(t, "claimed", len(claimAll(t, s, s.clock.Now())), total)
 	})
 
