@@ -75,7 +75,7 @@ func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err := s.publishTo(r.Context(), callerKey(r), wh.ID, e); err != nil {
 		return s.webhookGone(r, err)
 	}
-	writeJSON(w, http.StatusOK, api.EventResponse{Event: toAPIEvent(hookd.Published{Event: *e, Deliveries: 1})})
+	writePublished(w, hookd.Published{Event: *e, Deliveries: 1})
 	return nil
 }
 

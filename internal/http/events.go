@@ -7,22 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/api"
 )
 
 // Event intake: the platform publishes events here with a publisher or
 // admin key. Once the answer is 200, the event and its deliveries are stored.
 
 const maxBatchEvents = 1000
-
-func toAPIEvent(p hookd.Published) api.PublishedEvent {
-	e := p.Event
-	return api.PublishedEvent{ID: e.ID, Event: e.Event, CreatedAt: api.Time{Time: e.CreatedAt}, ProjectID: e.ProjectID,
-		UserID: e.UserID, Data: e.Data, Deliveries: p.Deliveries, Duplicate: p.Duplicate}
-}
 
 // eventFromFields validates one event object, given by its keys' values
 // as they stand in the request (README: Events). Its data goes on as the
@@ -85,8 +79,19 @@ func (s *Server) publishEvent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return idTaken(err, false)
 	}
-	writeJSON(w, http.StatusOK, api.EventResponse{Event: toAPIEvent(published[0])})
+	writePublished(w, published[0])
 	return nil
+}
+
+// writePublished answers with one published event (api.EventResponse).
+func writePublished(w http.ResponseWriter, p hookd.Published) {
+	body := make([]byte, 0, 192+len(p.Event.Data))
+	body = append(body, `{"event":`...)
+	body = appendPublished(body, p)
+	body = append(body, "}\n"...)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	w.Write(body)
 }
 
 func (s *Server) publishBatch(w http.ResponseWriter, r *http.Request) error {
@@ -133,17 +138,54 @@ func writeEvents(w http.ResponseWriter, published []hookd.Published) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	bw := bufio.NewWriter(w)
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
 	bw.WriteString(`{"events":[`)
+	var buf []byte
 	for i, p := range published {
 		if i > 0 {
 			bw.WriteByte(',')
 		}
-		enc.Encode(toAPIEvent(p)) // cannot fail: its data was checked at intake
+		buf = appendPublished(buf[:0], p)
+		bw.Write(buf)
 	}
 	bw.WriteString("]}\n")
 	bw.Flush()
+}
+
+// appendPublished appends p as api.PublishedEvent, as encoding/json would
+// write it without HTML escaping, but with no reflection and with the
+// event's data as stored, the publisher's bytes (checked at intake), where
+// encoding/json would compact it: every publish answers with it.
+func appendPublished(dst []byte, p hookd.Published) []byte {
+	e := p.Event
+	dst = append(dst, `{"id":`...)
+	dst = hookd.AppendJSONString(dst, e.ID)
+	dst = append(dst, `,"event":`...)
+	dst = hookd.AppendJSONString(dst, e.Event)
+	dst = append(dst, `,"created_at":"`...)
+	dst = e.CreatedAt.UTC().AppendFormat(dst, hookd.TimeLayout)
+	dst = append(dst, `","project_id":`...)
+	if e.ProjectID == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = hookd.AppendJSONString(dst, *e.ProjectID)
+	}
+	dst = append(dst, `,"user_id":`...)
+	if e.UserID == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = strconv.AppendInt(dst, *e.UserID, 10)
+	}
+	dst = append(dst, `,"data":`...)
+	if len(e.Data) == 0 {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, e.Data...)
+	}
+	dst = append(dst, `,"deliveries":`...)
+	dst = strconv.AppendInt(dst, int64(p.Deliveries), 10)
+	dst = append(dst, `,"duplicate":`...)
+	dst = strconv.AppendBool(dst, p.Duplicate)
+	return append(dst, '}')
 }
 
 // batchEvents validates a batch's events one by one. Each event is a slice
