@@ -66,6 +66,7 @@ type benchConfig struct {
 	pad           int
 	asJSON        bool
 	cpuProfile    string
+	memProfile    string
 	keep          bool
 	logLevel      string
 	metrics       bool
@@ -98,6 +99,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&c.pad, "pad", 64, "bytes of padding in each event's data")
 	fs.BoolVar(&c.asJSON, "json", false, "print the report as JSON")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the hookd phase to this file")
+	fs.StringVar(&c.memProfile, "memprofile", "", "write a profile of the allocations, taken at the end of the hookd phase (the setup's few are in it too), to this file")
 	fs.BoolVar(&c.keep, "keep", false, "keep the database (SQLite file or PostgreSQL schema) after the run")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "hookd's log level")
 	fs.BoolVar(&c.metrics, "metrics", true, "count and time as serve does by default (Prometheus metrics)")
@@ -396,6 +398,11 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	stopProgress()
 	<-progDone
 	pprof.StopCPUProfile()
+	if c.memProfile != "" {
+		if err := writeProfile(c.memProfile, "allocs"); err != nil {
+			return nil, err
+		}
+	}
 
 	if c.replay {
 		if rep.Replay, err = benchReplay(ctx, admin, recv, healthy, started, rep.Accepted, c.wait, func() {
@@ -729,4 +736,17 @@ func benchReplay(ctx context.Context, admin *client.Client, recv *bench.Receiver
 		r.PerSecond = float64(r.Delivered) / r.Seconds
 	}
 	return r, nil
+}
+
+// writeProfile writes the runtime profile name (pprof.Lookup) to path.
+func writeProfile(path, name string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup(name).WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -39,6 +41,8 @@ func TestBench(t *testing.T) {
 			{"--webhooks", "2", "--events", "200", "--batch", "50", "--ordered-lanes", "4", "--raw=false"},
 		}
 		if name == "sqlite" {
+			dir := t.TempDir()
+			modes[0] = append(modes[0], "--cpuprofile", filepath.Join(dir, "cpu.prof"), "--memprofile", filepath.Join(dir, "mem.prof"))
 			modes = append(modes, []string{"--webhooks", "1", "--rate", "200", "--duration", "1s", "--raw=false",
 				"--hostile", "5", "--hostile-share", "0.2", "--concurrency", "8", "--timeout", "1s", "--wait", "15s"})
 		}
@@ -71,6 +75,13 @@ func TestBench(t *testing.T) {
 				}
 				if r.Hostile != nil {
 					checkHostileReport(t, &r)
+				}
+				for i, arg := range args {
+					if arg == "--cpuprofile" || arg == "--memprofile" {
+						if prof, err := os.ReadFile(args[i+1]); err != nil || !bytes.HasPrefix(prof, []byte{0x1f, 0x8b}) {
+							t.Errorf("%s: %d bytes, not a gzipped profile (%v)", arg, len(prof), err)
+						}
+					}
 				}
 				// The replay sends every delivery once more, with its first
 				// webhook-id; the filtered webhooks receive nothing.
