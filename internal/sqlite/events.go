@@ -181,7 +181,7 @@ type deliveryRowsOf struct {
 }
 
 func (s *Store) newDeliveries(tx *sql.Tx, subs *hookd.Subscriptions, now time.Time) *deliveryRowsOf {
-	return &deliveryRowsOf{s: s, tx: tx, subs: subs, now: now, laned: lanes{}, args: make([]any, 0, deliveriesInsert.maxRows()*deliveriesInsert.cols)}
+	return &deliveryRowsOf{s: s, tx: tx, subs: subs, now: now, laned: lanes{}}
 }
 
 // add queues a delivery of e to webhookID with a new message id.
@@ -195,7 +195,10 @@ func (d *deliveryRowsOf) addAs(ctx context.Context, webhookID int64, e *hookd.Ev
 	l, ordered := d.subs.Lane(webhookID, e)
 	due, lane := d.laned.join(webhookID, d.now, l, ordered)
 	d.args = append(d.args, webhookID, e.ID, messageID, due, ms(d.now), lane, d.replayID)
-	if len(d.args) == cap(d.args) {
+	// The arguments grow as needed: most publishes queue a few deliveries,
+	// and a statement's worth (900 of them) for each was most of intake's
+	// allocations.
+	if len(d.args) == deliveriesInsert.maxRows()*deliveriesInsert.cols {
 		return d.flush(ctx)
 	}
 	return nil
