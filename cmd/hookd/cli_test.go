@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -160,5 +161,19 @@ func TestReceive(t *testing.T) {
 	if err := run(context.Background(), []string{"receive", "--status", "99"}, io.Discard, io.Discard); err == nil ||
 		err.Error() != `invalid --status "99": use an HTTP status from 200 to 599` {
 		t.Errorf("--status 99: %v", err)
+	}
+}
+
+// TestTuneGC: hookd collects at gcPercent unless GOGC is set, which wins.
+func TestTuneGC(t *testing.T) {
+	prev := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(prev)
+	tuneGC(func(string) (string, bool) { return "", false })
+	if got := debug.SetGCPercent(100); got != gcPercent {
+		t.Errorf("without GOGC: GC percent %d, want %d", got, gcPercent)
+	}
+	tuneGC(func(k string) (string, bool) { return "100", k == "GOGC" })
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("with GOGC=100: GC percent %d, want it left at 100", got)
 	}
 }
