@@ -213,10 +213,7 @@ func (d *deliveryRowsOf) done(ctx context.Context) error {
 }
 
 func (d *deliveryRowsOf) flush(ctx context.Context) error {
-	err := deliveriesInsert.run(ctx, d.s, d.tx, d.args, func(st *sql.Stmt, args []any) error {
-		_, err := st.ExecContext(ctx, args...)
-		return err
-	})
+	err := deliveriesInsert.exec(ctx, d.s, d.tx, d.args)
 	d.args = d.args[:0]
 	return err
 }
@@ -280,20 +277,13 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookd.Ev
 			ms(e.CreatedAt), e.TraceParent, e.PublisherKeyID)
 	}
 	inserted := make(map[string]bool, len(events))
-	err := eventsInsert.run(ctx, s, tx, args, func(st *sql.Stmt, args []any) error {
-		rows, err := st.QueryContext(ctx, args...)
-		if err != nil {
+	err := eventsInsert.query(ctx, s, tx, args, func(rows *sql.Rows) error {
+		var id string
+		if err := rows.Scan(&id); err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			inserted[id] = true
-		}
-		return rows.Err()
+		inserted[id] = true
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("storing %d events: %w", len(events), err)

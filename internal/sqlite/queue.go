@@ -506,21 +506,14 @@ func (s *Store) settleRound(ctx context.Context, tx *sql.Tx, round []hookd.Attem
 		args = append(args, r.DeliveryID, string(state), next, ms(hookd.Stamp(r.At, now)), r.Worker)
 	}
 	settled := make(map[int64]settledDelivery, len(round))
-	err := settleStatement.run(ctx, s, tx, args, func(st *sql.Stmt, args []any) error {
-		rows, err := st.QueryContext(ctx, args...)
-		if err != nil {
+	err := settleStatement.query(ctx, s, tx, args, func(rows *sql.Rows) error {
+		var id int64
+		var d settledDelivery
+		if err := rows.Scan(&id, &d.webhookID, &d.eventID, &d.messageID, &d.attempts, &d.lane); err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			var d settledDelivery
-			if err := rows.Scan(&id, &d.webhookID, &d.eventID, &d.messageID, &d.attempts, &d.lane); err != nil {
-				return err
-			}
-			settled[id] = d
-		}
-		return rows.Err()
+		settled[id] = d
+		return nil
 	})
 	return settled, err
 }
@@ -547,21 +540,14 @@ func (s *Store) logRound(ctx context.Context, tx *sql.Tx, round []hookd.AttemptR
 			r.ResponseBody, next, ms(hookd.Stamp(r.At, now)))
 	}
 	events := make(map[int64]string, len(settled))
-	err := logAttemptStatement.run(ctx, s, tx, args, func(st *sql.Stmt, args []any) error {
-		rows, err := st.QueryContext(ctx, args...)
-		if err != nil {
+	err := logAttemptStatement.query(ctx, s, tx, args, func(rows *sql.Rows) error {
+		var id int64
+		var event string
+		if err := rows.Scan(&id, &event); err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			var event string
-			if err := rows.Scan(&id, &event); err != nil {
-				return err
-			}
-			events[id] = event
-		}
-		return rows.Err()
+		events[id] = event
+		return nil
 	})
 	return events, err
 }

@@ -44,9 +44,35 @@ func newValuesStatement(before, row, after string, maxRows int) valuesStatement 
 // maxRows is the most rows one of its statements takes.
 func (v valuesStatement) maxRows() int { return 1 << (len(v.sized) - 1) }
 
-// run runs the statement over args, cols of them a row, each chunk with
-// its statement of tx.
-func (v valuesStatement) run(ctx context.Context, s *Store, tx *sql.Tx, args []any, chunk func(st *sql.Stmt, args []any) error) error {
+// exec runs the statement over args, cols of them a row, in tx.
+func (v valuesStatement) exec(ctx context.Context, s *Store, tx *sql.Tx, args []any) error {
+	return v.chunks(ctx, s, tx, args, func(st *sql.Stmt, args []any) error {
+		_, err := st.ExecContext(ctx, args...)
+		return err
+	})
+}
+
+// query runs the statement over args, cols of them a row, in tx, and
+// calls scan on each row it returns.
+func (v valuesStatement) query(ctx context.Context, s *Store, tx *sql.Tx, args []any, scan func(*sql.Rows) error) error {
+	return v.chunks(ctx, s, tx, args, func(st *sql.Stmt, args []any) error {
+		rows, err := st.QueryContext(ctx, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+}
+
+// chunks calls run with each chunk of args, largest first, and the
+// statement of tx of its size.
+func (v valuesStatement) chunks(ctx context.Context, s *Store, tx *sql.Tx, args []any, run func(st *sql.Stmt, args []any) error) error {
 	for len(args) > 0 {
 		k := len(v.sized) - 1
 		for 1<<k > len(args)/v.cols {
@@ -57,7 +83,7 @@ func (v valuesStatement) run(ctx context.Context, s *Store, tx *sql.Tx, args []a
 			return err
 		}
 		n := (1 << k) * v.cols
-		if err := chunk(st, args[:n]); err != nil {
+		if err := run(st, args[:n]); err != nil {
 			return err
 		}
 		args = args[n:]
