@@ -21,7 +21,7 @@ func TestAppendPublished(t *testing.T) {
 	cases := []hookd.Published{
 		{Event: hookd.Event{ID: "e1", Event: "ASSET_ADDED", CreatedAt: at, Data: json.RawMessage(`{}`)}, Deliveries: 3},
 		{Event: hookd.Event{ID: "id \"quoted\" \\ \x01 é \xff", Event: "PROJECT_REMOVED", CreatedAt: at, ProjectID: &project,
-			UserID: &user, Data: json.RawMessage(`{"z":1.50,"a":"<b>&é","n":12345678901234567890,"arr":[3,1,2]}`)},
+			UserID: &user, Data: json.RawMessage("{\"z\":1.50,\"a\":\"<b>&é\u2028\",\"n\":12345678901234567890,\"arr\":[3,1,2]}")},
 			Deliveries: 0, Duplicate: true},
 		{Event: hookd.Event{ID: "no-data", Event: "USER_ADDED", CreatedAt: at}},
 	}
