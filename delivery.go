@@ -1,6 +1,9 @@
 package hookd
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Delivery is one event on its way to one webhook. MessageID is the
 // webhook-id header: stable across retries, so receivers can dedupe on it.
@@ -70,6 +73,18 @@ type AttemptResult struct {
 	DisableWebhook bool
 	// Ordered is the attempted Delivery's Ordered.
 	Ordered bool
+}
+
+// LoggableText is s as the attempts' log keeps it: valid UTF-8 without NUL
+// bytes, each invalid sequence and each NUL replaced by U+FFFD. A
+// receiver's response body, and the errors it causes, may hold both;
+// PostgreSQL's text takes neither, and both stores keep the same text.
+func LoggableText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
+	}
+	return s
 }
 
 // DeliveryState is where a delivery stands; stores keep it as this text.

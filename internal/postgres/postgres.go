@@ -488,13 +488,3 @@ func msPtr(t *time.Time) *time.Time {
 	v := ms(*t)
 	return &v
 }
-
-// clean makes s storable as PostgreSQL text, which takes neither NUL bytes
-// nor invalid UTF-8 (a receiver's response body may hold both).
-func clean(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if strings.IndexByte(s, 0) >= 0 {
-		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
-	}
-	return s
-}

@@ -545,8 +545,8 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 		for i, r := range round {
 			st := r.DeliveryState()
 			ids[i], attempt[i], at[i], success[i] = r.DeliveryID, int32(r.Attempt), hookd.Stamp(r.At, now), r.Success
-			status[i], duration[i], class[i], errText[i] = int32(r.HTTPStatus), int64(r.Duration), clean(r.ErrorClass), clean(r.Error)
-			body[i], disable[i] = clean(r.ResponseBody), r.DisableWebhook
+			status[i], duration[i], class[i], errText[i] = int32(r.HTTPStatus), int64(r.Duration), hookd.LoggableText(r.ErrorClass), hookd.LoggableText(r.Error)
+			body[i], disable[i] = hookd.LoggableText(r.ResponseBody), r.DisableWebhook
 			worker[i], state[i] = r.Worker, string(st)
 			headers[i] = headersJSON(r.RequestHeaders)
 			if st == hookd.StatePending {
@@ -716,7 +716,7 @@ func headersJSON(h map[string]string) string {
 		if strings.IndexByte(k, 0) >= 0 || strings.IndexByte(v, 0) >= 0 {
 			c := make(map[string]string, len(h))
 			for k, v := range h {
-				c[clean(k)] = clean(v)
+				c[hookd.LoggableText(k)] = hookd.LoggableText(v)
 			}
 			h = c
 			break

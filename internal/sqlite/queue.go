@@ -536,8 +536,9 @@ func (s *Store) logRound(ctx context.Context, tx *sql.Tx, round []hookd.AttemptR
 			next = nullMS(r.NextAttemptAt)
 		}
 		args = append(args, r.DeliveryID, d.webhookID, d.eventID, d.messageID, attempt, r.Success,
-			r.HTTPStatus, int64(r.Duration), r.ErrorClass, r.Error, string(hookd.AppendHeadersJSON(nil, r.RequestHeaders)),
-			r.ResponseBody, next, ms(hookd.Stamp(r.At, now)))
+			r.HTTPStatus, int64(r.Duration), hookd.LoggableText(r.ErrorClass), hookd.LoggableText(r.Error),
+			string(hookd.AppendHeadersJSON(nil, r.RequestHeaders)), hookd.LoggableText(r.ResponseBody), next,
+			ms(hookd.Stamp(r.At, now)))
 	}
 	events := make(map[int64]string, len(settled))
 	err := logAttemptStatement.query(ctx, s, tx, args, func(rows *sql.Rows) error {

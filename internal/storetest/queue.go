@@ -468,6 +468,23 @@ func testComplete(t *testing.T, open opener) {
 		equal(t, "failed log", len(logOf(t, s, w.ID, false)), 2)
 	})
 
+	// A receiver's answer may hold NUL bytes and invalid UTF-8: the log
+	// keeps the same text on every store (hookd.LoggableText).
+	t.Run("HostileText", func(t *testing.T) {
+		s := open(t)
+		w := createWebhook(t, s, newWebhook("w", assetAdded))
+		publish(t, s, newEvent(assetAdded, nil, nil))
+		now := s.clock.Now()
+		r := result(claimOne(t, s, now), now, false, 500)
+		r.ResponseBody, r.Error, r.ErrorClass = "ok\x00\xffend", "redirected to \xfe/x\x00", hookd.ClassRedirect
+		complete(t, s, r)
+		log := logOf(t, s, w.ID, false)
+		equal(t, "failed log", len(log), 1)
+		equal(t, "logged response body", log[0].ResponseBody, "ok\uFFFD\uFFFDend")
+		equal(t, "logged error", log[0].Error, "redirected to \uFFFD/x\uFFFD")
+		equal(t, "logged error class", log[0].ErrorClass, hookd.ClassRedirect)
+	})
+
 	// More results than a store records in one statement, in a count that
 	// is no sum of a few equal chunks: every one is settled and logged with
 	// its own outcome, and a stale one among them is not.
