@@ -298,6 +298,13 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 		return nil, err
 	}
 	xacts := dbTransactions(ctx, store)
+	var memProfile *os.File // created now, so that a bad path fails before the run
+	if c.memProfile != "" {
+		if memProfile, err = os.Create(c.memProfile); err != nil {
+			return nil, err
+		}
+		defer memProfile.Close()
+	}
 	if c.cpuProfile != "" {
 		f, err := os.Create(c.cpuProfile)
 		if err != nil {
@@ -398,8 +405,9 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	stopProgress()
 	<-progDone
 	pprof.StopCPUProfile()
-	if c.memProfile != "" {
-		if err := writeProfile(c.memProfile, "allocs"); err != nil {
+	if memProfile != nil {
+		runtime.GC() // the profile counts allocations up to the last collection
+		if err := pprof.Lookup("allocs").WriteTo(memProfile, 0); err != nil {
 			return nil, err
 		}
 	}
@@ -736,17 +744,4 @@ func benchReplay(ctx context.Context, admin *client.Client, recv *bench.Receiver
 		r.PerSecond = float64(r.Delivered) / r.Seconds
 	}
 	return r, nil
-}
-
-// writeProfile writes the runtime profile name (pprof.Lookup) to path.
-func writeProfile(path, name string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := pprof.Lookup(name).WriteTo(f, 0); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

@@ -393,7 +393,7 @@ func (s *Store) Targets(ctx context.Context, webhookIDs []int64) (map[int64]*hoo
 // Complete records a batch of attempt results in one transaction (one
 // commit for a whole batch of sends). For each result it settles the
 // delivery as AttemptResult.DeliveryState says and logs the attempt: two
-// statements a result. A result for a delivery that is gone (its webhook
+// statements for up to completeRows results. A result for a delivery that is gone (its webhook
 // was deleted), already finished, or leased to another worker than
 // r.Worker, is dropped. Then each webhook touched has its health and its
 // circuit read once, updated by hookd.Health.RecordAll and

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 )
 
@@ -10,10 +11,12 @@ import (
 // prepared once in each power-of-two size: rows of any count run as a few
 // statements, largest first, with no statement prepared at the call.
 //
-// The queue's batches go in as parameters rather than as one JSON argument
-// (json_each and ->>): SQLite turned each row of the JSON back into text
-// and parsed it again for every column, a tenth of hookd's CPU when it
-// delivered single events.
+// A publish's events and deliveries and a batch of results go in this way
+// rather than as one JSON argument (json_each and ->>): SQLite turned each
+// row of the JSON back into text and parsed it again for every column, a
+// tenth of hookd's CPU when it delivered single events. Each size is
+// prepared once only because hotQueries lists it; a size missing there
+// would be prepared in every transaction.
 type valuesStatement struct {
 	cols  int
 	sized []string // sized[k] holds 1<<k rows
@@ -73,6 +76,9 @@ func (v valuesStatement) query(ctx context.Context, s *Store, tx *sql.Tx, args [
 // chunks calls run with each chunk of args, largest first, and the
 // statement of tx of its size.
 func (v valuesStatement) chunks(ctx context.Context, s *Store, tx *sql.Tx, args []any, run func(st *sql.Stmt, args []any) error) error {
+	if len(args)%v.cols != 0 {
+		return fmt.Errorf("sqlite: %d arguments are no whole rows of %d", len(args), v.cols)
+	}
 	for len(args) > 0 {
 		k := len(v.sized) - 1
 		for 1<<k > len(args)/v.cols {

@@ -262,7 +262,7 @@ func testPublishEvents(t *testing.T, open opener) {
 		s := open(t)
 		a := createWebhook(t, s, newWebhook("a", assetAdded))
 		b := createWebhook(t, s, newWebhook("b", assetAdded, userAdded))
-		const n = 505 // 909 deliveries: stores that insert them in chunks end with a partial one
+		const n = 505 // 907 deliveries: stores that insert them in chunks end with a partial one
 		events := make([]*hookd.Event, n)
 		for i := range events {
 			name := assetAdded
