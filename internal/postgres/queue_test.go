@@ -629,3 +629,48 @@ func TestCompleteLooksUpByIdWithStaleStatistics(t *testing.T) {
 		}
 	}
 }
+
+// TestClaimCommitsAsynchronously: a claim's transaction commits without
+// waiting for its WAL to reach the disk (claimCommitSQL); a publish's and
+// a Complete's wait, as ever.
+func TestClaimCommitsAsynchronously(t *testing.T) {
+	s := pgtest.Open(t)
+	ctx := ctxT(t)
+	newWebhook(t, s, "ASSET_ADDED")
+	if _, err := s.Pool().Exec(ctx, `
+		CREATE TABLE commit_modes (seq serial, op text, mode text);
+		CREATE FUNCTION note_commit_mode() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN INSERT INTO commit_modes (op, mode) VALUES (TG_OP, current_setting('synchronous_commit')); RETURN NEW; END $$;
+		CREATE TRIGGER note_commit_mode BEFORE INSERT OR UPDATE ON deliveries_queue
+			FOR EACH ROW EXECUTE FUNCTION note_commit_mode()`); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, s, 2, "ASSET_ADDED")
+	ds, err := storetest.Deliveries(s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 10, Lease: time.Minute, Workers: storetest.Workers}))
+	if err != nil || len(ds) != 2 {
+		t.Fatalf("claim: %d deliveries, %v; want 2", len(ds), err)
+	}
+	next := time.Now().Add(time.Hour)
+	results := make([]hookd.AttemptResult, len(ds))
+	for i, d := range ds {
+		results[i] = hookd.AttemptResult{DeliveryID: d.ID, WebhookID: d.WebhookID, Worker: "w", Attempt: 1, At: time.Now(),
+			HTTPStatus: 503, ErrorClass: hookd.ClassStatus, NextAttemptAt: &next}
+	}
+	if err := s.Complete(ctx, results); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.Pool().Query(ctx, `SELECT op || ' ' || mode FROM commit_modes ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The publish's two inserts, the claim's two leases, the Complete's two
+	// retries.
+	want := []string{"INSERT on", "INSERT on", "UPDATE off", "UPDATE off", "UPDATE on", "UPDATE on"}
+	if !slices.Equal(got, want) {
+		t.Errorf("the queue's writes and their commits' synchronous_commit: %q, want %q", got, want)
+	}
+}
