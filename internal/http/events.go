@@ -88,10 +88,7 @@ func writePublished(w http.ResponseWriter, p hookd.Published) {
 	body := make([]byte, 0, 192+len(p.Event.Data))
 	body = append(body, `{"event":`...)
 	body = appendPublished(body, p)
-	body = append(body, "}\n"...)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	w.Write(body)
+	writeJSONBody(w, http.StatusOK, append(body, "}\n"...))
 }
 
 func (s *Server) publishBatch(w http.ResponseWriter, r *http.Request) error {

@@ -192,9 +192,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		body.Reset()
 		body.WriteString(`{"error":"Internal Server Error"}` + "\n")
 	}
+	writeJSONBody(w, status, body.Bytes())
+}
+
+// writeJSONBody answers status with body, a JSON document.
+func writeJSONBody(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	w.Write(body.Bytes())
+	w.Write(body)
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
