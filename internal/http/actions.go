@@ -43,7 +43,7 @@ func (s *Server) rotateSecret(w http.ResponseWriter, r *http.Request) error {
 // testWebhook queues an event for this webhook alone, whatever its
 // subscriptions; it goes out at once through the normal queue.
 func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request) error {
-	fields, err := readFields(w, r, maxBodyBytes)
+	fields, err := readFields(w, r, maxBodyBytes, "event", "data")
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package http
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,15 +17,25 @@ import (
 
 const maxBatchEvents = 1000
 
+// eventKeys are the keys of an event object that the intake reads; others
+// are ignored.
+var eventKeys = []string{"id", "event", "project_id", "user_id", "data"}
+
 // eventFromFields validates one event object, given by its keys' values
 // as they stand in the request (README: Events). Its data goes on as the
 // publisher wrote it, byte for byte: only the other keys are decoded.
 func eventFromFields(fields map[string]rawValue, prefix string) (*hookd.Event, error) {
 	obj := make(map[string]any, len(fields))
 	for k, raw := range fields {
-		if k != "data" {
-			obj[k] = decodeValue(raw)
+		if k == "data" {
+			continue
 		}
+		if raw[0] == '"' && !exactString(raw) {
+			// Decoding would make each invalid byte or lone surrogate
+			// U+FFFD: two different ids would be taken for one.
+			return nil, errorf(http.StatusBadRequest, "Malformed JSON: the value of '%s%s' is not valid UTF-8", prefix, k)
+		}
+		obj[k] = decodeValue(raw)
 	}
 	p := params{obj: obj, prefix: prefix}
 	id, _ := p.Text("id", false, 255)
@@ -67,7 +76,7 @@ func dataObject(fields map[string]rawValue, prefix string, absent json.RawMessag
 func errorValue(raw rawValue) any { return decodeUpTo(raw, 4*maxInspect) }
 
 func (s *Server) publishEvent(w http.ResponseWriter, r *http.Request) error {
-	fields, err := readFields(w, r, maxBodyBytes)
+	fields, err := readFields(w, r, maxBodyBytes, eventKeys...)
 	if err != nil {
 		return err
 	}
@@ -92,7 +101,7 @@ func writePublished(w http.ResponseWriter, p hookd.Published) {
 }
 
 func (s *Server) publishBatch(w http.ResponseWriter, r *http.Request) error {
-	fields, err := readFields(w, r, maxBatchBodyBytes)
+	fields, err := readFields(w, r, maxBatchBodyBytes, "events")
 	if err != nil {
 		return err
 	}
@@ -194,39 +203,26 @@ func batchEvents(raw rawValue) ([]*hookd.Event, error) {
 	if raw[0] != '[' {
 		return nil, invalid("events", errorValue(raw), rule)
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.Token() // [: raw is a valid array (readFields checked the body)
 	var events []*hookd.Event
-	for i := 0; dec.More(); i++ {
-		if i == maxBatchEvents {
+	for i, n := skipSpace(raw, 1), 0; raw[i] != ']'; n++ { // raw is valid (readFields checked the body)
+		if n == maxBatchEvents {
 			return nil, invalid("events", errorValue(raw), rule)
 		}
-		start := dec.InputOffset()
-		if err := dec.Decode(new(skipValue)); err != nil {
-			return nil, err
-		}
-		item := rawValue(bytes.TrimLeft(raw[start:dec.InputOffset()], ", \t\r\n"))
-		name := fmt.Sprintf("events[%d]", i)
+		end := valueEnd(raw, i)
+		item := raw[i:end]
+		name := fmt.Sprintf("events[%d]", n)
 		if item[0] != '{' {
 			return nil, invalid(name, errorValue(item), ruleHash)
 		}
-		fields := map[string]rawValue{}
-		if err := json.Unmarshal(item, &fields); err != nil {
-			return nil, err
-		}
-		e, err := eventFromFields(fields, name+".")
+		e, err := eventFromFields(objectFields(item, eventKeys), name+".")
 		if err != nil {
 			return nil, err
 		}
 		events = append(events, e)
+		i = nextElement(raw, end)
 	}
 	if len(events) == 0 {
 		return nil, invalid("events", []any{}, rule)
 	}
 	return events, nil
 }
-
-// skipValue decodes any JSON value into nothing.
-type skipValue struct{}
-
-func (skipValue) UnmarshalJSON([]byte) error { return nil }

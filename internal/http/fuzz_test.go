@@ -67,6 +67,9 @@ var fuzzSeeds = []string{
 	`{"events":[{"event":"ASSET_ADDED"},{"event":"NOPE"}]}`,
 	`{"events":[{"id":"evt_b1","event":"ASSET_ADDED"},{"id":"evt_b2","event":"ASSET_ADDED","data":"x"}]}`,
 	`{"events":[]}`, `{"events":{}}`,
+	`{"\u0065vent":"ASSET_ADDED","x":[{"]":"}\\"}],"id":"a\"b","id":"c"}`,
+	`{"id":"k-\ud800","event":"ASSET_ADDED"}`, `{"id":"\ud83d\ude00","event":"ASSET_ADDED"}`,
+	` {"events" : [ {"event":"ASSET_ADDED","data":{"[":"{"}} , {"event":"ASSET_ADDED"} ] , "events2":1} `,
 	// projects, keys, actions
 	`{"id":"GsrwPNm6nJ7CKRYnQZl6","title":"again"}`, `{"title":"new"}`, `{"id":"bad id!","title":"x"}`,
 	`{"name":"fuzz key"}`, `{"name":""}`,

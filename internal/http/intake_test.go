@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hookd/hookd"
 )
 
 // An invalid event is named by its place in the batch, and an error never
@@ -55,6 +57,32 @@ func TestIntakeErrorsNameTheEventAndStayShort(t *testing.T) {
 	}
 }
 
+// Ids that decoding would change are refused, not taken for others: an
+// invalid byte and a lone surrogate both decode as U+FFFD, so "k-\ud800",
+// "k-\udc00" and "k-\xff" would all be stored as one id, and the second and
+// third events answered as repeats of the first, never stored. Ids that
+// decode exactly (a surrogate pair, U+FFFD itself) are taken as they read.
+func TestIntakeRefusesIDsThatDecodingWouldChange(t *testing.T) {
+	backends(t, func(t *testing.T, store hookd.Store) {
+		a := newTestAPI(t, store)
+		for _, c := range []struct{ path, body, name string }{
+			{"/api/v2/events", `{"id":"k-\ud800","event":"ASSET_ADDED","data":{"n":1}}`, "id"},
+			{"/api/v2/events", `{"id":"k-\udc00","event":"ASSET_ADDED","data":{"n":2}}`, "id"},
+			{"/api/v2/events", "{\"id\":\"k-\xff\",\"event\":\"ASSET_ADDED\"}", "id"},
+			{"/api/v2/events", `{"event":"ASSET_ADDED","project_id":"p-\ud800"}`, "project_id"},
+			{"/api/v2/events/batch", `{"events":[{"event":"ASSET_ADDED"},{"id":"k-\ud800x","event":"ASSET_ADDED"}]}`, "events[1].id"},
+		} {
+			expect(t, a.do("POST", c.path, a.publisher, c.body), 400,
+				`{"error":"Malformed JSON: the value of '`+c.name+`' is not valid UTF-8"}`)
+		}
+		pair := a.publish(t, a.publisher, `{"id":"k-\ud83d\ude00","event":"ASSET_ADDED"}`)
+		replacement := a.publish(t, a.publisher, `{"id":"k-\ufffd","event":"ASSET_ADDED"}`)
+		if pair.ID != "k-\U0001F600" || pair.Duplicate || replacement.ID != "k-\uFFFD" || replacement.Duplicate {
+			t.Errorf("exact ids: %q (duplicate %v), %q (duplicate %v)", pair.ID, pair.Duplicate, replacement.ID, replacement.Duplicate)
+		}
+	})
+}
+
 // A batch costs memory in proportion to its size: the intake does not
 // decode events into a tree of values (a 16 MB batch of zeros used to take
 // about 700 MB).
@@ -65,17 +93,34 @@ func TestIntakeMemoryFollowsTheBodySize(t *testing.T) {
 	for i := range events {
 		events[i] = fmt.Sprintf(`{"event":"ASSET_ADDED","id":"evt-mem-%d","data":{"i":%d,"pad":"%s"}}`, i, i, pad)
 	}
+	// Keys that the intake does not read cost nothing either: they were
+	// built into maps and decoded (an event with 15 MB of them took 16
+	// times its size; one of 1 MB on its own, 60 times).
+	var keys strings.Builder
+	for i := 0; keys.Len() < 15_000_000; i++ {
+		fmt.Fprintf(&keys, `"%x":0,`, i)
+	}
+	arrays := `[` + strings.Repeat("[],", 330_000) + `[]]` // 1 MB
+	var fewKeys strings.Builder
+	for i := 0; fewKeys.Len() < 1_000_000-100; i++ {
+		fmt.Fprintf(&fewKeys, `"%x":0,`, i)
+	}
 	for _, c := range []struct {
-		what, body string
-		status     int
+		what, path, body string
+		status           int
 	}{
-		{"1,000 events of 15 KB", `{"events":[` + strings.Join(events, ",") + `]}`, 200},
-		{"8 million zeros", `{"events":[` + strings.Repeat("0,", 8_000_000) + `0]}`, 422},
+		{"1,000 events of 15 KB", "batch", `{"events":[` + strings.Join(events, ",") + `]}`, 200},
+		{"8 million zeros", "batch", `{"events":[` + strings.Repeat("0,", 8_000_000) + `0]}`, 422},
+		{"15 events with an unused key of 1 MB", "batch",
+			`{"events":[` + strings.Repeat(`{"event":"ASSET_ADDED","x":`+arrays+`},`, 15) + `{"event":"ASSET_ADDED"}]}`, 200},
+		{"an event with 15 MB of unused keys", "batch", `{"events":[{` + keys.String() + `"event":"ASSET_ADDED"}]}`, 200},
+		{"a batch with 15 MB of unused keys", "batch", `{` + keys.String() + `"events":[{"event":"ASSET_ADDED"}]}`, 200},
+		{"one event with 1 MB of unused keys", "", `{` + fewKeys.String() + `"event":"ASSET_ADDED"}`, 200},
 	} {
 		size := len(c.body)
 		peak := peakHeapDuring(func() {
 			// The answer is read and dropped: keeping it would count here.
-			req, _ := http.NewRequest("POST", a.url+"/api/v2/events/batch", strings.NewReader(c.body))
+			req, _ := http.NewRequest("POST", a.url+strings.TrimSuffix("/api/v2/events/"+c.path, "/"), strings.NewReader(c.body))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("X-API-KEY", a.publisher)
 			res, err := http.DefaultClient.Do(req)

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/hookd/hookd/api"
@@ -38,9 +39,15 @@ var errUnauthorized = &apiError{http.StatusUnauthorized, "Unauthorized"}
 // readObject decodes a request body that must be a JSON object. An empty
 // body counts as {} so that actions without parameters need no body.
 func readObject(w http.ResponseWriter, r *http.Request, limit int64) (map[string]any, error) {
-	fields, err := readFields(w, r, limit)
+	body, err := readBody(w, r, limit)
 	if err != nil {
 		return nil, err
+	}
+	fields := map[string]rawValue{}
+	if len(body) > 0 {
+		if err := unmarshalBody(body, &fields); err != nil {
+			return nil, err
+		}
 	}
 	obj := make(map[string]any, len(fields))
 	for k, raw := range fields {
@@ -50,19 +57,123 @@ func readObject(w http.ResponseWriter, r *http.Request, limit int64) (map[string
 }
 
 // readFields reads a request body that must be a JSON object, and returns
-// its keys with their values as they stand in the body, decoded later as
-// each is read (the last of a repeated key counts). An empty body counts
-// as {}.
-func readFields(w http.ResponseWriter, r *http.Request, limit int64) (map[string]rawValue, error) {
+// the values of those of its keys that are among keys, as they stand in
+// the body, to be decoded as each is read (the last of a repeated key
+// counts). The others are checked and skipped, never built: a body of
+// many keys costs no more than its bytes. An empty body counts as {}.
+func readFields(w http.ResponseWriter, r *http.Request, limit int64, keys ...string) (map[string]rawValue, error) {
 	body, err := readBody(w, r, limit)
 	if err != nil {
 		return nil, err
 	}
-	fields := map[string]rawValue{}
 	if len(body) == 0 {
-		return fields, nil
+		return map[string]rawValue{}, nil
 	}
-	return fields, unmarshalBody(body, &fields)
+	if !json.Valid(body) {
+		return nil, unmarshalBody(body, new(skipValue)) // its error names the fault
+	}
+	switch body = bytes.TrimLeft(body, " \t\r\n"); body[0] {
+	case '{':
+		return objectFields(body, keys), nil
+	case 'n':
+		return map[string]rawValue{}, nil // null, which decodes into a map as {}
+	}
+	return nil, errorf(http.StatusBadRequest, "The request body must be a JSON object")
+}
+
+// objectFields returns the values of obj's keys that are among keys, as
+// they stand in obj, which must be a valid JSON object; the last of a
+// repeated key counts. Nothing is built for the other keys.
+func objectFields(obj []byte, keys []string) map[string]rawValue {
+	fields := make(map[string]rawValue, len(keys))
+	i := skipSpace(obj, 1)
+	for obj[i] != '}' {
+		keyEnd := stringEnd(obj, i)
+		key := obj[i:keyEnd]
+		start := skipSpace(obj, skipSpace(obj, keyEnd)+1) // past the colon
+		end := valueEnd(obj, start)
+		if k, ok := matchKey(key, keys); ok {
+			fields[k] = obj[start:end]
+		}
+		i = nextElement(obj, end)
+	}
+	return fields
+}
+
+// nextElement returns the index, in a valid JSON object or array, of the
+// element after the one that ends at end, or of the closing bracket.
+func nextElement(b []byte, end int) int {
+	i := skipSpace(b, end)
+	if b[i] == ',' {
+		i = skipSpace(b, i+1)
+	}
+	return i
+}
+
+// matchKey returns the key of keys that the JSON string key reads as.
+func matchKey(key []byte, keys []string) (string, bool) {
+	inner := key[1 : len(key)-1]
+	if bytes.IndexByte(inner, '\\') >= 0 {
+		var s string
+		json.Unmarshal(key, &s) // key is a valid JSON string
+		inner = []byte(s)
+	}
+	for _, k := range keys {
+		if string(inner) == k {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// skipSpace returns the index of the first byte of b from i on that is
+// not JSON white space.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index just past the JSON string that starts at
+// b[i], which must be valid.
+func stringEnd(b []byte, i int) int {
+	for i++; b[i] != '"'; i++ {
+		if b[i] == '\\' {
+			i++
+		}
+	}
+	return i + 1
+}
+
+// valueEnd returns the index just past the JSON value that starts at b[i],
+// which must be valid.
+func valueEnd(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for ; ; i++ {
+			switch b[i] {
+			case '"':
+				i = stringEnd(b, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+	}
+	for ; i < len(b); i++ { // a number, true, false or null
+		switch b[i] {
+		case ',', '}', ']', ' ', '\t', '\r', '\n':
+			return i
+		}
+	}
+	return i
 }
 
 // readBody reads a request body of up to limit bytes: nil when it is
@@ -100,7 +211,8 @@ func readAll(rd io.Reader, length, limit int64) ([]byte, error) {
 }
 
 // unmarshalBody decodes body, which must be one JSON object, into v, a map
-// of rawValue: it checks the whole body and builds nothing but the map.
+// of rawValue (or a skipValue, for its error alone): it checks the whole
+// body and builds nothing but the map.
 func unmarshalBody(body []byte, v any) error {
 	err := json.Unmarshal(body, v)
 	var (
@@ -118,6 +230,11 @@ func unmarshalBody(body []byte, v any) error {
 		return errorf(http.StatusBadRequest, "Malformed JSON: %s", jsonErrorText(err))
 	}
 }
+
+// skipValue decodes any JSON value into nothing.
+type skipValue struct{}
+
+func (skipValue) UnmarshalJSON([]byte) error { return nil }
 
 // rawValue is a JSON value as it stands in the body it was decoded from
 // (json.Unmarshal hands it over without a copy; the body is not changed
@@ -160,6 +277,51 @@ func decodeUpTo(raw rawValue, limit int) any {
 	var v any
 	dec.Decode(&v) // raw is one valid JSON value: unmarshalBody checked its body
 	return v
+}
+
+// exactString reports whether the JSON string raw decodes without
+// replacement: it is valid UTF-8 and escapes no lone UTF-16 surrogate (both
+// would decode as U+FFFD).
+func exactString(raw rawValue) bool {
+	if !utf8.Valid(raw) {
+		return false
+	}
+	for i := 1; i < len(raw)-1; i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		if i++; raw[i] != 'u' {
+			continue
+		}
+		r := hex4(raw[i+1:])
+		i += 4
+		switch {
+		case !utf16.IsSurrogate(r):
+		case r < 0xdc00 && i+6 < len(raw) && raw[i+1] == '\\' && raw[i+2] == 'u' &&
+			utf16.DecodeRune(r, hex4(raw[i+3:])) != utf8.RuneError:
+			i += 6 // a high surrogate and its low one
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// hex4 reads the four hex digits of a \u escape.
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		default:
+			c -= 'A' - 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
 }
 
 // plainString reports whether a JSON string reads as its bytes: no escape,
