@@ -29,12 +29,16 @@ type Event struct {
 }
 
 // Normalize fills what a publisher may leave out (the id, the time: now,
-// the data) and checks the data, as a store does before it stores the event.
-// Invalid UTF-8 in the data becomes U+FFFD, as encoding/json would decode it
-// anyway and PostgreSQL stores UTF-8 only.
+// the data) and checks the id and the data, as a store does before it stores
+// the event. Invalid UTF-8 in the data becomes U+FFFD, as encoding/json would
+// decode it anyway and PostgreSQL stores UTF-8 only; in the id it is refused,
+// since made valid two different ids could become one.
 func (e *Event) Normalize(now time.Time) error {
 	if e.ID == "" {
 		e.ID = NewEventID()
+	}
+	if !utf8.ValidString(e.ID) {
+		return fmt.Errorf("event %q: id is not valid UTF-8", e.ID)
 	}
 	e.CreatedAt = Stamp(e.CreatedAt, now)
 	if len(e.Data) == 0 {

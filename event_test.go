@@ -29,6 +29,9 @@ func TestEventNormalize(t *testing.T) {
 	if err := (&Event{Event: "ASSET_ADDED", Data: []byte(`{"a":`)}).Normalize(now); err == nil {
 		t.Error("invalid JSON data accepted")
 	}
+	if err := (&Event{ID: "k-\xff", Event: "ASSET_ADDED"}).Normalize(now); err == nil || !strings.Contains(err.Error(), "id is not valid UTF-8") {
+		t.Errorf("an id of invalid UTF-8: %v, want it refused", err)
+	}
 }
 
 func TestNormalizeAll(t *testing.T) {
