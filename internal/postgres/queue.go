@@ -46,15 +46,6 @@ const (
 const queueLookupsSQL = `SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
 	set_config('plan_cache_mode', 'force_generic_plan', true)`
 
-// claimCommitSQL lets a claim's commit return before its WAL is on disk
-// (synchronous_commit off, for this transaction alone): a claim is on the
-// way from accept to delivery, and its durability buys nothing. A crash of
-// the database can lose only the last claims, whose deliveries are then
-// due again and sent again, as at-least-once delivery allows; never a
-// claim whose results were recorded, since the Complete that recorded them
-// flushed the WAL past it.
-const claimCommitSQL = `SELECT set_config('synchronous_commit', 'off', true)`
-
 // claimCandidatesSQL finds the enabled webhooks with due deliveries: a skip
 // scan of deliveries_webhook_due, one descent per webhook with pending
 // deliveries, however long its queue.
@@ -164,7 +155,6 @@ func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) (hookd.Claime
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	b.Queue(queueLookupsSQL)
-	b.Queue(claimCommitSQL)
 	b.Queue(claimCandidatesSQL, now, req.Limit).Query(func(rows pgx.Rows) (err error) {
 		candidates, err = collectCandidates(rows)
 		return err

@@ -630,10 +630,15 @@ func TestCompleteLooksUpByIdWithStaleStatistics(t *testing.T) {
 	}
 }
 
-// TestClaimCommitsAsynchronously: a claim's transaction commits without
-// waiting for its WAL to reach the disk (claimCommitSQL); a publish's and
-// a Complete's wait, as ever.
-func TestClaimCommitsAsynchronously(t *testing.T) {
+// TestClaimsCommitDurably: a claim's transaction waits for its WAL to reach
+// the disk, as a publish's and a Complete's do. A claim that committed with
+// synchronous_commit off could be lost in a crash of PostgreSQL while its
+// attempts were under way, and with it the lease and its next_attempt_at:
+// the deliveries would be due at once, claimed again beside the attempts
+// still running (past the webhook's share, ahead of an ordered lane's
+// head, a circuit's second probe), and a result from the lease before it
+// would be recorded over the newer attempt's.
+func TestClaimsCommitDurably(t *testing.T) {
 	s := pgtest.Open(t)
 	ctx := ctxT(t)
 	newWebhook(t, s, "ASSET_ADDED")
@@ -669,7 +674,7 @@ func TestClaimCommitsAsynchronously(t *testing.T) {
 	}
 	// The publish's two inserts, the claim's two leases, the Complete's two
 	// retries.
-	want := []string{"INSERT on", "INSERT on", "UPDATE off", "UPDATE off", "UPDATE on", "UPDATE on"}
+	want := []string{"INSERT on", "INSERT on", "UPDATE on", "UPDATE on", "UPDATE on", "UPDATE on"}
 	if !slices.Equal(got, want) {
 		t.Errorf("the queue's writes and their commits' synchronous_commit: %q, want %q", got, want)
 	}
