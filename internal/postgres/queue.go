@@ -87,10 +87,16 @@ WITH all_grants AS (
 	SELECT * FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::text[], $5::timestamptz[],
 	                     $9::bool[], $10::text[], $11::timestamptz[])
 		AS g(webhook_id, take, throttle_next_at, circuit_state, circuit_probe_at, probe, probe_from, probe_from_at)
+), probe_locks AS MATERIALIZED (
+	-- The probes' webhooks, locked in id order, as a Complete locks them
+	-- (healthSQL): in another order the two could deadlock.
+	SELECT id FROM webhooks WHERE id IN (SELECT webhook_id FROM all_grants WHERE probe)
+	ORDER BY id
+	FOR NO KEY UPDATE
 ), probed AS (
 	UPDATE webhooks w SET circuit_state = g.circuit_state, circuit_probe_at = g.circuit_probe_at
 	FROM all_grants g
-	WHERE g.probe AND w.id = g.webhook_id
+	WHERE g.probe AND w.id = g.webhook_id AND w.id IN (SELECT id FROM probe_locks)
 	  AND w.circuit_state = g.probe_from AND w.circuit_probe_at IS NOT DISTINCT FROM g.probe_from_at
 	RETURNING w.id
 ), g AS (

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"github.com/hookd/hookd/internal/storeopt"
 	"net"
 	"slices"
@@ -677,5 +678,72 @@ func TestClaimsCommitDurably(t *testing.T) {
 	want := []string{"INSERT on", "INSERT on", "UPDATE on", "UPDATE on", "UPDATE on", "UPDATE on"}
 	if !slices.Equal(got, want) {
 		t.Errorf("the queue's writes and their commits' synchronous_commit: %q, want %q", got, want)
+	}
+}
+
+// TestProbesLockWebhooksInIDOrder: a claim that takes the probes of two
+// open circuits locks their webhooks in id order, as a Complete locks the
+// webhooks of its results (healthSQL). It used to lock them in the order
+// it served them (least recently served first), and a Complete holding the
+// lower id and waiting for the higher one deadlocked with it.
+func TestProbesLockWebhooksInIDOrder(t *testing.T) {
+	clock := clocktest.New(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
+	s := pgtest.Open(t, storeopt.WithClock(clock),
+		storeopt.WithCircuitPolicy(hookd.CircuitPolicy{Failures: 1, Cooldown: time.Second, MaxCooldown: time.Second}))
+	ctx := ctxT(t)
+	low, high := newWebhook(t, s, "E1"), newWebhook(t, s, "E2")
+	fail := func(worker, event string) {
+		publish(t, s, 1, event)
+		ds, err := storetest.Deliveries(s.Claim(ctx, hookd.ClaimRequest{Worker: worker, Limit: 1, Lease: time.Minute, Workers: storetest.Workers}))
+		if err != nil || len(ds) != 1 {
+			t.Fatalf("claim: %d, %v", len(ds), err)
+		}
+		next := clock.Now().Add(time.Hour)
+		if err := s.Complete(ctx, []hookd.AttemptResult{{DeliveryID: ds[0].ID, WebhookID: ds[0].WebhookID, Worker: worker,
+			Attempt: 1, At: clock.Now(), HTTPStatus: 503, ErrorClass: hookd.ClassStatus, NextAttemptAt: &next}}); err != nil {
+			t.Fatal(err)
+		}
+		publish(t, s, 1, event) // the probe's delivery
+	}
+	fail("a", "E2") // the higher id is served first, so its probe comes first
+	clock.Advance(time.Millisecond)
+	fail("b", "E1")
+	clock.Advance(2 * time.Second) // both circuits' probes are due
+
+	tx, err := s.Pool().Begin(ctx) // a Complete of both: the lower id first
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT id FROM webhooks WHERE id = $1 FOR NO KEY UPDATE`, low.ID); err != nil {
+		t.Fatal(err)
+	}
+	claimed := make(chan error, 1)
+	go func() {
+		ds, err := storetest.Deliveries(s.Claim(ctx, hookd.ClaimRequest{Worker: "p", Limit: 10, Lease: time.Minute, Workers: storetest.Workers}))
+		if err == nil && len(ds) != 2 {
+			err = fmt.Errorf("claimed %d deliveries, want both probes", len(ds))
+		}
+		claimed <- err
+	}()
+	// Until the claim waits for the lower id's lock (holding the higher
+	// id's, before the fix).
+	for waiting := false; !waiting; {
+		select {
+		case err := <-claimed:
+			t.Fatalf("the claim ended without waiting for the lock: %v", err)
+		default:
+		}
+		if err := s.Pool().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+			WHERE wait_event_type = 'Lock' AND query LIKE '%all_grants%')`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tx.Exec(ctx, `SELECT id FROM webhooks WHERE id = $1 FOR NO KEY UPDATE`, high.ID); err != nil {
+		t.Errorf("the Complete's second lock: %v", err)
+	}
+	tx.Rollback(ctx)
+	if err := <-claimed; err != nil {
+		t.Errorf("the claim: %v", err)
 	}
 }
