@@ -42,8 +42,9 @@ type ClaimCandidate struct {
 	// in every process.
 	InFlight int
 	// Due is how many of its deliveries are due, counted up to a bound of
-	// the store's (the claim's limit, or a constant): a claim takes at most
-	// that many of them.
+	// the store's, more than the claim's limit (or a constant): a claim
+	// takes at most that many of them, and one that takes its whole limit
+	// still sees whether more are due (ClaimPlan.HeldShare).
 	Due int
 }
 

@@ -16,7 +16,8 @@ import (
 
 // claimCandidateColumns read a webhook as a claim at $1 finds it
 // (hookd.ClaimCandidate): its leases not expired (deliveries_webhook_leased)
-// and, with claimDue, its due deliveries counted up to $2.
+// and, with claimDue, its due deliveries counted up to $2 + 1, one more than
+// the claim's limit.
 const (
 	claimCandidateColumns = `w.id, w.max_in_flight, w.max_per_second, w.circuit_state, w.circuit_probe_at,
 	wc.throttle_next_at, wc.last_claimed_at,
@@ -26,7 +27,7 @@ const (
 	claimDue = `LEFT JOIN webhook_claims wc ON wc.webhook_id = w.id
 	CROSS JOIN LATERAL (SELECT count(*) AS n FROM (
 		SELECT 1 FROM deliveries d WHERE d.webhook_id = w.id AND d.state = 'pending' AND d.next_attempt_at <= $1
-		LIMIT $2) x) due`
+		LIMIT $2 + 1) x) due`
 )
 
 // queueLookupsSQL tells the planner, for the rest of a transaction of

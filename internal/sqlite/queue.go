@@ -80,8 +80,8 @@ const targetsSQL = `SELECT id, http_url, http_method, disabled, signing_secret, 
 // (hookd.ClaimCandidate): a skip scan of deliveries_webhook_due, one
 // descent per webhook with pending deliveries, then two probes each: its
 // leases not expired at ?1 (deliveries_webhook_leased) and its due
-// deliveries counted up to 1<<k, the claim's limit rounded up to a power of
-// two (written into the statement: see claimLeaseSQL).
+// deliveries counted up to 1<<k, one more than the claim's limit rounded up
+// to a power of two (written into the statement: see claimLeaseSQL).
 var claimCandidatesSQL = sizedVariants(11, func(limit int) string {
 	return fmt.Sprintf(`WITH RECURSIVE pending(webhook_id) AS (
 		SELECT min(webhook_id) FROM deliveries INDEXED BY deliveries_webhook_due WHERE state = 'pending'
@@ -281,9 +281,10 @@ func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) (hookd.Claime
 }
 
 // claimCandidates reads the webhooks with deliveries due at now
-// (claimCandidatesSQL), their due deliveries counted up to limit.
+// (claimCandidatesSQL), their due deliveries counted up to one more than
+// limit.
 func (s *Store) claimCandidates(ctx context.Context, tx *sql.Tx, now time.Time, limit int) ([]hookd.ClaimCandidate, error) {
-	st, err := s.prepared(ctx, tx, candidatesFor(limit))
+	st, err := s.prepared(ctx, tx, candidatesFor(limit+1))
 	if err != nil {
 		return nil, err
 	}

@@ -68,6 +68,15 @@ func testFairClaims(t *testing.T, open opener) {
 		c = claim("third")
 		equal(t, "claimed with max_in_flight 8", len(c.Deliveries), 4)
 		equal(t, "HeldShare with nothing left due", c.HeldShare, 0)
+
+		// A claim that takes as many as its limit, the webhook's whole
+		// share, still sees that more are due.
+		b := queue(t, s, "b", 6)
+		must(t, s.UpdateSettings(ctx(t), b.ID, hookd.WebhookSettings{MaxInFlight: 4}), "UpdateSettings")
+		c, err := s.Claim(ctx(t), hookd.ClaimRequest{Worker: "fourth", Limit: 4, Lease: lease, Workers: 8})
+		must(t, err, "Claim")
+		equal(t, "claimed up to the limit", len(c.Deliveries), 4)
+		equal(t, "HeldShare of a claim that took its limit", c.HeldShare, 4)
 	})
 
 	t.Run("expired leases free the share", func(t *testing.T) {
