@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // APIKey authenticates a caller. The key a caller holds is
@@ -60,10 +61,13 @@ const (
 	MaxSecretLength = 256
 )
 
-// ParseAPIKey splits "<prefix>.<secret>".
+// ParseAPIKey splits "<prefix>.<secret>". A prefix that is not valid UTF-8
+// is refused: no stored key has one, and PostgreSQL fails a lookup of it
+// with an error instead of not finding it.
 func ParseAPIKey(s string) (prefix, secret string, ok bool) {
 	prefix, secret, ok = strings.Cut(s, ".")
-	if !ok || prefix == "" || secret == "" || len(prefix) > MaxPrefixLength || len(secret) > MaxSecretLength {
+	if !ok || prefix == "" || secret == "" || len(prefix) > MaxPrefixLength || len(secret) > MaxSecretLength ||
+		!utf8.ValidString(prefix) {
 		return "", "", false
 	}
 	return prefix, secret, true

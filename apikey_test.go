@@ -39,7 +39,7 @@ func TestParseAPIKey(t *testing.T) {
 	}
 	for _, bad := range []string{"", "nodot", ".secret", "prefix.",
 		strings.Repeat("p", MaxPrefixLength+1) + ".s",
-		"p." + strings.Repeat("s", MaxSecretLength+1)} {
+		"p." + strings.Repeat("s", MaxSecretLength+1), "\xff.secret"} {
 		if _, _, parsed := ParseAPIKey(bad); parsed {
 			t.Errorf("ParseAPIKey(%.40q) accepted", bad)
 		}

@@ -172,3 +172,21 @@ func TestRateLimitDefaultFailures(t *testing.T) {
 	}
 	expect(t, a.do("GET", "/api/v2/admin/webhooks", a.adminKey, ""), 200, "")
 }
+
+// A key whose prefix is not valid UTF-8 is a failed authentication like
+// any, on both stores: PostgreSQL failed its lookup with an error, which
+// was answered 500 and never counted against the address, so one client
+// could make hookd query the database and log an error as often as it
+// liked.
+func TestRateLimitInvalidUTF8Prefix(t *testing.T) {
+	backends(t, func(t *testing.T, store hookd.Store) {
+		clock := clocktest.New(time.Now())
+		a := newTestAPI(t, store, hookdhttp.WithClock(clock), hookdhttp.WithRateLimit(hookdhttp.RateLimit{PerSecond: 100, Burst: 100,
+			FailuresPerSecond: 0.5, FailureBurst: 2}))
+		for i, want := range []int{401, 401, 429, 429} {
+			if res := a.do("GET", "/api/v2/admin/webhooks", "\xff.secret", ""); res.status != want {
+				t.Errorf("request %d: %d %s, want %d", i+1, res.status, res.body, want)
+			}
+		}
+	})
+}
