@@ -174,6 +174,7 @@ func (s *Store) ClearPayloads(ctx context.Context, before time.Time) (int64, err
 // Erase erases the events e names (hookd.Erasure) in one transaction.
 func (s *Store) Erase(ctx context.Context, e hookd.Erasure) (hookd.Erased, error) {
 	var out hookd.Erased
+	promoted := false
 	now := ms(s.clock.Now())
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var rows *sql.Rows
@@ -211,6 +212,13 @@ func (s *Store) Erase(ctx context.Context, e hookd.Erasure) (hookd.Erased, error
 		if err != nil {
 			return err
 		}
+		// A delivery cancelled below may be its lane's head: the next one
+		// goes then, as when a delivery fails for good.
+		cancelled, _, err := lanesOf(ctx, tx, `SELECT DISTINCT webhook_id, lane FROM deliveries
+			WHERE event_id IN (SELECT value FROM json_each(?1)) AND state = 'pending' AND lane IS NOT NULL`, string(list))
+		if err != nil {
+			return err
+		}
 		for _, st := range []struct {
 			count *int
 			sql   string
@@ -242,10 +250,14 @@ func (s *Store) Erase(ctx context.Context, e hookd.Erasure) (hookd.Erased, error
 				*st.count = int(n)
 			}
 		}
-		return nil
+		promoted, err = s.promote(ctx, tx, cancelled, s.clock.Now())
+		return err
 	})
 	if err != nil {
 		return hookd.Erased{}, err
+	}
+	if promoted {
+		s.notify()
 	}
 	return out, nil
 }

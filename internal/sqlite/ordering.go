@@ -41,6 +41,26 @@ func (l lanes) add(webhookID int64, lane sql.NullInt64) {
 	}
 }
 
+// lanesOf runs query, whose rows are (webhook id, lane), and returns their
+// lanes and how many rows there were.
+func lanesOf(ctx context.Context, tx *sql.Tx, query string, args ...any) (lanes, int, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	l, n := lanes{}, 0
+	for ; rows.Next(); n++ {
+		var webhook int64
+		var lane sql.NullInt64
+		if err := rows.Scan(&webhook, &lane); err != nil {
+			return nil, 0, err
+		}
+		l.add(webhook, lane)
+	}
+	return l, n, rows.Err()
+}
+
 // join puts a new delivery to webhookID in its lane, when it has one
 // (ordered): it is queued blocked, until promote. It returns when the
 // delivery is due and its lane.

@@ -620,26 +620,16 @@ func (s *Store) requeue(ctx context.Context, webhookID int64, from, to time.Time
 		if webhookID != 0 {
 			scope, args = "webhook_id = ?5 AND ", append(args, webhookID)
 		}
-		rows, err := tx.QueryContext(ctx, `UPDATE deliveries
+		requeued, requeuedRows, err := lanesOf(ctx, tx, `UPDATE deliveries
 			SET state = 'pending', next_attempt_at = CASE WHEN lane IS NULL THEN ?1 ELSE ?2 END,
 			    leased_by = NULL, lease_until = NULL
 			WHERE `+scope+`state = 'failed' AND last_attempt_at >= ?3 AND last_attempt_at < ?4
 			  AND EXISTS (SELECT 1 FROM events e WHERE e.id = event_id AND e.erased_at IS NULL)
 			RETURNING webhook_id, lane`, args...)
-		requeued := lanes{}
-		for rows.Next() {
-			var webhook int64
-			var lane sql.NullInt64
-			if err := rows.Scan(&webhook, &lane); err != nil {
-				rows.Close()
-				return err
-			}
-			requeued.add(webhook, lane)
-			n++
-		}
-		if err := rows.Close(); err != nil {
+		if err != nil {
 			return err
 		}
+		n = int64(requeuedRows)
 		_, err = s.promote(ctx, tx, requeued, now)
 		return err
 	})

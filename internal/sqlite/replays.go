@@ -164,22 +164,9 @@ func (s *Store) CancelReplay(ctx context.Context, webhookID, id int64) (*hookd.R
 			return err
 		}
 		// A dropped lane head leaves its lane to the next delivery.
-		rows, err := tx.QueryContext(ctx, `DELETE FROM deliveries WHERE replay_id = ? AND state = 'pending'
+		dropped, _, err := lanesOf(ctx, tx, `DELETE FROM deliveries WHERE replay_id = ? AND state = 'pending'
 			AND attempts = 0 AND leased_by IS NULL RETURNING webhook_id, lane`, r.ID)
 		if err != nil {
-			return err
-		}
-		dropped := lanes{}
-		for rows.Next() {
-			var webhook int64
-			var lane sql.NullInt64
-			if err := rows.Scan(&webhook, &lane); err != nil {
-				rows.Close()
-				return err
-			}
-			dropped.add(webhook, lane)
-		}
-		if err := rows.Close(); err != nil {
 			return err
 		}
 		if promoted, err = s.promote(ctx, tx, dropped, s.clock.Now()); err != nil {

@@ -76,6 +76,25 @@ func testOrdering(t *testing.T, open opener) {
 		figures(t, s, w.ID, 0, 0)
 	})
 
+	t.Run("erasing the head's event lets the lane go on", func(t *testing.T) {
+		s := open(t)
+		ordered(t, s, "w", hookd.OrderWebhook)
+		e := events(t, s, 4, nil)
+		now := s.clock.Now()
+		// The head waiting, then the head in flight: its late result is
+		// dropped, so the erasure must unblock the lane itself.
+		_, err := s.Erase(ctx(t), hookd.Erasure{EventID: e[0]})
+		must(t, err, "Erase the waiting head")
+		d := claimed(t, s, now, "after the waiting head was erased", e[1])
+		_, err = s.Erase(ctx(t), hookd.Erasure{EventID: e[1]})
+		must(t, err, "Erase the head in flight")
+		next := claimed(t, s, now, "after the head in flight was erased", e[2])
+		complete(t, s, result(d[0], now, true, 200)) // the erased head's late result
+		claimed(t, s, now, "while the new head is in flight")
+		succeed(t, s, next[0], now)
+		claimed(t, s, now, "after the new head", e[3])
+	})
+
 	t.Run("a batch keeps its order", func(t *testing.T) {
 		s := open(t)
 		ordered(t, s, "w", hookd.OrderWebhook)
