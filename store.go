@@ -171,7 +171,8 @@ type Store interface {
 	ReplayChunk(ctx context.Context, id int64) (*Replay, bool, error)
 
 	// Prune deletes attempts, finished deliveries and events older than
-	// before, and returns how many rows went. It never holds the database
+	// before, except events with deliveries or still waiting for their
+	// fan-out, and returns how many rows went. It never holds the database
 	// long: SQLite deletes in transactions of hookd.PruneChunk rows;
 	// PostgreSQL drops whole days of its history (so it may keep rows up to
 	// a day past before; the count of a dropped day is PostgreSQL's
@@ -180,7 +181,8 @@ type Store interface {
 	Prune(ctx context.Context, before time.Time) (int64, error)
 	// ClearPayloads clears the payloads (event data, logged response
 	// bodies) older than before, metadata kept, except events a pending
-	// delivery still needs, and returns how many rows it cleared. Each call
+	// delivery or their fan-out still needs, and returns how many rows it
+	// cleared. Each call
 	// starts where the previous one ended, in transactions of PruneChunk rows.
 	ClearPayloads(ctx context.Context, before time.Time) (int64, error)
 	// Erase erases the data of the events e names (see Erasure, which

@@ -47,7 +47,8 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
 	// each event: as an anti-join the planner reads every delivery instead.
 	n, err := s.walkEvents(ctx, `
 		DELETE FROM events e USING batch b WHERE e.id = b.id
-		AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id OFFSET 0)`, time.Time{}, before)
+		AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id OFFSET 0)
+		AND NOT EXISTS (SELECT 1 FROM fan_outs f WHERE f.event_id = e.id)`, time.Time{}, before)
 	return total + n, err
 }
 
@@ -128,6 +129,7 @@ func (s *Store) ClearPayloads(ctx context.Context, before time.Time) (int64, err
 			UPDATE events e SET data = '{}' FROM batch b
 			WHERE e.id = b.id AND e.data::text <> '{}'
 			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.state = 'pending')
+			AND NOT EXISTS (SELECT 1 FROM fan_outs f WHERE f.event_id = e.id)
 			RETURNING 1)
 		SELECT (SELECT count(*) FROM acted), (SELECT count(*) FROM batch), last.created_at, last.id
 		FROM (SELECT 1) one LEFT JOIN (SELECT created_at, id FROM batch ORDER BY created_at DESC, id DESC LIMIT 1) last ON true`, ""},

@@ -45,7 +45,8 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
 		}
 	}
 	n, err := s.walk(ctx, "events", 0, ms(before), `DELETE FROM events WHERE id IN (SELECT value FROM json_each(?))
-		AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)`)
+		AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)
+		AND NOT EXISTS (SELECT 1 FROM fan_outs f WHERE f.event_id = events.id)`)
 	return total + n, err
 }
 
@@ -146,7 +147,8 @@ func (s *Store) ClearPayloads(ctx context.Context, before time.Time) (int64, err
 	var total int64
 	for _, c := range []struct{ table, act string }{
 		{"events", `UPDATE events SET data = '{}' WHERE id IN (SELECT value FROM json_each(?)) AND data <> '{}'
-			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id AND d.state = 'pending')`},
+			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id AND d.state = 'pending')
+			AND NOT EXISTS (SELECT 1 FROM fan_outs f WHERE f.event_id = events.id)`},
 		{"attempts", `UPDATE attempts SET response_body = '' WHERE id IN (SELECT value FROM json_each(?))
 			AND response_body <> ''`},
 	} {
