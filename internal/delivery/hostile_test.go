@@ -2,6 +2,8 @@ package delivery
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
@@ -481,3 +483,46 @@ func TestHostileReceivers(t *testing.T) {
 
 // quietLogger drops the dispatcher's log: thirty expected failures are noise.
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// A receiver bounds neither the error text of an attempt (a malformed
+// status line of 60 KB, which Go quotes control byte by control byte, made
+// one of 246 KB, logged and stored on every attempt) nor the time it takes:
+// an answer of empty gzip members, which decompress to nothing, held the
+// attempt to its timeout while hookd read the wire (133 MB a second), as
+// hookd asks for no compression now.
+func TestHostileReceiversBoundErrorsAndCompression(t *testing.T) {
+	rr := newRawReceiver(t, "127.0.0.1:0", func(c net.Conn) {
+		if readRequest(c) != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1"+strings.Repeat("\x01", 60<<10)+"\r\n\r\n")
+		<-whileOpen(c)
+	})
+	r := attemptOnce(testSender(5*time.Second), context.Background(), testTarget(rr.URL()), testDelivery())
+	if r.Success || len(r.Error) > 4<<10 {
+		t.Errorf("a malformed status line: success %v, an error of %d bytes", r.Success, len(r.Error))
+	}
+
+	var member bytes.Buffer
+	zw := gzip.NewWriter(&member)
+	zw.Close()
+	chunk := bytes.Repeat(member.Bytes(), 4096)
+	asked := make(chan string, 1)
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		asked <- r.Header.Get("Accept-Encoding")
+		w.Header().Set("Content-Encoding", "gzip")
+		w.WriteHeader(http.StatusOK)
+		for i := 0; i < 10_000; i++ { // 200 MB at most, then the test's receiver ends
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+	r = attemptOnce(testSender(2*time.Second), context.Background(), testTarget(rc.URL), testDelivery())
+	if enc := <-asked; enc != "" {
+		t.Errorf("Accept-Encoding %q, want none", enc)
+	}
+	if !r.Success {
+		t.Errorf("a 200 with an endless compressed body: %s %s", r.ErrorClass, r.Error)
+	}
+}

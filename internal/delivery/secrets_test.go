@@ -116,3 +116,39 @@ func valuesOf(m map[string]string) []string {
 	}
 	return out
 }
+
+// A receiver that echoes the request (a debugging endpoint, a framework's
+// error page) does not put the hidden values, their HMAC or the signature
+// into the log's response body, even where the logged body's cut falls
+// inside one; plain values stay.
+func TestSendMasksHeaderValuesInResponseBodies(t *testing.T) {
+	var pad int
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, strings.Repeat(".", pad))
+		r.Header.Write(w)
+	})
+	tg := testTarget(rc.URL)
+	tg.Headers = []hookd.Header{
+		{Key: "Authorization", Value: "Bearer s3cret-token-of-some-length", Hidden: true},
+		{Key: "X-Sig", Value: "hmac-key", IsHMAC: true},
+		{Key: "X-Plain", Value: "plain-value"},
+	}
+	hmac := HMACHex("hmac-key", Body(&testDelivery().Event, 5))
+	r := attemptOnce(testSender(5*time.Second), context.Background(), tg, testDelivery())
+	for _, secret := range []string{"s3cret", hmac, "v1,"} {
+		if strings.Contains(r.ResponseBody, secret) {
+			t.Errorf("the logged body shows %q:\n%s", secret, r.ResponseBody)
+		}
+	}
+	if !strings.Contains(r.ResponseBody, "Authorization: "+Masked) || !strings.Contains(r.ResponseBody, "plain-value") {
+		t.Errorf("the logged body, masked: %s", r.ResponseBody)
+	}
+	// The cut at MaxLoggedBody falls 10 bytes into the hidden value.
+	pad = hookd.MaxLoggedBody - len("Authorization: Bearer s3cre")
+	r = attemptOnce(testSender(5*time.Second), context.Background(), tg, testDelivery())
+	if len(r.ResponseBody) < hookd.MaxLoggedBody-len("Bearer s3cre") || strings.Contains(r.ResponseBody, "s3cre") ||
+		!strings.HasSuffix(r.ResponseBody, "Authorization: "+Masked) {
+		t.Errorf("the end of a body cut inside a hidden value: %q", r.ResponseBody[max(0, len(r.ResponseBody)-60):])
+	}
+}

@@ -126,6 +126,11 @@ func NewSender(cfg SenderConfig) *Sender {
 		IdleConnTimeout:        90 * time.Second,
 		ExpectContinueTimeout:  time.Second,
 		MaxResponseHeaderBytes: maxResponseHeaderBytes,
+		// hookd reads a few KB of an answer and drains a bounded rest: a
+		// compressed answer would be bounded after decompression only, and
+		// empty gzip members, which decompress to nothing, would hold the
+		// attempt to its timeout.
+		DisableCompression: true,
 	}
 	return &Sender{
 		client: &http.Client{
@@ -214,7 +219,17 @@ func (s *Sender) attempt(ctx context.Context, t *hookd.Target, d *hookd.Delivery
 	header[HeaderWebhookSignature] = []string{signature}
 	shown[HeaderWebhookSignature] = Masked
 	secrets, plain := []string{signature}, []string(nil)
-	defer func() { o.Error = maskValues(o.Error, secrets, plain) }()
+	cut := false // the logged body was cut at hookd.MaxLoggedBody
+	defer func() {
+		// A receiver writes both: an echo of the request (a debugging
+		// endpoint, a framework's error page) must not show the hidden
+		// values to whoever reads the log, nor an answer fill it.
+		o.Error = truncate(maskValues(o.Error, secrets, plain), maxErrorText)
+		o.ResponseBody = maskValues(o.ResponseBody, secrets, nil)
+		if cut {
+			o.ResponseBody = maskCutSecret(o.ResponseBody, secrets)
+		}
+	}()
 	// Custom headers go out with their key as the admin wrote it; rows that
 	// share a key (whatever its case) become one header with several values.
 	keys := make(map[string]string, len(t.Headers))
@@ -296,7 +311,7 @@ func (s *Sender) attempt(ctx context.Context, t *hookd.Target, d *hookd.Delivery
 		return ""
 	}
 	logged, err := readBody(ctx, resp.Body)
-	o.ResponseBody = logBody(logged)
+	o.ResponseBody, cut = logBody(logged), len(logged) >= hookd.MaxLoggedBody
 	if err != nil {
 		o.ErrorClass, o.Error = classify(err)
 		o.Error = fmt.Sprintf("HTTP %d, then the body was cut off: %s", resp.StatusCode, o.Error)
@@ -357,6 +372,24 @@ func maskValues(msg string, secrets, plain []string) string {
 		oldnew = append(oldnew, strconv.Quote(value), `"`+Masked+`"`)
 	}
 	return strings.NewReplacer(oldnew...).Replace(msg)
+}
+
+// maxErrorText bounds an attempt's error text, which may quote what the
+// receiver sent (a malformed status line, a header).
+const maxErrorText = 2 << 10
+
+// maskCutSecret masks the start of a secret that body, cut at
+// hookd.MaxLoggedBody, ends with: the cut may fall inside an echoed secret,
+// which maskValues could then not find whole.
+func maskCutSecret(body string, secrets []string) string {
+	for _, secret := range secrets {
+		for n := min(len(secret)-1, len(body)); n > 0; n-- {
+			if strings.HasSuffix(body, secret[:n]) {
+				return body[:len(body)-n] + Masked
+			}
+		}
+	}
+	return body
 }
 
 // readBody reads the logged part of body, drains up to drainLimit more so
