@@ -3,6 +3,7 @@ package hookd
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"time"
 
@@ -32,6 +33,9 @@ type KeyCache struct {
 	reads singleflight.Group
 	mu    sync.Mutex
 	keys  map[string]cachedKey
+	// cleared counts the Clears: a read begun before one neither keeps its
+	// copy nor serves the requests that come after it.
+	cleared uint64
 }
 
 type cachedKey struct {
@@ -50,17 +54,23 @@ func (c *KeyCache) Key(ctx context.Context, prefix string) (*APIKey, error) {
 	now := c.clock.Now()
 	c.mu.Lock()
 	cached, ok := c.keys[prefix]
+	cleared := c.cleared
 	c.mu.Unlock()
-	if ok && now.Sub(cached.read) < KeyStaleness {
+	// A copy read "after" now was read before the clock stepped back: how
+	// old it is, no one knows.
+	if ok && now.Sub(cached.read) < KeyStaleness && !now.Before(cached.read) {
 		return cached.key, nil
 	}
-	v, err, _ := c.reads.Do(prefix, func() (any, error) {
+	v, err, _ := c.reads.Do(strconv.FormatUint(cleared, 10)+"/"+prefix, func() (any, error) {
 		read := c.clock.Now()
 		// Not the first caller's cancellation: the others wait on this read.
 		k, err := c.lookup(context.WithoutCancel(ctx), prefix)
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		switch {
+		case c.cleared != cleared:
+			// Cleared meanwhile: the key may have been revoked after it
+			// was read.
 		case err == nil:
 			c.evictFor(prefix)
 			c.keys[prefix] = cachedKey{key: k, read: read}
@@ -80,6 +90,7 @@ func (c *KeyCache) Key(ctx context.Context, prefix string) (*APIKey, error) {
 func (c *KeyCache) Clear() {
 	c.mu.Lock()
 	clear(c.keys)
+	c.cleared++
 	c.mu.Unlock()
 }
 

@@ -127,3 +127,88 @@ func TestKeyCacheOneReadForConcurrentRequests(t *testing.T) {
 		t.Fatalf("32 concurrent requests read the key %d times", n)
 	}
 }
+
+// A wall clock stepped back does not keep a copy fresh: read "after" now,
+// it is read again, and a key revoked meanwhile is refused.
+func TestKeyCacheClockStepsBack(t *testing.T) {
+	ctx := context.Background()
+	clock := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	store := &keyReads{keys: map[string]*hookd.APIKey{"abcde": {ID: 1, Prefix: "abcde"}}}
+	cache := hookd.NewKeyCache(store, clock)
+	if _, err := cache.Key(ctx, "abcde"); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(-time.Hour)
+	store.revoke("abcde")
+	clock.Advance(2 * time.Second)
+	if _, err := cache.Key(ctx, "abcde"); !errors.Is(err, hookd.ErrNotFound) {
+		t.Errorf("revoked 2 s ago, after the clock stepped back an hour: %v, want ErrNotFound", err)
+	}
+}
+
+// snapshotReads answers a read from the keys as they were when it began,
+// after waiting for release: a read that a revocation overtakes.
+type snapshotReads struct {
+	hookd.Store
+	mu      sync.Mutex
+	keys    map[string]*hookd.APIKey
+	started chan struct{}
+	release chan struct{}
+}
+
+func (s *snapshotReads) APIKeyByPrefix(ctx context.Context, prefix string) (*hookd.APIKey, error) {
+	s.mu.Lock()
+	k, ok := s.keys[prefix]
+	started := s.started
+	s.started = nil
+	s.mu.Unlock()
+	if started != nil {
+		close(started)
+		<-s.release
+	}
+	if !ok {
+		return nil, hookd.ErrNotFound
+	}
+	return k, nil
+}
+
+// Clear, which the process that revokes a key calls, is not undone by a
+// read of the key that began before the revocation: the read keeps no
+// copy, and the requests after Clear do not wait on it for their answer.
+func TestKeyCacheClearOvertakesARead(t *testing.T) {
+	ctx := context.Background()
+	clock := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	store := &snapshotReads{keys: map[string]*hookd.APIKey{"abcde": {ID: 1, Prefix: "abcde"}},
+		started: make(chan struct{}), release: make(chan struct{})}
+	started := store.started
+	cache := hookd.NewKeyCache(store, clock)
+	done := make(chan struct{})
+	go func() {
+		cache.Key(ctx, "abcde") // began before the revocation: may see the key
+		close(done)
+	}()
+	<-started
+	store.mu.Lock()
+	delete(store.keys, "abcde")
+	store.mu.Unlock()
+	cache.Clear()
+	after := make(chan error, 1)
+	go func() {
+		_, err := cache.Key(ctx, "abcde")
+		after <- err
+	}()
+	select {
+	case err := <-after: // it did not wait for the earlier read
+		if !errors.Is(err, hookd.ErrNotFound) {
+			t.Errorf("a request after Clear: %v, want ErrNotFound", err)
+		}
+		close(store.release)
+	case <-time.After(10 * time.Second):
+		close(store.release)
+		t.Errorf("a request after Clear waited for the read begun before it, and got %v", <-after)
+	}
+	<-done
+	if _, err := cache.Key(ctx, "abcde"); !errors.Is(err, hookd.ErrNotFound) {
+		t.Errorf("after the earlier read ended: %v, want ErrNotFound", err)
+	}
+}
