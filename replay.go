@@ -112,7 +112,7 @@ type ReplayCandidate struct {
 	// webhook; "" when it had none.
 	MessageID string
 	// Pending and Succeeded tell whether one of those deliveries is still
-	// pending, or succeeded.
+	// pending (or the event's fan-out has yet to create it), or succeeded.
 	Pending, Succeeded bool
 	// Erased is set when the event was erased (Erasure); PayloadCleared
 	// when it is older than what payload retention has cleared
@@ -123,7 +123,8 @@ type ReplayCandidate struct {
 
 // Resend reports whether the replay re-sends c to w (with filter f, nil
 // for none), and with which webhook-id: an event w subscribes to, not
-// erased, not on its way already (a pending delivery goes out anyway), not
+// erased, not on its way already (a pending delivery goes out anyway, as
+// does the delivery that the event's fan-out has still to create), not
 // received already unless IncludeSucceeded, with its data still there
 // (else it counts in SkippedPayloadExpired), and that w's filter accepts
 // now. A disabled webhook receives nothing: its replay waits until it is

@@ -83,6 +83,16 @@ func FanOut(t *testing.T, a, b hookd.Store) {
 	must(t, err, "Prune")
 	_, err = a.ClearPayloads(ctx(t), upTo)
 	must(t, err, "ClearPayloads")
+	// A replay to a webhook that the fan-out has still to reach leaves its
+	// events to it: resent now, they would go twice, under two webhook-ids.
+	replay, err := hookd.NewReplay(wide[1].ID, upTo.Add(-time.Hour), nil, false, upTo, 0)
+	must(t, err, "NewReplay")
+	must(t, b.CreateReplay(ctx(t), replay), "CreateReplay")
+	for replay.State == hookd.ReplayRunning {
+		replay, _, err = b.ReplayChunk(ctx(t), replay.ID)
+		must(t, err, "ReplayChunk")
+	}
+	equal(t, "replay: deliveries queued", queued(), 2)
 
 	// Each call creates at most a chunk, whichever process makes it.
 	total, calls := 2, 0
