@@ -213,6 +213,10 @@ func (s *Store) Erase(ctx context.Context, e hookd.Erasure) (hookd.Erased, error
 			}
 			return nil
 		}
+		if err := lockLanesOf(ctx, tx, `SELECT DISTINCT webhook_id, lane FROM deliveries
+			WHERE event_id = ANY($1) AND state = 'pending' AND lane IS NOT NULL`, ids); err != nil {
+			return err
+		}
 		now := s.clock.Now()
 		var hooks, laneIDs []int64
 		if err := tx.QueryRow(ctx, eraseSQL, ids, ms(now), hookd.ErasedErrorClass, hookd.ErasedError).

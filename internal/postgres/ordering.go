@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"cmp"
+	"context"
 	"slices"
 	"time"
 
@@ -89,6 +90,26 @@ func (l lanes) queueLock(b *pgx.Batch) {
 		k1[i], k2[i] = k[0], k[1]
 	}
 	b.Queue(lockLanesSQL, k1, k2)
+}
+
+// lockLanesOf takes the locks of the lanes of query's rows (webhook id,
+// lane), before the statement that changes their deliveries: changed
+// first, a delivery could be the one that a transaction holding its lane's
+// lock waits for to unblock it (promoteLanesSQL), and the two deadlock.
+func lockLanesOf(ctx context.Context, tx pgx.Tx, query string, args ...any) error {
+	rows, _ := tx.Query(ctx, query, args...)
+	l := lanes{}
+	var webhook int64
+	var lane *int64
+	if _, err := pgx.ForEachRow(rows, []any{&webhook, &lane}, func() error {
+		l.add(webhook, lane)
+		return nil
+	}); err != nil || len(l) == 0 {
+		return err
+	}
+	b := &pgx.Batch{}
+	l.queueLock(b)
+	return tx.SendBatch(ctx, b).Close()
 }
 
 // queuePromote queues into b, which has taken their locks before, the

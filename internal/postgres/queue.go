@@ -804,6 +804,15 @@ func (s *Store) requeue(ctx context.Context, webhookID int64, from, to time.Time
 		scope, args = "webhook_id = $5 AND ", append(args, webhookID)
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		laneScope, laneArgs := "", []any{ms(from), ms(to)}
+		if webhookID != 0 {
+			laneScope, laneArgs = "webhook_id = $3 AND ", append(laneArgs, webhookID)
+		}
+		if err := lockLanesOf(ctx, tx, `SELECT DISTINCT webhook_id, lane FROM deliveries
+			WHERE `+laneScope+`state = 'failed' AND last_attempt_at >= $1 AND last_attempt_at < $2 AND lane IS NOT NULL`,
+			laneArgs...); err != nil {
+			return err
+		}
 		rows, _ := tx.Query(ctx, `
 			UPDATE deliveries SET state = 'pending', next_attempt_at = CASE WHEN lane IS NULL THEN $3::timestamptz ELSE $4::timestamptz END,
 			                      leased_by = NULL, lease_until = NULL

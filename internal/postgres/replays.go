@@ -141,6 +141,10 @@ func (s *Store) CancelReplay(ctx context.Context, webhookID, id int64) (*hookd.R
 			return err
 		}
 		// A dropped lane head leaves its lane to the next delivery.
+		if err := lockLanesOf(ctx, tx, `SELECT DISTINCT webhook_id, lane FROM deliveries WHERE replay_id = $1
+			AND state = 'pending' AND attempts = 0 AND leased_by IS NULL AND lane IS NOT NULL`, r.ID); err != nil {
+			return err
+		}
 		rows, _ := tx.Query(ctx, `DELETE FROM deliveries WHERE replay_id = $1 AND state = 'pending'
 			AND attempts = 0 AND leased_by IS NULL RETURNING webhook_id, lane`, r.ID)
 		dropped := lanes{}

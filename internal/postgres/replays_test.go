@@ -3,11 +3,14 @@ package postgres_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/clocktest"
 	"github.com/hookd/hookd/internal/postgres/pgtest"
+	"github.com/hookd/hookd/internal/storeopt"
 	"github.com/hookd/hookd/internal/storetest"
 )
 
@@ -36,5 +39,81 @@ func TestReplayIndexSurvivesPartitioning(t *testing.T) {
 		if err != nil {
 			t.Errorf("%s: no index on (replay_id, state): %v", table, err)
 		}
+	}
+}
+
+// Cancelling a replay takes the locks of its lanes before it drops their
+// deliveries, as every transaction that changes a lane's deliveries does.
+// It used to drop them first: a Complete holding the lock of the lane, and
+// unblocking its next delivery, waited for the row the cancel had dropped,
+// while the cancel waited for the lock, and PostgreSQL broke the deadlock
+// by failing one of them.
+func TestCancelReplayLocksItsLanesFirst(t *testing.T) {
+	clock := clocktest.New(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
+	s := pgtest.Open(t, storeopt.WithClock(clock))
+	ctx := ctxT(t)
+	w := newWebhook(t, s, "ASSET_REMOVED")
+	published := publish(t, s, hookd.ReplayChunkSize+10, "ASSET_ADDED") // none for w yet
+	if _, err := s.UpdateWebhook(ctx, w.ID, hookd.WebhookUpdate{TriggerEvents: []string{"ASSET_ADDED"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpdateSettings(ctx, w.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Second)
+	r, err := hookd.NewReplay(w.ID, clock.Now().Add(-time.Hour), nil, false, clock.Now(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateReplay(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.ReplayChunk(ctx, r.ID); err != nil { // a chunk: the replay still runs
+		t.Fatal(err)
+	}
+	head, err := storetest.Deliveries(s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 10, Lease: time.Minute, Workers: storetest.Workers}))
+	if err != nil || len(head) != 1 {
+		t.Fatalf("claim: %d, %v; want the lane's head", len(head), err)
+	}
+
+	// Hold the lane's lock, so that the Complete and the cancel both wait.
+	lane, _ := hookd.OrderWebhook.Lane(&published[0].Event)
+	fold := func(k int64) int32 { return int32(k ^ k>>32) } // as the store folds lane keys
+	x, err := s.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Rollback(ctx)
+	if _, err := x.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, fold(w.ID), fold(lane)); err != nil {
+		t.Fatal(err)
+	}
+	waiting := func(n int) {
+		t.Helper()
+		for got := 0; got < n; {
+			if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+				WHERE wait_event_type = 'Lock' AND wait_event = 'advisory' AND datname = current_database()`).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	completed, cancelled := make(chan error, 1), make(chan error, 1)
+	go func() {
+		completed <- s.Complete(ctx, []hookd.AttemptResult{{DeliveryID: head[0].ID, WebhookID: w.ID, Worker: "w",
+			Attempt: 1, At: clock.Now(), Success: true, HTTPStatus: 200}})
+	}()
+	waiting(1)
+	go func() {
+		_, err := s.CancelReplay(ctx, w.ID, r.ID)
+		cancelled <- err
+	}()
+	waiting(2)
+	if err := x.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-completed; err != nil {
+		t.Errorf("Complete: %v", err)
+	}
+	if err := <-cancelled; err != nil {
+		t.Errorf("CancelReplay: %v", err)
 	}
 }
