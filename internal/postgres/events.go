@@ -419,6 +419,18 @@ func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
 				return err
 			}
 			remaining = true
+			if name != nil {
+				// The event stays as read until the deliveries are in: an
+				// Erase (FOR UPDATE) that came between would not see them.
+				var live bool
+				err := tx.QueryRow(ctx, `SELECT erased_at IS NULL FROM events WHERE id = $1 FOR SHARE`, e.ID).Scan(&live)
+				if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+					return err
+				}
+				if !live {
+					name = nil
+				}
+			}
 			var rest []int64
 			if name != nil { // else erased or pruned meanwhile: nothing left to send
 				e.Event, e.Data = *name, data

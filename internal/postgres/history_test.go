@@ -164,3 +164,76 @@ func TestLogReplica(t *testing.T) {
 		t.Errorf("an unknown webhook's log: %v, want ErrNotFound", err)
 	}
 }
+
+// An Erase that comes while FanOut creates an event's deliveries waits for
+// them and cancels them: FanOut read the event without locking it, the
+// erasure committed in between, and the deliveries that FanOut then
+// created went out with the erased event ({}).
+func TestEraseWaitsForTheFanOut(t *testing.T) {
+	s := pgtest.Open(t, storeopt.WithFanOutChunk(storetest.FanOutChunk))
+	ctx := ctxT(t)
+	var ordered *hookd.Webhook
+	for range storetest.FanOutChunk + 1 {
+		ordered = newWebhook(t, s, "ASSET_ADDED")
+	}
+	if err := s.UpdateSettings(ctx, ordered.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}); err != nil {
+		t.Fatal(err)
+	}
+	e := publish(t, s, 1, "ASSET_ADDED")[0].Event // beyond the chunk: left to FanOut
+	lane, _ := hookd.OrderWebhook.Lane(&e)
+	fold := func(k int64) int32 { return int32(k ^ k>>32) } // as the store folds lane keys
+	x, err := s.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Rollback(ctx)
+	if _, err := x.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, fold(ordered.ID), fold(lane)); err != nil {
+		t.Fatal(err)
+	}
+	waitingFor := func(event string, done <-chan error) {
+		t.Helper()
+		for waiting := false; !waiting; {
+			select {
+			case err := <-done:
+				t.Fatalf("ended without waiting for a lock (%s): %v", event, err)
+			default:
+			}
+			if err := s.Pool().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+				WHERE wait_event_type = 'Lock' AND wait_event = $1 AND datname = current_database())`, event).Scan(&waiting); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	fannedOut := make(chan error, 1)
+	go func() {
+		for {
+			more, err := s.FanOut(ctx)
+			if err != nil || !more {
+				fannedOut <- err
+				return
+			}
+		}
+	}()
+	waitingFor("advisory", fannedOut) // FanOut has read the event, and waits for the ordered lane
+	erased := make(chan error, 1)
+	go func() {
+		_, err := s.Erase(ctx, hookd.Erasure{EventID: e.ID})
+		erased <- err
+	}()
+	// The erasure waits for FanOut's lock on the event (before the fix, it
+	// did not wait: it ended, and the test stops here).
+	waitingFor("transactionid", erased)
+	if err := x.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-fannedOut; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-erased; err != nil {
+		t.Fatal(err)
+	}
+	ds, err := storetest.Deliveries(s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 100, Lease: time.Minute, Workers: storetest.Workers}))
+	if err != nil || len(ds) != 0 {
+		t.Errorf("claimed %d deliveries of the erased event (%v)", len(ds), err)
+	}
+}

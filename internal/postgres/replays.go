@@ -260,7 +260,8 @@ func replayCandidates(ctx context.Context, tx pgx.Tx, r *hookd.Replay) ([]hookd.
 		       e.created_at < coalesce((SELECT cleared_before FROM payloads_cleared WHERE table_name = 'events'), '-infinity')
 		FROM (SELECT * FROM events
 		      WHERE created_at < $2 AND (created_at, id) > ($3, $4)
-		      ORDER BY created_at, id LIMIT $5) e
+		      ORDER BY created_at, id LIMIT $5
+		      FOR SHARE) e -- as read until the deliveries are in: an Erase between would miss them
 		LEFT JOIN LATERAL (
 		    SELECT (array_agg(message_id ORDER BY id))[1] AS first_message_id,
 		           bool_or(state = 'pending') AS pending, bool_or(state = 'succeeded') AS succeeded
