@@ -35,6 +35,19 @@ func (s *keyReads) APIKeyByPrefix(ctx context.Context, prefix string) (*hookd.AP
 	return nil, hookd.ErrNotFound
 }
 
+// cacheOfOneKey returns a cache, timed by a test clock, of a store that
+// holds the key "abcde", which it has read once.
+func cacheOfOneKey(t *testing.T) (*hookd.KeyCache, *keyReads, *clocktest.Clock) {
+	t.Helper()
+	clock := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	store := &keyReads{keys: map[string]*hookd.APIKey{"abcde": {ID: 1, Prefix: "abcde"}}}
+	cache := hookd.NewKeyCache(store, clock)
+	if _, err := cache.Key(context.Background(), "abcde"); err != nil {
+		t.Fatal(err)
+	}
+	return cache, store, clock
+}
+
 func (s *keyReads) revoke(prefix string) {
 	s.mu.Lock()
 	delete(s.keys, prefix)
@@ -79,12 +92,7 @@ func TestKeyCacheReadsOncePerStaleness(t *testing.T) {
 // they cannot fill the cache or push out the keys in use.
 func TestKeyCacheKeepsOnlyStoredKeys(t *testing.T) {
 	ctx := context.Background()
-	clock := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	store := &keyReads{keys: map[string]*hookd.APIKey{"abcde": {ID: 1, Prefix: "abcde"}}}
-	cache := hookd.NewKeyCache(store, clock)
-	if _, err := cache.Key(ctx, "abcde"); err != nil {
-		t.Fatal(err)
-	}
+	cache, store, _ := cacheOfOneKey(t)
 	for i := range 20_000 {
 		if _, err := cache.Key(ctx, "x"+string(rune('a'+i%26))+time.Duration(i).String()); !errors.Is(err, hookd.ErrNotFound) {
 			t.Fatalf("random prefix: %v", err)
@@ -132,12 +140,7 @@ func TestKeyCacheOneReadForConcurrentRequests(t *testing.T) {
 // it is read again, and a key revoked meanwhile is refused.
 func TestKeyCacheClockStepsBack(t *testing.T) {
 	ctx := context.Background()
-	clock := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	store := &keyReads{keys: map[string]*hookd.APIKey{"abcde": {ID: 1, Prefix: "abcde"}}}
-	cache := hookd.NewKeyCache(store, clock)
-	if _, err := cache.Key(ctx, "abcde"); err != nil {
-		t.Fatal(err)
-	}
+	cache, store, clock := cacheOfOneKey(t)
 	clock.Advance(-time.Hour)
 	store.revoke("abcde")
 	clock.Advance(2 * time.Second)

@@ -180,30 +180,7 @@ func TestEraseWaitsForTheFanOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := publish(t, s, 1, "ASSET_ADDED")[0].Event // beyond the chunk: left to FanOut
-	lane, _ := hookd.OrderWebhook.Lane(&e)
-	fold := func(k int64) int32 { return int32(k ^ k>>32) } // as the store folds lane keys
-	x, err := s.Pool().Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Rollback(ctx)
-	if _, err := x.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, fold(ordered.ID), fold(lane)); err != nil {
-		t.Fatal(err)
-	}
-	waitingFor := func(event string, done <-chan error) {
-		t.Helper()
-		for waiting := false; !waiting; {
-			select {
-			case err := <-done:
-				t.Fatalf("ended without waiting for a lock (%s): %v", event, err)
-			default:
-			}
-			if err := s.Pool().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-				WHERE wait_event_type = 'Lock' AND wait_event = $1 AND datname = current_database())`, event).Scan(&waiting); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	x := holdLane(t, s, ordered.ID, &e)
 	fannedOut := make(chan error, 1)
 	go func() {
 		for {
@@ -214,7 +191,7 @@ func TestEraseWaitsForTheFanOut(t *testing.T) {
 			}
 		}
 	}()
-	waitingFor("advisory", fannedOut) // FanOut has read the event, and waits for the ordered lane
+	awaitLockWaits(t, s, fannedOut, 1, "advisory") // FanOut has read the event, and waits for the ordered lane
 	erased := make(chan error, 1)
 	go func() {
 		_, err := s.Erase(ctx, hookd.Erasure{EventID: e.ID})
@@ -222,7 +199,7 @@ func TestEraseWaitsForTheFanOut(t *testing.T) {
 	}()
 	// The erasure waits for FanOut's lock on the event (before the fix, it
 	// did not wait: it ended, and the test stops here).
-	waitingFor("transactionid", erased)
+	awaitLockWaits(t, s, erased, 1, "transactionid")
 	if err := x.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}

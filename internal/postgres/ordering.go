@@ -97,19 +97,27 @@ func (l lanes) queueLock(b *pgx.Batch) {
 // first, a delivery could be the one that a transaction holding its lane's
 // lock waits for to unblock it (promoteLanesSQL), and the two deadlock.
 func lockLanesOf(ctx context.Context, tx pgx.Tx, query string, args ...any) error {
-	rows, _ := tx.Query(ctx, query, args...)
-	l := lanes{}
-	var webhook int64
-	var lane *int64
-	if _, err := pgx.ForEachRow(rows, []any{&webhook, &lane}, func() error {
-		l.add(webhook, lane)
-		return nil
-	}); err != nil || len(l) == 0 {
+	l, _, err := lanesOf(ctx, tx, query, args...)
+	if err != nil || len(l) == 0 {
 		return err
 	}
 	b := &pgx.Batch{}
 	l.queueLock(b)
 	return tx.SendBatch(ctx, b).Close()
+}
+
+// lanesOf runs query, whose rows are (webhook id, lane), and returns their
+// lanes and how many rows there were.
+func lanesOf(ctx context.Context, tx pgx.Tx, query string, args ...any) (lanes, int, error) {
+	rows, _ := tx.Query(ctx, query, args...)
+	l := lanes{}
+	var webhook int64
+	var lane *int64
+	tag, err := pgx.ForEachRow(rows, []any{&webhook, &lane}, func() error {
+		l.add(webhook, lane)
+		return nil
+	})
+	return l, int(tag.RowsAffected()), err
 }
 
 // queuePromote queues into b, which has taken their locks before, the

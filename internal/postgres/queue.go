@@ -813,23 +813,16 @@ func (s *Store) requeue(ctx context.Context, webhookID int64, from, to time.Time
 			laneArgs...); err != nil {
 			return err
 		}
-		rows, _ := tx.Query(ctx, `
+		requeued, requeuedRows, err := lanesOf(ctx, tx, `
 			UPDATE deliveries SET state = 'pending', next_attempt_at = CASE WHEN lane IS NULL THEN $3::timestamptz ELSE $4::timestamptz END,
 			                      leased_by = NULL, lease_until = NULL
 			WHERE `+scope+`state = 'failed' AND last_attempt_at >= $1 AND last_attempt_at < $2
 			  AND EXISTS (SELECT 1 FROM events e WHERE e.id = event_id AND e.erased_at IS NULL)
 			RETURNING webhook_id, lane`, args...)
-		requeued := lanes{}
-		var webhook int64
-		var lane *int64
-		tag, err := pgx.ForEachRow(rows, []any{&webhook, &lane}, func() error {
-			requeued.add(webhook, lane)
-			return nil
-		})
 		if err != nil {
 			return err
 		}
-		n = int(tag.RowsAffected())
+		n = requeuedRows
 		if n == 0 {
 			return nil
 		}

@@ -728,17 +728,7 @@ func TestProbesLockWebhooksInIDOrder(t *testing.T) {
 	}()
 	// Until the claim waits for the lower id's lock (holding the higher
 	// id's, before the fix).
-	for waiting := false; !waiting; {
-		select {
-		case err := <-claimed:
-			t.Fatalf("the claim ended without waiting for the lock: %v", err)
-		default:
-		}
-		if err := s.Pool().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-			WHERE wait_event_type = 'Lock' AND query LIKE '%all_grants%')`).Scan(&waiting); err != nil {
-			t.Fatal(err)
-		}
-	}
+	awaitLockWaits(t, s, claimed, 1, "transactionid", "tuple")
 	if _, err := tx.Exec(ctx, `SELECT id FROM webhooks WHERE id = $1 FOR NO KEY UPDATE`, high.ID); err != nil {
 		t.Errorf("the Complete's second lock: %v", err)
 	}

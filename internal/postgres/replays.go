@@ -145,15 +145,9 @@ func (s *Store) CancelReplay(ctx context.Context, webhookID, id int64) (*hookd.R
 			AND state = 'pending' AND attempts = 0 AND leased_by IS NULL AND lane IS NOT NULL`, r.ID); err != nil {
 			return err
 		}
-		rows, _ := tx.Query(ctx, `DELETE FROM deliveries WHERE replay_id = $1 AND state = 'pending'
+		dropped, _, err := lanesOf(ctx, tx, `DELETE FROM deliveries WHERE replay_id = $1 AND state = 'pending'
 			AND attempts = 0 AND leased_by IS NULL RETURNING webhook_id, lane`, r.ID)
-		dropped := lanes{}
-		var webhook int64
-		var lane *int64
-		if _, err := pgx.ForEachRow(rows, []any{&webhook, &lane}, func() error {
-			dropped.add(webhook, lane)
-			return nil
-		}); err != nil {
+		if err != nil {
 			return err
 		}
 		if len(dropped) > 0 {

@@ -77,36 +77,18 @@ func TestCancelReplayLocksItsLanesFirst(t *testing.T) {
 	}
 
 	// Hold the lane's lock, so that the Complete and the cancel both wait.
-	lane, _ := hookd.OrderWebhook.Lane(&published[0].Event)
-	fold := func(k int64) int32 { return int32(k ^ k>>32) } // as the store folds lane keys
-	x, err := s.Pool().Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Rollback(ctx)
-	if _, err := x.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, fold(w.ID), fold(lane)); err != nil {
-		t.Fatal(err)
-	}
-	waiting := func(n int) {
-		t.Helper()
-		for got := 0; got < n; {
-			if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-				WHERE wait_event_type = 'Lock' AND wait_event = 'advisory' AND datname = current_database()`).Scan(&got); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	x := holdLane(t, s, w.ID, &published[0].Event)
 	completed, cancelled := make(chan error, 1), make(chan error, 1)
 	go func() {
 		completed <- s.Complete(ctx, []hookd.AttemptResult{{DeliveryID: head[0].ID, WebhookID: w.ID, Worker: "w",
 			Attempt: 1, At: clock.Now(), Success: true, HTTPStatus: 200}})
 	}()
-	waiting(1)
+	awaitLockWaits(t, s, completed, 1, "advisory")
 	go func() {
 		_, err := s.CancelReplay(ctx, w.ID, r.ID)
 		cancelled <- err
 	}()
-	waiting(2)
+	awaitLockWaits(t, s, cancelled, 2, "advisory")
 	if err := x.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}

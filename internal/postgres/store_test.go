@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/clocktest"
 	"github.com/hookd/hookd/internal/postgres"
@@ -44,6 +46,43 @@ func publish(t *testing.T, s *postgres.Store, n int, name string) []hookd.Publis
 		t.Fatal(err)
 	}
 	return ps
+}
+
+// holdLane takes the lock of the lane of webhookID that e is in (as
+// lockLanesSQL does, with the store's folded keys) in a transaction of its
+// own, which the caller commits to let go, or the test's end rolls back.
+func holdLane(t *testing.T, s *postgres.Store, webhookID int64, e *hookd.Event) pgx.Tx {
+	t.Helper()
+	lane, _ := hookd.OrderWebhook.Lane(e)
+	fold := func(k int64) int32 { return int32(k ^ k>>32) }
+	x, err := s.Pool().Begin(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { x.Rollback(context.Background()) })
+	if _, err := x.Exec(ctxT(t), `SELECT pg_advisory_xact_lock($1, $2)`, fold(webhookID), fold(lane)); err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
+// awaitLockWaits returns once n sessions of the test database wait for a
+// lock of a kind among events (pg_stat_activity's wait_event: "advisory",
+// "transactionid", "tuple"), and fails the test if done delivers first:
+// what was to wait ended without.
+func awaitLockWaits(t *testing.T, s *postgres.Store, done <-chan error, n int, events ...string) {
+	t.Helper()
+	for waiting := 0; waiting < n; {
+		select {
+		case err := <-done:
+			t.Fatalf("ended without waiting for a lock (%v): %v", events, err)
+		default:
+		}
+		if err := s.Pool().QueryRow(ctxT(t), `SELECT count(*) FROM pg_stat_activity
+			WHERE wait_event_type = 'Lock' AND wait_event = ANY($1) AND datname = current_database()`, events).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func TestMigrateConcurrentAndIdempotent(t *testing.T) {
