@@ -177,7 +177,7 @@ WITH ev AS (
 ), cancelled AS (
 	UPDATE deliveries SET state = 'failed', last_attempt_at = $2, leased_by = NULL, lease_until = NULL
 	WHERE event_id = ANY($1) AND state = 'pending'
-	RETURNING id, webhook_id, event_id, message_id, attempts, lane
+	RETURNING id, webhook_id, event_id, message_id, attempts
 ), logged AS (
 	INSERT INTO attempts (delivery_id, webhook_id, event_id, event, message_id, attempt, success, http_status,
 	                      duration_ns, error_class, error, request_headers, response_body, created_at)
@@ -185,9 +185,7 @@ WITH ev AS (
 	       0, $3, $4, '{}', '', $2
 	FROM cancelled c JOIN ev ON ev.id = c.event_id
 )
-SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM cancelled), (SELECT count(*) FROM bodies),
-       (SELECT array_agg(webhook_id) FROM cancelled WHERE lane IS NOT NULL),
-       (SELECT array_agg(lane) FROM cancelled WHERE lane IS NOT NULL)`
+SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM cancelled), (SELECT count(*) FROM bodies)`
 
 // Erase erases the events e names (hookd.Erasure) in one transaction.
 func (s *Store) Erase(ctx context.Context, e hookd.Erasure) (hookd.Erased, error) {
@@ -213,27 +211,19 @@ func (s *Store) Erase(ctx context.Context, e hookd.Erasure) (hookd.Erased, error
 			}
 			return nil
 		}
-		if err := lockLanesOf(ctx, tx, `SELECT DISTINCT webhook_id, lane FROM deliveries
-			WHERE event_id = ANY($1) AND state = 'pending' AND lane IS NOT NULL`, ids); err != nil {
+		// A delivery cancelled here may be its lane's head: the next one
+		// goes, as when a delivery fails for good.
+		cancelled, err := lockLanesOf(ctx, tx, `SELECT DISTINCT webhook_id, lane FROM deliveries
+			WHERE event_id = ANY($1) AND state = 'pending' AND lane IS NOT NULL`, ids)
+		if err != nil {
 			return err
 		}
 		now := s.clock.Now()
-		var hooks, laneIDs []int64
 		if err := tx.QueryRow(ctx, eraseSQL, ids, ms(now), hookd.ErasedErrorClass, hookd.ErasedError).
-			Scan(&out.Events, &out.Cancelled, &out.Attempts, &hooks, &laneIDs); err != nil {
+			Scan(&out.Events, &out.Cancelled, &out.Attempts); err != nil || len(cancelled) == 0 {
 			return err
 		}
-		// A cancelled delivery may have been its lane's head: the next one
-		// goes, as when a delivery fails for good.
-		cancelled := lanes{}
-		for i := range hooks {
-			cancelled.add(hooks[i], &laneIDs[i])
-		}
-		if len(cancelled) == 0 {
-			return nil
-		}
 		b := &pgx.Batch{}
-		cancelled.queueLock(b)
 		cancelled.queuePromote(b, now, &promoted)
 		return tx.SendBatch(ctx, b).Close()
 	})

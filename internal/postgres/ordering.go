@@ -93,17 +93,18 @@ func (l lanes) queueLock(b *pgx.Batch) {
 }
 
 // lockLanesOf takes the locks of the lanes of query's rows (webhook id,
-// lane), before the statement that changes their deliveries: changed
-// first, a delivery could be the one that a transaction holding its lane's
-// lock waits for to unblock it (promoteLanesSQL), and the two deadlock.
-func lockLanesOf(ctx context.Context, tx pgx.Tx, query string, args ...any) error {
+// lane), before the statement that changes their deliveries, and returns
+// the lanes: changed first, a delivery could be the one that a transaction
+// holding its lane's lock waits for to unblock it (promoteLanesSQL), and
+// the two deadlock.
+func lockLanesOf(ctx context.Context, tx pgx.Tx, query string, args ...any) (lanes, error) {
 	l, _, err := lanesOf(ctx, tx, query, args...)
 	if err != nil || len(l) == 0 {
-		return err
+		return l, err
 	}
 	b := &pgx.Batch{}
 	l.queueLock(b)
-	return tx.SendBatch(ctx, b).Close()
+	return l, tx.SendBatch(ctx, b).Close()
 }
 
 // lanesOf runs query, whose rows are (webhook id, lane), and returns their

@@ -808,7 +808,7 @@ func (s *Store) requeue(ctx context.Context, webhookID int64, from, to time.Time
 		if webhookID != 0 {
 			laneScope, laneArgs = "webhook_id = $3 AND ", append(laneArgs, webhookID)
 		}
-		if err := lockLanesOf(ctx, tx, `SELECT DISTINCT webhook_id, lane FROM deliveries
+		if _, err := lockLanesOf(ctx, tx, `SELECT DISTINCT webhook_id, lane FROM deliveries
 			WHERE `+laneScope+`state = 'failed' AND last_attempt_at >= $1 AND last_attempt_at < $2 AND lane IS NOT NULL`,
 			laneArgs...); err != nil {
 			return err

@@ -141,18 +141,17 @@ func (s *Store) CancelReplay(ctx context.Context, webhookID, id int64) (*hookd.R
 			return err
 		}
 		// A dropped lane head leaves its lane to the next delivery.
-		if err := lockLanesOf(ctx, tx, `SELECT DISTINCT webhook_id, lane FROM deliveries WHERE replay_id = $1
-			AND state = 'pending' AND attempts = 0 AND leased_by IS NULL AND lane IS NOT NULL`, r.ID); err != nil {
+		dropped, err := lockLanesOf(ctx, tx, `SELECT DISTINCT webhook_id, lane FROM deliveries WHERE replay_id = $1
+			AND state = 'pending' AND attempts = 0 AND leased_by IS NULL AND lane IS NOT NULL`, r.ID)
+		if err != nil {
 			return err
 		}
-		dropped, _, err := lanesOf(ctx, tx, `DELETE FROM deliveries WHERE replay_id = $1 AND state = 'pending'
-			AND attempts = 0 AND leased_by IS NULL RETURNING webhook_id, lane`, r.ID)
-		if err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM deliveries WHERE replay_id = $1 AND state = 'pending'
+			AND attempts = 0 AND leased_by IS NULL`, r.ID); err != nil {
 			return err
 		}
 		if len(dropped) > 0 {
 			b := &pgx.Batch{}
-			dropped.queueLock(b)
 			dropped.queuePromote(b, s.clock.Now(), nil)
 			b.Queue(`SELECT pg_notify('` + NotifyChannel + `', '')`)
 			if err := tx.SendBatch(ctx, b).Close(); err != nil {
