@@ -371,7 +371,14 @@ func maskValues(msg string, secrets, plain []string) string {
 	for _, value := range plain {
 		oldnew = append(oldnew, strconv.Quote(value), `"`+Masked+`"`)
 	}
-	return strings.NewReplacer(oldnew...).Replace(msg)
+	// Most texts (every logged response body) hold none: a replacer is
+	// built only for those that do.
+	for i := 0; i < len(oldnew); i += 2 {
+		if strings.Contains(msg, oldnew[i]) {
+			return strings.NewReplacer(oldnew...).Replace(msg)
+		}
+	}
+	return msg
 }
 
 // maxErrorText bounds an attempt's error text, which may quote what the
