@@ -75,10 +75,11 @@ type AttemptResult struct {
 	Ordered bool
 }
 
-// LoggableText is s as the attempts' log keeps it: valid UTF-8 without NUL
-// bytes, each invalid sequence and each NUL replaced by U+FFFD. A
-// receiver's response body, and the errors it causes, may hold both;
-// PostgreSQL's text takes neither, and both stores keep the same text.
+// LoggableText is s as the attempts' log and the project registry keep it:
+// valid UTF-8 without NUL bytes, each invalid sequence and each NUL
+// replaced by U+FFFD. A receiver's response body, the errors it causes and
+// a published project title may hold both; PostgreSQL's text takes
+// neither, and both stores keep the same text.
 func LoggableText(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	if strings.IndexByte(s, 0) >= 0 {

@@ -16,7 +16,8 @@ type Project struct {
 
 // RegistryUpdate is what publishing e does to the project registry: a
 // PROJECT_ADDED event registers its project, titled with data.title when
-// that is a string (a project already registered keeps its title), and a
+// that is a string (as LoggableText keeps it: PostgreSQL's text takes no
+// NUL; a project already registered keeps its title), and a
 // PROJECT_PURGED event removes it. Other events, and events without a
 // project, change nothing. Stores apply it to each newly stored event, in
 // order, in the transaction that stores it.
@@ -31,7 +32,7 @@ func (e *Event) RegistryUpdate(now time.Time) (add *Project, remove *string) {
 		}
 		json.Unmarshal(e.Data, &data) // data that is not an object has no title
 		title, _ := data.Title.(string)
-		return &Project{ID: *e.ProjectID, Title: title, CreatedAt: now, UpdatedAt: now}, nil
+		return &Project{ID: *e.ProjectID, Title: LoggableText(title), CreatedAt: now, UpdatedAt: now}, nil
 	case EventProjectPurged:
 		id := *e.ProjectID
 		return nil, &id

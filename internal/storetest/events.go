@@ -208,6 +208,9 @@ func testPublishEvents(t *testing.T, open opener) {
 			&hookd.Event{Event: hookd.EventProjectAdded, ProjectID: ptr("newproj"), Data: json.RawMessage(`{"title": "Hello"}`)},
 			&hookd.Event{Event: hookd.EventProjectAdded, ProjectID: ptr("numbered"), Data: json.RawMessage(`{"title": 5}`)},
 			&hookd.Event{Event: hookd.EventProjectAdded, Data: json.RawMessage(`{"title": "no id"}`)},
+			// PostgreSQL's text takes no NUL: the title is kept as
+			// LoggableText, on both stores, and the publish goes through.
+			&hookd.Event{Event: hookd.EventProjectAdded, ProjectID: ptr("nul"), Data: json.RawMessage(`{"title": "a\u0000b"}`)},
 		)
 		for i, r := range res {
 			equal(t, fmt.Sprintf("event %d Deliveries", i), r.Deliveries, 0)
@@ -218,9 +221,12 @@ func testPublishEvents(t *testing.T, open opener) {
 		p, err = s.Project(ctx(t), "numbered")
 		must(t, err, "Project registered by PROJECT_ADDED without a string title")
 		equal(t, "title when data.title is not a string", p.Title, "")
+		p, err = s.Project(ctx(t), "nul")
+		must(t, err, "Project registered by PROJECT_ADDED with a NUL in its title")
+		equal(t, "title with a NUL", p.Title, "a\uFFFDb")
 		list, err := s.ListProjects(ctx(t))
 		must(t, err, "ListProjects")
-		equal(t, "projects", len(list), 2)
+		equal(t, "projects", len(list), 3)
 
 		// The project is usable at once, and a repeated PROJECT_ADDED is
 		// accepted.
