@@ -33,6 +33,7 @@ type OutboxRow struct {
 // OutboxRelayed is what one RelayOutbox call did.
 type OutboxRelayed struct {
 	Rows      int         // rows taken from the outbox
+	More      bool        // more rows may wait: the call took as many as it could
 	Published []Published // their events, duplicates included
 	Rejected  []OutboxRejection
 }
@@ -47,7 +48,7 @@ type OutboxRejection struct {
 // Outbox is implemented by stores that hold an outbox (postgres.Store).
 type Outbox interface {
 	// RelayOutbox takes up to limit committed rows of the outbox, oldest
-	// first, skipping those another process is taking, and in one
+	// first, once the relay before it (in any process) has ended, and in one
 	// transaction publishes their events as PublishEvents does (with
 	// OutboxPublisherKeyID as publisher) and deletes the rows, so that each
 	// row is published exactly once. check turns a row into the event to

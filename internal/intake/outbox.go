@@ -23,8 +23,8 @@ const (
 )
 
 // Relay moves committed rows of a store's transactional outbox into its
-// queue. Every hookd process on the database runs one; they take
-// different rows (hookd.Outbox.RelayOutbox).
+// queue. Every hookd process on the database runs one; they take turns
+// (hookd.Outbox.RelayOutbox), so that rows are published in their order.
 type Relay struct {
 	Outbox hookd.Outbox
 	// Check turns a row into its event with the intake's rules (the HTTP
@@ -74,8 +74,8 @@ func (r *Relay) Run(ctx context.Context) {
 		if r.Observer != nil && res.Rows > 0 {
 			r.Observer(res)
 		}
-		if res.Rows == batch {
-			continue // more may wait
+		if res.More {
+			continue
 		}
 		select {
 		case <-ctx.Done():

@@ -32,22 +32,31 @@ func (s *Store) OutboxSchema(ctx context.Context) (string, error) {
 // megabyte each are taken over several transactions, not held at once.
 const relayBytes = 16 << 20
 
-// RelayOutbox takes up to limit committed outbox rows (FOR UPDATE SKIP
-// LOCKED: processes that relay at once take different rows), publishes
-// their events with publishIn and deletes them, in one transaction: a row
-// is published exactly once, whichever process takes it and whenever one
-// dies. Rows refused by check, or whose id another publisher took, move
+// relayLockSQL makes the relays of a schema take turns. Relays that took
+// different rows at once (SKIP LOCKED alone) would publish them in the
+// order their transactions commit: a later row's event could come before
+// an earlier row's into a webhook's ordered lane.
+const relayLockSQL = `SELECT pg_advisory_xact_lock(hashtextextended('hookd.outbox.' || coalesce(current_schema(), ''), 0))`
+
+// RelayOutbox takes up to limit committed outbox rows, oldest first, after
+// the relay before it (relayLockSQL), publishes their events with
+// publishIn and deletes them, in one transaction: a row is published
+// exactly once, in the order of the rows, whichever process takes it and
+// whenever one dies. Rows refused by check, or whose id another publisher took, move
 // to outbox_rejected, whole, in the same transaction.
 func (s *Store) RelayOutbox(ctx context.Context, limit int, check func(hookd.OutboxRow) (*hookd.Event, error)) (hookd.OutboxRelayed, error) {
 	var res hookd.OutboxRelayed
 	var q queued
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		res, q = hookd.OutboxRelayed{}, queued{}
-		taken, err := takeOutbox(ctx, tx, limit)
+		if _, err := tx.Exec(ctx, relayLockSQL); err != nil {
+			return err
+		}
+		taken, more, err := takeOutbox(ctx, tx, limit)
 		if err != nil || len(taken) == 0 {
 			return err
 		}
-		res.Rows = len(taken)
+		res.Rows, res.More = len(taken), more
 
 		var events []*hookd.Event
 		var from []hookd.OutboxRow // the row of each event
@@ -116,31 +125,34 @@ func (s *Store) RelayOutbox(ctx context.Context, limit int, check func(hookd.Out
 }
 
 // takeOutbox locks up to limit rows of the outbox that no other
-// transaction holds, oldest first, and reads the first of them whose data
-// add up to relayBytes (at least one), without the data of a row over
-// hookd.MaxOutboxData.
-func takeOutbox(ctx context.Context, tx pgx.Tx, limit int) ([]hookd.OutboxRow, error) {
+// transaction holds, oldest first, and reads them up to the first whose
+// data would bring the total over relayBytes (at least one row), without
+// the data of a row over hookd.MaxOutboxData. more tells whether it locked
+// limit rows, or left some for want of room: more rows may wait.
+func takeOutbox(ctx context.Context, tx pgx.Tx, limit int) (taken []hookd.OutboxRow, more bool, err error) {
 	rows, _ := tx.Query(ctx, `SELECT seq, coalesce(octet_length(data::text), 0) FROM outbox
 		ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
 	var seqs []int64
-	total := 0
+	total, full := 0, false
 	var seq int64
 	var size int
-	_, err := pgx.ForEachRow(rows, []any{&seq, &size}, func() error {
-		if len(seqs) > 0 && total+min(size, hookd.MaxOutboxData+1) > relayBytes {
-			return nil // the next transaction takes it
+	locked, err := pgx.ForEachRow(rows, []any{&seq, &size}, func() error {
+		// The rows after the first that does not fit wait too, even smaller
+		// ones: a transaction takes rows in their order, without gaps.
+		full = full || len(seqs) > 0 && total+min(size, hookd.MaxOutboxData+1) > relayBytes
+		if !full {
+			seqs, total = append(seqs, seq), total+min(size, hookd.MaxOutboxData+1)
 		}
-		seqs, total = append(seqs, seq), total+min(size, hookd.MaxOutboxData+1)
 		return nil
 	})
 	if err != nil || len(seqs) == 0 {
-		return nil, err
+		return nil, false, err
 	}
 	rows, _ = tx.Query(ctx, `
 		SELECT seq, id, event, project_id, user_id,
 		       CASE WHEN octet_length(data::text) <= $2 THEN data::text END, coalesce(octet_length(data::text), 0)
 		FROM outbox WHERE seq = ANY($1) ORDER BY seq`, seqs, hookd.MaxOutboxData)
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (hookd.OutboxRow, error) {
+	taken, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (hookd.OutboxRow, error) {
 		var o hookd.OutboxRow
 		var data *string
 		err := r.Scan(&o.Seq, &o.ID, &o.Event, &o.ProjectID, &o.UserID, &data, &o.DataBytes)
@@ -149,4 +161,5 @@ func takeOutbox(ctx context.Context, tx pgx.Tx, limit int) ([]hookd.OutboxRow, e
 		}
 		return o, err
 	})
+	return taken, full || int(locked.RowsAffected()) == limit, err
 }

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -333,5 +335,96 @@ func TestOutboxPublisherRole(t *testing.T) {
 	}
 	if res := relay(t, s); len(res.Published) != 1 || res.Published[0].Event.ID != "evt_role" {
 		t.Fatalf("relayed %+v, want the role's event", res)
+	}
+}
+
+// publishedIDs is the ids of the events res published, in order.
+func publishedIDs(res hookd.OutboxRelayed) []string {
+	ids := make([]string, len(res.Published))
+	for i, p := range res.Published {
+		ids[i] = p.Event.ID
+	}
+	return ids
+}
+
+// outboxIDs is evt_from … evt_to.
+func outboxIDs(from, to int) []string {
+	var ids []string
+	for i := from; i <= to; i++ {
+		ids = append(ids, fmt.Sprintf("evt_%d", i))
+	}
+	return ids
+}
+
+// TestOutboxByteBudgetKeepsTheOrder: when a row does not fit in a
+// transaction's byte budget, the smaller rows behind it wait with it: a
+// transaction never takes a later row before an earlier one.
+func TestOutboxByteBudgetKeepsTheOrder(t *testing.T) {
+	s, schema, _ := outboxStore(t)
+	conn := platform(t)
+	fn := pgx.Identifier{schema, "hookd_publish"}.Sanitize()
+	// 16 rows of about 1 MB fill the budget (16 MB), the 17th does not fit,
+	// the 18th, small, would.
+	if _, err := conn.Exec(t.Context(), `SELECT `+fn+`('ASSET_ADDED', id => 'evt_' || i,
+		data => CASE WHEN i <= 17 THEN json_build_object('pad', repeat('x', 1048500)) ELSE '{}' END)
+		FROM generate_series(1, 18) AS i`); err != nil {
+		t.Fatal(err)
+	}
+	first := relay(t, s)
+	if got, want := publishedIDs(first), outboxIDs(1, 16); !slices.Equal(got, want) || !first.More {
+		t.Fatalf("the first transaction published %v (more: %t), want %v and more", got, first.More, want)
+	}
+	second := relay(t, s)
+	if got, want := publishedIDs(second), outboxIDs(17, 18); !slices.Equal(got, want) || second.More {
+		t.Fatalf("the second transaction published %v (more: %t), want %v and no more", got, second.More, want)
+	}
+}
+
+// TestOutboxRelaysTakeTurns: a relay waits for the one before it (another
+// process's, whose rows it cannot see yet) rather than publish the rows
+// behind that one's first.
+func TestOutboxRelaysTakeTurns(t *testing.T) {
+	s, schema, _ := outboxStore(t)
+	other := pgtest.OpenSchema(t, schema)
+	conn := platform(t)
+	ctx := t.Context()
+	if _, err := conn.Exec(ctx, `SELECT `+pgx.Identifier{schema, "hookd_publish"}.Sanitize()+
+		`('ASSET_ADDED', id => 'evt_' || i) FROM generate_series(1, 3) AS i`); err != nil {
+		t.Fatal(err)
+	}
+	// The other process's relay, midway: it holds the turn and has taken
+	// the first row.
+	first, err := other.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Rollback(context.Background())
+	if _, err := first.Exec(ctx, postgres.RelayLockSQL); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.Exec(ctx, `SELECT seq FROM outbox ORDER BY seq LIMIT 1 FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		res hookd.OutboxRelayed
+		err error
+	}
+	second := make(chan result, 1)
+	done := make(chan error, 1)
+	go func() {
+		res, err := s.RelayOutbox(ctx, 1000, hookdhttp.OutboxEvent)
+		second <- result{res, err}
+		done <- err
+	}()
+	awaitLockWaits(t, s, done, 1, "advisory")
+	if err := first.Rollback(ctx); err != nil { // the other relay failed: its row is back
+		t.Fatal(err)
+	}
+	r := <-second
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if got, want := publishedIDs(r.res), outboxIDs(1, 3); !slices.Equal(got, want) {
+		t.Fatalf("published %v, want %v", got, want)
 	}
 }
