@@ -34,6 +34,11 @@ func TestIntakeErrorsNameTheEventAndStayShort(t *testing.T) {
 
 	expect(t, a.do("POST", "/api/v2/events", a.publisher, "{\"event\":\"ASSET_ADDED\",\"data\":{\"a\":\"\xff\"}}"), 400,
 		`{"error":"Malformed JSON: the value of 'data' is not valid UTF-8"}`)
+	for _, path := range []string{"/api/v2/events", "/api/v2/events/batch"} {
+		for _, body := range []string{`null`, ` []`, `"x"`} {
+			expect(t, a.do("POST", path, a.publisher, body), 400, `{"error":"The request body must be a JSON object"}`)
+		}
+	}
 
 	huge := strings.Repeat(`"abcdefgh",`, 200_000) + `"z"`
 	for _, c := range []struct{ what, path, body, start string }{

@@ -37,7 +37,8 @@ func errorf(status int, format string, args ...any) error {
 var errUnauthorized = &apiError{http.StatusUnauthorized, "Unauthorized"}
 
 // readObject decodes a request body that must be a JSON object. An empty
-// body counts as {} so that actions without parameters need no body.
+// body counts as {} so that actions without parameters need no body; a
+// body of null does not (json.Unmarshal would take it for one).
 func readObject(w http.ResponseWriter, r *http.Request, limit int64) (map[string]any, error) {
 	body, err := readBody(w, r, limit)
 	if err != nil {
@@ -47,6 +48,9 @@ func readObject(w http.ResponseWriter, r *http.Request, limit int64) (map[string
 	if len(body) > 0 {
 		if err := unmarshalBody(body, &fields); err != nil {
 			return nil, err
+		}
+		if bytes.TrimLeft(body, " \t\r\n")[0] == 'n' {
+			return nil, errNotAnObject // null, which decodes into a map as {}
 		}
 	}
 	obj := make(map[string]any, len(fields))
@@ -72,13 +76,10 @@ func readFields(w http.ResponseWriter, r *http.Request, limit int64, keys ...str
 	if !json.Valid(body) {
 		return nil, unmarshalBody(body, new(skipValue)) // its error names the fault
 	}
-	switch body = bytes.TrimLeft(body, " \t\r\n"); body[0] {
-	case '{':
-		return objectFields(body, keys), nil
-	case 'n':
-		return map[string]rawValue{}, nil // null, which decodes into a map as {}
+	if body = bytes.TrimLeft(body, " \t\r\n"); body[0] != '{' {
+		return nil, errNotAnObject
 	}
-	return nil, errorf(http.StatusBadRequest, "The request body must be a JSON object")
+	return objectFields(body, keys), nil
 }
 
 // objectFields returns the values of obj's keys that are among keys, as
@@ -213,6 +214,10 @@ func readAll(rd io.Reader, length, limit int64) ([]byte, error) {
 // unmarshalBody decodes body, which must be one JSON object, into v, a map
 // of rawValue (or a skipValue, for its error alone): it checks the whole
 // body and builds nothing but the map.
+// errNotAnObject answers a body that is JSON but not an object (null
+// included: an empty body is the one that counts as {}).
+var errNotAnObject = errorf(http.StatusBadRequest, "The request body must be a JSON object")
+
 func unmarshalBody(body []byte, v any) error {
 	err := json.Unmarshal(body, v)
 	var (
@@ -225,7 +230,7 @@ func unmarshalBody(body []byte, v any) error {
 	case errors.As(err, &syntax) && strings.Contains(syntax.Error(), "after top-level value"):
 		return errorf(http.StatusBadRequest, "Malformed JSON: unexpected data after the top-level value")
 	case errors.As(err, &mismatch):
-		return errorf(http.StatusBadRequest, "The request body must be a JSON object")
+		return errNotAnObject
 	default:
 		return errorf(http.StatusBadRequest, "Malformed JSON: %s", jsonErrorText(err))
 	}
