@@ -193,7 +193,10 @@ func (s *Server) handle(pattern string, who access, h handlerFunc) {
 			s.writeErr(sw, r, err)
 		}
 		status := sw.status
-		if status == 0 {
+		switch {
+		case status == 0 && err != nil: // no answer: the client went away (writeErr)
+			status = StatusClientClosedRequest
+		case status == 0:
 			status = http.StatusOK
 		}
 		if traced {
@@ -204,6 +207,11 @@ func (s *Server) handle(pattern string, who access, h handlerFunc) {
 		}
 	})
 }
+
+// StatusClientClosedRequest is the status that metrics and traces give a
+// request whose client went away before its answer (nginx's 499): it got
+// none, and counting it as a 200 would hide it.
+const StatusClientClosedRequest = 499
 
 // statusWriter remembers the status code of an answer.
 type statusWriter struct {
