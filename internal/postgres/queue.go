@@ -79,10 +79,13 @@ const (
 const claimKey = `hashtextextended('hookd.claim.' || coalesce(current_schema(), '') || '.' || id, 0)`
 
 // claimLeaseSQL takes the probes the grants take (a compare-and-set of
-// the circuit: a grant whose circuit moved since it was read is dropped),
-// leases each grant's oldest due deliveries, writes what the claim changed
-// of each webhook served (hookd.ClaimGrant) and returns the leased
-// deliveries with their events.
+// the circuit: a grant whose circuit moved since it was read is dropped;
+// so is one whose due deliveries another transaction holds, which leaves
+// the circuit as it was rather than half open with no probe out), leases
+// each grant's oldest due deliveries, writes what the claim changed of
+// each webhook served (hookd.ClaimGrant) and returns the leased
+// deliveries with their events. Webhooks are locked before deliveries, as
+// Complete locks them.
 const claimLeaseSQL = `
 WITH all_grants AS (
 	SELECT * FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::text[], $5::timestamptz[],
@@ -94,21 +97,22 @@ WITH all_grants AS (
 	SELECT id FROM webhooks WHERE id IN (SELECT webhook_id FROM all_grants WHERE probe)
 	ORDER BY id
 	FOR NO KEY UPDATE
+), probe_picked AS MATERIALIZED (
+	SELECT d.id, g.webhook_id FROM all_grants g CROSS JOIN LATERAL (` + claimDueSQL + `) d
+	WHERE g.probe AND g.webhook_id IN (SELECT id FROM probe_locks)
 ), probed AS (
 	UPDATE webhooks w SET circuit_state = g.circuit_state, circuit_probe_at = g.circuit_probe_at
 	FROM all_grants g
-	WHERE g.probe AND w.id = g.webhook_id AND w.id IN (SELECT id FROM probe_locks)
+	WHERE g.probe AND w.id = g.webhook_id AND w.id IN (SELECT webhook_id FROM probe_picked)
 	  AND w.circuit_state = g.probe_from AND w.circuit_probe_at IS NOT DISTINCT FROM g.probe_from_at
 	RETURNING w.id
 ), g AS (
 	SELECT * FROM all_grants WHERE NOT probe OR webhook_id IN (SELECT id FROM probed)
 ), picked AS MATERIALIZED (
-	SELECT d.id FROM g CROSS JOIN LATERAL (
-		SELECT id FROM deliveries
-		WHERE webhook_id = g.webhook_id AND state = 'pending' AND next_attempt_at <= $6
-		ORDER BY next_attempt_at, id
-		LIMIT g.take
-		FOR UPDATE SKIP LOCKED) d
+	SELECT id FROM probe_picked WHERE webhook_id IN (SELECT id FROM probed)
+	UNION ALL
+	SELECT d.id FROM all_grants g CROSS JOIN LATERAL (` + claimDueSQL + `) d
+	WHERE NOT g.probe
 ), served AS (
 	INSERT INTO webhook_claims (webhook_id, last_claimed_at, throttle_next_at)
 	SELECT webhook_id, $6, throttle_next_at FROM g
@@ -123,6 +127,15 @@ SELECT c.id, c.webhook_id, c.message_id, c.attempts, c.created_at, c.ordered,
        e.id, e.event, e.project_id, e.user_id, e.data, e.created_at, e.trace_parent
 FROM claimed c JOIN events e ON e.id = c.event_id
 ORDER BY c.id`
+
+// claimDueSQL locks the oldest due deliveries of grant g (g.take of
+// them), skipping those another transaction holds.
+const claimDueSQL = `
+		SELECT id FROM deliveries
+		WHERE webhook_id = g.webhook_id AND state = 'pending' AND next_attempt_at <= $6
+		ORDER BY next_attempt_at, id
+		LIMIT g.take
+		FOR UPDATE SKIP LOCKED`
 
 // Claim leases due deliveries to req.Worker until now+lease, as
 // hookd.PlanClaim shares them out among the webhooks, and returns them by

@@ -737,3 +737,58 @@ func TestProbesLockWebhooksInIDOrder(t *testing.T) {
 		t.Errorf("the claim: %v", err)
 	}
 }
+
+// TestProbeNeedsADelivery: a claim whose probe finds the webhook's due
+// delivery held by another transaction takes no probe, and leaves the
+// circuit open, its probe due: it used to leave it half open, with no probe
+// out, until the probe's lease ran out.
+func TestProbeNeedsADelivery(t *testing.T) {
+	clock := clocktest.New(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	s := pgtest.Open(t, storeopt.WithClock(clock),
+		storeopt.WithCircuitPolicy(hookd.CircuitPolicy{Failures: 1, Cooldown: time.Second, MaxCooldown: time.Second}))
+	ctx := ctxT(t)
+	w := newWebhook(t, s, "E")
+	claim := func() []*hookd.Delivery {
+		t.Helper()
+		ds, err := storetest.Deliveries(s.Claim(ctx, hookd.ClaimRequest{Worker: "w", Limit: 10, Lease: time.Minute, Workers: storetest.Workers}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ds
+	}
+	circuit := func(want hookd.CircuitState) {
+		t.Helper()
+		c, err := s.Circuit(ctx, w.ID)
+		if err != nil || c.State != want {
+			t.Fatalf("circuit %+v (%v), want %s", c, err, want)
+		}
+	}
+	publish(t, s, 1, "E")
+	ds := claim()
+	next := clock.Now().Add(time.Hour)
+	if err := s.Complete(ctx, []hookd.AttemptResult{{DeliveryID: ds[0].ID, WebhookID: w.ID, Worker: "w",
+		Attempt: 1, At: clock.Now(), HTTPStatus: 503, ErrorClass: hookd.ClassStatus, NextAttemptAt: &next}}); err != nil {
+		t.Fatal(err)
+	}
+	circuit(hookd.CircuitOpen)
+	publish(t, s, 1, "E")
+	clock.Advance(2 * time.Second) // the probe is due
+
+	holder, err := s.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback(context.Background())
+	if _, err := holder.Exec(ctx, `SELECT id FROM deliveries WHERE webhook_id = $1 AND state = 'pending' FOR UPDATE`, w.ID); err != nil {
+		t.Fatal(err)
+	}
+	if ds := claim(); len(ds) != 0 {
+		t.Fatalf("claimed %d deliveries held by another transaction", len(ds))
+	}
+	circuit(hookd.CircuitOpen)
+	holder.Rollback(ctx)
+	if ds := claim(); len(ds) != 1 {
+		t.Fatalf("claimed %d deliveries, want the probe", len(ds))
+	}
+	circuit(hookd.CircuitHalfOpen)
+}
