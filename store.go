@@ -138,7 +138,10 @@ type Store interface {
 	// attempts counted; an unknown webhook is ErrNotFound.
 	AttemptCounts(ctx context.Context, webhookID int64, ranges []TimeRange) ([]AttemptCount, error)
 	// Requeue makes the webhook's deliveries that failed for good, with a
-	// last attempt in [from, to), due again now, and returns how many.
+	// last attempt in [from, to), due again now, and returns how many. It
+	// leaves out those of erased events, and of events whose data payload
+	// retention cleared (as a replay skips them: Replay.SkippedPayloadExpired):
+	// they would go out with {} as their data.
 	Requeue(ctx context.Context, webhookID int64, from, to time.Time) (int, error)
 
 	// RequeueFailed is Requeue for every webhook at once: an operator's

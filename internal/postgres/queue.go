@@ -830,7 +830,8 @@ func (s *Store) requeue(ctx context.Context, webhookID int64, from, to time.Time
 			UPDATE deliveries SET state = 'pending', next_attempt_at = CASE WHEN lane IS NULL THEN $3::timestamptz ELSE $4::timestamptz END,
 			                      leased_by = NULL, lease_until = NULL
 			WHERE `+scope+`state = 'failed' AND last_attempt_at >= $1 AND last_attempt_at < $2
-			  AND EXISTS (SELECT 1 FROM events e WHERE e.id = event_id AND e.erased_at IS NULL)
+			  AND EXISTS (SELECT 1 FROM events e WHERE e.id = event_id AND e.erased_at IS NULL
+			    AND NOT (e.data::text = '{}' AND e.created_at < coalesce((SELECT cleared_before FROM payloads_cleared WHERE table_name = 'events'), '-infinity')))
 			RETURNING webhook_id, lane`, args...)
 		if err != nil {
 			return err

@@ -624,7 +624,8 @@ func (s *Store) requeue(ctx context.Context, webhookID int64, from, to time.Time
 			SET state = 'pending', next_attempt_at = CASE WHEN lane IS NULL THEN ?1 ELSE ?2 END,
 			    leased_by = NULL, lease_until = NULL
 			WHERE `+scope+`state = 'failed' AND last_attempt_at >= ?3 AND last_attempt_at < ?4
-			  AND EXISTS (SELECT 1 FROM events e WHERE e.id = event_id AND e.erased_at IS NULL)
+			  AND EXISTS (SELECT 1 FROM events e WHERE e.id = event_id AND e.erased_at IS NULL
+			    AND NOT (e.data = '{}' AND e.created_at < coalesce((SELECT cleared_before FROM payloads_cleared WHERE table_name = 'events'), 0)))
 			RETURNING webhook_id, lane`, args...)
 		if err != nil {
 			return err

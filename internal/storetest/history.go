@@ -163,7 +163,8 @@ func testClearPayloads(t *testing.T, open opener, traces Traces) {
 		e.CreatedAt = created
 		return e
 	}
-	publish(t, s, ev("old-done", "OLD-PAYLOAD", old), ev("old-pending", "STILL-NEEDED", old), ev("new", "NEW-PAYLOAD", now))
+	publish(t, s, ev("old-done", "OLD-PAYLOAD", old), ev("old-pending", "STILL-NEEDED", old), ev("new", "NEW-PAYLOAD", now),
+		ev("old-failed", "OLD-FAILED", old))
 	byEvent := map[string]*hookd.Delivery{}
 	for _, d := range claimAll(t, s, now) {
 		byEvent[d.Event.ID] = d
@@ -172,18 +173,26 @@ func testClearPayloads(t *testing.T, open opener, traces Traces) {
 	done.ResponseBody = "got OLD-PAYLOAD"
 	recent := result(byEvent["new"], now, true, 200)
 	recent.ResponseBody = "got NEW-PAYLOAD"
-	complete(t, s, done, recent, echo(byEvent["old-pending"], old.Add(time.Minute), "OLD-BODY"))
+	complete(t, s, done, recent, echo(byEvent["old-pending"], old.Add(time.Minute), "OLD-BODY"),
+		result(byEvent["old-failed"], old.Add(time.Minute), false, 500))
 
 	n, err := s.ClearPayloads(ctx(t), now.Add(-24*time.Hour))
 	must(t, err, "ClearPayloads")
-	// old-done's data and both old response bodies.
-	equal(t, "payloads cleared", n, int64(3))
+	// old-done's and old-failed's data and the three old response bodies.
+	equal(t, "payloads cleared", n, int64(5))
 	noTrace(t, s, traces, "OLD-PAYLOAD")
+	noTrace(t, s, traces, "OLD-FAILED")
+
+	// Contract: a requeue leaves out the delivery whose event's data is
+	// gone, as a replay does: it would go out with {} as its data.
+	n2, err := s.requeueAt(now, w.ID, old, now)
+	must(t, err, "Requeue")
+	equal(t, "requeued after the data was cleared", n2, 0)
 	noTrace(t, s, traces, "OLD-BODY")
 	equal(t, "cleared data", storedData(t, s, "old-done"), string(hookd.ErasedData))
 	// The metadata stays: the log keeps its entries.
 	equal(t, "success log", len(logOf(t, s, w.ID, true)), 2)
-	equal(t, "failed log", len(logOf(t, s, w.ID, false)), 1)
+	equal(t, "failed log", len(logOf(t, s, w.ID, false)), 2)
 	// A pending delivery still needs its event's data; recent ones stay.
 	for _, keep := range []string{"STILL-NEEDED", "NEW-PAYLOAD"} {
 		if at := traces(t, s.Store, keep); len(at) == 0 {
