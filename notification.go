@@ -81,52 +81,121 @@ func CheckNotificationKinds(kinds []string) error {
 const DefaultNotifyDebounce = time.Hour
 
 // Debouncer is the rule that keeps a failing webhook from sending thousands
-// of notifications: of the notifications of one kind about one subject (a
-// webhook, a replay), one goes out, and those that follow within Window are
-// held back and counted; the first one after the window goes out and says
-// how many were held back. Each process debounces its own notifications.
-type Debouncer struct {
+// of notifications, while an operator still learns the latest of each
+// incident. Notifications of one family about one subject (a webhook, a
+// replay) go out thus: the first at once; those that follow within Window
+// of the last that went out are held back and counted; once that window
+// is over, the latest held back goes out (Due), saying how many others
+// were held back, and opens the next window. A family is a kind, except
+// that circuit.opened and circuit.closed are states of one family, the
+// circuit: a change of state goes out at once unless the same state went
+// out within Window (a circuit that flaps), and a state equal to the last
+// that went out is only counted (the operator knows it). So the last
+// notification about a subject tells its latest incident, or its circuit
+// as it stands, at most Window late. Each process debounces its own
+// notifications; note is what a notification carries.
+type Debouncer[T any] struct {
 	Window time.Duration
 
-	mu   sync.Mutex
-	last map[debounceKey]*debounced
+	mu       sync.Mutex
+	subjects map[debounceKey]*debounced[T]
 }
 
 type debounceKey struct {
-	kind    string
+	family  string
 	subject string
 }
 
-type debounced struct {
-	sent     time.Time
-	heldBack int
+type debounced[T any] struct {
+	state     string               // the state of the last that went out ("" for a kind without states)
+	sentAt    map[string]time.Time // when each state last went out
+	held      *T                   // the latest held back, to go out once its window is over; nil for none
+	heldState string
+	heldBack  int // held back since the last that went out
 }
 
-// Allow reports whether the notification of kind about subject at now goes
-// out, and if so how many of the same were held back since the last one
-// that went out.
-func (d *Debouncer) Allow(kind, subject string, now time.Time) (heldBack int, ok bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.last == nil {
-		d.last = make(map[debounceKey]*debounced)
+// Held is a notification held back that Due lets out, and how many others
+// were held back since the last that went out.
+type Held[T any] struct {
+	Note     T
+	HeldBack int
+}
+
+// debounceFamily returns kind's family and the state it tells ("" for a
+// kind without states).
+func debounceFamily(kind string) (family, state string) {
+	if kind == NotifyCircuitOpened || kind == NotifyCircuitClosed {
+		return "circuit", kind
 	}
-	k := debounceKey{kind, subject}
-	if s, found := d.last[k]; found && now.Sub(s.sent) < d.Window {
-		s.heldBack++
-		return 0, false
-	}
-	var held int
-	if s := d.last[k]; s != nil {
-		held = s.heldBack
-	}
-	d.last[k] = &debounced{sent: now}
-	// Forget what is past its window, so the map stays as small as the
-	// incidents of one window.
-	for key, s := range d.last {
-		if now.Sub(s.sent) >= d.Window && s.heldBack == 0 {
-			delete(d.last, key)
+	return kind, ""
+}
+
+func (s *debounced[T]) windowOver(state string, now time.Time, window time.Duration) bool {
+	at, ok := s.sentAt[state]
+	return !ok || now.Sub(at) >= window
+}
+
+// windowOpen reports whether the window of one that went out is still
+// open at now.
+func (s *debounced[T]) windowOpen(now time.Time, window time.Duration) bool {
+	for _, at := range s.sentAt {
+		if now.Sub(at) < window {
+			return true
 		}
 	}
-	return held, true
+	return false
+}
+
+func (s *debounced[T]) sent(state string, now time.Time) {
+	s.state, s.sentAt[state], s.held, s.heldBack = state, now, nil, 0
+}
+
+// Tell reports whether note, of kind about subject at now, goes out at
+// once, and if so how many were held back since the last that went out.
+// Otherwise it is held back, and counted.
+func (d *Debouncer[T]) Tell(kind, subject string, note T, now time.Time) (heldBack int, ok bool) {
+	family, state := debounceFamily(kind)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.subjects == nil {
+		d.subjects = make(map[debounceKey]*debounced[T])
+	}
+	k := debounceKey{family, subject}
+	s := d.subjects[k]
+	if s == nil {
+		s = &debounced[T]{sentAt: map[string]time.Time{}}
+		d.subjects[k] = s
+	}
+	known := state != "" && state == s.state
+	if !known && s.windowOver(state, now, d.Window) {
+		heldBack = s.heldBack
+		s.sent(state, now)
+		return heldBack, true
+	}
+	s.heldBack++
+	s.held, s.heldState = nil, ""
+	if !known {
+		s.held, s.heldState = &note, state
+	}
+	return 0, false
+}
+
+// Due returns the notifications held back whose window is over at now,
+// the latest of each subject, and counts them as gone out. It forgets the
+// subjects with nothing held back and no window open, so that what it
+// keeps is as small as the incidents of one window.
+func (d *Debouncer[T]) Due(now time.Time) []Held[T] {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var due []Held[T]
+	for k, s := range d.subjects {
+		switch {
+		case s.held != nil && s.windowOver(s.heldState, now, d.Window):
+			due = append(due, Held[T]{Note: *s.held, HeldBack: s.heldBack - 1})
+			s.sent(s.heldState, now)
+		case s.held == nil && s.heldBack == 0 && !s.windowOpen(now, d.Window):
+			delete(d.subjects, k)
+		}
+	}
+	return due
 }

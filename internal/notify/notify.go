@@ -14,26 +14,37 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/backoff"
 	"github.com/hookd/hookd/internal/delivery"
 )
 
-// queueSize bounds the incidents waiting for Run: debouncing keeps them
-// few, and beyond it they are dropped (and logged) rather than slow the
-// dispatcher or the store that tells them.
-const queueSize = 1024
+// maxQueued bounds the notifications waiting for Run. Debouncing keeps
+// them to about one per kind and webhook; beyond it (a debounce of 0 and a
+// database that does not take them) they are dropped, and logged, rather
+// than grow without end.
+const maxQueued = 1 << 16
+
+// flushEvery is how often Run lets out the notifications held back whose
+// debounce window is over (Flush).
+const flushEvery = 10 * time.Second
 
 // Notifier turns incidents into notifications. Its methods that tell an
 // incident are quick and safe for concurrent use.
 type Notifier struct {
 	clock    hookd.Clock
 	log      *slog.Logger
-	debounce hookd.Debouncer
-	queue    chan incident
+	debounce hookd.Debouncer[incident]
+
+	mu     sync.Mutex
+	queue  []incident
+	queued chan struct{} // a value when queue has grown
 }
 
 // incident is a notification about to go out: its kind, the webhook it is
@@ -48,7 +59,7 @@ type incident struct {
 // New returns a Notifier that debounces notifications of one kind about one
 // subject for window (0: every incident is sent).
 func New(clock hookd.Clock, window time.Duration, log *slog.Logger) *Notifier {
-	return &Notifier{clock: clock, log: log, debounce: hookd.Debouncer{Window: window}, queue: make(chan incident, queueSize)}
+	return &Notifier{clock: clock, log: log, debounce: hookd.Debouncer[incident]{Window: window}, queued: make(chan struct{}, 1)}
 }
 
 // What each reason that delivery.Observer tells for disabling a webhook
@@ -106,44 +117,90 @@ func (n *Notifier) ReplayFinished(webhookID int64, replayID string, summary any)
 // tell queues the incident unless the debounce holds it back.
 func (n *Notifier) tell(kind string, webhookID int64, subject string, data map[string]any) {
 	now := n.clock.Now()
-	heldBack, ok := n.debounce.Allow(kind, subject, now)
-	if !ok {
+	inc := incident{kind: kind, webhookID: webhookID, at: now, data: data}
+	if heldBack, ok := n.debounce.Tell(kind, subject, inc, now); ok {
+		n.enqueue(inc, heldBack)
+	}
+}
+
+// Flush queues the notifications held back whose debounce window is over
+// (hookd.Debouncer.Due). Run calls it every flushEvery.
+func (n *Notifier) Flush() {
+	for _, h := range n.debounce.Due(n.clock.Now()) {
+		n.enqueue(h.Note, h.HeldBack)
+	}
+}
+
+func (n *Notifier) enqueue(inc incident, heldBack int) {
+	inc.data["held_back"] = heldBack
+	n.mu.Lock()
+	full := len(n.queue) >= maxQueued
+	if !full {
+		n.queue = append(n.queue, inc)
+	}
+	n.mu.Unlock()
+	if full {
+		n.log.Warn("operational notification dropped: too many waiting", "kind", inc.kind, "webhook", inc.webhookID)
 		return
 	}
-	data["held_back"] = heldBack
 	select {
-	case n.queue <- incident{kind: kind, webhookID: webhookID, at: now, data: data}:
+	case n.queued <- struct{}{}:
 	default:
-		n.log.Warn("operational notification dropped: too many waiting", "kind", kind, "webhook", webhookID)
 	}
 }
 
 // Run stores the queued notifications for the subscriptions of store until
 // ctx ends.
 func (n *Notifier) Run(ctx context.Context, store hookd.Store) {
+	ticker := time.NewTicker(flushEvery)
+	defer ticker.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case inc := <-n.queue:
-			if err := n.send(ctx, store, inc); err != nil && ctx.Err() == nil {
-				n.log.Error("operational notification not sent", "kind", inc.kind, "webhook", inc.webhookID, "err", err)
-			}
+		case <-ticker.C:
+			n.Flush()
+		case <-n.queued:
+		}
+		n.mu.Lock()
+		queue := n.queue
+		n.queue = nil
+		n.mu.Unlock()
+		for _, inc := range queue {
+			n.send(ctx, store, inc)
 		}
 	}
 }
 
-// send stores inc for every subscription that wants it. Incidents about a
-// notification's own webhook are not sent: a failing operator URL would
-// otherwise notify about itself.
-func (n *Notifier) send(ctx context.Context, store hookd.Store, inc incident) error {
-	subs, err := store.ListNotifications(ctx)
-	if err != nil {
+// retry is how long send keeps trying a store that fails: about a minute,
+// for a database that restarts or fails over.
+var retry = backoff.Backoff{First: 100 * time.Millisecond, Max: 10 * time.Second}
+
+// try calls op until it succeeds, for about a minute (retry), and logs
+// its last error if it never does.
+func (n *Notifier) try(ctx context.Context, inc incident, what string, op func() error) bool {
+	_, err := retry.Retry(ctx, op, func(tries int, _ error, _ time.Duration) bool { return tries < 10 })
+	if err != nil && ctx.Err() == nil {
+		n.log.Error("operational notification not sent", "kind", inc.kind, "webhook", inc.webhookID, "step", what, "err", err)
+	}
+	return err == nil
+}
+
+// send stores inc for every subscription that wants it, each on its own:
+// one that fails, or went away meanwhile, does not keep it from the
+// others. Incidents about a notification's own webhook are not sent: a
+// failing operator URL would otherwise notify about itself.
+func (n *Notifier) send(ctx context.Context, store hookd.Store, inc incident) {
+	var subs []*hookd.Notification
+	if !n.try(ctx, inc, "list the subscriptions", func() (err error) {
+		subs, err = store.ListNotifications(ctx)
 		return err
+	}) {
+		return
 	}
 	for _, s := range subs {
 		if s.WebhookID == inc.webhookID {
-			return nil
+			return
 		}
 	}
 	if inc.webhookID != 0 {
@@ -154,16 +211,23 @@ func (n *Notifier) send(ctx context.Context, store hookd.Store, inc incident) er
 	}
 	data, err := json.Marshal(inc.data)
 	if err != nil {
-		return err
+		n.log.Error("operational notification not sent", "kind", inc.kind, "webhook", inc.webhookID, "err", err)
+		return
 	}
 	for _, s := range subs {
 		if !s.Wants(inc.kind) {
 			continue
 		}
 		e := &hookd.Event{Event: inc.kind, Data: data, CreatedAt: inc.at}
-		if err := store.PublishTo(ctx, s.WebhookID, e); err != nil {
+		n.try(ctx, inc, "store for subscription "+strconv.FormatInt(s.ID, 10), func() error {
+			err := store.PublishTo(ctx, s.WebhookID, e)
+			switch {
+			case errors.Is(err, hookd.ErrNotFound): // unsubscribed meanwhile
+				return nil
+			case errors.Is(err, hookd.ErrConflict): // a try that failed to answer had stored it
+				return nil
+			}
 			return err
-		}
+		})
 	}
-	return nil
 }

@@ -3,6 +3,7 @@ package notify_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -296,5 +297,101 @@ func TestNotifications(t *testing.T) {
 	}
 	if rp := seen[key{hookd.NotifyReplayFinished, bad.ID}]; len(rp) == 1 && rp[0].data["replay_id"] != "rpl_1" {
 		t.Errorf("replay.finished data %v", rp[0].data)
+	}
+}
+
+// queued returns how many notifications wait to be delivered through
+// subscription sub.
+func queued(t *testing.T, st hookd.Store, sub *hookd.Notification) int {
+	t.Helper()
+	w, err := st.Webhook(t.Context(), sub.WebhookID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w.QueueLength
+}
+
+// flakyStore fails the first PublishTo to webhook flaky, and forgets the
+// subscription of webhook gone as it is listed (an operator unsubscribing
+// at that moment).
+type flakyStore struct {
+	hookd.Store
+	flaky, gone int64
+	failed      atomic.Bool
+}
+
+func (s *flakyStore) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) error {
+	if webhookID == s.flaky && s.failed.CompareAndSwap(false, true) {
+		return hookd.ErrUnavailable
+	}
+	return s.Store.PublishTo(ctx, webhookID, e)
+}
+
+func (s *flakyStore) ListNotifications(ctx context.Context) ([]*hookd.Notification, error) {
+	subs, err := s.Store.ListNotifications(ctx)
+	for _, sub := range subs {
+		if sub.WebhookID == s.gone {
+			if err := s.Store.DeleteWebhook(ctx, sub.WebhookID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return subs, err
+}
+
+// TestNotificationsReachEverySubscription: a subscription that fails, or
+// goes away, does not keep an incident from the others, and the one that
+// failed gets it on a later try; an incident beyond any queue's size is
+// not dropped; a circuit's state held back is told once its window is
+// over.
+func TestNotificationsReachEverySubscription(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	clock := clocktest.New(time.Now())
+	n := notify.New(clock, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"), storeopt.WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var subs []*hookd.Notification
+	for _, url := range []string{"https://gone.example/ops", "https://flaky.example/ops", "https://ok.example/ops"} {
+		sub := &hookd.Notification{URL: url, Kinds: hookd.NotificationKinds}
+		if err := st.CreateNotification(ctx, sub, ""); err != nil {
+			t.Fatal(err)
+		}
+		subs = append(subs, sub)
+	}
+	store := &flakyStore{Store: st, gone: subs[0].WebhookID, flaky: subs[1].WebhookID}
+
+	// More incidents at once than a bounded queue held (1,024).
+	const disabled = 1100
+	ids := make([]int64, disabled)
+	for i := range ids {
+		ids[i] = int64(1000 + i)
+	}
+	n.WebhooksDisabled(delivery.DisabledFailing, ids)
+	go n.Run(ctx, store)
+	for _, sub := range subs[1:] {
+		waitFor(t, "every webhook.disabled", func() bool { return queued(t, st, sub) == disabled })
+	}
+	if _, err := st.Notification(ctx, subs[0].ID); !errors.Is(err, hookd.ErrNotFound) {
+		t.Fatalf("the subscription that went away: %v", err)
+	}
+
+	// A circuit opens, closes, and opens again within the hour: the
+	// second opening is told once the hour is over, and the operator's
+	// last word is that it is open.
+	for _, state := range []hookd.CircuitState{hookd.CircuitOpen, hookd.CircuitClosed, hookd.CircuitOpen} {
+		n.CircuitChanged(hookd.CircuitChange{WebhookID: 7, Circuit: hookd.Circuit{State: state, Opens: 1}})
+		clock.Advance(time.Minute)
+	}
+	for _, sub := range subs[1:] {
+		waitFor(t, "circuit.opened and circuit.closed", func() bool { return queued(t, st, sub) == disabled+2 })
+	}
+	clock.Advance(time.Hour)
+	n.Flush()
+	for _, sub := range subs[1:] {
+		waitFor(t, "the second circuit.opened", func() bool { return queued(t, st, sub) == disabled+3 })
 	}
 }
