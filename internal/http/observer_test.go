@@ -30,7 +30,7 @@ func (l *requestLog) Request(method, route string, status int, _ time.Duration) 
 func (l *requestLog) EventsPublished([]hookd.Published) {}
 
 // stallingProjects is a store whose ListProjects waits until its caller
-// gives up.
+// gives up, and whose Project panics.
 type stallingProjects struct {
 	hookd.Store
 	entered chan struct{}
@@ -42,8 +42,13 @@ func (s stallingProjects) ListProjects(ctx context.Context) ([]*hookd.Project, e
 	return nil, ctx.Err()
 }
 
+func (s stallingProjects) Project(context.Context, string) (*hookd.Project, error) {
+	panic("a bug")
+}
+
 // TestObserverCountsAbandonedRequests: a request whose client went away
-// before its answer is told as 499, not as the 200 it never got.
+// before its answer is told as 499, not as the 200 it never got; one whose
+// handler panics is answered and told as 500.
 func TestObserverCountsAbandonedRequests(t *testing.T) {
 	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hookd.db"))
 	if err != nil {
@@ -54,6 +59,14 @@ func TestObserverCountsAbandonedRequests(t *testing.T) {
 	log := &requestLog{statuses: map[string][]int{}, told: make(chan struct{}, 1)}
 	a := newTestAPI(t, stalling, hookdhttp.WithObserver(log))
 
+	told := func() {
+		t.Helper()
+		select {
+		case <-log.told:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the observer was not told of the request")
+		}
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	req, _ := http.NewRequestWithContext(ctx, "GET", a.url+"/api/v2/admin/projects", nil)
 	req.Header.Set("X-API-KEY", a.adminKey)
@@ -67,9 +80,11 @@ func TestObserverCountsAbandonedRequests(t *testing.T) {
 	if err := <-done; err == nil {
 		t.Fatal("the abandoned request got an answer")
 	}
-	<-log.told
+	told()
 	expect(t, a.do("GET", "/healthz", "", ""), 200, `{"status":"ok"}`)
-	<-log.told
+	told()
+	expect(t, a.do("GET", "/api/v2/projects/p", a.adminKey, ""), 500, `{"error":"Internal Server Error"}`)
+	told()
 	log.mu.Lock()
 	defer log.mu.Unlock()
 	if got := log.statuses["GET /api/v2/admin/projects"]; len(got) != 1 || got[0] != hookdhttp.StatusClientClosedRequest {
@@ -77,5 +92,8 @@ func TestObserverCountsAbandonedRequests(t *testing.T) {
 	}
 	if got := log.statuses["GET /healthz"]; len(got) != 1 || got[0] != 200 {
 		t.Errorf("the answered request was told as %v, want [200]", got)
+	}
+	if got := log.statuses["GET /api/v2/projects/{project_id}"]; len(got) != 1 || got[0] != 500 {
+		t.Errorf("the request that panicked was told as %v, want [500]", got)
 	}
 }

@@ -182,7 +182,33 @@ func (s *Server) handle(pattern string, who access, h handlerFunc) {
 			r, span = startServerSpan(r, method, path)
 			defer span.End()
 		}
-		err := s.admit(r, who)
+		var err error
+		// Observed in a defer, so that a request whose handler panics is
+		// counted and its span ended, with the 500 it gets.
+		defer func() {
+			v := recover()
+			if v != nil && v != http.ErrAbortHandler {
+				s.logger.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "panic", v)
+				writeError(sw, http.StatusInternalServerError, "Internal Server Error")
+			}
+			status := sw.status
+			switch {
+			case status == 0 && (err != nil || v != nil): // no answer: the client went away, or the handler aborted
+				status = StatusClientClosedRequest
+			case status == 0:
+				status = http.StatusOK
+			}
+			if traced {
+				endServerSpan(span, status)
+			}
+			if s.observer != nil {
+				s.observer.Request(method, path, status, time.Since(start))
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+		}()
+		err = s.admit(r, who)
 		if err == nil && strings.Contains(path, "{webhook_id}") {
 			err = s.customersWebhook(r)
 		}
@@ -191,19 +217,6 @@ func (s *Server) handle(pattern string, who access, h handlerFunc) {
 		}
 		if err != nil {
 			s.writeErr(sw, r, err)
-		}
-		status := sw.status
-		switch {
-		case status == 0 && err != nil: // no answer: the client went away (writeErr)
-			status = StatusClientClosedRequest
-		case status == 0:
-			status = http.StatusOK
-		}
-		if traced {
-			endServerSpan(span, status)
-		}
-		if s.observer != nil {
-			s.observer.Request(method, path, status, time.Since(start))
 		}
 	})
 }
@@ -236,18 +249,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection's writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// ServeHTTP answers unknown routes and methods in the API's error shape and
-// turns a panic into a 500 rather than a dropped connection.
+// ServeHTTP answers unknown routes and methods in the API's error shape;
+// routes turn a panic into a 500 rather than a dropped connection (handle).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	defer func() {
-		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			s.logger.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "panic", v)
-			writeError(w, http.StatusInternalServerError, "Internal Server Error")
-		}
-	}()
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		s.routeNotFound(w, r)
 		return
