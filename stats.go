@@ -6,7 +6,11 @@ import "time"
 // in one query (Store.QueueStats) for the metrics.
 type QueueStats struct {
 	// Queued counts deliveries waiting for their first attempt or in
-	// flight: the sum of every webhook's QueueLength.
+	// flight: the sum of every webhook's QueueLength. In flight is leased
+	// with a lease that has not ended (ClaimCandidate.InFlight); a
+	// delivery whose lease ended without a result (its worker died, or
+	// its webhook was disabled before the attempt) waits again, for its
+	// first attempt or for a retry as its attempts say.
 	Queued int
 	// Retrying counts deliveries waiting for a retry: the sum of every
 	// webhook's RetryQueueLength.

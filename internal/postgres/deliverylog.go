@@ -15,7 +15,7 @@ import (
 // deliveryCols are the columns of a delivery d and its event e that
 // scanDelivery reads.
 const deliveryCols = `d.id, d.webhook_id, d.event_id, e.event, d.message_id, d.state, d.attempts,
-	d.next_attempt_at, d.leased_by IS NOT NULL, d.last_attempt_at, d.created_at`
+	d.next_attempt_at, CASE WHEN d.leased_by IS NOT NULL THEN d.lease_until END, d.last_attempt_at, d.created_at`
 
 // stateLiterals are the delivery states written into SQL: a partial index
 // (state = 'failed') serves a query only when its state is a constant, even
@@ -31,6 +31,7 @@ var stateLiterals = map[hookd.DeliveryState]string{
 // then their attempts (the attempts_delivery index).
 func (s *Store) DeliveryLog(ctx context.Context, webhookID int64, states []hookd.DeliveryState, page, perPage int) ([]*hookd.DeliveryRecord, error) {
 	limit, offset := hookd.Page(page, perPage)
+	now := s.clock.Now()
 	perState := make([]string, 0, len(states))
 	for _, st := range states {
 		lit, ok := stateLiterals[st]
@@ -48,7 +49,7 @@ func (s *Store) DeliveryLog(ctx context.Context, webhookID int64, states []hookd
 		WHERE d.id IN (`+strings.Join(perState, " UNION ALL ")+`)
 		ORDER BY d.last_attempt_at DESC, d.id DESC LIMIT $3 OFFSET $4`, webhookID, int64(limit)+offset, limit, offset)
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hookd.DeliveryRecord, error) {
-		return scanDelivery(row)
+		return scanDelivery(row, now)
 	})
 	if err != nil {
 		return nil, wrapErr(err)
@@ -83,6 +84,7 @@ func (s *Store) Delivery(ctx context.Context, webhookID, deliveryID int64) (*hoo
 		data  []byte
 		found bool
 	)
+	now := s.clock.Now()
 	b := &pgx.Batch{}
 	b.Queue(`SELECT `+deliveryCols+`, e.project_id, e.user_id, e.data, e.created_at, e.trace_parent
 		FROM deliveries d JOIN events e ON e.id = d.event_id
@@ -90,7 +92,7 @@ func (s *Store) Delivery(ctx context.Context, webhookID, deliveryID int64) (*hoo
 		var err error
 		for rows.Next() {
 			found = true
-			d, err = scanDelivery(rows, &ev.ProjectID, &ev.UserID, &data, &ev.CreatedAt, &ev.TraceParent)
+			d, err = scanDelivery(rows, now, &ev.ProjectID, &ev.UserID, &data, &ev.CreatedAt, &ev.TraceParent)
 			if err != nil {
 				return err
 			}
@@ -117,23 +119,25 @@ func (s *Store) Delivery(ctx context.Context, webhookID, deliveryID int64) (*hoo
 	return d, &ev, nil
 }
 
-// scanDelivery reads a row of deliveryCols, then into extra. A leased
-// delivery's next_attempt_at is its lease's end, not a retry: it is not
+// scanDelivery reads a row of deliveryCols at now, then into extra. The
+// next_attempt_at of a delivery in flight (hookd.QueueStats: leased, its
+// lease not ended at now) is its lease's end, not a retry: it is not
+// shown. Once the lease has ended, the delivery is due again then: it is
 // shown.
-func scanDelivery(row pgx.CollectableRow, extra ...any) (*hookd.DeliveryRecord, error) {
+func scanDelivery(row pgx.CollectableRow, now time.Time, extra ...any) (*hookd.DeliveryRecord, error) {
 	var (
-		d      hookd.DeliveryRecord
-		state  string
-		next   *time.Time
-		leased bool
+		d           hookd.DeliveryRecord
+		state       string
+		next, lease *time.Time
 	)
 	dest := append([]any{&d.ID, &d.WebhookID, &d.EventID, &d.Event, &d.MessageID, &state, &d.Attempts,
-		&next, &leased, &d.LastAttemptAt, &d.CreatedAt}, extra...)
+		&next, &lease, &d.LastAttemptAt, &d.CreatedAt}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
 	d.State = hookd.DeliveryState(state)
-	if d.State == hookd.StatePending && !leased {
+	inFlight := lease != nil && lease.After(now)
+	if d.State == hookd.StatePending && !inFlight {
 		d.NextAttemptAt = next
 	}
 	d.Log = []*hookd.LogEntry{}

@@ -10,15 +10,15 @@ import (
 )
 
 // QueueStats reads the queue figures of every webhook in one statement: a
-// scan of the pending deliveries (split as ListWebhooks splits a webhook's
-// figures) and one of the webhooks (by state, circuit, failing streak and
+// scan of the pending deliveries (split as loadWebhooks splits a webhook's
+// figures, at the same now) and one of the webhooks (by state, circuit, failing streak and
 // throttle; only the webhooks whose throttle is closed now look for a due
 // delivery).
 func (s *Store) QueueStats(ctx context.Context) (hookd.QueueStats, error) {
 	var q hookd.QueueStats
 	err := s.pool.QueryRow(ctx, `SELECT d.queued, d.retrying, w.enabled, w.disabled, w.open_circuits, w.failing, w.throttled
-		FROM (SELECT count(*) FILTER (WHERE attempts = 0 OR leased_by IS NOT NULL) AS queued,
-		             count(*) FILTER (WHERE attempts > 0 AND leased_by IS NULL) AS retrying
+		FROM (SELECT count(*) FILTER (WHERE attempts = 0 OR (leased_by IS NOT NULL AND lease_until > $1)) AS queued,
+		             count(*) FILTER (WHERE attempts > 0 AND (leased_by IS NULL OR lease_until <= $1)) AS retrying
 		      FROM deliveries WHERE state = 'pending') d,
 		     (SELECT count(*) FILTER (WHERE NOT disabled) AS enabled,
 		             count(*) FILTER (WHERE disabled) AS disabled,

@@ -17,7 +17,7 @@ func (s *Store) ListWebhooks(ctx context.Context, f hookd.WebhookFilter) ([]*hoo
 		args = append(args, f.Limit, f.Offset)
 		tail += " LIMIT $" + strconv.Itoa(len(args)-1) + " OFFSET $" + strconv.Itoa(len(args))
 	}
-	return loadWebhooks(ctx, s.pool, tail, args...)
+	return loadWebhooks(ctx, s.pool, s.clock.Now(), tail, args...)
 }
 
 // CountWebhooks counts the webhooks that pass f.

@@ -144,7 +144,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookd.Webhook, signingSecr
 
 // Webhook reads webhook id with its headers, users and live figures.
 func (s *Store) Webhook(ctx context.Context, id int64) (*hookd.Webhook, error) {
-	ws, err := loadWebhooks(ctx, s.pool, `WHERE id = $1`, id)
+	ws, err := loadWebhooks(ctx, s.pool, s.clock.Now(), `WHERE id = $1`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -156,8 +156,8 @@ func (s *Store) Webhook(ctx context.Context, id int64) (*hookd.Webhook, error) {
 
 // loadWebhooks reads the webhooks that tail (a WHERE clause, and ORDER BY
 // and LIMIT where they matter) selects, with their latest runs, then, in
-// one round trip, their headers, users and queue figures.
-func loadWebhooks(ctx context.Context, q querier, tail string, args ...any) ([]*hookd.Webhook, error) {
+// one round trip, their headers, users and queue figures at now.
+func loadWebhooks(ctx context.Context, q querier, now time.Time, tail string, args ...any) ([]*hookd.Webhook, error) {
 	rows, _ := q.Query(ctx, `SELECT `+webhookCols+` FROM webhooks w `+tail, args...)
 	ws, err := pgx.CollectRows(rows, scanWebhook)
 	if err != nil {
@@ -192,15 +192,19 @@ func loadWebhooks(ctx context.Context, q querier, tail string, args ...any) ([]*
 			}
 			return err
 		})
-	// Pending deliveries that wait for their first attempt or are leased
-	// (in flight) are the queue; the others, already tried, wait for a retry.
+	// queue_length and retry_queue_length as hookd.QueueStats defines
+	// them: in flight is leased with a lease that has not ended at now; a
+	// delivery whose lease ended (its worker died, or its webhook was
+	// disabled before the attempt) counts by its attempts again. One scan
+	// of the webhooks' pending deliveries, which reads each row for its
+	// attempts and lease.
 	b.Queue(`
 		SELECT webhook_id,
-		       count(*) FILTER (WHERE attempts = 0 OR leased_by IS NOT NULL),
-		       count(*) FILTER (WHERE attempts > 0 AND leased_by IS NULL)
+		       count(*) FILTER (WHERE attempts = 0 OR (leased_by IS NOT NULL AND lease_until > $2)),
+		       count(*) FILTER (WHERE attempts > 0 AND (leased_by IS NULL OR lease_until <= $2))
 		FROM deliveries
 		WHERE state = 'pending' AND webhook_id = ANY($1)
-		GROUP BY webhook_id`, ids).
+		GROUP BY webhook_id`, ids, now).
 		Query(func(rows pgx.Rows) error {
 			var id int64
 			var queue, retry int
@@ -231,7 +235,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, id int64, u hookd.WebhookUpda
 		if err != nil {
 			return err
 		}
-		ws, err := loadWebhooks(ctx, tx, `WHERE id = $1`, id) // found: it is locked
+		ws, err := loadWebhooks(ctx, tx, s.clock.Now(), `WHERE id = $1`, id) // found: it is locked
 		if err != nil {
 			return err
 		}

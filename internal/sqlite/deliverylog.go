@@ -3,35 +3,40 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hookd/hookd"
 )
 
 // deliveryColumns are the columns of a delivery d and its event e that
-// scanDelivery reads.
-const deliveryColumns = `d.id, d.webhook_id, d.event_id, e.event, d.message_id, d.state, d.attempts,
-	d.next_attempt_at, d.leased_by, d.last_attempt_at, d.created_at`
+// scanDelivery reads; DeliveryLog orders by id and last_attempt_at.
+const deliveryColumns = `d.id AS id, d.webhook_id, d.event_id, e.event, d.message_id, d.state, d.attempts,
+	d.next_attempt_at, CASE WHEN d.leased_by IS NOT NULL THEN d.lease_until END,
+	d.last_attempt_at AS last_attempt_at, d.created_at`
 
 // DeliveryLog lists the webhook's attempted deliveries in states, latest
-// attempt first: a range of the deliveries_webhook index per state, then
-// their attempts by the attempts_delivery index.
+// attempt first: one SELECT per state, each a range of the
+// deliveries_webhook index (webhook_id, state, last_attempt_at) read in its
+// order, merged by a compound ORDER BY (MERGE (UNION ALL): no sort), which
+// stops after offset+limit rows; then their attempts by the
+// attempts_delivery index. "state IN (...)" made SQLite sort the webhook's
+// whole history in those states for every page.
 func (s *Store) DeliveryLog(ctx context.Context, webhookID int64, states []hookd.DeliveryState, page, perPage int) ([]*hookd.DeliveryRecord, error) {
 	limit, offset := hookd.Page(page, perPage)
-	args := []any{webhookID}
-	for _, st := range states {
-		args = append(args, string(st))
-	}
-	args = append(args, limit, offset)
+	now := s.clock.Now()
+	query, args := deliveryLogQuery(webhookID, states, limit, offset)
 	out := []*hookd.DeliveryRecord{}
 	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
 		if err := webhookExists(ctx, tx, webhookID); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+deliveryColumns+`
-			FROM deliveries d JOIN events e ON e.id = d.event_id
-			WHERE d.webhook_id = ? AND d.state IN (`+placeholders(len(states))+`) AND d.last_attempt_at IS NOT NULL
-			ORDER BY d.last_attempt_at DESC, d.id DESC LIMIT ? OFFSET ?`, args...)
+		if query == "" {
+			return nil
+		}
+		rows, err := tx.QueryContext(ctx, query, args...)
 		if err != nil {
 			return err
 		}
@@ -39,7 +44,7 @@ func (s *Store) DeliveryLog(ctx context.Context, webhookID int64, states []hookd
 		byID := map[int64]*hookd.DeliveryRecord{}
 		ids := []int64{}
 		for rows.Next() {
-			d, err := scanDelivery(rows)
+			d, err := scanDelivery(rows, now)
 			if err != nil {
 				return err
 			}
@@ -80,7 +85,7 @@ func (s *Store) Delivery(ctx context.Context, webhookID, deliveryID int64) (*hoo
 		var err error
 		d, err = scanDelivery(tx.QueryRowContext(ctx, `SELECT `+deliveryColumns+`
 			FROM deliveries d JOIN events e ON e.id = d.event_id
-			WHERE d.id = ? AND d.webhook_id = ?`, deliveryID, webhookID))
+			WHERE d.id = ? AND d.webhook_id = ?`, deliveryID, webhookID), s.clock.Now())
 		if err != nil {
 			return notFound(err)
 		}
@@ -101,31 +106,50 @@ func (s *Store) Delivery(ctx context.Context, webhookID, deliveryID int64) (*hoo
 	return d, ev, nil
 }
 
-// scanDelivery reads a row of deliveryColumns. A leased delivery's
-// next_attempt_at is its lease's end, not a retry: it is not shown.
-func scanDelivery(sc interface{ Scan(...any) error }) (*hookd.DeliveryRecord, error) {
+// deliveryLogQuery is DeliveryLog's statement and its arguments: a SELECT
+// per state (each state once; none is no statement), merged latest attempt
+// first. ?1 is the webhook, ?2 and ?3 the limit and offset, then the states.
+func deliveryLogQuery(webhookID int64, states []hookd.DeliveryState, limit int, offset int64) (string, []any) {
+	args := []any{webhookID, limit, offset}
+	var arms []string
+	for i, st := range states {
+		if slices.Contains(states[:i], st) {
+			continue
+		}
+		args = append(args, string(st))
+		arms = append(arms, `SELECT `+deliveryColumns+`
+			FROM deliveries d JOIN events e ON e.id = d.event_id
+			WHERE d.webhook_id = ?1 AND d.state = ?`+strconv.Itoa(len(args))+` AND d.last_attempt_at IS NOT NULL`)
+	}
+	if len(arms) == 0 {
+		return "", nil
+	}
+	return strings.Join(arms, "\n\t\tUNION ALL ") + `
+			ORDER BY last_attempt_at DESC, id DESC LIMIT ?2 OFFSET ?3`, args
+}
+
+// scanDelivery reads a row of deliveryColumns at now. The next_attempt_at
+// of a delivery in flight (hookd.QueueStats: leased, its lease not ended at
+// now) is its lease's end, not a retry: it is not shown. Once the lease has
+// ended, the delivery is due again then: it is shown.
+func scanDelivery(sc interface{ Scan(...any) error }, now time.Time) (*hookd.DeliveryRecord, error) {
 	var (
-		d             hookd.DeliveryRecord
-		state         string
-		next, last    sql.NullInt64
-		leased        sql.NullString
-		createdMillis int64
+		d                 hookd.DeliveryRecord
+		state             string
+		next, lease, last sql.NullInt64
+		createdMillis     int64
 	)
 	if err := sc.Scan(&d.ID, &d.WebhookID, &d.EventID, &d.Event, &d.MessageID, &state, &d.Attempts,
-		&next, &leased, &last, &createdMillis); err != nil {
+		&next, &lease, &last, &createdMillis); err != nil {
 		return nil, err
 	}
 	d.State = hookd.DeliveryState(state)
-	if d.State == hookd.StatePending && !leased.Valid {
+	inFlight := lease.Valid && lease.Int64 > ms(now)
+	if d.State == hookd.StatePending && !inFlight {
 		d.NextAttemptAt = timePtr(next)
 	}
 	d.LastAttemptAt = timePtr(last)
 	d.CreatedAt = fromMS(createdMillis)
 	d.Log = []*hookd.LogEntry{}
 	return &d, nil
-}
-
-// placeholders is n comma-separated ? markers.
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }

@@ -9,15 +9,15 @@ import (
 
 // QueueStats reads the queue figures of every webhook in one statement: a
 // scan of the pending deliveries (split as webhookSelect splits a webhook's
-// figures) and one of the webhooks (by state, circuit, failing streak and
+// figures, at the same now) and one of the webhooks (by state, circuit, failing streak and
 // throttle; only the webhooks whose throttle is closed now look for a due
 // delivery).
 func (s *Store) QueueStats(ctx context.Context) (hookd.QueueStats, error) {
 	var q hookd.QueueStats
 	now := ms(s.clock.Now())
 	err := s.r.QueryRowContext(ctx, `SELECT d.queued, d.retrying, w.enabled, w.disabled, w.open_circuits, w.failing, w.throttled
-		FROM (SELECT COUNT(*) FILTER (WHERE attempts = 0 OR leased_by IS NOT NULL) AS queued,
-		             COUNT(*) FILTER (WHERE attempts > 0 AND leased_by IS NULL) AS retrying
+		FROM (SELECT COUNT(*) FILTER (WHERE attempts = 0 OR (leased_by IS NOT NULL AND lease_until > ?1)) AS queued,
+		             COUNT(*) FILTER (WHERE attempts > 0 AND (leased_by IS NULL OR lease_until <= ?1)) AS retrying
 		      FROM deliveries WHERE state = 'pending') d,
 		     (SELECT COUNT(*) FILTER (WHERE NOT disabled) AS enabled,
 		             COUNT(*) FILTER (WHERE disabled) AS disabled,

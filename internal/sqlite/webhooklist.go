@@ -20,7 +20,7 @@ func (s *Store) ListWebhooks(ctx context.Context, f hookd.WebhookFilter) ([]*hoo
 	}
 	var hooks []*hookd.Webhook
 	err := s.inReadTx(ctx, func(tx *sql.Tx) (err error) {
-		hooks, err = readWebhooks(ctx, tx, tail, args...)
+		hooks, err = readWebhooks(ctx, tx, s.clock.Now(), tail, args...)
 		return err
 	})
 	return hooks, err

@@ -66,25 +66,28 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookd.Webhook, signingSecr
 	return nil
 }
 
-// webhookSelect reads a webhook with its live figures. A delivery counts
-// towards queue_length while it waits for its first attempt or is leased to
-// a worker (in flight), towards retry_queue_length while it waits for a
-// retry; the two never overlap. Both counts are index range scans over the
-// webhook's pending deliveries.
+// webhookSelect reads a webhook with its live figures, queue_length and
+// retry_queue_length as hookd.QueueStats defines them: in flight is leased
+// with a lease that has not ended at ?1 (now); a delivery whose lease ended
+// (its worker died, or its webhook was disabled before the attempt) counts
+// by its attempts again. The two never overlap. Both counts are index range
+// scans over the webhook's pending deliveries (deliveries_webhook), which
+// read each row for its attempts and lease.
 const webhookSelect = `SELECT w.id, w.name, w.http_url, w.http_method, w.trigger_events, w.project_id, w.disabled,
 	w.created_at, w.updated_at,
 	w.last_run_at, w.last_run_success, w.last_run_status, w.last_run_duration_ns, w.last_run_event,
 	(SELECT COUNT(*) FROM deliveries d WHERE d.webhook_id = w.id AND d.state = 'pending'
-		AND (d.attempts = 0 OR d.leased_by IS NOT NULL)),
+		AND (d.attempts = 0 OR (d.leased_by IS NOT NULL AND d.lease_until > ?1))),
 	(SELECT COUNT(*) FROM deliveries d WHERE d.webhook_id = w.id AND d.state = 'pending'
-		AND d.attempts > 0 AND d.leased_by IS NULL)
+		AND d.attempts > 0 AND (d.leased_by IS NULL OR d.lease_until <= ?1))
 	FROM webhooks w`
 
-// readWebhooks runs webhookSelect with tail (a WHERE clause, and ORDER BY
-// where the order matters) and loads the headers and users of what it
+// readWebhooks runs webhookSelect at now with tail (a WHERE clause, and
+// ORDER BY where the order matters; its ? parameters are args, numbered
+// after webhookSelect's ?1) and loads the headers and users of what it
 // found.
-func readWebhooks(ctx context.Context, q querier, tail string, args ...any) ([]*hookd.Webhook, error) {
-	rows, err := q.QueryContext(ctx, webhookSelect+" "+tail, args...)
+func readWebhooks(ctx context.Context, q querier, now time.Time, tail string, args ...any) ([]*hookd.Webhook, error) {
+	rows, err := q.QueryContext(ctx, webhookSelect+" "+tail, append([]any{ms(now)}, args...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +228,7 @@ func int64s(ids []int64) string {
 func (s *Store) Webhook(ctx context.Context, id int64) (*hookd.Webhook, error) {
 	var hooks []*hookd.Webhook
 	err := s.inReadTx(ctx, func(tx *sql.Tx) (err error) {
-		hooks, err = readWebhooks(ctx, tx, "WHERE w.id = ?", id)
+		hooks, err = readWebhooks(ctx, tx, s.clock.Now(), "WHERE w.id = ?", id)
 		return err
 	})
 	if err != nil {
@@ -244,7 +247,7 @@ func (s *Store) Webhook(ctx context.Context, id int64) (*hookd.Webhook, error) {
 func (s *Store) UpdateWebhook(ctx context.Context, id int64, u hookd.WebhookUpdate) (*hookd.Webhook, error) {
 	var out *hookd.Webhook
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		hooks, err := readWebhooks(ctx, tx, "WHERE w.id = ?", id)
+		hooks, err := readWebhooks(ctx, tx, s.clock.Now(), "WHERE w.id = ?", id)
 		if err != nil {
 			return err
 		}
