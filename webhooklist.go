@@ -10,7 +10,7 @@ import (
 type WebhookSortKey string
 
 // The orders of a webhook listing. Ties go by id, in the same direction;
-// SortByName ignores the case of ASCII letters; webhooks that never ran come
+// SortByName ignores the case of ASCII letters (and only theirs, on both stores); webhooks that never ran come
 // last under SortByLastRun, in either direction.
 const (
 	SortByID      WebhookSortKey = "id"

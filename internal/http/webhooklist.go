@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hookd/hookd"
 )
@@ -14,6 +15,10 @@ import (
 // maxSearchLength bounds the search text: a name is at most 255
 // characters, a URL rarely more than a few hundred.
 const maxSearchLength = 2048
+
+// ruleSearch is the rule of a search's characters: those a name can hold
+// (params.Text's rule, tab included).
+const ruleSearch = "Must be a String of valid UTF-8, without control characters"
 
 var ruleWebhookSort = func() string {
 	keys := make([]string, 0, 2*len(hookd.WebhookSortKeys))
@@ -41,6 +46,13 @@ func listParams(r *http.Request, f *hookd.WebhookFilter) (paged bool, err error)
 		f.Search = strings.TrimSpace(q.Get("q"))
 		if len(f.Search) > maxSearchLength {
 			return false, invalid("q", q.Get("q"), fmt.Sprintf("Must be a String of at most %d bytes", maxSearchLength))
+		}
+		// Neither store can search for such a text: PostgreSQL refuses NUL
+		// and invalid UTF-8, SQLite's LIKE ends its pattern at NUL (and
+		// would match every webhook). Surrounding whitespace (a newline
+		// pasted with the text) was trimmed above, as always.
+		if !utf8.ValidString(f.Search) || strings.ContainsFunc(f.Search, isControl) {
+			return false, invalid("q", q.Get("q"), ruleSearch)
 		}
 	}
 	if q.Has("sort") {

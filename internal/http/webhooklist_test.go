@@ -64,6 +64,7 @@ func TestWebhookListParams(t *testing.T) {
 		}
 
 		long := strings.Repeat("x", 2049)
+		const ruleSearch = "Must be a String of valid UTF-8, without control characters"
 		a.run(t, []step{
 			{"unknown sort", "GET", "/api/v2/admin/webhooks?sort=url", "admin", "", 422,
 				`{"error":"Invalid parameter 'sort' value \"url\": Must be one of: id, -id, name, -name, created_at, -created_at, last_run_at, -last_run_at"}`},
@@ -73,6 +74,17 @@ func TestWebhookListParams(t *testing.T) {
 				`{"error":"Invalid parameter 'per_page' value \"1000\": Must be an Integer from 1 to 100"}`},
 			{"search too long", "GET", "/api/v2/admin/webhooks?q=" + long, "admin", "", 422, ""},
 			{"search for a wildcard", "GET", "/api/v2/admin/webhooks?q=%25", "admin", "", 200, `{"webhooks":[]}`},
+			// A search that is not valid UTF-8 or holds a control character
+			// never reaches LIKE: PostgreSQL refuses both (a 500), SQLite's
+			// LIKE stops at NUL (every webhook).
+			{"search for NUL", "GET", "/api/v2/admin/webhooks?q=%00", "admin", "", 422,
+				`{"error":"Invalid parameter 'q' value \"\\u0000\": ` + ruleSearch + `"}`},
+			{"search not UTF-8", "GET", "/api/v2/admin/webhooks?q=%ff", "admin", "", 422,
+				`{"error":"Invalid parameter 'q' value \"\ufffd\": ` + ruleSearch + `"}`},
+			{"search with a control character", "GET", "/api/v2/admin/webhooks?q=Ord%1Bers", "admin", "", 422,
+				`{"error":"Invalid parameter 'q' value \"Ord\\eers\": ` + ruleSearch + `"}`},
+			{"search with DEL", "GET", "/api/v2/admin/webhooks?q=orders%7F", "admin", "", 422,
+				`{"error":"Invalid parameter 'q' value \"orders\\u007F\": ` + ruleSearch + `"}`},
 			{"unknown health", "GET", "/api/v2/admin/webhooks?health=sick", "admin", "", 422,
 				`{"error":"Invalid parameter 'health' value \"sick\": Must be one of: failing, circuit_open"}`},
 			{"no failing webhook", "GET", "/api/v2/admin/webhooks?health=failing", "admin", "", 200, `{"webhooks":[]}`},

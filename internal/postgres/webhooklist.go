@@ -28,8 +28,18 @@ func (s *Store) CountWebhooks(ctx context.Context, f hookd.WebhookFilter) (int, 
 	return n, wrapErr(err)
 }
 
-// webhookWhere is f's WHERE clause over webhooks w. Search ignores case as
-// ILIKE does (ASCII letters at least, as the contract asks).
+// foldASCII lowercases the ASCII letters of a text expression and only
+// them, as SQLite's lower() and LIKE do: PostgreSQL's lower() and ILIKE
+// also fold other letters ("É" to "é") wherever the database's ctype is not
+// C, so that the stores would disagree on what a search finds and on how
+// names sort. No index covers names or URLs (a search is a substring one,
+// which no B-tree index serves), so folding costs no index.
+func foldASCII(expr string) string {
+	return "translate(" + expr + ", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+}
+
+// webhookWhere is f's WHERE clause over webhooks w. Search ignores the case
+// of ASCII letters, and only theirs, as SQLite's LIKE does (foldASCII).
 func webhookWhere(f hookd.WebhookFilter) (string, []any) {
 	var args []any
 	// Customers' webhooks only: not the notification subscriptions' own
@@ -55,16 +65,17 @@ func webhookWhere(f hookd.WebhookFilter) (string, []any) {
 		conds = append(conds, "w.circuit_state <> 'closed'")
 	}
 	if f.Search != "" {
-		pattern := arg(hookd.SearchPattern(f.Search))
-		conds = append(conds, `(w.name ILIKE `+pattern+` ESCAPE '\' OR w.http_url ILIKE `+pattern+` ESCAPE '\' OR w.id = `+
-			arg(hookd.SearchID(f.Search))+`)`)
+		pattern := foldASCII(arg(hookd.SearchPattern(f.Search)) + "::text")
+		conds = append(conds, `(`+foldASCII("w.name")+` LIKE `+pattern+` ESCAPE '\' OR `+
+			foldASCII("w.http_url")+` LIKE `+pattern+` ESCAPE '\' OR w.id = `+arg(hookd.SearchID(f.Search))+`)`)
 	}
 	return "WHERE " + strings.Join(conds, " AND "), args
 }
 
 // webhookOrder is the ORDER BY clause of a sort over webhooks w. Names
-// compare lowercased in byte order, as SQLite's do, whatever the
-// database's collation.
+// compare with their ASCII letters lowercased (foldASCII), in byte order
+// (COLLATE "C"), as SQLite's lower() and BINARY collation compare them,
+// whatever the database's collation and ctype.
 func webhookOrder(sort hookd.WebhookSort) string {
 	dir := " ASC"
 	if sort.Desc {
@@ -72,7 +83,7 @@ func webhookOrder(sort hookd.WebhookSort) string {
 	}
 	switch sort.Key {
 	case hookd.SortByName:
-		return `ORDER BY lower(w.name) COLLATE "C"` + dir + ", w.id" + dir
+		return "ORDER BY " + foldASCII("w.name") + ` COLLATE "C"` + dir + ", w.id" + dir
 	case hookd.SortByCreated:
 		return "ORDER BY w.created_at" + dir + ", w.id" + dir
 	case hookd.SortByLastRun:

@@ -35,7 +35,8 @@ func (s *Store) CountWebhooks(ctx context.Context, f hookd.WebhookFilter) (int, 
 }
 
 // webhookWhere is f's WHERE clause over webhooks w. LIKE ignores the case
-// of ASCII letters.
+// of ASCII letters, and only theirs ("é" does not find "É"): the contract,
+// which PostgreSQL's store keeps with translate() rather than ILIKE.
 func webhookWhere(f hookd.WebhookFilter) (string, []any) {
 	var args []any
 	// Customers' webhooks only: not the notification subscriptions' own
@@ -66,7 +67,9 @@ func webhookWhere(f hookd.WebhookFilter) (string, []any) {
 	return "WHERE " + strings.Join(conds, " AND "), args
 }
 
-// webhookOrder is the ORDER BY clause of a sort over webhooks w.
+// webhookOrder is the ORDER BY clause of a sort over webhooks w. Names
+// compare with their ASCII letters lowercased (SQLite's lower() folds no
+// other), in byte order (BINARY): "a" < "Zz" < "Éb" < "éa".
 func webhookOrder(sort hookd.WebhookSort) string {
 	dir := " ASC"
 	if sort.Desc {

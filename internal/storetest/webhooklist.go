@@ -91,4 +91,22 @@ func testWebhookList(t *testing.T, open opener) {
 	page.Offset = 4
 	list("past the end", page)
 	count("count ignores the page", page, 4)
+
+	// Contract: only ASCII letters fold, in search and in order, on every
+	// store; other characters compare as they are, names in byte order
+	// (that of code points) once ASCII letters are lowercased.
+	createProject(t, s, "intl")
+	eb := mk("Éb", "https://intl.example/1", ptr("intl"))
+	ea := mk("éa", "https://intl.example/2", ptr("intl"))
+	zz := mk("Zz", "https://intl.example/3", ptr("intl"))
+	a := mk("a", "https://intl.example/4", ptr("intl"))
+	intl := func(search string, desc bool) hookd.WebhookFilter {
+		return hookd.WebhookFilter{ProjectID: ptr("intl"), Search: search, Sort: hookd.WebhookSort{Key: hookd.SortByName, Desc: desc}}
+	}
+	list("non-ASCII names by name", intl("", false), a, zz, eb, ea)
+	list("non-ASCII names by name, descending", intl("", true), ea, eb, zz, a)
+	list("search é", intl("é", false), ea)
+	list("search É", intl("É", false), eb)
+	count("count é", intl("é", false), 1)
+	list("search ZZ", intl("ZZ", false), zz)
 }
