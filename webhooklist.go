@@ -10,8 +10,9 @@ import (
 type WebhookSortKey string
 
 // The orders of a webhook listing. Ties go by id, in the same direction;
-// SortByName ignores the case of ASCII letters (and only theirs, on both stores); webhooks that never ran come
-// last under SortByLastRun, in either direction.
+// SortByName ignores the case of ASCII letters (and only theirs, on both
+// stores); webhooks that never ran come last under SortByLastRun, in
+// either direction.
 const (
 	SortByID      WebhookSortKey = "id"
 	SortByName    WebhookSortKey = "name"
