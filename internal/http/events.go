@@ -30,10 +30,8 @@ func eventFromFields(fields map[string]rawValue, prefix string) (*hookd.Event, e
 		if k == "data" {
 			continue
 		}
-		if raw[0] == '"' && !exactString(raw) {
-			// Decoding would make each invalid byte or lone surrogate
-			// U+FFFD: two different ids would be taken for one.
-			return nil, errorf(http.StatusBadRequest, "Malformed JSON: the value of '%s%s' is not valid UTF-8", prefix, k)
+		if !exactText(raw) { // two different ids would be taken for one
+			return nil, errNotUTF8(prefix + k)
 		}
 		obj[k] = decodeValue(raw)
 	}

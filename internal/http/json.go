@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -54,8 +56,11 @@ func readObject(w http.ResponseWriter, r *http.Request, limit int64) (map[string
 		}
 	}
 	obj := make(map[string]any, len(fields))
-	for k, raw := range fields {
-		obj[k] = decodeValue(raw)
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		if !exactText(fields[k]) {
+			return nil, errNotUTF8(k)
+		}
+		obj[k] = decodeValue(fields[k])
 	}
 	return obj, nil
 }
@@ -214,6 +219,13 @@ func readAll(rd io.Reader, length, limit int64) ([]byte, error) {
 // unmarshalBody decodes body, which must be one JSON object, into v, a map
 // of rawValue (or a skipValue, for its error alone): it checks the whole
 // body and builds nothing but the map.
+// errNotUTF8 answers a body whose value of key holds text that decoding
+// would change (exactText): a name or a header value would be stored other
+// than sent.
+func errNotUTF8(key string) error {
+	return errorf(http.StatusBadRequest, "Malformed JSON: the value of '%s' is not valid UTF-8", key)
+}
+
 // errNotAnObject answers a body that is JSON but not an object (null
 // included: an empty body is the one that counts as {}).
 var errNotAnObject = errorf(http.StatusBadRequest, "The request body must be a JSON object")
@@ -284,14 +296,15 @@ func decodeUpTo(raw rawValue, limit int) any {
 	return v
 }
 
-// exactString reports whether the JSON string raw decodes without
-// replacement: it is valid UTF-8 and escapes no lone UTF-16 surrogate (both
-// would decode as U+FFFD).
-func exactString(raw rawValue) bool {
+// exactText reports whether the strings of JSON value raw (a string, or
+// those in an array or object) decode without replacement: raw is valid
+// UTF-8 and escapes no lone UTF-16 surrogate (both would decode as
+// U+FFFD, so that two different texts would be taken for one).
+func exactText(raw rawValue) bool {
 	if !utf8.Valid(raw) {
 		return false
 	}
-	for i := 1; i < len(raw)-1; i++ {
+	for i := 0; i < len(raw)-1; i++ { // a \ escape is within a string, never last
 		if raw[i] != '\\' {
 			continue
 		}

@@ -75,34 +75,39 @@ func objectFieldsAndJSON(t *testing.T, obj string) (got, want map[string]string)
 	return got, want
 }
 
-// exactString tells the JSON strings that decode as written from those
-// that decoding changes (an invalid byte, a lone surrogate: U+FFFD).
-func TestExactString(t *testing.T) {
+// exactText tells the JSON values whose strings decode as written from
+// those that decoding changes (an invalid byte, a lone surrogate: U+FFFD).
+func TestExactText(t *testing.T) {
 	for raw, exact := range map[string]bool{
-		`"plain"`:          true,
-		`""`:               true,
-		`"a\"b\\c\/d\n"`:   true,
-		`"\\ud800"`:        true, // an escaped backslash, then text
-		`"\u00e9\u4e2d"`:   true,
-		`"\ud83d\ude00"`:   true, // a pair
-		`"\uD83D\uDE00"`:   true,
-		`"\ufffd"`:         true, // U+FFFD itself, as sent
-		"\"\xef\xbf\xbd\"": true,
-		`"k-\ud800"`:       false,
-		`"k-\udc00"`:       false,
-		`"\ud800\ud800"`:   false, // two high ones
-		`"\ud83d x\ude00"`: false,
-		`"\ud83d\u0041"`:   false, // a high one, then no low one
-		`"\ud83d"`:         false,
-		"\"k-\xff\"":       false,
-		"\"\xed\xa0\x80\"": false, // a surrogate in UTF-8 bytes
-		`"\\\ud800"`:       false,
+		`"plain"`:                   true,
+		`""`:                        true,
+		`"a\"b\\c\/d\n"`:            true,
+		`"\\ud800"`:                 true, // an escaped backslash, then text
+		`"\u00e9\u4e2d"`:            true,
+		`"\ud83d\ude00"`:            true, // a pair
+		`"\uD83D\uDE00"`:            true,
+		`"\ufffd"`:                  true, // U+FFFD itself, as sent
+		"\"\xef\xbf\xbd\"":          true,
+		`"k-\ud800"`:                false,
+		`"k-\udc00"`:                false,
+		`"\ud800\ud800"`:            false, // two high ones
+		`"\ud83d x\ude00"`:          false,
+		`"\ud83d\u0041"`:            false, // a high one, then no low one
+		`"\ud83d"`:                  false,
+		"\"k-\xff\"":                false,
+		"\"\xed\xa0\x80\"":          false, // a surrogate in UTF-8 bytes
+		`"\\\ud800"`:                false,
+		`["a", {"b": "\u00e9"}, 1]`: true,
+		`["a", {"b": "\ud800"}, 1]`: false,
+		"{\"k\": \"\xff\"}":         false,
+		`{"\ud800": 1}`:             false, // in a key
+		`12`:                        true,
 	} {
 		if !json.Valid([]byte(raw)) {
 			t.Fatalf("%s is not valid JSON", raw)
 		}
-		if got := exactString(rawValue(raw)); got != exact {
-			t.Errorf("exactString(%s) = %v, want %v", raw, got, exact)
+		if got := exactText(rawValue(raw)); got != exact {
+			t.Errorf("exactText(%s) = %v, want %v", raw, got, exact)
 		}
 	}
 }

@@ -50,7 +50,12 @@ func TestBadRequests(t *testing.T) {
 			{"oversize body", raw("POST", "/api/v2/admin/webhooks", "application/json", huge), 413, `{"error":"Request body too large: the limit is 1048576 bytes"}`},
 			{"unknown route", raw("GET", "/api/v2/admin/nothing", "", ""), 404, `{"error":"Not found: GET /api/v2/admin/nothing"}`},
 			{"wrong method", raw("PUT", "/api/v2/admin/webhooks/1", "application/json", "{}"), 405, `{"error":"Method PUT not allowed on /api/v2/admin/webhooks/1"}`},
-			{"invalid UTF-8 survives", raw("POST", "/api/v2/admin/webhooks", "application/json", "{\"name\":\"\xff\",\"http_url\":5}"), 422, `{"error":"Invalid parameter 'http_url' value 5: Must be a String"}`},
+			// Decoding would store U+FFFD in their place: a name, or an
+			// HMAC key sent as a header value, other than sent.
+			{"invalid UTF-8", raw("POST", "/api/v2/admin/webhooks", "application/json", "{\"name\":\"\xff\",\"http_url\":5}"), 400, `{"error":"Malformed JSON: the value of 'name' is not valid UTF-8"}`},
+			{"a lone surrogate", raw("POST", "/api/v2/admin/webhooks", "application/json", seedBody+`,"name":"a\ud800b"}`), 400, `{"error":"Malformed JSON: the value of 'name' is not valid UTF-8"}`},
+			{"a lone surrogate in a header", raw("POST", "/api/v2/admin/webhooks", "application/json",
+				seedBody+`,"webhook_headers":[{"header_key":"X-Key","header_value":"k\udc00"}]}`), 400, `{"error":"Malformed JSON: the value of 'webhook_headers' is not valid UTF-8"}`},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) { expect(t, c.res, c.status, c.want) })
