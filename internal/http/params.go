@@ -333,11 +333,15 @@ func writeInspect(b *strings.Builder, v any) {
 	}
 }
 
-// rubyNumber prints integers bare and floats the way Ruby's Float#inspect
-// does (1.0, 1.5, 1.0e+20).
+// rubyNumber prints integers bare, of any size (Ruby's JSON parses them
+// into an Integer, a bignum beyond 64 bits), and floats the way Ruby's
+// Float#inspect does (1.0, 1.5, 1.0e+20).
 func rubyNumber(n json.Number) string {
-	if i, err := strconv.ParseInt(n.String(), 10, 64); err == nil {
-		return strconv.FormatInt(i, 10)
+	if !strings.ContainsAny(n.String(), ".eE") {
+		if n == "-0" {
+			return "0"
+		}
+		return n.String() // JSON writes an integer without leading zeros, as Ruby does
 	}
 	f, err := strconv.ParseFloat(n.String(), 64)
 	if err != nil {
