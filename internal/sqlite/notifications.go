@@ -10,8 +10,9 @@ import (
 	"github.com/hookd/hookd"
 )
 
-// notificationSelect reads subscriptions with their webhook's URL and state.
-const notificationSelect = `SELECT n.id, n.webhook_id, w.http_url, n.kinds, w.disabled, n.created_at, n.updated_at
+// notificationSelect reads subscriptions with their webhook's URL and state;
+// a subscription was updated when its row or its webhook last was.
+const notificationSelect = `SELECT n.id, n.webhook_id, w.http_url, n.kinds, w.disabled, n.created_at, max(n.updated_at, w.updated_at)
 	FROM notifications n JOIN webhooks w ON w.id = n.webhook_id`
 
 // CreateNotification stores n and the webhook that delivers it in one

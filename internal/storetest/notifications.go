@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/hookd/hookd"
 )
@@ -68,10 +69,15 @@ func testNotifications(t *testing.T, open opener) {
 		t.Fatalf("claimed %+v, want the notification", d)
 	}
 
-	// The URL and the state are its webhook's.
+	// The URL and the state are its webhook's, and changing them updates
+	// it.
 	url, off := "https://ops.example.com/other", true
+	s.clock.Set(s.clock.Now().Add(time.Minute))
 	if _, err := s.UpdateWebhook(ctx(t), n.WebhookID, hookd.WebhookUpdate{HTTPURL: &url, Disabled: &off}); err != nil {
 		t.Fatal(err)
+	}
+	if got, err := s.Notification(ctx(t), n.ID); err != nil || !got.UpdatedAt.Equal(s.clock.Now()) {
+		t.Fatalf("after its URL changed: %+v, %v; want updated at %s", got, err, s.clock.Now())
 	}
 	got, err = s.SetNotificationKinds(ctx(t), n.ID, []string{hookd.NotifyCircuitOpened})
 	if err != nil {
