@@ -190,7 +190,13 @@ type Store interface {
 	ClearPayloads(ctx context.Context, before time.Time) (int64, error)
 	// Erase erases the data of the events e names (see Erasure, which
 	// callers validate first): an unknown event is ErrNotFound; a project or
-	// user without events erases nothing.
+	// user without events erases nothing. A project's or a user's events
+	// may be erased in several transactions (SQLite's, so that its single
+	// writer is never held for long): every event they had when Erase began
+	// is erased when it returns; one published meanwhile may be, or not
+	// (erase again). An Erase that fails may have erased part of them, and
+	// the totals it returns with the error count that part: erasing again
+	// is safe, erased events have nothing left to cancel or clear.
 	Erase(ctx context.Context, e Erasure) (Erased, error)
 	// DisableFailing disables webhooks whose deliveries have failed without
 	// a success since before, and returns their ids.

@@ -111,11 +111,47 @@ func (s *Store) walk(ctx context.Context, stmt string, from, before time.Time, f
 	}
 }
 
+// payloadNeeded is the condition that the data of the event whose id is
+// column id is still needed: a delivery of it is pending, or its fan-out
+// waits.
+func payloadNeeded(id string) string {
+	return `(EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = ` + id + ` AND d.state = 'pending')
+		OR EXISTS (SELECT 1 FROM fan_outs f WHERE f.event_id = ` + id + `))`
+}
+
+// clearWaitingSQL clears, of PruneChunk events of payloads_waiting after
+// $1 (by id), those whose data is no longer needed, and forgets them.
+var clearWaitingSQL = `
+WITH batch AS MATERIALIZED (
+	SELECT event_id AS id FROM payloads_waiting WHERE event_id > $1 ORDER BY event_id LIMIT $2
+), done AS (
+	DELETE FROM payloads_waiting w USING batch b
+	WHERE w.event_id = b.id AND NOT ` + payloadNeeded("w.event_id") + `
+	RETURNING w.event_id
+), acted AS (
+	UPDATE events e SET data = '{}' FROM done WHERE e.id = done.event_id AND e.data::text <> '{}'
+	RETURNING 1
+)
+SELECT (SELECT count(*) FROM acted), (SELECT count(*) FROM batch), (SELECT max(id) FROM batch)`
+
 // ClearPayloads clears event data and logged response bodies from where
-// the previous call ended (payloads_cleared) to before.
+// the previous call ended (payloads_cleared) to before, and the data of
+// the events it kept before (payloads_waiting) that are no longer needed.
 func (s *Store) ClearPayloads(ctx context.Context, before time.Time) (int64, error) {
 	before = ms(before)
 	var total int64
+	for after := ""; ; {
+		var acted, read int64
+		var last *string
+		if err := s.pool.QueryRow(ctx, clearWaitingSQL, after, hookd.PruneChunk).Scan(&acted, &read, &last); err != nil {
+			return total, wrapErr(err)
+		}
+		total += acted
+		if read < hookd.PruneChunk || last == nil {
+			break
+		}
+		after = *last
+	}
 	for _, c := range []struct {
 		table, walkSQL string
 		firstID        any // less than any id
@@ -127,10 +163,13 @@ func (s *Store) ClearPayloads(ctx context.Context, before time.Time) (int64, err
 			ORDER BY created_at, id LIMIT $5
 		), acted AS (
 			UPDATE events e SET data = '{}' FROM batch b
-			WHERE e.id = b.id AND e.data::text <> '{}'
-			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.state = 'pending')
-			AND NOT EXISTS (SELECT 1 FROM fan_outs f WHERE f.event_id = e.id)
-			RETURNING 1)
+			WHERE e.id = b.id AND e.data::text <> '{}' AND NOT ` + payloadNeeded("e.id") + `
+			RETURNING 1
+		), kept AS (
+			INSERT INTO payloads_waiting (event_id)
+			SELECT e.id FROM events e JOIN batch b ON b.id = e.id
+			WHERE e.data::text <> '{}' AND ` + payloadNeeded("e.id") + `
+			ON CONFLICT DO NOTHING)
 		SELECT (SELECT count(*) FROM acted), (SELECT count(*) FROM batch), last.created_at, last.id
 		FROM (SELECT 1) one LEFT JOIN (SELECT created_at, id FROM batch ORDER BY created_at DESC, id DESC LIMIT 1) last ON true`, ""},
 		{"attempts", `

@@ -16,6 +16,7 @@ import (
 // TestHistory runs the contract of payload retention and erasure, looking
 // for what they clear in every column of every table.
 func TestHistory(t *testing.T) {
+	setEraseChunk(t, storetest.EraseChunk)
 	storetest.RunHistory(t, func(t *testing.T, clock hookd.Clock) hookd.Store {
 		s, err := Open(t.Context(), filepath.Join(t.TempDir(), "hookd.db"), storeopt.WithClock(clock))
 		if err != nil {
@@ -24,6 +25,13 @@ func TestHistory(t *testing.T) {
 		t.Cleanup(func() { s.Close() })
 		return s
 	}, traces)
+}
+
+// setEraseChunk makes erasures work in chunks of n until t ends.
+func setEraseChunk(t *testing.T, n int) {
+	was := eraseChunk
+	eraseChunk = n
+	t.Cleanup(func() { eraseChunk = was })
 }
 
 // traces lists the "table.column" of every column (read as text) of every
@@ -134,5 +142,90 @@ func TestPruneInChunks(t *testing.T) {
 	// the empty chunk that ends the walk)
 	if sum != 6000 || len(chunks) < 8 {
 		t.Errorf("%d transactions changed %v rows in all", len(chunks), chunks)
+	}
+}
+
+// TestEraseLetsPublishesIn checks that an erasure of a project's events
+// commits chunk by chunk, each of at most eraseChunk events and
+// deliveries, so that a publish commits between two chunks instead of
+// waiting for the whole erasure (which held the writer for seconds); and
+// that an event of the project published then, above the walk, is erased
+// too, while other projects' events are not.
+func TestEraseLetsPublishesIn(t *testing.T) {
+	setEraseChunk(t, 7) // two events of two deliveries each: 6
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "hookd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	for _, name := range []string{"a", "b"} {
+		w := &hookd.Webhook{Name: name, HTTPURL: "http://127.0.0.1:1/", HTTPMethod: "POST", TriggerEvents: []string{"ASSET_ADDED"}}
+		if err := s.CreateWebhook(ctx, w, "secret"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gone, other := "gone", "other"
+	event := func(id string, project *string) *hookd.Event {
+		return &hookd.Event{ID: id, Event: "ASSET_ADDED", ProjectID: project, Data: json.RawMessage(`{"secret": 1}`)}
+	}
+	var events []*hookd.Event
+	for i := range 10 {
+		events = append(events, event(fmt.Sprintf("gone-%d", i), &gone))
+	}
+	events = append(events, event("other-0", &other))
+	if _, err := s.PublishEvents(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+
+	var chunks []int64
+	publishedAfter := -1
+	s.chunkDone = func(rows int64) {
+		chunks = append(chunks, rows)
+		if len(chunks) != 1 {
+			return
+		}
+		// Between the first chunk and the second: the writer is free.
+		if _, err := s.PublishEvents(ctx, []*hookd.Event{event("gone-late", &gone), event("other-1", &other)}); err != nil {
+			t.Errorf("PublishEvents between two chunks: %v", err)
+			return
+		}
+		publishedAfter = len(chunks)
+	}
+	erased, err := s.Erase(ctx, hookd.Erasure{ProjectID: gone})
+	s.chunkDone = nil
+	if err != nil {
+		t.Fatal(err)
+	}
+	if publishedAfter != 1 || len(chunks) < 3 {
+		t.Fatalf("the publish committed after chunk %d of %d (%v): want after the first, before the others",
+			publishedAfter, len(chunks), chunks)
+	}
+	for i, rows := range chunks {
+		// An event and its two deliveries (cancelled) are three rows.
+		if rows > 6 {
+			t.Errorf("chunk %d changed %d rows: more than two events", i, rows)
+		}
+	}
+	if want := (hookd.Erased{Events: 11, Cancelled: 22}); erased != want {
+		t.Errorf("erased %+v, want %+v", erased, want)
+	}
+	rows, err := s.w.QueryContext(ctx, `SELECT id, data, erased_at IS NOT NULL FROM events ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, data string
+		var isErased bool
+		if err := rows.Scan(&id, &data, &isErased); err != nil {
+			t.Fatal(err)
+		}
+		if wantErased := id[:5] == "gone-"; isErased != wantErased || (data == "{}") != wantErased {
+			t.Errorf("event %s: data %s, erased %v", id, data, isErased)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 }

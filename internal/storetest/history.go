@@ -2,6 +2,9 @@ package storetest
 
 import (
 	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,8 +27,16 @@ func RunHistory(t *testing.T, openStore Open, traces Traces) {
 	}
 	t.Run("Erase", func(t *testing.T) { testErase(t, open, traces) })
 	t.Run("EraseProjectAndUser", func(t *testing.T) { testEraseProjectAndUser(t, open, traces) })
+	t.Run("EraseInChunks", func(t *testing.T) { testEraseInChunks(t, open, traces) })
 	t.Run("ClearPayloads", func(t *testing.T) { testClearPayloads(t, open, traces) })
+	t.Run("ClearPayloadsOnceDone", func(t *testing.T) { testClearPayloadsOnceDone(t, open, traces) })
 }
+
+// EraseChunk is the chunk that a store which erases a project's or a
+// user's events in several transactions (the SQLite store: events plus
+// their deliveries) is set to for RunHistory: small, so that
+// EraseInChunks's few events span several chunks.
+const EraseChunk = 7
 
 // secretEvent is an event whose data holds secret.
 func secretEvent(id, secret string, project *string, user *int64) *hookd.Event {
@@ -151,6 +162,101 @@ func testEraseProjectAndUser(t *testing.T, open opener, traces Traces) {
 	erased, err = s.Erase(ctx(t), hookd.Erasure{ProjectID: "nobody"})
 	must(t, err, "Erase of a project without events")
 	deepEqual(t, "nothing erased", erased, hookd.Erased{})
+}
+
+// testEraseInChunks erases a project and a user whose events span several
+// chunks (EraseChunk) of a store that erases them in several transactions:
+// every one of them is erased, whatever the chunks' boundaries (the events
+// share one creation time), the totals are the sum of the chunks', the lane
+// whose head goes passes its head on from chunk to chunk, and other
+// projects' events are untouched.
+func testEraseInChunks(t *testing.T, open opener, traces Traces) {
+	s := open(t)
+	createProject(t, s, "gone")
+	createProject(t, s, "stays")
+	createWebhook(t, s, newWebhook("w", assetAdded))
+	ordered := createWebhook(t, s, newWebhook("ordered", assetAdded))
+	must(t, s.UpdateSettings(ctx(t), ordered.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}), "UpdateSettings ordering")
+	now := s.clock.Now()
+
+	// The ordered webhook's lane: the project's first events, then one of
+	// the other project's, then the rest of each. Its head, the project's
+	// first, is cancelled by the first chunk: each following chunk cancels
+	// the head the one before unblocked, until the other project's.
+	n := 3*EraseChunk + 1
+	var events []*hookd.Event
+	for i := range n {
+		if i == n/2 {
+			events = append(events, secretEvent("stays-0", "KEPT-CHUNKED", ptr("stays"), nil))
+		}
+		events = append(events, secretEvent(fmt.Sprintf("gone-%d", i), "SECRET-CHUNKED", ptr("gone"), nil))
+	}
+	events = append(events, secretEvent("stays-1", "KEPT-CHUNKED", ptr("stays"), nil))
+	publish(t, s, events...)
+	var users []*hookd.Event
+	for i := range n {
+		users = append(users, secretEvent(fmt.Sprintf("user-%d", i), "SECRET-USER-CHUNKED", nil, ptr(int64(9))))
+	}
+	publish(t, s, users...)
+
+	// Every delivery due is tried once, its body echoed back: w's succeed
+	// (a circuit opened by their failures would hold the rest back), the
+	// lane's head waits for a retry.
+	var echoed []hookd.AttemptResult
+	goneEchoed := 0
+	for _, d := range claimAll(t, s, now) {
+		secret := "KEPT-CHUNKED"
+		switch {
+		case strings.HasPrefix(d.Event.ID, "gone-"):
+			secret = "SECRET-CHUNKED"
+			goneEchoed++
+		case strings.HasPrefix(d.Event.ID, "user-"):
+			secret = "SECRET-USER-CHUNKED"
+		}
+		r := echo(d, now, secret)
+		if d.WebhookID != ordered.ID {
+			r = result(d, now, true, 200)
+			r.ResponseBody = "got " + secret
+		}
+		echoed = append(echoed, r)
+	}
+	equal(t, "deliveries tried", len(echoed), 2*n+2+1)
+	complete(t, s, echoed...)
+
+	erased, err := s.Erase(ctx(t), hookd.Erasure{ProjectID: "gone"})
+	must(t, err, "Erase project")
+	// Each event's delivery to the ordered webhook was pending; w's were
+	// echoed, and the lane's head.
+	deepEqual(t, "project erased", erased, hookd.Erased{Events: n, Cancelled: n, Attempts: goneEchoed})
+	equal(t, "echoed attempts of the project", goneEchoed, n+1)
+	noTrace(t, s, traces, "SECRET-CHUNKED")
+	for i := range n {
+		equal(t, fmt.Sprintf("gone-%d's data", i), storedData(t, s, fmt.Sprintf("gone-%d", i)), string(hookd.ErasedData))
+	}
+	sameJSON(t, "stays-0's data", json.RawMessage(storedData(t, s, "stays-0")), json.RawMessage(`{"note": "KEPT-CHUNKED"}`))
+
+	erased, err = s.Erase(ctx(t), hookd.Erasure{UserID: ptr(int64(9))})
+	must(t, err, "Erase user")
+	deepEqual(t, "user erased", erased, hookd.Erased{Events: n, Cancelled: n, Attempts: n})
+	noTrace(t, s, traces, "SECRET-USER-CHUNKED")
+	if at := traces(t, s.Store, "KEPT-CHUNKED"); len(at) == 0 {
+		t.Error("another project's events lost their data")
+	}
+
+	// Erasing again is safe: nothing is left to cancel or clear.
+	erased, err = s.Erase(ctx(t), hookd.Erasure{ProjectID: "gone"})
+	must(t, err, "Erase project again")
+	equal(t, "cancelled again", erased.Cancelled, 0)
+	equal(t, "cleared again", erased.Attempts, 0)
+
+	// Left to send: the lane's new head, the other project's first event,
+	// unblocked; the rest of the lane waits behind it.
+	var left []string
+	for _, d := range claimAll(t, s, now.Add(2*time.Hour)) {
+		left = append(left, fmt.Sprintf("%s to %s", d.Event.ID, map[bool]string{true: "ordered", false: "w"}[d.WebhookID == ordered.ID]))
+	}
+	slices.Sort(left)
+	deepEqual(t, "deliveries left", left, []string{"stays-0 to ordered"})
 }
 
 func testClearPayloads(t *testing.T, open opener, traces Traces) {
