@@ -88,6 +88,11 @@ func LoggableText(s string) string {
 	return s
 }
 
+// IsControl reports the characters that names, titles and header values
+// cannot carry: those RFC 9110 refuses in a field value (C0 controls but
+// tab, and DEL).
+func IsControl(r rune) bool { return r != '\t' && (r < 0x20 || r == 0x7f) }
+
 // DeliveryState is where a delivery stands; stores keep it as this text.
 type DeliveryState string
 

@@ -40,6 +40,9 @@ func (e *Event) Normalize(now time.Time) error {
 	if !utf8.ValidString(e.ID) {
 		return fmt.Errorf("event %q: id is not valid UTF-8", e.ID)
 	}
+	if !PathSafeEventID(e.ID) {
+		return fmt.Errorf("event %q: %s", e.ID, RulePathSafeEventID)
+	}
 	e.CreatedAt = Stamp(e.CreatedAt, now)
 	if len(e.Data) == 0 {
 		e.Data = json.RawMessage(`{}`)
@@ -52,6 +55,15 @@ func (e *Event) Normalize(now time.Time) error {
 	}
 	return nil
 }
+
+// PathSafeEventID reports whether id can stand as a segment of a URL's
+// path, as the admin API's /events/{id}/erase takes it: "." and ".." cannot
+// (browsers and proxies fold them away), so such an event could not be
+// erased from the UI. RulePathSafeEventID says so to a publisher.
+func PathSafeEventID(id string) bool { return id != "." && id != ".." }
+
+// RulePathSafeEventID is the rule PathSafeEventID checks, in words.
+const RulePathSafeEventID = `Must not be "." or "..", which a URL's path cannot carry`
 
 // NormalizeAll normalizes each of events, all stamped with the same now.
 func NormalizeAll(events []*Event, now time.Time) error {

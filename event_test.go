@@ -32,6 +32,14 @@ func TestEventNormalize(t *testing.T) {
 	if err := (&Event{ID: "k-\xff", Event: "ASSET_ADDED"}).Normalize(now); err == nil || !strings.Contains(err.Error(), "id is not valid UTF-8") {
 		t.Errorf("an id of invalid UTF-8: %v, want it refused", err)
 	}
+	for _, id := range []string{".", ".."} {
+		if err := (&Event{ID: id, Event: "ASSET_ADDED"}).Normalize(now); err == nil || !strings.Contains(err.Error(), RulePathSafeEventID) {
+			t.Errorf("the id %q: %v, want it refused", id, err)
+		}
+	}
+	if err := (&Event{ID: "...", Event: "ASSET_ADDED"}).Normalize(now); err != nil {
+		t.Errorf("the id \"...\": %v", err)
+	}
 }
 
 func TestNormalizeAll(t *testing.T) {

@@ -2,7 +2,9 @@ package hookd
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Project is an entry of the project registry: a webhook may only be scoped
@@ -16,11 +18,33 @@ type Project struct {
 
 // RegistryUpdate is what publishing e does to the project registry: a
 // PROJECT_ADDED event registers its project, titled with data.title when
-// that is a string (as LoggableText keeps it: PostgreSQL's text takes no
-// NUL; a project already registered keeps its title), and a
+// that is a string (as eventTitle keeps it; a project already registered
+// keeps its title), and a
 // PROJECT_PURGED event removes it. Other events, and events without a
 // project, change nothing. Stores apply it to each newly stored event, in
 // order, in the transaction that stores it.
+// MaxProjectTitle is the longest project title, in characters, as the
+// admin API takes it.
+const MaxProjectTitle = 255
+
+// eventTitle is a PROJECT_ADDED event's data.title as the registry keeps
+// it: LoggableText, each control character (IsControl) replaced by U+FFFD,
+// cut to MaxProjectTitle characters. A publisher cannot store a title the
+// admin API would refuse to store (a megabyte, a line break), which every
+// admin page that lists the projects would load.
+func eventTitle(title string) string {
+	title = strings.Map(func(r rune) rune {
+		if IsControl(r) {
+			return '\uFFFD'
+		}
+		return r
+	}, LoggableText(title))
+	if utf8.RuneCountInString(title) > MaxProjectTitle {
+		title = string([]rune(title)[:MaxProjectTitle])
+	}
+	return title
+}
+
 func (e *Event) RegistryUpdate(now time.Time) (add *Project, remove *string) {
 	if e.ProjectID == nil {
 		return nil, nil
@@ -32,7 +56,7 @@ func (e *Event) RegistryUpdate(now time.Time) (add *Project, remove *string) {
 		}
 		json.Unmarshal(e.Data, &data) // data that is not an object has no title
 		title, _ := data.Title.(string)
-		return &Project{ID: *e.ProjectID, Title: LoggableText(title), CreatedAt: now, UpdatedAt: now}, nil
+		return &Project{ID: *e.ProjectID, Title: eventTitle(title), CreatedAt: now, UpdatedAt: now}, nil
 	case EventProjectPurged:
 		id := *e.ProjectID
 		return nil, &id

@@ -37,6 +37,9 @@ func eventFromFields(fields map[string]rawValue, prefix string) (*hookd.Event, e
 	}
 	p := params{obj: obj, prefix: prefix}
 	id, _ := p.Text("id", false, 255)
+	if id != nil && !hookd.PathSafeEventID(*id) {
+		p.fail(invalid(p.name("id"), *id, hookd.RulePathSafeEventID))
+	}
 	name, _ := p.EventName("event", true)
 	project, _ := p.ProjectID("project_id", false, true)
 	user, _ := p.Integer("user_id", false, true)

@@ -34,6 +34,11 @@ func TestIntakeErrorsNameTheEventAndStayShort(t *testing.T) {
 
 	expect(t, a.do("POST", "/api/v2/events", a.publisher, "{\"event\":\"ASSET_ADDED\",\"data\":{\"a\":\"\xff\"}}"), 400,
 		`{"error":"Malformed JSON: the value of 'data' is not valid UTF-8"}`)
+	// An id that a URL's path cannot carry: the erase page could not name it.
+	expect(t, a.do("POST", "/api/v2/events", a.publisher, `{"id":"..","event":"ASSET_ADDED"}`), 422,
+		`{"error":"Invalid parameter 'id' value \"..\": Must not be \".\" or \"..\", which a URL's path cannot carry"}`)
+	expect(t, a.do("POST", "/api/v2/events/batch", a.publisher, `{"events":[{"event":"ASSET_ADDED"},{"id":".","event":"ASSET_ADDED"}]}`), 422,
+		`{"error":"Invalid parameter 'events[1].id' value \".\": Must not be \".\" or \"..\", which a URL's path cannot carry"}`)
 	for _, path := range []string{"/api/v2/events", "/api/v2/events/batch"} {
 		for _, body := range []string{`null`, ` []`, `"x"`} {
 			expect(t, a.do("POST", path, a.publisher, body), 400, `{"error":"The request body must be a JSON object"}`)

@@ -118,16 +118,12 @@ func (p *params) Text(key string, required bool, max int) (*string, bool) {
 	if s == nil {
 		return nil, ok
 	}
-	if *s == "" || utf8.RuneCountInString(*s) > max || strings.ContainsFunc(*s, isControl) {
+	if *s == "" || utf8.RuneCountInString(*s) > max || strings.ContainsFunc(*s, hookd.IsControl) {
 		p.fail(invalid(p.name(key), *s, fmt.Sprintf("Must be a non-empty String of at most %d characters, without control characters", max)))
 		return nil, false
 	}
 	return s, true
 }
-
-// isControl reports the characters a header value cannot carry (RFC 9110
-// field values allow tab, not other C0 controls or DEL).
-func isControl(r rune) bool { return r != '\t' && (r < 0x20 || r == 0x7f) }
 
 // Integer reads an integer key: a JSON integer or a string of digits, as
 // Apipie accepts both.

@@ -51,7 +51,7 @@ func listParams(r *http.Request, f *hookd.WebhookFilter) (paged bool, err error)
 		// and invalid UTF-8, SQLite's LIKE ends its pattern at NUL (and
 		// would match every webhook). Surrounding whitespace (a newline
 		// pasted with the text) was trimmed above, as always.
-		if !utf8.ValidString(f.Search) || strings.ContainsFunc(f.Search, isControl) {
+		if !utf8.ValidString(f.Search) || strings.ContainsFunc(f.Search, hookd.IsControl) {
 			return false, invalid("q", q.Get("q"), ruleSearch)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -211,6 +212,10 @@ func testPublishEvents(t *testing.T, open opener) {
 			// PostgreSQL's text takes no NUL: the title is kept as
 			// LoggableText, on both stores, and the publish goes through.
 			&hookd.Event{Event: hookd.EventProjectAdded, ProjectID: ptr("nul"), Data: json.RawMessage(`{"title": "a\u0000b"}`)},
+			// Nor a title the admin API would refuse: a control character,
+			// or more than 255 characters.
+			&hookd.Event{Event: hookd.EventProjectAdded, ProjectID: ptr("long"),
+				Data: json.RawMessage(`{"title": "line\nbreak ` + strings.Repeat("é", 300) + `"}`)},
 		)
 		for i, r := range res {
 			equal(t, fmt.Sprintf("event %d Deliveries", i), r.Deliveries, 0)
@@ -224,9 +229,12 @@ func testPublishEvents(t *testing.T, open opener) {
 		p, err = s.Project(ctx(t), "nul")
 		must(t, err, "Project registered by PROJECT_ADDED with a NUL in its title")
 		equal(t, "title with a NUL", p.Title, "a\uFFFDb")
+		p, err = s.Project(ctx(t), "long")
+		must(t, err, "Project registered by PROJECT_ADDED with a long title")
+		equal(t, "long title", p.Title, "line\uFFFDbreak "+strings.Repeat("é", hookd.MaxProjectTitle-len("line break ")))
 		list, err := s.ListProjects(ctx(t))
 		must(t, err, "ListProjects")
-		equal(t, "projects", len(list), 3)
+		equal(t, "projects", len(list), 4)
 
 		// The project is usable at once, and a repeated PROJECT_ADDED is
 		// accepted.

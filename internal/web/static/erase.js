@@ -50,15 +50,23 @@ export function renderErase(page, query) {
     error.hidden = true;
     input.removeAttribute('aria-invalid');
     const q = new URLSearchParams({ scope });
-    if (input.value.trim()) q.set('id', input.value.trim());
+    if (targetOf()) q.set('id', targetOf());
     history.replaceState(null, '', `#/erase?${q}`);
   }
   input.addEventListener('input', () => sync());
 
+  // targetOf is the id to erase: an event id as typed, since it may begin
+  // or end with spaces (trimmed, it would name another event or none); a
+  // project or user id trimmed, since neither holds spaces. '' when blank.
+  function targetOf() {
+    if (input.value.trim() === '') return '';
+    return scope === 'event' ? input.value : input.value.trim();
+  }
+
   async function erase(ev) {
     ev.preventDefault();
     const s = SCOPES[scope];
-    const target = input.value.trim();
+    const target = targetOf();
     error.hidden = true;
     input.removeAttribute('aria-invalid');
     result.replaceChildren();
@@ -85,7 +93,10 @@ export function renderErase(page, query) {
         erased.events === 0 ? ' No event matched: nothing was changed.' : '')));
     } catch (err) {
       if (!page.alive || err.status === 401) return;
-      if (err.status === 404 || err.field === s.field) showError(err.status === 404 ? `No event has the id “${target}”.` : shortMessage(err.message));
+      // Only the API's own answer says there is no such event: another 404
+      // (a proxy, an id the browser reads as a path: "..") says nothing of it.
+      if (err.status === 404 && err.message.startsWith("Couldn't find Event")) showError(`No event has the id “${target}”.`);
+      else if (err.field === s.field) showError(shortMessage(err.message));
       else result.replaceChildren(h('div', { class: 'notice notice-error', role: 'alert' }, h('p', {}, `Nothing was erased: ${err.message}`)));
     } finally {
       submit.disabled = false;
