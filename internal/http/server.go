@@ -176,6 +176,14 @@ func (s *Server) handle(pattern string, who access, h handlerFunc) {
 	traced := who != public // health checks and scrapes would drown the traces
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		if method == http.MethodGet {
+			// Answers to a key (secrets, payloads, logs) must not be kept
+			// by a cache in front of hookd: the key travels in X-API-KEY,
+			// which HTTP's rule for Authorization does not cover.
+			h := w.Header()
+			h.Set("Cache-Control", "no-store")
+			h.Set("X-Content-Type-Options", "nosniff")
+		}
 		sw := &statusWriter{ResponseWriter: w}
 		var span trace.Span
 		if traced {
