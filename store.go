@@ -114,7 +114,8 @@ type Store interface {
 	// now records the attempt that counts; the stale attempt's request
 	// reached the receiver all the same, with the same webhook-id, which is
 	// what at-least-once allows. A result with an empty Worker settles the
-	// delivery whoever holds its lease (tools and tests).
+	// delivery whoever holds its lease (tools and tests). The webhooks a
+	// Complete disabled (a 410) are told by DisablingCompleter.
 	Complete(ctx context.Context, results []AttemptResult) error
 	// Wakeup delivers a value when deliveries may have become due or
 	// claimable (new events, requeues, a throttle or circuit that a claim
@@ -230,6 +231,18 @@ type Store interface {
 	// and wakes the claims (Wakeup, in every process on PostgreSQL); it
 	// returns the circuit as it leaves it.
 	ProbeCircuit(ctx context.Context, webhookID int64) (Circuit, error)
+}
+
+// DisablingCompleter is implemented by stores whose Complete can tell the
+// webhooks it disabled (sqlite.Store, postgres.Store, storedeadline.Store):
+// the dispatcher tells its observer of them (delivery.DisabledGone).
+type DisablingCompleter interface {
+	// CompleteDisabling is Store.Complete, and returns, once committed,
+	// the webhooks it disabled: those a recorded result's DisableWebhook (a
+	// 410) turned from enabled to disabled. A dropped result disables
+	// nothing, and a webhook that was disabled already is not returned, so
+	// that of concurrent Completes for one webhook one at most returns it.
+	CompleteDisabling(ctx context.Context, results []AttemptResult) (disabled []int64, err error)
 }
 
 // Leader is implemented by stores that several hookd processes can share

@@ -332,6 +332,20 @@ func (s *CountingStore) Complete(ctx context.Context, results []hookd.AttemptRes
 	return s.Store.Complete(ctx, results)
 }
 
+// CompleteDisabling counts as Complete does, and returns the webhooks the
+// store disabled when it tells them (hookd.DisablingCompleter).
+func (s *CountingStore) CompleteDisabling(ctx context.Context, results []hookd.AttemptResult) ([]int64, error) {
+	c, ok := s.Store.(hookd.DisablingCompleter)
+	if !ok {
+		return nil, s.Complete(ctx, results)
+	}
+	s.Completes.Add(1)
+	s.Completed.Add(int64(len(results)))
+	start := time.Now()
+	defer func() { s.CompleteTime.Add(int64(time.Since(start))) }()
+	return c.CompleteDisabling(ctx, results)
+}
+
 func (s *CountingStore) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hookd.Published, error) {
 	s.Publishes.Add(1)
 	start := time.Now()

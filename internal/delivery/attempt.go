@@ -45,10 +45,7 @@ func (d *Dispatcher) attempt(ctx context.Context, t *hookd.Target, dl *hookd.Del
 	}
 	endAttemptSpan(span, &r)
 	if d.observer != nil {
-		d.observer.Attempt(r)
-		if r.DisableWebhook {
-			d.observer.WebhooksDisabled(DisabledGone, []int64{r.WebhookID})
-		}
+		d.observer.Attempt(r) // a webhook it disables is told once recorded (completer.complete)
 	}
 	d.logAttempt(ctx, t, dl, &r, o.NotSent)
 	return r, true

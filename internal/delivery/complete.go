@@ -23,6 +23,9 @@ type completer struct {
 	scheduled func(time.Time)
 	// settled counts the results not yet handed to the store.
 	settled *settling
+	// observer, when set, is told of the webhooks that the results
+	// recorded disabled (DisabledGone).
+	observer Observer
 }
 
 func newCompleter(cfg Config, log *slog.Logger, scheduled func(time.Time), settled *settling) *completer {
@@ -36,6 +39,7 @@ func newCompleter(cfg Config, log *slog.Logger, scheduled func(time.Time), settl
 		log:           log,
 		scheduled:     scheduled,
 		settled:       settled,
+		observer:      cfg.Observer,
 	}
 }
 
@@ -118,7 +122,10 @@ func gather(results <-chan hookd.AttemptResult, batch []hookd.AttemptResult, siz
 // and the results would be dropped as stale (Store.Complete), so the batch
 // is dropped: its deliveries are attempted again (at-least-once). Once the
 // dispatcher is stopping, it gives up after a few tries rather than hold up
-// the shutdown.
+// the shutdown. The webhooks that the batch disabled (a 410) are told to
+// the observer once it is recorded, as the store reports them
+// (hookd.DisablingCompleter): each once, though several attempts answered
+// 410, and never for a result the store dropped.
 func (c *completer) complete(batch []hookd.AttemptResult, stopping <-chan struct{}) {
 	const minTries = 4
 	leaseEnd := c.clock.Now().Add(c.lease)
@@ -128,9 +135,15 @@ func (c *completer) complete(batch []hookd.AttemptResult, stopping <-chan struct
 		}
 	}
 	atShutdown := false
+	var disabled []int64
 	tries, err := c.retry.Retry(context.Background(), func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 		defer cancel()
+		if dc, ok := c.store.(hookd.DisablingCompleter); ok {
+			var err error
+			disabled, err = dc.CompleteDisabling(ctx, batch)
+			return err
+		}
 		return c.store.Complete(ctx, batch)
 	}, func(tries int, err error, wait time.Duration) bool {
 		if tries <= minTries || tries%10 == 0 {
@@ -161,6 +174,9 @@ func (c *completer) complete(batch []hookd.AttemptResult, stopping <-chan struct
 			if r.DeliveryState() == hookd.StatePending {
 				c.scheduled(*r.NextAttemptAt)
 			}
+		}
+		if len(disabled) > 0 && c.observer != nil {
+			c.observer.WebhooksDisabled(DisabledGone, disabled)
 		}
 	case atShutdown:
 		c.log.Error("dropping attempt results at shutdown: their deliveries will be retried after the lease",

@@ -94,8 +94,10 @@ type Observer interface {
 	// Attempt is called with the outcome of every attempt, before it is
 	// recorded.
 	Attempt(r hookd.AttemptResult)
-	// WebhooksDisabled is called with the webhooks hookd disables: reason
-	// "gone" (a receiver answered 410) or "failing" (DisableFailing).
+	// WebhooksDisabled is called with the webhooks hookd disables, each
+	// once, after the store committed it: reason "gone" (a receiver
+	// answered 410, told by a store that is a hookd.DisablingCompleter) or
+	// "failing" (DisableFailing).
 	WebhooksDisabled(reason string, ids []int64)
 }
 

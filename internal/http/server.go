@@ -41,10 +41,15 @@ type Server struct {
 
 // NewServer returns the API handler for store.
 func NewServer(store hookd.Store, logger *slog.Logger, opts ...Option) *Server {
-	s := &Server{store: store, intake: intake.New(store), logger: logger, clock: hookd.SystemClock, mux: http.NewServeMux()}
+	s := &Server{store: store, logger: logger, clock: hookd.SystemClock, mux: http.NewServeMux()}
 	for _, opt := range opts {
 		opt(s)
 	}
+	var published func([]hookd.Published)
+	if s.observer != nil {
+		published = s.observer.EventsPublished
+	}
+	s.intake = intake.New(store, published)
 	s.keys = hookd.NewKeyCache(store, s.clock)
 	s.routes()
 	return s
@@ -59,7 +64,8 @@ type Observer interface {
 	// Request is called when a routed request has been answered; route is
 	// the pattern it matched (/api/v2/admin/webhooks/{webhook_id}).
 	Request(method, route string, status int, elapsed time.Duration)
-	// EventsPublished is called with the events the intake stored.
+	// EventsPublished is called with the events the intake stored, once
+	// each, whether or not their request was still there to be answered.
 	EventsPublished(published []hookd.Published)
 }
 

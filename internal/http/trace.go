@@ -55,7 +55,8 @@ func traceParent(ctx context.Context) string {
 
 // publish stores events, as published with key, in a "hookd.publish" span
 // (storing an event is where it is matched to the webhooks) whose
-// traceparent goes with each event, and tells the observer.
+// traceparent goes with each event. The intake tells the observer of what
+// it stored (NewServer), even when ctx ended first.
 func (s *Server) publish(ctx context.Context, key *hookd.APIKey, events []*hookd.Event) ([]hookd.Published, error) {
 	ctx, span := tracer().Start(ctx, "hookd.publish", trace.WithAttributes(attribute.Int("hookd.events", len(events))))
 	defer span.End()
@@ -81,9 +82,6 @@ func (s *Server) publish(ctx context.Context, key *hookd.APIKey, events []*hookd
 			span.SetAttributes(attribute.String("hookd.event.id", published[0].Event.ID),
 				attribute.String("hookd.event.name", published[0].Event.Event))
 		}
-	}
-	if s.observer != nil {
-		s.observer.EventsPublished(published)
 	}
 	return published, nil
 }

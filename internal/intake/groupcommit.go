@@ -26,7 +26,8 @@ const MaxGroupEvents = 1000
 // GroupCommit publishes through a store, sharing transactions between
 // concurrent callers.
 type GroupCommit struct {
-	store hookd.Store
+	store     hookd.Store
+	published func([]hookd.Published) // nil: none
 
 	mu      sync.Mutex
 	waiting []*request
@@ -42,16 +43,25 @@ type request struct {
 	done      chan struct{}
 }
 
-// New returns a GroupCommit on store.
-func New(store hookd.Store) *GroupCommit { return &GroupCommit{store: store} }
+// New returns a GroupCommit on store. published, when not nil, is called
+// with each caller's events once they are committed, whether or not the
+// caller still waits (the API's metrics count them: an event stored for a
+// client that gave up is stored all the same, and its resend is a
+// duplicate), and never for events whose commit failed. It is called from
+// the goroutine that commits, before the caller's Publish returns: it must
+// be quick.
+func New(store hookd.Store, published func([]hookd.Published)) *GroupCommit {
+	return &GroupCommit{store: store, published: published}
+}
 
 // Publish stores events as Store.PublishEvents does, in a transaction it
 // may share with other callers', and returns once they are committed (or
 // not). One caller's events are never split between transactions; another
 // caller's event that fails its group's transaction does not fail this
 // one (the group is then stored caller by caller). When ctx ends first,
-// Publish returns ctx's error, and its events may still be stored: a
-// publisher that gives its events ids can send them again safely.
+// Publish returns ctx's error, and its events may still be stored (and are
+// then told to New's published): a publisher that gives its events ids can
+// send them again safely.
 func (g *GroupCommit) Publish(ctx context.Context, events []*hookd.Event) ([]hookd.Published, error) {
 	r := &request{ctx: ctx, events: events, done: make(chan struct{})}
 	g.mu.Lock()
@@ -133,12 +143,21 @@ func (g *GroupCommit) commit(group []*request) {
 		} else {
 			r.published, published = published[:len(r.events):len(r.events)], published[len(r.events):]
 		}
-		close(r.done)
+		g.done(r)
 	}
 }
 
 // commitOne stores one caller's events in a transaction of their own.
 func (g *GroupCommit) commitOne(r *request) {
 	r.published, r.err = g.store.PublishEvents(context.WithoutCancel(r.ctx), r.events)
+	g.done(r)
+}
+
+// done tells what r's commit stored, if it did, and hands r's fate to its
+// caller (if still there).
+func (g *GroupCommit) done(r *request) {
+	if r.err == nil && g.published != nil {
+		g.published(r.published)
+	}
 	close(r.done)
 }

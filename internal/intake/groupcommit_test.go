@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -80,7 +81,7 @@ func publishAll(t *testing.T, st *gatedStore, g *intake.GroupCommit, ids []strin
 // make two transactions, and each gets its own events back, stored.
 func TestGroupCommitSharesTransactions(t *testing.T) {
 	st := openStore(t)
-	g := intake.New(st)
+	g := intake.New(st, nil)
 	ids := make([]string, 30)
 	for i := range ids {
 		ids[i] = fmt.Sprint("evt-", i)
@@ -101,10 +102,21 @@ func TestGroupCommitSharesTransactions(t *testing.T) {
 }
 
 // One request whose events fail its group's transaction fails alone: the
-// group is stored again request by request.
+// group is stored again request by request. The events stored are told
+// once each, those that failed never.
 func TestGroupCommitIsolatesAFailingRequest(t *testing.T) {
 	st := openStore(t)
-	g := intake.New(st)
+	var (
+		mu   sync.Mutex
+		told []string
+	)
+	g := intake.New(st, func(published []hookd.Published) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range published {
+			told = append(told, p.Event.ID)
+		}
+	})
 	ids := []string{"first", "a", "bad", "b"}
 	outs, errs := publishAll(t, st, g, ids)
 	for i, id := range ids {
@@ -114,5 +126,11 @@ func TestGroupCommitIsolatesAFailingRequest(t *testing.T) {
 		case id != "bad" && (errs[i] != nil || outs[i][0].Event.ID != id):
 			t.Errorf("request %q: %+v, %v", id, outs[i], errs[i])
 		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	slices.Sort(told)
+	if want := []string{"a", "b", "first"}; !slices.Equal(told, want) {
+		t.Errorf("told %q as published, want %q", told, want)
 	}
 }

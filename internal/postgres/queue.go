@@ -497,8 +497,19 @@ WHERE w.id = u.id`
 // another claim took the delivery over) is dropped: no log entry, no
 // attempt counted. A webhook that a 410 disabled has its deliveries parked.
 func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) error {
+	_, err := s.CompleteDisabling(ctx, results)
+	return err
+}
+
+var _ hookd.DisablingCompleter = (*Store)(nil)
+
+// CompleteDisabling is Complete, and returns the webhooks it disabled
+// (hookd.DisablingCompleter). They are those whose health, read under the
+// webhook's lock, was enabled: of concurrent Completes, the one that
+// disabled a webhook returns it.
+func (s *Store) CompleteDisabling(ctx context.Context, results []hookd.AttemptResult) ([]int64, error) {
 	if len(results) == 0 {
-		return nil
+		return nil, nil
 	}
 	// Results for the same delivery go into separate rounds, in order, so
 	// that each UPDATE sees a delivery once.
@@ -594,7 +605,10 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 	tx := br.Tx()
 	defer tx.Rollback(ctx) // after a failure; once committed it does nothing
 	err := br.Close()
-	var changes []hookd.CircuitChange
+	var (
+		changes  []hookd.CircuitChange
+		disabled []int64
+	)
 	if err == nil && len(finished) > 0 {
 		// Only deliveries of ordered lanes cost this round trip.
 		pb := &pgx.Batch{}
@@ -603,13 +617,13 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 		err = tx.SendBatch(ctx, pb).Close()
 	}
 	if err == nil {
-		changes, err = s.writeHealth(ctx, tx, order, health, circuits, runs, now)
+		changes, disabled, err = s.writeHealth(ctx, tx, order, health, circuits, runs, now)
 	}
 	if err == nil {
 		err = tx.Commit(ctx)
 	}
 	if err != nil {
-		return wrapErr(err)
+		return nil, wrapErr(err)
 	}
 	// The attempts recorded free their webhooks' shares (and a retry may be
 	// due now): a claim may take more.
@@ -619,7 +633,7 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 			s.observeCircuit(c)
 		}
 	}
-	return nil
+	return disabled, nil
 }
 
 // storedRun scans a webhook's stored latest run.
@@ -655,9 +669,9 @@ func (r storedRun) run() *hookd.Run {
 // (hookd.Health.RecordAll, hookd.Circuit.RecordAll with s's policy),
 // writes them back for those that attempts were recorded for, and parks the
 // deliveries of those it disabled. It returns the circuits it opened or
-// closed.
+// closed, and the webhooks it disabled.
 func (s *Store) writeHealth(ctx context.Context, tx pgx.Tx, ids []int64, health map[int64]hookd.Health,
-	circuits map[int64]hookd.Circuit, runs map[int64][]hookd.RecordedRun, now time.Time) ([]hookd.CircuitChange, error) {
+	circuits map[int64]hookd.Circuit, runs map[int64][]hookd.RecordedRun, now time.Time) ([]hookd.CircuitChange, []int64, error) {
 	var (
 		changes                                 []hookd.CircuitChange
 		circuitState                            []string
@@ -700,13 +714,16 @@ func (s *Store) writeHealth(ctx context.Context, tx pgx.Tx, ids []int64, health 
 			append(answeredAt, c.AnsweredAt)
 	}
 	if len(hookIDs) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	b := &pgx.Batch{}
 	b.Queue(writeHealthSQL, hookIDs, failing, success, runAt, runSuccess, runStatus, runDuration, runEvent, disabled, parked, now,
 		circuitState, circuitFailures, circuitOpens, circuitOpened, circuitProbe, answeredAt)
 	queueDisabledChange(b, park, hookd.ChangeDisabled(false, true), now)
-	return changes, tx.SendBatch(ctx, b).Close()
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, nil, err
+	}
+	return changes, park, nil
 }
 
 // queueDisabledChange queues the parking or unparking of the idle pending

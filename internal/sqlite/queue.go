@@ -401,15 +401,25 @@ func (s *Store) Targets(ctx context.Context, webhookIDs []int64) (map[int64]*hoo
 // hookd.Circuit.RecordAll with its attempts, and written back. The circuits
 // opened or closed are told to the circuit observer after the commit.
 func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) error {
+	_, err := s.CompleteDisabling(ctx, results)
+	return err
+}
+
+var _ hookd.DisablingCompleter = (*Store)(nil)
+
+// CompleteDisabling is Complete, and returns the webhooks it disabled
+// (hookd.DisablingCompleter).
+func (s *Store) CompleteDisabling(ctx context.Context, results []hookd.AttemptResult) ([]int64, error) {
 	if len(results) == 0 {
-		return nil
+		return nil, nil
 	}
 	var (
 		changes  []hookd.CircuitChange
+		disabled []int64
 		promoted bool // a lane's next delivery became due
 	)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		changes = changes[:0]
+		changes, disabled = changes[:0], disabled[:0]
 		runs := make(map[int64][]hookd.RecordedRun, 4)
 		order := make([]int64, 0, 4)
 		now := s.clock.Now()
@@ -452,9 +462,12 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 			return err
 		}
 		for _, id := range order {
-			was, is, err := s.recordHealth(ctx, tx, id, runs[id], now)
+			was, is, parked, err := s.recordHealth(ctx, tx, id, runs[id], now)
 			if err != nil {
 				return err
+			}
+			if parked {
+				disabled = append(disabled, id)
 			}
 			if change, ok := hookd.CircuitChanged(id, was, is); ok {
 				changes = append(changes, change)
@@ -470,7 +483,10 @@ func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 			s.observeCircuit(c)
 		}
 	}
-	return err
+	if err != nil {
+		return nil, err
+	}
+	return disabled, nil
 }
 
 // settledDelivery is what settling a delivery returns for its log entry.
@@ -557,11 +573,11 @@ func (s *Store) logRound(ctx context.Context, tx *sql.Tx, round []hookd.AttemptR
 // recordHealth reads webhook id's health and circuit, records runs in them
 // (hookd.Health.RecordAll, hookd.Circuit.RecordAll) and writes them back; a
 // webhook that a 410 disabled has its deliveries parked. It returns the
-// circuit before and after.
-func (s *Store) recordHealth(ctx context.Context, tx *sql.Tx, id int64, runs []hookd.RecordedRun, now time.Time) (was, is hookd.Circuit, err error) {
+// circuit before and after, and whether it disabled the webhook (parked).
+func (s *Store) recordHealth(ctx context.Context, tx *sql.Tx, id int64, runs []hookd.RecordedRun, now time.Time) (was, is hookd.Circuit, parked bool, err error) {
 	read, err := s.prepared(ctx, tx, healthSQL)
 	if err != nil {
-		return was, is, err
+		return was, is, false, err
 	}
 	var (
 		h                       hookd.Health
@@ -573,7 +589,7 @@ func (s *Store) recordHealth(ctx context.Context, tx *sql.Tx, id int64, runs []h
 	)
 	if err := read.QueryRowContext(ctx, id).Scan(append([]any{&failing, &success, &runAt, &runSuccess, &runStatus,
 		&runDuration, &runEvent, &h.Disabled}, circuit.dest()...)...); err != nil {
-		return was, is, err
+		return was, is, false, err
 	}
 	h.FailingSince, h.LastSuccessAt = timePtr(failing), timePtr(success)
 	h.LatestRun = latestRun(runAt, runSuccess, runStatus, runDuration, runEvent)
@@ -584,14 +600,14 @@ func (s *Store) recordHealth(ctx context.Context, tx *sql.Tx, id int64, runs []h
 	l := after.LatestRun
 	write, err := s.prepared(ctx, tx, writeHealthSQL)
 	if err != nil {
-		return was, is, err
+		return was, is, false, err
 	}
 	if _, err := write.ExecContext(ctx, append([]any{nullMS(after.FailingSince), nullMS(after.LastSuccessAt), ms(l.At),
 		l.Success, l.HTTPStatus, int64(l.Duration), l.Event, after.Disabled, change.Park, ms(now), id},
 		circuitArgs(is)...)...); err != nil {
-		return was, is, err
+		return was, is, false, err
 	}
-	return was, is, applyDisabledChange(ctx, tx, id, change, now)
+	return was, is, change.Park, applyDisabledChange(ctx, tx, id, change, now)
 }
 
 // Requeue makes the webhook's deliveries that failed for good with a last

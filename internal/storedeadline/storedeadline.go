@@ -33,8 +33,9 @@ type Store struct {
 }
 
 var (
-	_ hookd.Store  = (*Store)(nil)
-	_ hookd.Leader = (*Store)(nil)
+	_ hookd.Store              = (*Store)(nil)
+	_ hookd.Leader             = (*Store)(nil)
+	_ hookd.DisablingCompleter = (*Store)(nil)
 )
 
 // Wrap returns s with a deadline of timeout on every call
@@ -214,6 +215,16 @@ func (d *Store) Targets(ctx context.Context, webhookIDs []int64) (map[int64]*hoo
 
 func (d *Store) Complete(ctx context.Context, results []hookd.AttemptResult) error {
 	return call(ctx, d.timeout, func(ctx context.Context) error { return d.s.Complete(ctx, results) })
+}
+
+// CompleteDisabling is the wrapped store's, or its Complete, disabling
+// nothing that it tells, when it is no hookd.DisablingCompleter.
+func (d *Store) CompleteDisabling(ctx context.Context, results []hookd.AttemptResult) ([]int64, error) {
+	c, ok := d.s.(hookd.DisablingCompleter)
+	if !ok {
+		return nil, d.Complete(ctx, results)
+	}
+	return call1(ctx, d.timeout, func(ctx context.Context) ([]int64, error) { return c.CompleteDisabling(ctx, results) })
 }
 
 func (d *Store) Log(ctx context.Context, webhookID int64, success bool, page, perPage int) ([]*hookd.LogEntry, error) {

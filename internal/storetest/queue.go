@@ -345,6 +345,74 @@ func testComplete(t *testing.T, open opener) {
 		equal(t, "failed log", len(logOf(t, s, w.ID, false)), 1)
 	})
 
+	// Contract: Complete tells the webhooks it disabled
+	// (hookd.DisablingCompleter), which the dispatcher counts: each once,
+	// when a recorded result turned it from enabled to disabled. A dropped
+	// result disables nothing, a webhook disabled already is not told again,
+	// and of concurrent Completes for one webhook one tells it.
+	t.Run("DisableWebhookTold", func(t *testing.T) {
+		s := open(t)
+		dc, ok := s.Store.(hookd.DisablingCompleter)
+		if !ok {
+			t.Fatalf("%T is no hookd.DisablingCompleter", s.Store)
+		}
+		gone := createWebhook(t, s, newWebhook("gone", assetAdded))
+		other := createWebhook(t, s, newWebhook("other", assetAdded))
+		racer := createWebhook(t, s, newWebhook("racer", assetAdded))
+		publish(t, s, newEvent(assetAdded, nil, nil), newEvent(assetAdded, nil, nil), newEvent(assetAdded, nil, nil))
+		now := s.clock.Now()
+		byHook := map[int64][]*hookd.Delivery{}
+		for _, d := range claimAll(t, s, now) {
+			byHook[d.WebhookID] = append(byHook[d.WebhookID], d)
+		}
+		for _, w := range []*hookd.Webhook{gone, other, racer} {
+			if len(byHook[w.ID]) != 3 {
+				t.Fatalf("claimed %d deliveries of %s, want 3", len(byHook[w.ID]), w.Name)
+			}
+		}
+		answered410 := func(d *hookd.Delivery) hookd.AttemptResult {
+			r := result(d, now, false, 410)
+			r.ErrorClass, r.DisableWebhook = hookd.ClassGone, true
+			return r
+		}
+		completeDisabling := func(what string, results ...hookd.AttemptResult) []int64 {
+			t.Helper()
+			disabled, err := dc.CompleteDisabling(ctx(t), results)
+			must(t, err, "CompleteDisabling "+what)
+			return disabled
+		}
+
+		stale := answered410(byHook[gone.ID][0])
+		stale.Worker = "not-the-lease"
+		equal(t, "webhooks disabled by a dropped result", len(completeDisabling("stale", stale)), 0)
+		equal(t, "Disabled after a dropped 410", getWebhook(t, s, gone.ID).Disabled, false)
+
+		disabled := completeDisabling("two 410s", answered410(byHook[gone.ID][0]), answered410(byHook[gone.ID][1]),
+			result(byHook[other.ID][0], now, true, 200))
+		deepEqual(t, "webhooks disabled by two 410s", disabled, []int64{gone.ID})
+		equal(t, "Disabled after 410", getWebhook(t, s, gone.ID).Disabled, true)
+		equal(t, "webhooks disabled by a 410 to a disabled webhook",
+			len(completeDisabling("a later 410", answered410(byHook[gone.ID][2]))), 0)
+		equal(t, "failed log", len(logOf(t, s, gone.ID, false)), 3)
+
+		var (
+			wg   sync.WaitGroup
+			told = make([][]int64, 3)
+		)
+		for i, d := range byHook[racer.ID] {
+			wg.Go(func() {
+				disabled, err := dc.CompleteDisabling(ctx(t), []hookd.AttemptResult{answered410(d)})
+				if err != nil {
+					t.Errorf("concurrent CompleteDisabling: %v", err)
+				}
+				told[i] = disabled
+			})
+		}
+		wg.Wait()
+		deepEqual(t, "webhooks disabled by concurrent 410s", slices.Concat(told...), []int64{racer.ID})
+		equal(t, "failed log of the concurrent 410s", len(logOf(t, s, racer.ID, false)), 3)
+	})
+
 	t.Run("UnknownAndDeleted", func(t *testing.T) {
 		s := open(t)
 		w := createWebhook(t, s, newWebhook("w", assetAdded))
