@@ -90,7 +90,9 @@ const DefaultNotifyDebounce = time.Hour
 // that circuit.opened and circuit.closed are states of one family, the
 // circuit: a change of state goes out at once unless the same state went
 // out within Window (a circuit that flaps), and a state equal to the last
-// that went out is only counted (the operator knows it). So the last
+// that went out, within its window, is only counted (the operator knows
+// it; each process tells the changes it sees, so beyond the window another
+// may have told another state since). So the last
 // notification about a subject tells its latest incident, or its circuit
 // as it stands, at most Window late. Each process debounces its own
 // notifications; note is what a notification carries.
@@ -166,7 +168,9 @@ func (d *Debouncer[T]) Tell(kind, subject string, note T, now time.Time) (heldBa
 		s = &debounced[T]{sentAt: map[string]time.Time{}}
 		d.subjects[k] = s
 	}
-	known := state != "" && state == s.state
+	// Known: the operator's last word on it, within its window (beyond
+	// it, another process may have told another state since).
+	known := state != "" && state == s.state && !s.windowOver(state, now, d.Window)
 	if !known && s.windowOver(state, now, d.Window) {
 		heldBack = s.heldBack
 		s.sent(state, now)
@@ -182,7 +186,7 @@ func (d *Debouncer[T]) Tell(kind, subject string, note T, now time.Time) (heldBa
 
 // Due returns the notifications held back whose window is over at now,
 // the latest of each subject, and counts them as gone out. It forgets the
-// subjects with nothing held back and no window open, so that what it
+// subjects with nothing to let out and no window open, so that what it
 // keeps is as small as the incidents of one window.
 func (d *Debouncer[T]) Due(now time.Time) []Held[T] {
 	d.mu.Lock()
@@ -193,8 +197,9 @@ func (d *Debouncer[T]) Due(now time.Time) []Held[T] {
 		case s.held != nil && s.windowOver(s.heldState, now, d.Window):
 			due = append(due, Held[T]{Note: *s.held, HeldBack: s.heldBack - 1})
 			s.sent(s.heldState, now)
-		case s.held == nil && s.heldBack == 0 && !s.windowOpen(now, d.Window):
-			delete(d.subjects, k)
+		case s.held == nil && !s.windowOpen(now, d.Window):
+			delete(d.subjects, k) // and what it counted: states the operator knew
+
 		}
 	}
 	return due

@@ -16,13 +16,6 @@ type Project struct {
 	UpdatedAt time.Time
 }
 
-// RegistryUpdate is what publishing e does to the project registry: a
-// PROJECT_ADDED event registers its project, titled with data.title when
-// that is a string (as eventTitle keeps it; a project already registered
-// keeps its title), and a
-// PROJECT_PURGED event removes it. Other events, and events without a
-// project, change nothing. Stores apply it to each newly stored event, in
-// order, in the transaction that stores it.
 // MaxProjectTitle is the longest project title, in characters, as the
 // admin API takes it.
 const MaxProjectTitle = 255
@@ -45,6 +38,12 @@ func eventTitle(title string) string {
 	return title
 }
 
+// RegistryUpdate is what publishing e does to the project registry: a
+// PROJECT_ADDED event registers its project, titled with data.title when
+// that is a string (as eventTitle keeps it; a project already registered
+// keeps its title), and a PROJECT_PURGED event removes it. Other events,
+// and events without a project, change nothing. Stores apply it to each
+// newly stored event, in order, in the transaction that stores it.
 func (e *Event) RegistryUpdate(now time.Time) (add *Project, remove *string) {
 	if e.ProjectID == nil {
 		return nil, nil

@@ -142,7 +142,9 @@ type Store interface {
 	// last attempt in [from, to), due again now, and returns how many. It
 	// leaves out those of erased events, and of events whose data payload
 	// retention cleared (as a replay skips them: Replay.SkippedPayloadExpired):
-	// they would go out with {} as their data.
+	// they would go out with {} as their data. A cleared event is told by
+	// its data, {}, and its age, older than where payload retention ended:
+	// one published with {} is taken for one.
 	Requeue(ctx context.Context, webhookID int64, from, to time.Time) (int, error)
 
 	// RequeueFailed is Requeue for every webhook at once: an operator's

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -18,7 +19,7 @@ import (
 
 func (s *Server) eraseEvent(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("event_id")
-	erased, err := s.store.Erase(r.Context(), hookd.Erasure{EventID: id})
+	erased, err := s.erase(r, hookd.Erasure{EventID: id})
 	if errors.Is(err, hookd.ErrNotFound) {
 		return notFound("Event", id)
 	}
@@ -32,7 +33,7 @@ func (s *Server) eraseProject(w http.ResponseWriter, r *http.Request) error {
 	if !validProjectID(id) {
 		return invalid("project_id", id, ruleProjectID)
 	}
-	erased, err := s.store.Erase(r.Context(), hookd.Erasure{ProjectID: id})
+	erased, err := s.erase(r, hookd.Erasure{ProjectID: id})
 	return writeErased(w, erased, err)
 }
 
@@ -44,8 +45,16 @@ func (s *Server) eraseUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return invalid("user_id", raw, ruleInteger)
 	}
-	erased, err := s.store.Erase(r.Context(), hookd.Erasure{UserID: &id})
+	erased, err := s.erase(r, hookd.Erasure{UserID: &id})
 	return writeErased(w, erased, err)
+}
+
+// erase runs an erasure to its end even when its client goes away: a
+// project's events are erased in several transactions on SQLite, and one
+// cut short would leave the request half done, unanswered (the store's
+// deadline still bounds it).
+func (s *Server) erase(r *http.Request, e hookd.Erasure) (hookd.Erased, error) {
+	return s.store.Erase(context.WithoutCancel(r.Context()), e)
 }
 
 func writeErased(w http.ResponseWriter, e hookd.Erased, err error) error {

@@ -179,7 +179,7 @@ var retry = backoff.Backoff{First: 100 * time.Millisecond, Max: 10 * time.Second
 // try calls op until it succeeds, for about a minute (retry), and logs
 // its last error if it never does.
 func (n *Notifier) try(ctx context.Context, inc incident, what string, op func() error) bool {
-	_, err := retry.Retry(ctx, op, func(tries int, _ error, _ time.Duration) bool { return tries < 10 })
+	_, err := retry.Retry(ctx, op, func(tries int, _ error, _ time.Duration) bool { return tries < 13 }) // waits of 0.1 s doubling to 10 s: 63 s
 	if err != nil && ctx.Err() == nil {
 		n.log.Error("operational notification not sent", "kind", inc.kind, "webhook", inc.webhookID, "step", what, "err", err)
 	}

@@ -81,3 +81,59 @@ func TestMigrateUpgradesEarlierDatabase(t *testing.T) {
 		t.Fatalf("schema_migrations holds %v, want %v", got, want)
 	}
 }
+
+// TestMigratePayloadsWaiting: migration 0023 notes the events that payload
+// retention passed and kept before it (still holding data, older than
+// where it ended), so that a later run clears them; it leaves the newer
+// events and those cleared.
+func TestMigratePayloadsWaiting(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hookd.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := migrate.Load(migrationFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.ExecContext(t.Context(), q, args...); err != nil {
+			t.Fatalf("%.60s: %v", q, err)
+		}
+	}
+	exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`)
+	for _, m := range all {
+		if m.Version >= 23 {
+			break
+		}
+		exec(m.SQL)
+		exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, 1700000000000)`, m.Version)
+	}
+	for _, e := range []struct {
+		id, data string
+		at       int64
+	}{{"kept", `{"a":1}`, 1000}, {"cleared", `{}`, 1000}, {"newer", `{"a":2}`, 3000}} {
+		exec(`INSERT INTO events (id, event, data, created_at) VALUES (?, 'ASSET_ADDED', ?, ?)`, e.id, e.data, e.at)
+	}
+	exec(`INSERT INTO payloads_cleared (table_name, cleared_before) VALUES ('events', 2000)`)
+	db.Close()
+
+	s := open(t, path)
+	var waiting []string
+	rows, err := s.r.QueryContext(t.Context(), `SELECT event_id FROM payloads_waiting ORDER BY event_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		waiting = append(waiting, id)
+	}
+	if !slices.Equal(waiting, []string{"kept"}) {
+		t.Fatalf("payloads_waiting %v, want [kept]", waiting)
+	}
+}
