@@ -24,7 +24,9 @@ const (
 
 // Relay moves committed rows of a store's transactional outbox into its
 // queue. Every hookd process on the database runs one; they take turns
-// (hookd.Outbox.RelayOutbox), so that rows are published in their order.
+// (hookd.Outbox.RelayOutbox), so that committed rows are published in their
+// order (seq; a platform transaction that commits after a later one's rows
+// were relayed comes after them).
 type Relay struct {
 	Outbox hookd.Outbox
 	// Check turns a row into its event with the intake's rules (the HTTP

@@ -41,9 +41,10 @@ const relayLockSQL = `SELECT pg_advisory_xact_lock(hashtextextended('hookd.outbo
 // RelayOutbox takes up to limit committed outbox rows, oldest first, after
 // the relay before it (relayLockSQL), publishes their events with
 // publishIn and deletes them, in one transaction: a row is published
-// exactly once, in the order of the rows, whichever process takes it and
-// whenever one dies. Rows refused by check, or whose id another publisher took, move
-// to outbox_rejected, whole, in the same transaction.
+// exactly once, in the order of the committed rows, whichever process
+// takes it and whenever one dies. Rows refused by check, or whose id
+// another publisher took, move to outbox_rejected, whole, in the same
+// transaction.
 func (s *Store) RelayOutbox(ctx context.Context, limit int, check func(hookd.OutboxRow) (*hookd.Event, error)) (hookd.OutboxRelayed, error) {
 	var res hookd.OutboxRelayed
 	var q queued
