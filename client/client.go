@@ -3,7 +3,10 @@
 // are package api's, the types the server itself encodes.
 //
 //	c := client.New("http://127.0.0.1:8080", os.Getenv("HOOKD_API_KEY"))
-//	ev, err := c.Publish(ctx, &api.Event{Event: "ASSET_ADDED", ProjectID: &project, Data: data})
+//	ev, err := c.Publish(ctx, &api.Event{ID: client.NewEventID(), Event: "ASSET_ADDED", ProjectID: &project, Data: data})
+//
+// The client follows no redirect: hookd's API never redirects, and a
+// redirect followed would carry the API key to wherever it points.
 package client
 
 import (
@@ -14,6 +17,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,13 +36,33 @@ type Client struct {
 // Option configures a Client.
 type Option func(*Client)
 
-// WithHTTPClient sends the requests with h (for its timeout or transport)
-// instead of a client with a 30 s timeout.
-func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
+// WithHTTPClient sends the requests with a copy of h (for its timeout,
+// transport or cookie jar), made when New is called, instead of a client
+// with a 30 s timeout. The copy follows no redirect, whatever h's
+// CheckRedirect (h itself is left as it is): hookd's API never redirects,
+// and following one, even to the same host, would send the API key in
+// X-API-KEY to wherever it points, as Go strips only Authorization and
+// Cookie. A redirect is an *Error with its status and Location instead. A
+// nil h keeps the default client.
+func WithHTTPClient(h *http.Client) Option {
+	return func(c *Client) {
+		if h == nil {
+			return
+		}
+		cp := *h
+		cp.CheckRedirect = refuseRedirect
+		c.http = &cp
+	}
+}
+
+// refuseRedirect makes an http.Client return a redirect as the answer
+// instead of following it, so that send reports it.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // New returns a client of the hookd at baseURL (e.g. "http://127.0.0.1:8080").
 func New(baseURL, apiKey string, opts ...Option) *Client {
-	c := &Client{baseURL: strings.TrimSuffix(baseURL, "/"), apiKey: apiKey, http: &http.Client{Timeout: 30 * time.Second}}
+	c := &Client{baseURL: strings.TrimSuffix(baseURL, "/"), apiKey: apiKey,
+		http: &http.Client{Timeout: 30 * time.Second, CheckRedirect: refuseRedirect}}
 	for _, opt := range opts {
 		opt(c)
 	}
@@ -46,11 +71,25 @@ func New(baseURL, apiKey string, opts ...Option) *Client {
 
 // Error is an answer other than 200, with the API's message.
 type Error struct {
-	Status  int
+	Status int
+	// Message is the API's error message, or the body of an answer that is
+	// not in the API's error shape, cut at about 64 KiB; for a redirect
+	// (3xx), which the client does not follow, where it points.
 	Message string
+	// RetryAfter is how long the answer's Retry-After asks to wait before
+	// trying again (hookd sends it with 429 and 503), from seconds or an
+	// HTTP date; 0 without one, or with a date past.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("hookd: %d %s", e.Status, e.Message) }
+
+// The most of an answer that is read: a 200 answer past maxAnswer is
+// refused as too large, an error's body is cut at maxErrorBody.
+const (
+	maxAnswer    = 64 << 20
+	maxErrorBody = 64 << 10
+)
 
 // do sends a request and decodes a 200 answer into out.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
@@ -81,16 +120,15 @@ func (c *Client) send(ctx context.Context, method, path string, in, out any) (ht
 		return nil, err
 	}
 	defer res.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	if res.StatusCode != http.StatusOK {
+		return nil, answerError(res)
+	}
+	data, err := io.ReadAll(io.LimitReader(res.Body, maxAnswer+1))
 	if err != nil {
 		return nil, err
 	}
-	if res.StatusCode != http.StatusOK {
-		var e api.Error
-		if json.Unmarshal(data, &e) != nil || e.Error == "" {
-			e.Error = strings.TrimSpace(string(data))
-		}
-		return nil, &Error{Status: res.StatusCode, Message: e.Error}
+	if len(data) > maxAnswer {
+		return nil, fmt.Errorf("hookd: answer too large: over %d MiB", maxAnswer>>20)
 	}
 	if out == nil {
 		return res.Header, nil
@@ -98,29 +136,122 @@ func (c *Client) send(ctx context.Context, method, path string, in, out any) (ht
 	return res.Header, json.Unmarshal(data, out)
 }
 
-// Publish sends one event. An event without an ID gets a random one here,
-// written into e before it is sent, so that publishing e again after an
-// error (a timeout, say, when hookd may have stored it) is answered with
-// the stored event instead of storing it twice.
+// answerError reads an answer other than 200 (at most maxErrorBody of its
+// body) into an *Error, or a read's error.
+func answerError(res *http.Response) error {
+	e := &Error{Status: res.StatusCode, RetryAfter: retryAfter(res.Header.Get("Retry-After"), time.Now())}
+	if loc := res.Header.Get("Location"); loc != "" && res.StatusCode >= 300 && res.StatusCode < 400 {
+		if u, err := res.Location(); err == nil {
+			loc = u.String()
+		}
+		e.Message = "redirect to " + truncate(loc, 1024) + " not followed: hookd's API does not redirect (check the server's URL)"
+		return e
+	}
+	data, err := io.ReadAll(io.LimitReader(res.Body, maxErrorBody+1))
+	if err != nil {
+		return err
+	}
+	var body api.Error
+	if len(data) > maxErrorBody || json.Unmarshal(data, &body) != nil || body.Error == "" {
+		body.Error = truncate(strings.TrimSpace(string(data)), maxErrorBody)
+	}
+	e.Message = body.Error
+	return e
+}
+
+// truncate cuts s to about n bytes, on a UTF-8 boundary, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n] + "… (cut)"
+}
+
+// retryAfter reads a Retry-After value, seconds or an HTTP date, as a
+// wait from now; 0 when absent, invalid or past.
+func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs <= 0 {
+			return 0
+		}
+		return time.Duration(min(secs, int64(time.Duration(1<<63-1)/time.Second))) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// NewEventID returns a new random event id in the form hookd gives its
+// own ("evt_..."): give it to an event before its first publish, and send
+// the event with it again until an answer of 200.
+func NewEventID() string { return hookd.NewEventID() }
+
+// PublishError is the error of Publish and PublishBatch: why the request
+// failed (an *Error, a *url.Error, the context's error; errors.As and
+// errors.Is see through it) and the ID each event was sent with, the one
+// it had or the one the client gave it. hookd may have stored the events
+// even so (a timeout after it committed, say): sending them again with
+// these IDs until an answer of 200 stores each once, the answer then
+// showing the stored event with Duplicate.
+type PublishError struct {
+	IDs []string // in the order of the events
+	Err error
+}
+
+func (e *PublishError) Error() string { return e.Err.Error() }
+func (e *PublishError) Unwrap() error { return e.Err }
+
+// Publish sends one event. It does not change e: an event without an ID is
+// sent with a new random one (a new one each call, so that e can be
+// filled again and published as another event), which the answer's ID
+// and, on an error, the *PublishError's IDs give back.
+//
+// hookd may have stored an event whose publish returned an error (a
+// timeout, say). To retry safely, send it again with the same ID until an
+// answer of 200: the retry stores nothing and answers the stored event.
+// The simplest is to give the event its ID before the first attempt (an
+// id of your own, or NewEventID()); an event sent without one takes it
+// from the *PublishError:
+//
+//	e := api.Event{ID: client.NewEventID(), Event: "ASSET_ADDED", Data: data}
+//	published, err := c.Publish(ctx, &e)
+//	for err != nil && retryable(err) { // not a 4xx *Error other than 429, say
+//		time.Sleep(backoff)
+//		published, err = c.Publish(ctx, &e)
+//	}
 func (c *Client) Publish(ctx context.Context, e *api.Event) (*api.PublishedEvent, error) {
-	fillID(e)
+	ev := *e
+	fillID(&ev)
 	var out api.EventResponse
-	if err := c.do(ctx, "POST", "/api/v2/events", e, &out); err != nil {
-		return nil, err
+	if err := c.do(ctx, "POST", "/api/v2/events", ev, &out); err != nil {
+		return nil, &PublishError{IDs: []string{ev.ID}, Err: err}
 	}
 	return &out.Event, nil
 }
 
 // PublishBatch sends up to 1,000 events in one request and one
-// transaction. Events without an ID get one in place, as in Publish, so
-// that sending the same slice again is safe.
+// transaction. It does not change events: as in Publish, an event without
+// an ID is sent with a new one, given back in the answer, in order, or in
+// the *PublishError's IDs; sending the events again with those IDs is
+// safe.
 func (c *Client) PublishBatch(ctx context.Context, events []api.Event) ([]api.PublishedEvent, error) {
+	events = slices.Clone(events)
+	ids := make([]string, len(events))
 	for i := range events {
 		fillID(&events[i])
+		ids[i] = events[i].ID
 	}
 	var out api.EventsResponse
 	if err := c.do(ctx, "POST", "/api/v2/events/batch", api.Batch{Events: events}, &out); err != nil {
-		return nil, err
+		return nil, &PublishError{IDs: ids, Err: err}
 	}
 	return out.Events, nil
 }
@@ -180,23 +311,32 @@ func (c *Client) AddUser(ctx context.Context, webhookID, userID int64) (*api.Web
 	return &out.WebhookUser, nil
 }
 
-// SuccessLog lists a webhook's successful attempts, newest first.
+// SuccessLog lists a webhook's successful attempts, newest first. page
+// below 1 is the first, perPage below 1 is 25.
 func (c *Client) SuccessLog(ctx context.Context, webhookID int64, page, perPage int) ([]api.LogEntry, error) {
 	var out api.SuccessLogResponse
 	err := c.do(ctx, "GET", fmt.Sprintf("/api/v2/admin/webhooks/%d/success?%s", webhookID, pageQuery(page, perPage)), nil, &out)
 	return out.SuccessLog, err
 }
 
-// FailedLog lists a webhook's failed attempts, newest first.
+// FailedLog lists a webhook's failed attempts, newest first, paged as
+// SuccessLog.
 func (c *Client) FailedLog(ctx context.Context, webhookID int64, page, perPage int) ([]api.LogEntry, error) {
 	var out api.FailedLogResponse
 	err := c.do(ctx, "GET", fmt.Sprintf("/api/v2/admin/webhooks/%d/failed?%s", webhookID, pageQuery(page, perPage)), nil, &out)
 	return out.FailedLog, err
 }
 
-func pageQuery(page, perPage int) string {
-	return url.Values{"page": {fmt.Sprint(max(page, 1))}, "per_page": {fmt.Sprint(max(perPage, 1))}}.Encode()
+// pageValues are the parameters of a page of a list: page below 1 is the
+// first, perPage below 1 is the API's default (25).
+func pageValues(page, perPage int) url.Values {
+	if perPage < 1 {
+		perPage = hookd.DefaultPerPage
+	}
+	return url.Values{"page": {strconv.Itoa(max(page, 1))}, "per_page": {strconv.Itoa(perPage)}}
 }
+
+func pageQuery(page, perPage int) string { return pageValues(page, perPage).Encode() }
 
 // Secret returns a webhook's signing secret ("whsec_...").
 func (c *Client) Secret(ctx context.Context, webhookID int64) (string, error) {

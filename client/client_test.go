@@ -205,32 +205,40 @@ func subscribe(t *testing.T, admin *client.Client) (queueLength func() int) {
 	}
 }
 
-// An event published without an id gets one from the client, so publishing
-// the same event again stores it once.
-func TestPublishAgainStoresOnce(t *testing.T) {
+// Publish does not change the event: one value filled again and published
+// in a loop is a new event each time, with its own id and data, not a
+// duplicate of the first; the same goes for a batch's slice. An id given
+// by the caller is the event's, and sending it again stores it once.
+func TestPublishReusedEvent(t *testing.T) {
 	ctx := context.Background()
 	admin, publisher := newClients(t)
 	queueLength := subscribe(t, admin)
 
-	e := api.Event{Event: "ASSET_ADDED", Data: json.RawMessage(`{"n":1}`)}
-	first, err := publisher.Publish(ctx, &e)
-	if err != nil || !strings.HasPrefix(e.ID, "evt_") || first.ID != e.ID || first.Duplicate {
-		t.Fatalf("first publish: %+v, %v; the event's id is %q", first, err, e.ID)
-	}
-	again, err := publisher.Publish(ctx, &e)
-	if err != nil || again.ID != e.ID || !again.Duplicate || !again.CreatedAt.Equal(first.CreatedAt.Time) {
-		t.Errorf("publishing again: %+v, %v; want the original, a duplicate", again, err)
+	var e api.Event
+	seen := map[string]bool{}
+	for i := range 3 {
+		e.Event, e.Data = "ASSET_ADDED", json.RawMessage(fmt.Sprintf(`{"n":%d}`, i))
+		got, err := publisher.Publish(ctx, &e)
+		if err != nil || got.Duplicate || string(got.Data) != string(e.Data) || !strings.HasPrefix(got.ID, "evt_") || seen[got.ID] {
+			t.Fatalf("publish %d: %+v, %v; want a new event with its data", i, got, err)
+		}
+		seen[got.ID] = true
+		if e.ID != "" {
+			t.Errorf("publish %d wrote the id %q into the caller's event", i, e.ID)
+		}
 	}
 
 	batch := []api.Event{{Event: "ASSET_ADDED"}, {ID: "mine", Event: "ASSET_ADDED"}}
-	if out, err := publisher.PublishBatch(ctx, batch); err != nil || out[0].ID != batch[0].ID || out[1].ID != "mine" || out[0].Duplicate {
-		t.Fatalf("batch: %+v, %v", out, err)
+	out, err := publisher.PublishBatch(ctx, batch)
+	if err != nil || !strings.HasPrefix(out[0].ID, "evt_") || out[1].ID != "mine" || out[0].Duplicate || out[1].Duplicate || batch[0].ID != "" {
+		t.Fatalf("batch: %+v, %v; the slice %+v", out, err, batch)
 	}
-	if out, err := publisher.PublishBatch(ctx, batch); err != nil || !out[0].Duplicate || !out[1].Duplicate {
-		t.Errorf("the same batch again: %+v, %v; want duplicates", out, err)
+	again, err := publisher.PublishBatch(ctx, batch)
+	if err != nil || again[0].Duplicate || again[0].ID == out[0].ID || !again[1].Duplicate {
+		t.Errorf("the same slice again: %+v, %v; want a new event and a duplicate of mine", again, err)
 	}
-	if n := queueLength(); n != 3 {
-		t.Errorf("%d deliveries queued, want 3 (one per distinct event)", n)
+	if n := queueLength(); n != 6 {
+		t.Errorf("%d deliveries queued, want 6 (one per distinct event)", n)
 	}
 }
 
@@ -278,26 +286,63 @@ func (l *lostAnswer) RoundTrip(req *http.Request) (*http.Response, error) {
 	return nil, context.DeadlineExceeded
 }
 
-// A publisher that retries after a timeout does not store the event twice.
+// A publisher that retries after a timeout with the same id does not store
+// the event twice: an id it gave before the first attempt, or the one the
+// client gave and the *PublishError tells, for a single event and a batch.
 func TestPublishRetryAfterTimeoutStoresOnce(t *testing.T) {
 	ctx := context.Background()
 	transport := &lostAnswer{}
 	admin, publisher := newClients(t, client.WithHTTPClient(&http.Client{Transport: transport}))
 	queueLength := subscribe(t, admin)
-
-	e := api.Event{Event: "ASSET_ADDED", Data: json.RawMessage(`{"n":1}`)}
-	transport.loseNext.Store(true)
-	if _, err := publisher.Publish(ctx, &e); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("publish with its answer lost: %v, want a timeout", err)
+	queued := 0
+	lose := func(what string, publish func() error) *client.PublishError {
+		t.Helper()
+		transport.loseNext.Store(true)
+		err := publish()
+		var failed *client.PublishError
+		if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &failed) {
+			t.Fatalf("%s with its answer lost: %v, want a timeout in a *PublishError", what, err)
+		}
+		queued++
+		if n := queueLength(); n != queued {
+			t.Fatalf("%d deliveries queued after the lost answer, want %d: the event reached hookd", n, queued)
+		}
+		return failed
 	}
-	if n := queueLength(); n != 1 {
-		t.Fatalf("%d deliveries queued after the lost answer, want 1: the event reached hookd", n)
+
+	// The documented pattern: the id first, then publish until a 200.
+	e := api.Event{ID: client.NewEventID(), Event: "ASSET_ADDED", Data: json.RawMessage(`{"n":1}`)}
+	failed := lose("publish", func() error { _, err := publisher.Publish(ctx, &e); return err })
+	if len(failed.IDs) != 1 || failed.IDs[0] != e.ID {
+		t.Errorf("the error's ids %q, want %q", failed.IDs, e.ID)
 	}
 	retried, err := publisher.Publish(ctx, &e)
 	if err != nil || retried.ID != e.ID || !retried.Duplicate {
 		t.Errorf("retry: %+v, %v; want the stored event, a duplicate", retried, err)
 	}
-	if n := queueLength(); n != 1 {
-		t.Errorf("%d deliveries queued after the retry, want 1", n)
+
+	// Without an id: the error tells the one the client gave.
+	e = api.Event{Event: "ASSET_ADDED", Data: json.RawMessage(`{"n":2}`)}
+	failed = lose("publish without an id", func() error { _, err := publisher.Publish(ctx, &e); return err })
+	if len(failed.IDs) != 1 || !strings.HasPrefix(failed.IDs[0], "evt_") || e.ID != "" {
+		t.Fatalf("the error's ids %q, the event's %q", failed.IDs, e.ID)
+	}
+	e.ID = failed.IDs[0]
+	if retried, err := publisher.Publish(ctx, &e); err != nil || retried.ID != e.ID || !retried.Duplicate || string(retried.Data) != `{"n":2}` {
+		t.Errorf("retry with the error's id: %+v, %v; want the stored event, a duplicate", retried, err)
+	}
+
+	batch := []api.Event{{Event: "ASSET_ADDED"}, {ID: "mine", Event: "ASSET_ADDED"}}
+	queued++ // two events, the first lose counts one
+	failed = lose("batch", func() error { _, err := publisher.PublishBatch(ctx, batch); return err })
+	if len(failed.IDs) != 2 || !strings.HasPrefix(failed.IDs[0], "evt_") || failed.IDs[1] != "mine" {
+		t.Fatalf("the batch error's ids %q", failed.IDs)
+	}
+	batch[0].ID = failed.IDs[0]
+	if out, err := publisher.PublishBatch(ctx, batch); err != nil || !out[0].Duplicate || !out[1].Duplicate {
+		t.Errorf("the batch again with the error's ids: %+v, %v; want duplicates", out, err)
+	}
+	if n := queueLength(); n != queued {
+		t.Errorf("%d deliveries queued after the retries, want %d", n, queued)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/api"
 )
 
@@ -51,11 +52,9 @@ func (c *Client) ListWebhooks(ctx context.Context, q WebhookQuery) (*WebhookPage
 	if q.Disabled != nil {
 		v.Set("disabled", strconv.FormatBool(*q.Disabled))
 	}
-	v.Set("page", strconv.Itoa(max(q.Page, 1)))
-	if q.PerPage < 1 {
-		q.PerPage = 25
+	for key, values := range pageValues(q.Page, q.PerPage) {
+		v[key] = values
 	}
-	v.Set("per_page", strconv.Itoa(q.PerPage))
 	var out api.WebhooksResponse
 	header, err := c.send(ctx, "GET", "/api/v2/admin/webhooks?"+v.Encode(), nil, &out)
 	if err != nil {
@@ -69,8 +68,15 @@ func (c *Client) ListWebhooks(ctx context.Context, q WebhookQuery) (*WebhookPage
 }
 
 // Deliveries reads a page of a webhook's deliveries in states ("succeeded",
-// "failed", "pending"), latest attempt first, each with its attempts.
+// "failed", "pending"; none: every state), latest attempt first, each with
+// its attempts. page below 1 is the first, perPage below 1 is 25.
 func (c *Client) Deliveries(ctx context.Context, webhookID int64, states []string, page, perPage int) ([]api.Delivery, error) {
+	if len(states) == 0 { // the API requires state: ask for them all
+		states = make([]string, len(hookd.DeliveryStates))
+		for i, s := range hookd.DeliveryStates {
+			states[i] = string(s)
+		}
+	}
 	var out api.DeliveriesResponse
 	err := c.do(ctx, "GET", fmt.Sprintf("/api/v2/admin/webhooks/%d/deliveries?state=%s&%s",
 		webhookID, url.QueryEscape(strings.Join(states, ",")), pageQuery(page, perPage)), nil, &out)

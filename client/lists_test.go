@@ -3,7 +3,11 @@ package client_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/hookd/hookd/api"
@@ -56,5 +60,50 @@ func TestClientListsAndStats(t *testing.T) {
 	}
 	if _, err := admin.Delivery(ctx, last.ID, 12345); err == nil || !strings.Contains(err.Error(), "Couldn't find Delivery") {
 		t.Errorf("an unknown delivery: %v", err)
+	}
+}
+
+// Deliveries without states lists every state: the API requires state.
+func TestDeliveriesEveryState(t *testing.T) {
+	ctx := context.Background()
+	admin, _ := newClients(t)
+	w, err := admin.CreateWebhook(ctx, api.NewWebhook{Name: "w", HTTPURL: "http://127.0.0.1:9/h", HTTPMethod: "POST",
+		TriggerEvents: []string{"ASSET_ADDED"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, states := range [][]string{nil, {}} {
+		if ds, err := admin.Deliveries(ctx, w.ID, states, 0, 0); err != nil || len(ds) != 0 {
+			t.Errorf("deliveries in states %#v: %+v, %v", states, ds, err)
+		}
+	}
+}
+
+// A page size of 0 is the API's default, 25, for every list; a page of 0
+// is the first.
+func TestPageDefaults(t *testing.T) {
+	var query atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		query.Store(r.URL.Query())
+		w.Header().Set("X-Total-Count", "0")
+		w.Write([]byte(`{}`))
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	c := client.New(srv.URL, "prefix.secret")
+	for name, list := range map[string]func() error{
+		"SuccessLog":      func() error { _, err := c.SuccessLog(ctx, 1, 0, 0); return err },
+		"FailedLog":       func() error { _, err := c.FailedLog(ctx, 1, 0, 0); return err },
+		"NotificationLog": func() error { _, err := c.NotificationLog(ctx, 1, true, 0, 0); return err },
+		"Deliveries":      func() error { _, err := c.Deliveries(ctx, 1, []string{"failed"}, 0, 0); return err },
+		"ListWebhooks":    func() error { _, err := c.ListWebhooks(ctx, client.WebhookQuery{}); return err },
+	} {
+		if err := list(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		q := query.Load().(url.Values)
+		if q.Get("per_page") != "25" || q.Get("page") != "1" {
+			t.Errorf("%s asked for page %q of %q, want page 1 of 25", name, q.Get("page"), q.Get("per_page"))
+		}
 	}
 }

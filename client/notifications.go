@@ -47,7 +47,7 @@ func (c *Client) NotificationSecret(ctx context.Context, id int64) (string, erro
 }
 
 // NotificationLog lists a subscription's successful (success) or failed
-// attempts, newest first.
+// attempts, newest first. page below 1 is the first, perPage below 1 is 25.
 func (c *Client) NotificationLog(ctx context.Context, id int64, success bool, page, perPage int) ([]api.LogEntry, error) {
 	path := fmt.Sprintf("/api/v2/admin/notifications/%d/", id)
 	if success {

@@ -33,7 +33,8 @@ type Publisher struct {
 
 // PublishTx adds events to the outbox in tx (pgx), in one round trip.
 // An event's ID, when set, is an idempotency key among the outbox's
-// events: publishing it again is stored once. An unknown event name fails
+// events: publishing it again is stored once. A nil or empty Data is {},
+// as through the API. An unknown event name fails
 // here, before the commit, and publishes none of events.
 func (p Publisher) PublishTx(ctx context.Context, tx pgx.Tx, events ...*api.Event) error {
 	query, args, err := p.call(events)
@@ -73,7 +74,7 @@ func (p Publisher) call(events []*api.Event) (string, []any, error) {
 		if e.ID != "" {
 			ids[i] = &e.ID
 		}
-		if e.Data != nil {
+		if len(e.Data) > 0 { // empty is absent, {}, as through the API
 			d := string(e.Data)
 			datas[i] = &d
 		}

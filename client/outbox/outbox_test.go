@@ -74,3 +74,34 @@ func TestPublishTx(t *testing.T) {
 		t.Errorf("pgx event %+v", pgxEvent)
 	}
 }
+
+// An empty Data is absent, {}, as through the API: not invalid JSON that
+// aborts the platform's transaction.
+func TestPublishTxEmptyData(t *testing.T) {
+	schema := pgtest.Schema(t)
+	store := pgtest.OpenSchema(t, schema)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		return outbox.Publisher{Schema: schema}.PublishTx(ctx, tx, &api.Event{ID: "evt_empty", Event: "ASSET_ADDED", Data: []byte{}},
+			&api.Event{ID: "evt_nil", Event: "ASSET_ADDED"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := store.RelayOutbox(ctx, 10, hookdhttp.OutboxEvent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Published) != 2 || len(res.Rejected) != 0 {
+		t.Fatalf("relayed %+v, want two events", res)
+	}
+	for _, p := range res.Published {
+		if string(p.Event.Data) != `{}` {
+			t.Errorf("event %s: data %q, want {}", p.Event.ID, p.Event.Data)
+		}
+	}
+}
