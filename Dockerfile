@@ -34,7 +34,7 @@ ENV HOOKD_ADDR=0.0.0.0:8080 \
 VOLUME ["/var/lib/hookd"]
 EXPOSE 8080
 # Liveness: GET /healthz; readiness: GET /readyz; metrics: GET /metrics.
-# hookd stops gracefully on SIGTERM (--shutdown-grace, 10s by default).
+# hookd stops gracefully on SIGTERM (--shutdown-grace: --timeout + 5s, 20s by default).
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/hookd"]
 CMD ["serve"]

@@ -43,6 +43,12 @@ func TestHelpAndVersion(t *testing.T) {
 		{[]string{"help", "serve"}, "--timeout duration"},
 		{[]string{"help", "events"}, "--server string"},
 		{[]string{"events", "--help"}, "--server string"},
+		{[]string{"help", "keys"}, "hookd keys revoke PREFIX|ID"},
+		{[]string{"keys", "--help"}, "hookd keys create --name N [--admin]"},
+		{[]string{"keys", "-h"}, "hookd keys list [--json]"},
+		{[]string{"keys", "help"}, "hookd keys list [--json]"},
+		{[]string{"keys", "help", "create"}, "--name string"},
+		{[]string{"keys", "list", "--help"}, "--json"},
 	} {
 		var stderr bytes.Buffer
 		err := run(ctx, tc.args, io.Discard, &stderr)

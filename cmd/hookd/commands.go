@@ -47,7 +47,7 @@ func createKey(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *admin {
 		role = hookd.RoleAdmin
 	}
-	store, err := openStore(ctx, *database)
+	store, err := openExistingStore(ctx, *database)
 	if err != nil {
 		return err
 	}

@@ -9,16 +9,19 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// Every setting is a flag, with an environment variable of the same name in
-// upper case prefixed with HOOKD_ (--retry-schedule, HOOKD_RETRY_SCHEDULE),
-// and a key of the same name in the config file (retry-schedule = 5s,5m).
-// Precedence: a flag on the command line, then the environment, then the
-// file, then the default.
+// Every setting of serve is a flag, with an environment variable of the
+// same name in upper case prefixed with HOOKD_ (--retry-schedule,
+// HOOKD_RETRY_SCHEDULE), and a key of the same name in the config file
+// (retry-schedule = 5s,5m). The other commands read only the variables of
+// envSettings. Precedence: a flag on the command line, then the
+// environment, then the file, then the default.
 
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("hookd "+name, flag.ContinueOnError)
@@ -28,6 +31,27 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 
 func envName(flagName string) string {
 	return "HOOKD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// envSettings are the settings that commands other than serve read from
+// the environment: those that name what serve's variable of the same name
+// names (the database, the config file) and the client's server and key.
+// The others do not, so that a variable exported for serve (the Docker
+// image's HOOKD_ADDR=0.0.0.0:8080, HOOKD_CONCURRENCY) does not change
+// receive's address, or point bench or generate at serve's database.
+var envSettings = map[string][]string{
+	"hookd migrate":     {"database", "config"},
+	"hookd keys create": {"database", "config"},
+	"hookd keys list":   {"database", "config"},
+	"hookd keys revoke": {"database", "config"},
+	"hookd events send": {"server", "api-key"},
+}
+
+// readsEnv reports whether fs's setting name is read from the environment
+// (HOOKD_ and the name): every setting of serve, and envSettings of the
+// other commands.
+func readsEnv(fs *flag.FlagSet, name string) bool {
+	return fs.Name() == "hookd serve" || slices.Contains(envSettings[fs.Name()], name)
 }
 
 // configFlag defines --config on fs: the commands that have it read their
@@ -53,7 +77,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	})
 
 	if fs.Lookup("config") != nil {
-		path, fromEnv := configPath(args)
+		path, fromEnv := configPath(fs, args)
 		if path != "" {
 			if err := loadConfigFile(fs, path); err != nil {
 				if fromEnv {
@@ -65,6 +89,9 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	}
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
+		if !readsEnv(fs, f.Name) {
+			return
+		}
 		if v, ok := os.LookupEnv(envName(f.Name)); ok && err == nil {
 			err = setFrom(fs, f.Name, v, origin{env: envName(f.Name)})
 		}
@@ -269,24 +296,32 @@ func editDistance(a, b string) int {
 }
 
 // configPath returns the config file that args (--config) or HOOKD_CONFIG
-// name, "" for none, and whether it came from the environment.
-func configPath(args []string) (path string, fromEnv bool) {
+// name, "" for none, and whether it came from the environment. As with
+// every flag, the last --config wins. args are read as fs.Parse reads
+// them: up to "--" or the first argument that is not a flag, a flag's
+// value being the next argument unless the flag is a boolean or has =.
+func configPath(fs *flag.FlagSet, args []string) (path string, fromEnv bool) {
+	found := false
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		if a == "--" {
+		if a == "--" || len(a) < 2 || a[0] != '-' {
 			break
 		}
-		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if !strings.HasPrefix(a, "-") || name != "config" {
-			continue
+		name, value, hasValue := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-"), "=")
+		f := fs.Lookup(name)
+		if !hasValue && f != nil && !isBoolFlag(f) {
+			if i+1 == len(args) {
+				break // flag.Parse reports the missing value
+			}
+			i++
+			value = args[i]
 		}
-		if hasValue {
-			return value, false
+		if name == "config" {
+			path, found = value, true
 		}
-		if i+1 < len(args) {
-			return args[i+1], false
-		}
-		return "", false // flag.Parse reports the missing value
+	}
+	if found || !readsEnv(fs, "config") {
+		return path, false
 	}
 	return os.Getenv("HOOKD_CONFIG"), true
 }
@@ -310,7 +345,7 @@ func loadConfigFile(fs *flag.FlagSet, path string) error {
 		where := fmt.Sprintf("%s:%d", path, n)
 		key, value, ok := strings.Cut(line, "=")
 		if !ok {
-			return fmt.Errorf("%s: want key = value, got %q", where, line)
+			return fmt.Errorf("%s: want key = value, %s", where, lineWithoutEquals(fs, line))
 		}
 		key, value = strings.TrimSpace(key), strings.TrimSpace(value)
 		if strings.HasPrefix(value, `"`) {
@@ -341,6 +376,28 @@ func loadConfigFile(fs *flag.FlagSet, path string) error {
 	return sc.Err()
 }
 
+// lineWithoutEquals describes a config file's line that has no "=" without
+// echoing what may be a secret (admin-api-key admin.s3cret): only its
+// start, before the first space, colon or tab, and only when that is a
+// setting's name or looks like one.
+func lineWithoutEquals(fs *flag.FlagSet, line string) string {
+	start, rest := line, ""
+	if i := strings.IndexAny(line, " :\t"); i >= 0 {
+		start, rest = line[:i], line[i:]
+	}
+	known := fs.Lookup(start) != nil || isServeSetting(start)
+	switch {
+	case known && rest == "":
+		return fmt.Sprintf("got %q", start)
+	case known || rest != "" && settingLike.MatchString(start):
+		return fmt.Sprintf("got a line that starts %q and has no = (the rest is not shown)", start)
+	}
+	return "got a line that has no = (not shown: it may hold a secret)"
+}
+
+// settingLike is the form of a setting's name.
+var settingLike = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+
 // isServeSetting reports whether name is a setting of serve, so that
 // migrate and keys create can read serve's config file.
 func isServeSetting(name string) bool {
@@ -353,12 +410,19 @@ func isServeSetting(name string) bool {
 // and default.
 func printUsage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprintf(w, "Usage: %s [flags]\n\n", fs.Name())
-	if fs.Lookup("config") != nil {
+	switch {
+	case fs.Name() == "hookd serve":
 		fmt.Fprint(w, "Each setting is a flag, an environment variable, or a key in the config file\n"+
 			"(--config / HOOKD_CONFIG); a flag wins over the environment, which wins over the\n"+
 			"file, which wins over the default.\n\n")
-	} else {
-		fmt.Fprint(w, "Each setting is a flag or an environment variable; a flag wins.\n\n")
+	case fs.Lookup("config") != nil:
+		fmt.Fprint(w, "Each setting is a flag or a key in the config file (--config / HOOKD_CONFIG), and\n"+
+			"those marked env an environment variable too; a flag wins over the environment,\n"+
+			"which wins over the file, which wins over the default.\n\n")
+	case len(envSettings[fs.Name()]) > 0:
+		fmt.Fprint(w, "Each setting is a flag, and those marked env an environment variable too; a flag wins.\n\n")
+	default:
+		fmt.Fprint(w, "Each setting is a flag (this command reads no environment variable: HOOKD_ ones are serve's).\n\n")
 	}
 	fs.VisitAll(func(f *flag.Flag) {
 		if v, ok := f.Value.(*settingValue); ok {
@@ -372,7 +436,11 @@ func printUsage(w io.Writer, fs *flag.FlagSet) {
 		if def == "" {
 			def = "none"
 		}
-		fmt.Fprintf(w, "  --%s%s\n    \t%s\n    \t(env %s; default %s)\n", f.Name, kind, usage, envName(f.Name), def)
+		env := ""
+		if readsEnv(fs, f.Name) {
+			env = "env " + envName(f.Name) + "; "
+		}
+		fmt.Fprintf(w, "  --%s%s\n    \t%s\n    \t(%sdefault %s)\n", f.Name, kind, usage, env, def)
 	})
 }
 

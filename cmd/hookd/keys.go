@@ -20,6 +20,16 @@ import (
 
 const keysUsage = `use "hookd keys create --name NAME [--admin]", "hookd keys list [--json]" or "hookd keys revoke PREFIX|ID"`
 
+const keysHelp = `Usage:
+  hookd keys create --name N [--admin]      create an API key and print it once
+  hookd keys list [--json]                  list the API keys (never their secrets)
+  hookd keys revoke PREFIX|ID               revoke an API key
+
+Each acts on the database of --database (env HOOKD_DATABASE, or database in
+--config), which must exist: hookd serve or hookd migrate creates it.
+Run "hookd keys <command> --help" for its settings.
+`
+
 // keysCmd runs "hookd keys <create|list|revoke>", which act on the
 // database directly (--database), so they work while hookd is stopped.
 func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -27,6 +37,12 @@ func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return errors.New("no keys command given: " + keysUsage)
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
+	case "help", "-h", "--help", "-help":
+		if len(rest) > 0 && slices.Contains([]string{"create", "list", "revoke"}, rest[0]) {
+			return keysCmd(ctx, []string{rest[0], "--help"}, stdout, stderr) // hookd keys help create
+		}
+		fmt.Fprint(stderr, keysHelp)
+		return flag.ErrHelp // printed, as a command's --help does
 	case "create":
 		return createKey(ctx, rest, stdout, stderr)
 	case "list":
@@ -59,7 +75,7 @@ func listKeys(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	store, err := openStore(ctx, *database)
+	store, err := openExistingStore(ctx, *database)
 	if err != nil {
 		return err
 	}
@@ -109,7 +125,7 @@ func revokeKey(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if ref == "" {
 		return errors.New("give the prefix or the id of the key to revoke: hookd keys revoke PREFIX|ID (hookd keys list shows them)")
 	}
-	store, err := openStore(ctx, *database)
+	store, err := openExistingStore(ctx, *database)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -120,6 +122,21 @@ func keysRun(t *testing.T, database string, args ...string) (string, error) {
 
 func TestKeysListAndRevoke(t *testing.T) {
 	database := filepath.Join(t.TempDir(), "hookd.db")
+	// The keys commands manage an existing database: a mistyped
+	// --database is refused, not created (a key made there would work on
+	// no server).
+	for _, args := range [][]string{{"list"}, {"create", "--name", "typo"}, {"revoke", "1"}} {
+		out, err := keysRun(t, database, args...)
+		if err == nil || err.Error() != "cannot open the SQLite database "+database+": it does not exist (check --database; hookd serve or hookd migrate creates it)" || out != "" {
+			t.Errorf("keys %s on a database that does not exist: %q %v", args[0], out, err)
+		}
+		if _, err := os.Stat(database); err == nil {
+			t.Fatalf("keys %s created %s", args[0], database)
+		}
+	}
+	if err := run(context.Background(), []string{"migrate", "--database", database}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
 	if out, err := keysRun(t, database, "list"); err != nil || out != "no API keys\n" {
 		t.Fatalf("empty list: %q %v", out, err)
 	}

@@ -284,6 +284,23 @@ timeout=3s
 	if err := parseFlags(fs, []string{"--config=" + file}); err != nil || *database != "/tmp/x.db" {
 		t.Errorf("migrate with serve's config: database %q, %v", *database, err)
 	}
+
+	// The last --config wins, as with every flag, whatever comes between.
+	first, last := filepath.Join(t.TempDir(), "first.conf"), filepath.Join(t.TempDir(), "last.conf")
+	os.WriteFile(first, []byte("addr = 127.0.0.1:1111\n"), 0o600)
+	os.WriteFile(last, []byte("addr = 127.0.0.1:2222\n"), 0o600)
+	for _, args := range [][]string{
+		{"--config", first, "--config", last},
+		{"--config=" + first, "--config", last},
+		{"-config", first, "--metrics", "--log-level", "--config", "--config=" + last}, // --log-level's value is "--config"
+	} {
+		fs = newFlagSet("serve", io.Discard)
+		c = serveFlags(fs)
+		err := parseFlags(fs, args)
+		if err != nil || c.addr != "127.0.0.1:2222" {
+			t.Errorf("%q: addr %s (%v), want the last file's 127.0.0.1:2222", args, c.addr, err)
+		}
+	}
 }
 
 // TestBadSettingsFailInOneLine runs serve with invalid settings from each
@@ -326,7 +343,17 @@ func TestBadSettingsFailInOneLine(t *testing.T) {
 		{nil, map[string]string{"HOOKD_TIMEOUT": "5"}, `invalid HOOKD_TIMEOUT="5": use a duration`},
 		{[]string{"--config", conf("concurrency = 0x\n")}, nil, `.conf:1: invalid concurrency "0x": use a whole number`},
 		{[]string{"--config", conf("# ok\nretry-shedule = 5s\n")}, nil, `:2: unknown setting "retry-shedule": did you mean retry-schedule?`},
-		{[]string{"--config", conf("addr\n")}, nil, `:1: want key = value`},
+		{[]string{"--config", conf("addr\n")}, nil, `:1: want key = value, got "addr"`},
+		// A line without = shows at most its start, never a secret after it.
+		{[]string{"--config", conf("admin-api-key admin.no-dot-secret-0123456789abcdef\n")}, nil,
+			`c51.conf:1: want key = value, got a line that starts "admin-api-key" and has no = (the rest is not shown)`},
+		{[]string{"--config", conf("no-dot-secret-0123456789abcdef\n")}, nil, `c31.conf:1: want key = value, got a line that has no = (not shown: it may hold a secret)`},
+		{[]string{"--config", conf("addr: 127.0.0.1:1\n")}, nil, `c18.conf:1: want key = value, got a line that starts "addr" and has no =`},
+		{[]string{"--rate-limit", "NaN"}, nil, `invalid --rate-limit "NaN": use 0 (no limit) or more`},
+		{[]string{"--rate-limit", "+Inf"}, nil, `invalid --rate-limit "+Inf": use 0 (no limit) or more`},
+		{[]string{"--auth-failure-limit", "NaN"}, nil, `invalid --auth-failure-limit "NaN": use 0 (no limit) or more`},
+		{[]string{"--auth-failure-limit", "Inf"}, nil, `invalid --auth-failure-limit "Inf": use 0 (no limit) or more`},
+		{[]string{"--auth-failure-limit", "-Inf"}, nil, `invalid --auth-failure-limit "-Inf": use 0 (no limit) or more`},
 		{[]string{"--config", filepath.Join(dir, "missing.conf")}, nil, "config file: open"},
 	}
 	for _, tc := range cases {
@@ -495,11 +522,24 @@ func TestShutdownOneGrace(t *testing.T) {
 	begin := time.Now()
 	stop()
 	select {
-	case <-done:
+	case err := <-done:
+		// A request cut off at the end of the grace ends the stop as
+		// README says, not as a failure: exit status 0, with a warning.
+		if err != nil {
+			t.Errorf("serve returned %v after the grace, want nil", err)
+		}
 	case <-time.After(4 * grace):
 		t.Fatal("serve did not return")
 	}
 	if took := time.Since(begin); took > grace+grace/2 {
 		t.Errorf("shutdown took %s with a %s grace", took, grace)
+	}
+	if want := `level=WARN msg="shutdown grace period over: closing the connections of requests still running" grace=2s`; !strings.Contains(logs.String(), want) {
+		t.Errorf("log without %q:\n%s", want, logs.String())
+	}
+	// The request's connection was closed, not left open.
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, conn); err != nil {
+		t.Errorf("the cut-off request's connection: %v, want it closed", err)
 	}
 }

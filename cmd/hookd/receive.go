@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -14,15 +16,25 @@ import (
 // receiveBodyShown is how much of a delivery's body receive prints.
 const receiveBodyShown = 2 << 10
 
+// receiveFlags defines the settings of receive on fs. They are flags only:
+// serve's environment variables (HOOKD_ADDR) are not receive's.
+func receiveFlags(fs *flag.FlagSet) (addr *string, status *int) {
+	addr = fs.String("addr", "127.0.0.1:9000", "address to listen on")
+	status = fs.Int("status", http.StatusOK, "the status to answer, e.g. 500 to see retries or 410 to see the webhook disabled")
+	return addr, status
+}
+
 // receive runs a webhook receiver that prints one line for each request
 // and answers it with --status: a receiver on this machine, to try hookd
 // out without sending anything elsewhere.
 func receive(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("receive", stderr)
-	addr := fs.String("addr", "127.0.0.1:9000", "address to listen on")
-	status := fs.Int("status", http.StatusOK, "the status to answer, e.g. 500 to see retries or 410 to see the webhook disabled")
+	addr, status := receiveFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if strings.TrimSpace(*addr) == "" {
+		return invalidSetting(fs, "addr", "use host:port, e.g. 127.0.0.1:9000 (empty would listen on every interface, on a random port)")
 	}
 	if *status < 200 || *status > 599 {
 		return invalidSetting(fs, "status", "use an HTTP status from 200 to 599")

@@ -2,11 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
-	"github.com/hookd/hookd/internal/storeopt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -22,6 +23,7 @@ import (
 	"github.com/hookd/hookd/internal/metrics"
 	"github.com/hookd/hookd/internal/notify"
 	"github.com/hookd/hookd/internal/storedeadline"
+	"github.com/hookd/hookd/internal/storeopt"
 	"github.com/hookd/hookd/internal/tracing"
 	"github.com/hookd/hookd/internal/web"
 )
@@ -135,6 +137,7 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 		wrong   bool
 		problem string
 	}{
+		{"addr", strings.TrimSpace(c.addr) == "", "use host:port, e.g. 127.0.0.1:8080 or :8080 (empty would listen on every interface, on a random port)"},
 		{"concurrency", c.concurrency < 1 || c.concurrency > 10000, "use 1 to 10000"},
 		{"max-connections", c.maxConns < 0, "use 1 or more, or 0 for the default"},
 		{"timeout", c.timeout < time.Second, "use at least 1s"},
@@ -151,9 +154,9 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 		{"disable-after", c.disableAfter < 0, "use 0 (never) or more"},
 		{"notify-debounce", c.notifyDebounce < 0, "use 0 (no debounce) or more"},
 		{"shutdown-grace", c.shutdownGrace < 0, "use 0 (the default) or more"},
-		{"rate-limit", c.rateLimit.PerSecond < 0, "use 0 (no limit) or more"},
+		{"rate-limit", !(c.rateLimit.PerSecond >= 0) || math.IsInf(c.rateLimit.PerSecond, 0), "use 0 (no limit) or more"},
 		{"rate-limit-burst", c.rateLimit.PerSecond > 0 && c.rateLimit.Burst < 1, "use at least 1"},
-		{"auth-failure-limit", c.rateLimit.FailuresPerSecond < 0, "use 0 (no limit) or more"},
+		{"auth-failure-limit", !(c.rateLimit.FailuresPerSecond >= 0) || math.IsInf(c.rateLimit.FailuresPerSecond, 0), "use 0 (no limit) or more"},
 		{"auth-failure-burst", c.rateLimit.FailuresPerSecond > 0 && c.rateLimit.FailureBurst < 1, "use at least 1"},
 	} {
 		if bad.wrong {
@@ -204,18 +207,31 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	// The store, the dispatcher and the API read the time from one clock.
 	clock := hookd.SystemClock
 	notifier := notify.New(clock, c.notifyDebounce, logger)
-	store, err := openStore(ctx, *c.database, storeopt.WithClock(clock), storeopt.WithQueryObserver(observe),
+	// A signal before the service runs stops it quietly: what failed then
+	// failed because it was interrupted, not because of the database.
+	interrupted := func(err error) error {
+		if ctx.Err() != nil {
+			logger.Info("stopped before start: interrupted while starting")
+			return nil
+		}
+		return err
+	}
+	// Connecting is bounded (connectTimeout), so that a database that takes
+	// connections and never answers stops the start with an error; the
+	// migrations, once connected, are not: they may take long on a big
+	// database, and cutting one off would only make the next start redo it.
+	store, err := openStoreWithin(ctx, *c.database, connectTimeout(c.dbTimeout), storeopt.WithClock(clock), storeopt.WithQueryObserver(observe),
 		storeopt.WithCircuitPolicy(c.circuit), storeopt.WithCircuitObserver(circuitObserver(logger, m, notifier)),
 		storeopt.WithLogReplica(c.logDatabase))
 	if err != nil {
-		return err // one line that names the database
+		return interrupted(err) // one line that names the database
 	}
 	outbox, _ := store.(hookd.Outbox) // PostgreSQL's; SQLite has none
 	store = storedeadline.Wrap(store, c.dbTimeout)
 	defer store.Close()
 	stopTracing, err := tracing.Setup(ctx, c.otlpEndpoint)
 	if err != nil {
-		return err
+		return interrupted(err)
 	}
 	defer func() {
 		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -228,10 +244,10 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 		logger.Info("tracing on: exporting spans over OTLP/HTTP")
 	}
 	if err := bootstrapAdminKey(ctx, store, c.adminAPIKey, settingName(c.fs, "admin-api-key"), logger); err != nil {
-		return err
+		return interrupted(err)
 	}
 	if err := subscribeNotifyURLs(ctx, store, notifyURLs, logger); err != nil {
-		return err
+		return interrupted(err)
 	}
 
 	svc, err := newService(store, serviceOptions{
@@ -284,7 +300,12 @@ func (c *serveConfig) run(ctx context.Context, stderr io.Writer) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), c.shutdownGrace)
 	defer cancel()
 	stopWork()
-	if shutdownErr := srv.Shutdown(shutdownCtx); shutdownErr != nil && err == nil {
+	// Requests still running when the grace ends are cut off, as attempts
+	// are: that is how a graceful stop ends, not an error.
+	if shutdownErr := srv.Shutdown(shutdownCtx); errors.Is(shutdownErr, context.DeadlineExceeded) {
+		logger.Warn("shutdown grace period over: closing the connections of requests still running", "grace", c.shutdownGrace)
+		srv.Close()
+	} else if shutdownErr != nil && err == nil {
 		err = shutdownErr
 	}
 	if !dispatcherDone {

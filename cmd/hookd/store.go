@@ -10,27 +10,74 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	sqlitedriver "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/postgres"
 	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/storedeadline"
 	"github.com/hookd/hookd/internal/storeopt"
 )
 
 // openStore opens the database that --database names, applies the
 // migrations and checks that it takes a write (a read-only database is
 // refused at start, not found by the first publish). Its error is one line
-// that names the database, says what is wrong and what to do.
+// that names the database, says what is wrong and what to do. Connecting
+// to PostgreSQL may take connectTimeout of the default --database-timeout.
 func openStore(ctx context.Context, database string, opts ...storeopt.Option) (hookd.Store, error) {
+	return openStoreWithin(ctx, database, connectTimeout(storedeadline.DefaultTimeout), opts...)
+}
+
+// openExistingStore is openStore for the commands that manage a database
+// that serve uses (keys): a SQLite file that does not exist is refused,
+// not created, as it would be a mistyped --database (a key made there
+// works on no server). serve and migrate create it.
+func openExistingStore(ctx context.Context, database string) (hookd.Store, error) {
+	if !isPostgres(database) {
+		if _, ok := urlScheme(database); !ok {
+			if _, err := os.Stat(database); errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("cannot open the SQLite database %s: it does not exist (check --database; hookd serve or hookd migrate creates it)", database)
+			}
+		}
+	}
+	return openStore(ctx, database)
+}
+
+// connectTimeout is how long connecting to PostgreSQL may take, for a
+// --database-timeout of dbTimeout: three database calls' worth, at least
+// 2s (libpq's least connect_timeout). It bounds each connection (the TCP
+// connect, TLS, the startup and authentication), at start and after, but
+// not the statements, so that a long migration of a big database runs on.
+func connectTimeout(dbTimeout time.Duration) time.Duration {
+	return max(3*dbTimeout, 2*time.Second)
+}
+
+// openStoreWithin is openStore with connecting to PostgreSQL bounded by
+// connect, unless the URL (connect_timeout=) or PGCONNECT_TIMEOUT sets the
+// bound: without one, a server that takes the connection and never answers
+// would hold the start for ever.
+func openStoreWithin(ctx context.Context, database string, connect time.Duration, opts ...storeopt.Option) (hookd.Store, error) {
 	var store hookd.Store
 	var err error
 	if isPostgres(database) {
-		if store, err = postgres.Open(ctx, database, opts...); err != nil {
+		cfg, err := pgxpool.ParseConfig(database)
+		if err != nil {
+			return nil, postgresOpenError(database, fmt.Errorf("postgres: %w", err))
+		}
+		if !setsConnectTimeout(database) {
+			cfg.ConnConfig.ConnectTimeout = connect
+		}
+		if store, err = postgres.OpenConfig(ctx, cfg, opts...); err != nil {
+			if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+				return nil, fmt.Errorf("cannot reach the PostgreSQL database %s: no answer within %s: %s (check that it runs, answers and takes connections from here, and that --database names it; connect_timeout= in it sets how long to wait, in seconds)",
+					redact(database), cfg.ConnConfig.ConnectTimeout, oneLine(err))
+			}
 			return nil, postgresOpenError(database, err)
 		}
 	} else {
@@ -52,6 +99,23 @@ func openStore(ctx context.Context, database string, opts ...storeopt.Option) (h
 		return nil, sqliteOpenError(database, err)
 	}
 	return store, nil
+}
+
+// oneLine is err's message on one line: pgx puts each address it tried on
+// a line of its own.
+func oneLine(err error) string {
+	return strings.ReplaceAll(strings.ReplaceAll(err.Error(), ":\n\t", ": "), "\n\t", "; ")
+}
+
+// setsConnectTimeout reports whether database (a postgres:// URL) or the
+// environment (PGCONNECT_TIMEOUT, which pgx reads as libpq does) sets how
+// long connecting may take.
+func setsConnectTimeout(database string) bool {
+	if _, set := os.LookupEnv("PGCONNECT_TIMEOUT"); set {
+		return true
+	}
+	u, err := url.Parse(database)
+	return err == nil && u.Query().Has("connect_timeout")
 }
 
 func isPostgres(database string) bool {
@@ -150,8 +214,7 @@ func postgresOpenError(database string, err error) error {
 	case pgErr != nil && pgErr.Code == "25006": // read_only_sql_transaction
 		return fmt.Errorf("cannot write the PostgreSQL database %s: it is read-only, a standby or default_transaction_read_only (point --database at the primary)", redact(database))
 	}
-	// pgx puts each address it tried on a line of its own.
-	msg := strings.ReplaceAll(strings.ReplaceAll(err.Error(), ":\n\t", ": "), "\n\t", "; ")
+	msg := oneLine(err)
 	if errors.Is(err, hookd.ErrUnavailable) {
 		return fmt.Errorf("cannot reach the PostgreSQL database %s: %s (check that it runs and takes connections from here, and that --database names it)", redact(database), msg)
 	}
