@@ -43,6 +43,12 @@ func sendEvent(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return invalidSetting(fs, "data", `not valid JSON: use an object, e.g. {"asset_id": "A1"}`)
 	}
 	e := api.Event{ID: *id, Event: *event, Data: json.RawMessage(*data)}
+	if e.ID == "" {
+		// Given up front, so that an error that leaves it unknown whether
+		// hookd stored the event can name the id to send it again with.
+		e.ID = client.NewEventID()
+	}
+	again := fmt.Sprintf(" (hookd may have stored it: send it again with --id %s, and it is stored once)", e.ID)
 	if *project != "" {
 		e.ProjectID = project
 	}
@@ -58,12 +64,14 @@ func sendEvent(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	case errors.As(err, &answered) && answered.Status == http.StatusUnauthorized:
 		return fmt.Errorf("%s answered %d %s: check %s (a publisher or admin key of that hookd)",
 			base, answered.Status, answered.Message, settingName(fs, "api-key"))
+	case errors.As(err, &answered) && answered.Status >= 500:
+		return fmt.Errorf("%s answered %d %s%s", base, answered.Status, answered.Message, again)
 	case errors.As(err, &answered):
 		return fmt.Errorf("%s answered %d %s", base, answered.Status, answered.Message)
-	case errors.As(err, &unreachable):
-		return fmt.Errorf("cannot reach hookd at %s: %v (is hookd serve listening there? check %s)", base, unreachable.Err, settingName(fs, "server"))
+	case errors.As(err, &unreachable) && ctx.Err() == nil:
+		return fmt.Errorf("cannot reach hookd at %s: %v (is hookd serve listening there? check %s)%s", base, unreachable.Err, settingName(fs, "server"), again)
 	case err != nil:
-		return err
+		return fmt.Errorf("%w%s", err, again)
 	}
 	out, _ := json.MarshalIndent(published, "", "  ")
 	fmt.Fprintln(stdout, string(out))

@@ -73,6 +73,8 @@ func TestEventsSendServerAndErrors(t *testing.T) {
 		{[]string{"--api-key", "nobody.wrong-secret"}, nil, "http://" + hostPort + " answered 401 Unauthorized: check --api-key (a publisher or admin key of that hookd)"},
 		{nil, map[string]string{"HOOKD_API_KEY": "nobody.wrong-secret"}, "answered 401 Unauthorized: check HOOKD_API_KEY"},
 		{[]string{"--server", closed.URL}, nil, "cannot reach hookd at " + closed.URL + ": "},
+		{[]string{"--server", closed.URL, "--id", "evt_mine"}, nil, "send it again with --id evt_mine, and it is stored once"},
+		{[]string{"--server", closed.URL}, nil, "send it again with --id evt_"},
 		{[]string{"--addr", hostPort}, nil, "unknown flag --addr: did you mean --server?"},
 		{[]string{"--user", "me"}, nil, `invalid --user "me": use a whole number, such as 0`},
 		{[]string{"--data", "{"}, nil, `invalid --data "{": not valid JSON`},
