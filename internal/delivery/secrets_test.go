@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"io"
 	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -150,5 +152,22 @@ func TestSendMasksHeaderValuesInResponseBodies(t *testing.T) {
 	if len(r.ResponseBody) < hookd.MaxLoggedBody-len("Bearer s3cre") || strings.Contains(r.ResponseBody, "s3cre") ||
 		!strings.HasSuffix(r.ResponseBody, "Authorization: "+Masked) {
 		t.Errorf("the end of a body cut inside a hidden value: %q", r.ResponseBody[max(0, len(r.ResponseBody)-60):])
+	}
+}
+
+// A receiver that echoes the request's headers as JSON, or in a query,
+// shows a hidden value escaped: it is masked in those forms too.
+func TestSendMasksEscapedEchoes(t *testing.T) {
+	const secret = "s3cret<&> token+/="
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]string{"authorization": r.Header.Get("Authorization")})
+		io.WriteString(w, "?auth="+url.QueryEscape(r.Header.Get("Authorization"))+" /"+url.PathEscape(r.Header.Get("Authorization")))
+	})
+	tg := testTarget(rc.URL)
+	tg.Headers = []hookd.Header{{Key: "Authorization", Value: secret, Hidden: true}}
+	r := attemptOnce(testSender(5*time.Second), context.Background(), tg, testDelivery())
+	if strings.Contains(r.ResponseBody, "s3cret") || strings.Count(r.ResponseBody, Masked) != 3 {
+		t.Errorf("the logged body: %s", r.ResponseBody)
 	}
 }

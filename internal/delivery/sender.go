@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -351,7 +352,7 @@ func hasKeyFold(m map[string]string, key string) bool {
 }
 
 // maskValues replaces by Masked, in msg, each secret wherever it appears,
-// as it is and as Go quotes it (%q, which error texts use), and each plain
+// as it is and in the forms an echo may take (secretForms), and each plain
 // value where Go quotes it whole: a plain value may be short, and is not to
 // be masked inside an address or a word.
 func maskValues(msg string, secrets, plain []string) string {
@@ -364,8 +365,10 @@ func maskValues(msg string, secrets, plain []string) string {
 			continue
 		}
 		oldnew = append(oldnew, secret, Masked)
-		if quoted := strconv.Quote(secret); quoted[1:len(quoted)-1] != secret {
-			oldnew = append(oldnew, quoted[1:len(quoted)-1], Masked)
+		for _, form := range secretForms(secret) {
+			if form != secret {
+				oldnew = append(oldnew, form, Masked)
+			}
 		}
 	}
 	for _, value := range plain {
@@ -379,6 +382,17 @@ func maskValues(msg string, secrets, plain []string) string {
 		}
 	}
 	return msg
+}
+
+// secretForms are the forms in which a receiver, or an error text, may
+// echo secret: as Go quotes it (%q, which error texts use), as JSON escapes
+// it (encoding/json's "<" is \u003c: a receiver that echoes its request
+// headers as JSON), and percent-encoded (one that echoes a query or a
+// form).
+func secretForms(secret string) []string {
+	quoted := strconv.Quote(secret)
+	js, _ := json.Marshal(secret)
+	return []string{quoted[1 : len(quoted)-1], string(js[1 : len(js)-1]), url.QueryEscape(secret), url.PathEscape(secret)}
 }
 
 // maxErrorText bounds an attempt's error text, which may quote what the
