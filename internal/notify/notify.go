@@ -166,8 +166,20 @@ func (n *Notifier) Run(ctx context.Context, store hookd.Store) {
 		queue := n.queue
 		n.queue = nil
 		n.mu.Unlock()
+		if len(queue) == 0 {
+			continue
+		}
+		// The subscriptions are read once for what waits: an outage that
+		// disables a thousand webhooks is a thousand incidents at once.
+		var subs []*hookd.Notification
+		if !n.try(ctx, "list the subscriptions", func() (err error) {
+			subs, err = store.ListNotifications(ctx)
+			return err
+		}, "notifications", len(queue)) {
+			continue
+		}
 		for _, inc := range queue {
-			n.send(ctx, store, inc)
+			n.send(ctx, store, subs, inc)
 		}
 	}
 }
@@ -177,27 +189,20 @@ func (n *Notifier) Run(ctx context.Context, store hookd.Store) {
 var retry = backoff.Backoff{First: 100 * time.Millisecond, Max: 10 * time.Second}
 
 // try calls op until it succeeds, for about a minute (retry), and logs
-// its last error if it never does.
-func (n *Notifier) try(ctx context.Context, inc incident, what string, op func() error) bool {
+// its last error, with what and logArgs, if it never does.
+func (n *Notifier) try(ctx context.Context, what string, op func() error, logArgs ...any) bool {
 	_, err := retry.Retry(ctx, op, func(tries int, _ error, _ time.Duration) bool { return tries < 13 }) // waits of 0.1 s doubling to 10 s: 63 s
 	if err != nil && ctx.Err() == nil {
-		n.log.Error("operational notification not sent", "kind", inc.kind, "webhook", inc.webhookID, "step", what, "err", err)
+		n.log.Error("operational notifications not sent", append(logArgs, "step", what, "err", err)...)
 	}
 	return err == nil
 }
 
-// send stores inc for every subscription that wants it, each on its own:
-// one that fails, or went away meanwhile, does not keep it from the
-// others. Incidents about a notification's own webhook are not sent: a
+// send stores inc for every subscription of subs that wants it, each on
+// its own: one that fails, or went away meanwhile, does not keep it from
+// the others. Incidents about a notification's own webhook are not sent: a
 // failing operator URL would otherwise notify about itself.
-func (n *Notifier) send(ctx context.Context, store hookd.Store, inc incident) {
-	var subs []*hookd.Notification
-	if !n.try(ctx, inc, "list the subscriptions", func() (err error) {
-		subs, err = store.ListNotifications(ctx)
-		return err
-	}) {
-		return
-	}
+func (n *Notifier) send(ctx context.Context, store hookd.Store, subs []*hookd.Notification, inc incident) {
 	for _, s := range subs {
 		if s.WebhookID == inc.webhookID {
 			return
@@ -219,7 +224,7 @@ func (n *Notifier) send(ctx context.Context, store hookd.Store, inc incident) {
 			continue
 		}
 		e := &hookd.Event{Event: inc.kind, Data: data, CreatedAt: inc.at}
-		n.try(ctx, inc, "store for subscription "+strconv.FormatInt(s.ID, 10), func() error {
+		n.try(ctx, "store for subscription "+strconv.FormatInt(s.ID, 10), func() error {
 			err := store.PublishTo(ctx, s.WebhookID, e)
 			switch {
 			case errors.Is(err, hookd.ErrNotFound): // unsubscribed meanwhile
@@ -228,6 +233,6 @@ func (n *Notifier) send(ctx context.Context, store hookd.Store, inc incident) {
 				return nil
 			}
 			return err
-		})
+		}, "kind", inc.kind, "webhook", inc.webhookID)
 	}
 }
