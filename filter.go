@@ -40,7 +40,7 @@ const (
 	// comparison of two lists or maps as one step however deep they are,
 	// so data.items.exists(i, data.a != data.b) over an 86 KB event kept
 	// the intake for 13 s within the cost limit.
-	FilterTimeLimit = 10 * time.Millisecond
+	FilterTimeLimit = 100 * time.Millisecond
 	// filterNesting bounds the parser's recursion (parentheses, nested
 	// calls), so that a short but deep expression cannot exhaust the stack.
 	filterNesting = 32
