@@ -39,7 +39,9 @@ const (
 	// tracked (FilterCostLimit) that runs longer: CEL's cost counts a
 	// comparison of two lists or maps as one step however deep they are,
 	// so data.items.exists(i, data.a != data.b) over an 86 KB event kept
-	// the intake for 13 s within the cost limit.
+	// the intake for 13 s within the cost limit. It is wall time, so it is
+	// far above what a filter takes, lest a pause on a busy machine stop
+	// one that would pass.
 	FilterTimeLimit = 100 * time.Millisecond
 	// filterNesting bounds the parser's recursion (parentheses, nested
 	// calls), so that a short but deep expression cannot exhaust the stack.
