@@ -247,6 +247,15 @@ type DisablingCompleter interface {
 	CompleteDisabling(ctx context.Context, results []AttemptResult) (disabled []int64, err error)
 }
 
+// CompleteDisabling is s's Complete, with the webhooks it disabled when s
+// tells them (a DisablingCompleter); none when it does not.
+func CompleteDisabling(ctx context.Context, s Store, results []AttemptResult) ([]int64, error) {
+	if c, ok := s.(DisablingCompleter); ok {
+		return c.CompleteDisabling(ctx, results)
+	}
+	return nil, s.Complete(ctx, results)
+}
+
 // Leader is implemented by stores that several hookd processes can share
 // (postgres.Store): it elects one process at a time to do periodic work
 // such as maintenance. A store that only one process uses (sqlite.Store)

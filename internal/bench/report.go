@@ -325,25 +325,18 @@ func (s *CountingStore) Claim(ctx context.Context, req hookd.ClaimRequest) (hook
 }
 
 func (s *CountingStore) Complete(ctx context.Context, results []hookd.AttemptResult) error {
-	s.Completes.Add(1)
-	s.Completed.Add(int64(len(results)))
-	start := time.Now()
-	defer func() { s.CompleteTime.Add(int64(time.Since(start))) }()
-	return s.Store.Complete(ctx, results)
+	_, err := s.CompleteDisabling(ctx, results)
+	return err
 }
 
-// CompleteDisabling counts as Complete does, and returns the webhooks the
-// store disabled when it tells them (hookd.DisablingCompleter).
+// CompleteDisabling counts a Complete, and returns the webhooks the store
+// disabled when it tells them (hookd.CompleteDisabling).
 func (s *CountingStore) CompleteDisabling(ctx context.Context, results []hookd.AttemptResult) ([]int64, error) {
-	c, ok := s.Store.(hookd.DisablingCompleter)
-	if !ok {
-		return nil, s.Complete(ctx, results)
-	}
 	s.Completes.Add(1)
 	s.Completed.Add(int64(len(results)))
 	start := time.Now()
 	defer func() { s.CompleteTime.Add(int64(time.Since(start))) }()
-	return c.CompleteDisabling(ctx, results)
+	return hookd.CompleteDisabling(ctx, s.Store, results)
 }
 
 func (s *CountingStore) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hookd.Published, error) {

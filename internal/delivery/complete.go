@@ -139,12 +139,9 @@ func (c *completer) complete(batch []hookd.AttemptResult, stopping <-chan struct
 	tries, err := c.retry.Retry(context.Background(), func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 		defer cancel()
-		if dc, ok := c.store.(hookd.DisablingCompleter); ok {
-			var err error
-			disabled, err = dc.CompleteDisabling(ctx, batch)
-			return err
-		}
-		return c.store.Complete(ctx, batch)
+		var err error
+		disabled, err = hookd.CompleteDisabling(ctx, c.store, batch)
+		return err
 	}, func(tries int, err error, wait time.Duration) bool {
 		if tries <= minTries || tries%10 == 0 {
 			c.log.Warn("recording attempts", "attempts", len(batch), "try", tries, "err", err)

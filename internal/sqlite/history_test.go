@@ -73,6 +73,17 @@ func traces(t *testing.T, st hookd.Store, needle string) []string {
 	return at
 }
 
+// twoWebhooks creates webhooks a and b, both of ASSET_ADDED.
+func twoWebhooks(t *testing.T, s *Store) {
+	t.Helper()
+	for _, name := range []string{"a", "b"} {
+		w := &hookd.Webhook{Name: name, HTTPURL: "http://127.0.0.1:1/", HTTPMethod: "POST", TriggerEvents: []string{"ASSET_ADDED"}}
+		if err := s.CreateWebhook(t.Context(), w, "secret"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestPruneInChunks checks that pruning never changes more than
 // hookd.PruneChunk rows in one transaction, however much is due.
 func TestPruneInChunks(t *testing.T) {
@@ -83,12 +94,7 @@ func TestPruneInChunks(t *testing.T) {
 	}
 	defer s.Close()
 	ctx := t.Context()
-	for _, name := range []string{"a", "b"} {
-		w := &hookd.Webhook{Name: name, HTTPURL: "http://127.0.0.1:1/", HTTPMethod: "POST", TriggerEvents: []string{"ASSET_ADDED"}}
-		if err := s.CreateWebhook(ctx, w, "secret"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	twoWebhooks(t, s)
 	// 1200 events, two deliveries each, all delivered: 2400 attempts,
 	// 2400 finished deliveries and 1200 events to prune.
 	old := clock.Now()
@@ -159,12 +165,7 @@ func TestEraseLetsPublishesIn(t *testing.T) {
 	}
 	defer s.Close()
 	ctx := t.Context()
-	for _, name := range []string{"a", "b"} {
-		w := &hookd.Webhook{Name: name, HTTPURL: "http://127.0.0.1:1/", HTTPMethod: "POST", TriggerEvents: []string{"ASSET_ADDED"}}
-		if err := s.CreateWebhook(ctx, w, "secret"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	twoWebhooks(t, s)
 	gone, other := "gone", "other"
 	event := func(id string, project *string) *hookd.Event {
 		return &hookd.Event{ID: id, Event: "ASSET_ADDED", ProjectID: project, Data: json.RawMessage(`{"secret": 1}`)}

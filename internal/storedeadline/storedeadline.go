@@ -217,14 +217,11 @@ func (d *Store) Complete(ctx context.Context, results []hookd.AttemptResult) err
 	return call(ctx, d.timeout, func(ctx context.Context) error { return d.s.Complete(ctx, results) })
 }
 
-// CompleteDisabling is the wrapped store's, or its Complete, disabling
-// nothing that it tells, when it is no hookd.DisablingCompleter.
+// CompleteDisabling is the wrapped store's (hookd.CompleteDisabling).
 func (d *Store) CompleteDisabling(ctx context.Context, results []hookd.AttemptResult) ([]int64, error) {
-	c, ok := d.s.(hookd.DisablingCompleter)
-	if !ok {
-		return nil, d.Complete(ctx, results)
-	}
-	return call1(ctx, d.timeout, func(ctx context.Context) ([]int64, error) { return c.CompleteDisabling(ctx, results) })
+	return call1(ctx, d.timeout, func(ctx context.Context) ([]int64, error) {
+		return hookd.CompleteDisabling(ctx, d.s, results)
+	})
 }
 
 func (d *Store) Log(ctx context.Context, webhookID int64, success bool, page, perPage int) ([]*hookd.LogEntry, error) {
