@@ -85,6 +85,15 @@ func (c *KeyCache) Key(ctx context.Context, prefix string) (*APIKey, error) {
 	return v.(*APIKey), nil
 }
 
+// Holds says whether c has a copy of the stored key with prefix, however
+// old: a key this process has read since its last Clear. It reads nothing.
+func (c *KeyCache) Holds(prefix string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.keys[prefix]
+	return ok
+}
+
 // Clear drops every copy, so that the process that revokes a key refuses it
 // at once (revocations are rare; the next request of each key reads it).
 func (c *KeyCache) Clear() {

@@ -104,6 +104,29 @@ func TestKeyCacheKeepsOnlyStoredKeys(t *testing.T) {
 	}
 }
 
+// Holds tells a key the cache has read, however old its copy, from one it
+// has not, and reads nothing; a key found revoked, or a Clear, drops it.
+func TestKeyCacheHolds(t *testing.T) {
+	ctx := context.Background()
+	cache, store, clock := cacheOfOneKey(t)
+	clock.Advance(time.Hour)
+	if !cache.Holds("abcde") || cache.Holds("fghij") || store.reads.Load() != 1 {
+		t.Fatalf("Holds: read %d times; want the key held, the unknown prefix not, one read", store.reads.Load())
+	}
+	store.revoke("abcde")
+	if _, err := cache.Key(ctx, "abcde"); !errors.Is(err, hookd.ErrNotFound) || cache.Holds("abcde") {
+		t.Fatalf("a key found revoked: %v, held %v", err, cache.Holds("abcde"))
+	}
+	store.keys["abcde"] = &hookd.APIKey{ID: 1, Prefix: "abcde"}
+	if _, err := cache.Key(ctx, "abcde"); err != nil {
+		t.Fatal(err)
+	}
+	cache.Clear()
+	if cache.Holds("abcde") {
+		t.Fatal("held after Clear")
+	}
+}
+
 // When a key has no fresh copy, concurrent requests for it wait on one read
 // instead of each reading it.
 func TestKeyCacheOneReadForConcurrentRequests(t *testing.T) {

@@ -17,26 +17,38 @@ func callerKey(r *http.Request) *hookd.APIKey {
 	return k
 }
 
-// authenticate returns the stored key whose prefix and secret r carries in
-// X-API-KEY. Every failure (missing, malformed, unknown, wrong secret) is
-// the same errUnauthorized, so a caller learns nothing about which keys
-// exist. Its cost is bounded whoever calls: a malformed key is refused
-// before the store is asked, and a well-formed one costs one lookup by
-// prefix (from memory for a stored key: hookd.KeyCache) and, if the prefix
-// is stored, one SHA-256 of a secret of at most hookd.MaxSecretLength bytes.
-func (s *Server) authenticate(r *http.Request) (*hookd.APIKey, error) {
+// credentials are the prefix and secret a request carries in X-API-KEY;
+// ok is false when it carries none that hookd.ParseAPIKey accepts (missing
+// or malformed).
+type credentials struct {
+	prefix, secret string
+	ok             bool
+}
+
+func requestCredentials(r *http.Request) credentials {
 	prefix, secret, ok := hookd.ParseAPIKey(r.Header.Get("X-API-KEY"))
-	if !ok {
+	return credentials{prefix, secret, ok}
+}
+
+// authenticate returns the stored key of c. Every failure (missing,
+// malformed, unknown, wrong secret) is the same errUnauthorized, so a
+// caller learns nothing about which keys exist. Its cost is bounded whoever
+// calls: a malformed key is refused before the store is asked, and a
+// well-formed one costs one lookup by prefix (from memory for a stored key:
+// hookd.KeyCache) and, if the prefix is stored, one SHA-256 of a secret of
+// at most hookd.MaxSecretLength bytes.
+func (s *Server) authenticate(ctx context.Context, c credentials) (*hookd.APIKey, error) {
+	if !c.ok {
 		return nil, errUnauthorized
 	}
-	k, err := s.keys.Key(r.Context(), prefix)
+	k, err := s.keys.Key(ctx, c.prefix)
 	if errors.Is(err, hookd.ErrNotFound) {
 		return nil, errUnauthorized
 	}
 	if err != nil {
 		return nil, err
 	}
-	if !k.Verify(secret) {
+	if !k.Verify(c.secret) {
 		return nil, errUnauthorized
 	}
 	return k, nil

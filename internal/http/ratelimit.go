@@ -19,8 +19,9 @@ import (
 // or wrong key) with bursts of FailureBurst, so a client cannot guess keys
 // or hammer the database with bad ones. A request over either limit is
 // answered 429 with Retry-After before its handler runs, so it changes
-// nothing; a valid key is never refused for the failures of its address
-// (see admit). Health checks and unknown routes are not limited.
+// nothing; a key in use is not refused for the failures of its address
+// (see admit). Health checks and unknown routes are not
+// limited.
 type RateLimit struct {
 	// PerSecond is the sustained requests a second per API key; 0 or less
 	// leaves keys unlimited.
@@ -102,21 +103,21 @@ func (e *tooManyRequests) write(w http.ResponseWriter) {
 // admit authenticates r for a route of access who and applies the rate
 // limits around it.
 //
-// The key is checked first, so that a valid key is never refused for the
-// failures of others on its address (behind a proxy or load balancer,
-// every client shares one). Only a request whose key does not
-// authenticate spends its address's failure budget, and past the budget it
-// is answered 429 rather than 401: key guessing stays limited per address
-// (a key's secret is 32 random bytes besides, beyond guessing).
+// Only a request whose key does not authenticate spends its address's
+// failure budget, and past the budget it is answered 429 rather than 401:
+// key guessing stays limited per address (a key's secret is 32 random
+// bytes besides, beyond guessing).
 //
-// Checking first means that a request from an address over its budget
-// still costs a key check. authenticate bounds it whatever is sent: no
-// store lookup for a malformed key, otherwise one indexed lookup by prefix
-// and at most one SHA-256 of a secret of at most hookd.MaxSecretLength
-// bytes. So such a request costs no more than authenticating a valid one,
-// never reaches a handler or reads its body, and an attacker's cost to the
-// server grows only with the requests it sends, like any unauthenticated
-// traffic (a cache of keys in memory would make it cheaper still).
+// A request from an address past its budget is answered 429 without its
+// key being looked up, unless the key cache holds its prefix
+// (hookd.KeyCache.Holds: a stored key this process has read). So an address
+// spraying made-up keys costs no lookup once over its budget, while a key
+// in use behind the same address (a proxy or load balancer makes every
+// client one address) is checked and served as ever; a guessed secret for
+// a held prefix costs what a check costs (memory, and a read of that one
+// key a second at most) and then its 429. A key this process has not read
+// yet waits, behind a spraying address, for the budget to refill. An
+// address within its budget is checked first, then charged for a failure.
 //
 // An authenticated request spends its key's budget, whatever its route, so
 // a valid key of the wrong role (a publisher on an admin route) is limited
@@ -127,12 +128,19 @@ func (s *Server) admit(r *http.Request, who access) error {
 	}
 	l := s.limits
 	now := s.clock.Now()
-	k, err := s.authenticate(r)
-	if err == errUnauthorized && l != nil && l.failures != nil {
-		if wait, ok := l.failures.allow(clientAddress(r), now); !ok {
-			return &tooManyRequests{wait, fmt.Sprintf(
-				"Too many requests: too many failed authentications from this address, retry in %s s",
-				retryAfterSeconds(wait))}
+	c := requestCredentials(r)
+	failuresLimited := l != nil && l.failures != nil
+	var address string
+	if failuresLimited {
+		address = clientAddress(r)
+		if wait := l.failures.wait(address, now); wait > 0 && !(c.ok && s.keys.Holds(c.prefix)) {
+			return tooManyFailures(wait)
+		}
+	}
+	k, err := s.authenticate(r.Context(), c)
+	if err == errUnauthorized && failuresLimited {
+		if wait, ok := l.failures.allow(address, now); !ok {
+			return tooManyFailures(wait)
 		}
 	}
 	if err != nil {
@@ -146,6 +154,14 @@ func (s *Server) admit(r *http.Request, who access) error {
 		}
 	}
 	return s.authorize(r, k, who)
+}
+
+// tooManyFailures is the 429 of an address past its failure budget, which
+// has a token again after wait.
+func tooManyFailures(wait time.Duration) error {
+	return &tooManyRequests{wait, fmt.Sprintf(
+		"Too many requests: too many failed authentications from this address, retry in %s s",
+		retryAfterSeconds(wait))}
 }
 
 // clientAddress is the address failed authentications are counted by: the
@@ -241,6 +257,22 @@ func (l *limiterSet) allow(key string, now time.Time) (time.Duration, bool) {
 		return wait, false
 	}
 	return 0, true
+}
+
+// wait is how long until key has a token, taking none and changing nothing
+// (0: it has one now). A key without a bucket has a full one.
+func (l *limiterSet) wait(key string, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.m[key]
+	if !ok {
+		return 0
+	}
+	missing := 1 - e.lim.TokensAt(now)
+	if missing <= 0 {
+		return 0
+	}
+	return time.Duration(missing / float64(l.limit) * float64(time.Second))
 }
 
 // size is how many buckets the set holds.

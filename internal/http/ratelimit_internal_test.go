@@ -34,6 +34,27 @@ func TestLimiterSet(t *testing.T) {
 
 }
 
+// wait says what a refusal would, and takes nothing: a bucket keeps its
+// tokens, and an address with none gets none made.
+func TestLimiterSetWait(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := newLimiterSet(rate.Limit(2), 2, 0)
+	if wait := l.wait("k", t0); wait != 0 || l.size() != 0 {
+		t.Fatalf("unseen key: wait %s, %d buckets; want 0, 0", wait, l.size())
+	}
+	l.allow("k", t0)
+	for range 3 {
+		if wait := l.wait("k", t0); wait != 0 {
+			t.Fatalf("a token left: wait %s, want 0", wait)
+		}
+	}
+	l.allow("k", t0)
+	refused, _ := l.allow("k", t0.Add(100*time.Millisecond))
+	if wait := l.wait("k", t0.Add(100*time.Millisecond)); wait != refused || wait != 400*time.Millisecond {
+		t.Fatalf("wait %s, refusal %s; want both 400ms", wait, refused)
+	}
+}
+
 // Memory stays bounded: idle buckets are dropped once they would be full,
 // and the address set never holds more than its bound.
 func TestLimiterSetEviction(t *testing.T) {

@@ -75,12 +75,18 @@ func TestRateLimitPerKey(t *testing.T) {
 }
 
 // Failed authentications are limited per client address: past the budget a
-// bad key is answered 429, but a valid key from that address still passes.
+// bad key is answered 429, but a valid key in use from that address still
+// passes.
 func TestRateLimitFailedAuthentication(t *testing.T) {
 	clock := clocktest.New(time.Now())
 	// A failure every 2 s per address, bursts of 2.
 	a := sqliteAPI(t, hookdhttp.WithClock(clock), hookdhttp.WithRateLimit(hookdhttp.RateLimit{PerSecond: 5, Burst: 20,
 		FailuresPerSecond: 0.5, FailureBurst: 2}))
+	// Both keys are in use before the failures (a key that is not waits for
+	// the budget: TestRateLimitPastFailuresLooksNoKeyUp); neither spends the
+	// budget, the publisher's wrong role included.
+	expect(t, a.do("GET", "/api/v2/admin/webhooks", a.adminKey, ""), 200, `{"webhooks":[]}`)
+	expect(t, a.do("GET", "/api/v2/admin/webhooks", a.publisher, ""), 401, `{"error":"Unauthorized"}`)
 	expect(t, a.do("GET", "/api/v2/admin/webhooks", "guess.wrong-secret", ""), 401, `{"error":"Unauthorized"}`)
 	expect(t, a.do("GET", "/api/v2/admin/webhooks", "", ""), 401, `{"error":"Unauthorized"}`)
 	res := a.do("GET", "/api/v2/admin/webhooks", "guess.another-secret", "")
@@ -114,6 +120,9 @@ func TestRateLimitFloodDoesNotLockOutValidKeys(t *testing.T) {
 	prefix, _, _ := strings.Cut(a.publisher, ".")
 	badKeys := []string{"", "malformed", "guess.wrong-secret", prefix + ".wrong-secret"}
 	const floods, events = 80, 50
+	// The publisher is at work before the flood begins (a key first used
+	// past the budget waits for it: TestRateLimitPastFailuresLooksNoKeyUp).
+	expect(t, a.do("POST", "/api/v2/events", a.publisher, `{"id":"evt_before","event":"ASSET_ADDED"}`), 200, "")
 	statuses := make(chan int, floods)
 	var flooder sync.WaitGroup
 	flooder.Go(func() {
@@ -159,10 +168,11 @@ func TestRateLimitOff(t *testing.T) {
 }
 
 // With the defaults, bad keys from one address get 429 after a few, while
-// a valid key goes on (its budget: TestDefaultKeyBudget).
+// a valid key in use goes on (its budget: TestDefaultKeyBudget).
 func TestRateLimitDefaultFailures(t *testing.T) {
 	clock := clocktest.New(time.Now())
 	a := sqliteAPI(t, hookdhttp.WithClock(clock), hookdhttp.WithRateLimit(hookdhttp.DefaultRateLimits))
+	expect(t, a.do("GET", "/api/v2/admin/webhooks", a.adminKey, ""), 200, "")
 	statuses := map[int]int{}
 	for range hookdhttp.DefaultFailureBurst + 5 {
 		statuses[a.do("GET", "/api/v2/admin/webhooks", "guess.wrong-secret", "").status]++
