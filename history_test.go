@@ -27,3 +27,22 @@ func TestDayPartitions(t *testing.T) {
 		t.Errorf("DayPartitions: %v", got)
 	}
 }
+
+func TestEraseChunkLen(t *testing.T) {
+	for _, c := range []struct {
+		deliveries []int
+		limit      int
+		want       int
+	}{
+		{nil, 7, 0},
+		{[]int{2, 2, 2}, 7, 2},    // 3 + 3, a third would make 9
+		{[]int{2, 3}, 7, 2},       // 3 + 4: exactly the limit
+		{[]int{0, 0, 0, 0}, 7, 4}, // all of them, under the limit
+		{[]int{20, 1}, 7, 1},      // one event over the limit goes alone
+		{[]int{1, 20}, 7, 1},      // and in a chunk of its own
+	} {
+		if got := EraseChunkLen(c.deliveries, c.limit); got != c.want {
+			t.Errorf("EraseChunkLen(%v, %d) = %d, want %d", c.deliveries, c.limit, got, c.want)
+		}
+	}
+}

@@ -50,8 +50,8 @@ func (s *Server) eraseUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 // erase runs an erasure to its end even when its client goes away: a
-// project's events are erased in several transactions on SQLite, and one
-// cut short would leave the request half done, unanswered (the store's
+// project's events are erased in several transactions (hookd.EraseChunk),
+// and one cut short would leave the request half done, unanswered (the store's
 // deadline still bounds it).
 func (s *Server) erase(r *http.Request, e hookd.Erasure) (hookd.Erased, error) {
 	return s.store.Erase(context.WithoutCancel(r.Context()), e)

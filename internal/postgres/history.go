@@ -119,11 +119,16 @@ func payloadNeeded(id string) string {
 		OR EXISTS (SELECT 1 FROM fan_outs f WHERE f.event_id = ` + id + `))`
 }
 
-// clearWaitingSQL clears, of PruneChunk events of payloads_waiting after
-// $1 (by id), those whose data is no longer needed, and forgets them.
+// clearWaitingSQL clears the data of the next PruneChunk events of
+// payloads_waiting after $1 (by id) whose data is no longer needed, and
+// forgets them. It writes only those: the events still needed, however
+// many, cost a read each and take no lock. (The batch's check is made
+// again as each row is deleted: a requeue may need one again meanwhile.)
 var clearWaitingSQL = `
 WITH batch AS MATERIALIZED (
-	SELECT event_id AS id FROM payloads_waiting WHERE event_id > $1 ORDER BY event_id LIMIT $2
+	SELECT event_id AS id FROM payloads_waiting w
+	WHERE event_id > $1 AND NOT ` + payloadNeeded("w.event_id") + `
+	ORDER BY event_id LIMIT $2
 ), done AS (
 	DELETE FROM payloads_waiting w USING batch b
 	WHERE w.event_id = b.id AND NOT ` + payloadNeeded("w.event_id") + `
@@ -226,32 +231,88 @@ WITH ev AS (
 )
 SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM cancelled), (SELECT count(*) FROM bodies)`
 
-// Erase erases the events e names (hookd.Erasure) in one transaction.
+// eraseTargetsSQL reads the events an erasure names, by event, project or
+// user, with the deliveries each was published with (for
+// hookd.EraseChunkLen), in id order.
+var eraseTargetsSQL = map[bool]string{
+	true:  `SELECT id, deliveries FROM events WHERE project_id = $1 ORDER BY id`,
+	false: `SELECT id, deliveries FROM events WHERE user_id = $1 ORDER BY id`,
+}
+
+// Erase erases the events e names (hookd.Erasure), in chunks
+// (hookd.EraseChunk), each in a transaction of its own, so that an erasure
+// of any size never holds its events' and deliveries' row locks, nor one
+// transaction, for long: claims and completions go on between chunks. It
+// reads the events' ids first (the events the project or user has when
+// Erase begins; one published meanwhile is not erased), then erases them
+// chunk by chunk: each chunk does for its events all that erasing an event
+// does, lanes included, so the store is consistent after each. An Erase cut
+// short (an error, a cancelled context, a crash) leaves its first chunks
+// erased and the rest untouched, and erasing again is safe (an erased event
+// is rewritten the same way; it has no pending delivery left to cancel nor
+// body to clear). Meanwhile, the deliveries of the events of later chunks
+// may still be claimed, as they could before the Erase; the claims are
+// woken, if a chunk unblocked a lane, when Erase ends. The totals are the
+// chunks' sum; with an error, what the chunks that committed did.
 func (s *Store) Erase(ctx context.Context, e hookd.Erasure) (hookd.Erased, error) {
 	var out hookd.Erased
 	promoted := false
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var rows pgx.Rows
-		switch {
-		case e.EventID != "":
-			rows, _ = tx.Query(ctx, `SELECT id FROM events WHERE id = $1 FOR UPDATE`, e.EventID)
-		case e.ProjectID != "":
-			rows, _ = tx.Query(ctx, `SELECT id FROM events WHERE project_id = $1 FOR UPDATE`, e.ProjectID)
-		default:
-			rows, _ = tx.Query(ctx, `SELECT id FROM events WHERE user_id = $1 FOR UPDATE`, *e.UserID)
+	defer func() {
+		if promoted {
+			s.wakeup()
 		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	}()
+	var rows pgx.Rows
+	switch {
+	case e.EventID != "":
+		rows, _ = s.pool.Query(ctx, `SELECT id, deliveries FROM events WHERE id = $1`, e.EventID)
+	case e.ProjectID != "":
+		rows, _ = s.pool.Query(ctx, eraseTargetsSQL[true], e.ProjectID)
+	default:
+		rows, _ = s.pool.Query(ctx, eraseTargetsSQL[false], *e.UserID)
+	}
+	var (
+		ids        []string
+		deliveries []int
+		id         string
+		n          int
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &n}, func() error {
+		ids, deliveries = append(ids, id), append(deliveries, n)
+		return nil
+	}); err != nil {
+		return out, wrapErr(err)
+	}
+	if len(ids) == 0 && e.EventID != "" {
+		return out, fmt.Errorf("event %q: %w", e.EventID, hookd.ErrNotFound)
+	}
+	for len(ids) > 0 {
+		take := hookd.EraseChunkLen(deliveries, hookd.EraseChunk)
+		chunk, lanesLeft, err := s.eraseChunk(ctx, ids[:take])
 		if err != nil {
+			return out, wrapErr(err)
+		}
+		out.Events += chunk.Events
+		out.Cancelled += chunk.Cancelled
+		out.Attempts += chunk.Attempts
+		promoted = promoted || lanesLeft
+		ids, deliveries = ids[take:], deliveries[take:]
+	}
+	return out, nil
+}
+
+// eraseChunk erases the events ids in a transaction (eraseSQL). Its
+// deliveries cancelled may head their lanes: the next ones go, as when a
+// delivery fails for good; it says whether one did.
+func (s *Store) eraseChunk(ctx context.Context, ids []string) (hookd.Erased, bool, error) {
+	var out hookd.Erased
+	promoted := false
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// In id order, so that erasures of overlapping events (a project's
+		// and a user's) wait for each other rather than deadlock.
+		if _, err := tx.Exec(ctx, `SELECT FROM events WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids); err != nil {
 			return err
 		}
-		if len(ids) == 0 {
-			if e.EventID != "" {
-				return fmt.Errorf("event %q: %w", e.EventID, hookd.ErrNotFound)
-			}
-			return nil
-		}
-		// A delivery cancelled here may be its lane's head: the next one
-		// goes, as when a delivery fails for good.
 		cancelled, err := lockLanesOf(ctx, tx, `SELECT DISTINCT webhook_id, lane FROM deliveries
 			WHERE event_id = ANY($1) AND state = 'pending' AND lane IS NOT NULL`, ids)
 		if err != nil {
@@ -267,10 +328,7 @@ func (s *Store) Erase(ctx context.Context, e hookd.Erasure) (hookd.Erased, error
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
-		return hookd.Erased{}, wrapErr(err)
+		return hookd.Erased{}, false, err
 	}
-	if promoted {
-		s.wakeup()
-	}
-	return out, nil
+	return out, promoted, nil
 }

@@ -196,36 +196,43 @@ func (s *Store) ClearPayloads(ctx context.Context, before time.Time) (int64, err
 	return total, nil
 }
 
+// dueWaitingSQL reads, in id order after ?1, up to ?2 events of
+// payloads_waiting whose data is no longer needed: those a run clears.
+var dueWaitingSQL = `SELECT event_id FROM payloads_waiting WHERE event_id > ?1
+	AND NOT ` + payloadNeeded("payloads_waiting.event_id") + ` ORDER BY event_id LIMIT ?2`
+
 // clearWaiting clears the data of the events of payloads_waiting that are
 // no longer needed, and forgets them, hookd.PruneChunk of them a
-// transaction.
+// transaction. It finds them with reads (dueWaitingSQL), which take no
+// writer: the events still needed, however many, cost the run a read each
+// and no write, and the writer is held only for those it clears (checked
+// again there, as a requeue may need one again meanwhile).
 func (s *Store) clearWaiting(ctx context.Context) (int64, error) {
 	var total int64
 	for after := ""; ; {
-		read := 0
+		rows, err := s.r.QueryContext(ctx, dueWaitingSQL, after, hookd.PruneChunk)
+		if err != nil {
+			return total, mapErr(err)
+		}
+		var due []string
+		for rows.Next() {
+			if err := rows.Scan(&after); err != nil {
+				rows.Close()
+				return total, mapErr(err)
+			}
+			due = append(due, after)
+		}
+		if err := rows.Close(); err != nil {
+			return total, mapErr(err)
+		}
+		if len(due) == 0 {
+			return total, nil
+		}
+		list, err := json.Marshal(due)
+		if err != nil {
+			return total, err
+		}
 		n, err := s.chunk(ctx, func(tx *sql.Tx) (int64, error) {
-			rows, err := tx.QueryContext(ctx, `SELECT event_id FROM payloads_waiting WHERE event_id > ? ORDER BY event_id LIMIT ?`,
-				after, hookd.PruneChunk)
-			if err != nil {
-				return 0, err
-			}
-			var waiting []string
-			for rows.Next() {
-				var id string
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return 0, err
-				}
-				read, after = read+1, id
-				waiting = append(waiting, id)
-			}
-			if err := rows.Close(); err != nil || len(waiting) == 0 {
-				return 0, err
-			}
-			list, err := json.Marshal(waiting)
-			if err != nil {
-				return 0, err
-			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM payloads_waiting WHERE event_id IN (SELECT value FROM json_each(?))
 				AND NOT `+payloadNeeded("payloads_waiting.event_id"), string(list)); err != nil {
 				return 0, err
@@ -238,24 +245,15 @@ func (s *Store) clearWaiting(ctx context.Context) (int64, error) {
 			return res.RowsAffected()
 		})
 		total += n
-		if err != nil || read < hookd.PruneChunk {
+		if err != nil || len(due) < hookd.PruneChunk {
 			return total, err
 		}
 	}
 }
 
 // eraseChunk bounds one transaction of an erasure of a project's or a
-// user's events: the events it rewrites plus the deliveries they were
-// published with (events.deliveries: it cancels them and clears their
-// attempts), at least one event, so that an event fanned out to many
-// webhooks makes a smaller chunk. Erasing costs more than pruning (four
-// statements an event, 60 µs an event with one delivery): measured with
-// such events (100,000 of one project, on a loaded two-core machine), a
-// chunk of hookd.PruneChunk held the writer 26 ms (median; 55 ms at the
-// 90th percentile), too close to the 50 ms an intake may wait; a quarter of
-// it, 125 events, 7 ms (35 ms at worst), for an erasure about 10% longer in
-// all. Tests make it small.
-var eraseChunk = hookd.PruneChunk / 4
+// user's events (hookd.EraseChunk). Tests make it small.
+var eraseChunk = hookd.EraseChunk
 
 // eraseWalkQueries select the next chunk of a project's or a user's events
 // (?1) after rowid ?2, at most ?3, in rowid order: the order of their index
@@ -337,9 +335,9 @@ func (s *Store) Erase(ctx context.Context, e hookd.Erasure) (hookd.Erased, error
 				return 0, err
 			}
 			var (
+				rowids     []int64
 				ids        []string
-				cost, read int
-				last       int64
+				deliveries []int
 			)
 			for rows.Next() {
 				var (
@@ -351,21 +349,19 @@ func (s *Store) Erase(ctx context.Context, e hookd.Erasure) (hookd.Erased, error
 					rows.Close()
 					return 0, err
 				}
-				if read++; len(ids) > 0 && cost+1+n > eraseChunk {
-					more = true // the rest goes in the next chunk
-					break
-				}
-				ids, cost, last = append(ids, id), cost+1+n, rowid
+				rowids, ids, deliveries = append(rowids, rowid), append(ids, id), append(deliveries, n)
 			}
 			if err := rows.Close(); err != nil {
 				return 0, err
 			}
-			more = more || read == eraseChunk
-			if len(ids) == 0 {
+			// The events past the chunk's cost go in the next chunk.
+			take := hookd.EraseChunkLen(deliveries, eraseChunk)
+			more = take < len(ids) || len(ids) == eraseChunk
+			if take == 0 {
 				return 0, nil
 			}
-			after = last
-			chunk, lanesLeft, err = s.eraseEvents(ctx, tx, ids)
+			after = rowids[take-1]
+			chunk, lanesLeft, err = s.eraseEvents(ctx, tx, ids[:take])
 			return int64(chunk.Events + chunk.Cancelled + chunk.Attempts), err
 		})
 		if err != nil {

@@ -28,14 +28,15 @@ func RunHistory(t *testing.T, openStore Open, traces Traces) {
 	t.Run("Erase", func(t *testing.T) { testErase(t, open, traces) })
 	t.Run("EraseProjectAndUser", func(t *testing.T) { testEraseProjectAndUser(t, open, traces) })
 	t.Run("EraseInChunks", func(t *testing.T) { testEraseInChunks(t, open, traces) })
+	t.Run("EraseBeyondOneChunk", func(t *testing.T) { testEraseBeyondOneChunk(t, open, traces) })
 	t.Run("ClearPayloads", func(t *testing.T) { testClearPayloads(t, open, traces) })
 	t.Run("ClearPayloadsOnceDone", func(t *testing.T) { testClearPayloadsOnceDone(t, open, traces) })
 }
 
-// EraseChunk is the chunk that a store which erases a project's or a
-// user's events in several transactions (the SQLite store: events plus
-// their deliveries) is set to for RunHistory: small, so that
-// EraseInChunks's few events span several chunks.
+// EraseChunk is the chunk (events plus their deliveries) that a store
+// which can is set to for RunHistory, in place of hookd.EraseChunk (the
+// SQLite store's tests do): small, so that EraseInChunks's few events span
+// several chunks. EraseBeyondOneChunk spans several of hookd.EraseChunk.
 const EraseChunk = 7
 
 // secretEvent is an event whose data holds secret.
