@@ -85,13 +85,19 @@ func (h Health) FailingBefore(before time.Time) bool {
 // DisableFailing). Stores apply it in the transaction that changes the
 // flag.
 type DisabledChange struct {
-	// Park: the webhook was disabled. Its idle pending deliveries (not
-	// leased: a lease's end is kept in the same column) wait at
-	// ParkedUntil, out of the way of every claim, which would otherwise
-	// scan past them at the front of the queue.
+	// Park: the webhook was disabled. Its pending deliveries that are not
+	// in flight wait at ParkedUntil, out of the way of every claim, which
+	// would otherwise scan past them at the front of the queue. In flight
+	// is leased with a lease that has not ended (ClaimCandidate.InFlight):
+	// such a delivery is its worker's, and its lease's end, kept in the
+	// same column, must stay. A lease that has ended is nobody's (its
+	// worker died, or left it on finding the webhook disabled): its
+	// delivery is parked like the others, lease kept, so that a late
+	// result from its worker is still recorded.
 	Park bool
-	// Unpark: the webhook was enabled again. Its parked deliveries are due
-	// now, and its failing streak is forgotten (FailingSince).
+	// Unpark: the webhook was enabled again. Its parked deliveries, and
+	// any other not in flight waiting for a later time, are due now, and
+	// its failing streak is forgotten (FailingSince).
 	Unpark bool
 }
 

@@ -726,10 +726,11 @@ func (s *Store) writeHealth(ctx context.Context, tx pgx.Tx, ids []int64, health 
 	return changes, park, nil
 }
 
-// queueDisabledChange queues the parking or unparking of the idle pending
-// deliveries of webhooks ids, as change says (hookd.ChangeDisabled), into
-// the transaction that changed their Disabled; those blocked in an ordered
-// lane stay blocked.
+// queueDisabledChange queues the parking or unparking of the pending
+// deliveries of webhooks ids not in flight at now (no lease, or one that
+// has ended), as change says (hookd.ChangeDisabled), into the transaction
+// that changed their Disabled; those blocked in an ordered lane stay
+// blocked.
 func queueDisabledChange(b *pgx.Batch, ids []int64, change hookd.DisabledChange, now time.Time) {
 	if len(ids) == 0 {
 		return
@@ -737,12 +738,13 @@ func queueDisabledChange(b *pgx.Batch, ids []int64, change hookd.DisabledChange,
 	switch {
 	case change.Park:
 		b.Queue(`UPDATE deliveries SET next_attempt_at = $2
-			WHERE webhook_id = ANY($1) AND state = 'pending' AND leased_by IS NULL AND next_attempt_at <> $3`,
-			ids, hookd.ParkedUntil, hookd.LaneBlocked)
+			WHERE webhook_id = ANY($1) AND state = 'pending' AND (leased_by IS NULL OR lease_until <= $4)
+			  AND next_attempt_at <> $3`,
+			ids, hookd.ParkedUntil, hookd.LaneBlocked, now)
 	case change.Unpark:
 		b.Queue(`UPDATE deliveries SET next_attempt_at = $2
-			WHERE webhook_id = ANY($1) AND state = 'pending' AND leased_by IS NULL AND next_attempt_at > $2
-			  AND next_attempt_at <> $3`, ids, now, hookd.LaneBlocked)
+			WHERE webhook_id = ANY($1) AND state = 'pending' AND (leased_by IS NULL OR lease_until <= $2)
+			  AND next_attempt_at > $2 AND next_attempt_at <> $3`, ids, now, hookd.LaneBlocked)
 	}
 }
 

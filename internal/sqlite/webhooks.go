@@ -460,20 +460,22 @@ func (s *Store) RotateSecret(ctx context.Context, webhookID int64, secret string
 	})
 }
 
-// applyDisabledChange parks or unparks webhook id's idle pending deliveries
-// as change says (hookd.ChangeDisabled), in the transaction that changed
-// its Disabled; those blocked in an ordered lane stay blocked.
+// applyDisabledChange parks or unparks webhook id's pending deliveries not
+// in flight at now (no lease, or one that has ended) as change says
+// (hookd.ChangeDisabled), in the transaction that changed its Disabled;
+// those blocked in an ordered lane stay blocked.
 func applyDisabledChange(ctx context.Context, tx *sql.Tx, id int64, change hookd.DisabledChange, now time.Time) error {
 	var err error
 	switch {
 	case change.Park:
-		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = ?
-			WHERE webhook_id = ? AND state = 'pending' AND leased_by IS NULL AND next_attempt_at <> ?`,
-			ms(hookd.ParkedUntil), id, ms(hookd.LaneBlocked))
+		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = ?1
+			WHERE webhook_id = ?2 AND state = 'pending' AND (leased_by IS NULL OR lease_until <= ?3)
+			  AND next_attempt_at <> ?4`,
+			ms(hookd.ParkedUntil), id, ms(now), ms(hookd.LaneBlocked))
 	case change.Unpark:
 		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = ?1
-			WHERE webhook_id = ?2 AND state = 'pending' AND leased_by IS NULL AND next_attempt_at > ?1
-			  AND next_attempt_at <> ?3`, ms(now), id, ms(hookd.LaneBlocked))
+			WHERE webhook_id = ?2 AND state = 'pending' AND (leased_by IS NULL OR lease_until <= ?1)
+			  AND next_attempt_at > ?1 AND next_attempt_at <> ?3`, ms(now), id, ms(hookd.LaneBlocked))
 	}
 	return err
 }

@@ -61,6 +61,7 @@ func Run(t *testing.T, openStore Open) {
 	t.Run("QueueStats", func(t *testing.T) { testQueueStats(t, open) })
 	t.Run("ThrottledStats", func(t *testing.T) { testThrottledStats(t, open) })
 	t.Run("ExpiredLease", func(t *testing.T) { testExpiredLease(t, open) })
+	t.Run("ParkingLeases", func(t *testing.T) { testParkingLeases(t, open) })
 	t.Run("WebhookList", func(t *testing.T) { testWebhookList(t, open) })
 	t.Run("DeliveryLog", func(t *testing.T) { testDeliveryLog(t, open) })
 	t.Run("AttemptCounts", func(t *testing.T) { testAttemptCounts(t, open) })
