@@ -21,6 +21,11 @@ const FanOutChunk = 5000
 // Store.FanOut, which creates them in chunks right after. While a backlog
 // waits, every new event joins it behind the earlier ones, so each
 // webhook's deliveries are created in the order the events were accepted.
+// So does a PublishTo's delivery to an ordered webhook that a waiting
+// fan-out may still reach (one not past it in webhook id, or a PublishTo's
+// own to it): created at once, it would go ahead of those events in the
+// webhook's lane. FanOut creates it in its turn, to that webhook alone. To
+// an unordered webhook, or with no fan-out waiting, it is created at once.
 func PlanFanOut(matched []int, backlog bool, chunk int) int {
 	if backlog {
 		return 0

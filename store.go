@@ -71,11 +71,12 @@ type Store interface {
 	// original or refuses the whole batch, as Republish rules. It keeps
 	// the project registry current with PROJECT_ADDED and PROJECT_PURGED.
 	PublishEvents(ctx context.Context, events []*Event) ([]Published, error)
-	// FanOut creates the deliveries that PublishEvents left to it (at most
-	// FanOutChunk a transaction: PlanFanOut), oldest event first, to the
-	// webhooks that match each event when its chunk is created, and
-	// reports whether any remain. Processes that share a database take
-	// turns. The dispatcher calls it (delivery.Dispatcher.Run).
+	// FanOut creates the deliveries that PublishEvents and PublishTo left
+	// to it (at most FanOutChunk a transaction: PlanFanOut), oldest event
+	// first, to the webhooks that match each event when its chunk is
+	// created (a PublishTo's to its webhook), and reports whether any
+	// remain. Processes that share a database take turns. The dispatcher
+	// calls it (delivery.Dispatcher.Run).
 	FanOut(ctx context.Context) (remaining bool, err error)
 	// FanOutWakeup delivers a value when a publish of this process has
 	// left deliveries to FanOut (another process's are found by polling).
@@ -83,6 +84,9 @@ type Store interface {
 	// PublishTo stores e and one delivery of it to webhookID, whatever the
 	// webhook's subscriptions and state (the test action). To a disabled
 	// webhook the delivery waits, as its others do, until it is enabled.
+	// To an ordered webhook that fan-outs waiting may still reach, FanOut
+	// creates the delivery after theirs (PlanFanOut), so that it does not
+	// overtake events published before it in the webhook's lanes.
 	PublishTo(ctx context.Context, webhookID int64, e *Event) error
 
 	// Claim leases up to req.Limit due deliveries to req.Worker for

@@ -405,13 +405,14 @@ func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
 		laned := lanes{}
 		for created < s.fanOutChunk {
 			var seq, after int64
+			var target *int64
 			var e hookd.Event
 			var name *string
 			var data []byte
 			err := tx.QueryRow(ctx, `
-				SELECT f.seq, f.event_id, f.after_webhook_id, e.event, e.project_id, e.user_id, e.data
+				SELECT f.seq, f.event_id, f.after_webhook_id, f.webhook_id, e.event, e.project_id, e.user_id, e.data
 				FROM fan_outs f LEFT JOIN events e ON e.id = f.event_id AND e.erased_at IS NULL
-				ORDER BY f.seq LIMIT 1 FOR UPDATE OF f`).Scan(&seq, &e.ID, &after, &name, &e.ProjectID, &e.UserID, &data)
+				ORDER BY f.seq LIMIT 1 FOR UPDATE OF f`).Scan(&seq, &e.ID, &after, &target, &name, &e.ProjectID, &e.UserID, &data)
 			if errors.Is(err, pgx.ErrNoRows) {
 				break
 			}
@@ -432,13 +433,26 @@ func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
 				}
 			}
 			var rest []int64
-			if name != nil { // else erased or pruned meanwhile: nothing left to send
+			laneFor := subs.Lane
+			switch {
+			case name == nil: // erased or pruned meanwhile: nothing left to send
+			case target != nil: // a PublishTo's, queued behind the fan-outs before it
+				e.Event, e.Data = *name, data
+				ordering, _, found, err := publishToWebhook(ctx, tx, *target)
+				if err != nil {
+					return err
+				}
+				if found {
+					rest = []int64{*target}
+					laneFor = func(_ int64, e *hookd.Event) (int64, bool) { return ordering.Lane(e) }
+				}
+			default:
 				e.Event, e.Data = *name, data
 				rest = hookd.AfterWebhook(subs.Match(&e), after)
 			}
 			chunk := rest[:min(len(rest), s.fanOutChunk-created)]
 			for _, webhookID := range chunk {
-				l, ordered := subs.Lane(webhookID, &e)
+				l, ordered := laneFor(webhookID, &e)
 				at, lane := laned.join(webhookID, now, l, ordered)
 				webhooks = append(webhooks, webhookID)
 				eventIDs = append(eventIDs, e.ID)
@@ -521,21 +535,43 @@ func subscribers(ctx context.Context, q querier, where string, args ...any) ([]*
 	return hooks, err
 }
 
+// publishToWebhook reads, for a PublishTo's delivery to webhook
+// webhookID, the webhook's ordering, whatever it subscribes to and whether
+// it is disabled (the subscriptions know the enabled webhooks only), and
+// whether the delivery must queue behind the fan-outs waiting
+// (hookd.PlanFanOut): the webhook is ordered and one of them may still
+// reach it. It keeps the webhook until tx ends; found is false when there
+// is no such webhook. When no fan-out waits, the probe finds an empty
+// table, in the same statement.
+func publishToWebhook(ctx context.Context, tx pgx.Tx, webhookID int64) (ordering hookd.Ordering, behind, found bool, err error) {
+	err = tx.QueryRow(ctx, `
+		SELECT coalesce(ordering, ''), ordering IS NOT NULL AND EXISTS (SELECT 1 FROM fan_outs f
+		       WHERE f.webhook_id = w.id OR f.webhook_id IS NULL AND f.after_webhook_id < w.id)
+		FROM webhooks w WHERE id = $1 FOR KEY SHARE`, webhookID).Scan(&ordering, &behind)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, false, nil
+	}
+	return ordering, behind, err == nil, err
+}
+
 // PublishTo stores e and one delivery of it to webhook webhookID, whatever
 // the webhook's subscriptions and state. An ID already stored is
-// ErrConflict; an unknown webhook ErrNotFound.
+// ErrConflict; an unknown webhook ErrNotFound. To an ordered webhook that
+// fan-outs waiting may still reach, the delivery is left to FanOut, behind
+// them (hookd.PlanFanOut).
 func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) error {
 	if err := e.Normalize(s.clock.Now()); err != nil {
 		return err
 	}
 	now := s.clock.Now()
+	var q queued
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, `SELECT coalesce(ordering, '') FROM webhooks WHERE id = $1 FOR KEY SHARE`, webhookID)
-		ordering, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		q = queued{}
+		ordering, behind, found, err := publishToWebhook(ctx, tx, webhookID)
 		if err != nil {
 			return err
 		}
-		if len(ordering) == 0 {
+		if !found {
 			return fmt.Errorf("webhook %d: %w", webhookID, hookd.ErrNotFound)
 		}
 		tag, err := tx.Exec(ctx, `
@@ -548,8 +584,14 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 		if tag.RowsAffected() == 0 {
 			return fmt.Errorf("event %q: %w", e.ID, hookd.ErrConflict)
 		}
+		if behind {
+			q.deferred = true
+			_, err := tx.Exec(ctx, `INSERT INTO fan_outs (event_id, webhook_id) VALUES ($1, $2)`, e.ID, webhookID)
+			return err
+		}
+		q.created = 1
 		b, laned := &pgx.Batch{}, lanes{}
-		l, ordered := hookd.Ordering(ordering[0]).Lane(e)
+		l, ordered := ordering.Lane(e)
 		due, lane := laned.join(webhookID, now, l, ordered)
 		if ordered {
 			laned.queueLock(b)
@@ -565,6 +607,6 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 	if err != nil {
 		return wrapErr(err)
 	}
-	s.wakeup()
+	s.queued(q)
 	return nil
 }

@@ -90,12 +90,17 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 		s.notify()
 	}
 	if deferred {
-		select {
-		case s.fanOutWake <- struct{}{}:
-		default:
-		}
+		s.wakeFanOut()
 	}
 	return out, nil
+}
+
+// wakeFanOut tells this process's FanOut that a commit left it work.
+func (s *Store) wakeFanOut() {
+	select {
+	case s.fanOutWake <- struct{}{}:
+	default:
+	}
 }
 
 // FanOut creates the deliveries that publishes left to it
@@ -117,9 +122,9 @@ func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
 		for created < s.fanOutChunk {
 			var seq, after int64
 			var eventID string
-			var erased sql.NullInt64
-			err := tx.QueryRowContext(ctx, `SELECT f.seq, f.event_id, f.after_webhook_id, e.erased_at
-				FROM fan_outs f LEFT JOIN events e ON e.id = f.event_id ORDER BY f.seq LIMIT 1`).Scan(&seq, &eventID, &after, &erased)
+			var target, erased sql.NullInt64
+			err := tx.QueryRowContext(ctx, `SELECT f.seq, f.event_id, f.after_webhook_id, f.webhook_id, e.erased_at
+				FROM fan_outs f LEFT JOIN events e ON e.id = f.event_id ORDER BY f.seq LIMIT 1`).Scan(&seq, &eventID, &after, &target, &erased)
 			if errors.Is(err, sql.ErrNoRows) {
 				remaining = false
 				break
@@ -130,16 +135,20 @@ func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
 			remaining = true
 			// An event erased or pruned meanwhile has nothing left to send.
 			var rest []int64
+			add := deliveries.add
 			e, _, err := readEvent(ctx, tx, eventID)
 			switch {
-			case err == nil && !erased.Valid:
-				rest = hookd.AfterWebhook(subs.Match(e), after)
 			case err != nil && !errors.Is(err, hookd.ErrNotFound):
 				return err
+			case err != nil || erased.Valid:
+			case target.Valid: // a PublishTo's, queued behind the fan-outs before it
+				rest, add = []int64{target.Int64}, deliveries.addTo
+			default:
+				rest = hookd.AfterWebhook(subs.Match(e), after)
 			}
 			chunk := rest[:min(len(rest), s.fanOutChunk-created)]
 			for _, webhookID := range chunk {
-				if err := deliveries.add(ctx, webhookID, e); err != nil {
+				if err := add(ctx, webhookID, e); err != nil {
 					return err
 				}
 			}
@@ -193,6 +202,29 @@ func (d *deliveryRowsOf) add(ctx context.Context, webhookID int64, e *hookd.Even
 // keeps the event's first webhook-id).
 func (d *deliveryRowsOf) addAs(ctx context.Context, webhookID int64, e *hookd.Event, messageID string) error {
 	l, ordered := d.subs.Lane(webhookID, e)
+	return d.addInLane(ctx, webhookID, e, messageID, l, ordered)
+}
+
+// addTo queues PublishTo's delivery of e to webhookID, whatever the
+// webhook subscribes to and whether it is disabled (so in the lane of the
+// ordering read here: d.subs knows the enabled webhooks only); nothing to
+// a webhook deleted since PublishTo queued it behind a fan-out.
+func (d *deliveryRowsOf) addTo(ctx context.Context, webhookID int64, e *hookd.Event) error {
+	var ordering sql.NullString
+	err := d.tx.QueryRowContext(ctx, `SELECT ordering FROM webhooks WHERE id = ?`, webhookID).Scan(&ordering)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	l, ordered := hookd.Ordering(ordering.String).Lane(e)
+	return d.addInLane(ctx, webhookID, e, hookd.NewMessageID(), l, ordered)
+}
+
+// addInLane queues a delivery of e to webhookID with messageID, in lane l
+// if ordered.
+func (d *deliveryRowsOf) addInLane(ctx context.Context, webhookID int64, e *hookd.Event, messageID string, l int64, ordered bool) error {
 	due, lane := d.laned.join(webhookID, d.now, l, ordered)
 	d.args = append(d.args, webhookID, e.ID, messageID, due, ms(d.now), lane, d.replayID)
 	// The arguments grow as needed: most publishes queue a few deliveries,
@@ -218,19 +250,30 @@ func (d *deliveryRowsOf) flush(ctx context.Context) error {
 	return err
 }
 
+// behindFanOutSQL tells whether a PublishTo to webhook w must queue its
+// delivery behind the fan-outs waiting (hookd.PlanFanOut): w is
+// ordered and one of them may still reach it. When none waits, it probes
+// an empty table.
+const behindFanOutSQL = `w.ordering IS NOT NULL AND EXISTS (SELECT 1 FROM fan_outs f
+	WHERE f.webhook_id = w.id OR f.webhook_id IS NULL AND f.after_webhook_id < w.id)`
+
 // PublishTo stores e and one delivery of it to webhookID, whatever the
 // webhook subscribes to and whether it is disabled: the admin's test
 // action. An unknown webhook is ErrNotFound, an id already stored
-// ErrConflict; either way nothing is written.
+// ErrConflict; either way nothing is written. To an ordered webhook that
+// fan-outs waiting may still reach, the delivery is left to FanOut, behind
+// them (hookd.PlanFanOut).
 func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) error {
 	if err := e.Normalize(s.clock.Now()); err != nil {
 		return err
 	}
+	var behind bool
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := webhookExists(ctx, tx, webhookID); err != nil {
-			return err
+		err := tx.QueryRowContext(ctx, `SELECT `+behindFanOutSQL+` FROM webhooks w WHERE id = ?`, webhookID).Scan(&behind)
+		if err != nil {
+			return notFound(err)
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO events (id, event, project_id, user_id, data, deliveries, created_at, trace_parent, publisher_key_id)
+		_, err = tx.ExecContext(ctx, `INSERT INTO events (id, event, project_id, user_id, data, deliveries, created_at, trace_parent, publisher_key_id)
 			VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)`,
 			e.ID, e.Event, nullString(e.ProjectID), nullInt(e.UserID), string(e.Data), ms(e.CreatedAt), e.TraceParent, e.PublisherKeyID)
 		if isUnique(err) {
@@ -239,23 +282,24 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 		if err != nil {
 			return err
 		}
-		var ordering sql.NullString
-		if err := tx.QueryRowContext(ctx, `SELECT ordering FROM webhooks WHERE id = ?`, webhookID).Scan(&ordering); err != nil {
+		if behind {
+			_, err = tx.ExecContext(ctx, `INSERT INTO fan_outs (event_id, webhook_id) VALUES (?, ?)`, e.ID, webhookID)
 			return err
 		}
-		now, laned := s.clock.Now(), lanes{}
-		l, ordered := hookd.Ordering(ordering.String).Lane(e)
-		due, lane := laned.join(webhookID, now, l, ordered)
-		if _, err = tx.ExecContext(ctx, deliveriesInsert.sized[0], webhookID, e.ID, hookd.NewMessageID(), due, ms(now), lane, nil); err != nil {
+		deliveries := s.newDeliveries(tx, nil, s.clock.Now())
+		if err := deliveries.addTo(ctx, webhookID, e); err != nil {
 			return err
 		}
-		_, err = s.promote(ctx, tx, laned, now)
-		return err
+		return deliveries.done(ctx)
 	})
 	if err != nil {
 		return err
 	}
-	s.notify()
+	if behind {
+		s.wakeFanOut()
+	} else {
+		s.notify()
+	}
 	return nil
 }
 

@@ -43,6 +43,7 @@ func Run(t *testing.T, openStore Open) {
 	t.Run("Settings", func(t *testing.T) { testSettings(t, open) })
 	t.Run("PublishEvents", func(t *testing.T) { testPublishEvents(t, open) })
 	t.Run("PublishTo", func(t *testing.T) { testPublishTo(t, open) })
+	t.Run("PublishToBehindFanOut", func(t *testing.T) { testPublishToBehindFanOut(t, open) })
 	t.Run("Claim", func(t *testing.T) { testClaim(t, open) })
 	t.Run("FairClaims", func(t *testing.T) { testFairClaims(t, open) })
 	t.Run("Ordering", func(t *testing.T) { testOrdering(t, open) })
