@@ -44,14 +44,39 @@ Run "hookd <command> --help" (or "hookd help <command>") for a command's setting
 
 func main() {
 	tuneGC(os.LookupEnv)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext(context.Background())
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0) // the help was asked for, and printed
 		}
 		fmt.Fprintln(os.Stderr, errorLine(err))
-		os.Exit(2)
+		os.Exit(exitCode(err))
+	}
+}
+
+// signalled is the cause of a context that SIGINT or SIGTERM ended.
+type signalled struct{ signal syscall.Signal }
+
+func (s signalled) Error() string { return s.signal.String() + " signal received" }
+
+// signalContext is signal.NotifyContext on SIGINT and SIGTERM, with a
+// cause that names the signal (signalled), for the commands that say which
+// one stopped them. stop ends the catching: a second signal then kills.
+func signalContext(parent context.Context) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case s := <-signals:
+			cancel(signalled{s.(syscall.Signal)})
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(signals)
+		cancel(nil)
 	}
 }
 
