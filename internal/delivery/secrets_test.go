@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log"
@@ -169,5 +170,140 @@ func TestSendMasksEscapedEchoes(t *testing.T) {
 	r := attemptOnce(testSender(5*time.Second), context.Background(), tg, testDelivery())
 	if strings.Contains(r.ResponseBody, "s3cret") || strings.Count(r.ResponseBody, Masked) != 3 {
 		t.Errorf("the logged body: %s", r.ResponseBody)
+	}
+}
+
+// secretChars returns the characters of enc's encoding of pre+secret+post
+// that hold the secret's bits only: each holds 6 bits, from 8·len(pre) on.
+func secretChars(enc *base64.Encoding, pre, secret, post string) string {
+	encoded := enc.EncodeToString([]byte(pre + secret + post))
+	return encoded[(8*len(pre)+5)/6 : 8*(len(pre)+len(secret))/6]
+}
+
+// A secret echoed in base64, in either alphabet, padded or not, alone or
+// inside a longer encoded text at any byte offset, is masked: one Masked
+// replaces every character that holds the secret's bits only, and nothing
+// outside the encoded text.
+func TestMaskBase64Echoes(t *testing.T) {
+	const secret = "Bearer s3cret-token?>~" // "?>~" encodes to "/" and "+"
+	echoes := secretEchoes([]string{secret})
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		for _, pre := range []string{"", "u", "us", "user:", "user:x", "user:xy"} {
+			for _, post := range []string{"", "!", "!!", "!!!!"} {
+				encoded := enc.EncodeToString([]byte(pre + secret + post))
+				msg := "echo=" + encoded + ";"
+				masked := maskValues(msg, echoes, nil)
+				start := len("echo=") + strings.Index(encoded, secretChars(enc, pre, secret, post))
+				end := start + len(secretChars(enc, pre, secret, post))
+				before, after, ok := strings.Cut(masked, Masked)
+				if !ok || strings.Contains(after, Masked) || len(before) > start || len(msg)-len(after) < end ||
+					!strings.HasPrefix(msg, before) || !strings.HasSuffix(msg, after) || !strings.HasPrefix(before, "echo=") || !strings.HasSuffix(after, ";") {
+					t.Errorf("%q encoded: %s\nmasked: %s", pre+secret+post, msg, masked)
+				}
+			}
+		}
+	}
+	// The echo of the value alone is masked whole, its padding with it.
+	if got := maskValues("<"+base64.StdEncoding.EncodeToString([]byte(secret+"x"))+">", secretEchoes([]string{secret + "x"}), nil); got != "<"+Masked+">" {
+		t.Errorf("a padded echo, masked: %s", got)
+	}
+}
+
+// A short secret's inner base64 forms are a few characters that any text
+// holds by chance: they are not masked (its whole forms are).
+func TestMaskShortSecretInnerBase64(t *testing.T) {
+	echoes := secretEchoes([]string{"abc"})
+	// "FiY" and "hYm" hold only bits of "abc" inside longer base64 texts.
+	if msg := "a FiY, a hYm"; maskValues(msg, echoes, nil) != msg {
+		t.Errorf("masked: %s", maskValues(msg, echoes, nil))
+	}
+	if got := maskValues("<YWJj>", echoes, nil); got != "<"+Masked+">" {
+		t.Errorf("the whole echo, masked: %s", got)
+	}
+}
+
+// maskCutEcho finds the longest start of an echo that a cut body ends
+// with, also where the echo repeats itself (the matching falls back rather
+// than starting over), and nothing where none is there.
+func TestMaskCutEcho(t *testing.T) {
+	for _, tc := range []struct {
+		body   string
+		echoes []string
+		want   string
+	}{
+		{"...Authorization: Bearer s3cre", []string{"Bearer s3cret"}, "...Authorization: " + Masked},
+		{"x aabaabaa", []string{"aabaabaab"}, "x " + Masked},
+		{"x aaaab", []string{"aaab"}, "x aaaab"}, // a whole one is maskValues's
+		{"x aaa", []string{"aaab", "aa"}, "x " + Masked},
+		{"x abc", []string{"bcd", "abcd"}, "x " + Masked},
+		{"nothing here", []string{"secret"}, "nothing here"},
+		{"s", []string{"s"}, "s"}, // a one-byte echo has no proper start
+	} {
+		if got := maskCutEcho(tc.body, tc.echoes); got != tc.want {
+			t.Errorf("maskCutEcho(%q, %q) = %q, want %q", tc.body, tc.echoes, got, tc.want)
+		}
+	}
+}
+
+// A receiver that echoes in base64 a hidden header value (alone, or inside
+// an encoded "user:value" or JSON document) or the webhook's signing secret
+// (which it holds to verify) does not put them into the log, nor does a
+// cut at MaxLoggedBody inside such an echo.
+func TestSendMasksBase64Echoes(t *testing.T) {
+	const hidden = "Bearer s3cret-token-of-some-length"
+	key := strings.TrimPrefix(vectorSecret, SecretPrefix)
+	echoes := []struct {
+		enc       *base64.Encoding
+		pre, post string // around the secret
+		secret    string
+	}{
+		{base64.StdEncoding, "", "", hidden},
+		{base64.RawURLEncoding, "", "", hidden},
+		{base64.StdEncoding, "user:", "", hidden},                // at offset 2 (mod 3)
+		{base64.URLEncoding, `{"authz":"`, `"}`, hidden},         // at offset 1
+		{base64.RawStdEncoding, `{"auth":"`, `","x":1}`, hidden}, // at offset 0
+		{base64.StdEncoding, SecretPrefix, "", key},              // the signing secret
+		{base64.StdEncoding, "", "", key},
+	}
+	echoLine := func(auth string) string {
+		var b strings.Builder
+		for _, e := range echoes {
+			secret := key
+			if e.secret == hidden {
+				secret = auth
+			}
+			b.WriteString(e.enc.EncodeToString([]byte(e.pre+secret+e.post)) + " ")
+		}
+		return b.String() + "key=" + key + "\n"
+	}
+	var pad int
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		auth := r.Header.Get("Authorization")
+		io.WriteString(w, echoLine(auth)+strings.Repeat(".", pad)+base64.StdEncoding.EncodeToString([]byte(auth)))
+	})
+	tg := testTarget(rc.URL)
+	tg.Headers = []hookd.Header{{Key: "Authorization", Value: hidden, Hidden: true}}
+	// shown returns 8 characters of body that hold a secret's bits only.
+	shown := func(body string) string {
+		for _, e := range echoes {
+			chars := secretChars(e.enc, e.pre, e.secret, e.post)
+			for i := 0; i+8 <= len(chars); i++ {
+				if strings.Contains(body, chars[i:i+8]) {
+					return chars[i : i+8]
+				}
+			}
+		}
+		return ""
+	}
+	r := attemptOnce(testSender(5*time.Second), context.Background(), tg, testDelivery())
+	if s := shown(r.ResponseBody); s != "" || strings.Contains(r.ResponseBody, key) || strings.Count(r.ResponseBody, Masked) != len(echoes)+2 {
+		t.Errorf("the logged body shows %q:\n%s", s, r.ResponseBody)
+	}
+	// The cut at MaxLoggedBody falls 20 characters into the last echo.
+	pad = hookd.MaxLoggedBody - len(echoLine(hidden)) - 20
+	r = attemptOnce(testSender(5*time.Second), context.Background(), tg, testDelivery())
+	if s := shown(r.ResponseBody); s != "" || !strings.HasSuffix(r.ResponseBody, "."+Masked) {
+		t.Errorf("the end of a body cut inside a base64 echo shows %q: %q", s, r.ResponseBody[max(0, len(r.ResponseBody)-60):])
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -220,15 +221,25 @@ func (s *Sender) attempt(ctx context.Context, t *hookd.Target, d *hookd.Delivery
 	header[HeaderWebhookSignature] = []string{signature}
 	shown[HeaderWebhookSignature] = Masked
 	secrets, plain := []string{signature}, []string(nil)
+	// The receiver holds the signing secrets too (to verify), and a careless
+	// one may show its configuration; Standard Webhooks libraries take the
+	// key with or without its prefix, which is no secret.
+	for _, secret := range t.Secrets {
+		secrets = append(secrets, strings.TrimPrefix(secret, SecretPrefix))
+	}
 	cut := false // the logged body was cut at hookd.MaxLoggedBody
 	defer func() {
 		// A receiver writes both: an echo of the request (a debugging
 		// endpoint, a framework's error page) must not show the hidden
 		// values to whoever reads the log, nor an answer fill it.
-		o.Error = truncate(maskValues(o.Error, secrets, plain), maxErrorText)
-		o.ResponseBody = maskValues(o.ResponseBody, secrets, nil)
+		if o.Error == "" && o.ResponseBody == "" {
+			return
+		}
+		echoes := secretEchoes(secrets)
+		o.Error = truncate(maskValues(o.Error, echoes, plain), maxErrorText)
+		o.ResponseBody = maskValues(o.ResponseBody, echoes, nil)
 		if cut {
-			o.ResponseBody = maskCutSecret(o.ResponseBody, secrets)
+			o.ResponseBody = maskCutEcho(o.ResponseBody, echoes)
 		}
 	}()
 	// Custom headers go out with their key as the admin wrote it; rows that
@@ -351,25 +362,20 @@ func hasKeyFold(m map[string]string, key string) bool {
 	return false
 }
 
-// maskValues replaces by Masked, in msg, each secret wherever it appears,
-// as it is and in the forms an echo may take (secretForms), and each plain
-// value where Go quotes it whole: a plain value may be short, and is not to
-// be masked inside an address or a word.
-func maskValues(msg string, secrets, plain []string) string {
+// maskValues replaces by Masked, in msg, each of the secrets' echoes
+// (secretEchoes) wherever it appears, and each plain value where Go quotes
+// it whole: a plain value may be short, and is not to be masked inside an
+// address or a word. It runs on every attempt's answer: a scan of msg for
+// each echo (a fixed number per secret) and, only when one is there, one
+// pass of a replacer that looks no further than the longest echo from any
+// position; never quadratic in msg.
+func maskValues(msg string, echoes, plain []string) string {
 	if msg == "" {
 		return msg
 	}
-	oldnew := make([]string, 0, 2*len(secrets)+2*len(plain))
-	for _, secret := range secrets {
-		if secret == "" {
-			continue
-		}
-		oldnew = append(oldnew, secret, Masked)
-		for _, form := range secretForms(secret) {
-			if form != secret {
-				oldnew = append(oldnew, form, Masked)
-			}
-		}
+	oldnew := make([]string, 0, 2*len(echoes)+2*len(plain))
+	for _, echo := range echoes {
+		oldnew = append(oldnew, echo, Masked)
 	}
 	for _, value := range plain {
 		oldnew = append(oldnew, strconv.Quote(value), `"`+Masked+`"`)
@@ -384,33 +390,123 @@ func maskValues(msg string, secrets, plain []string) string {
 	return msg
 }
 
+// secretEchoes returns, once each, the forms of secrets that maskValues and
+// maskCutEcho mask: each secret as it is and in the forms an echo may take
+// (secretForms). Where one form begins another (a padded base64 form its
+// unpadded one), the longer comes first: a replacer takes the first listed.
+func secretEchoes(secrets []string) []string {
+	var echoes []string
+	seen := make(map[string]bool)
+	for _, secret := range secrets {
+		if secret == "" {
+			continue
+		}
+		for _, form := range secretForms(secret) {
+			if form != "" && !seen[form] {
+				seen[form] = true
+				echoes = append(echoes, form)
+			}
+		}
+	}
+	return echoes
+}
+
 // secretForms are the forms in which a receiver, or an error text, may
-// echo secret: as Go quotes it (%q, which error texts use), as JSON escapes
-// it (encoding/json's "<" is \u003c: a receiver that echoes its request
-// headers as JSON), and percent-encoded (one that echoes a query or a
-// form).
+// echo secret: as it is, as Go quotes it (%q, which error texts use), as
+// JSON escapes it (encoding/json's "<" is \u003c: a receiver that echoes its
+// request headers as JSON), percent-encoded (one that echoes a query or a
+// form), and in base64, standard and URL-safe (appendBase64Forms).
 func secretForms(secret string) []string {
 	quoted := strconv.Quote(secret)
 	js, _ := json.Marshal(secret)
-	return []string{quoted[1 : len(quoted)-1], string(js[1 : len(js)-1]), url.QueryEscape(secret), url.PathEscape(secret)}
+	forms := []string{secret, quoted[1 : len(quoted)-1], string(js[1 : len(js)-1]), url.QueryEscape(secret), url.PathEscape(secret)}
+	forms = appendBase64Forms(forms, base64.StdEncoding, secret)
+	return appendBase64Forms(forms, base64.URLEncoding, secret)
 }
+
+// appendBase64Forms appends the forms of secret in enc's alphabet: whole,
+// padded then not (a receiver that echoes the value alone, encoded), then
+// the characters that encode it inside a longer encoded text (an echo of
+// "user:secret", or of all the request's headers). There, the secret may
+// start at any byte offset, and how its bits fall into characters depends
+// on that offset modulo 3: one form each. Each stops short of the one or
+// two characters at either end that also hold a neighbour's bits, which
+// thus show at most 4 bits of the secret's first byte and of its last.
+// Base64 cut into lines (MIME) is not looked for, nor the inner forms of a
+// secret so short that they are shorter than minEmbeddedEcho.
+func appendBase64Forms(forms []string, enc *base64.Encoding, secret string) []string {
+	padded := enc.EncodeToString([]byte(secret))
+	forms = append(forms, padded, strings.TrimRight(padded, "="))
+	raw := enc.WithPadding(base64.NoPadding)
+	shifted := make([]byte, 2+len(secret))
+	for offset := range 3 {
+		copy(shifted[offset:], secret)
+		encoded := raw.EncodeToString(shifted[:offset+len(secret)])
+		// Character i holds bits [6i, 6i+6): the secret's are [8·offset,
+		// 8·(offset+len)). What the bytes before it are does not matter:
+		// the characters that hold their bits are left out.
+		first, end := (8*offset+5)/6, 8*(offset+len(secret))/6
+		if end-first >= minEmbeddedEcho {
+			forms = append(forms, encoded[first:end])
+		}
+	}
+	return forms
+}
+
+// minEmbeddedEcho is the fewest characters an inner base64 form of a secret
+// (appendBase64Forms) may have to be masked: a shorter run of base64
+// characters turns up in any text by chance, and masking it everywhere
+// would make the log unreadable for a few bits of a short secret.
+const minEmbeddedEcho = 8
 
 // maxErrorText bounds an attempt's error text, which may quote what the
 // receiver sent (a malformed status line, a header).
 const maxErrorText = 2 << 10
 
-// maskCutSecret masks the start of a secret that body, cut at
-// hookd.MaxLoggedBody, ends with: the cut may fall inside an echoed secret,
-// which maskValues could then not find whole.
-func maskCutSecret(body string, secrets []string) string {
-	for _, secret := range secrets {
-		for n := min(len(secret)-1, len(body)); n > 0; n-- {
-			if strings.HasSuffix(body, secret[:n]) {
-				return body[:len(body)-n] + Masked
-			}
+// maskCutEcho masks the longest start of an echo that body, cut at
+// hookd.MaxLoggedBody, ends with: the cut may fall inside one, which
+// maskValues could then not find whole.
+func maskCutEcho(body string, echoes []string) string {
+	longest := 0
+	for _, echo := range echoes {
+		longest = max(longest, startAtEnd(body, echo))
+	}
+	if longest == 0 {
+		return body
+	}
+	return body[:len(body)-longest] + Masked
+}
+
+// startAtEnd returns the length of the longest proper prefix of echo that s
+// ends with. It matches echo along s's end as Knuth-Morris-Pratt does, in
+// time linear in echo's length (trying each length in turn would be
+// quadratic in it).
+func startAtEnd(s, echo string) int {
+	if len(echo) < 2 {
+		return 0
+	}
+	// fallback[i] is the length of the longest proper prefix of echo[:i+1]
+	// that it ends with.
+	fallback := make([]int, len(echo)-1)
+	for i, k := 1, 0; i < len(echo)-1; i++ {
+		for k > 0 && echo[i] != echo[k] {
+			k = fallback[k-1]
+		}
+		if echo[i] == echo[k] {
+			k++
+		}
+		fallback[i] = k
+	}
+	k := 0 // the length of echo's prefix that the part of s read ends with
+	for _, c := range []byte(s[max(0, len(s)-(len(echo)-1)):]) {
+		for k > 0 && c != echo[k] {
+			k = fallback[k-1]
+		}
+		if c == echo[k] {
+			k++
 		}
 	}
-	return body
+	return k
 }
 
 // readBody reads the logged part of body, drains up to drainLimit more so
