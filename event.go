@@ -8,6 +8,10 @@ import (
 	"unicode/utf8"
 )
 
+// MaxBatchBytes is the largest request body the intake takes, a batch of
+// events': no event's data is larger.
+const MaxBatchBytes = 16 << 20
+
 // Event is something that happened on the media platform, as published to
 // hookd. ID is the publisher's idempotency key when given: see Republish.
 type Event struct {

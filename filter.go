@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"math/bits"
 	"strings"
 	"sync"
 	"time"
@@ -12,8 +14,13 @@ import (
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/checker"
+	"github.com/google/cel-go/common"
+	"github.com/google/cel-go/common/ast"
+	"github.com/google/cel-go/common/operators"
+	"github.com/google/cel-go/common/overloads"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/common/types/traits"
 	"github.com/google/cel-go/interpreter"
 )
 
@@ -76,17 +83,25 @@ type Filter struct {
 	tracked bool // its cost is counted as it runs, and stopped at FilterCostLimit
 }
 
+// filterVariables are what a filter reads of an event.
+var filterVariables = map[string]*cel.Type{
+	"event":      cel.StringType,
+	"project_id": cel.NullableType(cel.StringType),
+	"user_id":    cel.NullableType(cel.IntType),
+	"data":       cel.MapType(cel.StringType, cel.DynType),
+}
+
 var filterEnv = sync.OnceValues(func() (*cel.Env, error) {
-	return cel.NewEnv(
-		cel.Variable("event", cel.StringType),
-		cel.Variable("project_id", cel.NullableType(cel.StringType)),
-		cel.Variable("user_id", cel.NullableType(cel.IntType)),
-		cel.Variable("data", cel.MapType(cel.StringType, cel.DynType)),
+	opts := []cel.EnvOption{
 		// data's numbers are doubles: data.count > 5 must compare them to ints.
 		cel.CrossTypeNumericComparisons(true),
 		cel.ParserRecursionLimit(filterNesting),
 		cel.ParserExpressionSizeLimit(MaxFilterLength),
-	)
+	}
+	for name, t := range filterVariables {
+		opts = append(opts, cel.Variable(name, t))
+	}
+	return cel.NewEnv(opts...)
 })
 
 // CompileFilter compiles source; its errors are *FilterError. The filter
@@ -122,11 +137,11 @@ func CompileFilter(source string) (*Filter, error) {
 	// the limit (most: comparisons of fields) runs optimized and untracked,
 	// four times faster; the others are tracked, and stopped at the limit.
 	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
-	est, err := env.EstimateCost(ast, dataBound{})
+	est, err := env.EstimateCost(ast, filterCost{})
 	tracked := err != nil || est.Max > FilterCostLimit
 	if tracked {
 		// Comprehensions look at the clock every 64 rounds (FilterTimeLimit).
-		opts = []cel.ProgramOption{cel.CostLimit(FilterCostLimit), cel.InterruptCheckFrequency(64)}
+		opts = []cel.ProgramOption{cel.CostLimit(FilterCostLimit), cel.CostTracking(filterCost{}), cel.InterruptCheckFrequency(64)}
 	}
 	program, err := env.Program(ast, opts...)
 	if err != nil {
@@ -138,18 +153,290 @@ func CompileFilter(source string) (*Filter, error) {
 // maxFilterData bounds the size of what a filter reads (a string's
 // characters, a list's or map's entries): no event's data is larger than
 // the intake's largest body.
-const maxFilterData = 16 << 20
+const maxFilterData = MaxBatchBytes
 
-// dataBound is the cost estimator of filters: every value of unknown size
-// is at most maxFilterData.
-type dataBound struct{}
+// filterCost prices filters before they run (checker.CostEstimator) and,
+// when tracked, as they run (interpreter.ActualCostEstimator), where CEL's
+// own prices are no bound: it prices a comparison by the number of entries
+// of the two values, not all they hold ([data.a] == [data.b] compares two
+// lists of one entry and the lists inside), and size(), conversions, time
+// zones and map keys as one step, though each reads its whole string. So
+// [1,2,3].all(x, [data.a] == [data.b]) was priced 20 and ran untracked for
+// seconds.
+type filterCost struct{}
 
-func (dataBound) EstimateSize(checker.AstNode) *checker.SizeEstimate {
+// EstimateSize bounds the values read from the event's variables, data and
+// what it holds; CEL sizes the others (a literal's, an iteration variable's
+// over a literal), or takes them for unbounded.
+func (filterCost) EstimateSize(n checker.AstNode) *checker.SizeEstimate {
+	if path := n.Path(); len(path) == 0 || filterVariables[path[0]] == nil {
+		return nil
+	}
 	return &checker.SizeEstimate{Min: 0, Max: maxFilterData}
 }
 
-func (dataBound) EstimateCallCost(string, string, *checker.AstNode, []checker.AstNode) *checker.CallEstimate {
-	return nil
+// EstimateCallCost bounds a comparison by what it may visit and a call that
+// reads a string by the string's size; other calls are CEL's to price.
+func (filterCost) EstimateCallCost(function, overloadID string, target *checker.AstNode, args []checker.AstNode) *checker.CallEstimate {
+	if target != nil {
+		args = append([]checker.AstNode{*target}, args...)
+	}
+	var bound uint64
+	switch {
+	case overloadID == overloads.Equals || overloadID == overloads.NotEquals:
+		bound = min(comparedBound(args[0]), comparedBound(args[1]))
+	case overloadID == overloads.InList:
+		bound = containsBound(args[0], args[1])
+	default:
+		i, reads := stringArgument[function]
+		if !reads || i >= len(args) || !mayBeString(args[i].Type()) {
+			return nil
+		}
+		bound = 1 + traversal(sizeOf(args[i]).Max)
+	}
+	return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: 1, Max: bound}}
+}
+
+// stringArgument: the functions that read the whole of a string argument
+// (with a target, its index counts the target first), which CEL prices as
+// one step: a map's key is hashed to look it up (@in, _[_]), a time zone
+// is looked up by name.
+var stringArgument = map[string]int{
+	overloads.Size:                 0,
+	overloads.TypeConvertInt:       0,
+	overloads.TypeConvertUint:      0,
+	overloads.TypeConvertDouble:    0,
+	overloads.TypeConvertString:    0,
+	overloads.TypeConvertBytes:     0,
+	overloads.TypeConvertTimestamp: 0,
+	overloads.TypeConvertDuration:  0,
+	operators.In:                   0,
+	operators.Index:                1,
+	overloads.TimeGetFullYear:      1,
+	overloads.TimeGetMonth:         1,
+	overloads.TimeGetDayOfYear:     1,
+	overloads.TimeGetDate:          1,
+	overloads.TimeGetDayOfMonth:    1,
+	overloads.TimeGetDayOfWeek:     1,
+	overloads.TimeGetHours:         1,
+	overloads.TimeGetMinutes:       1,
+	overloads.TimeGetSeconds:       1,
+	overloads.TimeGetMilliseconds:  1,
+}
+
+// comparedBound bounds the cost of comparing n's value with any other: a
+// comparison stops at the first entries that differ in number, so a
+// constant bounds it; a scalar is one step and a string its characters;
+// but a list, map or dyn that the filter computes may hold data's largest
+// list any number of times, so nothing bounds it.
+func comparedBound(n checker.AstNode) uint64 {
+	if bound, constant := constantBound(n.Expr()); constant {
+		return bound
+	}
+	switch n.Type().Kind() {
+	case types.BoolKind, types.IntKind, types.UintKind, types.DoubleKind, types.NullTypeKind,
+		types.TimestampKind, types.DurationKind, types.TypeKind:
+		return 1
+	case types.StringKind, types.BytesKind:
+		return 1 + traversal(sizeOf(n).Max)
+	}
+	return math.MaxUint64
+}
+
+// constantBound bounds the cost of comparing the constant e (no variable in
+// it) with any value; false if e is not a constant. Each entry of a map
+// costs a lookup of the other map's key, which may be as long as an event.
+func constantBound(e ast.Expr) (uint64, bool) {
+	switch e.Kind() {
+	case ast.LiteralKind:
+		switch v := e.AsLiteral().(type) {
+		case types.String:
+			return 1 + traversal(uint64(len(v))), true
+		case types.Bytes:
+			return 1 + traversal(uint64(len(v))), true
+		}
+		return 1, true
+	case ast.ListKind:
+		bound := uint64(1)
+		for _, element := range e.AsList().Elements() {
+			b, constant := constantBound(element)
+			if !constant {
+				return 0, false
+			}
+			bound = saturatingAdd(bound, b)
+		}
+		return bound, true
+	case ast.MapKind:
+		bound := uint64(1)
+		for _, entry := range e.AsMap().Entries() {
+			_, constantKey := constantBound(entry.AsMapEntry().Key())
+			b, constantValue := constantBound(entry.AsMapEntry().Value())
+			if !constantKey || !constantValue {
+				return 0, false
+			}
+			bound = saturatingAdd(bound, saturatingAdd(1+traversal(maxFilterData), b))
+		}
+		return bound, true
+	}
+	return 0, false
+}
+
+// containsBound bounds x in list: a comparison of x with each entry.
+func containsBound(x, list checker.AstNode) uint64 {
+	xBound := comparedBound(x)
+	if list.Expr().Kind() != ast.ListKind {
+		return saturatingAdd(1, saturatingMultiply(sizeOf(list).Max, xBound))
+	}
+	bound := uint64(1)
+	for _, element := range list.Expr().AsList().Elements() {
+		elementBound, constant := constantBound(element)
+		if !constant {
+			elementBound = math.MaxUint64
+		}
+		bound = saturatingAdd(bound, min(xBound, elementBound))
+	}
+	return bound
+}
+
+func mayBeString(t *types.Type) bool {
+	switch t.Kind() {
+	case types.StringKind, types.BytesKind, types.DynKind, types.AnyKind, types.TypeParamKind:
+		return true
+	}
+	return false
+}
+
+func sizeOf(n checker.AstNode) checker.SizeEstimate {
+	if size := n.ComputedSize(); size != nil {
+		return *size
+	}
+	return checker.UnknownSizeEstimate()
+}
+
+// traversal is CEL's price of reading n characters.
+func traversal(n uint64) uint64 {
+	return uint64(math.Ceil(float64(n) * common.StringTraversalCostFactor))
+}
+
+func saturatingAdd(a, b uint64) uint64 {
+	if sum, carry := bits.Add64(a, b, 0); carry == 0 {
+		return sum
+	}
+	return math.MaxUint64
+}
+
+func saturatingMultiply(a, b uint64) uint64 {
+	if high, low := bits.Mul64(a, b); high == 0 {
+		return low
+	}
+	return math.MaxUint64
+}
+
+// CallCost prices a call of a tracked filter as EstimateCallCost bounds
+// it, from the values it was given, so that the cost limit stops what CEL
+// would count as one step. It runs after the call: a single comparison or
+// string is not stopped, but one over the limit stops the filter.
+func (filterCost) CallCost(function, _ string, args []ref.Val, _ ref.Val) *uint64 {
+	var cost uint64
+	switch function {
+	case operators.Equals, operators.NotEquals:
+		cost, _ = comparisonCost(args[0], args[1], runtimeCostCap)
+	case operators.Less, operators.LessEquals, operators.Greater, operators.GreaterEquals:
+		cost = 1 + traversal(min(stringLength(args[0]), stringLength(args[1])))
+	case operators.Add:
+		cost = 1 + traversal(stringLength(args[0])+stringLength(args[1]))
+	case operators.In:
+		if list, isList := args[1].(traits.Lister); isList {
+			cost = containsCost(args[0], list)
+		} else {
+			cost = 1 + traversal(stringLength(args[0])) // a map's key, hashed to look it up
+		}
+	default:
+		i, reads := stringArgument[function]
+		if !reads || i >= len(args) {
+			return nil
+		}
+		cost = 1 + traversal(stringLength(args[i]))
+	}
+	return &cost
+}
+
+// runtimeCostCap: no walk of CallCost goes past the cost limit, where the
+// evaluation stops.
+const runtimeCostCap = FilterCostLimit + 1
+
+// comparisonCost is the cost of comparing a with b as CEL does, up to
+// budget: entry by entry, stopping at the first difference; it reports
+// whether they are equal.
+func comparisonCost(a, b ref.Val, budget uint64) (cost uint64, equal bool) {
+	switch a := a.(type) {
+	case types.String, types.Bytes:
+		if stringLength(a) != stringLength(b) {
+			return 1, false
+		}
+		return 1 + traversal(stringLength(a)), a.Equal(b) == types.True
+	case traits.Lister:
+		other, isList := b.(traits.Lister)
+		if !isList || a.Size() != other.Size() {
+			return 1, false
+		}
+		cost = 1
+		for i := types.Int(0); i < a.Size().(types.Int) && cost < budget; i++ {
+			c, eq := comparisonCost(a.Get(i), other.Get(i), budget-cost)
+			if cost += c; !eq {
+				return cost, false
+			}
+		}
+		return cost, true
+	case traits.Mapper:
+		other, isMap := b.(traits.Mapper)
+		if !isMap || a.Size() != other.Size() {
+			return 1, false
+		}
+		cost = 1
+		for it := a.Iterator(); it.HasNext() == types.True && cost < budget; {
+			key := it.Next()
+			cost += 1 + traversal(stringLength(key)) // hashed to look it up in b
+			value, found := other.Find(key)
+			if !found {
+				return cost, false
+			}
+			c, eq := comparisonCost(a.Get(key), value, budget-cost)
+			if cost += c; !eq {
+				return cost, false
+			}
+		}
+		return cost, true
+	}
+	return 1, a.Equal(b) == types.True
+}
+
+// containsCost is the cost of x in list: comparisons up to the first equal
+// entry, each one step for a scalar x.
+func containsCost(x ref.Val, list traits.Lister) uint64 {
+	switch x.(type) {
+	case types.String, types.Bytes, traits.Lister, traits.Mapper:
+	default:
+		return 1 + uint64(list.Size().(types.Int))
+	}
+	cost := uint64(1)
+	for it := list.Iterator(); it.HasNext() == types.True && cost < runtimeCostCap; {
+		c, eq := comparisonCost(x, it.Next(), runtimeCostCap-cost)
+		if cost += c; eq {
+			break
+		}
+	}
+	return cost
+}
+
+func stringLength(v ref.Val) uint64 {
+	switch v := v.(type) {
+	case types.String:
+		return uint64(len(v))
+	case types.Bytes:
+		return uint64(len(v))
+	}
+	return 0
 }
 
 // Accepts reports whether the event of in passes the filter. An

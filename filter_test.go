@@ -238,3 +238,54 @@ func TestFilterStoppedAtTheTimeLimit(t *testing.T) {
 		t.Fatalf("the small event: %v, %v", ok, err)
 	}
 }
+
+// CEL prices a comparison by the entries of its two values, not all they
+// hold, and size() or a conversion of a string as one step: such filters
+// over literal lists were priced a few dozen and ran untracked, one of
+// them for 16 s over a 6 MB event. filterCost bounds them (data and what
+// it holds at the size of the intake's largest body), so they are tracked,
+// and prices them as they run, so the cost limit stops them.
+func TestFilterHiddenCostTracked(t *testing.T) {
+	numbers := strings.TrimSuffix(strings.Repeat("1,", 200_000), ",")
+	e := &Event{Event: "ASSET_ADDED", Data: json.RawMessage(`{"a":[` + numbers + `],"b":[` + numbers + `],"s":"` + strings.Repeat("1", 2<<20) + `"}`)}
+	ten := "[" + strings.TrimSuffix(strings.Repeat("1,", 10), ",") + "]"
+	for _, source := range []string{
+		ten + `.all(x, ` + ten + `.all(y, [data.a] == [data.b]))`,
+		ten + `.all(x, data.a in [data.b])`,
+		ten + `.all(x, {"k": data.a} == {"k": data.b})`,
+		ten + `.all(x, ` + ten + `.all(y, size(data.s) > 0))`,
+		ten + `.all(x, ` + ten + `.all(y, data.s + data.s != ""))`,
+		ten + `.all(x, ` + ten + `.all(y, {"1": 1}[data.s] == 1 || int(data.s) > 0))`,
+	} {
+		f, err := CompileFilter(source)
+		if err != nil {
+			t.Fatalf("CompileFilter: %v", err)
+		}
+		if !f.tracked {
+			t.Errorf("%.70s...: not tracked", source)
+		}
+		if ok, err := f.Eval(NewFilterInput(e)); ok || err == nil || !strings.Contains(err.Error(), "cost limit exceeded") {
+			t.Errorf("%.70s... = %v, %.80v; want stopped by the cost limit", source, ok, err)
+		}
+	}
+}
+
+// Ordinary filters are priced low by filterCost too: they run untracked.
+func TestFilterOrdinaryUntracked(t *testing.T) {
+	for _, source := range []string{
+		`event == "ASSET_ADDED" && project_id == "P1" && user_id != null`,
+		`event in ["ASSET_ADDED", "ASSET_DELETED"]`,
+		`data.kind == "video" || data.kind in ["image", "audio"]`,
+		`data.size > 5 && data["kind"] != "video"`,
+		`has(data.meta) && !data.meta.ok && data.tags == ["a", "b"]`,
+		`data.items[0] == 1 && size(data) == 2`,
+		`["a", "b"].exists(k, k == data.kind)`,
+	} {
+		f, err := CompileFilter(source)
+		if err != nil {
+			t.Errorf("CompileFilter(%q): %v", source, err)
+		} else if f.tracked {
+			t.Errorf("%s is tracked", source)
+		}
+	}
+}

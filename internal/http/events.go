@@ -102,7 +102,7 @@ func writePublished(w http.ResponseWriter, p hookd.Published) {
 }
 
 func (s *Server) publishBatch(w http.ResponseWriter, r *http.Request) error {
-	fields, err := readFields(w, r, maxBatchBodyBytes, "events")
+	fields, err := readFields(w, r, hookd.MaxBatchBytes, "events")
 	if err != nil {
 		return err
 	}

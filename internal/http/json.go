@@ -17,12 +17,9 @@ import (
 	"github.com/hookd/hookd/api"
 )
 
-// Request body limits. A batch of 1,000 events gets more room than the
-// admin API's single objects.
-const (
-	maxBodyBytes      = 1 << 20
-	maxBatchBodyBytes = 16 << 20
-)
+// maxBodyBytes bounds a request body; a batch of 1,000 events gets more
+// room (hookd.MaxBatchBytes).
+const maxBodyBytes = 1 << 20
 
 // apiError is an answer in MediaPocket's error shape, {"error": "..."}.
 type apiError struct {
