@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -67,10 +69,23 @@ func (s *Store) queued(q queued) {
 	}
 }
 
-// insertEventsSQL inserts the events of an eventColumns' args ($1 to $9).
-const insertEventsSQL = `
+// insertEventsSQL inserts the events of an eventColumns' args ($1 to $9)
+// for which where holds, then tail (ON CONFLICT, RETURNING). It inserts
+// them in the order of their ids, not the batch's: two publishes of the
+// same new ids in opposite orders would each insert one and wait for the
+// other's (a deadlock, 40P01); in one order the second waits for the first,
+// then finds the ids stored (hookd.Republish). Only the rows' locks follow
+// this order: the answer and the deliveries (their ids, their lanes)
+// follow the batch's.
+func insertEventsSQL(where, tail string) string {
+	return `
 	INSERT INTO events (id, event, project_id, user_id, data, created_at, deliveries, trace_parent, publisher_key_id)
-	SELECT t.* FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::json[], $6::timestamptz[], $7::int[], $8::text[], $9::bigint[]) AS t`
+	SELECT t.* FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::json[], $6::timestamptz[], $7::int[], $8::text[], $9::bigint[])
+		AS t(id, event, project_id, user_id, data, created_at, deliveries, trace_parent, publisher_key_id)
+	WHERE ` + where + `
+	ORDER BY t.id
+	` + tail
+}
 
 // eventColumns are events as the columns of insertEventsSQL.
 type eventColumns struct {
@@ -99,12 +114,10 @@ func (c *eventColumns) args() []any {
 // publishAtOnceSQL stores new events and their deliveries in one
 // statement (publishAtOnce), if the subscriptions' version is still $10
 // and no fan-out waits; it returns whether they were, and wakes the claims.
-const publishAtOnceSQL = `
+var publishAtOnceSQL = `
 WITH v AS (
 	SELECT version = $10 AND NOT EXISTS (SELECT 1 FROM fan_outs) AS current FROM subscriptions_version
-), ev AS (` + insertEventsSQL + `
-	WHERE (SELECT current FROM v)
-	RETURNING 1
+), ev AS (` + insertEventsSQL(`(SELECT current FROM v)`, `RETURNING 1`) + `
 ), dl AS (
 	INSERT INTO deliveries (webhook_id, event_id, message_id, next_attempt_at, created_at)
 	SELECT w, e, m, $14, $14
@@ -232,9 +245,7 @@ func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, events []*hookd.Event,
 		for _, i := range fresh {
 			cols.add(events[i], len(matches[i]))
 		}
-		rows, _ := tx.Query(ctx, insertEventsSQL+`
-			ON CONFLICT (id) DO NOTHING
-			RETURNING id`, cols.args()...)
+		rows, _ := tx.Query(ctx, insertEventsSQL(`true`, `ON CONFLICT (id) DO NOTHING RETURNING id`), cols.args()...)
 		inserted, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		if err != nil {
 			return err
@@ -312,13 +323,19 @@ func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, events []*hookd.Event,
 		if len(fanOuts) > 0 {
 			b.Queue(`INSERT INTO fan_outs (event_id) SELECT id FROM unnest($1::text[]) WITH ORDINALITY AS t(id, n) ORDER BY n`, fanOuts)
 		}
-		// The project registry follows the new events, in order.
+		// The project registry follows the new events: each project's
+		// updates in the events' order, the projects in the order of their
+		// ids, so that publishes updating the same projects wait for each
+		// other rather than deadlock (as insertEventsSQL's events).
+		var registry []int
 		for _, i := range fresh {
-			e := events[i]
-			if !isNew[e.ID] {
-				continue
+			if isNew[events[i].ID] && events[i].ProjectID != nil {
+				registry = append(registry, i)
 			}
-			add, remove := e.RegistryUpdate(now)
+		}
+		slices.SortStableFunc(registry, func(i, j int) int { return strings.Compare(*events[i].ProjectID, *events[j].ProjectID) })
+		for _, i := range registry {
+			add, remove := events[i].RegistryUpdate(now)
 			switch {
 			case add != nil:
 				b.Queue(`INSERT INTO projects (id, title, created_at, updated_at) VALUES ($1, $2, $3, $4)
