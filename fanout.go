@@ -1,6 +1,9 @@
 package hookd
 
-import "slices"
+import (
+	"math"
+	"slices"
+)
 
 // FanOutChunk bounds the deliveries that one transaction creates. An event
 // that matches thousands of webhooks would otherwise hold the database's
@@ -10,6 +13,15 @@ import "slices"
 // publish waits and its client times out. At this bound a transaction
 // inserts for at most a few tens of milliseconds.
 const FanOutChunk = 5000
+
+// PublishToPast is where a fan-out that PublishTo queues for its one
+// webhook starts (the after_webhook_id of its fan_outs row): past every
+// webhook id. Its webhook is named apart (fan_outs.webhook_id, migration
+// 0024), which a process of an earlier version, during a rolling upgrade,
+// does not read: starting past every webhook, such a process sends the
+// event nowhere, rather than to every webhook that matches it. (Not
+// MaxInt64: AfterWebhook looks for the id after it.)
+const PublishToPast = math.MaxInt64 - 1
 
 // PlanFanOut is the rule of what a publish creates itself. matched[i] is
 // how many webhooks the publish's i-th event matches, backlog whether

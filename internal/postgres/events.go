@@ -603,7 +603,8 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 		}
 		if behind {
 			q.deferred = true
-			_, err := tx.Exec(ctx, `INSERT INTO fan_outs (event_id, webhook_id) VALUES ($1, $2)`, e.ID, webhookID)
+			_, err := tx.Exec(ctx, `INSERT INTO fan_outs (event_id, webhook_id, after_webhook_id) VALUES ($1, $2, $3)`,
+				e.ID, webhookID, int64(hookd.PublishToPast))
 			return err
 		}
 		q.created = 1

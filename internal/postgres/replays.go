@@ -247,8 +247,8 @@ func (s *Store) ReplayChunk(ctx context.Context, id int64) (*hookd.Replay, bool,
 func replayCandidates(ctx context.Context, tx pgx.Tx, r *hookd.Replay) ([]hookd.ReplayCandidate, error) {
 	rows, _ := tx.Query(ctx, `SELECT e.id, e.event, e.project_id, e.user_id, e.data, e.created_at, e.trace_parent,
 		       d.first_message_id,
-		       coalesce(d.pending, false) OR EXISTS (SELECT 1 FROM fan_outs f WHERE f.event_id = e.id AND f.after_webhook_id < $1
-		           AND (f.webhook_id IS NULL OR f.webhook_id = $1)),
+		       coalesce(d.pending, false) OR EXISTS (SELECT 1 FROM fan_outs f WHERE f.event_id = e.id
+		           AND (f.webhook_id IS NULL AND f.after_webhook_id < $1 OR f.webhook_id = $1)),
 		       coalesce(d.succeeded, false),
 		       e.erased_at IS NOT NULL,
 		       e.created_at < coalesce((SELECT cleared_before FROM payloads_cleared WHERE table_name = 'events'), '-infinity')

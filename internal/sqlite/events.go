@@ -283,7 +283,8 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 			return err
 		}
 		if behind {
-			_, err = tx.ExecContext(ctx, `INSERT INTO fan_outs (event_id, webhook_id) VALUES (?, ?)`, e.ID, webhookID)
+			_, err = tx.ExecContext(ctx, `INSERT INTO fan_outs (event_id, webhook_id, after_webhook_id) VALUES (?, ?, ?)`,
+				e.ID, webhookID, int64(hookd.PublishToPast))
 			return err
 		}
 		deliveries := s.newDeliveries(tx, nil, s.clock.Now())

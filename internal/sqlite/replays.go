@@ -270,8 +270,8 @@ func replayCandidates(ctx context.Context, tx *sql.Tx, r *hookd.Replay) ([]hookd
 	rows, err := tx.QueryContext(ctx, `SELECT `+eventColumns+`,
 		(SELECT d.message_id FROM deliveries d WHERE d.event_id = e.id AND +d.webhook_id = ?1 ORDER BY d.id LIMIT 1),
 		EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND +d.webhook_id = ?1 AND +d.state = 'pending')
-		  OR EXISTS (SELECT 1 FROM fan_outs f WHERE f.event_id = e.id AND f.after_webhook_id < ?1
-		    AND (f.webhook_id IS NULL OR f.webhook_id = ?1)),
+		  OR EXISTS (SELECT 1 FROM fan_outs f WHERE f.event_id = e.id
+		    AND (f.webhook_id IS NULL AND f.after_webhook_id < ?1 OR f.webhook_id = ?1)),
 		EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND +d.webhook_id = ?1 AND +d.state = 'succeeded'),
 		e.erased_at IS NOT NULL,
 		e.created_at < coalesce((SELECT cleared_before FROM payloads_cleared WHERE table_name = 'events'), 0)
