@@ -42,14 +42,18 @@ func migrateError(ctx context.Context, err error) error {
 		return err
 	}
 	return &interruptedError{
+		err:     err,
 		signal:  interruptingSignal(ctx),
 		command: "migrate",
 		state:   "the schema is consistent: the pending migrations run in one transaction, applied all or none (run hookd migrate again to apply them)",
 	}
 }
 
-// interruptedError is a command that a signal stopped before it finished.
+// interruptedError is a command that a signal stopped before it finished,
+// with the error it stopped on (most often context.Canceled; kept for
+// errors.Is, not shown).
 type interruptedError struct {
+	err     error
 	signal  syscall.Signal
 	command string
 	state   string // what it leaves, for whoever runs it again
@@ -62,6 +66,8 @@ func (e *interruptedError) Error() string {
 	}
 	return fmt.Sprintf("%s interrupted by %s: %s", e.command, name, e.state)
 }
+
+func (e *interruptedError) Unwrap() error { return e.err }
 
 // interruptingSignal returns the signal that ended ctx (signalContext), or
 // SIGINT, the interruption at a terminal, when none did (a caller's

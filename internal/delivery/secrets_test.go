@@ -224,7 +224,8 @@ func TestMaskShortSecretInnerBase64(t *testing.T) {
 
 // maskCutEcho finds the longest start of an echo that a cut body ends
 // with, also where the echo repeats itself (the matching falls back rather
-// than starting over), and nothing where none is there.
+// than starting over), and nothing where none is there or where the start
+// is too short to be told from chance.
 func TestMaskCutEcho(t *testing.T) {
 	for _, tc := range []struct {
 		body   string
@@ -234,8 +235,9 @@ func TestMaskCutEcho(t *testing.T) {
 		{"...Authorization: Bearer s3cre", []string{"Bearer s3cret"}, "...Authorization: " + Masked},
 		{"x aabaabaa", []string{"aabaabaab"}, "x " + Masked},
 		{"x aaaab", []string{"aaab"}, "x aaaab"}, // a whole one is maskValues's
-		{"x aaa", []string{"aaab", "aa"}, "x " + Masked},
-		{"x abc", []string{"bcd", "abcd"}, "x " + Masked},
+		{"x aaaaaaaa", []string{"aaaaaaaab", "aa"}, "x " + Masked},
+		{"x abcdefgh", []string{"bcdefghij", "abcdefghij"}, "x " + Masked},
+		{"x Bearer", []string{"Bearer s3cret"}, "x Bearer"}, // a start under minEmbeddedEcho: chance
 		{"nothing here", []string{"secret"}, "nothing here"},
 		{"s", []string{"s"}, "s"}, // a one-byte echo has no proper start
 	} {

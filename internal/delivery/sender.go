@@ -465,13 +465,16 @@ const maxErrorText = 2 << 10
 
 // maskCutEcho masks the longest start of an echo that body, cut at
 // hookd.MaxLoggedBody, ends with: the cut may fall inside one, which
-// maskValues could then not find whole.
+// maskValues could then not find whole. A start shorter than
+// minEmbeddedEcho is left: with a dozen forms a secret, a body's last few
+// characters begin one of them by chance (one cut body in ten), and they
+// show no more than those few characters of a secret.
 func maskCutEcho(body string, echoes []string) string {
 	longest := 0
 	for _, echo := range echoes {
 		longest = max(longest, startAtEnd(body, echo))
 	}
-	if longest == 0 {
+	if longest < minEmbeddedEcho {
 		return body
 	}
 	return body[:len(body)-longest] + Masked
