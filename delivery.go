@@ -66,8 +66,9 @@ type AttemptResult struct {
 	Error          string
 	RequestHeaders map[string]string // secrets masked
 	ResponseBody   string            // at most MaxLoggedBody bytes
-	// NextAttemptAt schedules a retry; nil ends the delivery (success or
-	// final failure).
+	// NextAttemptAt schedules a retry (parked instead while the webhook is
+	// disabled: ParkedUntil); nil ends the delivery (success or final
+	// failure).
 	NextAttemptAt *time.Time
 	// DisableWebhook disables the webhook (the receiver answered 410 Gone).
 	DisableWebhook bool

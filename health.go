@@ -117,5 +117,12 @@ func ChangeDisabled(was, is bool) DisabledChange {
 }
 
 // ParkedUntil is the due time of a disabled webhook's waiting deliveries:
-// the latest time both stores keep (9999-12-31T23:59:59.999Z).
+// the latest time both stores keep (9999-12-31T23:59:59.999Z). Beyond those
+// that disabling it parks (DisabledChange.Park), whatever else makes one of
+// its deliveries due while it is disabled (a retry recorded by
+// Store.Complete, an ordered lane's next delivery unblocked, a requeue)
+// parks that delivery instead, in the same transaction, from the Disabled
+// that the transaction reads: nothing claims it meanwhile, so the delivery
+// log and the stats show it parked rather than due, and enabling the
+// webhook releases it with the others (DisabledChange.Unpark).
 var ParkedUntil = time.Date(9999, 12, 31, 23, 59, 59, 999_000_000, time.UTC)

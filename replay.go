@@ -162,7 +162,13 @@ func (r *Replay) Advance(chunk []ReplayCandidate, queued, size int, now time.Tim
 }
 
 // Cancel stops the replay; a finished one stays as it is. It reports
-// whether the replay was running.
+// whether the replay was running. The store drops, in the transaction that
+// cancels it, the replay's pending deliveries that no attempt was recorded
+// for and that are not in flight at now: not leased, or with a lease that
+// has ended (DisabledChange.Park: its worker died, and a claim would send
+// it again). One in flight is left to its worker, whose result is
+// recorded as any other; the result of a dropped one, from a worker late
+// past its lease, is dropped with it (Store.Complete).
 func (r *Replay) Cancel(now time.Time) bool {
 	if r.State != ReplayRunning {
 		return false

@@ -28,17 +28,20 @@ import (
 const lockLanesSQL = `SELECT pg_advisory_xact_lock(k1, k2)
 	FROM unnest($1::int[], $2::int[]) WITH ORDINALITY AS t(k1, k2, ord) ORDER BY ord`
 
-// promoteLanesSQL unblocks, at $4, the oldest blocked delivery (at $3) of
-// each lane of webhook $1[i] and lane $2[i] that has no delivery left that
-// is not blocked (one descent of deliveries_lane for each probe: two
-// ranges, not a <>, which would read the blocked ones), and wakes the
-// claims of every process up when it did; a row comes back then. The
+// promoteLanesSQL unblocks the oldest blocked delivery (at $3) of each lane
+// of webhook $1[i] and lane $2[i] that has no delivery left that is not
+// blocked (one descent of deliveries_lane for each probe: two ranges, not a
+// <>, which would read the blocked ones): due at $4, or parked at $5 while
+// its webhook is disabled (hookd.ParkedUntil). It wakes the claims of every
+// process up when it did; a row comes back then. The
 // state names the queue's partition (0016): without it, the update would
 // lock every day of deliveries_done too, and deadlock with the maintenance
 // that attaches a day.
 const promoteLanesSQL = `
 WITH promoted AS (
-	UPDATE deliveries d SET next_attempt_at = $4
+	UPDATE deliveries d
+	SET next_attempt_at = CASE WHEN (SELECT w.disabled FROM webhooks w WHERE w.id = d.webhook_id)
+	                           THEN $5::timestamptz ELSE $4::timestamptz END
 	FROM unnest($1::bigint[], $2::bigint[]) AS l(webhook_id, lane)
 	WHERE d.state = 'pending' AND d.id = (SELECT b.id FROM deliveries b
 	              WHERE b.webhook_id = l.webhook_id AND b.lane = l.lane AND b.state = 'pending'
@@ -123,14 +126,14 @@ func lanesOf(ctx context.Context, tx pgx.Tx, query string, args ...any) (lanes, 
 
 // queuePromote queues into b, which has taken their locks before, the
 // unblocking of the oldest delivery of each of l's lanes left without a
-// head (promoteLanesSQL), due at now; *promoted, unless nil, is set when
-// one was.
+// head (promoteLanesSQL), due at now or parked; *promoted, unless nil, is
+// set when one was.
 func (l lanes) queuePromote(b *pgx.Batch, now time.Time, promoted *bool) {
 	hooks, ids := make([]int64, 0, len(l)), make([]int64, 0, len(l))
 	for k := range l {
 		hooks, ids = append(hooks, k[0]), append(ids, k[1])
 	}
-	b.Queue(promoteLanesSQL, hooks, ids, hookd.LaneBlocked, ms(now)).Query(func(rows pgx.Rows) error {
+	b.Queue(promoteLanesSQL, hooks, ids, hookd.LaneBlocked, ms(now), hookd.ParkedUntil).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			if promoted != nil {
 				*promoted = true

@@ -419,7 +419,7 @@ FOR NO KEY UPDATE`
 // over by another claim, is dropped) in the state the caller computed
 // (AttemptResult.DeliveryState), logs an attempt for each, and returns the
 // recorded attempts for the webhooks' health, with the lane of each
-// delivery it finished (hookd.Ordering).
+// delivery it finished (hookd.Ordering) and the id of each it retried.
 const settleSQL = `
 WITH r AS (
 	SELECT * FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::bool[], $5::int[], $6::bigint[],
@@ -455,7 +455,7 @@ WITH r AS (
 	ORDER BY p.ord
 )
 SELECT webhook_id, at, success, http_status, duration_ns, event, disable, error_class,
-       CASE WHEN state <> 'pending' THEN lane END
+       CASE WHEN state <> 'pending' THEN lane END, CASE WHEN state = 'pending' THEN delivery_id END
 FROM per ORDER BY ord`
 
 // writeHealthSQL writes back the webhooks' health and circuits after
@@ -495,7 +495,8 @@ WHERE w.id = u.id`
 // for a delivery that no longer exists (its webhook was deleted), is no
 // longer pending, or whose lease its Worker no longer holds (it expired and
 // another claim took the delivery over) is dropped: no log entry, no
-// attempt counted. A webhook that a 410 disabled has its deliveries parked.
+// attempt counted. A webhook that a 410 disabled has its deliveries parked,
+// one disabled already its deliveries retried (hookd.ParkedUntil).
 func (s *Store) Complete(ctx context.Context, results []hookd.AttemptResult) error {
 	_, err := s.CompleteDisabling(ctx, results)
 	return err
@@ -555,6 +556,7 @@ func (s *Store) CompleteDisabling(ctx context.Context, results []hookd.AttemptRe
 	})
 	runs := map[int64][]hookd.RecordedRun{}
 	finished := lanes{}
+	var retried map[int64][]int64 // by webhook, for writeHealth
 	for _, round := range rounds {
 		n := len(round)
 		var (
@@ -590,11 +592,17 @@ func (s *Store) CompleteDisabling(ctx context.Context, results []hookd.AttemptRe
 				var webhookID int64
 				var r hookd.RecordedRun
 				var dur int64
-				var lane *int64
-				_, err := pgx.ForEachRow(rows, []any{&webhookID, &r.Run.At, &r.Run.Success, &r.Run.HTTPStatus, &dur, &r.Run.Event, &r.Disable, &r.ErrorClass, &lane}, func() error {
+				var lane, retry *int64
+				_, err := pgx.ForEachRow(rows, []any{&webhookID, &r.Run.At, &r.Run.Success, &r.Run.HTTPStatus, &dur, &r.Run.Event, &r.Disable, &r.ErrorClass, &lane, &retry}, func() error {
 					r.Run.Duration = time.Duration(dur)
 					runs[webhookID] = append(runs[webhookID], r)
 					finished.add(webhookID, lane)
+					if retry != nil {
+						if retried == nil {
+							retried = map[int64][]int64{}
+						}
+						retried[webhookID] = append(retried[webhookID], *retry)
+					}
 					return nil
 				})
 				return err
@@ -617,7 +625,7 @@ func (s *Store) CompleteDisabling(ctx context.Context, results []hookd.AttemptRe
 		err = tx.SendBatch(ctx, pb).Close()
 	}
 	if err == nil {
-		changes, disabled, err = s.writeHealth(ctx, tx, order, health, circuits, runs, now)
+		changes, disabled, err = s.writeHealth(ctx, tx, order, health, circuits, runs, retried, now)
 	}
 	if err == nil {
 		err = tx.Commit(ctx)
@@ -668,10 +676,12 @@ func (r storedRun) run() *hookd.Run {
 // writeHealth records runs in the health and circuit of the webhooks ids
 // (hookd.Health.RecordAll, hookd.Circuit.RecordAll with s's policy),
 // writes them back for those that attempts were recorded for, and parks the
-// deliveries of those it disabled. It returns the circuits it opened or
-// closed, and the webhooks it disabled.
+// deliveries of those it disabled, and the deliveries retried of those
+// disabled already (hookd.ParkedUntil). It returns the circuits it opened
+// or closed, and the webhooks it disabled.
 func (s *Store) writeHealth(ctx context.Context, tx pgx.Tx, ids []int64, health map[int64]hookd.Health,
-	circuits map[int64]hookd.Circuit, runs map[int64][]hookd.RecordedRun, now time.Time) ([]hookd.CircuitChange, []int64, error) {
+	circuits map[int64]hookd.Circuit, runs map[int64][]hookd.RecordedRun, retried map[int64][]int64,
+	now time.Time) ([]hookd.CircuitChange, []int64, error) {
 	var (
 		changes                                 []hookd.CircuitChange
 		circuitState                            []string
@@ -685,7 +695,7 @@ func (s *Store) writeHealth(ctx context.Context, tx pgx.Tx, ids []int64, health 
 		runStatus                    []int32
 		runDuration                  []int64
 		runEvent                     []string
-		park                         []int64
+		park, parkRetried            []int64
 	)
 	for _, id := range ids {
 		if len(runs[id]) == 0 {
@@ -704,6 +714,9 @@ func (s *Store) writeHealth(ctx context.Context, tx pgx.Tx, ids []int64, health 
 		if change.Park {
 			park = append(park, id)
 		}
+		if was.Disabled {
+			parkRetried = append(parkRetried, retried[id]...)
+		}
 		c := circuits[id].RecordAll(s.circuit, runs[id], now)
 		if change, ok := hookd.CircuitChanged(id, circuits[id], c); ok {
 			changes = append(changes, change)
@@ -720,6 +733,11 @@ func (s *Store) writeHealth(ctx context.Context, tx pgx.Tx, ids []int64, health 
 	b.Queue(writeHealthSQL, hookIDs, failing, success, runAt, runSuccess, runStatus, runDuration, runEvent, disabled, parked, now,
 		circuitState, circuitFailures, circuitOpens, circuitOpened, circuitProbe, answeredAt)
 	queueDisabledChange(b, park, hookd.ChangeDisabled(false, true), now)
+	if len(parkRetried) > 0 {
+		b.Queue(`UPDATE deliveries d SET next_attempt_at = $2
+			FROM unnest($1::bigint[]) AS r(id)
+			WHERE d.id = r.id AND d.state = 'pending' AND d.leased_by IS NULL`, parkRetried, hookd.ParkedUntil)
+	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, nil, err
 	}
@@ -818,7 +836,8 @@ func checkWebhook(ctx context.Context, pool *pgxpool.Pool, id int64) error {
 }
 
 // Requeue makes webhook webhookID's deliveries that failed for good, with
-// a last attempt in [from, to), pending and due at now. Their attempt
+// a last attempt in [from, to), pending and due at now, or parked while the
+// webhook is disabled (hookd.ParkedUntil). Their attempt
 // count is kept. Those of an ordered lane go back into their lane,
 // blocked: due when their turn comes, by id.
 func (s *Store) Requeue(ctx context.Context, webhookID int64, from, to time.Time) (int, error) {
@@ -831,9 +850,9 @@ func (s *Store) requeue(ctx context.Context, webhookID int64, from, to time.Time
 	var n int
 	// The webhook's own index (deliveries_webhook_failed), or for all of
 	// them the days of deliveries_done that the range names (0016).
-	scope, args := "", []any{ms(from), ms(to), ms(now), hookd.LaneBlocked}
+	scope, args := "", []any{ms(from), ms(to), ms(now), hookd.LaneBlocked, hookd.ParkedUntil}
 	if webhookID != 0 {
-		scope, args = "webhook_id = $5 AND ", append(args, webhookID)
+		scope, args = "webhook_id = $6 AND ", append(args, webhookID)
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		laneScope, laneArgs := "", []any{ms(from), ms(to)}
@@ -846,8 +865,10 @@ func (s *Store) requeue(ctx context.Context, webhookID int64, from, to time.Time
 			return err
 		}
 		requeued, requeuedRows, err := lanesOf(ctx, tx, `
-			UPDATE deliveries SET state = 'pending', next_attempt_at = CASE WHEN lane IS NULL THEN $3::timestamptz ELSE $4::timestamptz END,
-			                      leased_by = NULL, lease_until = NULL
+			UPDATE deliveries SET state = 'pending', leased_by = NULL, lease_until = NULL,
+			    next_attempt_at = CASE WHEN lane IS NOT NULL THEN $4::timestamptz
+			        WHEN (SELECT w.disabled FROM webhooks w WHERE w.id = deliveries.webhook_id) THEN $5::timestamptz
+			        ELSE $3::timestamptz END
 			WHERE `+scope+`state = 'failed' AND last_attempt_at >= $1 AND last_attempt_at < $2
 			  AND EXISTS (SELECT 1 FROM events e WHERE e.id = event_id AND e.erased_at IS NULL
 			    AND NOT (e.data::text = '{}' AND e.created_at < coalesce((SELECT cleared_before FROM payloads_cleared WHERE table_name = 'events'), '-infinity')))

@@ -125,34 +125,38 @@ func (s *Store) ListReplays(ctx context.Context, webhookID int64, limit int) ([]
 	return out, wrapErr(replayOutcomes(ctx, s.pool, out))
 }
 
-// CancelReplay cancels a running replay and drops its deliveries that no
-// worker holds and no attempt has been made of.
+// CancelReplay cancels a running replay and drops the deliveries it lets
+// go (hookd.Replay.Cancel): pending, never attempted, not in flight.
 func (s *Store) CancelReplay(ctx context.Context, webhookID, id int64) (*hookd.Replay, error) {
 	var r *hookd.Replay
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) (err error) {
 		if r, err = readReplay(ctx, tx, webhookID, id, "FOR UPDATE"); err != nil {
 			return err
 		}
-		if !r.Cancel(s.clock.Now()) {
+		now := s.clock.Now()
+		if !r.Cancel(now) {
 			return nil
 		}
 		if _, err := tx.Exec(ctx, `UPDATE replays SET state = $1, finished_at = $2 WHERE id = $3`,
 			string(r.State), r.FinishedAt, r.ID); err != nil {
 			return err
 		}
-		// A dropped lane head leaves its lane to the next delivery.
+		// A dropped lane head leaves its lane to the next delivery. A claim
+		// that takes an ended lease over meanwhile keeps its delivery: the
+		// DELETE checks the lease again on the row it waited for.
 		dropped, err := lockLanesOf(ctx, tx, `SELECT DISTINCT webhook_id, lane FROM deliveries WHERE replay_id = $1
-			AND state = 'pending' AND attempts = 0 AND leased_by IS NULL AND lane IS NOT NULL`, r.ID)
+			AND state = 'pending' AND attempts = 0 AND (leased_by IS NULL OR lease_until <= $2) AND lane IS NOT NULL`,
+			r.ID, now)
 		if err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM deliveries WHERE replay_id = $1 AND state = 'pending'
-			AND attempts = 0 AND leased_by IS NULL`, r.ID); err != nil {
+			AND attempts = 0 AND (leased_by IS NULL OR lease_until <= $2)`, r.ID, now); err != nil {
 			return err
 		}
 		if len(dropped) > 0 {
 			b := &pgx.Batch{}
-			dropped.queuePromote(b, s.clock.Now(), nil)
+			dropped.queuePromote(b, now, nil)
 			b.Queue(`SELECT pg_notify('` + NotifyChannel + `', '')`)
 			if err := tx.SendBatch(ctx, b).Close(); err != nil {
 				return err
@@ -281,7 +285,7 @@ func replayCandidates(ctx context.Context, tx pgx.Tx, r *hookd.Replay) ([]hookd.
 }
 
 // RequeueFailed makes every webhook's deliveries that failed for good, with
-// a last attempt in [from, to), due again now.
+// a last attempt in [from, to), due again now, as Requeue does.
 func (s *Store) RequeueFailed(ctx context.Context, from, to time.Time) (int, error) {
 	return s.requeue(ctx, 0, from, to)
 }

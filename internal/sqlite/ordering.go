@@ -14,11 +14,13 @@ import (
 // transaction that queues, finishes or requeues lane deliveries see every
 // other's, so unblocking needs no lock here.
 
-// promoteLanesSQL unblocks, at ?1, the oldest blocked delivery (at ?2) of
-// each lane in ?3, a JSON array of [webhook id, lane], that has no
-// delivery left that is not blocked: one descent of deliveries_lane for
-// each probe (two ranges, not a <>, which would read the blocked ones).
-const promoteLanesSQL = `UPDATE deliveries SET next_attempt_at = ?1
+// promoteLanesSQL unblocks the oldest blocked delivery (at ?2) of each
+// lane in ?3, a JSON array of [webhook id, lane], that has no delivery left
+// that is not blocked: due at ?1, or parked at ?4 while its webhook is
+// disabled (hookd.ParkedUntil). One descent of deliveries_lane for each
+// probe (two ranges, not a <>, which would read the blocked ones).
+const promoteLanesSQL = `UPDATE deliveries
+	SET next_attempt_at = CASE WHEN (SELECT w.disabled FROM webhooks w WHERE w.id = deliveries.webhook_id) THEN ?4 ELSE ?1 END
 	WHERE id IN (
 		SELECT (SELECT b.id FROM deliveries b INDEXED BY deliveries_lane
 		        WHERE b.webhook_id = l.value ->> 0 AND b.lane = l.value ->> 1 AND b.state = 'pending'
@@ -74,8 +76,8 @@ func (l lanes) join(webhookID int64, now time.Time, lane int64, ordered bool) (d
 }
 
 // promote unblocks the oldest delivery of each of the lanes left without a
-// head (promoteLanesSQL), due at now, and says whether it did: the caller
-// then wakes the claims up once it commits.
+// head (promoteLanesSQL), due at now or parked, and says whether it did:
+// the caller then wakes the claims up once it commits.
 func (s *Store) promote(ctx context.Context, tx *sql.Tx, l lanes, now time.Time) (bool, error) {
 	if len(l) == 0 {
 		return false, nil
@@ -92,7 +94,7 @@ func (s *Store) promote(ctx context.Context, tx *sql.Tx, l lanes, now time.Time)
 	if err != nil {
 		return false, err
 	}
-	res, err := st.ExecContext(ctx, ms(now), ms(hookd.LaneBlocked), string(arg))
+	res, err := st.ExecContext(ctx, ms(now), ms(hookd.LaneBlocked), string(arg), ms(hookd.ParkedUntil))
 	if err != nil {
 		return false, err
 	}

@@ -424,6 +424,7 @@ func (s *Store) CompleteDisabling(ctx context.Context, results []hookd.AttemptRe
 		order := make([]int64, 0, 4)
 		now := s.clock.Now()
 		finished := lanes{}
+		var retried map[int64][]int64 // by webhook, for recordHealth
 		// A batch may hold two results for one delivery (a stale worker's
 		// and the one holding its lease now): each round settles one result
 		// a delivery, as one statement a result would in turn.
@@ -444,7 +445,12 @@ func (s *Store) CompleteDisabling(ctx context.Context, results []hookd.AttemptRe
 				if !ok || !logged {
 					continue // stale, or no event row: the foreign key keeps this from happening
 				}
-				if r.DeliveryState() != hookd.StatePending {
+				if r.DeliveryState() == hookd.StatePending {
+					if retried == nil {
+						retried = map[int64][]int64{}
+					}
+					retried[d.webhookID] = append(retried[d.webhookID], r.DeliveryID)
+				} else {
 					finished.add(d.webhookID, d.lane)
 				}
 				if runs[d.webhookID] == nil {
@@ -462,7 +468,7 @@ func (s *Store) CompleteDisabling(ctx context.Context, results []hookd.AttemptRe
 			return err
 		}
 		for _, id := range order {
-			was, is, parked, err := s.recordHealth(ctx, tx, id, runs[id], now)
+			was, is, parked, err := s.recordHealth(ctx, tx, id, runs[id], retried[id], now)
 			if err != nil {
 				return err
 			}
@@ -572,9 +578,11 @@ func (s *Store) logRound(ctx context.Context, tx *sql.Tx, round []hookd.AttemptR
 
 // recordHealth reads webhook id's health and circuit, records runs in them
 // (hookd.Health.RecordAll, hookd.Circuit.RecordAll) and writes them back; a
-// webhook that a 410 disabled has its deliveries parked. It returns the
-// circuit before and after, and whether it disabled the webhook (parked).
-func (s *Store) recordHealth(ctx context.Context, tx *sql.Tx, id int64, runs []hookd.RecordedRun, now time.Time) (was, is hookd.Circuit, parked bool, err error) {
+// webhook that a 410 disabled has its deliveries parked, and one disabled
+// already the deliveries retried by runs (hookd.ParkedUntil). It returns
+// the circuit before and after, and whether it disabled the webhook
+// (parked).
+func (s *Store) recordHealth(ctx context.Context, tx *sql.Tx, id int64, runs []hookd.RecordedRun, retried []int64, now time.Time) (was, is hookd.Circuit, parked bool, err error) {
 	read, err := s.prepared(ctx, tx, healthSQL)
 	if err != nil {
 		return was, is, false, err
@@ -607,15 +615,30 @@ func (s *Store) recordHealth(ctx context.Context, tx *sql.Tx, id int64, runs []h
 		circuitArgs(is)...)...); err != nil {
 		return was, is, false, err
 	}
+	if h.Disabled {
+		return was, is, false, parkRetries(ctx, tx, retried)
+	}
 	return was, is, change.Park, applyDisabledChange(ctx, tx, id, change, now)
 }
 
+// parkRetries parks the deliveries retried, whose retries Complete has
+// just recorded for a webhook disabled already.
+func parkRetries(ctx context.Context, tx *sql.Tx, retried []int64) error {
+	if len(retried) == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = ?1
+		WHERE id IN (SELECT value FROM json_each(?2)) AND state = 'pending' AND leased_by IS NULL`,
+		ms(hookd.ParkedUntil), int64s(retried))
+	return err
+}
+
 // Requeue makes the webhook's deliveries that failed for good with a last
-// attempt in [from, to) due again at now. They keep their attempt count, so
-// the log numbers the new attempt after the old ones and a requeued
-// delivery gets one more attempt, not a whole new retry schedule. Those of
-// an ordered lane go back into their lane, blocked: due when their turn
-// comes, by id.
+// attempt in [from, to) due again at now, or parked while the webhook is
+// disabled (hookd.ParkedUntil). They keep their attempt count, so the log
+// numbers the new attempt after the old ones and a requeued delivery gets
+// one more attempt, not a whole new retry schedule. Those of an ordered
+// lane go back into their lane, blocked: due when their turn comes, by id.
 func (s *Store) Requeue(ctx context.Context, webhookID int64, from, to time.Time) (int, error) {
 	return s.requeue(ctx, webhookID, from, to)
 }
@@ -632,13 +655,14 @@ func (s *Store) requeue(ctx context.Context, webhookID int64, from, to time.Time
 		}
 		// The webhook's own index (deliveries_webhook), or for all of them
 		// the finished deliveries' (deliveries_finished).
-		scope, args := "", []any{ms(now), ms(hookd.LaneBlocked), ms(from), ms(to)}
+		scope, args := "", []any{ms(now), ms(hookd.LaneBlocked), ms(from), ms(to), ms(hookd.ParkedUntil)}
 		if webhookID != 0 {
-			scope, args = "webhook_id = ?5 AND ", append(args, webhookID)
+			scope, args = "webhook_id = ?6 AND ", append(args, webhookID)
 		}
 		requeued, requeuedRows, err := lanesOf(ctx, tx, `UPDATE deliveries
-			SET state = 'pending', next_attempt_at = CASE WHEN lane IS NULL THEN ?1 ELSE ?2 END,
-			    leased_by = NULL, lease_until = NULL
+			SET state = 'pending', leased_by = NULL, lease_until = NULL,
+			    next_attempt_at = CASE WHEN lane IS NOT NULL THEN ?2
+			        WHEN (SELECT w.disabled FROM webhooks w WHERE w.id = deliveries.webhook_id) THEN ?5 ELSE ?1 END
 			WHERE `+scope+`state = 'failed' AND last_attempt_at >= ?3 AND last_attempt_at < ?4
 			  AND EXISTS (SELECT 1 FROM events e WHERE e.id = event_id AND e.erased_at IS NULL
 			    AND NOT (e.data = '{}' AND e.created_at < coalesce((SELECT cleared_before FROM payloads_cleared WHERE table_name = 'events'), 0)))

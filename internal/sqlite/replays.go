@@ -147,8 +147,8 @@ func (s *Store) ListReplays(ctx context.Context, webhookID int64, limit int) ([]
 	return out, err
 }
 
-// CancelReplay cancels a running replay and drops its deliveries that no
-// worker holds and no attempt has been made of.
+// CancelReplay cancels a running replay and drops the deliveries it lets
+// go (hookd.Replay.Cancel): pending, never attempted, not in flight.
 func (s *Store) CancelReplay(ctx context.Context, webhookID, id int64) (*hookd.Replay, error) {
 	var r *hookd.Replay
 	var promoted bool
@@ -156,7 +156,8 @@ func (s *Store) CancelReplay(ctx context.Context, webhookID, id int64) (*hookd.R
 		if r, err = readReplay(ctx, tx, webhookID, id); err != nil {
 			return err
 		}
-		if !r.Cancel(s.clock.Now()) {
+		now := s.clock.Now()
+		if !r.Cancel(now) {
 			return nil
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE replays SET state = ?, finished_at = ? WHERE id = ?`,
@@ -164,12 +165,12 @@ func (s *Store) CancelReplay(ctx context.Context, webhookID, id int64) (*hookd.R
 			return err
 		}
 		// A dropped lane head leaves its lane to the next delivery.
-		dropped, _, err := lanesOf(ctx, tx, `DELETE FROM deliveries WHERE replay_id = ? AND state = 'pending'
-			AND attempts = 0 AND leased_by IS NULL RETURNING webhook_id, lane`, r.ID)
+		dropped, _, err := lanesOf(ctx, tx, `DELETE FROM deliveries WHERE replay_id = ?1 AND state = 'pending'
+			AND attempts = 0 AND (leased_by IS NULL OR lease_until <= ?2) RETURNING webhook_id, lane`, r.ID, ms(now))
 		if err != nil {
 			return err
 		}
-		if promoted, err = s.promote(ctx, tx, dropped, s.clock.Now()); err != nil {
+		if promoted, err = s.promote(ctx, tx, dropped, now); err != nil {
 			return err
 		}
 		r.Pending, r.Succeeded, r.Failed = 0, 0, 0
@@ -300,7 +301,7 @@ func replayCandidates(ctx context.Context, tx *sql.Tx, r *hookd.Replay) ([]hookd
 }
 
 // RequeueFailed makes every webhook's deliveries that failed for good, with
-// a last attempt in [from, to), due again now.
+// a last attempt in [from, to), due again now, as Requeue does.
 func (s *Store) RequeueFailed(ctx context.Context, from, to time.Time) (int, error) {
 	return s.requeue(ctx, 0, from, to)
 }
