@@ -13,20 +13,6 @@ import (
 // among them, whatever way the webhook is disabled. A delivery whose lease
 // runs is left to its worker.
 func testParkingLeases(t *testing.T, open opener) {
-	// nextAttempt checks what delivery id of webhook w shows as its next
-	// attempt: nil while it is in flight.
-	nextAttempt := func(t *testing.T, s *testStore, w, id int64, what string, want *time.Time) {
-		t.Helper()
-		rec, _, err := s.Delivery(ctx(t), w, id)
-		must(t, err, what+": Delivery")
-		sameTimePtr(t, what+": next attempt", rec.NextAttemptAt, want)
-	}
-	disable := func(t *testing.T, s *testStore, w int64, disabled bool) {
-		t.Helper()
-		_, err := s.UpdateWebhook(ctx(t), w, hookd.WebhookUpdate{Disabled: ptr(disabled)})
-		must(t, err, "UpdateWebhook")
-	}
-
 	// Contract: a delivery whose lease ended is not in flight: disabling
 	// its webhook parks it, and enabling the webhook makes it due at once.
 	for _, how := range []string{"API", "410", "DisableFailing"} {
@@ -45,7 +31,7 @@ func testParkingLeases(t *testing.T, open opener) {
 			s.clock.Set(ended)
 			switch how {
 			case "API":
-				disable(t, s, w.ID, true)
+				setDisabled(t, s, w.ID, true)
 			case "410":
 				gone := result(other, ended, false, 410)
 				gone.DisableWebhook = true
@@ -56,12 +42,12 @@ func testParkingLeases(t *testing.T, open opener) {
 				deepEqual(t, "disabled", disabled, []int64{w.ID})
 			}
 			equal(t, "Disabled", getWebhook(t, s, w.ID).Disabled, true)
-			nextAttempt(t, s, w.ID, dead.ID, "disabled", &hookd.ParkedUntil)
+			nextAttemptIs(t, s, w.ID, dead.ID, "disabled", &hookd.ParkedUntil)
 			equal(t, "claimed while disabled", len(claimAll(t, s, ended.Add(time.Hour))), 0)
 
 			enabled := ended.Add(time.Hour)
-			disable(t, s, w.ID, false)
-			nextAttempt(t, s, w.ID, dead.ID, "enabled", &enabled)
+			setDisabled(t, s, w.ID, false)
+			nextAttemptIs(t, s, w.ID, dead.ID, "enabled", &enabled)
 			var again *hookd.Delivery
 			for _, d := range claimAll(t, s, enabled) {
 				if d.ID == dead.ID {
@@ -85,11 +71,11 @@ func testParkingLeases(t *testing.T, open opener) {
 		d := claimOne(t, s, t0)
 		ended := t0.Add(lease)
 		s.clock.Set(ended)
-		disable(t, s, w.ID, true)
-		nextAttempt(t, s, w.ID, d.ID, "disabled", &hookd.ParkedUntil)
+		setDisabled(t, s, w.ID, true)
+		nextAttemptIs(t, s, w.ID, d.ID, "disabled", &hookd.ParkedUntil)
 		complete(t, s, result(d, ended, true, 200))
 		equal(t, "success log", len(logOf(t, s, w.ID, true)), 1)
-		disable(t, s, w.ID, false)
+		setDisabled(t, s, w.ID, false)
 		equal(t, "claimed once enabled", len(claimAll(t, s, ended.Add(time.Hour))), 0)
 	})
 
@@ -107,19 +93,19 @@ func testParkingLeases(t *testing.T, open opener) {
 		done, dead := ds[0], ds[1]
 		running := t0.Add(lease / 2)
 		s.clock.Set(running)
-		disable(t, s, w.ID, true)
-		nextAttempt(t, s, w.ID, dead.ID, "disabled while in flight", nil)
+		setDisabled(t, s, w.ID, true)
+		nextAttemptIs(t, s, w.ID, dead.ID, "disabled while in flight", nil)
 		complete(t, s, result(done, running, true, 200))
 		equal(t, "success log", len(logOf(t, s, w.ID, true)), 1)
 
-		disable(t, s, w.ID, false)
-		nextAttempt(t, s, w.ID, dead.ID, "enabled while in flight", nil)
+		setDisabled(t, s, w.ID, false)
+		nextAttemptIs(t, s, w.ID, dead.ID, "enabled while in flight", nil)
 		equal(t, "claimed while the lease runs", len(claimAll(t, s, running)), 0)
-		disable(t, s, w.ID, true)
+		setDisabled(t, s, w.ID, true)
 		ended := t0.Add(lease)
 		s.clock.Set(ended)
-		nextAttempt(t, s, w.ID, dead.ID, "lease ended while disabled", &ended)
-		disable(t, s, w.ID, false)
+		nextAttemptIs(t, s, w.ID, dead.ID, "lease ended while disabled", &ended)
+		setDisabled(t, s, w.ID, false)
 		deepEqual(t, "claimed once enabled", deliveryIDs(claimAll(t, s, ended)), []int64{dead.ID})
 	})
 
@@ -142,11 +128,11 @@ func testParkingLeases(t *testing.T, open opener) {
 		probe := claimOne(t, s, *c.ProbeAt) // its worker dies
 		ended := c.ProbeAt.Add(lease)
 		s.clock.Set(ended)
-		disable(t, s, w.ID, true)
-		nextAttempt(t, s, w.ID, probe.ID, "disabled", &hookd.ParkedUntil)
+		setDisabled(t, s, w.ID, true)
+		nextAttemptIs(t, s, w.ID, probe.ID, "disabled", &hookd.ParkedUntil)
 		enabled := ended.Add(time.Hour)
 		s.clock.Set(enabled)
-		disable(t, s, w.ID, false)
+		setDisabled(t, s, w.ID, false)
 		equal(t, "probe claimed again", claimOne(t, s, enabled).ID, probe.ID)
 		c, err = s.Circuit(ctx(t), w.ID)
 		must(t, err, "Circuit")
@@ -167,9 +153,9 @@ func testParkingLeases(t *testing.T, open opener) {
 		head := claimOne(t, s, t0)
 		ended := t0.Add(lease)
 		s.clock.Set(ended)
-		disable(t, s, w.ID, true)
-		nextAttempt(t, s, w.ID, head.ID, "disabled", &hookd.ParkedUntil)
-		disable(t, s, w.ID, false)
+		setDisabled(t, s, w.ID, true)
+		nextAttemptIs(t, s, w.ID, head.ID, "disabled", &hookd.ParkedUntil)
+		setDisabled(t, s, w.ID, false)
 		again := claimOne(t, s, ended)
 		equal(t, "claimed first after enabling", again.ID, head.ID)
 		complete(t, s, result(again, ended, true, 200))
