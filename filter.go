@@ -38,12 +38,20 @@ import (
 const (
 	// MaxFilterLength bounds a filter's source, in bytes.
 	MaxFilterLength = 4096
-	// FilterCostLimit stops an evaluation that would cost more, in CEL's
-	// cost units (about one per operation and per element a comprehension
-	// visits): far beyond a sane filter, far below a slow one.
+	// FilterCostLimit is what an evaluation may cost, in CEL's cost units
+	// (about one per operation and per element a comprehension visits),
+	// beyond its reads of the event's data (filterDataReads): far beyond a
+	// sane filter, far below a slow one.
 	FilterCostLimit = 100_000
+	// filterDataReads is how many reads of the largest event an evaluation
+	// may make on top of FilterCostLimit (filterCostBudget): the intake
+	// bounds an event's size (maxFilterData), so a few reads of it
+	// (size(data.caption) of a 15 MB caption, a comparison, a map lookup)
+	// take milliseconds; reading it many times over (a loop over data that
+	// reads data) is what runs away.
+	filterDataReads = 4
 	// FilterTimeLimit stops an evaluation of a filter whose cost is
-	// tracked (FilterCostLimit) that runs longer: CEL's cost counts a
+	// tracked (filterCostBudget) that runs longer: CEL's cost counts a
 	// comparison of two lists or maps as one step however deep they are,
 	// so data.items.exists(i, data.a != data.b) over an 86 KB event kept
 	// the intake for 13 s within the cost limit. It is wall time, so it is
@@ -80,7 +88,7 @@ func (e *FilterError) Is(target error) bool { return target == ErrInvalidFilter 
 // *Filter accepts every event.
 type Filter struct {
 	program cel.Program
-	tracked bool // its cost is counted as it runs, and stopped at FilterCostLimit
+	tracked bool // its cost is counted as it runs, and stopped beyond filterCostBudget
 }
 
 // filterVariables are what a filter reads of an event.
@@ -91,12 +99,40 @@ var filterVariables = map[string]*cel.Type{
 	"data":       cel.MapType(cel.StringType, cel.DynType),
 }
 
+// filterCostBudget is what an evaluation may cost: FilterCostLimit and a
+// few reads of the largest event (filterDataReads). A filter whose worst
+// case is within it runs untracked; a tracked one is stopped beyond it.
+var filterCostBudget = FilterCostLimit + filterDataReads*traversal(maxFilterData)
+
+// mapKeyFunction wraps each key of a map literal that is not a constant
+// ({data.s: 1}), so that filterCost prices the key's hashing, which reads
+// the whole string, and which CEL prices as nothing. Its name begins with
+// @, which no filter's source can call.
+const mapKeyFunction = "@hookd_map_key"
+
+// pricedMapKeys wraps the keys of map literals in mapKeyFunction.
+type pricedMapKeys struct{}
+
+func (pricedMapKeys) Optimize(ctx *cel.OptimizerContext, a *ast.AST) *ast.AST {
+	for _, m := range ast.MatchDescendants(ast.NavigateAST(a), ast.KindMatcher(ast.MapKind)) {
+		for _, entry := range m.AsMap().Entries() {
+			if key := entry.AsMapEntry().Key(); key.Kind() != ast.LiteralKind {
+				copied, _ := ctx.CopyAST(ctx.NewAST(key))
+				ctx.UpdateExpr(key, ctx.NewCall(mapKeyFunction, copied))
+			}
+		}
+	}
+	return a
+}
+
 var filterEnv = sync.OnceValues(func() (*cel.Env, error) {
 	opts := []cel.EnvOption{
 		// data's numbers are doubles: data.count > 5 must compare them to ints.
 		cel.CrossTypeNumericComparisons(true),
 		cel.ParserRecursionLimit(filterNesting),
 		cel.ParserExpressionSizeLimit(MaxFilterLength),
+		cel.Function(mapKeyFunction, cel.Overload("hookd_map_key", []*cel.Type{cel.TypeParamType("K")}, cel.TypeParamType("K"),
+			cel.UnaryBinding(func(key ref.Val) ref.Val { return key }))),
 	}
 	for name, t := range filterVariables {
 		opts = append(opts, cel.Variable(name, t))
@@ -133,15 +169,26 @@ func CompileFilter(source string) (*Filter, error) {
 	if t := ast.OutputType(); !t.IsExactType(cel.BoolType) && !t.IsExactType(cel.DynType) {
 		return nil, &FilterError{Line: 1, Column: 1, Message: fmt.Sprintf("the filter is of type %s: it must be a bool", t)}
 	}
+	optimizer, err := cel.NewStaticOptimizer(pricedMapKeys{})
+	if err != nil {
+		return nil, err
+	}
+	ast, iss = optimizer.Optimize(env, ast)
+	if iss.Err() != nil {
+		return nil, &FilterError{Message: iss.Err().Error()}
+	}
 	// A filter whose worst case, over any data the intake takes, is within
-	// the limit (most: comparisons of fields) runs optimized and untracked,
-	// four times faster; the others are tracked, and stopped at the limit.
+	// the budget (most: comparisons of fields, a few reads of data) runs
+	// optimized and untracked, four times faster; the others are tracked,
+	// and stopped beyond the budget or FilterTimeLimit.
 	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
 	est, err := env.EstimateCost(ast, filterCost{})
-	tracked := err != nil || est.Max > FilterCostLimit
+	tracked := err != nil || est.Max > filterCostBudget
 	if tracked {
-		// Comprehensions look at the clock every 64 rounds (FilterTimeLimit).
-		opts = []cel.ProgramOption{cel.CostLimit(FilterCostLimit), cel.CostTracking(filterCost{}), cel.InterruptCheckFrequency(64)}
+		// Comprehensions look at the clock (FilterTimeLimit) every round, as
+		// one round may read data many times over (20 maps keyed by a 15 MB
+		// string): it costs a tracked filter 2% of its time.
+		opts = []cel.ProgramOption{cel.CostLimit(filterCostBudget), cel.CostTracking(filterCost{}), cel.InterruptCheckFrequency(1)}
 	}
 	program, err := env.Program(ast, opts...)
 	if err != nil {
@@ -199,8 +246,9 @@ func (filterCost) EstimateCallCost(function, overloadID string, target *checker.
 
 // stringArgument: the functions that read the whole of a string argument
 // (with a target, its index counts the target first), which CEL prices as
-// one step: a map's key is hashed to look it up (@in, _[_]), a time zone
-// is looked up by name.
+// one step, or not at all: a map's key is hashed to look it up (@in,
+// _[_]) or to build a map (mapKeyFunction), a time zone is looked up by
+// name.
 var stringArgument = map[string]int{
 	overloads.Size:                 0,
 	overloads.TypeConvertInt:       0,
@@ -210,6 +258,7 @@ var stringArgument = map[string]int{
 	overloads.TypeConvertBytes:     0,
 	overloads.TypeConvertTimestamp: 0,
 	overloads.TypeConvertDuration:  0,
+	mapKeyFunction:                 0,
 	operators.In:                   0,
 	operators.Index:                1,
 	overloads.TimeGetFullYear:      1,
@@ -361,9 +410,9 @@ func (filterCost) CallCost(function, _ string, args []ref.Val, _ ref.Val) *uint6
 	return &cost
 }
 
-// runtimeCostCap: no walk of CallCost goes past the cost limit, where the
+// runtimeCostCap: no walk of CallCost goes past the cost budget, where the
 // evaluation stops.
-const runtimeCostCap = FilterCostLimit + 1
+var runtimeCostCap = filterCostBudget + 1
 
 // comparisonCost is the cost of comparing a with b as CEL does, up to
 // budget: entry by entry, stopping at the first difference; it reports
@@ -441,7 +490,7 @@ func stringLength(v ref.Val) uint64 {
 
 // Accepts reports whether the event of in passes the filter. An
 // evaluation that fails (a missing key of data, a value of another type, a
-// cost beyond FilterCostLimit, a time beyond FilterTimeLimit) or that is
+// cost beyond filterCostBudget, a time beyond FilterTimeLimit) or that is
 // not a bool does not pass: the
 // event is not for this webhook, and a filter that means otherwise can say
 // so with has() or ?: .

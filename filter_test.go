@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // filterEvents are the events of the filter table: each case says which of
@@ -244,15 +245,19 @@ func TestFilterStoppedAtTheTimeLimit(t *testing.T) {
 // over literal lists were priced a few dozen and ran untracked, one of
 // them for 16 s over a 6 MB event. filterCost bounds them (data and what
 // it holds at the size of the intake's largest body), so they are tracked,
-// and prices them as they run, so the cost limit stops them.
+// and prices them as they run, so the cost limit (or, for the comparisons
+// of lists, slower per unit, the time limit) stops them.
 func TestFilterHiddenCostTracked(t *testing.T) {
-	numbers := strings.TrimSuffix(strings.Repeat("1,", 200_000), ",")
+	// 100 comparisons of lists of 100,000 pass the budget: the cost limit
+	// stops them on a fast machine, the time limit on a slow one (one
+	// comparison, which nothing interrupts, took 35 ms on a busy one).
+	numbers := strings.TrimSuffix(strings.Repeat("1,", 100_000), ",")
 	e := &Event{Event: "ASSET_ADDED", Data: json.RawMessage(`{"a":[` + numbers + `],"b":[` + numbers + `],"s":"` + strings.Repeat("1", 2<<20) + `"}`)}
 	ten := "[" + strings.TrimSuffix(strings.Repeat("1,", 10), ",") + "]"
 	for _, source := range []string{
 		ten + `.all(x, ` + ten + `.all(y, [data.a] == [data.b]))`,
-		ten + `.all(x, data.a in [data.b])`,
-		ten + `.all(x, {"k": data.a} == {"k": data.b})`,
+		ten + `.all(x, ` + ten + `.all(y, data.a in [data.b]))`,
+		ten + `.all(x, ` + ten + `.all(y, {"k": data.a} == {"k": data.b}))`,
 		ten + `.all(x, ` + ten + `.all(y, size(data.s) > 0))`,
 		ten + `.all(x, ` + ten + `.all(y, data.s + data.s != ""))`,
 		ten + `.all(x, ` + ten + `.all(y, {"1": 1}[data.s] == 1 || int(data.s) > 0))`,
@@ -261,12 +266,27 @@ func TestFilterHiddenCostTracked(t *testing.T) {
 		if err != nil {
 			t.Fatalf("CompileFilter: %v", err)
 		}
-		if !f.tracked {
-			t.Errorf("%.70s...: not tracked", source)
-		}
-		if ok, err := f.Eval(NewFilterInput(e)); ok || err == nil || !strings.Contains(err.Error(), "cost limit exceeded") {
-			t.Errorf("%.70s... = %v, %.80v; want stopped by the cost limit", source, ok, err)
-		}
+		assertStopped(t, f, e, source)
+	}
+}
+
+// assertStopped: f, tracked, is stopped over e by its cost or its time,
+// within FilterTimeLimit and a margin for a busy machine.
+func assertStopped(t *testing.T, f *Filter, e *Event, source string) {
+	t.Helper()
+	if !f.tracked {
+		t.Errorf("%.70s...: not tracked", source)
+	}
+	in := NewFilterInput(e)
+	in.ResolveName("data")
+	start := time.Now()
+	ok, err := f.Eval(in)
+	took := time.Since(start)
+	if ok || err == nil || !strings.Contains(err.Error(), "cost limit exceeded") && !strings.Contains(err.Error(), "interrupted") {
+		t.Errorf("%.70s... = %v, %.80v; want stopped", source, ok, err)
+	}
+	if took > FilterTimeLimit*3/2 {
+		t.Errorf("%.70s... was stopped after %v", source, took)
 	}
 }
 
@@ -286,6 +306,75 @@ func TestFilterOrdinaryUntracked(t *testing.T) {
 			t.Errorf("CompileFilter(%q): %v", source, err)
 		} else if f.tracked {
 			t.Errorf("%s is tracked", source)
+		}
+	}
+}
+
+// A filter may read its event's data a few times over (filterDataReads):
+// before, one read of a string over 1 MB passed FilterCostLimit, so that
+// size(data.caption) > 100 failed, and its event went to no webhook with
+// that filter. Such filters pass over the largest events, untracked.
+func TestFilterReadsLargeDataUntracked(t *testing.T) {
+	for _, n := range []int{2 << 20, 15 << 20} {
+		zeros := strings.Repeat("0", n)
+		e := &Event{Event: "ASSET_ADDED", Data: json.RawMessage(`{"kind":"video","caption":"` + zeros + `","count":"` + zeros + `7",` +
+			`"when":"2026-01-02T03:04:05.` + zeros + `Z","tags":["` + zeros + `"]}`)}
+		in := NewFilterInput(e)
+		for _, source := range []string{
+			`size(data.caption) > 100`,
+			`data.caption != "x" && data.kind == "video"`,
+			`data.caption in ["a", "b"] || data.kind in ["video", "image"]`,
+			`has(data.caption) && size(data.tags) > 0`,
+			`int(data.count) > 5`,
+			`timestamp(data.when) > timestamp("2026-01-01T00:00:00Z")`,
+			`{data.caption: 1}[data.caption] == 1`,
+			`data.caption.startsWith("0") && size(data.caption) == size(data.tags[0])`,
+		} {
+			f, err := CompileFilter(source)
+			if err != nil {
+				t.Fatalf("CompileFilter(%q): %v", source, err)
+			}
+			if f.tracked {
+				t.Errorf("%s is tracked", source)
+			}
+			if ok, err := f.Eval(in); !ok || err != nil {
+				t.Errorf("%s over %d bytes = %v, %v; want true", source, n, ok, err)
+			}
+		}
+	}
+}
+
+// Building a map hashes its keys: a key taken from data ({data.s: 1}) is
+// priced as a read of its string, before and while the filter runs, which
+// CEL did not price at all: this filter over a 15 MB event ran untracked
+// for 2 s.
+func TestFilterMapKeysPriced(t *testing.T) {
+	e := &Event{Event: "ASSET_ADDED", Data: json.RawMessage(`{"s":"` + strings.Repeat("1", 15<<20) + `"}`)}
+	ten := "[" + strings.TrimSuffix(strings.Repeat("1,", 10), ",") + "]"
+	maps := "[" + strings.TrimSuffix(strings.Repeat("{data.s: 1},", 20), ",") + "]"
+	for _, source := range []string{
+		ten + `.all(x, ` + ten + `.all(y, size(` + maps + `) > 0))`,
+		`size(` + maps + `) > 0`,
+		`data.s.size() > 0 && ` + ten + `.all(x, {data.s: x}[data.s] == x)`,
+	} {
+		f, err := CompileFilter(source)
+		if err != nil {
+			t.Fatalf("CompileFilter: %v", err)
+		}
+		assertStopped(t, f, e, source)
+	}
+	// Keys that are not constants mean what they did.
+	for _, source := range []string{
+		`{data.kind: 1}[data.kind] == 1 && {data.kind: 1} == {"video": 1}`,
+		`["video", "image"].exists(k, {k: data.kind}[data.kind] == k)`,
+		`{user_id: project_id, data.size > 5: [data.kind].map(k, {k: k})}[true][0].video == "video"`,
+	} {
+		f, err := CompileFilter(source)
+		if err != nil {
+			t.Fatalf("CompileFilter(%q): %v", source, err)
+		}
+		if ok, err := f.Eval(NewFilterInput(filterEvents()[0])); !ok || err != nil {
+			t.Errorf("%s = %v, %v; want true", source, ok, err)
 		}
 	}
 }
