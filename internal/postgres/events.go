@@ -400,8 +400,9 @@ func queueDeliveries(b *pgx.Batch, laned lanes, now time.Time, webhooks []int64,
 // FanOut creates the deliveries that publishes left to it
 // (hookd.PlanFanOut), oldest event first, at most its chunk (hookd.FanOutChunk) in one
 // transaction, to the webhooks that match each event now, and reports
-// whether any remain. Processes take turns: each locks the oldest event's
-// row, so a second one waits for the first's chunk and goes on from there.
+// whether any remain. Processes take turns: each locks the oldest row of
+// fan_outs, so a second one waits for the first's chunk and goes on from
+// there.
 func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
 	var pending bool
 	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM fan_outs)`).Scan(&pending); err != nil || !pending {
@@ -420,6 +421,7 @@ func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
 		var due []time.Time
 		var laneOf []*int64
 		laned := lanes{}
+		holdsEvent := false
 		for created < s.fanOutChunk {
 			var seq, after int64
 			var target *int64
@@ -440,11 +442,24 @@ func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
 			if name != nil {
 				// The event stays as read until the deliveries are in: an
 				// Erase (FOR UPDATE) that came between would not see them.
+				// Only while no event is locked yet does FanOut wait for
+				// one: an Erase locks its events in id order, not in this
+				// one, and could hold this event while waiting for one
+				// locked before (a deadlock, 40P01). A later event that is
+				// locked ends the chunk; the next one begins with it.
+				lock := `SELECT erased_at IS NULL FROM events WHERE id = $1 FOR SHARE`
+				if holdsEvent {
+					lock += ` SKIP LOCKED`
+				}
 				var live bool
-				err := tx.QueryRow(ctx, `SELECT erased_at IS NULL FROM events WHERE id = $1 FOR SHARE`, e.ID).Scan(&live)
+				err := tx.QueryRow(ctx, lock, e.ID).Scan(&live)
+				if holdsEvent && errors.Is(err, pgx.ErrNoRows) {
+					break
+				}
 				if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 					return err
 				}
+				holdsEvent = holdsEvent || err == nil
 				if !live {
 					name = nil
 				}
