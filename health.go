@@ -126,3 +126,14 @@ func ChangeDisabled(was, is bool) DisabledChange {
 // log and the stats show it parked rather than due, and enabling the
 // webhook releases it with the others (DisabledChange.Unpark).
 var ParkedUntil = time.Date(9999, 12, 31, 23, 59, 59, 999_000_000, time.UTC)
+
+// ParkIfDisabled is when a delivery queued due at due to a webhook that is
+// disabled or not (a PublishTo: the test action, a notification) is due:
+// parked (ParkedUntil) while it is disabled, unless it waits in an ordered
+// lane, whose next delivery is parked when it heads the lane.
+func ParkIfDisabled(due time.Time, disabled, inLane bool) time.Time {
+	if disabled && !inLane {
+		return ParkedUntil
+	}
+	return due
+}

@@ -466,17 +466,18 @@ func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
 			}
 			var rest []int64
 			laneFor := subs.Lane
+			var to *publishTarget // a PublishTo's webhook
 			switch {
 			case name == nil: // erased or pruned meanwhile: nothing left to send
 			case target != nil: // a PublishTo's, queued behind the fan-outs before it
 				e.Event, e.Data = *name, data
-				ordering, _, found, err := publishToWebhook(ctx, tx, *target)
+				w, _, found, err := publishToWebhook(ctx, tx, *target)
 				if err != nil {
 					return err
 				}
 				if found {
-					rest = []int64{*target}
-					laneFor = func(_ int64, e *hookd.Event) (int64, bool) { return ordering.Lane(e) }
+					rest, to = []int64{*target}, &w
+					laneFor = func(_ int64, e *hookd.Event) (int64, bool) { return w.ordering.Lane(e) }
 				}
 			default:
 				e.Event, e.Data = *name, data
@@ -486,6 +487,9 @@ func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
 			for _, webhookID := range chunk {
 				l, ordered := laneFor(webhookID, &e)
 				at, lane := laned.join(webhookID, now, l, ordered)
+				if to != nil {
+					at = hookd.ParkIfDisabled(at, to.disabled, ordered)
+				}
 				webhooks = append(webhooks, webhookID)
 				eventIDs = append(eventIDs, e.ID)
 				messages = append(messages, hookd.NewMessageID())
@@ -575,15 +579,21 @@ func subscribers(ctx context.Context, q querier, where string, args ...any) ([]*
 // reach it. It keeps the webhook until tx ends; found is false when there
 // is no such webhook. When no fan-out waits, the probe finds an empty
 // table, in the same statement.
-func publishToWebhook(ctx context.Context, tx pgx.Tx, webhookID int64) (ordering hookd.Ordering, behind, found bool, err error) {
+func publishToWebhook(ctx context.Context, tx pgx.Tx, webhookID int64) (w publishTarget, behind, found bool, err error) {
 	err = tx.QueryRow(ctx, `
-		SELECT coalesce(ordering, ''), ordering IS NOT NULL AND EXISTS (SELECT 1 FROM fan_outs f
+		SELECT coalesce(ordering, ''), disabled, ordering IS NOT NULL AND EXISTS (SELECT 1 FROM fan_outs f
 		       WHERE f.webhook_id = w.id OR f.webhook_id IS NULL AND f.after_webhook_id < w.id)
-		FROM webhooks w WHERE id = $1 FOR KEY SHARE`, webhookID).Scan(&ordering, &behind)
+		FROM webhooks w WHERE id = $1 FOR KEY SHARE`, webhookID).Scan(&w.ordering, &w.disabled, &behind)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", false, false, nil
+		return w, false, false, nil
 	}
-	return ordering, behind, err == nil, err
+	return w, behind, err == nil, err
+}
+
+// publishTarget is what a PublishTo's delivery takes of its webhook.
+type publishTarget struct {
+	ordering hookd.Ordering
+	disabled bool
 }
 
 // PublishTo stores e and one delivery of it to webhook webhookID, whatever
@@ -599,7 +609,7 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 	var q queued
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		q = queued{}
-		ordering, behind, found, err := publishToWebhook(ctx, tx, webhookID)
+		w, behind, found, err := publishToWebhook(ctx, tx, webhookID)
 		if err != nil {
 			return err
 		}
@@ -624,8 +634,9 @@ func (s *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) 
 		}
 		q.created = 1
 		b, laned := &pgx.Batch{}, lanes{}
-		l, ordered := ordering.Lane(e)
+		l, ordered := w.ordering.Lane(e)
 		due, lane := laned.join(webhookID, now, l, ordered)
+		due = hookd.ParkIfDisabled(due, w.disabled, ordered)
 		if ordered {
 			laned.queueLock(b)
 		}

@@ -202,7 +202,7 @@ func (d *deliveryRowsOf) add(ctx context.Context, webhookID int64, e *hookd.Even
 // keeps the event's first webhook-id).
 func (d *deliveryRowsOf) addAs(ctx context.Context, webhookID int64, e *hookd.Event, messageID string) error {
 	l, ordered := d.subs.Lane(webhookID, e)
-	return d.addInLane(ctx, webhookID, e, messageID, l, ordered)
+	return d.addInLane(ctx, webhookID, e, messageID, l, ordered, false)
 }
 
 // addTo queues PublishTo's delivery of e to webhookID, whatever the
@@ -211,7 +211,8 @@ func (d *deliveryRowsOf) addAs(ctx context.Context, webhookID int64, e *hookd.Ev
 // a webhook deleted since PublishTo queued it behind a fan-out.
 func (d *deliveryRowsOf) addTo(ctx context.Context, webhookID int64, e *hookd.Event) error {
 	var ordering sql.NullString
-	err := d.tx.QueryRowContext(ctx, `SELECT ordering FROM webhooks WHERE id = ?`, webhookID).Scan(&ordering)
+	var disabled bool
+	err := d.tx.QueryRowContext(ctx, `SELECT ordering, disabled FROM webhooks WHERE id = ?`, webhookID).Scan(&ordering, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
@@ -219,13 +220,16 @@ func (d *deliveryRowsOf) addTo(ctx context.Context, webhookID int64, e *hookd.Ev
 		return err
 	}
 	l, ordered := hookd.Ordering(ordering.String).Lane(e)
-	return d.addInLane(ctx, webhookID, e, hookd.NewMessageID(), l, ordered)
+	return d.addInLane(ctx, webhookID, e, hookd.NewMessageID(), l, ordered, disabled)
 }
 
 // addInLane queues a delivery of e to webhookID with messageID, in lane l
-// if ordered.
-func (d *deliveryRowsOf) addInLane(ctx context.Context, webhookID int64, e *hookd.Event, messageID string, l int64, ordered bool) error {
+// if ordered, parked if the webhook is disabled (hookd.ParkIfDisabled).
+func (d *deliveryRowsOf) addInLane(ctx context.Context, webhookID int64, e *hookd.Event, messageID string, l int64, ordered, disabled bool) error {
 	due, lane := d.laned.join(webhookID, d.now, l, ordered)
+	if disabled {
+		due = ms(hookd.ParkIfDisabled(fromMS(due), disabled, ordered))
+	}
 	d.args = append(d.args, webhookID, e.ID, messageID, due, ms(d.now), lane, d.replayID)
 	// The arguments grow as needed: most publishes queue a few deliveries,
 	// and a statement's worth (900 of them) for each was most of intake's

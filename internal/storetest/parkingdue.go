@@ -119,6 +119,35 @@ func testParkingDue(t *testing.T, open opener) {
 		equal(t, "claimed once enabled", claimOne(t, s, enabled).ID, second.ID)
 	})
 
+	// Contract: a PublishTo (the test action, a notification) to a
+	// disabled webhook is parked, unordered or as an ordered lane's head,
+	// and goes once the webhook is enabled.
+	t.Run("PublishTo", func(t *testing.T) {
+		s := open(t)
+		off := createWebhook(t, s, newWebhook("off", assetAdded))
+		lane := createWebhook(t, s, newWebhook("lane", assetAdded))
+		must(t, s.UpdateSettings(ctx(t), lane.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}), "UpdateSettings")
+		// A delivery claimed first numbers those that follow: the next ids.
+		createWebhook(t, s, newWebhook("first", userAdded))
+		publish(t, s, newEvent(userAdded, nil, nil))
+		t0 := s.clock.Now()
+		first := claimOne(t, s, t0)
+		complete(t, s, result(first, t0, true, 200))
+		lastID := first.ID
+		for _, w := range []int64{off.ID, lane.ID} {
+			setDisabled(t, s, w, true)
+			must(t, s.PublishTo(ctx(t), w, newEvent(assetAdded, nil, nil)), "PublishTo")
+			lastID++
+			nextAttemptIs(t, s, w, lastID, "PublishTo to a disabled webhook", &hookd.ParkedUntil)
+		}
+		equal(t, "claimed while disabled", len(claimAll(t, s, t0.Add(time.Hour))), 0)
+		enabled := t0.Add(time.Hour)
+		s.clock.Set(enabled)
+		setDisabled(t, s, off.ID, false)
+		setDisabled(t, s, lane.ID, false)
+		deepEqual(t, "claimed once enabled", deliveryIDs(claimAll(t, s, enabled)), []int64{lastID - 1, lastID})
+	})
+
 	// Contract: Requeue and RequeueFailed park the deliveries of a disabled
 	// webhook, an ordered lane's head among them (the rest of its lane
 	// stays blocked), and make those of an enabled one due.
