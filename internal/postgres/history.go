@@ -119,25 +119,27 @@ func payloadNeeded(id string) string {
 		OR EXISTS (SELECT 1 FROM fan_outs f WHERE f.event_id = ` + id + `))`
 }
 
-// clearWaitingSQL clears the data of the next PruneChunk events of
-// payloads_waiting after $1 (by id) whose data is no longer needed, and
-// forgets them. It writes only those: the events still needed, however
-// many, cost a read each and take no lock. (The batch's check is made
-// again as each row is deleted: a requeue may need one again meanwhile.)
+// clearWaitingSQL reads the next PruneChunk events of payloads_waiting
+// after $1 (by id), clears the data of those no longer needed, and forgets
+// them. However many are still needed, a statement reads no more than its
+// chunk (its snapshot is short) and writes only what it clears: the rest
+// are read, neither written nor locked, and the next statement goes on
+// after the last one read. (The check is made again as each row is
+// deleted: a requeue may need one again meanwhile.)
 var clearWaitingSQL = `
-WITH batch AS MATERIALIZED (
-	SELECT event_id AS id FROM payloads_waiting w
-	WHERE event_id > $1 AND NOT ` + payloadNeeded("w.event_id") + `
-	ORDER BY event_id LIMIT $2
+WITH scanned AS MATERIALIZED (
+	SELECT event_id AS id FROM payloads_waiting WHERE event_id > $1 ORDER BY event_id LIMIT $2
+), due AS MATERIALIZED (
+	SELECT id FROM scanned s WHERE NOT ` + payloadNeeded("s.id") + `
 ), done AS (
-	DELETE FROM payloads_waiting w USING batch b
-	WHERE w.event_id = b.id AND NOT ` + payloadNeeded("w.event_id") + `
+	DELETE FROM payloads_waiting w USING due
+	WHERE w.event_id = due.id AND NOT ` + payloadNeeded("w.event_id") + `
 	RETURNING w.event_id
 ), acted AS (
 	UPDATE events e SET data = '{}' FROM done WHERE e.id = done.event_id AND e.data::text <> '{}'
 	RETURNING 1
 )
-SELECT (SELECT count(*) FROM acted), (SELECT count(*) FROM batch), (SELECT max(id) FROM batch)`
+SELECT (SELECT count(*) FROM acted), (SELECT count(*) FROM scanned), (SELECT max(id) FROM scanned)`
 
 // ClearPayloads clears event data and logged response bodies from where
 // the previous call ended (payloads_cleared) to before, and the data of
@@ -231,29 +233,38 @@ WITH ev AS (
 )
 SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM cancelled), (SELECT count(*) FROM bodies)`
 
-// eraseTargetsSQL reads the events an erasure names, by event, project or
-// user, with the deliveries each was published with (for
-// hookd.EraseChunkLen), in id order.
-var eraseTargetsSQL = map[bool]string{
-	true:  `SELECT id, deliveries FROM events WHERE project_id = $1 ORDER BY id`,
-	false: `SELECT id, deliveries FROM events WHERE user_id = $1 ORDER BY id`,
+// eraseWalkSQL reads the next events of a project's or a user's ($1)
+// after id $2, at most $3, in id order, with the deliveries each was
+// published with (for hookd.EraseChunkLen): one descent of events_project
+// or events_user ((key, id), migration 0025) a chunk, and no sort, however
+// many events the project or user has.
+var eraseWalkSQL = map[bool]string{
+	true:  `SELECT id, deliveries FROM events WHERE project_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+	false: `SELECT id, deliveries FROM events WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
 }
 
-// Erase erases the events e names (hookd.Erasure), in chunks
-// (hookd.EraseChunk), each in a transaction of its own, so that an erasure
-// of any size never holds its events' and deliveries' row locks, nor one
-// transaction, for long: claims and completions go on between chunks. It
-// reads the events' ids first (the events the project or user has when
-// Erase begins; one published meanwhile is not erased), then erases them
-// chunk by chunk: each chunk does for its events all that erasing an event
-// does, lanes included, so the store is consistent after each. An Erase cut
-// short (an error, a cancelled context, a crash) leaves its first chunks
-// erased and the rest untouched, and erasing again is safe (an erased event
-// is rewritten the same way; it has no pending delivery left to cancel nor
-// body to clear). Meanwhile, the deliveries of the events of later chunks
-// may still be claimed, as they could before the Erase; the claims are
-// woken, if a chunk unblocked a lane, when Erase ends. The totals are the
-// chunks' sum; with an error, what the chunks that committed did.
+// Erase erases the events e names (hookd.Erasure). One event is erased in
+// one transaction.
+//
+// A project's or a user's events are erased in chunks (hookd.EraseChunk),
+// each in a transaction of its own, so that an erasure of any size never
+// holds its events' and deliveries' row locks, nor one transaction, for
+// long: claims and completions go on between chunks. It walks the events
+// in id order (eraseWalkSQL), reading one chunk's events, then erasing
+// them, so that it holds one chunk's ids at a time and no statement, nor
+// snapshot, lasts the whole erasure, whatever the project's size. Each
+// chunk locks its events in id order and does for them all that erasing an
+// event does, lanes included, so the store is consistent after each. Every
+// event the project or user had when Erase began is erased; one published
+// meanwhile is erased if its id is above the walk's place when it commits,
+// so it may be erased, or not. An Erase cut short (an error, a cancelled
+// context, a crash) leaves its first chunks erased and the rest untouched,
+// and erasing again is safe (an erased event is rewritten the same way; it
+// has no pending delivery left to cancel nor body to clear). Meanwhile, the
+// deliveries of the events of later chunks may still be claimed, as they
+// could before the Erase; the claims are woken, if a chunk unblocked a
+// lane, when Erase ends. The totals are the chunks' sum; with an error,
+// what the chunks that committed did.
 func (s *Store) Erase(ctx context.Context, e hookd.Erasure) (hookd.Erased, error) {
 	var out hookd.Erased
 	promoted := false
@@ -262,32 +273,41 @@ func (s *Store) Erase(ctx context.Context, e hookd.Erasure) (hookd.Erased, error
 			s.wakeup()
 		}
 	}()
-	var rows pgx.Rows
-	switch {
-	case e.EventID != "":
-		rows, _ = s.pool.Query(ctx, `SELECT id, deliveries FROM events WHERE id = $1`, e.EventID)
-	case e.ProjectID != "":
-		rows, _ = s.pool.Query(ctx, eraseTargetsSQL[true], e.ProjectID)
-	default:
-		rows, _ = s.pool.Query(ctx, eraseTargetsSQL[false], *e.UserID)
+	if e.EventID != "" {
+		var err error
+		out, promoted, err = s.eraseChunk(ctx, []string{e.EventID})
+		if err != nil {
+			return hookd.Erased{}, wrapErr(err)
+		}
+		if out.Events == 0 {
+			return out, fmt.Errorf("event %q: %w", e.EventID, hookd.ErrNotFound)
+		}
+		return out, nil
 	}
-	var (
-		ids        []string
-		deliveries []int
-		id         string
-		n          int
-	)
-	if _, err := pgx.ForEachRow(rows, []any{&id, &n}, func() error {
-		ids, deliveries = append(ids, id), append(deliveries, n)
-		return nil
-	}); err != nil {
-		return out, wrapErr(err)
+	byProject := e.ProjectID != ""
+	var key any = e.ProjectID
+	if !byProject {
+		key = *e.UserID
 	}
-	if len(ids) == 0 && e.EventID != "" {
-		return out, fmt.Errorf("event %q: %w", e.EventID, hookd.ErrNotFound)
-	}
-	for len(ids) > 0 {
+	for after := ""; ; {
+		rows, _ := s.pool.Query(ctx, eraseWalkSQL[byProject], key, after, hookd.EraseChunk)
+		var (
+			ids        []string
+			deliveries []int
+			id         string
+			n          int
+		)
+		if _, err := pgx.ForEachRow(rows, []any{&id, &n}, func() error {
+			ids, deliveries = append(ids, id), append(deliveries, n)
+			return nil
+		}); err != nil {
+			return out, wrapErr(err)
+		}
+		// The events past the chunk's cost are read again for the next.
 		take := hookd.EraseChunkLen(deliveries, hookd.EraseChunk)
+		if take == 0 {
+			return out, nil
+		}
 		chunk, lanesLeft, err := s.eraseChunk(ctx, ids[:take])
 		if err != nil {
 			return out, wrapErr(err)
@@ -296,9 +316,11 @@ func (s *Store) Erase(ctx context.Context, e hookd.Erasure) (hookd.Erased, error
 		out.Cancelled += chunk.Cancelled
 		out.Attempts += chunk.Attempts
 		promoted = promoted || lanesLeft
-		ids, deliveries = ids[take:], deliveries[take:]
+		if take == len(ids) && len(ids) < hookd.EraseChunk {
+			return out, nil
+		}
+		after = ids[take-1]
 	}
-	return out, nil
 }
 
 // eraseChunk erases the events ids in a transaction (eraseSQL). Its

@@ -196,59 +196,73 @@ func (s *Store) ClearPayloads(ctx context.Context, before time.Time) (int64, err
 	return total, nil
 }
 
-// dueWaitingSQL reads, in id order after ?1, up to ?2 events of
-// payloads_waiting whose data is no longer needed: those a run clears.
-var dueWaitingSQL = `SELECT event_id FROM payloads_waiting WHERE event_id > ?1
-	AND NOT ` + payloadNeeded("payloads_waiting.event_id") + ` ORDER BY event_id LIMIT ?2`
+// waitingSQL reads the next events of payloads_waiting after ?1, at most
+// ?2, in id order, each with whether its data is no longer needed.
+var waitingSQL = `SELECT event_id, NOT ` + payloadNeeded("payloads_waiting.event_id") + `
+	FROM payloads_waiting WHERE event_id > ?1 ORDER BY event_id LIMIT ?2`
 
 // clearWaiting clears the data of the events of payloads_waiting that are
-// no longer needed, and forgets them, hookd.PruneChunk of them a
-// transaction. It finds them with reads (dueWaitingSQL), which take no
-// writer: the events still needed, however many, cost the run a read each
-// and no write, and the writer is held only for those it clears (checked
-// again there, as a requeue may need one again meanwhile).
+// no longer needed, and forgets them. It reads them hookd.PruneChunk at a
+// time (waitingSQL), however many are still needed: each read is short,
+// takes no writer, and lets a WAL checkpoint go on between it and the
+// next. Of each chunk read, it clears those due in a transaction: the
+// events still needed are only read, and the writer is held only for those
+// it clears (checked again there, as a requeue may need one again
+// meanwhile).
 func (s *Store) clearWaiting(ctx context.Context) (int64, error) {
 	var total int64
 	for after := ""; ; {
-		rows, err := s.r.QueryContext(ctx, dueWaitingSQL, after, hookd.PruneChunk)
+		rows, err := s.r.QueryContext(ctx, waitingSQL, after, hookd.PruneChunk)
 		if err != nil {
 			return total, mapErr(err)
 		}
 		var due []string
+		read := 0
 		for rows.Next() {
-			if err := rows.Scan(&after); err != nil {
+			var isDue bool
+			if err := rows.Scan(&after, &isDue); err != nil {
 				rows.Close()
 				return total, mapErr(err)
 			}
-			due = append(due, after)
+			if read++; isDue {
+				due = append(due, after)
+			}
 		}
 		if err := rows.Close(); err != nil {
 			return total, mapErr(err)
 		}
-		if len(due) == 0 {
+		if len(due) > 0 {
+			n, err := s.clearDue(ctx, due)
+			total += n
+			if err != nil {
+				return total, err
+			}
+		}
+		if read < hookd.PruneChunk {
 			return total, nil
 		}
-		list, err := json.Marshal(due)
-		if err != nil {
-			return total, err
-		}
-		n, err := s.chunk(ctx, func(tx *sql.Tx) (int64, error) {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM payloads_waiting WHERE event_id IN (SELECT value FROM json_each(?))
-				AND NOT `+payloadNeeded("payloads_waiting.event_id"), string(list)); err != nil {
-				return 0, err
-			}
-			res, err := tx.ExecContext(ctx, `UPDATE events SET data = '{}' WHERE id IN (SELECT value FROM json_each(?))
-				AND data <> '{}' AND NOT `+payloadNeeded("events.id"), string(list))
-			if err != nil {
-				return 0, err
-			}
-			return res.RowsAffected()
-		})
-		total += n
-		if err != nil || len(due) < hookd.PruneChunk {
-			return total, err
-		}
 	}
+}
+
+// clearDue clears the data of the events due, unless one is needed again,
+// forgets them, and returns how many it cleared.
+func (s *Store) clearDue(ctx context.Context, due []string) (int64, error) {
+	list, err := json.Marshal(due)
+	if err != nil {
+		return 0, err
+	}
+	return s.chunk(ctx, func(tx *sql.Tx) (int64, error) {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM payloads_waiting WHERE event_id IN (SELECT value FROM json_each(?))
+			AND NOT `+payloadNeeded("payloads_waiting.event_id"), string(list)); err != nil {
+			return 0, err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE events SET data = '{}' WHERE id IN (SELECT value FROM json_each(?))
+			AND data <> '{}' AND NOT `+payloadNeeded("events.id"), string(list))
+		if err != nil {
+			return 0, err
+		}
+		return res.RowsAffected()
+	})
 }
 
 // eraseChunk bounds one transaction of an erasure of a project's or a

@@ -31,6 +31,7 @@ func RunHistory(t *testing.T, openStore Open, traces Traces) {
 	t.Run("EraseBeyondOneChunk", func(t *testing.T) { testEraseBeyondOneChunk(t, open, traces) })
 	t.Run("ClearPayloads", func(t *testing.T) { testClearPayloads(t, open, traces) })
 	t.Run("ClearPayloadsOnceDone", func(t *testing.T) { testClearPayloadsOnceDone(t, open, traces) })
+	t.Run("ClearPayloadsPastStillNeeded", func(t *testing.T) { testClearPayloadsPastStillNeeded(t, open) })
 }
 
 // EraseChunk is the chunk (events plus their deliveries) that a store
@@ -314,4 +315,47 @@ func testClearPayloads(t *testing.T, open opener, traces Traces) {
 	n, err = s.ClearPayloads(ctx(t), now.Add(-24*time.Hour))
 	must(t, err, "ClearPayloads again")
 	equal(t, "cleared again", n, int64(0))
+}
+
+// testClearPayloadsPastStillNeeded: the events that ClearPayloads kept
+// while their deliveries were pending are cleared once done, also behind
+// more than hookd.PruneChunk events kept before them (by id) that are
+// still needed: a call reads those a chunk at a time and goes on past
+// them.
+func testClearPayloadsPastStillNeeded(t *testing.T, open opener) {
+	s := open(t)
+	createWebhook(t, s, newWebhook("w", assetAdded))
+	now := s.clock.Now()
+	var events []*hookd.Event
+	for i := range hookd.PruneChunk + 1 {
+		events = append(events, secretEvent(fmt.Sprintf("needed-%04d", i), "STILL-NEEDED", nil, nil))
+	}
+	for _, id := range []string{"ready-0", "ready-1"} { // after every needed-: cleared last
+		events = append(events, secretEvent(id, "READY", nil, nil))
+	}
+	for _, e := range events {
+		e.CreatedAt = now.Add(-48 * time.Hour)
+	}
+	publish(t, s, events...)
+	n, err := s.ClearPayloads(ctx(t), now.Add(-24*time.Hour))
+	must(t, err, "ClearPayloads while every delivery is pending")
+	equal(t, "cleared while pending", n, int64(0))
+
+	var ready []hookd.AttemptResult
+	for _, d := range claimAll(t, s, now) {
+		if strings.HasPrefix(d.Event.ID, "ready-") {
+			ready = append(ready, result(d, now, true, 200))
+		}
+	}
+	equal(t, "ready deliveries", len(ready), 2)
+	complete(t, s, ready...)
+	n, err = s.ClearPayloads(ctx(t), now.Add(-24*time.Hour))
+	must(t, err, "ClearPayloads once the last ones are done")
+	equal(t, "cleared once done", n, int64(2))
+	for _, id := range []string{"ready-0", "ready-1"} {
+		equal(t, id+"'s data", storedData(t, s, id), string(hookd.ErasedData))
+	}
+	for _, id := range []string{"needed-0000", fmt.Sprintf("needed-%04d", hookd.PruneChunk)} {
+		sameJSON(t, id+"'s data", json.RawMessage(storedData(t, s, id)), json.RawMessage(`{"note": "STILL-NEEDED"}`))
+	}
 }

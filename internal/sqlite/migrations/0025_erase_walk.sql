@@ -1,0 +1,5 @@
+-- Nothing changes on SQLite: its erasure already walks events_project and
+-- events_user (0017) in rowid order, which every index of a rowid table
+-- ends with. The number keeps both stores' schemas at one version:
+-- PostgreSQL's 0025 indexes its events by (project_id, id) and
+-- (user_id, id) for the same walk.
