@@ -178,12 +178,18 @@ func CompileFilter(source string) (*Filter, error) {
 		return nil, &FilterError{Message: iss.Err().Error()}
 	}
 	// A filter whose worst case, over any data the intake takes, is within
-	// the budget (most: comparisons of fields, a few reads of data) runs
+	// the budget, and its steps within FilterCostLimit (most: comparisons
+	// of fields, a few reads of data), runs
 	// optimized and untracked, four times faster; the others are tracked,
 	// and stopped beyond the budget or FilterTimeLimit.
 	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
 	est, err := env.EstimateCost(ast, filterCost{})
 	tracked := err != nil || est.Max > filterCostBudget
+	if !tracked {
+		// The allowance of reads is no allowance of steps.
+		steps, err := env.EstimateCost(ast, filterSteps)
+		tracked = err != nil || steps.Max > FilterCostLimit
+	}
 	if tracked {
 		// Comprehensions look at the clock (FilterTimeLimit) every round, as
 		// one round may read data many times over (20 maps keyed by a 15 MB
@@ -209,8 +215,23 @@ const maxFilterData = MaxBatchBytes
 // lists of one entry and the lists inside), and size(), conversions, time
 // zones and map keys as one step, though each reads its whole string. So
 // [1,2,3].all(x, [data.a] == [data.b]) was priced 20 and ran untracked for
-// seconds.
-type filterCost struct{}
+// seconds. With steps set, it prices reading a string as CEL does, nothing
+// (filterSteps): what is left counts the steps, each worth about 100 ns,
+// where a unit of reading is worth 1 ns.
+type filterCost struct{ steps bool }
+
+// filterSteps prices a filter's steps only, so that the allowance of reads
+// (filterDataReads) is not spent on them.
+var filterSteps = filterCost{steps: true}
+
+// read is the price of reading n characters: CEL's (traversal), or nothing
+// when only steps count.
+func (c filterCost) read(n uint64) uint64 {
+	if c.steps {
+		return 0
+	}
+	return traversal(n)
+}
 
 // EstimateSize bounds the values read from the event's variables, data and
 // what it holds; CEL sizes the others (a literal's, an iteration variable's
@@ -224,19 +245,19 @@ func (filterCost) EstimateSize(n checker.AstNode) *checker.SizeEstimate {
 
 // EstimateCallCost bounds a comparison by what it may visit and a call that
 // reads a string by the string's size; other calls are CEL's to price.
-func (filterCost) EstimateCallCost(function, overloadID string, target *checker.AstNode, args []checker.AstNode) *checker.CallEstimate {
+func (c filterCost) EstimateCallCost(function, overloadID string, target *checker.AstNode, args []checker.AstNode) *checker.CallEstimate {
 	if target != nil {
 		args = append([]checker.AstNode{*target}, args...)
 	}
 	var bound uint64
 	switch {
 	case overloadID == overloads.Equals || overloadID == overloads.NotEquals:
-		bound = min(comparedBound(args[0]), comparedBound(args[1]))
+		bound = min(c.comparedBound(args[0]), c.comparedBound(args[1]))
 	case overloadID == overloads.InList:
-		bound = containsBound(args[0], args[1])
+		bound = c.containsBound(args[0], args[1])
 	default:
 		i, reads := stringArgument[function]
-		if !reads || i >= len(args) || !mayBeString(args[i].Type()) {
+		if !reads || i >= len(args) || !mayBeString(args[i].Type()) || c.steps {
 			return nil
 		}
 		bound = 1 + traversal(sizeOf(args[i]).Max)
@@ -278,8 +299,8 @@ var stringArgument = map[string]int{
 // constant bounds it; a scalar is one step and a string its characters;
 // but a list, map or dyn that the filter computes may hold data's largest
 // list any number of times, so nothing bounds it.
-func comparedBound(n checker.AstNode) uint64 {
-	if bound, constant := constantBound(n.Expr()); constant {
+func (c filterCost) comparedBound(n checker.AstNode) uint64 {
+	if bound, constant := c.constantBound(n.Expr()); constant {
 		return bound
 	}
 	switch n.Type().Kind() {
@@ -287,7 +308,7 @@ func comparedBound(n checker.AstNode) uint64 {
 		types.TimestampKind, types.DurationKind, types.TypeKind:
 		return 1
 	case types.StringKind, types.BytesKind:
-		return 1 + traversal(sizeOf(n).Max)
+		return 1 + c.read(sizeOf(n).Max)
 	}
 	return math.MaxUint64
 }
@@ -295,20 +316,20 @@ func comparedBound(n checker.AstNode) uint64 {
 // constantBound bounds the cost of comparing the constant e (no variable in
 // it) with any value; false if e is not a constant. Each entry of a map
 // costs a lookup of the other map's key, which may be as long as an event.
-func constantBound(e ast.Expr) (uint64, bool) {
+func (c filterCost) constantBound(e ast.Expr) (uint64, bool) {
 	switch e.Kind() {
 	case ast.LiteralKind:
 		switch v := e.AsLiteral().(type) {
 		case types.String:
-			return 1 + traversal(uint64(len(v))), true
+			return 1 + c.read(uint64(len(v))), true
 		case types.Bytes:
-			return 1 + traversal(uint64(len(v))), true
+			return 1 + c.read(uint64(len(v))), true
 		}
 		return 1, true
 	case ast.ListKind:
 		bound := uint64(1)
 		for _, element := range e.AsList().Elements() {
-			b, constant := constantBound(element)
+			b, constant := c.constantBound(element)
 			if !constant {
 				return 0, false
 			}
@@ -318,12 +339,12 @@ func constantBound(e ast.Expr) (uint64, bool) {
 	case ast.MapKind:
 		bound := uint64(1)
 		for _, entry := range e.AsMap().Entries() {
-			_, constantKey := constantBound(entry.AsMapEntry().Key())
-			b, constantValue := constantBound(entry.AsMapEntry().Value())
+			_, constantKey := c.constantBound(entry.AsMapEntry().Key())
+			b, constantValue := c.constantBound(entry.AsMapEntry().Value())
 			if !constantKey || !constantValue {
 				return 0, false
 			}
-			bound = saturatingAdd(bound, saturatingAdd(1+traversal(maxFilterData), b))
+			bound = saturatingAdd(bound, saturatingAdd(1+c.read(maxFilterData), b))
 		}
 		return bound, true
 	}
@@ -331,14 +352,14 @@ func constantBound(e ast.Expr) (uint64, bool) {
 }
 
 // containsBound bounds x in list: a comparison of x with each entry.
-func containsBound(x, list checker.AstNode) uint64 {
-	xBound := comparedBound(x)
+func (c filterCost) containsBound(x, list checker.AstNode) uint64 {
+	xBound := c.comparedBound(x)
 	if list.Expr().Kind() != ast.ListKind {
 		return saturatingAdd(1, saturatingMultiply(sizeOf(list).Max, xBound))
 	}
 	bound := uint64(1)
 	for _, element := range list.Expr().AsList().Elements() {
-		elementBound, constant := constantBound(element)
+		elementBound, constant := c.constantBound(element)
 		if !constant {
 			elementBound = math.MaxUint64
 		}

@@ -459,22 +459,27 @@ func appendBase64Forms(forms []string, enc *base64.Encoding, secret string) []st
 // would make the log unreadable for a few bits of a short secret.
 const minEmbeddedEcho = 8
 
+// minCutEcho is the fewest characters of an echo's start that maskCutEcho
+// masks at the end of a cut body: four characters begin one of a secret's
+// forms by chance about once in 10,000 cut bodies.
+const minCutEcho = 4
+
 // maxErrorText bounds an attempt's error text, which may quote what the
 // receiver sent (a malformed status line, a header).
 const maxErrorText = 2 << 10
 
 // maskCutEcho masks the longest start of an echo that body, cut at
 // hookd.MaxLoggedBody, ends with: the cut may fall inside one, which
-// maskValues could then not find whole. A start shorter than
-// minEmbeddedEcho is left: with a dozen forms a secret, a body's last few
-// characters begin one of them by chance (one cut body in ten), and they
-// show no more than those few characters of a secret.
+// maskValues could then not find whole. A start shorter than minCutEcho is
+// left: with a dozen forms a secret, a body's last one or two characters
+// begin one of them by chance (one cut body in ten), and three show little
+// of a secret.
 func maskCutEcho(body string, echoes []string) string {
 	longest := 0
 	for _, echo := range echoes {
 		longest = max(longest, startAtEnd(body, echo))
 	}
-	if longest < minEmbeddedEcho {
+	if longest < minCutEcho {
 		return body
 	}
 	return body[:len(body)-longest] + Masked
