@@ -13,14 +13,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/api"
@@ -91,27 +92,32 @@ const (
 	maxErrorBody = 64 << 10
 )
 
-// do sends a request and decodes a 200 answer into out.
+// do sends in, encoded as JSON (nil for no body), and decodes a 200
+// answer into out.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
-	_, err := c.send(ctx, method, path, in, out)
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return err
+		}
+	}
+	_, err := c.send(ctx, method, path, body, out)
 	return err
 }
 
-// send is do that also returns the answer's headers.
-func (c *Client) send(ctx context.Context, method, path string, in, out any) (http.Header, error) {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return nil, err
-		}
-		body = bytes.NewReader(b)
+// send sends body, JSON text (nil for none), decodes a 200 answer into out
+// and returns the answer's headers.
+func (c *Client) send(ctx context.Context, method, path string, body []byte, out any) (http.Header, error) {
+	var reader io.Reader
+	if body != nil {
+		reader = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, body)
+	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, reader)
 	if err != nil {
 		return nil, err
 	}
-	if in != nil {
+	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("X-API-KEY", c.apiKey)
@@ -194,13 +200,15 @@ func retryAfter(v string, now time.Time) time.Duration {
 // the event with it again until an answer of 200.
 func NewEventID() string { return hookd.NewEventID() }
 
-// PublishError is the error of Publish and PublishBatch: why the request
-// failed (an *Error, a *url.Error, the context's error; errors.As and
-// errors.Is see through it) and the ID each event was sent with, the one
-// it had or the one the client gave it. hookd may have stored the events
-// even so (a timeout after it committed, say): sending them again with
-// these IDs until an answer of 200 stores each once, the answer then
-// showing the stored event with Duplicate.
+// PublishError is the error of Publish and PublishBatch once a request
+// was sent: why it failed (an *Error, a *url.Error, the context's error;
+// errors.As and errors.Is see through it) and the ID each event was sent
+// with, the one it had or the one the client gave it. hookd may have stored
+// the events even so (a timeout after it committed, say): sending them
+// again with these IDs until an answer of 200 stores each once, the answer
+// then showing the stored event with Duplicate. An event whose Data
+// CheckData refuses fails before anything is sent, with CheckData's error
+// instead: sending it again would not help.
 type PublishError struct {
 	IDs []string // in the order of the events
 	Err error
@@ -212,7 +220,9 @@ func (e *PublishError) Unwrap() error { return e.Err }
 // Publish sends one event. It does not change e: an event without an ID is
 // sent with a new random one (a new one each call, so that e can be
 // filled again and published as another event), which the answer's ID
-// and, on an error, the *PublishError's IDs give back.
+// and, on an error, the *PublishError's IDs give back. Its Data, if
+// CheckData passes it, is sent as it is, byte for byte (numbers,
+// whitespace, key order, escapes); a nil or empty Data is absent, {}.
 //
 // hookd may have stored an event whose publish returned an error (a
 // timeout, say). To retry safely, send it again with the same ID until an
@@ -230,8 +240,12 @@ func (e *PublishError) Unwrap() error { return e.Err }
 func (c *Client) Publish(ctx context.Context, e *api.Event) (*api.PublishedEvent, error) {
 	ev := *e
 	fillID(&ev)
+	body, err := appendEvent(nil, &ev)
+	if err != nil {
+		return nil, fmt.Errorf("hookd: %w; nothing was sent", err)
+	}
 	var out api.EventResponse
-	if err := c.do(ctx, "POST", "/api/v2/events", ev, &out); err != nil {
+	if _, err := c.send(ctx, "POST", "/api/v2/events", body, &out); err != nil {
 		return nil, &PublishError{IDs: []string{ev.ID}, Err: err}
 	}
 	return &out.Event, nil
@@ -241,19 +255,69 @@ func (c *Client) Publish(ctx context.Context, e *api.Event) (*api.PublishedEvent
 // transaction. It does not change events: as in Publish, an event without
 // an ID is sent with a new one, given back in the answer, in order, or in
 // the *PublishError's IDs; sending the events again with those IDs is
-// safe.
+// safe. Each event's Data is sent as it is, as in Publish.
 func (c *Client) PublishBatch(ctx context.Context, events []api.Event) ([]api.PublishedEvent, error) {
-	events = slices.Clone(events)
 	ids := make([]string, len(events))
-	for i := range events {
-		fillID(&events[i])
-		ids[i] = events[i].ID
+	body := []byte(`{"events":[`)
+	for i, e := range events {
+		fillID(&e)
+		ids[i] = e.ID
+		if i > 0 {
+			body = append(body, ',')
+		}
+		var err error
+		if body, err = appendEvent(body, &e); err != nil {
+			return nil, fmt.Errorf("hookd: events[%d].%w; nothing was sent", i, err)
+		}
 	}
+	body = append(body, "]}"...)
 	var out api.EventsResponse
-	if err := c.do(ctx, "POST", "/api/v2/events/batch", api.Batch{Events: events}, &out); err != nil {
+	if _, err := c.send(ctx, "POST", "/api/v2/events/batch", body, &out); err != nil {
 		return nil, &PublishError{IDs: ids, Err: err}
 	}
 	return out.Events, nil
+}
+
+// appendEvent appends e to dst as an api.Event's JSON, its Data copied as
+// it is: encoding/json would compact it and escape <, > and &, and the
+// receiver is to get the publisher's bytes. An error names what CheckData
+// refuses.
+func appendEvent(dst []byte, e *api.Event) ([]byte, error) {
+	if err := CheckData(e.Data); err != nil {
+		return nil, err
+	}
+	rest := *e
+	rest.Data = nil // omitted: the object ends at its last byte
+	b, err := json.Marshal(rest)
+	if err != nil {
+		return nil, err
+	}
+	if len(e.Data) == 0 { // absent is {}, as the API takes it
+		return append(dst, b...), nil
+	}
+	dst = append(dst, b[:len(b)-1]...)
+	dst = append(dst, `,"data":`...)
+	dst = append(dst, e.Data...)
+	return append(dst, '}'), nil
+}
+
+// CheckData refuses an event's data that hookd's intake would refuse (400
+// or 422), so that Publish, PublishBatch and client/outbox say so before
+// sending anything: data must be valid UTF-8, valid JSON and an object
+// (surrounding whitespace aside). A nil or empty data is absent, {}, and
+// passes. The error names data, e.g. "data must be a JSON object".
+func CheckData(data json.RawMessage) error {
+	switch {
+	case len(data) == 0:
+		return nil
+	case !utf8.Valid(data):
+		return errors.New("data is not valid UTF-8")
+	case !json.Valid(data):
+		return errors.New("data is not valid JSON")
+	case bytes.TrimLeft(data, " \t\r\n")[0] != '{':
+		return errors.New("data must be a JSON object")
+	}
+	return nil
 }
 
 // fillID gives an event without an ID one in the form hookd gives its own.

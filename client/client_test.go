@@ -25,6 +25,21 @@ import (
 // returns an admin and a publisher client of it.
 func newClients(t *testing.T, opts ...client.Option) (admin, publisher *client.Client) {
 	t.Helper()
+	h := newHookd(t, opts...)
+	return h.admin, h.publisher
+}
+
+// testHookd is hookd's API on 127.0.0.1 over a fresh SQLite store, with an
+// admin and a publisher client of it.
+type testHookd struct {
+	store            *sqlite.Store
+	url              string
+	publisherKey     string
+	admin, publisher *client.Client
+}
+
+func newHookd(t *testing.T, opts ...client.Option) *testHookd {
+	t.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"))
 	if err != nil {
@@ -41,7 +56,8 @@ func newClients(t *testing.T, opts ...client.Option) (admin, publisher *client.C
 	if err != nil {
 		t.Fatal(err)
 	}
-	return client.New(srv.URL+"/", adminKey, opts...), client.New(srv.URL, publisherKey, opts...)
+	return &testHookd{store: store, url: srv.URL, publisherKey: publisherKey,
+		admin: client.New(srv.URL+"/", adminKey, opts...), publisher: client.New(srv.URL, publisherKey, opts...)}
 }
 
 func TestClient(t *testing.T) {

@@ -1,0 +1,191 @@
+package client_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookd/hookd/api"
+	"github.com/hookd/hookd/client"
+	"github.com/hookd/hookd/internal/delivery"
+)
+
+// exactData is data that encoding/json would change (escape, compact,
+// round, fold) and that must reach hookd, and the receiver, byte for byte.
+var exactData = []struct{ name, data string }{
+	{"html", `{"title": "<b>Tom & Jerry</b>", "price": 1.50}`},
+	{"whitespace", "{\n  \"a\" :\t[ 1 ,  2 ] ,\r\n  \"b\" : { }\n}"},
+	{"numbers", `{"price":1.50,"big":12345678901234567890,"exp":1E+2,"neg":-0.0}`},
+	{"duplicate keys", `{"a":1,"a":2,"b":{"c":true,"c":false}}`},
+	{"unicode", `{"name":"Zoë 東京 🎉","escaped":"\u00e9\ud83c\udf89\u2028","slash":"a\/b"}`},
+}
+
+// capture is a loopback server that records the raw body of each request
+// and answers 200 with answer.
+func capture(t *testing.T, answer string) (c *client.Client, bodies chan string) {
+	t.Helper()
+	bodies = make(chan string, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		bodies <- string(body)
+		io.WriteString(w, answer)
+	}))
+	t.Cleanup(srv.Close)
+	return client.New(srv.URL, "key"), bodies
+}
+
+// Publish and PublishBatch put each event's data in the request as the
+// caller wrote it; the rest of the event is encoded as encoding/json does.
+func TestPublishSendsDataAsGiven(t *testing.T) {
+	ctx := context.Background()
+	project, user := "P1", int64(45)
+	for _, d := range exactData {
+		c, bodies := capture(t, `{"event":{}}`)
+		if _, err := c.Publish(ctx, &api.Event{ID: "e1", Event: "ASSET_ADDED", ProjectID: &project, UserID: &user,
+			Data: json.RawMessage(d.data)}); err != nil {
+			t.Fatalf("%s: %v", d.name, err)
+		}
+		want := `{"id":"e1","event":"ASSET_ADDED","project_id":"P1","user_id":45,"data":` + d.data + `}`
+		if got := <-bodies; got != want {
+			t.Errorf("%s: sent\n%s\nwant\n%s", d.name, got, want)
+		}
+	}
+
+	c, bodies := capture(t, `{"events":[]}`)
+	batch := []api.Event{{ID: "none", Event: "ASSET_ADDED"}}
+	want := `{"events":[{"id":"none","event":"ASSET_ADDED"}`
+	for _, d := range exactData {
+		batch = append(batch, api.Event{ID: d.name, Event: "ASSET_ADDED", Data: json.RawMessage(d.data)})
+		want += `,{"id":"` + d.name + `","event":"ASSET_ADDED","data":` + d.data + `}`
+	}
+	want += `]}`
+	if _, err := c.PublishBatch(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-bodies; got != want {
+		t.Errorf("batch sent\n%s\nwant\n%s", got, want)
+	}
+}
+
+// Data that the intake refuses is refused by the client before it sends
+// anything, with an error that names it; data it takes (whitespace around
+// the object included) the client sends. Each case is also sent to a real
+// hookd by hand, so that the client's rule and the intake's agree.
+func TestPublishRefusesDataTheIntakeRefuses(t *testing.T) {
+	ctx := context.Background()
+	h := newHookd(t)
+	c, bodies := capture(t, `{"events":[]}`)
+	cases := []struct{ data, err string }{
+		{`[1, 2]`, "data must be a JSON object"},
+		{`null`, "data must be a JSON object"},
+		{` "text"`, "data must be a JSON object"},
+		{`{"a":`, "data is not valid JSON"},
+		{`{"a":1} {"b":2}`, "data is not valid JSON"},
+		{"{\"a\":\"\xff\"}", "data is not valid UTF-8"},
+		{" \n{\"a\":1}\t", ""},
+	}
+	for _, tc := range cases {
+		_, err := h.publisher.Publish(ctx, &api.Event{Event: "ASSET_ADDED", Data: json.RawMessage(tc.data)})
+		var published *client.PublishError
+		switch {
+		case tc.err == "" && err != nil:
+			t.Errorf("publish %q: %v", tc.data, err)
+		case tc.err != "" && (err == nil || errors.As(err, &published) || err.Error() != "hookd: "+tc.err+"; nothing was sent"):
+			t.Errorf("publish %q: %v, want a client-side %q", tc.data, err, tc.err)
+		}
+		_, err = c.PublishBatch(ctx, []api.Event{{Event: "ASSET_ADDED"}, {Event: "ASSET_ADDED", Data: json.RawMessage(tc.data)}})
+		if tc.err == "" {
+			if err != nil || !strings.Contains(<-bodies, `"data":`+tc.data+`}`) {
+				t.Errorf("batch %q: %v, want it sent as it is", tc.data, err)
+			}
+		} else if err == nil || err.Error() != "hookd: events[1]."+tc.err+"; nothing was sent" {
+			t.Errorf("batch %q: %v, want a client-side %q", tc.data, err, tc.err)
+		}
+
+		req, _ := http.NewRequest("POST", h.url+"/api/v2/events", strings.NewReader(`{"event":"ASSET_ADDED","data":`+tc.data+`}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-API-KEY", h.publisherKey)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if refused := res.StatusCode == 400 || res.StatusCode == 422; refused != (tc.err != "") || !refused && res.StatusCode != 200 {
+			t.Errorf("the intake answers %q with %d", tc.data, res.StatusCode)
+		}
+	}
+	if len(bodies) != 0 {
+		t.Errorf("%d requests sent for refused data", len(bodies))
+	}
+}
+
+// End to end: data published through the client comes back in the answer
+// and reaches the receiver byte for byte, alone and in a batch.
+func TestDataDeliveredByteForByte(t *testing.T) {
+	ctx := context.Background()
+	h := newHookd(t)
+	delivered := make(chan []byte, 2*len(exactData))
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		delivered <- body
+	}))
+	t.Cleanup(receiver.Close)
+	if _, err := h.admin.CreateWebhook(ctx, api.NewWebhook{Name: "receiver", HTTPURL: receiver.URL, HTTPMethod: "POST",
+		TriggerEvents: []string{"ASSET_ADDED"}}); err != nil {
+		t.Fatal(err)
+	}
+	dispatcher, err := delivery.New(delivery.Config{Store: h.store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Sender: delivery.NewSender(delivery.SenderConfig{Timeout: 5 * time.Second, AllowPrivate: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { dispatcher.Run(runCtx); close(done) }()
+	t.Cleanup(func() { stop(); <-done })
+
+	want := map[string]string{} // data by event id
+	var batch []api.Event
+	for _, d := range exactData {
+		single, err := h.publisher.Publish(ctx, &api.Event{ID: "single " + d.name, Event: "ASSET_ADDED", Data: json.RawMessage(d.data)})
+		if err != nil || string(single.Data) != d.data {
+			t.Errorf("%s: published %s, %v", d.name, single.Data, err)
+		}
+		want["single "+d.name] = d.data
+		batch = append(batch, api.Event{ID: "batch " + d.name, Event: "ASSET_ADDED", Data: json.RawMessage(d.data)})
+		want["batch "+d.name] = d.data
+	}
+	published, err := h.publisher.PublishBatch(ctx, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range published {
+		if string(p.Data) != string(batch[i].Data) {
+			t.Errorf("batch %s: published %s", p.ID, p.Data)
+		}
+	}
+
+	timeout := time.After(10 * time.Second)
+	for n := range len(want) {
+		select {
+		case body := <-delivered:
+			var e struct{ ID string }
+			if err := json.Unmarshal(body, &e); err != nil {
+				t.Fatalf("delivered %s: %v", body, err)
+			}
+			if data, ok := want[e.ID]; !ok || !strings.HasSuffix(string(body), `,"data":`+data+`}`) {
+				t.Errorf("delivered %s, want it to end with the data %s", body, data)
+			}
+		case <-timeout:
+			t.Fatalf("%d deliveries after 10 s, want %d", n, len(want))
+		}
+	}
+}
