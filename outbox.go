@@ -14,12 +14,22 @@ import "context"
 const OutboxPublisherKeyID int64 = -1
 
 // MaxOutboxData bounds the data of an event taken from the outbox, as the
-// API bounds a request's body: the relay does not read a larger row's data,
-// and sets the row aside.
+// API bounds a request's body: the relay does not read a larger row's data
+// (outbox.data_bytes, migration 0026, tells its size), and sets the row
+// aside.
 const MaxOutboxData = 1 << 20
 
+// OutboxTextChars is how much the relay reads of each text column of an
+// outbox row (id, event, project_id), in characters: more than any value
+// the intake accepts (an id has at most 255 characters, a project id 64, an
+// event name fewer), so that a longer value, cut there, is still refused
+// by the intake's rules, and a row of huge values costs no more to take
+// than a valid one.
+const OutboxTextChars = 256
+
 // OutboxRow is one event as a platform wrote it to the outbox, not checked
-// yet. Seq orders the rows.
+// yet. Seq orders the rows. ID, Event and ProjectID hold at most
+// OutboxTextChars characters of their columns.
 type OutboxRow struct {
 	Seq       int64
 	ID        *string
@@ -53,7 +63,11 @@ type Outbox interface {
 	// OutboxPublisherKeyID as publisher) and deletes the rows, so that each
 	// row is published exactly once. check turns a row into the event to
 	// publish, or refuses it: the row is then kept aside with check's error
-	// as its reason, as is a row whose id another publisher took.
+	// as its reason, as is a row whose id another publisher took or whose
+	// event Event.Normalize refuses; a row never fails the others. ctx's
+	// deadline also bounds the transaction on the database's side, so that
+	// a relay that stops midway (a frozen process, a cut network) gives its
+	// turn up by then.
 	RelayOutbox(ctx context.Context, limit int, check func(OutboxRow) (*Event, error)) (OutboxRelayed, error)
 	// OutboxWakeup delivers a value when rows may have been committed to
 	// the outbox.

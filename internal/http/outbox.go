@@ -28,9 +28,14 @@ func OutboxEvent(row hookd.OutboxRow) (*hookd.Event, error) {
 		fields["user_id"] = mustJSON(*row.UserID)
 	}
 	if row.Data != nil {
-		// The json column holds valid JSON; surrounding spaces are not
-		// part of the value.
-		fields["data"] = rawValue(bytes.Trim(row.Data, " \t\r\n"))
+		// Surrounding spaces are not part of the value. PostgreSQL's json
+		// type takes what the intake does not (deeper nesting than
+		// encoding/json's), so the data is checked as a request's body is.
+		data := bytes.Trim(row.Data, " \t\r\n")
+		if err := unmarshalBody(data, new(skipValue)); err != nil {
+			return nil, err
+		}
+		fields["data"] = rawValue(data)
 	}
 	return eventFromFields(fields, "")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/backoff"
@@ -18,9 +19,28 @@ const (
 	// a notification: NOTIFY is best effort, the outbox table is the truth.
 	DefaultRelayPoll = time.Second
 	// DefaultRelayTimeout bounds one transaction of the relay, so that a
-	// database that hangs is tried again rather than waited for.
+	// database that hangs is tried again rather than waited for; the
+	// database ends it then too, should this process stop midway, and
+	// another process's relay takes over.
 	DefaultRelayTimeout = time.Minute
 )
+
+// maxLoggedValue bounds each value of a rejected row that the log shows: a
+// row's values and reasons are the platform's, as long as it made them
+// (the whole row is kept in outbox_rejected).
+const maxLoggedValue = 300
+
+// logged is s cut to maxLoggedValue bytes, on a character's boundary.
+func logged(s string) string {
+	if len(s) <= maxLoggedValue {
+		return s
+	}
+	cut := maxLoggedValue
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
 
 // Relay moves committed rows of a store's transactional outbox into its
 // queue. Every hookd process on the database runs one; they take turns
@@ -71,7 +91,7 @@ func (r *Relay) Run(ctx context.Context) {
 		}
 		retry.Reset()
 		for _, rej := range res.Rejected {
-			log.Warn("outbox row rejected: kept in outbox_rejected", "seq", rej.Row.Seq, "event", rej.Row.Event, "reason", rej.Reason)
+			log.Warn("outbox row rejected: kept in outbox_rejected", "seq", rej.Row.Seq, "event", logged(rej.Row.Event), "reason", logged(rej.Reason))
 		}
 		if r.Observer != nil && res.Rows > 0 {
 			r.Observer(res)

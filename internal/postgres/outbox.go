@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"slices"
+	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -27,30 +29,65 @@ func (s *Store) OutboxSchema(ctx context.Context) (string, error) {
 	return schema, wrapErr(err)
 }
 
-// relayBytes bounds the data that one transaction of the relay reads
-// (beside its first row, so that any row goes): a thousand rows of a
-// megabyte each are taken over several transactions, not held at once.
+// relayBytes bounds what one transaction of the relay reads of its rows,
+// every column counted (beside its first row, so that any row goes): a
+// thousand rows of a megabyte each are taken over several transactions,
+// not held at once.
 const relayBytes = 16 << 20
+
+// relayTextBytes is the most that the relay reads of one text column:
+// hookd.OutboxTextChars characters of up to 4 bytes.
+const relayTextBytes = 4 * hookd.OutboxTextChars
+
+// relayTurnBound is how long the server lets a relay's transaction run, or
+// wait for its process between statements, when the caller's context has
+// no deadline (with one, until that deadline).
+const relayTurnBound = time.Minute
 
 // relayLockSQL makes the relays of a schema take turns. Relays that took
 // different rows at once (SKIP LOCKED alone) would publish them in the
 // order their transactions commit: a later row's event could come before
 // an earlier row's into a webhook's ordered lane.
-const relayLockSQL = `SELECT pg_advisory_xact_lock(hashtextextended('hookd.outbox.' || coalesce(current_schema(), ''), 0))`
+//
+// The turn must end even when its relay never comes back: a process frozen
+// or cut off midway would otherwise hold it, and every relay behind it,
+// until PostgreSQL noticed its session gone (hours, with default
+// keepalives). The transaction sets its own bounds ($1, in milliseconds)
+// before it waits: idle_in_transaction_session_timeout ends the session of
+// a process that stops sending statements, statement_timeout a statement
+// that runs on (an error releases the lock at once), and tcp_user_timeout
+// the connection of one that stops reading the rows it is sent, which
+// neither timeout can reach while the server waits to write. A try-lock
+// would not do: the others would still wait for the holder.
+const relayLockSQL = `SELECT set_config('idle_in_transaction_session_timeout', $1, true),
+	set_config('statement_timeout', $1, true), set_config('tcp_user_timeout', $1, true),
+	pg_advisory_xact_lock(hashtextextended('hookd.outbox.' || coalesce(current_schema(), ''), 0))`
+
+// relayBound is the bound relayLockSQL sets for a transaction under ctx:
+// the time to ctx's deadline, or relayTurnBound, in milliseconds (0 would
+// mean none).
+func relayBound(ctx context.Context) string {
+	bound := relayTurnBound
+	if deadline, ok := ctx.Deadline(); ok {
+		bound = time.Until(deadline)
+	}
+	return strconv.FormatInt(max(bound.Milliseconds(), 1), 10)
+}
 
 // RelayOutbox takes up to limit committed outbox rows, oldest first, after
 // the relay before it (relayLockSQL), publishes their events with
 // publishIn and deletes them, in one transaction: a row is published
 // exactly once, in the order of the committed rows, whichever process
-// takes it and whenever one dies. Rows refused by check, or whose id
-// another publisher took, move to outbox_rejected, whole, in the same
-// transaction.
+// takes it and whenever one dies. Rows refused by check or by
+// Event.Normalize, or whose id another publisher took, move to
+// outbox_rejected, whole, in the same transaction: no row fails the
+// others.
 func (s *Store) RelayOutbox(ctx context.Context, limit int, check func(hookd.OutboxRow) (*hookd.Event, error)) (hookd.OutboxRelayed, error) {
 	var res hookd.OutboxRelayed
 	var q queued
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		res, q = hookd.OutboxRelayed{}, queued{}
-		if _, err := tx.Exec(ctx, relayLockSQL); err != nil {
+		if _, err := tx.Exec(ctx, relayLockSQL, relayBound(ctx)); err != nil {
 			return err
 		}
 		taken, more, err := takeOutbox(ctx, tx, limit)
@@ -62,8 +99,12 @@ func (s *Store) RelayOutbox(ctx context.Context, limit int, check func(hookd.Out
 		var events []*hookd.Event
 		var from []hookd.OutboxRow // the row of each event
 		var ids []string           // the ids rows give
+		now := s.clock.Now()
 		for _, row := range taken {
 			e, err := check(row)
+			if err == nil {
+				err = e.Normalize(now)
+			}
 			if err != nil {
 				res.Rejected = append(res.Rejected, hookd.OutboxRejection{Row: row, Reason: err.Error()})
 				continue
@@ -93,9 +134,6 @@ func (s *Store) RelayOutbox(ctx context.Context, limit int, check func(hookd.Out
 			}
 			events = kept
 		}
-		if err := hookd.NormalizeAll(events, s.clock.Now()); err != nil {
-			return err
-		}
 		if len(events) > 0 {
 			if res.Published, q, err = s.publishIn(ctx, tx, events, hookd.Prematched{}); err != nil {
 				return err
@@ -115,7 +153,7 @@ func (s *Store) RelayOutbox(ctx context.Context, limit int, check func(hookd.Out
 			INSERT INTO outbox_rejected (seq, id, event, project_id, user_id, data, reason, rejected_at)
 			SELECT t.seq, t.id, t.event, t.project_id, t.user_id, t.data, r.reason, $4
 			FROM taken t JOIN unnest($2::bigint[], $3::text[]) AS r(seq, reason) ON r.seq = t.seq`,
-			seqs, rejected, reasons, s.clock.Now())
+			seqs, rejected, reasons, now)
 		return err
 	})
 	if err != nil {
@@ -126,13 +164,18 @@ func (s *Store) RelayOutbox(ctx context.Context, limit int, check func(hookd.Out
 }
 
 // takeOutbox locks up to limit rows of the outbox that no other
-// transaction holds, oldest first, and reads them up to the first whose
-// data would bring the total over relayBytes (at least one row), without
-// the data of a row over hookd.MaxOutboxData. more tells whether it locked
-// limit rows, or left some for want of room: more rows may wait.
+// transaction holds, oldest first, and reads them up to the first that
+// would bring what is read over relayBytes (at least one row): at most
+// hookd.OutboxTextChars characters of each text column, and the data only
+// of a row within hookd.MaxOutboxData. Sizes come from what PostgreSQL
+// knows without reading a value (data_bytes, measured when the row went
+// in, and octet_length of text, which reads only a value's header). more
+// tells whether it locked limit rows, or left some for want of room: more
+// rows may wait.
 func takeOutbox(ctx context.Context, tx pgx.Tx, limit int) (taken []hookd.OutboxRow, more bool, err error) {
-	rows, _ := tx.Query(ctx, `SELECT seq, coalesce(octet_length(data::text), 0) FROM outbox
-		ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+	rows, _ := tx.Query(ctx, `SELECT seq, least(data_bytes, $2 + 1) + least(coalesce(octet_length(id), 0), $3)
+		+ least(octet_length(event), $3) + least(coalesce(octet_length(project_id), 0), $3)
+		FROM outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`, limit, hookd.MaxOutboxData, relayTextBytes)
 	var seqs []int64
 	total, full := 0, false
 	var seq int64
@@ -140,19 +183,21 @@ func takeOutbox(ctx context.Context, tx pgx.Tx, limit int) (taken []hookd.Outbox
 	locked, err := pgx.ForEachRow(rows, []any{&seq, &size}, func() error {
 		// The rows after the first that does not fit wait too, even smaller
 		// ones: a transaction takes rows in their order, without gaps.
-		full = full || len(seqs) > 0 && total+min(size, hookd.MaxOutboxData+1) > relayBytes
+		full = full || len(seqs) > 0 && total+size > relayBytes
 		if !full {
-			seqs, total = append(seqs, seq), total+min(size, hookd.MaxOutboxData+1)
+			seqs, total = append(seqs, seq), total+size
 		}
 		return nil
 	})
 	if err != nil || len(seqs) == 0 {
 		return nil, false, err
 	}
+	// substr, not left: it fetches only the start of a value stored out of
+	// line, where left would read it whole.
 	rows, _ = tx.Query(ctx, `
-		SELECT seq, id, event, project_id, user_id,
-		       CASE WHEN octet_length(data::text) <= $2 THEN data::text END, coalesce(octet_length(data::text), 0)
-		FROM outbox WHERE seq = ANY($1) ORDER BY seq`, seqs, hookd.MaxOutboxData)
+		SELECT seq, substr(id, 1, $3), substr(event, 1, $3), substr(project_id, 1, $3), user_id,
+		       CASE WHEN data_bytes <= $2 THEN data::text END, data_bytes
+		FROM outbox WHERE seq = ANY($1) ORDER BY seq`, seqs, hookd.MaxOutboxData, hookd.OutboxTextChars)
 	taken, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (hookd.OutboxRow, error) {
 		var o hookd.OutboxRow
 		var data *string

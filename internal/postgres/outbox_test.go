@@ -399,7 +399,7 @@ func TestOutboxRelaysTakeTurns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer first.Rollback(context.Background())
-	if _, err := first.Exec(ctx, postgres.RelayLockSQL); err != nil {
+	if _, err := first.Exec(ctx, postgres.RelayLockSQL, "60000"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := first.Exec(ctx, `SELECT seq FROM outbox ORDER BY seq LIMIT 1 FOR UPDATE`); err != nil {
