@@ -576,14 +576,17 @@ func subscribers(ctx context.Context, q querier, where string, args ...any) ([]*
 // it is disabled (the subscriptions know the enabled webhooks only), and
 // whether the delivery must queue behind the fan-outs waiting
 // (hookd.PlanFanOut): the webhook is ordered and one of them may still
-// reach it. It keeps the webhook until tx ends; found is false when there
+// reach it. It locks the webhook FOR SHARE until tx ends: a disabling
+// (which updates the row) waits for tx, or tx for it, so that the disabled
+// it reads stands until tx commits (hookd.ParkIfDisabled), as in
+// ordering.go, whose order of locks it begins. found is false when there
 // is no such webhook. When no fan-out waits, the probe finds an empty
 // table, in the same statement.
 func publishToWebhook(ctx context.Context, tx pgx.Tx, webhookID int64) (w publishTarget, behind, found bool, err error) {
 	err = tx.QueryRow(ctx, `
 		SELECT coalesce(ordering, ''), disabled, ordering IS NOT NULL AND EXISTS (SELECT 1 FROM fan_outs f
 		       WHERE f.webhook_id = w.id OR f.webhook_id IS NULL AND f.after_webhook_id < w.id)
-		FROM webhooks w WHERE id = $1 FOR KEY SHARE`, webhookID).Scan(&w.ordering, &w.disabled, &behind)
+		FROM webhooks w WHERE id = $1 FOR SHARE`, webhookID).Scan(&w.ordering, &w.disabled, &behind)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return w, false, false, nil
 	}

@@ -21,6 +21,26 @@ import (
 // cannot each miss the other's row and leave the lane without a head.
 // Lane locks are taken in one statement, in key order, so that two
 // transactions cannot wait for each other's; a claim takes none.
+//
+// Promoting a head reads whether its webhook is disabled, to park it
+// (hookd.ParkedUntil), so the lanes' webhooks are locked first, FOR SHARE
+// (lockWebhooksSQL): disabling one updates its row, which conflicts, so
+// that a promotion cannot commit between the disabling's parking and its
+// commit and leave a disabled webhook's delivery due. Shared, these locks
+// let promotions of one webhook run side by side. The order of locks:
+//   - webhooks, in one statement, in id order: FOR SHARE here, FOR NO KEY
+//     UPDATE where a webhook is disabled or its health recorded
+//     (UpdateWebhook, DisableFailing, Complete's healthSQL, which is why
+//     Complete takes its lanes' locks alone: queueLaneLocks);
+//   - then lanes, in key order;
+//   - then the deliveries they guard.
+// A transaction may hold other rows before its webhooks (a publish its new
+// events, an erasure its events, FanOut its fan_outs row and events, a
+// replay's chunk its replay): those that lock webhooks FOR NO KEY UPDATE
+// never wait for such rows while they hold them, so no cycle forms.
+
+// lockWebhooksSQL locks webhooks $1 FOR SHARE, in id order.
+const lockWebhooksSQL = `SELECT FROM webhooks WHERE id = ANY($1) ORDER BY id FOR SHARE`
 
 // lockLanesSQL takes the locks of the lanes ($1, $2: each lane's two keys,
 // sorted), the pair form of advisory locks, whose keys never meet the
@@ -32,11 +52,11 @@ const lockLanesSQL = `SELECT pg_advisory_xact_lock(k1, k2)
 // of webhook $1[i] and lane $2[i] that has no delivery left that is not
 // blocked (one descent of deliveries_lane for each probe: two ranges, not a
 // <>, which would read the blocked ones): due at $4, or parked at $5 while
-// its webhook is disabled (hookd.ParkedUntil). It wakes the claims of every
-// process up when it did; a row comes back then. The
-// state names the queue's partition (0016): without it, the update would
-// lock every day of deliveries_done too, and deadlock with the maintenance
-// that attaches a day.
+// its webhook, locked before (queueLock), is disabled (hookd.ParkedUntil).
+// It wakes the claims of every process up when it did; a row comes back
+// then. The state names the queue's partition (0016): without it, the
+// update would lock every day of deliveries_done too, and deadlock with the
+// maintenance that attaches a day.
 const promoteLanesSQL = `
 WITH promoted AS (
 	UPDATE deliveries d
@@ -77,11 +97,22 @@ func (l lanes) join(webhookID int64, now time.Time, lane int64, ordered bool) (d
 	return hookd.LaneBlocked, &lane
 }
 
-// queueLock queues the locks of l into b (lockLanesSQL): before the
-// statements that queue a delivery into a lane, so that a lane's ids
-// follow the order in which its deliveries were accepted, and before
-// queuePromote's.
+// queueLock queues into b the locks of l's webhooks (lockWebhooksSQL),
+// then of l (queueLaneLocks): before the statements that queue a delivery
+// into a lane, so that a lane's ids follow the order in which its
+// deliveries were accepted, and before queuePromote's.
 func (l lanes) queueLock(b *pgx.Batch) {
+	webhooks := make([]int64, 0, len(l))
+	for k := range l {
+		webhooks = append(webhooks, k[0])
+	}
+	b.Queue(lockWebhooksSQL, webhooks)
+	l.queueLaneLocks(b)
+}
+
+// queueLaneLocks queues the locks of l into b (lockLanesSQL), in a
+// transaction that holds the rows of their webhooks already.
+func (l lanes) queueLaneLocks(b *pgx.Batch) {
 	keys := make([][2]int32, 0, len(l))
 	for k := range l {
 		keys = append(keys, [2]int32{fold(k[0]), fold(k[1])})
@@ -96,10 +127,10 @@ func (l lanes) queueLock(b *pgx.Batch) {
 }
 
 // lockLanesOf takes the locks of the lanes of query's rows (webhook id,
-// lane), before the statement that changes their deliveries, and returns
-// the lanes: changed first, a delivery could be the one that a transaction
-// holding its lane's lock waits for to unblock it (promoteLanesSQL), and
-// the two deadlock.
+// lane), their webhooks' first (queueLock), before the statement that
+// changes their deliveries, and returns the lanes: changed first, a
+// delivery could be the one that a transaction holding its lane's lock
+// waits for to unblock it (promoteLanesSQL), and the two deadlock.
 func lockLanesOf(ctx context.Context, tx pgx.Tx, query string, args ...any) (lanes, error) {
 	l, _, err := lanesOf(ctx, tx, query, args...)
 	if err != nil || len(l) == 0 {
@@ -124,10 +155,10 @@ func lanesOf(ctx context.Context, tx pgx.Tx, query string, args ...any) (lanes, 
 	return l, int(tag.RowsAffected()), err
 }
 
-// queuePromote queues into b, which has taken their locks before, the
-// unblocking of the oldest delivery of each of l's lanes left without a
-// head (promoteLanesSQL), due at now or parked; *promoted, unless nil, is
-// set when one was.
+// queuePromote queues into b, which has taken their locks and their
+// webhooks' before (queueLock), the unblocking of the oldest delivery of
+// each of l's lanes left without a head (promoteLanesSQL), due at now or
+// parked; *promoted, unless nil, is set when one was.
 func (l lanes) queuePromote(b *pgx.Batch, now time.Time, promoted *bool) {
 	hooks, ids := make([]int64, 0, len(l)), make([]int64, 0, len(l))
 	for k := range l {

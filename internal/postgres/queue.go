@@ -618,9 +618,11 @@ func (s *Store) CompleteDisabling(ctx context.Context, results []hookd.AttemptRe
 		disabled []int64
 	)
 	if err == nil && len(finished) > 0 {
-		// Only deliveries of ordered lanes cost this round trip.
+		// Only deliveries of ordered lanes cost this round trip. Their
+		// webhooks are locked already (healthSQL), more strongly than
+		// queueLock would.
 		pb := &pgx.Batch{}
-		finished.queueLock(pb)
+		finished.queueLaneLocks(pb)
 		finished.queuePromote(pb, now, nil)
 		err = tx.SendBatch(ctx, pb).Close()
 	}
@@ -848,20 +850,26 @@ func (s *Store) Requeue(ctx context.Context, webhookID int64, from, to time.Time
 func (s *Store) requeue(ctx context.Context, webhookID int64, from, to time.Time) (int, error) {
 	now := s.clock.Now()
 	var n int
-	// The webhook's own index (deliveries_webhook_failed), or for all of
-	// them the days of deliveries_done that the range names (0016).
-	scope, args := "", []any{ms(from), ms(to), ms(now), hookd.LaneBlocked, hookd.ParkedUntil}
+	// The webhooks are locked first, FOR SHARE, in id order (the order of
+	// ordering.go): a disabling waits for the requeue, or the requeue for
+	// it, so that the disabled it reads stands until it commits. Only
+	// their deliveries are requeued (each webhook's own index,
+	// deliveries_webhook_failed): one that failed meanwhile, of another
+	// webhook, waits for the next requeue.
+	lock, lockArgs := `SELECT id FROM webhooks WHERE id IN (SELECT webhook_id FROM deliveries
+		WHERE state = 'failed' AND last_attempt_at >= $1 AND last_attempt_at < $2) ORDER BY id FOR SHARE`, []any{ms(from), ms(to)}
 	if webhookID != 0 {
-		scope, args = "webhook_id = $6 AND ", append(args, webhookID)
+		lock, lockArgs = `SELECT id FROM webhooks WHERE id = $1 FOR SHARE`, []any{webhookID}
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		laneScope, laneArgs := "", []any{ms(from), ms(to)}
-		if webhookID != 0 {
-			laneScope, laneArgs = "webhook_id = $3 AND ", append(laneArgs, webhookID)
+		rows, _ := tx.Query(ctx, lock, lockArgs...)
+		hooks, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil || len(hooks) == 0 {
+			return err
 		}
 		if _, err := lockLanesOf(ctx, tx, `SELECT DISTINCT webhook_id, lane FROM deliveries
-			WHERE `+laneScope+`state = 'failed' AND last_attempt_at >= $1 AND last_attempt_at < $2 AND lane IS NOT NULL`,
-			laneArgs...); err != nil {
+			WHERE webhook_id = ANY($3) AND state = 'failed' AND last_attempt_at >= $1 AND last_attempt_at < $2 AND lane IS NOT NULL`,
+			ms(from), ms(to), hooks); err != nil {
 			return err
 		}
 		requeued, requeuedRows, err := lanesOf(ctx, tx, `
@@ -869,10 +877,10 @@ func (s *Store) requeue(ctx context.Context, webhookID int64, from, to time.Time
 			    next_attempt_at = CASE WHEN lane IS NOT NULL THEN $4::timestamptz
 			        WHEN (SELECT w.disabled FROM webhooks w WHERE w.id = deliveries.webhook_id) THEN $5::timestamptz
 			        ELSE $3::timestamptz END
-			WHERE `+scope+`state = 'failed' AND last_attempt_at >= $1 AND last_attempt_at < $2
+			WHERE webhook_id = ANY($6) AND state = 'failed' AND last_attempt_at >= $1 AND last_attempt_at < $2
 			  AND EXISTS (SELECT 1 FROM events e WHERE e.id = event_id AND e.erased_at IS NULL
 			    AND NOT (e.data::text = '{}' AND e.created_at < coalesce((SELECT cleared_before FROM payloads_cleared WHERE table_name = 'events'), '-infinity')))
-			RETURNING webhook_id, lane`, args...)
+			RETURNING webhook_id, lane`, ms(from), ms(to), ms(now), hookd.LaneBlocked, hookd.ParkedUntil, hooks)
 		if err != nil {
 			return err
 		}
@@ -882,7 +890,7 @@ func (s *Store) requeue(ctx context.Context, webhookID int64, from, to time.Time
 		}
 		b := &pgx.Batch{}
 		if len(requeued) > 0 {
-			requeued.queueLock(b)
+			requeued.queueLaneLocks(b) // their webhooks are locked
 			requeued.queuePromote(b, now, nil)
 		}
 		b.Queue(`SELECT pg_notify('` + NotifyChannel + `', '')`)

@@ -130,6 +130,13 @@ func (s *Store) ListReplays(ctx context.Context, webhookID int64, limit int) ([]
 func (s *Store) CancelReplay(ctx context.Context, webhookID, id int64) (*hookd.Replay, error) {
 	var r *hookd.Replay
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) (err error) {
+		// The webhook first, FOR SHARE (the order of ordering.go): a lane's
+		// next delivery, unblocked below, is parked if a disabling commits
+		// first, or the disabling parks it. Before the replay's row: a
+		// deletion of the webhook locks the webhook, then the replay.
+		if _, err := tx.Exec(ctx, lockWebhooksSQL, []int64{webhookID}); err != nil {
+			return err
+		}
 		if r, err = readReplay(ctx, tx, webhookID, id, "FOR UPDATE"); err != nil {
 			return err
 		}

@@ -88,7 +88,7 @@ func TestCancelReplayLocksItsLanesFirst(t *testing.T) {
 		_, err := s.CancelReplay(ctx, w.ID, r.ID)
 		cancelled <- err
 	}()
-	awaitLockWaits(t, s, cancelled, 2, "advisory")
+	awaitLockWaits(t, s, cancelled, 2, "advisory", "transactionid")
 	if err := x.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
