@@ -67,6 +67,26 @@ func TestIntakeErrorsNameTheEventAndStayShort(t *testing.T) {
 	}
 }
 
+// A long rejected value is echoed up to a character boundary, never with
+// half a character, which would not be text (the outbox keeps the error
+// in a UTF-8 column): the cut after 1024 bytes falls within an é in both.
+func TestIntakeErrorsCutOnACharacterBoundary(t *testing.T) {
+	a := sqliteAPI(t)
+	for _, c := range []struct{ what, body, want string }{
+		{"data, an array", `{"event":"ASSET_ADDED","data":["x` + strings.Repeat("é", 3000) + `"]}`,
+			`Invalid parameter 'data' value ["x` + strings.Repeat("é", 510) + `...: Must be a Hash`},
+		{"an id", `{"event":"ASSET_ADDED","id":"` + strings.Repeat("é", 3000) + `"}`,
+			`Invalid parameter 'id' value "` + strings.Repeat("é", 511) + `...: `},
+	} {
+		res := a.do("POST", "/api/v2/events", a.publisher, c.body)
+		var answer struct{ Error string }
+		json.Unmarshal(res.body, &answer)
+		if res.status != 422 || !strings.HasPrefix(answer.Error, c.want) {
+			t.Errorf("%s: %d %.1100q, want 422 %.1100q", c.what, res.status, answer.Error, c.want)
+		}
+	}
+}
+
 // Ids that decoding would change are refused, not taken for others: an
 // invalid byte and a lone surrogate both decode as U+FFFD, so "k-\ud800",
 // "k-\udc00" and "k-\xff" would all be stored as one id, and the second and

@@ -263,6 +263,21 @@ func (v *rawValue) UnmarshalJSON(b []byte) error {
 // maxInspect bounds the rejected value that an error shows.
 const maxInspect = 1024
 
+// cutEcho is the start of a rejected value's text s, cut after at most
+// maxInspect bytes on a character boundary: an error shows enough of the
+// value to find it, never all of a huge one, and stays text that a UTF-8
+// column (outbox_rejected.reason) takes.
+func cutEcho[T ~string | ~[]byte](s T) T {
+	if len(s) <= maxInspect {
+		return s
+	}
+	cut := maxInspect
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
+}
+
 // decodeValue decodes a value that a rule checks, as a decoder with
 // UseNumber would. An array or object larger than any body but a batch's
 // (in an event of a batch) is not built in memory (decodeUpTo).
@@ -284,7 +299,7 @@ func decodeUpTo(raw rawValue, limit int) any {
 	case c == '"' && plainString(raw):
 		return string(raw[1 : len(raw)-1])
 	case len(raw) > limit && (c == '[' || c == '{'):
-		return elided(raw[:maxInspect])
+		return elided(cutEcho(raw))
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()

@@ -47,18 +47,15 @@ func invalid(name string, value any, rule string) error {
 	return &validationError{fmt.Sprintf("Invalid parameter '%s' value %s: %s", name, shortInspect(value), rule)}
 }
 
-// shortInspect is rubyInspect(v) cut after about maxInspect bytes: an
-// error shows enough of a rejected value to find it, never all of a huge one.
+// shortInspect is rubyInspect(v), cut (cutEcho) and marked "..." when
+// that makes it shorter: an elided value, cut and marked already, is
+// shown as it is.
 func shortInspect(v any) string {
 	s := rubyInspect(v)
-	if len(s) <= maxInspect {
+	if len(s) <= maxInspect+len("...") {
 		return s
 	}
-	cut := maxInspect
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "..."
+	return cutEcho(s) + "..."
 }
 
 // elided is the start of a value too large to decode (decodeValue).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -146,7 +147,7 @@ func (s *Store) RelayOutbox(ctx context.Context, limit int, check func(hookd.Out
 		}
 		rejected, reasons := make([]int64, len(res.Rejected)), make([]string, len(res.Rejected))
 		for i, r := range res.Rejected {
-			rejected[i], reasons[i] = r.Row.Seq, r.Reason
+			rejected[i], reasons[i] = r.Row.Seq, storableText(r.Reason)
 		}
 		_, err = tx.Exec(ctx, `
 			WITH taken AS (DELETE FROM outbox WHERE seq = ANY($1) RETURNING *)
@@ -163,29 +164,43 @@ func (s *Store) RelayOutbox(ctx context.Context, limit int, check func(hookd.Out
 	return res, nil
 }
 
+// storableText is s as PostgreSQL's text takes it, valid UTF-8 without NUL
+// bytes: a rejection's reason that quotes a value oddly must not fail the
+// insert into outbox_rejected, and with it the relay of every row.
+func storableText(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+}
+
 // takeOutbox locks up to limit rows of the outbox that no other
 // transaction holds, oldest first, and reads them up to the first that
 // would bring what is read over relayBytes (at least one row): at most
 // hookd.OutboxTextChars characters of each text column, and the data only
 // of a row within hookd.MaxOutboxData. Sizes come from what PostgreSQL
 // knows without reading a value (data_bytes, measured when the row went
-// in, and octet_length of text, which reads only a value's header). more
-// tells whether it locked limit rows, or left some for want of room: more
-// rows may wait.
+// in, and octet_length of text, which reads only a value's header); a row
+// written before migration 0026 (data_bytes NULL) has its data measured
+// here, by the first query only. more tells whether it locked limit rows,
+// or left some for want of room: more rows may wait.
 func takeOutbox(ctx context.Context, tx pgx.Tx, limit int) (taken []hookd.OutboxRow, more bool, err error) {
-	rows, _ := tx.Query(ctx, `SELECT seq, least(data_bytes, $2 + 1) + least(coalesce(octet_length(id), 0), $3)
-		+ least(octet_length(event), $3) + least(coalesce(octet_length(project_id), 0), $3)
-		FROM outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`, limit, hookd.MaxOutboxData, relayTextBytes)
-	var seqs []int64
+	rows, _ := tx.Query(ctx, `SELECT seq, coalesce(data_bytes, octet_length(data::text), 0),
+		least(coalesce(octet_length(id), 0), $2) + least(octet_length(event), $2) + least(coalesce(octet_length(project_id), 0), $2)
+		FROM outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`, limit, relayTextBytes)
+	var seqs, readable []int64 // readable: the rows whose data is read
+	var dataBytes []int        // of each row of seqs
 	total, full := 0, false
 	var seq int64
-	var size int
-	locked, err := pgx.ForEachRow(rows, []any{&seq, &size}, func() error {
+	var data, text int
+	locked, err := pgx.ForEachRow(rows, []any{&seq, &data, &text}, func() error {
 		// The rows after the first that does not fit wait too, even smaller
 		// ones: a transaction takes rows in their order, without gaps.
+		size := min(data, hookd.MaxOutboxData+1) + text
 		full = full || len(seqs) > 0 && total+size > relayBytes
-		if !full {
-			seqs, total = append(seqs, seq), total+size
+		if full {
+			return nil
+		}
+		seqs, dataBytes, total = append(seqs, seq), append(dataBytes, data), total+size
+		if data <= hookd.MaxOutboxData {
+			readable = append(readable, seq)
 		}
 		return nil
 	})
@@ -196,16 +211,19 @@ func takeOutbox(ctx context.Context, tx pgx.Tx, limit int) (taken []hookd.Outbox
 	// line, where left would read it whole.
 	rows, _ = tx.Query(ctx, `
 		SELECT seq, substr(id, 1, $3), substr(event, 1, $3), substr(project_id, 1, $3), user_id,
-		       CASE WHEN data_bytes <= $2 THEN data::text END, data_bytes
-		FROM outbox WHERE seq = ANY($1) ORDER BY seq`, seqs, hookd.MaxOutboxData, hookd.OutboxTextChars)
+		       CASE WHEN seq = ANY($2) THEN data::text END
+		FROM outbox WHERE seq = ANY($1) ORDER BY seq`, seqs, readable, hookd.OutboxTextChars)
 	taken, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (hookd.OutboxRow, error) {
 		var o hookd.OutboxRow
 		var data *string
-		err := r.Scan(&o.Seq, &o.ID, &o.Event, &o.ProjectID, &o.UserID, &data, &o.DataBytes)
+		err := r.Scan(&o.Seq, &o.ID, &o.Event, &o.ProjectID, &o.UserID, &data)
 		if data != nil {
 			o.Data = []byte(*data)
 		}
 		return o, err
 	})
+	for i := range taken { // the rows of seqs, locked here, in their order
+		taken[i].DataBytes = dataBytes[i]
+	}
 	return taken, full || int(locked.RowsAffected()) == limit, err
 }

@@ -127,26 +127,32 @@ func TestOutboxByteBudgetCountsEveryColumn(t *testing.T) {
 	}
 }
 
-// TestOutboxDataBytes: each row's data is measured when it is written
-// (data_bytes); hookd_publish takes data over MaxOutboxData, as contract
-// version 1 always has (failing the platform's own transaction would be a
-// new error there), and the relay sets that row aside and publishes the
-// one of exactly MaxOutboxData bytes.
+// TestOutboxDataBytes: hookd_publish measures each row's data when it
+// writes it (data_bytes, 0 for none); it takes data over MaxOutboxData, as
+// contract version 1 always has (failing the platform's own transaction
+// would be a new error there), and the relay sets that row aside and
+// publishes the one of exactly MaxOutboxData bytes, and the one without.
 func TestOutboxDataBytes(t *testing.T) {
 	s, schema, _ := outboxStore(t)
 	conn := platform(t)
-	publish := `SELECT ` + pgx.Identifier{schema, "hookd_publish"}.Sanitize() + `('ASSET_ADDED', data => json_build_object('pad', repeat('x', $1)))`
+	fn := pgx.Identifier{schema, "hookd_publish"}.Sanitize()
 	const wrapping = len(`{"pad" : ""}`)
 	for _, n := range []int{hookd.MaxOutboxData - wrapping, hookd.MaxOutboxData - wrapping + 1} {
-		if _, err := conn.Exec(t.Context(), publish, n); err != nil {
+		if _, err := conn.Exec(t.Context(), `SELECT `+fn+`('ASSET_ADDED', data => json_build_object('pad', repeat('x', $1)))`, n); err != nil {
 			t.Fatalf("publishing %d bytes of data: %v", n+wrapping, err)
 		}
+	}
+	if _, err := conn.Exec(t.Context(), `SELECT `+fn+`('ASSET_ADDED')`); err != nil {
+		t.Fatal(err)
 	}
 	if n := count(t, s, `SELECT sum(data_bytes) FROM outbox`); n != 2*hookd.MaxOutboxData+1 {
 		t.Fatalf("data_bytes sum %d, want %d", n, 2*hookd.MaxOutboxData+1)
 	}
-	if res := relay(t, s); len(res.Published) != 1 || len(res.Rejected) != 1 {
-		t.Fatalf("relayed %d, rejected %q; want the event of MaxOutboxData bytes published, the other set aside", len(res.Published), reasons(res))
+	if n := count(t, s, `SELECT count(*) FROM outbox WHERE data_bytes = 0`); n != 1 {
+		t.Fatalf("%d rows of data_bytes 0, want the row without data", n)
+	}
+	if res := relay(t, s); len(res.Published) != 2 || len(res.Rejected) != 1 {
+		t.Fatalf("relayed %d, rejected %q; want the events of MaxOutboxData bytes and of none published, the other set aside", len(res.Published), reasons(res))
 	}
 }
 

@@ -271,36 +271,12 @@ func TestOutboxPublisherRole(t *testing.T) {
 	s, schema, _ := outboxStore(t)
 	conn := platform(t)
 	ctx := t.Context()
-	var b [6]byte
-	rand.Read(b[:])
-	role := "hookd_publisher_" + hex.EncodeToString(b[:])
 	exec := func(sql string) error {
 		_, err := conn.Exec(ctx, sql)
 		return err
 	}
-	schemaID, roleID := pgx.Identifier{schema}.Sanitize(), pgx.Identifier{role}.Sanitize()
+	schemaID, roleID := pgx.Identifier{schema}.Sanitize(), publisherRole(t, conn, schema)
 	fn := pgx.Identifier{schema, "hookd_publish"}.Sanitize()
-	for _, sql := range []string{
-		`CREATE ROLE ` + roleID + ` NOLOGIN`,
-		`GRANT USAGE ON SCHEMA ` + schemaID + ` TO ` + roleID,
-		`GRANT EXECUTE ON FUNCTION ` + fn + `(text, text, bigint, json, text) TO ` + roleID,
-	} {
-		if err := exec(sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
-	t.Cleanup(func() { // roles are cluster-wide
-		c, err := pgx.Connect(context.Background(), pgtest.URL(t))
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer c.Close(context.Background())
-		if _, err := c.Exec(context.Background(), `DROP OWNED BY `+roleID+`; DROP ROLE `+roleID); err != nil {
-			t.Errorf("drop role %s: %v", role, err)
-		}
-	})
-
 	if err := exec(`SET ROLE ` + roleID); err != nil {
 		t.Fatal(err)
 	}
@@ -336,6 +312,37 @@ func TestOutboxPublisherRole(t *testing.T) {
 	if res := relay(t, s); len(res.Published) != 1 || res.Published[0].Event.ID != "evt_role" {
 		t.Fatalf("relayed %+v, want the role's event", res)
 	}
+}
+
+// publisherRole creates, with conn, a role with the README's grants on
+// schema (USAGE on it, EXECUTE on hookd_publish), dropped when the test
+// ends, and returns its name as an identifier.
+func publisherRole(t *testing.T, conn *pgx.Conn, schema string) string {
+	t.Helper()
+	var b [6]byte
+	rand.Read(b[:])
+	role := pgx.Identifier{"hookd_publisher_" + hex.EncodeToString(b[:])}.Sanitize()
+	for _, sql := range []string{
+		`CREATE ROLE ` + role + ` NOLOGIN`,
+		`GRANT USAGE ON SCHEMA ` + pgx.Identifier{schema}.Sanitize() + ` TO ` + role,
+		`GRANT EXECUTE ON FUNCTION ` + pgx.Identifier{schema, "hookd_publish"}.Sanitize() + `(text, text, bigint, json, text) TO ` + role,
+	} {
+		if _, err := conn.Exec(t.Context(), sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	t.Cleanup(func() { // roles are cluster-wide
+		c, err := pgx.Connect(context.Background(), pgtest.URL(t))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close(context.Background())
+		if _, err := c.Exec(context.Background(), `DROP OWNED BY `+role+`; DROP ROLE `+role); err != nil {
+			t.Errorf("drop role %s: %v", role, err)
+		}
+	})
+	return role
 }
 
 // publishedIDs is the ids of the events res published, in order.

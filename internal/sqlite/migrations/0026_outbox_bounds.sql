@@ -1,3 +1,3 @@
 -- Nothing changes on SQLite, which has no outbox. The number keeps both
--- stores' schemas at one version: PostgreSQL's 0026 measures each outbox
--- row's data once (outbox.data_bytes).
+-- stores' schemas at one version: PostgreSQL's 0026 adds outbox.data_bytes,
+-- each row's data measured once by hookd_publish.
