@@ -301,23 +301,57 @@ func appendEvent(dst []byte, e *api.Event) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// MaxDataDepth is how deep arrays and objects may nest in an event's data,
+// data itself counting as 1: hookd.MaxJSONDepth less the deepest envelope
+// data travels in, a batch's request and answer ({"events":[{"data":…}]}).
+// Deeper data would be refused by the intake, or stored with an answer that
+// the client cannot read.
+const MaxDataDepth = hookd.MaxJSONDepth - 3
+
 // CheckData refuses an event's data that hookd's intake would refuse (400
-// or 422), so that Publish, PublishBatch and client/outbox say so before
-// sending anything: data must be valid UTF-8, valid JSON and an object
-// (surrounding whitespace aside). A nil or empty data is absent, {}, and
-// passes. The error names data, e.g. "data must be a JSON object".
+// or 422), or whose answer the client could not read, so that Publish,
+// PublishBatch and client/outbox say so before sending anything: data must
+// be valid UTF-8, nested at most MaxDataDepth deep, valid JSON and an
+// object (surrounding whitespace aside). A nil or empty data is absent, {},
+// and passes. The error names data, e.g. "data must be a JSON object".
 func CheckData(data json.RawMessage) error {
 	switch {
 	case len(data) == 0:
 		return nil
 	case !utf8.Valid(data):
 		return errors.New("data is not valid UTF-8")
+	case nestedDeeperThan(data, MaxDataDepth):
+		return fmt.Errorf("data is nested deeper than %d levels, the most that fits in hookd's requests and answers", MaxDataDepth)
 	case !json.Valid(data):
 		return errors.New("data is not valid JSON")
 	case bytes.TrimLeft(data, " \t\r\n")[0] != '{':
 		return errors.New("data must be a JSON object")
 	}
 	return nil
+}
+
+// nestedDeeperThan reports whether arrays and objects nest more than limit
+// deep in data, JSON text that may be invalid. It is checked before
+// json.Valid, which refuses data nested past encoding/json's limit as
+// invalid, without saying why.
+func nestedDeeperThan(data []byte, limit int) bool {
+	depth, inString := 0, false
+	for i := 0; i < len(data); i++ {
+		switch c := data[i]; {
+		case inString && c == '\\':
+			i++ // the escaped byte, a quote maybe
+		case c == '"':
+			inString = !inString
+		case inString: // any other byte of a string
+		case c == '{' || c == '[':
+			if depth++; depth > limit {
+				return true
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return false
 }
 
 // fillID gives an event without an ID one in the form hookd gives its own.

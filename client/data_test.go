@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -110,16 +111,9 @@ func TestPublishRefusesDataTheIntakeRefuses(t *testing.T) {
 			t.Errorf("batch %q: %v, want a client-side %q", tc.data, err, tc.err)
 		}
 
-		req, _ := http.NewRequest("POST", h.url+"/api/v2/events", strings.NewReader(`{"event":"ASSET_ADDED","data":`+tc.data+`}`))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-API-KEY", h.publisherKey)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if refused := res.StatusCode == 400 || res.StatusCode == 422; refused != (tc.err != "") || !refused && res.StatusCode != 200 {
-			t.Errorf("the intake answers %q with %d", tc.data, res.StatusCode)
+		status, _ := h.post(t, "/api/v2/events", `{"event":"ASSET_ADDED","data":`+tc.data+`}`)
+		if refused := status == 400 || status == 422; refused != (tc.err != "") || !refused && status != 200 {
+			t.Errorf("the intake answers %q with %d", tc.data, status)
 		}
 	}
 	if len(bodies) != 0 {
@@ -188,4 +182,71 @@ func TestDataDeliveredByteForByte(t *testing.T) {
 			t.Fatalf("%d deliveries after 10 s, want %d", n, len(want))
 		}
 	}
+}
+
+// nestedData is data whose arrays and objects nest depth deep, with a
+// string of brackets and escaped quotes at the bottom that is no nesting.
+func nestedData(depth int) json.RawMessage {
+	return json.RawMessage(`{"a":` + strings.Repeat("[", depth-1) + `"\"[{\\"` + strings.Repeat("]", depth-1) + `}`)
+}
+
+// Data nested deeper than client.MaxDataDepth is refused before anything
+// is sent: one level more is refused by the intake in a batch, and two
+// more, stored alone, come back in an answer deeper than a client reads.
+// Data at MaxDataDepth goes both ways, alone and in a batch.
+func TestPublishRefusesDataNestedTooDeep(t *testing.T) {
+	ctx := context.Background()
+	h := newHookd(t)
+	deepest := nestedData(client.MaxDataDepth)
+	single, err := h.publisher.Publish(ctx, &api.Event{Event: "ASSET_ADDED", Data: deepest})
+	if err != nil || string(single.Data) != string(deepest) {
+		t.Fatalf("publish data nested %d deep: %v", client.MaxDataDepth, err)
+	}
+	batch, err := h.publisher.PublishBatch(ctx, []api.Event{{Event: "ASSET_ADDED", Data: deepest}})
+	if err != nil || string(batch[0].Data) != string(deepest) {
+		t.Fatalf("batch of data nested %d deep: %v", client.MaxDataDepth, err)
+	}
+
+	c, bodies := capture(t, `{"events":[]}`)
+	want := fmt.Sprintf("data is nested deeper than %d levels, the most that fits in hookd's requests and answers", client.MaxDataDepth)
+	tooDeep := nestedData(client.MaxDataDepth + 1)
+	if _, err := c.Publish(ctx, &api.Event{Event: "ASSET_ADDED", Data: tooDeep}); err == nil || err.Error() != "hookd: "+want+"; nothing was sent" {
+		t.Errorf("publish data nested %d deep: %v, want %q", client.MaxDataDepth+1, err, want)
+	}
+	if _, err := c.PublishBatch(ctx, []api.Event{{Event: "ASSET_ADDED", Data: tooDeep}}); err == nil || err.Error() != "hookd: events[0]."+want+"; nothing was sent" {
+		t.Errorf("batch of data nested %d deep: %v, want %q", client.MaxDataDepth+1, err, want)
+	}
+	if len(bodies) != 0 {
+		t.Errorf("%d requests sent for data nested too deep", len(bodies))
+	}
+
+	// By hand: what the limit guards against.
+	status, _ := h.post(t, "/api/v2/events/batch", `{"events":[{"event":"ASSET_ADDED","data":`+string(tooDeep)+`}]}`)
+	if status != http.StatusBadRequest {
+		t.Errorf("the intake answers a batch of data nested %d deep with %d, want 400", client.MaxDataDepth+1, status)
+	}
+	status, answer := h.post(t, "/api/v2/events", `{"event":"ASSET_ADDED","data":`+string(nestedData(client.MaxDataDepth+2))+`}`)
+	if err := json.Unmarshal(answer, new(api.EventResponse)); status != http.StatusOK || err == nil {
+		t.Errorf("the intake answers data nested %d deep with %d, decoded: %v; want 200 and an answer too deep to decode",
+			client.MaxDataDepth+2, status, err)
+	}
+}
+
+// post sends body to path with the publisher's key and returns the
+// answer's status and body.
+func (h *testHookd) post(t *testing.T, path, body string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", h.url+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-API-KEY", h.publisherKey)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	answer, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, answer
 }

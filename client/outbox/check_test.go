@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/api"
+	"github.com/hookd/hookd/client"
 	"github.com/hookd/hookd/client/outbox"
 	hookdhttp "github.com/hookd/hookd/internal/http"
 	"github.com/hookd/hookd/internal/postgres/pgtest"
@@ -66,12 +68,8 @@ func TestPublishTxRefusesWhatTheRelayRejects(t *testing.T) {
 	// transaction with it, or commits for the relay to set aside.
 	committed := 0
 	for _, r := range refused {
-		var id *string
-		if r.id != "" {
-			id = &r.id
-		}
 		if pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, `SELECT hookd_publish('ASSET_ADDED', data => $1::json, id => $2)`, r.data, id)
+			_, err := tx.Exec(ctx, `SELECT hookd_publish('ASSET_ADDED', data => $1::json, id => $2)`, r.data, orNil(r.id))
 			return err
 		}) == nil {
 			committed++
@@ -111,8 +109,10 @@ type plainConn struct {
 }
 
 // PublishSQLTx works with a driver that takes only database/sql's standard
-// types, and what it writes (quotes, backslashes, braces, commas, a project
-// named NULL, absent values) reaches the relay byte for byte.
+// types, whatever the session's settings (array_nulls off), and what it
+// writes (quotes, backslashes, braces, commas, a project and an id named
+// NULL, absent values, data that a JSON parser would change) reaches the
+// relay byte for byte.
 func TestPublishSQLTxWithStandardTypesOnly(t *testing.T) {
 	schema := pgtest.Schema(t)
 	store := pgtest.OpenSchema(t, schema)
@@ -127,14 +127,19 @@ func TestPublishSQLTxWithStandardTypesOnly(t *testing.T) {
 		t.Fatal("the plain driver took a Go slice: it does not stand for lib/pq before 1.11")
 	}
 
-	project, user := "NULL", int64(-7)
+	null, quoted, user := "NULL", `P_"q",\{NULL}`, int64(-7)
 	events := []*api.Event{
-		{ID: `evt_"quoted"\back`, Event: "ASSET_ADDED", ProjectID: &project, UserID: &user,
-			Data: []byte(`{"say": "\"hi\", {NULL} \\ \u00e9", "price": 1.50,  "big": 12345678901234567890}`)},
+		{ID: `evt_"quoted"\back, {NULL}`, Event: "ASSET_ADDED", ProjectID: &null, UserID: &user,
+			Data: []byte(`{"say": "\"hi\", {NULL} \\ \u00e9 é 🎉\u0000",` + "\n\t" + `"price": 1.50,  "big": 12345678901234567890, "a": 1, "a": [ ]}`)},
+		{ID: "NULL", Event: "ASSET_ADDED", ProjectID: &quoted},
+		{Event: "ASSET_ADDED", UserID: &user},
 		{Event: "ASSET_REMOVED"},
 	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `SET LOCAL array_nulls = off`); err != nil {
 		t.Fatal(err)
 	}
 	if err := (outbox.Publisher{Schema: schema}).PublishSQLTx(ctx, tx, events...); err != nil {
@@ -144,19 +149,96 @@ func TestPublishSQLTxWithStandardTypesOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	var rows []hookd.OutboxRow // as the relay reads them
+	res, err := store.RelayOutbox(ctx, 10, func(row hookd.OutboxRow) (*hookd.Event, error) {
+		rows = append(rows, row)
+		return hookdhttp.OutboxEvent(row)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(events) {
+		t.Fatalf("the relay read %d rows, want %d", len(rows), len(events))
+	}
+	for i, row := range rows {
+		sent := events[i]
+		if !equalPtr(row.ID, orNil(sent.ID)) || row.Event != sent.Event || !equalPtr(row.ProjectID, sent.ProjectID) ||
+			!equalPtr(row.UserID, sent.UserID) || string(row.Data) != string(sent.Data) {
+			t.Errorf("events[%d]: written as %+v, data %s; want %+v, data %s", i, row, row.Data, sent, sent.Data)
+		}
+	}
+	// The project id with quotes is not one the intake takes: set aside.
+	if len(res.Published) != len(events)-1 || len(res.Rejected) != 1 || !equalPtr(res.Rejected[0].Row.ProjectID, &quoted) {
+		t.Fatalf("relayed %+v, want all events but the one of project %s", res, quoted)
+	}
+}
+
+// orNil is s, nil when empty: absent.
+func orNil(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func equalPtr[T comparable](a, b *T) bool {
+	return a == nil && b == nil || a != nil && b != nil && *a == *b
+}
+
+// An id or project_id that PostgreSQL's text cannot hold (invalid UTF-8,
+// a NUL byte) is refused before the write, which would fail and abort the
+// platform's transaction; so is data nested deeper than the client sends.
+// The transaction stays usable.
+func TestPublishTxRefusesWhatTheWriteFails(t *testing.T) {
+	schema := pgtest.Schema(t)
+	store := pgtest.OpenSchema(t, schema)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, pgtest.URLFor(t, schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+
+	rule := "must be valid UTF-8 without NUL bytes, as PostgreSQL's text holds"
+	invalidUTF8, nul := "evt_\xff", "evt_\x00"
+	refused := []struct{ id, project, err string }{
+		{invalidUTF8, "", `id "evt_\xff": ` + rule},
+		{nul, "", `id "evt_\x00": ` + rule},
+		{"", invalidUTF8, `project_id "evt_\xff": ` + rule},
+		{"", nul, `project_id "evt_\x00": ` + rule},
+	}
+	good := &api.Event{ID: "evt_good", Event: "ASSET_ADDED"}
+	tooDeep := json.RawMessage(`{"a":` + strings.Repeat("[", client.MaxDataDepth) + strings.Repeat("]", client.MaxDataDepth) + `}`)
+	if err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		for _, r := range refused {
+			err := outbox.Publisher{}.PublishTx(ctx, tx, good, &api.Event{ID: r.id, Event: "ASSET_ADDED", ProjectID: orNil(r.project)})
+			if want := "hookd outbox: events[1]: " + r.err; err == nil || err.Error() != want {
+				t.Errorf("id %q, project_id %q: %v, want %q", r.id, r.project, err, want)
+			}
+		}
+		err := outbox.Publisher{}.PublishTx(ctx, tx, &api.Event{Event: "ASSET_ADDED", Data: tooDeep})
+		if want := "hookd outbox: events[0]: " + client.CheckData(tooDeep).Error(); err == nil || err.Error() != want {
+			t.Errorf("data nested %d deep: %v, want %q", client.MaxDataDepth+1, err, want)
+		}
+		return outbox.Publisher{}.PublishTx(ctx, tx, good)
+	}); err != nil {
+		t.Fatalf("the transaction after the refusals: %v", err)
+	}
 	res, err := store.RelayOutbox(ctx, 10, hookdhttp.OutboxEvent)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Published) != 2 || len(res.Rejected) != 0 {
-		t.Fatalf("relayed %+v, want two events", res)
+	if len(res.Published) != 1 || res.Published[0].Event.ID != "evt_good" || len(res.Rejected) != 0 {
+		t.Fatalf("relayed %+v, want the good event once", res)
 	}
-	first, second := res.Published[0].Event, res.Published[1].Event
-	if first.ID != events[0].ID || first.ProjectID == nil || *first.ProjectID != "NULL" || first.UserID == nil || *first.UserID != user ||
-		string(first.Data) != string(events[0].Data) {
-		t.Errorf("first event %+v, data %s", first, first.Data)
-	}
-	if second.Event != "ASSET_REMOVED" || second.ProjectID != nil || second.UserID != nil || string(second.Data) != `{}` {
-		t.Errorf("second event %+v", second)
+
+	// By hand, each refused row fails its write.
+	for _, r := range refused {
+		if err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `SELECT hookd_publish('ASSET_ADDED', project_id => $1, id => $2)`, orNil(r.project), orNil(r.id))
+			return err
+		}); err == nil {
+			t.Errorf("id %q, project_id %q written by hand: committed, want the write to fail", r.id, r.project)
+		}
 	}
 }

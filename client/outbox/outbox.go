@@ -15,9 +15,10 @@ package outbox
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -43,7 +44,9 @@ type Publisher struct {
 // relay would otherwise apply after the commit, setting the row aside where
 // the platform does not see it: a known event name, an ID that a URL's path
 // can carry (hookd.PathSafeEventID), data that client.CheckData passes and
-// of at most hookd.MaxOutboxData bytes. An event that fails returns an
+// of at most hookd.MaxOutboxData bytes; and an ID and ProjectID that
+// PostgreSQL's text can hold (valid UTF-8 without NUL), whose write would
+// fail and abort tx. An event that fails returns an
 // error naming it (events[i]) and publishes none of events, without
 // touching tx, which the platform may still commit or roll back.
 func (p Publisher) PublishTx(ctx context.Context, tx pgx.Tx, events ...*api.Event) error {
@@ -56,9 +59,9 @@ func (p Publisher) PublishTx(ctx context.Context, tx pgx.Tx, events ...*api.Even
 }
 
 // PublishSQLTx is PublishTx for database/sql, with any PostgreSQL driver:
-// its arguments are strings (the arrays as PostgreSQL's array literals),
-// which every driver takes, where a Go slice needs pgx's stdlib or lib/pq
-// 1.11 or later.
+// its one argument is a string (a JSON document of the events), which
+// every driver takes, where a Go slice needs pgx's stdlib or lib/pq 1.11
+// or later.
 func (p Publisher) PublishSQLTx(ctx context.Context, tx *sql.Tx, events ...*api.Event) error {
 	query, args, err := p.call(events)
 	if err != nil || query == "" {
@@ -68,76 +71,72 @@ func (p Publisher) PublishSQLTx(ctx context.Context, tx *sql.Tx, events ...*api.
 	return err
 }
 
-// call returns the statement that publishes events, and its arguments: one
-// call of hookd_publish a row of the arrays' unnest. No events is no
-// statement.
+// outboxRow is an event as call passes it, a row of json_to_recordset; an
+// absent key is NULL. Data is a JSON string of the data's text, cast to
+// json after: as a json field it would be parsed with the document, whose
+// strings PostgreSQL decodes, and a "\u0000" in it would fail the write.
+type outboxRow struct {
+	Event     string  `json:"event"`
+	ProjectID *string `json:"project_id,omitempty"`
+	UserID    *int64  `json:"user_id,omitempty"`
+	Data      string  `json:"data,omitempty"` // empty is absent, {}, as through the API
+	ID        string  `json:"id,omitempty"`
+}
+
+// call returns the statement that publishes events, and its argument: one
+// call of hookd_publish a row of a JSON document of the events, a text
+// parameter. Unlike arrays (a Go slice, which not every driver takes, or an
+// array literal, whose NULL depends on the session's array_nulls), it reads
+// the same with every driver and session. No events is no statement.
 func (p Publisher) call(events []*api.Event) (string, []any, error) {
 	if len(events) == 0 {
 		return "", nil, nil
 	}
-	n := len(events)
-	names, projects, users, datas, ids := make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n)
+	rows := make([]outboxRow, len(events))
 	for i, e := range events {
 		if err := check(e); err != nil {
 			return "", nil, fmt.Errorf("hookd outbox: events[%d]: %w", i, err)
 		}
-		names[i], projects[i] = &e.Event, e.ProjectID
-		if e.UserID != nil {
-			user := strconv.FormatInt(*e.UserID, 10)
-			users[i] = &user
-		}
-		if e.ID != "" {
-			ids[i] = &e.ID
-		}
-		if len(e.Data) > 0 { // empty is absent, {}, as through the API
-			d := string(e.Data)
-			datas[i] = &d
-		}
+		rows[i] = outboxRow{Event: e.Event, ProjectID: e.ProjectID, UserID: e.UserID, Data: string(e.Data), ID: e.ID}
+	}
+	// check passed every string as valid UTF-8, which encoding/json writes
+	// as it is or escaped, never replaced: PostgreSQL reads back its bytes.
+	doc, err := json.Marshal(rows)
+	if err != nil {
+		return "", nil, err
 	}
 	fn := "hookd_publish"
 	if p.Schema != "" {
 		fn = pgx.Identifier{p.Schema, fn}.Sanitize()
 	}
-	return "SELECT " + fn + "(e.event, e.project_id, e.user_id, e.data, e.id) FROM unnest($1::text::text[], $2::text::text[], $3::text::bigint[], $4::text::json[], $5::text::text[]) AS e(event, project_id, user_id, data, id)",
-		[]any{arrayLiteral(names), arrayLiteral(projects), arrayLiteral(users), arrayLiteral(datas), arrayLiteral(ids)}, nil
+	return "SELECT " + fn + "(e.event, e.project_id, e.user_id, e.data::json, e.id) FROM json_to_recordset($1::text::json) AS e(event text, project_id text, user_id bigint, data text, id text)",
+		[]any{string(doc)}, nil
 }
 
 // check applies the intake's rules (those of the root package, and the
 // client's for data) that the relay would apply to e's row after the
-// commit, too late for the platform to hear of them.
+// commit, too late for the platform to hear of them, and refuses the text
+// that PostgreSQL's text cannot hold, which would fail the write and abort
+// the platform's transaction.
 func check(e *api.Event) error {
 	switch {
 	case !hookd.IsEventName(e.Event):
 		return fmt.Errorf("%q is not one of hookd's event names", e.Event)
+	case !storableText(e.ID):
+		return fmt.Errorf("id %q: %s", e.ID, ruleStorableText)
 	case e.ID != "" && !hookd.PathSafeEventID(e.ID):
 		return fmt.Errorf("id %q: %s", e.ID, hookd.RulePathSafeEventID)
+	case e.ProjectID != nil && !storableText(*e.ProjectID):
+		return fmt.Errorf("project_id %q: %s", *e.ProjectID, ruleStorableText)
 	case len(e.Data) > hookd.MaxOutboxData:
 		return fmt.Errorf("data is %d bytes, over the %d an event's data may have", len(e.Data), hookd.MaxOutboxData)
 	}
 	return client.CheckData(e.Data)
 }
 
-// arrayLiteral writes values as a PostgreSQL array literal, nil as NULL,
-// each other value quoted, so that the server reads back exactly its bytes.
-func arrayLiteral(values []*string) string {
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, v := range values {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		if v == nil {
-			b.WriteString("NULL")
-			continue
-		}
-		b.WriteByte('"')
-		arrayQuoted.WriteString(&b, *v)
-		b.WriteByte('"')
-	}
-	b.WriteByte('}')
-	return b.String()
-}
+// storableText reports whether PostgreSQL's text can hold s: valid UTF-8
+// without a NUL byte; any other fails the write (SQLSTATE 22021).
+func storableText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
-// arrayQuoted escapes what a quoted element of an array literal cannot
-// hold as it is.
-var arrayQuoted = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+// ruleStorableText is the rule storableText checks, in words.
+const ruleStorableText = "must be valid UTF-8 without NUL bytes, as PostgreSQL's text holds"
