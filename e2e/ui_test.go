@@ -540,7 +540,63 @@ func TestUIEndToEnd(t *testing.T) {
 	if n := h.failHits.Load(); n != 3 {
 		t.Errorf("the flaky receiver got %d requests, want 3 (two failed attempts and the retry)", n)
 	}
+	b.hostileData(h)
 	b.noErrors()
+}
+
+// hostileData shows what any publisher may send without spoiling the
+// page: an event id with a bidi override (U+202E) reorders no text around
+// it, and a payload of thousands of nested arrays, which indented would run
+// to 44 million characters, is shown compact at once, with its curl command
+// and its erase link. Its webhook is made last, so that the receivers'
+// counts above leave it out.
+func (b *browser) hostileData(h *hookdUnderTest) {
+	b.t.Helper()
+	ctx := context.Background()
+	admin := client.New(h.url, h.adminKey)
+	w, err := admin.CreateWebhook(ctx, api.NewWebhook{
+		Name: "Hostile data", HTTPURL: h.okURL + "/hooks/hostile", HTTPMethod: "POST", TriggerEvents: []string{"LOADER_PING"}})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	const spoofID = "evt_\u202espoof"
+	nested := strings.Repeat("[", 4700) + strings.Repeat("]", 4700)
+	if _, err := admin.Publish(ctx, &api.Event{ID: spoofID, Event: "LOADER_PING", Data: json.RawMessage(`{"nested":` + nested + `}`)}); err != nil {
+		b.t.Fatal(err)
+	}
+	b.navigate(fmt.Sprintf("%s/#/webhooks/%d", h.url, w.ID))
+	b.waitText("the delivery", ".entries", "HTTP 200")
+
+	// The event id's override ends with its element: the label before it
+	// is laid out wholly to its left, the one after it wholly to its right.
+	if got := b.evalString(fmt.Sprintf(`(() => {
+		const code = [...document.querySelectorAll('.entries .ids code')].find((c) => c.textContent === %s);
+		if (!code) return 'no event id shown';
+		const p = code.parentElement;
+		const edges = (range) => [...range.getClientRects()].filter((r) => r.width > 0);
+		const before = document.createRange(), after = document.createRange();
+		before.setStart(p, 0);
+		before.setEndBefore(code);
+		after.setStartAfter(code);
+		after.setEnd(p, p.childNodes.length);
+		const inside = document.createRange();
+		inside.selectNodeContents(code);
+		const id = edges(inside);
+		const left = Math.min(...id.map((r) => r.left)), right = Math.max(...id.map((r) => r.right));
+		const bad = [...edges(before).filter((r) => r.right > left + 0.5), ...edges(after).filter((r) => r.left < right - 0.5)];
+		return bad.length ? 'the label around the event id is reordered: ' + p.textContent : '';
+	})()`, js(spoofID))); got != "" {
+		b.t.Error(got)
+	}
+
+	b.click("the payload", `//summary[normalize-space()='Payload and curl command']`)
+	b.waitText("the compact payload's note", ".delivery-extra", "Shown compact, as stored")
+	b.waitText("the curl command", "pre.curl", "curl -X 'POST'")
+	b.waitText("the erase link", ".delivery-extra a", "Erase this event’s data…")
+	if got := b.evalString(`document.querySelector('.delivery-extra pre.payload').textContent`); !strings.Contains(got, `"data":{"nested":`+nested+`}`) {
+		b.t.Errorf("the payload is not shown compact, as stored: %.200s", got)
+	}
+	b.checkPage("a payload of nested arrays")
 }
 
 // subscribeNotifications subscribes h's operators' receiver to operational

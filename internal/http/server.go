@@ -186,9 +186,7 @@ func (s *Server) handle(pattern string, who access, h handlerFunc) {
 			// Answers to a key (secrets, payloads, logs) must not be kept
 			// by a cache in front of hookd: the key travels in X-API-KEY,
 			// which HTTP's rule for Authorization does not cover.
-			h := w.Header()
-			h.Set("Cache-Control", "no-store")
-			h.Set("X-Content-Type-Options", "nosniff")
+			w.Header().Set("Cache-Control", "no-store")
 		}
 		sw := &statusWriter{ResponseWriter: w}
 		var span trace.Span
@@ -263,9 +261,20 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection's writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// apiContentSecurityPolicy lets a browser do nothing with an answer of the
+// API but read it as data: no script, style or frame, whatever it holds.
+const apiContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'"
+
 // ServeHTTP answers unknown routes and methods in the API's error shape;
 // routes turn a panic into a 500 rather than a dropped connection (handle).
+// Every answer, errors included, forbids sniffing and carries
+// apiContentSecurityPolicy: answers echo what they were sent (a 404 its
+// path, a 422 the value refused), "<" included, and a browser opening one
+// must not take it for a page.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", apiContentSecurityPolicy)
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		s.routeNotFound(w, r)
 		return

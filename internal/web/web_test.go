@@ -94,7 +94,8 @@ func TestHandler(t *testing.T) {
 	if w.Code != 200 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
 		t.Fatalf("GET / = %d %s", w.Code, w.Header().Get("Content-Type"))
 	}
-	if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+	if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") ||
+		!strings.Contains(csp, "require-trusted-types-for 'script'; trusted-types 'none'") {
 		t.Errorf("CSP %q", csp)
 	}
 	if w.Header().Get("X-Content-Type-Options") != "nosniff" {

@@ -36,15 +36,35 @@ function setAttrs(el, attrs) {
   }
 }
 
+// append adds children; each string goes in a <bdi> of its own (but in
+// an option, a textarea or SVG, which hold plain text only). Names, ids and
+// URLs come from whoever published or configured them and may hold bidi
+// controls (U+202E and the like) that would reorder the text around them:
+// "· delivery 12" shown reversed after an event id. A <bdi> keeps their
+// effect, and the direction of right-to-left text, inside its own text. So
+// a message that names something takes the name as a child of its own:
+// h('p', {}, 'Delete ', name, '?'), not a template string.
 function append(el, children) {
+  const isolate = el.namespaceURI !== SVG && !PLAIN_TEXT.has(el.localName);
   for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    if (c instanceof Node) el.append(c);
+    else if (isolate) el.append(h('bdi', {}, document.createTextNode(String(c))));
+    else el.append(String(c));
   }
 }
 
+const PLAIN_TEXT = new Set(['option', 'textarea']);
+
 export function clear(el) {
   el.replaceChildren();
+  return el;
+}
+
+// fill replaces el's children, as h() takes them.
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
   return el;
 }
 

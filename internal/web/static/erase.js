@@ -5,17 +5,17 @@
 // confirm, since nothing brings the data back.
 
 import { api, shortMessage } from './api.js';
-import { confirmDialog, h, id, plural } from './dom.js';
+import { confirmDialog, fill, h, id, plural } from './dom.js';
 
 // SCOPES are what can be erased, by the address's scope: the API's path,
 // and the words for it.
 const SCOPES = {
   event: { path: 'events', label: 'One event', what: 'event id', placeholder: 'evt_…', field: 'event_id',
-    text: (x) => `the data of event ${x}` },
+    text: (x) => ['the data of event ', x] },
   project: { path: 'projects', label: 'Every event of a project', what: 'project id', placeholder: 'GsrwPNm6nJ7CKRYnQZl6', field: 'project_id',
-    text: (x) => `the data of every event of project ${x}` },
+    text: (x) => ['the data of every event of project ', x] },
   user: { path: 'users', label: 'Every event of a user', what: 'user id', placeholder: '42', field: 'user_id',
-    text: (x) => `the data of every event of user ${x}` },
+    text: (x) => ['the data of every event of user ', x] },
 };
 
 export function renderErase(page, query) {
@@ -76,7 +76,7 @@ export function renderErase(page, query) {
     }
     const ok = await confirmDialog({
       title: 'Erase this data for good?',
-      text: `This erases ${s.text(target)}: the events’ data become {}, the receivers’ answers logged for them are emptied, and their queued deliveries are cancelled. Ids, event names and times stay. Nothing brings the data back.`,
+      text: ['This erases ', s.text(target), ': the events’ data become {}, the receivers’ answers logged for them are emptied, and their queued deliveries are cancelled. Ids, event names and times stay. Nothing brings the data back.'],
       action: 'Erase data',
       danger: true,
       typeToConfirm: target,
@@ -87,7 +87,7 @@ export function renderErase(page, query) {
       const erased = await api.erase(s.path, target);
       if (!page.alive) return;
       result.replaceChildren(h('div', { class: 'notice notice-success', role: 'status' }, h('p', {},
-        `Erased ${s.text(target)}: ${plural(erased.events, 'event')}, `,
+        'Erased ', s.text(target), `: ${plural(erased.events, 'event')}, `,
         `${plural(erased.cancelled_deliveries, 'queued delivery', 'queued deliveries')} cancelled, `,
         `${plural(erased.cleared_attempts, 'logged answer')} cleared.`,
         erased.events === 0 ? ' No event matched: nothing was changed.' : '')));
@@ -95,7 +95,7 @@ export function renderErase(page, query) {
       if (!page.alive || err.status === 401) return;
       // Only the API's own answer says there is no such event: another 404
       // (a proxy, an id the browser reads as a path: "..") says nothing of it.
-      if (err.status === 404 && err.message.startsWith("Couldn't find Event")) showError(`No event has the id “${target}”.`);
+      if (err.status === 404 && err.message.startsWith("Couldn't find Event")) showError('No event has the id “', target, '”.');
       else if (err.field === s.field) showError(shortMessage(err.message));
       else result.replaceChildren(h('div', { class: 'notice notice-error', role: 'alert' }, h('p', {}, `Nothing was erased: ${err.message}`)));
     } finally {
@@ -103,8 +103,8 @@ export function renderErase(page, query) {
     }
   }
 
-  function showError(message) {
-    error.textContent = message;
+  function showError(...message) {
+    fill(error, ...message);
     error.hidden = false;
     input.setAttribute('aria-invalid', 'true');
     input.focus();

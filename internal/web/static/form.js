@@ -3,7 +3,7 @@
 // shown next to the field it names.
 
 import { api, shortMessage } from './api.js';
-import { errorBox, h, id } from './dom.js';
+import { errorBox, fill, h, id } from './dom.js';
 import { eventPicker } from './events-picker.js';
 
 const KINDS = [
@@ -179,7 +179,7 @@ function build(page, webhook, projects) {
   }
 
   // Saving ----------------------------------------------------------------
-  const heading = h('h1', {}, webhook ? `Edit ${webhook.name}` : 'New webhook');
+  const heading = h('h1', {}, webhook ? ['Edit ', webhook.name] : 'New webhook');
   const submit = h('button', { type: 'submit' }, webhook ? 'Save changes' : 'Create webhook');
 
   async function save(ev) {
@@ -193,7 +193,7 @@ function build(page, webhook, projects) {
     try {
       await saveAll(created);
       if (!page.alive) return;
-      page.navigate(`#/webhooks/${current.id}`, { message: created ? `Webhook “${current.name}” created.` : 'Changes saved.' });
+      page.navigate(`#/webhooks/${current.id}`, { message: created ? ['Webhook “', current.name, '” created.'] : 'Changes saved.' });
     } catch (thrown) {
       const step = thrown && thrown.err ? thrown : { err: thrown instanceof Error ? thrown : new Error(String(thrown)), show: () => summary.focus() };
       if (!page.alive || step.err.status === 401) return;
@@ -202,7 +202,7 @@ function build(page, webhook, projects) {
       if (created && current) {
         // The webhook exists now: saving again must update it.
         history.replaceState(null, '', `#/webhooks/${current.id}/edit`);
-        heading.textContent = `Edit ${current.name}`;
+        fill(heading, 'Edit ', current.name);
         page.title('Edit webhook');
       }
       const prefix = created && current ? 'The webhook was created, but not all of it was saved:' : 'Not saved:';

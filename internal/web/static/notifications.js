@@ -139,7 +139,7 @@ function buildForm(page, n) {
     try {
       const saved = n ? await api.updateNotification(n.id, body) : await api.createNotification(body);
       if (!page.alive) return;
-      page.navigate(`#/notifications/${saved.id}`, { message: n ? 'Changes saved.' : `Subscribed ${saved.url}.` });
+      page.navigate(`#/notifications/${saved.id}`, { message: n ? 'Changes saved.' : ['Subscribed ', saved.url, '.'] });
     } catch (err) {
       if (!page.alive || err.status === 401) return;
       submit.disabled = false;
@@ -322,7 +322,7 @@ export function renderNotification(page, notificationID, query) {
     if (disabled) {
       const ok = await confirmDialog({
         title: 'Disable these notifications?',
-        text: `${state.n.url} gets no notification until it is enabled again; the ones due meanwhile wait and go out then.`,
+        text: [state.n.url, ' gets no notification until it is enabled again; the ones due meanwhile wait and go out then.'],
         action: 'Disable notifications',
       });
       if (!ok || !page.alive) return;
@@ -339,14 +339,14 @@ export function renderNotification(page, notificationID, query) {
   async function remove() {
     const ok = await confirmDialog({
       title: 'Delete this subscription?',
-      text: `${state.n.url} gets no more notifications; the ones waiting, its secret and its logs are deleted. This cannot be undone.`,
+      text: [state.n.url, ' gets no more notifications; the ones waiting, its secret and its logs are deleted. This cannot be undone.'],
       action: 'Delete subscription',
       danger: true,
     });
     if (!ok || !page.alive) return;
     try {
       await api.deleteNotification(notificationID);
-      page.navigate('#/notifications', { message: `The subscription of ${state.n.url} was deleted.` });
+      page.navigate('#/notifications', { message: ['The subscription of ', state.n.url, ' was deleted.'] });
     } catch (err) {
       if (err.status !== 401) notice(`Could not delete the subscription: ${err.message}`, 'error');
     }

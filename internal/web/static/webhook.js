@@ -9,6 +9,7 @@ import {
   badge, confirmDialog, emptyState, errorBox, formatDuration, h, id, newerOlderPager, notice, plural, relative, tabList, timeEl,
 } from './dom.js';
 import { circuitBadge, circuitCard } from './circuit.js';
+import { formatJSON } from './jsontext.js';
 import { attemptEl } from './log.js';
 import { copyText, secretCard } from './secret.js';
 import { replayCard } from './replay.js';
@@ -16,6 +17,14 @@ import { settingsCard } from './settings.js';
 
 const REFRESH_MS = 5000;
 const PER_PAGE = 25;
+
+// PAYLOAD_LIMIT bounds the text of a payload shown, in characters. A
+// publisher chooses the payload's shape, and indenting nested arrays
+// multiplies its size by their depth: 9 KB of them indent to 44 million
+// characters, which a <pre> takes seconds to lay out. 256 K characters lay
+// out at once and hold every payload of a usual size indented (the intake
+// takes bodies of up to 1 MB).
+const PAYLOAD_LIMIT = 256 * 1024;
 
 // LOGS are the tabs: the deliveries each shows, by state.
 const LOGS = {
@@ -285,6 +294,8 @@ export function renderWebhook(page, webhookID, query) {
           'Deliveries whose attempts time out, cannot connect or get an answer other than 2xx appear here.'));
       return;
     }
+    const ids = new Set(list.map((d) => d.id));
+    for (const deliveryID of shownExtras.keys()) if (!ids.has(deliveryID)) shownExtras.delete(deliveryID);
     logBody.replaceChildren(h('ol', { class: 'entries', 'aria-label': `${LOGS[state.tab].label}: deliveries, latest attempt first` },
       list.map((d) => h('li', {}, deliveryEl(d)))));
     for (const d of logBody.querySelectorAll('details')) {
@@ -325,15 +336,12 @@ export function renderWebhook(page, webhookID, query) {
     }
     const rel = d.last_attempt_at ? timeEl(d.last_attempt_at) : null;
     if (rel) rel.dataset.relative = '';
-    const extra = h('div', { class: 'delivery-extra' }, h('p', { class: 'loading' }, 'Loading the payload…'));
-    let extraLoaded = false;
+    const extra = shownExtras.get(d.id)?.el ||
+      h('div', { class: 'delivery-extra' }, h('p', { class: 'loading' }, 'Loading the payload…'));
     const payload = h('details', {
       'data-key': k('payload'),
       ontoggle: (ev) => {
-        if (ev.currentTarget.open && !extraLoaded) {
-          extraLoaded = true;
-          loadExtra(d, extra);
-        }
+        if (ev.currentTarget.open) loadExtra(d, extra);
       },
     }, h('summary', { 'data-key': k('payload-summary') }, 'Payload and curl command'), extra);
     return h('article', { class: `entry ${d.state === 'succeeded' ? 'entry-ok' : 'entry-fail'}`, 'data-delivery-id': d.id },
@@ -354,31 +362,63 @@ export function renderWebhook(page, webhookID, query) {
       payload);
   }
 
+  // shownExtras holds, by delivery id, the element that shows a delivery's
+  // payload and the curl command it was drawn from (the curl command holds
+  // the payload): a redraw of the log moves the element into the new entry,
+  // and a reload draws it again only when the answer changed, since a large
+  // payload takes a while to lay out.
+  const shownExtras = new Map();
+  const loadingExtras = new WeakSet(); // the elements whose load is under way
+
   // loadExtra shows a delivery's payload and the curl command that sends
   // it again (without the secret), with a copy button.
   async function loadExtra(d, into) {
+    if (loadingExtras.has(into)) return;
+    loadingExtras.add(into);
     let r;
     try {
       r = await api.delivery(webhookID, d.id);
     } catch (err) {
-      if (!page.alive || err.status === 401) return;
+      if (!page.alive || err.status === 401 || shownExtras.get(d.id)?.el === into) return; // keep what is shown
       into.replaceChildren(h('p', { class: 'field-error' }, `Could not load the payload: ${err.message}`));
       return;
+    } finally {
+      loadingExtras.delete(into);
     }
-    if (!page.alive) return;
+    const shown = shownExtras.get(d.id);
+    if (!page.alive || (shown?.el === into && shown.curl === r.curl)) return;
+    shownExtras.set(d.id, { el: into, curl: r.curl });
     const curl = h('pre', { class: 'curl' }, r.curl);
     const result = h('span', { class: 'hint', 'aria-live': 'polite' });
     const copy = h('button', { type: 'button', class: 'secondary small', 'data-key': `${d.id}-copy` }, 'Copy curl command');
     copy.addEventListener('click', () => copyText(r.curl, curl, result));
     into.replaceChildren(
       h('h3', {}, 'Payload'),
-      h('pre', { class: 'payload' }, JSON.stringify(r.payload, null, 2)),
+      ...payloadEl(r.payload, d.id),
       h('h3', {}, 'Send it again with curl'),
       h('p', { class: 'hint' }, 'The same request to the webhook’s URL. The signature is a placeholder and hidden header values are masked: the command carries no secret.'),
       curl,
       h('div', { class: 'actions' }, copy, result),
       h('p', { class: 'hint' }, 'A data protection request? ',
         h('a', { href: `#/erase?${new URLSearchParams({ scope: 'event', id: d.event_id })}` }, 'Erase this event’s data…')));
+  }
+
+  // payloadEl returns the elements that show a payload: indented when that
+  // is short enough, else compact, as stored, and cut past PAYLOAD_LIMIT;
+  // the curl command below them always holds the whole payload.
+  function payloadEl(payload, deliveryID) {
+    try {
+      const indented = formatJSON(payload, 2, PAYLOAD_LIMIT);
+      if (indented.whole) return [h('pre', { class: 'payload' }, indented.text)];
+      const compact = formatJSON(payload, 0, PAYLOAD_LIMIT);
+      return [
+        h('p', { class: 'hint' }, compact.whole
+          ? 'Shown compact, as stored: indented, it would be too long to show.'
+          : `Cut after its first ${PAYLOAD_LIMIT / 1024} K characters. The curl command below holds it whole, as does the API's answer to GET /api/v2/admin/webhooks/${webhookID}/deliveries/${deliveryID}.`),
+        h('pre', { class: 'payload' }, compact.text)];
+    } catch (err) {
+      return [h('p', { class: 'field-error' }, `Could not show the payload: ${err.message}. The curl command below holds it.`)];
+    }
   }
 
   // Actions -------------------------------------------------------------------
@@ -427,7 +467,7 @@ export function renderWebhook(page, webhookID, query) {
     const w = state.webhook;
     if (disabled) {
       const ok = await confirmDialog({
-        title: `Disable ${w.name}?`,
+        title: ['Disable ', w.name, '?'],
         text: 'It receives no new events, and deliveries still queued for it are dropped. You can enable it again at any time.',
         action: 'Disable webhook',
       });
@@ -438,7 +478,7 @@ export function renderWebhook(page, webhookID, query) {
       if (!page.alive) return;
       state.webhook = updated;
       renderSummary(updated);
-      notice(disabled ? `${updated.name} is disabled.` : `${updated.name} is enabled.`, 'success');
+      notice([updated.name, disabled ? ' is disabled.' : ' is enabled.'], 'success');
       headActions.querySelector('button')?.focus(); // the Enable or Disable button
     } catch (err) {
       if (err.status !== 401) notice(`Could not ${disabled ? 'disable' : 'enable'} the webhook: ${err.message}`, 'error');
@@ -448,7 +488,7 @@ export function renderWebhook(page, webhookID, query) {
   async function remove() {
     const w = state.webhook;
     const ok = await confirmDialog({
-      title: `Delete ${w.name}?`,
+      title: ['Delete ', w.name, '?'],
       text: 'The webhook, its headers, users, queued deliveries and logs are deleted. This cannot be undone.',
       action: 'Delete webhook',
       danger: true,
@@ -456,7 +496,7 @@ export function renderWebhook(page, webhookID, query) {
     if (!ok || !page.alive) return;
     try {
       await api.deleteWebhook(webhookID);
-      page.navigate('#/webhooks', { message: `Webhook “${w.name}” deleted.` });
+      page.navigate('#/webhooks', { message: ['Webhook “', w.name, '” deleted.'] });
     } catch (err) {
       if (err.status !== 401) notice(`Could not delete the webhook: ${err.message}`, 'error');
     }
