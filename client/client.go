@@ -21,7 +21,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/api"
@@ -312,46 +311,16 @@ const MaxDataDepth = hookd.MaxJSONDepth - 3
 // or 422), or whose answer the client could not read, so that Publish,
 // PublishBatch and client/outbox say so before sending anything: data must
 // be valid UTF-8, nested at most MaxDataDepth deep, valid JSON and an
-// object (surrounding whitespace aside). A nil or empty data is absent, {},
-// and passes. The error names data, e.g. "data must be a JSON object".
+// object (surrounding whitespace aside), as hookd.CheckEventData checks. A
+// nil or empty data is absent, {}, and passes. The error names data: the
+// root's (errors.Is(err, hookd.ErrDataNotObject) for "data must be a JSON
+// object"), but for data nested too deep, whose error says how deep it may.
 func CheckData(data json.RawMessage) error {
-	switch {
-	case len(data) == 0:
-		return nil
-	case !utf8.Valid(data):
-		return errors.New("data is not valid UTF-8")
-	case nestedDeeperThan(data, MaxDataDepth):
+	err := hookd.CheckEventData(data, MaxDataDepth)
+	if errors.Is(err, hookd.ErrDataTooDeep) {
 		return fmt.Errorf("data is nested deeper than %d levels, the most that fits in hookd's requests and answers", MaxDataDepth)
-	case !json.Valid(data):
-		return errors.New("data is not valid JSON")
-	case bytes.TrimLeft(data, " \t\r\n")[0] != '{':
-		return errors.New("data must be a JSON object")
 	}
-	return nil
-}
-
-// nestedDeeperThan reports whether arrays and objects nest more than limit
-// deep in data, JSON text that may be invalid. It is checked before
-// json.Valid, which refuses data nested past encoding/json's limit as
-// invalid, without saying why.
-func nestedDeeperThan(data []byte, limit int) bool {
-	depth, inString := 0, false
-	for i := 0; i < len(data); i++ {
-		switch c := data[i]; {
-		case inString && c == '\\':
-			i++ // the escaped byte, a quote maybe
-		case c == '"':
-			inString = !inString
-		case inString: // any other byte of a string
-		case c == '{' || c == '[':
-			if depth++; depth > limit {
-				return true
-			}
-		case c == '}' || c == ']':
-			depth--
-		}
-	}
-	return false
+	return err
 }
 
 // fillID gives an event without an ID one in the form hookd gives its own.

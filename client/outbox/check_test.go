@@ -35,23 +35,41 @@ func TestPublishTxRefusesWhatTheRelayRejects(t *testing.T) {
 	defer conn.Close(ctx)
 
 	huge := `{"caption":"` + strings.Repeat("x", hookd.MaxOutboxData) + `"}`
-	refused := []struct{ id, data, err string }{
-		{"", `[1, 2]`, "data must be a JSON object"},
-		{"", `null`, "data must be a JSON object"},
-		{"", `{"a":`, "data is not valid JSON"},
-		{"", huge, fmt.Sprintf("data is %d bytes, over the %d an event's data may have", len(huge), hookd.MaxOutboxData)},
-		{"..", `{}`, `id "..": ` + hookd.RulePathSafeEventID},
+	idRule := ": must be 1 to 255 characters, without control characters"
+	projectRule := ": must be 1 to 64 characters from A-Z, a-z, 0-9, _ and -"
+	tooLong, longestProject := strings.Repeat("é", hookd.MaxEventIDLength+1), strings.Repeat("p", 64)
+	spaced, empty, tooLongProject := "P 1", "", longestProject+"p"
+	refused := []struct {
+		id      string
+		project *string
+		data    string
+		err     string
+	}{
+		{"", nil, `[1, 2]`, "data must be a JSON object"},
+		{"", nil, `null`, "data must be a JSON object"},
+		{"", nil, `{"a":`, "data is not valid JSON"},
+		{"", nil, huge, fmt.Sprintf("data is %d bytes, over the %d an event's data may have", len(huge), hookd.MaxOutboxData)},
+		{"..", nil, `{}`, `id "..": ` + hookd.RulePathSafeEventID},
+		{tooLong, nil, `{}`, `id "` + tooLong + `"` + idRule},
+		{"evt_\x01", nil, `{}`, `id "evt_\x01"` + idRule},
+		{"evt\n", nil, `{}`, `id "evt\n"` + idRule},
+		{"", &spaced, `{}`, `project_id "P 1"` + projectRule},
+		{"", &empty, `{}`, `project_id ""` + projectRule},
+		{"", &tooLongProject, `{}`, `project_id "` + tooLongProject + `"` + projectRule},
 	}
 	good := &api.Event{ID: "evt_good", Event: "ASSET_ADDED", Data: []byte(`{"ok": true}`)}
+	// The longest id, of characters of two bytes and a tab, and the longest
+	// project id pass.
+	longest := &api.Event{ID: "\t" + strings.Repeat("é", hookd.MaxEventIDLength-1), Event: "ASSET_ADDED", ProjectID: &longestProject}
 	if err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		for _, r := range refused {
-			bad := &api.Event{ID: r.id, Event: "ASSET_ADDED", Data: []byte(r.data)}
+			bad := &api.Event{ID: r.id, Event: "ASSET_ADDED", ProjectID: r.project, Data: []byte(r.data)}
 			err := outbox.Publisher{}.PublishTx(ctx, tx, good, bad)
 			if want := "hookd outbox: events[1]: " + r.err; err == nil || err.Error() != want {
-				t.Errorf("data %.40s, id %q: %v, want %q", r.data, r.id, err, want)
+				t.Errorf("data %.40s, id %.40q: %v, want %.300q", r.data, r.id, err, want)
 			}
 		}
-		return outbox.Publisher{}.PublishTx(ctx, tx, good)
+		return outbox.Publisher{}.PublishTx(ctx, tx, good, longest)
 	}); err != nil {
 		t.Fatalf("the transaction after the refusals: %v", err)
 	}
@@ -59,8 +77,8 @@ func TestPublishTxRefusesWhatTheRelayRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Published) != 1 || res.Published[0].Event.ID != "evt_good" || len(res.Rejected) != 0 {
-		t.Fatalf("relayed %+v, want the good event once", res)
+	if len(res.Published) != 2 || res.Published[0].Event.ID != good.ID || res.Published[1].Event.ID != longest.ID || len(res.Rejected) != 0 {
+		t.Fatalf("relayed %+v, want the good event and the longest once each", res)
 	}
 
 	// By hand, each row either fails its write (invalid JSON; data over the
@@ -69,14 +87,15 @@ func TestPublishTxRefusesWhatTheRelayRejects(t *testing.T) {
 	committed := 0
 	for _, r := range refused {
 		if pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, `SELECT hookd_publish('ASSET_ADDED', data => $1::json, id => $2)`, r.data, orNil(r.id))
+			_, err := tx.Exec(ctx, `SELECT hookd_publish('ASSET_ADDED', data => $1::json, id => $2, project_id => $3)`, r.data, orNil(r.id), r.project)
 			return err
 		}) == nil {
 			committed++
 		}
 	}
-	if committed < 3 {
-		t.Fatalf("%d rows written by hand committed, want at least the two non-objects and the id %q", committed, "..")
+	if committed < len(refused)-2 {
+		t.Fatalf("%d rows written by hand committed, want at least all %d but the invalid JSON and the data over the limit",
+			committed, len(refused)-2)
 	}
 	res, err = store.RelayOutbox(ctx, 10, hookdhttp.OutboxEvent)
 	if err != nil {
@@ -127,11 +146,11 @@ func TestPublishSQLTxWithStandardTypesOnly(t *testing.T) {
 		t.Fatal("the plain driver took a Go slice: it does not stand for lib/pq before 1.11")
 	}
 
-	null, quoted, user := "NULL", `P_"q",\{NULL}`, int64(-7)
+	null, project, user := "NULL", "P_null-1", int64(-7)
 	events := []*api.Event{
 		{ID: `evt_"quoted"\back, {NULL}`, Event: "ASSET_ADDED", ProjectID: &null, UserID: &user,
 			Data: []byte(`{"say": "\"hi\", {NULL} \\ \u00e9 é 🎉\u0000",` + "\n\t" + `"price": 1.50,  "big": 12345678901234567890, "a": 1, "a": [ ]}`)},
-		{ID: "NULL", Event: "ASSET_ADDED", ProjectID: &quoted},
+		{ID: "NULL", Event: "ASSET_ADDED", ProjectID: &project},
 		{Event: "ASSET_ADDED", UserID: &user},
 		{Event: "ASSET_REMOVED"},
 	}
@@ -167,9 +186,8 @@ func TestPublishSQLTxWithStandardTypesOnly(t *testing.T) {
 			t.Errorf("events[%d]: written as %+v, data %s; want %+v, data %s", i, row, row.Data, sent, sent.Data)
 		}
 	}
-	// The project id with quotes is not one the intake takes: set aside.
-	if len(res.Published) != len(events)-1 || len(res.Rejected) != 1 || !equalPtr(res.Rejected[0].Row.ProjectID, &quoted) {
-		t.Fatalf("relayed %+v, want all events but the one of project %s", res, quoted)
+	if len(res.Published) != len(events) || len(res.Rejected) != 0 {
+		t.Fatalf("relayed %+v, want all events", res)
 	}
 }
 
@@ -200,12 +218,13 @@ func TestPublishTxRefusesWhatTheWriteFails(t *testing.T) {
 	defer conn.Close(ctx)
 
 	rule := "must be valid UTF-8 without NUL bytes, as PostgreSQL's text holds"
+	projectRule := "must be 1 to 64 characters from A-Z, a-z, 0-9, _ and -" // which such text breaks too
 	invalidUTF8, nul := "evt_\xff", "evt_\x00"
 	refused := []struct{ id, project, err string }{
 		{invalidUTF8, "", `id "evt_\xff": ` + rule},
 		{nul, "", `id "evt_\x00": ` + rule},
-		{"", invalidUTF8, `project_id "evt_\xff": ` + rule},
-		{"", nul, `project_id "evt_\x00": ` + rule},
+		{"", invalidUTF8, `project_id "evt_\xff": ` + projectRule},
+		{"", nul, `project_id "evt_\x00": ` + projectRule},
 	}
 	good := &api.Event{ID: "evt_good", Event: "ASSET_ADDED"}
 	tooDeep := json.RawMessage(`{"a":` + strings.Repeat("[", client.MaxDataDepth) + strings.Repeat("]", client.MaxDataDepth) + `}`)

@@ -42,11 +42,13 @@ type Publisher struct {
 //
 // Before writing, each event is checked with the intake's rules that its
 // relay would otherwise apply after the commit, setting the row aside where
-// the platform does not see it: a known event name, an ID that a URL's path
-// can carry (hookd.PathSafeEventID), data that client.CheckData passes and
-// of at most hookd.MaxOutboxData bytes; and an ID and ProjectID that
-// PostgreSQL's text can hold (valid UTF-8 without NUL), whose write would
-// fail and abort tx. An event that fails returns an
+// the platform does not see it: a known event name, an ID of at most
+// hookd.MaxEventIDLength characters without control characters
+// (hookd.ValidText) that a URL's path can carry (hookd.PathSafeEventID), a
+// ProjectID of hookd.ProjectIDForm, data that client.CheckData passes and
+// of at most hookd.MaxOutboxData bytes; and an ID that PostgreSQL's text
+// can hold (valid UTF-8 without NUL), whose write would fail and abort tx.
+// An event that fails returns an
 // error naming it (events[i]) and publishes none of events, without
 // touching tx, which the platform may still commit or roll back.
 func (p Publisher) PublishTx(ctx context.Context, tx pgx.Tx, events ...*api.Event) error {
@@ -124,10 +126,12 @@ func check(e *api.Event) error {
 		return fmt.Errorf("%q is not one of hookd's event names", e.Event)
 	case !storableText(e.ID):
 		return fmt.Errorf("id %q: %s", e.ID, ruleStorableText)
+	case e.ID != "" && !hookd.ValidText(e.ID, hookd.MaxEventIDLength):
+		return fmt.Errorf("id %q: must be 1 to %d characters, without control characters", e.ID, hookd.MaxEventIDLength)
 	case e.ID != "" && !hookd.PathSafeEventID(e.ID):
 		return fmt.Errorf("id %q: %s", e.ID, hookd.RulePathSafeEventID)
-	case e.ProjectID != nil && !storableText(*e.ProjectID):
-		return fmt.Errorf("project_id %q: %s", *e.ProjectID, ruleStorableText)
+	case e.ProjectID != nil && !hookd.ValidProjectID(*e.ProjectID):
+		return fmt.Errorf("project_id %q: must be %s", *e.ProjectID, hookd.ProjectIDForm)
 	case len(e.Data) > hookd.MaxOutboxData:
 		return fmt.Errorf("data is %d bytes, over the %d an event's data may have", len(e.Data), hookd.MaxOutboxData)
 	}

@@ -30,7 +30,7 @@ func (s *Server) eraseEvent(w http.ResponseWriter, r *http.Request) error {
 // a purged project's events still hold its data.
 func (s *Server) eraseProject(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("project_id")
-	if !validProjectID(id) {
+	if !hookd.ValidProjectID(id) {
 		return invalid("project_id", id, ruleProjectID)
 	}
 	erased, err := s.erase(r, hookd.Erasure{ProjectID: id})

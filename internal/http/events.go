@@ -36,7 +36,7 @@ func eventFromFields(fields map[string]rawValue, prefix string) (*hookd.Event, e
 		obj[k] = decodeValue(raw)
 	}
 	p := params{obj: obj, prefix: prefix}
-	id, _ := p.Text("id", false, 255)
+	id, _ := p.Text("id", false, hookd.MaxEventIDLength)
 	if id != nil && !hookd.PathSafeEventID(*id) {
 		p.fail(invalid(p.name("id"), *id, hookd.RulePathSafeEventID))
 	}
@@ -64,7 +64,7 @@ func dataObject(fields map[string]rawValue, prefix string, absent json.RawMessag
 	switch {
 	case !ok:
 		return absent, nil
-	case raw[0] != '{':
+	case !hookd.IsJSONObject(raw):
 		return nil, invalid(prefix+"data", errorValue(raw), ruleHash)
 	case !utf8.Valid(raw):
 		return nil, errorf(http.StatusBadRequest, "Malformed JSON: the value of '%sdata' is not valid UTF-8", prefix)

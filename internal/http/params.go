@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/hookd/hookd"
 )
@@ -26,7 +25,7 @@ const (
 	ruleBoolean = "Must be one of: true, false, 1, 0"
 	ruleHash    = "Must be a Hash"
 
-	ruleProjectID = "Must be a String of 1 to 64 characters from A-Z, a-z, 0-9, _ and -"
+	ruleProjectID = "Must be a String of " + hookd.ProjectIDForm
 )
 
 var (
@@ -115,7 +114,7 @@ func (p *params) Text(key string, required bool, max int) (*string, bool) {
 	if s == nil {
 		return nil, ok
 	}
-	if *s == "" || utf8.RuneCountInString(*s) > max || strings.ContainsFunc(*s, hookd.IsControl) {
+	if !hookd.ValidText(*s, max) {
 		p.fail(invalid(p.name(key), *s, fmt.Sprintf("Must be a non-empty String of at most %d characters, without control characters", max)))
 		return nil, false
 	}
@@ -256,23 +255,11 @@ func (p *params) ProjectID(key string, required, nullable bool) (*string, bool) 
 	if s == nil {
 		return nil, ok
 	}
-	if !validProjectID(*s) {
+	if !hookd.ValidProjectID(*s) {
 		p.fail(invalid(p.name(key), *s, ruleProjectID))
 		return nil, false
 	}
 	return s, true
-}
-
-func validProjectID(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 // rubyInspect prints a decoded JSON value as Ruby's inspect does, which is

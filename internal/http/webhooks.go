@@ -95,7 +95,7 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	if q.Has("project_id") {
 		p := q.Get("project_id")
-		if !validProjectID(p) {
+		if !hookd.ValidProjectID(p) {
 			return invalid("project_id", p, ruleProjectID)
 		}
 		f.ProjectID = &p
