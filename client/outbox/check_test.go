@@ -17,22 +17,31 @@ import (
 	"github.com/hookd/hookd/client"
 	"github.com/hookd/hookd/client/outbox"
 	hookdhttp "github.com/hookd/hookd/internal/http"
+	"github.com/hookd/hookd/internal/postgres"
 	"github.com/hookd/hookd/internal/postgres/pgtest"
 )
+
+// platformOf returns hookd's store in a schema of its own and the
+// platform's connection to it, its search_path that schema.
+func platformOf(t *testing.T) (*postgres.Store, *pgx.Conn) {
+	t.Helper()
+	schema := pgtest.Schema(t)
+	store := pgtest.OpenSchema(t, schema)
+	conn, err := pgx.Connect(context.Background(), pgtest.URLFor(t, schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return store, conn
+}
 
 // An event that the relay would set aside after the commit is refused
 // before the write, with an error naming it, and leaves the platform's
 // transaction usable: what it publishes next commits. Each refused event,
 // written with hookd_publish by hand, is one the relay rejects.
 func TestPublishTxRefusesWhatTheRelayRejects(t *testing.T) {
-	schema := pgtest.Schema(t)
-	store := pgtest.OpenSchema(t, schema)
+	store, conn := platformOf(t)
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, pgtest.URLFor(t, schema))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
 
 	huge := `{"caption":"` + strings.Repeat("x", hookd.MaxOutboxData) + `"}`
 	idRule := ": must be 1 to 255 characters, without control characters"
@@ -208,14 +217,8 @@ func equalPtr[T comparable](a, b *T) bool {
 // platform's transaction; so is data nested deeper than the client sends.
 // The transaction stays usable.
 func TestPublishTxRefusesWhatTheWriteFails(t *testing.T) {
-	schema := pgtest.Schema(t)
-	store := pgtest.OpenSchema(t, schema)
+	store, conn := platformOf(t)
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, pgtest.URLFor(t, schema))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
 
 	rule := "must be valid UTF-8 without NUL bytes, as PostgreSQL's text holds"
 	projectRule := "must be 1 to 64 characters from A-Z, a-z, 0-9, _ and -" // which such text breaks too

@@ -64,14 +64,7 @@ func testParkingLeases(t *testing.T, open opener) {
 	// Contract: parking keeps an ended lease: a late result from its
 	// worker, not taken over by another claim, is still recorded.
 	t.Run("late result of a parked delivery", func(t *testing.T) {
-		s := open(t)
-		w := createWebhook(t, s, newWebhook("w", assetAdded))
-		publish(t, s, newEvent(assetAdded, nil, nil))
-		t0 := s.clock.Now()
-		d := claimOne(t, s, t0)
-		ended := t0.Add(lease)
-		s.clock.Set(ended)
-		setDisabled(t, s, w.ID, true)
+		s, w, d, ended := parkedByDeadWorker(t, open)
 		nextAttemptIs(t, s, w.ID, d.ID, "disabled", &hookd.ParkedUntil)
 		complete(t, s, result(d, ended, true, 200))
 		equal(t, "success log", len(logOf(t, s, w.ID, true)), 1)

@@ -17,6 +17,21 @@ func nextAttemptIs(t *testing.T, s *testStore, w, id int64, what string, want *t
 	sameTimePtr(t, what+": next attempt", rec.NextAttemptAt, want)
 }
 
+// parkedByDeadWorker returns a store whose webhook w was disabled once the
+// lease of its delivery d, whose worker died, had ended (at ended).
+func parkedByDeadWorker(t *testing.T, open opener) (*testStore, *hookd.Webhook, *hookd.Delivery, time.Time) {
+	t.Helper()
+	s := open(t)
+	w := createWebhook(t, s, newWebhook("w", assetAdded))
+	publish(t, s, newEvent(assetAdded, nil, nil))
+	t0 := s.clock.Now()
+	d := claimOne(t, s, t0)
+	ended := t0.Add(lease)
+	s.clock.Set(ended)
+	setDisabled(t, s, w.ID, true)
+	return s, w, d, ended
+}
+
 // setDisabled disables or enables webhook w through the API's update.
 func setDisabled(t *testing.T, s *testStore, w int64, disabled bool) {
 	t.Helper()
@@ -70,14 +85,7 @@ func testParkingDue(t *testing.T, open opener) {
 	// Contract: a parked delivery keeps its ended lease (ParkingLeases); a
 	// retry that its worker records late is parked too.
 	t.Run("late retry of a parked delivery", func(t *testing.T) {
-		s := open(t)
-		w := createWebhook(t, s, newWebhook("w", assetAdded))
-		publish(t, s, newEvent(assetAdded, nil, nil))
-		t0 := s.clock.Now()
-		d := claimOne(t, s, t0)
-		ended := t0.Add(lease)
-		s.clock.Set(ended)
-		setDisabled(t, s, w.ID, true)
+		s, w, d, ended := parkedByDeadWorker(t, open)
 		complete(t, s, retry(d, ended, ended.Add(time.Minute)))
 		equal(t, "failure logged", len(logOf(t, s, w.ID, false)), 1)
 		nextAttemptIs(t, s, w.ID, d.ID, "retried while disabled", &hookd.ParkedUntil)
