@@ -27,6 +27,11 @@ type Target struct {
 	Headers   []Header
 	Secrets   []string // the current signing secret first, then a rotated one still valid
 	Disabled  bool
+	// SecretsUntil is when Secrets change with no write to the webhook:
+	// the end of the rotated secret they hold (SigningSecrets.ChangeAt);
+	// zero when they hold none. A target kept in memory (while
+	// Claimed.TargetsVersion stays put) is read again from then on.
+	SecretsUntil time.Time
 }
 
 // Error classes of a failed attempt, as shown in the failed log and metrics.

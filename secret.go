@@ -31,6 +31,16 @@ func (s SigningSecrets) ValidAt(now time.Time) []string {
 	return out
 }
 
+// ChangeAt is when the secrets that sign at now (ValidAt) change by
+// themselves: the end of the previous secret while it signs; zero when
+// they never do.
+func (s SigningSecrets) ChangeAt(now time.Time) time.Time {
+	if s.Previous != "" && now.Before(s.PreviousValidUntil) {
+		return s.PreviousValidUntil
+	}
+	return time.Time{}
+}
+
 // Rotate returns s with secret (a new one when empty) as the current
 // secret and the current one signing beside it until validUntil (at stored
 // precision). A rotation during a rotation drops the oldest secret: only

@@ -35,3 +35,20 @@ func TestSigningSecrets(t *testing.T) {
 		t.Errorf("a rotation during a rotation = %+v, want a new secret and whsec_b beside it", again)
 	}
 }
+
+// Signing secrets change by themselves only when a rotated one stops
+// signing.
+func TestSigningSecretsChangeAt(t *testing.T) {
+	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	end := now.Add(time.Hour)
+	rotated := SigningSecrets{Current: "new", Previous: "old", PreviousValidUntil: end}
+	if got := rotated.ChangeAt(now); !got.Equal(end) {
+		t.Errorf("ChangeAt while the previous signs = %v, want %v", got, end)
+	}
+	if got := rotated.ChangeAt(end); !got.IsZero() {
+		t.Errorf("ChangeAt once it stopped = %v, want zero", got)
+	}
+	if got := (SigningSecrets{Current: "only"}).ChangeAt(now); !got.IsZero() {
+		t.Errorf("ChangeAt with one secret = %v, want zero", got)
+	}
+}

@@ -71,6 +71,16 @@ type Store interface {
 	// original or refuses the whole batch, as Republish rules. It keeps
 	// the project registry current with PROJECT_ADDED and PROJECT_PURGED.
 	PublishEvents(ctx context.Context, events []*Event) ([]Published, error)
+	// PublishAndClaim is PublishEvents that may also lease, in the same
+	// transaction, new deliveries to h's idle workers: it offers h as many
+	// as HandoffCandidates counts (Handoff.Offer), leases to the offer's
+	// worker what PlanHandoff gives its request, writing what the grants
+	// change of their webhooks as Claim does (the time they were served,
+	// throttles, a circuit's probe), and hands them to h.Take with their
+	// events, as Claim returns them, once its transaction has ended (none
+	// when it failed). A store may offer nothing: PostgreSQL does not (see
+	// its PublishAndClaim).
+	PublishAndClaim(ctx context.Context, events []*Event, h Handoff) ([]Published, error)
 	// FanOut creates the deliveries that PublishEvents and PublishTo left
 	// to it (at most FanOutChunk a transaction: PlanFanOut), oldest event
 	// first, to the webhooks that match each event when its chunk is

@@ -507,6 +507,7 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	rep.ReceiverCPUSeconds = st.CPUSeconds
 	rep.ReceiverRSSMB = st.PeakRSSMB
 	rep.Claims, rep.Completes, rep.Publishes = counting.Claims.Load(), counting.Completes.Load(), counting.Publishes.Load()
+	rep.HandedOff = counting.HandedOff.Load()
 	if rep.Claims > 0 {
 		rep.AvgClaim = float64(counting.Claimed.Load()) / float64(rep.Claims)
 	}

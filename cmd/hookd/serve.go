@@ -412,7 +412,7 @@ func newService(store hookd.Store, o serviceOptions) (*service, error) {
 		return nil, err
 	}
 	apiOptions = append(apiOptions, hookdhttp.WithClock(o.clock), hookdhttp.WithRateLimit(o.rateLimit),
-		hookdhttp.WithRetention(o.retention))
+		hookdhttp.WithRetention(o.retention), hookdhttp.WithHandoff(dispatcher))
 	// The admin UI owns "/" and "/assets/"; every other path is the API's.
 	srv := newHTTPServer(web.Mount(hookdhttp.NewServer(store, o.logger, apiOptions...)), o.logger, o.httpLimits)
 	return &service{store: store, sender: sender, dispatcher: dispatcher, server: srv}, nil

@@ -67,6 +67,7 @@ type Report struct {
 	Completes      int64   `json:"completes"`
 	AvgComplete    float64 `json:"avg_completed"`
 	Publishes      int64   `json:"publishes"`
+	HandedOff      int64   `json:"handed_off"`
 	StoreCallsPerD float64 `json:"store_calls_per_delivery"`
 	// The mean wall time of a claim, a Complete and a publish (one
 	// transaction of group commit): the claimer and the completer each
@@ -203,8 +204,8 @@ func (r *Report) Write(w io.Writer, asJSON bool) error {
 	row("peak RSS (hookd process)", "%.0f MB", r.PeakRSSMB)
 	row("CPU (hookd process)", "%.1f s (%.2f ms a delivery); receiver %.1f s, publisher %.1f s", r.CPUSeconds,
 		1000*r.CPUSeconds/float64(max(r.Delivered, 1)), r.ReceiverCPUSeconds, r.PublisherCPUSeconds)
-	row("store calls", "%d claims (%.1f each), %d completes (%.1f each), %d publishes: %.3f calls a delivery",
-		r.Claims, r.AvgClaim, r.Completes, r.AvgComplete, r.Publishes, r.StoreCallsPerD)
+	row("store calls", "%d claims (%.1f each), %d completes (%.1f each), %d publishes (%s deliveries handed off): %.3f calls a delivery",
+		r.Claims, r.AvgClaim, r.Completes, r.AvgComplete, r.Publishes, thousands(r.HandedOff), r.StoreCallsPerD)
 	row("store call time", "claim %.2f ms, complete %.2f ms, publish %.2f ms (means)", r.ClaimMS, r.CompleteMS, r.PublishMS)
 	if r.DBXactsPerD > 0 {
 		row("database transactions", "%.3f a delivery", r.DBXactsPerD)
@@ -298,6 +299,9 @@ func Progress(ctx context.Context, w io.Writer, expected int64, status func() (a
 type CountingStore struct {
 	hookd.Store
 	Claims, Claimed, TargetReads, Completes, Completed, Publishes atomic.Int64
+	// HandedOff counts the deliveries that publishes leased at once
+	// (hookd.Handoff), with no claim.
+	HandedOff atomic.Int64
 	// ClaimTime, CompleteTime and PublishTime add up the calls' durations.
 	ClaimTime, CompleteTime, PublishTime atomic.Int64
 }
@@ -344,4 +348,25 @@ func (s *CountingStore) PublishEvents(ctx context.Context, events []*hookd.Event
 	start := time.Now()
 	defer func() { s.PublishTime.Add(int64(time.Since(start))) }()
 	return s.Store.PublishEvents(ctx, events)
+}
+
+func (s *CountingStore) PublishAndClaim(ctx context.Context, events []*hookd.Event, h hookd.Handoff) ([]hookd.Published, error) {
+	s.Publishes.Add(1)
+	start := time.Now()
+	defer func() { s.PublishTime.Add(int64(time.Since(start))) }()
+	if h != nil {
+		h = countedHandoff{h, &s.HandedOff}
+	}
+	return s.Store.PublishAndClaim(ctx, events, h)
+}
+
+// countedHandoff counts the deliveries a publish hands off.
+type countedHandoff struct {
+	hookd.Handoff
+	n *atomic.Int64
+}
+
+func (c countedHandoff) Take(req hookd.ClaimRequest, claimed hookd.Claimed) {
+	c.n.Add(int64(len(claimed.Deliveries)))
+	c.Handoff.Take(req, claimed)
 }

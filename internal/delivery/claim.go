@@ -42,6 +42,7 @@ type claimer struct {
 	// settled counts the attempts ended and not yet recorded: they hold no
 	// worker of their webhook's share.
 	settled *settling
+	cache   *targetCache
 }
 
 func newClaimer(cfg Config, log *slog.Logger, settled *settling) *claimer {
@@ -58,6 +59,7 @@ func newClaimer(cfg Config, log *slog.Logger, settled *settling) *claimer {
 		targetsRetry:    backoff.Backoff{First: 50 * time.Millisecond, Max: time.Second, Factor: 3},
 		dueChanged:      make(chan struct{}, 1),
 		settled:         settled,
+		cache:           newTargetCache(),
 	}
 }
 
@@ -97,9 +99,17 @@ func (c *claimer) run(ctx context.Context, w *workers, start func(*hookd.Target,
 		if ctx.Err() != nil {
 			return
 		}
-		limit := min(w.idle(), c.batchSize)
+		limit := w.reserve(c.batchSize)
+		if limit == 0 {
+			continue // a publish's handoff took the idle workers
+		}
 		ended := c.settled.ended()
 		n, held, err := c.claim(ctx, limit, start)
+		if err != nil {
+			w.release(limit)
+		} else {
+			w.release(limit - n)
+		}
 		backlog, heldShare = err == nil && n == limit, held
 		if err != nil {
 			if ctx.Err() == nil {
@@ -159,20 +169,33 @@ func (c *claimer) run(ctx context.Context, w *workers, start func(*hookd.Target,
 	}
 }
 
+// request returns the claim request for limit workers, under a lease
+// name of its own.
+func (c *claimer) request(limit int) hookd.ClaimRequest {
+	return hookd.ClaimRequest{Worker: fmt.Sprintf("%s/%d", c.worker, c.claims.Add(1)), Limit: limit, Lease: c.lease,
+		Workers: c.workers, Settled: c.settled.snapshot()}
+}
+
 // claim claims up to limit due deliveries, reads their targets and starts
 // an attempt for each. It returns how many it claimed, and the claim's
-// hookd.Claimed.HeldShare.
+// hookd.Claimed.HeldShare; with an error, it started none.
 func (c *claimer) claim(ctx context.Context, limit int, start func(*hookd.Target, *hookd.Delivery, string)) (int, int, error) {
 	if due := c.nextDue.Load(); due != 0 && due <= c.clock.Now().UnixNano() {
 		c.nextDue.CompareAndSwap(due, 0)
 	}
-	lease := fmt.Sprintf("%s/%d", c.worker, c.claims.Add(1))
-	claimed, err := c.store.Claim(ctx, hookd.ClaimRequest{Worker: lease, Limit: limit, Lease: c.lease, Workers: c.workers,
-		Settled: c.settled.snapshot()})
-	ds := claimed.Deliveries
-	if err != nil || len(ds) == 0 {
+	req := c.request(limit)
+	claimed, err := c.store.Claim(ctx, req)
+	if err != nil || len(claimed.Deliveries) == 0 {
 		return 0, claimed.HeldShare, err
 	}
+	return len(claimed.Deliveries), claimed.HeldShare, c.startLeased(ctx, req.Worker, claimed, start)
+}
+
+// startLeased reads the targets of the deliveries leased under lease
+// (from memory while their version stays put: targetCache) and starts an
+// attempt for each; with an error, it started none.
+func (c *claimer) startLeased(ctx context.Context, lease string, claimed hookd.Claimed, start func(*hookd.Target, *hookd.Delivery, string)) error {
+	ds := claimed.Deliveries
 	ids := make([]int64, 0, len(ds))
 	seen := make(map[int64]bool, len(ds))
 	for _, dl := range ds {
@@ -183,15 +206,22 @@ func (c *claimer) claim(ctx context.Context, limit int, start func(*hookd.Target
 	}
 	// The deliveries are leased to us now: read their targets even if ctx
 	// has just ended, and attempt them.
-	targets, err := c.targets(ctx, ids)
-	if err != nil {
-		// They stay leased and are claimed again when the lease expires.
-		return len(ds), claimed.HeldShare, fmt.Errorf("reading the targets of %d claimed deliveries: %w", len(ds), err)
+	targets, missing := c.cache.lookup(claimed.TargetsVersion, c.clock.Now(), ids)
+	if len(missing) > 0 {
+		read, err := c.targets(ctx, missing)
+		if err != nil {
+			// They stay leased and are claimed again when the lease expires.
+			return fmt.Errorf("reading the targets of %d leased deliveries: %w", len(ds), err)
+		}
+		c.cache.keep(claimed.TargetsVersion, read)
+		for id, t := range read {
+			targets[id] = t
+		}
 	}
 	for _, dl := range ds {
 		start(targets[dl.WebhookID], dl, lease)
 	}
-	return len(ds), claimed.HeldShare, nil
+	return nil
 }
 
 // targets reads the targets of claimed deliveries. When the store fails

@@ -126,6 +126,7 @@ type Dispatcher struct {
 	maintainer *maintainer
 	replayer   *replayer
 	fanOuter   *fanOuter
+	handoff    *handoff
 }
 
 // New returns a Dispatcher of cfg with its defaults filled in.
@@ -192,7 +193,18 @@ func New(cfg Config) (*Dispatcher, error) {
 		maintainer:  &maintainer{store: cfg.Store, leader: cfg.Leader, clock: cfg.Clock, log: log, observer: cfg.Observer},
 		replayer:    &replayer{store: cfg.Store, leader: cfg.Leader, log: log, observer: cfg.ReplayObserver},
 		fanOuter:    &fanOuter{store: cfg.Store, log: log},
+		handoff:     newHandoff(claimer, log),
 	}, nil
+}
+
+// Offer reserves up to n idle workers for a publish of this process
+// (hookd.Handoff); none before Run or once it is stopping.
+func (d *Dispatcher) Offer(n int) (hookd.ClaimRequest, bool) { return d.handoff.Offer(n) }
+
+// Take starts the attempts of what a publish leased under an Offer's
+// request (hookd.Handoff).
+func (d *Dispatcher) Take(req hookd.ClaimRequest, claimed hookd.Claimed) {
+	d.handoff.Take(req, claimed)
 }
 
 func defaultWorkerID() string {
@@ -206,10 +218,13 @@ func defaultWorkerID() string {
 }
 
 // Run claims, sends and records deliveries until ctx ends, and creates the
-// deliveries that publishes left to Store.FanOut. It claims only
-// as many deliveries as it has idle workers, so every claimed delivery is
+// deliveries that publishes left to Store.FanOut. While it runs, it offers
+// its idle workers to this process's publishes (Offer, Take: the
+// deliveries they lease need no claim). It claims, and offers, only as
+// many deliveries as it has idle workers, so every leased delivery is
 // attempted at once and none waits on a lease. When ctx ends it stops
-// claiming, lets running attempts finish for up to ShutdownGrace (then
+// claiming and offering (an offer made is taken and its deliveries
+// attempted), lets running attempts finish for up to ShutdownGrace (then
 // cancels them, and drops their results: see attempt), records every other
 // outcome and returns nil. Store errors are logged and retried, never
 // returned.
@@ -233,7 +248,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	defer func() { <-fannedOut }()
 
 	w := newWorkers(d.concurrency)
-	d.claimer.run(ctx, w, func(t *hookd.Target, dl *hookd.Delivery, lease string) {
+	start := func(t *hookd.Target, dl *hookd.Delivery, lease string) {
 		w.start(func() {
 			if r, ok := d.attempt(sendCtx, t, dl); ok {
 				r.Worker = lease
@@ -241,7 +256,14 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 				results <- r
 			}
 		})
-	})
+	}
+	handedOff := make(chan struct{})
+	go func() {
+		defer close(handedOff)
+		d.handoff.run(ctx, w, start)
+	}()
+	d.claimer.run(ctx, w, start)
+	<-handedOff
 
 	// Shutdown: let running attempts finish, then record them.
 	if n := w.running(); n > 0 {
@@ -262,25 +284,58 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	return nil
 }
 
-// workers runs attempts, at most size at once, and counts them so that the
-// claimer claims only for idle ones. A worker goroutine stays for the
+// workers runs attempts, at most size at once. A slot is reserved before
+// its delivery is leased (workers.reserve: by the claimer for a claim, by
+// a publish through Handoff), so that every delivery leased is attempted
+// at once and none waits on a lease. A worker goroutine stays for the
 // next attempt once it is done: a new goroutine an attempt would grow its
 // stack again, for each attempt, to the depth of an HTTP request.
 type workers struct {
 	size    int
-	started int         // worker goroutines (start is called from one goroutine)
+	mu      sync.Mutex
+	started int         // worker goroutines; guarded by mu
 	next    chan func() // to an idle worker; closed by ended
 	wg      sync.WaitGroup
-	busy    atomic.Int64
-	freed   chan struct{} // a value after an attempt ends
+	held    atomic.Int64  // slots reserved or running an attempt
+	busy    atomic.Int64  // attempts running
+	freed   chan struct{} // a value after a slot is freed
 }
 
 func newWorkers(size int) *workers {
 	return &workers{size: size, next: make(chan func()), freed: make(chan struct{}, 1)}
 }
 
-// start runs attempt in an idle worker, or in a new one while there are
-// fewer than size; else it waits for one.
+// reserve holds up to n idle slots and returns how many it held.
+func (w *workers) reserve(n int) int {
+	for {
+		held := w.held.Load()
+		k := min(int64(n), int64(w.size)-held)
+		if k <= 0 {
+			return 0
+		}
+		if w.held.CompareAndSwap(held, held+k) {
+			return int(k)
+		}
+	}
+}
+
+// release frees n reserved slots that start no attempt.
+func (w *workers) release(n int) {
+	if n > 0 {
+		w.held.Add(-int64(n))
+		w.signalFreed()
+	}
+}
+
+func (w *workers) signalFreed() {
+	select {
+	case w.freed <- struct{}{}:
+	default:
+	}
+}
+
+// start runs attempt in a reserved slot: in an idle worker, or in a new
+// one while there are fewer than size; else it waits for one.
 func (w *workers) start(attempt func()) {
 	w.busy.Add(1)
 	select {
@@ -288,11 +343,14 @@ func (w *workers) start(attempt func()) {
 		return
 	default:
 	}
+	w.mu.Lock()
 	if w.started < w.size {
 		w.started++
+		w.mu.Unlock()
 		w.wg.Go(func() { w.work(attempt) })
 		return
 	}
+	w.mu.Unlock()
 	w.next <- attempt
 }
 
@@ -301,15 +359,12 @@ func (w *workers) work(attempt func()) {
 	for ok := true; ok; attempt, ok = <-w.next {
 		attempt()
 		w.busy.Add(-1)
-		select {
-		case w.freed <- struct{}{}:
-		default:
-		}
+		w.release(1)
 	}
 }
 
 func (w *workers) running() int { return int(w.busy.Load()) }
-func (w *workers) idle() int    { return w.size - w.running() }
+func (w *workers) idle() int    { return w.size - int(w.held.Load()) }
 
 // ended returns a channel closed once the attempts started so far have
 // ended; no more may start.

@@ -14,9 +14,14 @@
 //     the delivery, disabling the webhook): the schedule, jitter and
 //     Retry-After.
 //   - claim.go: claiming due deliveries for idle workers, and their targets.
+//   - handoff.go: idle workers offered to this process's publishes, which
+//     lease deliveries at once (hookd.Handoff), and their attempts started.
+//   - targets.go: the webhooks' targets kept in memory while their version
+//     stays put.
 //   - attempt.go: one worker's attempt: send, let the policy decide, tell.
 //   - complete.go: recording results in batches, retried while the store
 //     fails.
 //   - maintain.go: retention and auto-disable, under the maintenance lead.
-//   - dispatcher.go: the Config, and Run, which wires the parts together.
+//   - dispatcher.go: the Config, Run, which wires the parts together, and
+//     the workers, whose slots a claim or a handoff reserves.
 package delivery

@@ -33,6 +33,7 @@ type Server struct {
 	retention time.Duration           // how long events are kept (WithRetention); 0: forever
 	replays   delivery.ReplayObserver // told of the replays cancelled here; nil: none
 	keys      *hookd.KeyCache         // what authenticates requests, without a read each
+	handoff   hookd.Handoff           // the dispatcher the intake leases deliveries to; nil: none
 
 	// lastTouched throttles writes of api_keys.last_access to one a minute
 	// per key, so the intake path does not write on every request.
@@ -50,6 +51,9 @@ func NewServer(store hookd.Store, logger *slog.Logger, opts ...Option) *Server {
 		published = s.observer.EventsPublished
 	}
 	s.intake = intake.New(store, published)
+	if s.handoff != nil {
+		s.intake.HandOffTo(s.handoff)
+	}
 	s.keys = hookd.NewKeyCache(store, s.clock)
 	s.routes()
 	return s
@@ -68,6 +72,11 @@ type Observer interface {
 	// each, whether or not their request was still there to be answered.
 	EventsPublished(published []hookd.Published)
 }
+
+// WithHandoff has the intake's commits lease deliveries to h's idle
+// workers at once (hookd.Handoff): serve gives it the dispatcher of its
+// process.
+func WithHandoff(h hookd.Handoff) Option { return func(s *Server) { s.handoff = h } }
 
 // WithClock makes the server read the time from c (tests move a
 // clocktest.Clock); the default is hookd.SystemClock.

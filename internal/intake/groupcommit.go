@@ -7,16 +7,28 @@
 // a time: the requests that arrive while it runs wait for it and go
 // together in the next one. A request alone is stored at once, without
 // waiting for company; under load a commit carries the events of every
-// request that came during the one before.
+// request that came during the one before, and when that one had company
+// it waits, up to MaxLinger, for as many requests as it had (as
+// PostgreSQL's commit_delay waits when commit_siblings are active): a
+// commit's cost is mostly fixed, so fewer, larger ones leave more of the
+// machine to the rest of the work (on 2 cores, 32 publishers of single
+// events: a sixth fewer commits, a tenth less CPU an event, a tenth
+// more events a second).
 package intake
 
 import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/hookd/hookd"
 )
+
+// MaxLinger bounds how long a commit waits for company (the package's
+// doc): a millisecond, a small part of a request's time under the load
+// that makes it wait.
+const MaxLinger = time.Millisecond
 
 // MaxGroupEvents bounds the events of one group: a request is never split,
 // but a group takes no more requests once it holds this many events, so a
@@ -28,10 +40,15 @@ const MaxGroupEvents = 1000
 type GroupCommit struct {
 	store     hookd.Store
 	published func([]hookd.Published) // nil: none
+	handoff   hookd.Handoff           // nil: none
 
 	mu      sync.Mutex
 	waiting []*request
 	leading bool // a goroutine is committing groups
+	// arrived has a value after a request joins waiting, for a leader
+	// that lingers.
+	arrived chan struct{}
+	linger  time.Duration // MaxLinger; tests set their own
 }
 
 // request is one caller's events and, once done is closed, their fate.
@@ -51,8 +68,13 @@ type request struct {
 // the goroutine that commits, before the caller's Publish returns: it must
 // be quick.
 func New(store hookd.Store, published func([]hookd.Published)) *GroupCommit {
-	return &GroupCommit{store: store, published: published}
+	return &GroupCommit{store: store, published: published, arrived: make(chan struct{}, 1), linger: MaxLinger}
 }
+
+// HandOffTo makes each commit lease the deliveries h's idle workers can
+// take at once (hookd.Handoff, Store.PublishAndClaim) and hand them to h.
+// Call it before the first Publish.
+func (g *GroupCommit) HandOffTo(h hookd.Handoff) { g.handoff = h }
 
 // Publish stores events as Store.PublishEvents does, in a transaction it
 // may share with other callers', and returns once they are committed (or
@@ -72,6 +94,10 @@ func (g *GroupCommit) Publish(ctx context.Context, events []*hookd.Event) ([]hoo
 	}
 	g.mu.Unlock()
 	select {
+	case g.arrived <- struct{}{}:
+	default:
+	}
+	select {
 	case <-r.done:
 		return r.published, r.err
 	case <-ctx.Done():
@@ -80,8 +106,14 @@ func (g *GroupCommit) Publish(ctx context.Context, events []*hookd.Event) ([]hoo
 }
 
 // lead commits the waiting requests, a group at a time, until none waits.
+// After a group of several requests it lingers (gather) before the next.
 func (g *GroupCommit) lead() {
-	for {
+	linger := time.NewTimer(g.linger)
+	defer linger.Stop()
+	for last := 0; ; {
+		if last > 1 {
+			g.gather(last, linger)
+		}
 		g.mu.Lock()
 		group := g.nextGroup()
 		if len(group) == 0 {
@@ -91,6 +123,29 @@ func (g *GroupCommit) lead() {
 		}
 		g.mu.Unlock()
 		g.commit(group)
+		last = len(group)
+	}
+}
+
+// gather waits until n requests wait, or their events fill a group, for
+// up to MaxLinger (on linger); not at all when none waits.
+func (g *GroupCommit) gather(n int, linger *time.Timer) {
+	linger.Reset(g.linger)
+	for {
+		g.mu.Lock()
+		waiting, events := len(g.waiting), 0
+		for _, r := range g.waiting {
+			events += len(r.events)
+		}
+		g.mu.Unlock()
+		if waiting == 0 || waiting >= n || events >= MaxGroupEvents {
+			return
+		}
+		select {
+		case <-g.arrived:
+		case <-linger.C:
+			return
+		}
 	}
 }
 
@@ -130,7 +185,7 @@ func (g *GroupCommit) commit(group []*request) {
 	for _, r := range group {
 		all = append(all, r.events...)
 	}
-	published, err := g.store.PublishEvents(context.WithoutCancel(group[0].ctx), all)
+	published, err := g.publish(context.WithoutCancel(group[0].ctx), all)
 	if err != nil && !errors.Is(err, hookd.ErrUnavailable) {
 		for _, r := range group {
 			g.commitOne(r)
@@ -149,8 +204,17 @@ func (g *GroupCommit) commit(group []*request) {
 
 // commitOne stores one caller's events in a transaction of their own.
 func (g *GroupCommit) commitOne(r *request) {
-	r.published, r.err = g.store.PublishEvents(context.WithoutCancel(r.ctx), r.events)
+	r.published, r.err = g.publish(context.WithoutCancel(r.ctx), r.events)
 	g.done(r)
+}
+
+// publish is one transaction of the store's, leasing to the handoff if
+// there is one.
+func (g *GroupCommit) publish(ctx context.Context, events []*hookd.Event) ([]hookd.Published, error) {
+	if g.handoff == nil {
+		return g.store.PublishEvents(ctx, events)
+	}
+	return g.store.PublishAndClaim(ctx, events, g.handoff)
 }
 
 // done tells what r's commit stored, if it did, and hands r's fate to its

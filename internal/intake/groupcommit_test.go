@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/intake"
@@ -133,4 +134,98 @@ func TestGroupCommitIsolatesAFailingRequest(t *testing.T) {
 	if want := []string{"a", "b", "first"}; !slices.Equal(told, want) {
 		t.Errorf("told %q as published, want %q", told, want)
 	}
+}
+
+// goPublish publishes an event of id in a goroutine of wg.
+func goPublish(t *testing.T, wg *sync.WaitGroup, g *intake.GroupCommit, id string) {
+	wg.Go(func() {
+		if _, err := g.Publish(context.Background(), []*hookd.Event{{ID: id, Event: "ASSET_ADDED"}}); err != nil {
+			t.Errorf("%s: %v", id, err)
+		}
+	})
+}
+
+// heldStore is a real SQLite store each of whose PublishEvents tells how
+// many events it carries on entered, then waits for proceed.
+type heldStore struct {
+	hookd.Store
+	entered chan int
+	proceed chan struct{}
+}
+
+func (s *heldStore) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hookd.Published, error) {
+	s.entered <- len(events)
+	<-s.proceed
+	return s.Store.PublishEvents(ctx, events)
+}
+
+// After a commit of several requests, the next waits for as many to be
+// waiting (or for its linger to end) rather than commit the first that
+// came: under load, fewer and larger commits.
+func TestGroupCommitLingersAfterAGroup(t *testing.T) {
+	st := &heldStore{Store: openStore(t).Store, entered: make(chan int), proceed: make(chan struct{})}
+	g := intake.New(st, nil)
+	g.SetLinger(time.Hour) // only company ends the wait
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	publish := func(id string) { goPublish(t, &wg, g, id) }
+	waitFor := func(n int) {
+		for g.Waiting() != n {
+			runtime.Gosched()
+		}
+	}
+	commit := func(want int) {
+		t.Helper()
+		if got := <-st.entered; got != want {
+			t.Fatalf("a commit of %d events, want %d", got, want)
+		}
+	}
+
+	publish("alone")
+	commit(1) // a request alone does not wait for company
+	for _, id := range []string{"a1", "a2", "a3"} {
+		publish(id)
+	}
+	waitFor(3)
+	st.proceed <- struct{}{}
+	commit(3)
+	publish("b1") // comes while the group of 3 commits
+	waitFor(1)
+	st.proceed <- struct{}{}
+	waitFor(1) // the leader waits with b1 for two more
+	publish("b2")
+	publish("b3")
+	commit(3)
+	st.proceed <- struct{}{}
+}
+
+// A lingering commit does not wait for company beyond its linger
+// (MaxLinger): the request that came alone after a group is stored.
+func TestGroupCommitLingerEnds(t *testing.T) {
+	st := &heldStore{Store: openStore(t).Store, entered: make(chan int), proceed: make(chan struct{})}
+	g := intake.New(st, nil)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	publish := func(id string) { goPublish(t, &wg, g, id) }
+	publish("first")
+	<-st.entered
+	for _, id := range []string{"a1", "a2", "a3"} {
+		publish(id)
+	}
+	for g.Waiting() != 3 {
+		runtime.Gosched()
+	}
+	st.proceed <- struct{}{}
+	if n := <-st.entered; n != 3 {
+		t.Fatalf("second commit of %d events, want 3", n)
+	}
+	publish("b1")
+	for g.Waiting() != 1 {
+		runtime.Gosched()
+	}
+	st.proceed <- struct{}{}
+	if n := <-st.entered; n != 1 {
+		t.Fatalf("third commit of %d events, want b1's 1", n)
+	}
+	st.proceed <- struct{}{}
 }

@@ -48,6 +48,17 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 	return out, nil
 }
 
+// PublishAndClaim is PublishEvents: PostgreSQL offers h nothing, and its
+// deliveries are claimed. Its publish is one statement, one round trip
+// (publishAtOnce); leasing at once would add one, to take the claim locks
+// and read the webhooks it would serve before planning, which is about as
+// many round trips as the claims it would save (at 32 publishers of single
+// events, a claim takes 30 deliveries, three round trips, while a publish
+// carries 13).
+func (s *Store) PublishAndClaim(ctx context.Context, events []*hookd.Event, _ hookd.Handoff) ([]hookd.Published, error) {
+	return s.PublishEvents(ctx, events)
+}
+
 // queued is what a publish queued once it committed: the deliveries it
 // created, and whether it left some to FanOut.
 type queued struct {

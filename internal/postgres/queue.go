@@ -174,6 +174,12 @@ func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) (hookd.Claime
 	defer conn.Release()
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
+	// Before queueLookupsSQL: with sequential scans off, this read of one
+	// row was costed so high that PostgreSQL compiled it (JIT), 70 ms a
+	// claim.
+	b.Queue(`SELECT targets_version FROM subscriptions_version WHERE id = 1`).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&out.TargetsVersion)
+	})
 	b.Queue(queueLookupsSQL)
 	b.Queue(claimCandidatesSQL, now, req.Limit).Query(func(rows pgx.Rows) (err error) {
 		candidates, err = collectCandidates(rows)
@@ -368,7 +374,8 @@ func (s *Store) Targets(ctx context.Context, webhookIDs []int64) (map[int64]*hoo
 			var until *time.Time
 			_, err := pgx.ForEachRow(rows, []any{&t.WebhookID, &t.URL, &t.Method, &t.Disabled, &cur, &prev, &until}, func() error {
 				tt := t
-				tt.Secrets = signingSecrets(cur, prev, until).ValidAt(now)
+				secrets := signingSecrets(cur, prev, until)
+				tt.Secrets, tt.SecretsUntil = secrets.ValidAt(now), secrets.ChangeAt(now)
 				tt.Headers = []hookd.Header{}
 				out[t.WebhookID] = &tt
 				return nil

@@ -25,6 +25,13 @@ import (
 // so that a caller retrying after an error sends the same ids and cannot
 // publish an event twice.
 func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hookd.Published, error) {
+	return s.PublishAndClaim(ctx, events, nil)
+}
+
+// PublishAndClaim is PublishEvents that leases, in the same transaction,
+// the deliveries hookd.PlanHandoff gives h's offer: they are inserted
+// leased, as a claim would leave them.
+func (s *Store) PublishAndClaim(ctx context.Context, events []*hookd.Event, h hookd.Handoff) ([]hookd.Published, error) {
 	if len(events) == 0 {
 		return []hookd.Published{}, nil
 	}
@@ -33,6 +40,13 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 	}
 	out := make([]hookd.Published, len(events))
 	queued, deferred := 0, false
+	var lease *leasing
+	var claimed hookd.Claimed
+	defer func() {
+		if lease != nil {
+			h.Take(lease.req, claimed)
+		}
+	}()
 	early := s.subs.Prematch(events) // outside the write lock
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		subs, backlog, err := s.subscriptions(ctx, tx)
@@ -51,6 +65,15 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 		now := s.clock.Now()
 		deliveries := s.newDeliveries(tx, subs, now)
 		createNow := hookd.PlanFanOut(counts, backlog, s.fanOutChunk)
+		var grants []hookd.ClaimGrant
+		lease, grants, err = s.planHandoff(ctx, tx, now, h, freshDeliveries(subs, events[:createNow], stored, matches))
+		if err != nil {
+			return err
+		}
+		if err := s.serve(ctx, tx, now, grants); err != nil {
+			return err
+		}
+		deliveries.lease = lease
 		for i, e := range events {
 			matched := matches[i]
 			if !stored[i] {
@@ -81,18 +104,47 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 			}
 			out[i] = hookd.Published{Event: *e, Deliveries: len(matched)}
 		}
-		return deliveries.done(ctx)
+		if err := deliveries.done(ctx); err != nil {
+			return err
+		}
+		if leased := lease.claimed(); len(leased) > 0 {
+			version, err := s.targetsVersion(ctx, tx)
+			if err != nil {
+				return err
+			}
+			claimed = hookd.Claimed{Deliveries: leased, TargetsVersion: version}
+		}
+		return nil
 	})
 	if err != nil {
+		claimed = hookd.Claimed{}
 		return nil, err
 	}
-	if queued > 0 {
+	if queued > len(claimed.Deliveries) {
 		s.notify()
 	}
 	if deferred {
 		s.wakeFanOut()
 	}
 	return out, nil
+}
+
+// freshDeliveries counts, by webhook, the deliveries that a publish queues
+// of events due at once outside an ordered lane (hookd.PlanHandoff's
+// fresh): those of the events stored and matched.
+func freshDeliveries(subs *hookd.Subscriptions, events []*hookd.Event, stored []bool, matches [][]int64) map[int64]int {
+	fresh := map[int64]int{}
+	for i, e := range events {
+		if !stored[i] {
+			continue
+		}
+		for _, webhookID := range matches[i] {
+			if _, ordered := subs.Lane(webhookID, e); !ordered {
+				fresh[webhookID]++
+			}
+		}
+	}
+	return fresh
 }
 
 // wakeFanOut tells this process's FanOut that a commit left it work.
@@ -187,6 +239,9 @@ type deliveryRowsOf struct {
 	args  []any
 	// replayID is the replay the deliveries re-send events for (nil: none).
 	replayID *int64
+	// lease leases some of them as they are added (a publish's handoff);
+	// nil leases none.
+	lease *leasing
 }
 
 func (s *Store) newDeliveries(tx *sql.Tx, subs *hookd.Subscriptions, now time.Time) *deliveryRowsOf {
@@ -226,6 +281,12 @@ func (d *deliveryRowsOf) addTo(ctx context.Context, webhookID int64, e *hookd.Ev
 // addInLane queues a delivery of e to webhookID with messageID, in lane l
 // if ordered, parked if the webhook is disabled (hookd.ParkIfDisabled).
 func (d *deliveryRowsOf) addInLane(ctx context.Context, webhookID int64, e *hookd.Event, messageID string, l int64, ordered, disabled bool) error {
+	if !ordered && !disabled && d.lease.lease(webhookID, e, messageID, d.now) {
+		if len(d.lease.args) == leasedDeliveriesInsert.maxRows()*leasedDeliveriesInsert.cols {
+			return d.lease.flush(ctx, d.s, d.tx)
+		}
+		return nil
+	}
 	due, lane := d.laned.join(webhookID, d.now, l, ordered)
 	if disabled {
 		due = ms(hookd.ParkIfDisabled(fromMS(due), disabled, ordered))
@@ -242,6 +303,9 @@ func (d *deliveryRowsOf) addInLane(ctx context.Context, webhookID int64, e *hook
 
 func (d *deliveryRowsOf) done(ctx context.Context) error {
 	if err := d.flush(ctx); err != nil {
+		return err
+	}
+	if err := d.lease.flush(ctx, d.s, d.tx); err != nil {
 		return err
 	}
 	_, err := d.s.promote(ctx, d.tx, d.laned, d.now)

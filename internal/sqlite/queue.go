@@ -155,8 +155,8 @@ func candidatesFor(limit int) string {
 // the read pool (each of its connections prepares them on first use).
 var (
 	hotQueries = slices.Concat([]string{claimServedSQL, claimProbesSQL, claimEventsSQL, healthSQL, writeHealthSQL,
-		claimLeaseSQL, promoteLanesSQL, subscriptionsVersionSQL}, claimCandidatesSQL, eventsInsert.sized, deliveriesInsert.sized, settleStatement.sized,
-		logAttemptStatement.sized)
+		claimLeaseSQL, promoteLanesSQL, subscriptionsVersionSQL, handoffCandidatesSQL, targetsVersionSQL}, claimCandidatesSQL, eventsInsert.sized,
+		deliveriesInsert.sized, leasedDeliveriesInsert.sized, settleStatement.sized, logAttemptStatement.sized)
 	readQueries = []string{targetsSQL, headersSQL}
 )
 
@@ -179,6 +179,7 @@ func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) (hookd.Claime
 	now := s.clock.Now()
 	until := ms(now.Add(req.Lease))
 	var plan hookd.ClaimPlan
+	var version int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
 		candidates, err := s.claimCandidates(ctx, tx, now, req.Limit)
@@ -189,15 +190,12 @@ func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) (hookd.Claime
 		if len(plan.Grants) == 0 {
 			return nil
 		}
+		if version, err = s.targetsVersion(ctx, tx); err != nil {
+			return err
+		}
 		takes := make([][2]int64, len(plan.Grants))
-		served := make([][2]any, len(plan.Grants))
-		var probes [][3]any
 		for i, g := range plan.Grants {
 			takes[i] = [2]int64{g.WebhookID, int64(g.Take)}
-			served[i] = [2]any{g.WebhookID, jsonMS(g.ThrottleNextAt)}
-			if g.ProbeFrom != nil {
-				probes = append(probes, [3]any{g.WebhookID, g.Circuit.State, jsonMS(g.Circuit.ProbeAt)})
-			}
 		}
 		takesJSON, err := json.Marshal(takes)
 		if err != nil {
@@ -228,13 +226,8 @@ func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) (hookd.Claime
 		if err := rows.Close(); err != nil {
 			return err
 		}
-		if err := s.execJSON(ctx, tx, claimServedSQL, ms(now), served); err != nil {
+		if err := s.serve(ctx, tx, now, plan.Grants); err != nil {
 			return err
-		}
-		if len(probes) > 0 {
-			if err := s.execJSON(ctx, tx, claimProbesSQL, probes); err != nil {
-				return err
-			}
 		}
 
 		// RETURNING cannot join, so the events come in a second query of
@@ -277,7 +270,21 @@ func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) (hookd.Claime
 		s.alarm.Set(plan.WakeAt.Sub(now), s.notify)
 	}
 	slices.SortFunc(out, func(a, b *hookd.Delivery) int { return cmp.Compare(a.ID, b.ID) })
-	return hookd.Claimed{Deliveries: out, HeldShare: plan.HeldShare}, nil
+	return hookd.Claimed{Deliveries: out, HeldShare: plan.HeldShare, TargetsVersion: version}, nil
+}
+
+// targetsVersionSQL reads hookd.Claimed.TargetsVersion (migration 0027).
+const targetsVersionSQL = `SELECT targets_version FROM subscriptions_version`
+
+// targetsVersion reads hookd.Claimed.TargetsVersion in tx.
+func (s *Store) targetsVersion(ctx context.Context, tx *sql.Tx) (int64, error) {
+	st, err := s.prepared(ctx, tx, targetsVersionSQL)
+	if err != nil {
+		return 0, err
+	}
+	var v int64
+	err = st.QueryRowContext(ctx).Scan(&v)
+	return v, err
 }
 
 // claimCandidates reads the webhooks with deliveries due at now
@@ -292,6 +299,12 @@ func (s *Store) claimCandidates(ctx context.Context, tx *sql.Tx, now time.Time, 
 	if err != nil {
 		return nil, err
 	}
+	return scanCandidates(rows)
+}
+
+// scanCandidates reads the rows of claimCandidatesSQL or
+// handoffCandidatesSQL.
+func scanCandidates(rows *sql.Rows) ([]hookd.ClaimCandidate, error) {
 	defer rows.Close()
 	var out []hookd.ClaimCandidate
 	for rows.Next() {
@@ -312,6 +325,29 @@ func (s *Store) claimCandidates(ctx context.Context, tx *sql.Tx, now time.Time, 
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// serve writes what a claim's (or a handoff's) grants change of their
+// webhooks: when they were served, their throttles, the probes taken.
+func (s *Store) serve(ctx context.Context, tx *sql.Tx, now time.Time, grants []hookd.ClaimGrant) error {
+	if len(grants) == 0 {
+		return nil
+	}
+	served := make([][2]any, len(grants))
+	var probes [][3]any
+	for i, g := range grants {
+		served[i] = [2]any{g.WebhookID, jsonMS(g.ThrottleNextAt)}
+		if g.ProbeFrom != nil {
+			probes = append(probes, [3]any{g.WebhookID, g.Circuit.State, jsonMS(g.Circuit.ProbeAt)})
+		}
+	}
+	if err := s.execJSON(ctx, tx, claimServedSQL, ms(now), served); err != nil {
+		return err
+	}
+	if len(probes) > 0 {
+		return s.execJSON(ctx, tx, claimProbesSQL, probes)
+	}
+	return nil
 }
 
 // execJSON runs a prepared statement of the hot path whose last argument
@@ -359,7 +395,8 @@ func (s *Store) Targets(ctx context.Context, webhookIDs []int64) (map[int64]*hoo
 			if err := rows.Scan(&t.WebhookID, &t.URL, &t.Method, &t.Disabled, &current, &previous, &until); err != nil {
 				return err
 			}
-			t.Secrets = signingSecrets(current, previous, until).ValidAt(now)
+			secrets := signingSecrets(current, previous, until)
+			t.Secrets, t.SecretsUntil = secrets.ValidAt(now), secrets.ChangeAt(now)
 			t.Headers = []hookd.Header{}
 			out[t.WebhookID] = &t
 		}

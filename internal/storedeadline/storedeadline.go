@@ -195,6 +195,12 @@ func (d *Store) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hoo
 	return call1(ctx, d.timeout, func(ctx context.Context) ([]hookd.Published, error) { return d.s.PublishEvents(ctx, events) })
 }
 
+func (d *Store) PublishAndClaim(ctx context.Context, events []*hookd.Event, h hookd.Handoff) ([]hookd.Published, error) {
+	return call1(ctx, d.timeout, func(ctx context.Context) ([]hookd.Published, error) {
+		return d.s.PublishAndClaim(ctx, events, h)
+	})
+}
+
 func (d *Store) PublishTo(ctx context.Context, webhookID int64, e *hookd.Event) error {
 	return call(ctx, d.timeout, func(ctx context.Context) error { return d.s.PublishTo(ctx, webhookID, e) })
 }
