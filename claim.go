@@ -95,13 +95,13 @@ type Claimed struct {
 	// an attempt's end frees nothing that has due deliveries.
 	HeldShare int
 	// TargetsVersion is the version of the webhooks' targets that the
-	// claim's transaction saw (when it leased deliveries; a store may leave
-	// it 0 otherwise). Every change to what Store.Targets returns
-	// (a URL, a method, a header, a secret, the state; a webhook deleted)
-	// raises it in the transaction that makes it, in whichever process,
-	// and nothing else does (recording attempts does not): targets read
-	// after the claim are at least as new as this version, and stay
-	// current until a later claim sees it move (or their SecretsUntil).
+	// claim's transaction saw once it had leased its deliveries (0 when it
+	// leased none). Every change to what Store.Targets returns (a URL, a
+	// method, a header, a secret, the state; a webhook deleted) raises it
+	// in the transaction that makes it, in whichever process; recording
+	// attempts does not, unless it disables a webhook. Targets read after
+	// the claim are at least as new as this version, and stay current
+	// until a later claim sees it move (or their SecretsUntil).
 	TargetsVersion int64
 }
 

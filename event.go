@@ -33,8 +33,10 @@ type Event struct {
 }
 
 // Normalize fills what a publisher may leave out (the id, the time: now,
-// the data) and checks the id and the data, as a store does before it stores
-// the event. Invalid UTF-8 in the data becomes U+FFFD, as encoding/json would
+// the data) and checks the id, the project and the data, as a store does
+// before it stores the event: the rules the intake answers
+// (eventrules.go), so that an event published through a Store directly
+// (the outbox's relay, tools) is one the API could have taken. Invalid UTF-8 in the data becomes U+FFFD, as encoding/json would
 // decode it anyway and PostgreSQL stores UTF-8 only; in the id it is refused,
 // since made valid two different ids could become one.
 func (e *Event) Normalize(now time.Time) error {
@@ -44,8 +46,15 @@ func (e *Event) Normalize(now time.Time) error {
 	if !utf8.ValidString(e.ID) {
 		return fmt.Errorf("event %q: id is not valid UTF-8", e.ID)
 	}
+	if !ValidText(e.ID, MaxEventIDLength) {
+		// The id is not echoed whole: it may be megabytes long.
+		return fmt.Errorf("event %.40q: id must be 1 to %d characters, without control characters", e.ID, MaxEventIDLength)
+	}
 	if !PathSafeEventID(e.ID) {
 		return fmt.Errorf("event %q: %s", e.ID, RulePathSafeEventID)
+	}
+	if e.ProjectID != nil && !ValidProjectID(*e.ProjectID) {
+		return fmt.Errorf("event %q: project_id %.70q: must be %s", e.ID, *e.ProjectID, ProjectIDForm)
 	}
 	e.CreatedAt = Stamp(e.CreatedAt, now)
 	if len(e.Data) == 0 {

@@ -76,3 +76,27 @@ func TestRepublish(t *testing.T) {
 		}
 	}
 }
+
+// A store takes no event the intake would refuse: an id too long or with a
+// control character, a project id not of MediaPocket's form.
+func TestEventNormalizeRefuses(t *testing.T) {
+	now := time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
+	for name, e := range map[string]*Event{
+		"id too long":      {ID: strings.Repeat("x", MaxEventIDLength+1), Event: "ASSET_ADDED"},
+		"id with a NUL":    {ID: "a\x00b", Event: "ASSET_ADDED"},
+		"id with a LF":     {ID: "a\nb", Event: "ASSET_ADDED"},
+		"project with a /": {Event: "ASSET_ADDED", ProjectID: ptrTo("a/b")},
+		"project too long": {Event: "ASSET_ADDED", ProjectID: ptrTo(strings.Repeat("p", 65))},
+	} {
+		err := e.Normalize(now)
+		if err == nil {
+			t.Errorf("%s: Normalize took it", name)
+		} else if len(err.Error()) > 300 {
+			t.Errorf("%s: an error of %d bytes echoes too much", name, len(err.Error()))
+		}
+	}
+	ok := &Event{ID: strings.Repeat("é", MaxEventIDLength), Event: "ASSET_ADDED", ProjectID: ptrTo("Proj_1-a")}
+	if err := ok.Normalize(now); err != nil {
+		t.Errorf("Normalize refused an id of %d characters and a valid project: %v", MaxEventIDLength, err)
+	}
+}

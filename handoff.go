@@ -13,11 +13,13 @@ import "time"
 type Handoff interface {
 	// Offer reserves up to n of the dispatcher's idle workers for a
 	// publish that may lease n deliveries, and returns the claim it may
-	// make for them; ok is false when no worker is idle (or the dispatcher
-	// has stopped), and the publish then leases nothing. Every Offer that
-	// is ok is followed by a Take of its request. A publish holds the
-	// workers only from the moment it knows what it may lease to its
-	// commit, so that claims of other deliveries get their turn.
+	// make for them; ok is false when no worker is idle, when due
+	// deliveries wait for workers (they go first: the claimer's last claim
+	// took as many as it had workers for), or when the dispatcher is not
+	// running, and the publish then leases nothing. Every Offer that is ok
+	// is followed by a Take of its request. A publish holds the workers
+	// only from the moment it knows what it may lease to its commit, so
+	// that claims of other deliveries get their turn.
 	Offer(n int) (req ClaimRequest, ok bool)
 	// Take starts the attempts of the deliveries the publish leased under
 	// req (none when it failed or leased none) and frees the rest of the
@@ -26,25 +28,22 @@ type Handoff interface {
 }
 
 // HandoffCandidates returns the candidates a publish may lease
-// deliveries of, each with its fresh deliveries as its Due, and how many
-// they add up to (what the publish offers to lease: Handoff.Offer). fresh
-// counts, by webhook, the deliveries the publish queues due now outside
-// any ordered lane (an ordered webhook's lanes are left to Claim);
-// candidates are those webhooks as a claim reads them before the publish
-// adds its deliveries (ClaimCandidate.Due counts deliveries due already).
-// A webhook with deliveries due already is left out: they go first,
-// through Claim.
-func HandoffCandidates(candidates []ClaimCandidate, fresh map[int64]int) ([]ClaimCandidate, int) {
+// deliveries of, each with its fresh deliveries as its Due. fresh counts,
+// by webhook, the deliveries the publish queues due now outside any
+// ordered lane (an ordered webhook's lanes are left to Claim), and is what
+// the publish offers to lease (Handoff.Offer: their sum); candidates are
+// those webhooks as a claim reads them before the publish adds its
+// deliveries (ClaimCandidate.Due counts deliveries due already). A webhook
+// with deliveries due already is left out: they go first, through Claim.
+func HandoffCandidates(candidates []ClaimCandidate, fresh map[int64]int) []ClaimCandidate {
 	var ready []ClaimCandidate
-	total := 0
 	for _, c := range candidates {
 		if n := fresh[c.WebhookID]; n > 0 && c.Due == 0 {
 			c.Due = n
 			ready = append(ready, c)
-			total += n
 		}
 	}
-	return ready, total
+	return ready
 }
 
 // PlanHandoff decides which of a publish's new deliveries the publish

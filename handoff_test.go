@@ -6,7 +6,7 @@ import (
 )
 
 // A publish may lease the fresh deliveries of the webhooks with none due
-// before them; it offers as many as they add up to.
+// before them.
 func TestHandoffCandidates(t *testing.T) {
 	cands := []ClaimCandidate{
 		{WebhookID: 1},              // nothing due: its 3 fresh ones
@@ -14,9 +14,9 @@ func TestHandoffCandidates(t *testing.T) {
 		{WebhookID: 3, InFlight: 5}, // in flight is the plan's business, not this one's
 		{WebhookID: 4},              // no fresh delivery: left out
 	}
-	ready, n := HandoffCandidates(cands, map[int64]int{1: 3, 2: 2, 3: 1})
-	if n != 4 || len(ready) != 2 || ready[0].WebhookID != 1 || ready[0].Due != 3 || ready[1].WebhookID != 3 || ready[1].Due != 1 {
-		t.Errorf("HandoffCandidates = %+v, %d; want webhooks 1 (due 3) and 3 (due 1), 4 in all", ready, n)
+	ready := HandoffCandidates(cands, map[int64]int{1: 3, 2: 2, 3: 1})
+	if len(ready) != 2 || ready[0].WebhookID != 1 || ready[0].Due != 3 || ready[1].WebhookID != 3 || ready[1].Due != 1 {
+		t.Errorf("HandoffCandidates = %+v; want webhooks 1 (due 3) and 3 (due 1)", ready)
 	}
 }
 
@@ -26,7 +26,7 @@ func TestPlanHandoff(t *testing.T) {
 	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 	later := now.Add(time.Minute)
 	req := ClaimRequest{Worker: "w/1", Limit: 10, Lease: time.Minute, Workers: 8} // default share 2
-	ready, _ := HandoffCandidates([]ClaimCandidate{
+	ready := HandoffCandidates([]ClaimCandidate{
 		{WebhookID: 1, Settings: WebhookSettings{MaxInFlight: 10}},
 		{WebhookID: 2},              // default share 2
 		{WebhookID: 3, InFlight: 1}, // 1 left of its share

@@ -72,9 +72,10 @@ type Store interface {
 	// the project registry current with PROJECT_ADDED and PROJECT_PURGED.
 	PublishEvents(ctx context.Context, events []*Event) ([]Published, error)
 	// PublishAndClaim is PublishEvents that may also lease, in the same
-	// transaction, new deliveries to h's idle workers: it offers h as many
-	// as HandoffCandidates counts (Handoff.Offer), leases to the offer's
-	// worker what PlanHandoff gives its request, writing what the grants
+	// transaction, new deliveries to h's idle workers: it offers h those it
+	// queues due now outside ordered lanes (Handoff.Offer), leases to the
+	// offer's worker what PlanHandoff gives its request (of
+	// HandoffCandidates), writing what the grants
 	// change of their webhooks as Claim does (the time they were served,
 	// throttles, a circuit's probe), and hands them to h.Take with their
 	// events, as Claim returns them, once its transaction has ended (none

@@ -43,6 +43,10 @@ type claimer struct {
 	// worker of their webhook's share.
 	settled *settling
 	cache   *targetCache
+	// behind is set while the last claim took as many deliveries as it had
+	// workers for: more may be due, and publishes hand nothing off
+	// (handoff.Offer) so that the workers that free up go to them first.
+	behind atomic.Bool
 }
 
 func newClaimer(cfg Config, log *slog.Logger, settled *settling) *claimer {
@@ -111,6 +115,7 @@ func (c *claimer) run(ctx context.Context, w *workers, start func(*hookd.Target,
 			w.release(limit - n)
 		}
 		backlog, heldShare = err == nil && n == limit, held
+		c.behind.Store(backlog)
 		if err != nil {
 			if ctx.Err() == nil {
 				c.log.Error("claiming deliveries", "err", err)

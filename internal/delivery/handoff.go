@@ -40,7 +40,7 @@ func newHandoff(c *claimer, log *slog.Logger) *handoff {
 func (h *handoff) Offer(n int) (hookd.ClaimRequest, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.w == nil || h.ctx.Err() != nil { // not running, or stopping
+	if h.w == nil || h.ctx.Err() != nil || h.claimer.behind.Load() { // not running, stopping, or due deliveries wait
 		return hookd.ClaimRequest{}, false
 	}
 	if n = h.w.reserve(n); n == 0 {
@@ -62,7 +62,9 @@ func (h *handoff) Take(req hookd.ClaimRequest, claimed hookd.Claimed) {
 	w.release(req.Limit - len(leased))
 	if len(leased) > 0 {
 		h.starting.Go(func() {
-			if err := h.claimer.startLeased(ctx, req.Worker, claimed, start); err != nil {
+			// Even once Run is stopping: these are leased already, and
+			// would otherwise wait for their lease to end.
+			if err := h.claimer.startLeased(context.WithoutCancel(ctx), req.Worker, claimed, start); err != nil {
 				h.log.Error("starting handed-off deliveries", "err", err)
 				w.release(len(leased))
 			}

@@ -364,6 +364,32 @@ func TestHandoffRefusedWhileStopping(t *testing.T) {
 	<-done
 }
 
+// While the claimer is behind (its last claim took as many deliveries as
+// it had workers for), publishes hand nothing off: the workers that free
+// up go to the deliveries due already, in the order claims serve them.
+func TestHandoffRefusedWhileClaimsAreBehind(t *testing.T) {
+	rc := newReceiver(t, nil)
+	st, _ := handoffStore(t, rc)
+	// Claims wait for a wake-up that does not come, so that none sets
+	// behind meanwhile.
+	d := newDispatcher(t, Config{Store: st, Sender: testSender(5 * time.Second), Concurrency: 4, PollInterval: time.Hour})
+	cancel, done := runUntilCancelled(t, d)
+	defer func() { cancel(); <-done }()
+	waitUntilOffering(t, d)
+
+	d.claimer.behind.Store(true)
+	if req, ok := d.Offer(1); ok {
+		t.Errorf("Offer while claims are behind: ok, %+v", req)
+		d.Take(req, hookd.Claimed{})
+	}
+	d.claimer.behind.Store(false)
+	req, ok := d.Offer(1)
+	if !ok {
+		t.Fatal("Offer refused once claims caught up")
+	}
+	d.Take(req, hookd.Claimed{})
+}
+
 // Reservations from many goroutines at once never hold more slots than
 // there are, and all of them are back once released.
 func TestWorkersReserveConcurrently(t *testing.T) {

@@ -6,9 +6,10 @@
 // request means one commit an event. GroupCommit runs one PublishEvents at
 // a time: the requests that arrive while it runs wait for it and go
 // together in the next one. A request alone is stored at once, without
-// waiting for company; under load a commit carries the events of every
-// request that came during the one before, and when that one had company
-// it waits, up to MaxLinger, for as many requests as it had (as
+// waiting for company (but after a commit that had company: see below);
+// under load a commit carries the events of every request that came
+// during the one before, and when that one had company it waits, up to
+// MaxLinger, for as many requests as it had (as
 // PostgreSQL's commit_delay waits when commit_siblings are active): a
 // commit's cost is mostly fixed, so fewer, larger ones leave more of the
 // machine to the rest of the work (on 2 cores, 32 publishers of single

@@ -174,12 +174,6 @@ func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) (hookd.Claime
 	defer conn.Release()
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
-	// Before queueLookupsSQL: with sequential scans off, this read of one
-	// row was costed so high that PostgreSQL compiled it (JIT), 70 ms a
-	// claim.
-	b.Queue(`SELECT targets_version FROM subscriptions_version WHERE id = 1`).QueryRow(func(row pgx.Row) error {
-		return row.Scan(&out.TargetsVersion)
-	})
 	b.Queue(queueLookupsSQL)
 	b.Queue(claimCandidatesSQL, now, req.Limit).Query(func(rows pgx.Rows) (err error) {
 		candidates, err = collectCandidates(rows)
@@ -199,7 +193,7 @@ func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) (hookd.Claime
 		if plan.HeldShare != 0 && (out.HeldShare == 0 || plan.HeldShare < out.HeldShare) {
 			out.HeldShare = plan.HeldShare
 		}
-		out.Deliveries, err = leaseAndCommit(ctx, conn, req, now, plan.Grants)
+		out.Deliveries, out.TargetsVersion, err = leaseAndCommit(ctx, conn, req, now, plan.Grants)
 	}
 	if err != nil {
 		if pg := conn.Conn().PgConn(); !pg.IsClosed() && pg.TxStatus() != 'I' {
@@ -312,19 +306,29 @@ type batcher interface {
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
-// leaseAndCommit leases what grants take (claimLeaseSQL) to req.Worker
-// and commits the claim's transaction, in one round trip.
-func leaseAndCommit(ctx context.Context, tx batcher, req hookd.ClaimRequest, now time.Time, grants []hookd.ClaimGrant) ([]*hookd.Delivery, error) {
+// leaseAndCommit leases what grants take (claimLeaseSQL) to req.Worker,
+// reads the targets' version (hookd.Claimed.TargetsVersion) and commits
+// the claim's transaction, in one round trip. The version is read after
+// the lease, so that a change committed before the deliveries were leased
+// is one the dispatcher sees.
+func leaseAndCommit(ctx context.Context, tx batcher, req hookd.ClaimRequest, now time.Time, grants []hookd.ClaimGrant) ([]*hookd.Delivery, int64, error) {
 	deliveries := []*hookd.Delivery{}
+	var version int64
 	b := &pgx.Batch{}
 	if len(grants) > 0 {
 		b.Queue(claimLeaseSQL, leaseArgs(req, now, grants)...).Query(func(rows pgx.Rows) (err error) {
 			deliveries, err = pgx.CollectRows(rows, scanLeased)
 			return err
 		})
+		// By its key: with sequential scans off (queueLookupsSQL), a read of
+		// the table whole was costed so high that PostgreSQL compiled it
+		// (JIT), 70 ms a claim.
+		b.Queue(`SELECT targets_version FROM subscriptions_version WHERE id = 1`).QueryRow(func(row pgx.Row) error {
+			return row.Scan(&version)
+		})
 	}
 	b.Queue("COMMIT")
-	return deliveries, tx.SendBatch(ctx, b).Close()
+	return deliveries, version, tx.SendBatch(ctx, b).Close()
 }
 
 // leaseArgs are claimLeaseSQL's arguments for grants.

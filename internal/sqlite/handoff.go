@@ -45,42 +45,42 @@ type leasing struct {
 	queued map[string]*hookd.Delivery
 }
 
-// planHandoff reads the webhooks that fresh counts deliveries for, offers
-// h what they may take (hookd.HandoffCandidates) and returns what the
-// publish leases under the offer's request, with the grants, which the
-// caller writes (Store.serve); nil when it leases nothing. The caller
-// hands the leasing's request to h.Take when it is not nil, whatever
-// follows.
+// planHandoff offers h the deliveries fresh counts, reads their webhooks
+// (once h took the offer: a publish that finds every worker busy reads
+// nothing) and returns what the publish leases under the offer's request
+// (hookd.HandoffCandidates, hookd.PlanHandoff), with the grants, which the
+// caller writes (Store.serve); nil when h took no offer. The caller hands
+// the leasing's request to h.Take when it is not nil, whatever follows.
 func (s *Store) planHandoff(ctx context.Context, tx *sql.Tx, now time.Time, h hookd.Handoff, fresh map[int64]int) (*leasing, []hookd.ClaimGrant, error) {
 	if h == nil || len(fresh) == 0 {
 		return nil, nil, nil
 	}
-	ids, err := json.Marshal(slices.Sorted(maps.Keys(fresh)))
-	if err != nil {
-		return nil, nil, err
-	}
-	st, err := s.prepared(ctx, tx, handoffCandidatesSQL)
-	if err != nil {
-		return nil, nil, err
-	}
-	rows, err := st.QueryContext(ctx, ms(now), string(ids))
-	if err != nil {
-		return nil, nil, err
-	}
-	candidates, err := scanCandidates(rows)
-	if err != nil {
-		return nil, nil, err
-	}
-	ready, n := hookd.HandoffCandidates(candidates, fresh)
-	if n == 0 {
-		return nil, nil, nil
+	n := 0
+	for _, k := range fresh {
+		n += k
 	}
 	req, ok := h.Offer(n)
 	if !ok {
 		return nil, nil, nil
 	}
 	l := &leasing{req: req, until: ms(now.Add(req.Lease)), take: map[int64]int{}, queued: map[string]*hookd.Delivery{}}
-	grants := hookd.PlanHandoff(now, req, ready)
+	ids, err := json.Marshal(slices.Sorted(maps.Keys(fresh)))
+	if err != nil {
+		return l, nil, err
+	}
+	st, err := s.prepared(ctx, tx, handoffCandidatesSQL)
+	if err != nil {
+		return l, nil, err
+	}
+	rows, err := st.QueryContext(ctx, ms(now), string(ids))
+	if err != nil {
+		return l, nil, err
+	}
+	candidates, err := scanCandidates(rows)
+	if err != nil {
+		return l, nil, err
+	}
+	grants := hookd.PlanHandoff(now, req, hookd.HandoffCandidates(candidates, fresh))
 	for _, g := range grants {
 		l.take[g.WebhookID] = g.Take
 	}
