@@ -16,6 +16,25 @@ type Project struct {
 	UpdatedAt time.Time
 }
 
+// ProjectFilter selects a page of the project registry
+// (Store.ListProjects): the projects whose id or title contains Query, the
+// case of ASCII letters ignored (every project when it is empty), oldest
+// first, from the one created after the project After (from the first
+// when it is empty), at most Limit of them. A registry fed by PROJECT_ADDED
+// events may hold every project of a platform: no page holds them all.
+type ProjectFilter struct {
+	Query string
+	After string
+	Limit int
+}
+
+// The limits of a page of projects: DefaultProjectPage when none is
+// asked for, at most MaxProjectPage.
+const (
+	DefaultProjectPage = 100
+	MaxProjectPage     = 1000
+)
+
 // MaxProjectTitle is the longest project title, in characters, as the
 // admin API takes it.
 const MaxProjectTitle = 255

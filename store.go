@@ -33,7 +33,9 @@ type Store interface {
 	// The project registry.
 	CreateProject(ctx context.Context, p *Project) error // ErrConflict when the id exists
 	Project(ctx context.Context, id string) (*Project, error)
-	ListProjects(ctx context.Context) ([]*Project, error)
+	// ListProjects lists a page of the registry (ProjectFilter); an After
+	// that is not in the registry is ErrNotFound.
+	ListProjects(ctx context.Context, f ProjectFilter) ([]*Project, error)
 	DeleteProject(ctx context.Context, id string) error
 
 	// Webhooks, read with their headers, users and live queue figures.

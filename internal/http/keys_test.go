@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,6 +93,55 @@ func TestProjects(t *testing.T) {
 		if err := json.Unmarshal(res.body, &v); err != nil || !regexp.MustCompile(`^[A-Za-z0-9_-]{20}$`).MatchString(v.Project.ID) {
 			t.Errorf("generated project %s", res.body)
 		}
+	})
+}
+
+// The registry is listed a page at a time: limit, q and after, each
+// checked, and an after no longer registered is a 404.
+func TestProjectPages(t *testing.T) {
+	backends(t, func(t *testing.T, store hookd.Store) {
+		a := newTestAPI(t, store)
+		for _, id := range []string{"p1", "p2", "p3"} {
+			expect(t, a.do("POST", "/api/v2/admin/projects", a.adminKey, `{"id":"`+id+`","title":"Title of `+id+`"}`), 200, "")
+		}
+		ids := func(path string) string {
+			t.Helper()
+			res := a.do("GET", path, a.adminKey, "")
+			var v struct{ Projects []struct{ ID string } }
+			if err := json.Unmarshal(res.body, &v); err != nil || res.status != 200 {
+				t.Fatalf("GET %s: %d %s", path, res.status, res.body)
+			}
+			var out []string
+			for _, p := range v.Projects {
+				out = append(out, p.ID)
+			}
+			return strings.Join(out, ",")
+		}
+		for path, want := range map[string]string{
+			"/api/v2/admin/projects":                          "p1,p2,p3",
+			"/api/v2/admin/projects?limit=2":                  "p1,p2",
+			"/api/v2/admin/projects?limit=2&after=p2":         "p3",
+			"/api/v2/admin/projects?q=OF+P2":                  "p2",
+			"/api/v2/admin/projects?q=%25":                    "",
+			"/api/v2/admin/projects?q=title&after=p1":         "p2,p3",
+			"/api/v2/admin/projects?limit=1000&q=%20title%20": "p1,p2,p3",
+		} {
+			if got := ids(path); got != want {
+				t.Errorf("GET %s = %q, want %q", path, got, want)
+			}
+		}
+		a.run(t, []step{
+			{"limit 0", "GET", "/api/v2/admin/projects?limit=0", "admin", "", 422,
+				`{"error":"Invalid parameter 'limit' value \"0\": Must be an Integer from 1 to 1000"}`},
+			{"limit too large", "GET", "/api/v2/admin/projects?limit=1001", "admin", "", 422,
+				`{"error":"Invalid parameter 'limit' value \"1001\": Must be an Integer from 1 to 1000"}`},
+			{"limit not a number", "GET", "/api/v2/admin/projects?limit=x", "admin", "", 422, ""},
+			{"after: bad form", "GET", "/api/v2/admin/projects?after=a%20b", "admin", "", 422,
+				`{"error":"Invalid parameter 'after' value \"a b\": Must be a String of 1 to 64 characters from A-Z, a-z, 0-9, _ and -"}`},
+			{"after: not registered", "GET", "/api/v2/admin/projects?after=gone", "admin", "", 404, `{"error":"project not found"}`},
+			{"q with a control character", "GET", "/api/v2/admin/projects?q=a%00b", "admin", "", 422, ""},
+			{"not admin", "GET", "/api/v2/admin/projects?limit=1", "publisher", "", 401, `{"error":"Unauthorized"}`},
+		})
 	})
 }
 

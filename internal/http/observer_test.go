@@ -36,7 +36,7 @@ type stallingProjects struct {
 	entered chan struct{}
 }
 
-func (s stallingProjects) ListProjects(ctx context.Context) ([]*hookd.Project, error) {
+func (s stallingProjects) ListProjects(ctx context.Context, _ hookd.ProjectFilter) ([]*hookd.Project, error) {
 	close(s.entered)
 	<-ctx.Done()
 	return nil, ctx.Err()

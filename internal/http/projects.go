@@ -3,6 +3,7 @@ package http
 import (
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/hookd/hookd"
@@ -30,7 +31,14 @@ func (s *Server) getProject(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
-	list, err := s.store.ListProjects(r.Context())
+	f, err := projectFilter(r)
+	if err != nil {
+		return err
+	}
+	list, err := s.store.ListProjects(r.Context(), f)
+	if errors.Is(err, hookd.ErrNotFound) {
+		return errProjectNotFound // after names a project no longer registered
+	}
 	if err != nil {
 		return err
 	}
@@ -40,6 +48,34 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// projectFilter reads a page of the registry from q (search), limit and
+// after (the last project of the page before).
+func projectFilter(r *http.Request) (hookd.ProjectFilter, error) {
+	q := r.URL.Query()
+	f := hookd.ProjectFilter{Limit: hookd.DefaultProjectPage}
+	var err error
+	if f.Query, err = searchParam(q); err != nil {
+		return f, err
+	}
+	if q.Has("limit") {
+		p := params{obj: map[string]any{"limit": q.Get("limit")}}
+		limit, _ := p.Integer("limit", false, false)
+		if p.err != nil {
+			return f, p.err
+		}
+		if *limit < 1 || *limit > hookd.MaxProjectPage {
+			return f, invalid("limit", q.Get("limit"), fmt.Sprintf("Must be an Integer from 1 to %d", hookd.MaxProjectPage))
+		}
+		f.Limit = int(*limit)
+	}
+	if q.Has("after") {
+		if f.After = q.Get("after"); !hookd.ValidProjectID(f.After) {
+			return f, invalid("after", f.After, ruleProjectID)
+		}
+	}
+	return f, nil
 }
 
 func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {

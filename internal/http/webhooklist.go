@@ -42,18 +42,8 @@ var ruleWebhookHealth = func() string {
 // by id.
 func listParams(r *http.Request, f *hookd.WebhookFilter) (paged bool, err error) {
 	q := r.URL.Query()
-	if q.Has("q") {
-		f.Search = strings.TrimSpace(q.Get("q"))
-		if len(f.Search) > maxSearchLength {
-			return false, invalid("q", q.Get("q"), fmt.Sprintf("Must be a String of at most %d bytes", maxSearchLength))
-		}
-		// Neither store can search for such a text: PostgreSQL refuses NUL
-		// and invalid UTF-8, SQLite's LIKE ends its pattern at NUL (and
-		// would match every webhook). Surrounding whitespace (a newline
-		// pasted with the text) was trimmed above, as always.
-		if !utf8.ValidString(f.Search) || strings.ContainsFunc(f.Search, hookd.IsControl) {
-			return false, invalid("q", q.Get("q"), ruleSearch)
-		}
+	if f.Search, err = searchParam(q); err != nil {
+		return false, err
 	}
 	if q.Has("sort") {
 		if f.Sort, err = hookd.ParseWebhookSort(q.Get("sort")); err != nil {
@@ -84,6 +74,22 @@ func listParams(r *http.Request, f *hookd.WebhookFilter) (paged bool, err error)
 	f.Limit = perPage
 	f.Offset = int64(pageNo-1) * int64(perPage)
 	return true, nil
+}
+
+// searchParam reads a list's search text, q ("" when absent).
+func searchParam(q url.Values) (string, error) {
+	search := strings.TrimSpace(q.Get("q"))
+	if len(search) > maxSearchLength {
+		return "", invalid("q", q.Get("q"), fmt.Sprintf("Must be a String of at most %d bytes", maxSearchLength))
+	}
+	// Neither store can search for such a text: PostgreSQL refuses NUL
+	// and invalid UTF-8, SQLite's LIKE ends its pattern at NUL (and would
+	// match every row). Surrounding whitespace (a newline pasted with the
+	// text) was trimmed above, as always.
+	if !utf8.ValidString(search) || strings.ContainsFunc(search, hookd.IsControl) {
+		return "", invalid("q", q.Get("q"), ruleSearch)
+	}
+	return search, nil
 }
 
 // setPageHeaders tells a paged list's total in X-Total-Count and links its

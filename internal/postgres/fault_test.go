@@ -50,7 +50,10 @@ func storeOps(s *postgres.Store, w *hookd.Webhook) []struct {
 		{"CreateProject", func(ctx context.Context) error {
 			return s.CreateProject(ctx, &hookd.Project{ID: fmt.Sprintf("p%d", next()), Title: "p"})
 		}},
-		{"ListProjects", func(ctx context.Context) error { _, err := s.ListProjects(ctx); return err }},
+		{"ListProjects", func(ctx context.Context) error {
+			_, err := s.ListProjects(ctx, hookd.ProjectFilter{Limit: 1})
+			return err
+		}},
 		{"CreateWebhook", func(ctx context.Context) error {
 			return s.CreateWebhook(ctx, &hookd.Webhook{Name: "x", HTTPURL: "http://127.0.0.1:1/", HTTPMethod: "POST", TriggerEvents: []string{"USER_ADDED"}}, hookd.NewSigningSecret())
 		}},

@@ -121,9 +121,21 @@ func (s *Store) Project(ctx context.Context, id string) (*hookd.Project, error) 
 	return p, nil
 }
 
-// ListProjects lists the registry, oldest first.
-func (s *Store) ListProjects(ctx context.Context) ([]*hookd.Project, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+projectCols+` FROM projects ORDER BY created_at, id`)
+// ListProjects lists a page of the registry, oldest first
+// (hookd.ProjectFilter). Its search ignores the case of ASCII letters, and
+// only theirs, as SQLite's LIKE does (foldASCII).
+func (s *Store) ListProjects(ctx context.Context, f hookd.ProjectFilter) ([]*hookd.Project, error) {
+	if f.After != "" {
+		if _, err := s.Project(ctx, f.After); err != nil {
+			return nil, err
+		}
+	}
+	pattern := foldASCII("$2::text")
+	rows, _ := s.pool.Query(ctx, `
+		SELECT `+projectCols+` FROM projects
+		WHERE ($1 = '' OR `+foldASCII("id")+` LIKE `+pattern+` ESCAPE '\' OR `+foldASCII("title")+` LIKE `+pattern+` ESCAPE '\')
+		  AND ($3 = '' OR (created_at, id) > (SELECT created_at, id FROM projects WHERE id = $3))
+		ORDER BY created_at, id LIMIT $4`, f.Query, hookd.SearchPattern(f.Query), f.After, f.Limit)
 	ps, err := pgx.CollectRows(rows, scanProject)
 	return ps, wrapErr(err)
 }

@@ -95,7 +95,7 @@ func TestConcurrentPublishesLockInOneOrder(t *testing.T) {
 				t.Errorf("batch %d of new events answered %+v, want no duplicate", i, r)
 			}
 		}
-		projects, err := s.ListProjects(ctxT(t))
+		projects, err := s.ListProjects(ctxT(t), hookd.ProjectFilter{Limit: hookd.MaxProjectPage})
 		if err != nil {
 			t.Fatal(err)
 		}

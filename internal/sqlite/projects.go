@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 
 	"github.com/hookd/hookd"
@@ -48,21 +49,39 @@ func (s *Store) Project(ctx context.Context, id string) (*hookd.Project, error) 
 }
 
 // ListProjects returns the registry in the order projects were registered.
-func (s *Store) ListProjects(ctx context.Context) ([]*hookd.Project, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, title, created_at, updated_at FROM projects ORDER BY created_at, id`)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
+func (s *Store) ListProjects(ctx context.Context, f hookd.ProjectFilter) ([]*hookd.Project, error) {
 	out := []*hookd.Project{}
-	for rows.Next() {
-		p, err := scanProject(rows)
-		if err != nil {
-			return nil, mapErr(err)
+	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
+		var afterAt int64
+		if f.After != "" {
+			err := tx.QueryRowContext(ctx, `SELECT created_at FROM projects WHERE id = ?`, f.After).Scan(&afterAt)
+			if err != nil {
+				return notFound(err)
+			}
 		}
-		out = append(out, p)
+		// LIKE ignores the case of ASCII letters, and only theirs.
+		rows, err := tx.QueryContext(ctx, `SELECT id, title, created_at, updated_at FROM projects
+			WHERE (?1 = '' OR id LIKE ?2 ESCAPE '\' OR title LIKE ?2 ESCAPE '\')
+			  AND (?3 = '' OR (created_at, id) > (?4, ?3))
+			ORDER BY created_at, id LIMIT ?5`,
+			f.Query, hookd.SearchPattern(f.Query), f.After, afterAt, f.Limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			p, err := scanProject(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, p)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, mapErr(rows.Err())
+	return out, nil
 }
 
 // DeleteProject removes a project from the registry. Webhooks scoped to it

@@ -123,8 +123,8 @@ func (d *Store) Project(ctx context.Context, id string) (*hookd.Project, error) 
 	return call1(ctx, d.timeout, func(ctx context.Context) (*hookd.Project, error) { return d.s.Project(ctx, id) })
 }
 
-func (d *Store) ListProjects(ctx context.Context) ([]*hookd.Project, error) {
-	return call1(ctx, d.timeout, d.s.ListProjects)
+func (d *Store) ListProjects(ctx context.Context, f hookd.ProjectFilter) ([]*hookd.Project, error) {
+	return call1(ctx, d.timeout, func(ctx context.Context) ([]*hookd.Project, error) { return d.s.ListProjects(ctx, f) })
 }
 
 func (d *Store) DeleteProject(ctx context.Context, id string) error {

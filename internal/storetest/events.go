@@ -232,7 +232,7 @@ func testPublishEvents(t *testing.T, open opener) {
 		p, err = s.Project(ctx(t), "long")
 		must(t, err, "Project registered by PROJECT_ADDED with a long title")
 		equal(t, "long title", p.Title, "line\uFFFDbreak "+strings.Repeat("é", hookd.MaxProjectTitle-len("line break ")))
-		list, err := s.ListProjects(ctx(t))
+		list, err := s.ListProjects(ctx(t), hookd.ProjectFilter{Limit: hookd.MaxProjectPage})
 		must(t, err, "ListProjects")
 		equal(t, "projects", len(list), 4)
 

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -88,7 +89,9 @@ func testAPIKeys(t *testing.T, open opener) {
 }
 
 func testProjects(t *testing.T, open opener) {
+	t.Run("pages", func(t *testing.T) { testProjectPages(t, open) })
 	s := open(t)
+	all := hookd.ProjectFilter{Limit: hookd.MaxProjectPage}
 
 	// Contract: ListProjects is in registration order (created_at, then id).
 	old := &hookd.Project{ID: "zzOldProject", Title: "Old", CreatedAt: s.clock.Now().Add(-time.Hour)}
@@ -116,7 +119,7 @@ func testProjects(t *testing.T, open opener) {
 	later := &hookd.Project{ID: "aaLaterProject", Title: "Later", CreatedAt: after.Add(time.Second)}
 	must(t, s.CreateProject(ctx(t), later), "CreateProject later")
 
-	list, err := s.ListProjects(ctx(t))
+	list, err := s.ListProjects(ctx(t), all)
 	must(t, err, "ListProjects")
 	var got3 []string
 	for _, p := range list {
@@ -132,14 +135,55 @@ func testProjects(t *testing.T, open opener) {
 	_, err = s.Project(ctx(t), p.ID)
 	mustErr(t, err, hookd.ErrNotFound, "Project after delete")
 	mustErr(t, s.DeleteProject(ctx(t), p.ID), hookd.ErrNotFound, "DeleteProject twice")
-	list, err = s.ListProjects(ctx(t))
+	list, err = s.ListProjects(ctx(t), all)
 	must(t, err, "ListProjects after delete")
 	equal(t, "projects after delete", len(list), 2)
 
 	empty := open(t)
-	list, err = empty.ListProjects(ctx(t))
+	list, err = empty.ListProjects(ctx(t), all)
 	must(t, err, "ListProjects on an empty store")
 	if list == nil || len(list) != 0 {
 		t.Errorf("ListProjects on an empty store = %#v, want an empty list", list)
 	}
+}
+
+// testProjectPages: ListProjects gives a page of the registry, oldest
+// first, searched by id or title (the case of ASCII letters ignored, LIKE's
+// wildcards taken literally), from after a project.
+func testProjectPages(t *testing.T, open opener) {
+	s := open(t)
+	base := s.clock.Now()
+	for i, p := range []struct{ id, title string }{
+		{"alpha", "Spring Campaign"}, {"beta", "Autumn campaign"}, {"gamma", "100% off"},
+		{"delta_1", "Winter"}, {"deltax1", "Summer"}, {"epsilon", "Été"},
+	} {
+		must(t, s.CreateProject(ctx(t), &hookd.Project{ID: p.id, Title: p.title, CreatedAt: base.Add(time.Duration(i) * time.Second)}), "CreateProject "+p.id)
+	}
+	list := func(f hookd.ProjectFilter) []string {
+		t.Helper()
+		if f.Limit == 0 {
+			f.Limit = hookd.MaxProjectPage
+		}
+		ps, err := s.ListProjects(ctx(t), f)
+		must(t, err, fmt.Sprintf("ListProjects(%+v)", f))
+		out := []string{}
+		for _, p := range ps {
+			out = append(out, p.ID)
+		}
+		return out
+	}
+	deepEqual(t, "a page of 2", list(hookd.ProjectFilter{Limit: 2}), []string{"alpha", "beta"})
+	deepEqual(t, "the next page", list(hookd.ProjectFilter{Limit: 2, After: "beta"}), []string{"gamma", "delta_1"})
+	deepEqual(t, "the last page", list(hookd.ProjectFilter{Limit: 2, After: "deltax1"}), []string{"epsilon"})
+	deepEqual(t, "after the last", list(hookd.ProjectFilter{After: "epsilon"}), []string{})
+	deepEqual(t, "by title, any case", list(hookd.ProjectFilter{Query: "CAMPAIGN"}), []string{"alpha", "beta"})
+	deepEqual(t, "by id", list(hookd.ProjectFilter{Query: "amm"}), []string{"gamma"})
+	deepEqual(t, "% is a character", list(hookd.ProjectFilter{Query: "0%"}), []string{"gamma"})
+	deepEqual(t, "_ is a character", list(hookd.ProjectFilter{Query: "a_"}), []string{"delta_1"})
+	// Only ASCII letters fold, on both stores.
+	deepEqual(t, "É is not é", list(hookd.ProjectFilter{Query: "été"}), []string{})
+	deepEqual(t, "Été", list(hookd.ProjectFilter{Query: "Été"}), []string{"epsilon"})
+	deepEqual(t, "search and page", list(hookd.ProjectFilter{Query: "campaign", After: "alpha"}), []string{"beta"})
+	_, err := s.ListProjects(ctx(t), hookd.ProjectFilter{Limit: 10, After: "missing"})
+	mustErr(t, err, hookd.ErrNotFound, "ListProjects after a project not registered")
 }
