@@ -130,6 +130,13 @@ func TestProjectPages(t *testing.T) {
 				t.Errorf("GET %s = %q, want %q", path, got, want)
 			}
 		}
+		// A full page links to the next; the last one does not.
+		if link := a.do("GET", "/api/v2/admin/projects?limit=2&q=title", a.adminKey, "").header.Get("Link"); link != `</api/v2/admin/projects?after=p2&limit=2&q=title>; rel="next"` {
+			t.Errorf("Link of a full page = %q", link)
+		}
+		if link := a.do("GET", "/api/v2/admin/projects?limit=2&after=p2", a.adminKey, "").header.Get("Link"); link != "" {
+			t.Errorf("Link of the last page = %q, want none", link)
+		}
 		a.run(t, []step{
 			{"limit 0", "GET", "/api/v2/admin/projects?limit=0", "admin", "", 422,
 				`{"error":"Invalid parameter 'limit' value \"0\": Must be an Integer from 1 to 1000"}`},

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/api"
@@ -45,6 +47,14 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 	out := api.ProjectsResponse{Projects: make([]api.Project, 0, len(list))}
 	for _, p := range list {
 		out.Projects = append(out.Projects, toAPIProject(p))
+	}
+	if len(list) == f.Limit {
+		// A full page: there may be more after its last project.
+		q := r.URL.Query()
+		q.Set("after", list[len(list)-1].ID)
+		q.Set("limit", strconv.Itoa(f.Limit))
+		next := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
+		w.Header().Set("Link", "<"+next.String()+`>; rel="next"`)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

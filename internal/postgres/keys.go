@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -122,22 +125,45 @@ func (s *Store) Project(ctx context.Context, id string) (*hookd.Project, error) 
 }
 
 // ListProjects lists a page of the registry, oldest first
-// (hookd.ProjectFilter). Its search ignores the case of ASCII letters, and
-// only theirs, as SQLite's LIKE does (foldASCII).
+// (hookd.ProjectFilter): a seek of projects_created from the cursor, never
+// a sort of the whole registry. Ids compare by their bytes (COLLATE "C"),
+// as on SQLite, so that both stores break ties of created_at alike; the
+// search ignores the case of ASCII letters, and only theirs, as SQLite's
+// LIKE does (foldASCII). The cursor's project and the page are read in one
+// snapshot.
 func (s *Store) ListProjects(ctx context.Context, f hookd.ProjectFilter) ([]*hookd.Project, error) {
-	if f.After != "" {
-		if _, err := s.Project(ctx, f.After); err != nil {
-			return nil, err
+	var out []*hookd.Project
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var args []any
+		arg := func(v any) string {
+			args = append(args, v)
+			return "$" + strconv.Itoa(len(args))
 		}
+		conds := []string{"true"}
+		if f.Query != "" {
+			pattern := foldASCII(arg(hookd.SearchPattern(f.Query)) + "::text")
+			conds = append(conds, `(`+foldASCII("id")+` LIKE `+pattern+` ESCAPE '\' OR `+foldASCII("title")+` LIKE `+pattern+` ESCAPE '\')`)
+		}
+		if f.After != "" {
+			var afterAt time.Time
+			if err := tx.QueryRow(ctx, `SELECT created_at FROM projects WHERE id = $1`, f.After).Scan(&afterAt); err != nil {
+				if errors.Is(err, pgx.ErrNoRows) {
+					return fmt.Errorf("project %q: %w", f.After, hookd.ErrNotFound)
+				}
+				return err
+			}
+			conds = append(conds, `(created_at, id COLLATE "C") > (`+arg(afterAt)+`, `+arg(f.After)+` COLLATE "C")`)
+		}
+		rows, _ := tx.Query(ctx, `SELECT `+projectCols+` FROM projects WHERE `+strings.Join(conds, " AND ")+`
+			ORDER BY created_at, id COLLATE "C" LIMIT `+arg(f.Limit), args...)
+		var err error
+		out, err = pgx.CollectRows(rows, scanProject)
+		return err
+	})
+	if err != nil {
+		return nil, wrapErr(err)
 	}
-	pattern := foldASCII("$2::text")
-	rows, _ := s.pool.Query(ctx, `
-		SELECT `+projectCols+` FROM projects
-		WHERE ($1 = '' OR `+foldASCII("id")+` LIKE `+pattern+` ESCAPE '\' OR `+foldASCII("title")+` LIKE `+pattern+` ESCAPE '\')
-		  AND ($3 = '' OR (created_at, id) > (SELECT created_at, id FROM projects WHERE id = $3))
-		ORDER BY created_at, id LIMIT $4`, f.Query, hookd.SearchPattern(f.Query), f.After, f.Limit)
-	ps, err := pgx.CollectRows(rows, scanProject)
-	return ps, wrapErr(err)
+	return out, nil
 }
 
 // DeleteProject removes id from the registry. Webhooks scoped to it stay.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 
 	"github.com/hookd/hookd"
 )
@@ -48,23 +49,30 @@ func (s *Store) Project(ctx context.Context, id string) (*hookd.Project, error) 
 	return p, nil
 }
 
-// ListProjects returns the registry in the order projects were registered.
+// ListProjects lists a page of the registry, oldest first
+// (hookd.ProjectFilter): a seek of projects_created from the cursor, never
+// a sort of the whole registry. LIKE ignores the case of ASCII letters,
+// and only theirs.
 func (s *Store) ListProjects(ctx context.Context, f hookd.ProjectFilter) ([]*hookd.Project, error) {
 	out := []*hookd.Project{}
 	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
-		var afterAt int64
+		conds, args := []string{"true"}, []any{}
+		if f.Query != "" {
+			pattern := hookd.SearchPattern(f.Query)
+			conds = append(conds, `(id LIKE ? ESCAPE '\' OR title LIKE ? ESCAPE '\')`)
+			args = append(args, pattern, pattern)
+		}
 		if f.After != "" {
+			var afterAt int64
 			err := tx.QueryRowContext(ctx, `SELECT created_at FROM projects WHERE id = ?`, f.After).Scan(&afterAt)
 			if err != nil {
 				return notFound(err)
 			}
+			conds = append(conds, `(created_at, id) > (?, ?)`)
+			args = append(args, afterAt, f.After)
 		}
-		// LIKE ignores the case of ASCII letters, and only theirs.
 		rows, err := tx.QueryContext(ctx, `SELECT id, title, created_at, updated_at FROM projects
-			WHERE (?1 = '' OR id LIKE ?2 ESCAPE '\' OR title LIKE ?2 ESCAPE '\')
-			  AND (?3 = '' OR (created_at, id) > (?4, ?3))
-			ORDER BY created_at, id LIMIT ?5`,
-			f.Query, hookd.SearchPattern(f.Query), f.After, afterAt, f.Limit)
+			WHERE `+strings.Join(conds, " AND ")+` ORDER BY created_at, id LIMIT ?`, append(args, f.Limit)...)
 		if err != nil {
 			return err
 		}

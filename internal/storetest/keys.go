@@ -186,4 +186,15 @@ func testProjectPages(t *testing.T, open opener) {
 	deepEqual(t, "search and page", list(hookd.ProjectFilter{Query: "campaign", After: "alpha"}), []string{"beta"})
 	_, err := s.ListProjects(ctx(t), hookd.ProjectFilter{Limit: 10, After: "missing"})
 	mustErr(t, err, hookd.ErrNotFound, "ListProjects after a project not registered")
+
+	// Projects created at the same moment (a batch of PROJECT_ADDED) come
+	// by id, its bytes compared (upper case before lower), on every store,
+	// and a page ending among them goes on with the rest.
+	tie := base.Add(time.Hour)
+	for _, id := range []string{"b-tie", "B-tie", "a-tie", "_tie"} {
+		must(t, s.CreateProject(ctx(t), &hookd.Project{ID: id, Title: "tied", CreatedAt: tie}), "CreateProject "+id)
+	}
+	deepEqual(t, "ties by id", list(hookd.ProjectFilter{Query: "tied"}), []string{"B-tie", "_tie", "a-tie", "b-tie"})
+	deepEqual(t, "a page ending among ties", list(hookd.ProjectFilter{Query: "tied", Limit: 2}), []string{"B-tie", "_tie"})
+	deepEqual(t, "the page after", list(hookd.ProjectFilter{Query: "tied", After: "_tie"}), []string{"a-tie", "b-tie"})
 }
