@@ -63,7 +63,9 @@ var longName = strings.Repeat("N", 255)
 // xssName is a name that would run script if the UI wrote it as HTML.
 const xssName = `<img src=x onerror="document.body.dataset.xss=1"> & <b>bold</b>`
 
-func TestUIEndToEnd(t *testing.T) {
+// chromium returns the browser to drive, or skips the test without one.
+func chromium(t *testing.T) string {
+	t.Helper()
 	exe := chromiumPath
 	if p := os.Getenv("HOOKD_CHROMIUM"); p != "" {
 		exe = p
@@ -77,7 +79,11 @@ func TestUIEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping the UI test in -short mode")
 	}
+	return exe
+}
 
+func TestUIEndToEnd(t *testing.T) {
+	exe := chromium(t)
 	h := startHookd(t)
 	b := startBrowser(t, exe, h.url)
 
@@ -364,20 +370,32 @@ func TestUIEndToEnd(t *testing.T) {
 	b.screenshotOf("settings.png", "section[aria-labelledby=sec-settings]")
 	b.checkPage("the settings with an ordering")
 
-	// A third webhook, made through the API: scoped to a project, disabled.
+	// A third webhook, disabled, scoped to a project of the registry found
+	// in the form by part of its title.
 	project := "spring-campaign"
 	if _, err := admin.CreateProject(context.Background(), api.NewProject{ID: project, Title: "Spring campaign"}); err != nil {
 		t.Fatal(err)
 	}
-	archive, err := admin.CreateWebhook(context.Background(), api.NewWebhook{
-		Name: "Archive sync", HTTPURL: "https://archive.example.com/hooks", HTTPMethod: "PUT",
-		TriggerEvents: []string{"PROJECT_ADDED", "PROJECT_REMOVED", "PROJECT_PURGED"}, ProjectID: &project,
-	})
+	b.navigate(h.url + "/#/webhooks/new")
+	b.waitText("the form", "h1", "New webhook")
+	b.typeInto("[data-field=name] input", "Archive sync")
+	b.typeInto("[data-field=http_url] input", "https://archive.example.com/hooks")
+	b.selectOption("select[name=http_method]", "PUT")
+	b.typeInto("#main input[type=search]", "project_")
+	for _, event := range []string{"PROJECT_ADDED", "PROJECT_REMOVED", "PROJECT_PURGED"} {
+		b.click("the "+event+" box", fmt.Sprintf(`//label[normalize-space()='%s']`, event))
+	}
+	b.pickProject("campaign", project, "Spring campaign")
+	b.checkPage("the form with a project")
+	b.click("Enabled", `//label[normalize-space()='Enabled']`)
+	b.click("Create webhook", `//button[normalize-space()='Create webhook']`)
+	b.waitText("the created notice", "#notices", "Webhook “Archive sync” created.")
+	archive, err := admin.Webhook(context.Background(), b.webhookID())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := admin.UpdateWebhook(context.Background(), archive.ID, map[string]any{"disabled": true}); err != nil {
-		t.Fatal(err)
+	if archive.ProjectID == nil || *archive.ProjectID != project || !archive.Disabled || archive.HTTPMethod != "PUT" || len(archive.TriggerEvents) != 3 {
+		t.Errorf("the webhook made in the form: project %v, disabled %t, %s, %v", archive.ProjectID, archive.Disabled, archive.HTTPMethod, archive.TriggerEvents)
 	}
 
 	// The list shows them all, with their last runs, and filters.
@@ -389,6 +407,19 @@ func TestUIEndToEnd(t *testing.T) {
 	b.waitText("the never-run webhook", fmt.Sprintf("tr[data-webhook-id='%d']", archive.ID), "Never run")
 	b.screenshot("webhooks.png")
 	b.checkPage("the list, with an open circuit")
+	// The project filter names a project by its title: its webhooks, then
+	// the webhooks of no project.
+	b.waitText("the project's option", "select[name=project] option[value=spring-campaign]", "Spring campaign (spring-campaign)")
+	b.selectOption("select[name=project]", project)
+	b.waitGone("the project filter", fmt.Sprintf("tr[data-webhook-id='%d']", okID))
+	b.waitText("the project filter", fmt.Sprintf("tr[data-webhook-id='%d']", archive.ID), "Spring campaign")
+	if got := b.evalString(`location.hash`); got != "#/webhooks?project=spring-campaign" {
+		t.Errorf("the project filter's address: %s", got)
+	}
+	b.selectOption("select[name=project]", "-")
+	b.waitGone("the no-project filter", fmt.Sprintf("tr[data-webhook-id='%d']", archive.ID))
+	b.waitText("the no-project filter", fmt.Sprintf("tr[data-webhook-id='%d']", okID), "Orders to ERP")
+	b.selectOption("select[name=project]", "")
 	b.selectOption("select[name=state]", "disabled")
 	b.waitText("the state filter", fmt.Sprintf("tr[data-webhook-id='%d']", archive.ID), "Disabled")
 	b.waitGone("the state filter", fmt.Sprintf("tr[data-webhook-id='%d']", okID))
@@ -542,6 +573,161 @@ func TestUIEndToEnd(t *testing.T) {
 	}
 	b.hostileData(h)
 	b.noErrors()
+}
+
+// TestUIProjectRegistry drives the UI over a registry larger than a page
+// of it, as one fed by PROJECT_ADDED events is: sign-in, the form's
+// project suggestions that find a project beyond the first 100, the list's
+// project filter and titles, and a webhook whose project left the registry.
+// The UI never asks for more than a page of projects.
+func TestUIProjectRegistry(t *testing.T) {
+	exe := chromium(t)
+	h := startHookd(t)
+	b := startBrowser(t, exe, h.url)
+	ctx := context.Background()
+	admin := client.New(h.url, h.adminKey)
+
+	// Ids in the order of creation, so that the registry's order (oldest
+	// first, then by id) is theirs: far is the 121st.
+	const projects = 150
+	const far, farTitle = "p-120", "Northern Lights retrospective"
+	for i := range projects {
+		p := api.NewProject{ID: fmt.Sprintf("p-%03d", i), Title: fmt.Sprintf("Catalogue %03d", i)}
+		if p.ID == far {
+			p.Title = farTitle
+		}
+		if _, err := admin.CreateProject(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if first := firstProjectPage(t, h); len(first) != 100 || first[99].ID != "p-099" {
+		t.Fatalf("the registry's first page: %d projects", len(first))
+	}
+
+	// Sign in: the key is checked with a page of one project.
+	b.navigate(h.url + "/")
+	b.waitText("sign-in page", "main", "Sign in to hookd")
+	b.typeInto("#main input[type=password]", h.adminKey+kb.Enter)
+	b.waitText("the empty list", "main", "No webhooks yet")
+	b.checkProjectRequests("the sign-in")
+	if got := b.evalString(`performance.getEntriesByType('resource').some((e) => e.name.endsWith('/api/v2/admin/projects?limit=1')) ? '' : 'no'`); got != "" {
+		t.Error("the sign-in did not check the key with ?limit=1")
+	}
+
+	// A webhook scoped to the far project, found by part of its title.
+	b.click("New webhook", `//a[normalize-space()='New webhook']`)
+	b.waitText("the form", "h1", "New webhook")
+	b.typeInto("[data-field=name] input", "Lights archive")
+	b.typeInto("[data-field=http_url] input", "https://lights.example/hooks")
+	b.click("the ASSET_ADDED box", `//label[normalize-space()='ASSET_ADDED']`)
+	b.pickProject("lights", far, farTitle)
+	if got := b.evalString(`document.querySelectorAll('#main datalist option').length === 1 ? '' : document.querySelector('#main datalist').textContent`); got != "" {
+		t.Errorf("the suggestions for %q: %s", "lights", got)
+	}
+	b.click("Create webhook", `//button[normalize-space()='Create webhook']`)
+	b.waitText("the created notice", "#notices", "Webhook “Lights archive” created.")
+	lightsID := b.webhookID()
+	if w, err := admin.Webhook(ctx, lightsID); err != nil || w.ProjectID == nil || *w.ProjectID != far {
+		t.Fatalf("the webhook made in the form: %+v, %v", w, err)
+	}
+
+	// A webhook whose project left the registry: the form shows it and
+	// keeps it when something else changes.
+	gone := "p-gone"
+	if _, err := admin.CreateProject(ctx, api.NewProject{ID: gone, Title: "Gone soon"}); err != nil {
+		t.Fatal(err)
+	}
+	orphan, err := admin.CreateWebhook(ctx, api.NewWebhook{Name: "Orphan", HTTPURL: "https://orphan.example/hooks",
+		HTTPMethod: "POST", TriggerEvents: []string{"ASSET_ADDED"}, ProjectID: &gone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.store.DeleteProject(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	b.navigate(fmt.Sprintf("%s/#/webhooks/%d/edit", h.url, orphan.ID))
+	b.waitText("the edit form", "h1", "Edit Orphan")
+	b.waitText("the project not in the registry", "[data-field=project_id] .hint", "Not in hookd’s registry")
+	if got := b.evalString(`document.querySelector('input[name=project_id]').value`); got != gone {
+		t.Errorf("the project field shows %q, want %q", got, gone)
+	}
+	b.typeInto("[data-field=name] input", " webhook")
+	b.click("Save changes", `//button[normalize-space()='Save changes']`)
+	b.waitText("the saved notice", "#notices", "Changes saved.")
+	if w, err := admin.Webhook(ctx, orphan.ID); err != nil || w.Name != "Orphan webhook" || w.ProjectID == nil || *w.ProjectID != gone {
+		t.Fatalf("the webhook saved with its project gone: %+v, %v", w, err)
+	}
+	// Typing a project's id scopes it to that project.
+	b.click("Edit", `//div[@class='head-actions']/a[normalize-space()='Edit']`)
+	b.waitText("the edit form", "h1", "Edit Orphan webhook")
+	b.eval(`document.querySelector('input[name=project_id]').value = ''`)
+	b.typeInto("input[name=project_id]", far)
+	b.waitText("the typed project's title", "[data-field=project_id] .hint", "Project “"+farTitle+"”.")
+	b.click("Save changes", `//button[normalize-space()='Save changes']`)
+	b.waitText("the saved notice", "#notices", "Changes saved.")
+	if w, err := admin.Webhook(ctx, orphan.ID); err != nil || w.ProjectID == nil || *w.ProjectID != far {
+		t.Fatalf("the webhook scoped by typing an id: %+v, %v", w, err)
+	}
+	b.checkProjectRequests("the form")
+
+	// The list names the far project by its title, and filters by it.
+	b.click("the Webhooks link", `//nav[@id='nav']/a[normalize-space()='Webhooks']`)
+	b.waitText("the far project's title", fmt.Sprintf("tr[data-webhook-id='%d'] td.project", lightsID), farTitle)
+	b.waitText("the far project's option", "select[name=project] option[value='"+far+"']", farTitle+" ("+far+")")
+	b.selectOption("select[name=project]", far)
+	b.waitText("the project filter", ".list-status", "2 webhooks ·")
+	b.checkPage("the list filtered by a far project")
+	b.checkProjectRequests("the list")
+}
+
+// firstProjectPage reads the registry's first page as the API gives it
+// without parameters.
+func firstProjectPage(t *testing.T, h *hookdUnderTest) []api.Project {
+	t.Helper()
+	req, err := http.NewRequest("GET", h.url+"/api/v2/admin/projects", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-API-KEY", h.adminKey)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var page api.ProjectsResponse
+	if err := json.NewDecoder(res.Body).Decode(&page); err != nil || res.StatusCode != 200 {
+		t.Fatalf("GET /api/v2/admin/projects: %d, %v", res.StatusCode, err)
+	}
+	return page.Projects
+}
+
+// pickProject types part of a project's title into the webhook form's
+// project field, waits for the project among the suggestions, with its
+// title and id, and picks it as the browser does (it sets the field to
+// the option's value and fires input); the field then names the title.
+func (b *browser) pickProject(typed, id, title string) {
+	b.t.Helper()
+	b.typeInto("input[name=project_id]", typed)
+	b.waitText("the suggestion of "+id, fmt.Sprintf("#main datalist option[value=%s]", js(id)), title+" ("+id+")")
+	b.eval(fmt.Sprintf(`(() => {
+		const input = document.querySelector('input[name=project_id]');
+		input.value = %s;
+		input.dispatchEvent(new InputEvent('input', { inputType: 'insertReplacementText' }));
+	})()`, js(id)))
+	b.waitText("the picked project's title", "[data-field=project_id] .hint", "Project “"+title+"”.")
+}
+
+// checkProjectRequests fails the test when the page, since it was loaded,
+// asked for the project registry without a limit of at most 100: the
+// registry may hold 100,000 projects.
+func (b *browser) checkProjectRequests(what string) {
+	b.t.Helper()
+	if got := b.evalString(`performance.getEntriesByType('resource').map((e) => new URL(e.name))
+		.filter((u) => u.pathname === '/api/v2/admin/projects')
+		.filter((u) => !(Number(u.searchParams.get('limit')) >= 1 && Number(u.searchParams.get('limit')) <= 100))
+		.map((u) => u.search || '(no parameters)').join(', ')`); got != "" {
+		b.t.Errorf("%s asked for the project registry without a limit of at most 100: %s", what, got)
+	}
 }
 
 // hostileData shows what any publisher may send without spoiling the
@@ -977,10 +1163,12 @@ func startBrowser(t *testing.T, exe, base string) *browser {
 			}
 			b.problems = append(b.problems, "exception: "+msg)
 		case *log.EventEntryAdded:
-			// The refused key (401), the invalid values (422) and the
-			// erasure of an unknown event (404) are expected.
+			// The refused key (401), the invalid values (422), the
+			// erasure of an unknown event and the project that left the
+			// registry (404) are expected.
 			expected := strings.Contains(ev.Entry.Text, "status of 401") || strings.Contains(ev.Entry.Text, "status of 422") ||
-				(strings.Contains(ev.Entry.Text, "status of 404") && strings.HasSuffix(ev.Entry.URL, "/erase"))
+				(strings.Contains(ev.Entry.Text, "status of 404") &&
+					(strings.HasSuffix(ev.Entry.URL, "/erase") || strings.Contains(ev.Entry.URL, "/api/v2/projects/")))
 			if ev.Entry.Level == log.EntryLevelError && !expected {
 				b.problems = append(b.problems, fmt.Sprintf("console %s: %s", ev.Entry.Source, ev.Entry.Text))
 			}

@@ -90,8 +90,9 @@ const hook = (id) => `${base}/webhooks/${encodeURIComponent(id)}`;
 const notification = (id) => `${base}/notifications/${encodeURIComponent(id)}`;
 
 export const api = {
-  // verifyKey checks a key before it is kept: any admin route will do.
-  verifyKey: (key) => request('GET', `${base}/projects`, undefined, key),
+  // verifyKey checks a key before it is kept: any admin route will do,
+  // and a page of one project costs the least.
+  verifyKey: (key) => request('GET', `${base}/projects?limit=1`, undefined, key),
 
   // listWebhooks reads a page of the webhooks that pass filter, and how
   // many pass it in all (the X-Total-Count header).
@@ -141,7 +142,21 @@ export const api = {
   getSettings: (id) => request('GET', `${hook(id)}/settings`).then((r) => r.settings),
   updateSettings: (id, change) => request('POST', `${hook(id)}/settings`, { settings: change }).then((r) => r.settings),
 
-  listProjects: () => request('GET', `${base}/projects`).then((r) => r.projects),
+  // listProjects reads a page of the registry, oldest first: at most limit
+  // (hookd's default 100) projects whose id or title contains q, from the
+  // one after the project after. A registry may hold 100,000 projects:
+  // never ask for all of them.
+  listProjects({ q, limit, after } = {}) {
+    const params = new URLSearchParams();
+    if (q) params.set('q', q);
+    if (limit) params.set('limit', String(limit));
+    if (after) params.set('after', after);
+    const qs = params.toString();
+    return request('GET', `${base}/projects${qs ? '?' + qs : ''}`).then((r) => r.projects);
+  },
+  // getProject reads one project of the registry (404 when it is not in
+  // it), in MediaPocket's shape.
+  getProject: (id) => request('GET', `/api/v2/projects/${encodeURIComponent(id)}`).then((r) => r.project),
 
   // Operational notifications' subscriptions.
   listNotifications: () => request('GET', `${base}/notifications`).then((r) => r.notifications),

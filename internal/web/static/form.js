@@ -14,14 +14,17 @@ const KINDS = [
 
 const kindOf = (hdr) => (hdr.is_hmac ? 'hmac' : hdr.hidden ? 'hidden' : 'plain');
 
+// The project field suggests projects of the registry as the user types:
+// a registry may hold 100,000 of them, so it asks for a few at a time.
+const SUGGESTIONS = 20;
+const SUGGEST_DELAY_MS = 200;
+const MAX_PROJECT_TITLE = 255; // hookd.MaxProjectTitle: a longer text is in no title (nor id)
+
 export function renderForm(page, webhookID) {
   page.title(webhookID ? 'Edit webhook' : 'New webhook');
   page.main.replaceChildren(h('p', { class: 'loading' }, 'Loading…'));
-  Promise.all([
-    webhookID ? api.getWebhook(webhookID) : Promise.resolve(null),
-    api.listProjects().catch(() => []),
-  ]).then(([webhook, projects]) => {
-    if (page.alive) build(page, webhook, projects);
+  (webhookID ? api.getWebhook(webhookID) : Promise.resolve(null)).then((webhook) => {
+    if (page.alive) build(page, webhook);
   }).catch((err) => {
     if (!page.alive || err.status === 401) return;
     page.main.replaceChildren(
@@ -32,7 +35,7 @@ export function renderForm(page, webhookID) {
   });
 }
 
-function build(page, webhook, projects) {
+function build(page, webhook) {
   let current = webhook; // the webhook as stored, once it exists
   const fields = {}; // API parameter name -> {input, error}
 
@@ -54,12 +57,63 @@ function build(page, webhook, projects) {
   const url = h('input', { type: 'url', name: 'http_url', autocomplete: 'off', spellcheck: 'false', value: webhook?.http_url ?? '', placeholder: 'https://example.com/hooks/mediapocket' });
   const method = h('select', { name: 'http_method' }, ['POST', 'PUT', 'PATCH'].map((m) => h('option', { value: m }, m)));
   method.value = webhook?.http_method ?? 'POST';
-  const project = h('select', { name: 'project_id' }, h('option', { value: '' }, 'Any project'),
-    projects.map((p) => h('option', { value: p.id }, `${p.title} (${p.id})`)));
-  if (webhook?.project_id && !projects.some((p) => p.id === webhook.project_id)) {
-    project.append(h('option', { value: webhook.project_id }, `${webhook.project_id} (not in the registry)`));
+  const project = h('input', {
+    type: 'text', name: 'project_id', autocomplete: 'off', spellcheck: 'false', autocapitalize: 'off',
+    value: webhook?.project_id ?? '', placeholder: 'Any project',
+    oninput: () => {
+      showProject();
+      clearTimeout(suggestTimer);
+      suggestTimer = setTimeout(suggestProjects, SUGGEST_DELAY_MS);
+    },
+    // Suggestions are there from the first click, before any typing.
+    onfocus: () => {
+      if (suggestion === 0) suggestProjects();
+    },
+  });
+  const projectSuggestions = h('datalist', { id: id('project-suggestions') });
+  project.setAttribute('list', projectSuggestions.id);
+  const projectNote = h('p', { class: 'hint', id: id('project-note'), 'aria-live': 'polite' });
+  const projectTitles = new Map(); // project id -> title, or null when it is not in the registry
+  let suggestTimer = null;
+  let suggestion = 0; // the latest request's number: an older answer is dropped
+
+  // showProject names the project typed when its title is known.
+  function showProject() {
+    const title = projectTitles.get(project.value.trim());
+    if (title === undefined) projectNote.replaceChildren();
+    else if (title === null) fill(projectNote, 'Not in hookd’s registry: the webhook keeps this project until you change it.');
+    else fill(projectNote, 'Project “', title, '”.');
   }
-  project.value = webhook?.project_id ?? '';
+
+  // suggestProjects offers the projects whose title or id holds the text
+  // typed, their title with their id.
+  async function suggestProjects() {
+    if (!page.alive) return;
+    const q = project.value.trim();
+    const asked = ++suggestion;
+    let found = [];
+    if (q.length <= MAX_PROJECT_TITLE) {
+      try {
+        found = await api.listProjects({ q, limit: SUGGESTIONS });
+      } catch {
+        return; // the suggestions offered stay
+      }
+    }
+    if (asked !== suggestion || !page.alive) return;
+    for (const p of found) projectTitles.set(p.id, p.title);
+    projectSuggestions.replaceChildren(...found.map((p) => h('option', { value: p.id }, `${p.title} (${p.id})`)));
+    showProject();
+  }
+
+  // The webhook's own project may have left the registry since: it is
+  // still shown, and kept (saveAll leaves an unchanged project out).
+  if (webhook?.project_id) {
+    api.getProject(webhook.project_id).then((p) => projectTitles.set(p.id, p.title), (err) => {
+      if (err.status === 404) projectTitles.set(webhook.project_id, null);
+    }).then(() => {
+      if (page.alive) showProject();
+    });
+  }
   const enabledID = id('enabled');
   const enabled = h('input', { type: 'checkbox', id: enabledID, name: 'enabled', checked: webhook ? !webhook.disabled : true });
   fields.disabled = { input: enabled, error: h('p', { class: 'field-error', hidden: true }) };
@@ -219,9 +273,12 @@ function build(page, webhook, projects) {
       http_url: url.value.trim(),
       http_method: method.value,
       trigger_events: picker.values(),
-      project_id: project.value || null,
       disabled: !enabled.checked,
     };
+    // hookd refuses a project that is not in the registry whenever it is
+    // given: one that left it since stays the webhook's while unchanged.
+    const projectID = project.value.trim() || null;
+    if (create || projectID !== current.project_id) body.project_id = projectID;
     try {
       current = create ? await api.createWebhook(body) : await api.updateWebhook(current.id, body);
     } catch (err) {
@@ -294,6 +351,11 @@ function build(page, webhook, projects) {
     }
   }
 
+  const projectField = field('project_id', 'Project', project,
+    'Only events of this project. Type part of its title or id to find it in the registry; leave empty for every project.');
+  fields.project_id.error.before(projectNote, projectSuggestions);
+  project.setAttribute('aria-describedby', `${project.getAttribute('aria-describedby')} ${projectNote.id}`);
+
   const cancelHref = webhook ? `#/webhooks/${webhook.id}` : '#/webhooks';
   const form = h('form', { class: 'webhook-form', novalidate: true, onsubmit: save },
     summary,
@@ -303,7 +365,7 @@ function build(page, webhook, projects) {
         field('name', 'Name', name),
         field('http_method', 'HTTP method', method),
         h('div', { class: 'span-2' }, field('http_url', 'URL', url, 'Where hookd sends each matching event. http or https.')),
-        field('project_id', 'Project', project, 'Only events of this project, or of every project.'),
+        projectField,
         h('div', { class: 'field checkbox-field' },
           enabled, h('label', { for: enabledID }, 'Enabled'),
           h('p', { class: 'hint' }, 'A disabled webhook receives nothing; its queued deliveries wait and go out once it is enabled again.')))),

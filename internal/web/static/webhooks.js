@@ -10,6 +10,11 @@ import { badge, emptyState, errorBox, h, id, plural, relative, timeEl } from './
 const REFRESH_MS = 5000;
 const PER_PAGE = 25;
 const SEARCH_DELAY_MS = 250;
+// The list names projects by their titles without reading the registry
+// whole (it may hold 100,000 projects): the titles of its first page, and
+// of each other project a webhook shown has, looked up once.
+const FIRST_TITLES = 100;
+const TITLE_LOOKUP = 20;
 export const NO_PROJECT = '-'; // the project filter value for webhooks of every project
 
 // SORTS are the orders the list offers, by the API's sort value.
@@ -30,7 +35,9 @@ export function renderList(page, query) {
     sort: SORTS.some(([v]) => v === query.get('sort')) ? query.get('sort') : '',
     page: Math.max(1, parseInt(query.get('page') || '1', 10) || 1),
   };
-  let projects = [];
+  const titles = new Map(); // project id -> title, for the projects the registry named
+  const lookedUp = new Set(); // project ids asked for already, found or not
+  let titlesReady = false; // the first page of titles is in
   let timer = null;
   let searchTimer = null;
 
@@ -83,15 +90,15 @@ export function renderList(page, query) {
 
   const seen = new Set();
   let optionsKey = null;
-  // fillProjects lists the registered projects and any other project id a
-  // webhook has; it rebuilds the options only when they change, so a
-  // refresh does not disturb someone choosing one.
+  // fillProjects lists the projects of the webhooks shown so far and the
+  // one chosen, by title when it is known; it rebuilds the options only
+  // when they change, so a refresh does not disturb someone choosing one.
   function fillProjects(extra) {
     for (const pid of extra) if (pid) seen.add(pid);
     if (filter.project && filter.project !== NO_PROJECT) seen.add(filter.project);
-    const known = new Map(projects.map((p) => [p.id, p.title]));
-    for (const pid of seen) if (!known.has(pid)) known.set(pid, null);
-    const entries = [...known].sort((a, b) => (a[1] || a[0]).localeCompare(b[1] || b[0]));
+    lookUpTitles();
+    const entries = [...seen].map((pid) => [pid, titles.get(pid) ?? null])
+      .sort((a, b) => (a[1] || a[0]).localeCompare(b[1] || b[0]));
     const key = JSON.stringify(entries);
     if (key === optionsKey) return;
     optionsKey = key;
@@ -101,10 +108,27 @@ export function renderList(page, query) {
     projectSelect.value = filter.project;
   }
 
-  const projectTitle = (pid) => {
-    const p = projects.find((x) => x.id === pid);
-    return p ? p.title : null;
-  };
+  // lookUpTitles asks the registry once for each project seen whose title
+  // the first page did not give; one that is not registered keeps its id.
+  function lookUpTitles() {
+    if (!titlesReady) return;
+    const missing = [...seen].filter((pid) => !titles.has(pid) && !lookedUp.has(pid));
+    if (missing.length === 0) return;
+    for (const pid of missing) lookedUp.add(pid);
+    Promise.all(missing.map((pid) => api.listProjects({ q: pid, limit: TITLE_LOOKUP }).catch(() => []))).then((found) => {
+      if (!page.alive) return;
+      for (const p of found.flat()) titles.set(p.id, p.title);
+      showTitles();
+    });
+  }
+
+  // showTitles puts the titles known now in the options and the table.
+  function showTitles() {
+    fillProjects([]);
+    if (shownList) show(shownList, circuits);
+  }
+
+  const projectTitle = (pid) => titles.get(pid) ?? null;
 
   async function load() {
     clearTimeout(timer);
@@ -137,6 +161,7 @@ export function renderList(page, query) {
     } catch (err) {
       if (!page.alive || err.status === 401) return;
       shownKey = null;
+      shownList = null;
       body.replaceChildren(errorBox('Could not load the webhooks', err, load));
       pager.replaceChildren();
       status.textContent = '';
@@ -155,10 +180,12 @@ export function renderList(page, query) {
   // show renders the list when it (or a project title, or a circuit) changed; otherwise only the
   // relative times move, so a refresh never takes the focus from a keyboard user.
   let shownKey = null;
+  let shownList = null;
   let circuits = {};
   function show(list, latestCircuits) {
+    shownList = list;
     circuits = latestCircuits;
-    const key = JSON.stringify([filter, list, projects, circuits]);
+    const key = JSON.stringify([filter, list, [...titles], circuits]);
     if (key === shownKey) {
       for (const t of body.querySelectorAll('time')) t.textContent = relative(t.dateTime);
       return;
@@ -262,12 +289,12 @@ export function renderList(page, query) {
   fillProjects([]);
   page.focus();
 
-  api.listProjects().then((list) => {
+  api.listProjects({ limit: FIRST_TITLES }).catch(() => []).then((list) => {
     if (!page.alive) return;
-    projects = list;
-    fillProjects([]);
-    load(); // show the projects' titles in the table too
-  }).catch(() => {});
+    for (const p of list) titles.set(p.id, p.title);
+    titlesReady = true;
+    showTitles();
+  });
   load();
   return () => {
     clearTimeout(timer);
