@@ -141,9 +141,21 @@ type WebhookFilter struct {
 	Offset int64
 }
 
+// ProjectToCheck is the project u scopes w to anew, which must be in the
+// registry (ErrProjectNotFound); nil when u clears w's project or keeps
+// it. A project w keeps needs no check: it may have left the registry
+// since (a PROJECT_PURGED), and a client that sends the whole webhook back
+// with another change must not be refused for it.
+func (u WebhookUpdate) ProjectToCheck(w Webhook) *string {
+	if u.ClearProject || u.ProjectID == nil || w.ProjectID != nil && *w.ProjectID == *u.ProjectID {
+		return nil
+	}
+	return u.ProjectID
+}
+
 // Apply returns w with the update applied, and whether anything changed.
 // TriggerEvents replaces the list; ClearProject wins over ProjectID. The
-// caller checks that a new project is registered.
+// caller checks that a new project is registered (ProjectToCheck).
 func (u WebhookUpdate) Apply(w Webhook) (Webhook, bool) {
 	before := w
 	if u.Name != nil {

@@ -240,8 +240,8 @@ func (s *Store) UpdateWebhook(ctx context.Context, id int64, u hookd.WebhookUpda
 			return err
 		}
 		cur := ws[0]
-		if !u.ClearProject && u.ProjectID != nil {
-			if err := checkProject(ctx, tx, *u.ProjectID); err != nil {
+		if p := u.ProjectToCheck(*cur); p != nil {
+			if err := checkProject(ctx, tx, *p); err != nil {
 				return err
 			}
 		}

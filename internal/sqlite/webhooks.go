@@ -255,8 +255,8 @@ func (s *Store) UpdateWebhook(ctx context.Context, id int64, u hookd.WebhookUpda
 			return hookd.ErrNotFound
 		}
 		cur := hooks[0]
-		if !u.ClearProject && u.ProjectID != nil {
-			if err := projectExists(ctx, tx, *u.ProjectID); err != nil {
+		if p := u.ProjectToCheck(*cur); p != nil {
+			if err := projectExists(ctx, tx, *p); err != nil {
 				return err
 			}
 		}

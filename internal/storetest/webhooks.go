@@ -77,6 +77,21 @@ func testWebhooks(t *testing.T, open opener) {
 		_, err = s.UpdateWebhook(ctx(t), ok.ID, hookd.WebhookUpdate{ProjectID: ptr("unregistered"), Name: ptr("renamed")})
 		mustErr(t, err, hookd.ErrProjectNotFound, "UpdateWebhook with an unknown project")
 		checkWebhook(t, getWebhook(t, s, ok.ID), ok) // unchanged, name included
+
+		// A project that left the registry stays the webhook's: an update
+		// that sends it back unchanged is taken, one that moves the webhook
+		// to another unregistered project is not.
+		createProject(t, s, "leaving")
+		w = newWebhook("left", assetAdded)
+		w.ProjectID = ptr("leaving")
+		createWebhook(t, s, w)
+		must(t, s.DeleteProject(ctx(t), "leaving"), "DeleteProject")
+		got, err := s.UpdateWebhook(ctx(t), w.ID, hookd.WebhookUpdate{ProjectID: ptr("leaving"), Name: ptr("still scoped")})
+		must(t, err, "UpdateWebhook keeping a project that left the registry")
+		equal(t, "name", got.Name, "still scoped")
+		equalPtr(t, "project", got.ProjectID, ptr("leaving"))
+		_, err = s.UpdateWebhook(ctx(t), w.ID, hookd.WebhookUpdate{ProjectID: ptr("elsewhere")})
+		mustErr(t, err, hookd.ErrProjectNotFound, "UpdateWebhook to another unregistered project")
 	})
 
 	t.Run("List", func(t *testing.T) {
