@@ -3,7 +3,12 @@
 -- every change to what Store.Targets returns raises it in the transaction
 -- that makes the change, whichever statement and whichever process makes
 -- it, and each claim reads it (hookd.Claimed.TargetsVersion). A column with
--- a constant default: no rewrite, a moment's lock.
+-- a constant default: no rewrite, a moment's lock. But every publish reads
+-- this table: an ALTER that waited behind a long transaction would hold
+-- every publish of every process behind it, so a lock it cannot take
+-- within 5 s fails the migration (and the serve that runs it, to be
+-- started again) rather than stall the intake.
+SET LOCAL lock_timeout = '5s';
 ALTER TABLE subscriptions_version ADD COLUMN targets_version bigint NOT NULL DEFAULT 0;
 
 CREATE FUNCTION raise_targets_version() RETURNS trigger LANGUAGE plpgsql AS $$
