@@ -14,7 +14,6 @@ const SEARCH_DELAY_MS = 250;
 // whole (it may hold 100,000 projects): the titles of its first page, and
 // of each other project a webhook shown has, looked up once.
 const FIRST_TITLES = 100;
-const TITLE_LOOKUP = 20;
 export const NO_PROJECT = '-'; // the project filter value for webhooks of every project
 
 // SORTS are the orders the list offers, by the API's sort value.
@@ -115,9 +114,9 @@ export function renderList(page, query) {
     const missing = [...seen].filter((pid) => !titles.has(pid) && !lookedUp.has(pid));
     if (missing.length === 0) return;
     for (const pid of missing) lookedUp.add(pid);
-    Promise.all(missing.map((pid) => api.listProjects({ q: pid, limit: TITLE_LOOKUP }).catch(() => []))).then((found) => {
+    Promise.all(missing.map((pid) => api.getProject(pid).catch(() => null))).then((found) => {
       if (!page.alive) return;
-      for (const p of found.flat()) titles.set(p.id, p.title);
+      for (const p of found) if (p) titles.set(p.id, p.title);
       showTitles();
     });
   }
