@@ -16,10 +16,7 @@ import (
 // (?2) as claimCandidatesSQL does, but whether each has deliveries due at
 // ?1 (0 or 1) in place of their count: hookd.PlanHandoff only asks whether
 // any is due before a publish's own.
-const handoffCandidatesSQL = `SELECT w.id, w.max_in_flight, w.max_per_second, w.circuit_state, w.circuit_probe_at,
-	       wc.throttle_next_at, wc.last_claimed_at,
-	       (SELECT count(*) FROM deliveries d
-	        WHERE d.webhook_id = w.id AND d.state = 'pending' AND d.leased_by IS NOT NULL AND d.lease_until > ?1),
+const handoffCandidatesSQL = `SELECT ` + candidateColumns + `,
 	       EXISTS (SELECT 1 FROM deliveries d INDEXED BY deliveries_webhook_due
 	        WHERE d.webhook_id = w.id AND d.state = 'pending' AND d.next_attempt_at <= ?1)
 	FROM webhooks w LEFT JOIN webhook_claims wc ON wc.webhook_id = w.id

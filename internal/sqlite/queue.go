@@ -82,6 +82,16 @@ const targetsSQL = `SELECT id, http_url, http_method, disabled, signing_secret, 
 // leases not expired at ?1 (deliveries_webhook_leased) and its due
 // deliveries counted up to 1<<k, one more than the claim's limit rounded up
 // to a power of two (written into the statement: see claimLeaseSQL).
+// candidateColumns read webhook w as a claim at ?1 finds it
+// (hookd.ClaimCandidate), but for its due deliveries, which
+// claimCandidatesSQL counts and handoffCandidatesSQL only looks for: its
+// settings, circuit, throttle, when it was last served (webhook_claims
+// wc) and its leases not expired (deliveries_webhook_leased).
+const candidateColumns = `w.id, w.max_in_flight, w.max_per_second, w.circuit_state, w.circuit_probe_at,
+	wc.throttle_next_at, wc.last_claimed_at,
+	(SELECT count(*) FROM deliveries d
+	 WHERE d.webhook_id = w.id AND d.state = 'pending' AND d.leased_by IS NOT NULL AND d.lease_until > ?1)`
+
 var claimCandidatesSQL = sizedVariants(11, func(limit int) string {
 	return fmt.Sprintf(`WITH RECURSIVE pending(webhook_id) AS (
 		SELECT min(webhook_id) FROM deliveries INDEXED BY deliveries_webhook_due WHERE state = 'pending'
@@ -90,11 +100,7 @@ var claimCandidatesSQL = sizedVariants(11, func(limit int) string {
 		        WHERE d.state = 'pending' AND d.webhook_id > p.webhook_id)
 		FROM pending p WHERE p.webhook_id IS NOT NULL
 	), candidates AS MATERIALIZED (
-		SELECT w.id, w.max_in_flight, w.max_per_second, w.circuit_state, w.circuit_probe_at, wc.throttle_next_at,
-		       wc.last_claimed_at,
-		       (SELECT count(*) FROM deliveries d
-		        WHERE d.webhook_id = w.id AND d.state = 'pending' AND d.leased_by IS NOT NULL AND d.lease_until > ?1)
-		         AS in_flight,
+		SELECT `+candidateColumns+` AS in_flight,
 		       (SELECT count(*) FROM (SELECT 1 FROM deliveries d
 		        WHERE d.webhook_id = w.id AND d.state = 'pending' AND d.next_attempt_at <= ?1 LIMIT %d)) AS due
 		FROM pending p JOIN webhooks w ON w.id = p.webhook_id LEFT JOIN webhook_claims wc ON wc.webhook_id = w.id
