@@ -129,7 +129,11 @@ func (g *GroupCommit) lead() {
 }
 
 // gather waits until n requests wait, or their events fill a group, for
-// up to MaxLinger (on linger); not at all when none waits.
+// up to MaxLinger (on linger). It waits even when none waits yet: the
+// callers of the group just committed are about to send their next
+// requests, and the first of them to come would otherwise be committed
+// alone (measured: with 32 publishers, two commits in five were of one
+// request, a quarter of the intake's store time).
 func (g *GroupCommit) gather(n int, linger *time.Timer) {
 	linger.Reset(g.linger)
 	for {
@@ -139,7 +143,7 @@ func (g *GroupCommit) gather(n int, linger *time.Timer) {
 			events += len(r.events)
 		}
 		g.mu.Unlock()
-		if waiting == 0 || waiting >= n || events >= MaxGroupEvents {
+		if waiting >= n || events >= MaxGroupEvents {
 			return
 		}
 		select {

@@ -199,6 +199,48 @@ func TestGroupCommitLingersAfterAGroup(t *testing.T) {
 	st.proceed <- struct{}{}
 }
 
+// The callers of a group send their next requests once it is committed:
+// the leader waits for them even when none waits yet, rather than commit
+// the first to come alone.
+func TestGroupCommitLingersWhenNoneWaitsYet(t *testing.T) {
+	st := &heldStore{Store: openStore(t).Store, entered: make(chan int), proceed: make(chan struct{})}
+	g := intake.New(st, nil)
+	g.SetLinger(time.Hour) // only company ends the wait
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	publish := func(id string) { goPublish(t, &wg, g, id) }
+
+	publish("first")
+	<-st.entered
+	for _, id := range []string{"a1", "a2", "a3"} {
+		publish(id)
+	}
+	for g.Waiting() != 3 {
+		runtime.Gosched()
+	}
+	st.proceed <- struct{}{}
+	if n := <-st.entered; n != 3 {
+		t.Fatalf("second commit of %d events, want 3", n)
+	}
+	st.proceed <- struct{}{}
+	// The group of 3 is committed and nothing waits: b1 comes now, alone.
+	publish("b1")
+	for g.Waiting() != 1 {
+		runtime.Gosched()
+	}
+	select {
+	case n := <-st.entered:
+		t.Fatalf("a commit of %d events while the leader should wait for company", n)
+	case <-time.After(20 * time.Millisecond):
+	}
+	publish("b2")
+	publish("b3")
+	if n := <-st.entered; n != 3 {
+		t.Fatalf("third commit of %d events, want b1, b2 and b3", n)
+	}
+	st.proceed <- struct{}{}
+}
+
 // A lingering commit does not wait for company beyond its linger
 // (MaxLinger): the request that came alone after a group is stored.
 func TestGroupCommitLingerEnds(t *testing.T) {
