@@ -26,6 +26,28 @@ type ClaimRequest struct {
 	// Without it a webhook at its share would wait for each batch of
 	// results to be recorded before it could be served again.
 	Settled map[int64]int
+	// Windows, when not nil, caps each webhook's attempts in flight below
+	// its share (Windows.Sizes). The dispatcher adapts each webhook's
+	// window to how its receiver answers, so that receivers that hang
+	// cannot fill the workers before their first timeouts.
+	Windows Windows
+}
+
+// Windows gives webhooks' concurrency windows (ClaimRequest.Windows), and
+// learns where they held deliveries back. Its methods must be quick and
+// safe for concurrent use: PlanClaim calls them, in a store's claim
+// transaction.
+type Windows interface {
+	// Sizes returns the windows of the webhooks ids, whose shares are
+	// shares, in the order the claim serves them: each at most its share;
+	// 0 for a webhook that may start no more attempts now. One call a
+	// claim, so that a bound on several webhooks together can be shared
+	// out among them.
+	Sizes(ids []int64, shares []int) []int
+	// HeldBack tells that a claim (or a hand-off) left some of the
+	// webhook's due deliveries because its window was full: the webhook
+	// wants more than its window.
+	HeldBack(webhookID int64)
 }
 
 // ClaimCandidate is a webhook with due deliveries, as a claim finds it.
@@ -78,9 +100,10 @@ type ClaimPlan struct {
 	// held back by its throttle or its circuit, may be served again; zero
 	// when none is.
 	WakeAt time.Time
-	// HeldShare is the smallest share (WebhookSettings.Share) of the
-	// webhooks that keep due deliveries because they have their share of
-	// attempts in flight; 0 when none does. Such a webhook may be served
+	// HeldShare is the smallest limit (WebhookSettings.Share, or the
+	// window of ClaimRequest.Windows when smaller) of the webhooks that
+	// keep due deliveries because they have that many attempts in flight;
+	// 0 when none does. Such a webhook may be served
 	// again when one of its attempts ends (Claimed.HeldShare).
 	HeldShare int
 }
@@ -105,19 +128,42 @@ type Claimed struct {
 	TargetsVersion int64
 }
 
+// limits returns how many attempts of each of order may be in flight at
+// once under req: its share, capped by its window.
+func (req ClaimRequest) limits(order []ClaimCandidate) []int {
+	shares := make([]int, len(order))
+	for i, c := range order {
+		shares[i] = c.Settings.Share(req.Workers)
+	}
+	if req.Windows == nil {
+		return shares
+	}
+	ids := make([]int64, len(order))
+	for i, c := range order {
+		ids[i] = c.WebhookID
+	}
+	limits := req.Windows.Sizes(ids, shares)
+	for i := range limits {
+		limits[i] = max(0, min(limits[i], shares[i]))
+	}
+	return limits
+}
+
 // PlanClaim decides what a claim at now takes of the candidates: round
 // robin, least recently served first (never served first, then by id), one
 // delivery per webhook a round until req.Limit is reached or each webhook
 // has what it may take, which is the least of
 //   - its due deliveries,
-//   - its share (WebhookSettings.Share of req.Workers) less its attempts in
-//     flight,
+//   - its share (WebhookSettings.Share of req.Workers), capped by its window
+//     (req.Windows), less its attempts in flight,
 //   - what its throttle allows (Throttle.Allows),
 //   - what its circuit allows (Circuit.Claimable: nothing while open, one
 //     probe once the cool-down is over).
 //
 // So one webhook's backlog never fills a claim while others wait, and a
-// webhook at its share does not hold up the others.
+// webhook at its share does not hold up the others. PlanClaim tells
+// req.Windows of each webhook that its window, not its share, held back
+// (Windows.HeldBack).
 func PlanClaim(now time.Time, req ClaimRequest, candidates []ClaimCandidate) ClaimPlan {
 	order := slices.Clone(candidates)
 	slices.SortFunc(order, func(a, b ClaimCandidate) int {
@@ -143,10 +189,11 @@ func PlanClaim(now time.Time, req ClaimRequest, candidates []ClaimCandidate) Cla
 	caps := make([]int, len(order))
 	circuits := make([]Circuit, len(order))
 	probes := make([]bool, len(order)) // the claim would take order[i]'s probe
-	// rooms[i] is how many more attempts order[i]'s share allows.
-	rooms := make([]int, len(order))
+	// limits[i] is order[i]'s share, capped by its window; rooms[i] how
+	// many more attempts it allows.
+	limits, rooms := req.limits(order), make([]int, len(order))
 	for i, c := range order {
-		rooms[i] = max(c.Settings.Share(req.Workers)-max(c.InFlight-req.Settled[c.WebhookID], 0), 0)
+		rooms[i] = max(limits[i]-max(c.InFlight-req.Settled[c.WebhookID], 0), 0)
 		n := min(c.Due, rooms[i])
 		if allows := c.throttle().Allows(now); allows >= 0 {
 			n = min(n, allows)
@@ -179,8 +226,11 @@ func PlanClaim(now time.Time, req ClaimRequest, candidates []ClaimCandidate) Cla
 			wake(throttle.NextAt)
 		}
 		if takes[i] < c.Due && takes[i] == rooms[i] {
-			if share := c.Settings.Share(req.Workers); plan.HeldShare == 0 || share < plan.HeldShare {
-				plan.HeldShare = share
+			if req.Windows != nil && limits[i] < c.Settings.Share(req.Workers) {
+				req.Windows.HeldBack(c.WebhookID)
+			}
+			if held := max(1, limits[i]); plan.HeldShare == 0 || held < plan.HeldShare {
+				plan.HeldShare = held
 			}
 		}
 		if takes[i] == 0 {

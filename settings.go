@@ -11,7 +11,9 @@ import (
 type WebhookSettings struct {
 	// MaxInFlight caps the attempts to the webhook at once, across every
 	// process that shares the database; 0 is DefaultShare of the process's
-	// workers.
+	// workers. Within it, the dispatcher lets a webhook have as many as its
+	// receiver has shown it can take (its window: internal/delivery's
+	// windows).
 	MaxInFlight int
 	// MaxPerSecond caps the rate of attempts to the webhook, across every
 	// process; 0 is no cap.
@@ -53,8 +55,8 @@ func (s WebhookSettings) Validate() error {
 
 // DefaultShare is how many attempts a webhook without MaxInFlight may have
 // at once when the process runs workers attempts at once: a quarter, at
-// least one, so that receivers that hang hold at most a quarter of the
-// workers each and the others keep going.
+// least one, so that no webhook holds more than a quarter of the workers
+// (the windows within it keep receivers that hang to far fewer).
 func DefaultShare(workers int) int { return max(1, workers/4) }
 
 // Share is the webhook's cap on attempts at once, for a process of workers.

@@ -42,6 +42,8 @@ type claimer struct {
 	// settled counts the attempts ended and not yet recorded: they hold no
 	// worker of their webhook's share.
 	settled *settling
+	// windows caps each webhook's attempts in flight below its share.
+	windows *windows
 	cache   *targetCache
 	// behind is set while the last claim took as many deliveries as it had
 	// workers for: more may be due, and publishes hand nothing off
@@ -49,7 +51,7 @@ type claimer struct {
 	behind atomic.Bool
 }
 
-func newClaimer(cfg Config, log *slog.Logger, settled *settling) *claimer {
+func newClaimer(cfg Config, log *slog.Logger, settled *settling, windows *windows) *claimer {
 	return &claimer{
 		store:           cfg.Store,
 		clock:           cfg.Clock,
@@ -63,6 +65,7 @@ func newClaimer(cfg Config, log *slog.Logger, settled *settling) *claimer {
 		targetsRetry:    backoff.Backoff{First: 50 * time.Millisecond, Max: time.Second, Factor: 3},
 		dueChanged:      make(chan struct{}, 1),
 		settled:         settled,
+		windows:         windows,
 		cache:           newTargetCache(),
 	}
 }
@@ -178,7 +181,7 @@ func (c *claimer) run(ctx context.Context, w *workers, start func(*hookd.Target,
 // name of its own.
 func (c *claimer) request(limit int) hookd.ClaimRequest {
 	return hookd.ClaimRequest{Worker: fmt.Sprintf("%s/%d", c.worker, c.claims.Add(1)), Limit: limit, Lease: c.lease,
-		Workers: c.workers, Settled: c.settled.snapshot()}
+		Workers: c.workers, Settled: c.settled.snapshot(), Windows: c.windows}
 }
 
 // claim claims up to limit due deliveries, reads their targets and starts

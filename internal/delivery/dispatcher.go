@@ -123,6 +123,7 @@ type Dispatcher struct {
 	claimer    *claimer
 	completer  *completer
 	settled    *settling
+	windows    *windows
 	maintainer *maintainer
 	replayer   *replayer
 	fanOuter   *fanOuter
@@ -177,8 +178,8 @@ func New(cfg Config) (*Dispatcher, error) {
 		cfg.Leader, _ = cfg.Store.(hookd.Leader)
 	}
 	log := cfg.Logger.With("worker", cfg.WorkerID)
-	settled := newSettling()
-	claimer := newClaimer(cfg, log, settled)
+	settled, windows := newSettling(), newWindows(cfg.Concurrency)
+	claimer := newClaimer(cfg, log, settled, windows)
 	return &Dispatcher{
 		sender:      cfg.Sender,
 		policy:      cfg.Policy,
@@ -190,6 +191,7 @@ func New(cfg Config) (*Dispatcher, error) {
 		claimer:     claimer,
 		completer:   newCompleter(cfg, log, claimer.noteDue, settled),
 		settled:     settled,
+		windows:     windows,
 		maintainer:  &maintainer{store: cfg.Store, leader: cfg.Leader, clock: cfg.Clock, log: log, observer: cfg.Observer},
 		replayer:    &replayer{store: cfg.Store, leader: cfg.Leader, log: log, observer: cfg.ReplayObserver},
 		fanOuter:    &fanOuter{store: cfg.Store, log: log},
@@ -249,12 +251,17 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 
 	w := newWorkers(d.concurrency)
 	start := func(t *hookd.Target, dl *hookd.Delivery, lease string) {
+		ticket := d.windows.started(dl.WebhookID)
 		w.start(func() {
-			if r, ok := d.attempt(sendCtx, t, dl); ok {
-				r.Worker = lease
-				d.settled.add(&r)
-				results <- r
+			r, ok := d.attempt(sendCtx, t, dl)
+			if !ok {
+				d.windows.ended(dl.WebhookID, ticket, nil)
+				return
 			}
+			d.windows.ended(dl.WebhookID, ticket, &r)
+			r.Worker = lease
+			d.settled.add(&r)
+			results <- r
 		})
 	}
 	handedOff := make(chan struct{})

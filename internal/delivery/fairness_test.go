@@ -260,3 +260,68 @@ func TestFairShareFreeWhileRecorded(t *testing.T) {
 		waitFor(t, 30*time.Second, "the backlog", func() bool { return rc.count() == deliveries })
 	})
 }
+
+// TestWindowsKeepWorkersFromHangingReceivers: 24 receivers that never
+// answer, with 10 deliveries each, beside a healthy webhook, with 32
+// workers. By shares alone (8 each) the hanging ones would take every
+// worker until their attempts time out (30 s here), and the healthy
+// webhook's deliveries would wait that long. With windows, a webhook whose
+// receiver has not answered has one attempt in flight, and such webhooks
+// together hold at most half the workers: 16 of the 24 get one attempt
+// each, and the healthy webhook, which answered once, keeps the rest.
+func TestWindowsKeepWorkersFromHangingReceivers(t *testing.T) {
+	fairBackends(t, func(t *testing.T, st hookd.Store) {
+		const workers, hangingHooks, healthyEvents = 32, 24, 20
+		healthy := newArrivals(t)
+		createHook(t, st, "healthy", healthy.URL, "USER_ADDED")
+		startDispatcher(t, Config{
+			Store:         st,
+			Sender:        NewSender(SenderConfig{Timeout: 30 * time.Second, AllowPrivate: loopback, Concurrency: workers}),
+			Policy:        fastPolicy(),
+			Concurrency:   workers,
+			ShutdownGrace: 100 * time.Millisecond, // the hanging attempts are cancelled at the end, not awaited
+		})
+		publishN(t, st, "USER_ADDED", 0, 1)
+		waitFor(t, 10*time.Second, "the healthy webhook's first delivery", func() bool { return healthy.count() == 1 })
+
+		var mu sync.Mutex
+		requests := map[string]int{} // by hanging receiver
+		total := func() (n, most int) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, k := range requests {
+				n, most = n+k, max(most, k)
+			}
+			return n, most
+		}
+		for i := range hangingHooks {
+			name := fmt.Sprint("hanging-", i)
+			end := make(chan struct{})
+			rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				requests[name]++
+				mu.Unlock()
+				select {
+				case <-r.Context().Done():
+				case <-end:
+				}
+			}))
+			t.Cleanup(func() {
+				close(end)
+				rc.Close()
+			})
+			createHook(t, st, name, rc.URL, "ASSET_ADDED")
+		}
+		publishN(t, st, "ASSET_ADDED", 0, 10)
+		waitFor(t, 10*time.Second, "the hanging receivers' requests", func() bool { n, _ := total(); return n >= workers/2 })
+
+		for i := range healthyEvents {
+			publishN(t, st, "USER_ADDED", 1+i, 1)
+		}
+		waitFor(t, 20*time.Second, "the healthy deliveries beside the hanging receivers",
+			func() bool { return healthy.count() == 1+healthyEvents })
+		if n, most := total(); n != workers/2 || most != 1 {
+			t.Errorf("the hanging receivers got %d requests, at most %d each; want %d (half the workers), one each", n, most, workers/2)
+		}
+	})
+}

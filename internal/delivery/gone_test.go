@@ -12,22 +12,28 @@ import (
 	"github.com/hookd/hookd/internal/metrics"
 )
 
-// Five attempts in flight at once to one webhook, each answered 410, disable
-// one webhook: hookd_webhooks_auto_disabled_total{reason="gone"} counts it
-// once, after the store recorded it, not once per 410.
+// Several attempts in flight at once to one webhook, each answered 410,
+// disable one webhook: hookd_webhooks_auto_disabled_total{reason="gone"}
+// counts it once, after the store recorded it, not once per 410.
 func TestGoneCountedOncePerWebhook(t *testing.T) {
 	backends(t, testGoneCountedOncePerWebhook)
 }
 
 func testGoneCountedOncePerWebhook(t *testing.T, st hookd.Store) {
-	const n = 5
+	// The receiver answers a first delivery, so that its webhook has a
+	// window of InitialWindow attempts (windows), then holds every request
+	// until all n are in, so that n attempts are in flight when the first
+	// 410 is answered.
+	const n = InitialWindow
 	ctx := context.Background()
-	// The receiver holds every request until all n are in, so that n
-	// attempts are in flight when the first 410 is answered.
 	var arrived atomic.Int32
 	allIn := make(chan struct{})
 	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
-		if arrived.Add(1) == n {
+		switch arrived.Add(1) {
+		case 1:
+			w.WriteHeader(http.StatusNoContent)
+			return
+		case 1 + n:
 			close(allIn)
 		}
 		select {
@@ -43,12 +49,15 @@ func testGoneCountedOncePerWebhook(t *testing.T, st hookd.Store) {
 	if err := st.UpdateSettings(ctx, wh.ID, hookd.WebhookSettings{MaxInFlight: n}); err != nil {
 		t.Fatal(err)
 	}
-	events := make([]*hookd.Event, n)
-	for i := range events {
-		events[i] = &hookd.Event{Event: "ASSET_ADDED", Data: json.RawMessage(`{}`)}
-	}
-	if _, err := st.PublishEvents(ctx, events); err != nil {
-		t.Fatal(err)
+	publish := func(k int) {
+		t.Helper()
+		events := make([]*hookd.Event, k)
+		for i := range events {
+			events[i] = &hookd.Event{Event: "ASSET_ADDED", Data: json.RawMessage(`{}`)}
+		}
+		if _, err := st.PublishEvents(ctx, events); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	m := metrics.New()
@@ -59,14 +68,20 @@ func testGoneCountedOncePerWebhook(t *testing.T, st hookd.Store) {
 		Concurrency: 2 * n,
 		Observer:    m,
 	})
+	publish(1)
+	waitFor(t, 20*time.Second, "the first delivery recorded", func() bool {
+		log, err := st.Log(ctx, wh.ID, true, 1, 50)
+		return err == nil && len(log) == 1
+	})
+	publish(n)
 	waitFor(t, 20*time.Second, "the 410s recorded", func() bool {
 		log, err := st.Log(ctx, wh.ID, false, 1, 50)
 		return err == nil && len(log) == n
 	})
 	stop() // the completer has told the observer all it will
 
-	if got := arrived.Load(); got != n {
-		t.Errorf("receiver got %d requests, want %d", got, n)
+	if got := arrived.Load(); got != 1+n {
+		t.Errorf("receiver got %d requests, want %d", got, 1+n)
 	}
 	w, err := st.Webhook(ctx, wh.ID)
 	if err != nil {

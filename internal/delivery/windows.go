@@ -1,0 +1,179 @@
+package delivery
+
+import (
+	"sync"
+
+	"github.com/hookd/hookd"
+)
+
+// InitialWindow is how many attempts a webhook may have in flight once
+// its receiver has answered (windows), or its share when smaller. Before,
+// it may have one.
+const InitialWindow = 4
+
+// windows adapts, by webhook, how many of its attempts may be in flight at
+// once (hookd.ClaimRequest.Windows), within the webhook's share.
+//
+// A share alone (a quarter of the workers) lets four receivers that hang
+// fill every worker until their first attempts time out: a healthy
+// webhook's events then wait for the whole timeout. So a webhook earns its
+// workers by answering:
+//   - until its receiver has answered this dispatcher (a success), or
+//     after an attempt ran into its timeout, the webhook is not trusted:
+//     it may have one attempt in flight;
+//   - trusted, its window starts at InitialWindow, and grows by one with
+//     each success during which the window was full: this dispatcher ran
+//     as many of the webhook's attempts as the window allows, or a claim
+//     held some of its deliveries back for the window
+//     (hookd.Windows.HeldBack; in any process of several, the window caps
+//     the attempts of all). A receiver that answers, with deliveries
+//     waiting, doubles its window every round trip, up to its share;
+//   - an attempt that runs into its timeout halves the window, and takes
+//     the trust away until the next success.
+//
+// And since many receivers may hang at once (a hosting provider's outage,
+// among 10,000 endpoints), the attempts of webhooks not trusted together
+// hold at most half the workers (untrustedBudget; a claim and a hand-off
+// planned at once may pass it by a few):
+// the webhooks whose receivers answer keep the other half.
+//
+// A receiver that hangs therefore holds one worker, or what its webhook
+// had earned, until its attempts time out. What remains: a webhook that
+// earned its whole share (a backlog once, a replay) and then hangs holds
+// it for one timeout; a receiver that answers slowly but within the
+// timeout earns its share like a fast one; after a restart, webhooks not
+// trusted yet that have due deliveries share half the workers, so with
+// more receivers hanging than that, the others' first attempts wait up to
+// one timeout. A window does not shrink when its webhook's need falls:
+// shrinking by one with each success that used at most half the window
+// (tried) sent a busy webhook's bursts of publishes to claims instead of
+// hand-offs, for a tenth more CPU.
+//
+// Windows live in the process: a restarted dispatcher trusts no webhook.
+type windows struct {
+	mu sync.Mutex
+	of map[int64]*window // webhooks with attempts in flight, trusted, or held back
+	// untrusted counts the attempts in flight that began while their
+	// webhook was not trusted; untrustedBudget bounds it.
+	untrusted, untrustedBudget int
+}
+
+type window struct {
+	size     int // while trusted
+	share    int // the share the last claim gave: the most size grows to (0: not known yet)
+	inFlight int // this dispatcher's attempts running
+	// fills counts the times the window was found full: an attempt that
+	// filled it, or a claim that it held back.
+	fills uint64
+	// trusted is set by a success and cleared by a timeout.
+	trusted bool
+}
+
+// limit is how many attempts w allows in flight.
+func (w *window) limit() int {
+	if !w.trusted {
+		return 1
+	}
+	return w.size
+}
+
+// windowTicket is what ended needs of an attempt's start.
+type windowTicket struct {
+	fills   uint64 // window.fills before it
+	trusted bool   // the webhook was trusted then; if not, the attempt counts in windows.untrusted
+}
+
+// newWindows returns the windows of a dispatcher of workers workers.
+func newWindows(workers int) *windows {
+	return &windows{of: map[int64]*window{}, untrustedBudget: max(1, workers/2)}
+}
+
+// get returns id's window, creating it. ws.mu is held.
+func (ws *windows) get(id int64) *window {
+	w := ws.of[id]
+	if w == nil {
+		w = &window{size: InitialWindow}
+		ws.of[id] = w
+	}
+	return w
+}
+
+// Sizes returns the windows of the webhooks ids, at most their shares
+// (hookd.Windows): a trusted webhook's own; one for a webhook not trusted,
+// while the attempts of such webhooks, with those this claim may start,
+// stay within their half of the workers, and 0 beyond.
+func (ws *windows) Sizes(ids []int64, shares []int) []int {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	out := make([]int, len(ids))
+	budget := ws.untrustedBudget - ws.untrusted
+	for i, id := range ids {
+		w := ws.of[id]
+		if w != nil {
+			w.share = shares[i]
+		}
+		switch {
+		case w != nil && w.trusted:
+			out[i] = max(1, min(w.size, shares[i]))
+		case w != nil && w.inFlight > 0:
+			out[i] = 1 // its one attempt, counted in ws.untrusted already
+		case budget > 0:
+			out[i] = 1
+			budget--
+		}
+	}
+	return out
+}
+
+// HeldBack notes that webhook id wanted more than its window
+// (hookd.Windows).
+func (ws *windows) HeldBack(id int64) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	ws.get(id).fills++
+}
+
+// started counts an attempt of webhook id that begins.
+func (ws *windows) started(id int64) windowTicket {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	w := ws.get(id)
+	t := windowTicket{fills: w.fills, trusted: w.trusted}
+	if !t.trusted {
+		ws.untrusted++
+	}
+	w.inFlight++
+	if w.inFlight >= w.limit() {
+		w.fills++
+	}
+	return t
+}
+
+// ended uncounts an attempt of webhook id, started with ticket t, and
+// adapts the window to its result r (nil: the attempt was not made, or is
+// not recorded).
+func (ws *windows) ended(id int64, t windowTicket, r *hookd.AttemptResult) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if !t.trusted {
+		ws.untrusted--
+	}
+	w := ws.of[id]
+	if w == nil {
+		return
+	}
+	w.inFlight--
+	switch {
+	case r == nil:
+	case r.ErrorClass == hookd.ClassTimeout:
+		w.size, w.trusted = max(1, w.size/2), false
+	case !r.Success:
+	case !w.trusted:
+		w.trusted = true
+	case t.trusted && w.fills > t.fills && (w.share == 0 || w.size < w.share):
+		w.size++
+	}
+	if w.inFlight == 0 && !w.trusted && w.size == InitialWindow {
+		delete(ws.of, id)
+	}
+}

@@ -1,0 +1,152 @@
+package delivery
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/hookd/hookd"
+)
+
+var (
+	succeeded = &hookd.AttemptResult{Success: true}
+	timedOut  = &hookd.AttemptResult{ErrorClass: hookd.ClassTimeout}
+	answered  = &hookd.AttemptResult{ErrorClass: hookd.ClassStatus, HTTPStatus: 500}
+)
+
+// round starts n attempts of webhook id and ends them all with r.
+func round(ws *windows, id int64, n int, r *hookd.AttemptResult) {
+	tickets := make([]windowTicket, n)
+	for i := range tickets {
+		tickets[i] = ws.started(id)
+	}
+	for _, t := range tickets {
+		ws.ended(id, t, r)
+	}
+}
+
+func wantWindow(t *testing.T, ws *windows, id int64, share, want int) {
+	t.Helper()
+	if got := ws.Sizes([]int64{id}, []int{share})[0]; got != want {
+		t.Fatalf("webhook %d: window %d, want %d", id, got, want)
+	}
+}
+
+// A webhook whose receiver has not answered may have one attempt in
+// flight; once it answers, InitialWindow; then, with deliveries waiting,
+// the window doubles every round trip up to the share.
+func TestWindowGrowsWithAnswers(t *testing.T) {
+	ws := newWindows(256)
+	const id, share = 1, 64
+	wantWindow(t, ws, id, share, 1)
+	round(ws, id, 1, succeeded)
+	wantWindow(t, ws, id, share, InitialWindow)
+	for _, want := range []int{8, 16, 32, 64, 64} {
+		round(ws, id, ws.Sizes([]int64{id}, []int{share})[0], succeeded) // each round fills the window
+		wantWindow(t, ws, id, share, want)
+	}
+	// A share lowered (max_in_flight) caps the window at once.
+	wantWindow(t, ws, id, 10, 10)
+}
+
+// A window that is never full does not grow, however many successes: a
+// quiet webhook keeps a small window, and holds no more if it hangs.
+func TestWindowGrowsOnlyWhenFull(t *testing.T) {
+	ws := newWindows(256)
+	const id, share = 1, 64
+	round(ws, id, 1, succeeded)
+	for range 100 {
+		round(ws, id, 2, succeeded)
+	}
+	wantWindow(t, ws, id, share, InitialWindow)
+
+	// A claim that held deliveries back for the window (in this process
+	// or, counting another's attempts, in any) fills it: the attempts in
+	// flight then grow it when they succeed.
+	a, b := ws.started(id), ws.started(id)
+	ws.HeldBack(id)
+	ws.ended(id, a, succeeded)
+	ws.ended(id, b, succeeded)
+	wantWindow(t, ws, id, share, InitialWindow+2)
+	// An attempt that began after the hold does not count it.
+	c := ws.started(id)
+	ws.ended(id, c, succeeded)
+	wantWindow(t, ws, id, share, InitialWindow+2)
+}
+
+// A timeout halves the window and takes the trust away: one attempt in
+// flight until the next success, which gives back the halved window.
+// Failures that were answered change nothing.
+func TestWindowShrinksOnTimeouts(t *testing.T) {
+	ws := newWindows(256)
+	const id, share = 1, 64
+	round(ws, id, 1, succeeded)
+	for range 3 {
+		round(ws, id, ws.Sizes([]int64{id}, []int{share})[0], succeeded)
+	}
+	wantWindow(t, ws, id, share, 32)
+	round(ws, id, 10, answered)
+	wantWindow(t, ws, id, share, 32)
+
+	round(ws, id, 1, timedOut)
+	wantWindow(t, ws, id, share, 1)
+	round(ws, id, 1, succeeded)
+	wantWindow(t, ws, id, share, 16)
+
+	round(ws, id, 16, timedOut) // each halves it, down to 1
+	round(ws, id, 1, succeeded)
+	wantWindow(t, ws, id, share, 1)
+	round(ws, id, 1, succeeded) // full: it grows again
+	wantWindow(t, ws, id, share, 2)
+}
+
+// The attempts of webhooks not trusted hold at most half the workers: then
+// such a webhook gets a window of 0, a trusted one its own.
+func TestWindowUntrustedBudget(t *testing.T) {
+	ws := newWindows(8) // a budget of 4
+	const trusted, share = 100, 2
+	round(ws, trusted, 1, succeeded)
+
+	var hanging []windowTicket
+	for id := range int64(4) {
+		wantWindow(t, ws, id, share, 1)
+		hanging = append(hanging, ws.started(id))
+	}
+	wantWindow(t, ws, 10, share, 0) // never answered
+	wantWindow(t, ws, trusted, share, 2)
+
+	// A trusted webhook's attempt that times out makes it one of them.
+	ws.ended(trusted, ws.started(trusted), timedOut)
+	wantWindow(t, ws, trusted, share, 0)
+
+	ws.ended(0, hanging[0], timedOut)
+	wantWindow(t, ws, 10, share, 1)
+	wantWindow(t, ws, 0, share, 1)
+}
+
+// One claim's webhooks not trusted share what is left of the budget, in
+// the claim's order; one with its attempt in flight takes none of it.
+func TestWindowUntrustedBudgetSharedInAClaim(t *testing.T) {
+	ws := newWindows(8) // a budget of 4
+	ws.started(1)
+	got := ws.Sizes([]int64{1, 2, 3, 4, 5, 6}, []int{2, 2, 2, 2, 2, 2})
+	if want := []int{1, 1, 1, 1, 0, 0}; !slices.Equal(got, want) {
+		t.Fatalf("windows %v, want %v", got, want)
+	}
+}
+
+// An attempt not made (a webhook disabled since its claim, a shutdown)
+// frees its place and changes no window; a webhook back to the state of
+// one never seen is forgotten.
+func TestWindowForgets(t *testing.T) {
+	ws := newWindows(8)
+	const id = 1
+	ws.ended(id, ws.started(id), nil)
+	if len(ws.of) != 0 || ws.untrusted != 0 {
+		t.Fatalf("after an attempt not made: %d windows, %d untrusted attempts; want none", len(ws.of), ws.untrusted)
+	}
+	round(ws, id, 1, succeeded)
+	round(ws, id, 1, timedOut)
+	if len(ws.of) != 1 {
+		t.Fatalf("%d windows, want the halved one kept", len(ws.of))
+	}
+}
