@@ -33,21 +33,18 @@ type ClaimRequest struct {
 	Windows Windows
 }
 
-// Windows gives webhooks' concurrency windows (ClaimRequest.Windows), and
-// learns where they held deliveries back. Its methods must be quick and
-// safe for concurrent use: PlanClaim calls them, in a store's claim
-// transaction.
+// Windows gives webhooks' concurrency windows (ClaimRequest.Windows). Sizes
+// must be quick and safe for concurrent use: PlanClaim calls it, in a
+// store's claim transaction, once a plan (a claim may plan several times:
+// PostgreSQL's locking rounds).
 type Windows interface {
 	// Sizes returns the windows of the webhooks ids, whose shares are
-	// shares, in the order the claim serves them: each at most its share;
-	// 0 for a webhook that may start no more attempts now. One call a
-	// claim, so that a bound on several webhooks together can be shared
-	// out among them.
+	// shares, in the order the plan serves them: each at most its share;
+	// 0 for a webhook that may start no more attempts now. PlanClaim asks
+	// only for the webhooks that could take a delivery but for their
+	// windows, so that a bound on several webhooks together is shared out
+	// among those.
 	Sizes(ids []int64, shares []int) []int
-	// HeldBack tells that a claim (or a hand-off) left some of the
-	// webhook's due deliveries because its window was full: the webhook
-	// wants more than its window.
-	HeldBack(webhookID int64)
 }
 
 // ClaimCandidate is a webhook with due deliveries, as a claim finds it.
@@ -106,12 +103,19 @@ type ClaimPlan struct {
 	// 0 when none does. Such a webhook may be served
 	// again when one of its attempts ends (Claimed.HeldShare).
 	HeldShare int
+	// HeldBack lists the webhooks that keep due deliveries because their
+	// window (ClaimRequest.Windows), not their share, is full: they want
+	// more than their window (Claimed.HeldBack).
+	HeldBack []int64
 }
 
 // Claimed is what Store.Claim leased.
 type Claimed struct {
 	// Deliveries are the deliveries leased, with their events, by id.
 	Deliveries []*Delivery
+	// HeldBack is ClaimPlan.HeldBack (of every plan the claim made): the
+	// claimer's windows learn that these webhooks want more.
+	HeldBack []int64
 	// HeldShare is ClaimPlan.HeldShare: when it is not 0, some webhook
 	// waits for one of its attempts to end, and a claimer that waits for
 	// about half of that many to end claims them together; when it is 0,
@@ -128,23 +132,26 @@ type Claimed struct {
 	TargetsVersion int64
 }
 
-// limits returns how many attempts of each of order may be in flight at
-// once under req: its share, capped by its window.
-func (req ClaimRequest) limits(order []ClaimCandidate) []int {
-	shares := make([]int, len(order))
-	for i, c := range order {
-		shares[i] = c.Settings.Share(req.Workers)
-	}
+// windowed returns how many attempts of each of order, whose shares are
+// shares, may be in flight at once under req: its share, capped by its
+// window for those that could take some (caps[i] > 0) but for it.
+func (req ClaimRequest) windowed(order []ClaimCandidate, shares, caps []int) []int {
+	limits := slices.Clone(shares)
 	if req.Windows == nil {
-		return shares
+		return limits
 	}
-	ids := make([]int64, len(order))
+	var ids []int64
+	var asked, askedShares []int
 	for i, c := range order {
-		ids[i] = c.WebhookID
+		if caps[i] > 0 {
+			ids, asked, askedShares = append(ids, c.WebhookID), append(asked, i), append(askedShares, shares[i])
+		}
 	}
-	limits := req.Windows.Sizes(ids, shares)
-	for i := range limits {
-		limits[i] = max(0, min(limits[i], shares[i]))
+	if len(ids) == 0 {
+		return limits
+	}
+	for j, size := range req.Windows.Sizes(ids, askedShares) {
+		limits[asked[j]] = max(0, min(size, shares[asked[j]]))
 	}
 	return limits
 }
@@ -161,9 +168,7 @@ func (req ClaimRequest) limits(order []ClaimCandidate) []int {
 //     probe once the cool-down is over).
 //
 // So one webhook's backlog never fills a claim while others wait, and a
-// webhook at its share does not hold up the others. PlanClaim tells
-// req.Windows of each webhook that its window, not its share, held back
-// (Windows.HeldBack).
+// webhook at its share does not hold up the others.
 func PlanClaim(now time.Time, req ClaimRequest, candidates []ClaimCandidate) ClaimPlan {
 	order := slices.Clone(candidates)
 	slices.SortFunc(order, func(a, b ClaimCandidate) int {
@@ -189,12 +194,11 @@ func PlanClaim(now time.Time, req ClaimRequest, candidates []ClaimCandidate) Cla
 	caps := make([]int, len(order))
 	circuits := make([]Circuit, len(order))
 	probes := make([]bool, len(order)) // the claim would take order[i]'s probe
-	// limits[i] is order[i]'s share, capped by its window; rooms[i] how
-	// many more attempts it allows.
-	limits, rooms := req.limits(order), make([]int, len(order))
+	shares, inFlight := make([]int, len(order)), make([]int, len(order))
 	for i, c := range order {
-		rooms[i] = max(limits[i]-max(c.InFlight-req.Settled[c.WebhookID], 0), 0)
-		n := min(c.Due, rooms[i])
+		shares[i] = c.Settings.Share(req.Workers)
+		inFlight[i] = max(c.InFlight-req.Settled[c.WebhookID], 0)
+		n := min(c.Due, shares[i]-inFlight[i])
 		if allows := c.throttle().Allows(now); allows >= 0 {
 			n = min(n, allows)
 		}
@@ -207,6 +211,13 @@ func PlanClaim(now time.Time, req ClaimRequest, candidates []ClaimCandidate) Cla
 		}
 		caps[i], circuits[i] = max(n, 0), circuit
 		probes[i] = circuitAllows == 1
+	}
+	// limits[i] is order[i]'s share, capped by its window; rooms[i] how
+	// many more attempts it allows.
+	limits, rooms := req.windowed(order, shares, caps), make([]int, len(order))
+	for i := range order {
+		rooms[i] = max(limits[i]-inFlight[i], 0)
+		caps[i] = min(caps[i], rooms[i])
 	}
 
 	takes := make([]int, len(order))
@@ -226,8 +237,8 @@ func PlanClaim(now time.Time, req ClaimRequest, candidates []ClaimCandidate) Cla
 			wake(throttle.NextAt)
 		}
 		if takes[i] < c.Due && takes[i] == rooms[i] {
-			if req.Windows != nil && limits[i] < c.Settings.Share(req.Workers) {
-				req.Windows.HeldBack(c.WebhookID)
+			if limits[i] < shares[i] {
+				plan.HeldBack = append(plan.HeldBack, c.WebhookID)
 			}
 			if held := max(1, limits[i]); plan.HeldShare == 0 || held < plan.HeldShare {
 				plan.HeldShare = held

@@ -51,13 +51,14 @@ func TestPlanClaimShare(t *testing.T) {
 }
 
 // fixedWindows is a Windows of fixed sizes (a webhook not listed: its
-// share) that notes the webhooks held back.
+// share) that notes the webhooks it was asked for.
 type fixedWindows struct {
-	size     map[int64]int
-	heldBack []int64
+	size  map[int64]int
+	asked []int64
 }
 
 func (w *fixedWindows) Sizes(ids []int64, shares []int) []int {
+	w.asked = append(w.asked, ids...)
 	out := slices.Clone(shares)
 	for i, id := range ids {
 		if n, ok := w.size[id]; ok {
@@ -67,27 +68,32 @@ func (w *fixedWindows) Sizes(ids []int64, shares []int) []int {
 	return out
 }
 
-func (w *fixedWindows) HeldBack(id int64) { w.heldBack = append(w.heldBack, id) }
-
 // A window caps a webhook below its share, counting its attempts in flight
 // in every process; a window of 0 takes nothing. Only the webhooks that
-// their window, not their share, left with due deliveries are held back,
-// and the held share is the window (at least 1).
+// could take a delivery but for their windows are asked for them (a bound
+// the windows share is not spent on the others); those that their window,
+// not their share, left with due deliveries are held back, and the held
+// share is the window (at least 1).
 func TestPlanClaimWindows(t *testing.T) {
 	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 	win := &fixedWindows{size: map[int64]int{1: 3, 2: 3, 3: 0, 5: 100}}
 	req := ClaimRequest{Limit: 40, Lease: time.Minute, Workers: 32, Windows: win} // default share 8
+	probeAt := now.Add(time.Minute)
 	cands := []ClaimCandidate{
 		{WebhookID: 1, Due: 100},              // its window of 3
 		{WebhookID: 2, Due: 100, InFlight: 2}, // one more in its window
 		{WebhookID: 3, Due: 100},              // window 0: none
 		{WebhookID: 4, Due: 100, InFlight: 8}, // at its share, which no window caps
 		{WebhookID: 5, Due: 2},                // a window beyond its due deliveries
+		{WebhookID: 6, Due: 5, Circuit: Circuit{State: CircuitOpen, ProbeAt: &probeAt}}, // its circuit takes nothing
 	}
 	plan := PlanClaim(now, req, cands)
 	equalTakes(t, "takes", takes(plan), map[int64]int{1: 3, 2: 1, 5: 2})
-	if want := []int64{1, 2, 3}; !slices.Equal(win.heldBack, want) {
-		t.Errorf("held back %v, want %v (not 4, held by its share; not 5, served in full)", win.heldBack, want)
+	if want := []int64{1, 2, 3, 5}; !slices.Equal(win.asked, want) {
+		t.Errorf("windows asked for %v, want %v (not 4, at its share; not 6, its circuit open)", win.asked, want)
+	}
+	if want := []int64{1, 2, 3}; !slices.Equal(plan.HeldBack, want) {
+		t.Errorf("held back %v, want %v (not 4, held by its share; not 5, served in full)", plan.HeldBack, want)
 	}
 	if plan.HeldShare != 1 {
 		t.Errorf("HeldShare %d, want 1: the window of 0, counted as 1", plan.HeldShare)

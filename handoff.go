@@ -50,9 +50,9 @@ func HandoffCandidates(candidates []ClaimCandidate, fresh map[int64]int) []Claim
 // leases at once under req (an offer's), of the candidates that
 // HandoffCandidates returned: as PlanClaim plans a claim whose due
 // deliveries are the fresh ones, so a handoff keeps every rule of a claim
-// (shares, throttles, circuits, fairness). The plan's WakeAt and HeldShare
-// are left to the claims that take what the publish does not: its other
-// deliveries stay due.
+// (shares, windows, throttles, circuits, fairness). The plan's WakeAt,
+// HeldShare and HeldBack are left to the claims that take what the publish
+// does not: its other deliveries stay due.
 func PlanHandoff(now time.Time, req ClaimRequest, ready []ClaimCandidate) []ClaimGrant {
 	if req.Limit <= 0 || len(ready) == 0 {
 		return nil

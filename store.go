@@ -116,8 +116,9 @@ type Store interface {
 	// disabled webhook are not claimed: they wait, and are due again once
 	// it is enabled. When a webhook with due deliveries is held back by its
 	// throttle or circuit, Wakeup delivers a value once it may be served;
-	// one held back by its share is told in Claimed.HeldShare, as only the
-	// end of one of its attempts lets it go.
+	// one held back by its share or its window (req.Windows) is told in
+	// Claimed.HeldShare, as only the end of one of its attempts lets it go,
+	// and one held back by its window in Claimed.HeldBack.
 	Claim(ctx context.Context, req ClaimRequest) (Claimed, error)
 	// Targets returns what the sender needs for each webhook id, with the
 	// secrets that sign now.

@@ -144,7 +144,7 @@ func (c *claimer) run(ctx context.Context, w *workers, start func(*hookd.Target,
 		case <-ctx.Done():
 		case <-c.store.Wakeup():
 			// New work, or results recorded (a Complete wakes every claim
-			// after it), while a webhook waits at its share: gather too,
+			// after it), while a webhook waits at its share or window: gather too,
 			// or each Complete and each publish makes a claim of a few.
 			gather = heldShare > 0
 		case <-c.dueChanged:
@@ -193,6 +193,7 @@ func (c *claimer) claim(ctx context.Context, limit int, start func(*hookd.Target
 	}
 	req := c.request(limit)
 	claimed, err := c.store.Claim(ctx, req)
+	c.windows.heldBack(claimed.HeldBack)
 	if err != nil || len(claimed.Deliveries) == 0 {
 		return 0, claimed.HeldShare, err
 	}

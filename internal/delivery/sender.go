@@ -28,9 +28,10 @@ const (
 	DefaultTimeout = 15 * time.Second
 	// DefaultConcurrency is high because an attempt is a goroutine waiting
 	// on the network (a few KB), and a webhook may hold only a quarter of
-	// the workers (hookd.DefaultShare): 64 at once, which lets one fast
-	// receiver get as much as all the workers of a smaller pool would give
-	// it, while 192 stay for the others.
+	// the workers (hookd.DefaultShare): up to 64 at once, as its receiver
+	// earns them (windows.go), which lets one fast receiver get as much as
+	// all the workers of a smaller pool would give it, while 192 stay for
+	// the others.
 	DefaultConcurrency = 256
 )
 

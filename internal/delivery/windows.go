@@ -25,7 +25,7 @@ const InitialWindow = 4
 //     each success during which the window was full: this dispatcher ran
 //     as many of the webhook's attempts as the window allows, or a claim
 //     held some of its deliveries back for the window
-//     (hookd.Windows.HeldBack; in any process of several, the window caps
+//     (hookd.Claimed.HeldBack; in any process of several, the window caps
 //     the attempts of all). A receiver that answers, with deliveries
 //     waiting, doubles its window every round trip, up to its share;
 //   - an attempt that runs into its timeout halves the window, and takes
@@ -52,7 +52,7 @@ const InitialWindow = 4
 // Windows live in the process: a restarted dispatcher trusts no webhook.
 type windows struct {
 	mu sync.Mutex
-	of map[int64]*window // webhooks with attempts in flight, trusted, or held back
+	of map[int64]*window // webhooks with attempts in flight, trusted, or with a window other than InitialWindow
 	// untrusted counts the attempts in flight that began while their
 	// webhook was not trusted; untrustedBudget bounds it.
 	untrusted, untrustedBudget int
@@ -125,12 +125,20 @@ func (ws *windows) Sizes(ids []int64, shares []int) []int {
 	return out
 }
 
-// HeldBack notes that webhook id wanted more than its window
-// (hookd.Windows).
-func (ws *windows) HeldBack(id int64) {
+// heldBack notes that the webhooks ids want more than their windows
+// (hookd.Claimed.HeldBack). It only matters to a trusted webhook's window,
+// which is kept while trusted, so it creates none.
+func (ws *windows) heldBack(ids []int64) {
+	if len(ids) == 0 {
+		return
+	}
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
-	ws.get(id).fills++
+	for _, id := range ids {
+		if w := ws.of[id]; w != nil {
+			w.fills++
+		}
+	}
 }
 
 // started counts an attempt of webhook id that begins.

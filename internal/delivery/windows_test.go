@@ -63,7 +63,7 @@ func TestWindowGrowsOnlyWhenFull(t *testing.T) {
 	// or, counting another's attempts, in any) fills it: the attempts in
 	// flight then grow it when they succeed.
 	a, b := ws.started(id), ws.started(id)
-	ws.HeldBack(id)
+	ws.heldBack([]int64{id})
 	ws.ended(id, a, succeeded)
 	ws.ended(id, b, succeeded)
 	wantWindow(t, ws, id, share, InitialWindow+2)
@@ -141,6 +141,7 @@ func TestWindowForgets(t *testing.T) {
 	ws := newWindows(8)
 	const id = 1
 	ws.ended(id, ws.started(id), nil)
+	ws.heldBack([]int64{id, 2}) // held back before answering: nothing to grow
 	if len(ws.of) != 0 || ws.untrusted != 0 {
 		t.Fatalf("after an attempt not made: %d windows, %d untrusted attempts; want none", len(ws.of), ws.untrusted)
 	}

@@ -184,7 +184,7 @@ func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) (hookd.Claime
 	var locked []hookd.ClaimCandidate
 	if err == nil {
 		locked, first, err = lockServed(ctx, conn, req, now, candidates)
-		out.HeldShare = first.HeldShare
+		out.HeldShare, out.HeldBack = first.HeldShare, first.HeldBack
 	}
 	if err == nil {
 		if len(locked) > 0 {
@@ -193,6 +193,7 @@ func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) (hookd.Claime
 		if plan.HeldShare != 0 && (out.HeldShare == 0 || plan.HeldShare < out.HeldShare) {
 			out.HeldShare = plan.HeldShare
 		}
+		out.HeldBack = append(out.HeldBack, plan.HeldBack...)
 		out.Deliveries, out.TargetsVersion, err = leaseAndCommit(ctx, conn, req, now, plan.Grants)
 	}
 	if err != nil {

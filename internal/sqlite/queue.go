@@ -276,7 +276,7 @@ func (s *Store) Claim(ctx context.Context, req hookd.ClaimRequest) (hookd.Claime
 		s.alarm.Set(plan.WakeAt.Sub(now), s.notify)
 	}
 	slices.SortFunc(out, func(a, b *hookd.Delivery) int { return cmp.Compare(a.ID, b.ID) })
-	return hookd.Claimed{Deliveries: out, HeldShare: plan.HeldShare, TargetsVersion: version}, nil
+	return hookd.Claimed{Deliveries: out, HeldShare: plan.HeldShare, HeldBack: plan.HeldBack, TargetsVersion: version}, nil
 }
 
 // targetsVersionSQL reads hookd.Claimed.TargetsVersion (migration 0027).

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -77,6 +78,22 @@ func testFairClaims(t *testing.T, open opener) {
 		must(t, err, "Claim")
 		equal(t, "claimed up to the limit", len(c.Deliveries), 4)
 		equal(t, "HeldShare of a claim that took its limit", c.HeldShare, 4)
+	})
+
+	t.Run("a claim tells the webhooks its windows held back", func(t *testing.T) {
+		s := open(t)
+		a, b := queue(t, s, "a", 6), queue(t, s, "b", 6)
+		s.clock.Set(s.clock.Now())
+		// 8 workers: shares of 2; a's window is 1, b's its share.
+		windows := windowsOf{a.ID: 1}
+		c, err := s.Claim(ctx(t), hookd.ClaimRequest{Worker: "first", Limit: 8, Lease: lease, Workers: 8, Windows: windows})
+		must(t, err, "Claim")
+		equal(t, "claimed of a", perWebhook(c.Deliveries)[a.ID], 1)
+		equal(t, "claimed of b", perWebhook(c.Deliveries)[b.ID], 2)
+		if len(c.HeldBack) == 0 || slices.ContainsFunc(c.HeldBack, func(id int64) bool { return id != a.ID }) {
+			t.Errorf("HeldBack %v, want a (%d) alone: b is held by its share", c.HeldBack, a.ID)
+		}
+		equal(t, "HeldShare", c.HeldShare, 1)
 	})
 
 	t.Run("expired leases free the share", func(t *testing.T) {
@@ -294,4 +311,18 @@ func BenchmarkFairClaim(b *testing.B, s hookd.Store) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(claimed)/float64(b.N), "deliveries/claim")
+}
+
+// windowsOf is a hookd.Windows of fixed sizes, a webhook not listed at its
+// share.
+type windowsOf map[int64]int
+
+func (w windowsOf) Sizes(ids []int64, shares []int) []int {
+	out := slices.Clone(shares)
+	for i, id := range ids {
+		if n, ok := w[id]; ok {
+			out[i] = n
+		}
+	}
+	return out
 }
