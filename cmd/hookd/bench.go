@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/hookd/hookd/internal/storeopt"
 	"io"
 	"log/slog"
 	"net"
@@ -31,6 +30,8 @@ import (
 	"github.com/hookd/hookd/internal/metrics"
 	"github.com/hookd/hookd/internal/postgres"
 	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/storeopt"
+	"github.com/hookd/hookd/internal/tracing"
 )
 
 // The bench runs hookd in this process, as serve does (newService: the
@@ -174,6 +175,9 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	}
 	defer recv.Stop()
 	hookURL := "http://" + recv.Addr + "/hook/"
+
+	// Tracing off, as serve has it by default.
+	tracing.Off()
 
 	// The store, fresh, with its statements timed as serve times them.
 	var m *metrics.Metrics

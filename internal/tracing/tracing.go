@@ -31,6 +31,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/hookd/hookd"
 )
@@ -61,11 +62,12 @@ func ParseEndpoint(endpoint string) (string, error) {
 // Setup turns tracing on when Enabled(endpoint): it installs a tracer
 // provider exporting in batches to the collector, and the W3C trace
 // context propagator. It returns a function that flushes and stops the
-// exporter, to call at shutdown; with tracing off it installs nothing and
-// the function does nothing.
+// exporter, to call at shutdown; with tracing off it calls Off and the
+// function does nothing.
 func Setup(ctx context.Context, endpoint string) (shutdown func(context.Context) error, err error) {
 	noop := func(context.Context) error { return nil }
 	if !Enabled(endpoint) {
+		Off()
 		return noop, nil
 	}
 	var opts []otlptracehttp.Option
@@ -97,6 +99,12 @@ func Setup(ctx context.Context, endpoint string) (shutdown func(context.Context)
 	Install(tp)
 	return tp.Shutdown, nil
 }
+
+// Off makes the global tracer provider the no-op one, for tracing off. The
+// default one would do too, but it delegates to a provider installed later,
+// and its spans cost every request and attempt a few allocations (about
+// 3 % of hookd's CPU at full speed).
+func Off() { otel.SetTracerProvider(tracenoop.NewTracerProvider()) }
 
 // Install makes tp the global tracer provider and the W3C trace context
 // (traceparent, tracestate) the global propagator. Tests use it with an

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
@@ -227,6 +228,29 @@ func TestTracingIsOffByDefault(t *testing.T) {
 	t.Setenv("OTEL_SDK_DISABLED", "true")
 	if tracing.Enabled("http://127.0.0.1:4318") {
 		t.Error("Enabled with OTEL_SDK_DISABLED=true")
+	}
+}
+
+// With tracing off, Setup installs the no-op provider: a span records
+// nothing and costs at most the context that carries it.
+func TestSetupOffCostsNothing(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
+	shutdown, err := tracing.Setup(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shutdown(context.Background())
+	ctx := context.Background()
+	allocs := testing.AllocsPerRun(100, func() {
+		_, span := otel.Tracer("hookd").Start(ctx, "span")
+		if span.IsRecording() {
+			t.Fatal("a span records with tracing off")
+		}
+		span.End()
+	})
+	if allocs > 1 {
+		t.Errorf("a span with tracing off allocates %v times, want at most 1", allocs)
 	}
 }
 
