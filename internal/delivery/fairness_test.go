@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/hookd/hookd/internal/storeopt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/postgres/pgtest"
 	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/storeopt"
 )
 
 // neverOpen keeps circuits closed, so that what these tests see is the
