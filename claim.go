@@ -38,13 +38,24 @@ type ClaimRequest struct {
 // store's claim transaction, once a plan (a claim may plan several times:
 // PostgreSQL's locking rounds).
 type Windows interface {
-	// Sizes returns the windows of the webhooks ids, whose shares are
-	// shares, in the order the plan serves them: each at most its share;
-	// 0 for a webhook that may start no more attempts now. PlanClaim asks
-	// only for the webhooks that could take a delivery but for their
-	// windows, so that a bound on several webhooks together is shared out
-	// among those.
-	Sizes(ids []int64, shares []int) []int
+	// Sizes returns the window of each webhook asked, in the order the
+	// plan serves them: at most its share; its attempts in flight, or
+	// fewer, when it may start no more now. PlanClaim asks only for the
+	// webhooks that could take a delivery but for their windows, so that a
+	// bound on several webhooks together is shared out among those.
+	Sizes(asks []WindowAsk) []int
+}
+
+// WindowAsk is what Windows.Sizes is told of a webhook.
+type WindowAsk struct {
+	WebhookID int64
+	Share     int // WebhookSettings.Share
+	// InFlight is how many of its attempts are in flight, in every
+	// process, but the claimer's that have ended (ClaimRequest.Settled).
+	InFlight int
+	// Wants is how many more deliveries it could take but for its window:
+	// due, and within its share, throttle and circuit.
+	Wants int
 }
 
 // ClaimCandidate is a webhook with due deliveries, as a claim finds it.
@@ -132,25 +143,27 @@ type Claimed struct {
 	TargetsVersion int64
 }
 
-// windowed returns how many attempts of each of order, whose shares are
-// shares, may be in flight at once under req: its share, capped by its
-// window for those that could take some (caps[i] > 0) but for it.
-func (req ClaimRequest) windowed(order []ClaimCandidate, shares, caps []int) []int {
+// windowed returns how many attempts of each of order may be in flight at
+// once under req: its share (shares[i]), capped by its window for those
+// that could take some (caps[i] > 0) but for it, with inFlight[i] in
+// flight.
+func (req ClaimRequest) windowed(order []ClaimCandidate, shares, inFlight, caps []int) []int {
 	limits := slices.Clone(shares)
 	if req.Windows == nil {
 		return limits
 	}
-	var ids []int64
-	var asked, askedShares []int
+	var asks []WindowAsk
+	var asked []int
 	for i, c := range order {
 		if caps[i] > 0 {
-			ids, asked, askedShares = append(ids, c.WebhookID), append(asked, i), append(askedShares, shares[i])
+			asks = append(asks, WindowAsk{WebhookID: c.WebhookID, Share: shares[i], InFlight: inFlight[i], Wants: caps[i]})
+			asked = append(asked, i)
 		}
 	}
-	if len(ids) == 0 {
+	if len(asks) == 0 {
 		return limits
 	}
-	for j, size := range req.Windows.Sizes(ids, askedShares) {
+	for j, size := range req.Windows.Sizes(asks) {
 		limits[asked[j]] = max(0, min(size, shares[asked[j]]))
 	}
 	return limits
@@ -214,7 +227,7 @@ func PlanClaim(now time.Time, req ClaimRequest, candidates []ClaimCandidate) Cla
 	}
 	// limits[i] is order[i]'s share, capped by its window; rooms[i] how
 	// many more attempts it allows.
-	limits, rooms := req.windowed(order, shares, caps), make([]int, len(order))
+	limits, rooms := req.windowed(order, shares, inFlight, caps), make([]int, len(order))
 	for i := range order {
 		rooms[i] = max(limits[i]-inFlight[i], 0)
 		caps[i] = min(caps[i], rooms[i])

@@ -54,14 +54,15 @@ func TestPlanClaimShare(t *testing.T) {
 // share) that notes the webhooks it was asked for.
 type fixedWindows struct {
 	size  map[int64]int
-	asked []int64
+	asked []WindowAsk
 }
 
-func (w *fixedWindows) Sizes(ids []int64, shares []int) []int {
-	w.asked = append(w.asked, ids...)
-	out := slices.Clone(shares)
-	for i, id := range ids {
-		if n, ok := w.size[id]; ok {
+func (w *fixedWindows) Sizes(asks []WindowAsk) []int {
+	out := make([]int, len(asks))
+	for i, a := range asks {
+		w.asked = append(w.asked, a)
+		out[i] = a.Share
+		if n, ok := w.size[a.WebhookID]; ok {
 			out[i] = n
 		}
 	}
@@ -89,8 +90,14 @@ func TestPlanClaimWindows(t *testing.T) {
 	}
 	plan := PlanClaim(now, req, cands)
 	equalTakes(t, "takes", takes(plan), map[int64]int{1: 3, 2: 1, 5: 2})
-	if want := []int64{1, 2, 3, 5}; !slices.Equal(win.asked, want) {
-		t.Errorf("windows asked for %v, want %v (not 4, at its share; not 6, its circuit open)", win.asked, want)
+	want := []WindowAsk{
+		{WebhookID: 1, Share: 8, Wants: 8},
+		{WebhookID: 2, Share: 8, InFlight: 2, Wants: 6},
+		{WebhookID: 3, Share: 8, Wants: 8},
+		{WebhookID: 5, Share: 8, Wants: 2},
+	}
+	if !slices.Equal(win.asked, want) {
+		t.Errorf("windows asked for %+v, want %+v (not 4, at its share; not 6, its circuit open)", win.asked, want)
 	}
 	if want := []int64{1, 2, 3}; !slices.Equal(plan.HeldBack, want) {
 		t.Errorf("held back %v, want %v (not 4, held by its share; not 5, served in full)", plan.HeldBack, want)

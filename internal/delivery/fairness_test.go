@@ -325,3 +325,63 @@ func TestWindowsKeepWorkersFromHangingReceivers(t *testing.T) {
 		}
 	})
 }
+
+// TestWindowsKeepWorkersFromSlowReceivers: 4 receivers that answer, but
+// slowly (300 ms, beyond a SlowAnswer of 100 ms here), each with a
+// backlog, beside a healthy webhook, with 8 workers. By shares alone (2
+// each) the slow ones would hold every worker for as long as their
+// backlogs last; as slow webhooks they hold at most half the workers
+// together, at every moment, and the healthy webhook's deliveries go
+// through the other half.
+func TestWindowsKeepWorkersFromSlowReceivers(t *testing.T) {
+	fairBackends(t, func(t *testing.T, st hookd.Store) {
+		const workers, slowHooks, backlog, healthyEvents = 8, 4, 5, 10
+		healthy := newArrivals(t)
+		createHook(t, st, "healthy", healthy.URL, "USER_ADDED")
+		d := newDispatcher(t, Config{
+			Store:       st,
+			Sender:      NewSender(SenderConfig{Timeout: 10 * time.Second, AllowPrivate: loopback, Concurrency: workers}),
+			Policy:      fastPolicy(),
+			Concurrency: workers,
+		})
+		d.windows.slowAnswer = 100 * time.Millisecond
+		runDispatcher(t, d)
+		publishN(t, st, "USER_ADDED", 0, 1)
+		waitFor(t, 10*time.Second, "the healthy webhook's first delivery", func() bool { return healthy.count() == 1 })
+
+		var mu sync.Mutex
+		inFlight, most, answered := 0, 0, 0
+		for i := range slowHooks {
+			rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				inFlight++
+				most = max(most, inFlight)
+				mu.Unlock()
+				time.Sleep(300 * time.Millisecond)
+				mu.Lock()
+				inFlight--
+				answered++
+				mu.Unlock()
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			t.Cleanup(rc.Close)
+			createHook(t, st, fmt.Sprint("slow-", i), rc.URL, "ASSET_ADDED")
+		}
+		publishN(t, st, "ASSET_ADDED", 0, backlog)
+		for i := range healthyEvents {
+			publishN(t, st, "USER_ADDED", 1+i, 1)
+		}
+		waitFor(t, 20*time.Second, "the healthy deliveries beside the slow receivers",
+			func() bool { return healthy.count() == 1+healthyEvents })
+		waitFor(t, 20*time.Second, "the slow receivers' backlogs", func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return answered == slowHooks*backlog
+		})
+		mu.Lock()
+		defer mu.Unlock()
+		if most > workers/2 {
+			t.Errorf("the slow receivers had %d requests at once, want at most %d (half the workers)", most, workers/2)
+		}
+	})
+}

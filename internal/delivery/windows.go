@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"sync"
+	"time"
 
 	"github.com/hookd/hookd"
 )
@@ -11,13 +12,17 @@ import (
 // it may have one.
 const InitialWindow = 4
 
+// SlowAnswer is how long a receiver's answers take, on average, for its
+// webhook to count as slow (windows).
+const SlowAnswer = time.Second
+
 // windows adapts, by webhook, how many of its attempts may be in flight at
 // once (hookd.ClaimRequest.Windows), within the webhook's share.
 //
-// A share alone (a quarter of the workers) lets four receivers that hang
-// fill every worker until their first attempts time out: a healthy
-// webhook's events then wait for the whole timeout. So a webhook earns its
-// workers by answering:
+// A share alone (a quarter of the workers) lets four receivers that hang,
+// or that answer just within the timeout, fill every worker: a healthy
+// webhook's events then wait for their attempts to end. So a webhook earns
+// its workers by answering:
 //   - until its receiver has answered this dispatcher (a success), or
 //     after an attempt ran into its timeout, the webhook is not trusted:
 //     it may have one attempt in flight;
@@ -32,30 +37,35 @@ const InitialWindow = 4
 //     the trust away until the next success.
 //
 // And since many receivers may hang at once (a hosting provider's outage,
-// among 10,000 endpoints), the attempts of webhooks not trusted together
-// hold at most half the workers (untrustedBudget; a claim and a hand-off
-// planned at once may pass it by a few):
-// the webhooks whose receivers answer keep the other half.
+// among 10,000 endpoints), and a hostile one may answer just within the
+// timeout, the webhooks limited (not trusted, or slow: their answers take
+// SlowAnswer or more on average) together hold at most half the workers
+// (limitedBudget, counted against the attempts in flight in every process;
+// a claim and a hand-off planned at once may pass it by a few). The
+// webhooks whose receivers answer quickly keep the other half.
 //
 // A receiver that hangs therefore holds one worker, or what its webhook
 // had earned, until its attempts time out. What remains: a webhook that
 // earned its whole share (a backlog once, a replay) and then hangs holds
-// it for one timeout; a receiver that answers slowly but within the
-// timeout earns its share like a fast one; after a restart, webhooks not
-// trusted yet that have due deliveries share half the workers, so with
-// more receivers hanging than that, the others' first attempts wait up to
-// one timeout. A window does not shrink when its webhook's need falls:
-// shrinking by one with each success that used at most half the window
-// (tried) sent a busy webhook's bursts of publishes to claims instead of
-// hand-offs, for a tenth more CPU.
+// it for one timeout; receivers that answer just under SlowAnswer earn
+// their shares, so four of them keep every worker busy and the other
+// webhooks' attempts wait up to about that long for one; after a restart,
+// webhooks not trusted yet that have due deliveries share half the
+// workers, so with more receivers hanging than that, the others' first
+// attempts wait up to one timeout. A window
+// does not shrink when its webhook's need falls: shrinking by one with
+// each success that used at most half the window (tried) sent a busy
+// webhook's bursts of publishes to claims instead of hand-offs, for a
+// tenth more CPU.
 //
 // Windows live in the process: a restarted dispatcher trusts no webhook.
 type windows struct {
 	mu sync.Mutex
 	of map[int64]*window // webhooks with attempts in flight, trusted, or with a window other than InitialWindow
-	// untrusted counts the attempts in flight that began while their
-	// webhook was not trusted; untrustedBudget bounds it.
-	untrusted, untrustedBudget int
+	// limited counts the attempts in flight that began while their
+	// webhook was limited; limitedBudget bounds it.
+	limited, limitedBudget int
+	slowAnswer             time.Duration // SlowAnswer; tests set their own
 }
 
 type window struct {
@@ -67,6 +77,10 @@ type window struct {
 	fills uint64
 	// trusted is set by a success and cleared by a timeout.
 	trusted bool
+	// answer is the average time of the attempts, answered or not, recent
+	// ones weighing most: a receiver that answers errors slowly is slow
+	// too.
+	answer time.Duration
 }
 
 // limit is how many attempts w allows in flight.
@@ -77,15 +91,19 @@ func (w *window) limit() int {
 	return w.size
 }
 
+// isLimited reports whether w's attempts count in windows.limited.
+func (ws *windows) isLimited(w *window) bool { return !w.trusted || w.answer >= ws.slowAnswer }
+
 // windowTicket is what ended needs of an attempt's start.
 type windowTicket struct {
 	fills   uint64 // window.fills before it
-	trusted bool   // the webhook was trusted then; if not, the attempt counts in windows.untrusted
+	trusted bool   // the webhook was trusted then
+	limited bool   // the attempt counts in windows.limited
 }
 
 // newWindows returns the windows of a dispatcher of workers workers.
 func newWindows(workers int) *windows {
-	return &windows{of: map[int64]*window{}, untrustedBudget: max(1, workers/2)}
+	return &windows{of: map[int64]*window{}, limitedBudget: max(1, workers/2), slowAnswer: SlowAnswer}
 }
 
 // get returns id's window, creating it. ws.mu is held.
@@ -98,29 +116,29 @@ func (ws *windows) get(id int64) *window {
 	return w
 }
 
-// Sizes returns the windows of the webhooks ids, at most their shares
-// (hookd.Windows): a trusted webhook's own; one for a webhook not trusted,
-// while the attempts of such webhooks, with those this claim may start,
-// stay within their half of the workers, and 0 beyond.
-func (ws *windows) Sizes(ids []int64, shares []int) []int {
+// Sizes returns the windows of the webhooks asked, at most their shares
+// (hookd.Windows): a quick trusted webhook's own; for a limited one, its
+// attempts in flight and as many more as it wants, up to its own window
+// (one while not trusted), that the attempts of limited webhooks, with
+// those this plan may start, leave of their half of the workers.
+func (ws *windows) Sizes(asks []hookd.WindowAsk) []int {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
-	out := make([]int, len(ids))
-	budget := ws.untrustedBudget - ws.untrusted
-	for i, id := range ids {
-		w := ws.of[id]
-		if w != nil {
-			w.share = shares[i]
+	out := make([]int, len(asks))
+	budget := ws.limitedBudget - ws.limited
+	for i, a := range asks {
+		size := 1
+		if w := ws.of[a.WebhookID]; w != nil {
+			w.share = a.Share
+			size = w.limit()
+			if !ws.isLimited(w) {
+				out[i] = max(1, min(size, a.Share))
+				continue
+			}
 		}
-		switch {
-		case w != nil && w.trusted:
-			out[i] = max(1, min(w.size, shares[i]))
-		case w != nil && w.inFlight > 0:
-			out[i] = 1 // its one attempt, counted in ws.untrusted already
-		case budget > 0:
-			out[i] = 1
-			budget--
-		}
+		more := max(0, min(min(size, a.Share)-a.InFlight, a.Wants, budget))
+		out[i] = a.InFlight + more
+		budget -= more
 	}
 	return out
 }
@@ -146,9 +164,9 @@ func (ws *windows) started(id int64) windowTicket {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	w := ws.get(id)
-	t := windowTicket{fills: w.fills, trusted: w.trusted}
-	if !t.trusted {
-		ws.untrusted++
+	t := windowTicket{fills: w.fills, trusted: w.trusted, limited: ws.isLimited(w)}
+	if t.limited {
+		ws.limited++
 	}
 	w.inFlight++
 	if w.inFlight >= w.limit() {
@@ -163,14 +181,21 @@ func (ws *windows) started(id int64) windowTicket {
 func (ws *windows) ended(id int64, t windowTicket, r *hookd.AttemptResult) {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
-	if !t.trusted {
-		ws.untrusted--
+	if t.limited {
+		ws.limited--
 	}
 	w := ws.of[id]
 	if w == nil {
 		return
 	}
 	w.inFlight--
+	if r != nil {
+		if w.answer == 0 {
+			w.answer = r.Duration
+		} else {
+			w.answer += (r.Duration - w.answer) / 4
+		}
+	}
 	switch {
 	case r == nil:
 	case r.ErrorClass == hookd.ClassTimeout:

@@ -24,9 +24,19 @@ func round(ws *windows, id int64, n int, r *hookd.AttemptResult) {
 	}
 }
 
+// sizeOf is webhook id's window, as a claim of this process alone, with
+// nothing settled, asks for it: wanting its whole share.
+func sizeOf(ws *windows, id int64, share int) int {
+	inFlight := 0
+	if w := ws.of[id]; w != nil {
+		inFlight = w.inFlight
+	}
+	return ws.Sizes([]hookd.WindowAsk{{WebhookID: id, Share: share, InFlight: inFlight, Wants: share}})[0]
+}
+
 func wantWindow(t *testing.T, ws *windows, id int64, share, want int) {
 	t.Helper()
-	if got := ws.Sizes([]int64{id}, []int{share})[0]; got != want {
+	if got := sizeOf(ws, id, share); got != want {
 		t.Fatalf("webhook %d: window %d, want %d", id, got, want)
 	}
 }
@@ -41,7 +51,7 @@ func TestWindowGrowsWithAnswers(t *testing.T) {
 	round(ws, id, 1, succeeded)
 	wantWindow(t, ws, id, share, InitialWindow)
 	for _, want := range []int{8, 16, 32, 64, 64} {
-		round(ws, id, ws.Sizes([]int64{id}, []int{share})[0], succeeded) // each round fills the window
+		round(ws, id, sizeOf(ws, id, share), succeeded) // each round fills the window
 		wantWindow(t, ws, id, share, want)
 	}
 	// A share lowered (max_in_flight) caps the window at once.
@@ -81,7 +91,7 @@ func TestWindowShrinksOnTimeouts(t *testing.T) {
 	const id, share = 1, 64
 	round(ws, id, 1, succeeded)
 	for range 3 {
-		round(ws, id, ws.Sizes([]int64{id}, []int{share})[0], succeeded)
+		round(ws, id, sizeOf(ws, id, share), succeeded)
 	}
 	wantWindow(t, ws, id, share, 32)
 	round(ws, id, 10, answered)
@@ -123,14 +133,88 @@ func TestWindowUntrustedBudget(t *testing.T) {
 	wantWindow(t, ws, 0, share, 1)
 }
 
+// A webhook whose receiver answers slowly (SlowAnswer on average, recent
+// answers weighing most) is limited like one not trusted: its attempts
+// count in the budget, and its window is what the budget leaves, up to
+// its own. Quicker answers lift that.
+func TestWindowSlowAnswersShareTheBudget(t *testing.T) {
+	ws := newWindows(8) // a budget of 4
+	const slow, quick, share = 1, 2, 8
+	slowly := &hookd.AttemptResult{Success: true, Duration: 2 * SlowAnswer}
+	round(ws, slow, 1, slowly)
+	round(ws, quick, 1, succeeded)
+	for range 2 {
+		round(ws, slow, sizeOf(ws, slow, share), slowly) // grows its window: 8
+	}
+	wantWindow(t, ws, slow, share, 4) // the whole budget, not its window of 8
+	var held []windowTicket
+	for range 3 {
+		held = append(held, ws.started(slow))
+	}
+	wantWindow(t, ws, slow, share, 4)              // its 3 in flight, and the one left
+	wantWindow(t, ws, 3, share, 1)                 // one for a webhook never seen
+	wantWindow(t, ws, quick, share, InitialWindow) // not limited
+	held = append(held, ws.started(slow))
+	wantWindow(t, ws, 3, share, 0)
+	for _, tk := range held {
+		ws.ended(slow, tk, succeeded) // quick answers now: the average falls below SlowAnswer
+	}
+	if w := ws.of[slow]; w.answer >= SlowAnswer {
+		t.Fatalf("average answer %v after quick ones, want under %v", w.answer, SlowAnswer)
+	}
+	wantWindow(t, ws, slow, share, 8)
+}
+
 // One claim's webhooks not trusted share what is left of the budget, in
 // the claim's order; one with its attempt in flight takes none of it.
 func TestWindowUntrustedBudgetSharedInAClaim(t *testing.T) {
 	ws := newWindows(8) // a budget of 4
 	ws.started(1)
-	got := ws.Sizes([]int64{1, 2, 3, 4, 5, 6}, []int{2, 2, 2, 2, 2, 2})
+	var asks []hookd.WindowAsk
+	for id := range int64(6) {
+		asks = append(asks, hookd.WindowAsk{WebhookID: 1 + id, Share: 2, Wants: 2})
+	}
+	asks[0].InFlight = 1
+	got := ws.Sizes(asks)
 	if want := []int{1, 1, 1, 1, 0, 0}; !slices.Equal(got, want) {
 		t.Fatalf("windows %v, want %v", got, want)
+	}
+}
+
+// A limited webhook takes of the budget only what it wants, and what it
+// has in flight in other processes counts: a slow webhook with a large
+// window and one delivery due leaves the rest to the others.
+func TestWindowBudgetSpentOnWants(t *testing.T) {
+	ws := newWindows(8) // a budget of 4
+	const slow, share = 1, 8
+	slowly := &hookd.AttemptResult{Success: true, Duration: 2 * SlowAnswer}
+	round(ws, slow, 1, slowly)
+	round(ws, slow, 4, slowly) // window 8
+	got := ws.Sizes([]hookd.WindowAsk{
+		{WebhookID: slow, Share: share, Wants: 1},
+		{WebhookID: 2, Share: share, Wants: 5},
+		{WebhookID: 3, Share: share, Wants: 5},
+	})
+	if want := []int{1, 1, 1}; !slices.Equal(got, want) {
+		t.Errorf("windows %v, want %v: the slow one's one, then one each", got, want)
+	}
+	// 3 of its attempts in flight elsewhere: one more fits the budget.
+	if got := ws.Sizes([]hookd.WindowAsk{{WebhookID: slow, Share: share, InFlight: 3, Wants: 5}}); got[0] != 3+4 {
+		t.Errorf("window %d with 3 in flight elsewhere, want 7: the budget's 4 more", got[0])
+	}
+}
+
+// Errors answered slowly make a webhook slow as timeouts do: a receiver
+// that answers 500 just within the timeout does not keep its workers.
+func TestWindowSlowErrorsCount(t *testing.T) {
+	ws := newWindows(8)
+	const id = 1
+	round(ws, id, 1, succeeded)
+	for range 8 {
+		round(ws, id, 1, &hookd.AttemptResult{ErrorClass: hookd.ClassStatus, HTTPStatus: 500, Duration: 2 * SlowAnswer})
+	}
+	if w := ws.of[id]; !ws.isLimited(w) {
+		t.Errorf("average answer %v after slow 500s: not limited", w.answer)
 	}
 }
 
@@ -142,8 +226,8 @@ func TestWindowForgets(t *testing.T) {
 	const id = 1
 	ws.ended(id, ws.started(id), nil)
 	ws.heldBack([]int64{id, 2}) // held back before answering: nothing to grow
-	if len(ws.of) != 0 || ws.untrusted != 0 {
-		t.Fatalf("after an attempt not made: %d windows, %d untrusted attempts; want none", len(ws.of), ws.untrusted)
+	if len(ws.of) != 0 || ws.limited != 0 {
+		t.Fatalf("after an attempt not made: %d windows, %d limited attempts; want none", len(ws.of), ws.limited)
 	}
 	round(ws, id, 1, succeeded)
 	round(ws, id, 1, timedOut)

@@ -317,10 +317,11 @@ func BenchmarkFairClaim(b *testing.B, s hookd.Store) {
 // share.
 type windowsOf map[int64]int
 
-func (w windowsOf) Sizes(ids []int64, shares []int) []int {
-	out := slices.Clone(shares)
-	for i, id := range ids {
-		if n, ok := w[id]; ok {
+func (w windowsOf) Sizes(asks []hookd.WindowAsk) []int {
+	out := make([]int, len(asks))
+	for i, a := range asks {
+		out[i] = a.Share
+		if n, ok := w[a.WebhookID]; ok {
 			out[i] = n
 		}
 	}
