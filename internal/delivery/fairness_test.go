@@ -85,10 +85,13 @@ func (a *arrivals) times() []time.Time {
 }
 
 // hanging is a receiver that accepts and never answers (until the test
-// ends).
-func hanging(t *testing.T) *httptest.Server {
+// ends); it calls arrived, if not nil, with each request.
+func hanging(t *testing.T, arrived func()) *httptest.Server {
 	end := make(chan struct{})
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if arrived != nil {
+			arrived()
+		}
 		select {
 		case <-r.Context().Done():
 		case <-end:
@@ -140,7 +143,7 @@ func backlogFor(t *testing.T, st hookd.Store, name string, n int) *arrivals {
 func TestFairShareThroughThePipeline(t *testing.T) {
 	fairBackends(t, func(t *testing.T, st hookd.Store) {
 		for i := range 3 {
-			createHook(t, st, fmt.Sprint("hanging-", i), hanging(t).URL, "ASSET_ADDED")
+			createHook(t, st, fmt.Sprint("hanging-", i), hanging(t, nil).URL, "ASSET_ADDED")
 		}
 		healthy := newArrivals(t)
 		createHook(t, st, "healthy", healthy.URL, "USER_ADDED")
@@ -296,19 +299,10 @@ func TestWindowsKeepWorkersFromHangingReceivers(t *testing.T) {
 		}
 		for i := range hangingHooks {
 			name := fmt.Sprint("hanging-", i)
-			end := make(chan struct{})
-			rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rc := hanging(t, func() {
 				mu.Lock()
 				requests[name]++
 				mu.Unlock()
-				select {
-				case <-r.Context().Done():
-				case <-end:
-				}
-			}))
-			t.Cleanup(func() {
-				close(end)
-				rc.Close()
 			})
 			createHook(t, st, name, rc.URL, "ASSET_ADDED")
 		}

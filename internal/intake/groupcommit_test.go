@@ -159,16 +159,23 @@ func (s *heldStore) PublishEvents(ctx context.Context, events []*hookd.Event) ([
 	return s.Store.PublishEvents(ctx, events)
 }
 
+// heldGroup returns a GroupCommit, lingering up to linger, on a
+// heldStore, and a publish of one event by its id in a goroutine of its
+// own, which the test's end waits for.
+func heldGroup(t *testing.T, linger time.Duration) (*heldStore, *intake.GroupCommit, func(id string)) {
+	st := &heldStore{Store: openStore(t).Store, entered: make(chan int), proceed: make(chan struct{})}
+	g := intake.New(st, nil)
+	g.SetLinger(linger)
+	var wg sync.WaitGroup
+	t.Cleanup(wg.Wait)
+	return st, g, func(id string) { goPublish(t, &wg, g, id) }
+}
+
 // After a commit of several requests, the next waits for as many to be
 // waiting (or for its linger to end) rather than commit the first that
 // came: under load, fewer and larger commits.
 func TestGroupCommitLingersAfterAGroup(t *testing.T) {
-	st := &heldStore{Store: openStore(t).Store, entered: make(chan int), proceed: make(chan struct{})}
-	g := intake.New(st, nil)
-	g.SetLinger(time.Hour) // only company ends the wait
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	publish := func(id string) { goPublish(t, &wg, g, id) }
+	st, g, publish := heldGroup(t, time.Hour) // only company ends the wait
 	waitFor := func(n int) {
 		for g.Waiting() != n {
 			runtime.Gosched()
@@ -199,17 +206,10 @@ func TestGroupCommitLingersAfterAGroup(t *testing.T) {
 	st.proceed <- struct{}{}
 }
 
-// The callers of a group send their next requests once it is committed:
-// the leader waits for them even when none waits yet, rather than commit
-// the first to come alone.
-func TestGroupCommitLingersWhenNoneWaitsYet(t *testing.T) {
-	st := &heldStore{Store: openStore(t).Store, entered: make(chan int), proceed: make(chan struct{})}
-	g := intake.New(st, nil)
-	g.SetLinger(time.Hour) // only company ends the wait
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	publish := func(id string) { goPublish(t, &wg, g, id) }
-
+// groupOfThree publishes a request alone, then three that wait together
+// for its commit, and sees them go in one commit, which it holds.
+func groupOfThree(t *testing.T, st *heldStore, g *intake.GroupCommit, publish func(id string)) {
+	t.Helper()
 	publish("first")
 	<-st.entered
 	for _, id := range []string{"a1", "a2", "a3"} {
@@ -222,6 +222,15 @@ func TestGroupCommitLingersWhenNoneWaitsYet(t *testing.T) {
 	if n := <-st.entered; n != 3 {
 		t.Fatalf("second commit of %d events, want 3", n)
 	}
+}
+
+// The callers of a group send their next requests once it is committed:
+// the leader waits for them even when none waits yet, rather than commit
+// the first to come alone.
+func TestGroupCommitLingersWhenNoneWaitsYet(t *testing.T) {
+	st, g, publish := heldGroup(t, time.Hour) // only company ends the wait
+
+	groupOfThree(t, st, g, publish)
 	st.proceed <- struct{}{}
 	// The group of 3 is committed and nothing waits: b1 comes now, alone.
 	publish("b1")
@@ -244,23 +253,8 @@ func TestGroupCommitLingersWhenNoneWaitsYet(t *testing.T) {
 // A lingering commit does not wait for company beyond its linger
 // (MaxLinger): the request that came alone after a group is stored.
 func TestGroupCommitLingerEnds(t *testing.T) {
-	st := &heldStore{Store: openStore(t).Store, entered: make(chan int), proceed: make(chan struct{})}
-	g := intake.New(st, nil)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	publish := func(id string) { goPublish(t, &wg, g, id) }
-	publish("first")
-	<-st.entered
-	for _, id := range []string{"a1", "a2", "a3"} {
-		publish(id)
-	}
-	for g.Waiting() != 3 {
-		runtime.Gosched()
-	}
-	st.proceed <- struct{}{}
-	if n := <-st.entered; n != 3 {
-		t.Fatalf("second commit of %d events, want 3", n)
-	}
+	st, g, publish := heldGroup(t, intake.MaxLinger)
+	groupOfThree(t, st, g, publish)
 	publish("b1")
 	for g.Waiting() != 1 {
 		runtime.Gosched()
