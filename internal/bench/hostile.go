@@ -21,10 +21,11 @@ const (
 	Upgrade HostileKind = "upgrade" // answers 101 Switching Protocols, then stays silent
 	Reset   HostileKind = "reset"   // reads the request, then resets the connection
 	Fail    HostileKind = "fail"    // answers 500 (and keeps the connection alive)
+	Late    HostileKind = "late"    // answers 200, but only just before the attempt would time out
 )
 
 // HostileKinds are every kind, in the order the bench mixes them.
-var HostileKinds = []HostileKind{Hang, Slow, Upgrade, Reset, Fail}
+var HostileKinds = []HostileKind{Hang, Slow, Upgrade, Reset, Fail, Late}
 
 // ParseHostileKinds reads a comma-separated list of kinds.
 func ParseHostileKinds(s string) ([]HostileKind, error) {
@@ -37,7 +38,7 @@ func ParseHostileKinds(s string) ([]HostileKind, error) {
 			known = known || h == k
 		}
 		if !known {
-			return nil, fmt.Errorf("unknown hostile kind %q (kinds: hang, slow, upgrade, reset, fail)", k)
+			return nil, fmt.Errorf("unknown hostile kind %q (kinds: hang, slow, upgrade, reset, fail, late)", k)
 		}
 		if seen[k] {
 			return nil, fmt.Errorf("hostile kind %q given twice", k)
@@ -69,10 +70,12 @@ type HostileReceiver struct {
 	Kind HostileKind
 	Addr string
 
-	ln    net.Listener
-	hold  time.Duration
-	slots chan struct{}
-	wg    sync.WaitGroup
+	ln     net.Listener
+	hold   time.Duration
+	late   time.Duration // Late's wait before each answer
+	slots  chan struct{}
+	wg     sync.WaitGroup
+	closed chan struct{} // closed by Close
 
 	mu      sync.Mutex
 	open    map[net.Conn]struct{}
@@ -80,15 +83,16 @@ type HostileReceiver struct {
 	stopped bool
 }
 
-// StartHostile starts a receiver of kind.
-func StartHostile(kind HostileKind, maxConns int, hold time.Duration) (*HostileReceiver, error) {
+// StartHostile starts a receiver of kind; a Late one waits late before
+// each answer (the bench: a tenth less than hookd's timeout).
+func StartHostile(kind HostileKind, maxConns int, hold, late time.Duration) (*HostileReceiver, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	h := &HostileReceiver{Kind: kind, Addr: ln.Addr().String(), ln: ln, hold: hold,
-		slots: make(chan struct{}, maxConns),
-		open:  map[net.Conn]struct{}{}, stats: HostileStats{Kind: kind}}
+	h := &HostileReceiver{Kind: kind, Addr: ln.Addr().String(), ln: ln, hold: hold, late: late,
+		slots: make(chan struct{}, maxConns), closed: make(chan struct{}),
+		open: map[net.Conn]struct{}{}, stats: HostileStats{Kind: kind}}
 	h.wg.Go(h.accept)
 	return h, nil
 }
@@ -146,6 +150,20 @@ func (h *HostileReceiver) serve(c net.Conn) {
 		}
 		read := time.Now()
 		switch h.Kind {
+		case Late:
+			wait := time.NewTimer(h.late)
+			select {
+			case <-wait.C:
+			case <-h.closed:
+				wait.Stop()
+				return
+			}
+			_, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+			h.record(read)
+			if err != nil {
+				return
+			}
+			continue
 		case Fail:
 			_, err := io.WriteString(c, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n")
 			h.record(read)
@@ -214,6 +232,7 @@ func (h *HostileReceiver) Close() error {
 		return nil
 	}
 	h.stopped = true
+	close(h.closed)
 	err := h.ln.Close()
 	for c := range h.open {
 		c.Close()

@@ -18,7 +18,7 @@ func TestHostileReceivers(t *testing.T) {
 	for _, kind := range HostileKinds {
 		t.Run(string(kind), func(t *testing.T) {
 			t.Parallel()
-			h, err := StartHostile(kind, 4, time.Minute)
+			h, err := StartHostile(kind, 4, time.Minute, timeout/3)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -60,6 +60,10 @@ func TestHostileReceivers(t *testing.T) {
 				if status != http.StatusSwitchingProtocols || err != nil {
 					t.Errorf("status %d, error %v; want 101", status, err)
 				}
+			case Late:
+				if status != http.StatusOK || err != nil || elapsed < timeout/3 {
+					t.Errorf("status %d, error %v after %v; want 200 after %v", status, err, elapsed, timeout/3)
+				}
 			}
 			if elapsed > timeout+time.Second {
 				t.Errorf("the client took %v", elapsed)
@@ -80,7 +84,7 @@ func TestHostileReceivers(t *testing.T) {
 // TestHostileBounds checks that a receiver refuses connections beyond its
 // bound, lets go of a connection after hold, and that Close ends the rest.
 func TestHostileBounds(t *testing.T) {
-	h, err := StartHostile(Hang, 1, 200*time.Millisecond)
+	h, err := StartHostile(Hang, 1, 200*time.Millisecond, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
