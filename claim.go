@@ -56,6 +56,9 @@ type WindowAsk struct {
 	// Wants is how many more deliveries it could take but for its window:
 	// due, and within its share, throttle and circuit.
 	Wants int
+	// MaxInFlightSet tells that its share is the max_in_flight an admin
+	// set (WebhookSettings.MaxInFlight), not the default.
+	MaxInFlightSet bool
 }
 
 // ClaimCandidate is a webhook with due deliveries, as a claim finds it.
@@ -156,7 +159,8 @@ func (req ClaimRequest) windowed(order []ClaimCandidate, shares, inFlight, caps 
 	var asked []int
 	for i, c := range order {
 		if caps[i] > 0 {
-			asks = append(asks, WindowAsk{WebhookID: c.WebhookID, Share: shares[i], InFlight: inFlight[i], Wants: caps[i]})
+			asks = append(asks, WindowAsk{WebhookID: c.WebhookID, Share: shares[i], InFlight: inFlight[i], Wants: caps[i],
+				MaxInFlightSet: c.Settings.MaxInFlight > 0})
 			asked = append(asked, i)
 		}
 	}

@@ -27,6 +27,10 @@ const (
 // HostileKinds are every kind, in the order the bench mixes them.
 var HostileKinds = []HostileKind{Hang, Slow, Upgrade, Reset, Fail, Late}
 
+// DefaultHostileKinds are the kinds the bench mixes unless told: all but
+// Late, which came later, so that runs with the default stay comparable.
+var DefaultHostileKinds = HostileKinds[:5]
+
 // ParseHostileKinds reads a comma-separated list of kinds.
 func ParseHostileKinds(s string) ([]HostileKind, error) {
 	var kinds []HostileKind

@@ -16,8 +16,9 @@ const InitialWindow = 4
 // webhook to count as slow (windows).
 const SlowAnswer = time.Second
 
-// windows adapts, by webhook, how many of its attempts may be in flight at
-// once (hookd.ClaimRequest.Windows), within the webhook's share.
+// windows adapts, by webhook, how many of its attempts this dispatcher
+// may have in flight at once (hookd.ClaimRequest.Windows), within the
+// webhook's share.
 //
 // A share alone (a quarter of the workers) lets four receivers that hang,
 // or that answer just within the timeout, fill every worker: a healthy
@@ -30,31 +31,38 @@ const SlowAnswer = time.Second
 //     each success during which the window was full: this dispatcher ran
 //     as many of the webhook's attempts as the window allows, or a claim
 //     held some of its deliveries back for the window
-//     (hookd.Claimed.HeldBack; in any process of several, the window caps
-//     the attempts of all). A receiver that answers, with deliveries
+//     (hookd.Claimed.HeldBack). A receiver that answers, with deliveries
 //     waiting, doubles its window every round trip, up to its share;
 //   - an attempt that runs into its timeout halves the window, and takes
 //     the trust away until the next success.
 //
 // And since many receivers may hang at once (a hosting provider's outage,
 // among 10,000 endpoints), and a hostile one may answer just within the
-// timeout, the webhooks limited (not trusted, or slow: their answers take
-// SlowAnswer or more on average) together hold at most half the workers
-// (limitedBudget, counted against the attempts in flight in every process;
+// timeout, the webhooks limited (not trusted, or slow: their attempts take
+// SlowAnswer or more on average, unless an admin set their max_in_flight)
+// together hold at most half of this dispatcher's workers (limitedBudget;
 // a claim and a hand-off planned at once may pass it by a few). The
 // webhooks whose receivers answer quickly keep the other half.
 //
-// A receiver that hangs therefore holds one worker, or what its webhook
-// had earned, until its attempts time out. What remains: a webhook that
-// earned its whole share (a backlog once, a replay) and then hangs holds
-// it for one timeout; receivers that answer just under SlowAnswer earn
-// their shares, so four of them keep every worker busy and the other
-// webhooks' attempts wait up to about that long for one; after a restart,
-// webhooks not trusted yet that have due deliveries share half the
-// workers, so with more receivers hanging than that, the others' first
-// attempts wait up to one timeout. A window
-// does not shrink when its webhook's need falls: shrinking by one with
-// each success that used at most half the window (tried) sent a busy
+// Each dispatcher keeps its own windows, over its own attempts: on a
+// database shared by several processes, each may hold a webhook's window,
+// and the share (counted over every process) bounds them together.
+//
+// A receiver that hangs therefore holds one worker of each process, or
+// what its webhook had earned, until its attempts time out. What remains:
+//   - a webhook that earned its whole share (a backlog once, a replay) and
+//     then hangs holds it for one timeout;
+//   - receivers that answer just under SlowAnswer earn their shares, so
+//     four of them keep every worker busy, and the other webhooks'
+//     attempts wait up to about that long for one;
+//   - while the limited half is full (more receivers hanging than half
+//     the workers: an outage; or, after a restart, webhooks not trusted
+//     yet that have due deliveries), a webhook not trusted, a test
+//     delivery to one or a circuit's probe waits for one of those attempts
+//     to end: up to one timeout.
+//
+// A window does not shrink when its webhook's need falls: shrinking by one
+// with each success that used at most half the window (tried) sent a busy
 // webhook's bursts of publishes to claims instead of hand-offs, for a
 // tenth more CPU.
 //
@@ -77,6 +85,9 @@ type window struct {
 	fills uint64
 	// trusted is set by a success and cleared by a timeout.
 	trusted bool
+	// maxInFlightSet is hookd.WindowAsk.MaxInFlightSet, as the last claim
+	// gave it.
+	maxInFlightSet bool
 	// answer is the average time of the attempts, answered or not, recent
 	// ones weighing most: a receiver that answers errors slowly is slow
 	// too.
@@ -91,8 +102,12 @@ func (w *window) limit() int {
 	return w.size
 }
 
-// isLimited reports whether w's attempts count in windows.limited.
-func (ws *windows) isLimited(w *window) bool { return !w.trusted || w.answer >= ws.slowAnswer }
+// isLimited reports whether w's attempts count in windows.limited: while
+// not trusted, or slow unless an admin set its max_in_flight (which says
+// how much its receiver takes).
+func (ws *windows) isLimited(w *window) bool {
+	return !w.trusted || (w.answer >= ws.slowAnswer && !w.maxInFlightSet)
+}
 
 // windowTicket is what ended needs of an attempt's start.
 type windowTicket struct {
@@ -116,29 +131,31 @@ func (ws *windows) get(id int64) *window {
 	return w
 }
 
-// Sizes returns the windows of the webhooks asked, at most their shares
-// (hookd.Windows): a quick trusted webhook's own; for a limited one, its
-// attempts in flight and as many more as it wants, up to its own window
-// (one while not trusted), that the attempts of limited webhooks, with
-// those this plan may start, leave of their half of the workers.
+// Sizes returns the windows of the webhooks asked (hookd.Windows), as
+// PlanClaim counts them: a webhook's attempts in flight in every process,
+// and as many more as it wants and this dispatcher's window for it allows
+// beyond its own attempts running (one while not trusted); for a limited
+// webhook, no more than the attempts of limited webhooks, with those this
+// plan may start, leave of this dispatcher's half of its workers. So each
+// process caps its own attempts, and several processes may each hold a
+// webhook's window, within its share.
 func (ws *windows) Sizes(asks []hookd.WindowAsk) []int {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	out := make([]int, len(asks))
 	budget := ws.limitedBudget - ws.limited
 	for i, a := range asks {
-		size := 1
+		size, running, limited := 1, 0, true
 		if w := ws.of[a.WebhookID]; w != nil {
-			w.share = a.Share
-			size = w.limit()
-			if !ws.isLimited(w) {
-				out[i] = max(1, min(size, a.Share))
-				continue
-			}
+			w.share, w.maxInFlightSet = a.Share, a.MaxInFlightSet
+			size, running, limited = w.limit(), w.inFlight, ws.isLimited(w)
 		}
-		more := max(0, min(min(size, a.Share)-a.InFlight, a.Wants, budget))
-		out[i] = a.InFlight + more
-		budget -= more
+		more := min(min(size, a.Share)-running, a.Wants)
+		if limited {
+			more = max(0, min(more, budget))
+			budget -= more
+		}
+		out[i] = a.InFlight + max(0, more)
 	}
 	return out
 }

@@ -204,6 +204,46 @@ func TestWindowBudgetSpentOnWants(t *testing.T) {
 	}
 }
 
+// A dispatcher's window caps its own attempts: another process's attempts
+// in flight (in InFlight) take nothing of it, and the window returned
+// counts them, as PlanClaim counts in flight over every process.
+func TestWindowCountsItsOwnAttempts(t *testing.T) {
+	ws := newWindows(256)
+	const unseen, trusted, share = 1, 2, 64
+	got := ws.Sizes([]hookd.WindowAsk{{WebhookID: unseen, Share: share, InFlight: 20, Wants: 10}})
+	if got[0] != 21 {
+		t.Errorf("window %d for a webhook with 20 in flight elsewhere, none here, want 21: one attempt of its own", got[0])
+	}
+	round(ws, trusted, 1, succeeded)
+	a, b := ws.started(trusted), ws.started(trusted)
+	got = ws.Sizes([]hookd.WindowAsk{{WebhookID: trusted, Share: share, InFlight: 30, Wants: 10}})
+	if got[0] != 30+InitialWindow-2 {
+		t.Errorf("window %d with 2 of 30 in flight here, want %d: its window's %d less its own 2", got[0], 30+InitialWindow-2, InitialWindow)
+	}
+	ws.ended(trusted, a, succeeded)
+	ws.ended(trusted, b, succeeded)
+}
+
+// A slow receiver whose max_in_flight an admin set is not limited: the
+// admin said how much it takes. A timeout still takes its trust.
+func TestWindowMaxInFlightSetIsNotSlow(t *testing.T) {
+	ws := newWindows(8) // a budget of 4
+	const id, share = 1, 200
+	slowly := &hookd.AttemptResult{Success: true, Duration: 2 * SlowAnswer}
+	ask := []hookd.WindowAsk{{WebhookID: id, Share: share, Wants: share, MaxInFlightSet: true}}
+	round(ws, id, 1, slowly)
+	for range 3 {
+		round(ws, id, ws.Sizes(ask)[0], slowly)
+	}
+	if got := ws.Sizes(ask)[0]; got != 32 {
+		t.Errorf("window %d, want 32: grown as a quick one's, beyond the budget of 4", got)
+	}
+	round(ws, id, 1, timedOut)
+	if got := ws.Sizes(ask)[0]; got != 1 {
+		t.Errorf("window %d after a timeout, want 1", got)
+	}
+}
+
 // Errors answered slowly make a webhook slow as timeouts do: a receiver
 // that answers 500 just within the timeout does not keep its workers.
 func TestWindowSlowErrorsCount(t *testing.T) {

@@ -28,7 +28,8 @@ import (
 
 // MaxLinger bounds how long a commit waits for company (the package's
 // doc): a millisecond, a small part of a request's time under the load
-// that makes it wait.
+// that makes it wait. A request that comes alone just after a group may
+// wait that long too.
 const MaxLinger = time.Millisecond
 
 // MaxGroupEvents bounds the events of one group: a request is never split,

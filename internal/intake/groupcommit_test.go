@@ -168,6 +168,7 @@ func heldGroup(t *testing.T, linger time.Duration) (*heldStore, *intake.GroupCom
 	g.SetLinger(linger)
 	var wg sync.WaitGroup
 	t.Cleanup(wg.Wait)
+	t.Cleanup(func() { close(st.proceed) }) // first: a test that failed may have left a commit held
 	return st, g, func(id string) { goPublish(t, &wg, g, id) }
 }
 
@@ -230,16 +231,42 @@ func groupOfThree(t *testing.T, st *heldStore, g *intake.GroupCommit, publish fu
 func TestGroupCommitLingersWhenNoneWaitsYet(t *testing.T) {
 	st, g, publish := heldGroup(t, time.Hour) // only company ends the wait
 
-	groupOfThree(t, st, g, publish)
-	st.proceed <- struct{}{}
-	// The group of 3 is committed and nothing waits: b1 comes now, alone.
-	publish("b1")
-	for g.Waiting() != 1 {
+	publish("first")
+	<-st.entered
+	var group sync.WaitGroup
+	for _, id := range []string{"a1", "a2", "a3"} {
+		goPublish(t, &group, g, id)
+	}
+	for g.Waiting() != 3 {
 		runtime.Gosched()
+	}
+	st.proceed <- struct{}{}
+	if n := <-st.entered; n != 3 {
+		t.Fatalf("second commit of %d events, want 3", n)
+	}
+	st.proceed <- struct{}{}
+	group.Wait()
+	// The group of 3 is committed, its callers have their answers and
+	// nothing waits. A leader that did not linger then would have left
+	// (the pause lets it: without it this test could pass without the
+	// linger, never fail with it), and b1, coming alone, would be
+	// committed alone.
+	time.Sleep(10 * time.Millisecond)
+	publish("b1")
+	alone := func(n int) {
+		t.Fatalf("a commit of %d events while the leader should wait for company", n)
+	}
+	for g.Waiting() != 1 {
+		select {
+		case n := <-st.entered:
+			alone(n)
+		default:
+			runtime.Gosched()
+		}
 	}
 	select {
 	case n := <-st.entered:
-		t.Fatalf("a commit of %d events while the leader should wait for company", n)
+		alone(n)
 	case <-time.After(20 * time.Millisecond):
 	}
 	publish("b2")
