@@ -231,19 +231,8 @@ func groupOfThree(t *testing.T, st *heldStore, g *intake.GroupCommit, publish fu
 func TestGroupCommitLingersWhenNoneWaitsYet(t *testing.T) {
 	st, g, publish := heldGroup(t, time.Hour) // only company ends the wait
 
-	publish("first")
-	<-st.entered
 	var group sync.WaitGroup
-	for _, id := range []string{"a1", "a2", "a3"} {
-		goPublish(t, &group, g, id)
-	}
-	for g.Waiting() != 3 {
-		runtime.Gosched()
-	}
-	st.proceed <- struct{}{}
-	if n := <-st.entered; n != 3 {
-		t.Fatalf("second commit of %d events, want 3", n)
-	}
+	groupOfThree(t, st, g, func(id string) { goPublish(t, &group, g, id) })
 	st.proceed <- struct{}{}
 	group.Wait()
 	// The group of 3 is committed, its callers have their answers and
