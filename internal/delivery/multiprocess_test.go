@@ -129,8 +129,15 @@ func TestMaintainWithoutLeaderLeads(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go d.Maintain(ctx, 10*time.Millisecond, Retention{History: 30 * 24 * time.Hour}, 0)
+	done := make(chan struct{})
+	defer func() {
+		cancel()
+		<-done // a round that logs after the test ended is a race (it logs to t)
+	}()
+	go func() {
+		defer close(done)
+		d.Maintain(ctx, 10*time.Millisecond, Retention{History: 30 * 24 * time.Hour}, 0)
+	}()
 	waitFor(t, 2*time.Second, "two rounds", func() bool {
 		st.mu.Lock()
 		defer st.mu.Unlock()
