@@ -60,16 +60,7 @@ type handoffRig struct {
 
 func newHandoffRig(t *testing.T, rc *receiver) *handoffRig {
 	t.Helper()
-	ctx := context.Background()
-	sq, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sq.Close() })
-	wh := &hookd.Webhook{Name: "handoff", HTTPURL: rc.URL + "/in", HTTPMethod: http.MethodPost, TriggerEvents: []string{"ASSET_ADDED"}}
-	if err := sq.CreateWebhook(ctx, wh, hookd.NewSigningSecret()); err != nil {
-		t.Fatal(err)
-	}
+	sq, wh := handoffStore(t, rc)
 	st := &leaseCounter{Store: sq}
 	// A webhook holds a quarter of the workers at most (hookd.DefaultShare):
 	// with 64, publishes find room to hand off to.
