@@ -59,6 +59,8 @@ type WindowAsk struct {
 	// MaxInFlightSet tells that its share is the max_in_flight an admin
 	// set (WebhookSettings.MaxInFlight), not the default.
 	MaxInFlightSet bool
+	// Answering is ClaimCandidate.Answering.
+	Answering Answering
 }
 
 // ClaimCandidate is a webhook with due deliveries, as a claim finds it.
@@ -79,6 +81,9 @@ type ClaimCandidate struct {
 	// takes at most that many of them, and one that takes its whole limit
 	// still sees whether more are due (ClaimPlan.HeldShare).
 	Due int
+	// Answering is what its recorded attempts say of its receiver
+	// (Health.Answering), for its window (WindowAsk).
+	Answering Answering
 }
 
 // ClaimGrant is what a claim takes of one webhook, and the webhook's state
@@ -160,7 +165,7 @@ func (req ClaimRequest) windowed(order []ClaimCandidate, shares, inFlight, caps 
 	for i, c := range order {
 		if caps[i] > 0 {
 			asks = append(asks, WindowAsk{WebhookID: c.WebhookID, Share: shares[i], InFlight: inFlight[i], Wants: caps[i],
-				MaxInFlightSet: c.Settings.MaxInFlight > 0})
+				MaxInFlightSet: c.Settings.MaxInFlight > 0, Answering: c.Answering})
 			asked = append(asked, i)
 		}
 	}

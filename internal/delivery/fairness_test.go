@@ -379,3 +379,81 @@ func TestWindowsKeepWorkersFromSlowReceivers(t *testing.T) {
 		}
 	})
 }
+
+// TestWindowsStartFromTheRecord: a dispatcher started on a store that
+// recorded how each receiver answered (a restart, or one more process)
+// trusts the webhooks whose latest attempt succeeded at once, and holds
+// those failing (24 receivers that hang) to a quarter of its workers. So
+// neither a healthy webhook's deliveries nor a new webhook's first one
+// wait for the hanging receivers' attempts to time out.
+func TestWindowsStartFromTheRecord(t *testing.T) {
+	fairBackends(t, func(t *testing.T, st hookd.Store) {
+		const workers, hangingHooks, healthyEvents = 32, 24, 20
+		ctx := t.Context()
+		healthy := newArrivals(t)
+		createHook(t, st, "healthy", healthy.URL, "USER_ADDED")
+		var mu sync.Mutex
+		requests := map[string]int{} // by hanging receiver
+		for i := range hangingHooks {
+			name := fmt.Sprint("hanging-", i)
+			rc := hanging(t, func() {
+				mu.Lock()
+				requests[name]++
+				mu.Unlock()
+			})
+			createHook(t, st, name, rc.URL, "ASSET_ADDED")
+		}
+
+		// What an earlier run recorded: the healthy receiver answered, each
+		// hanging one timed out, its retry due at once.
+		publishN(t, st, "USER_ADDED", 0, 1)
+		publishN(t, st, "ASSET_ADDED", 0, 1)
+		now := time.Now()
+		c, err := st.Claim(ctx, hookd.ClaimRequest{Worker: "earlier", Limit: 100, Lease: time.Minute, Workers: 100})
+		if err != nil || len(c.Deliveries) != 1+hangingHooks {
+			t.Fatalf("claimed %d deliveries (%v), want %d", len(c.Deliveries), err, 1+hangingHooks)
+		}
+		var results []hookd.AttemptResult
+		for _, d := range c.Deliveries {
+			r := hookd.AttemptResult{DeliveryID: d.ID, WebhookID: d.WebhookID, Worker: "earlier", Attempt: 1, At: now,
+				Success: true, HTTPStatus: http.StatusNoContent}
+			if d.Event.Event == "ASSET_ADDED" {
+				r.Success, r.HTTPStatus, r.ErrorClass, r.NextAttemptAt = false, 0, hookd.ClassTimeout, &now
+			}
+			results = append(results, r)
+		}
+		if err := st.Complete(ctx, results); err != nil {
+			t.Fatal(err)
+		}
+
+		startDispatcher(t, Config{
+			Store:         st,
+			Sender:        NewSender(SenderConfig{Timeout: 30 * time.Second, AllowPrivate: loopback, Concurrency: workers}),
+			Policy:        fastPolicy(),
+			Concurrency:   workers,
+			ShutdownGrace: 100 * time.Millisecond, // the hanging attempts are cancelled at the end, not awaited
+		})
+		total := func() (n, most int) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, k := range requests {
+				n, most = n+k, max(most, k)
+			}
+			return n, most
+		}
+		waitFor(t, 10*time.Second, "the hanging receivers' retries", func() bool { n, _ := total(); return n >= workers/4 })
+
+		newcomer := newArrivals(t)
+		createHook(t, st, "newcomer", newcomer.URL, "PROJECT_ADDED")
+		publishN(t, st, "PROJECT_ADDED", 0, 1)
+		for i := range healthyEvents {
+			publishN(t, st, "USER_ADDED", 1+i, 1)
+		}
+		waitFor(t, 20*time.Second, "the healthy deliveries beside the hanging receivers",
+			func() bool { return healthy.count() == healthyEvents }) // the earlier one was recorded, not sent
+		waitFor(t, 20*time.Second, "the new webhook's delivery", func() bool { return newcomer.count() == 1 })
+		if n, most := total(); n != workers/4 || most != 1 {
+			t.Errorf("the hanging receivers got %d requests, at most %d each; want %d (a quarter of the workers), one each", n, most, workers/4)
+		}
+	})
+}

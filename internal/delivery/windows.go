@@ -24,9 +24,11 @@ const SlowAnswer = time.Second
 // or that answer just within the timeout, fill every worker: a healthy
 // webhook's events then wait for their attempts to end. So a webhook earns
 // its workers by answering:
-//   - until its receiver has answered this dispatcher (a success), or
-//     after an attempt ran into its timeout, the webhook is not trusted:
-//     it may have one attempt in flight;
+//   - until its receiver has answered (a success), or after an attempt
+//     ran into its timeout, the webhook is not trusted: it may have one
+//     attempt in flight. A dispatcher that has sent a webhook nothing yet
+//     (restarted, or one of several processes) trusts it when its recorded
+//     attempts end in a success (hookd.WindowAsk.Answering);
 //   - trusted, its window starts at InitialWindow, and grows by one with
 //     each success during which the window was full: this dispatcher ran
 //     as many of the webhook's attempts as the window allows, or a claim
@@ -42,7 +44,11 @@ const SlowAnswer = time.Second
 // SlowAnswer or more on average, unless an admin set their max_in_flight)
 // together hold at most half of this dispatcher's workers (limitedBudget;
 // a claim and a hand-off planned at once may pass it by a few). The
-// webhooks whose receivers answer quickly keep the other half.
+// webhooks whose receivers answer quickly keep the other half. Of the
+// limited half, the suspects (slow, or failing: their latest attempt
+// failed or timed out, here or, before any here, as recorded) hold at most
+// half (suspectBudget): so a webhook not heard from yet (a new one, its
+// test delivery) is not held behind the receivers known to hang.
 //
 // Each dispatcher keeps its own windows, over its own attempts: on a
 // database shared by several processes, each may hold a webhook's window,
@@ -55,25 +61,31 @@ const SlowAnswer = time.Second
 //   - receivers that answer just under SlowAnswer earn their shares, so
 //     four of them keep every worker busy, and the other webhooks'
 //     attempts wait up to about that long for one;
-//   - while the limited half is full (more receivers hanging than half
-//     the workers: an outage; or, after a restart, webhooks not trusted
-//     yet that have due deliveries), a webhook not trusted, a test
-//     delivery to one or a circuit's probe waits for one of those attempts
-//     to end: up to one timeout.
+//   - while the suspects' quarter is full (more receivers failing slowly
+//     than a quarter of the workers: an outage), a failing webhook's
+//     delivery, a test delivery to one or a circuit's probe waits for one
+//     of those attempts to end: up to one timeout; so do webhooks not
+//     heard from yet while their quarter is full of new receivers that
+//     hang (created together by a hostile admin);
+//   - a webhook trusted from its recorded attempts whose receiver hangs
+//     since holds InitialWindow workers of each process for one timeout.
 //
 // A window does not shrink when its webhook's need falls: shrinking by one
 // with each success that used at most half the window (tried) sent a busy
 // webhook's bursts of publishes to claims instead of hand-offs, for a
 // tenth more CPU.
 //
-// Windows live in the process: a restarted dispatcher trusts no webhook.
+// Windows live in the process: a restarted dispatcher starts from what the
+// store recorded of each receiver.
 type windows struct {
 	mu sync.Mutex
-	of map[int64]*window // webhooks with attempts in flight, trusted, or with a window other than InitialWindow
+	of map[int64]*window // webhooks with attempts in flight, trusted, suspect, or with a window other than InitialWindow
 	// limited counts the attempts in flight that began while their
-	// webhook was limited; limitedBudget bounds it.
-	limited, limitedBudget int
-	slowAnswer             time.Duration // SlowAnswer; tests set their own
+	// webhook was limited, suspects those of them that began while it was
+	// a suspect; limitedBudget and suspectBudget bound them.
+	limited, limitedBudget  int
+	suspects, suspectBudget int
+	slowAnswer              time.Duration // SlowAnswer; tests set their own
 }
 
 type window struct {
@@ -85,6 +97,9 @@ type window struct {
 	fills uint64
 	// trusted is set by a success and cleared by a timeout.
 	trusted bool
+	// suspect is set by a timeout or a failure while not trusted, and
+	// cleared by a success: its receiver is failing.
+	suspect bool
 	// maxInFlightSet is hookd.WindowAsk.MaxInFlightSet, as the last claim
 	// gave it.
 	maxInFlightSet bool
@@ -102,11 +117,22 @@ func (w *window) limit() int {
 	return w.size
 }
 
+// isSlow reports whether w's receiver answers slowly, unless an admin set
+// its max_in_flight (which says how much its receiver takes).
+func (ws *windows) isSlow(w *window) bool {
+	return w.answer >= ws.slowAnswer && !w.maxInFlightSet
+}
+
 // isLimited reports whether w's attempts count in windows.limited: while
-// not trusted, or slow unless an admin set its max_in_flight (which says
-// how much its receiver takes).
+// not trusted, or slow.
 func (ws *windows) isLimited(w *window) bool {
-	return !w.trusted || (w.answer >= ws.slowAnswer && !w.maxInFlightSet)
+	return !w.trusted || ws.isSlow(w)
+}
+
+// isSuspect reports whether w's attempts count in windows.suspects too:
+// while failing (so not trusted), or slow; either way it is limited.
+func (ws *windows) isSuspect(w *window) bool {
+	return w.suspect || ws.isSlow(w)
 }
 
 // windowTicket is what ended needs of an attempt's start.
@@ -114,11 +140,13 @@ type windowTicket struct {
 	fills   uint64 // window.fills before it
 	trusted bool   // the webhook was trusted then
 	limited bool   // the attempt counts in windows.limited
+	suspect bool   // and in windows.suspects
 }
 
 // newWindows returns the windows of a dispatcher of workers workers.
 func newWindows(workers int) *windows {
-	return &windows{of: map[int64]*window{}, limitedBudget: max(1, workers/2), slowAnswer: SlowAnswer}
+	return &windows{of: map[int64]*window{}, limitedBudget: max(1, workers/2), suspectBudget: max(1, workers/4),
+		slowAnswer: SlowAnswer}
 }
 
 // get returns id's window, creating it. ws.mu is held.
@@ -136,28 +164,52 @@ func (ws *windows) get(id int64) *window {
 // and as many more as it wants and this dispatcher's window for it allows
 // beyond its own attempts running (one while not trusted); for a limited
 // webhook, no more than the attempts of limited webhooks, with those this
-// plan may start, leave of this dispatcher's half of its workers. So each
-// process caps its own attempts, and several processes may each hold a
-// webhook's window, within its share.
+// plan may start, leave of this dispatcher's half of its workers (of its
+// quarter, for a suspect). So each process caps its own attempts, and
+// several processes may each hold a webhook's window, within its share.
 func (ws *windows) Sizes(asks []hookd.WindowAsk) []int {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	out := make([]int, len(asks))
-	budget := ws.limitedBudget - ws.limited
+	budget, suspectBudget := ws.limitedBudget-ws.limited, ws.suspectBudget-ws.suspects
 	for i, a := range asks {
-		size, running, limited := 1, 0, true
-		if w := ws.of[a.WebhookID]; w != nil {
+		size, running, limited, suspect := 1, 0, true, false
+		if w := ws.known(a); w != nil {
 			w.share, w.maxInFlightSet = a.Share, a.MaxInFlightSet
-			size, running, limited = w.limit(), w.inFlight, ws.isLimited(w)
+			size, running, limited, suspect = w.limit(), w.inFlight, ws.isLimited(w), ws.isSuspect(w)
 		}
 		more := min(min(size, a.Share)-running, a.Wants)
 		if limited {
 			more = max(0, min(more, budget))
+			if suspect {
+				more = max(0, min(more, suspectBudget))
+				suspectBudget -= more
+			}
 			budget -= more
 		}
 		out[i] = a.InFlight + max(0, more)
 	}
 	return out
+}
+
+// known returns a's window: this dispatcher's, or else one started from
+// what the store recorded (trusted, or suspect); nil when nothing is
+// known of its receiver. ws.mu is held.
+func (ws *windows) known(a hookd.WindowAsk) *window {
+	if w := ws.of[a.WebhookID]; w != nil {
+		return w
+	}
+	switch a.Answering {
+	case hookd.AnsweringHealthy:
+		w := ws.get(a.WebhookID)
+		w.trusted = true
+		return w
+	case hookd.AnsweringFailing:
+		w := ws.get(a.WebhookID)
+		w.suspect = true
+		return w
+	}
+	return nil
 }
 
 // heldBack notes that the webhooks ids want more than their windows
@@ -182,8 +234,12 @@ func (ws *windows) started(id int64) windowTicket {
 	defer ws.mu.Unlock()
 	w := ws.get(id)
 	t := windowTicket{fills: w.fills, trusted: w.trusted, limited: ws.isLimited(w)}
+	t.suspect = t.limited && ws.isSuspect(w)
 	if t.limited {
 		ws.limited++
+	}
+	if t.suspect {
+		ws.suspects++
 	}
 	w.inFlight++
 	if w.inFlight >= w.limit() {
@@ -201,6 +257,9 @@ func (ws *windows) ended(id int64, t windowTicket, r *hookd.AttemptResult) {
 	if t.limited {
 		ws.limited--
 	}
+	if t.suspect {
+		ws.suspects--
+	}
 	w := ws.of[id]
 	if w == nil {
 		return
@@ -216,14 +275,15 @@ func (ws *windows) ended(id int64, t windowTicket, r *hookd.AttemptResult) {
 	switch {
 	case r == nil:
 	case r.ErrorClass == hookd.ClassTimeout:
-		w.size, w.trusted = max(1, w.size/2), false
+		w.size, w.trusted, w.suspect = max(1, w.size/2), false, true
 	case !r.Success:
+		w.suspect = !w.trusted
 	case !w.trusted:
-		w.trusted = true
+		w.trusted, w.suspect = true, false
 	case t.trusted && w.fills > t.fills && (w.share == 0 || w.size < w.share):
 		w.size++
 	}
-	if w.inFlight == 0 && !w.trusted && w.size == InitialWindow {
+	if w.inFlight == 0 && !w.trusted && !w.suspect && w.size == InitialWindow {
 		delete(ws.of, id)
 	}
 }

@@ -134,31 +134,28 @@ func TestWindowUntrustedBudget(t *testing.T) {
 }
 
 // A webhook whose receiver answers slowly (SlowAnswer on average, recent
-// answers weighing most) is limited like one not trusted: its attempts
-// count in the budget, and its window is what the budget leaves, up to
-// its own. Quicker answers lift that.
+// answers weighing most) is limited like one not trusted, and a suspect:
+// its attempts count in both budgets, and its window is what the
+// suspects' budget leaves, up to its own. The rest of the limited half
+// stays for webhooks not heard from yet. Quicker answers lift that.
 func TestWindowSlowAnswersShareTheBudget(t *testing.T) {
-	ws := newWindows(8) // a budget of 4
+	ws := newWindows(8) // a budget of 4, 2 of it for suspects
 	const slow, quick, share = 1, 2, 8
 	slowly := &hookd.AttemptResult{Success: true, Duration: 2 * SlowAnswer}
 	round(ws, slow, 1, slowly)
 	round(ws, quick, 1, succeeded)
-	for range 2 {
-		round(ws, slow, sizeOf(ws, slow, share), slowly) // grows its window: 8
-	}
-	wantWindow(t, ws, slow, share, 4) // the whole budget, not its window of 8
-	var held []windowTicket
-	for range 3 {
-		held = append(held, ws.started(slow))
-	}
-	wantWindow(t, ws, slow, share, 4)              // its 3 in flight, and the one left
-	wantWindow(t, ws, 3, share, 1)                 // one for a webhook never seen
-	wantWindow(t, ws, quick, share, InitialWindow) // not limited
+	round(ws, slow, InitialWindow, slowly) // fills its window, which grows: 8
+	wantWindow(t, ws, slow, share, 2)      // the suspects' budget, not its window of 8
+	held := []windowTicket{ws.started(slow)}
+	wantWindow(t, ws, slow, share, 2) // its 1 in flight, and the one left
 	held = append(held, ws.started(slow))
-	wantWindow(t, ws, 3, share, 0)
+	wantWindow(t, ws, slow, share, 2)              // its 2 in flight, no more
+	wantWindow(t, ws, 3, share, 1)                 // one for a webhook never seen, of the limited half
+	wantWindow(t, ws, quick, share, InitialWindow) // not limited
 	for _, tk := range held {
 		ws.ended(slow, tk, succeeded) // quick answers now: the average falls below SlowAnswer
 	}
+	round(ws, slow, 2, succeeded)
 	if w := ws.of[slow]; w.answer >= SlowAnswer {
 		t.Fatalf("average answer %v after quick ones, want under %v", w.answer, SlowAnswer)
 	}
@@ -198,9 +195,80 @@ func TestWindowBudgetSpentOnWants(t *testing.T) {
 	if want := []int{1, 1, 1}; !slices.Equal(got, want) {
 		t.Errorf("windows %v, want %v: the slow one's one, then one each", got, want)
 	}
-	// 3 of its attempts in flight elsewhere: one more fits the budget.
-	if got := ws.Sizes([]hookd.WindowAsk{{WebhookID: slow, Share: share, InFlight: 3, Wants: 5}}); got[0] != 3+4 {
-		t.Errorf("window %d with 3 in flight elsewhere, want 7: the budget's 4 more", got[0])
+	// 3 of its attempts in flight elsewhere: the suspects' budget's 2 more.
+	if got := ws.Sizes([]hookd.WindowAsk{{WebhookID: slow, Share: share, InFlight: 3, Wants: 5}}); got[0] != 3+2 {
+		t.Errorf("window %d with 3 in flight elsewhere, want 5: the suspects' budget's 2 more", got[0])
+	}
+}
+
+// A dispatcher that has sent a webhook nothing yet starts from what the
+// store recorded of its receiver: trusted when its latest attempt
+// succeeded, a suspect when it failed. What this dispatcher then sees
+// overrides it.
+func TestWindowStartsFromTheRecord(t *testing.T) {
+	ws := newWindows(8) // a budget of 4, 2 of it for suspects
+	const healthy, failing, failing2, unknown, share = 1, 2, 3, 4, 8
+	ask := func(id int64, answering hookd.Answering) int {
+		return ws.Sizes([]hookd.WindowAsk{{WebhookID: id, Share: share, Wants: share, Answering: answering}})[0]
+	}
+	var held []windowTicket
+	for id := int64(10); id < 14; id++ { // the limited half in flight
+		held = append(held, ws.started(id))
+	}
+	if got := ask(healthy, hookd.AnsweringHealthy); got != InitialWindow {
+		t.Errorf("recorded healthy: window %d, want %d: trusted, not limited", got, InitialWindow)
+	}
+	if got := ask(unknown, hookd.AnsweringUnknown); got != 0 {
+		t.Errorf("nothing recorded, the limited half in flight: window %d, want 0", got)
+	}
+	for _, tk := range held {
+		ws.ended(10, tk, nil)
+	}
+	if got := ask(failing, hookd.AnsweringFailing); got != 1 {
+		t.Errorf("recorded failing: window %d, want 1: not trusted", got)
+	}
+	ws.started(failing)
+	ws.started(failing) // a hand-off may pass a window by a few
+	if got := ask(failing2, hookd.AnsweringFailing); got != 0 {
+		t.Errorf("recorded failing, 2 suspects' attempts in flight: window %d, want 0: their budget spent", got)
+	}
+	if got := ask(unknown, hookd.AnsweringUnknown); got != 1 {
+		t.Errorf("nothing recorded, 2 suspects' attempts in flight: window %d, want 1: the limited half's rest", got)
+	}
+	// What this dispatcher sees wins over the record.
+	round(ws, healthy, 1, timedOut)
+	if got := ask(healthy, hookd.AnsweringHealthy); got != 0 {
+		t.Errorf("timed out here, recorded healthy: window %d, want 0: a suspect, their budget spent", got)
+	}
+	round(ws, unknown, 1, succeeded)
+	if got := ask(unknown, hookd.AnsweringFailing); got != InitialWindow {
+		t.Errorf("answered here, recorded failing: window %d, want %d", got, InitialWindow)
+	}
+}
+
+// Suspects (failing receivers) hold at most half of the limited half:
+// webhooks not heard from yet, a new one's test delivery among them, keep
+// the rest while receivers known to hang fill theirs.
+func TestWindowSuspectsLeaveRoomForTheUnheard(t *testing.T) {
+	ws := newWindows(16) // a budget of 8, 4 of it for suspects
+	var asks []hookd.WindowAsk
+	for id := range int64(6) {
+		round(ws, 1+id, 1, timedOut)
+		asks = append(asks, hookd.WindowAsk{WebhookID: 1 + id, Share: 4, Wants: 4})
+	}
+	for id := range int64(6) {
+		asks = append(asks, hookd.WindowAsk{WebhookID: 100 + id, Share: 4, Wants: 4})
+	}
+	got := ws.Sizes(asks)
+	if want := []int{1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0}; !slices.Equal(got, want) {
+		t.Fatalf("windows %v, want %v: four suspects, then four not heard from", got, want)
+	}
+	for id := range int64(6) {
+		ws.started(1 + id) // a hand-off may pass the budget by a few
+	}
+	got = ws.Sizes(asks[6:])
+	if want := []int{1, 1, 0, 0, 0, 0}; !slices.Equal(got, want) {
+		t.Fatalf("windows %v with 6 suspects in flight, want %v: the limited half's 2 left", got, want)
 	}
 }
 

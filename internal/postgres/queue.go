@@ -15,12 +15,13 @@ import (
 )
 
 // claimCandidateColumns read a webhook as a claim at $1 finds it
-// (hookd.ClaimCandidate): its leases not expired (deliveries_webhook_leased)
+// (hookd.ClaimCandidate): its settings, circuit, health, throttle, when it
+// was last served, its leases not expired (deliveries_webhook_leased)
 // and, with claimDue, its due deliveries counted up to $2 + 1, one more than
 // the claim's limit.
 const (
 	claimCandidateColumns = `w.id, w.max_in_flight, w.max_per_second, w.circuit_state, w.circuit_probe_at,
-	wc.throttle_next_at, wc.last_claimed_at,
+	w.failing_since, w.last_success_at, wc.throttle_next_at, wc.last_claimed_at,
 	(SELECT count(*) FROM deliveries d
 	 WHERE d.webhook_id = w.id AND d.state = 'pending' AND d.leased_by IS NOT NULL AND d.lease_until > $1),
 	due.n`
@@ -288,9 +289,11 @@ func collectCandidates(rows pgx.Rows) ([]hookd.ClaimCandidate, error) {
 			maxInFlight  *int
 			maxPerSecond *float64
 			circuit      string
+			health       hookd.Health
 		)
-		err := row.Scan(&c.WebhookID, &maxInFlight, &maxPerSecond, &circuit, &c.Circuit.ProbeAt, &c.ThrottleNextAt,
-			&c.LastClaimedAt, &c.InFlight, &c.Due)
+		err := row.Scan(&c.WebhookID, &maxInFlight, &maxPerSecond, &circuit, &c.Circuit.ProbeAt,
+			&health.FailingSince, &health.LastSuccessAt, &c.ThrottleNextAt, &c.LastClaimedAt, &c.InFlight, &c.Due)
+		c.Answering = health.Answering()
 		if maxInFlight != nil {
 			c.Settings.MaxInFlight = *maxInFlight
 		}

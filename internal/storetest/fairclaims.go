@@ -96,6 +96,27 @@ func testFairClaims(t *testing.T, open opener) {
 		equal(t, "HeldShare", c.HeldShare, 1)
 	})
 
+	t.Run("a claim tells the windows what each receiver's recorded attempts say", func(t *testing.T) {
+		s := open(t)
+		healthy, failing, unknown := queue(t, s, "healthy", 2), queue(t, s, "failing", 2), queue(t, s, "unknown", 2)
+		now := s.clock.Now()
+		first := claimFor(t, s, now, "first", 2, 8) // one of healthy and one of failing: never served, by id
+		deepEqual(t, "first claim", perWebhook(first), map[int64]int{healthy.ID: 1, failing.ID: 1})
+		for _, d := range first {
+			r := retry(d, now, now.Add(time.Hour))
+			if d.WebhookID == healthy.ID {
+				r = result(d, now, true, 200)
+			}
+			r.Worker = "first"
+			complete(t, s, r)
+		}
+		windows := &askedWindows{}
+		_, err := s.Claim(ctx(t), hookd.ClaimRequest{Worker: "second", Limit: 8, Lease: lease, Workers: 8, Windows: windows})
+		must(t, err, "Claim")
+		deepEqual(t, "answering told the windows", windows.answering, map[int64]hookd.Answering{
+			healthy.ID: hookd.AnsweringHealthy, failing.ID: hookd.AnsweringFailing, unknown.ID: hookd.AnsweringUnknown})
+	})
+
 	t.Run("expired leases free the share", func(t *testing.T) {
 		s := open(t)
 		queue(t, s, "a", 6)
@@ -311,6 +332,21 @@ func BenchmarkFairClaim(b *testing.B, s hookd.Store) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(claimed)/float64(b.N), "deliveries/claim")
+}
+
+// askedWindows is a hookd.Windows that gives every webhook its share and
+// records what it was told of each receiver.
+type askedWindows struct{ answering map[int64]hookd.Answering }
+
+func (w *askedWindows) Sizes(asks []hookd.WindowAsk) []int {
+	if w.answering == nil {
+		w.answering = map[int64]hookd.Answering{}
+	}
+	out := make([]int, len(asks))
+	for i, a := range asks {
+		w.answering[a.WebhookID], out[i] = a.Answering, a.Share
+	}
+	return out
 }
 
 // windowsOf is a hookd.Windows of fixed sizes, a webhook not listed at its
