@@ -59,8 +59,8 @@ type WindowAsk struct {
 	// MaxInFlightSet tells that its share is the max_in_flight an admin
 	// set (WebhookSettings.MaxInFlight), not the default.
 	MaxInFlightSet bool
-	// Answering is ClaimCandidate.Answering.
-	Answering Answering
+	// Failing is ClaimCandidate.Failing.
+	Failing bool
 }
 
 // ClaimCandidate is a webhook with due deliveries, as a claim finds it.
@@ -81,9 +81,11 @@ type ClaimCandidate struct {
 	// takes at most that many of them, and one that takes its whole limit
 	// still sees whether more are due (ClaimPlan.HeldShare).
 	Due int
-	// Answering is what its recorded attempts say of its receiver
-	// (Health.Answering), for its window (WindowAsk).
-	Answering Answering
+	// Failing tells that its receiver's recorded attempts end in a
+	// failure (Health.FailingSince is set), for its window (WindowAsk): a
+	// dispatcher that has not heard from the receiver yet (restarted, or
+	// one of several processes) takes it as failing.
+	Failing bool
 }
 
 // ClaimGrant is what a claim takes of one webhook, and the webhook's state
@@ -165,7 +167,7 @@ func (req ClaimRequest) windowed(order []ClaimCandidate, shares, inFlight, caps 
 	for i, c := range order {
 		if caps[i] > 0 {
 			asks = append(asks, WindowAsk{WebhookID: c.WebhookID, Share: shares[i], InFlight: inFlight[i], Wants: caps[i],
-				MaxInFlightSet: c.Settings.MaxInFlight > 0, Answering: c.Answering})
+				MaxInFlightSet: c.Settings.MaxInFlight > 0, Failing: c.Failing})
 			asked = append(asked, i)
 		}
 	}

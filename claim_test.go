@@ -70,8 +70,8 @@ func (w *fixedWindows) Sizes(asks []WindowAsk) []int {
 }
 
 // A window caps a webhook below its share, counting its attempts in flight
-// in every process; a window of 0 takes nothing. The windows are told what
-// each webhook's recorded attempts say of its receiver. Only the webhooks that
+// in every process; a window of 0 takes nothing. The windows are told
+// which webhooks' receivers are failing, as recorded. Only the webhooks that
 // could take a delivery but for their windows are asked for them (a bound
 // the windows share is not spent on the others); those that their window,
 // not their share, left with due deliveries are held back, and the held
@@ -82,17 +82,17 @@ func TestPlanClaimWindows(t *testing.T) {
 	req := ClaimRequest{Limit: 40, Lease: time.Minute, Workers: 32, Windows: win} // default share 8
 	probeAt := now.Add(time.Minute)
 	cands := []ClaimCandidate{
-		{WebhookID: 1, Due: 100, Answering: AnsweringHealthy},                           // its window of 3
-		{WebhookID: 2, Due: 100, InFlight: 2},                                           // one more in its window
-		{WebhookID: 3, Due: 100},                                                        // window 0: none
-		{WebhookID: 4, Due: 100, InFlight: 8},                                           // at its share, which no window caps
-		{WebhookID: 5, Due: 2},                                                          // a window beyond its due deliveries
+		{WebhookID: 1, Due: 100, Failing: true}, // its window of 3
+		{WebhookID: 2, Due: 100, InFlight: 2},   // one more in its window
+		{WebhookID: 3, Due: 100},                // window 0: none
+		{WebhookID: 4, Due: 100, InFlight: 8},   // at its share, which no window caps
+		{WebhookID: 5, Due: 2},                  // a window beyond its due deliveries
 		{WebhookID: 6, Due: 5, Circuit: Circuit{State: CircuitOpen, ProbeAt: &probeAt}}, // its circuit takes nothing
 	}
 	plan := PlanClaim(now, req, cands)
 	equalTakes(t, "takes", takes(plan), map[int64]int{1: 3, 2: 1, 5: 2})
 	want := []WindowAsk{
-		{WebhookID: 1, Share: 8, Wants: 8, Answering: AnsweringHealthy},
+		{WebhookID: 1, Share: 8, Wants: 8, Failing: true},
 		{WebhookID: 2, Share: 8, InFlight: 2, Wants: 6},
 		{WebhookID: 3, Share: 8, Wants: 8},
 		{WebhookID: 5, Share: 8, Wants: 2},

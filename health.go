@@ -25,33 +25,6 @@ type Health struct {
 	Disabled  bool
 }
 
-// Answering is what a webhook's recorded attempts say of its receiver
-// (Health), as a claim reads it: a dispatcher that has not sent the
-// webhook anything yet (restarted, or one of several processes) starts
-// from it (ClaimCandidate.Answering).
-type Answering int
-
-const (
-	// AnsweringUnknown: no attempt recorded yet.
-	AnsweringUnknown Answering = iota
-	// AnsweringHealthy: the latest recorded attempt succeeded.
-	AnsweringHealthy
-	// AnsweringFailing: failing since an attempt after the latest success
-	// (FailingSince).
-	AnsweringFailing
-)
-
-// Answering returns what h says of the webhook's receiver.
-func (h Health) Answering() Answering {
-	switch {
-	case h.FailingSince != nil:
-		return AnsweringFailing
-	case h.LastSuccessAt != nil:
-		return AnsweringHealthy
-	}
-	return AnsweringUnknown
-}
-
 // RecordedRun is an attempt as Health and Circuit record it: its run,
 // whether the receiver asked for the webhook to be disabled (410 Gone),
 // and its error class (empty for a success).

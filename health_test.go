@@ -152,25 +152,3 @@ func TestDisabledChangeFailingSince(t *testing.T) {
 		}
 	}
 }
-
-// What the recorded attempts say of a receiver: nothing before the first,
-// healthy after a success, failing from a failure until the next success,
-// even one recorded late.
-func TestHealthAnswering(t *testing.T) {
-	for _, c := range []struct {
-		name     string
-		attempts []attempt
-		want     Answering
-	}{
-		{"none", nil, AnsweringUnknown},
-		{"a failure", []attempt{{at: 1}}, AnsweringFailing},
-		{"a success", []attempt{{at: 1, success: true}}, AnsweringHealthy},
-		{"a success, then a failure", []attempt{{at: 1, success: true}, {at: 2}}, AnsweringFailing},
-		{"a failure, then a success", []attempt{{at: 1}, {at: 2, success: true}}, AnsweringHealthy},
-		{"a failure recorded after a later success", []attempt{{at: 2, success: true}, {at: 1}}, AnsweringHealthy},
-	} {
-		if got := record(Health{}, c.attempts...).Answering(); got != c.want {
-			t.Errorf("%s: Answering %v, want %v", c.name, got, c.want)
-		}
-	}
-}

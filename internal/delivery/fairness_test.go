@@ -380,13 +380,14 @@ func TestWindowsKeepWorkersFromSlowReceivers(t *testing.T) {
 	})
 }
 
-// TestWindowsStartFromTheRecord: a dispatcher started on a store that
-// recorded how each receiver answered (a restart, or one more process)
-// trusts the webhooks whose latest attempt succeeded at once, and holds
-// those failing (24 receivers that hang) to a quarter of its workers. So
-// neither a healthy webhook's deliveries nor a new webhook's first one
-// wait for the hanging receivers' attempts to time out.
-func TestWindowsStartFromTheRecord(t *testing.T) {
+// TestWindowsKnowFailingReceiversFromTheRecord: a dispatcher started on a
+// store that recorded 24 receivers failing (after a restart, or one more
+// process) holds their retries to a quarter of its workers from the
+// start, so neither a healthy webhook's deliveries nor a new webhook's
+// first one wait for the hanging receivers' attempts to time out (they
+// would, were all the webhooks not heard from yet one pool: the 24 fill
+// half the workers).
+func TestWindowsKnowFailingReceiversFromTheRecord(t *testing.T) {
 	fairBackends(t, func(t *testing.T, st hookd.Store) {
 		const workers, hangingHooks, healthyEvents = 32, 24, 20
 		ctx := t.Context()

@@ -24,11 +24,9 @@ const SlowAnswer = time.Second
 // or that answer just within the timeout, fill every worker: a healthy
 // webhook's events then wait for their attempts to end. So a webhook earns
 // its workers by answering:
-//   - until its receiver has answered (a success), or after an attempt
-//     ran into its timeout, the webhook is not trusted: it may have one
-//     attempt in flight. A dispatcher that has sent a webhook nothing yet
-//     (restarted, or one of several processes) trusts it when its recorded
-//     attempts end in a success (hookd.WindowAsk.Answering);
+//   - until its receiver has answered this dispatcher (a success), or
+//     after an attempt ran into its timeout, the webhook is not trusted:
+//     it may have one attempt in flight;
 //   - trusted, its window starts at InitialWindow, and grows by one with
 //     each success during which the window was full: this dispatcher ran
 //     as many of the webhook's attempts as the window allows, or a claim
@@ -45,10 +43,15 @@ const SlowAnswer = time.Second
 // together hold at most half of this dispatcher's workers (limitedBudget;
 // a claim and a hand-off planned at once may pass it by a few). The
 // webhooks whose receivers answer quickly keep the other half. Of the
-// limited half, the suspects (slow, or failing: their latest attempt
-// failed or timed out, here or, before any here, as recorded) hold at most
-// half (suspectBudget): so a webhook not heard from yet (a new one, its
-// test delivery) is not held behind the receivers known to hang.
+// limited half, the suspects hold at most half (suspectBudget): the slow,
+// and the failing: not trusted, and the latest attempt this dispatcher
+// saw failed, or, before it saw any (restarted, or one of several
+// processes), the latest recorded (hookd.WindowAsk.Failing). So the
+// webhooks not heard from yet (a new one's first delivery, its test
+// delivery; after a restart, every webhook that was not failing) keep at
+// least a quarter of the workers beside the receivers known to hang (with
+// 4 workers or more; a claim and a hand-off planned at once may pass a
+// budget by a few).
 //
 // Each dispatcher keeps its own windows, over its own attempts: on a
 // database shared by several processes, each may hold a webhook's window,
@@ -64,22 +67,22 @@ const SlowAnswer = time.Second
 //   - while the suspects' quarter is full (more receivers failing slowly
 //     than a quarter of the workers: an outage), a failing webhook's
 //     delivery, a test delivery to one or a circuit's probe waits for one
-//     of those attempts to end: up to one timeout; so do webhooks not
-//     heard from yet while their quarter is full of new receivers that
-//     hang (created together by a hostile admin);
-//   - a webhook trusted from its recorded attempts whose receiver hangs
-//     since holds InitialWindow workers of each process for one timeout.
+//     of those attempts to end: up to one timeout; so do the webhooks not
+//     heard from yet while the rest of the limited half is full of
+//     receivers that hang and were not known to (an outage that began
+//     during a restart, or new webhooks created together by a hostile
+//     admin).
 //
 // A window does not shrink when its webhook's need falls: shrinking by one
 // with each success that used at most half the window (tried) sent a busy
 // webhook's bursts of publishes to claims instead of hand-offs, for a
 // tenth more CPU.
 //
-// Windows live in the process: a restarted dispatcher starts from what the
-// store recorded of each receiver.
+// Windows live in the process: a restarted dispatcher trusts no webhook,
+// and knows the failing ones from the store.
 type windows struct {
 	mu sync.Mutex
-	of map[int64]*window // webhooks with attempts in flight, trusted, suspect, or with a window other than InitialWindow
+	of map[int64]*window // webhooks with attempts in flight, trusted, failing, or with a window other than InitialWindow
 	// limited counts the attempts in flight that began while their
 	// webhook was limited, suspects those of them that began while it was
 	// a suspect; limitedBudget and suspectBudget bound them.
@@ -97,9 +100,13 @@ type window struct {
 	fills uint64
 	// trusted is set by a success and cleared by a timeout.
 	trusted bool
-	// suspect is set by a timeout or a failure while not trusted, and
-	// cleared by a success: its receiver is failing.
-	suspect bool
+	// failing is set by a timeout or a failure while not trusted, and
+	// cleared by a success.
+	failing bool
+	// failingOnRecord is hookd.WindowAsk.Failing, as the last claim gave
+	// it: it counts while this dispatcher has not heard from the receiver
+	// (neither trusted nor failing).
+	failingOnRecord bool
 	// maxInFlightSet is hookd.WindowAsk.MaxInFlightSet, as the last claim
 	// gave it.
 	maxInFlightSet bool
@@ -132,7 +139,7 @@ func (ws *windows) isLimited(w *window) bool {
 // isSuspect reports whether w's attempts count in windows.suspects too:
 // while failing (so not trusted), or slow; either way it is limited.
 func (ws *windows) isSuspect(w *window) bool {
-	return w.suspect || ws.isSlow(w)
+	return w.failing || (!w.trusted && w.failingOnRecord) || ws.isSlow(w)
 }
 
 // windowTicket is what ended needs of an attempt's start.
@@ -174,8 +181,12 @@ func (ws *windows) Sizes(asks []hookd.WindowAsk) []int {
 	budget, suspectBudget := ws.limitedBudget-ws.limited, ws.suspectBudget-ws.suspects
 	for i, a := range asks {
 		size, running, limited, suspect := 1, 0, true, false
-		if w := ws.known(a); w != nil {
-			w.share, w.maxInFlightSet = a.Share, a.MaxInFlightSet
+		w := ws.of[a.WebhookID]
+		if w == nil && a.Failing {
+			w = ws.get(a.WebhookID) // so that its attempts count as a suspect's
+		}
+		if w != nil {
+			w.share, w.maxInFlightSet, w.failingOnRecord = a.Share, a.MaxInFlightSet, a.Failing
 			size, running, limited, suspect = w.limit(), w.inFlight, ws.isLimited(w), ws.isSuspect(w)
 		}
 		more := min(min(size, a.Share)-running, a.Wants)
@@ -190,26 +201,6 @@ func (ws *windows) Sizes(asks []hookd.WindowAsk) []int {
 		out[i] = a.InFlight + max(0, more)
 	}
 	return out
-}
-
-// known returns a's window: this dispatcher's, or else one started from
-// what the store recorded (trusted, or suspect); nil when nothing is
-// known of its receiver. ws.mu is held.
-func (ws *windows) known(a hookd.WindowAsk) *window {
-	if w := ws.of[a.WebhookID]; w != nil {
-		return w
-	}
-	switch a.Answering {
-	case hookd.AnsweringHealthy:
-		w := ws.get(a.WebhookID)
-		w.trusted = true
-		return w
-	case hookd.AnsweringFailing:
-		w := ws.get(a.WebhookID)
-		w.suspect = true
-		return w
-	}
-	return nil
 }
 
 // heldBack notes that the webhooks ids want more than their windows
@@ -275,15 +266,15 @@ func (ws *windows) ended(id int64, t windowTicket, r *hookd.AttemptResult) {
 	switch {
 	case r == nil:
 	case r.ErrorClass == hookd.ClassTimeout:
-		w.size, w.trusted, w.suspect = max(1, w.size/2), false, true
+		w.size, w.trusted, w.failing = max(1, w.size/2), false, true
 	case !r.Success:
-		w.suspect = !w.trusted
+		w.failing = !w.trusted
 	case !w.trusted:
-		w.trusted, w.suspect = true, false
+		w.trusted, w.failing = true, false
 	case t.trusted && w.fills > t.fills && (w.share == 0 || w.size < w.share):
 		w.size++
 	}
-	if w.inFlight == 0 && !w.trusted && !w.suspect && w.size == InitialWindow {
+	if w.inFlight == 0 && !w.trusted && !w.failing && !w.failingOnRecord && w.size == InitialWindow {
 		delete(ws.of, id)
 	}
 }

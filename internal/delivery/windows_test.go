@@ -201,48 +201,49 @@ func TestWindowBudgetSpentOnWants(t *testing.T) {
 	}
 }
 
-// A dispatcher that has sent a webhook nothing yet starts from what the
-// store recorded of its receiver: trusted when its latest attempt
-// succeeded, a suspect when it failed. What this dispatcher then sees
-// overrides it.
-func TestWindowStartsFromTheRecord(t *testing.T) {
+// A dispatcher that has not heard from a receiver yet takes it as the
+// store recorded it: failing, a suspect, its attempts held to the
+// suspects' quarter; not failing, one not heard from. Once it has heard
+// from the receiver, what it saw counts, not the record.
+func TestWindowFailingOnRecord(t *testing.T) {
 	ws := newWindows(8) // a budget of 4, 2 of it for suspects
-	const healthy, failing, failing2, unknown, share = 1, 2, 3, 4, 8
-	ask := func(id int64, answering hookd.Answering) int {
-		return ws.Sizes([]hookd.WindowAsk{{WebhookID: id, Share: share, Wants: share, Answering: answering}})[0]
+	const failing, failing2, failing3, fresh, share = 1, 2, 3, 4, 8
+	ask := func(id int64, onRecord bool) int {
+		inFlight := 0
+		if w := ws.of[id]; w != nil {
+			inFlight = w.inFlight
+		}
+		return ws.Sizes([]hookd.WindowAsk{{WebhookID: id, Share: share, InFlight: inFlight, Wants: share, Failing: onRecord}})[0]
 	}
-	var held []windowTicket
-	for id := int64(10); id < 14; id++ { // the limited half in flight
-		held = append(held, ws.started(id))
+	if got := ask(failing, true); got != 1 {
+		t.Fatalf("failing on record: window %d, want 1: not trusted", got)
 	}
-	if got := ask(healthy, hookd.AnsweringHealthy); got != InitialWindow {
-		t.Errorf("recorded healthy: window %d, want %d: trusted, not limited", got, InitialWindow)
+	a := ws.started(failing)
+	ask(failing2, true)
+	b := ws.started(failing2)
+	if got := ask(failing3, true); got != 0 {
+		t.Errorf("failing on record, 2 suspects' attempts in flight: window %d, want 0: their quarter spent", got)
 	}
-	if got := ask(unknown, hookd.AnsweringUnknown); got != 0 {
-		t.Errorf("nothing recorded, the limited half in flight: window %d, want 0", got)
+	if got := ask(fresh, false); got != 1 {
+		t.Errorf("not failing on record, 2 suspects' attempts in flight: window %d, want 1: the limited half's rest", got)
 	}
-	for _, tk := range held {
-		ws.ended(10, tk, nil)
+
+	// Heard from: a success trusts it, whatever the record says.
+	ws.ended(failing, a, succeeded)
+	if got := ask(failing, true); got != InitialWindow {
+		t.Errorf("answered here, failing on record: window %d, want %d", got, InitialWindow)
 	}
-	if got := ask(failing, hookd.AnsweringFailing); got != 1 {
-		t.Errorf("recorded failing: window %d, want 1: not trusted", got)
+	// The record moves on (another process's success): no longer a suspect.
+	ws.ended(failing2, b, nil)
+	ask(failing2, false)
+	if got := ws.started(failing2); got.suspect || !got.limited {
+		t.Errorf("no longer failing on record: ticket %+v, want limited, not a suspect", got)
 	}
-	ws.started(failing)
-	ws.started(failing) // a hand-off may pass a window by a few
-	if got := ask(failing2, hookd.AnsweringFailing); got != 0 {
-		t.Errorf("recorded failing, 2 suspects' attempts in flight: window %d, want 0: their budget spent", got)
-	}
-	if got := ask(unknown, hookd.AnsweringUnknown); got != 1 {
-		t.Errorf("nothing recorded, 2 suspects' attempts in flight: window %d, want 1: the limited half's rest", got)
-	}
-	// What this dispatcher sees wins over the record.
-	round(ws, healthy, 1, timedOut)
-	if got := ask(healthy, hookd.AnsweringHealthy); got != 0 {
-		t.Errorf("timed out here, recorded healthy: window %d, want 0: a suspect, their budget spent", got)
-	}
-	round(ws, unknown, 1, succeeded)
-	if got := ask(unknown, hookd.AnsweringFailing); got != InitialWindow {
-		t.Errorf("answered here, recorded failing: window %d, want %d", got, InitialWindow)
+	// A timeout here makes a suspect, whatever the record says.
+	round(ws, fresh, 1, timedOut)
+	ask(fresh, false)
+	if got := ws.started(fresh); !got.suspect {
+		t.Errorf("timed out here, not failing on record: ticket %+v, want a suspect", got)
 	}
 }
 

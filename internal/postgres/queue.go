@@ -21,7 +21,7 @@ import (
 // the claim's limit.
 const (
 	claimCandidateColumns = `w.id, w.max_in_flight, w.max_per_second, w.circuit_state, w.circuit_probe_at,
-	w.failing_since, w.last_success_at, wc.throttle_next_at, wc.last_claimed_at,
+	w.failing_since IS NOT NULL, wc.throttle_next_at, wc.last_claimed_at,
 	(SELECT count(*) FROM deliveries d
 	 WHERE d.webhook_id = w.id AND d.state = 'pending' AND d.leased_by IS NOT NULL AND d.lease_until > $1),
 	due.n`
@@ -289,11 +289,9 @@ func collectCandidates(rows pgx.Rows) ([]hookd.ClaimCandidate, error) {
 			maxInFlight  *int
 			maxPerSecond *float64
 			circuit      string
-			health       hookd.Health
 		)
 		err := row.Scan(&c.WebhookID, &maxInFlight, &maxPerSecond, &circuit, &c.Circuit.ProbeAt,
-			&health.FailingSince, &health.LastSuccessAt, &c.ThrottleNextAt, &c.LastClaimedAt, &c.InFlight, &c.Due)
-		c.Answering = health.Answering()
+			&c.Failing, &c.ThrottleNextAt, &c.LastClaimedAt, &c.InFlight, &c.Due)
 		if maxInFlight != nil {
 			c.Settings.MaxInFlight = *maxInFlight
 		}

@@ -88,7 +88,7 @@ const targetsSQL = `SELECT id, http_url, http_method, disabled, signing_secret, 
 // settings, circuit, health, throttle, when it was last served
 // (webhook_claims wc) and its leases not expired (deliveries_webhook_leased).
 const candidateColumns = `w.id, w.max_in_flight, w.max_per_second, w.circuit_state, w.circuit_probe_at,
-	w.failing_since, w.last_success_at, wc.throttle_next_at, wc.last_claimed_at,
+	w.failing_since IS NOT NULL, wc.throttle_next_at, wc.last_claimed_at,
 	(SELECT count(*) FROM deliveries d
 	 WHERE d.webhook_id = w.id AND d.state = 'pending' AND d.leased_by IS NOT NULL AND d.lease_until > ?1)`
 
@@ -320,13 +320,11 @@ func scanCandidates(rows *sql.Rows) ([]hookd.ClaimCandidate, error) {
 			maxPerSecond                 sql.NullFloat64
 			circuit                      string
 			probe, throttle, lastClaimed sql.NullInt64
-			failingSince, lastSuccess    sql.NullInt64
 		)
-		if err := rows.Scan(&c.WebhookID, &maxInFlight, &maxPerSecond, &circuit, &probe, &failingSince, &lastSuccess,
+		if err := rows.Scan(&c.WebhookID, &maxInFlight, &maxPerSecond, &circuit, &probe, &c.Failing,
 			&throttle, &lastClaimed, &c.InFlight, &c.Due); err != nil {
 			return nil, err
 		}
-		c.Answering = hookd.Health{FailingSince: timePtr(failingSince), LastSuccessAt: timePtr(lastSuccess)}.Answering()
 		c.Settings = hookd.WebhookSettings{MaxInFlight: int(maxInFlight.Int64), MaxPerSecond: maxPerSecond.Float64}
 		c.Circuit = hookd.Circuit{State: hookd.CircuitState(circuit), ProbeAt: timePtr(probe)}
 		c.ThrottleNextAt, c.LastClaimedAt = timePtr(throttle), timePtr(lastClaimed)

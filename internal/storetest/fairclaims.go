@@ -96,7 +96,7 @@ func testFairClaims(t *testing.T, open opener) {
 		equal(t, "HeldShare", c.HeldShare, 1)
 	})
 
-	t.Run("a claim tells the windows what each receiver's recorded attempts say", func(t *testing.T) {
+	t.Run("a claim tells the windows which receivers are failing", func(t *testing.T) {
 		s := open(t)
 		healthy, failing, unknown := queue(t, s, "healthy", 2), queue(t, s, "failing", 2), queue(t, s, "unknown", 2)
 		now := s.clock.Now()
@@ -113,8 +113,8 @@ func testFairClaims(t *testing.T, open opener) {
 		windows := &askedWindows{}
 		_, err := s.Claim(ctx(t), hookd.ClaimRequest{Worker: "second", Limit: 8, Lease: lease, Workers: 8, Windows: windows})
 		must(t, err, "Claim")
-		deepEqual(t, "answering told the windows", windows.answering, map[int64]hookd.Answering{
-			healthy.ID: hookd.AnsweringHealthy, failing.ID: hookd.AnsweringFailing, unknown.ID: hookd.AnsweringUnknown})
+		deepEqual(t, "failing told the windows", windows.failing, map[int64]bool{
+			healthy.ID: false, failing.ID: true, unknown.ID: false})
 	})
 
 	t.Run("expired leases free the share", func(t *testing.T) {
@@ -335,16 +335,16 @@ func BenchmarkFairClaim(b *testing.B, s hookd.Store) {
 }
 
 // askedWindows is a hookd.Windows that gives every webhook its share and
-// records what it was told of each receiver.
-type askedWindows struct{ answering map[int64]hookd.Answering }
+// records whether it was told each receiver is failing.
+type askedWindows struct{ failing map[int64]bool }
 
 func (w *askedWindows) Sizes(asks []hookd.WindowAsk) []int {
-	if w.answering == nil {
-		w.answering = map[int64]hookd.Answering{}
+	if w.failing == nil {
+		w.failing = map[int64]bool{}
 	}
 	out := make([]int, len(asks))
 	for i, a := range asks {
-		w.answering[a.WebhookID], out[i] = a.Answering, a.Share
+		w.failing[a.WebhookID], out[i] = a.Failing, a.Share
 	}
 	return out
 }
