@@ -412,6 +412,12 @@ func TestUIEndToEnd(t *testing.T) {
 	// The project filter names a project by its title: its webhooks, then
 	// the webhooks of no project.
 	b.waitText("the project's option", "select[name=project] option[value=spring-campaign]", "Spring campaign (spring-campaign)")
+	// An option holds plain text: the title and the id, which their owners
+	// chose and which may hold bidi controls, each go between the isolate
+	// marks (FSI, PDI), so neither reorders the text around it.
+	if got := b.evalString(`document.querySelector('select[name=project] option[value=spring-campaign]').textContent`); got != "\u2068Spring campaign\u2069\u2068 (\u2069\u2068spring-campaign\u2069\u2068)\u2069" {
+		t.Errorf("the project's option: %q, want its title and id each between isolate marks", got)
+	}
 	b.selectOption("select[name=project]", project)
 	b.waitGone("the project filter", fmt.Sprintf("tr[data-webhook-id='%d']", okID))
 	b.waitText("the project filter", fmt.Sprintf("tr[data-webhook-id='%d']", archive.ID), "Spring campaign")
@@ -1331,13 +1337,14 @@ func (b *browser) evalString(expr string) string {
 	return s
 }
 
-// waitText waits until an element matching css contains text.
+// waitText waits until an element matching css contains text (the isolate
+// marks around an option's parts aside).
 func (b *browser) waitText(what, css, text string) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout+5*time.Second)
 	defer cancel()
 	_, err := chromedp.Run(ctx, chromedp.Poll[bool](fmt.Sprintf(
-		`[...document.querySelectorAll(%s)].some((el) => el.textContent.includes(%s))`, js(css), js(text)),
+		`[...document.querySelectorAll(%s)].some((el) => el.textContent.replace(/[\u2068\u2069]/g, '').includes(%s))`, js(css), js(text)),
 		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(stepTimeout)))
 	if err != nil {
 		b.t.Fatalf("%s: no %q in %s after %s (%v)\npage shows:\n%s", what, text, css, stepTimeout, err, b.pageText())

@@ -36,25 +36,28 @@ function setAttrs(el, attrs) {
   }
 }
 
-// append adds children; each string goes in a <bdi> of its own (but in
-// an option, a textarea or SVG, which hold plain text only). Names, ids and
-// URLs come from whoever published or configured them and may hold bidi
-// controls (U+202E and the like) that would reorder the text around them:
-// "· delivery 12" shown reversed after an event id. A <bdi> keeps their
-// effect, and the direction of right-to-left text, inside its own text. So
-// a message that names something takes the name as a child of its own:
-// h('p', {}, 'Delete ', name, '?'), not a template string.
+// append adds children; each string goes in a <bdi> of its own. Names, ids
+// and URLs come from whoever published or configured them and may hold
+// bidi controls (U+202E and the like) that would reorder the text around
+// them: "· delivery 12" shown reversed after an event id. A <bdi> keeps
+// their effect, and the direction of right-to-left text, inside its own
+// text. So a message that names something takes the name as a child of its
+// own: h('p', {}, 'Delete ', name, '?'), not a template string. An option
+// holds plain text only: there each string goes between the isolate marks
+// FSI and PDI (U+2068, U+2069), which do in text what <bdi> does. A
+// textarea's text is its value, and SVG's text is hookd's own: as they are.
 function append(el, children) {
-  const isolate = el.namespaceURI !== SVG && !PLAIN_TEXT.has(el.localName);
+  const wrap = el.namespaceURI === SVG || el.localName === 'textarea' ? asText
+    : el.localName === 'option' ? betweenMarks : inBdi;
   for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
-    if (c instanceof Node) el.append(c);
-    else if (isolate) el.append(h('bdi', {}, document.createTextNode(String(c))));
-    else el.append(String(c));
+    el.append(c instanceof Node ? c : wrap(String(c)));
   }
 }
 
-const PLAIN_TEXT = new Set(['option', 'textarea']);
+const asText = (s) => s;
+const betweenMarks = (s) => `\u2068${s}\u2069`;
+const inBdi = (s) => h('bdi', {}, document.createTextNode(s));
 
 export function clear(el) {
   el.replaceChildren();

@@ -101,7 +101,7 @@ function build(page, webhook) {
     }
     if (asked !== suggestion || !page.alive) return;
     for (const p of found) projectTitles.set(p.id, p.title);
-    projectSuggestions.replaceChildren(...found.map((p) => h('option', { value: p.id }, `${p.title} (${p.id})`)));
+    projectSuggestions.replaceChildren(...found.map((p) => h('option', { value: p.id }, p.title, ' (', p.id, ')')));
     showProject();
   }
 

@@ -102,7 +102,7 @@ export function renderList(page, query) {
     if (key === optionsKey) return;
     optionsKey = key;
     const options = [h('option', { value: '' }, 'All projects'), h('option', { value: NO_PROJECT }, 'No project (any project’s events)')];
-    for (const [pid, title] of entries) options.push(h('option', { value: pid }, title ? `${title} (${pid})` : pid));
+    for (const [pid, title] of entries) options.push(h('option', { value: pid }, title ? [title, ' (', pid, ')'] : pid));
     projectSelect.replaceChildren(...options);
     projectSelect.value = filter.project;
   }
