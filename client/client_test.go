@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"github.com/hookd/hookd/client"
 	hookdhttp "github.com/hookd/hookd/internal/http"
 	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/sqlite/sqlitetest"
 )
 
 // newClients starts hookd's API on 127.0.0.1 over a fresh SQLite store and
@@ -41,11 +41,7 @@ type testHookd struct {
 func newHookd(t *testing.T, opts ...client.Option) *testHookd {
 	t.Helper()
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := sqlitetest.Open(t)
 	srv := httptest.NewServer(hookdhttp.NewServer(store, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	t.Cleanup(srv.Close)
 	adminKey, err := hookd.IssueAPIKey(ctx, store, hookd.DefaultUserID, "admin", hookd.RoleAdmin)

@@ -7,14 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/hookd/hookd"
 	hookdhttp "github.com/hookd/hookd/internal/http"
-	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/sqlite/sqlitetest"
 )
 
 // TestEventsSend publishes with "hookd events send" to a real API and
@@ -103,11 +102,7 @@ func TestEventsSendServerAndErrors(t *testing.T) {
 func publisherAPI(t *testing.T) (*httptest.Server, string) {
 	t.Helper()
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := sqlitetest.Open(t)
 	key, err := hookd.IssueAPIKey(ctx, store, hookd.DefaultUserID, "publisher", hookd.RolePublisher)
 	if err != nil {
 		t.Fatal(err)

@@ -21,7 +21,7 @@ import (
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/delivery"
 	hookdhttp "github.com/hookd/hookd/internal/http"
-	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/sqlite/sqlitetest"
 	"github.com/hookd/hookd/internal/web"
 )
 
@@ -48,12 +48,8 @@ func slowAPI(t *testing.T, limits httpLimits) (addr, key string, store hookd.Sto
 func cappedAPI(t *testing.T, limits httpLimits, maxConns int) (addr, key string, store hookd.Store, ln *connLimiter) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	key, err = hookd.IssueAPIKey(ctx, st, hookd.DefaultUserID, "slow", hookd.RoleAdmin)
+	st := sqlitetest.Open(t)
+	key, err := hookd.IssueAPIKey(ctx, st, hookd.DefaultUserID, "slow", hookd.RoleAdmin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,11 +213,7 @@ func TestServeRateLimit(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := sqlitetest.Open(t)
 	key, err := hookd.IssueAPIKey(ctx, st, hookd.DefaultUserID, "limited", hookd.RoleAdmin)
 	if err != nil {
 		t.Fatal(err)

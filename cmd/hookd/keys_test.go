@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/sqlite/sqlitetest"
 )
 
 // keyIsValid reports whether plaintext authenticates against store.
@@ -35,11 +35,7 @@ func keyIsValid(t *testing.T, store hookd.Store, plaintext string) bool {
 // prefix or under the same one with another secret; the other keys stay.
 func TestBootstrapAdminKeyRevokesTheKeyItReplaced(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := sqlitetest.Open(t)
 	logger := slog.New(slog.DiscardHandler)
 	other, err := hookd.IssueAPIKey(ctx, store, hookd.DefaultUserID, "ci", hookd.RoleAdmin)
 	if err != nil {

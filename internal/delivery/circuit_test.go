@@ -6,13 +6,12 @@ import (
 	"fmt"
 	"github.com/hookd/hookd/internal/storeopt"
 	"net/http"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/sqlite/sqlitetest"
 )
 
 // TestCircuitThroughThePipeline runs the real dispatcher over SQLite
@@ -25,13 +24,9 @@ func TestCircuitThroughThePipeline(t *testing.T) {
 	policy := hookd.CircuitPolicy{Failures: failures, Cooldown: 1500 * time.Millisecond, MaxCooldown: 3 * time.Second}
 	changes := make(chan hookd.CircuitChange, 16)
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"),
+	st := sqlitetest.Open(t,
 		storeopt.WithCircuitPolicy(policy),
 		storeopt.WithCircuitObserver(func(c hookd.CircuitChange) { changes <- c }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 
 	var healthy atomic.Bool
 	var requests, successes atomic.Int32

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,7 +14,7 @@ import (
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/postgres/pgtest"
-	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/sqlite/sqlitetest"
 	"github.com/hookd/hookd/internal/storeopt"
 )
 
@@ -23,12 +22,7 @@ import (
 // PostgreSQL (a schema of its own) when HOOKD_TEST_POSTGRES_URL is set.
 func backends(t *testing.T, test func(t *testing.T, st hookd.Store)) {
 	t.Run("sqlite", func(t *testing.T) {
-		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookd.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		test(t, st)
+		test(t, sqlitetest.Open(t))
 	})
 	t.Run("postgres", func(t *testing.T) {
 		test(t, pgtest.Open(t))
@@ -236,12 +230,7 @@ func testDispatcherWithStoreGone(t *testing.T, st hookd.Store) {
 func TestLargeFanOutDelivered(t *testing.T) {
 	chunk := storeopt.WithFanOutChunk(4)
 	t.Run("sqlite", func(t *testing.T) {
-		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookd.db"), chunk)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		testLargeFanOutDelivered(t, st)
+		testLargeFanOutDelivered(t, sqlitetest.Open(t, chunk))
 	})
 	t.Run("postgres", func(t *testing.T) { testLargeFanOutDelivered(t, pgtest.Open(t, chunk)) })
 }

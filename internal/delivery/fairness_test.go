@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -14,7 +13,7 @@ import (
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/postgres/pgtest"
-	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/sqlite/sqlitetest"
 	"github.com/hookd/hookd/internal/storeopt"
 )
 
@@ -25,12 +24,7 @@ var neverOpen = hookd.CircuitPolicy{Failures: 0, Cooldown: time.Second, MaxCoold
 // fairBackends runs test against each store, opened with neverOpen.
 func fairBackends(t *testing.T, test func(t *testing.T, st hookd.Store)) {
 	t.Run("sqlite", func(t *testing.T) {
-		st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hookd.db"), storeopt.WithCircuitPolicy(neverOpen))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		test(t, st)
+		test(t, sqlitetest.Open(t, storeopt.WithCircuitPolicy(neverOpen)))
 	})
 	t.Run("postgres", func(t *testing.T) {
 		test(t, pgtest.Open(t, storeopt.WithCircuitPolicy(neverOpen)))

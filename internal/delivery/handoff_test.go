@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/intake"
 	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/sqlite/sqlitetest"
 )
 
 // leaseCounter counts the claims that leased deliveries, the deliveries
@@ -272,11 +272,7 @@ func runUntilCancelled(t *testing.T, d *Dispatcher) (context.CancelFunc, <-chan 
 func handoffStore(t *testing.T, rc *receiver) (*sqlite.Store, *hookd.Webhook) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := sqlitetest.Open(t)
 	wh := &hookd.Webhook{Name: "held", HTTPURL: rc.URL, HTTPMethod: http.MethodPost, TriggerEvents: []string{"ASSET_ADDED"}}
 	if err := st.CreateWebhook(ctx, wh, ""); err != nil {
 		t.Fatal(err)

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -22,7 +21,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/sqlite/sqlitetest"
 )
 
 const hugeBody = 100 << 20 // what the "too large" receivers send: 100 MB
@@ -187,11 +186,7 @@ func TestHostileReceivers(t *testing.T) {
 	ctx := context.Background()
 	baseGoroutines := runtime.NumGoroutine()
 
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := sqlitetest.Open(t)
 
 	type hostile struct {
 		name   string

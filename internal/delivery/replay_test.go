@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -13,7 +12,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/sqlite/sqlitetest"
 )
 
 // replayReceiver is a receiver on 127.0.0.1 that records the webhook-id
@@ -169,11 +168,7 @@ func TestReplayResends(t *testing.T) {
 // works the replays.
 func TestReplayRoundTakesTheLead(t *testing.T) {
 	ctx := t.Context()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := sqlitetest.Open(t)
 	wh := &hookd.Webhook{Name: "w", HTTPURL: "http://127.0.0.1:1/", HTTPMethod: http.MethodPost, TriggerEvents: []string{"ASSET_ADDED"}}
 	if err := st.CreateWebhook(ctx, wh, ""); err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package http_test
 import (
 	"context"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,7 +11,7 @@ import (
 
 	"github.com/hookd/hookd"
 	hookdhttp "github.com/hookd/hookd/internal/http"
-	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/sqlite/sqlitetest"
 )
 
 // heldPublish is a store whose first PublishEvents waits for release,
@@ -62,11 +61,7 @@ func (l *publishLog) EventsPublished(published []hookd.Published) {
 // gave up while its commit ran is stored all the same, and is counted as
 // accepted, once; its resend is counted as a duplicate.
 func TestObserverCountsEventStoredForAbandonedRequest(t *testing.T) {
-	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hookd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := sqlitetest.Open(t)
 	w := &hookd.Webhook{Name: "w", HTTPURL: "http://127.0.0.1:9/", HTTPMethod: "POST", TriggerEvents: []string{"ASSET_ADDED"}}
 	if err := store.CreateWebhook(t.Context(), w, hookd.NewSigningSecret()); err != nil {
 		t.Fatal(err)

@@ -3,14 +3,13 @@ package http_test
 import (
 	"context"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hookd/hookd"
 	hookdhttp "github.com/hookd/hookd/internal/http"
-	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/sqlite/sqlitetest"
 )
 
 // requestLog is an Observer that keeps the requests it is told of.
@@ -50,11 +49,7 @@ func (s stallingProjects) Project(context.Context, string) (*hookd.Project, erro
 // before its answer is told as 499, not as the 200 it never got; one whose
 // handler panics is answered and told as 500.
 func TestObserverCountsAbandonedRequests(t *testing.T) {
-	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hookd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := sqlitetest.Open(t)
 	stalling := stallingProjects{Store: store, entered: make(chan struct{})}
 	log := &requestLog{statuses: map[string][]int{}, told: make(chan struct{}, 1)}
 	a := newTestAPI(t, stalling, hookdhttp.WithObserver(log))

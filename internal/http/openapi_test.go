@@ -2,13 +2,11 @@ package http_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -17,17 +15,12 @@ import (
 
 	"github.com/hookd/hookd"
 	hookdhttp "github.com/hookd/hookd/internal/http"
-	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/sqlite/sqlitetest"
 )
 
 func sqliteStore(t *testing.T) hookd.Store {
 	t.Helper()
-	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	return store
+	return sqlitetest.Open(t)
 }
 
 type openAPIDoc struct {

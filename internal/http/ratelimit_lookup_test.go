@@ -3,7 +3,6 @@ package http_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -13,7 +12,7 @@ import (
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/clocktest"
 	hookdhttp "github.com/hookd/hookd/internal/http"
-	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/sqlite/sqlitetest"
 	"github.com/hookd/hookd/internal/storeopt"
 )
 
@@ -35,11 +34,7 @@ func (s *keyLookupCounter) APIKeyByPrefix(ctx context.Context, prefix string) (*
 // shows as a lookup in the store, and the budget refills by exact eighths.
 func lookupCountingAPI(t *testing.T, clock *clocktest.Clock, opts ...hookdhttp.Option) (*testAPI, *keyLookupCounter) {
 	t.Helper()
-	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookd.db"), storeopt.WithClock(clock))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := sqlitetest.Open(t, storeopt.WithClock(clock))
 	counter := &keyLookupCounter{Store: store}
 	opts = append(opts, hookdhttp.WithClock(clock), hookdhttp.WithRateLimit(hookdhttp.RateLimit{PerSecond: 100, Burst: 100,
 		FailuresPerSecond: 0.125, FailureBurst: 2}))

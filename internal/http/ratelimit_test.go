@@ -1,10 +1,8 @@
 package http_test
 
 import (
-	"context"
 	"fmt"
 	"maps"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -13,17 +11,13 @@ import (
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/clocktest"
 	hookdhttp "github.com/hookd/hookd/internal/http"
-	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/sqlite/sqlitetest"
 	"github.com/hookd/hookd/internal/storeopt"
 )
 
 func sqliteAPI(t *testing.T, opts ...hookdhttp.Option) *testAPI {
 	t.Helper()
-	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := sqlitetest.Open(t)
 	return newTestAPI(t, store, opts...)
 }
 
@@ -31,11 +25,7 @@ func sqliteAPI(t *testing.T, opts ...hookdhttp.Option) *testAPI {
 // clock.
 func clockedAPI(t *testing.T, clock hookd.Clock) *testAPI {
 	t.Helper()
-	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookd.db"), storeopt.WithClock(clock))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := sqlitetest.Open(t, storeopt.WithClock(clock))
 	return newTestAPI(t, store, hookdhttp.WithClock(clock))
 }
 

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -18,7 +17,7 @@ import (
 	"github.com/hookd/hookd"
 	hookdhttp "github.com/hookd/hookd/internal/http"
 	"github.com/hookd/hookd/internal/postgres/pgtest"
-	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/sqlite/sqlitetest"
 	"github.com/hookd/hookd/internal/storeopt"
 )
 
@@ -31,12 +30,7 @@ func backends(t *testing.T, test func(t *testing.T, store hookd.Store)) {
 // backendsWith is backends with stores opened with opts.
 func backendsWith(t *testing.T, opts []storeopt.Option, test func(t *testing.T, store hookd.Store)) {
 	t.Run("sqlite", func(t *testing.T) {
-		store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookd.db"), opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { store.Close() })
-		test(t, store)
+		test(t, sqlitetest.Open(t, opts...))
 	})
 	t.Run("postgres", func(t *testing.T) {
 		test(t, pgtest.Open(t, opts...))

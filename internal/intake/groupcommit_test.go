@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"sync"
@@ -14,7 +13,7 @@ import (
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/intake"
-	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/sqlite/sqlitetest"
 )
 
 // gatedStore is a real SQLite store whose first PublishEvents waits for
@@ -42,11 +41,7 @@ func (s *gatedStore) PublishEvents(ctx context.Context, events []*hookd.Event) (
 }
 
 func openStore(t *testing.T) *gatedStore {
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := sqlitetest.Open(t)
 	w := &hookd.Webhook{Name: "w", HTTPURL: "http://127.0.0.1:9/", HTTPMethod: "POST", TriggerEvents: []string{"ASSET_ADDED"}}
 	if err := st.CreateWebhook(context.Background(), w, hookd.NewSigningSecret()); err != nil {
 		t.Fatal(err)

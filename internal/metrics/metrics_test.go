@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/hookd/hookd/internal/storeopt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,17 +15,12 @@ import (
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/metrics"
 	"github.com/hookd/hookd/internal/postgres/pgtest"
-	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/sqlite/sqlitetest"
 )
 
 // The stores, opened as serve opens them: their statements observed by m.
 func openSQLite(t *testing.T, m *metrics.Metrics) hookd.Store {
-	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hookd.db"), storeopt.WithQueryObserver(m.ObserveQuery))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return sqlitetest.Open(t, storeopt.WithQueryObserver(m.ObserveQuery))
 }
 
 func openPostgres(t *testing.T, m *metrics.Metrics) hookd.Store {

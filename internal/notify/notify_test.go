@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,7 +21,7 @@ import (
 	"github.com/hookd/hookd/internal/clocktest"
 	"github.com/hookd/hookd/internal/delivery"
 	"github.com/hookd/hookd/internal/notify"
-	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/sqlite/sqlitetest"
 	"github.com/hookd/hookd/internal/storeopt"
 )
 
@@ -111,13 +110,9 @@ func TestNotifications(t *testing.T) {
 	clock := clocktest.New(time.Now())
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	n := notify.New(clock, time.Hour, logger)
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"), storeopt.WithClock(clock),
+	st := sqlitetest.Open(t, storeopt.WithClock(clock),
 		storeopt.WithCircuitPolicy(hookd.CircuitPolicy{Failures: 2, Cooldown: time.Minute, MaxCooldown: time.Hour}),
 		storeopt.WithCircuitObserver(n.CircuitChanged))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 
 	ops := newOpsReceiver(t)
 	sub := &hookd.Notification{URL: ops.URL, Kinds: hookd.NotificationKinds}
@@ -349,11 +344,7 @@ func TestNotificationsReachEverySubscription(t *testing.T) {
 	defer cancel()
 	clock := clocktest.New(time.Now())
 	n := notify.New(clock, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"), storeopt.WithClock(clock))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := sqlitetest.Open(t, storeopt.WithClock(clock))
 	var subs []*hookd.Notification
 	for _, url := range []string{"https://gone.example/ops", "https://flaky.example/ops", "https://ok.example/ops"} {
 		sub := &hookd.Notification{URL: url, Kinds: hookd.NotificationKinds}

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,7 +20,7 @@ import (
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/delivery"
 	hookdhttp "github.com/hookd/hookd/internal/http"
-	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/sqlite/sqlitetest"
 	"github.com/hookd/hookd/internal/tracing"
 )
 
@@ -37,11 +36,7 @@ func TestTraceFromIntakeToAttempts(t *testing.T) {
 
 	ctx := context.Background()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := sqlitetest.Open(t)
 
 	var (
 		mu       sync.Mutex
@@ -190,11 +185,7 @@ func TestSetupExportsToCollector(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The same path that serve takes: a request to the API is a span.
-	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := sqlitetest.Open(t)
 	api := httptest.NewServer(hookdhttp.NewServer(store, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	defer api.Close()
 	res, err := http.Get(api.URL + "/api/v2/admin/webhooks")
