@@ -98,6 +98,32 @@ func hanging(t *testing.T, arrived func()) *httptest.Server {
 	return s
 }
 
+// hangingHooks creates count webhooks of ASSET_ADDED, each on a receiver
+// of its own that never answers, and returns a func that tells how many
+// requests they got in all and the most one got.
+func hangingHooks(t *testing.T, st hookd.Store, count int) (total func() (n, most int)) {
+	t.Helper()
+	var mu sync.Mutex
+	requests := map[string]int{} // by receiver
+	for i := range count {
+		name := fmt.Sprint("hanging-", i)
+		rc := hanging(t, func() {
+			mu.Lock()
+			requests[name]++
+			mu.Unlock()
+		})
+		createHook(t, st, name, rc.URL, "ASSET_ADDED")
+	}
+	return func() (n, most int) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, k := range requests {
+			n, most = n+k, max(most, k)
+		}
+		return n, most
+	}
+}
+
 func createHook(t *testing.T, st hookd.Store, name, url, event string) *hookd.Webhook {
 	t.Helper()
 	w := &hookd.Webhook{Name: name, HTTPURL: url, HTTPMethod: http.MethodPost, TriggerEvents: []string{event}}
@@ -268,7 +294,7 @@ func TestFairShareFreeWhileRecorded(t *testing.T) {
 // each, and the healthy webhook, which answered once, keeps the rest.
 func TestWindowsKeepWorkersFromHangingReceivers(t *testing.T) {
 	fairBackends(t, func(t *testing.T, st hookd.Store) {
-		const workers, hangingHooks, healthyEvents = 32, 24, 20
+		const workers, hangingCount, healthyEvents = 32, 24, 20
 		healthy := newArrivals(t)
 		createHook(t, st, "healthy", healthy.URL, "USER_ADDED")
 		startDispatcher(t, Config{
@@ -281,25 +307,7 @@ func TestWindowsKeepWorkersFromHangingReceivers(t *testing.T) {
 		publishN(t, st, "USER_ADDED", 0, 1)
 		waitFor(t, 10*time.Second, "the healthy webhook's first delivery", func() bool { return healthy.count() == 1 })
 
-		var mu sync.Mutex
-		requests := map[string]int{} // by hanging receiver
-		total := func() (n, most int) {
-			mu.Lock()
-			defer mu.Unlock()
-			for _, k := range requests {
-				n, most = n+k, max(most, k)
-			}
-			return n, most
-		}
-		for i := range hangingHooks {
-			name := fmt.Sprint("hanging-", i)
-			rc := hanging(t, func() {
-				mu.Lock()
-				requests[name]++
-				mu.Unlock()
-			})
-			createHook(t, st, name, rc.URL, "ASSET_ADDED")
-		}
+		total := hangingHooks(t, st, hangingCount)
 		publishN(t, st, "ASSET_ADDED", 0, 10)
 		waitFor(t, 10*time.Second, "the hanging receivers' requests", func() bool { n, _ := total(); return n >= workers/2 })
 
@@ -383,21 +391,11 @@ func TestWindowsKeepWorkersFromSlowReceivers(t *testing.T) {
 // half the workers).
 func TestWindowsKnowFailingReceiversFromTheRecord(t *testing.T) {
 	fairBackends(t, func(t *testing.T, st hookd.Store) {
-		const workers, hangingHooks, healthyEvents = 32, 24, 20
+		const workers, hangingCount, healthyEvents = 32, 24, 20
 		ctx := t.Context()
 		healthy := newArrivals(t)
 		createHook(t, st, "healthy", healthy.URL, "USER_ADDED")
-		var mu sync.Mutex
-		requests := map[string]int{} // by hanging receiver
-		for i := range hangingHooks {
-			name := fmt.Sprint("hanging-", i)
-			rc := hanging(t, func() {
-				mu.Lock()
-				requests[name]++
-				mu.Unlock()
-			})
-			createHook(t, st, name, rc.URL, "ASSET_ADDED")
-		}
+		total := hangingHooks(t, st, hangingCount)
 
 		// What an earlier run recorded: the healthy receiver answered, each
 		// hanging one timed out, its retry due at once.
@@ -405,8 +403,8 @@ func TestWindowsKnowFailingReceiversFromTheRecord(t *testing.T) {
 		publishN(t, st, "ASSET_ADDED", 0, 1)
 		now := time.Now()
 		c, err := st.Claim(ctx, hookd.ClaimRequest{Worker: "earlier", Limit: 100, Lease: time.Minute, Workers: 100})
-		if err != nil || len(c.Deliveries) != 1+hangingHooks {
-			t.Fatalf("claimed %d deliveries (%v), want %d", len(c.Deliveries), err, 1+hangingHooks)
+		if err != nil || len(c.Deliveries) != 1+hangingCount {
+			t.Fatalf("claimed %d deliveries (%v), want %d", len(c.Deliveries), err, 1+hangingCount)
 		}
 		var results []hookd.AttemptResult
 		for _, d := range c.Deliveries {
@@ -428,14 +426,6 @@ func TestWindowsKnowFailingReceiversFromTheRecord(t *testing.T) {
 			Concurrency:   workers,
 			ShutdownGrace: 100 * time.Millisecond, // the hanging attempts are cancelled at the end, not awaited
 		})
-		total := func() (n, most int) {
-			mu.Lock()
-			defer mu.Unlock()
-			for _, k := range requests {
-				n, most = n+k, max(most, k)
-			}
-			return n, most
-		}
 		waitFor(t, 10*time.Second, "the hanging receivers' retries", func() bool { n, _ := total(); return n >= workers/4 })
 
 		newcomer := newArrivals(t)
