@@ -124,6 +124,20 @@ func hangingHooks(t *testing.T, st hookd.Store, count int) (total func() (n, mos
 	}
 }
 
+// startBesideHanging starts a dispatcher of workers workers on st whose
+// attempts time out after 30 s: longer than a test beside hanging
+// receivers waits, so no hanging attempt ends before the test does.
+func startBesideHanging(t *testing.T, st hookd.Store, workers int) {
+	t.Helper()
+	startDispatcher(t, Config{
+		Store:         st,
+		Sender:        NewSender(SenderConfig{Timeout: 30 * time.Second, AllowPrivate: loopback, Concurrency: workers}),
+		Policy:        fastPolicy(),
+		Concurrency:   workers,
+		ShutdownGrace: 100 * time.Millisecond, // the hanging attempts are cancelled at the end, not awaited
+	})
+}
+
 func createHook(t *testing.T, st hookd.Store, name, url, event string) *hookd.Webhook {
 	t.Helper()
 	w := &hookd.Webhook{Name: name, HTTPURL: url, HTTPMethod: http.MethodPost, TriggerEvents: []string{event}}
@@ -297,13 +311,7 @@ func TestWindowsKeepWorkersFromHangingReceivers(t *testing.T) {
 		const workers, hangingCount, healthyEvents = 32, 24, 20
 		healthy := newArrivals(t)
 		createHook(t, st, "healthy", healthy.URL, "USER_ADDED")
-		startDispatcher(t, Config{
-			Store:         st,
-			Sender:        NewSender(SenderConfig{Timeout: 30 * time.Second, AllowPrivate: loopback, Concurrency: workers}),
-			Policy:        fastPolicy(),
-			Concurrency:   workers,
-			ShutdownGrace: 100 * time.Millisecond, // the hanging attempts are cancelled at the end, not awaited
-		})
+		startBesideHanging(t, st, workers)
 		publishN(t, st, "USER_ADDED", 0, 1)
 		waitFor(t, 10*time.Second, "the healthy webhook's first delivery", func() bool { return healthy.count() == 1 })
 
@@ -419,13 +427,7 @@ func TestWindowsKnowFailingReceiversFromTheRecord(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		startDispatcher(t, Config{
-			Store:         st,
-			Sender:        NewSender(SenderConfig{Timeout: 30 * time.Second, AllowPrivate: loopback, Concurrency: workers}),
-			Policy:        fastPolicy(),
-			Concurrency:   workers,
-			ShutdownGrace: 100 * time.Millisecond, // the hanging attempts are cancelled at the end, not awaited
-		})
+		startBesideHanging(t, st, workers)
 		waitFor(t, 10*time.Second, "the hanging receivers' retries", func() bool { n, _ := total(); return n >= workers/4 })
 
 		newcomer := newArrivals(t)
