@@ -79,7 +79,10 @@ const SlowAnswer = time.Second
 // tenth more CPU.
 //
 // Windows live in the process: a restarted dispatcher trusts no webhook,
-// and knows the failing ones from the store.
+// and knows the failing ones from the store. A window that no claim has
+// asked for in forgetAfter claims, and with no attempt in flight, is
+// forgotten (its webhook deleted, or quiet): so the windows kept follow
+// the webhooks at work, not every webhook the process has ever served.
 type windows struct {
 	mu sync.Mutex
 	of map[int64]*window // webhooks with attempts in flight, trusted, failing, or with a window other than InitialWindow
@@ -89,7 +92,15 @@ type windows struct {
 	limited, limitedBudget  int
 	suspects, suspectBudget int
 	slowAnswer              time.Duration // SlowAnswer; tests set their own
+	// asks counts the calls of Sizes: the clock of forgetAfter.
+	asks uint64
 }
+
+// forgetAfter is how many claims (calls of windows.Sizes) a window may go
+// unasked before it is forgotten: with claims a few times a second, some
+// minutes under load; longer when hookd is quiet, when keeping them costs
+// little.
+const forgetAfter = 1 << 12
 
 type window struct {
 	size     int // while trusted
@@ -114,6 +125,9 @@ type window struct {
 	// ones weighing most: a receiver that answers errors slowly is slow
 	// too.
 	answer time.Duration
+	// asked is windows.asks when a claim last asked for it, or an attempt
+	// of it began.
+	asked uint64
 }
 
 // limit is how many attempts w allows in flight.
@@ -163,7 +177,18 @@ func (ws *windows) get(id int64) *window {
 		w = &window{size: InitialWindow}
 		ws.of[id] = w
 	}
+	w.asked = ws.asks
 	return w
+}
+
+// forget drops the windows not asked for in forgetAfter claims that have
+// no attempt in flight. ws.mu is held.
+func (ws *windows) forget() {
+	for id, w := range ws.of {
+		if w.inFlight == 0 && ws.asks-w.asked >= forgetAfter {
+			delete(ws.of, id)
+		}
+	}
 }
 
 // Sizes returns the windows of the webhooks asked (hookd.Windows), as
@@ -177,6 +202,10 @@ func (ws *windows) get(id int64) *window {
 func (ws *windows) Sizes(asks []hookd.WindowAsk) []int {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
+	ws.asks++
+	if ws.asks%forgetAfter == 0 {
+		ws.forget()
+	}
 	out := make([]int, len(asks))
 	budget, suspectBudget := ws.limitedBudget-ws.limited, ws.suspectBudget-ws.suspects
 	for i, a := range asks {
@@ -186,7 +215,7 @@ func (ws *windows) Sizes(asks []hookd.WindowAsk) []int {
 			w = ws.get(a.WebhookID) // so that its attempts count as a suspect's
 		}
 		if w != nil {
-			w.share, w.maxInFlightSet, w.failingOnRecord = a.Share, a.MaxInFlightSet, a.Failing
+			w.share, w.maxInFlightSet, w.failingOnRecord, w.asked = a.Share, a.MaxInFlightSet, a.Failing, ws.asks
 			size, running, limited, suspect = w.limit(), w.inFlight, ws.isLimited(w), ws.isSuspect(w)
 		}
 		more := min(min(size, a.Share)-running, a.Wants)

@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"maps"
 	"slices"
 	"testing"
 
@@ -343,4 +344,31 @@ func TestWindowForgets(t *testing.T) {
 	if len(ws.of) != 1 {
 		t.Fatalf("%d windows, want the halved one kept", len(ws.of))
 	}
+}
+
+// A window no claim asks for in forgetAfter claims, and with no attempt in
+// flight, is forgotten: the webhook starts again as one not heard from.
+// The windows asked for, and those with attempts running, stay.
+func TestWindowForgetsTheUnasked(t *testing.T) {
+	ws := newWindows(8)
+	const quiet, running, busy, share = 1, 2, 3, 8
+	round(ws, quiet, 1, succeeded)
+	round(ws, running, 1, succeeded)
+	hangs := ws.started(running)
+	round(ws, busy, 1, succeeded)
+	ask := []hookd.WindowAsk{{WebhookID: busy, Share: share, Wants: share}}
+	for range forgetAfter - 1 {
+		ws.Sizes(ask)
+	}
+	if len(ws.of) != 3 {
+		t.Fatalf("%d windows one claim before forgetAfter, want 3", len(ws.of))
+	}
+	ws.Sizes(ask)
+	if _, ok := ws.of[quiet]; ok || len(ws.of) != 2 {
+		t.Fatalf("windows %v after forgetAfter claims, want the quiet webhook's forgotten", slices.Sorted(maps.Keys(ws.of)))
+	}
+	wantWindow(t, ws, quiet, share, 1)
+	wantWindow(t, ws, busy, share, InitialWindow)
+	ws.ended(running, hangs, succeeded)
+	wantWindow(t, ws, running, share, InitialWindow)
 }
