@@ -1337,14 +1337,14 @@ func (b *browser) evalString(expr string) string {
 	return s
 }
 
-// waitText waits until an element matching css contains text (the isolate
-// marks around an option's parts aside).
+// waitText waits until an element matching css contains text (in an
+// option, the isolate marks around its parts aside).
 func (b *browser) waitText(what, css, text string) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout+5*time.Second)
 	defer cancel()
 	_, err := chromedp.Run(ctx, chromedp.Poll[bool](fmt.Sprintf(
-		`[...document.querySelectorAll(%s)].some((el) => el.textContent.replace(/[\u2068\u2069]/g, '').includes(%s))`, js(css), js(text)),
+		`[...document.querySelectorAll(%s)].some((el) => (el.localName === 'option' ? el.textContent.replace(/[\u2068\u2069]/g, '') : el.textContent).includes(%s))`, js(css), js(text)),
 		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(stepTimeout)))
 	if err != nil {
 		b.t.Fatalf("%s: no %q in %s after %s (%v)\npage shows:\n%s", what, text, css, stepTimeout, err, b.pageText())

@@ -178,7 +178,7 @@ func New(cfg Config) (*Dispatcher, error) {
 		cfg.Leader, _ = cfg.Store.(hookd.Leader)
 	}
 	log := cfg.Logger.With("worker", cfg.WorkerID)
-	settled, windows := newSettling(), newWindows(cfg.Concurrency)
+	settled, windows := newSettling(), newWindows(cfg.Concurrency, cfg.Clock)
 	claimer := newClaimer(cfg, log, settled, windows)
 	return &Dispatcher{
 		sender:      cfg.Sender,

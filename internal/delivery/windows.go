@@ -24,9 +24,10 @@ const SlowAnswer = time.Second
 // or that answer just within the timeout, fill every worker: a healthy
 // webhook's events then wait for their attempts to end. So a webhook earns
 // its workers by answering:
-//   - until its receiver has answered this dispatcher (a success), or
-//     after an attempt ran into its timeout, the webhook is not trusted:
-//     it may have one attempt in flight;
+//   - until its receiver has answered this dispatcher (a success) since
+//     its window was made (or last forgotten), or after an attempt ran
+//     into its timeout, the webhook is not trusted: it may have one
+//     attempt in flight;
 //   - trusted, its window starts at InitialWindow, and grows by one with
 //     each success during which the window was full: this dispatcher ran
 //     as many of the webhook's attempts as the window allows, or a claim
@@ -79,28 +80,31 @@ const SlowAnswer = time.Second
 // tenth more CPU.
 //
 // Windows live in the process: a restarted dispatcher trusts no webhook,
-// and knows the failing ones from the store. A window that no claim has
-// asked for in forgetAfter claims, and with no attempt in flight, is
-// forgotten (its webhook deleted, or quiet): so the windows kept follow
-// the webhooks at work, not every webhook the process has ever served.
+// and knows the failing ones from the store. A window that no plan (a
+// claim's or a hand-off's) has asked for, and no attempt has begun in, for
+// forgetAfter, and with no attempt in flight, is forgotten (its webhook
+// deleted, or quiet): so the windows kept follow the webhooks at work, not
+// every webhook the process has ever served.
 type windows struct {
 	mu sync.Mutex
-	of map[int64]*window // webhooks with attempts in flight, trusted, failing, or with a window other than InitialWindow
+	// of holds the webhooks with attempts in flight, trusted, failing (here
+	// or on record), or with a window other than InitialWindow, until
+	// forgotten.
+	of map[int64]*window
 	// limited counts the attempts in flight that began while their
 	// webhook was limited, suspects those of them that began while it was
 	// a suspect; limitedBudget and suspectBudget bound them.
 	limited, limitedBudget  int
 	suspects, suspectBudget int
 	slowAnswer              time.Duration // SlowAnswer; tests set their own
-	// asks counts the calls of Sizes: the clock of forgetAfter.
-	asks uint64
+	clock                   hookd.Clock
+	swept                   time.Time // when forget last ran
 }
 
-// forgetAfter is how many claims (calls of windows.Sizes) a window may go
-// unasked before it is forgotten: with claims a few times a second, some
-// minutes under load; longer when hookd is quiet, when keeping them costs
-// little.
-const forgetAfter = 1 << 12
+// forgetAfter is how long a window may go unused before it is forgotten;
+// Sizes looks for such windows every tenth of it. A webhook quiet that
+// long starts again as one not heard from: one attempt until it answers.
+const forgetAfter = 10 * time.Minute
 
 type window struct {
 	size     int // while trusted
@@ -125,9 +129,8 @@ type window struct {
 	// ones weighing most: a receiver that answers errors slowly is slow
 	// too.
 	answer time.Duration
-	// asked is windows.asks when a claim last asked for it, or an attempt
-	// of it began.
-	asked uint64
+	// used is when a plan last asked for it, or an attempt of it began.
+	used time.Time
 }
 
 // limit is how many attempts w allows in flight.
@@ -164,10 +167,11 @@ type windowTicket struct {
 	suspect bool   // and in windows.suspects
 }
 
-// newWindows returns the windows of a dispatcher of workers workers.
-func newWindows(workers int) *windows {
+// newWindows returns the windows of a dispatcher of workers workers that
+// reads the time from clock.
+func newWindows(workers int, clock hookd.Clock) *windows {
 	return &windows{of: map[int64]*window{}, limitedBudget: max(1, workers/2), suspectBudget: max(1, workers/4),
-		slowAnswer: SlowAnswer}
+		slowAnswer: SlowAnswer, clock: clock}
 }
 
 // get returns id's window, creating it. ws.mu is held.
@@ -177,15 +181,20 @@ func (ws *windows) get(id int64) *window {
 		w = &window{size: InitialWindow}
 		ws.of[id] = w
 	}
-	w.asked = ws.asks
+	w.used = ws.clock.Now()
 	return w
 }
 
-// forget drops the windows not asked for in forgetAfter claims that have
-// no attempt in flight. ws.mu is held.
-func (ws *windows) forget() {
+// forget drops the windows unused for forgetAfter at now that have no
+// attempt in flight, at most once every tenth of forgetAfter. ws.mu is
+// held.
+func (ws *windows) forget(now time.Time) {
+	if now.Sub(ws.swept) < forgetAfter/10 {
+		return
+	}
+	ws.swept = now
 	for id, w := range ws.of {
-		if w.inFlight == 0 && ws.asks-w.asked >= forgetAfter {
+		if w.inFlight == 0 && now.Sub(w.used) >= forgetAfter {
 			delete(ws.of, id)
 		}
 	}
@@ -202,10 +211,7 @@ func (ws *windows) forget() {
 func (ws *windows) Sizes(asks []hookd.WindowAsk) []int {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
-	ws.asks++
-	if ws.asks%forgetAfter == 0 {
-		ws.forget()
-	}
+	now := ws.clock.Now()
 	out := make([]int, len(asks))
 	budget, suspectBudget := ws.limitedBudget-ws.limited, ws.suspectBudget-ws.suspects
 	for i, a := range asks {
@@ -215,7 +221,7 @@ func (ws *windows) Sizes(asks []hookd.WindowAsk) []int {
 			w = ws.get(a.WebhookID) // so that its attempts count as a suspect's
 		}
 		if w != nil {
-			w.share, w.maxInFlightSet, w.failingOnRecord, w.asked = a.Share, a.MaxInFlightSet, a.Failing, ws.asks
+			w.share, w.maxInFlightSet, w.failingOnRecord, w.used = a.Share, a.MaxInFlightSet, a.Failing, now
 			size, running, limited, suspect = w.limit(), w.inFlight, ws.isLimited(w), ws.isSuspect(w)
 		}
 		more := min(min(size, a.Share)-running, a.Wants)
@@ -229,12 +235,13 @@ func (ws *windows) Sizes(asks []hookd.WindowAsk) []int {
 		}
 		out[i] = a.InFlight + max(0, more)
 	}
+	ws.forget(now) // after the asked windows are marked used
 	return out
 }
 
 // heldBack notes that the webhooks ids want more than their windows
 // (hookd.Claimed.HeldBack). It only matters to a trusted webhook's window,
-// which is kept while trusted, so it creates none.
+// which the plan that held it back has just asked for, so it creates none.
 func (ws *windows) heldBack(ids []int64) {
 	if len(ids) == 0 {
 		return

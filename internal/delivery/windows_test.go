@@ -4,8 +4,10 @@ import (
 	"maps"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/clocktest"
 )
 
 var (
@@ -46,7 +48,7 @@ func wantWindow(t *testing.T, ws *windows, id int64, share, want int) {
 // flight; once it answers, InitialWindow; then, with deliveries waiting,
 // the window doubles every round trip up to the share.
 func TestWindowGrowsWithAnswers(t *testing.T) {
-	ws := newWindows(256)
+	ws := newWindows(256, hookd.SystemClock)
 	const id, share = 1, 64
 	wantWindow(t, ws, id, share, 1)
 	round(ws, id, 1, succeeded)
@@ -62,7 +64,7 @@ func TestWindowGrowsWithAnswers(t *testing.T) {
 // A window that is never full does not grow, however many successes: a
 // quiet webhook keeps a small window, and holds no more if it hangs.
 func TestWindowGrowsOnlyWhenFull(t *testing.T) {
-	ws := newWindows(256)
+	ws := newWindows(256, hookd.SystemClock)
 	const id, share = 1, 64
 	round(ws, id, 1, succeeded)
 	for range 100 {
@@ -88,7 +90,7 @@ func TestWindowGrowsOnlyWhenFull(t *testing.T) {
 // flight until the next success, which gives back the halved window.
 // Failures that were answered change nothing.
 func TestWindowShrinksOnTimeouts(t *testing.T) {
-	ws := newWindows(256)
+	ws := newWindows(256, hookd.SystemClock)
 	const id, share = 1, 64
 	round(ws, id, 1, succeeded)
 	for range 3 {
@@ -113,7 +115,7 @@ func TestWindowShrinksOnTimeouts(t *testing.T) {
 // The attempts of webhooks not trusted hold at most half the workers: then
 // such a webhook gets a window of 0, a trusted one its own.
 func TestWindowUntrustedBudget(t *testing.T) {
-	ws := newWindows(8) // a budget of 4
+	ws := newWindows(8, hookd.SystemClock) // a budget of 4
 	const trusted, share = 100, 2
 	round(ws, trusted, 1, succeeded)
 
@@ -140,7 +142,7 @@ func TestWindowUntrustedBudget(t *testing.T) {
 // suspects' budget leaves, up to its own. The rest of the limited half
 // stays for webhooks not heard from yet. Quicker answers lift that.
 func TestWindowSlowAnswersShareTheBudget(t *testing.T) {
-	ws := newWindows(8) // a budget of 4, 2 of it for suspects
+	ws := newWindows(8, hookd.SystemClock) // a budget of 4, 2 of it for suspects
 	const slow, quick, share = 1, 2, 8
 	slowly := &hookd.AttemptResult{Success: true, Duration: 2 * SlowAnswer}
 	round(ws, slow, 1, slowly)
@@ -166,7 +168,7 @@ func TestWindowSlowAnswersShareTheBudget(t *testing.T) {
 // One claim's webhooks not trusted share what is left of the budget, in
 // the claim's order; one with its attempt in flight takes none of it.
 func TestWindowUntrustedBudgetSharedInAClaim(t *testing.T) {
-	ws := newWindows(8) // a budget of 4
+	ws := newWindows(8, hookd.SystemClock) // a budget of 4
 	ws.started(1)
 	var asks []hookd.WindowAsk
 	for id := range int64(6) {
@@ -183,7 +185,7 @@ func TestWindowUntrustedBudgetSharedInAClaim(t *testing.T) {
 // has in flight in other processes counts: a slow webhook with a large
 // window and one delivery due leaves the rest to the others.
 func TestWindowBudgetSpentOnWants(t *testing.T) {
-	ws := newWindows(8) // a budget of 4
+	ws := newWindows(8, hookd.SystemClock) // a budget of 4
 	const slow, share = 1, 8
 	slowly := &hookd.AttemptResult{Success: true, Duration: 2 * SlowAnswer}
 	round(ws, slow, 1, slowly)
@@ -207,7 +209,7 @@ func TestWindowBudgetSpentOnWants(t *testing.T) {
 // suspects' quarter; not failing, one not heard from. Once it has heard
 // from the receiver, what it saw counts, not the record.
 func TestWindowFailingOnRecord(t *testing.T) {
-	ws := newWindows(8) // a budget of 4, 2 of it for suspects
+	ws := newWindows(8, hookd.SystemClock) // a budget of 4, 2 of it for suspects
 	const failing, failing2, failing3, fresh, share = 1, 2, 3, 4, 8
 	ask := func(id int64, onRecord bool) int {
 		inFlight := 0
@@ -252,7 +254,7 @@ func TestWindowFailingOnRecord(t *testing.T) {
 // webhooks not heard from yet, a new one's test delivery among them, keep
 // the rest while receivers known to hang fill theirs.
 func TestWindowSuspectsLeaveRoomForTheUnheard(t *testing.T) {
-	ws := newWindows(16) // a budget of 8, 4 of it for suspects
+	ws := newWindows(16, hookd.SystemClock) // a budget of 8, 4 of it for suspects
 	var asks []hookd.WindowAsk
 	for id := range int64(6) {
 		round(ws, 1+id, 1, timedOut)
@@ -278,7 +280,7 @@ func TestWindowSuspectsLeaveRoomForTheUnheard(t *testing.T) {
 // in flight (in InFlight) take nothing of it, and the window returned
 // counts them, as PlanClaim counts in flight over every process.
 func TestWindowCountsItsOwnAttempts(t *testing.T) {
-	ws := newWindows(256)
+	ws := newWindows(256, hookd.SystemClock)
 	const unseen, trusted, share = 1, 2, 64
 	got := ws.Sizes([]hookd.WindowAsk{{WebhookID: unseen, Share: share, InFlight: 20, Wants: 10}})
 	if got[0] != 21 {
@@ -297,7 +299,7 @@ func TestWindowCountsItsOwnAttempts(t *testing.T) {
 // A slow receiver whose max_in_flight an admin set is not limited: the
 // admin said how much it takes. A timeout still takes its trust.
 func TestWindowMaxInFlightSetIsNotSlow(t *testing.T) {
-	ws := newWindows(8) // a budget of 4
+	ws := newWindows(8, hookd.SystemClock) // a budget of 4
 	const id, share = 1, 200
 	slowly := &hookd.AttemptResult{Success: true, Duration: 2 * SlowAnswer}
 	ask := []hookd.WindowAsk{{WebhookID: id, Share: share, Wants: share, MaxInFlightSet: true}}
@@ -317,7 +319,7 @@ func TestWindowMaxInFlightSetIsNotSlow(t *testing.T) {
 // Errors answered slowly make a webhook slow as timeouts do: a receiver
 // that answers 500 just within the timeout does not keep its workers.
 func TestWindowSlowErrorsCount(t *testing.T) {
-	ws := newWindows(8)
+	ws := newWindows(8, hookd.SystemClock)
 	const id = 1
 	round(ws, id, 1, succeeded)
 	for range 8 {
@@ -332,7 +334,7 @@ func TestWindowSlowErrorsCount(t *testing.T) {
 // frees its place and changes no window; a webhook back to the state of
 // one never seen is forgotten.
 func TestWindowForgets(t *testing.T) {
-	ws := newWindows(8)
+	ws := newWindows(8, hookd.SystemClock)
 	const id = 1
 	ws.ended(id, ws.started(id), nil)
 	ws.heldBack([]int64{id, 2}) // held back before answering: nothing to grow
@@ -346,29 +348,36 @@ func TestWindowForgets(t *testing.T) {
 	}
 }
 
-// A window no claim asks for in forgetAfter claims, and with no attempt in
-// flight, is forgotten: the webhook starts again as one not heard from.
-// The windows asked for, and those with attempts running, stay.
-func TestWindowForgetsTheUnasked(t *testing.T) {
-	ws := newWindows(8)
+// A window that no plan asks for and no attempt begins in for
+// forgetAfter, with no attempt in flight, is forgotten: the webhook starts
+// again as one not heard from. The windows asked for, and those with
+// attempts running, stay.
+func TestWindowForgetsTheUnused(t *testing.T) {
+	clock := clocktest.New(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	ws := newWindows(8, clock)
 	const quiet, running, busy, share = 1, 2, 3, 8
 	round(ws, quiet, 1, succeeded)
 	round(ws, running, 1, succeeded)
 	hangs := ws.started(running)
 	round(ws, busy, 1, succeeded)
 	ask := []hookd.WindowAsk{{WebhookID: busy, Share: share, Wants: share}}
-	for range forgetAfter - 1 {
-		ws.Sizes(ask)
-	}
+	clock.Advance(forgetAfter - time.Millisecond)
+	ws.Sizes(ask)
 	if len(ws.of) != 3 {
-		t.Fatalf("%d windows one claim before forgetAfter, want 3", len(ws.of))
+		t.Fatalf("%d windows just before forgetAfter, want 3", len(ws.of))
 	}
+	clock.Advance(forgetAfter / 10)
 	ws.Sizes(ask)
 	if _, ok := ws.of[quiet]; ok || len(ws.of) != 2 {
-		t.Fatalf("windows %v after forgetAfter claims, want the quiet webhook's forgotten", slices.Sorted(maps.Keys(ws.of)))
+		t.Fatalf("windows %v after forgetAfter, want the quiet webhook's forgotten", slices.Sorted(maps.Keys(ws.of)))
 	}
 	wantWindow(t, ws, quiet, share, 1)
 	wantWindow(t, ws, busy, share, InitialWindow)
 	ws.ended(running, hangs, succeeded)
 	wantWindow(t, ws, running, share, InitialWindow)
+
+	// A window asked for in the plan that looks for the unused is kept.
+	clock.Advance(forgetAfter)
+	ws.Sizes(ask)
+	wantWindow(t, ws, busy, share, InitialWindow)
 }
