@@ -89,7 +89,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&c.concurrency, "concurrency", delivery.DefaultConcurrency, "hookd's attempts in flight, and the raw client's")
 	fs.DurationVar(&c.timeout, "timeout", delivery.DefaultTimeout, "hookd's timeout of one delivery attempt")
 	fs.IntVar(&c.hostile, "hostile", 0, "also create this many webhooks whose receivers misbehave (--hostile-kinds); the report's delivery figures are then the healthy webhooks'")
-	hostileKinds := fs.String("hostile-kinds", joinKinds(bench.DefaultHostileKinds), "with --hostile: the receivers' kinds, given in turn to the hostile webhooks: hang (never answers), slow (headers, then a byte a second), upgrade (101, then silent), reset, fail (500); also late (200, a tenth before --timeout)")
+	hostileKinds := fs.String("hostile-kinds", bench.JoinHostileKinds(bench.DefaultHostileKinds), "with --hostile: the receivers' kinds, given in turn to the hostile webhooks: hang (never answers), slow (headers, then a byte a second), upgrade (101, then silent), reset, fail (500); also late (200, a tenth before --timeout)")
 	fs.BoolVar(&c.replay, "replay", false, "after the run, replay every accepted event to every webhook (include_succeeded) and report the replayed deliveries a second")
 	fs.IntVar(&c.filtered, "filtered", 0, "also create this many webhooks subscribed to every event, each with a payload filter that reads data and that no event passes: the publish figures then include matching them (compare with a run without)")
 	fs.Float64Var(&c.hostileShare, "hostile-share", 1, "with --hostile: the fraction of the events the hostile webhooks match (the healthy ones match every event)")
@@ -749,13 +749,4 @@ func benchReplay(ctx context.Context, admin *client.Client, recv *bench.Receiver
 		r.PerSecond = float64(r.Delivered) / r.Seconds
 	}
 	return r, nil
-}
-
-// joinKinds is kinds as --hostile-kinds takes them.
-func joinKinds(kinds []bench.HostileKind) string {
-	names := make([]string, len(kinds))
-	for i, k := range kinds {
-		names[i] = string(k)
-	}
-	return strings.Join(names, ",")
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -37,12 +38,8 @@ func ParseHostileKinds(s string) ([]HostileKind, error) {
 	seen := map[HostileKind]bool{}
 	for name := range strings.SplitSeq(s, ",") {
 		k := HostileKind(strings.TrimSpace(name))
-		known := false
-		for _, h := range HostileKinds {
-			known = known || h == k
-		}
-		if !known {
-			return nil, fmt.Errorf("unknown hostile kind %q (kinds: hang, slow, upgrade, reset, fail, late)", k)
+		if !slices.Contains(HostileKinds, k) {
+			return nil, fmt.Errorf("unknown hostile kind %q (kinds: %s)", k, strings.ReplaceAll(JoinHostileKinds(HostileKinds), ",", ", "))
 		}
 		if seen[k] {
 			return nil, fmt.Errorf("hostile kind %q given twice", k)
@@ -51,6 +48,15 @@ func ParseHostileKinds(s string) ([]HostileKind, error) {
 		kinds = append(kinds, k)
 	}
 	return kinds, nil
+}
+
+// JoinHostileKinds is kinds as ParseHostileKinds reads them.
+func JoinHostileKinds(kinds []HostileKind) string {
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ",")
 }
 
 // HostileStats are what a hostile receiver saw.
