@@ -40,7 +40,9 @@ import (
 // publishing client and the receiver are child processes (hookd
 // bench-publisher, hookd bench-receiver), so that their work does not count
 // as hookd's; their CPU is reported apart. The raw-client
-// limit runs before hookd starts, against the same receiver.
+// limit runs against the same receiver before hookd starts and again after
+// it stops: the ratio is to their mean, because a shared machine's speed
+// drifts within a run.
 
 type benchConfig struct {
 	database      string
@@ -96,7 +98,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&c.orderedLanes, "ordered-lanes", 0, "order every webhook's deliveries (ordering data.lane) in this many lanes, event i in lane i mod N; the report gives the deliveries a second of one lane (0: unordered)")
 	fs.BoolVar(&c.backlog, "backlog", false, "publish every event before delivery starts (the whole queue in the database), then deliver")
 	fs.DurationVar(&c.wait, "wait", 2*time.Minute, "how long to wait for the deliveries after the last event is accepted")
-	fs.BoolVar(&c.raw, "raw", true, "measure the raw-client limit first")
+	fs.BoolVar(&c.raw, "raw", true, "measure the raw-client limit, before hookd starts and after it stops")
 	fs.IntVar(&c.pad, "pad", 64, "bytes of padding in each event's data")
 	fs.BoolVar(&c.asJSON, "json", false, "print the report as JSON")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the hookd phase to this file")
@@ -197,11 +199,13 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	// The raw limit: a plain client, the same bodies, the same receiver.
 	sample := delivery.Body(&hookd.Event{ID: hookd.NewEventID(), Event: "ASSET_ADDED", CreatedAt: hookd.SystemClock.Now(),
 		Data: []byte(fmt.Sprintf(`{%q:%d,"asset_id":"A1","pad":%q}`, bench.SentField, time.Now().UnixNano(), strings.Repeat("x", c.pad)))}, 1)
-	if c.raw {
+	rawLimit := func(when string) (float64, error) {
 		n := int(min(expected, 50000))
-		progress("raw client: %d requests, %d in flight", n, c.concurrency)
-		rep.RawPerSecond, err = bench.RawLimit(ctx, hookURL+"raw", sample, n, c.concurrency)
-		if err != nil {
+		progress("raw client %s: %d requests, %d in flight", when, n, c.concurrency)
+		return bench.RawLimit(ctx, hookURL+"raw", sample, n, c.concurrency)
+	}
+	if c.raw {
+		if rep.RawBefore, err = rawLimit("before hookd"); err != nil {
 			return nil, err
 		}
 	}
@@ -450,6 +454,11 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 	if err != nil {
 		return nil, fmt.Errorf("receiver: %w", err)
 	}
+	if c.raw {
+		if rep.RawAfter, err = rawLimit("after hookd"); err != nil {
+			return nil, err
+		}
+	}
 	queued, hostileQueued := int64(0), int64(0)
 	if ws, err := store.ListWebhooks(ctx, hookd.WebhookFilter{}); err == nil {
 		for _, w := range ws {
@@ -486,7 +495,8 @@ func runBench(ctx context.Context, c benchConfig, schedule []time.Duration, logg
 		rep.DeliverySeconds = time.Unix(0, st.LastNS).Sub(from).Seconds()
 		rep.DeliveriesPerSecond = float64(st.Delivered) / rep.DeliverySeconds
 	}
-	if rep.RawPerSecond > 0 {
+	if c.raw {
+		rep.RawPerSecond = (rep.RawBefore + rep.RawAfter) / 2
 		rep.RawRatio = rep.DeliveriesPerSecond / rep.RawPerSecond
 	}
 	if c.orderedLanes > 0 {

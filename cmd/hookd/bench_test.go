@@ -76,6 +76,15 @@ func TestBench(t *testing.T) {
 				if r.Hostile != nil {
 					checkHostileReport(t, &r)
 				}
+				// The raw limit is measured on both sides of hookd's run,
+				// and the ratio is to their mean.
+				if raw := !slices.Contains(args, "--raw=false"); raw && (r.RawBefore <= 0 || r.RawAfter <= 0 ||
+					r.RawPerSecond != (r.RawBefore+r.RawAfter)/2 || r.RawRatio != r.DeliveriesPerSecond/r.RawPerSecond) {
+					t.Errorf("raw client limit before %v, after %v, mean %v, ratio %v of %v delivered/s",
+						r.RawBefore, r.RawAfter, r.RawPerSecond, r.RawRatio, r.DeliveriesPerSecond)
+				} else if !raw && (r.RawPerSecond != 0 || r.RawRatio != 0) {
+					t.Errorf("--raw=false, but a raw limit of %v and a ratio of %v", r.RawPerSecond, r.RawRatio)
+				}
 				for i, arg := range args {
 					if arg == "--cpuprofile" || arg == "--memprofile" {
 						if prof, err := os.ReadFile(args[i+1]); err != nil || !bytes.HasPrefix(prof, []byte{0x1f, 0x8b}) {

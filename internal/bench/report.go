@@ -54,6 +54,10 @@ type Report struct {
 	Lost                int64   `json:"lost"`            // neither delivered nor failed for good
 	Pending             int64   `json:"pending"`         // still queued when a bounded run stopped
 
+	// The raw-client limit, measured before hookd starts and after it
+	// stops; RawPerSecond, their mean, is what RawRatio compares with.
+	RawBefore    float64 `json:"raw_client_before_per_second,omitempty"`
+	RawAfter     float64 `json:"raw_client_after_per_second,omitempty"`
 	RawPerSecond float64 `json:"raw_client_per_second,omitempty"`
 	RawRatio     float64 `json:"ratio_to_raw,omitempty"`
 
@@ -174,7 +178,8 @@ func (r *Report) Write(w io.Writer, asJSON bool) error {
 		row("ordered lanes", "%d a webhook (ordering data.lane): %.1f delivered/s a lane", r.OrderedLanes, r.PerLanePerSecond)
 	}
 	if r.RawPerSecond > 0 {
-		row("raw client limit", "%s requests/s → hookd at %.0f%% of it", thousands(int64(r.RawPerSecond)), r.RawRatio*100)
+		row("raw client limit", "%s requests/s (%s before hookd, %s after) → hookd at %.0f%% of it",
+			thousands(int64(r.RawPerSecond)), thousands(int64(r.RawBefore)), thousands(int64(r.RawAfter)), r.RawRatio*100)
 	}
 	row(healthy+"latency p50/p90/p99", "%.1f / %.1f / %.1f ms (max %.1f)", r.P50, r.P90, r.P99, r.Max)
 	row(healthy+"duplicates / missing", "%d / %d", r.Duplicates, r.Missing)
