@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -39,7 +40,8 @@ func TestPragmas(t *testing.T) {
 		{s.r, "journal_mode", "wal"},
 		{s.w, "foreign_keys", "1"},
 		{s.r, "foreign_keys", "1"},
-		{s.w, "synchronous", "1"}, // NORMAL
+		{s.w, "wal_autocheckpoint", "0"}, // the checkpointer's work
+		{s.w, "synchronous", "1"},        // NORMAL
 		{s.r, "synchronous", "1"},
 		{s.w, "busy_timeout", fmt.Sprint(busyTimeout.Milliseconds())},
 		{s.r, "busy_timeout", fmt.Sprint(busyTimeout.Milliseconds())},
@@ -126,6 +128,48 @@ func TestMigrate(t *testing.T) {
 	if s2, err := Open(ctx, path); err == nil {
 		s2.Close()
 		t.Fatal("Open accepted a database with a newer schema")
+	}
+}
+
+// TestWALStaysShort writes without a pause from two goroutines, about ten
+// times maxWALFrames pages, and finds that the log never grew much past
+// maxWALFrames: the checkpointer copies the WAL back beside the writer,
+// and lets the log start over although the writes never stop.
+func TestWALStaysShort(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hookd.db")
+	s := open(t, path)
+	ctx := t.Context()
+	if err := s.CreateWebhook(ctx, &hookd.Webhook{Name: "w", HTTPURL: "http://127.0.0.1:1/hook", HTTPMethod: "POST",
+		TriggerEvents: []string{"ASSET_ADDED"}}, ""); err != nil {
+		t.Fatal(err)
+	}
+	// Ten events of 1 KB: about four pages of events, and a page of
+	// each B-tree a commit touches.
+	data := json.RawMessage(`{"pad":"` + strings.Repeat("x", 1000) + `"}`)
+	const commits = 2 * maxWALFrames / 4
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			for range commits / 2 {
+				events := make([]*hookd.Event, 10)
+				for i := range events {
+					events[i] = &hookd.Event{Event: "ASSET_ADDED", Data: data}
+				}
+				if _, err := s.PublishEvents(ctx, events); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	// The log file keeps the size of the longest log it held.
+	info, err := os.Stat(path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if frames := info.Size() / (4096 + 24); frames > 2*maxWALFrames {
+		t.Errorf("the log reached %d frames, want at most %d", frames, 2*maxWALFrames)
 	}
 }
 

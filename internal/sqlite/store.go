@@ -37,6 +37,8 @@ type Store struct {
 	w *sql.DB // one connection: every write and every read-modify-write
 	r *sql.DB // read-only pool for plain reads
 
+	checkpoints *checkpointer // copies the WAL back, off the writer's path
+
 	wake chan struct{}
 	// fanOutWake tells FanOutWakeup of publishes that left deliveries to
 	// FanOut
@@ -87,7 +89,8 @@ func Open(ctx context.Context, path string, opts ...storeopt.Option) (*Store, er
 	// readers too) and begins its transactions IMMEDIATE: a transaction that
 	// reads and then writes takes the write lock up front, so it waits under
 	// busy_timeout instead of failing when another process wrote meanwhile.
-	w, err := s.open(path + "?" + common + "&_journal_mode=WAL&_txlock=immediate")
+	// It leaves checkpoints to the checkpointer (checkpoint.go).
+	w, err := s.open(path + "?" + common + "&_journal_mode=WAL&_txlock=immediate&_pragma=wal_autocheckpoint(0)")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -109,7 +112,14 @@ func Open(ctx context.Context, path string, opts ...storeopt.Option) (*Store, er
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 
-	s.w, s.r = w, r
+	cp, err := s.open(path + "?" + common)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+
+	s.w, s.r, s.checkpoints = w, r, startCheckpointer(cp, w)
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -145,10 +155,11 @@ const writeCheck = `INSERT INTO write_checks (id, checked_at) VALUES (1, ?)
 // Close closes the database. It may be called more than once.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		checkpoints := s.checkpoints.close()
 		for _, st := range s.stmts {
 			st.Close()
 		}
-		s.closeErr = errors.Join(s.r.Close(), s.w.Close())
+		s.closeErr = errors.Join(checkpoints, s.r.Close(), s.w.Close())
 	})
 	return s.closeErr
 }
@@ -190,7 +201,11 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		tx.Rollback()
 		return mapErr(err)
 	}
-	return mapErr(tx.Commit())
+	if err := tx.Commit(); err != nil {
+		return mapErr(err)
+	}
+	s.checkpoints.committed()
+	return nil
 }
 
 // prepareHot prepares the hot path's statements (hotQueries on the
