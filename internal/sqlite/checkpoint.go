@@ -3,6 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"sync/atomic"
 	"time"
 )
 
@@ -10,95 +14,160 @@ import (
 // to itself it checkpoints in the connection that commits, once the log
 // holds 1,000 pages: with one writer, every publish and completion then
 // waits while it copies those pages and syncs both files (on 2 cores with
-// single events, the writer was busy 98 % of the time and had become what
-// held the intake back). The writer does not checkpoint here
-// (wal_autocheckpoint 0): a checkpointer does, on a connection of its own.
+// single events, the writer was busy 93 to 98 % of the time, and had become
+// what held the intake back). Here a checkpointer does it, on a connection
+// of its own.
 //
 // Its checkpoints are PASSIVE: they copy what they can and never wait for,
-// nor block, the writer or a reader. But the log starts over only when a
-// transaction begins with every frame copied, which a checkpoint running
-// beside a busy writer never leaves (it ends behind the frames committed
-// meanwhile): so once the log holds maxWALFrames, the checkpointer copies
-// the last frames on the writer's connection, between two transactions,
-// and the next one starts the log over. That copy is short, the rest
-// being copied already; the log stays near maxWALFrames pages however
-// long the writes go on. (A reader that holds an old snapshot keeps the
-// log from starting over, as it does with SQLite's own checkpoints.)
+// nor block, the writer or a reader. But the log starts over only when
+// every frame is copied and no reader is in the log, which a checkpoint
+// running beside a busy writer never sees (it ends behind the frames
+// committed meanwhile), nor one beside readers that keep reading (each
+// began in a log not yet all copied, and reads in it). So once the log
+// holds maxWALFrames, the checkpointer runs a RESTART checkpoint on the
+// writer's connection, between two transactions: it copies the last
+// frames (few, the rest being copied already), waits for the readers in
+// the log to finish (the new ones read the database file) and starts the
+// log over. The writer waits meanwhile, at most restartWait for the
+// readers. A restart that gives up is tried again a round later, then
+// after twice as many rounds each time, up to maxRestartSkip: a long
+// reader (an export) makes the log grow, as SQLite's own checkpoints let
+// it, without holding the writer up more than a few times a second.
+//
+// The writer still checkpoints by itself past walAutocheckpoint pages, as
+// SQLite would: should the checkpointer fail, the log's frames are copied
+// back all the same.
 const (
-	// maxWALFrames bounds the log (about 16 MB of 4 KB pages).
+	// maxWALFrames is the log's length (about 16 MB of 4 KB pages) past
+	// which the checkpointer copies the last frames on the writer.
 	maxWALFrames = 4096
-	// checkpointEvery spaces the checkpoints: each syncs both files.
-	checkpointEvery = 20 * time.Millisecond
+	// walAutocheckpoint is the writer's own checkpoint, the fallback.
+	walAutocheckpoint = 4 * maxWALFrames
+	// Each checkpoint that copies syncs both files. The checkpointer
+	// checkpoints once busyCommits commits wait for it, at most every
+	// checkpointEvery; fewer, after idleCheckpointEvery: a few commits a
+	// second need no more than SQLite's own checkpoint would do for them.
+	busyCommits         = 32
+	checkpointEvery     = 20 * time.Millisecond
+	idleCheckpointEvery = time.Second
+	// restartWait bounds the RESTART's wait for readers (its busy_timeout).
+	restartWait    = 20 * time.Millisecond
+	maxRestartSkip = 32 // rounds
 )
 
 // checkpointer runs the checkpoints of a store's WAL (see above).
 type checkpointer struct {
-	conn   *sql.DB // one connection of its own
-	writer *sql.DB // the store's writer, for the copy that lets the log start over
-	wake   chan struct{}
-	stop   chan struct{}
-	done   chan struct{}
+	conn    *sql.DB // one connection of its own
+	writer  *sql.DB // the store's writer, for the copy that lets the log start over
+	commits atomic.Int64
+	wake    chan struct{} // the first commit since the last checkpoint, or the busyCommits-th
+	ctx     context.Context
+	cancel  context.CancelFunc // ends ctx, at close
+	done    chan struct{}
 }
 
 func startCheckpointer(conn, writer *sql.DB) *checkpointer {
 	conn.SetMaxOpenConns(1)
-	c := &checkpointer{conn: conn, writer: writer, wake: make(chan struct{}, 1),
-		stop: make(chan struct{}), done: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &checkpointer{conn: conn, writer: writer, wake: make(chan struct{}, 1), ctx: ctx, cancel: cancel,
+		done: make(chan struct{})}
 	go c.run()
 	return c
 }
 
 // committed tells the checkpointer that the writer committed.
 func (c *checkpointer) committed() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
+	if n := c.commits.Add(1); n == 1 || n == busyCommits {
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
-// run checkpoints after commits, at most once every checkpointEvery, until
-// close. A checkpoint that fails is tried again after the next commit.
+// run checkpoints after commits (see the constants) until close. A
+// checkpoint that fails is tried again after the next commit.
 func (c *checkpointer) run() {
 	defer close(c.done)
-	ctx := context.Background()
-	pause := time.NewTimer(checkpointEvery)
-	defer pause.Stop()
+	timer := time.NewTimer(idleCheckpointEvery)
+	defer timer.Stop()
+	wait := func(d time.Duration, wake <-chan struct{}) bool {
+		timer.Reset(d)
+		select {
+		case <-c.ctx.Done():
+			return false
+		case <-wake:
+		case <-timer.C:
+		}
+		return true
+	}
+	failed, skip := 0, 0 // restarts that gave up in a row, rounds to skip
 	for {
 		select {
-		case <-c.stop:
+		case <-c.ctx.Done():
 			return
 		case <-c.wake:
 		}
-		var busy, frames, copied int
-		err := c.conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
-		if err == nil && frames >= maxWALFrames {
-			c.copyLast(ctx)
-		}
-		pause.Reset(checkpointEvery)
-		select {
-		case <-c.stop:
+		if c.commits.Load() < busyCommits && !wait(idleCheckpointEvery, c.wake) {
 			return
-		case <-pause.C:
+		}
+		c.commits.Store(0)
+		frames, _ := checkpoint(c.ctx, c.conn, "PASSIVE") // 0 if it failed
+		switch {
+		case frames < maxWALFrames:
+		case skip > 0:
+			skip--
+		case c.restart():
+			failed = 0
+		default:
+			failed++
+			skip = min(1<<failed-1, maxRestartSkip)
+		}
+		if !wait(checkpointEvery, nil) {
+			return
 		}
 	}
 }
 
-// copyLast checkpoints on the writer's connection, which no transaction
-// holds meanwhile: every frame is copied, and the next transaction starts
-// the log over.
-func (c *checkpointer) copyLast(ctx context.Context) {
-	conn, err := c.writer.Conn(ctx)
+// restart runs a RESTART checkpoint on the writer's connection, which no
+// transaction holds meanwhile, waiting at most restartWait for readers,
+// and tells whether it started the log over.
+func (c *checkpointer) restart() bool {
+	conn, err := c.writer.Conn(c.ctx)
 	if err != nil {
-		return
+		return false
 	}
 	defer conn.Close()
-	conn.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+	if _, err := conn.ExecContext(c.ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", restartWait.Milliseconds())); err != nil {
+		return false
+	}
+	_, err = checkpoint(c.ctx, conn, "RESTART")
+	// The writer waits for other processes as long as ever (Open).
+	if _, err := conn.ExecContext(context.WithoutCancel(c.ctx), fmt.Sprintf("PRAGMA busy_timeout = %d", busyTimeout.Milliseconds())); err != nil {
+		conn.Raw(func(any) error { return driver.ErrBadConn }) // not to be used again with the short wait
+	}
+	return err == nil
 }
 
-// close stops the checkpointer and closes its connection; SQLite
-// checkpoints once more when the store's last connection closes.
+// checkpoint runs a checkpoint of mode on q's connection and returns the
+// frames the log held; a checkpoint that readers or another writer kept
+// from completing is errCheckpointBusy.
+func checkpoint(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, mode string) (frames int, err error) {
+	var busy, copied int
+	err = q.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &copied)
+	if err == nil && busy != 0 {
+		return frames, errCheckpointBusy
+	}
+	return frames, err
+}
+
+var errCheckpointBusy = errors.New("sqlite: checkpoint blocked by a reader or another writer")
+
+// close stops the checkpointer and closes its connection.
 func (c *checkpointer) close() error {
-	close(c.stop)
+	c.cancel()
 	<-c.done
 	return c.conn.Close()
 }

@@ -188,7 +188,7 @@ func (s *Store) ClearPayloads(ctx context.Context, before time.Time) (int64, err
 		if err != nil {
 			return total, err
 		}
-		if _, err := s.w.ExecContext(ctx, `INSERT INTO payloads_cleared (table_name, cleared_before) VALUES (?, ?)
+		if _, err := s.exec(ctx, `INSERT INTO payloads_cleared (table_name, cleared_before) VALUES (?, ?)
 			ON CONFLICT (table_name) DO UPDATE SET cleared_before = excluded.cleared_before`, c.table, ms(before)); err != nil {
 			return total, mapErr(err)
 		}

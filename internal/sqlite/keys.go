@@ -21,6 +21,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *hookd.APIKey) error {
 	if err != nil {
 		return mapErr(err)
 	}
+	s.checkpoints.committed()
 	k.ID, k.CreatedAt = id, created
 	return nil
 }
@@ -71,7 +72,7 @@ func (s *Store) ListAPIKeys(ctx context.Context, userID int64) ([]*hookd.APIKey,
 // DeleteAPIKey deletes key id of userID. Another user's key is ErrNotFound,
 // as if it did not exist, so ids reveal nothing.
 func (s *Store) DeleteAPIKey(ctx context.Context, userID, id int64) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM api_keys WHERE id = ? AND user_id = ?`, id, userID)
+	res, err := s.exec(ctx, `DELETE FROM api_keys WHERE id = ? AND user_id = ?`, id, userID)
 	if err != nil {
 		return mapErr(err)
 	}
@@ -80,7 +81,7 @@ func (s *Store) DeleteAPIKey(ctx context.Context, userID, id int64) error {
 
 // TouchAPIKey records that a key is being used now.
 func (s *Store) TouchAPIKey(ctx context.Context, id int64) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE api_keys SET last_access = ? WHERE id = ?`, ms(s.clock.Now()), id)
+	res, err := s.exec(ctx, `UPDATE api_keys SET last_access = ? WHERE id = ?`, ms(s.clock.Now()), id)
 	if err != nil {
 		return mapErr(err)
 	}

@@ -70,7 +70,7 @@ func (s *Store) SetNotificationKinds(ctx context.Context, id int64, kinds []stri
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.w.ExecContext(ctx, `UPDATE notifications SET kinds = ?, updated_at = ? WHERE id = ?`,
+	res, err := s.exec(ctx, `UPDATE notifications SET kinds = ?, updated_at = ? WHERE id = ?`,
 		string(b), ms(s.clock.Now()), id)
 	if err != nil {
 		return nil, mapErr(err)

@@ -16,7 +16,7 @@ func (s *Store) CreateProject(ctx context.Context, p *hookd.Project) error {
 		return errors.New("sqlite: a project needs an id")
 	}
 	created, updated := hookd.Stamps(p.CreatedAt, p.UpdatedAt, s.clock.Now())
-	_, err := s.w.ExecContext(ctx, `INSERT INTO projects (id, title, created_at, updated_at) VALUES (?, ?, ?, ?)`,
+	_, err := s.exec(ctx, `INSERT INTO projects (id, title, created_at, updated_at) VALUES (?, ?, ?, ?)`,
 		p.ID, p.Title, ms(created), ms(updated))
 	if isUnique(err) {
 		return hookd.ErrConflict
@@ -96,7 +96,7 @@ func (s *Store) ListProjects(ctx context.Context, f hookd.ProjectFilter) ([]*hoo
 // are left as they are (with their logs): the registry only decides which
 // project ids a webhook may be given.
 func (s *Store) DeleteProject(ctx context.Context, id string) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM projects WHERE id = ?`, id)
+	res, err := s.exec(ctx, `DELETE FROM projects WHERE id = ?`, id)
 	if err != nil {
 		return mapErr(err)
 	}

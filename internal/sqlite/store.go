@@ -90,7 +90,7 @@ func Open(ctx context.Context, path string, opts ...storeopt.Option) (*Store, er
 	// reads and then writes takes the write lock up front, so it waits under
 	// busy_timeout instead of failing when another process wrote meanwhile.
 	// It leaves checkpoints to the checkpointer (checkpoint.go).
-	w, err := s.open(path + "?" + common + "&_journal_mode=WAL&_txlock=immediate&_pragma=wal_autocheckpoint(0)")
+	w, err := s.open(path + "?" + common + fmt.Sprintf("&_journal_mode=WAL&_txlock=immediate&_pragma=wal_autocheckpoint(%d)", walAutocheckpoint))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -124,6 +124,7 @@ func Open(ctx context.Context, path string, opts ...storeopt.Option) (*Store, er
 		s.Close()
 		return nil, err
 	}
+	s.checkpoints.committed()
 	if err := s.prepareHot(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -206,6 +207,16 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	s.checkpoints.committed()
 	return nil
+}
+
+// exec runs a write of one statement on the writer's connection, outside
+// a transaction of inTx's, and tells the checkpointer of its commit.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := s.w.ExecContext(ctx, query, args...)
+	if err == nil {
+		s.checkpoints.committed()
+	}
+	return res, err
 }
 
 // prepareHot prepares the hot path's statements (hotQueries on the

@@ -295,7 +295,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, id int64, u hookd.WebhookUpda
 // or not) and log go with it through ON DELETE CASCADE. Its events stay:
 // other webhooks may have received them.
 func (s *Store) DeleteWebhook(ctx context.Context, id int64) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM webhooks WHERE id = ?`, id)
+	res, err := s.exec(ctx, `DELETE FROM webhooks WHERE id = ?`, id)
 	if err != nil {
 		return mapErr(err)
 	}
@@ -371,7 +371,7 @@ func (s *Store) UpdateHeader(ctx context.Context, webhookID, headerID int64, u h
 
 // DeleteHeader deletes header headerID of webhook webhookID.
 func (s *Store) DeleteHeader(ctx context.Context, webhookID, headerID int64) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM webhook_headers WHERE id = ? AND webhook_id = ?`, headerID, webhookID)
+	res, err := s.exec(ctx, `DELETE FROM webhook_headers WHERE id = ? AND webhook_id = ?`, headerID, webhookID)
 	if err != nil {
 		return mapErr(err)
 	}
@@ -412,7 +412,7 @@ func insertUser(ctx context.Context, tx *sql.Tx, u *hookd.WebhookUser, now time.
 // DeleteUser removes the webhook_users row webhookUserID (its id, not the
 // user's) from webhook webhookID.
 func (s *Store) DeleteUser(ctx context.Context, webhookID, webhookUserID int64) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM webhook_users WHERE id = ? AND webhook_id = ?`, webhookUserID, webhookID)
+	res, err := s.exec(ctx, `DELETE FROM webhook_users WHERE id = ? AND webhook_id = ?`, webhookUserID, webhookID)
 	if err != nil {
 		return mapErr(err)
 	}
