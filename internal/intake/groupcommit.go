@@ -27,10 +27,13 @@ import (
 )
 
 // MaxLinger bounds how long a commit waits for company (the package's
-// doc): a millisecond, a small part of a request's time under the load
-// that makes it wait. A request that comes alone just after a group may
-// wait that long too.
-const MaxLinger = time.Millisecond
+// doc): 2 ms, a small part of a request's time under the load that makes
+// it wait. A request that comes alone just after a group may wait that
+// long too. (Measured, 32 publishers of single events on 2 cores, SQLite:
+// against 1 ms, a third fewer commits and 6 to 10 % less CPU a delivery,
+// with the same p99 at 1,000 events a second; 3 and 4 ms raised that p99.
+// PostgreSQL's figures did not move.)
+const MaxLinger = 2 * time.Millisecond
 
 // MaxGroupEvents bounds the events of one group: a request is never split,
 // but a group takes no more requests once it holds this many events, so a
