@@ -26,13 +26,16 @@ import (
 // began in a log not yet all copied, and reads in it). So once the log
 // holds maxWALFrames, the checkpointer runs a RESTART checkpoint on the
 // writer's connection, between two transactions: it copies the last
-// frames (few, the rest being copied already), waits for the readers in
-// the log to finish (the new ones read the database file) and starts the
-// log over. The writer waits meanwhile, at most restartWait for the
-// readers. A restart that gives up is tried again a round later, then
-// after twice as many rounds each time, up to maxRestartSkip: a long
-// reader (an export) makes the log grow, as SQLite's own checkpoints let
-// it, without holding the writer up more than a few times a second.
+// frames (few, the rest being copied already) and waits for the readers
+// in the log to finish (the new ones read the database file), so that the
+// next transaction starts the log over. The writer waits meanwhile, at
+// most restartWait for the readers. After a restart that gives up, the
+// checkpointer skips a round before the next, then twice as many plus one
+// each time, up to maxRestartSkip: a long reader (an export) makes the log
+// grow, as SQLite's own checkpoints let it, without holding the writer up
+// more than a few times a second. A checkpoint that a reader kept from
+// copying every frame is tried again after idleCheckpointEvery, commits
+// or not.
 //
 // The writer still checkpoints by itself past walAutocheckpoint pages, as
 // SQLite would: should the checkpointer fail, the log's frames are copied
@@ -101,7 +104,7 @@ func (c *checkpointer) run() {
 		}
 		return true
 	}
-	failed, skip := 0, 0 // restarts that gave up in a row, rounds to skip
+	backoff, skip := 0, 0 // rounds to skip after a restart that gave up; left to skip
 	for {
 		select {
 		case <-c.ctx.Done():
@@ -112,16 +115,22 @@ func (c *checkpointer) run() {
 			return
 		}
 		c.commits.Store(0)
-		frames, _ := checkpoint(c.ctx, c.conn, "PASSIVE") // 0 if it failed
+		frames, copied, _ := checkpoint(c.ctx, c.conn, "PASSIVE") // frames 0 or -1 if it could not run
 		switch {
 		case frames < maxWALFrames:
 		case skip > 0:
 			skip--
 		case c.restart():
-			failed = 0
+			backoff = 0
 		default:
-			failed++
-			skip = min(1<<failed-1, maxRestartSkip)
+			backoff = min(2*backoff+1, maxRestartSkip)
+			skip = backoff
+		}
+		if copied < frames { // a reader held some back: try again
+			select {
+			case c.wake <- struct{}{}:
+			default:
+			}
 		}
 		if !wait(checkpointEvery, nil) {
 			return
@@ -137,33 +146,37 @@ func (c *checkpointer) restart() bool {
 	if err != nil {
 		return false
 	}
-	defer conn.Close()
+	defer func() {
+		// The writer waits for other processes as long as ever (Open); a
+		// connection left with the short wait is not used again.
+		if _, err := conn.ExecContext(context.WithoutCancel(c.ctx), fmt.Sprintf("PRAGMA busy_timeout = %d", busyTimeout.Milliseconds())); err != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		conn.Close()
+	}()
 	if _, err := conn.ExecContext(c.ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", restartWait.Milliseconds())); err != nil {
 		return false
 	}
-	_, err = checkpoint(c.ctx, conn, "RESTART")
-	// The writer waits for other processes as long as ever (Open).
-	if _, err := conn.ExecContext(context.WithoutCancel(c.ctx), fmt.Sprintf("PRAGMA busy_timeout = %d", busyTimeout.Milliseconds())); err != nil {
-		conn.Raw(func(any) error { return driver.ErrBadConn }) // not to be used again with the short wait
-	}
+	_, _, err = checkpoint(c.ctx, conn, "RESTART")
 	return err == nil
 }
 
 // checkpoint runs a checkpoint of mode on q's connection and returns the
-// frames the log held; a checkpoint that readers or another writer kept
-// from completing is errCheckpointBusy.
+// frames the log held and those copied back by now; a checkpoint that
+// another checkpoint, a writer or (RESTART) readers kept from completing
+// is errCheckpointBusy.
 func checkpoint(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, mode string) (frames int, err error) {
-	var busy, copied int
+}, mode string) (frames, copied int, err error) {
+	var busy int
 	err = q.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &copied)
 	if err == nil && busy != 0 {
-		return frames, errCheckpointBusy
+		return frames, copied, errCheckpointBusy
 	}
-	return frames, err
+	return frames, copied, err
 }
 
-var errCheckpointBusy = errors.New("sqlite: checkpoint blocked by a reader or another writer")
+var errCheckpointBusy = errors.New("sqlite: checkpoint kept from completing by another checkpoint, a writer or a reader")
 
 // close stops the checkpointer and closes its connection.
 func (c *checkpointer) close() error {

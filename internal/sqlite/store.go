@@ -89,7 +89,8 @@ func Open(ctx context.Context, path string, opts ...storeopt.Option) (*Store, er
 	// readers too) and begins its transactions IMMEDIATE: a transaction that
 	// reads and then writes takes the write lock up front, so it waits under
 	// busy_timeout instead of failing when another process wrote meanwhile.
-	// It leaves checkpoints to the checkpointer (checkpoint.go).
+	// It leaves checkpoints to the checkpointer but past walAutocheckpoint
+	// pages (checkpoint.go).
 	w, err := s.open(path + "?" + common + fmt.Sprintf("&_journal_mode=WAL&_txlock=immediate&_pragma=wal_autocheckpoint(%d)", walAutocheckpoint))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
