@@ -81,10 +81,15 @@ func startCheckpointer(conn, writer *sql.DB) *checkpointer {
 // committed tells the checkpointer that the writer committed.
 func (c *checkpointer) committed() {
 	if n := c.commits.Add(1); n == 1 || n == busyCommits {
-		select {
-		case c.wake <- struct{}{}:
-		default:
-		}
+		c.signal()
+	}
+}
+
+// signal wakes run, unless a wake-up waits already.
+func (c *checkpointer) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -127,10 +132,7 @@ func (c *checkpointer) run() {
 			skip = backoff
 		}
 		if copied < frames { // a reader held some back: try again
-			select {
-			case c.wake <- struct{}{}:
-			default:
-			}
+			c.signal()
 		}
 		if !wait(checkpointEvery, nil) {
 			return
@@ -165,9 +167,7 @@ func (c *checkpointer) restart() bool {
 // frames the log held and those copied back by now; a checkpoint that
 // another checkpoint, a writer or (RESTART) readers kept from completing
 // is errCheckpointBusy.
-func checkpoint(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, mode string) (frames, copied int, err error) {
+func checkpoint(ctx context.Context, q querier, mode string) (frames, copied int, err error) {
 	var busy int
 	err = q.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &copied)
 	if err == nil && busy != 0 {

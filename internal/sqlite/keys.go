@@ -11,17 +11,19 @@ import (
 // prefix is ErrConflict: prefixes are random, so the caller makes a new key.
 func (s *Store) CreateAPIKey(ctx context.Context, k *hookd.APIKey) error {
 	created := hookd.Stamp(k.CreatedAt, s.clock.Now())
-	var id int64
-	err := s.w.QueryRowContext(ctx, `INSERT INTO api_keys (user_id, prefix, secret_hash, name, role, created_at, last_access)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		k.UserID, k.Prefix, k.SecretHash, k.Name, k.Role, ms(created), nullMS(k.LastAccess)).Scan(&id)
+	res, err := s.exec(ctx, `INSERT INTO api_keys (user_id, prefix, secret_hash, name, role, created_at, last_access)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		k.UserID, k.Prefix, k.SecretHash, k.Name, k.Role, ms(created), nullMS(k.LastAccess))
 	if isUnique(err) {
 		return hookd.ErrConflict
 	}
 	if err != nil {
 		return mapErr(err)
 	}
-	s.checkpoints.committed()
+	id, err := res.LastInsertId() // the rowid: id is its INTEGER PRIMARY KEY
+	if err != nil {
+		return mapErr(err)
+	}
 	k.ID, k.CreatedAt = id, created
 	return nil
 }

@@ -264,8 +264,8 @@ func (s *Store) inReadTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return mapErr(fn(tx))
 }
 
-// querier is what *sql.DB and *sql.Tx share, so that a read can run alone
-// or inside a transaction.
+// querier is what *sql.DB, *sql.Tx and *sql.Conn share, so that a read can
+// run alone, inside a transaction or on a connection held.
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
