@@ -131,21 +131,17 @@ func TestMigrate(t *testing.T) {
 	}
 }
 
-// TestWALStaysShort writes without a pause from two goroutines, over five
-// times maxWALFrames pages, and finds that the log never grew much past
-// maxWALFrames: the checkpointer copies the WAL back beside the writer,
-// and starts the log over although the writes never stop. (The writer's
-// own checkpoint, the fallback, would let it grow to walAutocheckpoint.)
-func TestWALStaysShort(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "hookd.db")
-	s := open(t, path)
+// writeWithoutPause publishes from two goroutines without a pause, to a
+// webhook it creates, maxWALFrames/4 commits of ten events of 1 KB: about
+// four pages of events and a page of each B-tree a commit touches, some 20
+// pages a commit, over five times maxWALFrames in all.
+func writeWithoutPause(t *testing.T, s *Store) {
+	t.Helper()
 	ctx := t.Context()
 	if err := s.CreateWebhook(ctx, &hookd.Webhook{Name: "w", HTTPURL: "http://127.0.0.1:1/hook", HTTPMethod: "POST",
 		TriggerEvents: []string{"ASSET_ADDED"}}, ""); err != nil {
 		t.Fatal(err)
 	}
-	// Ten events of 1 KB a commit: about four pages of events, and a page
-	// of each B-tree it touches, some 20 pages.
 	data := json.RawMessage(`{"pad":"` + strings.Repeat("x", 1000) + `"}`)
 	const commits = maxWALFrames / 4
 	var wg sync.WaitGroup
@@ -164,13 +160,62 @@ func TestWALStaysShort(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	// The log file keeps the size of the longest log it held.
+}
+
+// walFrames is the longest the log of the database at path has been: its
+// file keeps that size.
+func walFrames(t *testing.T, path string) int64 {
+	t.Helper()
 	info, err := os.Stat(path + "-wal")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if frames := info.Size() / (4096 + 24); frames > 2*maxWALFrames {
+	return info.Size() / (4096 + 24)
+}
+
+// TestWALStaysShort writes without a pause from two goroutines, over five
+// times maxWALFrames pages, and finds that the log never grew much past
+// maxWALFrames: the checkpointer copies the WAL back beside the writer,
+// and starts the log over although the writes never stop. (The writer's
+// own checkpoint, the fallback, would let it grow to walAutocheckpoint.)
+func TestWALStaysShort(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hookd.db")
+	s := open(t, path)
+	writeWithoutPause(t, s)
+	if frames := walFrames(t, path); frames > 2*maxWALFrames {
 		t.Errorf("the log reached %d frames, want at most %d", frames, 2*maxWALFrames)
+	}
+}
+
+// TestCheckpointerBesideALongReader holds a read transaction open (an
+// export, say) while two goroutines write the same as TestWALStaysShort:
+// the reader keeps the log from being copied back, so every restart the
+// checkpointer tries gives up. The writes all succeed, the log grows (as it
+// would under SQLite's own checkpoints), and the writer's connection keeps
+// its busy_timeout: the restart's short wait is not left on it.
+func TestCheckpointerBesideALongReader(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hookd.db")
+	s := open(t, path)
+	ctx := t.Context()
+	reader, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Rollback()
+	var n int
+	if err := reader.QueryRowContext(ctx, `SELECT count(*) FROM webhooks`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	writeWithoutPause(t, s)
+	if frames := walFrames(t, path); frames <= 2*maxWALFrames {
+		t.Fatalf("the log reached %d frames only: the reader did not hold it, and no restart was tried beside it", frames)
+	}
+	var timeout int64
+	if err := s.w.QueryRowContext(ctx, `PRAGMA busy_timeout`).Scan(&timeout); err != nil {
+		t.Fatal(err)
+	}
+	if timeout != busyTimeout.Milliseconds() {
+		t.Errorf("the writer's busy_timeout is %d ms after restarts that gave up, want %d", timeout, busyTimeout.Milliseconds())
 	}
 }
 
