@@ -132,10 +132,10 @@ func TestMigrate(t *testing.T) {
 }
 
 // writeWithoutPause publishes from two goroutines without a pause, to a
-// webhook it creates, maxWALFrames/4 commits of ten events of 1 KB: about
-// four pages of events and a page of each B-tree a commit touches, some 20
-// pages a commit, over five times maxWALFrames in all.
-func writeWithoutPause(t *testing.T, s *Store) {
+// webhook it creates, commits of ten events of 1 KB: about four pages of
+// events and a page of each B-tree a commit touches, some 20 pages a
+// commit.
+func writeWithoutPause(t *testing.T, s *Store, commits int) {
 	t.Helper()
 	ctx := t.Context()
 	if err := s.CreateWebhook(ctx, &hookd.Webhook{Name: "w", HTTPURL: "http://127.0.0.1:1/hook", HTTPMethod: "POST",
@@ -143,7 +143,6 @@ func writeWithoutPause(t *testing.T, s *Store) {
 		t.Fatal(err)
 	}
 	data := json.RawMessage(`{"pad":"` + strings.Repeat("x", 1000) + `"}`)
-	const commits = maxWALFrames / 4
 	var wg sync.WaitGroup
 	for range 2 {
 		wg.Go(func() {
@@ -181,14 +180,14 @@ func walFrames(t *testing.T, path string) int64 {
 func TestWALStaysShort(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hookd.db")
 	s := open(t, path)
-	writeWithoutPause(t, s)
+	writeWithoutPause(t, s, maxWALFrames/4) // over five times maxWALFrames pages
 	if frames := walFrames(t, path); frames > 2*maxWALFrames {
 		t.Errorf("the log reached %d frames, want at most %d", frames, 2*maxWALFrames)
 	}
 }
 
 // TestCheckpointerBesideALongReader holds a read transaction open (an
-// export, say) while two goroutines write the same as TestWALStaysShort:
+// export, say) while two goroutines write as in TestWALStaysShort:
 // the reader keeps the log from being copied back, so every restart the
 // checkpointer tries gives up. The writes all succeed, the log grows (as it
 // would under SQLite's own checkpoints), and the writer's connection keeps
@@ -206,7 +205,7 @@ func TestCheckpointerBesideALongReader(t *testing.T) {
 	if err := reader.QueryRowContext(ctx, `SELECT count(*) FROM webhooks`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	writeWithoutPause(t, s)
+	writeWithoutPause(t, s, maxWALFrames/6) // over three times maxWALFrames pages
 	if frames := walFrames(t, path); frames <= 2*maxWALFrames {
 		t.Fatalf("the log reached %d frames only: the reader did not hold it, and no restart was tried beside it", frames)
 	}
