@@ -156,6 +156,22 @@ func TestSendMasksHeaderValuesInResponseBodies(t *testing.T) {
 	}
 }
 
+// A mask is longer than a short hidden value: a receiver that answers
+// with nothing but echoes of it does not make the logged body outgrow its
+// bound.
+func TestSendMaskedBodyStaysWithinItsBound(t *testing.T) {
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, strings.Repeat("7", 2*hookd.MaxLoggedBody))
+	})
+	tg := testTarget(rc.URL)
+	tg.Headers = []hookd.Header{{Key: "X-Token", Value: "7", Hidden: true}}
+	r := attemptOnce(testSender(5*time.Second), context.Background(), tg, testDelivery())
+	if len(r.ResponseBody) > hookd.MaxLoggedBody || strings.Contains(r.ResponseBody, "7") {
+		t.Fatalf("the logged body: %d bytes, want at most %d, all masked: %q…", len(r.ResponseBody), hookd.MaxLoggedBody,
+			r.ResponseBody[:min(40, len(r.ResponseBody))])
+	}
+}
+
 // A receiver that echoes the request's headers as JSON, or in a query,
 // shows a hidden value escaped: it is masked in those forms too.
 func TestSendMasksEscapedEchoes(t *testing.T) {

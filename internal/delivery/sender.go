@@ -46,6 +46,10 @@ const drainLimit = 64 << 10
 // receiver that sends more fails the attempt with hookd.ClassTooLarge.
 const maxResponseHeaderBytes = 64 << 10
 
+// maxHandshake bounds a TLS handshake (and an attempt's timeout bounds it
+// too).
+const maxHandshake = 10 * time.Second
+
 // Masked stands for a secret header value in RequestHeaders and in error texts.
 const Masked = "********"
 
@@ -118,12 +122,16 @@ func NewSender(cfg SenderConfig) *Sender {
 	}
 	dialer := NewDialer(cfg.AllowPrivate)
 	dialer.Resolver = cfg.Resolver
+	// The transport goes on connecting after the attempt gives up (to pool
+	// the connection): a receiver that stalls the lookup, the connection or
+	// the handshake holds it no longer than an attempt.
+	dialer.Timeout = min(dialer.Timeout, cfg.Timeout)
 	transport := &http.Transport{
 		Proxy:                  nil,
 		DialContext:            dialer.DialContext,
 		TLSClientConfig:        tlsConfig,
 		ForceAttemptHTTP2:      true,
-		TLSHandshakeTimeout:    10 * time.Second,
+		TLSHandshakeTimeout:    min(maxHandshake, cfg.Timeout),
 		MaxIdleConns:           max(100, 2*cfg.Concurrency),
 		MaxIdleConnsPerHost:    cfg.Concurrency,
 		IdleConnTimeout:        90 * time.Second,
@@ -242,6 +250,9 @@ func (s *Sender) attempt(ctx context.Context, t *hookd.Target, d *hookd.Delivery
 		if cut {
 			o.ResponseBody = maskCutEcho(o.ResponseBody, echoes)
 		}
+		// A mask is longer than a short value it hides: a body of echoes
+		// would outgrow the bound it was read to.
+		o.ResponseBody = cutText(o.ResponseBody, hookd.MaxLoggedBody)
 	}()
 	// Custom headers go out with their key as the admin wrote it; rows that
 	// share a key (whatever its case) become one header with several values.
@@ -557,7 +568,10 @@ func classify(err error) (class, message string) {
 	switch {
 	case errors.As(err, &forbidden):
 		return hookd.ClassForbidden, forbidden.Error()
-	case errors.As(err, &dnsErr):
+	case errors.As(err, &dnsErr) && !dnsErr.IsTimeout:
+		// A lookup that timed out is the attempt's timeout: a receiver's
+		// name server that never answers holds the attempt as a receiver
+		// that never answers does, and is classed alike (windows.ended).
 		return hookd.ClassDNS, message
 	case isTooLarge(err):
 		return hookd.ClassTooLarge, fmt.Sprintf("the response headers exceed %d bytes: attempt aborted", maxResponseHeaderBytes)
@@ -643,12 +657,21 @@ func logBody(b []byte) string {
 	return string(out)
 }
 
+// truncate returns s, or its first n bytes at most (cutText) and "…".
 func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return cutText(s, n) + "…"
+}
+
+// cutText returns s, or its first n bytes at most, cut before a rune.
+func cutText(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
 	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
-	return s[:n] + "…"
+	return s[:n]
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -524,12 +525,40 @@ func TestSendTLSError(t *testing.T) {
 	}
 }
 
+// The transport goes on connecting after an attempt gives up: a receiver
+// that stalls the TLS handshake keeps that connection no longer than the
+// attempt's timeout (not the 10 s a handshake may take at most).
+func TestSendStalledHandshakeEndsWithTheAttempt(t *testing.T) {
+	rr := newRawReceiver(t, "127.0.0.1:0", neverAnswer)
+	s := NewSender(SenderConfig{Timeout: 300 * time.Millisecond, AllowPrivate: loopback,
+		TLSConfig: &tls.Config{InsecureSkipVerify: true}})
+	r := attemptOnce(s, context.Background(), testTarget("https://"+rr.ln.Addr().String()+"/"), testDelivery())
+	if r.Success || r.ErrorClass != hookd.ClassTimeout {
+		t.Fatalf("result %+v", r)
+	}
+	waitFor(t, 5*time.Second, "the stalled connection to close", func() bool { return rr.open() == 0 })
+}
+
 // An unknown name is a DNS failure, retried. The test resolver answers
 // NXDOMAIN without any DNS traffic.
 func TestSendDNSError(t *testing.T) {
 	s := NewSender(SenderConfig{Timeout: 5 * time.Second, Resolver: testResolver(egressHosts)})
 	r := attemptOnce(s, context.Background(), testTarget("http://no-such-host.invalid/"), testDelivery())
 	if r.Success || r.ErrorClass != hookd.ClassDNS || r.NextAttemptAt == nil {
+		t.Fatalf("result %+v", r)
+	}
+}
+
+// A lookup that times out (its name server does not answer) is classed as
+// a timeout, as a receiver that never answers is: it held the attempt as
+// long, and a timeout takes a webhook's trust (windows.ended).
+func TestSendDNSTimeout(t *testing.T) {
+	silent := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, address string) (net.Conn, error) {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: os.ErrDeadlineExceeded}
+	}}
+	s := NewSender(SenderConfig{Timeout: 5 * time.Second, Resolver: silent})
+	r := attemptOnce(s, context.Background(), testTarget("http://silent.invalid/"), testDelivery())
+	if r.Success || r.ErrorClass != hookd.ClassTimeout || r.NextAttemptAt == nil {
 		t.Fatalf("result %+v", r)
 	}
 }
