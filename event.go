@@ -36,15 +36,17 @@ type Event struct {
 // the data) and checks the id, the project and the data, as a store does
 // before it stores the event: the rules the intake answers
 // (eventrules.go), so that an event published through a Store directly
-// (the outbox's relay, tools) is one the API could have taken. Invalid UTF-8 in the data becomes U+FFFD, as encoding/json would
-// decode it anyway and PostgreSQL stores UTF-8 only; in the id it is refused,
-// since made valid two different ids could become one.
+// (the outbox's relay, tools) is one the API could have taken: its data an
+// object, nested at most MaxDataDepth deep. Invalid UTF-8 in the data
+// becomes U+FFFD, as encoding/json would decode it anyway and PostgreSQL
+// stores UTF-8 only; in the id it is refused, since made valid two
+// different ids could become one.
 func (e *Event) Normalize(now time.Time) error {
 	if e.ID == "" {
 		e.ID = NewEventID()
 	}
 	if !utf8.ValidString(e.ID) {
-		return fmt.Errorf("event %q: id is not valid UTF-8", e.ID)
+		return fmt.Errorf("event %.40q: id is not valid UTF-8", e.ID)
 	}
 	if !ValidText(e.ID, MaxEventIDLength) {
 		// The id is not echoed whole: it may be megabytes long.
@@ -63,8 +65,13 @@ func (e *Event) Normalize(now time.Time) error {
 	if !utf8.Valid(e.Data) {
 		e.Data = json.RawMessage(strings.ToValidUTF8(string(e.Data), "\uFFFD"))
 	}
-	if !json.Valid(e.Data) {
+	switch {
+	case DataTooDeep(e.Data):
+		return fmt.Errorf("event %q: data is nested deeper than %d levels", e.ID, MaxDataDepth)
+	case !json.Valid(e.Data):
 		return fmt.Errorf("event %q: data is not valid JSON", e.ID)
+	case !IsJSONObject(e.Data):
+		return fmt.Errorf("event %q: %w", e.ID, ErrDataNotObject)
 	}
 	return nil
 }

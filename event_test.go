@@ -1,6 +1,7 @@
 package hookd
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -82,11 +83,19 @@ func TestRepublish(t *testing.T) {
 func TestEventNormalizeRefuses(t *testing.T) {
 	now := time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 	for name, e := range map[string]*Event{
-		"id too long":      {ID: strings.Repeat("x", MaxEventIDLength+1), Event: "ASSET_ADDED"},
-		"id with a NUL":    {ID: "a\x00b", Event: "ASSET_ADDED"},
-		"id with a LF":     {ID: "a\nb", Event: "ASSET_ADDED"},
-		"project with a /": {Event: "ASSET_ADDED", ProjectID: ptrTo("a/b")},
-		"project too long": {Event: "ASSET_ADDED", ProjectID: ptrTo(strings.Repeat("p", 65))},
+		"id too long":           {ID: strings.Repeat("x", MaxEventIDLength+1), Event: "ASSET_ADDED"},
+		"id with a NUL":         {ID: "a\x00b", Event: "ASSET_ADDED"},
+		"id with a LF":          {ID: "a\nb", Event: "ASSET_ADDED"},
+		"project with a /":      {Event: "ASSET_ADDED", ProjectID: ptrTo("a/b")},
+		"project too long":      {Event: "ASSET_ADDED", ProjectID: ptrTo(strings.Repeat("p", 65))},
+		"id of 1 MB, not UTF-8": {ID: "\xff" + strings.Repeat("x", 1<<20), Event: "ASSET_ADDED"},
+		// The intake's rules of data (CheckEventData), for an event
+		// published through a store directly.
+		"data an array": {Event: "ASSET_ADDED", Data: json.RawMessage(`[1,2]`)},
+		"data null":     {Event: "ASSET_ADDED", Data: json.RawMessage(`null`)},
+		"data a number": {Event: "ASSET_ADDED", Data: json.RawMessage(` 42`)},
+		"data too deep": {Event: "ASSET_ADDED", Data: json.RawMessage(strings.Repeat("[", MaxDataDepth) + "{}" + strings.Repeat("]", MaxDataDepth))},
+		"data not JSON": {Event: "ASSET_ADDED", Data: json.RawMessage(`{"a":}`)},
 	} {
 		err := e.Normalize(now)
 		if err == nil {
@@ -95,7 +104,9 @@ func TestEventNormalizeRefuses(t *testing.T) {
 			t.Errorf("%s: an error of %d bytes echoes too much", name, len(err.Error()))
 		}
 	}
-	ok := &Event{ID: strings.Repeat("é", MaxEventIDLength), Event: "ASSET_ADDED", ProjectID: ptrTo("Proj_1-a")}
+	deepest := strings.Repeat(`{"a":`, MaxDataDepth-1) + "{}" + strings.Repeat("}", MaxDataDepth-1)
+	ok := &Event{ID: strings.Repeat("é", MaxEventIDLength), Event: "ASSET_ADDED", ProjectID: ptrTo("Proj_1-a"),
+		Data: json.RawMessage(" " + deepest + "\n")}
 	if err := ok.Normalize(now); err != nil {
 		t.Errorf("Normalize refused an id of %d characters and a valid project: %v", MaxEventIDLength, err)
 	}

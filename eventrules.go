@@ -83,6 +83,21 @@ func IsJSONObject(data []byte) bool {
 	return false
 }
 
+// MaxDataDepth is how deep arrays and objects may nest in an event's data,
+// data itself counting as 1: MaxJSONDepth less the deepest envelope data
+// travels in, a batch's request and answer ({"events":[{"data":…}]}).
+// Deeper data would be refused by a reader of that envelope (the intake,
+// the Go client reading an answer), so the intake and the stores refuse it.
+const MaxDataDepth = MaxJSONDepth - 3
+
+// DataTooDeep reports whether data, JSON text, nests deeper than
+// MaxDataDepth.
+func DataTooDeep(data []byte) bool {
+	// Each level takes two bytes at least: most data is far too short to
+	// be scanned.
+	return len(data) > 2*MaxDataDepth && nestedDeeperThan(data, MaxDataDepth)
+}
+
 // nestedDeeperThan reports whether arrays and objects nest more than limit
 // deep in data, JSON text that may be invalid. It is checked before
 // json.Valid, which refuses data nested past encoding/json's limit as

@@ -301,11 +301,9 @@ func appendEvent(dst []byte, e *api.Event) ([]byte, error) {
 }
 
 // MaxDataDepth is how deep arrays and objects may nest in an event's data,
-// data itself counting as 1: hookd.MaxJSONDepth less the deepest envelope
-// data travels in, a batch's request and answer ({"events":[{"data":…}]}).
-// Deeper data would be refused by the intake, or stored with an answer that
-// the client cannot read.
-const MaxDataDepth = hookd.MaxJSONDepth - 3
+// data itself counting as 1 (hookd.MaxDataDepth): deeper data would be
+// refused by the intake.
+const MaxDataDepth = hookd.MaxDataDepth
 
 // CheckData refuses an event's data that hookd's intake would refuse (400
 // or 422), or whose answer the client could not read, so that Publish,

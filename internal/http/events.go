@@ -33,7 +33,9 @@ func eventFromFields(fields map[string]rawValue, prefix string) (*hookd.Event, e
 		if !exactText(raw) { // two different ids would be taken for one
 			return nil, errNotUTF8(prefix + k)
 		}
-		obj[k] = decodeValue(raw)
+		// No rule of these keys takes an array or an object: only the start
+		// of one, for its error, is decoded.
+		obj[k] = errorValue(raw)
 	}
 	p := params{obj: obj, prefix: prefix}
 	id, _ := p.Text("id", false, hookd.MaxEventIDLength)
@@ -68,6 +70,9 @@ func dataObject(fields map[string]rawValue, prefix string, absent json.RawMessag
 		return nil, invalid(prefix+"data", errorValue(raw), ruleHash)
 	case !utf8.Valid(raw):
 		return nil, errorf(http.StatusBadRequest, "Malformed JSON: the value of '%sdata' is not valid UTF-8", prefix)
+	case hookd.DataTooDeep(raw):
+		// It fits this request, not every answer that carries it.
+		return nil, invalid(prefix+"data", errorValue(raw), fmt.Sprintf("Must be a Hash nested at most %d levels deep", hookd.MaxDataDepth))
 	}
 	return json.RawMessage(raw), nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"runtime"
 	"strings"
@@ -146,6 +147,13 @@ func TestIntakeMemoryFollowsTheBodySize(t *testing.T) {
 		{"an event with 15 MB of unused keys", "batch", `{"events":[{` + keys.String() + `"event":"ASSET_ADDED"}]}`, 200},
 		{"a batch with 15 MB of unused keys", "batch", `{` + keys.String() + `"events":[{"event":"ASSET_ADDED"}]}`, 200},
 		{"one event with 1 MB of unused keys", "", `{` + fewKeys.String() + `"event":"ASSET_ADDED"}`, 200},
+		// Values that no rule takes are not built to be refused (an id of
+		// 1 MB of objects took 37 times its size), nor is all of a huge
+		// one inspected for its error (a 15 MB name took 6 to 8 times).
+		{"an id of 1 MB of objects", "", `{"event":"ASSET_ADDED","id":` + strings.Replace(arrays, "[]", "{}", -1) + `}`, 422},
+		{"a batch event with four keys of 1 MB of arrays", "batch", `{"events":[{"id":` + arrays + `,"event":` + arrays +
+			`,"project_id":` + arrays + `,"user_id":` + arrays + `}]}`, 422},
+		{"an event name of 15 MB", "batch", `{"events":[{"event":"` + strings.Repeat("\\u00e9", 2_500_000) + `"}]}`, 422},
 	} {
 		size := len(c.body)
 		peak := peakHeapDuring(func() {
@@ -167,6 +175,65 @@ func TestIntakeMemoryFollowsTheBodySize(t *testing.T) {
 			float64(peak)/float64(size))
 		if peak > 3*uint64(size) {
 			t.Errorf("%s: the heap grew by %.1f MB for a body of %.1f MB", c.what, float64(peak)/1e6, float64(size)/1e6)
+		}
+	}
+}
+
+// The buffer a body is read into follows the bytes that came, not the
+// length announced: ten clients that announce 16 MB and send 4 bytes each
+// cost next to nothing (they took 160 MB, for up to the read timeout).
+func TestIntakeMemoryFollowsTheBytesSent(t *testing.T) {
+	a := sqliteAPI(t)
+	host := strings.TrimPrefix(a.url, "http://")
+	var conns []net.Conn
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	peak := peakHeapDuring(func() {
+		for range 10 {
+			c, err := net.Dial("tcp", host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns = append(conns, c)
+			fmt.Fprintf(c, "POST /api/v2/events/batch HTTP/1.1\r\nHost: %s\r\nX-API-KEY: %s\r\nContent-Type: application/json\r\n"+
+				"Content-Length: 16000000\r\n\r\n{\"ev", host, a.publisher)
+		}
+		// The server has read the headers and the 4 bytes once a request
+		// sent after them on a connection of its own is answered.
+		expect(t, a.do("GET", "/healthz", "", ""), 200, `{"status":"ok"}`)
+		time.Sleep(200 * time.Millisecond) // the heap is sampled meanwhile
+	})
+	if peak > 8<<20 {
+		t.Errorf("ten bodies announced at 16 MB, 4 bytes sent each: the heap grew by %.1f MB", float64(peak)/1e6)
+	}
+}
+
+// Data nested as deep as a batch's request can carry is refused in a
+// single event too: the answer, which nests it two levels deeper, could
+// not be read (by encoding/json, the Go client).
+func TestIntakeDataDepthFitsEveryAnswer(t *testing.T) {
+	a := sqliteAPI(t)
+	nested := func(depth int) string {
+		return strings.Repeat(`{"a":`, depth-1) + `{}` + strings.Repeat(`}`, depth-1)
+	}
+	res := a.do("POST", "/api/v2/events", a.publisher, `{"event":"ASSET_ADDED","data":`+nested(hookd.MaxDataDepth)+`}`)
+	var answer any
+	if res.status != 200 || json.Unmarshal(res.body, &answer) != nil {
+		t.Fatalf("data %d deep: %d, an answer json.Unmarshal reads: %v", hookd.MaxDataDepth, res.status, json.Unmarshal(res.body, &answer))
+	}
+	res = a.do("POST", "/api/v2/events/batch", a.publisher, `{"events":[{"event":"ASSET_ADDED","data":`+nested(hookd.MaxDataDepth)+`}]}`)
+	if res.status != 200 || json.Unmarshal(res.body, &answer) != nil {
+		t.Fatalf("a batch of data %d deep: %d, an answer json.Unmarshal reads: %v", hookd.MaxDataDepth, res.status, json.Unmarshal(res.body, &answer))
+	}
+	for _, depth := range []int{hookd.MaxDataDepth + 1, hookd.MaxJSONDepth - 1} {
+		res := a.do("POST", "/api/v2/events", a.publisher, `{"event":"ASSET_ADDED","data":`+nested(depth)+`}`)
+		body := strings.TrimSpace(string(res.body))
+		if res.status != 422 || !strings.HasPrefix(body, `{"error":"Invalid parameter 'data' value {\"a\":{\"a\":`) ||
+			!strings.HasSuffix(body, fmt.Sprintf(`...: Must be a Hash nested at most %d levels deep"}`, hookd.MaxDataDepth)) || len(body) > 2048 {
+			t.Errorf("data %d deep: %d, %d bytes, ending %q", depth, res.status, len(res.body), res.body[max(0, len(res.body)-120):])
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hookd/hookd"
 )
@@ -50,6 +51,15 @@ func invalid(name string, value any, rule string) error {
 // that makes it shorter: an elided value, cut and marked already, is
 // shown as it is.
 func shortInspect(v any) string {
+	if text, ok := v.(string); ok && len(text) > maxInspect+4 {
+		// Only its start shows: inspecting all of a huge text would take
+		// several times its size.
+		cut := maxInspect + 4
+		for cut < len(text) && !utf8.RuneStart(text[cut]) {
+			cut++
+		}
+		v = text[:cut]
+	}
 	s := rubyInspect(v)
 	if len(s) <= maxInspect+len("...") {
 		return s

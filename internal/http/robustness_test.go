@@ -44,6 +44,8 @@ func TestBadRequests(t *testing.T) {
 			{"trailing data", raw("POST", "/api/v2/admin/webhooks", "application/json", `{} {}`), 400, `{"error":"Malformed JSON: unexpected data after the top-level value"}`},
 			{"array body", raw("POST", "/api/v2/admin/webhooks", "application/json", `[1]`), 400, `{"error":"The request body must be a JSON object"}`},
 			{"null body", raw("POST", "/api/v2/admin/webhooks", "application/json", ` null `), 400, `{"error":"The request body must be a JSON object"}`},
+			// Only JSON's white space makes a body empty ({}).
+			{"a no-break space", raw("POST", "/api/v2/admin/webhooks", "application/json", "\u00a0"), 400, `{"error":"Malformed JSON: invalid character 'Â' looking for beginning of value (at byte 1)"}`},
 			{"wrong content type", raw("POST", "/api/v2/admin/webhooks", "text/plain", seedBody+"}"), 415, `{"error":"Content-Type must be application/json"}`},
 			{"no content type", raw("POST", "/api/v2/admin/webhooks", "", seedBody+"}"), 415, `{"error":"Content-Type must be application/json"}`},
 			{"content type with charset", raw("POST", "/api/v2/admin/webhooks/1", "application/json; charset=utf-8", `{"name":12}`), 422, `{"error":"Invalid parameter 'name' value 12: Must be a String"}`},
