@@ -26,14 +26,16 @@ import (
 // began in a log not yet all copied, and reads in it). So once the log
 // holds maxWALFrames, the checkpointer runs a RESTART checkpoint on the
 // writer's connection, between two transactions: it copies the last
-// frames (few, the rest being copied already) and waits for the readers
-// in the log to finish (the new ones read the database file), so that the
+// frames (few: it runs only after a PASSIVE that left at most
+// maxRestartCopy uncopied, never behind a long reader's backlog) and waits
+// for the readers in the log to finish (the new ones read the database file), so that the
 // next transaction starts the log over. The writer waits meanwhile, at
 // most restartWait for the readers. After a restart that gives up, the
 // checkpointer skips a round before the next, then twice as many plus one
 // each time, up to maxRestartSkip: a long reader (an export) makes the log
 // grow, as SQLite's own checkpoints let it, without holding the writer up
-// more than a few times a second. A checkpoint that a reader kept from
+// more than a few times a second; a log that starts over (frames below
+// maxWALFrames) resets the skips. A checkpoint that a reader kept from
 // copying every frame is tried again after idleCheckpointEvery, commits
 // or not.
 //
@@ -56,6 +58,9 @@ const (
 	// restartWait bounds the RESTART's wait for readers (its busy_timeout).
 	restartWait    = 20 * time.Millisecond
 	maxRestartSkip = 32 // rounds
+	// maxRestartCopy is the most frames a PASSIVE may leave uncopied for a
+	// RESTART to follow it: the RESTART copies those on the writer.
+	maxRestartCopy = 256
 )
 
 // checkpointer runs the checkpoints of a store's WAL (see above).
@@ -123,6 +128,11 @@ func (c *checkpointer) run() {
 		frames, copied, _ := checkpoint(c.ctx, c.conn, "PASSIVE") // frames 0 or -1 if it could not run
 		switch {
 		case frames < maxWALFrames:
+			backoff, skip = 0, 0 // the log started over: a long one later is another
+		case frames-copied > maxRestartCopy:
+			// A reader holds these back: the RESTART would wait for it, or,
+			// were it to end meanwhile, copy them all on the writer. The
+			// PASSIVE goes on (below) until it copies them.
 		case skip > 0:
 			skip--
 		case c.restart():
