@@ -114,7 +114,7 @@ func (c *checkpointer) run() {
 		}
 		return true
 	}
-	backoff, skip := 0, 0 // rounds to skip after a restart that gave up; left to skip
+	var restarts restartPolicy
 	for {
 		select {
 		case <-c.ctx.Done():
@@ -126,20 +126,8 @@ func (c *checkpointer) run() {
 		}
 		c.commits.Store(0)
 		frames, copied, _ := checkpoint(c.ctx, c.conn, "PASSIVE") // frames 0 or -1 if it could not run
-		switch {
-		case frames < maxWALFrames:
-			backoff, skip = 0, 0 // the log started over: a long one later is another
-		case frames-copied > maxRestartCopy:
-			// A reader holds these back: the RESTART would wait for it, or,
-			// were it to end meanwhile, copy them all on the writer. The
-			// PASSIVE goes on (below) until it copies them.
-		case skip > 0:
-			skip--
-		case c.restart():
-			backoff = 0
-		default:
-			backoff = min(2*backoff+1, maxRestartSkip)
-			skip = backoff
+		if restarts.due(frames, copied) {
+			restarts.ran(c.restart())
 		}
 		if copied < frames { // a reader held some back: try again
 			c.signal()
@@ -148,6 +136,42 @@ func (c *checkpointer) run() {
 			return
 		}
 	}
+}
+
+// restartPolicy decides after each PASSIVE whether a RESTART follows it
+// (see above): it skips rounds after restarts that gave up.
+type restartPolicy struct {
+	backoff int // rounds to skip after the last restart that gave up
+	skip    int // rounds left to skip
+}
+
+// due tells whether a RESTART follows a PASSIVE that found frames in the
+// log and copied copied of them.
+func (p *restartPolicy) due(frames, copied int) bool {
+	switch {
+	case frames < maxWALFrames:
+		p.backoff, p.skip = 0, 0 // the log started over: a long one later is another
+		return false
+	case frames-copied > maxRestartCopy:
+		// A reader holds these back: the RESTART would wait for it, or,
+		// were it to end meanwhile, copy them all on the writer. The
+		// PASSIVE goes on until it copies them.
+		return false
+	case p.skip > 0:
+		p.skip--
+		return false
+	}
+	return true
+}
+
+// ran records whether the RESTART that due asked for started the log over.
+func (p *restartPolicy) ran(startedOver bool) {
+	if startedOver {
+		p.backoff = 0
+		return
+	}
+	p.backoff = min(2*p.backoff+1, maxRestartSkip)
+	p.skip = p.backoff
 }
 
 // restart runs a RESTART checkpoint on the writer's connection, which no
