@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/api"
@@ -280,10 +281,21 @@ func (c *Client) PublishBatch(ctx context.Context, events []api.Event) ([]api.Pu
 // appendEvent appends e to dst as an api.Event's JSON, its Data copied as
 // it is: encoding/json would compact it and escape <, > and &, and the
 // receiver is to get the publisher's bytes. An error names what CheckData
-// refuses.
+// refuses, or the text that is not valid UTF-8.
 func appendEvent(dst []byte, e *api.Event) ([]byte, error) {
 	if err := CheckData(e.Data); err != nil {
 		return nil, err
+	}
+	// encoding/json would send invalid UTF-8 as U+FFFD: hookd, which
+	// refuses it, would not see it, and two different ids would be taken
+	// for one (the second answered as a duplicate of the first).
+	switch {
+	case !utf8.ValidString(e.ID):
+		return nil, errors.New("id is not valid UTF-8")
+	case !utf8.ValidString(e.Event):
+		return nil, errors.New("event is not valid UTF-8")
+	case e.ProjectID != nil && !utf8.ValidString(*e.ProjectID):
+		return nil, errors.New("project_id is not valid UTF-8")
 	}
 	rest := *e
 	rest.Data = nil // omitted: the object ends at its last byte

@@ -190,9 +190,36 @@ func nestedData(depth int) json.RawMessage {
 	return json.RawMessage(`{"a":` + strings.Repeat("[", depth-1) + `"\"[{\\"` + strings.Repeat("]", depth-1) + `}`)
 }
 
+// Text the intake refuses as not UTF-8 is refused before sending:
+// encoding/json would send it as U+FFFD, so that two different ids would
+// reach hookd as one (the second answered as the first's duplicate).
+func TestPublishRefusesTextNotUTF8(t *testing.T) {
+	ctx := context.Background()
+	c, bodies := capture(t, `{"events":[]}`)
+	project := "p\xff"
+	for _, tc := range []struct {
+		event api.Event
+		err   string
+	}{
+		{api.Event{ID: "evt_\xff", Event: "ASSET_ADDED"}, "id is not valid UTF-8"},
+		{api.Event{Event: "ASSET_\xfe"}, "event is not valid UTF-8"},
+		{api.Event{Event: "ASSET_ADDED", ProjectID: &project}, "project_id is not valid UTF-8"},
+	} {
+		if _, err := c.Publish(ctx, &tc.event); err == nil || err.Error() != "hookd: "+tc.err+"; nothing was sent" {
+			t.Errorf("publish %+v: %v, want %q", tc.event, err, tc.err)
+		}
+		if _, err := c.PublishBatch(ctx, []api.Event{{Event: "ASSET_ADDED"}, tc.event}); err == nil || err.Error() != "hookd: events[1]."+tc.err+"; nothing was sent" {
+			t.Errorf("batch of %+v: %v, want %q", tc.event, err, tc.err)
+		}
+	}
+	if len(bodies) != 0 {
+		t.Errorf("%d requests sent for text not UTF-8", len(bodies))
+	}
+}
+
 // Data nested deeper than client.MaxDataDepth is refused before anything
 // is sent: one level more is refused by the intake in a batch, and two
-// more, stored alone, come back in an answer deeper than a client reads.
+// more alone, whose answer would be deeper than a client reads, too.
 // Data at MaxDataDepth goes both ways, alone and in a batch.
 func TestPublishRefusesDataNestedTooDeep(t *testing.T) {
 	ctx := context.Background()
