@@ -86,6 +86,11 @@ func TestProjects(t *testing.T) {
 			{"delete", "DELETE", "/api/v2/admin/projects/Gri9DeG1yV5jD2n2nlJF", "admin", "", 200, `{"ok":"ok"}`},
 			{"delete: gone", "DELETE", "/api/v2/admin/projects/Gri9DeG1yV5jD2n2nlJF", "admin", "", 404, `{"error":"project not found"}`},
 			{"list: empty", "GET", "/api/v2/admin/projects", "admin", "", 200, `{"projects":[]}`},
+			// Ids that no project can have (PostgreSQL refuses to compare
+			// invalid UTF-8 or a NUL: a 500 once) are not found.
+			{"get: not UTF-8", "GET", "/api/v2/projects/%FF", "publisher", "", 404, `{"error":"project not found"}`},
+			{"get: a NUL", "GET", "/api/v2/projects/a%00b", "publisher", "", 404, `{"error":"project not found"}`},
+			{"delete: not UTF-8", "DELETE", "/api/v2/admin/projects/%FF", "admin", "", 404, `{"error":"project not found"}`},
 		})
 		// A project created without an id gets a MediaPocket-style one.
 		res := a.do("POST", "/api/v2/admin/projects", a.adminKey, `{"title":"Generated"}`)

@@ -223,11 +223,22 @@ func (p *params) URL(key string, required bool) (*string, bool) {
 		return nil, ok
 	}
 	u, err := url.Parse(*s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" || len(*s) > 2048 || u.User != nil {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" || len(*s) > 2048 || u.User != nil ||
+		!validPort(u.Port()) {
 		p.fail(invalid(p.name(key), *s, "Must be an absolute http or https URL without credentials, at most 2048 characters"))
 		return nil, false
 	}
 	return s, true
+}
+
+// validPort reports whether port, a URL's (url.Parse takes any digits),
+// is absent or one a connection can be made to.
+func validPort(port string) bool {
+	if port == "" {
+		return true
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535
 }
 
 // HTTPMethod reads one of the delivery methods.

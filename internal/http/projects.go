@@ -20,8 +20,23 @@ func toAPIProject(p *hookd.Project) api.Project {
 
 var errProjectNotFound = errorf(http.StatusNotFound, "project not found")
 
+// projectInPath returns the project id in r's path, or errProjectNotFound
+// when it cannot be one (invalid UTF-8 or a NUL, which PostgreSQL refuses
+// to compare: a 500 for any key to cause, and a line in the error log).
+func projectInPath(r *http.Request) (string, error) {
+	id := r.PathValue("project_id")
+	if !hookd.ValidProjectID(id) {
+		return "", errProjectNotFound
+	}
+	return id, nil
+}
+
 func (s *Server) getProject(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.store.Project(r.Context(), r.PathValue("project_id"))
+	id, err := projectInPath(r)
+	if err != nil {
+		return err
+	}
+	p, err := s.store.Project(r.Context(), id)
 	if errors.Is(err, hookd.ErrNotFound) {
 		return errProjectNotFound
 	}
@@ -117,7 +132,11 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
-	err := s.store.DeleteProject(r.Context(), r.PathValue("project_id"))
+	id, err := projectInPath(r)
+	if err != nil {
+		return err
+	}
+	err = s.store.DeleteProject(r.Context(), id)
 	if errors.Is(err, hookd.ErrNotFound) {
 		return errProjectNotFound
 	}

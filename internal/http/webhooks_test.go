@@ -98,6 +98,12 @@ func TestAdminAPI(t *testing.T) {
 			{"create: relative url", "POST", "/api/v2/admin/webhooks", "admin",
 				`{"name":"x","http_url":"/hooks","http_method":"POST","trigger_events":["ASSET_ADDED"]}`,
 				422, `{"error":"Invalid parameter 'http_url' value \"/hooks\": Must be an absolute http or https URL without credentials, at most 2048 characters"}`},
+			{"create: a port out of range", "POST", "/api/v2/admin/webhooks", "admin",
+				`{"name":"x","http_url":"https://example.website.com:99999/","http_method":"POST","trigger_events":["ASSET_ADDED"]}`,
+				422, `{"error":"Invalid parameter 'http_url' value \"https://example.website.com:99999/\": Must be an absolute http or https URL without credentials, at most 2048 characters"}`},
+			{"create: port 0", "POST", "/api/v2/admin/webhooks", "admin",
+				`{"name":"x","http_url":"http://example.website.com:0/","http_method":"POST","trigger_events":["ASSET_ADDED"]}`,
+				422, `{"error":"Invalid parameter 'http_url' value \"http://example.website.com:0/\": Must be an absolute http or https URL without credentials, at most 2048 characters"}`},
 			{"create: project_id not a string", "POST", "/api/v2/admin/webhooks", "admin",
 				seedBody + `,"project_id":5}`, 422, `{"error":"Invalid parameter 'project_id' value 5: Must be a String"}`},
 
