@@ -37,6 +37,43 @@ const (
 // ErrInvalidSettings is wrapped by Validate's errors.
 var ErrInvalidSettings = errors.New("invalid settings")
 
+// SettingsUpdate changes some of a webhook's settings: a nil field keeps
+// the webhook's own, so that concurrent updates of different settings
+// (the API's partial PUT) both hold.
+type SettingsUpdate struct {
+	MaxInFlight  *int
+	MaxPerSecond *float64
+	Filter       *string
+	Ordering     *Ordering
+}
+
+// Update returns the SettingsUpdate that sets every setting to s's.
+func (s WebhookSettings) Update() SettingsUpdate {
+	return SettingsUpdate{MaxInFlight: &s.MaxInFlight, MaxPerSecond: &s.MaxPerSecond, Filter: &s.Filter, Ordering: &s.Ordering}
+}
+
+// Values returns the settings u sets, and zeros for those it keeps.
+func (u SettingsUpdate) Values() WebhookSettings {
+	var s WebhookSettings
+	if u.MaxInFlight != nil {
+		s.MaxInFlight = *u.MaxInFlight
+	}
+	if u.MaxPerSecond != nil {
+		s.MaxPerSecond = *u.MaxPerSecond
+	}
+	if u.Filter != nil {
+		s.Filter = *u.Filter
+	}
+	if u.Ordering != nil {
+		s.Ordering = *u.Ordering
+	}
+	return s
+}
+
+// Unorders reports whether u leaves the webhook unordered, which releases
+// its blocked deliveries (Ordering).
+func (u SettingsUpdate) Unorders() bool { return u.Ordering != nil && *u.Ordering == Unordered }
+
 // Validate reports whether s is within the bounds.
 func (s WebhookSettings) Validate() error {
 	switch {

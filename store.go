@@ -56,10 +56,12 @@ type Store interface {
 	DeleteUser(ctx context.Context, webhookID, webhookUserID int64) error
 
 	// Settings reads hookd's own settings of a webhook (zero fields are the
-	// defaults); UpdateSettings replaces them. Both answer ErrNotFound for
-	// an unknown webhook; callers validate first (WebhookSettings.Validate).
+	// defaults); UpdateSettings changes those u gives, in one statement, so
+	// that a concurrent update of others is kept. Both answer ErrNotFound
+	// for an unknown webhook; callers validate first
+	// (WebhookSettings.Validate).
 	Settings(ctx context.Context, webhookID int64) (WebhookSettings, error)
-	UpdateSettings(ctx context.Context, webhookID int64, s WebhookSettings) error
+	UpdateSettings(ctx context.Context, webhookID int64, u SettingsUpdate) error
 
 	// Signing secrets: Secrets returns the current one first, then the
 	// rotated one while it is still valid (SigningSecrets.ValidAt).

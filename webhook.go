@@ -1,6 +1,7 @@
 package hookd
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -118,6 +119,45 @@ type HeaderUpdate struct {
 	Value  *string
 	Hidden *bool
 	IsHMAC *bool
+}
+
+// The changes of a header that HeaderUpdate.Apply refuses without a new
+// value.
+var (
+	ErrHeaderKindChange  = errors.New("changing is_hmac changes what header_value is (an HMAC key, or a value sent as it is): send a new header_value with it")
+	ErrHeaderSecretShown = errors.New("a hidden or HMAC header's value is never shown again: send a new header_value to make it a plain header")
+)
+
+// Apply returns h with u's changes. Without a new Value, u may not change
+// what the stored value is: an HMAC key never goes out as a plain value,
+// nor a value meant to be sent becomes an HMAC key (ErrHeaderKindChange),
+// and a hidden or HMAC value, once set, is never shown again, so it cannot
+// become plain (ErrHeaderSecretShown). Stores apply u to the header as it
+// stands in their transaction: two concurrent updates cannot add up to
+// what neither alone may do.
+func (u HeaderUpdate) Apply(h Header) (Header, error) {
+	after := h
+	if u.Key != nil {
+		after.Key = *u.Key
+	}
+	if u.Value != nil {
+		after.Value = *u.Value
+	}
+	if u.Hidden != nil {
+		after.Hidden = *u.Hidden
+	}
+	if u.IsHMAC != nil {
+		after.IsHMAC = *u.IsHMAC
+	}
+	if u.Value == nil {
+		switch {
+		case after.IsHMAC != h.IsHMAC:
+			return h, ErrHeaderKindChange
+		case h.Secret() && !after.Secret():
+			return h, ErrHeaderSecretShown
+		}
+	}
+	return after, nil
 }
 
 // WebhookFilter narrows a webhook listing; its zero value lists every

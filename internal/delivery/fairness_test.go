@@ -223,7 +223,7 @@ func TestFairThrottleThroughThePipeline(t *testing.T) {
 		const rate, deliveries = 20, 50
 		rc := newArrivals(t)
 		w := createHook(t, st, "throttled", rc.URL, "ASSET_ADDED")
-		if err := st.UpdateSettings(context.Background(), w.ID, hookd.WebhookSettings{MaxPerSecond: rate}); err != nil {
+		if err := st.UpdateSettings(context.Background(), w.ID, hookd.WebhookSettings{MaxPerSecond: rate}.Update()); err != nil {
 			t.Fatal(err)
 		}
 		publishN(t, st, "ASSET_ADDED", 0, deliveries)

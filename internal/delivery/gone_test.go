@@ -46,7 +46,7 @@ func testGoneCountedOncePerWebhook(t *testing.T, st hookd.Store) {
 	if err := st.CreateWebhook(ctx, wh, hookd.NewSigningSecret()); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.UpdateSettings(ctx, wh.ID, hookd.WebhookSettings{MaxInFlight: n}); err != nil {
+	if err := st.UpdateSettings(ctx, wh.ID, hookd.WebhookSettings{MaxInFlight: n}.Update()); err != nil {
 		t.Fatal(err)
 	}
 	publish := func(k int) {

@@ -17,7 +17,7 @@ func TestOrderedLaneThroughThePipeline(t *testing.T) {
 		const deliveries = 20
 		rc := newArrivals(t)
 		w := createHook(t, st, "ordered", rc.URL, "ASSET_ADDED")
-		if err := st.UpdateSettings(context.Background(), w.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}); err != nil {
+		if err := st.UpdateSettings(context.Background(), w.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}.Update()); err != nil {
 			t.Fatal(err)
 		}
 		publishN(t, st, "ASSET_ADDED", 0, deliveries)

@@ -95,12 +95,14 @@ func (s *Server) updateHeader(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if u, err = keepSecretKind(wh, headerID, u); err != nil {
-		return err
-	}
 	h, err := s.store.UpdateHeader(r.Context(), wh.ID, headerID, u)
-	if errors.Is(err, hookd.ErrNotFound) {
+	switch {
+	case errors.Is(err, hookd.ErrNotFound):
 		return notFound("WebhookHeader", r.PathValue("header_id"))
+	case errors.Is(err, hookd.ErrHeaderKindChange):
+		return errorf(http.StatusUnprocessableEntity, "Changing is_hmac changes what header_value is (an HMAC key, or a value sent as it is): send a new header_value with it")
+	case errors.Is(err, hookd.ErrHeaderSecretShown):
+		return errorf(http.StatusUnprocessableEntity, "A hidden or HMAC header's value is never shown again: send a new header_value to make it a plain header")
 	}
 	if err != nil {
 		return err
@@ -108,44 +110,6 @@ func (s *Server) updateHeader(w http.ResponseWriter, r *http.Request) error {
 	// A value sent in this request is the caller's own, so it may be echoed.
 	writeJSON(w, http.StatusOK, api.HeaderResponse{WebhookHeader: toAPIHeader(h, u.Value != nil)})
 	return nil
-}
-
-// keepSecretKind refuses an update without a new header_value that would
-// change what the stored value is: an HMAC key must never go out as a plain
-// value, nor a value meant to be sent become an HMAC key, and a hidden or
-// HMAC value, once set, is never shown again, so it cannot become plain.
-//
-// It returns u without the flags that would change nothing, so that an
-// update which checked against this read cannot undo a concurrent change
-// of the header's kind.
-func keepSecretKind(wh *hookd.Webhook, headerID int64, u hookd.HeaderUpdate) (hookd.HeaderUpdate, error) {
-	if u.Value != nil {
-		return u, nil
-	}
-	for _, h := range wh.Headers {
-		if h.ID != headerID {
-			continue
-		}
-		after := hookd.Header{Hidden: valueOr(u.Hidden, h.Hidden), IsHMAC: valueOr(u.IsHMAC, h.IsHMAC)}
-		switch {
-		case after.IsHMAC != h.IsHMAC:
-			return u, errorf(http.StatusUnprocessableEntity, "Changing is_hmac changes what header_value is (an HMAC key, or a value sent as it is): send a new header_value with it")
-		case h.Secret() && !after.Secret():
-			return u, errorf(http.StatusUnprocessableEntity, "A hidden or HMAC header's value is never shown again: send a new header_value to make it a plain header")
-		}
-		u.IsHMAC = nil
-		if after.Hidden == h.Hidden {
-			u.Hidden = nil
-		}
-	}
-	return u, nil
-}
-
-func valueOr[T any](p *T, def T) T {
-	if p == nil {
-		return def
-	}
-	return *p
 }
 
 func (s *Server) deleteHeader(w http.ResponseWriter, r *http.Request) error {

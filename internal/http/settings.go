@@ -99,21 +99,25 @@ func (s *Server) updateSettings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	set, err := s.store.Settings(r.Context(), id)
+	// Only the keys sent change: another admin's concurrent update of
+	// others is kept (a read, then a write of all four, lost it).
+	var u hookd.SettingsUpdate
+	if hasMaxInFlight {
+		u.MaxInFlight = &maxInFlight
+	}
+	if hasMaxPerSecond {
+		u.MaxPerSecond = &maxPerSecond
+	}
+	if hasFilter {
+		u.Filter = &filter
+	}
+	if hasOrdering {
+		u.Ordering = &ordering
+	}
+	err = s.store.UpdateSettings(r.Context(), id, u)
+	var set hookd.WebhookSettings
 	if err == nil {
-		if hasMaxInFlight {
-			set.MaxInFlight = maxInFlight
-		}
-		if hasMaxPerSecond {
-			set.MaxPerSecond = maxPerSecond
-		}
-		if hasFilter {
-			set.Filter = filter
-		}
-		if hasOrdering {
-			set.Ordering = ordering
-		}
-		err = s.store.UpdateSettings(r.Context(), id, set)
+		set, err = s.store.Settings(r.Context(), id)
 	}
 	if errors.Is(err, hookd.ErrNotFound) {
 		return notFound("Webhook", r.PathValue("webhook_id"))

@@ -76,7 +76,7 @@ func TestDisablingParksWhatRacesIt(t *testing.T) {
 			s := pgtest.Open(t, storeopt.WithClock(clock))
 			w := newWebhook(t, s, "ASSET_ADDED")
 			if c.ordering != hookd.Unordered {
-				if err := s.UpdateSettings(ctxT(t), w.ID, hookd.WebhookSettings{Ordering: c.ordering}); err != nil {
+				if err := s.UpdateSettings(ctxT(t), w.ID, hookd.WebhookSettings{Ordering: c.ordering}.Update()); err != nil {
 					t.Fatal(err)
 				}
 			}

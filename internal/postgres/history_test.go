@@ -176,7 +176,7 @@ func TestEraseWaitsForTheFanOut(t *testing.T) {
 	for range storetest.FanOutChunk + 1 {
 		ordered = newWebhook(t, s, "ASSET_ADDED")
 	}
-	if err := s.UpdateSettings(ctx, ordered.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}); err != nil {
+	if err := s.UpdateSettings(ctx, ordered.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}.Update()); err != nil {
 		t.Fatal(err)
 	}
 	e := publish(t, s, 1, "ASSET_ADDED")[0].Event // beyond the chunk: left to FanOut

@@ -63,7 +63,7 @@ func TestConcurrentPublishesLockInOneOrder(t *testing.T) {
 	t.Run("the same ids, in a transaction, into an ordered lane", func(t *testing.T) {
 		s := pgtest.Open(t)
 		w := newWebhook(t, s, "ASSET_ADDED")
-		if err := s.UpdateSettings(ctxT(t), w.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}); err != nil {
+		if err := s.UpdateSettings(ctxT(t), w.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}.Update()); err != nil {
 			t.Fatal(err)
 		}
 		res := publishPaused(t, s, "events", batches("ASSET_ADDED"))

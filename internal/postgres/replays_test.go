@@ -57,7 +57,7 @@ func TestCancelReplayLocksItsLanesFirst(t *testing.T) {
 	if _, err := s.UpdateWebhook(ctx, w.ID, hookd.WebhookUpdate{TriggerEvents: []string{"ASSET_ADDED"}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.UpdateSettings(ctx, w.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}); err != nil {
+	if err := s.UpdateSettings(ctx, w.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}.Update()); err != nil {
 		t.Fatal(err)
 	}
 	clock.Advance(time.Second)

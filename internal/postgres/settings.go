@@ -40,22 +40,29 @@ func (s *Store) Settings(ctx context.Context, webhookID int64) (hookd.WebhookSet
 	return set, nil
 }
 
-// UpdateSettings replaces the webhook's own settings; a default (zero) is
-// stored as NULL. A webhook left unordered has its blocked deliveries
-// released (hookd.Ordering), and the claims of every process are woken up.
-func (s *Store) UpdateSettings(ctx context.Context, webhookID int64, set hookd.WebhookSettings) error {
+// UpdateSettings changes the settings u gives, in one statement (which
+// sees a concurrent update's columns once it has the row); a default
+// (zero) is stored as NULL. A webhook left unordered has its blocked
+// deliveries released (hookd.Ordering), and the claims of every process
+// are woken up.
+func (s *Store) UpdateSettings(ctx context.Context, webhookID int64, u hookd.SettingsUpdate) error {
+	set := u.Values()
 	b := &pgx.Batch{}
-	b.Queue(`UPDATE webhooks SET max_in_flight = NULLIF($1::integer, 0),
-		max_per_second = NULLIF($2::double precision, 0), ordering = NULLIF($3, ''), filter = NULLIF($5::text, '')
-		WHERE id = $4`,
-		set.MaxInFlight, set.MaxPerSecond, string(set.Ordering), webhookID, set.Filter).
+	b.Queue(`UPDATE webhooks SET
+		max_in_flight = CASE WHEN $1 THEN NULLIF($2::integer, 0) ELSE max_in_flight END,
+		max_per_second = CASE WHEN $3 THEN NULLIF($4::double precision, 0) ELSE max_per_second END,
+		filter = CASE WHEN $5 THEN NULLIF($6::text, '') ELSE filter END,
+		ordering = CASE WHEN $7 THEN NULLIF($8::text, '') ELSE ordering END
+		WHERE id = $9`,
+		u.MaxInFlight != nil, set.MaxInFlight, u.MaxPerSecond != nil, set.MaxPerSecond,
+		u.Filter != nil, set.Filter, u.Ordering != nil, string(set.Ordering), webhookID).
 		Exec(func(tag pgconn.CommandTag) error {
 			if tag.RowsAffected() == 0 {
 				return fmt.Errorf("webhook %d: %w", webhookID, hookd.ErrNotFound)
 			}
 			return nil
 		})
-	if set.Ordering == hookd.Unordered {
+	if u.Unorders() {
 		b.Queue(releaseLanesSQL, webhookID, ms(s.clock.Now()), hookd.LaneBlocked, hookd.ParkedUntil)
 		b.Queue(`SELECT pg_notify('` + NotifyChannel + `', '')`)
 	}
@@ -63,7 +70,7 @@ func (s *Store) UpdateSettings(ctx context.Context, webhookID int64, set hookd.W
 	if err != nil {
 		return wrapErr(err)
 	}
-	if set.Ordering == hookd.Unordered {
+	if u.Unorders() {
 		s.wakeup()
 	}
 	return nil

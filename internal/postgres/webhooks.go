@@ -348,20 +348,25 @@ func (s *Store) AddHeader(ctx context.Context, h *hookd.Header) error {
 // header of another webhook is ErrNotFound). UpdatedAt moves only when
 // something changed.
 func (s *Store) UpdateHeader(ctx context.Context, webhookID, headerID int64, u hookd.HeaderUpdate) (*hookd.Header, error) {
-	rows, _ := s.pool.Query(ctx, `
-		UPDATE webhook_headers h SET
-			header_key   = coalesce($3, h.header_key),
-			header_value = coalesce($4, h.header_value),
-			hidden       = coalesce($5, h.hidden),
-			is_hmac      = coalesce($6, h.is_hmac),
-			updated_at   = CASE WHEN (coalesce($3, h.header_key), coalesce($4, h.header_value),
-			                          coalesce($5, h.hidden), coalesce($6, h.is_hmac))
-			                         IS DISTINCT FROM (h.header_key, h.header_value, h.hidden, h.is_hmac)
-			                    THEN $7 ELSE h.updated_at END
-		WHERE h.webhook_id = $1 AND h.id = $2
-		RETURNING `+headerCols,
-		webhookID, headerID, u.Key, u.Value, u.Hidden, u.IsHMAC, s.clock.Now())
-	h, err := pgx.CollectExactlyOneRow(rows, scanHeader)
+	var h *hookd.Header
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `SELECT `+headerCols+` FROM webhook_headers WHERE webhook_id = $1 AND id = $2 FOR UPDATE`,
+			webhookID, headerID)
+		cur, err := pgx.CollectExactlyOneRow(rows, scanHeader)
+		if err != nil {
+			return err
+		}
+		next, err := u.Apply(*cur)
+		if err != nil || next == *cur {
+			h = cur
+			return err
+		}
+		next.UpdatedAt = s.clock.Now()
+		h = &next
+		_, err = tx.Exec(ctx, `UPDATE webhook_headers SET header_key = $3, header_value = $4, hidden = $5, is_hmac = $6, updated_at = $7
+			WHERE webhook_id = $1 AND id = $2`, webhookID, headerID, next.Key, next.Value, next.Hidden, next.IsHMAC, next.UpdatedAt)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("header %d of webhook %d: %w", headerID, webhookID, wrapErr(err))
 	}

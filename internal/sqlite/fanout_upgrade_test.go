@@ -30,7 +30,7 @@ func TestQueuedPublishToIsNothingToAnEarlierVersion(t *testing.T) {
 		}
 		ids = append(ids, w.ID)
 	}
-	if err := s.UpdateSettings(ctx, ids[0], hookd.WebhookSettings{Ordering: hookd.OrderWebhook}); err != nil {
+	if err := s.UpdateSettings(ctx, ids[0], hookd.WebhookSettings{Ordering: hookd.OrderWebhook}.Update()); err != nil {
 		t.Fatal(err)
 	}
 	// Two matches over a chunk of one: the event waits for FanOut.

@@ -77,7 +77,7 @@ func TestHandoffLeasesFreshDeliveries(t *testing.T) {
 
 func TestHandoffKeepsMaxInFlight(t *testing.T) {
 	s, ids := handoffStore(t, "w")
-	if err := s.UpdateSettings(t.Context(), ids[0], hookd.WebhookSettings{MaxInFlight: 1}); err != nil {
+	if err := s.UpdateSettings(t.Context(), ids[0], hookd.WebhookSettings{MaxInFlight: 1}.Update()); err != nil {
 		t.Fatalf("UpdateSettings: %v", err)
 	}
 	h := &storetest.RecordingHandoff{}

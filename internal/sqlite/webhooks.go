@@ -342,22 +342,11 @@ func (s *Store) UpdateHeader(ctx context.Context, webhookID, headerID int64, u h
 		if err != nil {
 			return notFound(err)
 		}
-		cur := *h
-		if u.Key != nil {
-			h.Key = *u.Key
+		next, err := u.Apply(*h)
+		if err != nil || next == *h {
+			return err
 		}
-		if u.Value != nil {
-			h.Value = *u.Value
-		}
-		if u.Hidden != nil {
-			h.Hidden = *u.Hidden
-		}
-		if u.IsHMAC != nil {
-			h.IsHMAC = *u.IsHMAC
-		}
-		if *h == cur {
-			return nil
-		}
+		*h = next
 		h.UpdatedAt = s.clock.Now()
 		_, err = tx.ExecContext(ctx, `UPDATE webhook_headers SET header_key = ?, header_value = ?, hidden = ?, is_hmac = ?, updated_at = ?
 			WHERE id = ?`, h.Key, h.Value, h.Hidden, h.IsHMAC, ms(h.UpdatedAt), h.ID)

@@ -177,8 +177,8 @@ func (d *Store) Settings(ctx context.Context, webhookID int64) (hookd.WebhookSet
 	return call1(ctx, d.timeout, func(ctx context.Context) (hookd.WebhookSettings, error) { return d.s.Settings(ctx, webhookID) })
 }
 
-func (d *Store) UpdateSettings(ctx context.Context, webhookID int64, st hookd.WebhookSettings) error {
-	return call(ctx, d.timeout, func(ctx context.Context) error { return d.s.UpdateSettings(ctx, webhookID, st) })
+func (d *Store) UpdateSettings(ctx context.Context, webhookID int64, u hookd.SettingsUpdate) error {
+	return call(ctx, d.timeout, func(ctx context.Context) error { return d.s.UpdateSettings(ctx, webhookID, u) })
 }
 
 func (d *Store) Secrets(ctx context.Context, webhookID int64) ([]string, error) {

@@ -146,7 +146,7 @@ func BenchmarkPublishFiltered(b *testing.B, s hookd.Store) {
 			b.Fatal(err)
 		}
 		filter := fmt.Sprintf(`has(data.asset) && data.asset.id == %d`, -i)
-		if err := s.UpdateSettings(ctx, w.ID, hookd.WebhookSettings{Filter: filter}); err != nil {
+		if err := s.UpdateSettings(ctx, w.ID, hookd.WebhookSettings{Filter: filter}.Update()); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -42,7 +42,7 @@ func testFairClaims(t *testing.T, open opener) {
 		ds := claimFor(t, s, now, "first", 8, 8)
 		equal(t, "claimed within the share", len(ds), hookd.DefaultShare(8))
 		equal(t, "claimed at the share", len(claimFor(t, s, now, "second", 8, 8)), 0)
-		must(t, s.UpdateSettings(ctx(t), a.ID, hookd.WebhookSettings{MaxInFlight: 3}), "UpdateSettings")
+		must(t, s.UpdateSettings(ctx(t), a.ID, hookd.WebhookSettings{MaxInFlight: 3}.Update()), "UpdateSettings")
 		equal(t, "claimed with max_in_flight 3", len(claimFor(t, s, now, "third", 8, 8)), 1)
 		// an attempt that ends frees its place
 		r := result(ds[0], now, true, 200)
@@ -65,7 +65,7 @@ func testFairClaims(t *testing.T, open opener) {
 		equal(t, "claimed", len(c.Deliveries), 2)
 		equal(t, "HeldShare with 4 left", c.HeldShare, 2)
 		equal(t, "HeldShare of a claim that found the share taken", claim("second").HeldShare, 2)
-		must(t, s.UpdateSettings(ctx(t), a.ID, hookd.WebhookSettings{MaxInFlight: 8}), "UpdateSettings")
+		must(t, s.UpdateSettings(ctx(t), a.ID, hookd.WebhookSettings{MaxInFlight: 8}.Update()), "UpdateSettings")
 		c = claim("third")
 		equal(t, "claimed with max_in_flight 8", len(c.Deliveries), 4)
 		equal(t, "HeldShare with nothing left due", c.HeldShare, 0)
@@ -73,7 +73,7 @@ func testFairClaims(t *testing.T, open opener) {
 		// A claim that takes as many as its limit, the webhook's whole
 		// share, still sees that more are due.
 		b := queue(t, s, "b", 6)
-		must(t, s.UpdateSettings(ctx(t), b.ID, hookd.WebhookSettings{MaxInFlight: 4}), "UpdateSettings")
+		must(t, s.UpdateSettings(ctx(t), b.ID, hookd.WebhookSettings{MaxInFlight: 4}.Update()), "UpdateSettings")
 		c, err := s.Claim(ctx(t), hookd.ClaimRequest{Worker: "fourth", Limit: 4, Lease: lease, Workers: 8})
 		must(t, err, "Claim")
 		equal(t, "claimed up to the limit", len(c.Deliveries), 4)
@@ -157,7 +157,7 @@ func testFairClaims(t *testing.T, open opener) {
 	t.Run("throttle", func(t *testing.T) {
 		s := open(t)
 		w := queue(t, s, "throttled", 20)
-		must(t, s.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{MaxPerSecond: 10}), "UpdateSettings")
+		must(t, s.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{MaxPerSecond: 10}.Update()), "UpdateSettings")
 		t0 := s.clock.Now()
 		// 10 a second: one attempt every 100 ms, however many workers are idle
 		equal(t, "claimed at first", len(claimFor(t, s, t0, "w0", 8, Workers)), 1)

@@ -34,10 +34,10 @@ func FanOut(t *testing.T, a, b hookd.Store) {
 	// One of them wants its events in order: FanOut's deliveries join its
 	// lane as a publish's do.
 	ordered := wide[len(wide)-1]
-	must(t, a.UpdateSettings(ctx(t), ordered.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}), "UpdateSettings ordering")
+	must(t, a.UpdateSettings(ctx(t), ordered.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}.Update()), "UpdateSettings ordering")
 	// Another filters on the payload: FanOut matches with the filters too.
 	filtered := wide[0]
-	must(t, a.UpdateSettings(ctx(t), filtered.ID, hookd.WebhookSettings{Filter: `data.n > 2.0`}), "UpdateSettings filter")
+	must(t, a.UpdateSettings(ctx(t), filtered.ID, hookd.WebhookSettings{Filter: `data.n > 2.0`}.Update()), "UpdateSettings filter")
 
 	// Within the chunk, a publish creates its deliveries itself.
 	res := publish(t, a, newEvent(assetRemoved, nil, nil), newEvent(assetRemoved, nil, nil))

@@ -309,7 +309,7 @@ func testPublishAndClaim(t *testing.T, open opener) {
 		// A publish builds the store's subscriptions before the setting,
 		// which must reach them (as in testOrdering).
 		publish(t, s, newEvent(userAdded, nil, nil))
-		must(t, s.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}), "UpdateSettings")
+		must(t, s.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}.Update()), "UpdateSettings")
 		now := s.clock.Now()
 		h := &RecordingHandoff{}
 		res := publishAndClaim(t, s, h, newEvents(assetAdded, 3)...)
@@ -327,7 +327,7 @@ func testPublishAndClaim(t *testing.T, open opener) {
 	t.Run("a webhook's share caps the lease", func(t *testing.T) {
 		s := open(t)
 		w := createWebhook(t, s, newWebhook("w", assetAdded))
-		must(t, s.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{MaxInFlight: 1}), "UpdateSettings")
+		must(t, s.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{MaxInFlight: 1}.Update()), "UpdateSettings")
 		now := s.clock.Now()
 		h := &RecordingHandoff{}
 		res := publishAndClaim(t, s, h, newEvents(assetAdded, 3)...)

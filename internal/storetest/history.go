@@ -178,7 +178,7 @@ func testEraseInChunks(t *testing.T, open opener, traces Traces) {
 	createProject(t, s, "stays")
 	createWebhook(t, s, newWebhook("w", assetAdded))
 	ordered := createWebhook(t, s, newWebhook("ordered", assetAdded))
-	must(t, s.UpdateSettings(ctx(t), ordered.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}), "UpdateSettings ordering")
+	must(t, s.UpdateSettings(ctx(t), ordered.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}.Update()), "UpdateSettings ordering")
 	now := s.clock.Now()
 
 	// The ordered webhook's lane: the project's first events, then one of

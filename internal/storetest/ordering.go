@@ -24,7 +24,7 @@ func testOrdering(t *testing.T, open opener) {
 		t.Helper()
 		w := createWebhook(t, s, newWebhook(name, assetAdded))
 		publish(t, s, newEvent(userAdded, nil, nil))
-		must(t, s.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{Ordering: ordering}), "UpdateSettings")
+		must(t, s.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{Ordering: ordering}.Update()), "UpdateSettings")
 		return w
 	}
 	// events publishes one event a call (n of them) with data {"n": i}.
@@ -256,12 +256,12 @@ func testOrdering(t *testing.T, open opener) {
 		now := s.clock.Now()
 		head := claimed(t, s, now, "head", e[0])
 		drainWakeup(s)
-		must(t, s.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{}), "UpdateSettings")
+		must(t, s.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{}.Update()), "UpdateSettings")
 		awaitWakeup(t, s, "releasing the lanes")
 		others := claimed(t, s, now, "the others at once", e[1], e[2])
 		// Contract: ordering applies to the events accepted after it is
 		// set, behind those of the lane still unfinished.
-		must(t, s.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}), "UpdateSettings")
+		must(t, s.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}.Update()), "UpdateSettings")
 		e = events(t, s, 2, nil)
 		claimed(t, s, now, "ordered again, behind those in flight")
 		for _, d := range append(head, others...) {
@@ -276,7 +276,7 @@ func testOrdering(t *testing.T, open opener) {
 		e := events(t, s, 2, nil)
 		_, err := s.UpdateWebhook(ctx(t), w.ID, hookd.WebhookUpdate{Disabled: ptr(true)})
 		must(t, err, "UpdateWebhook")
-		must(t, s.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{}), "UpdateSettings")
+		must(t, s.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{}.Update()), "UpdateSettings")
 		_, err = s.UpdateWebhook(ctx(t), w.ID, hookd.WebhookUpdate{Disabled: ptr(false)})
 		must(t, err, "UpdateWebhook")
 		claimed(t, s, s.clock.Now().Add(time.Minute), "enabled", e[0], e[1])
@@ -307,7 +307,7 @@ func LanesAcrossStores(t *testing.T, a, b hookd.Store, clock *clocktest.Clock) {
 	stores := []hookd.Store{a, b}
 	w := createWebhook(t, a, newWebhook("lanes", assetAdded))
 	publish(t, b, newEvent(userAdded, nil, nil)) // b's subscriptions, built before the setting, must see it
-	must(t, a.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{Ordering: "data.lane"}), "UpdateSettings")
+	must(t, a.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{Ordering: "data.lane"}.Update()), "UpdateSettings")
 
 	var (
 		mu        sync.Mutex

@@ -139,7 +139,7 @@ func testParkingLeases(t *testing.T, open opener) {
 		s := open(t)
 		w := createWebhook(t, s, newWebhook("w", assetAdded))
 		publish(t, s, newEvent(userAdded, nil, nil))
-		must(t, s.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}), "UpdateSettings")
+		must(t, s.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}.Update()), "UpdateSettings")
 		publish(t, s, newEvent(assetAdded, nil, nil))
 		publish(t, s, newEvent(assetAdded, nil, nil))
 		t0 := s.clock.Now()

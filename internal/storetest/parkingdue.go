@@ -97,7 +97,7 @@ func testParkingDue(t *testing.T, open opener) {
 		s := open(t)
 		w := createWebhook(t, s, newWebhook("w", assetAdded))
 		publish(t, s, newEvent(userAdded, nil, nil))
-		must(t, s.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}), "UpdateSettings")
+		must(t, s.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}.Update()), "UpdateSettings")
 		publish(t, s, newEvent(assetAdded, nil, nil))
 		publish(t, s, newEvent(assetAdded, nil, nil))
 		t0 := s.clock.Now()
@@ -134,7 +134,7 @@ func testParkingDue(t *testing.T, open opener) {
 		s := open(t)
 		off := createWebhook(t, s, newWebhook("off", assetAdded))
 		lane := createWebhook(t, s, newWebhook("lane", assetAdded))
-		must(t, s.UpdateSettings(ctx(t), lane.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}), "UpdateSettings")
+		must(t, s.UpdateSettings(ctx(t), lane.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}.Update()), "UpdateSettings")
 		// A delivery claimed first numbers those that follow: the next ids.
 		createWebhook(t, s, newWebhook("first", userAdded))
 		publish(t, s, newEvent(userAdded, nil, nil))
@@ -165,7 +165,7 @@ func testParkingDue(t *testing.T, open opener) {
 		on := createWebhook(t, s, newWebhook("on", assetAdded))
 		lane := createWebhook(t, s, newWebhook("lane", assetAdded))
 		publish(t, s, newEvent(userAdded, nil, nil))
-		must(t, s.UpdateSettings(ctx(t), lane.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}), "UpdateSettings")
+		must(t, s.UpdateSettings(ctx(t), lane.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}.Update()), "UpdateSettings")
 		publish(t, s, newEvent(assetAdded, nil, nil), newEvent(assetAdded, nil, nil))
 		t0 := s.clock.Now()
 		failed := map[int64][]int64{} // by webhook, in lane order

@@ -60,7 +60,7 @@ func testPublishToBehindFanOut(t *testing.T, open opener) {
 		_, err := s.Erase(ctx(t), hookd.Erasure{EventID: erased.ID})
 		must(t, err, "Erase")
 		gone := createWebhook(t, s, newWebhook("gone", userAdded))
-		must(t, s.UpdateSettings(ctx(t), gone.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}), "UpdateSettings ordering")
+		must(t, s.UpdateSettings(ctx(t), gone.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}.Update()), "UpdateSettings ordering")
 		must(t, s.PublishTo(ctx(t), gone.ID, newEvent(userAdded, nil, nil)), "PublishTo")
 		must(t, s.DeleteWebhook(ctx(t), gone.ID), "DeleteWebhook")
 
@@ -106,7 +106,7 @@ func newFanOutFixture(t *testing.T, open opener) *fanOutFixture {
 		unordered: createWebhook(t, s, newWebhook("unordered", assetAdded)),
 		earlier:   newEvent(assetAdded, nil, nil),
 	}
-	must(t, s.UpdateSettings(ctx(t), f.ordered.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}), "UpdateSettings ordering")
+	must(t, s.UpdateSettings(ctx(t), f.ordered.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}.Update()), "UpdateSettings ordering")
 	filler := createWebhook(t, s, newWebhook("filler", assetRemoved))
 	batch := make([]*hookd.Event, 0, hookd.FanOutChunk+1)
 	for range hookd.FanOutChunk {

@@ -99,7 +99,7 @@ func testCancelReplayLeases(t *testing.T, open opener) {
 		s := open(t)
 		w := createWebhook(t, s, newWebhook("w", assetAdded))
 		publish(t, s, newEvent(userAdded, nil, nil))
-		must(t, s.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}), "UpdateSettings")
+		must(t, s.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}.Update()), "UpdateSettings")
 		r := running(t, s, w)
 		t0 := s.clock.Now()
 		claimOne(t, s, t0) // its worker dies

@@ -54,7 +54,7 @@ func testReplayHistory(t *testing.T, open opener) {
 			first[d.Event.ID] = d.MessageID
 			complete(t, s, result(d, s.clock.Now(), true, 200))
 		}
-		must(t, s.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}), "UpdateSettings")
+		must(t, s.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}.Update()), "UpdateSettings")
 		s.clock.Advance(time.Second)
 		r, err := hookd.NewReplay(w.ID, since, nil, true, s.clock.Now(), 0)
 		must(t, err, "NewReplay")
@@ -90,7 +90,7 @@ func testReplayHistory(t *testing.T, open opener) {
 	t.Run("RequeueFailedLanesAndErasure", func(t *testing.T) {
 		s := open(t)
 		w := createWebhook(t, s, newWebhook("w", assetAdded))
-		must(t, s.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}), "UpdateSettings")
+		must(t, s.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{Ordering: hookd.OrderWebhook}.Update()), "UpdateSettings")
 		from := s.clock.Now()
 		events := []*hookd.Event{newEvent(assetAdded, nil, nil), newEvent(assetAdded, nil, nil), newEvent(assetAdded, nil, nil)}
 		publish(t, s, events...)

@@ -18,7 +18,7 @@ func testFilters(t *testing.T, open opener) {
 	plain := createWebhook(t, s, newWebhook("plain", assetAdded))
 	videos := createWebhook(t, s, newWebhook("videos", assetAdded))
 	set := hookd.WebhookSettings{MaxInFlight: 2, Filter: `has(data.kind) && data.kind == "video"`}
-	must(t, s.UpdateSettings(ctx(t), videos.ID, set), "UpdateSettings with a filter")
+	must(t, s.UpdateSettings(ctx(t), videos.ID, set.Update()), "UpdateSettings with a filter")
 	got, err := s.Settings(ctx(t), videos.ID)
 	must(t, err, "Settings")
 	equal(t, "Settings", got, set)
@@ -48,14 +48,14 @@ func testFilters(t *testing.T, open opener) {
 
 	// Contract: a new filter applies from the next publish, as a change of
 	// subscriptions does.
-	must(t, s.UpdateSettings(ctx(t), videos.ID, hookd.WebhookSettings{Filter: `data.kind == "image"`}), "UpdateSettings")
+	must(t, s.UpdateSettings(ctx(t), videos.ID, hookd.WebhookSettings{Filter: `data.kind == "image"`}.Update()), "UpdateSettings")
 	res = publish(t, s, event("video"), event("image"))
 	deepEqual(t, "receivers after the change", receivers(), map[string][]int64{
 		res[0].Event.ID: {plain.ID},
 		res[1].Event.ID: {plain.ID, videos.ID},
 	})
 	// No filter: every subscribed event again.
-	must(t, s.UpdateSettings(ctx(t), videos.ID, hookd.WebhookSettings{}), "UpdateSettings without a filter")
+	must(t, s.UpdateSettings(ctx(t), videos.ID, hookd.WebhookSettings{}.Update()), "UpdateSettings without a filter")
 	res = publish(t, s, event("video"))
 	equal(t, "deliveries without a filter", res[0].Deliveries, 2)
 }
@@ -205,7 +205,7 @@ func testReplays(t *testing.T, open opener) {
 		s := open(t)
 		f := newReplayFixture(t, s)
 		// Contract: a replay matches with the webhook's filter as it is now.
-		must(t, s.UpdateSettings(ctx(t), f.w.ID, hookd.WebhookSettings{Filter: `data.n > 2.0`}), "UpdateSettings")
+		must(t, s.UpdateSettings(ctx(t), f.w.ID, hookd.WebhookSettings{Filter: `data.n > 2.0`}.Update()), "UpdateSettings")
 		r := f.replay(t, true)
 		r, _ = chunk(t, s, r.ID)
 		equal(t, "Queued with a filter no event passes", r.Queued, 0)

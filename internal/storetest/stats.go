@@ -60,7 +60,7 @@ func testQueueStats(t *testing.T, open opener) {
 func testThrottledStats(t *testing.T, open opener) {
 	s := open(t)
 	w := createWebhook(t, s, newWebhook("slow", assetAdded))
-	must(t, s.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{MaxPerSecond: 0.01}), "UpdateSettings")
+	must(t, s.UpdateSettings(ctx(t), w.ID, hookd.WebhookSettings{MaxPerSecond: 0.01}.Update()), "UpdateSettings")
 	throttled := func(what string, want int) {
 		t.Helper()
 		stats, err := s.QueueStats(ctx(t))
