@@ -279,10 +279,14 @@ func testHeaders(t *testing.T, open opener) {
 	within(t, "UpdatedAt after update", got.UpdatedAt, before, after)
 	checkHeaders(t, "UpdateHeader result", []hookd.Header{*got}, []hookd.Header{want})
 
-	got, err = s.UpdateHeader(ctx(t), w.ID, h2.ID, hookd.HeaderUpdate{Key: ptr("X-Signature"), IsHMAC: ptr(false)})
+	// The store checks an update against the header as it stands
+	// (hookd.HeaderUpdate.Apply): changing is_hmac needs a new value.
+	_, err = s.UpdateHeader(ctx(t), w.ID, h2.ID, hookd.HeaderUpdate{Key: ptr("X-Signature"), IsHMAC: ptr(!h2.IsHMAC)})
+	mustErr(t, err, hookd.ErrHeaderKindChange, "UpdateHeader of is_hmac without a value")
+	got, err = s.UpdateHeader(ctx(t), w.ID, h2.ID, hookd.HeaderUpdate{Key: ptr("X-Signature"), Value: ptr("v3"), IsHMAC: ptr(!h2.IsHMAC)})
 	must(t, err, "UpdateHeader 2")
 	want2 := *h2
-	want2.Key, want2.IsHMAC, want2.UpdatedAt = "X-Signature", false, got.UpdatedAt
+	want2.Key, want2.Value, want2.IsHMAC, want2.UpdatedAt = "X-Signature", "v3", !h2.IsHMAC, got.UpdatedAt
 	checkHeaders(t, "after updates", getWebhook(t, s, w.ID).Headers, []hookd.Header{want, want2})
 
 	mustErr(t, s.DeleteHeader(ctx(t), other.ID, h.ID), hookd.ErrNotFound, "DeleteHeader through another webhook")
