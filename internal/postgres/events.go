@@ -419,9 +419,12 @@ func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
 	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM fan_outs)`).Scan(&pending); err != nil || !pending {
 		return false, wrapErr(err)
 	}
-	created := 0
+	// spent is the chunk used: a delivery each, and one for an event that
+	// creates none (erased, its webhooks gone), so that a backlog of those
+	// is bounded too.
+	spent, created := 0, 0
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		remaining, created = false, 0
+		remaining, spent, created = false, 0, 0
 		subs, _, err := s.subscriptions(ctx, tx)
 		if err != nil {
 			return err
@@ -433,7 +436,7 @@ func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
 		var laneOf []*int64
 		laned := lanes{}
 		holdsEvent := false
-		for created < s.fanOutChunk {
+		for spent < s.fanOutChunk {
 			var seq, after int64
 			var target *int64
 			var e hookd.Event
@@ -494,7 +497,7 @@ func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
 				e.Event, e.Data = *name, data
 				rest = hookd.AfterWebhook(subs.Match(&e), after)
 			}
-			chunk := rest[:min(len(rest), s.fanOutChunk-created)]
+			chunk := rest[:min(len(rest), s.fanOutChunk-spent)]
 			for _, webhookID := range chunk {
 				l, ordered := laneFor(webhookID, &e)
 				at, lane := laned.join(webhookID, now, l, ordered)
@@ -508,6 +511,7 @@ func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
 				laneOf = append(laneOf, lane)
 			}
 			created += len(chunk)
+			spent += max(len(chunk), 1)
 			if len(chunk) == len(rest) {
 				_, err = tx.Exec(ctx, `DELETE FROM fan_outs WHERE seq = $1`, seq)
 			} else {

@@ -164,14 +164,17 @@ func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
 	if err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM fan_outs)`).Scan(&pending); err != nil || !pending {
 		return false, err
 	}
-	created := 0
+	// spent is the chunk used: a delivery each, and one for an event that
+	// creates none (erased, its webhooks gone), so that a backlog of those
+	// is bounded too.
+	spent, created := 0, 0
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		subs, _, err := s.subscriptions(ctx, tx)
 		if err != nil {
 			return err
 		}
 		deliveries := s.newDeliveries(tx, subs, s.clock.Now())
-		for created < s.fanOutChunk {
+		for spent < s.fanOutChunk {
 			var seq, after int64
 			var eventID string
 			var target, erased sql.NullInt64
@@ -198,13 +201,14 @@ func (s *Store) FanOut(ctx context.Context) (remaining bool, err error) {
 			default:
 				rest = hookd.AfterWebhook(subs.Match(e), after)
 			}
-			chunk := rest[:min(len(rest), s.fanOutChunk-created)]
+			chunk := rest[:min(len(rest), s.fanOutChunk-spent)]
 			for _, webhookID := range chunk {
 				if err := add(ctx, webhookID, e); err != nil {
 					return err
 				}
 			}
 			created += len(chunk)
+			spent += max(len(chunk), 1)
 			if len(chunk) == len(rest) {
 				_, err = tx.ExecContext(ctx, `DELETE FROM fan_outs WHERE seq = ?`, seq)
 			} else {

@@ -144,4 +144,23 @@ func FanOut(t *testing.T, a, b hookd.Store) {
 		must(t, err, "FanOut of an erased event")
 	}
 	equal(t, "deliveries of an erased event", queued(), total+1)
+
+	// Events that create no delivery count in the chunk too: a backlog of
+	// erased ones is cleared a chunk of events a call, not in one
+	// transaction however long.
+	project := "erased-backlog"
+	for range 3 * FanOutChunk {
+		publish(t, a, newEvent(assetAdded, &project, nil))
+	}
+	_, err = a.Erase(ctx(t), hookd.Erasure{ProjectID: project})
+	must(t, err, "Erase the backlog")
+	calls = 0
+	for more := true; more; calls++ {
+		more, err = b.FanOut(ctx(t))
+		must(t, err, "FanOut of erased events")
+	}
+	if calls < 3 {
+		t.Errorf("%d erased events waiting for their fan-out cleared in %d FanOut calls, want a chunk of %d a call", 3*FanOutChunk, calls, FanOutChunk)
+	}
+	equal(t, "deliveries of erased events", queued(), total+1)
 }
