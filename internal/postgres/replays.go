@@ -256,23 +256,33 @@ func (s *Store) ReplayChunk(ctx context.Context, id int64) (*hookd.Replay, bool,
 // deliveries of each of them by event (deliveries_event_id; no condition on
 // their state offers the webhook's partial indexes).
 func replayCandidates(ctx context.Context, tx pgx.Tx, r *hookd.Replay) ([]hookd.ReplayCandidate, error) {
-	rows, _ := tx.Query(ctx, `SELECT e.id, e.event, e.project_id, e.user_id, e.data, e.created_at, e.trace_parent,
+	// The chunk's events stay as read until the deliveries are in (an
+	// Erase between would miss them): locked FOR SHARE in id order, as an
+	// Erase locks its events FOR UPDATE, and FanOut the ones it waits for.
+	// In the chunk's order, a replay and an erasure of the same events
+	// deadlocked (40P01).
+	rows, _ := tx.Query(ctx, `SELECT id FROM events WHERE id IN (
+		SELECT id FROM events WHERE created_at < $1 AND (created_at, id) > ($2, $3) ORDER BY created_at, id LIMIT $4)
+		ORDER BY id FOR SHARE`, r.Until, r.AfterAt, r.AfterID, hookd.ReplayChunkSize)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	rows, _ = tx.Query(ctx, `SELECT e.id, e.event, e.project_id, e.user_id, e.data, e.created_at, e.trace_parent,
 		       d.first_message_id,
 		       coalesce(d.pending, false) OR EXISTS (SELECT 1 FROM fan_outs f WHERE f.event_id = e.id
 		           AND (f.webhook_id IS NULL AND f.after_webhook_id < $1 OR f.webhook_id = $1)),
 		       coalesce(d.succeeded, false),
 		       e.erased_at IS NOT NULL,
 		       e.created_at < coalesce((SELECT cleared_before FROM payloads_cleared WHERE table_name = 'events'), '-infinity')
-		FROM (SELECT * FROM events
-		      WHERE created_at < $2 AND (created_at, id) > ($3, $4)
-		      ORDER BY created_at, id LIMIT $5
-		      FOR SHARE) e -- as read until the deliveries are in: an Erase between would miss them
+		FROM events e
 		LEFT JOIN LATERAL (
 		    SELECT (array_agg(message_id ORDER BY id))[1] AS first_message_id,
 		           bool_or(state = 'pending') AS pending, bool_or(state = 'succeeded') AS succeeded
 		    FROM deliveries WHERE event_id = e.id AND webhook_id = $1) d ON true
+		WHERE e.id = ANY($2)
 		ORDER BY e.created_at, e.id`,
-		r.WebhookID, r.Until, r.AfterAt, r.AfterID, hookd.ReplayChunkSize)
+		r.WebhookID, ids)
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (hookd.ReplayCandidate, error) {
 		var (
 			c         hookd.ReplayCandidate
