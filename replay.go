@@ -147,16 +147,16 @@ func (r *Replay) Resend(w *Webhook, f *Filter, c ReplayCandidate) (messageID str
 }
 
 // Advance records a chunk of the replay: it read the events of chunk (in
-// order) and queued queued deliveries; a chunk shorter than size was the
-// last.
-func (r *Replay) Advance(chunk []ReplayCandidate, queued, size int, now time.Time) {
+// order) and queued queued deliveries; last says that no event is left
+// after them (the store found fewer than a chunk's size).
+func (r *Replay) Advance(chunk []ReplayCandidate, queued int, last bool, now time.Time) {
 	r.Scanned += len(chunk)
 	r.Queued += queued
 	if len(chunk) > 0 {
 		last := chunk[len(chunk)-1].Event
 		r.AfterAt, r.AfterID = last.CreatedAt, last.ID
 	}
-	if len(chunk) < size {
+	if last {
 		r.finish(ReplayDone, now)
 	}
 }

@@ -201,7 +201,7 @@ func (s *Store) ReplayChunk(ctx context.Context, id int64) (*hookd.Replay, bool,
 		if hookd.ReplayWaits(w, r.Pending) {
 			return nil
 		}
-		chunk, err := replayCandidates(ctx, tx, r)
+		chunk, found, err := replayCandidates(ctx, tx, r)
 		if err != nil {
 			return err
 		}
@@ -228,7 +228,7 @@ func (s *Store) ReplayChunk(ctx context.Context, id int64) (*hookd.Replay, bool,
 			due, laneOf = append(due, at), append(laneOf, lane)
 		}
 		queued = len(events)
-		r.Advance(chunk, queued, hookd.ReplayChunkSize, now)
+		r.Advance(chunk, queued, found < hookd.ReplayChunkSize, now)
 		r.Pending += queued
 		advanced = true
 		b := &pgx.Batch{}
@@ -255,18 +255,24 @@ func (s *Store) ReplayChunk(ctx context.Context, id int64) (*hookd.Replay, bool,
 // a range scan of events_created_id from where the replay stands, then the
 // deliveries of each of them by event (deliveries_event_id; no condition on
 // their state offers the webhook's partial indexes).
-func replayCandidates(ctx context.Context, tx pgx.Tx, r *hookd.Replay) ([]hookd.ReplayCandidate, error) {
+func replayCandidates(ctx context.Context, tx pgx.Tx, r *hookd.Replay) ([]hookd.ReplayCandidate, int, error) {
 	// The chunk's events stay as read until the deliveries are in (an
 	// Erase between would miss them): locked FOR SHARE in id order, as an
 	// Erase locks its events FOR UPDATE, and FanOut the ones it waits for.
 	// In the chunk's order, a replay and an erasure of the same events
-	// deadlocked (40P01).
-	rows, _ := tx.Query(ctx, `SELECT id FROM events WHERE id IN (
-		SELECT id FROM events WHERE created_at < $1 AND (created_at, id) > ($2, $3) ORDER BY created_at, id LIMIT $4)
-		ORDER BY id FOR SHARE`, r.Until, r.AfterAt, r.AfterID, hookd.ReplayChunkSize)
+	// deadlocked (40P01). An event pruned before its lock is not in the
+	// chunk; whether the replay is done is told by the events found before
+	// (found), not by those locked.
+	rows, _ := tx.Query(ctx, `SELECT id FROM events WHERE created_at < $1 AND (created_at, id) > ($2, $3)
+		ORDER BY created_at, id LIMIT $4`, r.Until, r.AfterAt, r.AfterID, hookd.ReplayChunkSize)
+	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, 0, err
+	}
+	rows, _ = tx.Query(ctx, `SELECT id FROM events WHERE id = ANY($1) ORDER BY id FOR SHARE`, found)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	rows, _ = tx.Query(ctx, `SELECT e.id, e.event, e.project_id, e.user_id, e.data, e.created_at, e.trace_parent,
 		       d.first_message_id,
@@ -283,7 +289,7 @@ func replayCandidates(ctx context.Context, tx pgx.Tx, r *hookd.Replay) ([]hookd.
 		WHERE e.id = ANY($2)
 		ORDER BY e.created_at, e.id`,
 		r.WebhookID, ids)
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (hookd.ReplayCandidate, error) {
+	candidates, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (hookd.ReplayCandidate, error) {
 		var (
 			c         hookd.ReplayCandidate
 			e         hookd.Event
@@ -299,6 +305,7 @@ func replayCandidates(ctx context.Context, tx pgx.Tx, r *hookd.Replay) ([]hookd.
 		}
 		return c, err
 	})
+	return candidates, len(found), err
 }
 
 // RequeueFailed makes every webhook's deliveries that failed for good, with

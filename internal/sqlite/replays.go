@@ -245,7 +245,7 @@ func (s *Store) ReplayChunk(ctx context.Context, id int64) (*hookd.Replay, bool,
 		if err := deliveries.done(ctx); err != nil {
 			return err
 		}
-		r.Advance(chunk, queued, hookd.ReplayChunkSize, now)
+		r.Advance(chunk, queued, len(chunk) < hookd.ReplayChunkSize, now)
 		r.Pending += queued
 		advanced = true
 		_, err = tx.ExecContext(ctx, `UPDATE replays SET state = ?, scanned = ?, queued = ?, skipped_payload_expired = ?,
