@@ -146,9 +146,11 @@ type restartPolicy struct {
 }
 
 // due tells whether a RESTART follows a PASSIVE that found frames in the
-// log and copied copied of them.
+// log and copied copied of them (-1 and -1: it could not run).
 func (p *restartPolicy) due(frames, copied int) bool {
 	switch {
+	case frames < 0:
+		return false // the PASSIVE could not run (the writer checkpointed): nothing is known of the log
 	case frames < maxWALFrames:
 		p.backoff, p.skip = 0, 0 // the log started over: a long one later is another
 		return false

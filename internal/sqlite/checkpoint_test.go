@@ -7,8 +7,9 @@ import (
 
 // The restarts after a PASSIVE: skipped 1, 3, 7, … up to maxRestartSkip
 // rounds after each that gave up; none while a reader holds frames back
-// (nor does such a round count as skipped); and a log that starts over,
-// or a restart that does, forgets the skips.
+// (nor does such a round count as skipped, nor one whose PASSIVE could not
+// run); and a log that starts over, or a restart that does, forgets the
+// skips.
 func TestRestartPolicy(t *testing.T) {
 	const long = maxWALFrames
 	var p restartPolicy
@@ -36,6 +37,11 @@ func TestRestartPolicy(t *testing.T) {
 	}
 	if p.skip != maxRestartSkip {
 		t.Errorf("rounds behind a reader counted as skipped: %d left of %d", p.skip, maxRestartSkip)
+	}
+	// A PASSIVE that could not run (the writer was checkpointing) tells
+	// nothing of the log: neither a skip nor a log started over.
+	if p.due(-1, -1) || p.skip != maxRestartSkip || p.backoff != maxRestartSkip {
+		t.Errorf("after a PASSIVE that could not run: skip %d, back-off %d, want both %d", p.skip, p.backoff, maxRestartSkip)
 	}
 	// The log starts over without a restart (the reader ended, a PASSIVE
 	// copied everything): the next long log is restarted at once.
