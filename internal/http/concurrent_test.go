@@ -12,21 +12,34 @@ import (
 // Two admins changing one webhook at once: each change is checked and
 // applied in the store's transaction, against the webhook as it then is.
 
-// heldSettings holds the first UpdateSettings of its store until release
-// is closed, having said so on held.
-type heldSettings struct {
-	hookd.Store
+// firstCall holds the first call that waits on it until release is
+// closed, having said so on held; later calls go on at once.
+type firstCall struct {
 	held, release chan struct{}
 	once          sync.Once
 }
 
-func (h *heldSettings) UpdateSettings(ctx context.Context, webhookID int64, u hookd.SettingsUpdate) error {
+func newFirstCall() *firstCall {
+	return &firstCall{held: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (f *firstCall) wait() {
 	first := false
-	h.once.Do(func() { first = true })
+	f.once.Do(func() { first = true })
 	if first {
-		close(h.held)
-		<-h.release
+		close(f.held)
+		<-f.release
 	}
+}
+
+// heldSettings holds its store's first UpdateSettings.
+type heldSettings struct {
+	hookd.Store
+	*firstCall
+}
+
+func (h *heldSettings) UpdateSettings(ctx context.Context, webhookID int64, u hookd.SettingsUpdate) error {
+	h.wait()
 	return h.Store.UpdateSettings(ctx, webhookID, u)
 }
 
@@ -35,7 +48,7 @@ func (h *heldSettings) UpdateSettings(ctx context.Context, webhookID int64, u ho
 // between).
 func TestSettingsConcurrentUpdatesBothHold(t *testing.T) {
 	backends(t, func(t *testing.T, store hookd.Store) {
-		h := &heldSettings{Store: store, held: make(chan struct{}), release: make(chan struct{})}
+		h := &heldSettings{Store: store, firstCall: newFirstCall()}
 		a := newTestAPI(t, h)
 		expect(t, a.do("POST", "/api/v2/admin/webhooks", a.adminKey, seedBody+"}"), 200, webhookJSON("1", "null"))
 		path := "/api/v2/admin/webhooks/1/settings"
@@ -51,21 +64,14 @@ func TestSettingsConcurrentUpdatesBothHold(t *testing.T) {
 	})
 }
 
-// heldHeader holds the first UpdateHeader of its store until release is
-// closed, having said so on held.
+// heldHeader holds its store's first UpdateHeader.
 type heldHeader struct {
 	hookd.Store
-	held, release chan struct{}
-	once          sync.Once
+	*firstCall
 }
 
 func (h *heldHeader) UpdateHeader(ctx context.Context, webhookID, headerID int64, u hookd.HeaderUpdate) (*hookd.Header, error) {
-	first := false
-	h.once.Do(func() { first = true })
-	if first {
-		close(h.held)
-		<-h.release
-	}
+	h.wait()
 	return h.Store.UpdateHeader(ctx, webhookID, headerID, u)
 }
 
@@ -75,7 +81,7 @@ func (h *heldHeader) UpdateHeader(ctx context.Context, webhookID, headerID int64
 // commits second is refused, checked against the header as it then is.
 func TestHeaderConcurrentUpdatesKeepTheSecret(t *testing.T) {
 	backends(t, func(t *testing.T, store hookd.Store) {
-		h := &heldHeader{Store: store, held: make(chan struct{}), release: make(chan struct{})}
+		h := &heldHeader{Store: store, firstCall: newFirstCall()}
 		a := newTestAPI(t, h)
 		expect(t, a.do("POST", "/api/v2/admin/webhooks", a.adminKey, seedBody+"}"), 200, webhookJSON("1", "null"))
 		res := a.do("POST", "/api/v2/admin/webhooks/1/webhook_headers", a.adminKey,
